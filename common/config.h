@@ -1,0 +1,134 @@
+/* failoverd configuration: an INI file (my.cnf / MHA style) parsed with libinih.
+ *
+ *   [failoverd]
+ *   node_id = 1                          ; required, 1..2^63
+ *   raft_address = 127.0.0.1:7101        ; required, IPv4 literal:port (libraft 0.22)
+ *   admin_address = 127.0.0.1:7001       ; required, host:port for the admin RPC
+ *   http_address = 127.0.0.1:9501        ; required, host:port for /metrics /health /leader
+ *   data_dir = /var/lib/failoverd/1      ; required; raft log + sqlite store live here
+ *   election_timeout_ms = 1000           ; 100..60000
+ *   heartbeat_timeout_ms = 100           ; 10..election_timeout_ms/2
+ *   snapshot_threshold = 1024            ; 4..1000000 entries
+ *   snapshot_trailing = 128              ; 0..1000000 entries
+ *   max_frame_bytes = 1048576            ; admin RPC request cap, 1024..67108864
+ *   log_level = info                     ; debug | info | warn | error
+ *
+ *   [peer 1]                             ; one section per initial voter (incl. self)
+ *   raft_address = 127.0.0.1:7101
+ *   admin_address = 127.0.0.1:7001
+ *   http_address = 127.0.0.1:9501        ; optional
+ *
+ *   [probe]
+ *   interval_ms = 500                    ; 50..60000
+ *   connect_timeout_ms = 500             ; 50..60000
+ *   read_timeout_ms = 1000               ; 50..60000
+ *   down_after = 3                       ; consecutive failures, 1..100
+ *
+ *   [cluster demo]                       ; zero or more; seeded into the replicated store
+ *   user = failoverd                     ; required
+ *   password_file = /etc/failoverd/demo.password  ; required; first line is the password
+ *   instance = 127.0.0.1:33061           ; one per server: HOST:PORT [RULE]
+ *   instance = 127.0.0.1:33062 prefer    ; RULE: prefer|neutral|prefer_not|must_not
+ *
+ * A node whose own node_id is listed in a [peer N] section bootstraps the initial
+ * configuration made of all [peer] sections (every node must list the same set). A
+ * node not listed starts empty and waits to be added with `failoverctl member add`.
+ *
+ * Errors name the file, the line and the key:
+ *   "/etc/failoverd.conf:12: [probe] interval_ms: '5x' is not a number"
+ * Missing required keys name the section ("...: [failoverd] node_id: missing").
+ * Unknown sections or keys are errors (a typo must not be silently ignored). */
+#ifndef FO_CONFIG_H
+#define FO_CONFIG_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+#define FO_ADDR_LEN 128     /* "host:port" incl. "[v6]:port" */
+#define FO_NAME_LEN 64      /* cluster names: [A-Za-z0-9_.-]{1,63} */
+#define FO_HOST_LEN 100
+#define FO_PATH_LEN 512
+#define FO_MAX_PEERS 16
+#define FO_MAX_CLUSTERS 1024
+#define FO_MAX_INSTANCES_PER_CLUSTER 256
+
+enum fo_rule { FO_RULE_NEUTRAL = 0, FO_RULE_PREFER = 1, FO_RULE_PREFER_NOT = 2, FO_RULE_MUST_NOT = 3 };
+
+struct fo_peer {
+    uint64_t id;
+    char raft_address[FO_ADDR_LEN];
+    char admin_address[FO_ADDR_LEN];
+    char http_address[FO_ADDR_LEN]; /* "" if not given */
+};
+
+struct fo_instance_cfg {
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    enum fo_rule rule;
+};
+
+struct fo_cluster_cfg {
+    char name[FO_NAME_LEN];
+    char user[FO_NAME_LEN];
+    char password_file[FO_PATH_LEN];
+    unsigned n_instances;
+    struct fo_instance_cfg *instances; /* malloc'd, n_instances entries */
+};
+
+struct fo_probe_cfg {
+    unsigned interval_ms;
+    unsigned connect_timeout_ms;
+    unsigned read_timeout_ms;
+    unsigned down_after;
+};
+
+struct fo_config {
+    char path[FO_PATH_LEN];
+    uint64_t node_id;
+    char raft_address[FO_ADDR_LEN];
+    char admin_address[FO_ADDR_LEN];
+    char http_address[FO_ADDR_LEN];
+    char data_dir[FO_PATH_LEN];
+    unsigned election_timeout_ms;
+    unsigned heartbeat_timeout_ms;
+    unsigned snapshot_threshold;
+    unsigned snapshot_trailing;
+    unsigned max_frame_bytes;
+    int log_level; /* enum fo_log_level */
+    unsigned n_peers;
+    struct fo_peer peers[FO_MAX_PEERS];
+    struct fo_probe_cfg probe;
+    unsigned n_clusters;
+    struct fo_cluster_cfg *clusters; /* malloc'd, n_clusters entries */
+};
+
+/* Fills c with defaults, then the file at path. On error returns FO_ECONFIG (or
+ * FO_EIO / FO_ENOMEM), writes "path:line: [section] key: reason" into err, and
+ * leaves c freed (safe to call fo_config_free again). */
+int fo_config_load(struct fo_config *c, const char *path, char err[FO_ERRLEN]);
+
+/* Same, from an in-memory string (unit tests); `name` stands in for the path. */
+int fo_config_load_string(struct fo_config *c, const char *name, const char *text,
+                          char err[FO_ERRLEN]);
+
+void fo_config_free(struct fo_config *c);
+
+/* Validated parsers shared with failoverctl's argument checks. All return 0 or
+ * FO_EINVAL with a reason in err. */
+/* "1.2.3.4:5", "host.name:5", "[::1]:5" -> host (without brackets) and port 1..65535. */
+int fo_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, char err[FO_ERRLEN]);
+/* "a.b.c.d:port" only (raft addresses must be IPv4 literals with libraft 0.22). */
+int fo_parse_ipv4_port(const char *s, char err[FO_ERRLEN]);
+/* Decimal unsigned integer within [min, max]; rejects sign, spaces, trailing junk. */
+int fo_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char err[FO_ERRLEN]);
+/* "prefer" | "neutral" | "prefer_not" | "must_not" (also MHA-style "candidate"
+ * -> prefer, "no_master" -> must_not). */
+int fo_parse_rule(const char *s, enum fo_rule *out, char err[FO_ERRLEN]);
+const char *fo_rule_name(enum fo_rule r);
+/* [A-Za-z0-9_.-]{1,63} */
+int fo_check_name(const char *s, char err[FO_ERRLEN]);
+/* Reads the first line of a password file (max 255 bytes, trailing newline removed). */
+int fo_read_password_file(const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
+
+#endif

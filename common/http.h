@@ -1,0 +1,35 @@
+/* Embedded HTTP server for /metrics, /health, /leader (libmicrohttpd).
+ *
+ * libmicrohttpd runs inside the caller's libuv loop, with no thread of its own: the
+ * daemon uses MHD's epoll mode; its epoll fd is watched with a uv_poll and MHD_run()
+ * is called when it is readable or when MHD's own timeout (uv_timer) expires. So the
+ * handler callback runs on the loop thread and may read controller state directly.
+ * Only GET and HEAD are served; other methods get 405. Request bodies are refused.
+ * At most 64 concurrent connections; each times out after 10 s idle. */
+#ifndef FO_HTTP_H
+#define FO_HTTP_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct fo_http;
+
+/* Called on the loop thread for each GET/HEAD. Fills body, sets *content_type
+ * (static string; NULL means "text/plain; charset=utf-8") and returns the HTTP status. */
+typedef int (*fo_http_handler_cb)(void *data, const char *url, struct fo_buf *body,
+                                  const char **content_type);
+
+/* addr is "IPv4:port" (port 0 = pick a free one, see fo_http_port). */
+int fo_http_start(struct fo_http **out, uv_loop_t *loop, const char *addr, fo_http_handler_cb cb,
+                  void *data, char err[FO_ERRLEN]);
+uint16_t fo_http_port(const struct fo_http *h);
+
+/* Stops the daemon and closes the uv handles; closed_cb (may be NULL) fires once,
+ * from the loop, when all handles are closed and h has been freed. */
+typedef void (*fo_http_closed_cb)(void *data);
+void fo_http_stop(struct fo_http *h, fo_http_closed_cb closed_cb, void *data);
+
+#endif

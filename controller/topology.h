@@ -1,0 +1,67 @@
+/* Role inference and inconsistency detection for one cluster (pure; DESIGN.md §5).
+ *
+ * Input: for each instance, its address, whether the latest probe succeeded, and if
+ * so its sample. Output: each instance's role and source, per-instance problems and
+ * cluster-level problems, as short human-readable strings.
+ *
+ * Rules:
+ *  - A reachable instance that reports a replication source (SHOW SLAVE STATUS row)
+ *    is a REPLICA of that source.
+ *  - A reachable instance without a source and read_only=0 is a PRIMARY.
+ *  - A reachable instance without a source and read_only=1 is an ORPHAN.
+ *  - An unreachable instance keeps role UNKNOWN here (the caller may keep the last
+ *    replicated role).
+ * Problems (strings are part of the interface; tests match them):
+ *  cluster: "no primary" (no reachable primary and no instance unreachable that was
+ *           primary: caller passes was_primary), "multiple writable: A, B" (more than
+ *           one reachable instance with read_only=0, replicas included),
+ *           "replica chain too deep" is NOT flagged (chains are allowed).
+ *  instance: "writable replica" (replica with read_only=0),
+ *            "replicates from outside the cluster (H:P)",
+ *            "replication stopped (IO=No, SQL=Yes)" when a replica's IO or SQL thread
+ *            is not running, with the error text appended when present,
+ *            "replicates from a non-primary (H:P)" is NOT a problem (chains allowed).
+ * Addresses are compared as host:port strings exactly as configured vs. reported by
+ * Master_Host/Master_Port; the caller may supply aliases later. */
+#ifndef FO_TOPOLOGY_H
+#define FO_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "controller/sample.h"
+
+#define FO_PROBLEM_LEN 256
+#define FO_TOPO_MAX_PROBLEMS 16
+
+enum fo_role { FO_ROLE_UNKNOWN = 0, FO_ROLE_PRIMARY = 1, FO_ROLE_REPLICA = 2, FO_ROLE_ORPHAN = 3 };
+/* Values match fo.Role in proto/failoverd.proto. */
+
+struct fo_topo_in {
+    const char *host;
+    uint16_t port;
+    bool reachable;
+    bool was_primary;           /* last replicated role was PRIMARY */
+    const struct fo_sample *s;  /* valid when reachable */
+};
+
+struct fo_topo_out {
+    enum fo_role role;
+    char source_host[100];
+    uint16_t source_port;
+    char problem[FO_PROBLEM_LEN]; /* "" if none; several joined with "; " */
+};
+
+struct fo_topo_result {
+    unsigned n_problems;
+    char problems[FO_TOPO_MAX_PROBLEMS][FO_PROBLEM_LEN];
+    int primary; /* index of the single reachable primary, -1 if none or several */
+};
+
+/* in[n] -> out[n] + res. Never fails; strings are truncated safely. */
+void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out,
+                       struct fo_topo_result *res);
+
+const char *fo_role_name(enum fo_role r); /* "unknown" "primary" "replica" "orphan" */
+
+#endif

@@ -1,0 +1,126 @@
+/* The replicated state, materialised in sqlite (DESIGN.md §4).
+ *
+ * Each failoverd node owns one store. The raft FSM calls fo_store_apply() for every
+ * committed command entry, in log order; apply runs the command in ONE sqlite
+ * transaction and is deterministic: it reads nothing but the command and the current
+ * contents (no clock, no randomness, no environment), so every node that applies the
+ * same entries ends with identical tables. A command that is invalid for the current
+ * state (unknown cluster, duplicate instance...) changes nothing and returns an error
+ * code: raft still counts it as applied (apply "must not fail").
+ *
+ * The file is a materialised view: failoverd opens it with FO_STORE_FRESH at start and
+ * rebuilds it from the raft snapshot + log, so it never double-applies entries after
+ * a crash. Because the raft log is the durable copy, the file is written with
+ * synchronous=OFF (no fsync on the loop), in WAL mode so that other processes (the
+ * sqlite3 CLI, backups) can read it while failoverd runs.
+ *
+ * Snapshot = sqlite3_serialize() of the main database; restore = deserialize into a
+ * fresh in-memory connection, then copy it over the live file with the backup API
+ * (the "fresh connection, then swap" of DESIGN.md §4).
+ *
+ * Threading: one thread (the loop thread) uses a store. Not thread-safe. */
+#ifndef FO_STORE_H
+#define FO_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/err.h"
+
+#define FO_COMMAND_VERSION 1
+#define FO_STORE_MAX_EVENTS 10000 /* oldest events beyond this are pruned (deterministically) */
+
+struct fo_store;
+
+enum { FO_STORE_FRESH = 1 }; /* flags for fo_store_open: truncate any existing file */
+
+/* path NULL or ":memory:" opens a private in-memory store (tests). Creates the schema
+ * or migrates it to the current version. */
+int fo_store_open(struct fo_store **out, const char *path, int flags, char err[FO_ERRLEN]);
+void fo_store_close(struct fo_store *s);
+
+/* Decodes one fo.Command (protobuf) and applies it in one transaction. Returns 0, or
+ * an error code with a reason in err; on error nothing changed except, for commands
+ * newer than FO_COMMAND_VERSION, an event recording the skip. */
+int fo_store_apply(struct fo_store *s, const uint8_t *data, size_t len, char err[FO_ERRLEN]);
+
+/* sqlite3_serialize() copy of the whole database, malloc'd (caller frees). */
+int fo_store_serialize(struct fo_store *s, uint8_t **data, size_t *len, char err[FO_ERRLEN]);
+/* Replaces the whole content with a serialized image (validated: must be a sqlite
+ * database whose schema version this build understands). On error the store is
+ * unchanged. */
+int fo_store_restore(struct fo_store *s, const uint8_t *data, size_t len, char err[FO_ERRLEN]);
+
+/* Canonical text dump of every table, rows ordered by primary key (tests compare
+ * dumps for determinism). */
+int fo_store_dump(struct fo_store *s, struct fo_buf *out);
+
+int fo_store_schema_version(struct fo_store *s);
+
+/* ---------------------------------------------------------------- reads */
+
+struct fo_store_cluster {
+    char name[FO_NAME_LEN];
+    char user[FO_NAME_LEN];
+    char password_file[FO_PATH_LEN];
+    bool maintenance;
+    char problems[2048]; /* cluster problems joined with "\n", "" if none */
+};
+
+struct fo_store_instance {
+    char cluster[FO_NAME_LEN];
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    int rule;   /* enum fo_rule */
+    int health; /* enum fo_health */
+    int role;   /* enum fo_role */
+    char source_host[FO_HOST_LEN];
+    uint16_t source_port;
+    char problem[256];
+    char last_error[512];
+    uint64_t server_id;
+    bool read_only;
+    bool maintenance;
+};
+
+struct fo_store_member {
+    uint64_t id;
+    char raft_address[FO_ADDR_LEN];
+    char admin_address[FO_ADDR_LEN];
+    char http_address[FO_ADDR_LEN];
+};
+
+struct fo_store_event {
+    uint64_t seq;
+    uint64_t wall_ms;
+    char cluster[FO_NAME_LEN];
+    char instance[FO_ADDR_LEN]; /* "host:port" or "" */
+    char kind[32];
+    char detail[512];
+};
+
+/* Iterators call cb for each row; a non-zero return from cb stops and is returned. */
+typedef int (*fo_store_cluster_cb)(void *data, const struct fo_store_cluster *c);
+typedef int (*fo_store_instance_cb)(void *data, const struct fo_store_instance *i);
+typedef int (*fo_store_member_cb)(void *data, const struct fo_store_member *m);
+typedef int (*fo_store_event_cb)(void *data, const struct fo_store_event *e);
+
+int fo_store_each_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data);
+/* cluster NULL = all clusters; ordered by cluster, host, port. */
+int fo_store_each_instance(struct fo_store *s, const char *cluster, fo_store_instance_cb cb, void *data);
+int fo_store_each_member(struct fo_store *s, fo_store_member_cb cb, void *data);
+/* Newest first, at most limit rows; cluster NULL = all. */
+int fo_store_each_event(struct fo_store *s, const char *cluster, unsigned limit, fo_store_event_cb cb,
+                        void *data);
+
+/* 0 and *out filled, or FO_ENOTFOUND. */
+int fo_store_get_cluster(struct fo_store *s, const char *name, struct fo_store_cluster *out);
+int fo_store_get_instance(struct fo_store *s, const char *cluster, const char *host, uint16_t port,
+                          struct fo_store_instance *out);
+int fo_store_get_member(struct fo_store *s, uint64_t id, struct fo_store_member *out);
+bool fo_store_recoveries_enabled(struct fo_store *s);
+
+#endif
