@@ -28,7 +28,9 @@ int fo_http_start(struct fo_http **out, uv_loop_t *loop, const char *addr, fo_ht
 uint16_t fo_http_port(const struct fo_http *h);
 
 /* Stops the daemon and closes the uv handles; closed_cb (may be NULL) fires once,
- * from the loop, when all handles are closed and h has been freed. */
+ * from the loop, when all handles are closed and h has been freed. Call it once.
+ * It may be called from inside the handler callback: the stop then takes effect as
+ * soon as libmicrohttpd returns control to the loop. */
 typedef void (*fo_http_closed_cb)(void *data);
 void fo_http_stop(struct fo_http *h, fo_http_closed_cb closed_cb, void *data);
 

@@ -34,6 +34,23 @@
 #define FO_PROBLEM_LEN 256
 #define FO_TOPO_MAX_PROBLEMS 16
 
+/* The problem strings above, for callers and tests to match. Exact texts:
+ *   FO_TOPO_P_NO_PRIMARY
+ *   FO_TOPO_P_MULTIPLE_WRITABLE "db1:3306, db2:3306"     (configured host:port, input order)
+ *   FO_TOPO_P_WRITABLE_REPLICA
+ *   FO_TOPO_P_OUTSIDE " (10.0.0.9:3306)"                  (as reported by the replica)
+ *   FO_TOPO_P_STOPPED " (IO=Connecting, SQL=Yes)" [": IO error 2003: <Last_IO_Error>"]
+ *                     [" | SQL error 1062: <Last_SQL_Error>"] (": " before the first one)
+ * "Not running" is any state but Yes: an IO thread still Connecting is not replicating.
+ * Several problems of one instance are joined with FO_TOPO_P_SEP, in the order
+ * writable replica, outside, stopped. A string cut to fit its buffer ends in "...". */
+#define FO_TOPO_P_NO_PRIMARY "no primary"
+#define FO_TOPO_P_MULTIPLE_WRITABLE "multiple writable: "
+#define FO_TOPO_P_WRITABLE_REPLICA "writable replica"
+#define FO_TOPO_P_OUTSIDE "replicates from outside the cluster"
+#define FO_TOPO_P_STOPPED "replication stopped"
+#define FO_TOPO_P_SEP "; "
+
 enum fo_role { FO_ROLE_UNKNOWN = 0, FO_ROLE_PRIMARY = 1, FO_ROLE_REPLICA = 2, FO_ROLE_ORPHAN = 3 };
 /* Values match fo.Role in proto/failoverd.proto. */
 

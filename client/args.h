@@ -1,0 +1,84 @@
+/* failoverctl's command line: parsing and validation, nothing else.
+ *
+ * This module is pure (no I/O, no environment access, no allocation) so that the
+ * unit test tests/unit/test_failoverctl_args.c can drive it with tables of argv
+ * vectors. The caller passes the value of FAILOVERCTL_CONTROLLER in.
+ *
+ * Global options (--controller, --json, --timeout, --help) may appear anywhere on the
+ * line, before or after the command words; command options (--limit, --user,
+ * --password-file, --rule) only with the command they belong to. Both `--opt VALUE`
+ * and `--opt=VALUE` are accepted; `--` ends option parsing. Every value is checked
+ * here with the parsers from common/config.h, so a request built from a successfully
+ * parsed struct fo_ctl_args is always well-formed. */
+#ifndef FO_CTL_ARGS_H
+#define FO_CTL_ARGS_H
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/err.h"
+
+#define FO_CTL_DEFAULT_CONTROLLER "127.0.0.1:7001"
+#define FO_CTL_DEFAULT_TIMEOUT_MS 5000u
+#define FO_CTL_MAX_TIMEOUT_MS 3600000u /* one hour */
+#define FO_CTL_MAX_HISTORY 10000u
+/* Node ids are stored as sqlite INTEGERs, so they must fit a signed 64-bit value. */
+#define FO_CTL_MAX_NODE_ID ((uint64_t)INT64_MAX)
+
+/* Process exit codes (documented in the usage text). */
+enum fo_ctl_exit {
+    FO_CTL_EXIT_OK = 0,
+    FO_CTL_EXIT_FAILED = 1,      /* the controller refused or failed the request */
+    FO_CTL_EXIT_USAGE = 2,       /* bad arguments */
+    FO_CTL_EXIT_UNREACHABLE = 3, /* unreachable, timeout, protocol error */
+    FO_CTL_EXIT_NOLEADER = 4,    /* no leader */
+};
+
+enum fo_ctl_cmd {
+    FO_CTL_NONE = 0,
+    FO_CTL_HELP,
+    FO_CTL_STATUS,
+    FO_CTL_MEMBERS,
+    FO_CTL_TOPOLOGY,
+    FO_CTL_CLUSTERS,
+    FO_CTL_HISTORY,
+    FO_CTL_CLUSTER_ADD,
+    FO_CTL_CLUSTER_REMOVE,
+    FO_CTL_INSTANCE_ADD,
+    FO_CTL_INSTANCE_REMOVE,
+    FO_CTL_MEMBER_ADD,
+    FO_CTL_MEMBER_REMOVE,
+    FO_CTL_MEMBER_TRANSFER,
+};
+
+struct fo_ctl_args {
+    enum fo_ctl_cmd cmd;
+    char controller[FO_ADDR_LEN]; /* validated "host:port" */
+    int json;                     /* set as soon as --json is seen, even if parsing fails */
+    unsigned timeout_ms;
+    /* Command operands; only those of cmd are meaningful. */
+    char cluster[FO_NAME_LEN];          /* "" = all (history) */
+    char user[FO_NAME_LEN];             /* cluster add */
+    char password_file[FO_PATH_LEN];    /* cluster add; an absolute path, never opened */
+    char host[FO_HOST_LEN];             /* instance add/remove */
+    uint16_t port;
+    enum fo_rule rule;                  /* instance add; neutral unless --rule */
+    uint64_t id;                        /* member add/remove/transfer-leader (0 = any) */
+    char raft_address[FO_ADDR_LEN];     /* member add */
+    unsigned limit;                     /* history; 0 = the server's default */
+};
+
+/* Parses argv[1..argc-1] into a. env_controller is FAILOVERCTL_CONTROLLER's value or
+ * NULL (an empty value counts as unset). Returns 0, or FO_EINVAL with a one-line
+ * message in err naming the offending argument. On error a->json still says whether
+ * --json was given, so the caller can report the error in the requested format. */
+int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[],
+                      const char *env_controller, char err[FO_ERRLEN]);
+
+/* True for commands that change replicated state (their reply prints "ok"). */
+int fo_ctl_cmd_is_write(enum fo_ctl_cmd cmd);
+
+/* The full usage text, exit codes included. */
+const char *fo_ctl_usage(void);
+
+#endif

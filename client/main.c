@@ -1,0 +1,139 @@
+/* failoverctl: the admin CLI (DESIGN.md §8). Parses the command line (args.c),
+ * sends one admin RPC request to the controller (rpc.c) and prints the reply
+ * (render.c). `status` fans out to every member (status.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "ctl.h"
+#include "render.h"
+#include "request.h"
+#include "rpc.h"
+
+int fo_ctl_fail(const struct fo_ctl_args *a, int exit_code, int code, const char *msg)
+{
+    struct fo_buf b;
+
+    fprintf(stderr, "error: %s\n", msg);
+    if (a->json) {
+        fo_buf_init(&b);
+        fo_ctl_render_error(&b, code, msg);
+        if (!b.oom && b.p != NULL) fputs(b.p, stdout);
+        fflush(stdout);
+        fo_buf_free(&b);
+    }
+    return exit_code;
+}
+
+int fo_ctl_emit(const struct fo_ctl_args *a, const struct fo_buf *out, int exit_code)
+{
+    if (out->oom) return fo_ctl_fail(a, FO_CTL_EXIT_FAILED, FO_ENOMEM, "out of memory");
+    if (out->len > 0 && fwrite(out->p, 1, out->len, stdout) != out->len) goto err_write;
+    if (fflush(stdout) != 0) goto err_write;
+    return exit_code;
+err_write:
+    fprintf(stderr, "error: writing to stdout: %s\n", strerror(errno));
+    return FO_CTL_EXIT_FAILED;
+}
+
+static const char *body_name(Fo__Response__BodyCase b)
+{
+    switch (b) {
+    case FO__RESPONSE__BODY_STATUS:
+        return "a status";
+    case FO__RESPONSE__BODY_MEMBERS:
+        return "a member list";
+    case FO__RESPONSE__BODY_TOPOLOGY:
+        return "a topology";
+    case FO__RESPONSE__BODY_HISTORY:
+        return "a history";
+    case FO__RESPONSE__BODY_CLUSTERS:
+        return "a cluster list";
+    default:
+        return "no body";
+    }
+}
+
+int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c,
+                       Fo__Response__BodyCase want)
+{
+    const Fo__Response *r = c->resp;
+    char msg[FO_ERRLEN];
+
+    if (c->rc != 0) return fo_ctl_fail(a, FO_CTL_EXIT_UNREACHABLE, c->rc, c->err);
+    if (r->code != 0) {
+        const char *text = r->error[0] != '\0' ? r->error : fo_strerror(r->code);
+
+        return fo_ctl_fail(a, r->code == FO_ENOLEADER ? FO_CTL_EXIT_NOLEADER : FO_CTL_EXIT_FAILED,
+                           r->code, text);
+    }
+    if (want != FO__RESPONSE__BODY__NOT_SET && r->body_case != want) {
+        fo_errf(msg, FO_EPROTO, "%s: bad reply: expected %s, got %s", c->address, body_name(want),
+                body_name(r->body_case));
+        return fo_ctl_fail(a, FO_CTL_EXIT_UNREACHABLE, FO_EPROTO, msg);
+    }
+    return 0;
+}
+
+static void render_reply(struct fo_buf *out, const struct fo_ctl_args *a, const Fo__Response *r)
+{
+    switch (a->cmd) {
+    case FO_CTL_MEMBERS:
+        fo_ctl_render_members(out, r->members, a->json);
+        break;
+    case FO_CTL_TOPOLOGY:
+        fo_ctl_render_topology(out, r->topology, a->json);
+        break;
+    case FO_CTL_HISTORY:
+        fo_ctl_render_history(out, r->history, a->json);
+        break;
+    case FO_CTL_CLUSTERS:
+        fo_ctl_render_clusters(out, r->clusters, a->json);
+        break;
+    default:
+        fo_ctl_render_ok(out, a->json);
+        break;
+    }
+}
+
+/* Every command but status: one request to the controller, one reply printed. */
+static int run_simple(const struct fo_ctl_args *a)
+{
+    struct fo_ctl_request req;
+    struct fo_ctl_call call;
+    struct fo_buf out;
+    int rc;
+
+    fo_ctl_request_build(&req, a);
+    if (fo_ctl_call_init(&call, a->controller, &req.req) == 0)
+        fo_ctl_rpc_run(&call, 1, a->timeout_ms);
+    rc = fo_ctl_check_reply(a, &call, fo_ctl_request_expected_body(a->cmd));
+    if (rc == 0) {
+        fo_buf_init(&out);
+        render_reply(&out, a, call.resp);
+        rc = fo_ctl_emit(a, &out, FO_CTL_EXIT_OK);
+        fo_buf_free(&out);
+    }
+    fo_ctl_call_free(&call);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct fo_ctl_args args;
+    char err[FO_ERRLEN];
+
+    if (fo_ctl_args_parse(&args, argc, argv, getenv("FAILOVERCTL_CONTROLLER"), err) != 0)
+        return fo_ctl_fail(&args, FO_CTL_EXIT_USAGE, FO_EINVAL, err);
+    switch (args.cmd) {
+    case FO_CTL_HELP:
+        fputs(fo_ctl_usage(), stdout);
+        return fflush(stdout) == 0 ? FO_CTL_EXIT_OK : FO_CTL_EXIT_FAILED;
+    case FO_CTL_STATUS:
+        return fo_ctl_run_status(&args);
+    default:
+        return run_simple(&args);
+    }
+}

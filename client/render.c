@@ -1,0 +1,550 @@
+#include "render.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "table.h"
+
+/* ------------------------------------------------------------ names */
+
+static const char *health_name(Fo__Health h)
+{
+    switch (h) {
+    case FO__HEALTH__HEALTH_UP:
+        return "up";
+    case FO__HEALTH__HEALTH_SUSPECT:
+        return "suspect";
+    case FO__HEALTH__HEALTH_DOWN:
+        return "down";
+    default:
+        return "unknown";
+    }
+}
+
+static const char *role_name(Fo__Role r)
+{
+    switch (r) {
+    case FO__ROLE__ROLE_PRIMARY:
+        return "primary";
+    case FO__ROLE__ROLE_REPLICA:
+        return "replica";
+    case FO__ROLE__ROLE_ORPHAN:
+        return "orphan";
+    default:
+        return "unknown";
+    }
+}
+
+static const char *rule_name(Fo__PromotionRule r)
+{
+    switch (r) {
+    case FO__PROMOTION_RULE__RULE_PREFER:
+        return "prefer";
+    case FO__PROMOTION_RULE__RULE_PREFER_NOT:
+        return "prefer_not";
+    case FO__PROMOTION_RULE__RULE_MUST_NOT:
+        return "must_not";
+    default:
+        return "neutral";
+    }
+}
+
+/* "host:port", "[v6]:port", or "" when host is empty. Resets tmp. */
+static const char *addr(struct fo_buf *tmp, const char *host, unsigned port)
+{
+    fo_buf_reset(tmp);
+    if (host == NULL || host[0] == '\0') return "";
+    if (strchr(host, ':') != NULL)
+        fo_buf_printf(tmp, "[%s]:%u", host, port);
+    else
+        fo_buf_printf(tmp, "%s:%u", host, port);
+    return tmp->p != NULL && !tmp->oom ? tmp->p : "";
+}
+
+void fo_ctl_format_time(unsigned long long wall_ms, char *out, size_t outlen)
+{
+    /* Year 9999 is where ISO-8601's four-digit year ends. */
+    const unsigned long long max_s = 253402300799ull;
+    time_t secs;
+    struct tm tm;
+    char date[24];
+    int n;
+
+    out[0] = '\0';
+    if (wall_ms == 0 || wall_ms / 1000 > max_s) return;
+    secs = (time_t)(wall_ms / 1000);
+    if (gmtime_r(&secs, &tm) == NULL) return;
+    if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0) return;
+    n = snprintf(out, outlen, "%s.%03uZ", date, (unsigned)(wall_ms % 1000));
+    if (n < 0 || (size_t)n >= outlen) out[0] = '\0';
+}
+
+/* ------------------------------------------------------------ JSON writer */
+
+/* Tracks whether the next value in the current object/array needs a comma. */
+struct jw {
+    struct fo_buf *b;
+    int comma;
+};
+
+static void jw_key(struct jw *w, const char *key)
+{
+    if (w->comma) fo_buf_append(w->b, ",", 1);
+    w->comma = 1;
+    if (key == NULL) return;
+    fo_buf_json_str(w->b, key);
+    fo_buf_append(w->b, ":", 1);
+}
+
+static void jw_open(struct jw *w, const char *key, char c)
+{
+    jw_key(w, key);
+    fo_buf_append(w->b, &c, 1);
+    w->comma = 0;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+    fo_buf_append(w->b, &c, 1);
+    w->comma = 1;
+}
+
+static void jw_str(struct jw *w, const char *key, const char *v)
+{
+    jw_key(w, key);
+    fo_buf_json_str(w->b, v);
+}
+
+static void jw_u64(struct jw *w, const char *key, uint64_t v)
+{
+    jw_key(w, key);
+    fo_buf_printf(w->b, "%" PRIu64, v);
+}
+
+static void jw_i64(struct jw *w, const char *key, int64_t v)
+{
+    jw_key(w, key);
+    fo_buf_printf(w->b, "%" PRId64, v);
+}
+
+static void jw_bool(struct jw *w, const char *key, int v)
+{
+    jw_key(w, key);
+    fo_buf_puts(w->b, v ? "true" : "false");
+}
+
+static void jw_null(struct jw *w, const char *key)
+{
+    jw_key(w, key);
+    fo_buf_puts(w->b, "null");
+}
+
+/* JSON has no NaN or infinity; a peer sending one gets 0. */
+static void jw_double(struct jw *w, const char *key, double v)
+{
+    jw_key(w, key);
+    fo_buf_printf(w->b, "%.3f", isfinite(v) ? v : 0.0);
+}
+
+static void jw_end(struct jw *w)
+{
+    jw_close(w, '}');
+    fo_buf_append(w->b, "\n", 1);
+}
+
+/* ------------------------------------------------------------ status */
+
+static void status_json_member(struct jw *w, const struct fo_ctl_member_status *m)
+{
+    const Fo__NodeStatus *st = m->st;
+
+    jw_open(w, NULL, '{');
+    jw_u64(w, "id", m->member->id);
+    jw_str(w, "address", m->member->raft_address);
+    jw_str(w, "admin_address", m->member->admin_address);
+    jw_str(w, "http_address", m->member->http_address);
+    jw_str(w, "role", m->member->role);
+    jw_bool(w, "reachable", m->reachable);
+    jw_str(w, "error", m->error);
+    jw_str(w, "state", st ? st->state : m->reachable ? "error" : "unreachable");
+    jw_u64(w, "term", st ? st->term : 0);
+    jw_u64(w, "last_applied", st ? st->last_applied : 0);
+    jw_u64(w, "commit_index", st ? st->commit_index : 0);
+    jw_u64(w, "last_index", st ? st->last_index : 0);
+    jw_bool(w, "is_leader", st != NULL && strcmp(st->state, "leader") == 0);
+    jw_u64(w, "instances_probed", st ? st->instances_probed : 0);
+    jw_str(w, "version", st ? st->version : "");
+    jw_close(w, '}');
+}
+
+static void status_json(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n,
+                        long leader)
+{
+    struct jw w = {out, 0};
+    size_t i;
+
+    jw_open(&w, NULL, '{');
+    jw_u64(&w, "leader_id", leader >= 0 ? ms[leader].member->id : 0);
+    jw_str(&w, "leader", leader >= 0 ? ms[leader].member->raft_address : "");
+    jw_open(&w, "members", '[');
+    for (i = 0; i < n; i++) status_json_member(&w, &ms[i]);
+    jw_close(&w, ']');
+    jw_end(&w);
+}
+
+/* A number, or "-" when there is none. */
+static void cell_u64(struct fo_ctl_table *t, int present, uint64_t v)
+{
+    if (present)
+        fo_ctl_table_cellf(t, "%" PRIu64, v);
+    else
+        fo_ctl_table_cell(t, "");
+}
+
+static const char *const status_headers[] = {"ID",   "RAFT ADDRESS", "ADMIN ADDRESS",
+                                             "ROLE", "STATE",        "TERM",
+                                             "APPLIED", "COMMIT",    "LEADER"};
+
+static void status_text(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n,
+                        long leader)
+{
+    struct fo_ctl_table t;
+    size_t i;
+
+    fo_ctl_table_init(&t, 9, status_headers);
+    for (i = 0; i < n; i++) {
+        const Fo__NodeStatus *st = ms[i].st;
+
+        fo_ctl_table_cellf(&t, "%" PRIu64, ms[i].member->id);
+        fo_ctl_table_cell(&t, ms[i].member->raft_address);
+        fo_ctl_table_cell(&t, ms[i].member->admin_address);
+        fo_ctl_table_cell(&t, ms[i].member->role);
+        fo_ctl_table_cell(&t, st ? st->state : ms[i].reachable ? "error" : "unreachable");
+        cell_u64(&t, st != NULL, st ? st->term : 0);
+        cell_u64(&t, st != NULL, st ? st->last_applied : 0);
+        cell_u64(&t, st != NULL, st ? st->commit_index : 0);
+        fo_ctl_table_cell(&t, (long)i == leader ? "*" : "");
+    }
+    fo_ctl_table_render(&t, out);
+    fo_ctl_table_free(&t);
+    for (i = 0; i < n; i++) {
+        if (ms[i].error[0] == '\0') continue;
+        fo_buf_printf(out, "member %" PRIu64 ": ", ms[i].member->id);
+        fo_ctl_puts_safe(out, ms[i].error);
+        fo_buf_append(out, "\n", 1);
+    }
+}
+
+void fo_ctl_render_status(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n,
+                          long leader, int json)
+{
+    if (json)
+        status_json(out, ms, n, leader);
+    else
+        status_text(out, ms, n, leader);
+}
+
+/* ------------------------------------------------------------ members */
+
+static const char *const members_headers[] = {"ID", "RAFT ADDRESS", "ADMIN ADDRESS",
+                                              "HTTP ADDRESS", "ROLE"};
+
+void fo_ctl_render_members(struct fo_buf *out, const Fo__MembersResp *r, int json)
+{
+    struct fo_ctl_table t;
+    struct jw w = {out, 0};
+    size_t i;
+
+    if (json) {
+        jw_open(&w, NULL, '{');
+        jw_open(&w, "members", '[');
+        for (i = 0; i < r->n_members; i++) {
+            jw_open(&w, NULL, '{');
+            jw_u64(&w, "id", r->members[i]->id);
+            jw_str(&w, "address", r->members[i]->raft_address);
+            jw_str(&w, "admin_address", r->members[i]->admin_address);
+            jw_str(&w, "http_address", r->members[i]->http_address);
+            jw_str(&w, "role", r->members[i]->role);
+            jw_close(&w, '}');
+        }
+        jw_close(&w, ']');
+        jw_end(&w);
+        return;
+    }
+    fo_ctl_table_init(&t, 5, members_headers);
+    for (i = 0; i < r->n_members; i++) {
+        fo_ctl_table_cellf(&t, "%" PRIu64, r->members[i]->id);
+        fo_ctl_table_cell(&t, r->members[i]->raft_address);
+        fo_ctl_table_cell(&t, r->members[i]->admin_address);
+        fo_ctl_table_cell(&t, r->members[i]->http_address);
+        fo_ctl_table_cell(&t, r->members[i]->role);
+    }
+    fo_ctl_table_render(&t, out);
+    fo_ctl_table_free(&t);
+}
+
+/* ------------------------------------------------------------ topology */
+
+static void instance_json_stored(struct jw *w, const Fo__InstanceView *v, struct fo_buf *tmp)
+{
+    jw_str(w, "host", v->host);
+    jw_u64(w, "port", v->port);
+    jw_str(w, "address", addr(tmp, v->host, v->port));
+    jw_str(w, "health", health_name(v->health));
+    jw_str(w, "role", role_name(v->role));
+    jw_str(w, "source", addr(tmp, v->source_host, v->source_port));
+    jw_str(w, "rule", rule_name(v->rule));
+    jw_str(w, "problem", v->problem);
+    jw_str(w, "last_error", v->last_error);
+    jw_u64(w, "server_id", v->server_id);
+    jw_bool(w, "maintenance", v->maintenance);
+}
+
+static void instance_json_live(struct jw *w, const Fo__InstanceView *v)
+{
+    jw_bool(w, "has_sample", v->has_sample);
+    jw_u64(w, "sample_age_ms", v->sample_age_ms);
+    jw_bool(w, "read_only", v->read_only);
+    jw_str(w, "version", v->version);
+    jw_str(w, "gtid_current_pos", v->gtid_current_pos);
+    jw_str(w, "gtid_binlog_pos", v->gtid_binlog_pos);
+    jw_str(w, "gtid_slave_pos", v->gtid_slave_pos);
+    jw_bool(w, "is_replica", v->is_replica);
+    jw_str(w, "io_running", v->io_running);
+    jw_str(w, "sql_running", v->sql_running);
+    if (v->lag_s < 0)
+        jw_null(w, "lag_s");
+    else
+        jw_i64(w, "lag_s", v->lag_s);
+    jw_str(w, "last_io_error", v->last_io_error);
+    jw_str(w, "last_sql_error", v->last_sql_error);
+    jw_str(w, "gtid_io_pos", v->gtid_io_pos);
+    jw_str(w, "master_host", v->master_host);
+    jw_u64(w, "master_port", v->master_port);
+    jw_double(w, "probe_ms", v->probe_ms);
+}
+
+static void topology_json(struct fo_buf *out, const Fo__TopologyResp *r)
+{
+    struct jw w = {out, 0};
+    struct fo_buf tmp;
+    size_t i;
+
+    fo_buf_init(&tmp);
+    jw_open(&w, NULL, '{');
+    jw_str(&w, "cluster", r->cluster);
+    jw_bool(&w, "live", r->live);
+    jw_u64(&w, "served_by", r->served_by);
+    jw_str(&w, "user", r->user);
+    jw_bool(&w, "maintenance", r->maintenance);
+    jw_open(&w, "problems", '[');
+    for (i = 0; i < r->n_problems; i++) jw_str(&w, NULL, r->problems[i]);
+    jw_close(&w, ']');
+    jw_open(&w, "instances", '[');
+    for (i = 0; i < r->n_instances; i++) {
+        jw_open(&w, NULL, '{');
+        instance_json_stored(&w, r->instances[i], &tmp);
+        instance_json_live(&w, r->instances[i]);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    jw_end(&w);
+    if (tmp.oom) out->oom = 1;
+    fo_buf_free(&tmp);
+}
+
+/* The PROBLEM/ERROR cell: everything wrong with the instance, "; "-separated. */
+static void instance_problems(struct fo_buf *tmp, const Fo__InstanceView *v)
+{
+    const char *parts[5];
+    size_t i, n = 0;
+
+    parts[n++] = v->maintenance ? "maintenance" : "";
+    parts[n++] = v->problem;
+    parts[n++] = v->last_error;
+    parts[n++] = v->has_sample ? v->last_io_error : "";
+    parts[n++] = v->has_sample ? v->last_sql_error : "";
+    fo_buf_reset(tmp);
+    for (i = 0; i < n; i++) {
+        if (parts[i] == NULL || parts[i][0] == '\0') continue;
+        if (tmp->len > 0) fo_buf_puts(tmp, "; ");
+        fo_buf_puts(tmp, parts[i]);
+    }
+}
+
+static const char *const topology_headers[] = {
+    "INSTANCE", "ROLE",         "HEALTH",    "RO",   "SOURCE",       "IO/SQL",
+    "LAG",      "GTID_CURRENT", "SERVER_ID", "RULE", "PROBLEM/ERROR"};
+
+static void topology_row(struct fo_ctl_table *t, const Fo__InstanceView *v, struct fo_buf *tmp)
+{
+    int repl = v->has_sample && v->is_replica;
+
+    fo_ctl_table_cell(t, addr(tmp, v->host, v->port));
+    fo_ctl_table_cell(t, role_name(v->role));
+    fo_ctl_table_cell(t, health_name(v->health));
+    fo_ctl_table_cell(t, !v->has_sample ? "" : v->read_only ? "yes" : "no");
+    fo_ctl_table_cell(t, addr(tmp, v->source_host, v->source_port));
+    if (repl)
+        fo_ctl_table_cellf(t, "%s/%s", v->io_running, v->sql_running);
+    else
+        fo_ctl_table_cell(t, "");
+    if (repl && v->lag_s >= 0)
+        fo_ctl_table_cellf(t, "%" PRId64, v->lag_s);
+    else
+        fo_ctl_table_cell(t, "");
+    fo_ctl_table_cell(t, v->has_sample ? v->gtid_current_pos : "");
+    cell_u64(t, v->server_id != 0, v->server_id);
+    fo_ctl_table_cell(t, rule_name(v->rule));
+    instance_problems(tmp, v);
+    fo_ctl_table_cell(t, tmp->p);
+}
+
+static void topology_text(struct fo_buf *out, const Fo__TopologyResp *r)
+{
+    struct fo_ctl_table t;
+    struct fo_buf tmp;
+    size_t i;
+
+    fo_buf_puts(out, "cluster ");
+    fo_ctl_puts_safe(out, r->cluster);
+    if (r->live)
+        fo_buf_printf(out, "  (live samples from node %" PRIu64 ")", r->served_by);
+    else
+        fo_buf_puts(out, "  (stored state only: no live samples)");
+    if (r->maintenance) fo_buf_puts(out, "  [maintenance]");
+    fo_buf_append(out, "\n", 1);
+    fo_buf_init(&tmp);
+    fo_ctl_table_init(&t, 11, topology_headers);
+    for (i = 0; i < r->n_instances; i++) topology_row(&t, r->instances[i], &tmp);
+    fo_ctl_table_render(&t, out);
+    fo_ctl_table_free(&t);
+    if (tmp.oom) out->oom = 1;
+    fo_buf_free(&tmp);
+    if (r->n_problems > 0) fo_buf_puts(out, "problems:\n");
+    for (i = 0; i < r->n_problems; i++) {
+        fo_buf_puts(out, "  - ");
+        fo_ctl_puts_safe(out, r->problems[i]);
+        fo_buf_append(out, "\n", 1);
+    }
+}
+
+void fo_ctl_render_topology(struct fo_buf *out, const Fo__TopologyResp *r, int json)
+{
+    if (json)
+        topology_json(out, r);
+    else
+        topology_text(out, r);
+}
+
+/* ------------------------------------------------------------ clusters */
+
+static const char *const clusters_headers[] = {"NAME", "INSTANCES", "PRIMARY", "PROBLEMS"};
+
+void fo_ctl_render_clusters(struct fo_buf *out, const Fo__ClustersResp *r, int json)
+{
+    struct fo_ctl_table t;
+    struct jw w = {out, 0};
+    size_t i;
+
+    if (json) {
+        jw_open(&w, NULL, '{');
+        jw_open(&w, "clusters", '[');
+        for (i = 0; i < r->n_clusters; i++) {
+            jw_open(&w, NULL, '{');
+            jw_str(&w, "name", r->clusters[i]->name);
+            jw_u64(&w, "instances", r->clusters[i]->instances);
+            jw_str(&w, "primary", r->clusters[i]->primary);
+            jw_u64(&w, "problems", r->clusters[i]->problems);
+            jw_close(&w, '}');
+        }
+        jw_close(&w, ']');
+        jw_end(&w);
+        return;
+    }
+    fo_ctl_table_init(&t, 4, clusters_headers);
+    for (i = 0; i < r->n_clusters; i++) {
+        fo_ctl_table_cell(&t, r->clusters[i]->name);
+        fo_ctl_table_cellf(&t, "%u", (unsigned)r->clusters[i]->instances);
+        fo_ctl_table_cell(&t, r->clusters[i]->primary);
+        fo_ctl_table_cellf(&t, "%u", (unsigned)r->clusters[i]->problems);
+    }
+    fo_ctl_table_render(&t, out);
+    fo_ctl_table_free(&t);
+}
+
+/* ------------------------------------------------------------ history */
+
+static const char *const history_headers[] = {"TIME", "CLUSTER", "INSTANCE", "KIND", "DETAIL"};
+
+static void history_json(struct fo_buf *out, const Fo__HistoryResp *r)
+{
+    struct jw w = {out, 0};
+    char when[32];
+    size_t i;
+
+    jw_open(&w, NULL, '{');
+    jw_open(&w, "events", '[');
+    for (i = 0; i < r->n_events; i++) {
+        const Fo__Event *e = r->events[i];
+
+        fo_ctl_format_time(e->wall_ms, when, sizeof(when));
+        jw_open(&w, NULL, '{');
+        jw_u64(&w, "seq", e->seq);
+        jw_str(&w, "time", when);
+        jw_u64(&w, "wall_ms", e->wall_ms);
+        jw_str(&w, "cluster", e->cluster);
+        jw_str(&w, "instance", e->instance);
+        jw_str(&w, "kind", e->kind);
+        jw_str(&w, "detail", e->detail);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    jw_end(&w);
+}
+
+void fo_ctl_render_history(struct fo_buf *out, const Fo__HistoryResp *r, int json)
+{
+    struct fo_ctl_table t;
+    char when[32];
+    size_t i;
+
+    if (json) {
+        history_json(out, r);
+        return;
+    }
+    fo_ctl_table_init(&t, 5, history_headers);
+    for (i = 0; i < r->n_events; i++) {
+        const Fo__Event *e = r->events[i];
+
+        fo_ctl_format_time(e->wall_ms, when, sizeof(when));
+        fo_ctl_table_cell(&t, when);
+        fo_ctl_table_cell(&t, e->cluster);
+        fo_ctl_table_cell(&t, e->instance);
+        fo_ctl_table_cell(&t, e->kind);
+        fo_ctl_table_cell(&t, e->detail);
+    }
+    fo_ctl_table_render(&t, out);
+    fo_ctl_table_free(&t);
+}
+
+/* ------------------------------------------------------------ writes, errors */
+
+void fo_ctl_render_ok(struct fo_buf *out, int json)
+{
+    fo_buf_puts(out, json ? "{\"ok\":true}\n" : "ok\n");
+}
+
+void fo_ctl_render_error(struct fo_buf *out, int code, const char *msg)
+{
+    struct jw w = {out, 0};
+
+    jw_open(&w, NULL, '{');
+    jw_bool(&w, "ok", 0);
+    jw_i64(&w, "code", code);
+    jw_str(&w, "error", msg);
+    jw_end(&w);
+}

@@ -1,0 +1,306 @@
+#include "rpc.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum phase { PH_CONNECTING, PH_SENDING, PH_RECEIVING, PH_DONE };
+
+static const char *const phase_what[] = {
+    [PH_CONNECTING] = "connecting",
+    [PH_SENDING] = "sending the request",
+    [PH_RECEIVING] = "waiting for the reply",
+    [PH_DONE] = "done",
+};
+
+/* Reads are chunked; the decoder bounds the total. */
+#define READ_CHUNK 65536
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void close_fd(struct fo_ctl_call *c)
+{
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+}
+
+/* Finishes the call with rc and a message prefixed by its address. */
+__attribute__((format(printf, 3, 4))) static void finish(struct fo_ctl_call *c, int rc,
+                                                         const char *fmt, ...)
+{
+    char msg[FO_ERRLEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap); /* truncating a message is harmless */
+    va_end(ap);
+    fo_errf(c->err, rc, "%s: %s", c->address, msg);
+    c->rc = rc;
+    c->phase = PH_DONE;
+    close_fd(c);
+}
+
+static int pack_request(struct fo_ctl_call *c, const Fo__Request *req)
+{
+    size_t len = fo__request__get_packed_size(req);
+
+    /* The server's request cap; our requests are tiny, so this is a programmer error
+     * in spirit, but it is checked rather than asserted. */
+    if (len > FO_FRAME_DEFAULT_MAX) return FO_ETOOBIG;
+    c->out = malloc(FO_FRAME_HDR + len);
+    if (c->out == NULL) return FO_ENOMEM;
+    fo_frame_header(c->out, FO_FRAME_REQUEST, (uint32_t)len);
+    fo__request__pack(req, c->out + FO_FRAME_HDR);
+    c->outlen = FO_FRAME_HDR + len;
+    return 0;
+}
+
+static int resolve(struct fo_ctl_call *c)
+{
+    struct addrinfo hints;
+    char port[8];
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(port, sizeof(port), "%u", (unsigned)c->port); /* at most 5 digits */
+    rc = getaddrinfo(c->host, port, &hints, &c->ais);
+    if (rc != 0) {
+        c->ais = NULL;
+        finish(c, FO_EUNREACHABLE, "cannot resolve '%s': %s", c->host,
+               rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return FO_EUNREACHABLE;
+    }
+    c->ai = c->ais;
+    return 0;
+}
+
+int fo_ctl_call_init(struct fo_ctl_call *c, const char *address, const Fo__Request *req)
+{
+    char sub[FO_ERRLEN];
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->phase = PH_CONNECTING;
+    fo_frame_decoder_init(&c->dec, FO_FRAME_RESPONSE_MAX);
+    c->dec_open = 1;
+    if (strlen(address) >= sizeof(c->address)) {
+        snprintf(c->address, sizeof(c->address), "%.*s...", (int)sizeof(c->address) - 4, address);
+        finish(c, FO_EINVAL, "address too long");
+        return FO_EINVAL;
+    }
+    strcpy(c->address, address); /* length checked above */
+    if (fo_parse_hostport(address, c->host, sizeof(c->host), &c->port, sub) != 0) {
+        finish(c, FO_EINVAL, "bad address: %s", sub);
+        return FO_EINVAL;
+    }
+    rc = pack_request(c, req);
+    if (rc != 0) {
+        finish(c, rc, "cannot build the request: %s", fo_strerror(rc));
+        return rc;
+    }
+    return resolve(c);
+}
+
+/* Starts a connect to c->ai or, if that fails at once, to the next address. */
+static void connect_next(struct fo_ctl_call *c, int last_errno)
+{
+    for (; c->ai != NULL; c->ai = c->ai->ai_next) {
+        c->fd = socket(c->ai->ai_family, c->ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                       c->ai->ai_protocol);
+        if (c->fd < 0) {
+            last_errno = errno;
+            continue;
+        }
+        if (connect(c->fd, c->ai->ai_addr, c->ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
+            c->phase = PH_CONNECTING;
+            return;
+        }
+        last_errno = errno;
+        close_fd(c);
+    }
+    finish(c, FO_EUNREACHABLE, "cannot connect: %s", strerror(last_errno));
+}
+
+static void step_connecting(struct fo_ctl_call *c)
+{
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
+    if (soerr == EINPROGRESS) return;
+    if (soerr != 0) {
+        close_fd(c);
+        c->ai = c->ai->ai_next;
+        connect_next(c, soerr);
+        return;
+    }
+    c->phase = PH_SENDING;
+}
+
+static void step_sending(struct fo_ctl_call *c)
+{
+    ssize_t n = send(c->fd, c->out + c->sent, c->outlen - c->sent, MSG_NOSIGNAL);
+
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        finish(c, FO_EIO, "sending the request: %s", strerror(errno));
+        return;
+    }
+    c->sent += (size_t)n;
+    if (c->sent == c->outlen) c->phase = PH_RECEIVING;
+}
+
+/* Called when a whole frame is buffered: it must be a response that unpacks. */
+static void take_frame(struct fo_ctl_call *c, const struct fo_frame *f)
+{
+    if (f->type != FO_FRAME_RESPONSE) {
+        finish(c, FO_EPROTO, "bad reply: frame type %u is not a response", (unsigned)f->type);
+        return;
+    }
+    c->resp = fo__response__unpack(NULL, f->len, f->payload);
+    if (c->resp == NULL) {
+        finish(c, FO_EPROTO, "bad reply: undecodable response (%zu bytes)", f->len);
+        return;
+    }
+    c->rc = 0;
+    c->phase = PH_DONE;
+    close_fd(c);
+}
+
+static void step_receiving(struct fo_ctl_call *c)
+{
+    uint8_t chunk[READ_CHUNK];
+    char sub[FO_ERRLEN];
+    struct fo_frame f;
+    ssize_t n;
+    int rc;
+
+    n = recv(c->fd, chunk, sizeof(chunk), 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        finish(c, FO_EIO, "reading the reply: %s", strerror(errno));
+        return;
+    }
+    if (n == 0) {
+        finish(c, FO_ECLOSED, "connection closed before a full reply");
+        return;
+    }
+    rc = fo_frame_decoder_feed(&c->dec, chunk, (size_t)n);
+    if (rc != 0) {
+        finish(c, rc == FO_ENOMEM ? FO_ENOMEM : FO_EPROTO, "bad reply: %s", fo_strerror(rc));
+        return;
+    }
+    rc = fo_frame_decoder_next(&c->dec, &f, sub);
+    if (rc == 0)
+        take_frame(c, &f);
+    else if (rc != FO_EAGAIN)
+        finish(c, FO_EPROTO, "bad reply: %s", sub);
+}
+
+static void step(struct fo_ctl_call *c)
+{
+    switch (c->phase) {
+    case PH_CONNECTING:
+        step_connecting(c);
+        break;
+    case PH_SENDING:
+        step_sending(c);
+        break;
+    case PH_RECEIVING:
+        step_receiving(c);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Fills fds with the calls still running; returns how many. map[i] is the call of fds[i]. */
+static size_t collect(struct fo_ctl_call *calls, size_t n, struct pollfd *fds, size_t *map)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (calls[i].phase == PH_DONE) continue;
+        fds[k].fd = calls[i].fd;
+        fds[k].events = calls[i].phase == PH_RECEIVING ? POLLIN : POLLOUT;
+        fds[k].revents = 0;
+        map[k++] = i;
+    }
+    return k;
+}
+
+static void expire(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (calls[i].phase != PH_DONE)
+            finish(&calls[i], FO_ETIMEDOUT, "timed out after %u ms %s", timeout_ms,
+                   phase_what[calls[i].phase]);
+    }
+}
+
+void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms, left;
+    struct pollfd *fds;
+    size_t *map, i, k;
+
+    fds = calloc(n ? n : 1, sizeof(*fds));
+    map = calloc(n ? n : 1, sizeof(*map));
+    for (i = 0; i < n; i++) {
+        if (fds == NULL || map == NULL)
+            finish(&calls[i], FO_ENOMEM, "out of memory");
+        else if (calls[i].phase == PH_CONNECTING && calls[i].fd < 0)
+            connect_next(&calls[i], ECONNREFUSED);
+    }
+    while (fds != NULL && map != NULL && (k = collect(calls, n, fds, map)) > 0) {
+        left = deadline - now_ms();
+        if (left <= 0) {
+            expire(calls, n, timeout_ms);
+            break;
+        }
+        if (poll(fds, k, (int)left) < 0 && errno != EINTR) {
+            int saved = errno;
+
+            for (i = 0; i < k; i++) finish(&calls[map[i]], FO_EIO, "poll: %s", strerror(saved));
+            break;
+        }
+        for (i = 0; i < k; i++) {
+            if (fds[i].revents != 0) step(&calls[map[i]]);
+        }
+    }
+    free(fds);
+    free(map);
+}
+
+void fo_ctl_call_free(struct fo_ctl_call *c)
+{
+    close_fd(c);
+    if (c->ais != NULL) freeaddrinfo(c->ais);
+    c->ais = NULL;
+    c->ai = NULL;
+    free(c->out);
+    c->out = NULL;
+    if (c->resp != NULL) fo__response__free_unpacked(c->resp, NULL);
+    c->resp = NULL;
+    if (c->dec_open) fo_frame_decoder_close(&c->dec);
+    c->dec_open = 0;
+}

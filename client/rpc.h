@@ -1,0 +1,59 @@
+/* failoverctl's side of the admin RPC: one fo.Request frame out, one fo.Response
+ * frame back (common/frame.h), each call over its own plain TCP connection.
+ *
+ * Several calls can run at once (status asks every member), driven by one poll()
+ * loop and bounded by one monotonic deadline, so a dead member costs the timeout
+ * once, not once per member. Sockets are non-blocking from the start: connect,
+ * send and receive each wait in poll() for at most the time left. Name resolution
+ * (getaddrinfo) is the only step not bounded by the deadline.
+ *
+ * Everything read from the network is bounded: the reply frame may not exceed
+ * FO_FRAME_RESPONSE_MAX, and a frame that is not a response, or a payload that does
+ * not unpack as fo.Response, fails the call with FO_EPROTO ("bad reply: ...").
+ * Single-threaded; no global state. */
+#ifndef FO_CTL_RPC_H
+#define FO_CTL_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "common/frame.h"
+#include "failoverd.pb-c.h"
+
+struct addrinfo;
+
+struct fo_ctl_call {
+    char address[FO_ADDR_LEN]; /* "host:port" as given */
+    /* Results, valid once fo_ctl_rpc_run returned (or init failed). */
+    int rc;             /* 0, FO_EUNREACHABLE, FO_ETIMEDOUT, FO_EPROTO, FO_ECLOSED, FO_EIO,
+                           FO_ENOMEM, FO_EINVAL (bad address) or FO_ETOOBIG */
+    char err[FO_ERRLEN]; /* "HOST:PORT: reason" when rc != 0 */
+    Fo__Response *resp; /* when rc == 0; owned by the call */
+    /* Private. */
+    int phase;
+    int fd;
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    struct addrinfo *ais, *ai; /* resolved list and the address being tried */
+    uint8_t *out;              /* header + packed request */
+    size_t outlen, sent;
+    struct fo_frame_decoder dec;
+    int dec_open;
+};
+
+/* Prepares a call of req to address. The request is packed here, so req need not
+ * outlive this function. Returns 0; or an error code, in which case the call is
+ * already finished with rc/err set (fo_ctl_rpc_run skips it). Either way the call
+ * must be released with fo_ctl_call_free. */
+int fo_ctl_call_init(struct fo_ctl_call *c, const char *address, const Fo__Request *req);
+
+/* Runs the n calls to completion or until timeout_ms (monotonic) have passed; calls
+ * still running then finish with FO_ETIMEDOUT. Afterwards every call has rc set. */
+void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms);
+
+/* Closes the socket and frees the reply and buffers. Safe to call twice. */
+void fo_ctl_call_free(struct fo_ctl_call *c);
+
+#endif

@@ -1,0 +1,134 @@
+#include "table.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GAP 2
+
+static void sanitize(char *s)
+{
+    unsigned char *c;
+
+    for (c = (unsigned char *)s; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) *c = '?';
+    }
+}
+
+void fo_ctl_table_init(struct fo_ctl_table *t, unsigned ncols, const char *const *headers)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols;
+    t->headers = headers;
+}
+
+void fo_ctl_table_free(struct fo_ctl_table *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->ncells; i++) free(t->cells[i]);
+    free(t->cells);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Takes ownership of s (a malloc'd string, or NULL after a failed allocation). */
+static void push(struct fo_ctl_table *t, char *s)
+{
+    char **cells;
+    size_t cap;
+
+    if (s == NULL) t->oom = 1;
+    if (t->oom) goto drop;
+    if (t->ncells == t->cap) {
+        cap = t->cap ? t->cap * 2 : 64;
+        cells = realloc(t->cells, cap * sizeof(*cells));
+        if (cells == NULL) {
+            t->oom = 1;
+            goto drop;
+        }
+        t->cells = cells;
+        t->cap = cap;
+    }
+    sanitize(s);
+    t->cells[t->ncells++] = s;
+    return;
+drop:
+    free(s);
+}
+
+void fo_ctl_table_cell(struct fo_ctl_table *t, const char *s)
+{
+    push(t, strdup(s != NULL && s[0] != '\0' ? s : "-"));
+}
+
+void fo_ctl_table_cellf(struct fo_ctl_table *t, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        push(t, NULL);
+        return;
+    }
+    if (n == 0) {
+        free(s);
+        s = strdup("-");
+    }
+    push(t, s);
+}
+
+static void render_row(const struct fo_ctl_table *t, const char *const *row, const size_t *width,
+                       struct fo_buf *out)
+{
+    unsigned c;
+    size_t len;
+
+    for (c = 0; c < t->ncols; c++) {
+        fo_buf_puts(out, row[c]);
+        if (c + 1 == t->ncols) break;
+        for (len = strlen(row[c]); len < width[c] + GAP; len++) fo_buf_append(out, " ", 1);
+    }
+    fo_buf_append(out, "\n", 1);
+}
+
+void fo_ctl_table_render(const struct fo_ctl_table *t, struct fo_buf *out)
+{
+    size_t *width, nrows, r, len;
+    unsigned c;
+
+    if (t->ncols == 0) return;
+    width = calloc(t->ncols, sizeof(*width));
+    if (width == NULL || t->oom) {
+        out->oom = 1;
+        free(width);
+        return;
+    }
+    nrows = t->ncells / t->ncols;
+    for (c = 0; c < t->ncols; c++) width[c] = strlen(t->headers[c]);
+    for (r = 0; r < nrows; r++) {
+        for (c = 0; c < t->ncols; c++) {
+            len = strlen(t->cells[r * t->ncols + c]);
+            if (len > width[c]) width[c] = len;
+        }
+    }
+    render_row(t, t->headers, width, out);
+    for (r = 0; r < nrows; r++) render_row(t, (const char *const *)&t->cells[r * t->ncols], width, out);
+    free(width);
+}
+
+void fo_ctl_puts_safe(struct fo_buf *out, const char *s)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)(s ? s : ""); *c; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            fo_buf_append(out, "?", 1);
+        else
+            fo_buf_append(out, c, 1);
+    }
+}

@@ -1,0 +1,1093 @@
+/* Configuration loading: the contract is in config.h.
+ *
+ * libinih does the INI tokenising; this file feeds it through its own line reader
+ * (read_line) so that it always knows the line number, which libinih's handler does
+ * not receive. The reader also:
+ *   - left-trims every line, because libinih's multi-line mode would otherwise treat
+ *     an indented "key = value" as a continuation of the previous key;
+ *   - recognises "[section]" headers itself, so that an empty or unknown section is
+ *     still an error (libinih never calls the handler for a section without keys) and
+ *     so that names longer than libinih's 50-byte section buffer still work;
+ *   - stops the parse after the first error (by returning NULL), so the message the
+ *     operator sees is the first problem in the file, not the last.
+ * No libinih global setting is changed: the library's options are process-wide. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CONFIG_MAX_BYTES (16u << 20) /* a config file larger than this is a mistake */
+#define NODE_ID_MAX ((uint64_t)INT64_MAX) /* ids are stored in sqlite INTEGER columns */
+#define PASSWORD_MAX 255
+#define SHOW_LEN 96      /* values echoed in error messages are cut to this */
+#define SECTION_LEN 256
+#define MAX_KEYS 12
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+/* Copies s for an error message: control bytes become '?' and long values are cut,
+ * so a hostile or binary file cannot flood a terminal or a log line. */
+static const char *show(const char *s, char out[SHOW_LEN])
+{
+    size_t i, n = strlen(s), lim = SHOW_LEN - 4;
+
+    for (i = 0; i < n && i < lim; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+    }
+    if (n > lim) {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}
+
+static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+static int is_alnum(char ch)
+{
+    return is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* Copies s into a fixed field; fails rather than truncating. */
+static int copy_field(char *dst, size_t size, const char *s)
+{
+    int n = snprintf(dst, size, "%s", s);
+
+    return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+/* ---- public parsers --------------------------------------------------------- */
+
+int fo_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char err[FO_ERRLEN])
+{
+    char shown[SHOW_LEN];
+    unsigned long long v;
+    char *end;
+    size_t i;
+
+    if (s[0] == '\0') return fo_errf(err, FO_EINVAL, "empty value, expected a number");
+    /* strtoull alone would accept "+1", " 1" and "-1" (wrapped), so check first. */
+    for (i = 0; s[i] != '\0'; i++)
+        if (!is_digit(s[i])) return fo_errf(err, FO_EINVAL, "'%s' is not a number", show(s, shown));
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (*end != '\0') return fo_errf(err, FO_EINVAL, "'%s' is not a number", show(s, shown));
+    if (errno == ERANGE || v < min || v > max)
+        return fo_errf(err, FO_EINVAL, "'%s' is out of range (%llu..%llu)", show(s, shown),
+                       (unsigned long long)min, (unsigned long long)max);
+    *out = v;
+    return 0;
+}
+
+/* RFC 1123 host name; '_' is tolerated because internal DNS names use it. */
+static int check_hostname(const char *h)
+{
+    size_t i, label = 0, n = strlen(h);
+
+    if (n == 0 || n > 253) return -1;
+    for (i = 0; i < n; i++) {
+        if (h[i] == '.') {
+            if (label == 0 || h[i - 1] == '-') return -1;
+            label = 0;
+            continue;
+        }
+        if (!is_alnum(h[i]) && h[i] != '-' && h[i] != '_') return -1;
+        if (h[i] == '-' && label == 0) return -1;
+        if (++label > 63) return -1;
+    }
+    return (label == 0 || h[n - 1] == '-') ? -1 : 0;
+}
+
+/* Validates a host without brackets: IPv6 literal (if v6), dotted quad when it looks
+ * numeric (so "1.2.3" is not taken for a name), else a host name. */
+static int check_host(const char *h, int v6, const char *s, char *err)
+{
+    char shown[SHOW_LEN];
+    unsigned char addr[16];
+    size_t i;
+    int numeric = 1;
+
+    if (h[0] == '\0') return fo_errf(err, FO_EINVAL, "'%s': empty host", show(s, shown));
+    if (v6) {
+        if (inet_pton(AF_INET6, h, addr) != 1)
+            return fo_errf(err, FO_EINVAL, "'%s': not an IPv6 address", show(s, shown));
+        return 0;
+    }
+    for (i = 0; h[i] != '\0'; i++)
+        if (!is_digit(h[i]) && h[i] != '.') numeric = 0;
+    if (numeric && inet_pton(AF_INET, h, addr) != 1)
+        return fo_errf(err, FO_EINVAL, "'%s': not an IPv4 address", show(s, shown));
+    if (!numeric && check_hostname(h) != 0)
+        return fo_errf(err, FO_EINVAL, "'%s': not a valid host name", show(s, shown));
+    return 0;
+}
+
+/* Splits s into host (brackets removed) and the port text. */
+static int split_hostport(const char *s, char h[FO_ADDR_LEN], const char **port, int *v6,
+                          char *err)
+{
+    char shown[SHOW_LEN];
+    const char *hs = s, *he, *colon;
+
+    *v6 = s[0] == '[';
+    if (*v6) {
+        he = strchr(s, ']');
+        if (he == NULL || he[1] != ':')
+            return fo_errf(err, FO_EINVAL, "'%s': expected [ADDRESS]:PORT", show(s, shown));
+        hs = s + 1;
+        colon = he + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL) return fo_errf(err, FO_EINVAL, "'%s': expected HOST:PORT", show(s, shown));
+        he = colon;
+        if (memchr(hs, ':', (size_t)(he - hs)) != NULL)
+            return fo_errf(err, FO_EINVAL, "'%s': IPv6 addresses need brackets, [ADDRESS]:PORT",
+                           show(s, shown));
+    }
+    if ((size_t)(he - hs) >= FO_ADDR_LEN)
+        return fo_errf(err, FO_EINVAL, "'%s': host is too long", show(s, shown));
+    memcpy(h, hs, (size_t)(he - hs));
+    h[he - hs] = '\0';
+    *port = colon + 1;
+    return 0;
+}
+
+static int parse_port(const char *p, const char *s, uint16_t *port, char *err)
+{
+    char shown[SHOW_LEN], perr[FO_ERRLEN];
+    uint64_t v;
+
+    if (fo_parse_u64(p, 1, 65535, &v, perr) != 0)
+        return fo_errf(err, FO_EINVAL, "'%s': port %s", show(s, shown), perr);
+    *port = (uint16_t)v;
+    return 0;
+}
+
+/* host and port may be NULL (hostlen 0) when the caller only validates. */
+int fo_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, char err[FO_ERRLEN])
+{
+    char h[FO_ADDR_LEN], shown[SHOW_LEN];
+    const char *ptext;
+    uint16_t p;
+    int v6, rc;
+
+    rc = split_hostport(s, h, &ptext, &v6, err);
+    if (rc == 0) rc = parse_port(ptext, s, &p, err);
+    if (rc == 0) rc = check_host(h, v6, s, err);
+    if (rc != 0) return rc;
+    if (host != NULL && copy_field(host, hostlen, h) != 0)
+        return fo_errf(err, FO_EINVAL, "'%s': host is longer than %zu bytes", show(s, shown),
+                       hostlen ? hostlen - 1 : 0);
+    if (port != NULL) *port = p;
+    return 0;
+}
+
+int fo_parse_ipv4_port(const char *s, char err[FO_ERRLEN])
+{
+    char h[FO_ADDR_LEN], shown[SHOW_LEN];
+    struct in_addr a;
+    const char *ptext;
+    uint16_t p;
+    int v6, rc;
+
+    rc = split_hostport(s, h, &ptext, &v6, err);
+    if (rc == 0) rc = parse_port(ptext, s, &p, err);
+    if (rc != 0) return rc;
+    if (v6 || inet_pton(AF_INET, h, &a) != 1)
+        return fo_errf(err, FO_EINVAL, "'%s': host must be an IPv4 literal (A.B.C.D:PORT)",
+                       show(s, shown));
+    /* Peers dial this address, so the wildcard address cannot work. */
+    if (a.s_addr == htonl(INADDR_ANY))
+        return fo_errf(err, FO_EINVAL, "'%s': 0.0.0.0 cannot be dialled by peers", show(s, shown));
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    enum fo_rule rule;
+} rule_names[] = {
+    {"neutral", FO_RULE_NEUTRAL},    {"prefer", FO_RULE_PREFER},
+    {"prefer_not", FO_RULE_PREFER_NOT}, {"must_not", FO_RULE_MUST_NOT},
+    {"candidate", FO_RULE_PREFER},   /* MHA: candidate_master=1 */
+    {"no_master", FO_RULE_MUST_NOT}, /* MHA: no_master=1 */
+};
+
+int fo_parse_rule(const char *s, enum fo_rule *out, char err[FO_ERRLEN])
+{
+    char shown[SHOW_LEN];
+    size_t i;
+
+    for (i = 0; i < sizeof(rule_names) / sizeof(rule_names[0]); i++) {
+        if (strcmp(s, rule_names[i].name) == 0) {
+            *out = rule_names[i].rule;
+            return 0;
+        }
+    }
+    return fo_errf(err, FO_EINVAL,
+                   "'%s' is not a rule (prefer|neutral|prefer_not|must_not|candidate|no_master)",
+                   show(s, shown));
+}
+
+const char *fo_rule_name(enum fo_rule r)
+{
+    switch (r) {
+    case FO_RULE_NEUTRAL: return "neutral";
+    case FO_RULE_PREFER: return "prefer";
+    case FO_RULE_PREFER_NOT: return "prefer_not";
+    case FO_RULE_MUST_NOT: return "must_not";
+    }
+    return "unknown";
+}
+
+int fo_check_name(const char *s, char err[FO_ERRLEN])
+{
+    char shown[SHOW_LEN];
+    size_t i, n = strlen(s);
+
+    if (n == 0) return fo_errf(err, FO_EINVAL, "empty name");
+    if (n >= FO_NAME_LEN)
+        return fo_errf(err, FO_EINVAL, "'%s' is longer than %d bytes", show(s, shown), FO_NAME_LEN - 1);
+    for (i = 0; i < n; i++)
+        if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+            return fo_errf(err, FO_EINVAL, "'%s' may contain only A-Z a-z 0-9 _ . -", show(s, shown));
+    return 0;
+}
+
+/* ---- password file ---------------------------------------------------------- */
+
+/* Extracts the first line. Messages never include the file's content. */
+static int first_line(const char *buf, size_t got, int full, char *out, size_t outlen,
+                      const char *path, char *err)
+{
+    const char *nl = memchr(buf, '\n', got);
+    size_t n = nl ? (size_t)(nl - buf) : got;
+
+    if (nl == NULL && full)
+        return fo_errf(err, FO_EINVAL, "%s: first line is longer than %d bytes", path, PASSWORD_MAX);
+    if (n > 0 && buf[n - 1] == '\r') n--;
+    if (n > PASSWORD_MAX)
+        return fo_errf(err, FO_EINVAL, "%s: first line is longer than %d bytes", path, PASSWORD_MAX);
+    if (n == 0) return fo_errf(err, FO_EINVAL, "%s: password file's first line is empty", path);
+    if (memchr(buf, '\0', n) != NULL)
+        return fo_errf(err, FO_EINVAL, "%s: password contains a NUL byte", path);
+    if (n >= outlen) return fo_errf(err, FO_EINVAL, "%s: password does not fit the buffer", path);
+    memcpy(out, buf, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* Reads up to len bytes; returns bytes read or -1 with errno set. */
+static ssize_t read_upto(int fd, char *buf, size_t len)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < len) {
+        n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        if (n == 0) break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/* Opens path read-only into *fd and insists on a regular file (a FIFO would block).
+ * Returns 0 or `code` with the reason in err. */
+static int open_regular(const char *path, const char *what, int code, struct stat *st, int *fd,
+                        char *err)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) return fo_errf(err, code, "%s: cannot open %s: %s", path, what, strerror(errno));
+    if (fstat(*fd, st) != 0) {
+        fo_errf(err, code, "%s: cannot stat %s: %s", path, what, strerror(errno));
+        goto err_after_open;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        fo_errf(err, code, "%s: %s is not a regular file", path, what);
+        goto err_after_open;
+    }
+    return 0;
+err_after_open:
+    close(*fd);
+    *fd = -1;
+    return code;
+}
+
+int fo_read_password_file(const char *path, char *out, size_t outlen, char err[FO_ERRLEN])
+{
+    char buf[PASSWORD_MAX + 2]; /* line, '\r' or '\n', and one byte to see overflow */
+    struct stat st;
+    ssize_t got;
+    int fd, rc;
+
+    rc = open_regular(path, "password file", FO_EINVAL, &st, &fd, err);
+    if (rc != 0) return rc;
+    got = read_upto(fd, buf, sizeof(buf));
+    if (got < 0) {
+        rc = fo_errf(err, FO_EINVAL, "%s: cannot read password file: %s", path, strerror(errno));
+        goto out_close;
+    }
+    rc = first_line(buf, (size_t)got, (size_t)got == sizeof(buf), out, outlen, path, err);
+out_close:
+    close(fd);
+    explicit_bzero(buf, sizeof(buf));
+    return rc;
+}
+
+/* ---- loader state ----------------------------------------------------------- */
+
+enum sec_kind { SEC_NONE, SEC_MAIN, SEC_PROBE, SEC_PEER, SEC_CLUSTER };
+enum key_type { K_U64, K_UINT, K_IPV4, K_HOSTPORT, K_PATH, K_USER, K_LOGLEVEL, K_INSTANCE };
+
+struct key_def {
+    const char *name;
+    enum key_type type;
+    size_t off;  /* field offset in the section's struct */
+    size_t size; /* field size */
+    uint64_t min, max;
+    int required;
+    int repeat; /* may appear more than once */
+};
+
+#define FIELD(type, member) offsetof(type, member), sizeof(((type *)0)->member)
+
+enum { MK_NODE_ID, MK_RAFT, MK_ADMIN, MK_HTTP, MK_DATA_DIR, MK_ELECTION, MK_HEARTBEAT,
+       MK_SNAP_THRESHOLD, MK_SNAP_TRAILING, MK_MAX_FRAME, MK_LOG_LEVEL, MK_COUNT };
+enum { PK_RAFT, PK_ADMIN, PK_HTTP, PK_COUNT };
+enum { CK_USER, CK_PASSWORD_FILE, CK_INSTANCE, CK_COUNT };
+
+static const struct key_def main_keys[MK_COUNT + 1] = {
+    [MK_NODE_ID] = {"node_id", K_U64, FIELD(struct fo_config, node_id), 1, NODE_ID_MAX, 1, 0},
+    [MK_RAFT] = {"raft_address", K_IPV4, FIELD(struct fo_config, raft_address), 0, 0, 1, 0},
+    [MK_ADMIN] = {"admin_address", K_HOSTPORT, FIELD(struct fo_config, admin_address), 0, 0, 1, 0},
+    [MK_HTTP] = {"http_address", K_HOSTPORT, FIELD(struct fo_config, http_address), 0, 0, 1, 0},
+    [MK_DATA_DIR] = {"data_dir", K_PATH, FIELD(struct fo_config, data_dir), 0, 0, 1, 0},
+    [MK_ELECTION] = {"election_timeout_ms", K_UINT, FIELD(struct fo_config, election_timeout_ms),
+                     100, 60000, 0, 0},
+    [MK_HEARTBEAT] = {"heartbeat_timeout_ms", K_UINT,
+                      FIELD(struct fo_config, heartbeat_timeout_ms), 10, 60000, 0, 0},
+    [MK_SNAP_THRESHOLD] = {"snapshot_threshold", K_UINT,
+                           FIELD(struct fo_config, snapshot_threshold), 4, 1000000, 0, 0},
+    [MK_SNAP_TRAILING] = {"snapshot_trailing", K_UINT, FIELD(struct fo_config, snapshot_trailing),
+                          0, 1000000, 0, 0},
+    [MK_MAX_FRAME] = {"max_frame_bytes", K_UINT, FIELD(struct fo_config, max_frame_bytes), 1024,
+                      67108864, 0, 0},
+    [MK_LOG_LEVEL] = {"log_level", K_LOGLEVEL, FIELD(struct fo_config, log_level), 0, 0, 0, 0},
+    [MK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
+};
+
+static const struct key_def peer_keys[PK_COUNT + 1] = {
+    [PK_RAFT] = {"raft_address", K_IPV4, FIELD(struct fo_peer, raft_address), 0, 0, 1, 0},
+    [PK_ADMIN] = {"admin_address", K_HOSTPORT, FIELD(struct fo_peer, admin_address), 0, 0, 1, 0},
+    [PK_HTTP] = {"http_address", K_HOSTPORT, FIELD(struct fo_peer, http_address), 0, 0, 0, 0},
+    [PK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
+};
+
+static const struct key_def probe_keys[] = {
+    {"interval_ms", K_UINT, FIELD(struct fo_probe_cfg, interval_ms), 50, 60000, 0, 0},
+    {"connect_timeout_ms", K_UINT, FIELD(struct fo_probe_cfg, connect_timeout_ms), 50, 60000, 0, 0},
+    {"read_timeout_ms", K_UINT, FIELD(struct fo_probe_cfg, read_timeout_ms), 50, 60000, 0, 0},
+    {"down_after", K_UINT, FIELD(struct fo_probe_cfg, down_after), 1, 100, 0, 0},
+    {NULL, K_U64, 0, 0, 0, 0, 0, 0},
+};
+
+static const struct key_def cluster_keys[CK_COUNT + 1] = {
+    [CK_USER] = {"user", K_USER, FIELD(struct fo_cluster_cfg, user), 0, 0, 1, 0},
+    [CK_PASSWORD_FILE] = {"password_file", K_PATH, FIELD(struct fo_cluster_cfg, password_file), 0,
+                          0, 1, 0},
+    [CK_INSTANCE] = {"instance", K_INSTANCE, 0, 0, 0, 0, 1, 1},
+    [CK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
+};
+
+_Static_assert(MK_COUNT <= MAX_KEYS, "key_line[] too small for [failoverd]");
+
+/* Where each key of one section was set (0 = not set), for duplicate and missing
+ * checks and for cross-section messages that must point at a line. */
+struct section_state {
+    unsigned header_line;
+    unsigned key_line[MAX_KEYS];
+};
+
+struct inst_ref {
+    unsigned cluster, index, line;
+    const struct fo_instance_cfg *inst; /* filled in once the arrays stop moving */
+};
+
+struct loader {
+    struct fo_config *c;
+    const char *name; /* file name for messages */
+    const char *text;
+    size_t pos, len;
+    unsigned line; /* number of the line last handed to libinih */
+    int rc;        /* first error, sticky */
+    unsigned err_line;
+    char err[FO_ERRLEN];
+
+    enum sec_kind kind; /* current section */
+    char section[SECTION_LEN];
+    const struct key_def *keys;
+    unsigned cur; /* peer or cluster index */
+    struct section_state main, probe, cluster;
+    struct section_state peers[FO_MAX_PEERS];
+
+    size_t clusters_cap, instances_cap;
+    struct inst_ref *refs;
+    size_t n_refs, refs_cap;
+};
+
+/* Records the first error as "file:line: [section] key: reason". line 0 omits the
+ * line, a NULL section or key omits that part. Messages longer than FO_ERRLEN are
+ * cut (fo_errf truncates safely); the prefix comes first so it always survives. */
+__attribute__((format(printf, 6, 7))) static int fail(struct loader *ld, unsigned line,
+                                                      const char *section, const char *key,
+                                                      int code, const char *fmt, ...)
+{
+    char msg[FO_ERRLEN], where[FO_ERRLEN], at[32] = "", s1[SHOW_LEN], s2[SHOW_LEN];
+    va_list ap;
+
+    if (ld->rc != 0) return ld->rc;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (section != NULL && key != NULL)
+        snprintf(where, sizeof(where), "[%s] %s", show(section, s1), show(key, s2));
+    else if (section != NULL)
+        snprintf(where, sizeof(where), "[%s]", show(section, s1));
+    else
+        snprintf(where, sizeof(where), "%s", key ? show(key, s2) : "");
+    if (line != 0) snprintf(at, sizeof(at), ":%u", line);
+    fo_errf(ld->err, code, "%s%s: %s%s%s", ld->name, at, where, where[0] ? ": " : "", msg);
+    ld->rc = code;
+    ld->err_line = line;
+    return code;
+}
+
+static void *section_base(struct loader *ld)
+{
+    switch (ld->kind) {
+    case SEC_MAIN: return ld->c;
+    case SEC_PROBE: return &ld->c->probe;
+    case SEC_PEER: return &ld->c->peers[ld->cur];
+    case SEC_CLUSTER: return &ld->c->clusters[ld->cur];
+    case SEC_NONE: break;
+    }
+    return NULL;
+}
+
+static struct section_state *section_state(struct loader *ld)
+{
+    switch (ld->kind) {
+    case SEC_MAIN: return &ld->main;
+    case SEC_PROBE: return &ld->probe;
+    case SEC_PEER: return &ld->peers[ld->cur];
+    case SEC_CLUSTER: return &ld->cluster;
+    case SEC_NONE: break;
+    }
+    return NULL;
+}
+
+/* ---- values ----------------------------------------------------------------- */
+
+static int add_instance(struct loader *ld, const char *key, const char *value);
+
+/* Sets a string field after validation; `kind` names what the value is. */
+static int store_string(struct loader *ld, const struct key_def *def, char *field,
+                        const char *value)
+{
+    char perr[FO_ERRLEN], shown[SHOW_LEN];
+    size_t i;
+    int rc = 0;
+
+    if (def->type == K_IPV4) rc = fo_parse_ipv4_port(value, perr);
+    if (def->type == K_HOSTPORT) rc = fo_parse_hostport(value, NULL, 0, NULL, perr);
+    if (rc != 0) return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "%s", perr);
+    if (value[0] == '\0') return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "empty value");
+    for (i = 0; def->type == K_USER && value[i] != '\0'; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        if (ch <= ' ' || ch >= 0x7f || ch == '\'' || ch == '"' || ch == '\\' || ch == '`')
+            return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
+                        "'%s' may contain only printable ASCII without spaces or quotes",
+                        show(value, shown));
+    }
+    if (copy_field(field, def->size, value) != 0)
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
+                    "'%s' is longer than %zu bytes", show(value, shown), def->size - 1);
+    return 0;
+}
+
+static int store_value(struct loader *ld, const struct key_def *def, const char *value)
+{
+    char *field = (char *)section_base(ld) + def->off;
+    char perr[FO_ERRLEN], shown[SHOW_LEN];
+    uint64_t v;
+    int level;
+
+    switch (def->type) {
+    case K_U64:
+    case K_UINT:
+        if (fo_parse_u64(value, def->min, def->max, &v, perr) != 0)
+            return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "%s", perr);
+        if (def->type == K_U64) {
+            assert(def->size == sizeof(uint64_t));
+            memcpy(field, &v, sizeof(uint64_t));
+        } else {
+            unsigned u = (unsigned)v; /* max <= 67108864 by the tables */
+            assert(def->size == sizeof(unsigned));
+            memcpy(field, &u, sizeof(unsigned));
+        }
+        return 0;
+    case K_LOGLEVEL:
+        level = fo_log_parse_level(value);
+        if (level < 0)
+            return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
+                        "'%s' is not one of debug|info|warn|error", show(value, shown));
+        memcpy(field, &level, sizeof(int));
+        return 0;
+    case K_INSTANCE: return add_instance(ld, def->name, value);
+    case K_IPV4:
+    case K_HOSTPORT:
+    case K_PATH:
+    case K_USER: return store_string(ld, def, field, value);
+    }
+    return 0;
+}
+
+/* ---- instances -------------------------------------------------------------- */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap = *cap ? *cap * 2 : 4;
+    void *np;
+
+    if (need <= *cap) return 0;
+    if (ncap < need) ncap = need;
+    np = realloc(*p, ncap * elem);
+    if (np == NULL) return -1;
+    memset((char *)np + *cap * elem, 0, (ncap - *cap) * elem);
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+/* "HOST:PORT [RULE]" */
+static int parse_instance(struct loader *ld, const char *key, const char *value,
+                          struct fo_instance_cfg *inst)
+{
+    char buf[FO_ADDR_LEN + 32], perr[FO_ERRLEN], shown[SHOW_LEN];
+    char *save = NULL, *addr, *rule, *extra;
+
+    if (copy_field(buf, sizeof(buf), value) != 0)
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "'%s' is too long", show(value, shown));
+    addr = strtok_r(buf, " \t", &save);
+    rule = addr ? strtok_r(NULL, " \t", &save) : NULL;
+    extra = rule ? strtok_r(NULL, " \t", &save) : NULL;
+    if (addr == NULL) return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "empty value");
+    if (extra != NULL)
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "'%s': expected HOST:PORT [RULE]",
+                    show(value, shown));
+    if (fo_parse_hostport(addr, inst->host, sizeof(inst->host), &inst->port, perr) != 0)
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "%s", perr);
+    inst->rule = FO_RULE_NEUTRAL;
+    if (rule != NULL && fo_parse_rule(rule, &inst->rule, perr) != 0)
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "%s", perr);
+    return 0;
+}
+
+static int add_instance(struct loader *ld, const char *key, const char *value)
+{
+    struct fo_cluster_cfg *cl = &ld->c->clusters[ld->cur];
+    struct fo_instance_cfg inst;
+    struct inst_ref *ref;
+    int rc;
+
+    memset(&inst, 0, sizeof(inst));
+    rc = parse_instance(ld, key, value, &inst);
+    if (rc != 0) return rc;
+    if (cl->n_instances >= FO_MAX_INSTANCES_PER_CLUSTER)
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "more than %d instances",
+                    FO_MAX_INSTANCES_PER_CLUSTER);
+    if (grow((void **)&cl->instances, &ld->instances_cap, cl->n_instances + 1, sizeof(inst)) != 0 ||
+        grow((void **)&ld->refs, &ld->refs_cap, ld->n_refs + 1, sizeof(*ref)) != 0)
+        return fail(ld, ld->line, ld->section, key, FO_ENOMEM, "out of memory");
+    ref = &ld->refs[ld->n_refs++];
+    ref->cluster = ld->cur;
+    ref->index = cl->n_instances;
+    ref->line = ld->line;
+    cl->instances[cl->n_instances++] = inst;
+    return 0;
+}
+
+/* ---- sections --------------------------------------------------------------- */
+
+/* Called when a section ends: its required keys must have been set. [failoverd] is
+ * checked at the end of the file instead, because it may be absent altogether. */
+static int end_section(struct loader *ld)
+{
+    const struct section_state *st = section_state(ld);
+    const struct key_def *k;
+
+    if (ld->kind == SEC_NONE || ld->kind == SEC_MAIN) return 0;
+    for (k = ld->keys; k->name != NULL; k++) {
+        if (k->required && st->key_line[k - ld->keys] == 0)
+            return fail(ld, st->header_line, ld->section, k->name, FO_ECONFIG, "missing");
+    }
+    if (ld->kind == SEC_CLUSTER && ld->c->clusters[ld->cur].n_instances == 0)
+        return fail(ld, st->header_line, ld->section, "instance", FO_ECONFIG, "missing");
+    return 0;
+}
+
+static int begin_single(struct loader *ld, enum sec_kind kind, const struct key_def *keys,
+                        struct section_state *st)
+{
+    if (st->header_line != 0)
+        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG,
+                    "duplicate section (first on line %u)", st->header_line);
+    st->header_line = ld->line;
+    ld->kind = kind;
+    ld->keys = keys;
+    return 0;
+}
+
+static int begin_peer(struct loader *ld, const char *id_text)
+{
+    char perr[FO_ERRLEN];
+    uint64_t id;
+    unsigned i;
+
+    if (fo_parse_u64(id_text, 1, NODE_ID_MAX, &id, perr) != 0)
+        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "peer id %s", perr);
+    for (i = 0; i < ld->c->n_peers; i++)
+        if (ld->c->peers[i].id == id)
+            return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG,
+                        "duplicate peer (first on line %u)", ld->peers[i].header_line);
+    if (ld->c->n_peers >= FO_MAX_PEERS)
+        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "more than %d peers", FO_MAX_PEERS);
+    ld->cur = ld->c->n_peers++;
+    ld->c->peers[ld->cur].id = id;
+    ld->peers[ld->cur].header_line = ld->line;
+    ld->kind = SEC_PEER;
+    ld->keys = peer_keys;
+    return 0;
+}
+
+static int begin_cluster(struct loader *ld, const char *name)
+{
+    struct fo_config *c = ld->c;
+    char perr[FO_ERRLEN];
+    unsigned i;
+
+    if (fo_check_name(name, perr) != 0)
+        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "cluster name %s", perr);
+    for (i = 0; i < c->n_clusters; i++)
+        if (strcmp(c->clusters[i].name, name) == 0)
+            return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "duplicate cluster");
+    if (c->n_clusters >= FO_MAX_CLUSTERS)
+        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "more than %d clusters",
+                    FO_MAX_CLUSTERS);
+    if (grow((void **)&c->clusters, &ld->clusters_cap, c->n_clusters + 1, sizeof(*c->clusters)) != 0)
+        return fail(ld, ld->line, ld->section, NULL, FO_ENOMEM, "out of memory");
+    ld->cur = c->n_clusters++;
+    snprintf(c->clusters[ld->cur].name, FO_NAME_LEN, "%s", name); /* checked above */
+    memset(&ld->cluster, 0, sizeof(ld->cluster));
+    ld->cluster.header_line = ld->line;
+    ld->instances_cap = 0;
+    ld->kind = SEC_CLUSTER;
+    ld->keys = cluster_keys;
+    return 0;
+}
+
+/* "peer 3" -> "3"; NULL if name is not "<word> <arg>" or "<word>". */
+static const char *section_arg(const char *name, const char *word)
+{
+    size_t n = strlen(word);
+
+    if (strncmp(name, word, n) != 0) return NULL;
+    if (name[n] == '\0') return name + n;
+    return name[n] == ' ' ? name + n + 1 : NULL;
+}
+
+static int begin_section(struct loader *ld, const char *name)
+{
+    const char *arg;
+
+    if (copy_field(ld->section, sizeof(ld->section), name) != 0)
+        return fail(ld, ld->line, NULL, NULL, FO_ECONFIG, "section name too long");
+    ld->kind = SEC_NONE;
+    if (strcmp(name, "failoverd") == 0) return begin_single(ld, SEC_MAIN, main_keys, &ld->main);
+    if (strcmp(name, "probe") == 0) return begin_single(ld, SEC_PROBE, probe_keys, &ld->probe);
+    if ((arg = section_arg(name, "peer")) != NULL) {
+        if (arg[0] == '\0')
+            return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [peer NODE_ID]");
+        return begin_peer(ld, arg);
+    }
+    if ((arg = section_arg(name, "cluster")) != NULL) {
+        if (arg[0] == '\0')
+            return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [cluster NAME]");
+        return begin_cluster(ld, arg);
+    }
+    return fail(ld, ld->line, name, NULL, FO_ECONFIG, "unknown section");
+}
+
+/* line starts with '['. A header without ']' is left to libinih (syntax error). */
+static void header_line(struct loader *ld, char *line)
+{
+    char *close = strchr(line, ']'), *rest;
+
+    if (close == NULL) return;
+    if (end_section(ld) != 0) return;
+    *close = '\0';
+    begin_section(ld, line + 1);
+    *close = ']';
+    for (rest = close + 1; *rest == ' ' || *rest == '\t' || *rest == '\r'; rest++) {
+    }
+    if (*rest != '\0' && *rest != '\n' && *rest != ';' && *rest != '#')
+        fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "unexpected text after ']'");
+}
+
+/* ---- libinih callbacks ------------------------------------------------------ */
+
+/* fgets-style reader over ld->text; see the comment at the top of the file. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct loader *ld = stream;
+    const char *p, *nl, *start;
+    size_t n;
+
+    if (ld->rc != 0 || ld->pos >= ld->len || num < 2) return NULL;
+    p = ld->text + ld->pos;
+    nl = memchr(p, '\n', ld->len - ld->pos);
+    n = nl ? (size_t)(nl - p) : ld->len - ld->pos;
+    ld->pos += n + (nl != NULL);
+    ld->line++;
+    start = p;
+    if (ld->line == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) start += 3; /* UTF-8 BOM */
+    while (start < p + n && (*start == ' ' || *start == '\t')) start++;
+    n -= (size_t)(start - p);
+    str[0] = '\0';
+    if (n + 2 > (size_t)num) {
+        fail(ld, ld->line, NULL, NULL, FO_ECONFIG, "line is longer than %d bytes", num - 2);
+        return str;
+    }
+    memcpy(str, start, n);
+    str[n] = '\n';
+    str[n + 1] = '\0';
+    if (str[0] == '[') header_line(ld, str);
+    return str;
+}
+
+static int set_key(struct loader *ld, const char *section, const char *name, const char *value)
+{
+    struct section_state *st;
+    const struct key_def *k;
+    size_t idx;
+
+    /* libinih cuts section names at 49 bytes, so ours (which is complete) must merely
+     * start with its. A mismatch means the two disagree about a header line. */
+    if (ld->kind == SEC_NONE || strncmp(section, ld->section, strlen(section)) != 0)
+        return fail(ld, ld->line, NULL, name, FO_ECONFIG, "key outside of any [section]");
+    if (value == NULL) return fail(ld, ld->line, ld->section, name, FO_ECONFIG, "no value");
+    for (k = ld->keys; k->name != NULL && strcmp(k->name, name) != 0; k++) {
+    }
+    if (k->name == NULL) return fail(ld, ld->line, ld->section, name, FO_ECONFIG, "unknown key");
+    st = section_state(ld);
+    idx = (size_t)(k - ld->keys);
+    if (!k->repeat && st->key_line[idx] != 0)
+        return fail(ld, ld->line, ld->section, name, FO_ECONFIG,
+                    "duplicate key (first set on line %u)", st->key_line[idx]);
+    st->key_line[idx] = ld->line;
+    /* libinih keeps quotes; a quoted path would silently include them. */
+    if (value[0] == '"' || value[0] == '\'')
+        return fail(ld, ld->line, ld->section, name, FO_ECONFIG,
+                    "values are taken literally; remove the quotes");
+    return store_value(ld, k, value);
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct loader *ld = user;
+
+    if (ld->rc != 0) return 0;
+    return set_key(ld, section, name, value) == 0;
+}
+
+/* ---- whole-file checks -------------------------------------------------------- */
+
+static const char *main_str(const struct fo_config *c, int mk)
+{
+    return (const char *)c + main_keys[mk].off;
+}
+
+static const char *peer_str(const struct fo_peer *p, int pk)
+{
+    return (const char *)p + peer_keys[pk].off;
+}
+
+
+static int check_main(struct loader *ld)
+{
+    static const int distinct[][2] = {{MK_RAFT, MK_ADMIN}, {MK_RAFT, MK_HTTP}, {MK_ADMIN, MK_HTTP}};
+    const struct fo_config *c = ld->c;
+    const unsigned *kl = ld->main.key_line;
+    char shown[SHOW_LEN];
+    size_t i;
+    int k;
+
+    for (k = 0; k < MK_COUNT; k++)
+        if (main_keys[k].required && kl[k] == 0)
+            return fail(ld, 0, "failoverd", main_keys[k].name, FO_ECONFIG, "missing");
+    /* libraft: a heartbeat must fit at least twice in an election timeout. */
+    if (c->heartbeat_timeout_ms > c->election_timeout_ms / 2) {
+        k = kl[MK_HEARTBEAT] ? MK_HEARTBEAT : MK_ELECTION;
+        return fail(ld, kl[k], "failoverd", main_keys[k].name, FO_ECONFIG,
+                    "heartbeat_timeout_ms (%u) must be at most election_timeout_ms/2 (%u)",
+                    c->heartbeat_timeout_ms, c->election_timeout_ms / 2);
+    }
+    for (i = 0; i < sizeof(distinct) / sizeof(distinct[0]); i++) {
+        int a = distinct[i][0], b = distinct[i][1], later = kl[a] > kl[b] ? a : b;
+        if (strcmp(main_str(c, a), main_str(c, b)) == 0)
+            return fail(ld, kl[later], "failoverd", main_keys[later].name, FO_ECONFIG,
+                        "'%s' is also the %s", show(main_str(c, later), shown),
+                        main_keys[later == a ? b : a].name);
+    }
+    return 0;
+}
+
+/* This node's [peer] entry must describe this node, or the initial configuration
+ * would bootstrap with an address nobody listens on. */
+static int check_self_peer(struct loader *ld, unsigned i)
+{
+    static const int pairs[][2] = {{PK_RAFT, MK_RAFT}, {PK_ADMIN, MK_ADMIN}, {PK_HTTP, MK_HTTP}};
+    const struct fo_peer *p = &ld->c->peers[i];
+    char sec[32], s1[SHOW_LEN], s2[SHOW_LEN];
+    size_t k;
+
+    snprintf(sec, sizeof(sec), "peer %llu", (unsigned long long)p->id);
+    for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+        const char *mine = peer_str(p, pairs[k][0]), *main = main_str(ld->c, pairs[k][1]);
+        if (mine[0] != '\0' && strcmp(mine, main) != 0)
+            return fail(ld, ld->peers[i].key_line[pairs[k][0]], sec, peer_keys[pairs[k][0]].name,
+                        FO_ECONFIG, "'%s' does not match [failoverd] %s '%s'", show(mine, s1),
+                        main_keys[pairs[k][1]].name, show(main, s2));
+    }
+    return 0;
+}
+
+static int check_peer_pair(struct loader *ld, unsigned i, unsigned j)
+{
+    const struct fo_peer *a = &ld->c->peers[i], *b = &ld->c->peers[j];
+    char sec[32], shown[SHOW_LEN];
+    int k;
+
+    snprintf(sec, sizeof(sec), "peer %llu", (unsigned long long)b->id);
+    for (k = 0; k < PK_COUNT; k++) {
+        const char *sa = peer_str(a, k), *sb = peer_str(b, k);
+        if (sb[0] != '\0' && strcmp(sa, sb) == 0)
+            return fail(ld, ld->peers[j].key_line[k], sec, peer_keys[k].name, FO_ECONFIG,
+                        "'%s' is also used by [peer %llu]", show(sb, shown),
+                        (unsigned long long)a->id);
+    }
+    return 0;
+}
+
+static int check_peers(struct loader *ld)
+{
+    const struct fo_config *c = ld->c;
+    char sec[32], shown[SHOW_LEN];
+    unsigned i, j;
+
+    for (i = 0; i < c->n_peers; i++) {
+        if (c->peers[i].id == c->node_id && check_self_peer(ld, i) != 0) return ld->rc;
+        if (c->peers[i].id != c->node_id && strcmp(c->peers[i].raft_address, c->raft_address) == 0) {
+            snprintf(sec, sizeof(sec), "peer %llu", (unsigned long long)c->peers[i].id);
+            return fail(ld, ld->peers[i].key_line[PK_RAFT], sec, "raft_address", FO_ECONFIG,
+                        "'%s' is this node's raft_address, but this node is node_id %llu",
+                        show(c->raft_address, shown), (unsigned long long)c->node_id);
+        }
+        for (j = 0; j < i; j++)
+            if (check_peer_pair(ld, j, i) != 0) return ld->rc;
+    }
+    return 0;
+}
+
+static int ref_cmp(const void *pa, const void *pb)
+{
+    const struct inst_ref *a = pa, *b = pb;
+    int r = strcasecmp(a->inst->host, b->inst->host);
+
+    if (r != 0) return r;
+    if (a->inst->port != b->inst->port) return a->inst->port < b->inst->port ? -1 : 1;
+    return a->line < b->line ? -1 : a->line > b->line;
+}
+
+static int same_instance(const struct inst_ref *a, const struct inst_ref *b)
+{
+    return a->inst->port == b->inst->port && strcasecmp(a->inst->host, b->inst->host) == 0;
+}
+
+/* A server listed twice (in one cluster or two) would be probed and failed over by
+ * two engines. Sorting keeps this O(n log n) for 1024 clusters x 256 instances. */
+static int check_instances(struct loader *ld)
+{
+    const struct inst_ref *dup = NULL, *first = NULL;
+    const struct fo_instance_cfg *in;
+    char sec[FO_NAME_LEN + 16], addr[FO_ADDR_LEN + 16];
+    size_t i;
+
+    for (i = 0; i < ld->n_refs; i++)
+        ld->refs[i].inst = &ld->c->clusters[ld->refs[i].cluster].instances[ld->refs[i].index];
+    if (ld->n_refs > 1) qsort(ld->refs, ld->n_refs, sizeof(*ld->refs), ref_cmp);
+    for (i = 1; i < ld->n_refs; i++) {
+        if (same_instance(&ld->refs[i - 1], &ld->refs[i]) && (dup == NULL || ld->refs[i].line < dup->line)) {
+            dup = &ld->refs[i];
+            first = &ld->refs[i - 1];
+        }
+    }
+    if (dup == NULL) return 0;
+    in = dup->inst;
+    snprintf(addr, sizeof(addr), strchr(in->host, ':') ? "[%s]:%u" : "%s:%u", in->host, in->port);
+    snprintf(sec, sizeof(sec), "cluster %s", ld->c->clusters[dup->cluster].name);
+    return fail(ld, dup->line, sec, "instance", FO_ECONFIG, "%s is already listed in [cluster %s] (line %u)",
+                addr, ld->c->clusters[first->cluster].name, first->line);
+}
+
+/* ---- entry points ----------------------------------------------------------- */
+
+static void set_defaults(struct fo_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->election_timeout_ms = 1000;
+    c->heartbeat_timeout_ms = 100;
+    c->snapshot_threshold = 1024;
+    c->snapshot_trailing = 128;
+    c->max_frame_bytes = 1048576;
+    c->log_level = FO_LOG_INFO;
+    c->probe.interval_ms = 500;
+    c->probe.connect_timeout_ms = 500;
+    c->probe.read_timeout_ms = 1000;
+    c->probe.down_after = 3;
+}
+
+static void parse_text(struct loader *ld)
+{
+    int r = ini_parse_stream(read_line, ld, on_key, ld);
+
+    if (r < 0 && ld->rc == 0) fail(ld, 0, NULL, NULL, FO_ENOMEM, "out of memory");
+    if (ld->rc == 0) end_section(ld);
+    /* libinih reports lines it could not tokenise; report whichever error is first. */
+    if (r > 0 && (ld->rc == 0 || (unsigned)r < ld->err_line)) {
+        ld->rc = 0;
+        fail(ld, (unsigned)r, NULL, NULL, FO_ECONFIG,
+             "syntax error: expected '[section]' or 'key = value'");
+    }
+    if (ld->rc == 0 && check_main(ld) == 0 && check_peers(ld) == 0) check_instances(ld);
+}
+
+static int load_text(struct fo_config *c, const char *name, const char *text, size_t len,
+                     char err[FO_ERRLEN])
+{
+    struct loader ld;
+
+    set_defaults(c);
+    memset(&ld, 0, sizeof(ld));
+    ld.c = c;
+    ld.name = name;
+    ld.text = text;
+    ld.len = len;
+    if (copy_field(c->path, sizeof(c->path), name) != 0)
+        fail(&ld, 0, NULL, NULL, FO_ECONFIG, "path is longer than %d bytes", FO_PATH_LEN - 1);
+    else
+        parse_text(&ld);
+    free(ld.refs);
+    if (ld.rc != 0) {
+        fo_errf(err, ld.rc, "%s", ld.err);
+        fo_config_free(c);
+    }
+    return ld.rc;
+}
+
+int fo_config_load_string(struct fo_config *c, const char *name, const char *text,
+                          char err[FO_ERRLEN])
+{
+    return load_text(c, name ? name : "<string>", text, strlen(text), err);
+}
+
+/* Reads the whole file (bounded) into a NUL-terminated buffer. */
+static int read_file(const char *path, char **out, size_t *outlen, char *err)
+{
+    struct stat st;
+    ssize_t got;
+    char *text;
+    int fd, rc = 0;
+
+    rc = open_regular(path, "configuration file", FO_EIO, &st, &fd, err);
+    if (rc != 0) return rc;
+    if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
+        rc = fo_errf(err, FO_ECONFIG, "%s: file is larger than %u bytes", path, CONFIG_MAX_BYTES);
+        goto err_after_open;
+    }
+    text = malloc((size_t)st.st_size + 1);
+    if (text == NULL) {
+        rc = fo_errf(err, FO_ENOMEM, "%s: out of memory", path);
+        goto err_after_open;
+    }
+    got = read_upto(fd, text, (size_t)st.st_size);
+    if (got < 0) {
+        rc = fo_errf(err, FO_EIO, "%s: cannot read: %s", path, strerror(errno));
+        free(text);
+        goto err_after_open;
+    }
+    text[got] = '\0';
+    *out = text;
+    *outlen = (size_t)got;
+err_after_open:
+    close(fd);
+    return rc;
+}
+
+int fo_config_load(struct fo_config *c, const char *path, char err[FO_ERRLEN])
+{
+    const char *nul, *p;
+    unsigned line = 1;
+    size_t len = 0;
+    char *text = NULL;
+    int rc;
+
+    set_defaults(c);
+    rc = read_file(path, &text, &len, err);
+    if (rc != 0) return rc;
+    nul = memchr(text, '\0', len);
+    if (nul != NULL) {
+        for (p = text; p < nul; p++) line += *p == '\n';
+        rc = fo_errf(err, FO_ECONFIG, "%s:%u: NUL byte (is this a text file?)", path, line);
+    } else {
+        rc = load_text(c, path, text, len, err);
+    }
+    free(text);
+    return rc;
+}
+
+void fo_config_free(struct fo_config *c)
+{
+    unsigned i;
+
+    if (c == NULL) return;
+    for (i = 0; c->clusters != NULL && i < c->n_clusters; i++) free(c->clusters[i].instances);
+    free(c->clusters);
+    memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,194 @@
+/* Outgoing admin RPC calls (follower -> leader forwarding). One TCP connection per
+ * call: forwarding is rare (writes and topology reads arriving at a follower), so
+ * simplicity wins over connection reuse here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "controller/admin_internal.h"
+
+#define MOD "admin"
+
+struct call {
+    struct call *next, *prev;
+    struct fo_admin *admin;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t connect;
+    uv_write_t write;
+    struct fo_frame_decoder dec;
+    uint8_t *out;
+    size_t outlen;
+    unsigned open_handles;
+    bool done;
+    fo_admin_call_cb cb;
+    void *data;
+    char addr[FO_ADDR_LEN];
+};
+
+static void call_handle_closed(uv_handle_t *h)
+{
+    struct call *c = h->data;
+    struct fo_admin *a = c->admin;
+
+    if (--c->open_handles > 0) return;
+    fo_frame_decoder_close(&c->dec);
+    free(c->out);
+    free(c);
+    fo_admin_maybe_free(a);
+}
+
+/* Fires the callback exactly once, then closes the handles. */
+static void call_finish(struct call *c, int status, const char *error, Fo__Response *resp)
+{
+    fo_admin_call_cb cb = c->cb;
+    void *data = c->data;
+    struct fo_admin *a = c->admin;
+
+    if (c->done) return;
+    c->done = true;
+    if (c->prev != NULL) c->prev->next = c->next;
+    else a->calls = c->next;
+    if (c->next != NULL) c->next->prev = c->prev;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, call_handle_closed);
+    if (status != 0) FO_DEBUG(MOD, "call to %s: %s", c->addr, error);
+    cb(data, status, error, resp);
+}
+
+static void call_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static __thread char slab[65536];
+
+    (void)h;
+    (void)suggested;
+    buf->base = slab;
+    buf->len = sizeof(slab);
+}
+
+static void call_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct call *c = s->data;
+    struct fo_frame f;
+    char err[FO_ERRLEN];
+    Fo__Response *resp;
+    int rc;
+
+    if (c->done) return;
+    if (n < 0) {
+        call_finish(c, FO_EUNREACHABLE, n == UV_EOF ? "connection closed by peer" : uv_strerror((int)n), NULL);
+        return;
+    }
+    if (n == 0) return;
+    if (fo_frame_decoder_feed(&c->dec, buf->base, (size_t)n) != 0) {
+        call_finish(c, FO_EPROTO, "bad reply frame", NULL);
+        return;
+    }
+    rc = fo_frame_decoder_next(&c->dec, &f, err);
+    if (rc == FO_EAGAIN) return;
+    if (rc != 0 || f.type != FO_FRAME_RESPONSE) {
+        call_finish(c, FO_EPROTO, rc ? err : "reply is not a response frame", NULL);
+        return;
+    }
+    if ((resp = fo__response__unpack(NULL, f.len, f.payload)) == NULL) {
+        call_finish(c, FO_EPROTO, "undecodable reply", NULL);
+        return;
+    }
+    call_finish(c, 0, "", resp);
+    fo__response__free_unpacked(resp, NULL);
+}
+
+static void call_written(uv_write_t *w, int status)
+{
+    struct call *c = w->data;
+
+    if (status != 0 && !c->done) call_finish(c, FO_EUNREACHABLE, uv_strerror(status), NULL);
+}
+
+static void call_connected(uv_connect_t *req, int status)
+{
+    struct call *c = req->data;
+    uv_buf_t buf;
+
+    if (c->done) return;
+    if (status != 0) {
+        call_finish(c, FO_EUNREACHABLE, uv_strerror(status), NULL);
+        return;
+    }
+    c->write.data = c;
+    buf = uv_buf_init((char *)c->out, (unsigned)c->outlen);
+    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &buf, 1, call_written) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, call_alloc, call_read) != 0)
+        call_finish(c, FO_EUNREACHABLE, "cannot send", NULL);
+}
+
+static void call_timeout(uv_timer_t *t) { call_finish(t->data, FO_ETIMEDOUT, "timed out", NULL); }
+
+static int encode_request(struct call *c, const Fo__Request *req, char err[FO_ERRLEN])
+{
+    size_t len = fo__request__get_packed_size(req);
+    uint8_t *payload = malloc(len ? len : 1);
+    int rc;
+
+    if (payload == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    fo__request__pack(req, payload);
+    rc = fo_frame_encode(FO_FRAME_REQUEST, payload, len, &c->out, &c->outlen);
+    free(payload);
+    return rc ? fo_errf(err, rc, "cannot encode request") : 0;
+}
+
+int fo_admin_call(struct fo_ctl *ctl, const char *addr, const Fo__Request *req, unsigned timeout_ms,
+                  fo_admin_call_cb cb, void *data, char err[FO_ERRLEN])
+{
+    struct fo_admin *a = ctl->admin;
+    struct sockaddr_storage ss;
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    struct call *c;
+    int rc;
+
+    if (a == NULL || a->stopping) return fo_errf(err, FO_ECANCELED, "shutting down");
+    if ((rc = fo_parse_hostport(addr, host, sizeof(host), &port, err)) != 0) return rc;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
+        return fo_errf(err, FO_EINVAL, "admin address %s: host must be an IP address", addr);
+    if ((c = calloc(1, sizeof(*c))) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    if ((rc = encode_request(c, req, err)) != 0) {
+        free(c);
+        return rc;
+    }
+    c->admin = a;
+    c->cb = cb;
+    c->data = data;
+    fo_frame_decoder_init(&c->dec, FO_FRAME_RESPONSE_MAX);
+    uv_tcp_init(ctl->loop, &c->tcp);
+    uv_timer_init(ctl->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->connect.data = c;
+    c->open_handles = 2;
+    c->next = a->calls;
+    if (a->calls != NULL) a->calls->prev = c;
+    a->calls = c;
+    uv_timer_start(&c->timer, call_timeout, timeout_ms, 0);
+    if ((rc = uv_tcp_connect(&c->connect, &c->tcp, (struct sockaddr *)&ss, call_connected)) != 0) {
+        /* The callback must not fire for an error returned here: detach it first. */
+        c->cb = NULL;
+        c->done = true;
+        if (c->prev != NULL) c->prev->next = c->next;
+        else a->calls = c->next;
+        if (c->next != NULL) c->next->prev = c->prev;
+        uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
+        uv_close((uv_handle_t *)&c->timer, call_handle_closed);
+        return fo_errf(err, FO_EUNREACHABLE, "connect %s: %s", addr, uv_strerror(rc));
+    }
+    return 0;
+}
+
+void fo_admin_cancel_calls(struct fo_admin *a)
+{
+    while (a->calls != NULL) call_finish(a->calls, FO_ECANCELED, "shutting down", NULL);
+}

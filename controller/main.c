@@ -1,0 +1,159 @@
+/* failoverd: one node of the controller cluster (DESIGN.md §1). */
+#include <errno.h>
+#include <fcntl.h>
+#include <mysql.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "controller/admin.h"
+#include "controller/ctl.h"
+#include "controller/metrics.h"
+#include "controller/monitor.h"
+
+#define MOD "main"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: failoverd --config FILE [--check-config]\n"
+            "       failoverd --version | --help\n"
+            "\n"
+            "Runs one node of the failoverd controller cluster. The INI file format is\n"
+            "documented in the README (section \"Configuration\").\n"
+            "  --check-config  validate FILE and exit (0 valid, 1 invalid)\n"
+            "Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 on a configuration or\n"
+            "start-up error (the message names the file, line and key), 2 on bad arguments.\n");
+}
+
+/* The data dir is locked so two processes never share one raft log. */
+static int lock_data_dir(const char *dir, int *fd_out, char err[FO_ERRLEN])
+{
+    char path[FO_PATH_LEN + 16];
+    int fd;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return fo_errf(err, FO_EIO, "data_dir %s: %s", dir, strerror(errno));
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+        return fo_errf(err, FO_EIO, "%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return fo_errf(err, FO_EBUSY, "data_dir %s is in use by another failoverd", dir);
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static void shutdown_node(struct fo_ctl *ctl)
+{
+    if (ctl->stopping) return;
+    ctl->stopping = true;
+    FO_INFO(MOD, "stopping");
+    fo_monitor_stop(ctl);
+    fo_admin_stop(ctl);
+    fo_metrics_stop(ctl);
+    uv_close((uv_handle_t *)&ctl->sigterm, NULL);
+    uv_close((uv_handle_t *)&ctl->sigint, NULL);
+    fo_raft_close(&ctl->raft, NULL, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    FO_INFO(MOD, "received signal %d", signum);
+    shutdown_node(s->data);
+}
+
+static int start_node(struct fo_ctl *ctl, char err[FO_ERRLEN])
+{
+    char path[FO_PATH_LEN + 16];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/store.db", ctl->cfg.data_dir);
+    /* Fresh every start: the store is rebuilt from the raft snapshot + log. */
+    if ((rc = fo_store_open(&ctl->store, path, FO_STORE_FRESH, err)) != 0) return rc;
+    if ((rc = fo_raft_start(&ctl->raft, ctl->loop, &ctl->cfg, ctl->store, err)) != 0) return rc;
+    if ((rc = fo_admin_start(ctl, err)) != 0) goto err_after_raft;
+    if ((rc = fo_metrics_start(ctl, err)) != 0) goto err_after_admin;
+    if ((rc = fo_monitor_start(ctl, err)) != 0) goto err_after_metrics;
+    return 0;
+
+err_after_metrics:
+    fo_metrics_stop(ctl);
+err_after_admin:
+    fo_admin_stop(ctl);
+err_after_raft:
+    ctl->stopping = true;
+    fo_raft_close(&ctl->raft, NULL, NULL);
+    uv_run(ctl->loop, UV_RUN_DEFAULT);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static struct fo_ctl ctl; /* large; lives for the whole process */
+    const char *config = NULL;
+    char err[FO_ERRLEN];
+    bool check_only = false;
+    int i, lock_fd = -1;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) config = argv[++i];
+        else if (strcmp(argv[i], "--check-config") == 0) check_only = true;
+        else if (strcmp(argv[i], "--version") == 0) return printf("failoverd %s\n", FO_VERSION), 0;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout), 0;
+        else {
+            fprintf(stderr, "failoverd: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (config == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if (fo_config_load(&ctl.cfg, config, err) != 0) {
+        fprintf(stderr, "failoverd: %s\n", err);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: ok\n", config);
+        fo_config_free(&ctl.cfg);
+        return 0;
+    }
+    fo_log_set_level((enum fo_log_level)ctl.cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    if (lock_data_dir(ctl.cfg.data_dir, &lock_fd, err) != 0) {
+        fprintf(stderr, "failoverd: %s\n", err);
+        return 1;
+    }
+    mysql_library_init(0, NULL, NULL);
+    ctl.loop = uv_default_loop();
+    ctl.started_ms = uv_now(ctl.loop);
+    if (start_node(&ctl, err) != 0) {
+        fprintf(stderr, "failoverd: %s\n", err);
+        return 1;
+    }
+    uv_signal_init(ctl.loop, &ctl.sigterm);
+    uv_signal_init(ctl.loop, &ctl.sigint);
+    ctl.sigterm.data = &ctl;
+    ctl.sigint.data = &ctl;
+    uv_signal_start(&ctl.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&ctl.sigint, on_signal, SIGINT);
+    FO_INFO(MOD, "failoverd %s node %llu: raft %s, admin %s, http %s", FO_VERSION,
+            (unsigned long long)ctl.cfg.node_id, ctl.cfg.raft_address, ctl.cfg.admin_address, ctl.cfg.http_address);
+    uv_run(ctl.loop, UV_RUN_DEFAULT);
+    fo_monitor_free(&ctl);
+    fo_store_close(ctl.store);
+    uv_loop_close(ctl.loop);
+    mysql_library_end();
+    fo_config_free(&ctl.cfg);
+    close(lock_fd);
+    FO_INFO(MOD, "stopped");
+    return 0;
+}

@@ -1,0 +1,51 @@
+/* Which servers this node probes and what the leader does with the results.
+ *
+ * The leader probes every registered instance; a follower probes only the instances
+ * the store says are primaries (DESIGN.md §5: every controller watches primaries so
+ * it can later confirm a dead primary). The set is reconciled with the store every
+ * second and whenever leadership changes.
+ *
+ * On the leader, each probe report updates that instance's health state machine
+ * (controller/health.h); then role/source/problems are inferred for its cluster
+ * (controller/topology.h). When the inferred state differs from the store's, the
+ * leader proposes InstanceState / ClusterProblems commands: commands flow only on
+ * change, never per sample. A newly elected leader first completes a raft barrier
+ * (so its store holds every committed entry) before it proposes anything, then seeds
+ * the config file's [cluster] sections that are not registered yet. */
+#ifndef FO_MONITOR_H
+#define FO_MONITOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/prom.h"
+#include "controller/ctl.h"
+#include "controller/health.h"
+#include "controller/sample.h"
+
+int fo_monitor_start(struct fo_ctl *ctl, char err[FO_ERRLEN]);
+/* Stops probing and the timers (handles close asynchronously). */
+void fo_monitor_stop(struct fo_ctl *ctl);
+/* Frees everything; call once the loop has no more handles (after raft closed, so
+ * every proposal callback has fired). */
+void fo_monitor_free(struct fo_ctl *ctl);
+
+/* The live view of one probed instance (NULL if this node does not probe it). */
+struct fo_watch_view {
+    bool has_sample;
+    uint64_t sample_age_ms;
+    double probe_ms;
+    const struct fo_sample *sample;
+    enum fo_health health;
+    const char *last_error;
+};
+bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
+                     struct fo_watch_view *out);
+
+bool fo_monitor_ready(struct fo_ctl *ctl); /* leader and barrier done */
+unsigned fo_monitor_count(struct fo_ctl *ctl);
+void fo_monitor_metrics(struct fo_ctl *ctl, struct fo_buf *b);
+
+#endif

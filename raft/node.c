@@ -1,0 +1,489 @@
+#include "raft/node.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+
+#define MOD "raft"
+
+/* ------------------------------------------------------------------ FSM */
+
+/* Applies one committed entry. Deterministic and infallible as libraft requires:
+ * a command the store refuses is still "applied" (it changed nothing) and the
+ * refusal travels back to the proposer in *result. */
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct fo_raft *r = fsm->data;
+    char err[FO_ERRLEN];
+    int rc;
+
+    rc = fo_store_apply(r->store, buf->base, buf->len, err);
+    r->applied_count++;
+    if (rc != 0) {
+        r->apply_errors++;
+        FO_DEBUG(MOD, "command refused by the store: %s", err);
+    }
+    *result = (void *)(intptr_t)rc;
+    return 0;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct fo_raft *r = fsm->data;
+    char err[FO_ERRLEN];
+    uint8_t *data;
+    size_t len;
+    void *copy;
+
+    if (fo_store_serialize(r->store, &data, &len, err) != 0) {
+        FO_ERROR(MOD, "snapshot: %s", err);
+        return RAFT_NOMEM;
+    }
+    *bufs = raft_malloc(sizeof(**bufs));
+    copy = raft_malloc(len > 0 ? len : 1);
+    if (*bufs == NULL || copy == NULL) {
+        raft_free(*bufs);
+        raft_free(copy);
+        free(data);
+        return RAFT_NOMEM;
+    }
+    memcpy(copy, data, len);
+    free(data);
+    (*bufs)[0].base = copy;
+    (*bufs)[0].len = len;
+    *n_bufs = 1;
+    FO_INFO(MOD, "snapshot taken (%zu bytes)", len);
+    return 0;
+}
+
+/* On success the FSM owns buf->base (libraft's convention), so it frees it. */
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct fo_raft *r = fsm->data;
+    char err[FO_ERRLEN];
+
+    if (fo_store_restore(r->store, buf->base, buf->len, err) != 0) {
+        FO_ERROR(MOD, "restore snapshot: %s", err);
+        return RAFT_MALFORMED;
+    }
+    FO_INFO(MOD, "store restored from snapshot (%zu bytes)", buf->len);
+    raft_free(buf->base);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ start / close */
+
+static int mkdir_p(const char *path, char err[FO_ERRLEN])
+{
+    char tmp[FO_PATH_LEN + 16];
+    char *p;
+    int n;
+
+    n = snprintf(tmp, sizeof(tmp), "%s", path);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) return fo_errf(err, FO_EINVAL, "path too long: %s", path);
+    for (p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            return fo_errf(err, FO_EIO, "mkdir %s: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return fo_errf(err, FO_EIO, "mkdir %s: %s", tmp, strerror(errno));
+    return 0;
+}
+
+static int bootstrap(struct fo_raft *r, const struct fo_config *cfg, char err[FO_ERRLEN])
+{
+    struct raft_configuration conf;
+    bool listed = false;
+    unsigned i;
+    int rv;
+
+    for (i = 0; i < cfg->n_peers; i++)
+        if (cfg->peers[i].id == cfg->node_id) listed = true;
+    if (!listed) {
+        FO_INFO(MOD, "node %llu is not an initial peer: waiting to be added (failoverctl member add)",
+                (unsigned long long)cfg->node_id);
+        return 0;
+    }
+    raft_configuration_init(&conf);
+    for (i = 0; i < cfg->n_peers; i++) {
+        rv = raft_configuration_add(&conf, cfg->peers[i].id, cfg->peers[i].raft_address, RAFT_VOTER);
+        if (rv != 0) {
+            raft_configuration_close(&conf);
+            return fo_errf(err, FO_ERAFT, "raft configuration: %s", raft_strerror(rv));
+        }
+    }
+    rv = raft_bootstrap(&r->raft, &conf);
+    raft_configuration_close(&conf);
+    if (rv == RAFT_CANTBOOTSTRAP) return 0; /* already has state: normal restart */
+    if (rv != 0) return fo_errf(err, FO_ERAFT, "raft bootstrap: %s", raft_errmsg(&r->raft));
+    FO_INFO(MOD, "bootstrapped a %u-voter configuration", cfg->n_peers);
+    return 0;
+}
+
+int fo_raft_start(struct fo_raft *r, uv_loop_t *loop, const struct fo_config *cfg, struct fo_store *store,
+                  char err[FO_ERRLEN])
+{
+    char dir[FO_PATH_LEN + 16];
+    int rv, n;
+
+    memset(r, 0, sizeof(*r));
+    r->loop = loop;
+    r->store = store;
+    r->id = cfg->node_id;
+    n = snprintf(dir, sizeof(dir), "%s/raft", cfg->data_dir);
+    if (n < 0 || (size_t)n >= sizeof(dir)) return fo_errf(err, FO_EINVAL, "data_dir too long");
+    if ((rv = mkdir_p(dir, err)) != 0) return rv;
+
+    r->fsm.version = 1;
+    r->fsm.data = r;
+    r->fsm.apply = fsm_apply;
+    r->fsm.snapshot = fsm_snapshot;
+    r->fsm.restore = fsm_restore;
+
+    r->transport.version = 1; /* required before raft_uv_tcp_init with 0.22 */
+    r->transport.data = NULL;
+    if ((rv = raft_uv_tcp_init(&r->transport, loop)) != 0)
+        return fo_errf(err, FO_ERAFT, "raft transport: %s", raft_strerror(rv));
+    if ((rv = raft_uv_init(&r->io, loop, dir, &r->transport)) != 0) {
+        fo_errf(err, FO_ERAFT, "raft io (%s): %s", dir, r->io.errmsg);
+        goto err_after_transport;
+    }
+    raft_uv_set_connect_retry_delay(&r->io, 200);
+    if ((rv = raft_init(&r->raft, &r->io, &r->fsm, cfg->node_id, cfg->raft_address)) != 0) {
+        fo_errf(err, FO_ERAFT, "raft init: %s", raft_errmsg(&r->raft));
+        goto err_after_io;
+    }
+    raft_set_election_timeout(&r->raft, cfg->election_timeout_ms);
+    raft_set_heartbeat_timeout(&r->raft, cfg->heartbeat_timeout_ms);
+    raft_set_snapshot_threshold(&r->raft, cfg->snapshot_threshold);
+    raft_set_snapshot_trailing(&r->raft, cfg->snapshot_trailing);
+    raft_set_pre_vote(&r->raft, true);
+    if ((rv = bootstrap(r, cfg, err)) != 0) goto err_after_raft;
+    if ((rv = raft_start(&r->raft)) != 0) {
+        fo_errf(err, FO_ERAFT, "raft start: %s", raft_errmsg(&r->raft));
+        rv = FO_ERAFT;
+        goto err_after_raft;
+    }
+    r->started = true;
+    uv_idle_init(loop, &r->close_idle);
+    r->close_idle.data = r;
+    return 0;
+
+err_after_raft:
+    /* raft_init succeeded: it must be closed asynchronously; run the loop briefly. */
+    raft_close(&r->raft, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return rv ? rv : FO_ERAFT;
+err_after_io:
+    raft_uv_close(&r->io);
+err_after_transport:
+    raft_uv_tcp_close(&r->transport);
+    return FO_ERAFT;
+}
+
+static void raft_closed_cb(struct raft *raft)
+{
+    struct fo_raft *r = raft->data;
+
+    raft_uv_close(&r->io);
+    raft_uv_tcp_close(&r->transport);
+    uv_close((uv_handle_t *)&r->close_idle, NULL);
+    if (r->closed_cb != NULL) r->closed_cb(r->closed_data);
+}
+
+static void close_idle_cb(uv_idle_t *idle)
+{
+    struct fo_raft *r = idle->data;
+
+    uv_idle_stop(idle);
+    r->raft.data = r;
+    raft_close(&r->raft, raft_closed_cb);
+}
+
+void fo_raft_close(struct fo_raft *r, void (*closed_cb)(void *data), void *data)
+{
+    if (r->closing) return;
+    r->closing = true;
+    r->closed_cb = closed_cb;
+    r->closed_data = data;
+    /* Deferred so that a caller inside a raft callback never closes raft there. */
+    uv_idle_start(&r->close_idle, close_idle_cb);
+}
+
+/* ------------------------------------------------------------------ queries */
+
+bool fo_raft_is_leader(struct fo_raft *r)
+{
+    return r->started && !r->closing && raft_state(&r->raft) == RAFT_LEADER;
+}
+
+uint64_t fo_raft_leader(struct fo_raft *r, const char **address)
+{
+    raft_id id = 0;
+    const char *addr = NULL;
+
+    if (r->started) raft_leader(&r->raft, &id, &addr);
+    if (address != NULL) *address = addr;
+    return id;
+}
+
+const char *fo_raft_state_name(struct fo_raft *r)
+{
+    if (!r->started || r->closing) return "unavailable";
+    switch (raft_state(&r->raft)) {
+    case RAFT_LEADER: return "leader";
+    case RAFT_FOLLOWER: return "follower";
+    case RAFT_CANDIDATE: return "candidate";
+    default: return "unavailable";
+    }
+}
+
+const char *fo_raft_role_name(struct fo_raft *r, uint64_t id)
+{
+    unsigned i;
+
+    if (!r->started) return "none";
+    for (i = 0; i < r->raft.configuration.n; i++) {
+        if (r->raft.configuration.servers[i].id != id) continue;
+        switch (r->raft.configuration.servers[i].role) {
+        case RAFT_VOTER: return "voter";
+        case RAFT_STANDBY: return "standby";
+        case RAFT_SPARE: return "spare";
+        default: return "none";
+        }
+    }
+    return "none";
+}
+
+static int map_raft_err(int rv)
+{
+    switch (rv) {
+    case 0: return 0;
+    case RAFT_NOTLEADER:
+    case RAFT_LEADERSHIPLOST: return FO_ENOTLEADER;
+    case RAFT_CANCELED:
+    case RAFT_SHUTDOWN: return FO_ECANCELED;
+    case RAFT_NOMEM: return FO_ENOMEM;
+    case RAFT_BADID:
+    case RAFT_DUPLICATEID:
+    case RAFT_DUPLICATEADDRESS:
+    case RAFT_BADROLE: return FO_EINVAL;
+    case RAFT_NOTFOUND: return FO_ENOTFOUND;
+    default: return FO_ERAFT;
+    }
+}
+
+/* ------------------------------------------------------------------ apply / barrier */
+
+struct apply_req {
+    struct raft_apply req;
+    struct fo_raft *r;
+    fo_raft_apply_cb cb;
+    void *data;
+};
+
+static void apply_done(struct raft_apply *req, int status, void *result)
+{
+    struct apply_req *a = req->data;
+    fo_raft_apply_cb cb = a->cb;
+    void *data = a->data;
+    int res = status == 0 ? (int)(intptr_t)result : 0;
+
+    a->r->pending--;
+    free(a);
+    cb(data, map_raft_err(status), res);
+}
+
+int fo_raft_propose(struct fo_raft *r, const uint8_t *cmd, size_t len, fo_raft_apply_cb cb, void *data,
+                    char err[FO_ERRLEN])
+{
+    struct raft_buffer buf;
+    struct apply_req *a;
+    int rv;
+
+    if (!fo_raft_is_leader(r)) return fo_errf(err, FO_ENOTLEADER, "not the leader");
+    a = calloc(1, sizeof(*a));
+    buf.base = raft_malloc(len > 0 ? len : 1);
+    if (a == NULL || buf.base == NULL) {
+        free(a);
+        raft_free(buf.base);
+        return fo_errf(err, FO_ENOMEM, "out of memory");
+    }
+    memcpy(buf.base, cmd, len);
+    buf.len = len;
+    a->r = r;
+    a->cb = cb;
+    a->data = data;
+    a->req.data = a;
+    rv = raft_apply(&r->raft, &a->req, &buf, 1, apply_done);
+    if (rv != 0) {
+        raft_free(buf.base);
+        free(a);
+        return fo_errf(err, map_raft_err(rv), "raft apply: %s", raft_strerror(rv));
+    }
+    r->pending++;
+    return 0;
+}
+
+struct done_req {
+    union {
+        struct raft_barrier barrier;
+        struct raft_change change;
+        struct raft_transfer transfer;
+    } u;
+    struct fo_raft *r;
+    uint64_t id;
+    fo_raft_done_cb cb;
+    void *data;
+};
+
+static struct done_req *done_new(struct fo_raft *r, uint64_t id, fo_raft_done_cb cb, void *data)
+{
+    struct done_req *d = calloc(1, sizeof(*d));
+
+    if (d == NULL) return NULL;
+    d->r = r;
+    d->id = id;
+    d->cb = cb;
+    d->data = data;
+    return d;
+}
+
+static void done_finish(struct done_req *d, int status)
+{
+    fo_raft_done_cb cb = d->cb;
+    void *data = d->data;
+
+    d->r->pending--;
+    free(d);
+    cb(data, status);
+}
+
+static void barrier_done(struct raft_barrier *req, int status)
+{
+    done_finish(req->data, map_raft_err(status));
+}
+
+int fo_raft_barrier(struct fo_raft *r, fo_raft_done_cb cb, void *data, char err[FO_ERRLEN])
+{
+    struct done_req *d;
+    int rv;
+
+    if (!fo_raft_is_leader(r)) return fo_errf(err, FO_ENOTLEADER, "not the leader");
+    if ((d = done_new(r, 0, cb, data)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    d->u.barrier.data = d;
+    if ((rv = raft_barrier(&r->raft, &d->u.barrier, barrier_done)) != 0) {
+        free(d);
+        return fo_errf(err, map_raft_err(rv), "raft barrier: %s", raft_strerror(rv));
+    }
+    r->pending++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ membership */
+
+static void assign_done(struct raft_change *req, int status)
+{
+    struct done_req *d = req->data;
+
+    if (status == 0) FO_INFO(MOD, "member %llu is now a voter", (unsigned long long)d->id);
+    else FO_WARN(MOD, "promoting member %llu failed: %s", (unsigned long long)d->id, raft_strerror(status));
+    done_finish(d, map_raft_err(status));
+}
+
+/* Step 2 of member add: the spare is promoted; libraft catches it up (log entries or
+ * a snapshot) before the configuration with it as voter is appended. */
+static void add_done(struct raft_change *req, int status)
+{
+    struct done_req *d = req->data;
+    int rv;
+
+    if (status != 0) {
+        done_finish(d, map_raft_err(status));
+        return;
+    }
+    FO_INFO(MOD, "member %llu added as spare; catching up", (unsigned long long)d->id);
+    memset(&d->u.change, 0, sizeof(d->u.change));
+    d->u.change.data = d;
+    rv = raft_assign(&d->r->raft, &d->u.change, d->id, RAFT_VOTER, assign_done);
+    if (rv != 0) {
+        FO_WARN(MOD, "promoting member %llu: %s", (unsigned long long)d->id, raft_strerror(rv));
+        done_finish(d, map_raft_err(rv));
+    }
+}
+
+int fo_raft_member_add(struct fo_raft *r, uint64_t id, const char *address, fo_raft_done_cb cb, void *data,
+                       char err[FO_ERRLEN])
+{
+    struct done_req *d;
+    int rv;
+
+    if (!fo_raft_is_leader(r)) return fo_errf(err, FO_ENOTLEADER, "not the leader");
+    if ((rv = fo_parse_ipv4_port(address, err)) != 0) return rv;
+    if ((d = done_new(r, id, cb, data)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    d->u.change.data = d;
+    if ((rv = raft_add(&r->raft, &d->u.change, id, address, add_done)) != 0) {
+        free(d);
+        return fo_errf(err, map_raft_err(rv), "raft add %llu %s: %s", (unsigned long long)id, address,
+                       raft_strerror(rv));
+    }
+    r->pending++;
+    return 0;
+}
+
+static void remove_done(struct raft_change *req, int status)
+{
+    done_finish(req->data, map_raft_err(status));
+}
+
+int fo_raft_member_remove(struct fo_raft *r, uint64_t id, fo_raft_done_cb cb, void *data, char err[FO_ERRLEN])
+{
+    struct done_req *d;
+    int rv;
+
+    if (!fo_raft_is_leader(r)) return fo_errf(err, FO_ENOTLEADER, "not the leader");
+    if ((d = done_new(r, id, cb, data)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    d->u.change.data = d;
+    if ((rv = raft_remove(&r->raft, &d->u.change, id, remove_done)) != 0) {
+        free(d);
+        return fo_errf(err, map_raft_err(rv), "raft remove %llu: %s", (unsigned long long)id, raft_strerror(rv));
+    }
+    r->pending++;
+    return 0;
+}
+
+static void transfer_done(struct raft_transfer *req)
+{
+    struct done_req *d = req->data;
+    raft_id leader = 0;
+    const char *addr = NULL;
+
+    raft_leader(&d->r->raft, &leader, &addr);
+    done_finish(d, (d->id == 0 ? leader != d->r->id : leader == d->id) ? 0 : FO_ETIMEDOUT);
+}
+
+int fo_raft_transfer(struct fo_raft *r, uint64_t id, fo_raft_done_cb cb, void *data, char err[FO_ERRLEN])
+{
+    struct done_req *d;
+    int rv;
+
+    if (!fo_raft_is_leader(r)) return fo_errf(err, FO_ENOTLEADER, "not the leader");
+    if (id == r->id) return fo_errf(err, FO_EINVAL, "node %llu is already the leader", (unsigned long long)id);
+    if ((d = done_new(r, id, cb, data)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    d->u.transfer.data = d;
+    if ((rv = raft_transfer(&r->raft, &d->u.transfer, id, transfer_done)) != 0) {
+        free(d);
+        return fo_errf(err, map_raft_err(rv), "raft transfer to %llu: %s", (unsigned long long)id,
+                       raft_strerror(rv));
+    }
+    r->pending++;
+    return 0;
+}

@@ -1,0 +1,187 @@
+/* The store's schema and its migrations.
+ *
+ * schema_version holds one row with the number of the last migration applied. A
+ * migration is appended to the array below, never edited once released: a node that
+ * restores an older snapshot replays the missing ones, so every node converges on the
+ * same tables whatever version its snapshot came from. */
+#include "store/internal.h"
+
+#include <stdio.h>
+
+struct migration {
+    int version;
+    const char *sql;
+};
+
+/* Version 1: everything. The CHECK constraints repeat apply's validation so that a
+ * bug in a command body cannot store a value the readers would misinterpret. Events
+ * carry no foreign key: history outlives the cluster it talks about. */
+static const char migration_1[] =
+    "CREATE TABLE schema_version ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  version INTEGER NOT NULL);"
+    "CREATE TABLE clusters ("
+    "  name TEXT NOT NULL PRIMARY KEY,"
+    "  user TEXT NOT NULL,"
+    "  password_file TEXT NOT NULL,"
+    "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
+    "  problems TEXT NOT NULL DEFAULT ''"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE instances ("
+    "  cluster TEXT NOT NULL REFERENCES clusters (name),"
+    "  host TEXT NOT NULL,"
+    "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+    "  rule INTEGER NOT NULL DEFAULT 0 CHECK (rule BETWEEN 0 AND 3),"
+    "  health INTEGER NOT NULL DEFAULT 0 CHECK (health BETWEEN 0 AND 3),"
+    "  role INTEGER NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 3),"
+    "  source_host TEXT NOT NULL DEFAULT '',"
+    "  source_port INTEGER NOT NULL DEFAULT 0 CHECK (source_port BETWEEN 0 AND 65535),"
+    "  problem TEXT NOT NULL DEFAULT '',"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  server_id INTEGER NOT NULL DEFAULT 0,"
+    "  read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
+    "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
+    "  PRIMARY KEY (cluster, host, port)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE members ("
+    "  id INTEGER PRIMARY KEY,"
+    "  raft_address TEXT NOT NULL,"
+    "  admin_address TEXT NOT NULL,"
+    "  http_address TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE settings ("
+    "  key TEXT NOT NULL PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    /* seq is the rowid: sqlite picks max(seq) + 1, a function of the table alone, so
+     * it is the same on every node; pruning only removes the oldest rows, so seq
+     * never goes backwards. */
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  wall_ms INTEGER NOT NULL,"
+    "  cluster TEXT NOT NULL DEFAULT '',"
+    "  instance TEXT NOT NULL DEFAULT '',"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX events_by_cluster ON events (cluster, seq);"
+    "INSERT INTO settings (key, value) VALUES ('" STORE_SETTING_RECOVERIES "', '1');";
+
+static const struct migration migrations[] = {
+    {1, migration_1},
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+const struct store_table store_tables[] = {
+    {"schema_version", "id"},
+    {"clusters", "name"},
+    {"instances", "cluster, host, port"},
+    {"members", "id"},
+    {"settings", "key"},
+    {"events", "seq"},
+};
+const unsigned store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);
+
+int store_schema_latest(void) { return migrations[N_MIGRATIONS - 1].version; }
+
+static int table_exists(sqlite3 *db, const char *name, bool *out, char err[FO_ERRLEN])
+{
+    static const char sql[] = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1";
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+    if (rc != SQLITE_OK) return store_sqlerr(db, rc, err, "read schema");
+    rc = store_bind_text(st, 1, name);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) rc = store_sqlerr(db, rc, err, "read schema");
+    else rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_schema_read_version(sqlite3 *db, int *version, char err[FO_ERRLEN])
+{
+    static const char sql[] = "SELECT version FROM schema_version WHERE id = 1";
+    sqlite3_stmt *st;
+    bool exists = false;
+    int rc = table_exists(db, "schema_version", &exists, err);
+
+    if (rc != 0) return rc;
+    *version = 0;
+    if (!exists) return 0;
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return store_sqlerr(db, rc, err, "read schema version");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
+        sqlite3_column_int64(st, 0) > 0 && sqlite3_column_int64(st, 0) <= 1000000) {
+        *version = (int)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        /* The table exists but says nothing sensible: not a database we wrote. */
+        rc = fo_errf(err, FO_EINVAL, "schema_version holds no valid version");
+    } else {
+        rc = store_sqlerr(db, rc, err, "read schema version");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int set_version(sqlite3 *db, int version, char err[FO_ERRLEN])
+{
+    static const char sql[] = "INSERT OR REPLACE INTO schema_version (id, version) VALUES (1, ?1)";
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+    if (rc != SQLITE_OK) return store_sqlerr(db, rc, err, "write schema version");
+    rc = sqlite3_bind_int(st, 1, version);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, err, "write schema version");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int exec(sqlite3 *db, const char *sql, char err[FO_ERRLEN], const char *what)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? 0 : store_sqlerr(db, rc, err, what);
+}
+
+static int run_pending(sqlite3 *db, int from, char err[FO_ERRLEN])
+{
+    char what[64];
+    unsigned i;
+    int rc;
+
+    for (i = 0; i < N_MIGRATIONS; i++) {
+        if (migrations[i].version <= from) continue;
+        snprintf(what, sizeof(what), "migration %d", migrations[i].version); /* fits */
+        rc = exec(db, migrations[i].sql, err, what);
+        if (rc == 0) rc = set_version(db, migrations[i].version, err);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+int store_schema_migrate(sqlite3 *db, char err[FO_ERRLEN])
+{
+    int version;
+    int rc = exec(db, "BEGIN IMMEDIATE", err, "begin migration");
+
+    if (rc != 0) return rc;
+    rc = store_schema_read_version(db, &version, err);
+    if (rc != 0) goto err_after_begin;
+    if (version > store_schema_latest()) {
+        rc = fo_errf(err, FO_EVERSION, "store schema version %d is newer than this build's %d",
+                     version, store_schema_latest());
+        goto err_after_begin;
+    }
+    rc = run_pending(db, version, err);
+    if (rc == 0) rc = exec(db, "COMMIT", err, "commit migration");
+    if (rc != 0) goto err_after_begin;
+    return 0;
+
+err_after_begin:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}

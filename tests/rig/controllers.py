@@ -1,0 +1,626 @@
+"""failoverd nodes for tests, benchmarks and the quickstart.
+
+    with ControllerRig(n=3, base_port=34200, clusters=[Cluster("demo", db.password_file,
+                       ["127.0.0.1:34100", "127.0.0.1:34101"])]) as c:
+        c.start_all(); lid = c.wait_leader(10)
+        rc, js = c.ctl(["clusters"], controller=2)     # build/bin/failoverctl --json
+        c.kill9(lid); c.restart(lid)
+        c.metric(1, "failoverd_raft_leader")             # parsed /metrics
+
+Node i (1-based) uses admin port admin_base+i-1, raft raft_base+i-1 and HTTP
+http_base+i-1 (defaults: base_port, base_port+20, base_port+40), all on 127.0.0.1.
+Its config (common/config.h), data dir and log (the daemon's stderr) live in
+<rig dir>/n<i>/. Nodes listed in `peers` (default 1..n) form the initial
+configuration; any other node started with add_node() starts empty and waits for
+`failoverctl member add`. Each process is stopped by its pid.
+
+Command line (used by deploy/quickstart.sh; nodes keep running after it exits):
+    python3 -m rig.controllers start --dir DIR --nodes 3 --admin-base 7001 \\
+        --raft-base 7101 --http-base 9501 --cluster demo --user failoverd \\
+        --password-file FILE --instance 127.0.0.1:33061 --instance ...
+    python3 -m rig.controllers stop --dir DIR"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+if __package__ in (None, ""):  # run as a file: make `rig` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from rig.util import (Proc, RigError, TestFailure, NotYet, register_cleanup,  # noqa: E402
+                      unregister_cleanup, require_ports_free, stop_all, stop_foreign_pid,
+                      tail, wait_for, pid_alive, check)
+
+HOST = "127.0.0.1"
+STATE_FILE = "controllers.json"
+
+# failoverctl exit codes (client/): 0 ok, 1 refused, 2 bad args, 3 unreachable or
+# protocol error, 4 no leader.
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NO_LEADER = 0, 1, 2, 3, 4
+
+
+def source_dir():
+    return os.environ.get("FO_SOURCE_DIR") or os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def build_dir():
+    return os.environ.get("FO_BUILD_DIR") or os.path.join(source_dir(), "build")
+
+
+def binary(name):
+    p = os.path.join(build_dir(), "bin", name)
+    if not os.access(p, os.X_OK):
+        raise RigError(f"{p} not found or not executable (build first: cmake --build build)")
+    return p
+
+
+class Cluster:
+    """A [cluster NAME] section: instances are "HOST:PORT" or "HOST:PORT RULE"."""
+
+    def __init__(self, name, password_file, instances, user="failoverd"):
+        self.name = name
+        self.user = user
+        self.password_file = password_file
+        self.instances = list(instances)
+
+
+# ---------------------------------------------------------------- metrics
+
+class Sample:
+    __slots__ = ("name", "labels", "value")
+
+    def __init__(self, name, labels, value):
+        self.name, self.labels, self.value = name, labels, value
+
+    def __repr__(self):
+        lab = ",".join(f'{k}="{v}"' for k, v in self.labels.items())
+        return f"{self.name}{{{lab}}} {self.value}"
+
+
+def _parse_labels(s, line):
+    labels, i, n = {}, 0, len(s)
+    while i < n:
+        while i < n and s[i] in " ,":
+            i += 1
+        if i >= n:
+            break
+        eq = s.find("=", i)
+        if eq < 0 or eq + 1 >= n or s[eq + 1] != '"':
+            raise ValueError(f"bad labels in metrics line {line!r}")
+        name = s[i:eq].strip()
+        i, val = eq + 2, []
+        while True:
+            if i >= n:
+                raise ValueError(f"unterminated label value in metrics line {line!r}")
+            c = s[i]
+            if c == "\\" and i + 1 < n:
+                val.append({"n": "\n", "\\": "\\", '"': '"'}.get(s[i + 1], "\\" + s[i + 1]))
+                i += 2
+            elif c == '"':
+                i += 1
+                break
+            else:
+                val.append(c)
+                i += 1
+        labels[name] = "".join(val)
+    return labels
+
+
+def parse_metrics(text):
+    """Prometheus text format -> list of Sample. Raises ValueError on a bad line."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "{" in line:
+            name, rest = line.split("{", 1)
+            close = rest.rfind("}")
+            if close < 0:
+                raise ValueError(f"bad metrics line {line!r}")
+            labels = _parse_labels(rest[:close], line)
+            fields = rest[close + 1:].split()
+        else:
+            parts = line.split()
+            name, labels, fields = parts[0], {}, parts[1:]
+        if not fields:
+            raise ValueError(f"metrics line without a value: {line!r}")
+        v = fields[0]
+        value = {"+Inf": math.inf, "-Inf": -math.inf, "NaN": math.nan}.get(v)
+        out.append(Sample(name.strip(), labels, float(v) if value is None else value))
+    return out
+
+
+def find_samples(samples, name, **labels):
+    return [s for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+
+
+# ---------------------------------------------------------------- failoverctl
+
+class CtlResult:
+    """Result of one failoverctl run; unpacks as (rc, data)."""
+
+    def __init__(self, argv, rc, stdout, stderr, data, json_error):
+        self.argv, self.rc, self.stdout, self.stderr = argv, rc, stdout, stderr
+        self.data, self.json_error = data, json_error
+
+    def __iter__(self):
+        return iter((self.rc, self.data))
+
+    def describe(self):
+        cmd = " ".join(self.argv[1:])
+        s = f"`failoverctl {cmd}` exited {self.rc}"
+        if self.stdout.strip():
+            s += f"; stdout: {self.stdout.strip()[:2000]}"
+        if self.stderr.strip():
+            s += f"; stderr: {self.stderr.strip()[:2000]}"
+        if self.json_error:
+            s += f"; {self.json_error}"
+        return s
+
+
+class CtlError(RigError):
+    def __init__(self, result):
+        super().__init__(result.describe())
+        self.result = result
+
+
+# ---------------------------------------------------------------- nodes
+
+class Node:
+    def __init__(self, rig, node_id):
+        self.rig = rig
+        self.id = node_id
+        self.admin_port = rig.admin_base + node_id - 1
+        self.raft_port = rig.raft_base + node_id - 1
+        self.http_port = rig.http_base + node_id - 1
+        self.dir = os.path.join(rig.base_dir, f"n{node_id}")
+        self.data_dir = os.path.join(self.dir, "data")
+        self.conf = os.path.join(self.dir, "failoverd.conf")
+        self.log = os.path.join(self.dir, "failoverd.log")
+        self.proc = None
+
+    admin = property(lambda self: f"{HOST}:{self.admin_port}")
+    raft = property(lambda self: f"{HOST}:{self.raft_port}")
+    http = property(lambda self: f"{HOST}:{self.http_port}")
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+
+class ControllerRig:
+    def __init__(self, n=3, base_port=34200, base_dir=None, peers=None, admin_base=None,
+                 raft_base=None, http_base=None, election_timeout_ms=1000, heartbeat_timeout_ms=100,
+                 snapshot_threshold=None, snapshot_trailing=None, probe=None, clusters=(),
+                 log_level="info", detach=False, keep=None, extra_failoverd=None):
+        self.n = n
+        self.admin_base = admin_base or base_port
+        self.raft_base = raft_base or base_port + 20
+        self.http_base = http_base or base_port + 40
+        self.election_timeout_ms = election_timeout_ms
+        self.heartbeat_timeout_ms = heartbeat_timeout_ms
+        self.snapshot_threshold = snapshot_threshold
+        self.snapshot_trailing = snapshot_trailing
+        self.probe = dict(probe or {})
+        self.clusters = list(clusters)
+        self.log_level = log_level
+        self.extra_failoverd = dict(extra_failoverd or {})
+        self.detach = detach
+        self.keep = keep if keep is not None else bool(os.environ.get("FO_KEEP_RIG"))
+        self.owns_dir = base_dir is None
+        self.base_dir = os.path.abspath(base_dir) if base_dir else tempfile.mkdtemp(prefix="fo-ctl-")
+        self.failoverd = binary("failoverd")
+        self.failoverctl = binary("failoverctl")
+        self.nodes = {i: Node(self, i) for i in range(1, n + 1)}
+        self.peers = list(peers) if peers else list(range(1, n + 1))
+        self.transcript = []  # every failoverctl result, for "no password in output" checks
+        self._torn_down = False
+        if not self.detach:
+            register_cleanup(self.teardown)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.dump_logs()
+        self.teardown()
+        return False
+
+    def config_text(self, node_id):
+        nd = self.nodes[node_id]
+        L = ["; written by tests/rig/controllers.py", "[failoverd]",
+             f"node_id = {nd.id}", f"raft_address = {nd.raft}", f"admin_address = {nd.admin}",
+             f"http_address = {nd.http}", f"data_dir = {nd.data_dir}",
+             f"election_timeout_ms = {self.election_timeout_ms}",
+             f"heartbeat_timeout_ms = {self.heartbeat_timeout_ms}"]
+        if self.snapshot_threshold is not None:
+            L.append(f"snapshot_threshold = {self.snapshot_threshold}")
+        if self.snapshot_trailing is not None:
+            L.append(f"snapshot_trailing = {self.snapshot_trailing}")
+        L.append(f"log_level = {self.log_level}")
+        L += [f"{k} = {v}" for k, v in self.extra_failoverd.items()]
+        for pid in self.peers:
+            p = self.node(pid)
+            L += ["", f"[peer {p.id}]", f"raft_address = {p.raft}", f"admin_address = {p.admin}",
+                  f"http_address = {p.http}"]
+        if self.probe:
+            L += ["", "[probe]"] + [f"{k} = {v}" for k, v in self.probe.items()]
+        for c in self.clusters:
+            L += ["", f"[cluster {c.name}]", f"user = {c.user}", f"password_file = {c.password_file}"]
+            L += [f"instance = {i}" for i in c.instances]
+        return "\n".join(L) + "\n"
+
+    def node(self, node_id):
+        if node_id not in self.nodes:
+            self.nodes[node_id] = Node(self, node_id)
+        return self.nodes[node_id]
+
+    def write_config(self, node_id):
+        nd = self.node(node_id)
+        os.makedirs(nd.data_dir, exist_ok=True)
+        with open(nd.conf, "w") as f:
+            f.write(self.config_text(node_id))
+        return nd.conf
+
+    def start(self, node_id, wait=True):
+        """Starts node node_id (writing its config the first time); waits for /health."""
+        nd = self.node(node_id)
+        if nd.proc is not None and nd.proc.alive():
+            raise RigError(f"failoverd {node_id} already running (pid {nd.pid})")
+        require_ports_free([nd.admin_port, nd.raft_port, nd.http_port], f"failoverd {node_id}")
+        if not os.path.exists(nd.conf):
+            self.write_config(node_id)
+        nd.proc = Proc(f"failoverd{node_id}", [self.failoverd, "--config", nd.conf], nd.log,
+                       detach=self.detach).start()
+        if wait:
+            self.wait_up(node_id)
+        return nd
+
+    def start_all(self, wait=True):
+        ids = list(self.peers)
+        for i in ids:
+            self.start(i, wait=False)
+        if wait:
+            for i in ids:
+                self.wait_up(i)
+
+    def add_node(self, node_id, wait=True):
+        """Starts a node that is not in the initial configuration (it waits to be added)."""
+        check(node_id not in self.peers, f"node {node_id} is an initial peer")
+        return self.start(node_id, wait=wait)
+
+    def wait_up(self, node_id, timeout=20.0):
+        nd = self.nodes[node_id]
+
+        def up():
+            if not nd.proc.alive():
+                raise RigError(f"failoverd {node_id} {nd.proc.describe_exit()} while starting; "
+                               f"{nd.log}:\n{tail(nd.log, 30)}")
+            code, body = self.http_get(node_id, "/health", timeout=1.0)
+            if code != 200:
+                raise NotYet(f"/health on node {node_id} returned {code}")
+            return True
+        wait_for(up, timeout, f"failoverd {node_id} to serve /health on {nd.http}")
+
+    def running(self, node_id):
+        nd = self.nodes.get(node_id)
+        return nd is not None and nd.proc is not None and nd.proc.alive()
+
+    def running_ids(self):
+        return [i for i in sorted(self.nodes) if self.running(i)]
+
+    def stop(self, node_id, timeout=30.0):
+        """SIGTERM and wait; returns the exit code (a clean stop is 0)."""
+        nd = self.nodes[node_id]
+        if not self.running(node_id):
+            raise RigError(f"failoverd {node_id} is not running")
+        return nd.proc.stop(timeout)
+
+    def kill9(self, node_id):
+        if not self.running(node_id):
+            raise RigError(f"failoverd {node_id} is not running")
+        return self.nodes[node_id].proc.kill9()
+
+    def restart(self, node_id, wait=True):
+        """Starts node_id again with the same config and data dir."""
+        return self.start(node_id, wait=wait)
+
+    def teardown(self):
+        if self._torn_down:
+            return
+        self._torn_down = True
+        unregister_cleanup(self.teardown)
+        stop_all([nd.proc for nd in self.nodes.values()], timeout=30.0)
+        if self.keep:
+            print(f"rig: keeping {self.base_dir} (FO_KEEP_RIG)", file=sys.stderr)
+        elif self.owns_dir:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def dump_logs(self, n=40):
+        for nd in self.nodes.values():
+            if nd.proc is None:
+                state = "never started"
+            elif nd.proc.alive():
+                state = f"running, pid {nd.pid}"
+            else:
+                state = nd.proc.describe_exit()
+            print(f"----- failoverd {nd.id} ({state}): tail of {nd.log}", flush=True)
+            print(tail(nd.log, n), flush=True)
+
+    def logs_text(self):
+        out = {}
+        for nd in self.nodes.values():
+            try:
+                with open(nd.log, "rb") as f:
+                    out[nd.id] = f.read().decode("utf-8", "replace")
+            except FileNotFoundError:
+                out[nd.id] = ""
+        return out
+
+    # ------------------------------------------------------------ failoverctl
+
+    def _addr(self, controller):
+        if controller is None:
+            ids = self.running_ids()
+            if not ids:
+                raise RigError("no failoverd node is running")
+            return self.nodes[ids[0]].admin
+        if isinstance(controller, int):
+            return self.nodes[controller].admin
+        return controller
+
+    def ctl(self, args, controller=None, json_out=True, timeout_ms=None, proc_timeout=60, **kw):
+        """Runs failoverctl against `controller` (node id, "host:port", or the first
+        running node) and returns a CtlResult, which unpacks as (rc, data): data is
+        the parsed --json output (None if unparsable), or stdout text if json_out is
+        False. `json=` is accepted as an alias of json_out."""
+        if "json" in kw:
+            json_out = kw.pop("json")
+        if kw:
+            raise TypeError(f"unexpected arguments {sorted(kw)}")
+        argv = [self.failoverctl, "--controller", self._addr(controller)]
+        if json_out:
+            argv.append("--json")
+        if timeout_ms is not None:
+            argv += ["--timeout", str(timeout_ms)]
+        argv += [str(a) for a in args]
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=proc_timeout)
+        except subprocess.TimeoutExpired as e:
+            raise RigError(f"`failoverctl {' '.join(argv[1:])}` did not exit within {proc_timeout}s "
+                           f"(stdout so far: {e.stdout!r})") from None
+        data, jerr = (r.stdout, None)
+        if json_out:
+            text = r.stdout.strip() or r.stderr.strip()
+            try:
+                data = json.loads(text) if text else None
+                if text == "":
+                    jerr = "no JSON output"
+            except ValueError as e:
+                data, jerr = None, f"output is not JSON ({e})"
+        res = CtlResult(argv, r.returncode, r.stdout, r.stderr, data, jerr)
+        self.transcript.append(res)
+        return res
+
+    def ctl_ok(self, args, controller=None, json_out=True, **kw):
+        """ctl() that must succeed (exit 0, and parsable JSON when json_out); returns data."""
+        res = self.ctl(args, controller=controller, json_out=json_out, **kw)
+        if res.rc != 0 or (json_out and res.data is None):
+            raise CtlError(res)
+        return res.data
+
+    def status(self, node_id):
+        return self.ctl_ok(["status"], controller=node_id)
+
+    def self_status(self, node_id):
+        """The member entry a node reports about itself in `status`."""
+        st = self.status(node_id)
+        for m in st.get("members", []):
+            if m.get("id") == node_id:
+                return m
+        raise NotYet(f"node {node_id}'s status has no entry for itself: {st}")
+
+    def leader(self, nodes=None):
+        """The leader id every given (default: running) node agrees on, confirmed by
+        the leader's own status saying state=leader. Raises NotYet otherwise."""
+        ids = nodes or self.running_ids()
+        seen = {}
+        for i in ids:
+            try:
+                st = self.status(i)
+            except CtlError as e:
+                raise NotYet(f"node {i}: {e}")
+            seen[i] = st.get("leader_id") or 0
+        views = set(seen.values())
+        if len(views) != 1 or 0 in views:
+            raise NotYet(f"nodes disagree or know no leader: leader_id by node {seen}")
+        lid = views.pop()
+        if lid in self.nodes and self.running(lid):
+            me = self.self_status(lid)
+            if me.get("state") != "leader" or not me.get("is_leader", True):
+                raise NotYet(f"all say leader {lid}, but node {lid} reports state={me.get('state')}")
+        return lid
+
+    def wait_leader(self, timeout=10.0, nodes=None, exclude=()):
+        def ok():
+            lid = self.leader(nodes)
+            if lid in exclude:
+                raise NotYet(f"leader is still {lid}")
+            return lid
+        return wait_for(ok, timeout, "one leader all nodes agree on"
+                        + (f" (other than {sorted(exclude)})" if exclude else ""), interval=0.05)
+
+    def followers(self, leader_id):
+        return [i for i in self.running_ids() if i != leader_id]
+
+    def wait_caught_up(self, node_id, timeout=20.0, reference=None):
+        """Waits until node_id's last_applied reaches the reference node's (default:
+        the leader's) last_applied as read when this is called."""
+        ref = reference or self.leader()
+        target = self.self_status(ref)["last_applied"]
+
+        def ok():
+            me = self.self_status(node_id)
+            if me["last_applied"] >= target:
+                return me["last_applied"]
+            raise NotYet(f"node {node_id} last_applied={me['last_applied']} < {target} "
+                         f"(node {ref}'s last_applied)")
+        return wait_for(ok, timeout, f"node {node_id} to catch up with node {ref}")
+
+    # ------------------------------------------------------------ HTTP
+
+    def http_get(self, node_id, path, timeout=2.0):
+        """(status code, body text); connection errors raise OSError."""
+        url = f"http://{self.nodes[node_id].http}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as r:
+                return r.status, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            body = e.read().decode("utf-8", "replace") if e.fp else ""
+            return e.code, body
+
+    def metrics_text(self, node_id):
+        code, body = self.http_get(node_id, "/metrics")
+        if code != 200:
+            raise RigError(f"/metrics on node {node_id} returned HTTP {code}: {body[:300]}")
+        return body
+
+    def metrics(self, node_id):
+        return parse_metrics(self.metrics_text(node_id))
+
+    def metric(self, node_id, name, samples=None, **labels):
+        """Value of the first sample of `name` with these labels, or None."""
+        found = find_samples(samples if samples is not None else self.metrics(node_id), name, **labels)
+        return found[0].value if found else None
+
+    # ------------------------------------------------------------ raw admin socket
+
+    def admin_raw(self, node_id, payload, half_close=False, timeout=5.0):
+        """Sends raw bytes to a node's admin port and reports how the node reacted:
+        ("closed", bytes_received) when it closed the connection, ("open", bytes) if it
+        was still open after `timeout` seconds. half_close shuts our write side after
+        sending (a frame truncated by EOF)."""
+        nd = self.nodes[node_id]
+        s = socket.create_connection((HOST, nd.admin_port), timeout=timeout)
+        got = b""
+        try:
+            s.sendall(payload)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + timeout
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return "open", got
+                s.settimeout(left)
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    return "open", got
+                except ConnectionResetError:
+                    return "closed", got
+                if not chunk:
+                    return "closed", got
+                got += chunk
+        finally:
+            s.close()
+
+    # ------------------------------------------------------------ state file (CLI)
+
+    def write_state(self):
+        st = {"base_dir": self.base_dir,
+              "nodes": [{"id": nd.id, "pid": nd.pid, "admin": nd.admin, "raft": nd.raft,
+                         "http": nd.http, "conf": nd.conf, "log": nd.log}
+                        for nd in self.nodes.values()]}
+        path = os.path.join(self.base_dir, STATE_FILE)
+        with open(path + ".tmp", "w") as f:
+            json.dump(st, f, indent=2)
+        os.replace(path + ".tmp", path)
+
+
+# ---------------------------------------------------------------- command line
+
+def _cli_start(a):
+    path = os.path.join(a.dir, STATE_FILE)
+    if os.path.exists(path):
+        with open(path) as f:
+            st = json.load(f)
+        if any(n.get("pid") and pid_alive(n["pid"]) for n in st["nodes"]):
+            print(f"failoverd nodes in {a.dir} are already running", file=sys.stderr)
+            return 1
+    clusters = []
+    if a.cluster:
+        if not a.password_file or not a.instance:
+            print("--cluster needs --password-file and at least one --instance", file=sys.stderr)
+            return 2
+        clusters.append(Cluster(a.cluster, os.path.abspath(a.password_file), a.instance, user=a.user))
+    os.makedirs(a.dir, exist_ok=True)
+    rig = ControllerRig(n=a.nodes, base_dir=a.dir, admin_base=a.admin_base, raft_base=a.raft_base,
+                        http_base=a.http_base, clusters=clusters, detach=True, keep=True,
+                        log_level=a.log_level)
+    try:
+        rig.start_all()
+        rig.write_state()
+    except BaseException:
+        rig.dump_logs()
+        stop_all([nd.proc for nd in rig.nodes.values()])
+        raise
+    for nd in rig.nodes.values():
+        print(f"failoverd{nd.id} {nd.pid} admin={nd.admin} raft={nd.raft} http={nd.http}")
+    return 0
+
+
+def _cli_stop(a):
+    path = os.path.join(a.dir, STATE_FILE)
+    if not os.path.exists(path):
+        print(f"no {STATE_FILE} in {a.dir}: nothing to stop", file=sys.stderr)
+        return 0
+    with open(path) as f:
+        st = json.load(f)
+    for n in st["nodes"]:
+        if n.get("pid"):
+            print(f"failoverd{n['id']} (pid {n['pid']}): {stop_foreign_pid(n['pid'], n['conf'], 30)}")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m rig.controllers", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("start", help="write configs, start N failoverd nodes and exit")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--nodes", type=int, default=3)
+    p.add_argument("--admin-base", type=int, default=7001)
+    p.add_argument("--raft-base", type=int, default=7101)
+    p.add_argument("--http-base", type=int, default=9501)
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--cluster")
+    p.add_argument("--user", default="failoverd")
+    p.add_argument("--password-file")
+    p.add_argument("--instance", action="append", default=[])
+    p = sub.add_parser("stop", help="stop the nodes recorded in DIR/controllers.json, by pid")
+    p.add_argument("--dir", required=True)
+    a = ap.parse_args(argv)
+    try:
+        return {"start": _cli_start, "stop": _cli_stop}[a.cmd](a)
+    except (RigError, TestFailure) as e:
+        print(f"rig.controllers: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

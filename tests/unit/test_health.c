@@ -1,0 +1,161 @@
+/* Unit tests for controller/health.c: full probe sequences and the transition table. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "controller/health.h"
+#include "fo_test.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* States as letters: '?' unknown, 'U' up, 'S' suspect, 'D' down. */
+static enum fo_health state_of(char c)
+{
+    switch (c) {
+    case 'U':
+        return FO_HEALTH_UP;
+    case 'S':
+        return FO_HEALTH_SUSPECT;
+    case 'D':
+        return FO_HEALTH_DOWN;
+    default:
+        return FO_HEALTH_UNKNOWN;
+    }
+}
+
+struct seq_case {
+    char start;           /* initial state */
+    unsigned start_fails; /* initial consecutive_failures */
+    unsigned down_after;
+    const char *probes;   /* '+' success, '-' failure */
+    const char *states;   /* state after each probe */
+    unsigned end_fails;
+};
+
+static const struct seq_case seq_cases[] = {
+    /* DESIGN.md §5 default: DOWN after 3 consecutive failures. */
+    {'?', 0, 3, "+", "U", 0},
+    {'?', 0, 3, "++", "UU", 0},
+    {'?', 0, 3, "-", "S", 1},
+    {'?', 0, 3, "---", "SSD", 3},
+    {'?', 0, 3, "-----", "SSDDD", 5},
+    {'?', 0, 3, "---+", "SSDU", 0},
+    {'?', 0, 3, "+-", "US", 1},
+    {'?', 0, 3, "+---", "USSD", 3},
+    /* A success resets the counter: two failures, success, two failures is not DOWN. */
+    {'?', 0, 3, "--+--", "SSUSS", 2},
+    {'?', 0, 3, "--+---", "SSUSSD", 3},
+    {'?', 0, 3, "+-+-+-", "USUSUS", 1},
+    {'?', 0, 3, "---+---+", "SSDUSSDU", 0},
+    /* down_after = 1 goes straight to DOWN; 0 is treated as 1. */
+    {'?', 0, 1, "-", "D", 1},
+    {'?', 0, 1, "+-+-", "UDUD", 1},
+    {'?', 0, 1, "--+", "DDU", 0},
+    {'?', 0, 0, "-", "D", 1},
+    {'U', 0, 0, "-+", "DU", 0},
+    {'?', 0, 2, "+--+", "USDU", 0},
+    {'?', 0, 2, "-+-", "SUS", 1},
+    /* down_after changed while running (config reload). */
+    {'D', 5, 10, "-", "D", 6},
+    {'D', 5, 10, "+-", "US", 1},
+    {'S', 2, 2, "-", "D", 3},
+    {'S', 1, 5, "-+", "SU", 0},
+    /* The counter saturates instead of wrapping to 0. */
+    {'U', UINT_MAX - 1, 3, "--", "DD", UINT_MAX},
+};
+
+static void test_sequences(void)
+{
+    unsigned i, k;
+
+    for (i = 0; i < N_ELEMS(seq_cases); i++) {
+        const struct seq_case *c = &seq_cases[i];
+        struct fo_health_state h = {state_of(c->start), c->start_fails};
+
+        FO_CHECK_INT(strlen(c->probes), strlen(c->states)); /* the table itself */
+        for (k = 0; c->probes[k] != '\0'; k++) {
+            enum fo_health before = h.state, want = state_of(c->states[k]);
+            bool changed = fo_health_step(&h, c->probes[k] == '+', c->down_after);
+            if (h.state != want)
+                fprintf(stderr, "  case %u probe %u: got %s want %s\n", i, k,
+                        fo_health_name(h.state), fo_health_name(want));
+            FO_CHECK_INT(h.state, want);
+            FO_CHECK_INT(changed, before != want);
+            if (changed)
+                FO_CHECK(fo_health_allowed(before, h.state));
+        }
+        FO_CHECK_INT(h.consecutive_failures, c->end_fails);
+    }
+}
+
+/* Every sequence of up to 8 probes for down_after 0..4, against a model of the
+ * contract: the last probe succeeded -> UP; otherwise `down_after` or more trailing
+ * failures -> DOWN, fewer -> SUSPECT. */
+static void test_all_sequences_against_model(void)
+{
+    unsigned d, len, bits, k;
+
+    for (d = 0; d <= 4; d++) {
+        for (len = 1; len <= 8; len++) {
+            for (bits = 0; bits < (1u << len); bits++) {
+                struct fo_health_state h = {FO_HEALTH_UNKNOWN, 0};
+                unsigned trailing = 0, limit = d ? d : 1, changes = 0;
+                enum fo_health want;
+                for (k = 0; k < len; k++) {
+                    enum fo_health before = h.state;
+                    bool ok = (bits >> k) & 1;
+                    changes += fo_health_step(&h, ok, d);
+                    trailing = ok ? 0 : trailing + 1;
+                    FO_CHECK(h.state == before || fo_health_allowed(before, h.state));
+                }
+                want = trailing == 0 ? FO_HEALTH_UP
+                       : trailing >= limit ? FO_HEALTH_DOWN : FO_HEALTH_SUSPECT;
+                FO_CHECK_INT(h.state, want);
+                FO_CHECK_INT(h.consecutive_failures, trailing);
+                FO_CHECK(changes >= 1 && changes <= len);
+            }
+        }
+    }
+}
+
+struct allowed_case {
+    char from, to;
+    bool ok;
+};
+
+static const struct allowed_case allowed_cases[] = {
+    {'?', '?', false}, {'?', 'U', true},  {'?', 'S', true},  {'?', 'D', true},
+    {'U', '?', false}, {'U', 'U', false}, {'U', 'S', true},  {'U', 'D', true},
+    {'S', '?', false}, {'S', 'U', true},  {'S', 'S', false}, {'S', 'D', true},
+    {'D', '?', false}, {'D', 'U', true},  {'D', 'S', false}, {'D', 'D', false},
+};
+
+static void test_allowed_table(void)
+{
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(allowed_cases); i++) {
+        const struct allowed_case *c = &allowed_cases[i];
+        FO_CHECK_INT(fo_health_allowed(state_of(c->from), state_of(c->to)), c->ok);
+    }
+    FO_CHECK(!fo_health_allowed((enum fo_health)4, FO_HEALTH_UP));
+    FO_CHECK(!fo_health_allowed(FO_HEALTH_UP, (enum fo_health)4));
+    FO_CHECK(!fo_health_allowed((enum fo_health)-1, FO_HEALTH_UP));
+}
+
+static void test_names(void)
+{
+    FO_CHECK_STR(fo_health_name(FO_HEALTH_UNKNOWN), "unknown");
+    FO_CHECK_STR(fo_health_name(FO_HEALTH_UP), "up");
+    FO_CHECK_STR(fo_health_name(FO_HEALTH_SUSPECT), "suspect");
+    FO_CHECK_STR(fo_health_name(FO_HEALTH_DOWN), "down");
+    FO_CHECK(fo_health_name((enum fo_health)42) != NULL);
+    /* The values are the wire values of fo.Health (proto/failoverd.proto). */
+    FO_CHECK_INT(FO_HEALTH_UNKNOWN, 0);
+    FO_CHECK_INT(FO_HEALTH_UP, 1);
+    FO_CHECK_INT(FO_HEALTH_SUSPECT, 2);
+    FO_CHECK_INT(FO_HEALTH_DOWN, 3);
+}
+
+FO_TEST_MAIN(FO_T(test_sequences), FO_T(test_all_sequences_against_model),
+             FO_T(test_allowed_table), FO_T(test_names))

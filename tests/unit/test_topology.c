@@ -1,0 +1,292 @@
+/* Unit tests for controller/topology.c: a table of cluster scenarios, each instance
+ * described compactly and turned into a struct fo_sample at run time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/topology.h"
+#include "fo_test.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_INST 5
+#define MAX_CLUSTER 3
+
+/* Error texts as MariaDB 10.11 reported them (see test_sample.c). */
+#define E1593 "Fatal error: Invalid (empty) username when attempting to connect to the " \
+              "master server. Connection attempt terminated."
+#define E2003 "error connecting to master 'repl@127.0.0.1:1' - retry-time: 1  "          \
+              "maximum-retries: 100000  message: Can't connect to server on '127.0.0.1' " \
+              "(111 \"Connection refused\")"
+#define E1062 "Error 'Duplicate entry '4' for key 'PRIMARY'' on query. Default database: " \
+              "''. Query: 'INSERT INTO d.t VALUES (4)'"
+
+struct inst {
+    const char *host;
+    unsigned port;
+    char kind;          /* 'x' unreachable, 'P' no source + writable, 'O' no source +
+                         * read-only, 'R' replica */
+    bool was_primary;
+    bool writable;      /* replicas only: read_only=0 */
+    const char *src;    /* replicas: Master_Host */
+    unsigned src_port;  /* replicas: Master_Port (0 means 3306) */
+    const char *threads; /* replicas: IO and SQL as "YY", "NY", "CY"...; NULL = "YY" */
+    unsigned io_errno;
+    const char *io_err;
+    unsigned sql_errno;
+    const char *sql_err;
+    /* Expected. */
+    enum fo_role role;
+    const char *problem; /* NULL = "" */
+};
+
+struct scenario {
+    const char *label;
+    struct inst in[MAX_INST];
+    const char *cluster[MAX_CLUSTER]; /* expected cluster problems, in order */
+    int primary;
+};
+
+#define P(h, ...) {.host = h, .port = 3306, .kind = 'P', .role = FO_ROLE_PRIMARY, __VA_ARGS__}
+#define O(h, ...) {.host = h, .port = 3306, .kind = 'O', .role = FO_ROLE_ORPHAN, __VA_ARGS__}
+#define R(h, source, ...) \
+    {.host = h, .port = 3306, .kind = 'R', .src = source, .role = FO_ROLE_REPLICA, __VA_ARGS__}
+#define X(h, ...) {.host = h, .port = 3306, .kind = 'x', .role = FO_ROLE_UNKNOWN, __VA_ARGS__}
+
+static const struct scenario scenarios[] = {
+    {"1 primary + 2 replicas",
+     {P("db1"), R("db2", "db1"), R("db3", "db1")}, {NULL}, 0},
+    {"chains are allowed",
+     {P("db1"), R("db2", "db1"), R("db3", "db2")}, {NULL}, 0},
+    {"orphan next to a primary is not a cluster problem",
+     {P("db1"), R("db2", "db1"), O("db4")}, {NULL}, 0},
+    {"primary listed last",
+     {R("db2", "db1"), R("db3", "db1"), P("db1")}, {NULL}, 2},
+    {"two writable",
+     {P("db1"), P("db2"), R("db3", "db1")},
+     {"multiple writable: db1:3306, db2:3306"}, -1},
+    {"three writable",
+     {P("db1"), P("db2"), P("db3")},
+     {"multiple writable: db1:3306, db2:3306, db3:3306"}, -1},
+    {"writable replica",
+     {P("db1"), R("db2", "db1", .writable = true, .problem = "writable replica"),
+      R("db3", "db1")},
+     {"multiple writable: db1:3306, db2:3306"}, 0},
+    {"writable replica alone",
+     {O("db1"), R("db2", "db1", .writable = true, .problem = "writable replica")},
+     {"no primary"}, -1},
+    {"replica pointing outside",
+     {P("db1"), R("db2", "db1"),
+      R("db3", "10.9.9.9", .problem = "replicates from outside the cluster (10.9.9.9:3306)")},
+     {NULL}, 0},
+    {"same host, other port is outside",
+     {P("db1"), R("db2", "db1", .src_port = 3307,
+                   .problem = "replicates from outside the cluster (db1:3307)")},
+     {NULL}, 0},
+    {"host names are compared exactly",
+     {P("db1"), R("db2", "DB1", .problem = "replicates from outside the cluster (DB1:3306)")},
+     {NULL}, 0},
+    {"IO thread stopped with error text",
+     {P("db1"), R("db2", "db1"),
+      R("db3", "db1", .threads = "NY", .io_errno = 1593, .io_err = E1593,
+        .problem = "replication stopped (IO=No, SQL=Yes): IO error 1593: " E1593)},
+     {NULL}, 0},
+    {"SQL thread stopped by a duplicate key",
+     {P("db1"),
+      R("db2", "db1", .threads = "YN", .sql_errno = 1062, .sql_err = E1062,
+        .problem = "replication stopped (IO=Yes, SQL=No): SQL error 1062: " E1062)},
+     {NULL}, 0},
+    {"both threads stopped by STOP SLAVE: no error text",
+     {P("db1"), R("db2", "db1", .threads = "NN", .problem = "replication stopped (IO=No, SQL=No)")},
+     {NULL}, 0},
+    {"both errors",
+     {P("db1"),
+      R("db2", "db1", .threads = "NN", .io_errno = 2013, .io_err = "Lost connection",
+        .sql_errno = 1146, .sql_err = "Table 'd.x' doesn't exist",
+        .problem = "replication stopped (IO=No, SQL=No): IO error 2013: Lost connection | "
+                   "SQL error 1146: Table 'd.x' doesn't exist")},
+     {NULL}, 0},
+    {"stale error text with threads running is not a problem",
+     {P("db1"), R("db2", "db1", .sql_errno = 1062, .sql_err = E1062)}, {NULL}, 0},
+    {"several problems on one instance",
+     {P("db1"),
+      R("db2", "10.1.1.1", .writable = true, .threads = "NY",
+        .problem = "writable replica; replicates from outside the cluster (10.1.1.1:3306); "
+                   "replication stopped (IO=No, SQL=Yes)")},
+     {"multiple writable: db1:3306, db2:3306"}, 0},
+    {"all unreachable, one was primary",
+     {X("db1", .was_primary = true), X("db2"), X("db3")}, {NULL}, -1},
+    {"all unreachable, none was primary",
+     {X("db1"), X("db2"), X("db3")}, {"no primary"}, -1},
+    {"dead primary: replicas connecting",
+     {X("db1", .was_primary = true),
+      R("db2", "db1", .threads = "CY", .io_errno = 2003, .io_err = E2003,
+        .problem = "replication stopped (IO=Connecting, SQL=Yes): IO error 2003: " E2003),
+      R("db3", "db1", .threads = "CY",
+        .problem = "replication stopped (IO=Connecting, SQL=Yes)")},
+     {NULL}, -1},
+    {"orphan: fenced old primary, replicas still point at it",
+     {O("db1", .was_primary = true), R("db2", "db1"), R("db3", "db1")},
+     {"no primary"}, -1},
+    {"unreachable former replica does not count as primary",
+     {X("db2"), O("db1"), R("db3", "db1")}, {"no primary"}, -1},
+    {"two writable plus one unreachable",
+     {P("db1"), X("db2", .was_primary = true), P("db3")},
+     {"multiple writable: db1:3306, db3:3306"}, -1},
+    {"new primary elected, old one unreachable",
+     {X("db1", .was_primary = true), P("db2"), R("db3", "db2")}, {NULL}, 1},
+    {"empty cluster", {{0}}, {NULL}, -1},
+};
+
+static enum fo_thread_state thread_of(char c)
+{
+    return c == 'Y' ? FO_THREAD_YES : c == 'N' ? FO_THREAD_NO
+           : c == 'C' ? FO_THREAD_CONNECTING : FO_THREAD_UNKNOWN;
+}
+
+static void build_sample(const struct inst *x, struct fo_sample *s)
+{
+    const char *t = x->threads ? x->threads : "YY";
+
+    memset(s, 0, sizeof(*s));
+    s->server_id = 1;
+    s->lag_s = -1;
+    s->read_only = x->kind == 'O' || (x->kind == 'R' && !x->writable);
+    if (x->kind != 'R')
+        return;
+    s->is_replica = true;
+    snprintf(s->master_host, sizeof(s->master_host), "%s", x->src);
+    s->master_port = (uint16_t)(x->src_port ? x->src_port : 3306);
+    s->io_running = thread_of(t[0]);
+    s->sql_running = thread_of(t[1]);
+    s->lag_s = s->io_running == FO_THREAD_YES && s->sql_running == FO_THREAD_YES ? 0 : -1;
+    s->last_io_errno = x->io_errno;
+    snprintf(s->last_io_error, sizeof(s->last_io_error), "%s", x->io_err ? x->io_err : "");
+    s->last_sql_errno = x->sql_errno;
+    snprintf(s->last_sql_error, sizeof(s->last_sql_error), "%s", x->sql_err ? x->sql_err : "");
+}
+
+static unsigned count_inst(const struct scenario *sc)
+{
+    unsigned n = 0;
+
+    while (n < MAX_INST && sc->in[n].host != NULL)
+        n++;
+    return n;
+}
+
+static void check_instance(const struct scenario *sc, unsigned i, const struct fo_topo_out *o)
+{
+    const struct inst *x = &sc->in[i];
+    const char *want = x->problem ? x->problem : "";
+
+    if (o->role != x->role || strcmp(o->problem, want) != 0)
+        fprintf(stderr, "  %s: %s: role %s problem \"%s\"\n", sc->label, x->host,
+                fo_role_name(o->role), o->problem);
+    FO_CHECK_INT(o->role, x->role);
+    FO_CHECK_STR(o->problem, want);
+    if (x->role == FO_ROLE_REPLICA) {
+        FO_CHECK_STR(o->source_host, x->src);
+        FO_CHECK_INT(o->source_port, x->src_port ? x->src_port : 3306);
+    } else {
+        FO_CHECK_STR(o->source_host, "");
+        FO_CHECK_INT(o->source_port, 0);
+    }
+}
+
+static void test_scenarios(void)
+{
+    static struct fo_sample samples[MAX_INST];
+    struct fo_topo_in in[MAX_INST];
+    struct fo_topo_out out[MAX_INST];
+    static struct fo_topo_result res;
+    unsigned i, k, n, nc;
+
+    for (i = 0; i < N_ELEMS(scenarios); i++) {
+        const struct scenario *sc = &scenarios[i];
+        n = count_inst(sc);
+        for (k = 0; k < n; k++) {
+            const struct inst *x = &sc->in[k];
+            build_sample(x, &samples[k]);
+            in[k] = (struct fo_topo_in){x->host, (uint16_t)x->port, x->kind != 'x',
+                                        x->was_primary, x->kind != 'x' ? &samples[k] : NULL};
+        }
+        memset(out, 0x5a, sizeof(out));
+        memset(&res, 0x5a, sizeof(res));
+        fo_topology_infer(in, n, out, &res);
+        for (k = 0; k < n; k++)
+            check_instance(sc, k, &out[k]);
+        for (nc = 0; nc < MAX_CLUSTER && sc->cluster[nc] != NULL; nc++)
+            ;
+        if (res.n_problems != nc || res.primary != sc->primary)
+            fprintf(stderr, "  %s: %u cluster problems (first \"%s\"), primary %d\n",
+                    sc->label, res.n_problems, res.n_problems ? res.problems[0] : "",
+                    res.primary);
+        FO_CHECK_INT(res.n_problems, nc);
+        for (k = 0; k < nc && k < res.n_problems; k++)
+            FO_CHECK_STR(res.problems[k], sc->cluster[k]);
+        FO_CHECK_INT(res.primary, sc->primary);
+    }
+}
+
+/* Long texts are cut to FO_PROBLEM_LEN with a trailing "...". */
+static void test_truncation(void)
+{
+    static struct fo_sample s[2];
+    struct fo_topo_in in[FO_TOPO_MAX_PROBLEMS + 2];
+    struct fo_topo_out out[2];
+    static struct fo_topo_result res;
+    char hosts[FO_TOPO_MAX_PROBLEMS + 2][64];
+    size_t len;
+    unsigned i;
+
+    memset(s, 0, sizeof(s));
+    s[1].is_replica = true;
+    s[1].read_only = true;
+    snprintf(s[1].master_host, sizeof(s[1].master_host), "db1");
+    s[1].master_port = 3306;
+    s[1].io_running = FO_THREAD_NO;
+    s[1].sql_running = FO_THREAD_YES;
+    s[1].last_io_errno = 1;
+    memset(s[1].last_io_error, 'e', FO_ERRTEXT_LEN - 1);
+    in[0] = (struct fo_topo_in){"db1", 3306, true, false, &s[0]};
+    in[1] = (struct fo_topo_in){"db2", 3306, true, false, &s[1]};
+    fo_topology_infer(in, 2, out, &res);
+    len = strlen(out[1].problem);
+    FO_CHECK_INT(len, FO_PROBLEM_LEN - 1);
+    FO_CHECK(strncmp(out[1].problem, "replication stopped (IO=No, SQL=Yes): IO error 1: eee",
+                     53) == 0);
+    FO_CHECK_STR(out[1].problem + len - 3, "...");
+
+    /* Many writable instances: the list is cut, not overflowed. */
+    for (i = 0; i < N_ELEMS(in); i++) {
+        snprintf(hosts[i], sizeof(hosts[i]), "a-rather-long-host-name-%02u.example.com", i);
+        in[i] = (struct fo_topo_in){hosts[i], 3306, true, false, &s[0]};
+    }
+    {
+        static struct fo_topo_out many[N_ELEMS(in)];
+        fo_topology_infer(in, N_ELEMS(in), many, &res);
+    }
+    FO_CHECK_INT(res.n_problems, 1);
+    FO_CHECK(strncmp(res.problems[0], FO_TOPO_P_MULTIPLE_WRITABLE,
+                     strlen(FO_TOPO_P_MULTIPLE_WRITABLE)) == 0);
+    FO_CHECK_INT(strlen(res.problems[0]), FO_PROBLEM_LEN - 1);
+    FO_CHECK_STR(res.problems[0] + FO_PROBLEM_LEN - 4, "...");
+    FO_CHECK_INT(res.primary, -1);
+}
+
+/* The problem texts match the header's constants. */
+static void test_constants(void)
+{
+    FO_CHECK_STR(FO_TOPO_P_NO_PRIMARY, "no primary");
+    FO_CHECK_STR(FO_TOPO_P_MULTIPLE_WRITABLE, "multiple writable: ");
+    FO_CHECK_STR(FO_TOPO_P_WRITABLE_REPLICA, "writable replica");
+    FO_CHECK_STR(FO_TOPO_P_OUTSIDE, "replicates from outside the cluster");
+    FO_CHECK_STR(FO_TOPO_P_STOPPED, "replication stopped");
+    FO_CHECK_STR(fo_role_name(FO_ROLE_UNKNOWN), "unknown");
+    FO_CHECK_STR(fo_role_name(FO_ROLE_PRIMARY), "primary");
+    FO_CHECK_STR(fo_role_name(FO_ROLE_REPLICA), "replica");
+    FO_CHECK_STR(fo_role_name(FO_ROLE_ORPHAN), "orphan");
+    FO_CHECK(fo_role_name((enum fo_role)9) != NULL);
+}
+
+FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_truncation), FO_T(test_constants))
