@@ -18,7 +18,8 @@ enum opt_id {
 };
 
 #define OPT_BIT(o) (1u << (o))
-#define OPT_GLOBAL (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP))
+#define OPT_GLOBAL \
+    (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP))
 
 struct opt_def {
     const char *name;
@@ -66,7 +67,8 @@ static int copy_str(char *dst, size_t cap, const char *src, const char *what, ch
 {
     size_t n = strlen(src);
 
-    if (n >= cap) return fo_errf(err, FO_EINVAL, "%s is too long (at most %zu bytes)", what, cap - 1);
+    if (n >= cap)
+        return fo_errf(err, FO_EINVAL, "%s is too long (at most %zu bytes)", what, cap - 1);
     memcpy(dst, src, n + 1);
     return 0;
 }
@@ -322,7 +324,8 @@ static int apply_command_options(struct fo_ctl_args *a, const struct scan *s, ch
     }
     if ((v = s->values[OPT_PASSWORD_FILE]) != NULL) {
         rc = check_password_file(v, err);
-        if (rc == 0) rc = copy_str(a->password_file, sizeof(a->password_file), v, "--password-file", err);
+        if (rc == 0)
+            rc = copy_str(a->password_file, sizeof(a->password_file), v, "--password-file", err);
         if (rc != 0) return rc;
     }
     if ((v = s->values[OPT_RULE]) != NULL && fo_parse_rule(v, &a->rule, sub) != 0)

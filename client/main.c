@@ -79,6 +79,10 @@ int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c,
 
 static void render_reply(struct fo_buf *out, const struct fo_ctl_args *a, const Fo__Response *r)
 {
+    if (fo_ctl_cmd_is_write(a->cmd)) {
+        fo_ctl_render_ok(out, a->json);
+        return;
+    }
     switch (a->cmd) {
     case FO_CTL_MEMBERS:
         fo_ctl_render_members(out, r->members, a->json);
@@ -89,11 +93,8 @@ static void render_reply(struct fo_buf *out, const struct fo_ctl_args *a, const 
     case FO_CTL_HISTORY:
         fo_ctl_render_history(out, r->history, a->json);
         break;
-    case FO_CTL_CLUSTERS:
+    default: /* FO_CTL_CLUSTERS; status has its own runner */
         fo_ctl_render_clusters(out, r->clusters, a->json);
-        break;
-    default:
-        fo_ctl_render_ok(out, a->json);
         break;
     }
 }

@@ -105,7 +105,7 @@ int fo_ctl_call_init(struct fo_ctl_call *c, const char *address, const Fo__Reque
         finish(c, FO_EINVAL, "address too long");
         return FO_EINVAL;
     }
-    strcpy(c->address, address); /* length checked above */
+    memcpy(c->address, address, strlen(address) + 1); /* length checked above */
     if (fo_parse_hostport(address, c->host, sizeof(c->host), &c->port, sub) != 0) {
         finish(c, FO_EINVAL, "bad address: %s", sub);
         return FO_EINVAL;
@@ -266,9 +266,11 @@ void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
     fds = calloc(n ? n : 1, sizeof(*fds));
     map = calloc(n ? n : 1, sizeof(*map));
     for (i = 0; i < n; i++) {
+        if (calls[i].phase == PH_DONE)
+            continue;
         if (fds == NULL || map == NULL)
             finish(&calls[i], FO_ENOMEM, "out of memory");
-        else if (calls[i].phase == PH_CONNECTING && calls[i].fd < 0)
+        else if (calls[i].fd < 0)
             connect_next(&calls[i], ECONNREFUSED);
     }
     while (fds != NULL && map != NULL && (k = collect(calls, n, fds, map)) > 0) {

@@ -117,7 +117,8 @@ void fo_ctl_table_render(const struct fo_ctl_table *t, struct fo_buf *out)
         }
     }
     render_row(t, t->headers, width, out);
-    for (r = 0; r < nrows; r++) render_row(t, (const char *const *)&t->cells[r * t->ncols], width, out);
+    for (r = 0; r < nrows; r++)
+        render_row(t, (const char *const *)&t->cells[r * t->ncols], width, out);
     free(width);
 }
 

@@ -576,7 +576,7 @@ static void announce_self(struct fo_monitor *m)
     cmd.body_case = FO__COMMAND__BODY_MEMBER_NOTE;
     cmd.member_note = &note;
     if (fo_ctl_propose(m->ctl, &cmd, announce_done, m, err) == 0) m->announce_pending = true;
-    else FO_DEBUG(MOD, "announce: %s", err);
+    else FO_WARN(MOD, "announce: %s", err);
 }
 
 static void tick_cb(uv_timer_t *t)

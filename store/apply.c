@@ -63,7 +63,7 @@ int store_event_add(struct fo_store *s, const Fo__Command *cmd, const char *clus
     return store_stmt_run(s, ST_EVENT_PRUNE, st, sqlite3_bind_int64(st, 1, FO_STORE_MAX_EVENTS), err);
 }
 
-/* Runs fn in BEGIN IMMEDIATE ... COMMIT; any failure rolls everything back. */
+/* Runs c->apply in BEGIN IMMEDIATE ... COMMIT; any failure rolls everything back. */
 static int in_transaction(struct fo_store *s, const struct store_command *c, const Fo__Command *cmd,
                           char err[FO_ERRLEN])
 {
@@ -88,7 +88,7 @@ static int record_skip(struct fo_store *s, const Fo__Command *cmd, char err[FO_E
                            cmd->version, FO_COMMAND_VERSION);
 }
 
-static const struct store_command skip_command = {"skipped", NULL, record_skip};
+static const struct store_command skip_command = {NULL, record_skip};
 
 /* A newer command is not understood, so it is not applied; but it is recorded,
  * because a node that silently skips entries would diverge without a trace. */

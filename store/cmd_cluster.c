@@ -36,7 +36,8 @@ static int apply_cluster_add(struct fo_store *s, const Fo__Command *cmd, char er
     if (rc != FO_ENOTFOUND) return rc;
     rc = store_count(s, ST_CLUSTER_COUNT, NULL, &n, err);
     if (rc != 0) return rc;
-    if (n >= FO_MAX_CLUSTERS) return fo_errf(err, FO_EINVAL, "too many clusters (at most %d)", FO_MAX_CLUSTERS);
+    if (n >= FO_MAX_CLUSTERS)
+        return fo_errf(err, FO_EINVAL, "too many clusters (at most %d)", FO_MAX_CLUSTERS);
 
     rc = store_stmt_get(s, ST_CLUSTER_INSERT, &st, err);
     if (rc != 0) return rc;
@@ -50,7 +51,7 @@ static int apply_cluster_add(struct fo_store *s, const Fo__Command *cmd, char er
     return store_event_add(s, cmd, b->name, NULL, 0, "cluster_add", err, "user=%s", b->user);
 }
 
-const struct store_command store_cmd_cluster_add = {"cluster_add", validate_cluster_add, apply_cluster_add};
+const struct store_command store_cmd_cluster_add = {validate_cluster_add, apply_cluster_add};
 
 /* ------------------------------------------------------------ cluster_remove */
 
@@ -83,8 +84,7 @@ static int apply_cluster_remove(struct fo_store *s, const Fo__Command *cmd, char
                            (long long)n);
 }
 
-const struct store_command store_cmd_cluster_remove = {"cluster_remove", validate_cluster_remove,
-                                                       apply_cluster_remove};
+const struct store_command store_cmd_cluster_remove = {validate_cluster_remove, apply_cluster_remove};
 
 /* ------------------------------------------------------------ cluster_problems */
 
@@ -148,8 +148,7 @@ static int apply_cluster_problems(struct fo_store *s, const Fo__Command *cmd, ch
                            shown[0] != '\0' ? shown : "cleared");
 }
 
-const struct store_command store_cmd_cluster_problems = {"cluster_problems", validate_cluster_problems,
-                                                         apply_cluster_problems};
+const struct store_command store_cmd_cluster_problems = {validate_cluster_problems, apply_cluster_problems};
 
 /* ------------------------------------------------------------ maintenance */
 
@@ -207,4 +206,4 @@ static int apply_maintenance(struct fo_store *s, const Fo__Command *cmd, char er
                            b->on ? "on" : "off", b->reason[0] != '\0' ? ": " : "", b->reason);
 }
 
-const struct store_command store_cmd_maintenance = {"maintenance", validate_maintenance, apply_maintenance};
+const struct store_command store_cmd_maintenance = {validate_maintenance, apply_maintenance};

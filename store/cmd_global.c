@@ -24,7 +24,7 @@ static int apply_recoveries(struct fo_store *s, const Fo__Command *cmd, char err
     return store_event_add(s, cmd, "", NULL, 0, "recoveries", err, "%s", on ? "enabled" : "disabled");
 }
 
-const struct store_command store_cmd_recoveries = {"recoveries", validate_recoveries, apply_recoveries};
+const struct store_command store_cmd_recoveries = {validate_recoveries, apply_recoveries};
 
 /* ------------------------------------------------------------ member_note */
 
@@ -56,7 +56,8 @@ static int remove_member(struct fo_store *s, const Fo__Command *cmd, const struc
 
 static bool same_addresses(const Fo__MemberNote *b, const struct fo_store_member *old)
 {
-    return strcmp(b->raft_address, old->raft_address) == 0 && strcmp(b->admin_address, old->admin_address) == 0 &&
+    return strcmp(b->raft_address, old->raft_address) == 0 &&
+           strcmp(b->admin_address, old->admin_address) == 0 &&
            strcmp(b->http_address, old->http_address) == 0;
 }
 
@@ -88,4 +89,4 @@ static int apply_member_note(struct fo_store *s, const Fo__Command *cmd, char er
                            known ? "updated" : "added", b->raft_address, (unsigned long long)b->id);
 }
 
-const struct store_command store_cmd_member_note = {"member", validate_member_note, apply_member_note};
+const struct store_command store_cmd_member_note = {validate_member_note, apply_member_note};

@@ -40,7 +40,8 @@ static int apply_instance_add(struct fo_store *s, const Fo__Command *cmd, char e
 
     if (rc != 0) return rc;
     rc = store_instance_load(s, b->cluster, b->host, b->port, &old, err);
-    if (rc == 0) return fo_errf(err, FO_EEXIST, "instance %s/%s:%u already exists", b->cluster, b->host, b->port);
+    if (rc == 0)
+        return fo_errf(err, FO_EEXIST, "instance %s/%s:%u already exists", b->cluster, b->host, b->port);
     if (rc != FO_ENOTFOUND) return rc;
     rc = store_count(s, ST_INSTANCE_COUNT, b->cluster, &n, err);
     if (rc != 0) return rc;
@@ -58,7 +59,7 @@ static int apply_instance_add(struct fo_store *s, const Fo__Command *cmd, char e
                            store_rule_name((int)b->rule));
 }
 
-const struct store_command store_cmd_instance_add = {"instance_add", validate_instance_add, apply_instance_add};
+const struct store_command store_cmd_instance_add = {validate_instance_add, apply_instance_add};
 
 /* ------------------------------------------------------------ instance_remove */
 
@@ -84,8 +85,7 @@ static int apply_instance_remove(struct fo_store *s, const Fo__Command *cmd, cha
                            store_role_name(old.role), store_health_name(old.health));
 }
 
-const struct store_command store_cmd_instance_remove = {"instance_remove", validate_instance_remove,
-                                                        apply_instance_remove};
+const struct store_command store_cmd_instance_remove = {validate_instance_remove, apply_instance_remove};
 
 /* ------------------------------------------------------------ instance_state */
 
@@ -99,7 +99,8 @@ static int validate_instance_state(const Fo__Command *cmd, char err[FO_ERRLEN])
     if (rc != 0) return rc;
     /* A source is a host and a port together, or neither. */
     if (b->source_host[0] == '\0') {
-        if (b->source_port != 0) return fo_errf(err, FO_EINVAL, "source port %u without a source host", b->source_port);
+        if (b->source_port != 0)
+            return fo_errf(err, FO_EINVAL, "source port %u without a source host", b->source_port);
         return 0;
     }
     rc = store_check_host("source host", b->source_host, err);
@@ -138,12 +139,14 @@ static int state_events(struct fo_store *s, const Fo__Command *cmd, const struct
                         const char *problem, const char *last_error, char err[FO_ERRLEN])
 {
     const Fo__InstanceState *b = cmd->instance_state;
+    /* The probe error explains a failure; on recovery it would only be stale. */
+    const char *why = (int)b->health != FO_HEALTH_UP ? last_error : "";
     int rc = 0;
 
     if ((int)b->health != old->health)
         rc = store_event_add(s, cmd, b->cluster, b->host, b->port, "health", err, "%s -> %s%s%s",
                              store_health_name(old->health), store_health_name((int)b->health),
-                             last_error[0] != '\0' ? ": " : "", last_error);
+                             why[0] != '\0' ? ": " : "", why);
     if (rc == 0 && ((int)b->role != old->role || strcmp(b->source_host, old->source_host) != 0 ||
                     b->source_port != old->source_port))
         rc = role_event(s, cmd, old, err);
@@ -182,7 +185,7 @@ static int apply_instance_state(struct fo_store *s, const Fo__Command *cmd, char
     return state_events(s, cmd, &old, problem, last_error, err);
 }
 
-const struct store_command store_cmd_instance_state = {"instance_state", validate_instance_state,
+const struct store_command store_cmd_instance_state = {validate_instance_state,
                                                        apply_instance_state};
 
 /* ------------------------------------------------------------ promotion_rule */
@@ -215,5 +218,5 @@ static int apply_promotion_rule(struct fo_store *s, const Fo__Command *cmd, char
                            store_rule_name(old.rule), store_rule_name((int)b->rule));
 }
 
-const struct store_command store_cmd_promotion_rule = {"promotion_rule", validate_promotion_rule,
+const struct store_command store_cmd_promotion_rule = {validate_promotion_rule,
                                                        apply_promotion_rule};

@@ -2,8 +2,8 @@
  * table and the helpers the command bodies share. Nothing outside store/ includes
  * this header; the contract for everyone else is store/store.h.
  *
- * Cross-file helpers are named store_<noun>_<verb> (no fo_ prefix: they are not part
- * of the public API). */
+ * Cross-file helpers are named store_* (no fo_ prefix: they are not part of the
+ * public API). */
 #ifndef FO_STORE_INTERNAL_H
 #define FO_STORE_INTERNAL_H
 
@@ -97,6 +97,8 @@ int store_sqlerr(sqlite3 *db, int rc, char err[FO_ERRLEN], const char *what);
  * which resets it and clears its bindings. */
 int store_stmt_get(struct fo_store *s, enum store_stmt_id id, sqlite3_stmt **out, char err[FO_ERRLEN]);
 void store_stmt_put(struct fo_store *s, enum store_stmt_id id, sqlite3_stmt *st);
+/* True while some statement is out, i.e. a read is in progress further up the stack. */
+bool store_stmt_any_lent(const struct fo_store *s);
 /* Finalizes every cached statement (before the connection is closed or overwritten). */
 void store_stmt_finalize_all(struct fo_store *s);
 
@@ -167,7 +169,6 @@ int store_event_add(struct fo_store *s, const Fo__Command *cmd, const char *clus
 /* One command body: validate() looks at the command alone (no store access) and
  * runs before the transaction; apply() runs inside it. Both fill err on failure. */
 struct store_command {
-    const char *name;
     int (*validate)(const Fo__Command *cmd, char err[FO_ERRLEN]);
     int (*apply)(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN]);
 };

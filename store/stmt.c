@@ -58,6 +58,15 @@ void store_stmt_put(struct fo_store *s, enum store_stmt_id id, sqlite3_stmt *st)
     s->lent[id] = false;
 }
 
+bool store_stmt_any_lent(const struct fo_store *s)
+{
+    unsigned i;
+
+    for (i = 0; i < ST__COUNT; i++)
+        if (s->lent[i]) return true;
+    return false;
+}
+
 void store_stmt_finalize_all(struct fo_store *s)
 {
     unsigned i;

@@ -50,7 +50,8 @@ static int set_wal(sqlite3 *db, char err[FO_ERRLEN])
     mode = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
     if (rc != SQLITE_ROW) rc = store_sqlerr(db, rc, err, "journal_mode");
     else if (mode == NULL || strcmp((const char *)mode, "wal") != 0)
-        rc = fo_errf(err, FO_ESTORE, "journal_mode=WAL refused (mode is %s)", mode != NULL ? (const char *)mode : "?");
+        rc = fo_errf(err, FO_ESTORE, "journal_mode=WAL refused (mode is %s)",
+                     mode != NULL ? (const char *)mode : "?");
     else rc = 0;
     sqlite3_finalize(st);
     return rc;
@@ -174,6 +175,18 @@ err_after_open:
     return rc;
 }
 
+/* quick_check's report opens with a "*** in database main ***" line that says
+ * nothing about the problem; skip it. */
+static const char *first_problem(const char *report)
+{
+    const char *nl;
+
+    if (report == NULL) return "?";
+    nl = strchr(report, '\n');
+    if (strncmp(report, "***", 3) == 0 && nl != NULL) return nl + 1;
+    return report;
+}
+
 /* "ok" from PRAGMA quick_check, or the first problem it reports. */
 static int quick_check(sqlite3 *db, char err[FO_ERRLEN])
 {
@@ -186,7 +199,7 @@ static int quick_check(sqlite3 *db, char err[FO_ERRLEN])
     v = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
     if (rc != SQLITE_ROW) rc = fo_errf(err, FO_EINVAL, "snapshot unreadable: %s", sqlite3_errmsg(db));
     else if (v == NULL || strcmp((const char *)v, "ok") != 0)
-        rc = fo_errf(err, FO_EINVAL, "snapshot is corrupt: %s", v != NULL ? (const char *)v : "?");
+        rc = fo_errf(err, FO_EINVAL, "snapshot is corrupt: %s", first_problem((const char *)v));
     else rc = 0;
     sqlite3_finalize(st);
     return rc;
@@ -245,8 +258,12 @@ static int copy_into(struct fo_store *s, sqlite3 *src, char err[FO_ERRLEN])
 int fo_store_restore(struct fo_store *s, const uint8_t *data, size_t len, char err[FO_ERRLEN])
 {
     sqlite3 *image;
-    int rc = open_image(&image, data, len, err);
+    int rc;
 
+    /* Called from inside an iterator's callback, the swap would finalize the
+     * statement that iterator is still stepping. */
+    if (store_stmt_any_lent(s)) return fo_errf(err, FO_EBUSY, "restore: a read of the store is in progress");
+    rc = open_image(&image, data, len, err);
     if (rc != 0) return rc;
     rc = check_image(image, err);
     if (rc == 0) rc = copy_into(s, image, err);
@@ -323,8 +340,8 @@ int fo_store_dump(struct fo_store *s, struct fo_buf *out)
     char sql[256];
     unsigned i;
     int n;
-    int rc = dump_query(s, "sqlite_schema", "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name",
-                        out);
+    int rc = dump_query(s, "sqlite_schema",
+                        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name", out);
 
     for (i = 0; rc == 0 && i < store_n_tables; i++) {
         n = snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY %s", store_tables[i].name,

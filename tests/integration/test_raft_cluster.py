@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from rig.controllers import Cluster, ControllerRig, find_samples  # noqa: E402
+from rig.controllers import Cluster, ControllerRig, require_binaries  # noqa: E402
 from rig.mariadb import MariaDBRig  # noqa: E402
 from rig.util import NotYet, Proc, TestFailure, check, run_test, step, wait_for  # noqa: E402
 
@@ -85,6 +85,7 @@ def list_files(data_dir):
 
 
 def main():
+    require_binaries()
     with MariaDBRig(n=2, base_port=DB_PORT) as db, \
          ControllerRig(n=3, base_port=CTL_PORT, election_timeout_ms=1000, heartbeat_timeout_ms=100,
                        snapshot_threshold=64, snapshot_trailing=16,
@@ -156,11 +157,11 @@ def main():
         c.restart(old)
 
         def rejoined():
-            me = c.self_status(old)
-            st = c.status(old)
-            if st.get("leader_id") != lid or me.get("state") != "follower":
-                raise NotYet(f"node {old}: state={me.get('state')} leader_id={st.get('leader_id')} "
-                             f"(want follower of {lid})")
+            me = c.self_status(old)  # the state node `old` reports in `status`
+            view = c.leader_view(old)  # the leader node `old` itself knows
+            if view != lid or me.get("state") != "follower":
+                raise NotYet(f"node {old}: state={me.get('state')} failoverd_raft_leader_id={view} "
+                             f"(want a follower of {lid})")
             return True
         wait_for(rejoined, 15, f"restarted node {old} to follow leader {lid}")
         wait_clusters_equal(c, old, lid, 10, f"restarted node {old} to show the same clusters")
@@ -170,14 +171,14 @@ def main():
         check_single_leader(c, [1, 2, 3], lid)
 
         # ---------------------------------------------------------------- snapshots
-        start_applied = c.self_status(lid)["last_applied"]
+        start_applied = c.last_applied(lid)
         step(f"writing 160 entries (instance add/remove on spare); leader last_applied={start_applied}")
         for k in range(80):
             addr = f"127.0.0.1:{35000 + k}"
             via = lid if k % 10 else c.followers(lid)[k // 10 % 2]
             c.ctl_ok(["instance", "add", "spare", addr], controller=via)
             c.ctl_ok(["instance", "remove", "spare", addr], controller=via)
-        end_applied = c.self_status(lid)["last_applied"]
+        end_applied = c.last_applied(lid)
         check(end_applied - start_applied >= 160,
               f"leader last_applied went {start_applied} -> {end_applied} for 160 writes")
         step(f"leader last_applied={end_applied}")
@@ -203,8 +204,7 @@ def main():
         wait_for(voter4, 20, "node 4 to become a voter")
         c.wait_caught_up(4, 20, reference=lid)
         wait_clusters_equal(c, 4, lid, 10, "node 4 to serve the same clusters as the leader")
-        st4 = c.status(4)
-        check(st4.get("leader_id") == lid, f"node 4 says leader {st4.get('leader_id')}, expected {lid}")
+        check(c.leader_view(4) == lid, f"node 4 knows leader {c.leader_view(4)}, expected {lid}")
         check(snapshot_files(n4.data_dir),
               f"node 4 caught up past a compacted log but holds no snapshot-* file (was a snapshot "
               f"installed?); files: {list_files(n4.data_dir)}")

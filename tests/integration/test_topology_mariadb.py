@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from rig.controllers import Cluster, ControllerRig, find_samples, parse_metrics  # noqa: E402
+from rig.controllers import Cluster, ControllerRig, require_binaries, find_samples, parse_metrics  # noqa: E402
 from rig.mariadb import MariaDBRig  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
 
@@ -44,6 +44,7 @@ def summary(inst):
 
 
 def main():
+    require_binaries()
     with MariaDBRig(n=3, base_port=DB_PORT) as db, \
          MariaDBRig(n=2, base_port=DB2_PORT) as db2, \
          ControllerRig(n=3, base_port=CTL_PORT, log_level="debug",

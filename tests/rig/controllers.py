@@ -64,6 +64,11 @@ def binary(name):
     return p
 
 
+def require_binaries():
+    """Fails early (before any server is started) if the build is missing."""
+    return binary("failoverd"), binary("failoverctl")
+
+
 class Cluster:
     """A [cluster NAME] section: instances are "HOST:PORT" or "HOST:PORT RULE"."""
 
@@ -436,24 +441,27 @@ class ControllerRig:
         raise NotYet(f"node {node_id}'s status has no entry for itself: {st}")
 
     def leader(self, nodes=None):
-        """The leader id every given (default: running) node agrees on, confirmed by
-        the leader's own status saying state=leader. Raises NotYet otherwise."""
-        ids = nodes or self.running_ids()
-        seen = {}
+        """The leader id that `failoverctl status` reports (the member that says it
+        is leader) and that every given (default: running) node names in its own
+        failoverd_raft_leader_id. Raises NotYet otherwise."""
+        ids = list(nodes or self.running_ids())
+        if not ids:
+            raise RigError("no failoverd node is running")
+        st, errs = None, []
         for i in ids:
-            try:
-                st = self.status(i)
-            except CtlError as e:
-                raise NotYet(f"node {i}: {e}")
-            seen[i] = st.get("leader_id") or 0
-        views = set(seen.values())
-        if len(views) != 1 or 0 in views:
-            raise NotYet(f"nodes disagree or know no leader: leader_id by node {seen}")
-        lid = views.pop()
-        if lid in self.nodes and self.running(lid):
-            me = self.self_status(lid)
-            if me.get("state") != "leader" or not me.get("is_leader", True):
-                raise NotYet(f"all say leader {lid}, but node {lid} reports state={me.get('state')}")
+            res = self.ctl(["status"], controller=i)
+            if res.rc == 0 and isinstance(res.data, dict):
+                st = res.data
+                break
+            errs.append(res.describe())
+        if st is None:
+            raise NotYet("status: " + " | ".join(errs))
+        lid = st.get("leader_id") or 0
+        if not lid:
+            raise NotYet(f"no member reports itself leader: {st}")
+        views = {i: self.metric(i, "failoverd_raft_leader_id") for i in ids}
+        if any(v != lid for v in views.values()):
+            raise NotYet(f"status says leader {lid}; failoverd_raft_leader_id by node: {views}")
         return lid
 
     def wait_leader(self, timeout=10.0, nodes=None, exclude=()):
@@ -465,21 +473,31 @@ class ControllerRig:
         return wait_for(ok, timeout, "one leader all nodes agree on"
                         + (f" (other than {sorted(exclude)})" if exclude else ""), interval=0.05)
 
+    def last_applied(self, node_id):
+        v = self.metric(node_id, "failoverd_raft_last_applied_index")
+        if v is None:
+            raise RigError(f"node {node_id} does not export failoverd_raft_last_applied_index")
+        return int(v)
+
+    def leader_view(self, node_id):
+        """The leader id node_id itself knows (failoverd_raft_leader_id; 0 = none)."""
+        v = self.metric(node_id, "failoverd_raft_leader_id")
+        return int(v) if v is not None else None
+
     def followers(self, leader_id):
         return [i for i in self.running_ids() if i != leader_id]
 
     def wait_caught_up(self, node_id, timeout=20.0, reference=None):
-        """Waits until node_id's last_applied reaches the reference node's (default:
-        the leader's) last_applied as read when this is called."""
+        """Waits until node_id's last applied index (its /metrics) reaches the
+        reference node's (default: the leader's) as read when this is called."""
         ref = reference or self.leader()
-        target = self.self_status(ref)["last_applied"]
+        target = self.last_applied(ref)
 
         def ok():
-            me = self.self_status(node_id)
-            if me["last_applied"] >= target:
-                return me["last_applied"]
-            raise NotYet(f"node {node_id} last_applied={me['last_applied']} < {target} "
-                         f"(node {ref}'s last_applied)")
+            mine = self.last_applied(node_id)
+            if mine >= target:
+                return mine
+            raise NotYet(f"node {node_id} last_applied={mine} < {target} (node {ref}'s last_applied)")
         return wait_for(ok, timeout, f"node {node_id} to catch up with node {ref}")
 
     # ------------------------------------------------------------ HTTP
@@ -563,6 +581,9 @@ def _cli_start(a):
         if any(n.get("pid") and pid_alive(n["pid"]) for n in st["nodes"]):
             print(f"failoverd nodes in {a.dir} are already running", file=sys.stderr)
             return 1
+    if os.path.exists(os.path.join(a.dir, "n1")):
+        print(f"{a.dir} holds previous (stopped) nodes; remove it first", file=sys.stderr)
+        return 1
     clusters = []
     if a.cluster:
         if not a.password_file or not a.instance:

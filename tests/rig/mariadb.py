@@ -468,6 +468,9 @@ def _cli_start(a):
     if st and any(pid_alive(s["pid"]) for s in st["servers"] if s.get("pid")):
         print(f"mariadb rig in {a.dir} is already running", file=sys.stderr)
         return 1
+    if os.path.exists(os.path.join(a.dir, "m1")):
+        print(f"{a.dir} holds a previous (stopped) rig; remove it first", file=sys.stderr)
+        return 1
     rig = MariaDBRig(n=a.servers, base_port=a.base_port, base_dir=a.dir, detach=True, keep=True,
                      slave_net_timeout=a.slave_net_timeout)
     try:

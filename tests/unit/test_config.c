@@ -1,0 +1,823 @@
+/* Unit tests for common/config.c: tables of bad configs (each with the error text it
+ * must produce, line and key included), good configs with their parsed values and
+ * defaults, the fo_parse_* helpers, and real files in a temporary directory. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "fo_test.h"
+
+#define MAINX(id, raft, admin, http, dir)                                                     \
+    "[failoverd]\n"                                                                           \
+    "node_id = " id "\n"                                                                      \
+    "raft_address = " raft "\n"                                                               \
+    "admin_address = " admin "\n"                                                             \
+    "http_address = " http "\n"                                                               \
+    "data_dir = " dir "\n"
+/* 6 lines: text appended after MAIN starts on line 7. */
+#define MAIN MAINX("1", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/tmp/fo1")
+#define PEER(id, raft, admin) "[peer " id "]\nraft_address = " raft "\nadmin_address = " admin "\n"
+/* 4 lines */
+#define CL "[cluster demo]\nuser = failoverd\npassword_file = /etc/fo/demo.pw\ninstance = 127.0.0.1:33061\n"
+
+struct bad_case {
+    const char *text;
+    int code;
+    const char *want; /* substring of the error message */
+};
+
+static const struct bad_case bad_cases[] = {
+    /* numbers and ranges */
+    {MAIN "election_timeout_ms = 5x\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] election_timeout_ms: '5x' is not a number"},
+    {MAIN "[probe]\ninterval_ms = 5x\n", FO_ECONFIG, "t.conf:8: [probe] interval_ms: '5x' is not a number"},
+    {MAIN "[probe]\ninterval_ms = 49\n", FO_ECONFIG,
+     "t.conf:8: [probe] interval_ms: '49' is out of range (50..60000)"},
+    {MAIN "[probe]\ninterval_ms = 60001\n", FO_ECONFIG, "t.conf:8: [probe] interval_ms: '60001' is out of range"},
+    {MAIN "[probe]\nconnect_timeout_ms = -1\n", FO_ECONFIG,
+     "t.conf:8: [probe] connect_timeout_ms: '-1' is not a number"},
+    {MAIN "[probe]\nconnect_timeout_ms = 49\n", FO_ECONFIG, "t.conf:8: [probe] connect_timeout_ms: '49' is out"},
+    {MAIN "[probe]\nread_timeout_ms = +500\n", FO_ECONFIG, "t.conf:8: [probe] read_timeout_ms: '+500' is not a number"},
+    {MAIN "[probe]\nread_timeout_ms = 0x10\n", FO_ECONFIG, "t.conf:8: [probe] read_timeout_ms: '0x10' is not a number"},
+    {MAIN "[probe]\ndown_after = 0\n", FO_ECONFIG, "t.conf:8: [probe] down_after: '0' is out of range (1..100)"},
+    {MAIN "[probe]\ndown_after = 101\n", FO_ECONFIG, "t.conf:8: [probe] down_after: '101' is out of range (1..100)"},
+    {MAIN "[probe]\ndown_after = 99999999999999999999999\n", FO_ECONFIG,
+     "t.conf:8: [probe] down_after: '99999999999999999999999' is out of range"},
+    {MAIN "[probe]\ndown_after =\n", FO_ECONFIG, "t.conf:8: [probe] down_after: empty value"},
+    {MAIN "[probe]\ndown_after = 3 ;x\ndown_after = 4\n", FO_ECONFIG,
+     "t.conf:9: [probe] down_after: duplicate key (first set on line 8)"},
+    {MAIN "election_timeout_ms = 99\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] election_timeout_ms: '99' is out of range (100..60000)"},
+    {MAIN "election_timeout_ms = 60001\n", FO_ECONFIG, "t.conf:7: [failoverd] election_timeout_ms: '60001' is out"},
+    {MAIN "heartbeat_timeout_ms = 9\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] heartbeat_timeout_ms: '9' is out of range (10..60000)"},
+    {MAIN "heartbeat_timeout_ms = 501\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] heartbeat_timeout_ms: heartbeat_timeout_ms (501) must be at most "
+     "election_timeout_ms/2 (500)"},
+    {MAIN "election_timeout_ms = 150\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] election_timeout_ms: heartbeat_timeout_ms (100) must be at most "
+     "election_timeout_ms/2 (75)"},
+    {MAIN "heartbeat_timeout_ms = 80\nelection_timeout_ms = 150\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] heartbeat_timeout_ms: heartbeat_timeout_ms (80) must be at most"},
+    {MAIN "snapshot_threshold = 3\n", FO_ECONFIG, "t.conf:7: [failoverd] snapshot_threshold: '3' is out of range (4..1000000)"},
+    {MAIN "snapshot_trailing = 1000001\n", FO_ECONFIG, "t.conf:7: [failoverd] snapshot_trailing: '1000001' is out"},
+    {MAIN "max_frame_bytes = 1023\n", FO_ECONFIG, "t.conf:7: [failoverd] max_frame_bytes: '1023' is out of range (1024..67108864)"},
+    {MAIN "max_frame_bytes = 67108865\n", FO_ECONFIG, "t.conf:7: [failoverd] max_frame_bytes: '67108865' is out"},
+    {MAIN "log_level = verbose\n", FO_ECONFIG, "t.conf:7: [failoverd] log_level: 'verbose' is not one of debug|info|warn|error"},
+    {MAIN "log_level = INFO\n", FO_ECONFIG, "t.conf:7: [failoverd] log_level: 'INFO' is not one of"},
+    {MAINX("0", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:2: [failoverd] node_id: '0' is out of range (1..9223372036854775807)"},
+    {MAINX("9223372036854775808", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:2: [failoverd] node_id: '9223372036854775808' is out of range"},
+    {MAINX("one", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:2: [failoverd] node_id: 'one' is not a number"},
+
+    /* addresses */
+    {MAINX("1", "localhost:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:3: [failoverd] raft_address: 'localhost:7101': host must be an IPv4 literal"},
+    {MAINX("1", "[::1]:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:3: [failoverd] raft_address: '[::1]:7101': host must be an IPv4 literal"},
+    {MAINX("1", "127.0.0.1", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:3: [failoverd] raft_address: '127.0.0.1': expected HOST:PORT"},
+    {MAINX("1", "127.0.0.1:0", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:3: [failoverd] raft_address: '127.0.0.1:0': port '0' is out of range (1..65535)"},
+    {MAINX("1", "127.0.0.1:65536", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:3: [failoverd] raft_address: '127.0.0.1:65536': port '65536' is out of range"},
+    {MAINX("1", "0.0.0.0:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:3: [failoverd] raft_address: '0.0.0.0:7101': 0.0.0.0 cannot be dialled"},
+    {MAINX("1", "127.0.0.1:7101", ":7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:4: [failoverd] admin_address: ':7001': empty host"},
+    {MAINX("1", "127.0.0.1:7101", "db1:", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:4: [failoverd] admin_address: 'db1:': port empty value"},
+    {MAINX("1", "127.0.0.1:7101", "::1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:4: [failoverd] admin_address: '::1:7001': IPv6 addresses need brackets"},
+    {MAINX("1", "127.0.0.1:7101", "[::1]", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:4: [failoverd] admin_address: '[::1]': expected [ADDRESS]:PORT"},
+    {MAINX("1", "127.0.0.1:7101", "-db:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:4: [failoverd] admin_address: '-db:7001': not a valid host name"},
+    {MAINX("1", "127.0.0.1:7101", "a..b:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:4: [failoverd] admin_address: 'a..b:7001': not a valid host name"},
+    {MAINX("1", "127.0.0.1:7101", "999.1.1.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:4: [failoverd] admin_address: '999.1.1.1:7001': not an IPv4 address"},
+    {MAINX("1", "127.0.0.1:7101", "127.0.0.1:7001", "db 1:9501", "/d"), FO_ECONFIG,
+     "t.conf:5: [failoverd] http_address: 'db 1:9501': not a valid host name"},
+    {MAINX("1", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:7001", "/d"), FO_ECONFIG,
+     "t.conf:5: [failoverd] http_address: '127.0.0.1:7001' is also the admin_address"},
+    {MAINX("1", "127.0.0.1:7101", "127.0.0.1:7101", "127.0.0.1:9501", "/d"), FO_ECONFIG,
+     "t.conf:4: [failoverd] admin_address: '127.0.0.1:7101' is also the raft_address"},
+    {MAINX("1", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", ""), FO_ECONFIG,
+     "t.conf:6: [failoverd] data_dir: empty value"},
+    {MAINX("1", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", "\"/var/lib/fo\""), FO_ECONFIG,
+     "t.conf:6: [failoverd] data_dir: values are taken literally; remove the quotes"},
+
+    /* structure */
+    {MAIN "bogus = 1\n", FO_ECONFIG, "t.conf:7: [failoverd] bogus: unknown key"},
+    {MAIN "interval_ms = 500\n", FO_ECONFIG, "t.conf:7: [failoverd] interval_ms: unknown key"},
+    {MAIN "[probe]\nintervl_ms = 500\n", FO_ECONFIG, "t.conf:8: [probe] intervl_ms: unknown key"},
+    {MAIN "[bogus]\n", FO_ECONFIG, "t.conf:7: [bogus]: unknown section"},
+    {MAIN "[bogus]\nx = 1\n", FO_ECONFIG, "t.conf:7: [bogus]: unknown section"},
+    {MAIN "[ probe ]\n", FO_ECONFIG, "t.conf:7: [ probe ]: unknown section"},
+    {MAIN "node_id = 2\n", FO_ECONFIG, "t.conf:7: [failoverd] node_id: duplicate key (first set on line 2)"},
+    {MAIN "[probe]\n[probe]\n", FO_ECONFIG, "t.conf:8: [probe]: duplicate section (first on line 7)"},
+    {MAIN "[failoverd]\n", FO_ECONFIG, "t.conf:7: [failoverd]: duplicate section (first on line 1)"},
+    {"node_id = 1\n" MAIN, FO_ECONFIG, "t.conf:1: node_id: key outside of any [section]"},
+    {MAIN "garbage\n", FO_ECONFIG, "t.conf:7: syntax error"},
+    {MAIN "[probe\ninterval_ms = 500\n", FO_ECONFIG, "t.conf:7: syntax error"},
+    {MAIN "garbage\n[bogus]\n", FO_ECONFIG, "t.conf:7: syntax error"},
+    {MAIN "[probe] interval_ms = 500\n", FO_ECONFIG, "t.conf:7: [probe]: unexpected text after ']'"},
+    {MAIN "[probe] ; the probe\n[probe]\n", FO_ECONFIG, "t.conf:8: [probe]: duplicate section"},
+    {"", FO_ECONFIG, "t.conf: [failoverd] node_id: missing"},
+    {"; nothing\n[probe]\n", FO_ECONFIG, "t.conf: [failoverd] node_id: missing"},
+    {"[failoverd]\nnode_id = 1\nadmin_address = 127.0.0.1:7001\nhttp_address = 127.0.0.1:9501\n"
+     "data_dir = /d\n", FO_ECONFIG, "t.conf: [failoverd] raft_address: missing"},
+    {"[failoverd]\nnode_id = 1\nraft_address = 127.0.0.1:7101\nhttp_address = 127.0.0.1:9501\n"
+     "data_dir = /d\n", FO_ECONFIG, "t.conf: [failoverd] admin_address: missing"},
+    {"[failoverd]\nnode_id = 1\nraft_address = 127.0.0.1:7101\nadmin_address = 127.0.0.1:7001\n"
+     "data_dir = /d\n", FO_ECONFIG, "t.conf: [failoverd] http_address: missing"},
+    {"[failoverd]\nnode_id = 1\nraft_address = 127.0.0.1:7101\nadmin_address = 127.0.0.1:7001\n"
+     "http_address = 127.0.0.1:9501\n", FO_ECONFIG, "t.conf: [failoverd] data_dir: missing"},
+    {"[failoverd]\nraft_address = 127.0.0.1:7101\n", FO_ECONFIG, "t.conf: [failoverd] node_id: missing"},
+
+    /* peers */
+    {MAIN "[peer x]\n", FO_ECONFIG, "t.conf:7: [peer x]: peer id 'x' is not a number"},
+    {MAIN "[peer 0]\n", FO_ECONFIG, "t.conf:7: [peer 0]: peer id '0' is out of range"},
+    {MAIN "[peer]\n", FO_ECONFIG, "t.conf:7: [peer]: expected [peer NODE_ID]"},
+    {MAIN "[peer  2]\n", FO_ECONFIG, "t.conf:7: [peer  2]: peer id ' 2' is not a number"},
+    {MAIN "[peers 2]\n", FO_ECONFIG, "t.conf:7: [peers 2]: unknown section"},
+    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("2", "127.0.0.3:7101", "127.0.0.3:7001"),
+     FO_ECONFIG, "t.conf:10: [peer 2]: duplicate peer (first on line 7)"},
+    {MAIN "[peer 2]\n", FO_ECONFIG, "t.conf:7: [peer 2] raft_address: missing"},
+    {MAIN "[peer 2]\nadmin_address = 127.0.0.2:7001\n", FO_ECONFIG, "t.conf:7: [peer 2] raft_address: missing"},
+    {MAIN "[peer 2]\nraft_address = 127.0.0.2:7101\n[probe]\n", FO_ECONFIG,
+     "t.conf:7: [peer 2] admin_address: missing"},
+    {MAIN "[peer 2]\nraft_adress = 127.0.0.2:7101\n", FO_ECONFIG, "t.conf:8: [peer 2] raft_adress: unknown key"},
+    {MAIN PEER("2", "db2:7101", "127.0.0.2:7001"), FO_ECONFIG,
+     "t.conf:8: [peer 2] raft_address: 'db2:7101': host must be an IPv4 literal"},
+    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") "http_address = x:\n", FO_ECONFIG,
+     "t.conf:10: [peer 2] http_address: 'x:': port empty value"},
+    {MAIN PEER("1", "127.0.0.1:7102", "127.0.0.1:7001"), FO_ECONFIG,
+     "t.conf:8: [peer 1] raft_address: '127.0.0.1:7102' does not match [failoverd] raft_address "
+     "'127.0.0.1:7101'"},
+    {MAIN PEER("1", "127.0.0.1:7101", "127.0.0.1:7002"), FO_ECONFIG,
+     "t.conf:9: [peer 1] admin_address: '127.0.0.1:7002' does not match [failoverd] admin_address"},
+    {MAIN PEER("1", "127.0.0.1:7101", "127.0.0.1:7001") "http_address = 127.0.0.1:9502\n", FO_ECONFIG,
+     "t.conf:10: [peer 1] http_address: '127.0.0.1:9502' does not match [failoverd] http_address"},
+    {PEER("1", "127.0.0.1:7102", "127.0.0.1:7001") MAIN, FO_ECONFIG,
+     "t.conf:2: [peer 1] raft_address: '127.0.0.1:7102' does not match"},
+    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("3", "127.0.0.2:7101", "127.0.0.3:7001"),
+     FO_ECONFIG, "t.conf:11: [peer 3] raft_address: '127.0.0.2:7101' is also used by [peer 2]"},
+    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("3", "127.0.0.3:7101", "127.0.0.2:7001"),
+     FO_ECONFIG, "t.conf:12: [peer 3] admin_address: '127.0.0.2:7001' is also used by [peer 2]"},
+    {MAIN PEER("2", "127.0.0.1:7101", "127.0.0.2:7001"), FO_ECONFIG,
+     "t.conf:8: [peer 2] raft_address: '127.0.0.1:7101' is this node's raft_address, but this node "
+     "is node_id 1"},
+
+    /* clusters */
+    {MAIN "[cluster]\n", FO_ECONFIG, "t.conf:7: [cluster]: expected [cluster NAME]"},
+    {MAIN "[cluster bad/name]\n", FO_ECONFIG,
+     "t.conf:7: [cluster bad/name]: cluster name 'bad/name' may contain only A-Z a-z 0-9 _ . -"},
+    {MAIN "[cluster a b]\n", FO_ECONFIG, "t.conf:7: [cluster a b]: cluster name 'a b' may contain only"},
+    {MAIN "[cluster 0123456789012345678901234567890123456789012345678901234567890123]\n", FO_ECONFIG,
+     "t.conf:7: [cluster 0123456789012345678901234567890123456789012345678901234567890123]: cluster "
+     "name '0123456789012345678901234567890123456789012345678901234567890123' is longer than 63 bytes"},
+    {MAIN CL CL, FO_ECONFIG, "t.conf:11: [cluster demo]: duplicate cluster"},
+    {MAIN "[cluster demo]\npassword_file = /p\ninstance = 127.0.0.1:1\n", FO_ECONFIG,
+     "t.conf:7: [cluster demo] user: missing"},
+    {MAIN "[cluster demo]\nuser = u\ninstance = 127.0.0.1:1\n", FO_ECONFIG,
+     "t.conf:7: [cluster demo] password_file: missing"},
+    {MAIN "[cluster demo]\nuser = u\npassword_file = /p\n", FO_ECONFIG,
+     "t.conf:7: [cluster demo] instance: missing"},
+    {MAIN "[cluster a]\nuser = u\ninstance = 127.0.0.1:1\n[cluster b]\n", FO_ECONFIG,
+     "t.conf:7: [cluster a] password_file: missing"},
+    {MAIN CL "instance = 127.0.0.1\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] instance: '127.0.0.1': expected HOST:PORT"},
+    {MAIN CL "instance = 127.0.0.1:2 primary\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] instance: 'primary' is not a rule"},
+    {MAIN CL "instance = 127.0.0.1:2 prefer ; fine\ninstance = 127.0.0.1:3 Prefer\n", FO_ECONFIG,
+     "t.conf:12: [cluster demo] instance: 'Prefer' is not a rule"},
+    {MAIN CL "instance = 127.0.0.1:2 prefer extra\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] instance: '127.0.0.1:2 prefer extra': expected HOST:PORT [RULE]"},
+    {MAIN CL "instance =\n", FO_ECONFIG, "t.conf:11: [cluster demo] instance: empty value"},
+    {MAIN CL "instance = 127.0.0.1:33061 prefer\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] instance: 127.0.0.1:33061 is already listed in [cluster demo] (line 10)"},
+    {MAIN CL "[cluster other]\nuser = u\npassword_file = /p\ninstance = 127.0.0.1:33061\n", FO_ECONFIG,
+     "t.conf:14: [cluster other] instance: 127.0.0.1:33061 is already listed in [cluster demo] (line 10)"},
+    {MAIN CL "instance = DB1.example:3306\ninstance = db1.EXAMPLE:3306\n", FO_ECONFIG,
+     "t.conf:12: [cluster demo] instance: db1.EXAMPLE:3306 is already listed in [cluster demo] (line 11)"},
+    {MAIN CL "instance = [::1]:3306\ninstance = 127.0.0.9:1\ninstance = [::1]:3306\n", FO_ECONFIG,
+     "t.conf:13: [cluster demo] instance: [::1]:3306 is already listed in [cluster demo] (line 11)"},
+    {MAIN "[cluster demo]\nuser = a b\n", FO_ECONFIG,
+     "t.conf:8: [cluster demo] user: 'a b' may contain only printable ASCII"},
+    {MAIN "[cluster demo]\nuser = a'b\n", FO_ECONFIG, "t.conf:8: [cluster demo] user: 'a'b' may contain only"},
+    {MAIN "[cluster demo]\nuser = 0123456789012345678901234567890123456789012345678901234567890123\n",
+     FO_ECONFIG, "t.conf:8: [cluster demo] user: '0123456789012345678901234567890123456789012345678901234567890123' is longer than 63 bytes"},
+    {MAIN "[cluster demo]\nuser = u\nuser = v\n", FO_ECONFIG,
+     "t.conf:9: [cluster demo] user: duplicate key (first set on line 8)"},
+    {MAIN "[cluster demo]\nuser = u\npassword_file =\n", FO_ECONFIG,
+     "t.conf:9: [cluster demo] password_file: empty value"},
+    {MAIN "[cluster demo]\nhost = h\n", FO_ECONFIG, "t.conf:8: [cluster demo] host: unknown key"},
+
+};
+
+static void test_bad_configs(void)
+{
+    char err[FO_ERRLEN];
+    struct fo_config c;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        err[0] = '\0';
+        rc = fo_config_load_string(&c, "t.conf", bad_cases[i].text, err);
+        if (rc != bad_cases[i].code || strstr(err, bad_cases[i].want) == NULL) {
+            fprintf(stderr, "  case %zu: rc=%d err=\"%s\"\n    want rc=%d \"%s\"\n", i, rc, err,
+                    bad_cases[i].code, bad_cases[i].want);
+            FO_CHECK(0);
+        }
+        /* Freed on error, and freeing again is harmless. */
+        FO_CHECK(c.clusters == NULL && c.n_clusters == 0);
+        fo_config_free(&c);
+    }
+}
+
+static int load_ok(struct fo_config *c, const char *text)
+{
+    char err[FO_ERRLEN] = "";
+    int rc = fo_config_load_string(c, "t.conf", text, err);
+
+    if (rc != 0) fprintf(stderr, "  unexpected error %d: %s\n", rc, err);
+    return rc;
+}
+
+static void test_defaults(void)
+{
+    struct fo_config c;
+
+    FO_CHECK_INT(load_ok(&c, MAIN), 0);
+    FO_CHECK_STR(c.path, "t.conf");
+    FO_CHECK_INT(c.node_id, 1);
+    FO_CHECK_STR(c.raft_address, "127.0.0.1:7101");
+    FO_CHECK_STR(c.admin_address, "127.0.0.1:7001");
+    FO_CHECK_STR(c.http_address, "127.0.0.1:9501");
+    FO_CHECK_STR(c.data_dir, "/tmp/fo1");
+    FO_CHECK_INT(c.election_timeout_ms, 1000);
+    FO_CHECK_INT(c.heartbeat_timeout_ms, 100);
+    FO_CHECK_INT(c.snapshot_threshold, 1024);
+    FO_CHECK_INT(c.snapshot_trailing, 128);
+    FO_CHECK_INT(c.max_frame_bytes, 1048576);
+    FO_CHECK_INT(c.log_level, FO_LOG_INFO);
+    FO_CHECK_INT(c.probe.interval_ms, 500);
+    FO_CHECK_INT(c.probe.connect_timeout_ms, 500);
+    FO_CHECK_INT(c.probe.read_timeout_ms, 1000);
+    FO_CHECK_INT(c.probe.down_after, 3);
+    FO_CHECK_INT(c.n_peers, 0);
+    FO_CHECK_INT(c.n_clusters, 0);
+    FO_CHECK(c.clusters == NULL);
+    fo_config_free(&c);
+    fo_config_free(&c);
+}
+
+static const char full_text[] =
+    "; failoverd test configuration\n"
+    "# both comment styles\n"
+    "[failoverd]\n"
+    "node_id = 2\n"
+    "raft_address = 10.0.0.2:7101\n"
+    "admin_address = [::1]:7001\n"
+    "http_address = ctl2.example.com:9501\n"
+    "data_dir = /var/lib/failoverd/2\n"
+    "election_timeout_ms = 3000\n"
+    "heartbeat_timeout_ms = 1500\n"
+    "snapshot_threshold = 4\n"
+    "snapshot_trailing = 0\n"
+    "max_frame_bytes = 67108864\n"
+    "log_level = debug\n"
+    "[peer 1]\n"
+    "raft_address = 10.0.0.1:7101\n"
+    "admin_address = 10.0.0.1:7001\n"
+    "[peer 2]\n"
+    "raft_address = 10.0.0.2:7101\n"
+    "admin_address = [::1]:7001\n"
+    "http_address = ctl2.example.com:9501\n"
+    "[peer 9223372036854775807]\n"
+    "raft_address = 10.0.0.3:7101\n"
+    "admin_address = 10.0.0.3:7001\n"
+    "http_address = 10.0.0.3:9501\n"
+    "[probe]\n"
+    "interval_ms = 50\n"
+    "connect_timeout_ms = 60000\n"
+    "read_timeout_ms = 250\n"
+    "down_after = 100\n"
+    "[cluster demo]\n"
+    "user = failoverd\n"
+    "password_file = /etc/failoverd/demo.password\n"
+    "instance = 127.0.0.1:33061\n"
+    "instance = 127.0.0.1:33062 prefer\n"
+    "instance = 127.0.0.1:33063 candidate ; MHA candidate_master\n"
+    "instance = db4.example:3306 no_master\n"
+    "instance = [2001:db8::4]:3306 prefer_not\n"
+    "instance = 127.0.0.1:33066 must_not\n"
+    "instance = 127.0.0.1:33067 neutral\n"
+    "[cluster billing-2.eu_west]\n"
+    "user = fo\n"
+    "password_file = billing.pw\n"
+    "instance = 10.1.0.1:3306\n";
+
+static void test_full(void)
+{
+    static const struct {
+        const char *host;
+        unsigned port;
+        enum fo_rule rule;
+    } want[] = {
+        {"127.0.0.1", 33061, FO_RULE_NEUTRAL},  {"127.0.0.1", 33062, FO_RULE_PREFER},
+        {"127.0.0.1", 33063, FO_RULE_PREFER},   {"db4.example", 3306, FO_RULE_MUST_NOT},
+        {"2001:db8::4", 3306, FO_RULE_PREFER_NOT}, {"127.0.0.1", 33066, FO_RULE_MUST_NOT},
+        {"127.0.0.1", 33067, FO_RULE_NEUTRAL},
+    };
+    struct fo_config c;
+    unsigned i;
+
+    FO_CHECK_INT(load_ok(&c, full_text), 0);
+    FO_CHECK_INT(c.node_id, 2);
+    FO_CHECK_STR(c.admin_address, "[::1]:7001");
+    FO_CHECK_STR(c.http_address, "ctl2.example.com:9501");
+    FO_CHECK_STR(c.data_dir, "/var/lib/failoverd/2");
+    FO_CHECK_INT(c.election_timeout_ms, 3000);
+    FO_CHECK_INT(c.heartbeat_timeout_ms, 1500);
+    FO_CHECK_INT(c.snapshot_threshold, 4);
+    FO_CHECK_INT(c.snapshot_trailing, 0);
+    FO_CHECK_INT(c.max_frame_bytes, 67108864);
+    FO_CHECK_INT(c.log_level, FO_LOG_DEBUG);
+    FO_CHECK_INT(c.n_peers, 3);
+    FO_CHECK_INT(c.peers[0].id, 1);
+    FO_CHECK_STR(c.peers[0].raft_address, "10.0.0.1:7101");
+    FO_CHECK_STR(c.peers[0].http_address, "");
+    FO_CHECK_INT(c.peers[1].id, 2);
+    FO_CHECK(c.peers[2].id == 9223372036854775807ULL);
+    FO_CHECK_STR(c.peers[2].http_address, "10.0.0.3:9501");
+    FO_CHECK_INT(c.probe.interval_ms, 50);
+    FO_CHECK_INT(c.probe.connect_timeout_ms, 60000);
+    FO_CHECK_INT(c.probe.read_timeout_ms, 250);
+    FO_CHECK_INT(c.probe.down_after, 100);
+    FO_CHECK_INT(c.n_clusters, 2);
+    FO_CHECK_STR(c.clusters[0].name, "demo");
+    FO_CHECK_STR(c.clusters[0].user, "failoverd");
+    FO_CHECK_STR(c.clusters[0].password_file, "/etc/failoverd/demo.password");
+    FO_CHECK_INT(c.clusters[0].n_instances, 7);
+    for (i = 0; i < 7 && c.clusters[0].n_instances == 7; i++) {
+        FO_CHECK_STR(c.clusters[0].instances[i].host, want[i].host);
+        FO_CHECK_INT(c.clusters[0].instances[i].port, want[i].port);
+        FO_CHECK_INT(c.clusters[0].instances[i].rule, want[i].rule);
+    }
+    FO_CHECK_STR(c.clusters[1].name, "billing-2.eu_west");
+    FO_CHECK_STR(c.clusters[1].password_file, "billing.pw");
+    FO_CHECK_INT(c.clusters[1].n_instances, 1);
+    fo_config_free(&c);
+    FO_CHECK(c.clusters == NULL);
+    fo_config_free(&c);
+}
+
+/* BOM, CRLF, indentation (libinih would take the second indented key for a
+ * continuation of the first), inline comments, blank lines, a header comment. */
+static void test_layout_tolerance(void)
+{
+    static const char text[] =
+        "\xEF\xBB\xBF; written on Windows\r\n"
+        "[failoverd]   ; main section\r\n"
+        "    node_id = 7\r\n"
+        "    raft_address = 127.0.0.1:7101   ; raft\r\n"
+        "\tadmin_address = 127.0.0.1:7001\r\n"
+        "\r\n"
+        "    http_address = 127.0.0.1:9501\r\n"
+        "    data_dir = /srv/fo;7\r\n"
+        "  [cluster c1]\r\n"
+        "    user = u\r\n"
+        "    password_file = /p\r\n"
+        "    instance = 127.0.0.1:1 prefer\r\n"
+        "    instance = 127.0.0.1:2\r\n";
+    struct fo_config c;
+
+    FO_CHECK_INT(load_ok(&c, text), 0);
+    FO_CHECK_INT(c.node_id, 7);
+    FO_CHECK_STR(c.raft_address, "127.0.0.1:7101");
+    FO_CHECK_STR(c.admin_address, "127.0.0.1:7001");
+    FO_CHECK_STR(c.data_dir, "/srv/fo;7");
+    FO_CHECK_INT(c.n_clusters, 1);
+    FO_CHECK_INT(c.n_clusters ? c.clusters[0].n_instances : 0, 2);
+    if (c.n_clusters == 1 && c.clusters[0].n_instances == 2) {
+        FO_CHECK_INT(c.clusters[0].instances[0].rule, FO_RULE_PREFER);
+        FO_CHECK_INT(c.clusters[0].instances[1].port, 2);
+    }
+    fo_config_free(&c);
+}
+
+/* A BOM right before the first header must not hide the header. */
+static void test_bom_before_header(void)
+{
+    struct fo_config c;
+
+    FO_CHECK_INT(load_ok(&c, "\xEF\xBB\xBF" MAIN), 0);
+    FO_CHECK_INT(c.node_id, 1);
+    fo_config_free(&c);
+}
+
+/* Cluster names are longer than libinih's 50-byte section buffer allows. */
+static void test_long_cluster_name(void)
+{
+    static const char name[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+    struct fo_config c;
+    struct fo_buf b;
+
+    FO_CHECK_INT(strlen(name), FO_NAME_LEN - 1);
+    fo_buf_init(&b);
+    fo_buf_printf(&b, "%s[cluster %s]\nuser = u\npassword_file = /p\ninstance = 127.0.0.1:1\n", MAIN, name);
+    FO_CHECK_INT(load_ok(&c, b.p), 0);
+    FO_CHECK_INT(c.n_clusters, 1);
+    if (c.n_clusters == 1) FO_CHECK_STR(c.clusters[0].name, name);
+    fo_config_free(&c);
+    fo_buf_free(&b);
+}
+
+/* libinih reads lines into a 200-byte buffer and would split a longer one, parsing
+ * the rest as a line of its own; such a line must be an error at its line number. */
+static void test_long_line(void)
+{
+    char err[FO_ERRLEN] = "", pad[300];
+    struct fo_config c;
+    struct fo_buf b;
+
+    memset(pad, 'x', 250);
+    pad[250] = '\0';
+    fo_buf_init(&b);
+    fo_buf_printf(&b, "%s; %s\ndata_dir = /elsewhere\n", MAIN, pad);
+    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", b.p, err), FO_ECONFIG);
+    FO_CHECK(strstr(err, "t.conf:7: line is longer than 198 bytes") != NULL);
+    fo_buf_reset(&b);
+    fo_buf_printf(&b, "%s[cluster c]\nuser = u\npassword_file = /%s\n", MAIN, pad);
+    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", b.p, err), FO_ECONFIG);
+    FO_CHECK(strstr(err, "t.conf:9: line is longer than 198 bytes") != NULL);
+    fo_buf_free(&b);
+}
+
+static void test_node_not_in_peers(void)
+{
+    struct fo_config c;
+
+    FO_CHECK_INT(load_ok(&c, MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001")
+                                 PEER("3", "127.0.0.3:7101", "127.0.0.3:7001")),
+                 0);
+    FO_CHECK_INT(c.n_peers, 2);
+    fo_config_free(&c);
+    FO_CHECK_INT(load_ok(&c, MAIN PEER("1", "127.0.0.1:7101", "127.0.0.1:7001") "http_address = 127.0.0.1:9501\n"), 0);
+    FO_CHECK_INT(c.n_peers, 1);
+    fo_config_free(&c);
+}
+
+/* Builds MAIN plus n_peers peers, n_clusters clusters of n_inst instances each. */
+static char *gen(unsigned n_peers, unsigned n_clusters, unsigned n_inst)
+{
+    struct fo_buf b;
+    unsigned i, j;
+
+    fo_buf_init(&b);
+    fo_buf_puts(&b, MAIN);
+    for (i = 0; i < n_peers; i++)
+        fo_buf_printf(&b, "[peer %u]\nraft_address = 10.0.%u.1:7101\nadmin_address = 10.0.%u.1:7001\n",
+                      i + 2, i, i);
+    for (i = 0; i < n_clusters; i++) {
+        fo_buf_printf(&b, "[cluster c%u]\nuser = u\npassword_file = /p\n", i);
+        for (j = 0; j < n_inst; j++)
+            fo_buf_printf(&b, "instance = 10.%u.%u.1:%u\n", i / 256, i % 256, 3306 + j);
+    }
+    FO_CHECK(!b.oom);
+    return b.p;
+}
+
+static void test_limits(void)
+{
+    struct {
+        unsigned peers, clusters, inst;
+        const char *want; /* NULL: must load */
+    } cases[] = {
+        {FO_MAX_PEERS, 1, 1, NULL},
+        {FO_MAX_PEERS + 1, 0, 0, "t.conf:55: [peer 18]: more than 16 peers"},
+        {0, 1, FO_MAX_INSTANCES_PER_CLUSTER, NULL},
+        {0, 1, FO_MAX_INSTANCES_PER_CLUSTER + 1, "t.conf:266: [cluster c0] instance: more than 256 instances"},
+        {0, FO_MAX_CLUSTERS, 1, NULL},
+        {0, FO_MAX_CLUSTERS + 1, 1, "t.conf:4103: [cluster c1024]: more than 1024 clusters"},
+    };
+    char err[FO_ERRLEN];
+    struct fo_config c;
+    size_t i;
+    char *text;
+    int rc;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        text = gen(cases[i].peers, cases[i].clusters, cases[i].inst);
+        err[0] = '\0';
+        rc = fo_config_load_string(&c, "t.conf", text, err);
+        if (cases[i].want == NULL) {
+            if (rc != 0) fprintf(stderr, "  limits case %zu: %s\n", i, err);
+            FO_CHECK_INT(rc, 0);
+            FO_CHECK_INT(c.n_peers, cases[i].peers);
+            FO_CHECK_INT(c.n_clusters, cases[i].clusters);
+        } else {
+            if (strstr(err, cases[i].want) == NULL) fprintf(stderr, "  limits case %zu: %s\n", i, err);
+            FO_CHECK_INT(rc, FO_ECONFIG);
+            FO_CHECK(strstr(err, cases[i].want) != NULL);
+        }
+        fo_config_free(&c);
+        free(text);
+    }
+}
+
+/* ---- fo_parse_* ------------------------------------------------------------- */
+
+static void test_parse_hostport(void)
+{
+    static const struct {
+        const char *in, *host;
+        unsigned port;
+    } good[] = {
+        {"1.2.3.4:5", "1.2.3.4", 5},
+        {"db1.example.com:3306", "db1.example.com", 3306},
+        {"localhost:65535", "localhost", 65535},
+        {"my_host-2:1", "my_host-2", 1},
+        {"[::1]:3306", "::1", 3306},
+        {"[2001:db8::1]:33061", "2001:db8::1", 33061},
+        {"[::ffff:10.0.0.1]:1", "::ffff:10.0.0.1", 1},
+        {"h:007", "h", 7},
+    };
+    static const char *const bad[] = {
+        "", ":1", "h:", "h:0", "h:65536", "h", "h:x", "h:-1", "h:+1", "h: 1", "h:1 ", "::1:5",
+        "[::1]", "[::1]5", "[]:5", "[1.2.3.4]:5", "[::1:5", "[zz::1]:5", "1.2.3:5", "256.1.1.1:5",
+        "01.2.3.4:5", "-h:5", "h-:5", "a..b:5", ".h:5", "h.:5", "h :5", "h/x:5", "h\x01:5",
+        "0123456789012345678901234567890123456789012345678901234567890123.x:5",
+    };
+    char host[FO_HOST_LEN], err[FO_ERRLEN], small[4];
+    uint16_t port;
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        err[0] = '\0';
+        port = 0;
+        FO_CHECK_INT(fo_parse_hostport(good[i].in, host, sizeof(host), &port, err), 0);
+        if (err[0] != '\0') fprintf(stderr, "  %s: %s\n", good[i].in, err);
+        FO_CHECK_STR(host, good[i].host);
+        FO_CHECK_INT(port, good[i].port);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        if (fo_parse_hostport(bad[i], host, sizeof(host), &port, err) != FO_EINVAL || err[0] == '\0') {
+            fprintf(stderr, "  accepted bad host:port \"%s\"\n", bad[i]);
+            FO_CHECK(0);
+        }
+    }
+    FO_CHECK_INT(fo_parse_hostport("db12:1", small, sizeof(small), &port, err), FO_EINVAL);
+    FO_CHECK(strstr(err, "longer than 3 bytes") != NULL);
+    FO_CHECK_INT(fo_parse_hostport("db1:1", NULL, 0, NULL, err), 0);
+    /* Control bytes never reach the message. */
+    FO_CHECK_INT(fo_parse_hostport("h\x1b[2J:5", host, sizeof(host), &port, err), FO_EINVAL);
+    FO_CHECK(strchr(err, '\x1b') == NULL);
+}
+
+static void test_parse_ipv4_port(void)
+{
+    static const char *const good[] = {"127.0.0.1:7101", "10.255.255.254:1", "1.2.3.4:65535"};
+    static const char *const bad[] = {"localhost:7101", "[::1]:7101", "1.2.3.4", "1.2.3.4:0",
+                                      "1.2.3.4:65536", "0.0.0.0:7101", "1.2.3:7101", "", ":1",
+                                      "1.2.3.4:7101 "};
+    char err[FO_ERRLEN];
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) FO_CHECK_INT(fo_parse_ipv4_port(good[i], err), 0);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (fo_parse_ipv4_port(bad[i], err) != FO_EINVAL) {
+            fprintf(stderr, "  accepted bad raft address \"%s\"\n", bad[i]);
+            FO_CHECK(0);
+        }
+    }
+}
+
+static void test_parse_u64(void)
+{
+    static const struct {
+        const char *in;
+        uint64_t min, max, want;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"0", 0, 10, 0, 0, NULL},
+        {"10", 0, 10, 10, 0, NULL},
+        {"0010", 0, 10, 10, 0, NULL},
+        {"18446744073709551615", 0, UINT64_MAX, UINT64_MAX, 0, NULL},
+        {"18446744073709551616", 0, UINT64_MAX, 0, FO_EINVAL, "is out of range"},
+        {"11", 0, 10, 0, FO_EINVAL, "'11' is out of range (0..10)"},
+        {"4", 5, 10, 0, FO_EINVAL, "'4' is out of range (5..10)"},
+        {"", 0, 10, 0, FO_EINVAL, "empty value"},
+        {"-1", 0, 10, 0, FO_EINVAL, "'-1' is not a number"},
+        {"+1", 0, 10, 0, FO_EINVAL, "not a number"},
+        {" 1", 0, 10, 0, FO_EINVAL, "not a number"},
+        {"1 ", 0, 10, 0, FO_EINVAL, "not a number"},
+        {"1x", 0, 10, 0, FO_EINVAL, "'1x' is not a number"},
+        {"0x1", 0, 10, 0, FO_EINVAL, "not a number"},
+        {"1.5", 0, 10, 0, FO_EINVAL, "not a number"},
+        {"1e3", 0, 10000, 0, FO_EINVAL, "not a number"},
+    };
+    char err[FO_ERRLEN];
+    uint64_t v;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        v = 12345;
+        err[0] = '\0';
+        FO_CHECK_INT(fo_parse_u64(cases[i].in, cases[i].min, cases[i].max, &v, err), cases[i].rc);
+        if (cases[i].rc == 0) FO_CHECK(v == cases[i].want);
+        if (cases[i].rc != 0) FO_CHECK(v == 12345 && strstr(err, cases[i].msg) != NULL);
+    }
+}
+
+static void test_parse_rule(void)
+{
+    static const struct {
+        const char *in;
+        enum fo_rule want;
+    } good[] = {
+        {"prefer", FO_RULE_PREFER},     {"neutral", FO_RULE_NEUTRAL},
+        {"prefer_not", FO_RULE_PREFER_NOT}, {"must_not", FO_RULE_MUST_NOT},
+        {"candidate", FO_RULE_PREFER},  {"no_master", FO_RULE_MUST_NOT},
+    };
+    static const char *const bad[] = {"", "Prefer", "candidate_master", "must not", "prefer ", "1"};
+    char err[FO_ERRLEN];
+    enum fo_rule r;
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        r = FO_RULE_NEUTRAL;
+        FO_CHECK_INT(fo_parse_rule(good[i].in, &r, err), 0);
+        FO_CHECK_INT(r, good[i].want);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        FO_CHECK_INT(fo_parse_rule(bad[i], &r, err), FO_EINVAL);
+    FO_CHECK_STR(fo_rule_name(FO_RULE_NEUTRAL), "neutral");
+    FO_CHECK_STR(fo_rule_name(FO_RULE_PREFER), "prefer");
+    FO_CHECK_STR(fo_rule_name(FO_RULE_PREFER_NOT), "prefer_not");
+    FO_CHECK_STR(fo_rule_name(FO_RULE_MUST_NOT), "must_not");
+    FO_CHECK_STR(fo_rule_name((enum fo_rule)42), "unknown");
+    /* Names round-trip through the parser. */
+    for (i = FO_RULE_NEUTRAL; i <= FO_RULE_MUST_NOT; i++) {
+        FO_CHECK_INT(fo_parse_rule(fo_rule_name((enum fo_rule)i), &r, err), 0);
+        FO_CHECK_INT(r, i);
+    }
+}
+
+static void test_check_name(void)
+{
+    static const char *const good[] = {"demo", "a", "A-b_c.9", "...",
+                                       "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"};
+    static const char *const bad[] = {"", "a b", "a/b", "a:b", "caf\xc3\xa9", "a\n",
+                                      "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_-"};
+    char err[FO_ERRLEN];
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) FO_CHECK_INT(fo_check_name(good[i], err), 0);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) FO_CHECK_INT(fo_check_name(bad[i], err), FO_EINVAL);
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static int write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    int ok;
+
+    if (f == NULL) return -1;
+    ok = fwrite(data, 1, n, f) == n;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+static void test_password_file(void)
+{
+    static const struct {
+        const char *content;
+        size_t len; /* 0: strlen */
+        const char *want; /* NULL: error */
+    } cases[] = {
+        {"s3cret\n", 0, "s3cret"},
+        {"s3cret", 0, "s3cret"},
+        {"s3cret\r\n", 0, "s3cret"},
+        {"two words \nsecond line\n", 0, "two words "},
+        {"", 0, NULL},
+        {"\nlater\n", 0, NULL},
+        {"a\0b\n", 4, NULL},
+    };
+    char dir[] = "/tmp/fo_test_pw.XXXXXX", path[600], out[256], err[FO_ERRLEN], line[300];
+    size_t i;
+
+    FO_CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/pw", dir);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = cases[i].len ? cases[i].len : strlen(cases[i].content);
+        FO_CHECK_INT(write_file(path, cases[i].content, n), 0);
+        out[0] = '\0';
+        err[0] = '\0';
+        if (cases[i].want != NULL) {
+            FO_CHECK_INT(fo_read_password_file(path, out, sizeof(out), err), 0);
+            FO_CHECK_STR(out, cases[i].want);
+        } else {
+            FO_CHECK_INT(fo_read_password_file(path, out, sizeof(out), err), FO_EINVAL);
+            FO_CHECK(strstr(err, path) != NULL);
+        }
+    }
+    /* 255 bytes is the limit, with or without a line end. */
+    memset(line, 'p', 255);
+    memcpy(line + 255, "\r\n", 2);
+    FO_CHECK_INT(write_file(path, line, 257), 0);
+    FO_CHECK_INT(fo_read_password_file(path, out, sizeof(out), err), 0);
+    FO_CHECK_INT(strlen(out), 255);
+    FO_CHECK_INT(write_file(path, line, 255), 0);
+    FO_CHECK_INT(fo_read_password_file(path, out, sizeof(out), err), 0);
+    FO_CHECK_INT(fo_read_password_file(path, out, 255, err), FO_EINVAL); /* no room for NUL */
+    /* 256 bytes is too long, and the message must not contain the secret. */
+    memset(line, 'q', 256);
+    memcpy(line + 256, "\n", 1);
+    FO_CHECK_INT(write_file(path, line, 257), 0);
+    FO_CHECK_INT(fo_read_password_file(path, out, sizeof(out), err), FO_EINVAL);
+    FO_CHECK(strstr(err, "longer than 255 bytes") != NULL);
+    FO_CHECK(strstr(err, "qqqq") == NULL);
+    FO_CHECK_INT(write_file(path, line, 256), 0);
+    FO_CHECK_INT(fo_read_password_file(path, out, sizeof(out), err), FO_EINVAL);
+    FO_CHECK_INT(write_file(path, "hunter2\n", 8), 0);
+    FO_CHECK_INT(fo_read_password_file(path, out, 4, err), FO_EINVAL);
+    FO_CHECK(strstr(err, "hunter") == NULL);
+    FO_CHECK_INT(unlink(path), 0);
+    /* Missing file and a directory. */
+    FO_CHECK_INT(fo_read_password_file(path, out, sizeof(out), err), FO_EINVAL);
+    FO_CHECK(strstr(err, path) != NULL && strstr(err, "No such file") != NULL);
+    FO_CHECK_INT(fo_read_password_file(dir, out, sizeof(out), err), FO_EINVAL);
+    FO_CHECK(strstr(err, "not a regular file") != NULL);
+    FO_CHECK_INT(rmdir(dir), 0);
+}
+
+static void test_load_file(void)
+{
+    static const char bad[] = MAIN "[probe]\n\ninterval_ms = 5x\n";
+    static const char nul[] = MAIN "\0oops\n";
+    char dir[] = "/tmp/fo_test_cfg.XXXXXX", path[600], want[700], err[FO_ERRLEN];
+    struct fo_config c;
+
+    FO_CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/failoverd.conf", dir);
+    FO_CHECK_INT(write_file(path, full_text, strlen(full_text)), 0);
+    FO_CHECK_INT(fo_config_load(&c, path, err), 0);
+    FO_CHECK_STR(c.path, path);
+    FO_CHECK_INT(c.node_id, 2);
+    FO_CHECK_INT(c.n_clusters, 2);
+    fo_config_free(&c);
+
+    /* Errors name the real path and line. */
+    FO_CHECK_INT(write_file(path, bad, strlen(bad)), 0);
+    FO_CHECK_INT(fo_config_load(&c, path, err), FO_ECONFIG);
+    snprintf(want, sizeof(want), "%s:9: [probe] interval_ms: '5x' is not a number", path);
+    FO_CHECK_STR(err, want);
+    fo_config_free(&c);
+
+    FO_CHECK_INT(write_file(path, nul, sizeof(nul) - 1), 0);
+    FO_CHECK_INT(fo_config_load(&c, path, err), FO_ECONFIG);
+    snprintf(want, sizeof(want), "%s:7: NUL byte", path);
+    FO_CHECK(strstr(err, want) != NULL);
+    fo_config_free(&c);
+
+    FO_CHECK_INT(fo_config_load(&c, dir, err), FO_EIO);
+    FO_CHECK(strstr(err, "not a regular file") != NULL);
+    FO_CHECK_INT(unlink(path), 0);
+    FO_CHECK_INT(rmdir(dir), 0);
+}
+
+static void test_missing_file(void)
+{
+    char err[FO_ERRLEN] = "";
+    struct fo_config c;
+
+    FO_CHECK_INT(fo_config_load(&c, "/nonexistent/fo_test/failoverd.conf", err), FO_EIO);
+    FO_CHECK(strstr(err, "/nonexistent/fo_test/failoverd.conf") != NULL);
+    FO_CHECK(strstr(err, "No such file or directory") != NULL);
+    FO_CHECK(c.clusters == NULL);
+    fo_config_free(&c);
+    fo_config_free(&c);
+}
+
+FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full),
+             FO_T(test_layout_tolerance), FO_T(test_bom_before_header),
+             FO_T(test_long_cluster_name), FO_T(test_long_line),
+             FO_T(test_node_not_in_peers),
+             FO_T(test_limits), FO_T(test_parse_hostport), FO_T(test_parse_ipv4_port),
+             FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name),
+             FO_T(test_password_file), FO_T(test_load_file), FO_T(test_missing_file))

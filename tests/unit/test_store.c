@@ -1,0 +1,1197 @@
+/* Unit tests for store/: FSM determinism, snapshots, validation, history. */
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "failoverd.pb-c.h"
+#include "fo_test.h"
+#include "store/store.h"
+
+#define WALL 1700000000000ULL
+
+/* ------------------------------------------------------------ command builders */
+
+struct packed {
+    uint8_t *p;
+    size_t n;
+};
+
+static struct packed seal_as(Fo__Command *c, uint32_t version, uint64_t wall)
+{
+    struct packed out;
+
+    c->version = version;
+    c->wall_ms = wall;
+    c->origin = 1;
+    out.n = fo__command__get_packed_size(c);
+    out.p = malloc(out.n > 0 ? out.n : 1);
+    fo__command__pack(c, out.p);
+    return out;
+}
+
+static struct packed seal(Fo__Command *c) { return seal_as(c, FO_COMMAND_VERSION, WALL); }
+
+static struct packed c_cluster_add(const char *name, const char *user, const char *pw)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__ClusterAdd b = FO__CLUSTER_ADD__INIT;
+
+    b.name = (char *)name;
+    b.user = (char *)user;
+    b.password_file = (char *)pw;
+    c.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
+    c.cluster_add = &b;
+    return seal(&c);
+}
+
+static struct packed c_cluster(const char *name) { return c_cluster_add(name, "failoverd", "/etc/fo/pw"); }
+
+static struct packed c_cluster_remove(const char *name)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__ClusterRemove b = FO__CLUSTER_REMOVE__INIT;
+
+    b.name = (char *)name;
+    c.body_case = FO__COMMAND__BODY_CLUSTER_REMOVE;
+    c.cluster_remove = &b;
+    return seal(&c);
+}
+
+static struct packed c_instance_add(const char *cluster, const char *host, uint32_t port, int rule)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__InstanceAdd b = FO__INSTANCE_ADD__INIT;
+
+    b.cluster = (char *)cluster;
+    b.host = (char *)host;
+    b.port = port;
+    b.rule = (Fo__PromotionRule)rule;
+    c.body_case = FO__COMMAND__BODY_INSTANCE_ADD;
+    c.instance_add = &b;
+    return seal(&c);
+}
+
+static struct packed c_instance_remove(const char *cluster, const char *host, uint32_t port)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__InstanceRemove b = FO__INSTANCE_REMOVE__INIT;
+
+    b.cluster = (char *)cluster;
+    b.host = (char *)host;
+    b.port = port;
+    c.body_case = FO__COMMAND__BODY_INSTANCE_REMOVE;
+    c.instance_remove = &b;
+    return seal(&c);
+}
+
+struct state {
+    int health, role;
+    const char *source_host;
+    uint32_t source_port;
+    const char *problem, *last_error;
+    uint64_t server_id;
+    int read_only;
+};
+
+static struct packed c_state(const char *cluster, const char *host, uint32_t port, struct state st)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__InstanceState b = FO__INSTANCE_STATE__INIT;
+
+    b.cluster = (char *)cluster;
+    b.host = (char *)host;
+    b.port = port;
+    b.health = (Fo__Health)st.health;
+    b.role = (Fo__Role)st.role;
+    b.source_host = (char *)(st.source_host ? st.source_host : "");
+    b.source_port = st.source_port;
+    b.problem = (char *)(st.problem ? st.problem : "");
+    b.last_error = (char *)(st.last_error ? st.last_error : "");
+    b.server_id = st.server_id;
+    b.read_only = st.read_only;
+    c.body_case = FO__COMMAND__BODY_INSTANCE_STATE;
+    c.instance_state = &b;
+    return seal(&c);
+}
+
+static struct packed c_problems(const char *cluster, size_t n, const char **problems)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__ClusterProblems b = FO__CLUSTER_PROBLEMS__INIT;
+
+    b.cluster = (char *)cluster;
+    b.n_problems = n;
+    b.problems = (char **)problems;
+    c.body_case = FO__COMMAND__BODY_CLUSTER_PROBLEMS;
+    c.cluster_problems = &b;
+    return seal(&c);
+}
+
+static struct packed c_rule(const char *cluster, const char *host, uint32_t port, int rule)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__SetPromotionRule b = FO__SET_PROMOTION_RULE__INIT;
+
+    b.cluster = (char *)cluster;
+    b.host = (char *)host;
+    b.port = port;
+    b.rule = (Fo__PromotionRule)rule;
+    c.body_case = FO__COMMAND__BODY_PROMOTION_RULE;
+    c.promotion_rule = &b;
+    return seal(&c);
+}
+
+static struct packed c_maint(const char *cluster, const char *host, uint32_t port, int on, const char *reason)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__Maintenance b = FO__MAINTENANCE__INIT;
+
+    b.cluster = (char *)cluster;
+    b.host = (char *)host;
+    b.port = port;
+    b.on = on;
+    b.reason = (char *)reason;
+    c.body_case = FO__COMMAND__BODY_MAINTENANCE;
+    c.maintenance = &b;
+    return seal(&c);
+}
+
+static struct packed c_recoveries(int enabled)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__RecoveriesEnable b = FO__RECOVERIES_ENABLE__INIT;
+
+    b.enabled = enabled;
+    c.body_case = FO__COMMAND__BODY_RECOVERIES;
+    c.recoveries = &b;
+    return seal(&c);
+}
+
+static struct packed c_member(uint64_t id, const char *raft, const char *admin, const char *http, int removed)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__MemberNote b = FO__MEMBER_NOTE__INIT;
+
+    b.id = id;
+    b.raft_address = (char *)raft;
+    b.admin_address = (char *)admin;
+    b.http_address = (char *)http;
+    b.removed = removed;
+    c.body_case = FO__COMMAND__BODY_MEMBER_NOTE;
+    c.member_note = &b;
+    return seal(&c);
+}
+
+static struct packed raw(const void *bytes, size_t n)
+{
+    struct packed out = {malloc(n > 0 ? n : 1), n};
+
+    memcpy(out.p, bytes, n);
+    return out;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Applies p (and frees it); true if the result is `want`. Prints err otherwise. */
+static int apply_is(struct fo_store *s, struct packed p, int want)
+{
+    char err[FO_ERRLEN] = "";
+    int rc = fo_store_apply(s, p.p, p.n, err);
+
+    free(p.p);
+    if (rc != want) fprintf(stderr, "  apply: got %s (%s), want %s\n", fo_errname(rc), err, fo_errname(want));
+    return rc == want;
+}
+
+#define APPLY_OK(s, p) FO_CHECK(apply_is((s), (p), 0))
+
+static struct fo_store *open_mem(void)
+{
+    struct fo_store *s = NULL;
+    char err[FO_ERRLEN] = "";
+
+    if (fo_store_open(&s, NULL, 0, err) != 0) fprintf(stderr, "  open: %s\n", err);
+    return s;
+}
+
+static char *dump(struct fo_store *s)
+{
+    struct fo_buf b;
+
+    fo_buf_init(&b);
+    if (fo_store_dump(s, &b) != 0) {
+        fo_buf_free(&b);
+        return strdup("(dump failed)");
+    }
+    return b.p;
+}
+
+/* Everything but the history: the dump up to its last section, [events]. */
+static char *dump_tables(struct fo_store *s)
+{
+    char *d = dump(s), *ev = strstr(d, "[events]");
+
+    if (ev != NULL) *ev = '\0';
+    return d;
+}
+
+static int count_event(void *data, const struct fo_store_event *e)
+{
+    (*(unsigned *)data)++;
+    return 0;
+}
+
+static unsigned n_events(struct fo_store *s, const char *cluster)
+{
+    unsigned n = 0;
+
+    fo_store_each_event(s, cluster, UINT_MAX, count_event, &n);
+    return n;
+}
+
+static int copy_event(void *data, const struct fo_store_event *e)
+{
+    *(struct fo_store_event *)data = *e;
+    return 0;
+}
+
+static struct fo_store_event newest(struct fo_store *s)
+{
+    struct fo_store_event e;
+
+    memset(&e, 0, sizeof(e));
+    fo_store_each_event(s, NULL, 1, copy_event, &e);
+    return e;
+}
+
+/* A small but complete history: clusters, instances, states, failures. */
+static void apply_scenario(struct fo_store *s)
+{
+    static const char *problems[] = {"no primary", "multiple writable: a, b"};
+
+    APPLY_OK(s, c_cluster_add("demo", "failoverd", "/etc/failoverd/demo.password"));
+    APPLY_OK(s, c_cluster("other"));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.1", 3306, FO_RULE_PREFER));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.2", 3306, FO_RULE_NEUTRAL));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.3", 3307, FO_RULE_MUST_NOT));
+    APPLY_OK(s, c_instance_add("other", "db.example", 3306, FO_RULE_NEUTRAL));
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, (struct state){1, 1, NULL, 0, NULL, NULL, 11, 0}));
+    APPLY_OK(s, c_state("demo", "10.0.0.2", 3306, (struct state){1, 2, "10.0.0.1", 3306, NULL, NULL, 12, 1}));
+    APPLY_OK(s,
+             c_state("demo", "10.0.0.3", 3307, (struct state){3, 0, NULL, 0, NULL, "connect timeout", 0, 0}));
+    FO_CHECK(apply_is(s, c_instance_add("demo", "10.0.0.1", 3306, 0), FO_EEXIST));
+    FO_CHECK(apply_is(s, c_instance_add("nope", "10.0.0.1", 3306, 0), FO_ENOTFOUND));
+    APPLY_OK(s, c_problems("demo", 2, problems));
+    APPLY_OK(s, c_rule("demo", "10.0.0.2", 3306, FO_RULE_PREFER_NOT));
+    APPLY_OK(s, c_maint("other", "", 0, 1, "upgrade"));
+    APPLY_OK(s, c_maint("demo", "10.0.0.3", 3307, 1, ""));
+    APPLY_OK(s, c_member(1, "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", 0));
+    APPLY_OK(s, c_member(2, "127.0.0.1:7102", "127.0.0.1:7002", "", 0));
+    APPLY_OK(s, c_recoveries(0));
+    APPLY_OK(s, c_instance_remove("other", "db.example", 3306));
+    APPLY_OK(s, c_state("demo", "10.0.0.2", 3306, (struct state){1, 1, NULL, 0, "writable", NULL, 12, 0}));
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_open_memory(void)
+{
+    struct fo_store *a = NULL, *b = NULL;
+    struct fo_store_cluster c;
+    char err[FO_ERRLEN] = "";
+
+    FO_CHECK_INT(fo_store_open(&a, NULL, 0, err), 0);
+    FO_CHECK_INT(fo_store_open(&b, ":memory:", FO_STORE_FRESH, err), 0);
+    if (a == NULL || b == NULL) goto done;
+    FO_CHECK_INT(fo_store_schema_version(a), 1);
+    FO_CHECK(fo_store_recoveries_enabled(a));
+    FO_CHECK_INT(fo_store_get_cluster(a, "demo", &c), FO_ENOTFOUND);
+    FO_CHECK_INT(n_events(a, NULL), 0);
+    /* Two in-memory stores are private to each other. */
+    APPLY_OK(a, c_cluster("demo"));
+    FO_CHECK_INT(fo_store_get_cluster(b, "demo", &c), FO_ENOTFOUND);
+done:
+    fo_store_close(a);
+    fo_store_close(b);
+}
+
+/* The FSM property: the same entries give the same tables, results and messages. */
+static void test_determinism(void)
+{
+    struct fo_store *a = open_mem(), *b = open_mem();
+    struct packed list[] = {
+        c_cluster("det"),
+        c_instance_add("det", "10.0.0.1", 3306, 1),
+        c_instance_add("det", "10.0.0.1", 3306, 1),
+        c_instance_add("det", "::1", 3306, 0),
+        c_state("det", "10.0.0.1", 3306, (struct state){1, 1, NULL, 0, NULL, NULL, 1, 0}),
+        c_state("det", "::1", 3306, (struct state){2, 2, "10.0.0.1", 3306, "lagging", "slow", 2, 1}),
+        c_state("det", "missing", 3306, (struct state){1, 1, NULL, 0, NULL, NULL, 1, 0}),
+        c_member(3, "127.0.0.1:7103", "127.0.0.1:7003", "", 0),
+        c_recoveries(0),
+        c_recoveries(1),
+        c_cluster_remove("det"),
+        c_cluster("det"),
+    };
+    char err_a[FO_ERRLEN], err_b[FO_ERRLEN];
+    char *da, *db;
+    size_t i;
+
+    for (i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
+        strcpy(err_a, "");
+        strcpy(err_b, "");
+        FO_CHECK_INT(fo_store_apply(a, list[i].p, list[i].n, err_a),
+                     fo_store_apply(b, list[i].p, list[i].n, err_b));
+        FO_CHECK_STR(err_a, err_b);
+        free(list[i].p);
+    }
+    apply_scenario(a);
+    apply_scenario(b);
+    da = dump(a);
+    db = dump(b);
+    FO_CHECK_STR(da, db);
+    FO_CHECK(strstr(da, "name='demo' user='failoverd' password_file='/etc/failoverd/demo.password'") != NULL);
+    FO_CHECK(strstr(da, "kind='health' detail='unknown -> down: connect timeout'") != NULL);
+    FO_CHECK(strstr(da, "instance='[::1]:3306'") != NULL);
+    free(da);
+    free(db);
+    fo_store_close(a);
+    fo_store_close(b);
+}
+
+struct collect {
+    unsigned n;
+    char names[8][256];
+    int stop_at; /* 1-based row at which to return 42, 0 = never */
+};
+
+static int collect_instance(void *data, const struct fo_store_instance *i)
+{
+    struct collect *c = data;
+
+    if (c->n < 8) snprintf(c->names[c->n], sizeof(c->names[0]), "%s/%s:%u", i->cluster, i->host, i->port);
+    c->n++;
+    return c->stop_at != 0 && (int)c->n == c->stop_at ? 42 : 0;
+}
+
+static int collect_cluster(void *data, const struct fo_store_cluster *cl)
+{
+    struct collect *c = data;
+
+    if (c->n < 8) snprintf(c->names[c->n], sizeof(c->names[0]), "%s", cl->name);
+    c->n++;
+    return 0;
+}
+
+static int collect_member(void *data, const struct fo_store_member *m)
+{
+    struct collect *c = data;
+
+    if (c->n < 8)
+        snprintf(c->names[c->n], sizeof(c->names[0]), "%llu=%s", (unsigned long long)m->id, m->raft_address);
+    c->n++;
+    return 0;
+}
+
+static void test_reads(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_cluster c;
+    struct fo_store_instance i;
+    struct fo_store_member m;
+    struct collect col;
+
+    apply_scenario(s);
+    FO_CHECK_INT(fo_store_get_cluster(s, "demo", &c), 0);
+    FO_CHECK_STR(c.user, "failoverd");
+    FO_CHECK_STR(c.password_file, "/etc/failoverd/demo.password");
+    FO_CHECK_STR(c.problems, "no primary\nmultiple writable: a, b");
+    FO_CHECK(!c.maintenance);
+    FO_CHECK_INT(fo_store_get_cluster(s, "other", &c), 0);
+    FO_CHECK(c.maintenance);
+
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.2", 3306, &i), 0);
+    FO_CHECK_INT(i.health, 1);
+    FO_CHECK_INT(i.role, 1);
+    FO_CHECK_STR(i.source_host, "");
+    FO_CHECK_INT(i.source_port, 0);
+    FO_CHECK_STR(i.problem, "writable");
+    FO_CHECK_INT(i.rule, FO_RULE_PREFER_NOT);
+    FO_CHECK_INT(i.server_id, 12);
+    FO_CHECK(!i.read_only);
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.3", 3307, &i), 0);
+    FO_CHECK_INT(i.health, 3);
+    FO_CHECK_STR(i.last_error, "connect timeout");
+    FO_CHECK(i.maintenance);
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.3", 3306, &i), FO_ENOTFOUND);
+    FO_CHECK_INT(fo_store_get_instance(s, "other", "db.example", 3306, &i), FO_ENOTFOUND);
+
+    memset(&col, 0, sizeof(col));
+    FO_CHECK_INT(fo_store_each_instance(s, NULL, collect_instance, &col), 0);
+    FO_CHECK_INT(col.n, 3);
+    FO_CHECK_STR(col.names[0], "demo/10.0.0.1:3306");
+    FO_CHECK_STR(col.names[2], "demo/10.0.0.3:3307");
+    memset(&col, 0, sizeof(col));
+    col.stop_at = 2;
+    FO_CHECK_INT(fo_store_each_instance(s, "demo", collect_instance, &col), 42);
+    FO_CHECK_INT(col.n, 2);
+    memset(&col, 0, sizeof(col));
+    FO_CHECK_INT(fo_store_each_instance(s, "other", collect_instance, &col), 0);
+    FO_CHECK_INT(col.n, 0);
+
+    memset(&col, 0, sizeof(col));
+    FO_CHECK_INT(fo_store_each_cluster(s, collect_cluster, &col), 0);
+    FO_CHECK_INT(col.n, 2);
+    FO_CHECK_STR(col.names[0], "demo");
+    FO_CHECK_STR(col.names[1], "other");
+
+    memset(&col, 0, sizeof(col));
+    FO_CHECK_INT(fo_store_each_member(s, collect_member, &col), 0);
+    FO_CHECK_INT(col.n, 2);
+    FO_CHECK_STR(col.names[0], "1=127.0.0.1:7101");
+    FO_CHECK_INT(fo_store_get_member(s, 2, &m), 0);
+    FO_CHECK_STR(m.admin_address, "127.0.0.1:7002");
+    FO_CHECK_STR(m.http_address, "");
+    FO_CHECK_INT(fo_store_get_member(s, 9, &m), FO_ENOTFOUND);
+    FO_CHECK(!fo_store_recoveries_enabled(s));
+    fo_store_close(s);
+}
+
+struct events_seen {
+    unsigned n;
+    uint64_t seq[4];
+    struct fo_store_event last;
+};
+
+static int see_event(void *data, const struct fo_store_event *e)
+{
+    struct events_seen *v = data;
+
+    if (v->n < 4) v->seq[v->n] = e->seq;
+    v->last = *e;
+    v->n++;
+    return 0;
+}
+
+static void test_events(void)
+{
+    struct fo_store *s = open_mem();
+    struct events_seen v;
+    struct fo_store_event e;
+
+    apply_scenario(s);
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_event(s, NULL, 3, see_event, &v), 0);
+    FO_CHECK_INT(v.n, 3);
+    FO_CHECK(v.seq[0] > v.seq[1] && v.seq[1] > v.seq[2]);
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "problem");
+    FO_CHECK_STR(e.detail, "writable");
+    FO_CHECK_STR(e.cluster, "demo");
+    FO_CHECK_STR(e.instance, "10.0.0.2:3306");
+    FO_CHECK_INT(e.wall_ms, WALL);
+
+    /* Per cluster, oldest last: demo's history starts with its creation. */
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_event(s, "demo", UINT_MAX, see_event, &v), 0);
+    FO_CHECK_STR(v.last.kind, "cluster_add");
+    FO_CHECK_STR(v.last.detail, "user=failoverd");
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_event(s, "other", UINT_MAX, see_event, &v), 0);
+    FO_CHECK_INT(v.n, 4); /* cluster_add, instance_add, maintenance, instance_remove */
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_event(s, NULL, 0, see_event, &v), 0);
+    FO_CHECK_INT(v.n, 0);
+    fo_store_close(s);
+}
+
+static void test_snapshot_roundtrip(void)
+{
+    struct fo_store *a = open_mem(), *b = open_mem(), *c = open_mem();
+    char err[FO_ERRLEN] = "";
+    uint8_t *img = NULL;
+    size_t len = 0;
+    char *da, *db, *dc;
+
+    apply_scenario(a);
+    APPLY_OK(b, c_cluster("stale"));
+    FO_CHECK_INT(fo_store_serialize(a, &img, &len, err), 0);
+    FO_CHECK(len > 0);
+    FO_CHECK_INT(fo_store_restore(c, img, len, err), 0);
+    /* Restoring over existing content replaces it entirely. */
+    FO_CHECK_INT(fo_store_restore(b, img, len, err), 0);
+    da = dump(a);
+    db = dump(b);
+    dc = dump(c);
+    FO_CHECK_STR(da, dc);
+    FO_CHECK_STR(da, db);
+    free(da);
+    free(db);
+    free(dc);
+
+    /* The restored stores keep working, and stay in step with the original. */
+    APPLY_OK(a, c_instance_add("demo", "10.0.0.9", 3306, 0));
+    APPLY_OK(c, c_instance_add("demo", "10.0.0.9", 3306, 0));
+    FO_CHECK(apply_is(c, c_cluster("demo"), FO_EEXIST));
+    FO_CHECK(apply_is(a, c_cluster("demo"), FO_EEXIST));
+    da = dump(a);
+    dc = dump(c);
+    FO_CHECK_STR(da, dc);
+    FO_CHECK(!fo_store_recoveries_enabled(c));
+    FO_CHECK_INT(fo_store_schema_version(c), 1);
+    free(da);
+    free(dc);
+    free(img);
+    fo_store_close(a);
+    fo_store_close(b);
+    fo_store_close(c);
+}
+
+/* Builds a snapshot image from a store's image after running sql on a raw copy. */
+static int doctored_image(struct fo_store *s, const char *sql, uint8_t **out, size_t *outlen)
+{
+    char err[FO_ERRLEN];
+    uint8_t *img;
+    size_t len;
+    unsigned char *copy, *ser;
+    sqlite3 *db;
+    sqlite3_int64 n = 0;
+    int ok = 0;
+
+    if (fo_store_serialize(s, &img, &len, err) != 0) return 0;
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK) goto done_img;
+    copy = sqlite3_malloc64(len);
+    memcpy(copy, img, len);
+    if (sqlite3_deserialize(db, "main", copy, len, len,
+                            SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) != SQLITE_OK)
+        goto done_db;
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) goto done_db;
+    ser = sqlite3_serialize(db, "main", &n, 0);
+    if (ser == NULL) goto done_db;
+    *out = malloc((size_t)n);
+    memcpy(*out, ser, (size_t)n);
+    *outlen = (size_t)n;
+    sqlite3_free(ser);
+    ok = 1;
+done_db:
+    sqlite3_close(db);
+done_img:
+    free(img);
+    return ok;
+}
+
+static void check_restore_fails(struct fo_store *s, const uint8_t *img, size_t len, int want,
+                                const char *what)
+{
+    char err[FO_ERRLEN] = "";
+    char *before = dump(s), *after;
+    int rc = fo_store_restore(s, img, len, err);
+
+    if (rc != want)
+        fprintf(stderr, "  restore %s: got %s (%s), want %s\n", what, fo_errname(rc), err, fo_errname(want));
+    FO_CHECK_INT(rc, want);
+    FO_CHECK(err[0] != '\0');
+    after = dump(s);
+    FO_CHECK_STR(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_restore_rejects(void)
+{
+    struct fo_store *s = open_mem(), *src = open_mem();
+    char err[FO_ERRLEN];
+    uint8_t garbage[4096 * 3], *img = NULL, *bad = NULL;
+    size_t len = 0, i, badlen = 0;
+
+    apply_scenario(s);
+    apply_scenario(src);
+    APPLY_OK(src, c_cluster("extra"));
+    for (i = 0; i < sizeof(garbage); i++) garbage[i] = (uint8_t)(i * 131 + 7);
+    check_restore_fails(s, NULL, 0, FO_EINVAL, "empty");
+    check_restore_fails(s, garbage, 10, FO_EINVAL, "short garbage");
+    check_restore_fails(s, garbage, sizeof(garbage), FO_EINVAL, "garbage");
+    memcpy(garbage, "SQLite format 3", 16);
+    check_restore_fails(s, garbage, sizeof(garbage), FO_EINVAL, "garbage with a header");
+
+    FO_CHECK_INT(fo_store_serialize(src, &img, &len, err), 0);
+    check_restore_fails(s, img, len / 2, FO_EINVAL, "truncated");
+    /* Every b-tree page after the first gets an invalid header. */
+    for (i = 4096; i + 8 <= len; i += 4096) memset(img + i, 0x5a, 8);
+    check_restore_fails(s, img, len, FO_EINVAL, "corrupted page");
+    free(img);
+
+    if (doctored_image(src, "UPDATE schema_version SET version = 99", &bad, &badlen)) {
+        check_restore_fails(s, bad, badlen, FO_EVERSION, "newer schema");
+        free(bad);
+    } else {
+        FO_CHECK(!"doctored image (version)");
+    }
+    if (doctored_image(src, "DROP TABLE schema_version", &bad, &badlen)) {
+        check_restore_fails(s, bad, badlen, FO_EINVAL, "no schema_version");
+        free(bad);
+    } else {
+        FO_CHECK(!"doctored image (no version)");
+    }
+    if (doctored_image(src, "DROP TABLE events", &bad, &badlen)) {
+        check_restore_fails(s, bad, badlen, FO_EINVAL, "missing table");
+        free(bad);
+    } else {
+        FO_CHECK(!"doctored image (events)");
+    }
+    if (doctored_image(src, "INSERT INTO instances (cluster, host, port) VALUES ('ghost', 'h', 1)", &bad,
+                       &badlen)) {
+        check_restore_fails(s, bad, badlen, FO_EINVAL, "dangling instance");
+        free(bad);
+    } else {
+        FO_CHECK(!"doctored image (fk)");
+    }
+    /* Still a working store afterwards. */
+    APPLY_OK(s, c_cluster("after"));
+    fo_store_close(s);
+    fo_store_close(src);
+}
+
+struct bad_case {
+    const char *name;
+    struct packed cmd;
+    int want;
+};
+
+/* Invalid commands change nothing at all, not even the history. */
+static void test_invalid_commands(void)
+{
+    const char *too_many[70];
+    static const char junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    char long_name[80];
+    Fo__Command empty = FO__COMMAND__INIT;
+    Fo__Command v0 = FO__COMMAND__INIT;
+    Fo__RecoveriesEnable rec = FO__RECOVERIES_ENABLE__INIT;
+    struct fo_store *s = open_mem();
+    char *before, *after;
+    size_t i;
+
+    for (i = 0; i < 70; i++) too_many[i] = "problem";
+    memset(long_name, 'a', 64);
+    long_name[64] = '\0';
+    v0.body_case = FO__COMMAND__BODY_RECOVERIES;
+    v0.recoveries = &rec;
+    {
+        struct bad_case cases[] = {
+            {"unknown cluster", c_instance_add("nope", "10.0.0.1", 3306, 0), FO_ENOTFOUND},
+            {"duplicate instance", c_instance_add("demo", "10.0.0.1", 3306, 2), FO_EEXIST},
+            {"duplicate cluster", c_cluster_add("demo", "other", "/x"), FO_EEXIST},
+            {"port 0", c_instance_add("demo", "10.0.0.5", 0, 0), FO_EINVAL},
+            {"port 70000", c_instance_add("demo", "10.0.0.5", 70000, 0), FO_EINVAL},
+            {"bad name", c_cluster("bad name"), FO_EINVAL},
+            {"name with slash", c_cluster("a/b"), FO_EINVAL},
+            {"64-byte name", c_cluster(long_name), FO_EINVAL},
+            {"empty name", c_cluster(""), FO_EINVAL},
+            {"empty user", c_cluster_add("x", "", "/x"), FO_EINVAL},
+            {"newline in path", c_cluster_add("x", "u", "/x\n"), FO_EINVAL},
+            {"bad host", c_instance_add("demo", "10.0.0.5;drop", 3306, 0), FO_EINVAL},
+            {"rule 7", c_instance_add("demo", "10.0.0.5", 3306, 7), FO_EINVAL},
+            {"negative rule", c_rule("demo", "10.0.0.1", 3306, -1), FO_EINVAL},
+            {"health 9", c_state("demo", "10.0.0.1", 3306, (struct state){9, 1, NULL, 0, NULL, NULL, 0, 0}),
+             FO_EINVAL},
+            {"role 4", c_state("demo", "10.0.0.1", 3306, (struct state){1, 4, NULL, 0, NULL, NULL, 0, 0}),
+             FO_EINVAL},
+            {"source port, no host",
+             c_state("demo", "10.0.0.1", 3306, (struct state){1, 2, NULL, 3306, NULL, NULL, 0, 0}),
+             FO_EINVAL},
+            {"source host, no port",
+             c_state("demo", "10.0.0.1", 3306, (struct state){1, 2, "10.0.0.2", 0, NULL, NULL, 0, 0}),
+             FO_EINVAL},
+            {"state of unknown instance",
+             c_state("demo", "10.0.0.7", 3306, (struct state){1, 1, NULL, 0, NULL, NULL, 0, 0}),
+             FO_ENOTFOUND},
+            {"remove unknown instance", c_instance_remove("demo", "10.0.0.7", 3306), FO_ENOTFOUND},
+            {"remove unknown cluster", c_cluster_remove("nope"), FO_ENOTFOUND},
+            {"rule of unknown instance", c_rule("demo", "10.0.0.7", 3306, 1), FO_ENOTFOUND},
+            {"problems of unknown cluster", c_problems("nope", 0, NULL), FO_ENOTFOUND},
+            {"too many problems", c_problems("demo", 70, (const char **)too_many), FO_EINVAL},
+            {"maintenance port without host", c_maint("demo", "", 3306, 1, ""), FO_EINVAL},
+            {"maintenance of unknown instance", c_maint("demo", "10.0.0.7", 3306, 1, ""), FO_ENOTFOUND},
+            {"maintenance of unknown cluster", c_maint("nope", "", 0, 1, ""), FO_ENOTFOUND},
+            {"member id 0", c_member(0, "127.0.0.1:1", "127.0.0.1:2", "", 0), FO_EINVAL},
+            {"member without raft address", c_member(5, "", "127.0.0.1:2", "", 0), FO_EINVAL},
+            {"member with spaces", c_member(5, "127.0.0.1 :1", "127.0.0.1:2", "", 0), FO_EINVAL},
+            {"remove unknown member", c_member(5, "", "", "", 1), FO_ENOTFOUND},
+            {"undecodable", raw(junk, sizeof(junk)), FO_EPROTO},
+            {"no body", seal(&empty), FO_EINVAL},
+            {"version 0", seal_as(&v0, 0, WALL), FO_EINVAL},
+        };
+
+        APPLY_OK(s, c_cluster("demo"));
+        APPLY_OK(s, c_instance_add("demo", "10.0.0.1", 3306, 0));
+        before = dump(s);
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            if (!apply_is(s, cases[i].cmd, cases[i].want)) fprintf(stderr, "  case: %s\n", cases[i].name);
+            after = dump(s);
+            if (strcmp(before, after) != 0) {
+                fprintf(stderr, "  case changed the store: %s\n", cases[i].name);
+                FO_CHECK(!"invalid command changed the store");
+            }
+            free(after);
+        }
+        free(before);
+    }
+    fo_store_close(s);
+}
+
+/* A command from a newer build is not applied, but its skip is recorded. */
+static void test_newer_version(void)
+{
+    struct fo_store *s = open_mem();
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__ClusterAdd b = FO__CLUSTER_ADD__INIT;
+    struct fo_store_cluster cl;
+    struct fo_store_event e;
+    char *before, *after;
+    unsigned n;
+
+    APPLY_OK(s, c_cluster("demo"));
+    before = dump_tables(s);
+    n = n_events(s, NULL);
+    b.name = "new";
+    b.user = "u";
+    b.password_file = "/p";
+    c.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
+    c.cluster_add = &b;
+    FO_CHECK(apply_is(s, seal_as(&c, FO_COMMAND_VERSION + 1, WALL + 5), FO_EVERSION));
+    after = dump_tables(s);
+    FO_CHECK_STR(before, after);
+    FO_CHECK_INT(fo_store_get_cluster(s, "new", &cl), FO_ENOTFOUND);
+    FO_CHECK_INT(n_events(s, NULL), n + 1);
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "skipped");
+    FO_CHECK_INT(e.wall_ms, WALL + 5);
+    FO_CHECK(strstr(e.detail, "version 2") != NULL);
+    free(before);
+    free(after);
+    fo_store_close(s);
+}
+
+static void test_state_changes(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_instance i;
+    struct fo_store_event e;
+    struct state up_primary = {1, 1, NULL, 0, NULL, NULL, 7, 0};
+    struct state quiet = {1, 1, NULL, 0, NULL, "old error", 8, 1};
+    struct state down = {3, 1, NULL, 0, NULL, "connect timeout", 8, 1};
+    struct state replica = {3, 2, "10.0.0.2", 3306, NULL, "connect timeout", 8, 1};
+    struct state resourced = {3, 2, "10.0.0.3", 3306, NULL, "connect timeout", 8, 1};
+    struct state problem = {3, 2, "10.0.0.3", 3306, "replication stopped", "connect timeout", 8, 1};
+    struct state cleared = {3, 2, "10.0.0.3", 3306, "", "connect timeout", 8, 1};
+    unsigned n;
+
+    APPLY_OK(s, c_cluster("demo"));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.1", 3306, 0));
+    n = n_events(s, NULL);
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, up_primary));
+    FO_CHECK_INT(n_events(s, NULL), n + 2); /* health and role */
+    n = n_events(s, NULL);
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, up_primary));
+    FO_CHECK_INT(n_events(s, NULL), n);
+
+    /* server_id, read_only and last_error alone are stored but not history. */
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, quiet));
+    FO_CHECK_INT(n_events(s, NULL), n);
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.1", 3306, &i), 0);
+    FO_CHECK_INT(i.server_id, 8);
+    FO_CHECK(i.read_only);
+    FO_CHECK_STR(i.last_error, "old error");
+
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, down));
+    FO_CHECK_INT(n_events(s, NULL), n + 1);
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "health");
+    FO_CHECK_STR(e.detail, "up -> down: connect timeout");
+    FO_CHECK_STR(e.instance, "10.0.0.1:3306");
+
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, replica));
+    FO_CHECK_INT(n_events(s, NULL), n + 2);
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "role");
+    FO_CHECK_STR(e.detail, "primary -> replica of 10.0.0.2:3306");
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, resourced));
+    e = newest(s);
+    FO_CHECK_STR(e.detail, "replica of 10.0.0.2:3306 -> replica of 10.0.0.3:3306");
+
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, problem));
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "problem");
+    FO_CHECK_STR(e.detail, "replication stopped");
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, cleared));
+    e = newest(s);
+    FO_CHECK_STR(e.detail, "cleared");
+    FO_CHECK_INT(n_events(s, NULL), n + 5);
+    cleared.health = 1;
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, cleared));
+    FO_CHECK_STR(newest(s).detail, "down -> up");
+    cleared.health = 3;
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, cleared));
+    FO_CHECK_STR(newest(s).detail, "up -> down: connect timeout");
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.1", 3306, &i), 0);
+    FO_CHECK_INT(i.health, 3);
+    FO_CHECK_INT(i.role, 2);
+    FO_CHECK_STR(i.source_host, "10.0.0.3");
+    FO_CHECK_INT(i.source_port, 3306);
+    FO_CHECK_STR(i.problem, "");
+    fo_store_close(s);
+}
+
+static void test_cluster_problems(void)
+{
+    static const char *two[] = {"no primary", "multi\nline"};
+    struct fo_store *s = open_mem();
+    struct fo_store_cluster c;
+    struct fo_store_event e;
+    unsigned n;
+
+    APPLY_OK(s, c_cluster("demo"));
+    APPLY_OK(s, c_problems("demo", 2, two));
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "problems");
+    FO_CHECK_STR(e.detail, "no primary; multi line");
+    FO_CHECK_INT(fo_store_get_cluster(s, "demo", &c), 0);
+    FO_CHECK_STR(c.problems, "no primary\nmulti line");
+    n = n_events(s, NULL);
+    APPLY_OK(s, c_problems("demo", 2, two));
+    FO_CHECK_INT(n_events(s, NULL), n);
+    APPLY_OK(s, c_problems("demo", 0, NULL));
+    e = newest(s);
+    FO_CHECK_STR(e.detail, "cleared");
+    FO_CHECK_INT(fo_store_get_cluster(s, "demo", &c), 0);
+    FO_CHECK_STR(c.problems, "");
+    fo_store_close(s);
+}
+
+static void test_event_pruning(void)
+{
+    struct fo_store *a = open_mem(), *b = open_mem();
+    struct events_seen v;
+    char *da, *db;
+    unsigned i, extra = 25;
+
+    for (i = 0; i < FO_STORE_MAX_EVENTS + extra; i++) {
+        APPLY_OK(a, c_recoveries(i % 2));
+        APPLY_OK(b, c_recoveries(i % 2));
+    }
+    FO_CHECK_INT(n_events(a, NULL), FO_STORE_MAX_EVENTS);
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_event(a, NULL, UINT_MAX, see_event, &v), 0);
+    FO_CHECK_INT(v.seq[0], FO_STORE_MAX_EVENTS + extra);
+    FO_CHECK_INT(v.last.seq, extra + 1);
+    da = dump(a);
+    db = dump(b);
+    FO_CHECK_STR(da, db);
+    free(da);
+    free(db);
+    fo_store_close(a);
+    fo_store_close(b);
+}
+
+static void test_cluster_remove(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_cluster c;
+    struct fo_store_event e;
+    struct collect col;
+
+    APPLY_OK(s, c_cluster("demo"));
+    APPLY_OK(s, c_cluster("keep"));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.1", 3306, 0));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.2", 3306, 0));
+    APPLY_OK(s, c_instance_add("keep", "10.0.0.1", 3306, 0));
+    APPLY_OK(s, c_cluster_remove("demo"));
+    FO_CHECK_INT(fo_store_get_cluster(s, "demo", &c), FO_ENOTFOUND);
+    memset(&col, 0, sizeof(col));
+    FO_CHECK_INT(fo_store_each_instance(s, NULL, collect_instance, &col), 0);
+    FO_CHECK_INT(col.n, 1);
+    FO_CHECK_STR(col.names[0], "keep/10.0.0.1:3306");
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "cluster_remove");
+    FO_CHECK_STR(e.detail, "removed with 2 instance(s)");
+    /* The history outlives the cluster. */
+    FO_CHECK_INT(n_events(s, "demo"), 4);
+    APPLY_OK(s, c_cluster("demo"));
+    memset(&col, 0, sizeof(col));
+    FO_CHECK_INT(fo_store_each_instance(s, "demo", collect_instance, &col), 0);
+    FO_CHECK_INT(col.n, 0);
+    fo_store_close(s);
+}
+
+static void remove_store_files(const char *path)
+{
+    char p[512];
+
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+    unlink(path);
+}
+
+static void test_file_fresh(void)
+{
+    char dir[] = "/tmp/fo-store-test-XXXXXX", path[256], wal[300];
+    struct fo_store *s = NULL, *m = open_mem(), *empty = open_mem();
+    char err[FO_ERRLEN] = "";
+    struct stat sb;
+    uint8_t *img = NULL;
+    size_t len = 0;
+    char *d1, *d2, *dm, *de;
+
+    if (mkdtemp(dir) == NULL) {
+        FO_CHECK(!"mkdtemp");
+        goto done;
+    }
+    snprintf(path, sizeof(path), "%s/store.db", dir);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    FO_CHECK_INT(fo_store_open(&s, path, FO_STORE_FRESH, err), 0);
+    if (s == NULL) goto done_dir;
+    apply_scenario(s);
+    FO_CHECK(stat(wal, &sb) == 0); /* journal_mode=WAL took effect */
+    d1 = dump(s);
+
+    /* A file snapshot restores into memory, and a memory snapshot into the file. */
+    FO_CHECK_INT(fo_store_serialize(s, &img, &len, err), 0);
+    FO_CHECK_INT(fo_store_restore(m, img, len, err), 0);
+    free(img);
+    dm = dump(m);
+    FO_CHECK_STR(d1, dm);
+    APPLY_OK(m, c_cluster("from-memory"));
+    FO_CHECK_INT(fo_store_serialize(m, &img, &len, err), 0);
+    FO_CHECK_INT(fo_store_restore(s, img, len, err), 0);
+    free(img);
+    free(dm);
+    dm = dump(m);
+    free(d1);
+    d1 = dump(s);
+    FO_CHECK_STR(d1, dm);
+    fo_store_close(s);
+
+    /* Without FRESH the file is kept... */
+    s = NULL;
+    FO_CHECK_INT(fo_store_open(&s, path, 0, err), 0);
+    d2 = s != NULL ? dump(s) : strdup("");
+    FO_CHECK_STR(d1, d2);
+    free(d2);
+    fo_store_close(s);
+
+    /* ...with FRESH it starts empty, exactly like a new in-memory store. */
+    s = NULL;
+    FO_CHECK_INT(fo_store_open(&s, path, FO_STORE_FRESH, err), 0);
+    d2 = s != NULL ? dump(s) : strdup("");
+    de = dump(empty);
+    FO_CHECK_STR(d2, de);
+    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 1);
+    free(d1);
+    free(d2);
+    free(dm);
+    free(de);
+    fo_store_close(s);
+done_dir:
+    remove_store_files(path);
+    rmdir(dir);
+done:
+    fo_store_close(m);
+    fo_store_close(empty);
+}
+
+static void test_open_errors(void)
+{
+    struct fo_store *s = (struct fo_store *)1;
+    char err[FO_ERRLEN] = "";
+
+    FO_CHECK(fo_store_open(&s, "/nonexistent-dir/x/store.db", 0, err) != 0);
+    FO_CHECK(s == NULL);
+    FO_CHECK(err[0] != '\0');
+}
+
+static void test_recoveries(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_event e;
+
+    FO_CHECK(fo_store_recoveries_enabled(s));
+    APPLY_OK(s, c_recoveries(0));
+    FO_CHECK(!fo_store_recoveries_enabled(s));
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "recoveries");
+    FO_CHECK_STR(e.detail, "disabled");
+    FO_CHECK_STR(e.cluster, "");
+    APPLY_OK(s, c_recoveries(1));
+    FO_CHECK(fo_store_recoveries_enabled(s));
+    FO_CHECK_STR(newest(s).detail, "enabled");
+    fo_store_close(s);
+}
+
+static void test_members(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_member m;
+    unsigned n;
+
+    APPLY_OK(s, c_member(4, "127.0.0.1:7104", "127.0.0.1:7004", "", 0));
+    FO_CHECK_STR(newest(s).kind, "member");
+    FO_CHECK_STR(newest(s).detail, "added 127.0.0.1:7104 (id 4)");
+    n = n_events(s, NULL);
+    APPLY_OK(s, c_member(4, "127.0.0.1:7104", "127.0.0.1:7004", "", 0));
+    FO_CHECK_INT(n_events(s, NULL), n);
+    APPLY_OK(s, c_member(4, "127.0.0.1:7104", "127.0.0.1:7004", "127.0.0.1:9504", 0));
+    FO_CHECK_STR(newest(s).detail, "updated 127.0.0.1:7104 (id 4)");
+    FO_CHECK_INT(fo_store_get_member(s, 4, &m), 0);
+    FO_CHECK_STR(m.http_address, "127.0.0.1:9504");
+    APPLY_OK(s, c_member(4, "", "", "", 1));
+    FO_CHECK_INT(fo_store_get_member(s, 4, &m), FO_ENOTFOUND);
+    FO_CHECK_STR(newest(s).detail, "removed 127.0.0.1:7104 (id 4)");
+    /* Ids above 2^63 survive sqlite's signed integers. */
+    APPLY_OK(s, c_member(UINT64_MAX - 1, "127.0.0.1:7105", "127.0.0.1:7005", "", 0));
+    FO_CHECK_INT(fo_store_get_member(s, UINT64_MAX - 1, &m), 0);
+    FO_CHECK(m.id == UINT64_MAX - 1);
+    fo_store_close(s);
+}
+
+static void test_maintenance_and_rule(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_cluster c;
+    struct fo_store_instance i;
+    struct fo_store_event e;
+
+    APPLY_OK(s, c_cluster("demo"));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.1", 3306, FO_RULE_NEUTRAL));
+    APPLY_OK(s, c_maint("demo", "", 0, 1, "kernel upgrade"));
+    FO_CHECK_INT(fo_store_get_cluster(s, "demo", &c), 0);
+    FO_CHECK(c.maintenance);
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "maintenance");
+    FO_CHECK_STR(e.detail, "on: kernel upgrade");
+    FO_CHECK_STR(e.instance, "");
+    APPLY_OK(s, c_maint("demo", "10.0.0.1", 3306, 1, ""));
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.1", 3306, &i), 0);
+    FO_CHECK(i.maintenance);
+    FO_CHECK_STR(newest(s).instance, "10.0.0.1:3306");
+    APPLY_OK(s, c_maint("demo", "", 0, 0, ""));
+    FO_CHECK_INT(fo_store_get_cluster(s, "demo", &c), 0);
+    FO_CHECK(!c.maintenance);
+    FO_CHECK_STR(newest(s).detail, "off");
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.1", 3306, &i), 0);
+    FO_CHECK(i.maintenance); /* the instance's own flag is independent */
+
+    APPLY_OK(s, c_rule("demo", "10.0.0.1", 3306, FO_RULE_PREFER));
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.1", 3306, &i), 0);
+    FO_CHECK_INT(i.rule, FO_RULE_PREFER);
+    FO_CHECK_STR(newest(s).kind, "rule");
+    FO_CHECK_STR(newest(s).detail, "neutral -> prefer");
+    fo_store_close(s);
+}
+
+struct nested {
+    struct fo_store *s;
+    unsigned clusters, inner_clusters, instances;
+    const uint8_t *img;
+    size_t len;
+    int restore_rc;
+};
+
+static int count_cluster(void *data, const struct fo_store_cluster *c)
+{
+    (*(unsigned *)data)++;
+    return 0;
+}
+
+static int count_instance(void *data, const struct fo_store_instance *i)
+{
+    (*(unsigned *)data)++;
+    return 0;
+}
+
+/* A callback may read the store, even the table being iterated. */
+static int nested_cluster(void *data, const struct fo_store_cluster *c)
+{
+    struct nested *n = data;
+
+    n->clusters++;
+    n->restore_rc = fo_store_restore(n->s, n->img, n->len, NULL);
+    if (fo_store_each_cluster(n->s, count_cluster, &n->inner_clusters) != 0) return 1;
+    return fo_store_each_instance(n->s, c->name, count_instance, &n->instances);
+}
+
+static void test_nested_iteration(void)
+{
+    struct nested n = {open_mem(), 0, 0, 0, NULL, 0, 0};
+    uint8_t *img = NULL;
+    char err[FO_ERRLEN];
+
+    apply_scenario(n.s);
+    FO_CHECK_INT(fo_store_serialize(n.s, &img, &n.len, err), 0);
+    n.img = img;
+    FO_CHECK_INT(fo_store_each_cluster(n.s, nested_cluster, &n), 0);
+    FO_CHECK_INT(n.clusters, 2);
+    FO_CHECK_INT(n.inner_clusters, 4);
+    FO_CHECK_INT(n.instances, 3);
+    /* A restore from inside a read is refused rather than pulling the rug. */
+    FO_CHECK_INT(n.restore_rc, FO_EBUSY);
+    free(img);
+    /* The cache is intact afterwards. */
+    n.clusters = 0;
+    FO_CHECK_INT(fo_store_each_cluster(n.s, count_cluster, &n.clusters), 0);
+    FO_CHECK_INT(n.clusters, 2);
+    APPLY_OK(n.s, c_cluster("later"));
+    fo_store_close(n.s);
+}
+
+/* Over-long free text is cut to the field, never mid-character. */
+static void test_text_fitting(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_instance i;
+    struct fo_store_event e;
+    char long_err[1600];
+    size_t k;
+
+    for (k = 0; k + 2 < sizeof(long_err); k += 2) memcpy(long_err + k, "\xc3\xa9", 2); /* é */
+    long_err[k] = '\0';
+    APPLY_OK(s, c_cluster("demo"));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.1", 3306, 0));
+    APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, (struct state){3, 0, NULL, 0, long_err, long_err, 0, 0}));
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.1", 3306, &i), 0);
+    FO_CHECK_INT(strlen(i.last_error), 510);
+    FO_CHECK_INT(strlen(i.problem), 254);
+    e = newest(s);
+    FO_CHECK(strlen(e.detail) <= 511 && strlen(e.detail) % 2 == 0);
+    fo_store_close(s);
+}
+
+static void test_limits(void)
+{
+    struct fo_store *s = open_mem();
+    char host[32];
+    unsigned k;
+    int ok = 1;
+
+    APPLY_OK(s, c_cluster("demo"));
+    for (k = 0; k < FO_MAX_INSTANCES_PER_CLUSTER; k++) {
+        snprintf(host, sizeof(host), "10.0.%u.%u", k / 200, k % 200);
+        ok &= apply_is(s, c_instance_add("demo", host, 3306, 0), 0);
+    }
+    FO_CHECK(ok);
+    FO_CHECK(apply_is(s, c_instance_add("demo", "10.9.9.9", 3306, 0), FO_EINVAL));
+    fo_store_close(s);
+}
+
+FO_TEST_MAIN(FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),
+             FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects), FO_T(test_invalid_commands),
+             FO_T(test_newer_version), FO_T(test_state_changes), FO_T(test_cluster_problems),
+             FO_T(test_event_pruning), FO_T(test_cluster_remove), FO_T(test_file_fresh),
+             FO_T(test_open_errors), FO_T(test_recoveries), FO_T(test_members),
+             FO_T(test_maintenance_and_rule), FO_T(test_nested_iteration), FO_T(test_text_fitting),
+             FO_T(test_limits))
