@@ -204,7 +204,9 @@ static void step_receiving(struct fo_ctl_call *c)
     }
     rc = fo_frame_decoder_feed(&c->dec, chunk, (size_t)n);
     if (rc != 0) {
-        finish(c, rc == FO_ENOMEM ? FO_ENOMEM : FO_EPROTO, "bad reply: %s", fo_strerror(rc));
+        /* The decoder checks each header as it arrives and says why in dec.err. */
+        finish(c, rc == FO_ENOMEM ? FO_ENOMEM : FO_EPROTO, "bad reply: %s",
+               c->dec.err[0] != '\0' ? c->dec.err : fo_strerror(rc));
         return;
     }
     rc = fo_frame_decoder_next(&c->dec, &f, sub);

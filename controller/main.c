@@ -50,6 +50,21 @@ static int lock_data_dir(const char *dir, int *fd_out, char err[FO_ERRLEN])
     return 0;
 }
 
+/* A password file the node cannot read is a configuration error: fail before start. */
+static int check_password_files(const struct fo_config *cfg, char err[FO_ERRLEN])
+{
+    char pw[256], why[FO_ERRLEN];
+    unsigned i;
+
+    for (i = 0; i < cfg->n_clusters; i++) {
+        if (fo_read_password_file(cfg->clusters[i].password_file, pw, sizeof(pw), why) != 0)
+            return fo_errf(err, FO_ECONFIG, "%s: [cluster %s] password_file: %s", cfg->path,
+                           cfg->clusters[i].name, why);
+    }
+    memset(pw, 0, sizeof(pw));
+    return 0;
+}
+
 static void shutdown_node(struct fo_ctl *ctl)
 {
     if (ctl->stopping) return;
@@ -119,6 +134,11 @@ int main(int argc, char **argv)
     }
     if (fo_config_load(&ctl.cfg, config, err) != 0) {
         fprintf(stderr, "failoverd: %s\n", err);
+        return 1;
+    }
+    if (check_password_files(&ctl.cfg, err) != 0) {
+        fprintf(stderr, "failoverd: %s\n", err);
+        fo_config_free(&ctl.cfg);
         return 1;
     }
     if (check_only) {

@@ -111,6 +111,20 @@ cmd_status() {
     show
 }
 
+# Fails (showing its log) if a recorded failoverd has exited.
+dead_node() {
+    local name pid
+    while read -r name pid; do
+        case "$name" in failoverd*) ;; *) continue ;; esac
+        if ! ours "$pid"; then
+            say "$name (pid $pid) exited; tail of $QS/failoverd/n${name#failoverd}/failoverd.log:"
+            tail -n 20 "$QS/failoverd/n${name#failoverd}/failoverd.log" >&2 || true
+            return 1
+        fi
+    done < "$PIDS"
+    return 0
+}
+
 # Waits (deadline) until all three demo instances are health=up in the topology.
 wait_topology() {
     local deadline=$((SECONDS + 60)) c out
@@ -124,6 +138,7 @@ ups = [i for i in t.get("instances", []) if i.get("health") == "up"]
 sys.exit(0 if len(ups) == 3 else 1)' "$out" 2>/dev/null; then
             return 0
         fi
+        dead_node || return 1
         if [ $SECONDS -ge $deadline ]; then
             say "the topology did not show three healthy instances within 60 s; last answer:"
             printf '%s\n' "$out" >&2

@@ -5,7 +5,7 @@ membership changes, leadership transfer, bad admin frames and bad config files.
 Three failoverd nodes (election 1000 ms, heartbeat 100 ms, snapshot every 64 entries
 keeping 16) and two mariadbd (a primary and a GTID replica, so the leader has a
 non-primary instance to probe: failoverd_leader_probes_ok only counts those).
-Ports: mariadb 34100-34101, failoverd admin 34200+, raft 34220+, http 34240+."""
+Ports: mariadb 24100-24101, failoverd admin 24200+, raft 24220+, http 24240+."""
 
 import os
 import socket
@@ -19,10 +19,10 @@ from rig.controllers import Cluster, ControllerRig, require_binaries  # noqa: E4
 from rig.mariadb import MariaDBRig  # noqa: E402
 from rig.util import NotYet, Proc, TestFailure, check, run_test, step, wait_for  # noqa: E402
 
-DB_PORT = 34100
-CTL_PORT = 34200
-ABSENT = "127.0.0.1:34108"   # nothing listens here: a registered but unreachable instance
-ABSENT2 = "127.0.0.1:34109"
+DB_PORT = 24100
+CTL_PORT = 24200
+ABSENT = "127.0.0.1:24108"   # nothing listens here: a registered but unreachable instance
+ABSENT2 = "127.0.0.1:24109"
 
 
 def clusters_view(c, node):
@@ -113,7 +113,7 @@ def main():
                      ["cluster", "add", "beta", "--user", "failoverd", "--password-file", pw],
                      ["instance", "add", "beta", ABSENT2],
                      ["cluster", "add", "spare", "--user", "failoverd", "--password-file", pw]):
-            js = c.ctl_ok(args, controller=f)
+            js = c.ctl_write(args, controller=f)
             check(js.get("ok") is True, f"`{' '.join(args)}` via follower {f} answered {js}")
         dup = c.ctl(["cluster", "add", "alpha", "--user", "failoverd", "--password-file", pw], controller=f)
         check(dup.rc == 1 and isinstance(dup.data, dict) and dup.data.get("ok") is False,
@@ -165,7 +165,7 @@ def main():
             return True
         wait_for(rejoined, 15, f"restarted node {old} to follow leader {lid}")
         wait_clusters_equal(c, old, lid, 10, f"restarted node {old} to show the same clusters")
-        c.ctl_ok(["cluster", "add", "gamma", "--user", "failoverd", "--password-file", pw], controller=lid)
+        c.ctl_write(["cluster", "add", "gamma", "--user", "failoverd", "--password-file", pw], controller=lid)
         wait_clusters_equal(c, old, lid, 10, f"restarted node {old} to apply a new entry (gamma)")
         c.wait_caught_up(old, 15, reference=lid)
         check_single_leader(c, [1, 2, 3], lid)
@@ -174,10 +174,10 @@ def main():
         start_applied = c.last_applied(lid)
         step(f"writing 160 entries (instance add/remove on spare); leader last_applied={start_applied}")
         for k in range(80):
-            addr = f"127.0.0.1:{35000 + k}"
+            addr = f"127.0.0.1:{25000 + k}"
             via = lid if k % 10 else c.followers(lid)[k // 10 % 2]
-            c.ctl_ok(["instance", "add", "spare", addr], controller=via)
-            c.ctl_ok(["instance", "remove", "spare", addr], controller=via)
+            c.ctl_write(["instance", "add", "spare", addr], controller=via)
+            c.ctl_write(["instance", "remove", "spare", addr], controller=via)
         end_applied = c.last_applied(lid)
         check(end_applied - start_applied >= 160,
               f"leader last_applied went {start_applied} -> {end_applied} for 160 writes")
@@ -193,7 +193,7 @@ def main():
         # ---------------------------------------------------------------- member add (snapshot install)
         step("starting node 4 (not in the initial configuration)")
         n4 = c.add_node(4)
-        js = c.ctl_ok(["member", "add", "4", n4.raft], controller=c.followers(lid)[0])
+        js = c.ctl_write(["member", "add", "4", n4.raft], controller=c.followers(lid)[0])
         check(js.get("ok") is True, f"member add 4 answered {js}")
 
         def voter4():
@@ -210,7 +210,7 @@ def main():
               f"installed?); files: {list_files(n4.data_dir)}")
         step("node 4 is a voter and caught up")
 
-        c.ctl_ok(["member", "remove", "4"], controller=lid)
+        c.ctl_write(["member", "remove", "4"], controller=lid)
 
         def three():
             ids = sorted(m["id"] for m in c.ctl_ok(["members"], controller=lid)["members"])
@@ -225,7 +225,7 @@ def main():
         targets = [2] if lid != 2 else [1, 2]
         for t in targets:
             step(f"member transfer-leader {t} (leader is {lid})")
-            js = c.ctl_ok(["member", "transfer-leader", str(t)], controller=lid)
+            js = c.ctl_write(["member", "transfer-leader", str(t)], controller=lid)
             check(js.get("ok") is True, f"transfer-leader {t} answered {js}")
             lid = wait_for(lambda: c.leader([1, 2, 3]) == t and t, 10, f"node {t} to lead")
         check_single_leader(c, [1, 2, 3], 2)
@@ -259,10 +259,10 @@ def main():
         # nodes'); the control run proves that each failure comes from the one line
         # we broke.
         bad_dir = os.path.join(c.base_dir, "badcfg")
-        base_lines = ["[failoverd]", "node_id = 9", "raft_address = 127.0.0.1:34291",
-                      "admin_address = 127.0.0.1:34292", "http_address = 127.0.0.1:34293",
-                      f"data_dir = {bad_dir}/data", "", "[peer 9]", "raft_address = 127.0.0.1:34291",
-                      "admin_address = 127.0.0.1:34292", "", "[probe]", "interval_ms = 200", ""]
+        base_lines = ["[failoverd]", "node_id = 9", "raft_address = 127.0.0.1:24291",
+                      "admin_address = 127.0.0.1:24292", "http_address = 127.0.0.1:24293",
+                      f"data_dir = {bad_dir}/data", "", "[peer 9]", "raft_address = 127.0.0.1:24291",
+                      "admin_address = 127.0.0.1:24292", "", "[probe]", "interval_ms = 200", ""]
         os.makedirs(bad_dir + "/data", exist_ok=True)
 
         def run_config(name, lines):
@@ -290,8 +290,8 @@ def main():
             fh.write("\n".join(base_lines))
         ctrl.start()
         try:
-            wait_for(lambda: ctrl.alive() and port_open(34292), 10,
-                     "failoverd with the unbroken base config to listen on 127.0.0.1:34292 "
+            wait_for(lambda: ctrl.alive() and port_open(24292), 10,
+                     "failoverd with the unbroken base config to listen on 127.0.0.1:24292 "
                      f"(log: {ctrl.log_path})")
         finally:
             rc = ctrl.stop(30)

@@ -5,8 +5,8 @@ password. Checks `topology` (JSON and human), health going down and back up, acc
 denied errors, /metrics (promtool), /leader, and that no password ever shows up in
 failoverctl output, --json output, /metrics, the daemons' logs or their data dirs.
 
-Ports: mariadb 34300-34302 (demo) and 34310-34311 (badpw); failoverd admin 34400+,
-raft 34420+, http 34440+."""
+Ports: mariadb 24300-24302 (demo) and 24310-24311 (badpw); failoverd admin 24400+,
+raft 24420+, http 24440+."""
 
 import os
 import re
@@ -22,9 +22,9 @@ from rig.controllers import Cluster, ControllerRig, require_binaries, find_sampl
 from rig.mariadb import MariaDBRig  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
 
-DB_PORT = 34300
-DB2_PORT = 34310
-CTL_PORT = 34400
+DB_PORT = 24300
+DB2_PORT = 24310
+CTL_PORT = 24400
 MAX_LAG = 5
 
 
@@ -185,9 +185,9 @@ def main():
             fh.write(bad_pw + "\n")
         bad_addrs = [db2.servers[1].address, db2.servers[2].address]
         step("registering cluster badpw (wrong password) through a follower")
-        c.ctl_ok(["cluster", "add", "badpw", "--user", "failoverd", "--password-file", bad_file], controller=f)
+        c.ctl_write(["cluster", "add", "badpw", "--user", "failoverd", "--password-file", bad_file], controller=f)
         for a in bad_addrs:
-            c.ctl_ok(["instance", "add", "badpw", a], controller=f)
+            c.ctl_write(["instance", "add", "badpw", a], controller=f)
 
         def denied():
             t = c.ctl_ok(["topology", "badpw"], controller=lid)

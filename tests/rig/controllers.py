@@ -1,7 +1,7 @@
 """failoverd nodes for tests, benchmarks and the quickstart.
 
-    with ControllerRig(n=3, base_port=34200, clusters=[Cluster("demo", db.password_file,
-                       ["127.0.0.1:34100", "127.0.0.1:34101"])]) as c:
+    with ControllerRig(n=3, base_port=24200, clusters=[Cluster("demo", db.password_file,
+                       ["127.0.0.1:24100", "127.0.0.1:24101"])]) as c:
         c.start_all(); lid = c.wait_leader(10)
         rc, js = c.ctl(["clusters"], controller=2)     # build/bin/failoverctl --json
         c.kill9(lid); c.restart(lid)
@@ -205,7 +205,7 @@ class Node:
 
 
 class ControllerRig:
-    def __init__(self, n=3, base_port=34200, base_dir=None, peers=None, admin_base=None,
+    def __init__(self, n=3, base_port=24200, base_dir=None, peers=None, admin_base=None,
                  raft_base=None, http_base=None, election_timeout_ms=1000, heartbeat_timeout_ms=100,
                  snapshot_threshold=None, snapshot_trailing=None, probe=None, clusters=(),
                  log_level="info", detach=False, keep=None, extra_failoverd=None):
@@ -428,6 +428,19 @@ class ControllerRig:
         if res.rc != 0 or (json_out and res.data is None):
             raise CtlError(res)
         return res.data
+
+    def ctl_write(self, args, controller=None, timeout=10.0, **kw):
+        """A write (cluster/instance/member command) that must succeed. Exit 4 (no
+        leader: none elected yet, or a leader elected moments ago still catching up)
+        means the command was not applied, so it is retried until `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            res = self.ctl(args, controller=controller, **kw)
+            if res.rc == 0 and res.data is not None:
+                return res.data
+            if res.rc != EXIT_NO_LEADER or time.monotonic() >= deadline:
+                raise CtlError(res)
+            time.sleep(0.05)
 
     def status(self, node_id):
         return self.ctl_ok(["status"], controller=node_id)

@@ -1,6 +1,6 @@
 """Real mariadbd servers for tests, benchmarks and the quickstart (DESIGN.md §10).
 
-    with MariaDBRig(n=3, base_port=34100) as db:      # server i listens on base_port+i-1
+    with MariaDBRig(n=3, base_port=24100) as db:      # server i listens on base_port+i-1
         db.sql(1, "CREATE DATABASE t")                # root over the unix socket -> rows
         db.sync(2)                                    # replica 2 has applied the primary's GTIDs
         db.stop(3); db.start(3); db.kill9(2)
@@ -123,7 +123,7 @@ class Server:
 class MariaDBRig:
     """N mariadbd servers on HOST:base_port .. base_port+n-1; server 1 is the primary."""
 
-    def __init__(self, n=3, base_port=34100, base_dir=None, replicate=True,
+    def __init__(self, n=3, base_port=24100, base_dir=None, replicate=True,
                  slave_net_timeout=4, detach=False, keep=None, extra_args=(),
                  start_timeout=60.0):
         if n < 1:

@@ -92,8 +92,17 @@ def port_free(port, host="127.0.0.1"):
         s.close()
 
 
-def require_ports_free(ports, what):
-    busy = [p for p in ports if not port_free(p)]
+def require_ports_free(ports, what, wait=5.0):
+    """Fails unless every port can be bound. Waits up to `wait` seconds first: a port
+    inside the kernel's ephemeral range (ip_local_port_range, usually 32768-60999)
+    can be held for a moment as the local end of some outgoing connection. Tests use
+    ports below that range for this reason."""
+    deadline = time.monotonic() + wait
+    while True:
+        busy = [p for p in ports if not port_free(p)]
+        if not busy or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
     if busy:
         raise RigError(f"{what}: port(s) {', '.join(map(str, busy))} on 127.0.0.1 already in use")
 
