@@ -7,6 +7,7 @@
 #include "controller/gtid.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,7 +372,7 @@ static int mysql_parse_elem(const char **p, size_t off, struct fo_mysql_gtid_set
     while (**p == ':') {
         (*p)++;
         if ((**p >= 'a' && **p <= 'z') || (**p >= 'A' && **p <= 'Z') || **p == '_')
-            return fo_errf(err, FO_EINVAL, "tagged GTIDs are not supported");
+            return fo_errf(err, FO_EINVAL, "expected a transaction number (tagged GTIDs are not supported)");
         rc = interval_parse(p, &start, &end, err);
         if (rc != 0)
             return rc;

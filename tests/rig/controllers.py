@@ -223,10 +223,10 @@ class ControllerRig:
         self.extra_failoverd = dict(extra_failoverd or {})
         self.detach = detach
         self.keep = keep if keep is not None else bool(os.environ.get("FO_KEEP_RIG"))
-        self.owns_dir = base_dir is None
-        self.base_dir = os.path.abspath(base_dir) if base_dir else tempfile.mkdtemp(prefix="fo-ctl-")
         self.failoverd = binary("failoverd")
         self.failoverctl = binary("failoverctl")
+        self.owns_dir = base_dir is None
+        self.base_dir = os.path.abspath(base_dir) if base_dir else tempfile.mkdtemp(prefix="fo-ctl-")
         self.nodes = {i: Node(self, i) for i in range(1, n + 1)}
         self.peers = list(peers) if peers else list(range(1, n + 1))
         self.transcript = []  # every failoverctl result, for "no password in output" checks

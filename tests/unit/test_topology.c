@@ -274,6 +274,41 @@ static void test_truncation(void)
     FO_CHECK_INT(res.primary, -1);
 }
 
+/* A cut never splits a UTF-8 character of a quoted error text. */
+static void test_truncation_utf8(void)
+{
+    static struct fo_sample s[2];
+    struct fo_topo_in in[2];
+    struct fo_topo_out out[2];
+    static struct fo_topo_result res;
+    const char *prefix = "replication stopped (IO=No, SQL=Yes): IO error 10: ";
+    size_t i, plen = strlen(prefix), len;
+
+    memset(s, 0, sizeof(s));
+    s[1].is_replica = true;
+    s[1].read_only = true;
+    snprintf(s[1].master_host, sizeof(s[1].master_host), "db1");
+    s[1].master_port = 3306;
+    s[1].io_running = FO_THREAD_NO;
+    s[1].sql_running = FO_THREAD_YES;
+    s[1].last_io_errno = 10;
+    /* "é" (0xC3 0xA9) repeated: the prefix has an odd length, so the natural cut at
+     * FO_PROBLEM_LEN - 4 falls on a continuation byte. */
+    FO_CHECK(plen % 2 == 1);
+    for (i = 0; i + 2 < FO_ERRTEXT_LEN; i += 2) {
+        s[1].last_io_error[i] = (char)0xC3;
+        s[1].last_io_error[i + 1] = (char)0xA9;
+    }
+    in[0] = (struct fo_topo_in){"db1", 3306, true, false, &s[0]};
+    in[1] = (struct fo_topo_in){"db2", 3306, true, false, &s[1]};
+    fo_topology_infer(in, 2, out, &res);
+    len = strlen(out[1].problem);
+    FO_CHECK_INT(len, FO_PROBLEM_LEN - 4 - 1 + 3);
+    FO_CHECK(strncmp(out[1].problem, prefix, plen) == 0);
+    FO_CHECK_INT((unsigned char)out[1].problem[len - 4], 0xA9); /* a whole "é" */
+    FO_CHECK_STR(out[1].problem + len - 3, "...");
+}
+
 /* The problem texts match the header's constants. */
 static void test_constants(void)
 {
@@ -289,4 +324,5 @@ static void test_constants(void)
     FO_CHECK(fo_role_name((enum fo_role)9) != NULL);
 }
 
-FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_truncation), FO_T(test_constants))
+FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_truncation), FO_T(test_truncation_utf8),
+             FO_T(test_constants))

@@ -1,0 +1,1165 @@
+/* Tests for controller/prober.c on a real uv loop: a closed port (errors and the
+ * backoff schedule), a server that never greets, servers that send garbage, a fake
+ * MySQL server that completes the handshake and then never answers a query, closing
+ * the probe during each phase, and a real mariadbd (credentials, SIGSTOP, recovery).
+ *
+ * Every loop has a deadline timer that fails the test and stops the loop, so nothing
+ * can hang; the deadline is unref'd so that a loop which ends by itself proves the
+ * probe left no active handle behind. Timing checks use generous bounds around the
+ * schedule the header promises (STYLE.md §14). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "controller/prober.h"
+#include "fo_test.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define MAXREP 32
+#define LIT(s) s, sizeof(s) - 1 /* a string literal and its length, NULs included */
+#define MARIADBD "/usr/sbin/mariadbd"
+
+#define CHECK_RANGE(v, lo, hi)                                                          \
+    do {                                                                                \
+        double fo_v_ = (v), fo_lo_ = (lo), fo_hi_ = (hi);                               \
+        if (!(fo_v_ >= fo_lo_ && fo_v_ < fo_hi_)) {                                     \
+            fprintf(stderr, "  FAIL %s:%d: %s = %.1f not in [%.1f, %.1f)\n", __FILE__,  \
+                    __LINE__, #v, fo_v_, fo_lo_, fo_hi_);                               \
+            fo_test_cur_failed = 1;                                                     \
+        }                                                                               \
+    } while (0)
+
+#define CHECK_CONTAINS(hay, needle)                                                     \
+    do {                                                                                \
+        const char *fo_h_ = (hay), *fo_n_ = (needle);                                   \
+        if (fo_h_ == NULL || strstr(fo_h_, fo_n_) == NULL) {                            \
+            fprintf(stderr, "  FAIL %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, \
+                    __LINE__, fo_h_ ? fo_h_ : "(null)", fo_n_);                         \
+            fo_test_cur_failed = 1;                                                     \
+        }                                                                               \
+    } while (0)
+
+static double ms_since(uint64_t t0_ns) { return (double)(uv_hrtime() - t0_ns) / 1e6; }
+
+/* ------------------------------------------------------------------ loop with a deadline */
+
+struct tloop {
+    uv_loop_t loop;
+    uv_timer_t deadline;
+    bool expired;
+    uint64_t t0; /* uv_hrtime() at init */
+};
+
+static void deadline_cb(uv_timer_t *t)
+{
+    struct tloop *tl = t->data;
+
+    tl->expired = true;
+    uv_stop(&tl->loop);
+}
+
+static void tloop_init(struct tloop *tl, uint64_t deadline_ms)
+{
+    FO_CHECK_INT(uv_loop_init(&tl->loop), 0);
+    uv_timer_init(&tl->loop, &tl->deadline);
+    tl->deadline.data = tl;
+    tl->expired = false;
+    uv_timer_start(&tl->deadline, deadline_cb, deadline_ms, 0);
+    uv_unref((uv_handle_t *)&tl->deadline);
+    tl->t0 = uv_hrtime();
+}
+
+/* Runs until the loop ends by itself; failing the test if the deadline fired. */
+static void tloop_run(struct tloop *tl)
+{
+    uv_run(&tl->loop, UV_RUN_DEFAULT);
+    if (tl->expired) fprintf(stderr, "  loop deadline expired\n");
+    FO_CHECK(!tl->expired);
+}
+
+/* The caller has closed its probes and servers: the closes must complete, and then
+ * the loop must hold nothing at all. */
+static void tloop_done(struct tloop *tl)
+{
+    tl->expired = false;
+    uv_timer_start(&tl->deadline, deadline_cb, 5000, 0);
+    uv_run(&tl->loop, UV_RUN_DEFAULT);
+    FO_CHECK(!tl->expired);
+    uv_close((uv_handle_t *)&tl->deadline, NULL);
+    uv_run(&tl->loop, UV_RUN_DEFAULT);
+    FO_CHECK_INT(uv_loop_close(&tl->loop), 0);
+}
+
+/* ------------------------------------------------------------------ recorded reports */
+
+struct rep {
+    bool ok;
+    double dur_ms;
+    double at_ms; /* since the loop's t0 */
+    char err[FO_PROBE_ERRLEN];
+    uint64_t server_id;
+    bool read_only;
+    bool is_replica;
+    char version[64];
+};
+
+struct rec;
+typedef void (*step_fn)(struct rec *r, const struct rep *last);
+
+struct rec {
+    struct tloop *tl;
+    struct fo_probe *p;
+    bool closed;
+    unsigned n;           /* reports received before close */
+    unsigned after_close; /* reports received after close: must stay 0 */
+    unsigned close_after; /* close from inside the callback after this many (0: never) */
+    const char *secret;   /* a password that must never appear in an error */
+    const char *secret2;
+    step_fn step;
+    void *ctx;
+    struct rep reps[MAXREP];
+};
+
+static void rec_close(struct rec *r)
+{
+    if (r->p != NULL && !r->closed) {
+        r->closed = true;
+        fo_probe_close(r->p);
+    }
+}
+
+static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_sample *s,
+                      double duration_ms, const char *error)
+{
+    struct rec *r = data;
+    struct rep *rp;
+
+    FO_CHECK(p == r->p);
+    if (r->closed) {
+        r->after_close++;
+        return;
+    }
+    if (r->n >= MAXREP) {
+        FO_CHECK(r->n < MAXREP);
+        rec_close(r);
+        return;
+    }
+    rp = &r->reps[r->n++];
+    memset(rp, 0, sizeof(*rp));
+    rp->ok = ok;
+    rp->dur_ms = duration_ms;
+    rp->at_ms = ms_since(r->tl->t0);
+    FO_CHECK(duration_ms >= 0);
+    if (ok) {
+        FO_CHECK(s != NULL);
+        if (s != NULL) {
+            rp->server_id = s->server_id;
+            rp->read_only = s->read_only;
+            rp->is_replica = s->is_replica;
+            snprintf(rp->version, sizeof(rp->version), "%s", s->version);
+        }
+    } else {
+        FO_CHECK(s == NULL);
+        FO_CHECK(error != NULL && error[0] != '\0');
+        snprintf(rp->err, sizeof(rp->err), "%s", error ? error : "");
+        if (r->secret != NULL) FO_CHECK(strstr(rp->err, r->secret) == NULL);
+        if (r->secret2 != NULL) FO_CHECK(strstr(rp->err, r->secret2) == NULL);
+    }
+    if (r->step != NULL) r->step(r, rp);
+    if (r->close_after != 0 && r->n >= r->close_after) rec_close(r);
+}
+
+static void rec_start(struct rec *r, struct tloop *tl, const char *host, uint16_t port,
+                      const char *user, const char *password, const struct fo_probe_opts *o)
+{
+    r->tl = tl;
+    r->p = fo_probe_start(&tl->loop, host, port, user, password, o, on_report, r);
+    FO_CHECK(r->p != NULL);
+    if (r->p == NULL) r->closed = true;
+}
+
+/* A one-shot timer that closes a probe. */
+struct closer {
+    uv_timer_t t;
+    struct rec *r;
+};
+
+static void closer_cb(uv_timer_t *t)
+{
+    struct closer *c = t->data;
+
+    rec_close(c->r);
+}
+
+static void closer_start(struct closer *c, uv_loop_t *loop, struct rec *r, uint64_t ms)
+{
+    c->r = r;
+    uv_timer_init(loop, &c->t);
+    c->t.data = c;
+    uv_timer_start(&c->t, closer_cb, ms, 0);
+}
+
+/* ------------------------------------------------------------------ raw sockets */
+
+/* A TCP port on 127.0.0.1 that nobody listens on (bound, read, released). */
+static uint16_t closed_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    uint16_t port = 0;
+
+    FO_CHECK(fd >= 0);
+    if (fd < 0) return 1;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    FO_CHECK(port != 0);
+    return port;
+}
+
+/* A listening socket on 127.0.0.1 that is never accepted from: the kernel completes
+ * the TCP handshake but no byte ever arrives. */
+static int backlog_listener(uint16_t *port)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    *port = 0;
+    FO_CHECK(fd >= 0);
+    if (fd < 0) return -1;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        FO_CHECK(!"backlog listener");
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* ------------------------------------------------------------------ fake servers on the loop */
+
+enum fake_mode {
+    FAKE_SILENT,     /* accepts, never writes */
+    FAKE_GARBAGE,    /* writes `out`, then closes if close_after_write */
+    FAKE_HANG_QUERY, /* a valid greeting, OK to any login, then never answers */
+};
+
+struct fake_server;
+
+struct fake_conn {
+    uv_tcp_t tcp;
+    uv_write_t wr_greet;
+    uv_write_t wr_ok;
+    struct fake_server *srv;
+    int state; /* 0 free, 1 open, 2 closing */
+    unsigned stage;
+    char buf[4096];
+};
+
+struct fake_server {
+    uv_tcp_t tcp;
+    bool listening;
+    enum fake_mode mode;
+    const char *out;
+    size_t out_len;
+    bool close_after_write;
+    uint16_t port;
+    unsigned accepted;
+    unsigned queries;
+    void (*on_accept)(struct fake_server *s);
+    void (*on_query)(struct fake_server *s);
+    void *data;
+    unsigned char greeting[128];
+    size_t greeting_len;
+    struct fake_conn conns[8];
+};
+
+/* A protocol-10 greeting for a server that offers mysql_native_password and no TLS. */
+static void build_greeting(struct fake_server *s)
+{
+    static const char version[] = "8.0.99-fake";
+    static const char plugin[] = "mysql_native_password";
+    /* LONG_PASSWORD | LONG_FLAG | CONNECT_WITH_DB | PROTOCOL_41 | TRANSACTIONS |
+     * SECURE_CONNECTION, then MULTI_RESULTS | PLUGIN_AUTH in the upper half. */
+    uint32_t caps = 0x1u | 0x4u | 0x8u | 0x200u | 0x2000u | 0x8000u | 0x20000u | 0x80000u;
+    unsigned char *b = s->greeting + 4;
+    size_t n = 0;
+
+    b[n++] = 10;
+    memcpy(b + n, version, sizeof(version));
+    n += sizeof(version);
+    memcpy(b + n, "\x01\x00\x00\x00", 4); /* thread id */
+    n += 4;
+    memcpy(b + n, "abcdefgh", 8); /* scramble, part 1 */
+    n += 8;
+    b[n++] = 0;
+    b[n++] = caps & 0xff;
+    b[n++] = (caps >> 8) & 0xff;
+    b[n++] = 33; /* utf8_general_ci */
+    b[n++] = 2;  /* SERVER_STATUS_AUTOCOMMIT */
+    b[n++] = 0;
+    b[n++] = (caps >> 16) & 0xff;
+    b[n++] = (caps >> 24) & 0xff;
+    b[n++] = 21; /* auth data length */
+    memset(b + n, 0, 10);
+    n += 10;
+    memcpy(b + n, "ijklmnopqrst", 13); /* scramble, part 2, NUL-terminated */
+    n += 13;
+    memcpy(b + n, plugin, sizeof(plugin));
+    n += sizeof(plugin);
+    s->greeting[0] = n & 0xff;
+    s->greeting[1] = (n >> 8) & 0xff;
+    s->greeting[2] = 0;
+    s->greeting[3] = 0; /* sequence */
+    s->greeting_len = n + 4;
+}
+
+static void fake_conn_closed(uv_handle_t *h)
+{
+    struct fake_conn *c = h->data;
+
+    c->state = 0;
+}
+
+static void fake_conn_close(struct fake_conn *c)
+{
+    if (c->state != 1) return;
+    c->state = 2;
+    uv_close((uv_handle_t *)&c->tcp, fake_conn_closed);
+}
+
+static void fake_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct fake_conn *c = h->data;
+
+    *buf = uv_buf_init(c->buf, sizeof(c->buf));
+}
+
+static void fake_written(uv_write_t *w, int status)
+{
+    struct fake_conn *c = w->data;
+
+    if (c->srv->mode == FAKE_GARBAGE && c->srv->close_after_write) fake_conn_close(c);
+}
+
+static void fake_write(struct fake_conn *c, uv_write_t *w, const void *data, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+
+    w->data = c;
+    if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, fake_written) != 0) fake_conn_close(c);
+}
+
+static void fake_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    static const unsigned char ok_packet[] = {7, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0};
+    struct fake_conn *c = st->data;
+
+    if (nread < 0) {
+        fake_conn_close(c);
+        return;
+    }
+    if (nread == 0 || c->srv->mode != FAKE_HANG_QUERY) return;
+    if (c->stage++ == 0) {
+        /* Whatever the login packet holds, the user is in. */
+        fake_write(c, &c->wr_ok, ok_packet, sizeof(ok_packet));
+        return;
+    }
+    c->srv->queries++;
+    if (c->srv->on_query != NULL) c->srv->on_query(c->srv);
+}
+
+static void fake_connection(uv_stream_t *server, int status)
+{
+    struct fake_server *s = server->data;
+    struct fake_conn *c = NULL;
+    size_t i;
+
+    if (status != 0) return;
+    for (i = 0; i < N_ELEMS(s->conns) && c == NULL; i++)
+        if (s->conns[i].state == 0) c = &s->conns[i];
+    if (c == NULL) return; /* left pending in libuv: the client just waits */
+    memset(c, 0, sizeof(*c));
+    c->srv = s;
+    uv_tcp_init(server->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        c->state = 2;
+        uv_close((uv_handle_t *)&c->tcp, fake_conn_closed);
+        return;
+    }
+    c->state = 1;
+    uv_unref((uv_handle_t *)&c->tcp);
+    s->accepted++;
+    uv_read_start((uv_stream_t *)&c->tcp, fake_alloc, fake_read);
+    if (s->mode == FAKE_GARBAGE) fake_write(c, &c->wr_greet, s->out, s->out_len);
+    else if (s->mode == FAKE_HANG_QUERY) fake_write(c, &c->wr_greet, s->greeting, s->greeting_len);
+    if (s->on_accept != NULL) s->on_accept(s);
+}
+
+/* Listens on 127.0.0.1, or on the dual-stack "::" when `dual` (so that "localhost"
+ * reaches it whichever family it resolves to), at a kernel-chosen port. The server
+ * and its connections are unref'd: they never keep a test loop alive. */
+static int fake_start(struct fake_server *s, uv_loop_t *loop, enum fake_mode mode, bool dual)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+
+    memset(s, 0, sizeof(*s));
+    s->mode = mode;
+    build_greeting(s);
+    uv_tcp_init(loop, &s->tcp);
+    s->tcp.data = s;
+    s->listening = true;
+    if (dual) uv_ip6_addr("::", 0, (struct sockaddr_in6 *)&ss);
+    if (!dual || uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0) != 0) {
+        uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&ss);
+        if (uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0) != 0) goto err;
+    }
+    if (uv_listen((uv_stream_t *)&s->tcp, 16, fake_connection) != 0) goto err;
+    if (uv_tcp_getsockname(&s->tcp, (struct sockaddr *)&ss, &len) != 0) goto err;
+    s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    uv_unref((uv_handle_t *)&s->tcp);
+    return 0;
+err:
+    FO_CHECK(!"fake server listen");
+    return -1;
+}
+
+static void fake_stop(struct fake_server *s)
+{
+    size_t i;
+
+    if (!s->listening) return;
+    s->listening = false;
+    for (i = 0; i < N_ELEMS(s->conns); i++) fake_conn_close(&s->conns[i]);
+    uv_close((uv_handle_t *)&s->tcp, NULL);
+}
+
+/* ------------------------------------------------------------------ 1. closed port, backoff */
+
+static void check_refused(const struct rep *rp)
+{
+    FO_CHECK(!rp->ok);
+    CHECK_CONTAINS(rp->err, "connect");
+    FO_CHECK(strstr(rp->err, "timeout") == NULL);
+    CHECK_RANGE(rp->dur_ms, 0, 500);
+}
+
+static void test_port_closed_backoff(void)
+{
+    /* Failures 1..5 with down_after = 2: the first retry is at the interval, then the
+     * wait doubles per failure (DESIGN.md §5). */
+    static const double gaps[] = {50, 100, 200, 400, 800};
+    const struct fo_probe_opts fast = {50, 1000, 1000, 2};
+    /* With interval 3000 and down_after 1 the first wait would be 6000: capped. */
+    const struct fo_probe_opts slow = {3000, 1000, 1000, 1};
+    struct tloop tl;
+    struct rec a = {0}, b = {0};
+    uint16_t port = closed_port();
+    unsigned i;
+
+    tloop_init(&tl, 12000);
+    a.close_after = N_ELEMS(gaps) + 1;
+    b.close_after = 2;
+    rec_start(&a, &tl, "127.0.0.1", port, "fo", "pw", &fast);
+    rec_start(&b, &tl, "127.0.0.1", port, "fo", "pw", &slow);
+    tloop_run(&tl);
+    rec_close(&a);
+    rec_close(&b);
+    tloop_done(&tl);
+
+    FO_CHECK_INT(a.n, N_ELEMS(gaps) + 1);
+    FO_CHECK_INT(b.n, 2);
+    FO_CHECK_INT(a.after_close + b.after_close, 0);
+    for (i = 0; i < a.n; i++) check_refused(&a.reps[i]);
+    for (i = 0; i < b.n; i++) check_refused(&b.reps[i]);
+    if (a.n > 0) CHECK_RANGE(a.reps[0].at_ms, 0, 300); /* first attempt right away */
+    for (i = 1; i < a.n && i <= N_ELEMS(gaps); i++)
+        CHECK_RANGE(a.reps[i].at_ms - a.reps[i - 1].at_ms, gaps[i - 1] - 5, gaps[i - 1] + 150);
+    if (b.n == 2)
+        CHECK_RANGE(b.reps[1].at_ms - b.reps[0].at_ms, FO_PROBE_MAX_BACKOFF_MS - 5,
+                    FO_PROBE_MAX_BACKOFF_MS + 700);
+}
+
+/* ------------------------------------------------------------------ 2. a server that never greets */
+
+static void check_connect_timeouts(const struct rec *r, unsigned timeout_ms)
+{
+    char want[64];
+    unsigned i;
+
+    snprintf(want, sizeof(want), "connect timeout after %u ms", timeout_ms);
+    for (i = 0; i < r->n; i++) {
+        FO_CHECK(!r->reps[i].ok);
+        FO_CHECK_STR(r->reps[i].err, want);
+        CHECK_RANGE(r->reps[i].dur_ms, 0.8 * timeout_ms, 3.0 * timeout_ms);
+    }
+    if (r->n > 0) CHECK_RANGE(r->reps[0].at_ms, 0.8 * timeout_ms, 3.0 * timeout_ms);
+}
+
+static void test_hung_server_connect_timeout(void)
+{
+    const struct fo_probe_opts o = {50, 400, 1000, 5};
+    struct tloop tl;
+    struct fake_server srv;
+    struct rec a = {0}, b = {0};
+    uint16_t bport;
+    int bfd = backlog_listener(&bport);
+
+    tloop_init(&tl, 8000);
+    fake_start(&srv, &tl.loop, FAKE_SILENT, false);
+    a.close_after = 2;
+    b.close_after = 2;
+    rec_start(&a, &tl, "127.0.0.1", bport, "fo", "pw", &o); /* never accepted */
+    rec_start(&b, &tl, "127.0.0.1", srv.port, "fo", "pw", &o); /* accepted, silent */
+    tloop_run(&tl);
+    rec_close(&a);
+    rec_close(&b);
+    fake_stop(&srv);
+    tloop_done(&tl);
+    if (bfd >= 0) close(bfd);
+
+    FO_CHECK_INT(a.n, 2);
+    FO_CHECK_INT(b.n, 2);
+    FO_CHECK_INT(a.after_close + b.after_close, 0);
+    FO_CHECK(srv.accepted >= 2); /* each failure rebuilt the connection */
+    check_connect_timeouts(&a, o.connect_timeout_ms);
+    check_connect_timeouts(&b, o.connect_timeout_ms);
+}
+
+/* ------------------------------------------------------------------ 3. garbage instead of a greeting */
+
+struct garbage_case {
+    const char *name;
+    const char *out;
+    size_t len;
+    bool close_after_write; /* false: the server then stays silent */
+};
+
+static void test_garbage_greeting(void)
+{
+    static char noise[512];
+    static const struct garbage_case cases[] = {
+        {"ssh banner", LIT("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), true},
+        {"http reply", LIT("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), true},
+        {"bare error marker", LIT("\x01\x00\x00\x00\xff"), true},
+        {"truncated greeting", LIT("\x05\x00\x00\x00\x0a" "5.5"), true},
+        {"greeting without NUL", LIT("\x10\x00\x00\x00\x0a" "5.5.5-10.11.0-Ma"), true},
+        {"empty packets", LIT("\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02"), true},
+        {"wrong protocol version", LIT("\x06\x00\x00\x00\x09" "abcd\x00"), true},
+        {"noise", noise, sizeof(noise), true},
+        {"huge length, then silence", LIT("\xff\xff\xff\x00garbage"), false},
+        {"mid length, then silence", LIT("\x50\x00\x00\x00garbage"), false},
+        {"1MB length, then silence", LIT("\x00\x00\x10\x00garbage"), false},
+        {"16MB-2 length, then silence", LIT("\xfe\xff\xff\x00garbage"), false},
+    };
+    const struct fo_probe_opts o = {1000, 600, 600, 3};
+    uint32_t x = 12345;
+    size_t i;
+
+    for (i = 0; i < sizeof(noise); i++) {
+        x = x * 1103515245u + 12345u;
+        noise[i] = (char)(x >> 16);
+    }
+    for (i = 0; i < N_ELEMS(cases); i++) {
+        const struct garbage_case *gc = &cases[i];
+        int failed_before = fo_test_cur_failed;
+        struct tloop tl;
+        struct fake_server srv;
+        struct rec r = {0};
+
+        fo_test_cur_failed = 0;
+        tloop_init(&tl, 5000);
+        fake_start(&srv, &tl.loop, FAKE_GARBAGE, false);
+        srv.out = gc->out;
+        srv.out_len = gc->len;
+        srv.close_after_write = gc->close_after_write;
+        r.close_after = 1;
+        rec_start(&r, &tl, "127.0.0.1", srv.port, "fo", "pw", &o);
+        tloop_run(&tl);
+        rec_close(&r);
+        fake_stop(&srv);
+        tloop_done(&tl);
+
+        FO_CHECK_INT(r.n, 1);
+        FO_CHECK_INT(r.after_close, 0);
+        FO_CHECK_INT(srv.accepted, 1);
+        if (r.n == 1) {
+            FO_CHECK(!r.reps[0].ok);
+            CHECK_CONTAINS(r.reps[0].err, "connect");
+            /* A peer that hung up is noticed at once, not at the deadline. */
+            if (gc->close_after_write) FO_CHECK(strstr(r.reps[0].err, "timeout") == NULL);
+            else FO_CHECK_STR(r.reps[0].err, "connect timeout after 600 ms");
+        }
+        fprintf(stderr, "DBG %s: %.1f ms %s\n", gc->name, r.reps[0].dur_ms, r.reps[0].err);
+        if (fo_test_cur_failed) fprintf(stderr, "  (case: %s)\n", gc->name);
+        fo_test_cur_failed |= failed_before;
+    }
+}
+
+/* ------------------------------------------------------------------ read timeout, fake server */
+
+/* The handshake succeeds and the query hangs: the read timeout (not the connect
+ * timeout, which is much longer here) must end the attempt, also on the attempt that
+ * opened the connection. */
+static void test_read_timeout_fresh_connection(void)
+{
+    const struct fo_probe_opts o = {50, 3000, 300, 5};
+    struct tloop tl;
+    struct fake_server srv;
+    struct rec r = {0};
+    unsigned i;
+
+    tloop_init(&tl, 8000);
+    fake_start(&srv, &tl.loop, FAKE_HANG_QUERY, false);
+    r.close_after = 2;
+    r.secret = "s3cr3t-pw";
+    rec_start(&r, &tl, "127.0.0.1", srv.port, "fo", "s3cr3t-pw", &o);
+    tloop_run(&tl);
+    rec_close(&r);
+    fake_stop(&srv);
+    tloop_done(&tl);
+
+    FO_CHECK_INT(r.n, 2);
+    FO_CHECK_INT(r.after_close, 0);
+    FO_CHECK_INT(srv.accepted, 2); /* a failed query drops the connection */
+    FO_CHECK_INT(srv.queries, 2);
+    for (i = 0; i < r.n; i++) {
+        FO_CHECK(!r.reps[i].ok);
+        FO_CHECK_STR(r.reps[i].err, "read timeout after 300 ms");
+        CHECK_RANGE(r.reps[i].dur_ms, 0.8 * 300, 3.0 * 300);
+    }
+}
+
+/* ------------------------------------------------------------------ 4. close during each phase */
+
+enum target { T_SILENT, T_SILENT_DUAL, T_BACKLOG, T_CLOSED, T_HANG_QUERY };
+
+enum close_when {
+    CW_IMMEDIATE,       /* right after fo_probe_start */
+    CW_RESOLVE,         /* while uv_getaddrinfo runs */
+    CW_ON_ACCEPT,       /* the server saw the TCP connection: awaiting the greeting */
+    CW_TIMER,           /* after close_ms, e.g. stuck in a never-accepted backlog */
+    CW_ON_QUERY,        /* the query reached the server: awaiting the reply */
+    CW_IDLE,            /* between attempts (close_ms after the first report) */
+    CW_IN_REPORT,       /* from inside the first report callback */
+};
+
+struct close_case {
+    const char *name;
+    const char *host;
+    enum target target;
+    enum close_when when;
+    unsigned close_ms;
+    struct fo_probe_opts o;
+    unsigned want_reports;
+};
+
+struct close_run {
+    const struct close_case *cc;
+    struct rec r;
+    struct closer cl;
+    bool cl_started;
+};
+
+static void close_on_server_event(struct fake_server *s)
+{
+    struct close_run *cr = s->data;
+
+    rec_close(&cr->r);
+}
+
+static void close_idle_step(struct rec *r, const struct rep *last)
+{
+    struct close_run *cr = r->ctx;
+
+    if (r->n == 1) {
+        closer_start(&cr->cl, &r->tl->loop, r, cr->cc->close_ms);
+        cr->cl_started = true;
+    }
+}
+
+static void run_close_case(const struct close_case *cc)
+{
+    struct tloop tl;
+    struct fake_server srv;
+    struct close_run cr;
+    uint16_t port = 0;
+    int bfd = -1;
+
+    memset(&cr, 0, sizeof(cr));
+    cr.cc = cc;
+    cr.r.ctx = &cr;
+    tloop_init(&tl, 6000);
+    fake_start(&srv, &tl.loop, cc->target == T_HANG_QUERY ? FAKE_HANG_QUERY : FAKE_SILENT,
+               cc->target == T_SILENT_DUAL);
+    srv.data = &cr;
+    switch (cc->target) {
+    case T_BACKLOG:
+        bfd = backlog_listener(&port);
+        break;
+    case T_CLOSED:
+        port = closed_port();
+        break;
+    default:
+        port = srv.port;
+        break;
+    }
+    if (cc->when == CW_ON_ACCEPT) srv.on_accept = close_on_server_event;
+    if (cc->when == CW_ON_QUERY) srv.on_query = close_on_server_event;
+    if (cc->when == CW_IDLE) cr.r.step = close_idle_step;
+    if (cc->when == CW_IN_REPORT) cr.r.close_after = 1;
+    rec_start(&cr.r, &tl, cc->host, port, "fo", "pw", &cc->o);
+    if (cc->when == CW_IMMEDIATE) rec_close(&cr.r);
+    if (cc->when == CW_RESOLVE || cc->when == CW_TIMER) {
+        /* Started after the probe's own first (0 ms) timer, so it runs right after
+         * the attempt began, in the same pass: the lookup is still in flight. */
+        closer_start(&cr.cl, &tl.loop, &cr.r, cc->close_ms);
+        cr.cl_started = true;
+    }
+    tloop_run(&tl);
+    FO_CHECK(cr.r.closed);
+    rec_close(&cr.r);
+    if (cr.cl_started) uv_close((uv_handle_t *)&cr.cl.t, NULL);
+    fake_stop(&srv);
+    tloop_done(&tl);
+    if (bfd >= 0) close(bfd);
+
+    FO_CHECK_INT(cr.r.n, cc->want_reports);
+    FO_CHECK_INT(cr.r.after_close, 0);
+    switch (cc->when) {
+    case CW_IMMEDIATE:
+    case CW_RESOLVE:
+        FO_CHECK_INT(srv.accepted, 0); /* no connection is made after close */
+        break;
+    case CW_ON_ACCEPT:
+        FO_CHECK_INT(srv.accepted, 1);
+        break;
+    case CW_ON_QUERY:
+        FO_CHECK_INT(srv.queries, 1);
+        break;
+    default:
+        break;
+    }
+}
+
+static void test_close_during_each_phase(void)
+{
+    const struct fo_probe_opts slow = {10000, 5000, 5000, 3};
+    const struct fo_probe_opts quick = {10000, 200, 200, 3};
+    const struct close_case cases[] = {
+        {"immediately", "127.0.0.1", T_SILENT, CW_IMMEDIATE, 0, slow, 0},
+        {"immediately, by name", "localhost", T_SILENT_DUAL, CW_IMMEDIATE, 0, slow, 0},
+        {"resolving", "localhost", T_SILENT_DUAL, CW_RESOLVE, 0, slow, 0},
+        {"connecting, never accepted", "127.0.0.1", T_BACKLOG, CW_TIMER, 150, slow, 0},
+        {"connecting, awaiting greeting", "127.0.0.1", T_SILENT, CW_ON_ACCEPT, 0, slow, 0},
+        {"connecting after a lookup", "localhost", T_SILENT_DUAL, CW_ON_ACCEPT, 0, slow, 0},
+        {"awaiting a query reply", "127.0.0.1", T_HANG_QUERY, CW_ON_QUERY, 0, slow, 0},
+        {"idle between attempts", "127.0.0.1", T_CLOSED, CW_IDLE, 50, slow, 1},
+        {"in report: refused", "127.0.0.1", T_CLOSED, CW_IN_REPORT, 0, slow, 1},
+        {"in report: connect timeout", "127.0.0.1", T_SILENT, CW_IN_REPORT, 0, quick, 1},
+        {"in report: read timeout", "127.0.0.1", T_HANG_QUERY, CW_IN_REPORT, 0, quick, 1},
+    };
+    size_t i;
+
+    for (i = 0; i < N_ELEMS(cases); i++) {
+        int failed_before = fo_test_cur_failed;
+
+        fo_test_cur_failed = 0;
+        run_close_case(&cases[i]);
+        if (fo_test_cur_failed) fprintf(stderr, "  (case: %s)\n", cases[i].name);
+        fo_test_cur_failed |= failed_before;
+    }
+}
+
+/* ------------------------------------------------------------------ 5. a real mariadbd */
+
+/* What atexit() needs to stop the server and remove its files, whatever happened. */
+static struct {
+    pid_t pid;
+    char dir[64];
+    uint16_t port;
+    bool stopped; /* SIGSTOPped by the test */
+} g_mdb = {-1, "", 0, false};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    remove(path);
+    return 0;
+}
+
+/* Polls for the child's exit until timeout_ms; true if it exited. */
+static bool wait_exit(pid_t pid, unsigned timeout_ms, int *status)
+{
+    uint64_t t0 = uv_hrtime();
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    int st = 0;
+
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+
+        if (w == pid || (w < 0 && errno == ECHILD)) {
+            if (status != NULL) *status = st;
+            return true;
+        }
+        if (ms_since(t0) >= timeout_ms) return false;
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void mdb_cleanup(void)
+{
+    if (g_mdb.pid > 0) {
+        kill(g_mdb.pid, SIGCONT);
+        kill(g_mdb.pid, SIGTERM);
+        if (!wait_exit(g_mdb.pid, 15000, NULL)) {
+            kill(g_mdb.pid, SIGKILL);
+            waitpid(g_mdb.pid, NULL, 0);
+        }
+        g_mdb.pid = -1;
+        g_mdb.stopped = false;
+    }
+    if (g_mdb.dir[0] != '\0') {
+        nftw(g_mdb.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        g_mdb.dir[0] = '\0';
+    }
+}
+
+static void mdb_signal(int sig)
+{
+    if (g_mdb.pid <= 0) return;
+    FO_CHECK_INT(kill(g_mdb.pid, sig), 0);
+    if (sig == SIGSTOP) g_mdb.stopped = true;
+    if (sig == SIGCONT) g_mdb.stopped = false;
+}
+
+/* Forks argv with stdout/stderr appended to log_path; the child dies with us. */
+static pid_t spawn(char *const argv[], const char *log_path)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        int in = open("/dev/null", O_RDONLY);
+
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (in >= 0) dup2(in, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Runs argv to completion within timeout_ms; returns its exit code or -1. */
+static int run_cmd(char *const argv[], const char *log_path, unsigned timeout_ms)
+{
+    pid_t pid = spawn(argv, log_path);
+    int st = 0;
+
+    if (pid < 0) return -1;
+    if (!wait_exit(pid, timeout_ms, &st)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void print_tail(const char *path)
+{
+    char buf[2048];
+    FILE *f = fopen(path, "r");
+    long size;
+    size_t n;
+
+    if (f == NULL) return;
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0, SEEK_SET);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    fprintf(stderr, "  --- %s ---\n%s\n  ---\n", path, buf);
+}
+
+static bool mdb_start(void)
+{
+    static bool registered;
+    char datadir[128], datadir_arg[160], port_arg[32], sock[128], sock_arg[160];
+    char install_log[128], server_log[128], client_log[128];
+    const char *sql = "CREATE USER IF NOT EXISTS 'fo'@'127.0.0.1' IDENTIFIED BY 'pw'; "
+                      "GRANT ALL PRIVILEGES ON *.* TO 'fo'@'127.0.0.1'";
+    uint64_t t0;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+
+    if (!registered) {
+        atexit(mdb_cleanup);
+        registered = true;
+    }
+    snprintf(g_mdb.dir, sizeof(g_mdb.dir), "/tmp/fo-test-prober-XXXXXX");
+    if (mkdtemp(g_mdb.dir) == NULL) {
+        g_mdb.dir[0] = '\0';
+        return false;
+    }
+    g_mdb.port = closed_port();
+    snprintf(datadir, sizeof(datadir), "%s/data", g_mdb.dir);
+    snprintf(datadir_arg, sizeof(datadir_arg), "--datadir=%s", datadir);
+    snprintf(port_arg, sizeof(port_arg), "--port=%u", g_mdb.port);
+    snprintf(sock, sizeof(sock), "%s/mysqld.sock", g_mdb.dir);
+    snprintf(sock_arg, sizeof(sock_arg), "--socket=%s", sock);
+    snprintf(install_log, sizeof(install_log), "%s/install.log", g_mdb.dir);
+    snprintf(server_log, sizeof(server_log), "%s/mariadbd.log", g_mdb.dir);
+    snprintf(client_log, sizeof(client_log), "%s/client.log", g_mdb.dir);
+
+    {
+        char *const install[] = {"/usr/bin/mariadb-install-db", "--no-defaults", datadir_arg,
+                                 "--auth-root-authentication-method=normal", NULL};
+
+        if (run_cmd(install, install_log, 60000) != 0) {
+            print_tail(install_log);
+            return false;
+        }
+    }
+    {
+        char *const server[] = {MARIADBD, "--no-defaults", "--user=root", datadir_arg, port_arg,
+                                sock_arg, "--bind-address=127.0.0.1", "--server-id=7",
+                                "--log-bin", "--innodb-buffer-pool-size=16M",
+                                "--performance-schema=off", "--skip-name-resolve", NULL};
+
+        g_mdb.pid = spawn(server, server_log);
+        if (g_mdb.pid < 0) return false;
+    }
+    /* Ready when the client can create the probe's user over the socket. */
+    t0 = uv_hrtime();
+    for (;;) {
+        char *const client[] = {"/usr/bin/mariadb", "--no-defaults", "-uroot", sock_arg,
+                                "-e", (char *)sql, NULL};
+        int st;
+
+        if (waitpid(g_mdb.pid, &st, WNOHANG) == g_mdb.pid) {
+            g_mdb.pid = -1;
+            fprintf(stderr, "  mariadbd exited early\n");
+            print_tail(server_log);
+            return false;
+        }
+        if (access(sock, F_OK) == 0 && run_cmd(client, client_log, 10000) == 0) return true;
+        if (ms_since(t0) > 30000) {
+            fprintf(stderr, "  mariadbd not ready within 30 s\n");
+            print_tail(server_log);
+            print_tail(client_log);
+            return false;
+        }
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void check_sample(const struct rep *rp)
+{
+    FO_CHECK(rp->ok);
+    FO_CHECK_INT(rp->server_id, 7);
+    FO_CHECK(!rp->read_only);
+    FO_CHECK(!rp->is_replica);
+    CHECK_CONTAINS(rp->version, "MariaDB");
+}
+
+/* Wrong password, then the right one, then a wrong one again: credentials changed
+ * with fo_probe_set_credentials take effect at the next attempt. */
+static void creds_step(struct rec *r, const struct rep *last)
+{
+    switch (r->n) {
+    case 1:
+        FO_CHECK(!last->ok);
+        CHECK_CONTAINS(last->err, "Access denied");
+        fo_probe_set_credentials(r->p, "fo", "pw");
+        break;
+    case 2:
+        check_sample(last);
+        fo_probe_set_credentials(r->p, "fo", r->secret2);
+        break;
+    case 3:
+        FO_CHECK(!last->ok);
+        CHECK_CONTAINS(last->err, "Access denied");
+        rec_close(r);
+        break;
+    default:
+        break;
+    }
+}
+
+static void mdb_credentials(void)
+{
+    const struct fo_probe_opts o = {50, 2000, 2000, 5};
+    struct tloop tl;
+    struct rec r = {0};
+
+    tloop_init(&tl, 8000);
+    r.secret = "Wr0ng-S3cret-one";
+    r.secret2 = "Wr0ng-S3cret-two";
+    r.step = creds_step;
+    rec_start(&r, &tl, "127.0.0.1", g_mdb.port, "fo", r.secret, &o);
+    tloop_run(&tl);
+    rec_close(&r);
+    tloop_done(&tl);
+    FO_CHECK_INT(r.n, 3);
+    FO_CHECK_INT(r.after_close, 0);
+}
+
+/* Two good probes (the second reuses the connection); SIGSTOP: the query on the open
+ * connection hits the read timeout, a new connection the connect timeout; SIGCONT:
+ * the probe recovers within a few attempts. */
+struct stop_ctx {
+    unsigned stage;
+    unsigned after_cont;
+};
+
+static void stop_step(struct rec *r, const struct rep *last)
+{
+    struct stop_ctx *sc = r->ctx;
+
+    switch (sc->stage) {
+    case 0:
+        check_sample(last);
+        if (!last->ok) {
+            rec_close(r);
+        } else if (r->n == 2) {
+            mdb_signal(SIGSTOP);
+            sc->stage = 1;
+        }
+        break;
+    case 1:
+        FO_CHECK(!last->ok);
+        FO_CHECK_STR(last->err, "read timeout after 300 ms");
+        CHECK_RANGE(last->dur_ms, 0.8 * 300, 3.0 * 300);
+        sc->stage = 2;
+        break;
+    case 2:
+        FO_CHECK(!last->ok);
+        CHECK_CONTAINS(last->err, "timeout");
+        mdb_signal(SIGCONT);
+        sc->stage = 3;
+        break;
+    case 3:
+        if (last->ok) {
+            check_sample(last);
+            sc->stage = 4;
+            rec_close(r);
+        } else if (++sc->after_cont >= 3) {
+            fprintf(stderr, "  no recovery after SIGCONT: %s\n", last->err);
+            FO_CHECK(last->ok);
+            rec_close(r);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void mdb_stop_and_resume(void)
+{
+    const struct fo_probe_opts o = {100, 600, 300, 3};
+    struct tloop tl;
+    struct stop_ctx sc = {0, 0};
+    struct rec r = {0};
+
+    tloop_init(&tl, 10000);
+    r.step = stop_step;
+    r.ctx = &sc;
+    r.secret = "pw-not-in-errors";
+    rec_start(&r, &tl, "127.0.0.1", g_mdb.port, "fo", "pw", &o);
+    tloop_run(&tl);
+    rec_close(&r);
+    tloop_done(&tl);
+    if (g_mdb.stopped) mdb_signal(SIGCONT);
+    FO_CHECK_INT(sc.stage, 4);
+    FO_CHECK_INT(r.after_close, 0);
+}
+
+/* Close while a query waits on the stopped server (read timeout far away). */
+struct query_close_ctx {
+    struct closer cl;
+    bool started;
+};
+
+static void query_close_step(struct rec *r, const struct rep *last)
+{
+    struct query_close_ctx *qc = r->ctx;
+
+    check_sample(last);
+    if (r->n != 1) return;
+    mdb_signal(SIGSTOP);
+    /* The next attempt starts 100 ms later and then waits for the reply. */
+    closer_start(&qc->cl, &r->tl->loop, r, 300);
+    qc->started = true;
+}
+
+static void mdb_close_during_query(void)
+{
+    const struct fo_probe_opts o = {100, 2000, 5000, 3};
+    struct tloop tl;
+    struct query_close_ctx qc;
+    struct rec r = {0};
+
+    memset(&qc, 0, sizeof(qc));
+    tloop_init(&tl, 8000);
+    r.step = query_close_step;
+    r.ctx = &qc;
+    rec_start(&r, &tl, "127.0.0.1", g_mdb.port, "fo", "pw", &o);
+    tloop_run(&tl);
+    rec_close(&r);
+    if (qc.started) uv_close((uv_handle_t *)&qc.cl.t, NULL);
+    tloop_done(&tl);
+    if (g_mdb.stopped) mdb_signal(SIGCONT);
+    FO_CHECK(qc.started);
+    FO_CHECK_INT(r.n, 1);
+    FO_CHECK_INT(r.after_close, 0);
+}
+
+static void test_real_mariadbd(void)
+{
+    if (access(MARIADBD, X_OK) != 0) {
+        printf("SKIP: no mariadbd\n");
+        return;
+    }
+    if (!mdb_start()) {
+        FO_CHECK(!"mariadbd started");
+        mdb_cleanup();
+        return;
+    }
+    mdb_credentials();
+    mdb_stop_and_resume();
+    mdb_close_during_query();
+    mdb_cleanup();
+}
+
+FO_TEST_MAIN(FO_T(test_port_closed_backoff), FO_T(test_hung_server_connect_timeout),
+             FO_T(test_garbage_greeting), FO_T(test_read_timeout_fresh_connection),
+             FO_T(test_close_during_each_phase), FO_T(test_real_mariadbd))
