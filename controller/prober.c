@@ -225,6 +225,7 @@ static void finish_phase(struct fo_probe *p, int ok_code, MYSQL_RES *res)
             return;
         }
         p->conn->connected = true;
+        arm_timer(p, p->opts.read_timeout_ms);
         run_query(p, PH_Q1, FO_SAMPLE_Q1);
         return;
     case PH_Q1:

@@ -184,10 +184,13 @@ def main():
         step(f"leader last_applied={end_applied}")
         for i in (1, 2, 3):
             c.wait_caught_up(i, 15, reference=lid)
-            nd = c.nodes[i]
-            wait_for(lambda: snapshot_files(nd.data_dir), 10,
-                     f"a snapshot-* file in node {i}'s data dir (threshold 64, {end_applied} entries); "
-                     f"files: {list_files(nd.data_dir)}")
+
+            def snapshotted(data_dir=c.nodes[i].data_dir):
+                if not snapshot_files(data_dir):
+                    raise NotYet(f"files in {data_dir}: {list_files(data_dir)}")
+                return True
+            wait_for(snapshotted, 10, f"a snapshot-* file in node {i}'s data dir "
+                     f"(snapshot_threshold 64, last_applied {end_applied})")
         check(clusters_view(c, lid)["spare"] == 0, "spare should be empty after add/remove pairs")
 
         # ---------------------------------------------------------------- member add (snapshot install)
