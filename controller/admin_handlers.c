@@ -359,17 +359,26 @@ static void propose(struct areq *r, Fo__Command *cmd)
     if (rc != 0) areq_fail(r, rc, "%s", err);
 }
 
-/* Writes run on the leader; a follower forwards them. Returns true if handled here. */
+static void ready_barrier_done(void *data, int status)
+{
+    struct areq *r = data;
+
+    if (status != 0) return areq_fail(r, status, "leadership changed while the write waited; retry");
+    fo_admin_dispatch(r); /* now fo_raft_is_ready(): handled on this node */
+}
+
+/* Writes run on a leader whose store is up to date; a follower forwards them. A
+ * leader elected moments ago first waits for a barrier of its own term, so the write
+ * is checked against every committed entry. Returns true if handled here now. */
 static bool leader_or_forward(struct areq *r)
 {
+    char err[FO_ERRLEN];
     int rc;
 
+    if (fo_raft_is_ready(&r->ctl->raft)) return true;
     if (fo_raft_is_leader(&r->ctl->raft)) {
-        if (!fo_monitor_ready(r->ctl)) {
-            areq_fail(r, FO_ENOLEADER, "leader elected moments ago is catching up; retry");
-            return false;
-        }
-        return true;
+        if ((rc = fo_raft_barrier(&r->ctl->raft, ready_barrier_done, r, err)) != 0) areq_fail(r, rc, "%s", err);
+        return false;
     }
     if ((rc = forward(r)) != 0)
         areq_fail(r, rc, rc == FO_ENOLEADER ? "no leader is known (election in progress or no quorum)"

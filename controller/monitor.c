@@ -61,6 +61,7 @@ struct fo_monitor {
     uv_timer_t tick;
     unsigned ticks;
     bool leader;
+    uint64_t leader_term; /* term of the current leadership, 0 when not leader */
     bool ready;
     bool barrier_pending;
     bool seeded;
@@ -314,7 +315,7 @@ static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_s
         FO_INFO(MOD, "%s %s:%u is %s%s%s", w->cluster, w->host, w->port, fo_health_name(w->health.state),
                 ok ? "" : ": ", ok ? "" : w->last_error);
     }
-    if (m->ready) evaluate_cluster(m, cl);
+    if (m->ready && fo_raft_is_ready(&ctl->raft)) evaluate_cluster(m, cl);
 }
 
 /* ------------------------------------------------------------------ reconcile */
@@ -508,7 +509,7 @@ static void barrier_done(void *data, int status)
 
     m->barrier_pending = false;
     if (m->ctl->stopping) return;
-    if (status != 0 || !fo_raft_is_leader(&m->ctl->raft)) {
+    if (status != 0 || !fo_raft_is_ready(&m->ctl->raft)) {
         FO_WARN(MOD, "leadership barrier failed: %s", fo_strerror(status));
         return;
     }
@@ -524,14 +525,18 @@ static void barrier_done(void *data, int status)
 static void check_leadership(struct fo_monitor *m)
 {
     bool leader = fo_raft_is_leader(&m->ctl->raft);
+    uint64_t term = leader ? raft_current_term(&m->ctl->raft.raft) : 0;
     char err[FO_ERRLEN];
 
-    if (leader != m->leader) {
+    /* A leadership lost and regained between two ticks is a new term: start over. */
+    if (leader != m->leader || term != m->leader_term) {
+        if (leader != m->leader)
+            FO_INFO(MOD, "%s", leader ? "became leader: probing every instance" : "no longer leader");
         m->leader = leader;
+        m->leader_term = term;
         m->ready = false;
         m->seeded = false;
         m->leader_probes_ok = 0;
-        FO_INFO(MOD, "%s", leader ? "became leader: probing every instance" : "no longer leader");
         reconcile(m); /* start (or stop) probing the non-primaries at once */
     }
     if (leader && !m->ready && !m->barrier_pending) {
@@ -653,7 +658,7 @@ bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, 
     return true;
 }
 
-bool fo_monitor_ready(struct fo_ctl *ctl) { return ctl->monitor != NULL && ctl->monitor->ready; }
+bool fo_monitor_ready(struct fo_ctl *ctl) { return ctl->monitor != NULL && ctl->monitor->ready && fo_raft_is_ready(&ctl->raft); }
 
 unsigned fo_monitor_count(struct fo_ctl *ctl) { return ctl->monitor ? ctl->monitor->n_watches : 0; }
 

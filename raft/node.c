@@ -258,6 +258,11 @@ bool fo_raft_is_leader(struct fo_raft *r)
     return r->started && !r->closing && raft_state(&r->raft) == RAFT_LEADER;
 }
 
+bool fo_raft_is_ready(struct fo_raft *r)
+{
+    return fo_raft_is_leader(r) && r->ready_term == raft_current_term(&r->raft);
+}
+
 uint64_t fo_raft_leader(struct fo_raft *r, const char **address)
 {
     raft_id id = 0;
@@ -375,6 +380,7 @@ int fo_raft_propose(struct fo_raft *r, const uint8_t *cmd, size_t len, fo_raft_a
 }
 
 struct done_req {
+    uint64_t term; /* term when issued (barriers) */
     union {
         struct raft_barrier barrier;
         struct raft_change change;
@@ -410,7 +416,12 @@ static void done_finish(struct done_req *d, int status)
 
 static void barrier_done(struct raft_barrier *req, int status)
 {
-    done_finish(req->data, map_raft_err(status));
+    struct done_req *d = req->data;
+    struct fo_raft *r = d->r;
+
+    if (status == 0 && raft_state(&r->raft) == RAFT_LEADER && raft_current_term(&r->raft) == d->term)
+        r->ready_term = d->term;
+    done_finish(d, map_raft_err(status));
 }
 
 int fo_raft_barrier(struct fo_raft *r, fo_raft_done_cb cb, void *data, char err[FO_ERRLEN])
@@ -420,6 +431,7 @@ int fo_raft_barrier(struct fo_raft *r, fo_raft_done_cb cb, void *data, char err[
 
     if (!fo_raft_is_leader(r)) return fo_errf(err, FO_ENOTLEADER, "not the leader");
     if ((d = done_new(r, 0, cb, data)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    d->term = raft_current_term(&r->raft);
     d->u.barrier.data = d;
     if ((rv = raft_barrier(&r->raft, &d->u.barrier, barrier_done)) != 0) {
         free(d);

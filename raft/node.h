@@ -38,6 +38,7 @@ struct fo_raft {
     void (*closed_cb)(void *data);
     void *closed_data;
     unsigned pending; /* outstanding requests (for shutdown accounting) */
+    uint64_t ready_term;    /* term in which a barrier of ours completed as leader */
     uint64_t applied_count; /* commands applied since start (metrics) */
     uint64_t apply_errors;  /* commands the store refused (metrics) */
 };
@@ -51,6 +52,9 @@ int fo_raft_start(struct fo_raft *r, uv_loop_t *loop, const struct fo_config *cf
 void fo_raft_close(struct fo_raft *r, void (*closed_cb)(void *data), void *data);
 
 bool fo_raft_is_leader(struct fo_raft *r);
+/* Leader, and a barrier issued in the current term has completed: every entry
+ * committed by earlier leaders is applied to the store, so it may be acted on. */
+bool fo_raft_is_ready(struct fo_raft *r);
 /* Leader id (0 if unknown) and its raft address (NULL if unknown). */
 uint64_t fo_raft_leader(struct fo_raft *r, const char **address);
 const char *fo_raft_state_name(struct fo_raft *r); /* "leader" "follower" "candidate" "unavailable" */
