@@ -68,7 +68,19 @@ struct fo_store_cluster {
     char password_file[FO_PATH_LEN];
     bool maintenance;
     char problems[2048]; /* cluster problems joined with "\n", "" if none */
+    /* Failover state and options (issue 3). */
+    uint64_t epoch;            /* epoch of the last failover begun, 0 = none yet */
+    uint64_t blocked_until_ms; /* anti-flap block, proposer's wall clock; 0 = none */
+    char primary_host[FO_HOST_LEN]; /* designated writer, "" if none yet */
+    uint16_t primary_port;
+    char repl_user[FO_NAME_LEN];
+    char repl_password_file[FO_PATH_LEN];
+    bool semi_sync;
+    unsigned anti_flap_s; /* as stored: 0 means the default FO_DEFAULT_ANTI_FLAP_S */
+    unsigned max_lag_s;   /* 0 = no limit */
 };
+
+#define FO_DEFAULT_ANTI_FLAP_S 3600
 
 struct fo_store_instance {
     char cluster[FO_NAME_LEN];
@@ -84,6 +96,8 @@ struct fo_store_instance {
     uint64_t server_id;
     bool read_only;
     bool maintenance;
+    bool quarantined;
+    char quarantine_reason[256];
 };
 
 struct fo_store_member {
@@ -100,6 +114,38 @@ struct fo_store_event {
     char instance[FO_ADDR_LEN]; /* "host:port" or "" */
     char kind[32];
     char detail[512];
+};
+
+/* One failover or switchover (fo.FailoverBegin .. FailoverEnd). */
+struct fo_store_failover {
+    char cluster[FO_NAME_LEN];
+    uint64_t epoch;
+    int kind;   /* fo.FailoverKind */
+    char old_host[FO_HOST_LEN];
+    uint16_t old_port;
+    char new_host[FO_HOST_LEN]; /* "" until STEP_CHOOSE is done */
+    uint16_t new_port;
+    char target_host[FO_HOST_LEN];
+    uint16_t target_port;
+    char reason[512];
+    char confirmations[1024]; /* human-readable summary of Begin's confirmations + replicas */
+    uint64_t started_ms;      /* Begin's wall_ms */
+    uint64_t ended_ms;        /* End's wall_ms, 0 while running */
+    int last_step;            /* fo.FailoverStep of the last StepDone, 0 = none */
+    int result;               /* fo.FailoverResult, 0 = running */
+    char detail[1024];        /* End's detail, or the last step's detail while running */
+    char steps[512];          /* "fence=12ms choose=340ms ..." in order */
+    uint32_t total_ms;
+};
+
+struct fo_store_decision {
+    uint64_t seq;
+    uint64_t wall_ms;
+    char cluster[FO_NAME_LEN];
+    char instance[FO_ADDR_LEN]; /* "host:port" or "" */
+    char verdict[32];
+    char reason[512];
+    char detail[1024]; /* confirmations and replica reports, human-readable */
 };
 
 /* Iterators call cb for each row; a non-zero return from cb stops and is returned. */
@@ -122,5 +168,20 @@ int fo_store_get_instance(struct fo_store *s, const char *cluster, const char *h
                           struct fo_store_instance *out);
 int fo_store_get_member(struct fo_store *s, uint64_t id, struct fo_store_member *out);
 bool fo_store_recoveries_enabled(struct fo_store *s);
+
+/* The unfinished failover of a cluster (result RUNNING), or FO_ENOTFOUND. */
+int fo_store_get_running_failover(struct fo_store *s, const char *cluster, struct fo_store_failover *out);
+typedef int (*fo_store_failover_cb)(void *data, const struct fo_store_failover *f);
+typedef int (*fo_store_decision_cb)(void *data, const struct fo_store_decision *d);
+/* Newest first (by started_ms, epoch), at most limit; cluster NULL = all. */
+int fo_store_each_failover(struct fo_store *s, const char *cluster, unsigned limit, fo_store_failover_cb cb,
+                           void *data);
+/* Every running failover (any cluster), for a new leader to resume. */
+int fo_store_each_running_failover(struct fo_store *s, fo_store_failover_cb cb, void *data);
+/* Newest first, at most limit; cluster NULL = all. */
+int fo_store_each_decision(struct fo_store *s, const char *cluster, unsigned limit, fo_store_decision_cb cb,
+                           void *data);
+
+#define FO_STORE_MAX_DECISIONS 10000 /* pruned deterministically like events */
 
 #endif

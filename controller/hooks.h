@@ -1,0 +1,41 @@
+/* Failover hooks: external programs run without blocking the loop (uv_spawn), with a
+ * timeout (SIGTERM, then SIGKILL 2 s later). The environment is exactly the given
+ * list plus PATH=/usr/sbin:/usr/bin:/sbin:/bin (nothing inherited: no secrets leak).
+ * stdout/stderr are read and logged line by line (at most 64 lines of 512 bytes per
+ * run; the rest is dropped and counted), prefixed with the hook's name.
+ *
+ * Environment given by the failover engine: FO_CLUSTER, FO_OLD_PRIMARY (host:port),
+ * FO_NEW_PRIMARY (host:port or ""), FO_EPOCH, FO_REASON, FO_KIND, FO_RESULT (post hooks).
+ *
+ * Callback contract: if fo_hook_run returns non-zero the callback never fires;
+ * otherwise it fires exactly once (FO_ECANCELED after fo_hook_cancel, which also
+ * kills the process). */
+#ifndef FO_HOOKS_H
+#define FO_HOOKS_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "common/err.h"
+
+#define FO_HOOK_MAX_ENV 32
+
+struct fo_hook;
+
+struct fo_hook_result {
+    int status;       /* 0 ran to completion (see exit_code), FO_ETIMEDOUT, FO_ECANCELED, FO_EIO */
+    int exit_code;    /* valid when status == 0 and term_signal == 0 */
+    int term_signal;  /* signal that ended it, 0 if it exited */
+    unsigned duration_ms;
+    char detail[256]; /* e.g. "exited 1", "killed after 5000 ms timeout", "spawn: No such file" */
+};
+
+typedef void (*fo_hook_cb)(void *data, const struct fo_hook_result *r);
+
+/* name is used in logs ("pre_failover"); path must be absolute; env entries are
+ * "KEY=VALUE" (at most FO_HOOK_MAX_ENV). */
+int fo_hook_run(uv_loop_t *loop, const char *name, const char *path, const char *const *env, unsigned n_env,
+                unsigned timeout_ms, fo_hook_cb cb, void *data, struct fo_hook **out, char err[FO_ERRLEN]);
+void fo_hook_cancel(struct fo_hook *h);
+
+#endif
