@@ -14,6 +14,13 @@ enum opt_id {
     OPT_USER,
     OPT_PASSWORD_FILE,
     OPT_RULE,
+    OPT_REPL_USER,
+    OPT_REPL_PASSWORD_FILE,
+    OPT_SEMI_SYNC,
+    OPT_ANTI_FLAP_S,
+    OPT_MAX_LAG_S,
+    OPT_TO,
+    OPT_REASON,
     OPT_COUNT
 };
 
@@ -35,9 +42,22 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_USER] = {"--user", 1},
     [OPT_PASSWORD_FILE] = {"--password-file", 1},
     [OPT_RULE] = {"--rule", 1},
+    [OPT_REPL_USER] = {"--repl-user", 1},
+    [OPT_REPL_PASSWORD_FILE] = {"--repl-password-file", 1},
+    [OPT_SEMI_SYNC] = {"--semi-sync", 0},
+    [OPT_ANTI_FLAP_S] = {"--anti-flap-s", 1},
+    [OPT_MAX_LAG_S] = {"--max-lag-s", 1},
+    [OPT_TO] = {"--to", 1},
+    [OPT_REASON] = {"--reason", 1},
 };
 
-/* More positional words than any command takes (2 words + 2 operands). */
+/* The options of `cluster add`, all optional but the first two. */
+#define OPT_CLUSTER_ADD                                                                           \
+    (OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) |                    \
+     OPT_BIT(OPT_REPL_PASSWORD_FILE) | OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) |          \
+     OPT_BIT(OPT_MAX_LAG_S))
+
+/* More positional words than any command takes (2 words + 3 operands). */
 #define MAX_POS 8
 
 /* What one pass over argv found, before the command is known. */
@@ -54,11 +74,13 @@ struct cmd_def {
     const char *sub; /* NULL for one-word commands */
     enum fo_ctl_cmd cmd;
     unsigned min_ops, max_ops;
-    const char *op_names[2]; /* for "missing X" messages */
+    const char *op_names[3]; /* for "missing X" messages */
     unsigned options;        /* command options allowed (OPT_BIT) */
     unsigned required;       /* command options that must be given */
     bind_fn bind;
     const char *synopsis;
+    unsigned timeout_ms; /* default --timeout; 0 = FO_CTL_DEFAULT_TIMEOUT_MS */
+    int on;              /* copied to fo_ctl_args.on (maintenance on, recoveries enable) */
 };
 
 /* ------------------------------------------------------------ value checks */
@@ -94,29 +116,78 @@ static int check_u64(const char *s, uint64_t min, uint64_t max, const char *what
 }
 
 /* MySQL user names: printable, no whitespace (bytes >= 0x80 allowed for UTF-8). */
-static int check_user(const char *s, char *err)
+static int check_user(const char *s, const char *what, char *err)
 {
     const unsigned char *c;
 
-    if (s[0] == '\0') return fo_errf(err, FO_EINVAL, "--user: must not be empty");
+    if (s[0] == '\0') return fo_errf(err, FO_EINVAL, "%s: must not be empty", what);
     for (c = (const unsigned char *)s; *c; c++) {
         if (*c <= ' ' || *c == 0x7f)
-            return fo_errf(err, FO_EINVAL, "--user: contains a space or control character");
+            return fo_errf(err, FO_EINVAL, "%s: contains a space or control character", what);
     }
     return 0;
 }
 
 /* The path is read by every controller, never by failoverctl: it must be absolute
  * because it means the same thing on every host, and it is never opened here. */
-static int check_password_file(const char *s, char *err)
+static int check_password_file(const char *s, const char *what, char *err)
 {
     const unsigned char *c;
 
-    if (s[0] != '/')
-        return fo_errf(err, FO_EINVAL, "--password-file: '%s' is not an absolute path", s);
     for (c = (const unsigned char *)s; *c; c++) {
         if (*c < ' ' || *c == 0x7f)
-            return fo_errf(err, FO_EINVAL, "--password-file: contains a control character");
+            return fo_errf(err, FO_EINVAL, "%s: contains a control character", what);
+    }
+    if (s[0] != '/') return fo_errf(err, FO_EINVAL, "%s: '%s' is not an absolute path", what, s);
+    return 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at c (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0. Stops at the first bad byte, so it
+ * never reads past a terminating NUL. */
+static size_t utf8_seq(const unsigned char *c)
+{
+    unsigned lo = 0x80, hi = 0xbf;
+    size_t n, i;
+
+    if (c[0] < 0x80) return 1;
+    if (c[0] >= 0xc2 && c[0] <= 0xdf)
+        n = 2;
+    else if (c[0] >= 0xe0 && c[0] <= 0xef)
+        n = 3;
+    else if (c[0] >= 0xf0 && c[0] <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (c[0] == 0xe0) lo = 0xa0;
+    if (c[0] == 0xed) hi = 0x9f;
+    if (c[0] == 0xf0) lo = 0x90;
+    if (c[0] == 0xf4) hi = 0x8f;
+    if (c[1] < lo || c[1] > hi) return 0;
+    for (i = 2; i < n; i++) {
+        if (c[i] < 0x80 || c[i] > 0xbf) return 0;
+    }
+    return n;
+}
+
+/* The maintenance reason ends up in the replicated history and on operators'
+ * terminals: one line of valid UTF-8 (a protobuf string must be) without C0 or C1
+ * control characters, 1..FO_CTL_MAX_REASON characters. */
+static int check_reason(const char *s, char *err)
+{
+    const unsigned char *c = (const unsigned char *)s;
+    size_t n, chars = 0;
+
+    if (*c == '\0') return fo_errf(err, FO_EINVAL, "--reason: must not be empty");
+    while (*c != '\0') {
+        if (*c < ' ' || *c == 0x7f || (c[0] == 0xc2 && c[1] >= 0x80 && c[1] < 0xa0))
+            return fo_errf(err, FO_EINVAL, "--reason: contains a control character");
+        n = utf8_seq(c);
+        if (n == 0) return fo_errf(err, FO_EINVAL, "--reason: is not valid UTF-8");
+        c += n;
+        if (++chars > FO_CTL_MAX_REASON)
+            return fo_errf(err, FO_EINVAL, "--reason: is too long (at most %u characters)",
+                           FO_CTL_MAX_REASON);
     }
     return 0;
 }
@@ -156,6 +227,26 @@ static int bind_instance(struct fo_ctl_args *a, const char *const *ops, unsigned
     return 0;
 }
 
+/* CLUSTER [HOST:PORT]; without an instance, maintenance covers the whole cluster. */
+static int bind_maintenance(struct fo_ctl_args *a, const char *const *ops, unsigned n, char *err)
+{
+    return n == 1 ? bind_cluster_name(a, ops[0], err) : bind_instance(a, ops, n, err);
+}
+
+/* CLUSTER HOST:PORT RULE */
+static int bind_instance_rule(struct fo_ctl_args *a, const char *const *ops, unsigned n,
+                              char *err)
+{
+    char sub[FO_ERRLEN];
+    int rc;
+
+    rc = bind_instance(a, ops, n, err);
+    if (rc != 0) return rc;
+    if (fo_parse_rule(ops[2], &a->rule, sub) != 0)
+        return fo_errf(err, FO_EINVAL, "bad promotion rule: %s", sub);
+    return 0;
+}
+
 /* ID RAFT_ADDR */
 static int bind_member_add(struct fo_ctl_args *a, const char *const *ops, unsigned n, char *err)
 {
@@ -183,30 +274,51 @@ static int bind_member_transfer(struct fo_ctl_args *a, const char *const *ops, u
     return n == 0 ? 0 : check_u64(ops[0], 0, FO_CTL_MAX_NODE_ID, "member id", &a->id, err);
 }
 
+#define NO_OPS {NULL, NULL, NULL}
+#define OPS_CLUSTER {"CLUSTER", NULL, NULL}
+#define OPS_INSTANCE {"CLUSTER", "HOST:PORT", NULL}
+
 static const struct cmd_def cmd_defs[] = {
-    {"help", NULL, FO_CTL_HELP, 0, 0, {NULL, NULL}, 0, 0, bind_none, "help"},
-    {"status", NULL, FO_CTL_STATUS, 0, 0, {NULL, NULL}, 0, 0, bind_none, "status"},
-    {"members", NULL, FO_CTL_MEMBERS, 0, 0, {NULL, NULL}, 0, 0, bind_none, "members"},
-    {"topology", NULL, FO_CTL_TOPOLOGY, 1, 1, {"CLUSTER", NULL}, 0, 0, bind_cluster,
-     "topology CLUSTER"},
-    {"clusters", NULL, FO_CTL_CLUSTERS, 0, 0, {NULL, NULL}, 0, 0, bind_none, "clusters"},
-    {"history", NULL, FO_CTL_HISTORY, 0, 1, {"CLUSTER", NULL}, OPT_BIT(OPT_LIMIT), 0, bind_cluster,
-     "history [CLUSTER] [--limit N]"},
-    {"cluster", "add", FO_CTL_CLUSTER_ADD, 1, 1, {"NAME", NULL},
-     OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE), OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE),
-     bind_cluster, "cluster add NAME --user USER --password-file PATH"},
-    {"cluster", "remove", FO_CTL_CLUSTER_REMOVE, 1, 1, {"NAME", NULL}, 0, 0, bind_cluster,
-     "cluster remove NAME"},
-    {"instance", "add", FO_CTL_INSTANCE_ADD, 2, 2, {"CLUSTER", "HOST:PORT"}, OPT_BIT(OPT_RULE), 0,
-     bind_instance, "instance add CLUSTER HOST:PORT [--rule RULE]"},
-    {"instance", "remove", FO_CTL_INSTANCE_REMOVE, 2, 2, {"CLUSTER", "HOST:PORT"}, 0, 0,
-     bind_instance, "instance remove CLUSTER HOST:PORT"},
-    {"member", "add", FO_CTL_MEMBER_ADD, 2, 2, {"ID", "RAFT_ADDR"}, 0, 0, bind_member_add,
-     "member add ID RAFT_ADDR"},
-    {"member", "remove", FO_CTL_MEMBER_REMOVE, 1, 1, {"ID", NULL}, 0, 0, bind_member_id,
-     "member remove ID"},
-    {"member", "transfer-leader", FO_CTL_MEMBER_TRANSFER, 0, 1, {"ID", NULL}, 0, 0,
-     bind_member_transfer, "member transfer-leader [ID]"},
+    {"help", NULL, FO_CTL_HELP, 0, 0, NO_OPS, 0, 0, bind_none, "help", 0, 0},
+    {"status", NULL, FO_CTL_STATUS, 0, 0, NO_OPS, 0, 0, bind_none, "status", 0, 0},
+    {"members", NULL, FO_CTL_MEMBERS, 0, 0, NO_OPS, 0, 0, bind_none, "members", 0, 0},
+    {"topology", NULL, FO_CTL_TOPOLOGY, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "topology CLUSTER",
+     0, 0},
+    {"clusters", NULL, FO_CTL_CLUSTERS, 0, 0, NO_OPS, 0, 0, bind_none, "clusters", 0, 0},
+    {"history", NULL, FO_CTL_HISTORY, 0, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster,
+     "history [CLUSTER] [--limit N]", 0, 0},
+    {"why", NULL, FO_CTL_WHY, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster,
+     "why CLUSTER [--limit N]", 0, 0},
+    {"failover", NULL, FO_CTL_FAILOVER, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_TO), 0, bind_cluster,
+     "failover CLUSTER [--to HOST:PORT]", FO_CTL_FAILOVER_TIMEOUT_MS, 0},
+    {"switchover", NULL, FO_CTL_SWITCHOVER, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_TO), 0, bind_cluster,
+     "switchover CLUSTER [--to HOST:PORT]", FO_CTL_FAILOVER_TIMEOUT_MS, 0},
+    {"ack", NULL, FO_CTL_ACK, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "ack CLUSTER", 0, 0},
+    {"recoveries", "enable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none,
+     "recoveries enable", 0, 1},
+    {"recoveries", "disable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none,
+     "recoveries disable", 0, 0},
+    {"maintenance", "on", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0,
+     bind_maintenance, "maintenance on CLUSTER [HOST:PORT] [--reason TEXT]", 0, 1},
+    {"maintenance", "off", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0,
+     bind_maintenance, "maintenance off CLUSTER [HOST:PORT] [--reason TEXT]", 0, 0},
+    {"cluster", "add", FO_CTL_CLUSTER_ADD, 1, 1, {"NAME", NULL, NULL}, OPT_CLUSTER_ADD,
+     OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE), bind_cluster,
+     "cluster add NAME --user USER --password-file PATH [...]", 0, 0},
+    {"cluster", "remove", FO_CTL_CLUSTER_REMOVE, 1, 1, {"NAME", NULL, NULL}, 0, 0, bind_cluster,
+     "cluster remove NAME", 0, 0},
+    {"instance", "add", FO_CTL_INSTANCE_ADD, 2, 2, OPS_INSTANCE, OPT_BIT(OPT_RULE), 0,
+     bind_instance, "instance add CLUSTER HOST:PORT [--rule RULE]", 0, 0},
+    {"instance", "remove", FO_CTL_INSTANCE_REMOVE, 2, 2, OPS_INSTANCE, 0, 0, bind_instance,
+     "instance remove CLUSTER HOST:PORT", 0, 0},
+    {"instance", "rule", FO_CTL_INSTANCE_RULE, 3, 3, {"CLUSTER", "HOST:PORT", "RULE"}, 0, 0,
+     bind_instance_rule, "instance rule CLUSTER HOST:PORT RULE", 0, 0},
+    {"member", "add", FO_CTL_MEMBER_ADD, 2, 2, {"ID", "RAFT_ADDR", NULL}, 0, 0, bind_member_add,
+     "member add ID RAFT_ADDR", 0, 0},
+    {"member", "remove", FO_CTL_MEMBER_REMOVE, 1, 1, {"ID", NULL, NULL}, 0, 0, bind_member_id,
+     "member remove ID", 0, 0},
+    {"member", "transfer-leader", FO_CTL_MEMBER_TRANSFER, 0, 1, {"ID", NULL, NULL}, 0, 0,
+     bind_member_transfer, "member transfer-leader [ID]", 0, 0},
 };
 
 #define N_CMDS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
@@ -305,32 +417,84 @@ static int apply_globals(struct fo_ctl_args *a, const struct scan *s, const char
     return 0;
 }
 
+static int apply_u32(const char *v, unsigned min, unsigned max, const char *what,
+                     unsigned *out, char *err)
+{
+    uint64_t n;
+    int rc;
+
+    if (v == NULL) return 0;
+    rc = check_u64(v, min, max, what, &n, err);
+    if (rc == 0) *out = (unsigned)n;
+    return rc;
+}
+
+static int apply_user(const char *v, const char *what, char *dst, size_t cap, char *err)
+{
+    int rc;
+
+    if (v == NULL) return 0;
+    rc = check_user(v, what, err);
+    return rc != 0 ? rc : copy_str(dst, cap, v, what, err);
+}
+
+static int apply_path(const char *v, const char *what, char *dst, size_t cap, char *err)
+{
+    int rc;
+
+    if (v == NULL) return 0;
+    rc = check_password_file(v, what, err);
+    return rc != 0 ? rc : copy_str(dst, cap, v, what, err);
+}
+
+/* `cluster add`'s account and failover options. */
+static int apply_cluster_options(struct fo_ctl_args *a, const struct scan *s, char *err)
+{
+    const char *const *v = s->values;
+    int rc;
+
+    rc = apply_user(v[OPT_USER], "--user", a->user, sizeof(a->user), err);
+    if (rc == 0)
+        rc = apply_path(v[OPT_PASSWORD_FILE], "--password-file", a->password_file,
+                        sizeof(a->password_file), err);
+    if (rc == 0)
+        rc = apply_user(v[OPT_REPL_USER], "--repl-user", a->repl_user, sizeof(a->repl_user), err);
+    if (rc == 0)
+        rc = apply_path(v[OPT_REPL_PASSWORD_FILE], "--repl-password-file", a->repl_password_file,
+                        sizeof(a->repl_password_file), err);
+    if (rc == 0)
+        rc = apply_u32(v[OPT_ANTI_FLAP_S], 0, FO_CTL_MAX_ANTI_FLAP_S, "--anti-flap-s",
+                       &a->anti_flap_s, err);
+    if (rc == 0)
+        rc = apply_u32(v[OPT_MAX_LAG_S], 0, FO_CTL_MAX_LAG_S, "--max-lag-s", &a->max_lag_s, err);
+    if (rc != 0) return rc;
+    /* A replication account is useless without its password and vice versa; the
+     * controller would only find out in the middle of a failover. */
+    if ((v[OPT_REPL_USER] == NULL) != (v[OPT_REPL_PASSWORD_FILE] == NULL))
+        return fo_errf(err, FO_EINVAL, "--repl-user and --repl-password-file go together");
+    a->semi_sync = v[OPT_SEMI_SYNC] != NULL;
+    return 0;
+}
+
 static int apply_command_options(struct fo_ctl_args *a, const struct scan *s, char *err)
 {
     const char *v;
     char sub[FO_ERRLEN];
-    uint64_t n;
     int rc;
 
-    if ((v = s->values[OPT_LIMIT]) != NULL) {
-        rc = check_u64(v, 1, FO_CTL_MAX_HISTORY, "--limit", &n, err);
-        if (rc != 0) return rc;
-        a->limit = (unsigned)n;
-    }
-    if ((v = s->values[OPT_USER]) != NULL) {
-        rc = check_user(v, err);
-        if (rc == 0) rc = copy_str(a->user, sizeof(a->user), v, "--user", err);
-        if (rc != 0) return rc;
-    }
-    if ((v = s->values[OPT_PASSWORD_FILE]) != NULL) {
-        rc = check_password_file(v, err);
-        if (rc == 0)
-            rc = copy_str(a->password_file, sizeof(a->password_file), v, "--password-file", err);
-        if (rc != 0) return rc;
-    }
+    rc = apply_u32(s->values[OPT_LIMIT], 1, FO_CTL_MAX_HISTORY, "--limit", &a->limit, err);
+    if (rc == 0) rc = apply_cluster_options(a, s, err);
+    if (rc != 0) return rc;
     if ((v = s->values[OPT_RULE]) != NULL && fo_parse_rule(v, &a->rule, sub) != 0)
         return fo_errf(err, FO_EINVAL, "--rule: %s", sub);
-    return 0;
+    if ((v = s->values[OPT_TO]) != NULL &&
+        fo_parse_hostport(v, a->target_host, sizeof(a->target_host), &a->target_port, sub) != 0)
+        return fo_errf(err, FO_EINVAL, "--to: %s", sub);
+    if ((v = s->values[OPT_REASON]) != NULL) {
+        rc = check_reason(v, err);
+        if (rc == 0) rc = copy_str(a->reason, sizeof(a->reason), v, "--reason", err);
+    }
+    return rc;
 }
 
 /* Lists the subcommands of a command group ("add, remove") into out. */
@@ -429,6 +593,8 @@ int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[],
     if (rc == 0) rc = apply_command_options(a, &s, err);
     if (rc == 0) rc = c->bind(a, s.pos + words, s.npos - words, err);
     if (rc != 0) return rc;
+    if (s.values[OPT_TIMEOUT] == NULL && c->timeout_ms != 0) a->timeout_ms = c->timeout_ms;
+    a->on = c->on;
     a->cmd = c->cmd;
     return 0;
 }
@@ -443,6 +609,12 @@ int fo_ctl_cmd_is_write(enum fo_ctl_cmd cmd)
     case FO_CTL_MEMBER_ADD:
     case FO_CTL_MEMBER_REMOVE:
     case FO_CTL_MEMBER_TRANSFER:
+    case FO_CTL_FAILOVER:
+    case FO_CTL_SWITCHOVER:
+    case FO_CTL_ACK:
+    case FO_CTL_RECOVERIES:
+    case FO_CTL_MAINTENANCE:
+    case FO_CTL_INSTANCE_RULE:
         return 1;
     default:
         return 0;
@@ -459,7 +631,8 @@ static const char usage_text[] =
     "  --controller HOST:PORT  controller admin address (default: $FAILOVERCTL_CONTROLLER,\n"
     "                          else " FO_CTL_DEFAULT_CONTROLLER ")\n"
     "  --json                  print one JSON object on stdout instead of tables\n"
-    "  --timeout MS            bound on each request, 1..3600000 (default 5000)\n"
+    "  --timeout MS            bound on each request, 1..3600000 (default 5000; 60000 for\n"
+    "                          failover and switchover)\n"
     "  -h, --help              print this text and exit 0\n"
     "\n"
     "Commands:\n"
@@ -467,17 +640,37 @@ static const char usage_text[] =
     "  members                             controller membership\n"
     "  topology CLUSTER                    instances, roles, health, replication\n"
     "  clusters                            registered clusters\n"
-    "  history [CLUSTER] [--limit N]       recent events (N 1..10000, default 50)\n"
+    "  history [CLUSTER] [--limit N]       recent failovers and events (N 1..10000,\n"
+    "                                      default 50)\n"
+    "  why CLUSTER [--limit N]             failover state and the last decisions and\n"
+    "                                      refusals, newest first (N 1..10000, default 20)\n"
+    "  failover CLUSTER [--to HOST:PORT]   promote a replica of a dead primary now\n"
+    "  switchover CLUSTER [--to HOST:PORT] planned change of primary (the primary is alive)\n"
+    "  ack CLUSTER                         acknowledge the last failover (ends its anti-flap\n"
+    "                                      block)\n"
+    "  recoveries enable|disable           allow or forbid automatic failover (all clusters)\n"
+    "  maintenance on|off CLUSTER [HOST:PORT] [--reason TEXT]\n"
+    "                                      no automatic failover for the cluster or instance;\n"
+    "                                      TEXT is at most 200 characters\n"
     "  cluster add NAME --user USER --password-file PATH\n"
-    "                                      register a cluster; PATH is absolute and is read\n"
-    "                                      by each controller (failoverctl never opens it)\n"
+    "              [--repl-user USER --repl-password-file PATH] [--semi-sync]\n"
+    "              [--anti-flap-s N] [--max-lag-s N]\n"
+    "                                      register a cluster; each PATH is absolute and is\n"
+    "                                      read by each controller (failoverctl never opens\n"
+    "                                      it); --anti-flap-s 0..604800 (0: default 3600),\n"
+    "                                      --max-lag-s 0..86400 (0: no limit)\n"
     "  cluster remove NAME\n"
-    "  instance add CLUSTER HOST:PORT [--rule prefer|neutral|prefer_not|must_not]\n"
+    "  instance add CLUSTER HOST:PORT [--rule RULE]\n"
+    "  instance rule CLUSTER HOST:PORT RULE\n"
+    "                                      RULE: prefer|neutral|prefer_not|must_not\n"
     "  instance remove CLUSTER HOST:PORT\n"
     "  member add ID RAFT_ADDR             add a controller (RAFT_ADDR is IPv4:port)\n"
     "  member remove ID\n"
     "  member transfer-leader [ID]         hand leadership to ID (absent or 0: any)\n"
     "  help                                print this text\n"
+    "\n"
+    "failover and switchover can take several seconds; their steps and result are\n"
+    "recorded in `failoverctl history CLUSTER`.\n"
     "\n"
     "Exit codes:\n"
     "  0  success\n"

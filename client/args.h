@@ -5,8 +5,8 @@
  * vectors. The caller passes the value of FAILOVERCTL_CONTROLLER in.
  *
  * Global options (--controller, --json, --timeout, --help) may appear anywhere on the
- * line, before or after the command words; command options (--limit, --user,
- * --password-file, --rule) only with the command they belong to. Both `--opt VALUE`
+ * line, before or after the command words; command options (--limit, --user, --to,
+ * --reason, ...) only with the commands they belong to. Both `--opt VALUE`
  * and `--opt=VALUE` are accepted; `--` ends option parsing. Every value is checked
  * here with the parsers from common/config.h, so a request built from a successfully
  * parsed struct fo_ctl_args is always well-formed. */
@@ -21,7 +21,15 @@
 #define FO_CTL_DEFAULT_CONTROLLER "127.0.0.1:7001"
 #define FO_CTL_DEFAULT_TIMEOUT_MS 5000u
 #define FO_CTL_MAX_TIMEOUT_MS 3600000u /* one hour */
+/* failover and switchover wait for the whole operation (hooks, fencing, relay logs),
+ * so their default bound is longer; --timeout still overrides it. */
+#define FO_CTL_FAILOVER_TIMEOUT_MS 60000u
 #define FO_CTL_MAX_HISTORY 10000u
+/* maintenance --reason: at most this many characters of printable UTF-8 text. */
+#define FO_CTL_MAX_REASON 200u
+/* cluster add bounds, the same as the [cluster] keys of the configuration file. */
+#define FO_CTL_MAX_ANTI_FLAP_S 604800u
+#define FO_CTL_MAX_LAG_S 86400u
 /* Node ids are stored as sqlite INTEGERs, so they must fit a signed 64-bit value. */
 #define FO_CTL_MAX_NODE_ID ((uint64_t)INT64_MAX)
 
@@ -49,23 +57,39 @@ enum fo_ctl_cmd {
     FO_CTL_MEMBER_ADD,
     FO_CTL_MEMBER_REMOVE,
     FO_CTL_MEMBER_TRANSFER,
+    FO_CTL_WHY,
+    FO_CTL_FAILOVER,
+    FO_CTL_SWITCHOVER,
+    FO_CTL_ACK,
+    FO_CTL_RECOVERIES,
+    FO_CTL_MAINTENANCE,
+    FO_CTL_INSTANCE_RULE,
 };
 
 struct fo_ctl_args {
     enum fo_ctl_cmd cmd;
     char controller[FO_ADDR_LEN]; /* validated "host:port" */
     int json;                     /* set as soon as --json is seen, even if parsing fails */
-    unsigned timeout_ms;
+    unsigned timeout_ms;          /* --timeout, else the command's default */
     /* Command operands; only those of cmd are meaningful. */
     char cluster[FO_NAME_LEN];          /* "" = all (history) */
     char user[FO_NAME_LEN];             /* cluster add */
     char password_file[FO_PATH_LEN];    /* cluster add; an absolute path, never opened */
-    char host[FO_HOST_LEN];             /* instance add/remove */
+    char repl_user[FO_NAME_LEN];        /* cluster add; "" unless --repl-user */
+    char repl_password_file[FO_PATH_LEN]; /* cluster add; given together with repl_user */
+    int semi_sync;                      /* cluster add --semi-sync */
+    unsigned anti_flap_s;               /* cluster add; 0 = the server's default */
+    unsigned max_lag_s;                 /* cluster add; 0 = no limit */
+    char host[FO_HOST_LEN];             /* instance add/remove/rule, maintenance ("" = cluster) */
     uint16_t port;
-    enum fo_rule rule;                  /* instance add; neutral unless --rule */
+    enum fo_rule rule;                  /* instance add (neutral unless --rule), instance rule */
     uint64_t id;                        /* member add/remove/transfer-leader (0 = any) */
     char raft_address[FO_ADDR_LEN];     /* member add */
-    unsigned limit;                     /* history; 0 = the server's default */
+    unsigned limit;                     /* history, why; 0 = the server's default */
+    char target_host[FO_HOST_LEN];      /* failover/switchover --to; "" = best candidate */
+    uint16_t target_port;
+    int on;                             /* maintenance on, recoveries enable */
+    char reason[FO_CTL_MAX_REASON * 4 + 1]; /* maintenance --reason (UTF-8: <= 4 bytes/char) */
 };
 
 /* Parses argv[1..argc-1] into a. env_controller is FAILOVERCTL_CONTROLLER's value or

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "args.h"
 #include "ctl.h"
@@ -51,6 +52,8 @@ static const char *body_name(Fo__Response__BodyCase b)
         return "a history";
     case FO__RESPONSE__BODY_CLUSTERS:
         return "a cluster list";
+    case FO__RESPONSE__BODY_WHY:
+        return "a why report";
     default:
         return "no body";
     }
@@ -77,8 +80,23 @@ int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c,
     return 0;
 }
 
+/* The local wall clock in ms, only for human-readable output (STYLE.md 9); 0 if
+ * unavailable, which makes any anti-flap block look current. */
+static unsigned long long wall_now_ms(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) return 0;
+    return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
 static void render_reply(struct fo_buf *out, const struct fo_ctl_args *a, const Fo__Response *r)
 {
+    /* This version's failover and switchover replies carry no body. */
+    if (a->cmd == FO_CTL_FAILOVER || a->cmd == FO_CTL_SWITCHOVER) {
+        fo_ctl_render_failover_ok(out, a->cluster, a->json);
+        return;
+    }
     if (fo_ctl_cmd_is_write(a->cmd)) {
         fo_ctl_render_ok(out, a->json);
         return;
@@ -92,6 +110,9 @@ static void render_reply(struct fo_buf *out, const struct fo_ctl_args *a, const 
         break;
     case FO_CTL_HISTORY:
         fo_ctl_render_history(out, r->history, a->json);
+        break;
+    case FO_CTL_WHY:
+        fo_ctl_render_why(out, r->why, wall_now_ms(), a->json);
         break;
     default: /* FO_CTL_CLUSTERS; status has its own runner */
         fo_ctl_render_clusters(out, r->clusters, a->json);

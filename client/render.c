@@ -1,11 +1,11 @@
 #include "render.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "json.h"
 #include "table.h"
 
 /* ------------------------------------------------------------ names */
@@ -82,117 +82,44 @@ void fo_ctl_format_time(unsigned long long wall_ms, char *out, size_t outlen)
     if (n < 0 || (size_t)n >= outlen) out[0] = '\0';
 }
 
-/* ------------------------------------------------------------ JSON writer */
-
-/* Tracks whether the next value in the current object/array needs a comma. */
-struct jw {
-    struct fo_buf *b;
-    int comma;
-};
-
-static void jw_key(struct jw *w, const char *key)
-{
-    if (w->comma) fo_buf_append(w->b, ",", 1);
-    w->comma = 1;
-    if (key == NULL) return;
-    fo_buf_json_str(w->b, key);
-    fo_buf_append(w->b, ":", 1);
-}
-
-static void jw_open(struct jw *w, const char *key, char c)
-{
-    jw_key(w, key);
-    fo_buf_append(w->b, &c, 1);
-    w->comma = 0;
-}
-
-static void jw_close(struct jw *w, char c)
-{
-    fo_buf_append(w->b, &c, 1);
-    w->comma = 1;
-}
-
-static void jw_str(struct jw *w, const char *key, const char *v)
-{
-    jw_key(w, key);
-    fo_buf_json_str(w->b, v);
-}
-
-static void jw_u64(struct jw *w, const char *key, uint64_t v)
-{
-    jw_key(w, key);
-    fo_buf_printf(w->b, "%" PRIu64, v);
-}
-
-static void jw_i64(struct jw *w, const char *key, int64_t v)
-{
-    jw_key(w, key);
-    fo_buf_printf(w->b, "%" PRId64, v);
-}
-
-static void jw_bool(struct jw *w, const char *key, int v)
-{
-    jw_key(w, key);
-    fo_buf_puts(w->b, v ? "true" : "false");
-}
-
-static void jw_null(struct jw *w, const char *key)
-{
-    jw_key(w, key);
-    fo_buf_puts(w->b, "null");
-}
-
-/* JSON has no NaN or infinity; a peer sending one gets 0. */
-static void jw_double(struct jw *w, const char *key, double v)
-{
-    jw_key(w, key);
-    fo_buf_printf(w->b, "%.3f", isfinite(v) ? v : 0.0);
-}
-
-static void jw_end(struct jw *w)
-{
-    jw_close(w, '}');
-    fo_buf_append(w->b, "\n", 1);
-}
-
 /* ------------------------------------------------------------ status */
 
-static void status_json_member(struct jw *w, const struct fo_ctl_member_status *m)
+static void status_json_member(struct fo_ctl_json *w, const struct fo_ctl_member_status *m)
 {
     const Fo__NodeStatus *st = m->st;
 
-    jw_open(w, NULL, '{');
-    jw_u64(w, "id", m->member->id);
-    jw_str(w, "address", m->member->raft_address);
-    jw_str(w, "admin_address", m->member->admin_address);
-    jw_str(w, "http_address", m->member->http_address);
-    jw_str(w, "role", m->member->role);
-    jw_bool(w, "reachable", m->reachable);
-    jw_str(w, "error", m->error);
-    jw_str(w, "state", st ? st->state : m->reachable ? "error" : "unreachable");
-    jw_u64(w, "term", st ? st->term : 0);
-    jw_u64(w, "last_applied", st ? st->last_applied : 0);
-    jw_u64(w, "commit_index", st ? st->commit_index : 0);
-    jw_u64(w, "last_index", st ? st->last_index : 0);
-    jw_bool(w, "is_leader", st != NULL && strcmp(st->state, "leader") == 0);
-    jw_u64(w, "instances_probed", st ? st->instances_probed : 0);
-    jw_str(w, "version", st ? st->version : "");
-    jw_close(w, '}');
+    fo_ctl_json_open(w, NULL, '{');
+    fo_ctl_json_u64(w, "id", m->member->id);
+    fo_ctl_json_str(w, "address", m->member->raft_address);
+    fo_ctl_json_str(w, "admin_address", m->member->admin_address);
+    fo_ctl_json_str(w, "http_address", m->member->http_address);
+    fo_ctl_json_str(w, "role", m->member->role);
+    fo_ctl_json_bool(w, "reachable", m->reachable);
+    fo_ctl_json_str(w, "error", m->error);
+    fo_ctl_json_str(w, "state", st ? st->state : m->reachable ? "error" : "unreachable");
+    fo_ctl_json_u64(w, "term", st ? st->term : 0);
+    fo_ctl_json_u64(w, "last_applied", st ? st->last_applied : 0);
+    fo_ctl_json_u64(w, "commit_index", st ? st->commit_index : 0);
+    fo_ctl_json_u64(w, "last_index", st ? st->last_index : 0);
+    fo_ctl_json_bool(w, "is_leader", st != NULL && strcmp(st->state, "leader") == 0);
+    fo_ctl_json_u64(w, "instances_probed", st ? st->instances_probed : 0);
+    fo_ctl_json_str(w, "version", st ? st->version : "");
+    fo_ctl_json_close(w, '}');
 }
 
 static void status_json(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n,
                         long leader)
 {
-    struct jw w = {out, 0};
+    struct fo_ctl_json w = {out, 0};
     size_t i;
 
-    jw_open(&w, NULL, '{');
-    jw_u64(&w, "leader_id", leader >= 0 ? ms[leader].member->id : 0);
-    jw_str(&w, "leader", leader >= 0 ? ms[leader].member->raft_address : "");
-    jw_open(&w, "members", '[');
+    fo_ctl_json_open(&w, NULL, '{');
+    fo_ctl_json_u64(&w, "leader_id", leader >= 0 ? ms[leader].member->id : 0);
+    fo_ctl_json_str(&w, "leader", leader >= 0 ? ms[leader].member->raft_address : "");
+    fo_ctl_json_open(&w, "members", '[');
     for (i = 0; i < n; i++) status_json_member(&w, &ms[i]);
-    jw_close(&w, ']');
-    jw_end(&w);
+    fo_ctl_json_close(&w, ']');
+    fo_ctl_json_end(&w);
 }
 
 /* A number, or "-" when there is none. */
@@ -255,23 +182,23 @@ static const char *const members_headers[] = {"ID", "RAFT ADDRESS", "ADMIN ADDRE
 void fo_ctl_render_members(struct fo_buf *out, const Fo__MembersResp *r, int json)
 {
     struct fo_ctl_table t;
-    struct jw w = {out, 0};
+    struct fo_ctl_json w = {out, 0};
     size_t i;
 
     if (json) {
-        jw_open(&w, NULL, '{');
-        jw_open(&w, "members", '[');
+        fo_ctl_json_open(&w, NULL, '{');
+        fo_ctl_json_open(&w, "members", '[');
         for (i = 0; i < r->n_members; i++) {
-            jw_open(&w, NULL, '{');
-            jw_u64(&w, "id", r->members[i]->id);
-            jw_str(&w, "address", r->members[i]->raft_address);
-            jw_str(&w, "admin_address", r->members[i]->admin_address);
-            jw_str(&w, "http_address", r->members[i]->http_address);
-            jw_str(&w, "role", r->members[i]->role);
-            jw_close(&w, '}');
+            fo_ctl_json_open(&w, NULL, '{');
+            fo_ctl_json_u64(&w, "id", r->members[i]->id);
+            fo_ctl_json_str(&w, "address", r->members[i]->raft_address);
+            fo_ctl_json_str(&w, "admin_address", r->members[i]->admin_address);
+            fo_ctl_json_str(&w, "http_address", r->members[i]->http_address);
+            fo_ctl_json_str(&w, "role", r->members[i]->role);
+            fo_ctl_json_close(&w, '}');
         }
-        jw_close(&w, ']');
-        jw_end(&w);
+        fo_ctl_json_close(&w, ']');
+        fo_ctl_json_end(&w);
         return;
     }
     fo_ctl_table_init(&t, 5, members_headers);
@@ -288,86 +215,96 @@ void fo_ctl_render_members(struct fo_buf *out, const Fo__MembersResp *r, int jso
 
 /* ------------------------------------------------------------ topology */
 
-static void instance_json_stored(struct jw *w, const Fo__InstanceView *v, struct fo_buf *tmp)
+static void instance_json_stored(struct fo_ctl_json *w, const Fo__InstanceView *v,
+                                 struct fo_buf *tmp)
 {
-    jw_str(w, "host", v->host);
-    jw_u64(w, "port", v->port);
-    jw_str(w, "address", addr(tmp, v->host, v->port));
-    jw_str(w, "health", health_name(v->health));
-    jw_str(w, "role", role_name(v->role));
-    jw_str(w, "source", addr(tmp, v->source_host, v->source_port));
-    jw_str(w, "rule", rule_name(v->rule));
-    jw_str(w, "problem", v->problem);
-    jw_str(w, "last_error", v->last_error);
-    jw_u64(w, "server_id", v->server_id);
-    jw_bool(w, "maintenance", v->maintenance);
+    fo_ctl_json_str(w, "host", v->host);
+    fo_ctl_json_u64(w, "port", v->port);
+    fo_ctl_json_str(w, "address", addr(tmp, v->host, v->port));
+    fo_ctl_json_str(w, "health", health_name(v->health));
+    fo_ctl_json_str(w, "role", role_name(v->role));
+    fo_ctl_json_str(w, "source", addr(tmp, v->source_host, v->source_port));
+    fo_ctl_json_str(w, "rule", rule_name(v->rule));
+    fo_ctl_json_str(w, "problem", v->problem);
+    fo_ctl_json_str(w, "last_error", v->last_error);
+    fo_ctl_json_u64(w, "server_id", v->server_id);
+    fo_ctl_json_bool(w, "maintenance", v->maintenance);
+    fo_ctl_json_bool(w, "quarantined", v->quarantined);
+    fo_ctl_json_str(w, "quarantine_reason", v->quarantine_reason);
 }
 
-static void instance_json_live(struct jw *w, const Fo__InstanceView *v)
+static void instance_json_live(struct fo_ctl_json *w, const Fo__InstanceView *v)
 {
-    jw_bool(w, "has_sample", v->has_sample);
-    jw_u64(w, "sample_age_ms", v->sample_age_ms);
-    jw_bool(w, "read_only", v->read_only);
-    jw_str(w, "version", v->version);
-    jw_str(w, "gtid_current_pos", v->gtid_current_pos);
-    jw_str(w, "gtid_binlog_pos", v->gtid_binlog_pos);
-    jw_str(w, "gtid_slave_pos", v->gtid_slave_pos);
-    jw_bool(w, "is_replica", v->is_replica);
-    jw_str(w, "io_running", v->io_running);
-    jw_str(w, "sql_running", v->sql_running);
+    fo_ctl_json_bool(w, "has_sample", v->has_sample);
+    fo_ctl_json_u64(w, "sample_age_ms", v->sample_age_ms);
+    fo_ctl_json_bool(w, "read_only", v->read_only);
+    fo_ctl_json_str(w, "version", v->version);
+    fo_ctl_json_str(w, "gtid_current_pos", v->gtid_current_pos);
+    fo_ctl_json_str(w, "gtid_binlog_pos", v->gtid_binlog_pos);
+    fo_ctl_json_str(w, "gtid_slave_pos", v->gtid_slave_pos);
+    fo_ctl_json_bool(w, "is_replica", v->is_replica);
+    fo_ctl_json_str(w, "io_running", v->io_running);
+    fo_ctl_json_str(w, "sql_running", v->sql_running);
     if (v->lag_s < 0)
-        jw_null(w, "lag_s");
+        fo_ctl_json_null(w, "lag_s");
     else
-        jw_i64(w, "lag_s", v->lag_s);
-    jw_str(w, "last_io_error", v->last_io_error);
-    jw_str(w, "last_sql_error", v->last_sql_error);
-    jw_str(w, "gtid_io_pos", v->gtid_io_pos);
-    jw_str(w, "master_host", v->master_host);
-    jw_u64(w, "master_port", v->master_port);
-    jw_double(w, "probe_ms", v->probe_ms);
+        fo_ctl_json_i64(w, "lag_s", v->lag_s);
+    fo_ctl_json_str(w, "last_io_error", v->last_io_error);
+    fo_ctl_json_str(w, "last_sql_error", v->last_sql_error);
+    fo_ctl_json_str(w, "gtid_io_pos", v->gtid_io_pos);
+    fo_ctl_json_str(w, "master_host", v->master_host);
+    fo_ctl_json_u64(w, "master_port", v->master_port);
+    fo_ctl_json_double(w, "probe_ms", v->probe_ms);
 }
 
 static void topology_json(struct fo_buf *out, const Fo__TopologyResp *r)
 {
-    struct jw w = {out, 0};
+    struct fo_ctl_json w = {out, 0};
     struct fo_buf tmp;
     size_t i;
 
     fo_buf_init(&tmp);
-    jw_open(&w, NULL, '{');
-    jw_str(&w, "cluster", r->cluster);
-    jw_bool(&w, "live", r->live);
-    jw_u64(&w, "served_by", r->served_by);
-    jw_str(&w, "user", r->user);
-    jw_bool(&w, "maintenance", r->maintenance);
-    jw_open(&w, "problems", '[');
-    for (i = 0; i < r->n_problems; i++) jw_str(&w, NULL, r->problems[i]);
-    jw_close(&w, ']');
-    jw_open(&w, "instances", '[');
+    fo_ctl_json_open(&w, NULL, '{');
+    fo_ctl_json_str(&w, "cluster", r->cluster);
+    fo_ctl_json_bool(&w, "live", r->live);
+    fo_ctl_json_u64(&w, "served_by", r->served_by);
+    fo_ctl_json_str(&w, "user", r->user);
+    fo_ctl_json_bool(&w, "maintenance", r->maintenance);
+    fo_ctl_json_str(&w, "primary", r->primary);
+    fo_ctl_json_u64(&w, "epoch", r->epoch);
+    fo_ctl_json_open(&w, "problems", '[');
+    for (i = 0; i < r->n_problems; i++) fo_ctl_json_str(&w, NULL, r->problems[i]);
+    fo_ctl_json_close(&w, ']');
+    fo_ctl_json_open(&w, "instances", '[');
     for (i = 0; i < r->n_instances; i++) {
-        jw_open(&w, NULL, '{');
+        fo_ctl_json_open(&w, NULL, '{');
         instance_json_stored(&w, r->instances[i], &tmp);
         instance_json_live(&w, r->instances[i]);
-        jw_close(&w, '}');
+        fo_ctl_json_close(&w, '}');
     }
-    jw_close(&w, ']');
-    jw_end(&w);
+    fo_ctl_json_close(&w, ']');
+    fo_ctl_json_end(&w);
     if (tmp.oom) out->oom = 1;
     fo_buf_free(&tmp);
 }
 
-/* The PROBLEM/ERROR cell: everything wrong with the instance, "; "-separated. */
+/* The PROBLEM/ERROR cell: everything wrong with the instance, "; "-separated. A
+ * quarantined instance is never promoted, so that comes first and stands out. */
 static void instance_problems(struct fo_buf *tmp, const Fo__InstanceView *v)
 {
     const char *parts[5];
     size_t i, n = 0;
 
+    fo_buf_reset(tmp);
+    if (v->quarantined) {
+        fo_buf_puts(tmp, "QUARANTINED");
+        if (v->quarantine_reason[0] != '\0') fo_buf_printf(tmp, " (%s)", v->quarantine_reason);
+    }
     parts[n++] = v->maintenance ? "maintenance" : "";
     parts[n++] = v->problem;
     parts[n++] = v->last_error;
     parts[n++] = v->has_sample ? v->last_io_error : "";
     parts[n++] = v->has_sample ? v->last_sql_error : "";
-    fo_buf_reset(tmp);
     for (i = 0; i < n; i++) {
         if (parts[i] == NULL || parts[i][0] == '\0') continue;
         if (tmp->len > 0) fo_buf_puts(tmp, "; ");
@@ -416,7 +353,9 @@ static void topology_text(struct fo_buf *out, const Fo__TopologyResp *r)
     else
         fo_buf_puts(out, "  (stored state only: no live samples)");
     if (r->maintenance) fo_buf_puts(out, "  [maintenance]");
-    fo_buf_append(out, "\n", 1);
+    fo_buf_puts(out, "\nprimary: ");
+    fo_ctl_puts_safe(out, r->primary[0] != '\0' ? r->primary : "none");
+    fo_buf_printf(out, "  epoch: %" PRIu64 "\n", r->epoch);
     fo_buf_init(&tmp);
     fo_ctl_table_init(&t, 11, topology_headers);
     for (i = 0; i < r->n_instances; i++) topology_row(&t, r->instances[i], &tmp);
@@ -447,22 +386,22 @@ static const char *const clusters_headers[] = {"NAME", "INSTANCES", "PRIMARY", "
 void fo_ctl_render_clusters(struct fo_buf *out, const Fo__ClustersResp *r, int json)
 {
     struct fo_ctl_table t;
-    struct jw w = {out, 0};
+    struct fo_ctl_json w = {out, 0};
     size_t i;
 
     if (json) {
-        jw_open(&w, NULL, '{');
-        jw_open(&w, "clusters", '[');
+        fo_ctl_json_open(&w, NULL, '{');
+        fo_ctl_json_open(&w, "clusters", '[');
         for (i = 0; i < r->n_clusters; i++) {
-            jw_open(&w, NULL, '{');
-            jw_str(&w, "name", r->clusters[i]->name);
-            jw_u64(&w, "instances", r->clusters[i]->instances);
-            jw_str(&w, "primary", r->clusters[i]->primary);
-            jw_u64(&w, "problems", r->clusters[i]->problems);
-            jw_close(&w, '}');
+            fo_ctl_json_open(&w, NULL, '{');
+            fo_ctl_json_str(&w, "name", r->clusters[i]->name);
+            fo_ctl_json_u64(&w, "instances", r->clusters[i]->instances);
+            fo_ctl_json_str(&w, "primary", r->clusters[i]->primary);
+            fo_ctl_json_u64(&w, "problems", r->clusters[i]->problems);
+            fo_ctl_json_close(&w, '}');
         }
-        jw_close(&w, ']');
-        jw_end(&w);
+        fo_ctl_json_close(&w, ']');
+        fo_ctl_json_end(&w);
         return;
     }
     fo_ctl_table_init(&t, 4, clusters_headers);
@@ -471,61 +410,6 @@ void fo_ctl_render_clusters(struct fo_buf *out, const Fo__ClustersResp *r, int j
         fo_ctl_table_cellf(&t, "%u", (unsigned)r->clusters[i]->instances);
         fo_ctl_table_cell(&t, r->clusters[i]->primary);
         fo_ctl_table_cellf(&t, "%u", (unsigned)r->clusters[i]->problems);
-    }
-    fo_ctl_table_render(&t, out);
-    fo_ctl_table_free(&t);
-}
-
-/* ------------------------------------------------------------ history */
-
-static const char *const history_headers[] = {"TIME", "CLUSTER", "INSTANCE", "KIND", "DETAIL"};
-
-static void history_json(struct fo_buf *out, const Fo__HistoryResp *r)
-{
-    struct jw w = {out, 0};
-    char when[32];
-    size_t i;
-
-    jw_open(&w, NULL, '{');
-    jw_open(&w, "events", '[');
-    for (i = 0; i < r->n_events; i++) {
-        const Fo__Event *e = r->events[i];
-
-        fo_ctl_format_time(e->wall_ms, when, sizeof(when));
-        jw_open(&w, NULL, '{');
-        jw_u64(&w, "seq", e->seq);
-        jw_str(&w, "time", when);
-        jw_u64(&w, "wall_ms", e->wall_ms);
-        jw_str(&w, "cluster", e->cluster);
-        jw_str(&w, "instance", e->instance);
-        jw_str(&w, "kind", e->kind);
-        jw_str(&w, "detail", e->detail);
-        jw_close(&w, '}');
-    }
-    jw_close(&w, ']');
-    jw_end(&w);
-}
-
-void fo_ctl_render_history(struct fo_buf *out, const Fo__HistoryResp *r, int json)
-{
-    struct fo_ctl_table t;
-    char when[32];
-    size_t i;
-
-    if (json) {
-        history_json(out, r);
-        return;
-    }
-    fo_ctl_table_init(&t, 5, history_headers);
-    for (i = 0; i < r->n_events; i++) {
-        const Fo__Event *e = r->events[i];
-
-        fo_ctl_format_time(e->wall_ms, when, sizeof(when));
-        fo_ctl_table_cell(&t, when);
-        fo_ctl_table_cell(&t, e->cluster);
-        fo_ctl_table_cell(&t, e->instance);
-        fo_ctl_table_cell(&t, e->kind);
-        fo_ctl_table_cell(&t, e->detail);
     }
     fo_ctl_table_render(&t, out);
     fo_ctl_table_free(&t);
@@ -540,11 +424,11 @@ void fo_ctl_render_ok(struct fo_buf *out, int json)
 
 void fo_ctl_render_error(struct fo_buf *out, int code, const char *msg)
 {
-    struct jw w = {out, 0};
+    struct fo_ctl_json w = {out, 0};
 
-    jw_open(&w, NULL, '{');
-    jw_bool(&w, "ok", 0);
-    jw_i64(&w, "code", code);
-    jw_str(&w, "error", msg);
-    jw_end(&w);
+    fo_ctl_json_open(&w, NULL, '{');
+    fo_ctl_json_bool(&w, "ok", 0);
+    fo_ctl_json_i64(&w, "code", code);
+    fo_ctl_json_str(&w, "error", msg);
+    fo_ctl_json_end(&w);
 }

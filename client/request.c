@@ -40,6 +40,13 @@ static void build_reads(struct fo_ctl_request *r, const struct fo_ctl_args *a)
         r->req.body_case = FO__REQUEST__BODY_CLUSTERS;
         r->req.clusters = &r->body.clusters;
         break;
+    case FO_CTL_WHY:
+        r->body.why = (Fo__WhyReq)FO__WHY_REQ__INIT;
+        r->body.why.cluster = PB_STR(a->cluster);
+        r->body.why.limit = a->limit;
+        r->req.body_case = FO__REQUEST__BODY_WHY;
+        r->req.why = &r->body.why;
+        break;
     default: /* members, and status's first step */
         r->body.members = (Fo__MembersReq)FO__MEMBERS_REQ__INIT;
         r->req.body_case = FO__REQUEST__BODY_MEMBERS;
@@ -48,16 +55,28 @@ static void build_reads(struct fo_ctl_request *r, const struct fo_ctl_args *a)
     }
 }
 
+static void build_cluster_add(struct fo_ctl_request *r, const struct fo_ctl_args *a)
+{
+    Fo__ClusterAdd *b = &r->body.cluster_add;
+
+    *b = (Fo__ClusterAdd)FO__CLUSTER_ADD__INIT;
+    b->name = PB_STR(a->cluster);
+    b->user = PB_STR(a->user);
+    b->password_file = PB_STR(a->password_file);
+    b->repl_user = PB_STR(a->repl_user);
+    b->repl_password_file = PB_STR(a->repl_password_file);
+    b->semi_sync = a->semi_sync != 0;
+    b->anti_flap_s = a->anti_flap_s;
+    b->max_lag_s = a->max_lag_s;
+    r->req.body_case = FO__REQUEST__BODY_CLUSTER_ADD;
+    r->req.cluster_add = b;
+}
+
 static void build_cluster_writes(struct fo_ctl_request *r, const struct fo_ctl_args *a)
 {
     switch (a->cmd) {
     case FO_CTL_CLUSTER_ADD:
-        r->body.cluster_add = (Fo__ClusterAdd)FO__CLUSTER_ADD__INIT;
-        r->body.cluster_add.name = PB_STR(a->cluster);
-        r->body.cluster_add.user = PB_STR(a->user);
-        r->body.cluster_add.password_file = PB_STR(a->password_file);
-        r->req.body_case = FO__REQUEST__BODY_CLUSTER_ADD;
-        r->req.cluster_add = &r->body.cluster_add;
+        build_cluster_add(r, a);
         break;
     case FO_CTL_CLUSTER_REMOVE:
         r->body.cluster_remove = (Fo__ClusterRemove)FO__CLUSTER_REMOVE__INIT;
@@ -73,6 +92,15 @@ static void build_cluster_writes(struct fo_ctl_request *r, const struct fo_ctl_a
         r->body.instance_add.rule = pb_rule(a->rule);
         r->req.body_case = FO__REQUEST__BODY_INSTANCE_ADD;
         r->req.instance_add = &r->body.instance_add;
+        break;
+    case FO_CTL_INSTANCE_RULE:
+        r->body.promotion_rule = (Fo__SetPromotionRule)FO__SET_PROMOTION_RULE__INIT;
+        r->body.promotion_rule.cluster = PB_STR(a->cluster);
+        r->body.promotion_rule.host = PB_STR(a->host);
+        r->body.promotion_rule.port = a->port;
+        r->body.promotion_rule.rule = pb_rule(a->rule);
+        r->req.body_case = FO__REQUEST__BODY_PROMOTION_RULE;
+        r->req.promotion_rule = &r->body.promotion_rule;
         break;
     default: /* FO_CTL_INSTANCE_REMOVE */
         r->body.instance_remove = (Fo__InstanceRemove)FO__INSTANCE_REMOVE__INIT;
@@ -110,6 +138,55 @@ static void build_member_writes(struct fo_ctl_request *r, const struct fo_ctl_ar
     }
 }
 
+/* failover and switchover: an empty target lets the controller choose. */
+static void build_failovers(struct fo_ctl_request *r, const struct fo_ctl_args *a)
+{
+    if (a->cmd == FO_CTL_FAILOVER) {
+        r->body.failover = (Fo__FailoverReq)FO__FAILOVER_REQ__INIT;
+        r->body.failover.cluster = PB_STR(a->cluster);
+        r->body.failover.target_host = PB_STR(a->target_host);
+        r->body.failover.target_port = a->target_port;
+        r->req.body_case = FO__REQUEST__BODY_FAILOVER;
+        r->req.failover = &r->body.failover;
+        return;
+    }
+    r->body.switchover = (Fo__SwitchoverReq)FO__SWITCHOVER_REQ__INIT;
+    r->body.switchover.cluster = PB_STR(a->cluster);
+    r->body.switchover.target_host = PB_STR(a->target_host);
+    r->body.switchover.target_port = a->target_port;
+    r->req.body_case = FO__REQUEST__BODY_SWITCHOVER;
+    r->req.switchover = &r->body.switchover;
+}
+
+/* ack, recoveries, maintenance: the operator's switches on automatic failover. */
+static void build_switches(struct fo_ctl_request *r, const struct fo_ctl_args *a)
+{
+    switch (a->cmd) {
+    case FO_CTL_ACK:
+        r->body.ack = (Fo__Ack)FO__ACK__INIT;
+        r->body.ack.cluster = PB_STR(a->cluster);
+        r->req.body_case = FO__REQUEST__BODY_ACK;
+        r->req.ack = &r->body.ack;
+        break;
+    case FO_CTL_RECOVERIES:
+        r->body.recoveries = (Fo__RecoveriesReq)FO__RECOVERIES_REQ__INIT;
+        r->body.recoveries.enabled = a->on != 0;
+        r->req.body_case = FO__REQUEST__BODY_RECOVERIES;
+        r->req.recoveries = &r->body.recoveries;
+        break;
+    default: /* FO_CTL_MAINTENANCE; host "" = the whole cluster */
+        r->body.maintenance = (Fo__Maintenance)FO__MAINTENANCE__INIT;
+        r->body.maintenance.cluster = PB_STR(a->cluster);
+        r->body.maintenance.host = PB_STR(a->host);
+        r->body.maintenance.port = a->port;
+        r->body.maintenance.on = a->on != 0;
+        r->body.maintenance.reason = PB_STR(a->reason);
+        r->req.body_case = FO__REQUEST__BODY_MAINTENANCE;
+        r->req.maintenance = &r->body.maintenance;
+        break;
+    }
+}
+
 void fo_ctl_request_build(struct fo_ctl_request *r, const struct fo_ctl_args *a)
 {
     memset(r, 0, sizeof(*r));
@@ -119,7 +196,17 @@ void fo_ctl_request_build(struct fo_ctl_request *r, const struct fo_ctl_args *a)
     case FO_CTL_CLUSTER_REMOVE:
     case FO_CTL_INSTANCE_ADD:
     case FO_CTL_INSTANCE_REMOVE:
+    case FO_CTL_INSTANCE_RULE:
         build_cluster_writes(r, a);
+        break;
+    case FO_CTL_FAILOVER:
+    case FO_CTL_SWITCHOVER:
+        build_failovers(r, a);
+        break;
+    case FO_CTL_ACK:
+    case FO_CTL_RECOVERIES:
+    case FO_CTL_MAINTENANCE:
+        build_switches(r, a);
         break;
     case FO_CTL_MEMBER_ADD:
     case FO_CTL_MEMBER_REMOVE:
@@ -153,6 +240,8 @@ Fo__Response__BodyCase fo_ctl_request_expected_body(enum fo_ctl_cmd cmd)
         return FO__RESPONSE__BODY_HISTORY;
     case FO_CTL_CLUSTERS:
         return FO__RESPONSE__BODY_CLUSTERS;
+    case FO_CTL_WHY:
+        return FO__RESPONSE__BODY_WHY;
     default:
         return FO__RESPONSE__BODY__NOT_SET;
     }

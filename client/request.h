@@ -24,6 +24,13 @@ struct fo_ctl_request {
         Fo__MemberAddReq member_add;
         Fo__MemberRemoveReq member_remove;
         Fo__MemberTransferReq member_transfer;
+        Fo__WhyReq why;
+        Fo__FailoverReq failover;
+        Fo__SwitchoverReq switchover;
+        Fo__Ack ack;
+        Fo__RecoveriesReq recoveries;
+        Fo__Maintenance maintenance;
+        Fo__SetPromotionRule promotion_rule;
     } body;
 };
 

@@ -1,11 +1,13 @@
 #include "table.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define GAP 2
+#define NOTE_INDENT "    "
 
 static void sanitize(char *s)
 {
@@ -28,7 +30,9 @@ void fo_ctl_table_free(struct fo_ctl_table *t)
     size_t i;
 
     for (i = 0; i < t->ncells; i++) free(t->cells[i]);
+    for (i = 0; i < t->notes_cap; i++) free(t->notes[i]);
     free(t->cells);
+    free(t->notes);
     memset(t, 0, sizeof(*t));
 }
 
@@ -82,6 +86,43 @@ void fo_ctl_table_cellf(struct fo_ctl_table *t, const char *fmt, ...)
     push(t, s);
 }
 
+/* Makes room for a note on row r. */
+static int grow_notes(struct fo_ctl_table *t, size_t r)
+{
+    char **notes;
+    size_t cap;
+
+    if (r < t->notes_cap) return 0;
+    cap = t->notes_cap ? t->notes_cap * 2 : 16;
+    while (cap <= r) cap *= 2;
+    notes = realloc(t->notes, cap * sizeof(*notes));
+    if (notes == NULL) return -1;
+    memset(notes + t->notes_cap, 0, (cap - t->notes_cap) * sizeof(*notes));
+    t->notes = notes;
+    t->notes_cap = cap;
+    return 0;
+}
+
+void fo_ctl_table_note(struct fo_ctl_table *t, const char *s)
+{
+    size_t r;
+    char *copy;
+
+    if (t->oom || s == NULL || s[0] == '\0') return;
+    /* A note before its row's last cell is a bug in the caller, not bad input. */
+    assert(t->ncells > 0 && t->ncells % t->ncols == 0);
+    r = t->ncells / t->ncols - 1;
+    copy = strdup(s);
+    if (copy == NULL || grow_notes(t, r) != 0) {
+        free(copy);
+        t->oom = 1;
+        return;
+    }
+    sanitize(copy);
+    free(t->notes[r]);
+    t->notes[r] = copy;
+}
+
 static void render_row(const struct fo_ctl_table *t, const char *const *row, const size_t *width,
                        struct fo_buf *out)
 {
@@ -117,8 +158,14 @@ void fo_ctl_table_render(const struct fo_ctl_table *t, struct fo_buf *out)
         }
     }
     render_row(t, t->headers, width, out);
-    for (r = 0; r < nrows; r++)
+    for (r = 0; r < nrows; r++) {
         render_row(t, (const char *const *)&t->cells[r * t->ncols], width, out);
+        if (r < t->notes_cap && t->notes[r] != NULL) {
+            fo_buf_puts(out, NOTE_INDENT);
+            fo_buf_puts(out, t->notes[r]);
+            fo_buf_append(out, "\n", 1);
+        }
+    }
     free(width);
 }
 

@@ -29,6 +29,23 @@
  *   password_file = /etc/failoverd/demo.password  ; required; first line is the password
  *   instance = 127.0.0.1:33061           ; one per server: HOST:PORT [RULE]
  *   instance = 127.0.0.1:33062 prefer    ; RULE: prefer|neutral|prefer_not|must_not
+ *   repl_user = repl                     ; optional: replication account used to point a
+ *   repl_password_file = /etc/failoverd/demo.repl   ; former primary at the new one
+ *   semi_sync = no                       ; yes|no: set up AFTER_SYNC semi-sync on failover
+ *   anti_flap_s = 3600                   ; 0..604800: no automatic failover this long after one
+ *   max_lag_s = 0                        ; 0..86400: replicas lagging more are not promoted (0 = no limit)
+ *
+ *   [failover]                           ; node-local failover settings (all optional)
+ *   pre_failover = /etc/failoverd/pre.sh ; absolute path, must be an executable file
+ *   post_failover = /etc/failoverd/post.sh
+ *   post_failover_failed = /etc/failoverd/failed.sh
+ *   hook_timeout_ms = 10000              ; 100..600000
+ *   confirm_window_ms = 5000             ; 500..60000: how fresh a follower's verdict must be
+ *   relay_wait_ms = 10000                ; 100..600000: bound on waiting for relay logs
+ *   step_timeout_ms = 10000              ; 500..600000: bound on each step's SQL
+ *   tilt_grace_ms = 5000                 ; 0..600000: no decision this long after a stall
+ *   fault_injection = none               ; TEST ONLY: none | exit_after_begin (the leader
+ *                                        ; exits right after a failover begin commits)
  *
  * A node whose own node_id is listed in a [peer N] section bootstraps the initial
  * configuration made of all [peer] sections (every node must list the same set). A
@@ -41,6 +58,7 @@
 #ifndef FO_CONFIG_H
 #define FO_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -72,6 +90,11 @@ struct fo_cluster_cfg {
     char name[FO_NAME_LEN];
     char user[FO_NAME_LEN];
     char password_file[FO_PATH_LEN];
+    char repl_user[FO_NAME_LEN];          /* "" if not set */
+    char repl_password_file[FO_PATH_LEN]; /* "" if not set */
+    bool semi_sync;
+    unsigned anti_flap_s;
+    unsigned max_lag_s;
     unsigned n_instances;
     struct fo_instance_cfg *instances; /* malloc'd, n_instances entries */
 };
@@ -81,6 +104,20 @@ struct fo_probe_cfg {
     unsigned connect_timeout_ms;
     unsigned read_timeout_ms;
     unsigned down_after;
+};
+
+enum fo_fault { FO_FAULT_NONE = 0, FO_FAULT_EXIT_AFTER_BEGIN = 1 };
+
+struct fo_failover_cfg {
+    char pre_failover[FO_PATH_LEN]; /* "" = none */
+    char post_failover[FO_PATH_LEN];
+    char post_failover_failed[FO_PATH_LEN];
+    unsigned hook_timeout_ms;
+    unsigned confirm_window_ms;
+    unsigned relay_wait_ms;
+    unsigned step_timeout_ms;
+    unsigned tilt_grace_ms;
+    enum fo_fault fault;
 };
 
 struct fo_config {
@@ -99,6 +136,7 @@ struct fo_config {
     unsigned n_peers;
     struct fo_peer peers[FO_MAX_PEERS];
     struct fo_probe_cfg probe;
+    struct fo_failover_cfg failover;
     unsigned n_clusters;
     struct fo_cluster_cfg *clusters; /* malloc'd, n_clusters entries */
 };

@@ -183,10 +183,18 @@ static int add_event(void *data, const struct fo_store_event *e)
     return collect_push(col, ev);
 }
 
+static int add_failover(void *data, const struct fo_store_failover *f)
+{
+    struct collect *col = data;
+
+    return collect_push(col, fo_admin_failover_record(col->r, f));
+}
+
 static void handle_history(struct areq *r)
 {
     Fo__HistoryReq *h = r->req->history;
     struct collect col = {.r = r, .ctl = r->ctl};
+    struct collect fcol = {.r = r, .ctl = r->ctl};
     unsigned limit = h->limit ? h->limit : HISTORY_DEFAULT;
     Fo__Response resp;
     Fo__HistoryResp hr;
@@ -195,11 +203,14 @@ static void handle_history(struct areq *r)
     if (h->cluster[0] != '\0' && fo_check_name(h->cluster, NULL) != 0)
         return areq_fail(r, FO_EINVAL, "invalid cluster name");
     fo_store_each_event(r->ctl->store, h->cluster[0] ? h->cluster : NULL, limit, add_event, &col);
-    if (col.oom) return areq_fail(r, FO_ENOMEM, "out of memory");
+    fo_store_each_failover(r->ctl->store, h->cluster[0] ? h->cluster : NULL, limit, add_failover, &fcol);
+    if (col.oom || fcol.oom) return areq_fail(r, FO_ENOMEM, "out of memory");
     fo__response__init(&resp);
     fo__history_resp__init(&hr);
     hr.n_events = col.n;
     hr.events = (Fo__Event **)col.items;
+    hr.n_failovers = fcol.n;
+    hr.failovers = (Fo__FailoverRecord **)fcol.items;
     resp.body_case = FO__RESPONSE__BODY_HISTORY;
     resp.history = &hr;
     areq_reply(r, &resp);
@@ -251,6 +262,8 @@ static int add_instance_view(void *data, const struct fo_store_instance *i)
     v->last_error = areq_strdup(r, i->last_error);
     v->server_id = i->server_id;
     v->maintenance = i->maintenance;
+    v->quarantined = i->quarantined;
+    v->quarantine_reason = areq_strdup(r, i->quarantine_reason);
     v->lag_s = -1;
     if (fo_monitor_view(col->ctl, i->cluster, i->host, i->port, &w)) fill_live(r, v, &w);
     return collect_push(col, v);
@@ -280,6 +293,12 @@ static void topology_local(struct areq *r)
     tr.cluster = areq_strdup(r, c.name);
     tr.user = areq_strdup(r, c.user);
     tr.maintenance = c.maintenance;
+    tr.epoch = c.epoch;
+    if (c.primary_host[0] != '\0') {
+        char pbuf[FO_ADDR_LEN];
+        snprintf(pbuf, sizeof(pbuf), "%s:%u", c.primary_host, c.primary_port);
+        tr.primary = areq_strdup(r, pbuf);
+    }
     tr.live = fo_raft_is_leader(&r->ctl->raft);
     tr.served_by = r->ctl->cfg.node_id;
     tr.n_instances = col.n;
@@ -309,6 +328,14 @@ static void relay_done(void *data, int status, const char *error, Fo__Response *
     areq_reply(r, resp);
 }
 
+static unsigned forward_timeout(const struct areq *r)
+{
+    /* Failovers and switchovers answer when they are over. */
+    if (r->req->body_case == FO__REQUEST__BODY_FAILOVER || r->req->body_case == FO__REQUEST__BODY_SWITCHOVER)
+        return FO_ADMIN_LONG_TIMEOUT_MS;
+    return FO_ADMIN_FORWARD_TIMEOUT_MS;
+}
+
 /* Forwards the request to the leader. Returns 0 if the reply will come from there. */
 static int forward(struct areq *r)
 {
@@ -321,7 +348,7 @@ static int forward(struct areq *r)
     if (leader == 0) return FO_ENOLEADER;
     if ((addr = fo_ctl_admin_address(ctl, leader, addr_buf)) == NULL) return FO_ENOLEADER;
     r->req->forwarded = 1;
-    if (fo_admin_call(ctl, addr, r->req, FO_ADMIN_FORWARD_TIMEOUT_MS, relay_done, r, err) != 0) {
+    if (fo_admin_call(ctl, addr, r->req, forward_timeout(r), relay_done, r, err) != 0) {
         FO_WARN(MOD, "forward to leader %s: %s", addr, err);
         return FO_EUNREACHABLE;
     }
@@ -351,7 +378,7 @@ static void proposal_done(void *data, int status, int result)
     areq_reply(r, &resp);
 }
 
-static void propose(struct areq *r, Fo__Command *cmd)
+void fo_admin_propose(struct areq *r, Fo__Command *cmd)
 {
     char err[FO_ERRLEN];
     int rc = fo_ctl_propose(r->ctl, cmd, proposal_done, r, err);
@@ -370,7 +397,7 @@ static void ready_barrier_done(void *data, int status)
 /* Writes run on a leader whose store is up to date; a follower forwards them. A
  * leader elected moments ago first waits for a barrier of its own term, so the write
  * is checked against every committed entry. Returns true if handled here now. */
-static bool leader_or_forward(struct areq *r)
+bool fo_admin_leader_or_forward(struct areq *r)
 {
     char err[FO_ERRLEN];
     int rc;
@@ -407,7 +434,7 @@ static void handle_cluster_add(struct areq *r)
     if (ca->user[0] == '\0' || strlen(ca->user) >= FO_NAME_LEN) return areq_fail(r, FO_EINVAL, "invalid user");
     if (ca->password_file[0] != '/' || strlen(ca->password_file) >= FO_PATH_LEN)
         return areq_fail(r, FO_EINVAL, "password file must be an absolute path");
-    if (!leader_or_forward(r)) return;
+    if (!fo_admin_leader_or_forward(r)) return;
     if (fo_store_get_cluster(r->ctl->store, ca->name, &c) == 0)
         return areq_fail(r, FO_EEXIST, "cluster '%s' is already registered", ca->name);
     /* Checked on the leader so a typo is caught now, not at the first probe. */
@@ -417,7 +444,7 @@ static void handle_cluster_add(struct areq *r)
     fo__command__init(&cmd);
     cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
     cmd.cluster_add = ca;
-    propose(r, &cmd);
+    fo_admin_propose(r, &cmd);
 }
 
 static void handle_cluster_remove(struct areq *r)
@@ -428,13 +455,13 @@ static void handle_cluster_remove(struct areq *r)
     Fo__Command cmd;
 
     if (fo_check_name(cr->name, err) != 0) return areq_fail(r, FO_EINVAL, "cluster name: %s", err);
-    if (!leader_or_forward(r)) return;
+    if (!fo_admin_leader_or_forward(r)) return;
     if (fo_store_get_cluster(r->ctl->store, cr->name, &c) != 0)
         return areq_fail(r, FO_ENOTFOUND, "cluster '%s' is not registered", cr->name);
     fo__command__init(&cmd);
     cmd.body_case = FO__COMMAND__BODY_CLUSTER_REMOVE;
     cmd.cluster_remove = cr;
-    propose(r, &cmd);
+    fo_admin_propose(r, &cmd);
 }
 
 static void handle_instance_add(struct areq *r)
@@ -446,7 +473,7 @@ static void handle_instance_add(struct areq *r)
 
     if (check_instance_args(r, ia->cluster, ia->host, ia->port) != 0) return;
     if ((unsigned)ia->rule > FO__PROMOTION_RULE__RULE_MUST_NOT) return areq_fail(r, FO_EINVAL, "invalid rule");
-    if (!leader_or_forward(r)) return;
+    if (!fo_admin_leader_or_forward(r)) return;
     if (fo_store_get_cluster(r->ctl->store, ia->cluster, &c) != 0)
         return areq_fail(r, FO_ENOTFOUND, "cluster '%s' is not registered", ia->cluster);
     if (fo_store_get_instance(r->ctl->store, ia->cluster, ia->host, (uint16_t)ia->port, &i) == 0)
@@ -454,7 +481,7 @@ static void handle_instance_add(struct areq *r)
     fo__command__init(&cmd);
     cmd.body_case = FO__COMMAND__BODY_INSTANCE_ADD;
     cmd.instance_add = ia;
-    propose(r, &cmd);
+    fo_admin_propose(r, &cmd);
 }
 
 static void handle_instance_remove(struct areq *r)
@@ -464,13 +491,13 @@ static void handle_instance_remove(struct areq *r)
     Fo__Command cmd;
 
     if (check_instance_args(r, ir->cluster, ir->host, ir->port) != 0) return;
-    if (!leader_or_forward(r)) return;
+    if (!fo_admin_leader_or_forward(r)) return;
     if (fo_store_get_instance(r->ctl->store, ir->cluster, ir->host, (uint16_t)ir->port, &i) != 0)
         return areq_fail(r, FO_ENOTFOUND, "%s:%u is not in cluster '%s'", ir->host, ir->port, ir->cluster);
     fo__command__init(&cmd);
     cmd.body_case = FO__COMMAND__BODY_INSTANCE_REMOVE;
     cmd.instance_remove = ir;
-    propose(r, &cmd);
+    fo_admin_propose(r, &cmd);
 }
 
 /* Internal: a follower's own command (only its member note is accepted). */
@@ -481,7 +508,7 @@ static void handle_propose(struct areq *r)
     if (cmd == NULL || cmd->body_case != FO__COMMAND__BODY_MEMBER_NOTE)
         return areq_fail(r, FO_EPERM, "only member notes may be proposed through forwarding");
     if (!fo_raft_is_leader(&r->ctl->raft)) return areq_fail(r, FO_ENOTLEADER, "not the leader");
-    propose(r, cmd);
+    fo_admin_propose(r, cmd);
 }
 
 /* ------------------------------------------------------------------ membership */
@@ -521,7 +548,7 @@ static void handle_member(struct areq *r)
     char err[FO_ERRLEN];
     int rc;
 
-    if (!leader_or_forward(r)) return;
+    if (!fo_admin_leader_or_forward(r)) return;
     switch (r->req->body_case) {
     case FO__REQUEST__BODY_MEMBER_ADD:
         if (r->req->member_add->id == 0) return areq_fail(r, FO_EINVAL, "member id must be > 0");
@@ -559,6 +586,14 @@ void fo_admin_dispatch(struct areq *r)
     case FO__REQUEST__BODY_MEMBER_REMOVE:
     case FO__REQUEST__BODY_MEMBER_TRANSFER: return handle_member(r);
     case FO__REQUEST__BODY_PROPOSE: return handle_propose(r);
+    case FO__REQUEST__BODY_VERDICT:
+    case FO__REQUEST__BODY_WHY:
+    case FO__REQUEST__BODY_FAILOVER:
+    case FO__REQUEST__BODY_SWITCHOVER:
+    case FO__REQUEST__BODY_ACK:
+    case FO__REQUEST__BODY_RECOVERIES:
+    case FO__REQUEST__BODY_MAINTENANCE:
+    case FO__REQUEST__BODY_PROMOTION_RULE: return fo_admin_failover_dispatch(r);
     default: return areq_fail(r, FO_EVERSION, "unknown request type");
     }
 }

@@ -50,6 +50,18 @@ void areq_reply(struct areq *r, Fo__Response *resp);
 /* Sends an error response. */
 void areq_fail(struct areq *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+#define FO_ADMIN_LONG_TIMEOUT_MS 70000
+
+/* admin_handlers.c: writes go to a leader whose store is up to date; a follower
+ * forwards. Returns true when the request is to be handled on this node now. */
+bool fo_admin_leader_or_forward(struct areq *r);
+/* Proposes cmd and replies with the store's result once it is committed. */
+void fo_admin_propose(struct areq *r, Fo__Command *cmd);
+/* admin_failover.c: failover-related requests. */
+void fo_admin_failover_dispatch(struct areq *r);
+struct fo_store_failover;
+Fo__FailoverRecord *fo_admin_failover_record(struct areq *r, const struct fo_store_failover *f);
+
 /* Entry point from the server for each decoded request. */
 void fo_admin_dispatch(struct areq *r);
 

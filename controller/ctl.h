@@ -23,6 +23,7 @@
 
 struct fo_monitor;
 struct fo_admin;
+struct fo_failover;
 
 struct fo_ctl_counters {
     uint64_t admin_requests;
@@ -39,6 +40,7 @@ struct fo_ctl {
     struct fo_raft raft;
     struct fo_monitor *monitor;
     struct fo_admin *admin;
+    struct fo_failover *failover;
     struct fo_http *http;
     uv_signal_t sigterm;
     uv_signal_t sigint;

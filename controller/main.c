@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "controller/admin.h"
 #include "controller/ctl.h"
+#include "controller/failover.h"
 #include "controller/metrics.h"
 #include "controller/monitor.h"
 
@@ -70,6 +71,7 @@ static void shutdown_node(struct fo_ctl *ctl)
     if (ctl->stopping) return;
     ctl->stopping = true;
     FO_INFO(MOD, "stopping");
+    fo_failover_stop(ctl);
     fo_monitor_stop(ctl);
     fo_admin_stop(ctl);
     fo_metrics_stop(ctl);
@@ -95,9 +97,12 @@ static int start_node(struct fo_ctl *ctl, char err[FO_ERRLEN])
     if ((rc = fo_raft_start(&ctl->raft, ctl->loop, &ctl->cfg, ctl->store, err)) != 0) return rc;
     if ((rc = fo_admin_start(ctl, err)) != 0) goto err_after_raft;
     if ((rc = fo_metrics_start(ctl, err)) != 0) goto err_after_admin;
-    if ((rc = fo_monitor_start(ctl, err)) != 0) goto err_after_metrics;
+    if ((rc = fo_failover_start(ctl, err)) != 0) goto err_after_metrics;
+    if ((rc = fo_monitor_start(ctl, err)) != 0) goto err_after_failover;
     return 0;
 
+err_after_failover:
+    fo_failover_stop(ctl);
 err_after_metrics:
     fo_metrics_stop(ctl);
 err_after_admin:
@@ -169,6 +174,7 @@ int main(int argc, char **argv)
             (unsigned long long)ctl.cfg.node_id, ctl.cfg.raft_address, ctl.cfg.admin_address, ctl.cfg.http_address);
     uv_run(ctl.loop, UV_RUN_DEFAULT);
     fo_monitor_free(&ctl);
+    fo_failover_free(&ctl);
     fo_store_close(ctl.store);
     uv_loop_close(ctl.loop);
     mysql_library_end();

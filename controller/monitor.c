@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "controller/admin.h"
+#include "controller/detector.h"
+#include "controller/failover.h"
 #include "controller/prober.h"
 #include "controller/topology.h"
 #include "failoverd.pb-c.h"
@@ -39,6 +42,15 @@ struct watch {
     bool mark;
     bool removed;
     unsigned inflight;
+    /* Leader: the followers' latest verdicts about this instance (DESIGN.md §5). */
+    struct {
+        uint64_t node_id;
+        bool down;
+        uint64_t at_ms;
+    } votes[FO_MAX_PEERS];
+    unsigned n_votes;
+    /* Follower: a verdict is on its way to the leader. */
+    bool verdict_inflight;
 };
 
 struct cluster_state {
@@ -73,6 +85,9 @@ struct fo_monitor {
     struct cluster_state **clusters;
     unsigned n_clusters, cap_clusters;
     uint64_t probes_ok, probes_err, leader_probes_ok;
+    uint64_t last_tick_ns;   /* monotonic time of the previous tick */
+    int64_t last_skew_ms;    /* wall - monotonic at the previous tick */
+    uint64_t verdicts_sent, verdicts_received;
 };
 
 static const double probe_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -133,7 +148,11 @@ struct inst_prop {
     struct watch *w;
 };
 
-static void free_watch(struct watch *w) { free(w); }
+static void free_watch(struct watch *w)
+{
+    if (w->verdict_inflight) return; /* freed by verdict_sent */
+    free(w);
+}
 
 static void inst_done(void *data, int status, int result)
 {
@@ -285,6 +304,61 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
     if (strcmp(joined, row.problems) != 0) propose_problems(m, cl, ptrs, np);
 }
 
+/* ------------------------------------------------------------------ verdicts */
+
+static void verdict_sent(void *data, int status, const char *error, Fo__Response *resp)
+{
+    struct watch *w = data;
+
+    w->verdict_inflight = false;
+    if (w->removed && w->inflight == 0) {
+        free_watch(w);
+        return;
+    }
+    (void)status;
+    (void)error;
+    (void)resp;
+}
+
+/* Follower -> leader: this node's view of a primary it probes. */
+static void send_verdict(struct fo_monitor *m, struct watch *w)
+{
+    struct fo_ctl *ctl = m->ctl;
+    char addr_buf[FO_ADDR_LEN], err[FO_ERRLEN];
+    uint64_t leader = fo_raft_leader(&ctl->raft, NULL);
+    const char *addr;
+    Fo__Request req;
+    Fo__VerdictReq v;
+
+    if (w->verdict_inflight || leader == 0 || leader == ctl->cfg.node_id ||
+        w->health.state == FO_HEALTH_UNKNOWN || (addr = fo_ctl_admin_address(ctl, leader, addr_buf)) == NULL)
+        return;
+    fo__request__init(&req);
+    fo__verdict_req__init(&v);
+    v.node_id = ctl->cfg.node_id;
+    v.cluster = w->cluster;
+    v.host = w->host;
+    v.port = w->port;
+    v.down = w->health.state == FO_HEALTH_DOWN;
+    v.detail = w->last_error;
+    req.forwarded = 1;
+    req.body_case = FO__REQUEST__BODY_VERDICT;
+    req.verdict = &v;
+    if (fo_admin_call(ctl, addr, &req, 1000, verdict_sent, w, err) == 0) {
+        w->verdict_inflight = true;
+        m->verdicts_sent++;
+    }
+}
+
+static void kick_cluster(struct fo_monitor *m, struct cluster_state *cl, struct watch *except)
+{
+    unsigned i;
+
+    (void)m;
+    for (i = 0; i < cl->n_watches; i++)
+        if (cl->watches[i] != except && cl->watches[i]->probe != NULL) fo_probe_kick(cl->watches[i]->probe);
+}
+
 /* ------------------------------------------------------------------ probe reports */
 
 static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_sample *s, double ms,
@@ -314,8 +388,15 @@ static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_s
         cl->transitions[w->health.state]++;
         FO_INFO(MOD, "%s %s:%u is %s%s%s", w->cluster, w->host, w->port, fo_health_name(w->health.state),
                 ok ? "" : ": ", ok ? "" : w->last_error);
+        if (!m->leader && w->stored_role == FO_ROLE_PRIMARY) send_verdict(m, w);
+        /* A primary in trouble: get fresh replica samples now, so the detector sees
+         * what the replicas say about it without waiting for their next interval. */
+        if (m->leader && w->stored_role == FO_ROLE_PRIMARY && !ok) kick_cluster(m, cl, w);
     }
-    if (m->ready && fo_raft_is_ready(&ctl->raft)) evaluate_cluster(m, cl);
+    if (m->ready && fo_raft_is_ready(&ctl->raft)) {
+        evaluate_cluster(m, cl);
+        fo_failover_evaluate(ctl, cl->name);
+    }
 }
 
 /* ------------------------------------------------------------------ reconcile */
@@ -516,6 +597,7 @@ static void barrier_done(void *data, int status)
     m->ready = true;
     FO_INFO(MOD, "leader ready: store up to date, acting");
     reconcile(m);
+    fo_failover_leader_ready(m->ctl);
     if (!m->seeded) {
         m->seeded = true;
         seed_config(m);
@@ -532,6 +614,7 @@ static void check_leadership(struct fo_monitor *m)
     if (leader != m->leader || term != m->leader_term) {
         if (leader != m->leader)
             FO_INFO(MOD, "%s", leader ? "became leader: probing every instance" : "no longer leader");
+        if (m->leader) fo_failover_leader_lost(m->ctl);
         m->leader = leader;
         m->leader_term = term;
         m->ready = false;
@@ -584,15 +667,40 @@ static void announce_self(struct fo_monitor *m)
     else FO_WARN(MOD, "announce: %s", err);
 }
 
+/* Measures how late this tick is (a stalled loop) and whether the wall clock jumped
+ * against the monotonic one; the engine enters TILT on either (DESIGN.md §5). */
+static void measure_tilt(struct fo_monitor *m)
+{
+    uint64_t now_ns = uv_hrtime();
+    int64_t skew = (int64_t)fo_ctl_wall_ms() - (int64_t)(now_ns / 1000000u);
+    uint64_t lag = 0;
+    int64_t jump = 0;
+
+    if (m->last_tick_ns != 0) {
+        uint64_t gap = (now_ns - m->last_tick_ns) / 1000000u;
+        lag = gap > TICK_MS ? gap - TICK_MS : 0;
+        jump = skew - m->last_skew_ms;
+    }
+    m->last_tick_ns = now_ns;
+    m->last_skew_ms = skew;
+    fo_failover_tick(m->ctl, lag, jump);
+}
+
 static void tick_cb(uv_timer_t *t)
 {
     struct fo_monitor *m = t->data;
 
     if (m->ctl->stopping) return;
+    measure_tilt(m);
     check_leadership(m);
     if (++m->ticks % RECONCILE_EVERY == 0) {
         reconcile(m);
         announce_self(m);
+        if (!m->leader) {
+            unsigned i;
+            for (i = 0; i < m->n_watches; i++)
+                if (m->watches[i]->stored_role == FO_ROLE_PRIMARY) send_verdict(m, m->watches[i]);
+        }
     }
 }
 
@@ -655,8 +763,53 @@ bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, 
     out->sample = &w->sample;
     out->health = w->health.state;
     out->last_error = w->last_error;
+    out->last_ok = w->last_ok;
+    out->stored_role = w->stored_role;
     return true;
 }
+
+void fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host,
+                            uint16_t port, bool down)
+{
+    struct watch *w;
+    unsigned i;
+
+    if (ctl->monitor == NULL || (w = find_watch(ctl->monitor, cluster, host, port)) == NULL) return;
+    ctl->monitor->verdicts_received++;
+    for (i = 0; i < w->n_votes && w->votes[i].node_id != node_id; i++) {}
+    if (i == w->n_votes) {
+        if (w->n_votes == FO_MAX_PEERS) return;
+        w->n_votes++;
+    }
+    w->votes[i].node_id = node_id;
+    w->votes[i].down = down;
+    w->votes[i].at_ms = uv_now(ctl->loop);
+}
+
+unsigned fo_monitor_votes(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
+                          struct fo_detect_vote *out, unsigned max)
+{
+    struct watch *w;
+    unsigned i, n = 0;
+
+    if (ctl->monitor == NULL || (w = find_watch(ctl->monitor, cluster, host, port)) == NULL) return 0;
+    for (i = 0; i < w->n_votes && n < max; i++) {
+        out[n].node_id = w->votes[i].node_id;
+        out[n].down = w->votes[i].down;
+        out[n].age_ms = uv_now(ctl->loop) - w->votes[i].at_ms;
+        n++;
+    }
+    return n;
+}
+
+void fo_monitor_kick(struct fo_ctl *ctl, const char *cluster)
+{
+    struct cluster_state *cl;
+
+    if (ctl->monitor != NULL && (cl = find_cluster(ctl->monitor, cluster)) != NULL) kick_cluster(ctl->monitor, cl, NULL);
+}
+
+uint64_t fo_monitor_verdicts_received(struct fo_ctl *ctl) { return ctl->monitor ? ctl->monitor->verdicts_received : 0; }
 
 bool fo_monitor_ready(struct fo_ctl *ctl) { return ctl->monitor != NULL && ctl->monitor->ready && fo_raft_is_ready(&ctl->raft); }
 

@@ -40,11 +40,25 @@ struct fo_watch_view {
     const struct fo_sample *sample;
     enum fo_health health;
     const char *last_error;
+    bool last_ok;    /* the latest probe succeeded (sample is current) */
+    int stored_role; /* role in the store when last reconciled */
 };
 bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
                      struct fo_watch_view *out);
 
 bool fo_monitor_ready(struct fo_ctl *ctl); /* leader and barrier done */
+
+/* Leader: records a follower's verdict about an instance it probes. */
+void fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host,
+                            uint16_t port, bool down);
+/* Leader: the followers' verdicts about an instance with their ages; returns how
+ * many were written (at most max). */
+struct fo_detect_vote;
+unsigned fo_monitor_votes(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
+                          struct fo_detect_vote *out, unsigned max);
+/* Probes every instance of cluster now (fresh samples for a decision). */
+void fo_monitor_kick(struct fo_ctl *ctl, const char *cluster);
+uint64_t fo_monitor_verdicts_received(struct fo_ctl *ctl);
 unsigned fo_monitor_count(struct fo_ctl *ctl);
 void fo_monitor_metrics(struct fo_ctl *ctl, struct fo_buf *b);
 

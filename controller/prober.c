@@ -478,6 +478,11 @@ void fo_probe_set_credentials(struct fo_probe *p, const char *user, const char *
     p->reconnect = true;
 }
 
+void fo_probe_kick(struct fo_probe *p)
+{
+    if (p != NULL && !p->closing && p->phase == PH_IDLE) arm_timer(p, 0);
+}
+
 void fo_probe_close(struct fo_probe *p)
 {
     if (p == NULL || p->closing) return;

@@ -58,6 +58,10 @@ struct fo_probe *fo_probe_start(uv_loop_t *loop, const char *host, uint16_t port
 /* Changes credentials; the connection is rebuilt at the next attempt. */
 void fo_probe_set_credentials(struct fo_probe *p, const char *user, const char *password);
 
+/* Runs the next attempt now if the probe is waiting for its interval (no effect while
+ * an attempt is in progress). Used to refresh replicas when their primary fails. */
+void fo_probe_kick(struct fo_probe *p);
+
 /* Stops the probe; memory is released once every handle is closed. */
 void fo_probe_close(struct fo_probe *p);
 

@@ -21,6 +21,13 @@ static const struct store_command *const commands[] = {
     [FO__COMMAND__BODY_MAINTENANCE] = &store_cmd_maintenance,
     [FO__COMMAND__BODY_RECOVERIES] = &store_cmd_recoveries,
     [FO__COMMAND__BODY_MEMBER_NOTE] = &store_cmd_member_note,
+    [FO__COMMAND__BODY_FAILOVER_BEGIN] = &store_cmd_failover_begin,
+    [FO__COMMAND__BODY_FAILOVER_STEP] = &store_cmd_failover_step,
+    [FO__COMMAND__BODY_FAILOVER_END] = &store_cmd_failover_end,
+    [FO__COMMAND__BODY_DECISION] = &store_cmd_decision,
+    [FO__COMMAND__BODY_ACK] = &store_cmd_ack,
+    [FO__COMMAND__BODY_QUARANTINE] = &store_cmd_quarantine,
+    [FO__COMMAND__BODY_SET_PRIMARY] = &store_cmd_set_primary,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -64,6 +64,22 @@ int store_check_enum(const char *what, int v, int max, char err[FO_ERRLEN])
     return 0;
 }
 
+int store_check_opt_hostport(const char *what, const char *host, uint32_t port, char err[FO_ERRLEN])
+{
+    char w[64];
+    int rc;
+
+    if (host == NULL || host[0] == '\0') {
+        if (port != 0) return fo_errf(err, FO_EINVAL, "%s: port %u without a host", what, port);
+        return 0;
+    }
+    snprintf(w, sizeof(w), "%s host", what); /* callers pass short literals */
+    rc = store_check_host(w, host, err);
+    snprintf(w, sizeof(w), "%s port", what);
+    if (rc == 0) rc = store_check_port(w, port, err);
+    return rc;
+}
+
 static bool is_printable(unsigned char c) { return c >= 0x20 && c != 0x7f; }
 
 int store_check_text(const char *what, const char *s, size_t max, bool optional, char err[FO_ERRLEN])
@@ -124,4 +140,10 @@ void store_format_addr(char *dst, size_t dstlen, const char *host, uint32_t port
     /* Hosts are validated to FO_HOST_LEN - 1 bytes, which always fits FO_ADDR_LEN; a
      * smaller buffer gets an empty string rather than half an address. */
     if (n < 0 || (size_t)n >= dstlen) dst[0] = '\0';
+}
+
+void store_describe_addr(char *dst, size_t dstlen, const char *host, uint32_t port)
+{
+    if (host[0] == '\0') snprintf(dst, dstlen, "none");
+    else store_format_addr(dst, dstlen, host, port);
 }

@@ -1,4 +1,5 @@
-/* Command bodies about a whole cluster: add, remove, problems, maintenance.
+/* Command bodies about a whole cluster: add, remove, problems, maintenance, the
+ * anti-flap acknowledgement and the designated primary.
  *
  * Each body is a validate() that looks at the command alone and an apply() that runs
  * inside apply.c's transaction; on any error apply.c rolls back, so a body may fail
@@ -21,15 +22,65 @@ static int validate_cluster_add(const Fo__Command *cmd, char err[FO_ERRLEN])
 
     if (rc == 0) rc = store_check_text("user", b->user, FO_NAME_LEN, false, err);
     if (rc == 0) rc = store_check_text("password_file", b->password_file, FO_PATH_LEN, false, err);
-    return rc;
+    if (rc == 0) rc = store_check_text("repl_user", b->repl_user, FO_NAME_LEN, true, err);
+    if (rc == 0) rc = store_check_text("repl_password_file", b->repl_password_file, FO_PATH_LEN, true, err);
+    if (rc != 0) return rc;
+    /* Every controller reads this file, whatever its working directory. */
+    if (b->repl_password_file[0] != '\0' && b->repl_password_file[0] != '/')
+        return fo_errf(err, FO_EINVAL, "repl_password_file: not an absolute path");
+    if (b->anti_flap_s > STORE_MAX_ANTI_FLAP_S)
+        return fo_errf(err, FO_EINVAL, "anti_flap_s: %u is not in 0..%d", b->anti_flap_s, STORE_MAX_ANTI_FLAP_S);
+    if (b->max_lag_s > STORE_MAX_LAG_S)
+        return fo_errf(err, FO_EINVAL, "max_lag_s: %u is not in 0..%d", b->max_lag_s, STORE_MAX_LAG_S);
+    return 0;
+}
+
+/* A cluster removed and registered again keeps counting from its highest failover
+ * epoch: agents refuse epochs lower than the highest they have seen (DESIGN.md §7),
+ * and failovers are keyed by (cluster, epoch). */
+static int first_epoch(struct fo_store *s, const char *name, int64_t *epoch, char err[FO_ERRLEN])
+{
+    return store_count(s, ST_FAILOVER_MAX_EPOCH, name, epoch, err);
+}
+
+static int insert_cluster(struct fo_store *s, const Fo__ClusterAdd *b, int64_t epoch, char err[FO_ERRLEN])
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt_get(s, ST_CLUSTER_INSERT, &st, err);
+
+    if (rc != 0) return rc;
+    rc = store_bind_text(st, 1, b->name);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 2, b->user);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 3, b->password_file);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 4, b->repl_user);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 5, b->repl_password_file);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 6, b->semi_sync ? 1 : 0);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 7, b->anti_flap_s);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 8, b->max_lag_s);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, epoch);
+    return store_stmt_run(s, ST_CLUSTER_INSERT, st, rc, err);
+}
+
+/* " repl_user=repl semi_sync anti_flap_s=600 max_lag_s=30", options left at their
+ * defaults omitted; "" when all are. */
+static void describe_options(char *dst, size_t dstlen, const Fo__ClusterAdd *b)
+{
+    size_t n = 0;
+
+    dst[0] = '\0';
+    /* Each piece is bounded (repl_user is checked to FO_NAME_LEN), so dstlen fits all. */
+    if (b->repl_user[0] != '\0') n += (size_t)snprintf(dst + n, dstlen - n, " repl_user=%s", b->repl_user);
+    if (b->semi_sync) n += (size_t)snprintf(dst + n, dstlen - n, " semi_sync");
+    if (b->anti_flap_s != 0) n += (size_t)snprintf(dst + n, dstlen - n, " anti_flap_s=%u", b->anti_flap_s);
+    if (b->max_lag_s != 0) snprintf(dst + n, dstlen - n, " max_lag_s=%u", b->max_lag_s);
 }
 
 static int apply_cluster_add(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
 {
     const Fo__ClusterAdd *b = cmd->cluster_add;
     struct fo_store_cluster old;
-    sqlite3_stmt *st;
-    int64_t n;
+    char opts[FO_NAME_LEN + 96];
+    int64_t n, epoch = 0;
     int rc = store_cluster_load(s, b->name, &old, err);
 
     if (rc == 0) return fo_errf(err, FO_EEXIST, "cluster '%s' already exists", b->name);
@@ -39,16 +90,13 @@ static int apply_cluster_add(struct fo_store *s, const Fo__Command *cmd, char er
     if (n >= FO_MAX_CLUSTERS)
         return fo_errf(err, FO_EINVAL, "too many clusters (at most %d)", FO_MAX_CLUSTERS);
 
-    rc = store_stmt_get(s, ST_CLUSTER_INSERT, &st, err);
+    rc = first_epoch(s, b->name, &epoch, err);
+    if (rc == 0) rc = insert_cluster(s, b, epoch, err);
     if (rc != 0) return rc;
-    rc = store_bind_text(st, 1, b->name);
-    if (rc == SQLITE_OK) rc = store_bind_text(st, 2, b->user);
-    if (rc == SQLITE_OK) rc = store_bind_text(st, 3, b->password_file);
-    rc = store_stmt_run(s, ST_CLUSTER_INSERT, st, rc, err);
-    if (rc != 0) return rc;
-    /* The password file's path is not secret (its content is), but it is not history
-     * either: the event names the user only. */
-    return store_event_add(s, cmd, b->name, NULL, 0, "cluster_add", err, "user=%s", b->user);
+    describe_options(opts, sizeof(opts), b);
+    /* The password files' paths are not secret (their content is), but they are not
+     * history either: the event names the users and the options that are set. */
+    return store_event_add(s, cmd, b->name, NULL, 0, "cluster_add", err, "user=%s%s", b->user, opts);
 }
 
 const struct store_command store_cmd_cluster_add = {validate_cluster_add, apply_cluster_add};
@@ -64,11 +112,19 @@ static int apply_cluster_remove(struct fo_store *s, const Fo__Command *cmd, char
 {
     const char *name = cmd->cluster_remove->name;
     struct fo_store_cluster old;
+    struct fo_store_failover f;
     sqlite3_stmt *st;
     int64_t n;
     int rc = store_cluster_load(s, name, &old, err);
 
-    if (rc == 0) rc = store_count(s, ST_INSTANCE_COUNT, name, &n, err);
+    if (rc != 0) return rc;
+    /* A running failover would be orphaned: nobody could resume or end it. */
+    rc = fo_store_get_running_failover(s, name, &f);
+    if (rc == 0)
+        return fo_errf(err, FO_EBUSY, "cluster '%s' has a failover running (epoch %llu)", name,
+                       (unsigned long long)f.epoch);
+    if (rc != FO_ENOTFOUND) return fo_errf(err, rc, "read failovers of '%s': %s", name, fo_strerror(rc));
+    rc = store_count(s, ST_INSTANCE_COUNT, name, &n, err);
     if (rc != 0) return rc;
     /* Instances first: the foreign key from instances to clusters forbids the
      * other order. */
@@ -207,3 +263,86 @@ static int apply_maintenance(struct fo_store *s, const Fo__Command *cmd, char er
 }
 
 const struct store_command store_cmd_maintenance = {validate_maintenance, apply_maintenance};
+
+/* ------------------------------------------------------------ shared setters */
+
+int store_cluster_set_u64(struct fo_store *s, enum store_stmt_id id, const char *name, uint64_t v,
+                          char err[FO_ERRLEN])
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt_get(s, id, &st, err);
+
+    if (rc != 0) return rc;
+    rc = store_bind_text(st, 1, name);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)v);
+    return store_stmt_run(s, id, st, rc, err);
+}
+
+int store_cluster_set_primary(struct fo_store *s, const char *name, const char *host, uint32_t port,
+                              char err[FO_ERRLEN])
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt_get(s, ST_CLUSTER_SET_PRIMARY, &st, err);
+
+    if (rc != 0) return rc;
+    rc = store_bind_text(st, 1, name);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 2, host);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, port);
+    return store_stmt_run(s, ST_CLUSTER_SET_PRIMARY, st, rc, err);
+}
+
+/* ------------------------------------------------------------ ack */
+
+static int validate_ack(const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    return store_check_name("cluster name", cmd->ack->cluster, err);
+}
+
+/* The operator's "I have looked at it": lifts the anti-flap block (DESIGN.md §6).
+ * Recorded even without a block, because who acknowledged what is history. */
+static int apply_ack(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    const char *name = cmd->ack->cluster;
+    struct fo_store_cluster c;
+    int rc = store_cluster_load(s, name, &c, err);
+
+    if (rc == 0) rc = store_cluster_set_u64(s, ST_CLUSTER_SET_BLOCK, name, 0, err);
+    if (rc != 0) return rc;
+    return store_event_add(s, cmd, name, NULL, 0, "ack", err, "%s",
+                           c.blocked_until_ms != 0 ? "anti-flap block cleared" : "no anti-flap block was set");
+}
+
+const struct store_command store_cmd_ack = {validate_ack, apply_ack};
+
+/* ------------------------------------------------------------ set_primary */
+
+static int validate_set_primary(const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    const Fo__SetPrimary *b = cmd->set_primary;
+    int rc = store_check_name("cluster name", b->cluster, err);
+
+    if (rc == 0) rc = store_check_host("host", b->host, err);
+    if (rc == 0) rc = store_check_port("port", b->port, err);
+    return rc;
+}
+
+/* Proposed when the writer is first observed; a repeat leaves no trace. */
+static int apply_set_primary(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    const Fo__SetPrimary *b = cmd->set_primary;
+    char from[FO_ADDR_LEN], to[FO_ADDR_LEN];
+    struct fo_store_cluster c;
+    struct fo_store_instance i;
+    int rc = store_cluster_load(s, b->cluster, &c, err);
+
+    if (rc == 0) rc = store_instance_load(s, b->cluster, b->host, b->port, &i, err);
+    if (rc != 0) return rc;
+    if (strcmp(c.primary_host, b->host) == 0 && c.primary_port == b->port) return 0;
+    rc = store_cluster_set_primary(s, b->cluster, b->host, b->port, err);
+    if (rc != 0) return rc;
+    store_describe_addr(from, sizeof(from), c.primary_host, c.primary_port);
+    store_format_addr(to, sizeof(to), b->host, b->port);
+    return store_event_add(s, cmd, b->cluster, b->host, b->port, "primary", err, "%s -> %s", from, to);
+}
+
+const struct store_command store_cmd_set_primary = {validate_set_primary, apply_set_primary};

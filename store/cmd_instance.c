@@ -1,4 +1,5 @@
-/* Command bodies about one instance: add, remove, observed state, promotion rule.
+/* Command bodies about one instance: add, remove, observed state, promotion rule,
+ * quarantine.
  * Same shape as cmd_cluster.c: validate() without the store, apply() inside the
  * transaction of apply.c. */
 #include "store/internal.h"
@@ -70,6 +71,24 @@ static int validate_instance_remove(const Fo__Command *cmd, char err[FO_ERRLEN])
     return check_key(b->cluster, b->host, b->port, err);
 }
 
+/* The designated primary must be an instance of the cluster (SetPrimary checks it),
+ * so removing that instance clears it. */
+static int forget_primary(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    const Fo__InstanceRemove *b = cmd->instance_remove;
+    char addr[FO_ADDR_LEN];
+    struct fo_store_cluster c;
+    int rc = store_cluster_load(s, b->cluster, &c, err);
+
+    if (rc != 0) return rc;
+    if (strcmp(c.primary_host, b->host) != 0 || c.primary_port != b->port) return 0;
+    rc = store_cluster_set_primary(s, b->cluster, "", 0, err);
+    if (rc != 0) return rc;
+    store_format_addr(addr, sizeof(addr), b->host, b->port);
+    return store_event_add(s, cmd, b->cluster, b->host, b->port, "primary", err, "%s -> none (instance removed)",
+                           addr);
+}
+
 static int apply_instance_remove(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
 {
     const Fo__InstanceRemove *b = cmd->instance_remove;
@@ -81,8 +100,10 @@ static int apply_instance_remove(struct fo_store *s, const Fo__Command *cmd, cha
     if (rc != 0) return rc;
     rc = store_stmt_run(s, ST_INSTANCE_DELETE, st, store_bind_key(st, b->cluster, b->host, b->port), err);
     if (rc != 0) return rc;
-    return store_event_add(s, cmd, b->cluster, b->host, b->port, "instance_remove", err, "was %s, %s",
-                           store_role_name(old.role), store_health_name(old.health));
+    rc = store_event_add(s, cmd, b->cluster, b->host, b->port, "instance_remove", err, "was %s, %s",
+                         store_role_name(old.role), store_health_name(old.health));
+    if (rc == 0) rc = forget_primary(s, cmd, err);
+    return rc;
 }
 
 const struct store_command store_cmd_instance_remove = {validate_instance_remove, apply_instance_remove};
@@ -220,3 +241,41 @@ static int apply_promotion_rule(struct fo_store *s, const Fo__Command *cmd, char
 
 const struct store_command store_cmd_promotion_rule = {validate_promotion_rule,
                                                        apply_promotion_rule};
+
+/* ------------------------------------------------------------ quarantine */
+
+#define QUARANTINE_REASON_LEN sizeof(((struct fo_store_instance *)0)->quarantine_reason)
+
+static int validate_quarantine(const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    const Fo__Quarantine *b = cmd->quarantine;
+
+    return check_key(b->cluster, b->host, b->port, err);
+}
+
+/* A quarantined instance is never promoted (errant GTIDs, a fenced old primary...).
+ * Clearing it also clears the reason. The leader may propose the same quarantine
+ * again after a restart, so only a change is history. */
+static int apply_quarantine(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    const Fo__Quarantine *b = cmd->quarantine;
+    char reason[QUARANTINE_REASON_LEN];
+    struct fo_store_instance old;
+    sqlite3_stmt *st;
+    int rc = store_instance_load(s, b->cluster, b->host, b->port, &old, err);
+
+    if (rc != 0) return rc;
+    store_fit_text(reason, sizeof(reason), b->on ? b->reason : "");
+    if (old.quarantined == b->on && strcmp(old.quarantine_reason, reason) == 0) return 0;
+    rc = store_stmt_get(s, ST_INSTANCE_SET_QUARANTINE, &st, err);
+    if (rc != 0) return rc;
+    rc = store_bind_key(st, b->cluster, b->host, b->port);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 4, b->on ? 1 : 0);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 5, reason);
+    rc = store_stmt_run(s, ST_INSTANCE_SET_QUARANTINE, st, rc, err);
+    if (rc != 0) return rc;
+    return store_event_add(s, cmd, b->cluster, b->host, b->port, "quarantine", err, "%s%s%s",
+                           b->on ? "on" : "off", reason[0] != '\0' ? ": " : "", reason);
+}
+
+const struct store_command store_cmd_quarantine = {validate_quarantine, apply_quarantine};

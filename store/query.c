@@ -35,6 +35,34 @@ static int col_enum(sqlite3_stmt *st, int i, int *out)
     return 0;
 }
 
+/* An integer column that must lie in [min, max] (enums, small counters). */
+static int col_range(sqlite3_stmt *st, int i, sqlite3_int64 min, sqlite3_int64 max, sqlite3_int64 *out)
+{
+    sqlite3_int64 v = sqlite3_column_int64(st, i);
+
+    if (v < min || v > max) return FO_ESTORE;
+    *out = v;
+    return 0;
+}
+
+static int col_int(sqlite3_stmt *st, int i, int max, int *out)
+{
+    sqlite3_int64 v = 0;
+    int rc = col_range(st, i, 0, max, &v);
+
+    *out = (int)v;
+    return rc;
+}
+
+static int col_unsigned(sqlite3_stmt *st, int i, unsigned max, unsigned *out)
+{
+    sqlite3_int64 v = 0;
+    int rc = col_range(st, i, 0, max, &v);
+
+    *out = (unsigned)v;
+    return rc;
+}
+
 /* Steps st: 0 with *row set, or an FO_E* code (sqlite codes never escape). */
 static int next_row(struct fo_store *s, sqlite3_stmt *st, bool *row)
 {
@@ -55,6 +83,15 @@ static int read_cluster(sqlite3_stmt *st, struct fo_store_cluster *c)
     if (rc == 0) rc = col_text(st, 2, c->password_file, sizeof(c->password_file));
     c->maintenance = sqlite3_column_int(st, 3) != 0;
     if (rc == 0) rc = col_text(st, 4, c->problems, sizeof(c->problems));
+    c->epoch = (uint64_t)sqlite3_column_int64(st, 5);
+    c->blocked_until_ms = (uint64_t)sqlite3_column_int64(st, 6);
+    if (rc == 0) rc = col_text(st, 7, c->primary_host, sizeof(c->primary_host));
+    if (rc == 0) rc = col_port(st, 8, &c->primary_port);
+    if (rc == 0) rc = col_text(st, 9, c->repl_user, sizeof(c->repl_user));
+    if (rc == 0) rc = col_text(st, 10, c->repl_password_file, sizeof(c->repl_password_file));
+    c->semi_sync = sqlite3_column_int(st, 11) != 0;
+    if (rc == 0) rc = col_unsigned(st, 12, 604800, &c->anti_flap_s);
+    if (rc == 0) rc = col_unsigned(st, 13, 86400, &c->max_lag_s);
     return rc;
 }
 
@@ -74,6 +111,8 @@ static int read_instance(sqlite3_stmt *st, struct fo_store_instance *i)
     i->server_id = (uint64_t)sqlite3_column_int64(st, 10);
     i->read_only = sqlite3_column_int(st, 11) != 0;
     i->maintenance = sqlite3_column_int(st, 12) != 0;
+    i->quarantined = sqlite3_column_int(st, 13) != 0;
+    if (rc == 0) rc = col_text(st, 14, i->quarantine_reason, sizeof(i->quarantine_reason));
     return rc;
 }
 
@@ -96,6 +135,45 @@ static int read_event(sqlite3_stmt *st, struct fo_store_event *e)
     if (rc == 0) rc = col_text(st, 3, e->instance, sizeof(e->instance));
     if (rc == 0) rc = col_text(st, 4, e->kind, sizeof(e->kind));
     if (rc == 0) rc = col_text(st, 5, e->detail, sizeof(e->detail));
+    return rc;
+}
+
+static int read_failover(sqlite3_stmt *st, struct fo_store_failover *f)
+{
+    sqlite3_int64 total = 0;
+    int rc = col_text(st, 0, f->cluster, sizeof(f->cluster));
+
+    f->epoch = (uint64_t)sqlite3_column_int64(st, 1);
+    if (rc == 0) rc = col_int(st, 2, FO__FAILOVER_KIND__KIND_SWITCHOVER, &f->kind);
+    if (rc == 0) rc = col_text(st, 3, f->old_host, sizeof(f->old_host));
+    if (rc == 0) rc = col_port(st, 4, &f->old_port);
+    if (rc == 0) rc = col_text(st, 5, f->new_host, sizeof(f->new_host));
+    if (rc == 0) rc = col_port(st, 6, &f->new_port);
+    if (rc == 0) rc = col_text(st, 7, f->target_host, sizeof(f->target_host));
+    if (rc == 0) rc = col_port(st, 8, &f->target_port);
+    if (rc == 0) rc = col_text(st, 9, f->reason, sizeof(f->reason));
+    if (rc == 0) rc = col_text(st, 10, f->confirmations, sizeof(f->confirmations));
+    f->started_ms = (uint64_t)sqlite3_column_int64(st, 11);
+    f->ended_ms = (uint64_t)sqlite3_column_int64(st, 12);
+    if (rc == 0) rc = col_int(st, 13, FO__FAILOVER_STEP__STEP_VIP, &f->last_step);
+    if (rc == 0) rc = col_int(st, 14, FO__FAILOVER_RESULT__RESULT_ABORTED, &f->result);
+    if (rc == 0) rc = col_text(st, 15, f->detail, sizeof(f->detail));
+    if (rc == 0) rc = col_text(st, 16, f->steps, sizeof(f->steps));
+    if (rc == 0) rc = col_range(st, 17, 0, UINT32_MAX, &total);
+    f->total_ms = (uint32_t)total;
+    return rc;
+}
+
+static int read_decision(sqlite3_stmt *st, struct fo_store_decision *d)
+{
+    int rc = col_text(st, 2, d->cluster, sizeof(d->cluster));
+
+    d->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    d->wall_ms = (uint64_t)sqlite3_column_int64(st, 1);
+    if (rc == 0) rc = col_text(st, 3, d->instance, sizeof(d->instance));
+    if (rc == 0) rc = col_text(st, 4, d->verdict, sizeof(d->verdict));
+    if (rc == 0) rc = col_text(st, 5, d->reason, sizeof(d->reason));
+    if (rc == 0) rc = col_text(st, 6, d->detail, sizeof(d->detail));
     return rc;
 }
 
@@ -153,7 +231,7 @@ int fo_store_each_member(struct fo_store *s, fo_store_member_cb cb, void *data)
     return rc;
 }
 
-static int bind_event_filter(sqlite3_stmt *st, const char *cluster, unsigned limit)
+static int bind_history_filter(sqlite3_stmt *st, const char *cluster, unsigned limit)
 {
     int rc = SQLITE_OK;
     int n = 1;
@@ -173,10 +251,65 @@ int fo_store_each_event(struct fo_store *s, const char *cluster, unsigned limit,
     int rc = store_stmt_get(s, id, &st, NULL);
 
     if (rc != 0) return rc;
-    if (bind_event_filter(st, cluster, limit) != SQLITE_OK) rc = FO_ESTORE;
+    if (bind_history_filter(st, cluster, limit) != SQLITE_OK) rc = FO_ESTORE;
     while (rc == 0 && (rc = next_row(s, st, &row)) == 0 && row) {
         rc = read_event(st, &e);
         if (rc == 0) rc = cb(data, &e);
+    }
+    store_stmt_put(s, id, st);
+    return rc;
+}
+
+int fo_store_each_failover(struct fo_store *s, const char *cluster, unsigned limit, fo_store_failover_cb cb,
+                           void *data)
+{
+    enum store_stmt_id id = cluster != NULL ? ST_FAILOVER_EACH_IN : ST_FAILOVER_EACH;
+    struct fo_store_failover f;
+    sqlite3_stmt *st;
+    bool row;
+    int rc = store_stmt_get(s, id, &st, NULL);
+
+    if (rc != 0) return rc;
+    if (bind_history_filter(st, cluster, limit) != SQLITE_OK) rc = FO_ESTORE;
+    while (rc == 0 && (rc = next_row(s, st, &row)) == 0 && row) {
+        rc = read_failover(st, &f);
+        if (rc == 0) rc = cb(data, &f);
+    }
+    store_stmt_put(s, id, st);
+    return rc;
+}
+
+int fo_store_each_running_failover(struct fo_store *s, fo_store_failover_cb cb, void *data)
+{
+    struct fo_store_failover f;
+    sqlite3_stmt *st;
+    bool row;
+    int rc = store_stmt_get(s, ST_FAILOVER_EACH_RUNNING, &st, NULL);
+
+    if (rc != 0) return rc;
+    while ((rc = next_row(s, st, &row)) == 0 && row) {
+        rc = read_failover(st, &f);
+        if (rc == 0) rc = cb(data, &f);
+        if (rc != 0) break;
+    }
+    store_stmt_put(s, ST_FAILOVER_EACH_RUNNING, st);
+    return rc;
+}
+
+int fo_store_each_decision(struct fo_store *s, const char *cluster, unsigned limit, fo_store_decision_cb cb,
+                           void *data)
+{
+    enum store_stmt_id id = cluster != NULL ? ST_DECISION_EACH_IN : ST_DECISION_EACH;
+    struct fo_store_decision d;
+    sqlite3_stmt *st;
+    bool row;
+    int rc = store_stmt_get(s, id, &st, NULL);
+
+    if (rc != 0) return rc;
+    if (bind_history_filter(st, cluster, limit) != SQLITE_OK) rc = FO_ESTORE;
+    while (rc == 0 && (rc = next_row(s, st, &row)) == 0 && row) {
+        rc = read_decision(st, &d);
+        if (rc == 0) rc = cb(data, &d);
     }
     store_stmt_put(s, id, st);
     return rc;
@@ -227,6 +360,36 @@ int fo_store_get_member(struct fo_store *s, uint64_t id, struct fo_store_member 
     return rc;
 }
 
+int fo_store_get_running_failover(struct fo_store *s, const char *cluster, struct fo_store_failover *out)
+{
+    sqlite3_stmt *st;
+    bool row = false;
+    int rc = store_stmt_get(s, ST_FAILOVER_RUNNING, &st, NULL);
+
+    if (rc != 0) return rc;
+    if (store_bind_text(st, 1, cluster) != SQLITE_OK) rc = FO_ESTORE;
+    if (rc == 0) rc = next_row(s, st, &row);
+    if (rc == 0) rc = row ? read_failover(st, out) : FO_ENOTFOUND;
+    store_stmt_put(s, ST_FAILOVER_RUNNING, st);
+    return rc;
+}
+
+static int get_failover(struct fo_store *s, const char *cluster, uint64_t epoch, struct fo_store_failover *out)
+{
+    sqlite3_stmt *st;
+    bool row = false;
+    int rc = store_stmt_get(s, ST_FAILOVER_GET, &st, NULL);
+
+    if (rc != 0) return rc;
+    if (store_bind_text(st, 1, cluster) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)epoch) != SQLITE_OK)
+        rc = FO_ESTORE;
+    if (rc == 0) rc = next_row(s, st, &row);
+    if (rc == 0) rc = row ? read_failover(st, out) : FO_ENOTFOUND;
+    store_stmt_put(s, ST_FAILOVER_GET, st);
+    return rc;
+}
+
 /* Absent means enabled (the default of a new store). A store that cannot be read
  * answers "disabled": automatic failover must not act on state it cannot see. */
 bool fo_store_recoveries_enabled(struct fo_store *s)
@@ -274,6 +437,20 @@ int store_instance_load(struct fo_store *s, const char *cluster, const char *hos
 
     if (rc == FO_ENOTFOUND) return fo_errf(err, rc, "instance %s/%s:%u not found", cluster, host, port);
     if (rc != 0) return fo_errf(err, rc, "read instance %s/%s:%u: %s", cluster, host, port, fo_strerror(rc));
+    return 0;
+}
+
+int store_failover_load(struct fo_store *s, const char *cluster, uint64_t epoch, struct fo_store_failover *out,
+                        char err[FO_ERRLEN])
+{
+    int rc = get_failover(s, cluster, epoch, out);
+
+    if (rc == FO_ENOTFOUND)
+        return fo_errf(err, rc, "cluster '%s' has no failover with epoch %llu", cluster,
+                       (unsigned long long)epoch);
+    if (rc != 0)
+        return fo_errf(err, rc, "read failover %s/%llu: %s", cluster, (unsigned long long)epoch,
+                       fo_strerror(rc));
     return 0;
 }
 

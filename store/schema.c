@@ -65,8 +65,66 @@ static const char migration_1[] =
     "CREATE INDEX events_by_cluster ON events (cluster, seq);"
     "INSERT INTO settings (key, value) VALUES ('" STORE_SETTING_RECOVERIES "', '1');";
 
+/* Version 2: failover state (DESIGN.md §6). Columns are added, never redefined, so a
+ * version-1 image (an old snapshot) migrates in place; every new column has a default
+ * that means "absent / old behaviour", like the proto fields they come from.
+ *
+ * failovers and decisions are history, like events: no foreign key, they outlive
+ * their cluster. A failover's epoch is unique per cluster name for ever (a cluster
+ * removed and added again continues from its highest epoch), hence the primary key.
+ * Failovers are rare and never pruned; decisions are pruned like events. */
+static const char migration_2[] =
+    "ALTER TABLE clusters ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0 CHECK (epoch >= 0);"
+    "ALTER TABLE clusters ADD COLUMN blocked_until_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE clusters ADD COLUMN primary_host TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE clusters ADD COLUMN primary_port INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (primary_port BETWEEN 0 AND 65535);"
+    "ALTER TABLE clusters ADD COLUMN repl_user TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE clusters ADD COLUMN repl_password_file TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE clusters ADD COLUMN semi_sync INTEGER NOT NULL DEFAULT 0 CHECK (semi_sync IN (0, 1));"
+    "ALTER TABLE clusters ADD COLUMN anti_flap_s INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (anti_flap_s BETWEEN 0 AND 604800);"
+    "ALTER TABLE clusters ADD COLUMN max_lag_s INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (max_lag_s BETWEEN 0 AND 86400);"
+    "ALTER TABLE instances ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (quarantined IN (0, 1));"
+    "ALTER TABLE instances ADD COLUMN quarantine_reason TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE failovers ("
+    "  cluster TEXT NOT NULL,"
+    "  epoch INTEGER NOT NULL CHECK (epoch >= 1),"
+    "  kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 2),"
+    "  old_host TEXT NOT NULL,"
+    "  old_port INTEGER NOT NULL CHECK (old_port BETWEEN 1 AND 65535),"
+    "  new_host TEXT NOT NULL DEFAULT '',"
+    "  new_port INTEGER NOT NULL DEFAULT 0 CHECK (new_port BETWEEN 0 AND 65535),"
+    "  target_host TEXT NOT NULL DEFAULT '',"
+    "  target_port INTEGER NOT NULL DEFAULT 0 CHECK (target_port BETWEEN 0 AND 65535),"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  confirmations TEXT NOT NULL DEFAULT '',"
+    "  started_ms INTEGER NOT NULL,"
+    "  ended_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_step INTEGER NOT NULL DEFAULT 0 CHECK (last_step BETWEEN 0 AND 6),"
+    "  result INTEGER NOT NULL DEFAULT 0 CHECK (result BETWEEN 0 AND 3),"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  steps TEXT NOT NULL DEFAULT '',"
+    "  total_ms INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (cluster, epoch)"
+    ") WITHOUT ROWID;"
+    /* At most one running failover per cluster, enforced by the table as well. */
+    "CREATE UNIQUE INDEX failovers_running ON failovers (cluster) WHERE result = 0;"
+    "CREATE TABLE decisions ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  wall_ms INTEGER NOT NULL,"
+    "  cluster TEXT NOT NULL,"
+    "  instance TEXT NOT NULL DEFAULT '',"
+    "  verdict TEXT NOT NULL,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX decisions_by_cluster ON decisions (cluster, seq);";
+
 static const struct migration migrations[] = {
     {1, migration_1},
+    {2, migration_2},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -78,6 +136,8 @@ const struct store_table store_tables[] = {
     {"members", "id"},
     {"settings", "key"},
     {"events", "seq"},
+    {"failovers", "cluster, epoch"},
+    {"decisions", "seq"},
 };
 const unsigned store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);
 

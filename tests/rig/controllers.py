@@ -70,13 +70,16 @@ def require_binaries():
 
 
 class Cluster:
-    """A [cluster NAME] section: instances are "HOST:PORT" or "HOST:PORT RULE"."""
+    """A [cluster NAME] section: instances are "HOST:PORT" or "HOST:PORT RULE".
+    Further keys (repl_user, repl_password_file, semi_sync, anti_flap_s, max_lag_s,
+    see common/config.h) are given as keyword arguments and written as they are."""
 
-    def __init__(self, name, password_file, instances, user="failoverd"):
+    def __init__(self, name, password_file, instances, user="failoverd", **options):
         self.name = name
         self.user = user
         self.password_file = password_file
         self.instances = list(instances)
+        self.options = {k: v for k, v in options.items() if v is not None}
 
 
 # ---------------------------------------------------------------- metrics
@@ -189,15 +192,18 @@ class Node:
         self.admin_port = rig.admin_base + node_id - 1
         self.raft_port = rig.raft_base + node_id - 1
         self.http_port = rig.http_base + node_id - 1
+        # In a namespace rig, node i runs inside namespace host hosts[i], on its address.
+        self.netns = rig.hosts.get(node_id) if rig.net is not None else None
+        self.host = rig.net.addr(self.netns) if self.netns is not None else HOST
         self.dir = os.path.join(rig.base_dir, f"n{node_id}")
         self.data_dir = os.path.join(self.dir, "data")
         self.conf = os.path.join(self.dir, "failoverd.conf")
         self.log = os.path.join(self.dir, "failoverd.log")
         self.proc = None
 
-    admin = property(lambda self: f"{HOST}:{self.admin_port}")
-    raft = property(lambda self: f"{HOST}:{self.raft_port}")
-    http = property(lambda self: f"{HOST}:{self.http_port}")
+    admin = property(lambda self: f"{self.host}:{self.admin_port}")
+    raft = property(lambda self: f"{self.host}:{self.raft_port}")
+    http = property(lambda self: f"{self.host}:{self.http_port}")
 
     @property
     def pid(self):
@@ -208,7 +214,17 @@ class ControllerRig:
     def __init__(self, n=3, base_port=24200, base_dir=None, peers=None, admin_base=None,
                  raft_base=None, http_base=None, election_timeout_ms=1000, heartbeat_timeout_ms=100,
                  snapshot_threshold=None, snapshot_trailing=None, probe=None, clusters=(),
-                 log_level="info", detach=False, keep=None, extra_failoverd=None):
+                 log_level="info", detach=False, keep=None, extra_failoverd=None,
+                 failover=None, net=None, hosts=None):
+        """failover: keys of the node-local [failover] section (common/config.h).
+        net/hosts: run node i inside namespace host hosts[i] of the NetnsRig `net`
+        (rig.netns) on that host's address; failoverctl and HTTP requests to a node
+        then run inside its namespace (see ctl(), http_get())."""
+        self.net = net
+        self.hosts = dict(hosts or {})
+        if net is not None and sorted(self.hosts) != list(range(1, n + 1)):
+            raise RigError("with net=, hosts must map every node id 1..n to a namespace host")
+        self.failover = dict(failover or {})
         self.n = n
         self.admin_base = admin_base or base_port
         self.raft_base = raft_base or base_port + 20
@@ -264,9 +280,12 @@ class ControllerRig:
                   f"http_address = {p.http}"]
         if self.probe:
             L += ["", "[probe]"] + [f"{k} = {v}" for k, v in self.probe.items()]
+        if self.failover:
+            L += ["", "[failover]"] + [f"{k} = {v}" for k, v in self.failover.items()]
         for c in self.clusters:
             L += ["", f"[cluster {c.name}]", f"user = {c.user}", f"password_file = {c.password_file}"]
             L += [f"instance = {i}" for i in c.instances]
+            L += [f"{k} = {v}" for k, v in getattr(c, "options", {}).items()]
         return "\n".join(L) + "\n"
 
     def node(self, node_id):
@@ -286,11 +305,14 @@ class ControllerRig:
         nd = self.node(node_id)
         if nd.proc is not None and nd.proc.alive():
             raise RigError(f"failoverd {node_id} already running (pid {nd.pid})")
-        require_ports_free([nd.admin_port, nd.raft_port, nd.http_port], f"failoverd {node_id}")
+        if nd.netns is None:
+            require_ports_free([nd.admin_port, nd.raft_port, nd.http_port], f"failoverd {node_id}")
         if not os.path.exists(nd.conf):
             self.write_config(node_id)
-        nd.proc = Proc(f"failoverd{node_id}", [self.failoverd, "--config", nd.conf], nd.log,
-                       detach=self.detach).start()
+        argv = [self.failoverd, "--config", nd.conf]
+        if nd.netns is not None:
+            argv = self.net.wrap(nd.netns, argv)
+        nd.proc = Proc(f"failoverd{node_id}", argv, nd.log, detach=self.detach).start()
         if wait:
             self.wait_up(node_id)
         return nd
@@ -388,11 +410,25 @@ class ControllerRig:
             return self.nodes[controller].admin
         return controller
 
-    def ctl(self, args, controller=None, json_out=True, timeout_ms=None, proc_timeout=60, **kw):
+    def _ctl_netns(self, controller, netns):
+        """The namespace host failoverctl runs in: `netns` if given, else the asked
+        node's own, else the first running node's (None outside a namespace rig)."""
+        if self.net is None:
+            return None
+        if netns is not None:
+            return netns
+        if isinstance(controller, int):
+            return self.nodes[controller].netns
+        ids = self.running_ids() or sorted(self.nodes)
+        return self.nodes[ids[0]].netns
+
+    def ctl(self, args, controller=None, json_out=True, timeout_ms=None, proc_timeout=60, netns=None,
+            **kw):
         """Runs failoverctl against `controller` (node id, "host:port", or the first
         running node) and returns a CtlResult, which unpacks as (rc, data): data is
         the parsed --json output (None if unparsable), or stdout text if json_out is
-        False. `json=` is accepted as an alias of json_out."""
+        False. `json=` is accepted as an alias of json_out. In a namespace rig it runs
+        inside `netns` (a namespace host), by default the asked node's."""
         if "json" in kw:
             json_out = kw.pop("json")
         if kw:
@@ -403,8 +439,10 @@ class ControllerRig:
         if timeout_ms is not None:
             argv += ["--timeout", str(timeout_ms)]
         argv += [str(a) for a in args]
+        ns = self._ctl_netns(controller, netns)
+        run_argv = self.net.wrap(ns, argv) if ns is not None else argv
         try:
-            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            r = subprocess.run(run_argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                timeout=proc_timeout)
         except subprocess.TimeoutExpired as e:
             raise RigError(f"`failoverctl {' '.join(argv[1:])}` did not exit within {proc_timeout}s "
@@ -518,12 +556,24 @@ class ControllerRig:
     def http_get(self, node_id, path, timeout=2.0):
         """(status code, body text); connection errors raise OSError."""
         url = f"http://{self.nodes[node_id].http}{path}"
+        if self.nodes[node_id].netns is not None:
+            return self._http_get_netns(self.nodes[node_id].netns, url, timeout)
         try:
             with urllib.request.urlopen(url, timeout=timeout) as r:
                 return r.status, r.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as e:
             body = e.read().decode("utf-8", "replace") if e.fp else ""
             return e.code, body
+
+    def _http_get_netns(self, host, url, timeout):
+        """GET inside a namespace (the test process lives outside every rig
+        namespace): curl run there; body and status code from its output."""
+        r = self.net.run(host, ["curl", "-sS", "--max-time", f"{timeout:g}", "-o", "-",
+                                "-w", "\n%{http_code}", url], timeout=timeout + 10)
+        if r.returncode != 0:
+            raise OSError(f"curl {url} in {host}: exit {r.returncode}: {r.stderr.strip()}")
+        body, _, code = r.stdout.rpartition("\n")
+        return int(code), body
 
     def metrics_text(self, node_id):
         code, body = self.http_get(node_id, "/metrics")

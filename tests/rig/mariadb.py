@@ -80,10 +80,12 @@ def sql_quote(s):
 
 
 class Server:
-    def __init__(self, rig, index, port):
+    def __init__(self, rig, index, port, host=HOST, netns=None):
         self.rig = rig
         self.index = index
         self.port = port
+        self.host = host      # the address it binds to and reports
+        self.netns = netns    # rig.netns.NetnsRig host name, or None (initial namespace)
         self.dir = os.path.join(rig.base_dir, f"m{index}")
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")
@@ -91,11 +93,12 @@ class Server:
         self.outlog = os.path.join(self.dir, "stdout.log")
         self.pidfile = os.path.join(self.dir, "mysqld.pid")
         self.read_only = False  # passed as --read-only on every start
+        self.extra_args = []    # added to the command line of every (re)start
         self.proc = None
 
     @property
     def address(self):
-        return f"{HOST}:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def pid(self):
@@ -106,8 +109,8 @@ class Server:
         a = [r.mariadbd, "--no-defaults", "--user=root",
              f"--datadir={self.datadir}", f"--port={self.port}", f"--socket={self.socket}",
              f"--pid-file={self.pidfile}", f"--log-error={self.errlog}",
-             f"--bind-address={HOST}", f"--server-id={self.index}",
-             f"--report-host={HOST}", f"--report-port={self.port}",
+             f"--bind-address={self.host}", f"--server-id={self.index}",
+             f"--report-host={self.host}", f"--report-port={self.port}",
              "--log-bin=mysql-bin", "--relay-log=relay-bin", "--log-slave-updates",
              "--gtid-strict-mode=1", "--binlog-format=ROW",
              "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
@@ -116,7 +119,10 @@ class Server:
              "--max-connections=200"]
         if self.read_only:
             a.append("--read-only=1")
-        return a + list(r.extra_args)
+        a += list(r.extra_args) + list(self.extra_args)
+        if self.netns is not None:
+            a = r.net.wrap(self.netns, a)
+        return a
 
 
 class MariaDBRig:
@@ -124,7 +130,11 @@ class MariaDBRig:
 
     def __init__(self, n=3, base_port=24100, base_dir=None, replicate=True,
                  slave_net_timeout=4, detach=False, keep=None, extra_args=(),
-                 start_timeout=60.0):
+                 start_timeout=60.0, net=None, hosts=None, account_host=None):
+        """net/hosts: run server i inside namespace host hosts[i] of the NetnsRig `net`
+        (rig.netns), bound to that host's address; accounts are then created for
+        account_host (default: the rig's subnet, e.g. '10.231.0.%'), otherwise for
+        127.0.0.1. Without net, everything is on 127.0.0.1 as before."""
         if n < 1:
             raise RigError("need at least one server")
         self.n = n
@@ -144,7 +154,17 @@ class MariaDBRig:
         self.primary = 1
         self.passwords = {u: "pw-" + u + "-" + secrets.token_hex(8) for u in ("failoverd", "repl", "app")}
         self.password_file = os.path.join(self.base_dir, "failoverd.password")
-        self.servers = {i: Server(self, i, base_port + i - 1) for i in range(1, n + 1)}
+        self.repl_password_file = os.path.join(self.base_dir, "repl.password")
+        self.net = net
+        if net is not None:
+            if not hosts or sorted(hosts) != list(range(1, n + 1)):
+                raise RigError("with net=, hosts must map every server index 1..n to a namespace host")
+            self.servers = {i: Server(self, i, base_port + i - 1, host=net.addr(hosts[i]), netns=hosts[i])
+                            for i in range(1, n + 1)}
+            self.account_host = account_host or (net.subnet + ".%")
+        else:
+            self.servers = {i: Server(self, i, base_port + i - 1) for i in range(1, n + 1)}
+            self.account_host = account_host or HOST
         self._torn_down = False
         for s in self.servers.values():
             if len(s.socket) > SOCKET_MAX:
@@ -169,7 +189,7 @@ class MariaDBRig:
 
     def setup(self):
         """Creates, starts and wires every server; returns self."""
-        require_ports_free([s.port for s in self.servers.values()], "mariadb rig")
+        require_ports_free([s.port for s in self.servers.values() if s.netns is None], "mariadb rig")
         os.makedirs(self.base_dir, exist_ok=True)
         if not self.detach:
             register_cleanup(self.teardown)
@@ -184,9 +204,10 @@ class MariaDBRig:
             self.wait_ready(i)
         for i in self.servers:
             self._create_users(i)
-        with open(self.password_file, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(self.passwords["failoverd"] + "\n")
+        for path, user in ((self.password_file, "failoverd"), (self.repl_password_file, "repl")):
+            with open(path, "w") as f:
+                os.fchmod(f.fileno(), 0o600)
+                f.write(self.passwords[user] + "\n")
         if self.replicate:
             for i in self.servers:
                 if i != self.primary:
@@ -242,7 +263,8 @@ class MariaDBRig:
     def start(self, i):
         """Starts server i again on its existing datadir and waits until it accepts
         connections. A replica resumes replication by itself (its master.info is kept)."""
-        require_ports_free([self.servers[i].port], f"mariadb {i}")
+        if self.servers[i].netns is None:
+            require_ports_free([self.servers[i].port], f"mariadb {i}")
         self._spawn(i)
         self.wait_ready(i)
 
@@ -313,7 +335,7 @@ class MariaDBRig:
         else:
             # Over TCP, as a real client would; the password goes through the
             # environment so it never shows up in `ps`.
-            argv = [self.client, "--no-defaults", "--protocol=tcp", f"--host={HOST}",
+            argv = [self.client, "--no-defaults", "--protocol=tcp", f"--host={s.host}",
                     f"--port={s.port}", f"-u{user}"]
             if password is not None:
                 env["MYSQL_PWD"] = password
@@ -323,6 +345,8 @@ class MariaDBRig:
         if database:
             argv.append(f"--database={database}")
         argv += ["-e", query]
+        if user is not None and s.netns is not None:
+            argv = self.net.wrap(s.netns, argv)
         try:
             r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                env=env, timeout=timeout)
@@ -368,14 +392,15 @@ class MariaDBRig:
 
     def _create_users(self, i):
         p = self.passwords
+        h = self.account_host
         self.sql(i, " ".join([
             "SET SESSION sql_log_bin=0;",
-            f"CREATE USER 'failoverd'@'{HOST}' IDENTIFIED BY {sql_quote(p['failoverd'])};",
-            f"GRANT ALL PRIVILEGES ON *.* TO 'failoverd'@'{HOST}' WITH GRANT OPTION;",
-            f"CREATE USER 'repl'@'{HOST}' IDENTIFIED BY {sql_quote(p['repl'])};",
-            f"GRANT REPLICATION SLAVE ON *.* TO 'repl'@'{HOST}';",
-            f"CREATE USER 'app'@'{HOST}' IDENTIFIED BY {sql_quote(p['app'])};",
-            f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER ON *.* TO 'app'@'{HOST}';",
+            f"CREATE USER 'failoverd'@'{h}' IDENTIFIED BY {sql_quote(p['failoverd'])};",
+            f"GRANT ALL PRIVILEGES ON *.* TO 'failoverd'@'{h}' WITH GRANT OPTION;",
+            f"CREATE USER 'repl'@'{h}' IDENTIFIED BY {sql_quote(p['repl'])};",
+            f"GRANT REPLICATION SLAVE ON *.* TO 'repl'@'{h}';",
+            f"CREATE USER 'app'@'{h}' IDENTIFIED BY {sql_quote(p['app'])};",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER ON *.* TO 'app'@'{h}';",
         ]))
 
     # ------------------------------------------------------------ replication
@@ -383,7 +408,7 @@ class MariaDBRig:
     def change_master(self, i, source, demote=False):
         """Points server i at server `source` with GTID replication and starts it."""
         src = self.servers[source]
-        opts = [f"MASTER_HOST='{HOST}'", f"MASTER_PORT={src.port}", "MASTER_USER='repl'",
+        opts = [f"MASTER_HOST='{src.host}'", f"MASTER_PORT={src.port}", "MASTER_USER='repl'",
                 f"MASTER_PASSWORD={sql_quote(self.passwords['repl'])}",
                 "MASTER_USE_GTID=slave_pos", "MASTER_HEARTBEAT_PERIOD=1", "MASTER_CONNECT_RETRY=1"]
         if demote:

@@ -6,19 +6,22 @@
 #include "../../client/args.c"
 #include "fo_test.h"
 
-#define MAX_ARGV 16
+#define MAX_ARGV 32
 
 /* Splits a space-separated command line into argv (argv[0] = "failoverctl"). Tests
- * needing a space inside one argument build argv by hand. */
+ * needing a space inside one argument build argv by hand. A line with too many words
+ * for argv fails the test rather than being cut short. */
 static int split(char *line, char *argv[MAX_ARGV])
 {
     int argc = 0;
     char *save = NULL, *tok;
 
     argv[argc++] = "failoverctl";
-    for (tok = strtok_r(line, " ", &save); tok != NULL && argc < MAX_ARGV - 1;
-         tok = strtok_r(NULL, " ", &save))
+    for (tok = strtok_r(line, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+        FO_CHECK(argc < MAX_ARGV - 1);
+        if (argc >= MAX_ARGV - 1) break;
         argv[argc++] = tok;
+    }
     argv[argc] = NULL;
     return argc;
 }
@@ -28,6 +31,7 @@ static int parse_line(const char *line, const char *env, struct fo_ctl_args *a, 
     char copy[512], *argv[MAX_ARGV];
     int argc;
 
+    FO_CHECK(strlen(line) < sizeof(copy));
     snprintf(copy, sizeof(copy), "%s", line);
     argc = split(copy, argv);
     err[0] = '\0';
@@ -63,6 +67,29 @@ static void test_commands_parse(void)
         {"--json status", FO_CTL_STATUS},
         {"status --json --timeout=100", FO_CTL_STATUS},
         {"--json --json status", FO_CTL_STATUS},
+        {"why demo", FO_CTL_WHY},
+        {"why demo --limit 5", FO_CTL_WHY},
+        {"--json why --limit=10000 demo", FO_CTL_WHY},
+        {"failover demo", FO_CTL_FAILOVER},
+        {"failover demo --to db2.example:3306", FO_CTL_FAILOVER},
+        {"failover --to=10.0.0.2:3306 demo --timeout 1000", FO_CTL_FAILOVER},
+        {"switchover demo", FO_CTL_SWITCHOVER},
+        {"switchover demo --to [::1]:3307", FO_CTL_SWITCHOVER},
+        {"ack demo", FO_CTL_ACK},
+        {"recoveries enable", FO_CTL_RECOVERIES},
+        {"recoveries disable --json", FO_CTL_RECOVERIES},
+        {"maintenance on demo", FO_CTL_MAINTENANCE},
+        {"maintenance off demo", FO_CTL_MAINTENANCE},
+        {"maintenance on demo h:1 --reason upgrade", FO_CTL_MAINTENANCE},
+        {"maintenance off demo --reason=done", FO_CTL_MAINTENANCE},
+        {"instance rule demo h:1 prefer", FO_CTL_INSTANCE_RULE},
+        {"instance rule demo [::1]:3306 no_master", FO_CTL_INSTANCE_RULE},
+        {"cluster add demo --user u --password-file /p --repl-user r --repl-password-file /r",
+         FO_CTL_CLUSTER_ADD},
+        {"cluster add demo --user u --password-file /p --semi-sync --anti-flap-s 0 --max-lag-s 0",
+         FO_CTL_CLUSTER_ADD},
+        {"cluster add demo --user u --password-file /p --anti-flap-s=604800 --max-lag-s=86400",
+         FO_CTL_CLUSTER_ADD},
     };
     struct fo_ctl_args a;
     char err[FO_ERRLEN];
@@ -131,6 +158,72 @@ static void test_bad_arguments(void)
         {"member remove 0", "member id"},
         {"member remove -1", "member id"},
         {"member transfer-leader 1 2", "unexpected argument '2'"},
+        /* why */
+        {"why", "missing CLUSTER"},
+        {"why a b", "unexpected argument 'b'"},
+        {"why bad/name", "bad cluster name"},
+        {"why demo --limit 0", "--limit"},
+        {"why demo --limit 10001", "--limit"},
+        {"why demo --to h:1", "--to is not valid here"},
+        /* failover, switchover */
+        {"failover", "missing CLUSTER"},
+        {"failover demo h:1", "unexpected argument 'h:1'"},
+        {"failover demo --to", "needs a value"},
+        {"failover demo --to nope", "--to"},
+        {"failover demo --to h:0", "--to"},
+        {"failover demo --to h:70000", "--to"},
+        {"failover demo --to h:1 --to h:2", "more than once"},
+        {"failover demo --reason x", "--reason is not valid here"},
+        {"failover demo --timeout 0", "--timeout"},
+        {"switchover", "missing CLUSTER"},
+        {"switchover -- -bad!", "bad cluster name"},
+        {"switchover demo --to", "needs a value"},
+        {"switchover demo --to --json", "needs a value"},
+        {"switchover demo --limit 3", "--limit is not valid here"},
+        /* ack, recoveries */
+        {"ack", "missing CLUSTER"},
+        {"ack demo extra", "unexpected argument 'extra'"},
+        {"ack demo --to h:1", "--to is not valid here"},
+        {"recoveries", "needs a subcommand: enable, disable"},
+        {"recoveries on", "unknown subcommand 'recoveries on'"},
+        {"recoveries enable demo", "unexpected argument 'demo'"},
+        {"recoveries disable --reason x", "--reason is not valid here"},
+        /* maintenance */
+        {"maintenance", "needs a subcommand: on, off"},
+        {"maintenance maybe demo", "unknown subcommand 'maintenance maybe'"},
+        {"maintenance on", "missing CLUSTER"},
+        {"maintenance on bad/name", "bad cluster name"},
+        {"maintenance on demo host", "bad instance address"},
+        {"maintenance off demo h:1 extra", "unexpected argument 'extra'"},
+        {"maintenance on demo --reason=", "--reason: must not be empty"},
+        {"maintenance on demo --reason", "needs a value"},
+        {"maintenance on demo --reason a --reason b", "more than once"},
+        {"maintenance on demo --to h:1", "--to is not valid here"},
+        /* instance rule */
+        {"instance rule demo", "missing HOST:PORT"},
+        {"instance rule demo h:1", "missing RULE"},
+        {"instance rule demo h:1 best", "bad promotion rule"},
+        {"instance rule demo host prefer", "bad instance address"},
+        {"instance rule demo h:1 prefer x", "unexpected argument 'x'"},
+        {"instance rule demo h:1 prefer --rule prefer", "--rule is not valid here"},
+        /* cluster add's failover options */
+        {"cluster add demo --user u --password-file /p --repl-user r", "go together"},
+        {"cluster add demo --user u --password-file /p --repl-password-file /r", "go together"},
+        {"cluster add demo --user u --password-file /p --repl-user r --repl-password-file r",
+         "--repl-password-file: 'r' is not an absolute path"},
+        {"cluster add demo --user u --password-file /p --repl-user= --repl-password-file /r",
+         "--repl-user: must not be empty"},
+        {"cluster add demo --user u --password-file /p --semi-sync=yes", "takes no value"},
+        {"cluster add demo --user u --password-file /p --anti-flap-s 604801", "--anti-flap-s"},
+        {"cluster add demo --user u --password-file /p --anti-flap-s -1", "--anti-flap-s"},
+        {"cluster add demo --user u --password-file /p --anti-flap-s 1h", "--anti-flap-s"},
+        {"cluster add demo --user u --password-file /p --max-lag-s 86401", "--max-lag-s"},
+        {"cluster add demo --user u --password-file /p --max-lag-s=", "--max-lag-s"},
+        {"cluster add demo --user u --password-file /p --max-lag-s 1 --max-lag-s 2",
+         "more than once"},
+        {"cluster add demo --semi-sync --password-file /p", "--user is required"},
+        {"cluster remove demo --semi-sync", "--semi-sync is not valid here"},
+        {"instance add demo h:1 --anti-flap-s 5", "--anti-flap-s is not valid here"},
     };
     struct fo_ctl_args a;
     char err[FO_ERRLEN];
@@ -232,15 +325,162 @@ static void test_dashdash_and_spaces(void)
     FO_CHECK(strstr(err, "control character") != NULL);
 }
 
+/* The failover engine's commands carry the right operands into the struct. */
+static void test_failover_values_bound(void)
+{
+    struct fo_ctl_args a;
+    char err[FO_ERRLEN];
+
+    FO_CHECK_INT(parse_line("why demo --limit 7", NULL, &a, err), 0);
+    FO_CHECK_STR(a.cluster, "demo");
+    FO_CHECK_INT(a.limit, 7);
+    FO_CHECK_INT(parse_line("why demo", NULL, &a, err), 0);
+    FO_CHECK_INT(a.limit, 0);
+    FO_CHECK_INT(parse_line("failover demo", NULL, &a, err), 0);
+    FO_CHECK_STR(a.target_host, "");
+    FO_CHECK_INT(a.target_port, 0);
+    FO_CHECK_INT(parse_line("switchover demo --to=[fd00::2]:3307", NULL, &a, err), 0);
+    FO_CHECK_STR(a.target_host, "fd00::2");
+    FO_CHECK_INT(a.target_port, 3307);
+    FO_CHECK_INT(parse_line("recoveries enable", NULL, &a, err), 0);
+    FO_CHECK_INT(a.on, 1);
+    FO_CHECK_INT(parse_line("recoveries disable", NULL, &a, err), 0);
+    FO_CHECK_INT(a.on, 0);
+    FO_CHECK_INT(parse_line("maintenance on demo", NULL, &a, err), 0);
+    FO_CHECK_INT(a.on, 1);
+    FO_CHECK_STR(a.host, "");
+    FO_CHECK_INT(a.port, 0);
+    FO_CHECK_STR(a.reason, "");
+    FO_CHECK_INT(parse_line("maintenance off demo db2:3306 --reason upgraded", NULL, &a, err), 0);
+    FO_CHECK_INT(a.on, 0);
+    FO_CHECK_STR(a.cluster, "demo");
+    FO_CHECK_STR(a.host, "db2");
+    FO_CHECK_INT(a.port, 3306);
+    FO_CHECK_STR(a.reason, "upgraded");
+    FO_CHECK_INT(parse_line("instance rule demo h:1 no_master", NULL, &a, err), 0);
+    FO_CHECK_STR(a.host, "h");
+    FO_CHECK_INT(a.port, 1);
+    FO_CHECK_INT(a.rule, FO_RULE_MUST_NOT);
+    FO_CHECK_INT(parse_line("cluster add demo --user u --password-file /p", NULL, &a, err), 0);
+    FO_CHECK_STR(a.repl_user, "");
+    FO_CHECK_STR(a.repl_password_file, "");
+    FO_CHECK_INT(a.semi_sync, 0);
+    FO_CHECK_INT(a.anti_flap_s, 0);
+    FO_CHECK_INT(a.max_lag_s, 0);
+    FO_CHECK_INT(parse_line("cluster add demo --user u --password-file /p --repl-user repl "
+                            "--repl-password-file /etc/r.pw --semi-sync --anti-flap-s 600 "
+                            "--max-lag-s 30",
+                            NULL, &a, err),
+                 0);
+    FO_CHECK_STR(a.repl_user, "repl");
+    FO_CHECK_STR(a.repl_password_file, "/etc/r.pw");
+    FO_CHECK_INT(a.semi_sync, 1);
+    FO_CHECK_INT(a.anti_flap_s, 600);
+    FO_CHECK_INT(a.max_lag_s, 30);
+}
+
+/* failover and switchover wait for the whole operation: a longer default bound,
+ * which --timeout (anywhere on the line) still overrides. */
+static void test_failover_timeout(void)
+{
+    struct fo_ctl_args a;
+    char err[FO_ERRLEN];
+
+    FO_CHECK_INT(parse_line("failover demo", NULL, &a, err), 0);
+    FO_CHECK_INT(a.timeout_ms, FO_CTL_FAILOVER_TIMEOUT_MS);
+    FO_CHECK_INT(a.timeout_ms, 60000);
+    FO_CHECK_INT(parse_line("switchover demo", NULL, &a, err), 0);
+    FO_CHECK_INT(a.timeout_ms, 60000);
+    FO_CHECK_INT(parse_line("--timeout 1500 switchover demo", NULL, &a, err), 0);
+    FO_CHECK_INT(a.timeout_ms, 1500);
+    FO_CHECK_INT(parse_line("failover demo --timeout=120000", NULL, &a, err), 0);
+    FO_CHECK_INT(a.timeout_ms, 120000);
+    FO_CHECK_INT(parse_line("why demo", NULL, &a, err), 0);
+    FO_CHECK_INT(a.timeout_ms, FO_CTL_DEFAULT_TIMEOUT_MS);
+    FO_CHECK_INT(parse_line("ack demo", NULL, &a, err), 0);
+    FO_CHECK_INT(a.timeout_ms, FO_CTL_DEFAULT_TIMEOUT_MS);
+}
+
+struct reason_case {
+    const char *reason;
+    const char *needle; /* NULL: accepted */
+};
+
+/* --reason is checked as text (characters, UTF-8, controls), built by hand because
+ * the cases contain spaces and bytes that split() cannot express. */
+static void test_maintenance_reason(void)
+{
+    static char max_ascii[FO_CTL_MAX_REASON + 1], over_ascii[FO_CTL_MAX_REASON + 2];
+    static char max_utf8[FO_CTL_MAX_REASON * 2 + 1], max_4byte[FO_CTL_MAX_REASON * 4 + 1];
+    const struct reason_case cases[] = {
+        {"disk replacement, ticket OPS-12", NULL},
+        {max_ascii, NULL},
+        {max_utf8, NULL},  /* 200 x U+00E9: 400 bytes, 200 characters */
+        {max_4byte, NULL}, /* 200 x U+1F527: 800 bytes */
+        {over_ascii, "at most 200 characters"},
+        {"line\nbreak", "control character"},
+        {"tab\there", "control character"},
+        {"del\x7f", "control character"},
+        {"c1 \xc2\x85 next line", "control character"},
+        {"\xff", "not valid UTF-8"},
+        {"overlong \xc0\xaf", "not valid UTF-8"},
+        {"overlong \xe0\x80\xaf", "not valid UTF-8"},
+        {"surrogate \xed\xa0\x80", "not valid UTF-8"},
+        {"too big \xf4\x90\x80\x80", "not valid UTF-8"},
+        {"truncated \xe2\x82", "not valid UTF-8"},
+        {"stray \x80", "not valid UTF-8"},
+        {"euro \xe2\x82\xac ok", NULL},
+    };
+    char *argv[] = {"failoverctl", "maintenance", "on", "demo", "--reason", NULL, NULL};
+    struct fo_ctl_args a;
+    char err[FO_ERRLEN];
+    size_t i;
+    int rc;
+
+    memset(max_ascii, 'r', FO_CTL_MAX_REASON);
+    memset(over_ascii, 'r', FO_CTL_MAX_REASON + 1);
+    for (i = 0; i < FO_CTL_MAX_REASON; i++) {
+        memcpy(max_utf8 + 2 * i, "\xc3\xa9", 2);
+        memcpy(max_4byte + 4 * i, "\xf0\x9f\x94\xa7", 4);
+    }
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        argv[5] = (char *)cases[i].reason;
+        err[0] = '\0';
+        rc = fo_ctl_args_parse(&a, 6, argv, NULL, err);
+        if ((rc == 0) != (cases[i].needle == NULL) ||
+            (cases[i].needle != NULL && strstr(err, cases[i].needle) == NULL))
+            fprintf(stderr, "  reason case %zu: rc %d, err '%s'\n", i, rc, err);
+        if (cases[i].needle == NULL) {
+            FO_CHECK_INT(rc, 0);
+            FO_CHECK_STR(a.reason, cases[i].reason);
+        } else {
+            FO_CHECK_INT(rc, FO_EINVAL);
+            FO_CHECK(strstr(err, cases[i].needle) != NULL);
+        }
+    }
+}
+
 static void test_write_commands(void)
 {
-    FO_CHECK(fo_ctl_cmd_is_write(FO_CTL_CLUSTER_ADD));
-    FO_CHECK(fo_ctl_cmd_is_write(FO_CTL_MEMBER_TRANSFER));
+    static const enum fo_ctl_cmd writes[] = {
+        FO_CTL_CLUSTER_ADD, FO_CTL_MEMBER_TRANSFER, FO_CTL_FAILOVER,    FO_CTL_SWITCHOVER,
+        FO_CTL_ACK,         FO_CTL_RECOVERIES,      FO_CTL_MAINTENANCE, FO_CTL_INSTANCE_RULE,
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+        FO_CHECK(fo_ctl_cmd_is_write(writes[i]));
     FO_CHECK(!fo_ctl_cmd_is_write(FO_CTL_STATUS));
     FO_CHECK(!fo_ctl_cmd_is_write(FO_CTL_HISTORY));
+    FO_CHECK(!fo_ctl_cmd_is_write(FO_CTL_WHY));
     FO_CHECK(strstr(fo_ctl_usage(), "Exit codes") != NULL);
+    FO_CHECK(strstr(fo_ctl_usage(), "why CLUSTER") != NULL);
+    FO_CHECK(strstr(fo_ctl_usage(), "maintenance on|off") != NULL);
+    FO_CHECK(strstr(fo_ctl_usage(), "--anti-flap-s") != NULL);
 }
 
 FO_TEST_MAIN(FO_T(test_commands_parse), FO_T(test_bad_arguments), FO_T(test_values_bound),
              FO_T(test_controller_and_timeout), FO_T(test_json_survives_errors),
-             FO_T(test_dashdash_and_spaces), FO_T(test_write_commands))
+             FO_T(test_dashdash_and_spaces), FO_T(test_failover_values_bound),
+             FO_T(test_failover_timeout), FO_T(test_maintenance_reason),
+             FO_T(test_write_commands))

@@ -186,6 +186,191 @@ static struct packed c_member(uint64_t id, const char *raft, const char *admin, 
     return seal(&c);
 }
 
+struct cluster_opts {
+    const char *repl_user, *repl_password_file;
+    int semi_sync;
+    uint32_t anti_flap_s, max_lag_s;
+};
+
+static struct packed c_cluster_opts(const char *name, struct cluster_opts o)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__ClusterAdd b = FO__CLUSTER_ADD__INIT;
+
+    b.name = (char *)name;
+    b.user = "failoverd";
+    b.password_file = "/etc/fo/pw";
+    b.repl_user = (char *)(o.repl_user ? o.repl_user : "");
+    b.repl_password_file = (char *)(o.repl_password_file ? o.repl_password_file : "");
+    b.semi_sync = o.semi_sync;
+    b.anti_flap_s = o.anti_flap_s;
+    b.max_lag_s = o.max_lag_s;
+    c.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
+    c.cluster_add = &b;
+    return seal(&c);
+}
+
+/* The evidence every begin and decision below carries, unless told otherwise. */
+static Fo__Confirmation conf1 = {PROTOBUF_C_MESSAGE_INIT(&fo__confirmation__descriptor), 1, 1, 0, ""};
+static Fo__Confirmation conf2 = {PROTOBUF_C_MESSAGE_INIT(&fo__confirmation__descriptor), 2, 1, 120, ""};
+static Fo__Confirmation conf3 = {PROTOBUF_C_MESSAGE_INIT(&fo__confirmation__descriptor), 3, 0, 40, "ping ok"};
+static Fo__ReplicaReport rep1 = {PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "127.0.0.1", 3307, 1,
+                                 "Connecting", ""};
+static Fo__ReplicaReport rep2 = {PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "127.0.0.1", 3308, 0,
+                                 "", "connect timeout"};
+static Fo__Confirmation *confs[] = {&conf1, &conf2, &conf3};
+static Fo__ReplicaReport *reps[] = {&rep1, &rep2};
+#define EVIDENCE "node 1 down (0 ms), node 2 down (120 ms), node 3 up (40 ms: ping ok); " \
+                 "replicas: 127.0.0.1:3307 IO=Connecting, 127.0.0.1:3308 unreachable (connect timeout)"
+
+struct begin {
+    const char *cluster;
+    uint64_t epoch;
+    int kind;
+    const char *old_host;
+    uint32_t old_port;
+    const char *reason;
+    const char *target_host;
+    uint32_t target_port;
+    int no_evidence;
+};
+
+static struct packed c_begin_at(struct begin bg, uint64_t wall)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__FailoverBegin b = FO__FAILOVER_BEGIN__INIT;
+
+    b.cluster = (char *)bg.cluster;
+    b.epoch = bg.epoch;
+    b.kind = (Fo__FailoverKind)bg.kind;
+    b.old_host = (char *)(bg.old_host ? bg.old_host : "10.0.0.1");
+    b.old_port = bg.old_port;
+    b.reason = (char *)(bg.reason ? bg.reason : "");
+    b.target_host = (char *)(bg.target_host ? bg.target_host : "");
+    b.target_port = bg.target_port;
+    if (!bg.no_evidence) {
+        b.n_confirmations = 3;
+        b.confirmations = confs;
+        b.n_replicas = 2;
+        b.replicas = reps;
+    }
+    c.body_case = FO__COMMAND__BODY_FAILOVER_BEGIN;
+    c.failover_begin = &b;
+    return seal_as(&c, FO_COMMAND_VERSION, wall);
+}
+
+static struct packed c_begin(struct begin bg) { return c_begin_at(bg, WALL); }
+
+/* The usual begin: auto failover of demo's 10.0.0.1:3306. */
+static struct packed c_begin_auto(const char *cluster, uint64_t epoch)
+{
+    return c_begin((struct begin){cluster, epoch, 0, "10.0.0.1", 3306, "primary dead", NULL, 0, 0});
+}
+
+static struct packed c_step(const char *cluster, uint64_t epoch, int step, uint32_t ms, const char *detail,
+                            const char *new_host, uint32_t new_port)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__FailoverStepDone b = FO__FAILOVER_STEP_DONE__INIT;
+
+    b.cluster = (char *)cluster;
+    b.epoch = epoch;
+    b.step = (Fo__FailoverStep)step;
+    b.duration_ms = ms;
+    b.detail = (char *)(detail ? detail : "");
+    b.new_host = (char *)(new_host ? new_host : "");
+    b.new_port = new_port;
+    c.body_case = FO__COMMAND__BODY_FAILOVER_STEP;
+    c.failover_step = &b;
+    return seal(&c);
+}
+
+static struct packed c_end_at(const char *cluster, uint64_t epoch, int result, const char *detail, uint32_t total,
+                              uint64_t wall)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__FailoverEnd b = FO__FAILOVER_END__INIT;
+
+    b.cluster = (char *)cluster;
+    b.epoch = epoch;
+    b.result = (Fo__FailoverResult)result;
+    b.detail = (char *)(detail ? detail : "");
+    b.total_ms = total;
+    c.body_case = FO__COMMAND__BODY_FAILOVER_END;
+    c.failover_end = &b;
+    return seal_as(&c, FO_COMMAND_VERSION, wall);
+}
+
+static struct packed c_end(const char *cluster, uint64_t epoch, int result, const char *detail, uint32_t total)
+{
+    return c_end_at(cluster, epoch, result, detail, total, WALL);
+}
+
+static struct packed c_decision_n(const char *cluster, const char *verdict, const char *reason, const char *host,
+                                  uint32_t port, size_t n_reps, Fo__ReplicaReport **rp)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__Decision b = FO__DECISION__INIT;
+
+    b.cluster = (char *)cluster;
+    b.verdict = (char *)verdict;
+    b.reason = (char *)(reason ? reason : "");
+    b.host = (char *)(host ? host : "");
+    b.port = port;
+    b.n_confirmations = 3;
+    b.confirmations = confs;
+    b.n_replicas = n_reps;
+    b.replicas = rp;
+    c.body_case = FO__COMMAND__BODY_DECISION;
+    c.decision = &b;
+    return seal(&c);
+}
+
+static struct packed c_decision(const char *cluster, const char *verdict, const char *reason, const char *host,
+                                uint32_t port)
+{
+    return c_decision_n(cluster, verdict, reason, host, port, 2, reps);
+}
+
+static struct packed c_ack(const char *cluster)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__Ack b = FO__ACK__INIT;
+
+    b.cluster = (char *)cluster;
+    c.body_case = FO__COMMAND__BODY_ACK;
+    c.ack = &b;
+    return seal(&c);
+}
+
+static struct packed c_quarantine(const char *cluster, const char *host, uint32_t port, int on, const char *reason)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__Quarantine b = FO__QUARANTINE__INIT;
+
+    b.cluster = (char *)cluster;
+    b.host = (char *)host;
+    b.port = port;
+    b.on = on;
+    b.reason = (char *)(reason ? reason : "");
+    c.body_case = FO__COMMAND__BODY_QUARANTINE;
+    c.quarantine = &b;
+    return seal(&c);
+}
+
+static struct packed c_set_primary(const char *cluster, const char *host, uint32_t port)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__SetPrimary b = FO__SET_PRIMARY__INIT;
+
+    b.cluster = (char *)cluster;
+    b.host = (char *)host;
+    b.port = port;
+    c.body_case = FO__COMMAND__BODY_SET_PRIMARY;
+    c.set_primary = &b;
+    return seal(&c);
+}
+
 static struct packed raw(const void *bytes, size_t n)
 {
     struct packed out = {malloc(n > 0 ? n : 1), n};
@@ -230,7 +415,8 @@ static char *dump(struct fo_store *s)
     return b.p;
 }
 
-/* Everything but the history: the dump up to its last section, [events]. */
+/* Everything but the history: the dump up to [events], which the other history
+ * tables (failovers, decisions) follow. */
 static char *dump_tables(struct fo_store *s)
 {
     char *d = dump(s), *ev = strstr(d, "[events]");
@@ -307,7 +493,7 @@ static void test_open_memory(void)
     FO_CHECK_INT(fo_store_open(&a, NULL, 0, err), 0);
     FO_CHECK_INT(fo_store_open(&b, ":memory:", FO_STORE_FRESH, err), 0);
     if (a == NULL || b == NULL) goto done;
-    FO_CHECK_INT(fo_store_schema_version(a), 1);
+    FO_CHECK_INT(fo_store_schema_version(a), 2);
     FO_CHECK(fo_store_recoveries_enabled(a));
     FO_CHECK_INT(fo_store_get_cluster(a, "demo", &c), FO_ENOTFOUND);
     FO_CHECK_INT(n_events(a, NULL), 0);
@@ -542,7 +728,7 @@ static void test_snapshot_roundtrip(void)
     dc = dump(c);
     FO_CHECK_STR(da, dc);
     FO_CHECK(!fo_store_recoveries_enabled(c));
-    FO_CHECK_INT(fo_store_schema_version(c), 1);
+    FO_CHECK_INT(fo_store_schema_version(c), 2);
     free(da);
     free(dc);
     free(img);
@@ -991,7 +1177,7 @@ static void test_file_fresh(void)
     d2 = s != NULL ? dump(s) : strdup("");
     de = dump(empty);
     FO_CHECK_STR(d2, de);
-    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 1);
+    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 2);
     free(d1);
     free(d2);
     free(dm);
@@ -1186,6 +1372,86 @@ static void test_limits(void)
     FO_CHECK(ok);
     FO_CHECK(apply_is(s, c_instance_add("demo", "10.9.9.9", 3306, 0), FO_EINVAL));
     fo_store_close(s);
+}
+
+/* ------------------------------------------------------------ failover engine */
+
+struct script_case {
+    const char *name;
+    struct packed cmd;
+    int want;
+};
+
+/* Applies the cases in order; a case that must fail must also leave the store
+ * exactly as it was (history included). */
+static void run_script(struct fo_store *s, struct script_case *cases, size_t n)
+{
+    char *before, *after;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        before = cases[i].want != 0 ? dump(s) : NULL;
+        if (!apply_is(s, cases[i].cmd, cases[i].want)) {
+            fprintf(stderr, "  case: %s\n", cases[i].name);
+            FO_CHECK(!"script case");
+        }
+        if (before != NULL) {
+            after = dump(s);
+            if (strcmp(before, after) != 0) {
+                fprintf(stderr, "  case changed the store: %s\n", cases[i].name);
+                FO_CHECK(!"failed command changed the store");
+            }
+            free(after);
+        }
+        free(before);
+    }
+}
+
+#define N_CASES(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct fo_store *open_demo(struct cluster_opts o)
+{
+    struct fo_store *s = open_mem();
+
+    APPLY_OK(s, c_cluster_opts("demo", o));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.1", 3306, 0));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.2", 3306, 0));
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.3", 3306, 0));
+    APPLY_OK(s, c_set_primary("demo", "10.0.0.1", 3306));
+    return s;
+}
+
+static int copy_failover(void *data, const struct fo_store_failover *f)
+{
+    *(struct fo_store_failover *)data = *f;
+    return 0;
+}
+
+static struct fo_store_failover get_failover(struct fo_store *s, const char *cluster, uint64_t epoch)
+{
+    struct fo_store_failover f;
+    unsigned limit = 1000;
+
+    /* each_failover is newest first: walk until the wanted epoch. */
+    struct walk {
+        uint64_t epoch;
+        struct fo_store_failover *out;
+    } w = {epoch, &f};
+    memset(&f, 0, sizeof(f));
+    (void)w;
+    (void)limit;
+    /* Simpler: the store has no public getter by epoch; iterate and keep the match. */
+    {
+        struct fo_store_failover all[16];
+        struct {
+            unsigned n;
+            struct fo_store_failover *rows;
+        } col = {0, all};
+        int collect(void *data, const struct fo_store_failover *row);
+        (void)col;
+        (void)all;
+    }
+    return f;
 }
 
 FO_TEST_MAIN(FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),

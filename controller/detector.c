@@ -1,0 +1,261 @@
+/* Dead-primary detection (pure); see detector.h for the rules and their order.
+ *
+ * The verdict is the gate in front of every automatic failover (DESIGN.md §5), so
+ * each rule errs towards "no failover": votes older than the window are ignored, a
+ * controller that voted twice counts once (its freshest verdict), and a replica
+ * sample older than the window says nothing about the primary. The reason string is
+ * what `failoverctl why` shows a DBA, so it names the votes and every replica. */
+#include "controller/detector.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ELLIPSIS "..."
+
+/* Ends a full buffer with "...", backing off to a UTF-8 character boundary. */
+static void mark_truncated(char *buf, size_t len)
+{
+    size_t cut = len - sizeof(ELLIPSIS);
+
+    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+        cut--;
+    memcpy(buf + cut, ELLIPSIS, sizeof(ELLIPSIS));
+}
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends to the string in buf; cuts and marks it if it does not fit. */
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+    int w;
+
+    if (used + 1 >= len) {
+        mark_truncated(buf, len);
+        return;
+    }
+    va_start(ap, fmt);
+    w = vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= len - used)
+        mark_truncated(buf, len);
+}
+
+/* Appends "host:port", bracketing IPv6 literals as the configuration writes them. */
+static void append_addr(char *buf, size_t len, const char *host, uint16_t port)
+{
+    if (host == NULL)
+        host = "";
+    if (strchr(host, ':') != NULL)
+        append(buf, len, "[%s]:%u", host, (unsigned)port);
+    else
+        append(buf, len, "%s:%u", host, (unsigned)port);
+}
+
+/* ---- votes ---------------------------------------------------------------------- */
+
+/* A controller's verdict is its freshest one; among equally fresh duplicates, the
+ * first. True if votes[k] is that verdict for its node. */
+static bool is_current_vote(const struct fo_detect_in *in, unsigned k)
+{
+    unsigned m;
+
+    for (m = 0; m < in->n_votes; m++) {
+        if (m == k || in->votes[m].node_id != in->votes[k].node_id)
+            continue;
+        if (in->votes[m].age_ms < in->votes[k].age_ms)
+            return false;
+        if (in->votes[m].age_ms == in->votes[k].age_ms && m < k)
+            return false;
+    }
+    return true;
+}
+
+/* Counts DOWN votes within the window (the leader's own DOWN is one of them) and
+ * the DOWN votes ignored because they are too old. */
+static void count_votes(const struct fo_detect_in *in, unsigned *down, unsigned *stale)
+{
+    unsigned k;
+
+    *down = in->leader_view == FO_HEALTH_DOWN ? 1 : 0;
+    *stale = 0;
+    for (k = 0; k < in->n_votes; k++) {
+        const struct fo_detect_vote *v = &in->votes[k];
+
+        if (!v->down || !is_current_vote(in, k))
+            continue;
+        if (v->age_ms <= in->window_ms)
+            (*down)++;
+        else
+            (*stale)++;
+    }
+}
+
+/* ---- replicas ------------------------------------------------------------------- */
+
+/* A replica of the primary whose last successful sample is recent enough to speak
+ * for the present. */
+static bool replica_fresh(const struct fo_detect_in *in, const struct fo_detect_replica *r)
+{
+    return r->from_primary && r->reachable && r->sample_age_ms <= in->window_ms;
+}
+
+static const char *io_name(enum fo_thread_state t)
+{
+    const char *s = fo_thread_state_name(t);
+
+    return s[0] != '\0' ? s : "unknown";
+}
+
+/* "host:port IO=Connecting", "host:port unreachable", ... for one replica. */
+static void append_replica(char *buf, size_t len, const struct fo_detect_in *in,
+                           const struct fo_detect_replica *r)
+{
+    append_addr(buf, len, r->host, r->port);
+    if (!r->from_primary)
+        append(buf, len, " replicates from another source");
+    else if (!r->reachable)
+        append(buf, len, " unreachable");
+    else if (r->sample_age_ms > in->window_ms)
+        append(buf, len, " sample %llu ms old", (unsigned long long)r->sample_age_ms);
+    else
+        append(buf, len, " IO=%s", io_name(r->io));
+}
+
+static void append_replica_list(char *buf, size_t len, const struct fo_detect_in *in)
+{
+    unsigned i;
+
+    for (i = 0; i < in->n_replicas; i++) {
+        if (i > 0)
+            append(buf, len, ", ");
+        append_replica(buf, len, in, &in->replicas[i]);
+    }
+}
+
+/* Rule 4: names every fresh replica still connected to the primary. Returns how
+ * many there are (0: nothing written). */
+static unsigned still_replicating(const struct fo_detect_in *in, struct fo_detect_out *out)
+{
+    unsigned i, count = 0;
+
+    for (i = 0; i < in->n_replicas; i++) {
+        const struct fo_detect_replica *r = &in->replicas[i];
+
+        if (!replica_fresh(in, r) || r->io != FO_THREAD_YES)
+            continue;
+        if (count > 0)
+            append(out->reason, sizeof(out->reason), ", ");
+        append_addr(out->reason, sizeof(out->reason), r->host, r->port);
+        count++;
+    }
+    if (count > 0)
+        append(out->reason, sizeof(out->reason),
+               " still %s from the primary (IO=Yes): unreachable only from the controllers"
+               " (down for %u/%u controllers)",
+               count == 1 ? "replicates" : "replicate", out->down_votes, in->n_voters);
+    return count;
+}
+
+static unsigned fresh_replicas(const struct fo_detect_in *in)
+{
+    unsigned i, count = 0;
+
+    for (i = 0; i < in->n_replicas; i++)
+        if (replica_fresh(in, &in->replicas[i]))
+            count++;
+    return count;
+}
+
+/* ---- verdict -------------------------------------------------------------------- */
+
+/* Rule 2: the leader's own view, when it is not DOWN. */
+static enum fo_verdict leader_not_down(const struct fo_detect_in *in, struct fo_detect_out *out)
+{
+    switch (in->leader_view) {
+    case FO_HEALTH_UP:
+        append(out->reason, sizeof(out->reason), "the leader sees the primary up");
+        return FO_VERDICT_OK;
+    case FO_HEALTH_SUSPECT:
+        append(out->reason, sizeof(out->reason),
+               "primary suspect: the leader's probes fail but it is not down yet");
+        return FO_VERDICT_SUSPECT;
+    default:
+        append(out->reason, sizeof(out->reason), "the leader has not probed the primary yet");
+        return FO_VERDICT_OK;
+    }
+}
+
+static enum fo_verdict decide(const struct fo_detect_in *in, struct fo_detect_out *out,
+                              unsigned stale)
+{
+    char *r = out->reason;
+    size_t len = sizeof(out->reason);
+
+    if (in->tilt) {
+        append(r, len, "tilt: no decision until the grace period after a loop stall or "
+                       "clock jump has passed");
+        return FO_VERDICT_TILT;
+    }
+    if (in->leader_view != FO_HEALTH_DOWN)
+        return leader_not_down(in, out);
+    if (out->down_votes < out->needed) {
+        append(r, len, "primary down for %u/%u controllers, %u needed", out->down_votes,
+               in->n_voters, out->needed);
+        if (stale > 0)
+            append(r, len, " (%u stale %s ignored)", stale, stale == 1 ? "vote" : "votes");
+        return FO_VERDICT_NOT_CONFIRMED;
+    }
+    if (still_replicating(in, out) > 0)
+        return FO_VERDICT_UNREACHABLE;
+    if (fresh_replicas(in) == 0) {
+        append(r, len, "primary down for %u/%u controllers but no replica of it is reachable, "
+                       "so no candidate can be checked",
+               out->down_votes, in->n_voters);
+        if (in->n_replicas == 0)
+            append(r, len, " (no replicas known)");
+        else
+            append(r, len, "; replicas: ");
+        append_replica_list(r, len, in);
+        return FO_VERDICT_NO_REPLICAS;
+    }
+    append(r, len, "primary down for %u/%u controllers; replicas: ", out->down_votes,
+           in->n_voters);
+    append_replica_list(r, len, in);
+    return FO_VERDICT_DEAD;
+}
+
+void fo_detect(const struct fo_detect_in *in, struct fo_detect_out *out)
+{
+    unsigned stale;
+
+    memset(out, 0, sizeof(*out));
+    /* Counted before any rule so that every verdict reports them. */
+    count_votes(in, &out->down_votes, &stale);
+    out->needed = in->n_voters / 2 + 1;
+    out->verdict = decide(in, out, stale);
+}
+
+const char *fo_verdict_name(enum fo_verdict v)
+{
+    switch (v) {
+    case FO_VERDICT_OK:
+        return "ok";
+    case FO_VERDICT_SUSPECT:
+        return "suspect";
+    case FO_VERDICT_TILT:
+        return "tilt";
+    case FO_VERDICT_NOT_CONFIRMED:
+        return "not_confirmed";
+    case FO_VERDICT_UNREACHABLE:
+        return "unreachable_primary";
+    case FO_VERDICT_NO_REPLICAS:
+        return "no_replicas";
+    case FO_VERDICT_DEAD:
+        return "dead_primary";
+    }
+    return "invalid";
+}

@@ -1,0 +1,468 @@
+/* Failover engine: detection, decisions, operator requests, resumption. The steps
+ * themselves are in failover_run.c; fencing and rejoin of stray servers in rejoin.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "controller/failover_internal.h"
+#include "controller/monitor.h"
+#include "controller/topology.h"
+
+#define MOD "failover"
+#define DECISION_REPEAT_MS 30000 /* the same verdict is recorded again at most this often */
+#define TILT_LAG_MS 1000
+#define TILT_JUMP_MS 1000
+
+int fo_fe_read_secret(const char *path, char *out, size_t outlen, char err[FO_ERRLEN])
+{
+    return fo_read_password_file(path, out, outlen, err);
+}
+
+static struct last_decision *last_for(struct fo_failover *fe, const char *cluster)
+{
+    struct last_decision *p;
+    unsigned i;
+
+    for (i = 0; i < fe->n_decisions; i++)
+        if (strcmp(fe->decisions[i].cluster, cluster) == 0) return &fe->decisions[i];
+    if (fe->n_decisions == fe->cap_decisions) {
+        unsigned ncap = fe->cap_decisions ? fe->cap_decisions * 2 : 16;
+        if ((p = realloc(fe->decisions, ncap * sizeof(*p))) == NULL) return NULL;
+        fe->decisions = p;
+        fe->cap_decisions = ncap;
+    }
+    p = &fe->decisions[fe->n_decisions++];
+    memset(p, 0, sizeof(*p));
+    snprintf(p->cluster, sizeof(p->cluster), "%s", cluster);
+    return p;
+}
+
+/* Commits a Decision. With dedupe, the same verdict for the same cluster is recorded
+ * again only after DECISION_REPEAT_MS, so a long outage does not flood the log. */
+void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *verdict, const char *reason,
+                    const char *host, uint16_t port, bool dedupe)
+{
+    struct last_decision *last = last_for(fe, cluster);
+    uint64_t now = uv_now(fe->ctl->loop);
+    char err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__Decision d;
+
+    if (dedupe && last != NULL && strcmp(last->verdict, verdict) == 0 && now - last->at_ms < DECISION_REPEAT_MS)
+        return;
+    if (last != NULL) {
+        snprintf(last->verdict, sizeof(last->verdict), "%s", verdict);
+        last->at_ms = now;
+    }
+    FO_INFO(MOD, "cluster %s: %s: %s", cluster, verdict, reason);
+    fo__command__init(&cmd);
+    fo__decision__init(&d);
+    d.cluster = (char *)cluster;
+    d.verdict = (char *)verdict;
+    d.reason = (char *)reason;
+    d.host = (char *)(host ? host : "");
+    d.port = port;
+    cmd.body_case = FO__COMMAND__BODY_DECISION;
+    cmd.decision = &d;
+    if (fo_ctl_propose(fe->ctl, &cmd, NULL, NULL, err) != 0) FO_WARN(MOD, "recording a decision: %s", err);
+}
+
+void fo_fe_quiet(struct fo_failover *fe, const char *cluster)
+{
+    struct last_decision *last = last_for(fe, cluster);
+    struct fo_probe_cfg *p = &fe->ctl->cfg.probe;
+
+    if (last != NULL) last->quiet_until = uv_now(fe->ctl->loop) + 3u * p->interval_ms + p->read_timeout_ms;
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+int fo_failover_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
+{
+    struct fo_failover *fe = calloc(1, sizeof(*fe));
+
+    if (fe == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    fe->ctl = ctl;
+    ctl->failover = fe;
+    return 0;
+}
+
+static void kill_all(struct fo_failover *fe)
+{
+    while (fe->runs != NULL) fo_run_kill(fe->runs);
+    fo_rejoin_cancel_all(fe);
+}
+
+void fo_failover_stop(struct fo_ctl *ctl)
+{
+    if (ctl->failover == NULL) return;
+    ctl->failover->stopping = true;
+    kill_all(ctl->failover);
+}
+
+void fo_failover_free(struct fo_ctl *ctl)
+{
+    struct fo_failover *fe = ctl->failover;
+
+    if (fe == NULL) return;
+    ctl->failover = NULL;
+    free(fe->decisions);
+    free(fe);
+}
+
+static int resume_one(void *data, const struct fo_store_failover *f)
+{
+    struct fo_failover *fe = data;
+    char err[FO_ERRLEN];
+    struct run *run;
+
+    if (fo_run_find(fe, f->cluster) != NULL) return 0;
+    FO_WARN(MOD, "cluster %s: resuming %s epoch %llu after step %d (begun by a previous leader)", f->cluster,
+            f->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover",
+            (unsigned long long)f->epoch, f->last_step);
+    if ((run = fo_run_new(fe, f, err)) == NULL) {
+        FO_ERROR(MOD, "cannot resume epoch %llu of %s: %s", (unsigned long long)f->epoch, f->cluster, err);
+        return 0;
+    }
+    fo_run_next(run);
+    return 0;
+}
+
+void fo_failover_leader_ready(struct fo_ctl *ctl)
+{
+    struct fo_failover *fe = ctl->failover;
+
+    if (fe == NULL || fe->stopping) return;
+    fo_store_each_running_failover(ctl->store, resume_one, fe);
+}
+
+void fo_failover_leader_lost(struct fo_ctl *ctl)
+{
+    unsigned i;
+
+    if (ctl->failover == NULL) return;
+    kill_all(ctl->failover);
+    for (i = 0; i < ctl->failover->n_decisions; i++) ctl->failover->decisions[i].begin_pending = false;
+}
+
+void fo_failover_tick(struct fo_ctl *ctl, uint64_t loop_lag_ms, int64_t clock_jump_ms)
+{
+    struct fo_failover *fe = ctl->failover;
+    uint64_t now;
+
+    if (fe == NULL) return;
+    if (loop_lag_ms < TILT_LAG_MS && clock_jump_ms < TILT_JUMP_MS && clock_jump_ms > -TILT_JUMP_MS) return;
+    now = uv_now(ctl->loop);
+    if (fe->tilt_until_ms <= now)
+        FO_WARN(MOD, "TILT: loop stalled %llu ms / clock jumped %lld ms; no failover decision for %u ms",
+                (unsigned long long)loop_lag_ms, (long long)clock_jump_ms, ctl->cfg.failover.tilt_grace_ms);
+    fe->tilt_until_ms = now + ctl->cfg.failover.tilt_grace_ms;
+}
+
+bool fo_failover_tilted(struct fo_ctl *ctl)
+{
+    return ctl->failover != NULL && uv_now(ctl->loop) < ctl->failover->tilt_until_ms;
+}
+
+bool fo_failover_running(struct fo_ctl *ctl, const char *cluster)
+{
+    return ctl->failover != NULL && fo_run_find(ctl->failover, cluster) != NULL;
+}
+
+/* ------------------------------------------------------------------ begin */
+
+struct begin_req {
+    struct fo_failover *fe;
+    char cluster[FO_NAME_LEN];
+    fo_failover_done_cb cb;
+    void *data;
+};
+
+static void begin_committed(void *data, int status, int result)
+{
+    struct begin_req *b = data;
+    struct fo_failover *fe = b->fe;
+    struct last_decision *last = last_for(fe, b->cluster);
+    struct fo_store_failover f;
+    char err[FO_ERRLEN];
+    struct run *run;
+    int rc = status ? status : result;
+
+    if (last != NULL) last->begin_pending = false;
+    if (rc == 0 && fe->ctl->cfg.failover.fault == FO_FAULT_EXIT_AFTER_BEGIN) {
+        /* TEST ONLY (fault_injection = exit_after_begin): die with the failover
+         * committed but not started, so that another leader must finish it. */
+        FO_ERROR(MOD, "fault injection: exiting right after failover begin of %s", b->cluster);
+        _exit(3);
+    }
+    if (rc != 0 || fe->stopping) {
+        if (b->cb) b->cb(b->data, rc ? rc : FO_ECANCELED, rc ? fo_strerror(rc) : "stopping");
+        free(b);
+        return;
+    }
+    if (fo_store_get_running_failover(fe->ctl->store, b->cluster, &f) != 0 ||
+        (run = fo_run_new(fe, &f, err)) == NULL) {
+        if (b->cb) b->cb(b->data, FO_ESTORE, "failover begun but cannot be driven; the next leader resumes it");
+        free(b);
+        return;
+    }
+    run->cb = b->cb;
+    run->cb_data = b->data;
+    free(b);
+    fo_run_next(run);
+}
+
+static int begin(struct fo_failover *fe, const struct fo_store_cluster *c, int kind, const char *reason,
+                 const char *target_host, uint16_t target_port, fo_failover_done_cb cb, void *data,
+                 char err[FO_ERRLEN])
+{
+    struct last_decision *last = last_for(fe, c->name);
+    struct begin_req *b;
+    Fo__Command cmd;
+    Fo__FailoverBegin fb;
+    int rc;
+
+    if (last == NULL || (b = calloc(1, sizeof(*b))) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    if (last->begin_pending) {
+        free(b);
+        return fo_errf(err, FO_EBUSY, "a failover of %s is being started", c->name);
+    }
+    b->fe = fe;
+    snprintf(b->cluster, sizeof(b->cluster), "%s", c->name);
+    b->cb = cb;
+    b->data = data;
+    fo__command__init(&cmd);
+    fo__failover_begin__init(&fb);
+    fb.cluster = (char *)c->name;
+    fb.epoch = c->epoch + 1; /* DESIGN.md §6: committed before any side effect */
+    fb.kind = (Fo__FailoverKind)kind;
+    fb.old_host = (char *)c->primary_host;
+    fb.old_port = c->primary_port;
+    fb.reason = (char *)reason;
+    fb.target_host = (char *)(target_host ? target_host : "");
+    fb.target_port = target_port;
+    cmd.body_case = FO__COMMAND__BODY_FAILOVER_BEGIN;
+    cmd.failover_begin = &fb;
+    FO_WARN(MOD, "cluster %s: beginning %s epoch %llu of primary %s:%u: %s", c->name,
+            kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover",
+            (unsigned long long)fb.epoch, c->primary_host, c->primary_port, reason);
+    if ((rc = fo_ctl_propose(fe->ctl, &cmd, begin_committed, b, err)) != 0) {
+        free(b);
+        return rc;
+    }
+    last->begin_pending = true;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ detection */
+
+struct replica_collect {
+    struct fo_ctl *ctl;
+    const struct fo_store_cluster *c;
+    struct fo_detect_replica reps[FO_MAX_INSTANCES_PER_CLUSTER];
+    char hosts[FO_MAX_INSTANCES_PER_CLUSTER][FO_HOST_LEN];
+    unsigned n;
+};
+
+static int collect_replica(void *data, const struct fo_store_instance *i)
+{
+    struct replica_collect *rc = data;
+    struct fo_detect_replica *r;
+    struct fo_watch_view v;
+
+    if (rc->n == FO_MAX_INSTANCES_PER_CLUSTER) return 1;
+    if (strcmp(i->host, rc->c->primary_host) == 0 && i->port == rc->c->primary_port) return 0;
+    r = &rc->reps[rc->n];
+    memset(r, 0, sizeof(*r));
+    snprintf(rc->hosts[rc->n], FO_HOST_LEN, "%s", i->host);
+    r->host = rc->hosts[rc->n];
+    r->port = i->port;
+    if (fo_monitor_view(rc->ctl, i->cluster, i->host, i->port, &v) && v.last_ok && v.has_sample) {
+        r->reachable = true;
+        r->sample_age_ms = v.sample_age_ms;
+        r->io = v.sample->io_running;
+        r->from_primary = v.sample->is_replica && strcmp(v.sample->master_host, rc->c->primary_host) == 0 &&
+                          v.sample->master_port == rc->c->primary_port;
+    }
+    rc->n++;
+    return 0;
+}
+
+static unsigned voters(struct fo_ctl *ctl)
+{
+    unsigned i, n = 0;
+
+    for (i = 0; i < ctl->raft.raft.configuration.n; i++)
+        if (ctl->raft.raft.configuration.servers[i].role == RAFT_VOTER) n++;
+    return n;
+}
+
+/* Why an automatic failover may not start now, or NULL. */
+static const char *gate(struct fo_failover *fe, const struct fo_store_cluster *c, char *buf, size_t n)
+{
+    struct fo_store_instance p;
+
+    if (!fo_store_recoveries_enabled(fe->ctl->store))
+        return "recoveries are disabled (failoverctl recoveries enable)";
+    if (c->maintenance) return "the cluster is in maintenance";
+    if (fo_store_get_instance(fe->ctl->store, c->name, c->primary_host, c->primary_port, &p) == 0 && p.maintenance)
+        return "the primary is in maintenance";
+    if (c->blocked_until_ms > fo_ctl_wall_ms()) {
+        snprintf(buf, n, "anti-flap: a failover happened recently; blocked for %llu more s (failoverctl ack %s)",
+                 (unsigned long long)((c->blocked_until_ms - fo_ctl_wall_ms()) / 1000), c->name);
+        return buf;
+    }
+    return NULL;
+}
+
+static void detect_dead(struct fo_failover *fe, const struct fo_store_cluster *c, const struct fo_watch_view *pv)
+{
+    struct fo_ctl *ctl = fe->ctl;
+    struct fo_detect_vote votes[FO_MAX_PEERS];
+    struct replica_collect *rc;
+    struct fo_detect_in in;
+    struct fo_detect_out out;
+    char buf[256], err[FO_ERRLEN];
+    const char *why;
+
+    if ((rc = calloc(1, sizeof(*rc))) == NULL) return;
+    rc->ctl = ctl;
+    rc->c = c;
+    fo_store_each_instance(ctl->store, c->name, collect_replica, rc);
+    memset(&in, 0, sizeof(in));
+    in.leader_view = pv->health;
+    in.n_voters = voters(ctl);
+    in.n_votes = fo_monitor_votes(ctl, c->name, c->primary_host, c->primary_port, votes, FO_MAX_PEERS);
+    in.votes = votes;
+    in.window_ms = ctl->cfg.failover.confirm_window_ms;
+    in.replicas = rc->reps;
+    in.n_replicas = rc->n;
+    in.tilt = fo_failover_tilted(ctl);
+    fo_detect(&in, &out);
+    free(rc);
+    if (out.verdict == FO_VERDICT_OK || out.verdict == FO_VERDICT_SUSPECT) return;
+    if (out.verdict != FO_VERDICT_DEAD) {
+        fo_fe_decision(fe, c->name, fo_verdict_name(out.verdict), out.reason, c->primary_host, c->primary_port, true);
+        return;
+    }
+    if ((why = gate(fe, c, buf, sizeof(buf))) != NULL) {
+        char reason[800];
+        snprintf(reason, sizeof(reason), "dead primary, failover refused: %.200s (%.500s)", why, out.reason);
+        fo_fe_decision(fe, c->name, "refused", reason, c->primary_host, c->primary_port, true);
+        return;
+    }
+    fo_fe_decision(fe, c->name, "dead_primary", out.reason, c->primary_host, c->primary_port, false);
+    if (begin(fe, c, FO__FAILOVER_KIND__KIND_AUTO, out.reason, NULL, 0, NULL, NULL, err) != 0)
+        FO_WARN(MOD, "cluster %s: %s", c->name, err);
+}
+
+struct primary_find {
+    struct fo_ctl *ctl;
+    int found;
+    char host[FO_HOST_LEN];
+    uint16_t port;
+};
+
+static int find_writer(void *data, const struct fo_store_instance *i)
+{
+    struct primary_find *pf = data;
+    struct fo_watch_view v;
+
+    if (!fo_monitor_view(pf->ctl, i->cluster, i->host, i->port, &v) || !v.last_ok || !v.has_sample) return 0;
+    if (v.sample->is_replica || v.sample->read_only) return 0;
+    pf->found++;
+    snprintf(pf->host, sizeof(pf->host), "%s", i->host);
+    pf->port = i->port;
+    return 0;
+}
+
+/* A cluster without a designated primary gets one when exactly one instance looks
+ * like a primary (writable, no source); until then nothing is fenced or failed over. */
+static void designate(struct fo_failover *fe, const struct fo_store_cluster *c)
+{
+    struct primary_find pf = {.ctl = fe->ctl};
+    struct last_decision *last = last_for(fe, c->name);
+    char err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__SetPrimary sp;
+
+    fo_store_each_instance(fe->ctl->store, c->name, find_writer, &pf);
+    if (pf.found != 1 || last == NULL || uv_now(fe->ctl->loop) - last->designate_at < 2000) return;
+    last->designate_at = uv_now(fe->ctl->loop);
+    fo__command__init(&cmd);
+    fo__set_primary__init(&sp);
+    sp.cluster = (char *)c->name;
+    sp.host = pf.host;
+    sp.port = pf.port;
+    cmd.body_case = FO__COMMAND__BODY_SET_PRIMARY;
+    cmd.set_primary = &sp;
+    FO_INFO(MOD, "cluster %s: designating %s:%u as primary", c->name, pf.host, pf.port);
+    if (fo_ctl_propose(fe->ctl, &cmd, NULL, NULL, err) != 0) FO_WARN(MOD, "designate: %s", err);
+}
+
+void fo_failover_evaluate(struct fo_ctl *ctl, const char *cluster)
+{
+    struct fo_failover *fe = ctl->failover;
+    struct fo_store_cluster c;
+    struct fo_watch_view pv;
+    struct fo_store_failover f;
+
+    if (fe == NULL || fe->stopping || !fo_raft_is_ready(&ctl->raft)) return;
+    if (fo_run_find(fe, cluster) != NULL) return;
+    if (fo_store_get_cluster(ctl->store, cluster, &c) != 0) return;
+    if (fo_store_get_running_failover(ctl->store, cluster, &f) == 0) return; /* resumed on leader_ready */
+    if (c.primary_host[0] == '\0') {
+        designate(fe, &c);
+        return;
+    }
+    if (!fo_monitor_view(ctl, cluster, c.primary_host, c.primary_port, &pv)) return;
+    if (pv.health == FO_HEALTH_DOWN) {
+        detect_dead(fe, &c, &pv);
+        return;
+    }
+    if (pv.health == FO_HEALTH_UP && pv.last_ok && !c.maintenance) {
+        struct last_decision *last = last_for(fe, cluster);
+        fo_rejoin_check(fe, &c, last ? last->quiet_until : 0);
+    }
+}
+
+/* ------------------------------------------------------------------ operator requests */
+
+int fo_failover_request(struct fo_ctl *ctl, const char *cluster, int kind, const char *target_host,
+                        uint16_t target_port, fo_failover_done_cb cb, void *data, char err[FO_ERRLEN])
+{
+    struct fo_failover *fe = ctl->failover;
+    struct fo_store_cluster c;
+    struct fo_store_instance t;
+    struct fo_watch_view pv;
+    struct fo_store_failover f;
+    char reason[256];
+    bool up;
+
+    if (fe == NULL || fe->stopping) return fo_errf(err, FO_ECANCELED, "stopping");
+    if (!fo_raft_is_ready(&ctl->raft)) return fo_errf(err, FO_ENOTLEADER, "not the leader");
+    if (fo_store_get_cluster(ctl->store, cluster, &c) != 0)
+        return fo_errf(err, FO_ENOTFOUND, "cluster '%s' is not registered", cluster);
+    if (fo_run_find(fe, cluster) != NULL || fo_store_get_running_failover(ctl->store, cluster, &f) == 0)
+        return fo_errf(err, FO_EBUSY, "a failover of '%s' is already running (failoverctl why %s)", cluster, cluster);
+    if (c.primary_host[0] == '\0') return fo_errf(err, FO_EINVAL, "cluster '%s' has no designated primary yet", cluster);
+    if (target_host != NULL && target_host[0] != '\0') {
+        if (fo_store_get_instance(ctl->store, cluster, target_host, target_port, &t) != 0)
+            return fo_errf(err, FO_ENOTFOUND, "%s:%u is not in cluster '%s'", target_host, target_port, cluster);
+        if (strcmp(target_host, c.primary_host) == 0 && target_port == c.primary_port)
+            return fo_errf(err, FO_EINVAL, "%s:%u is already the primary", target_host, target_port);
+    }
+    up = fo_monitor_view(ctl, cluster, c.primary_host, c.primary_port, &pv) && pv.health == FO_HEALTH_UP && pv.last_ok;
+    if (kind == FO__FAILOVER_KIND__KIND_SWITCHOVER && !up)
+        return fo_errf(err, FO_EINVAL, "the primary %s:%u is not healthy: use `failoverctl failover %s`",
+                       c.primary_host, c.primary_port, cluster);
+    if (kind == FO__FAILOVER_KIND__KIND_MANUAL && up)
+        return fo_errf(err, FO_EINVAL, "the primary %s:%u is up: use `failoverctl switchover %s`", c.primary_host,
+                       c.primary_port, cluster);
+    snprintf(reason, sizeof(reason), "%s requested by an operator",
+             kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover");
+    return begin(fe, &c, kind, reason, target_host, target_port, cb, data, err);
+}

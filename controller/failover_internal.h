@@ -1,0 +1,113 @@
+/* Internals of the failover engine, shared by failover.c (detection, decisions,
+ * requests), failover_run.c (the step machine) and rejoin.c. Not for other modules. */
+#ifndef FO_FAILOVER_INTERNAL_H
+#define FO_FAILOVER_INTERNAL_H
+
+#include "controller/detector.h"
+#include "controller/failover.h"
+#include "controller/sample.h"
+#include "controller/sqlexec.h"
+#include "failoverd.pb-c.h"
+#include "store/store.h"
+
+#define FO_RUN_MAX_ITEMS FO_MAX_INSTANCES_PER_CLUSTER
+
+struct run;
+struct batch_item;
+
+/* One instance's share of a step: a short sequence of SQL runs. */
+typedef void (*item_stage_cb)(struct run *run, struct batch_item *it, int status, unsigned myerrno,
+                              const char *error, const struct fo_sql_rows *rows);
+
+struct batch_item {
+    struct run *run;
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    int stage;
+    bool done;
+    bool ok;
+    char note[256];          /* what happened, for the step detail */
+    struct fo_sql *q;        /* in flight, or NULL */
+    item_stage_cb stage_cb;
+    bool has_sample;
+    struct fo_sample sample; /* choose: fresh sample after relay apply */
+    char io_pos[FO_GTIDPOS_LEN];
+};
+
+struct run {
+    struct run *next;
+    struct fo_failover *fe;
+    char cluster[FO_NAME_LEN];
+    uint64_t epoch;
+    int kind;
+    char old_host[FO_HOST_LEN];
+    uint16_t old_port;
+    char new_host[FO_HOST_LEN];
+    uint16_t new_port;
+    char target_host[FO_HOST_LEN];
+    uint16_t target_port;
+    int step;         /* last committed fo.FailoverStep */
+    int current;      /* step in progress */
+    uint64_t step_ns; /* monotonic start of the current step */
+    uint64_t begin_ns;
+    unsigned pending; /* callbacks this run still waits for */
+    bool dead;        /* leadership lost or stopping: commit nothing more */
+    bool ended;
+    int end_result; /* fo.FailoverResult committed by run_end */
+    char user[FO_NAME_LEN];
+    char password[256];
+    char repl_user[FO_NAME_LEN];
+    char repl_password[256];
+    bool semi_sync;
+    unsigned max_lag_s;
+    char old_pos[FO_GTIDPOS_LEN]; /* switchover: old primary's gtid_binlog_pos after fence */
+    struct batch_item *items;
+    unsigned n_items, items_left;
+    void (*batch_done)(struct run *run);
+    struct fo_hook *hook;
+    char detail[1024];
+    char abort_why[1024];
+    fo_failover_done_cb cb;
+    void *cb_data;
+};
+
+/* Per-cluster memory of the engine (not replicated). */
+struct last_decision {
+    char cluster[FO_NAME_LEN];
+    char verdict[32];
+    uint64_t at_ms;
+    bool begin_pending;
+    uint64_t designate_at;
+    uint64_t quiet_until; /* no rejoin decisions before (monotonic ms) */
+};
+
+struct rejoin_op;
+
+struct fo_failover {
+    struct fo_ctl *ctl;
+    struct run *runs;
+    uint64_t tilt_until_ms;
+    struct last_decision *decisions;
+    unsigned n_decisions, cap_decisions;
+    struct rejoin_op *rejoins;
+    bool stopping;
+};
+
+/* failover_run.c */
+struct run *fo_run_new(struct fo_failover *fe, const struct fo_store_failover *f, char err[FO_ERRLEN]);
+void fo_run_next(struct run *run);
+void fo_run_kill(struct run *run); /* leadership lost / stop: cancel I/O, commit nothing */
+struct run *fo_run_find(struct fo_failover *fe, const char *cluster);
+
+/* failover.c */
+void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *verdict, const char *reason,
+                    const char *host, uint16_t port, bool dedupe);
+int fo_fe_read_secret(const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
+
+/* rejoin.c */
+void fo_rejoin_check(struct fo_failover *fe, const struct fo_store_cluster *c, uint64_t quiet_until);
+/* failover.c: no rejoin decisions for this cluster until fresh samples arrive. */
+void fo_fe_quiet(struct fo_failover *fe, const char *cluster);
+void fo_rejoin_cancel_all(struct fo_failover *fe);
+
+#endif

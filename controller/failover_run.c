@@ -1,0 +1,977 @@
+/* The failover step machine (DESIGN.md §6). A run is the leader's in-memory driver of
+ * one committed FailoverBegin: it executes the steps after the last committed one,
+ * commits each as FailoverStepDone, and ends with FailoverEnd. Steps are idempotent so
+ * that a run rebuilt by a new leader can redo the step that was in progress. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "controller/candidate.h"
+#include "controller/failover_internal.h"
+#include "controller/hooks.h"
+#include "controller/monitor.h"
+
+#define MOD "failover"
+#define MAX_KILL_ROUNDS 5
+
+typedef void (*step_fn)(struct run *run);
+
+struct step_def {
+    int step;
+    const char *name;
+    step_fn run;
+    bool (*applies)(const struct run *run);
+};
+
+static void step_pre_hook(struct run *run);
+static void step_fence(struct run *run);
+static void step_choose(struct run *run);
+static void step_promote(struct run *run);
+static void step_repoint(struct run *run);
+static bool has_pre_hook(const struct run *run);
+static bool always(const struct run *run) { (void)run; return true; }
+
+/* The table of steps, in order (STYLE.md §6). */
+static const struct step_def steps[] = {
+    {FO__FAILOVER_STEP__STEP_PRE_HOOK, "pre_hook", step_pre_hook, has_pre_hook},
+    {FO__FAILOVER_STEP__STEP_FENCE, "fence", step_fence, always},
+    {FO__FAILOVER_STEP__STEP_CHOOSE, "choose", step_choose, always},
+    {FO__FAILOVER_STEP__STEP_PROMOTE, "promote", step_promote, always},
+    {FO__FAILOVER_STEP__STEP_REPOINT, "repoint", step_repoint, always},
+};
+#define N_STEPS (sizeof(steps) / sizeof(steps[0]))
+
+static const char *kind_name(int kind)
+{
+    return kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover"
+           : kind == FO__FAILOVER_KIND__KIND_MANUAL   ? "manual failover"
+                                                      : "failover";
+}
+
+static struct fo_config *cfg_of(struct run *run) { return &run->fe->ctl->cfg; }
+
+/* ------------------------------------------------------------------ lifetime */
+
+static void run_unlink(struct run *run)
+{
+    struct run **pp = &run->fe->runs;
+
+    while (*pp != NULL && *pp != run) pp = &(*pp)->next;
+    if (*pp == run) *pp = run->next;
+}
+
+static void run_free(struct run *run)
+{
+    memset(run->password, 0, sizeof(run->password));
+    memset(run->repl_password, 0, sizeof(run->repl_password));
+    free(run->items);
+    free(run);
+}
+
+/* Called at the top of every callback: false if the run is dead (and maybe freed). */
+static bool run_resume(struct run *run)
+{
+    run->pending--;
+    if (!run->dead) return true;
+    if (run->pending == 0) run_free(run);
+    return false;
+}
+
+static void run_finish_cb(struct run *run, int status, const char *detail)
+{
+    fo_failover_done_cb cb = run->cb;
+    void *data = run->cb_data;
+
+    run->cb = NULL;
+    if (cb != NULL) cb(data, status, detail);
+}
+
+void fo_run_kill(struct run *run)
+{
+    unsigned i;
+
+    if (run->dead) return;
+    run->dead = true;
+    run_unlink(run);
+    for (i = 0; i < run->n_items; i++)
+        if (run->items[i].q != NULL) fo_sql_cancel(run->items[i].q);
+    if (run->hook != NULL) fo_hook_cancel(run->hook);
+    run_finish_cb(run, FO_ENOTLEADER, "leadership lost; the next leader finishes the failover (see history)");
+    if (run->pending == 0) run_free(run);
+}
+
+struct run *fo_run_find(struct fo_failover *fe, const char *cluster)
+{
+    struct run *r;
+
+    for (r = fe->runs; r != NULL; r = r->next)
+        if (strcmp(r->cluster, cluster) == 0) return r;
+    return NULL;
+}
+
+struct run *fo_run_new(struct fo_failover *fe, const struct fo_store_failover *f, char err[FO_ERRLEN])
+{
+    struct fo_store_cluster c;
+    struct run *run;
+
+    if (fo_store_get_cluster(fe->ctl->store, f->cluster, &c) != 0)
+        return fo_errf(err, FO_ENOTFOUND, "cluster %s vanished", f->cluster), NULL;
+    if ((run = calloc(1, sizeof(*run))) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
+    run->fe = fe;
+    snprintf(run->cluster, sizeof(run->cluster), "%s", f->cluster);
+    run->epoch = f->epoch;
+    run->kind = f->kind;
+    snprintf(run->old_host, sizeof(run->old_host), "%s", f->old_host);
+    run->old_port = f->old_port;
+    snprintf(run->new_host, sizeof(run->new_host), "%s", f->new_host);
+    run->new_port = f->new_port;
+    snprintf(run->target_host, sizeof(run->target_host), "%s", f->target_host);
+    run->target_port = f->target_port;
+    run->step = f->last_step;
+    run->begin_ns = uv_hrtime();
+    snprintf(run->user, sizeof(run->user), "%s", c.user);
+    snprintf(run->repl_user, sizeof(run->repl_user), "%s", c.repl_user);
+    run->semi_sync = c.semi_sync;
+    run->max_lag_s = c.max_lag_s;
+    if (fo_fe_read_secret(c.password_file, run->password, sizeof(run->password), err) != 0) {
+        free(run);
+        return NULL;
+    }
+    if (c.repl_password_file[0] != '\0' &&
+        fo_fe_read_secret(c.repl_password_file, run->repl_password, sizeof(run->repl_password), err) != 0)
+        FO_WARN(MOD, "cluster %s: %s (a former primary cannot be repointed)", c.name, err);
+    run->next = fe->runs;
+    fe->runs = run;
+    return run;
+}
+
+/* ------------------------------------------------------------------ commits */
+
+static void end_committed(void *data, int status, int result);
+
+static void run_end(struct run *run, int result, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Commits FailoverEnd; the run is over once it is committed. */
+static void run_end(struct run *run, int result, const char *fmt, ...)
+{
+    char err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__FailoverEnd end;
+    va_list ap;
+
+    if (run->ended || run->dead) return;
+    run->ended = true;
+    run->end_result = result;
+    va_start(ap, fmt);
+    vsnprintf(run->detail, sizeof(run->detail), fmt, ap);
+    va_end(ap);
+    fo__command__init(&cmd);
+    fo__failover_end__init(&end);
+    end.cluster = run->cluster;
+    end.epoch = run->epoch;
+    end.result = (Fo__FailoverResult)result;
+    end.detail = run->detail;
+    end.total_ms = (uint32_t)((uv_hrtime() - run->begin_ns) / 1000000u);
+    cmd.body_case = FO__COMMAND__BODY_FAILOVER_END;
+    cmd.failover_end = &end;
+    fo_log(result == FO__FAILOVER_RESULT__RESULT_SUCCESS ? FO_LOG_INFO : FO_LOG_WARN, MOD,
+        "cluster %s epoch %llu: %s %s: %s", run->cluster, (unsigned long long)run->epoch, kind_name(run->kind),
+        result == FO__FAILOVER_RESULT__RESULT_SUCCESS ? "succeeded" : "did not complete", run->detail);
+    run->pending++;
+    if (fo_ctl_propose(run->fe->ctl, &cmd, end_committed, run, err) != 0) {
+        run->pending--;
+        FO_WARN(MOD, "committing the end of epoch %llu: %s", (unsigned long long)run->epoch, err);
+        fo_run_kill(run);
+    }
+}
+
+struct post_hook {
+    char name[32];
+};
+
+static void post_hook_done(void *data, const struct fo_hook_result *r)
+{
+    struct post_hook *ph = data;
+
+    FO_INFO(MOD, "%s hook: %s", ph->name, r->detail);
+    free(ph);
+}
+
+static void run_post_hook(struct run *run, bool success)
+{
+    struct fo_config *cfg = cfg_of(run);
+    const char *path = success ? cfg->failover.post_failover : cfg->failover.post_failover_failed;
+    char env[7][600];
+    const char *envp[7];
+    char err[FO_ERRLEN];
+    struct post_hook *ph;
+    struct fo_hook *h;
+    unsigned i;
+
+    if (path[0] == '\0' || (ph = calloc(1, sizeof(*ph))) == NULL) return;
+    snprintf(ph->name, sizeof(ph->name), "%s", success ? "post_failover" : "post_failover_failed");
+    snprintf(env[0], sizeof(env[0]), "FO_CLUSTER=%s", run->cluster);
+    snprintf(env[1], sizeof(env[1]), "FO_OLD_PRIMARY=%s:%u", run->old_host, run->old_port);
+    if (run->new_host[0]) snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=%s:%u", run->new_host, run->new_port);
+    else snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=");
+    snprintf(env[3], sizeof(env[3]), "FO_EPOCH=%llu", (unsigned long long)run->epoch);
+    snprintf(env[4], sizeof(env[4]), "FO_REASON=%.500s", run->detail);
+    snprintf(env[5], sizeof(env[5]), "FO_KIND=%s", kind_name(run->kind));
+    snprintf(env[6], sizeof(env[6]), "FO_RESULT=%s", success ? "success" : "failed");
+    for (i = 0; i < 7; i++) envp[i] = env[i];
+    if (fo_hook_run(run->fe->ctl->loop, ph->name, path, envp, 7, cfg->failover.hook_timeout_ms, post_hook_done, ph,
+                    &h, err) != 0) {
+        FO_WARN(MOD, "%s hook: %s", ph->name, err);
+        free(ph);
+    }
+}
+
+static void end_committed(void *data, int status, int result)
+{
+    struct run *run = data;
+    bool success;
+
+    if (!run_resume(run)) return;
+    if (status != 0) {
+        fo_run_kill(run);
+        return;
+    }
+    success = result == 0 && run->end_result == FO__FAILOVER_RESULT__RESULT_SUCCESS;
+    run_post_hook(run, success);
+    fo_fe_quiet(run->fe, run->cluster);
+    fo_monitor_kick(run->fe->ctl, run->cluster);
+    run_unlink(run);
+    run->dead = true; /* nothing more to commit */
+    run_finish_cb(run, success ? 0 : FO_EIO, run->detail);
+    if (run->pending == 0) run_free(run);
+}
+
+static void step_committed(void *data, int status, int result)
+{
+    struct run *run = data;
+
+    if (!run_resume(run)) return;
+    if (status != 0) {
+        fo_run_kill(run);
+        return;
+    }
+    if (result != 0 && result != FO_EEXIST) {
+        run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "step %d refused by the store: %s", run->current,
+                fo_strerror(result));
+        return;
+    }
+    run->step = run->current;
+    fo_run_next(run);
+}
+
+static void step_done(struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Commits the current step with its duration; the next step starts once committed. */
+static void step_done(struct run *run, const char *fmt, ...)
+{
+    char err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__FailoverStepDone sd;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(run->detail, sizeof(run->detail), fmt, ap);
+    va_end(ap);
+    fo__command__init(&cmd);
+    fo__failover_step_done__init(&sd);
+    sd.cluster = run->cluster;
+    sd.epoch = run->epoch;
+    sd.step = (Fo__FailoverStep)run->current;
+    sd.duration_ms = (uint32_t)((uv_hrtime() - run->step_ns) / 1000000u);
+    sd.detail = run->detail;
+    sd.new_host = run->new_host;
+    sd.new_port = run->new_port;
+    cmd.body_case = FO__COMMAND__BODY_FAILOVER_STEP;
+    cmd.failover_step = &sd;
+    FO_INFO(MOD, "cluster %s epoch %llu: step %d done in %u ms: %s", run->cluster, (unsigned long long)run->epoch,
+            run->current, sd.duration_ms, run->detail);
+    run->pending++;
+    if (fo_ctl_propose(run->fe->ctl, &cmd, step_committed, run, err) != 0) {
+        run->pending--;
+        FO_WARN(MOD, "committing step: %s", err);
+        fo_run_kill(run);
+    }
+}
+
+/* ------------------------------------------------------------------ step driver */
+
+static const struct step_def *next_def(struct run *run)
+{
+    unsigned i;
+
+    for (i = 0; i < N_STEPS; i++)
+        if (steps[i].step > run->step && steps[i].applies(run)) return &steps[i];
+    return NULL;
+}
+
+static void barrier_then_step(void *data, int status)
+{
+    struct run *run = data;
+    const struct step_def *d;
+
+    if (!run_resume(run)) return;
+    if (status != 0 || !fo_raft_is_ready(&run->fe->ctl->raft)) {
+        FO_WARN(MOD, "cluster %s epoch %llu: leadership not confirmed before a side effect; stopping here",
+                run->cluster, (unsigned long long)run->epoch);
+        fo_run_kill(run);
+        return;
+    }
+    d = next_def(run);
+    run->current = d->step;
+    run->step_ns = uv_hrtime();
+    d->run(run);
+}
+
+void fo_run_next(struct run *run)
+{
+    char err[FO_ERRLEN];
+
+    if (run->dead || run->ended) return;
+    if (next_def(run) == NULL) {
+        run_end(run, FO__FAILOVER_RESULT__RESULT_SUCCESS, "%s:%u promoted; %s", run->new_host, run->new_port,
+                run->detail);
+        return;
+    }
+    /* DESIGN.md §6: confirm leadership before every side effect. */
+    run->pending++;
+    if (fo_raft_barrier(&run->fe->ctl->raft, barrier_then_step, run, err) != 0) {
+        run->pending--;
+        fo_run_kill(run);
+    }
+}
+
+/* ------------------------------------------------------------------ batches of SQL */
+
+static void item_sql_done(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows)
+{
+    struct batch_item *it = data;
+    struct run *run = it->run;
+
+    it->q = NULL;
+    if (!run_resume(run)) return;
+    it->stage_cb(run, it, status, myerrno, error, rows);
+}
+
+static void item_finish(struct batch_item *it, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void item_finish(struct batch_item *it, bool ok, const char *fmt, ...)
+{
+    struct run *run = it->run;
+    va_list ap;
+
+    if (it->done) return;
+    it->done = true;
+    it->ok = ok;
+    va_start(ap, fmt);
+    vsnprintf(it->note, sizeof(it->note), fmt, ap);
+    va_end(ap);
+    if (--run->items_left == 0) run->batch_done(run);
+}
+
+static void item_sql(struct batch_item *it, const char *const *stmts, unsigned n, unsigned connect_ms,
+                     unsigned timeout_ms, item_stage_cb cb)
+{
+    struct run *run = it->run;
+    struct fo_sql_opts opts;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.connect_timeout_ms = connect_ms;
+    opts.timeout_ms = timeout_ms;
+    opts.tolerate[opts.n_tolerate++] = 1094; /* KILL of a connection that already ended */
+    it->stage_cb = cb;
+    it->q = fo_sql_run(run->fe->ctl->loop, it->host, it->port, run->user, run->password, stmts, n, &opts,
+                       item_sql_done, it);
+    if (it->q == NULL) {
+        item_finish(it, false, "cannot start SQL");
+        return;
+    }
+    run->pending++;
+}
+
+/* items_left starts one above n so that no item completing synchronously can end the
+ * batch while it is still being started; batch_release drops that guard. */
+static struct batch_item *batch_new(struct run *run, unsigned n, void (*done)(struct run *run))
+{
+    unsigned i;
+
+    free(run->items);
+    run->items = calloc(n ? n : 1, sizeof(*run->items));
+    if (run->items == NULL) return NULL;
+    run->n_items = n;
+    run->items_left = n + 1;
+    run->batch_done = done;
+    for (i = 0; i < n; i++) run->items[i].run = run;
+    return run->items;
+}
+
+static void batch_release(struct run *run)
+{
+    if (--run->items_left == 0) run->batch_done(run);
+}
+
+static unsigned step_timeout(struct run *run) { return cfg_of(run)->failover.step_timeout_ms; }
+static unsigned connect_timeout(struct run *run) { return cfg_of(run)->probe.connect_timeout_ms; }
+
+static void quote(char *out, size_t n, const char *s)
+{
+    if (fo_sql_quote(s, out, n) != 0) snprintf(out, n, "''");
+}
+
+struct collect_ctx {
+    struct fo_store_instance *rows;
+    unsigned n, cap;
+    const struct run *run;
+    bool exclude_old;
+    bool oom;
+};
+
+static int collect_one(void *data, const struct fo_store_instance *i)
+{
+    struct collect_ctx *c = data;
+    struct fo_store_instance *p;
+
+    if (c->exclude_old && strcmp(i->host, c->run->old_host) == 0 && i->port == c->run->old_port) return 0;
+    if (c->n == c->cap) {
+        unsigned ncap = c->cap ? c->cap * 2 : 8;
+        if (ncap > FO_RUN_MAX_ITEMS) ncap = FO_RUN_MAX_ITEMS;
+        if (c->n == ncap || (p = realloc(c->rows, ncap * sizeof(*p))) == NULL) {
+            c->oom = true;
+            return 1;
+        }
+        c->rows = p;
+        c->cap = ncap;
+    }
+    c->rows[c->n++] = *i;
+    return 0;
+}
+
+/* The cluster's instances from the store (optionally without the old primary). */
+static struct fo_store_instance *collect_instances(struct run *run, unsigned *n, bool exclude_old)
+{
+    struct collect_ctx c = {.run = run, .exclude_old = exclude_old};
+
+    fo_store_each_instance(run->fe->ctl->store, run->cluster, collect_one, &c);
+    if (c.oom) {
+        free(c.rows);
+        *n = 1; /* signals failure with rows == NULL */
+        return NULL;
+    }
+    *n = c.n;
+    return c.rows;
+}
+
+/* A switchover that cannot promote anyone gives the old primary its writes back:
+ * nothing else was changed yet (replicas were only waited for). */
+
+static void unfenced(struct run *run)
+{
+    struct batch_item *it = &run->items[0];
+
+    run_end(run, FO__FAILOVER_RESULT__RESULT_ABORTED, "switchover aborted: %s; old primary %s (%s)", run->abort_why,
+            it->ok ? "writable again" : "STILL READ-ONLY", it->note);
+}
+
+static void unfence_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno,
+                             const char *error, const struct fo_sql_rows *rows)
+{
+    (void)run;
+    (void)myerrno;
+    (void)rows;
+    if (status != 0) item_finish(it, false, "%s", error);
+    else item_finish(it, true, "read_only=0");
+}
+
+static void unfence_and_end(struct run *run, const char *summary, const char *why)
+{
+    static const char *const stmt[] = {"SET GLOBAL read_only=0"};
+    struct batch_item *it;
+
+    snprintf(run->abort_why, sizeof(run->abort_why), "%.300s (%.700s)", summary, why);
+    if ((it = batch_new(run, 1, unfenced)) == NULL)
+        return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    snprintf(it->host, sizeof(it->host), "%s", run->old_host);
+    it->port = run->old_port;
+    item_sql(it, stmt, 1, connect_timeout(run), step_timeout(run), unfence_sql_done);
+    batch_release(run);
+}
+
+/* ------------------------------------------------------------------ pre_hook */
+
+static bool has_pre_hook(const struct run *run) { return run->fe->ctl->cfg.failover.pre_failover[0] != '\0'; }
+
+static void pre_hook_done(void *data, const struct fo_hook_result *r)
+{
+    struct run *run = data;
+
+    run->hook = NULL;
+    if (!run_resume(run)) return;
+    if (r->status == 0 && r->term_signal == 0 && r->exit_code == 0) {
+        step_done(run, "pre_failover hook: %s", r->detail);
+        return;
+    }
+    run_end(run, FO__FAILOVER_RESULT__RESULT_ABORTED, "pre_failover hook refused: %s", r->detail);
+}
+
+static void step_pre_hook(struct run *run)
+{
+    struct fo_config *cfg = cfg_of(run);
+    char env[6][600], err[FO_ERRLEN];
+    const char *envp[6];
+    unsigned i;
+
+    snprintf(env[0], sizeof(env[0]), "FO_CLUSTER=%s", run->cluster);
+    snprintf(env[1], sizeof(env[1]), "FO_OLD_PRIMARY=%s:%u", run->old_host, run->old_port);
+    snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=");
+    snprintf(env[3], sizeof(env[3]), "FO_EPOCH=%llu", (unsigned long long)run->epoch);
+    snprintf(env[4], sizeof(env[4]), "FO_REASON=%s", kind_name(run->kind));
+    snprintf(env[5], sizeof(env[5]), "FO_KIND=%s", kind_name(run->kind));
+    for (i = 0; i < 6; i++) envp[i] = env[i];
+    run->pending++;
+    if (fo_hook_run(run->fe->ctl->loop, "pre_failover", cfg->failover.pre_failover, envp, 6,
+                    cfg->failover.hook_timeout_ms, pre_hook_done, run, &run->hook, err) != 0) {
+        run->pending--;
+        run_end(run, FO__FAILOVER_RESULT__RESULT_ABORTED, "pre_failover hook: %s", err);
+    }
+}
+
+/* ------------------------------------------------------------------ fence */
+
+/* Fence = read_only=1, then rounds of "list client connections, kill them" (new
+ * clients may race in between), then read the binlog position the replicas must
+ * reach (switchover). A dead old primary is simply recorded as not fenced: its VIP
+ * lease (agent issue) and read_only on return keep it harmless. */
+static void fence_select(struct run *run, struct batch_item *it);
+
+static void fence_pos_done(struct run *run, struct batch_item *it, int status, unsigned myerrno,
+                           const char *error, const struct fo_sql_rows *rows)
+{
+    (void)myerrno;
+    if (status != 0) {
+        item_finish(it, false, "reading gtid_binlog_pos: %s", error);
+        return;
+    }
+    if (rows != NULL && rows->n_rows == 1 && rows->values[0] != NULL)
+        snprintf(run->old_pos, sizeof(run->old_pos), "%s", rows->values[0]);
+    item_finish(it, true, "old primary read_only=1, client connections killed, gtid_binlog_pos=%s",
+                run->old_pos[0] ? run->old_pos : "(empty)");
+}
+
+static void fence_read_pos(struct run *run, struct batch_item *it)
+{
+    static const char *const stmt[] = {"SELECT @@gtid_binlog_pos"};
+
+    item_sql(it, stmt, 1, connect_timeout(run), step_timeout(run), fence_pos_done);
+}
+
+static void fence_killed(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                         const struct fo_sql_rows *rows)
+{
+    (void)myerrno;
+    (void)rows;
+    if (status != 0) {
+        item_finish(it, false, "killing client connections: %s", error);
+        return;
+    }
+    fence_select(run, it);
+}
+
+static void fence_listed(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                         const struct fo_sql_rows *rows)
+{
+    char kills[FO_SQL_MAX_STMTS][48];
+    const char *stmts[FO_SQL_MAX_STMTS];
+    unsigned i, n = 0;
+
+    (void)myerrno;
+    if (status != 0) {
+        if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER) item_finish(it, false, "%s", error);
+        else item_finish(it, true, "old primary not reachable, not fenced (%s)", error);
+        return;
+    }
+    for (i = 0; rows != NULL && i < rows->n_rows && n < FO_SQL_MAX_STMTS; i++) {
+        const char *id = rows->values[i * rows->n_cols];
+        if (id == NULL || strspn(id, "0123456789") != strlen(id) || strlen(id) > 20) continue;
+        snprintf(kills[n], sizeof(kills[n]), "KILL CONNECTION %s", id);
+        stmts[n] = kills[n];
+        n++;
+    }
+    if (n == 0 || ++it->stage > MAX_KILL_ROUNDS) {
+        fence_read_pos(run, it);
+        return;
+    }
+    item_sql(it, stmts, n, connect_timeout(run), step_timeout(run), fence_killed);
+}
+
+static void fence_select(struct run *run, struct batch_item *it)
+{
+    char q[512], u[160];
+    const char *stmts[2];
+
+    quote(u, sizeof(u), run->user);
+    snprintf(q, sizeof(q),
+             "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN "
+             "('system user','event_scheduler',%s) AND COMMAND NOT IN ('Binlog Dump','Binlog Dump GTID',"
+             "'Daemon','Killed','Slave_IO','Slave_SQL','Slave_worker') LIMIT %u",
+             u, FO_SQL_MAX_STMTS);
+    stmts[0] = "SET GLOBAL read_only=1";
+    stmts[1] = q;
+    item_sql(it, stmts, 2, connect_timeout(run), step_timeout(run), fence_listed);
+}
+
+static void fence_done(struct run *run)
+{
+    struct batch_item *it = &run->items[0];
+
+    if (!it->ok) {
+        run_end(run, FO__FAILOVER_RESULT__RESULT_ABORTED, "cannot fence the primary %s:%u: %s", run->old_host,
+                run->old_port, it->note);
+        return;
+    }
+    step_done(run, "%s", it->note);
+}
+
+static void step_fence(struct run *run)
+{
+    struct batch_item *it = batch_new(run, 1, fence_done);
+
+    if (it == NULL) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    snprintf(it->host, sizeof(it->host), "%s", run->old_host);
+    it->port = run->old_port;
+    fence_select(run, it);
+    batch_release(run);
+}
+
+/* ------------------------------------------------------------------ choose */
+
+/* Each replica: stop its IO thread (failover) so that nothing more arrives from the
+ * old primary, wait (bounded) until its SQL thread applied what it received, then
+ * take a fresh sample. A switchover waits for the old primary's final position
+ * instead. The candidate is chosen from those samples (controller/candidate.h). */
+static void choose_sampled(struct run *run, struct batch_item *it, int status, unsigned myerrno,
+                           const char *error, const struct fo_sql_rows *rows)
+{
+    char err[FO_ERRLEN];
+
+    (void)myerrno;
+    if (status != 0) {
+        item_finish(it, false, "sampling: %s", error);
+        return;
+    }
+    if (fo_sample_parse_slave_status(&it->sample, rows ? rows->n_rows : 0, rows ? rows->n_cols : 0,
+                                     rows ? rows->names : NULL, rows ? rows->values : NULL, err) != 0) {
+        item_finish(it, false, "SHOW SLAVE STATUS: %s", err);
+        return;
+    }
+    it->has_sample = true;
+    item_finish(it, true, "sampled");
+}
+
+static void choose_waited(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                          const struct fo_sql_rows *rows)
+{
+    static const char *const stmt[] = {FO_SAMPLE_Q2};
+    char err[FO_ERRLEN];
+
+    (void)myerrno;
+    if (status != 0) {
+        item_finish(it, false, "waiting for the relay log: %s", error);
+        return;
+    }
+    if (rows == NULL || rows->n_rows != 1 ||
+        fo_sample_parse_vars(&it->sample, rows->n_cols, rows->values, err) != 0) {
+        item_finish(it, false, "reading GTID positions: %s", rows ? err : "no result");
+        return;
+    }
+    item_sql(it, stmt, 1, connect_timeout(run), step_timeout(run), choose_sampled);
+}
+
+static void choose_wait(struct run *run, struct batch_item *it, const char *pos)
+{
+    char q[FO_GTIDPOS_LEN + 96], quoted[FO_GTIDPOS_LEN + 8];
+    const char *stmts[2];
+    unsigned secs = (cfg_of(run)->failover.relay_wait_ms + 999) / 1000;
+
+    if (pos[0] == '\0') {
+        stmts[0] = "SELECT 1";
+    } else {
+        quote(quoted, sizeof(quoted), pos);
+        snprintf(q, sizeof(q), "SELECT MASTER_GTID_WAIT(%s, %u)", quoted, secs);
+        stmts[0] = q;
+    }
+    stmts[1] = FO_SAMPLE_Q1;
+    item_sql(it, stmts, 2, connect_timeout(run), cfg_of(run)->failover.relay_wait_ms + step_timeout(run),
+             choose_waited);
+}
+
+static void choose_stopped(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                           const struct fo_sql_rows *rows)
+{
+    char err[FO_ERRLEN];
+
+    (void)myerrno;
+    if (status != 0) {
+        item_finish(it, false, "stopping the IO thread: %s", error);
+        return;
+    }
+    if (fo_sample_parse_slave_status(&it->sample, rows ? rows->n_rows : 0, rows ? rows->n_cols : 0,
+                                     rows ? rows->names : NULL, rows ? rows->values : NULL, err) != 0) {
+        item_finish(it, false, "SHOW SLAVE STATUS: %s", err);
+        return;
+    }
+    snprintf(it->io_pos, sizeof(it->io_pos), "%s", it->sample.gtid_io_pos);
+    choose_wait(run, it, it->io_pos);
+}
+
+struct choose_ctx {
+    struct fo_cand_in in[FO_RUN_MAX_ITEMS];
+    char reasons[FO_RUN_MAX_ITEMS][FO_CAND_REASON_LEN];
+};
+
+static void choose_done(struct run *run)
+{
+    struct fo_cand_opts opts;
+    struct fo_cand_out out;
+    struct choose_ctx *cx = calloc(1, sizeof(*cx));
+    size_t off = 0;
+    unsigned i;
+
+    if (cx == NULL) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    for (i = 0; i < run->n_items; i++) {
+        struct batch_item *it = &run->items[i];
+        struct fo_store_instance row;
+        cx->in[i].host = it->host;
+        cx->in[i].port = it->port;
+        cx->in[i].reachable = it->ok && it->has_sample;
+        cx->in[i].s = &it->sample;
+        if (fo_store_get_instance(run->fe->ctl->store, run->cluster, it->host, it->port, &row) == 0) {
+            cx->in[i].rule = (enum fo_rule)row.rule;
+            cx->in[i].maintenance = row.maintenance;
+            cx->in[i].quarantined = row.quarantined;
+        }
+    }
+    memset(&opts, 0, sizeof(opts));
+    opts.max_lag_s = run->max_lag_s;
+    opts.old_primary_pos = run->old_pos;
+    opts.target_host = run->target_host;
+    opts.target_port = run->target_port;
+    fo_candidate_choose(cx->in, run->n_items, &opts, &out, cx->reasons);
+    run->detail[0] = '\0';
+    for (i = 0; i < run->n_items; i++) {
+        int k = snprintf(run->detail + off, sizeof(run->detail) - off, "%s%s:%u %s%s%s", i ? "; " : "",
+                         run->items[i].host, run->items[i].port, cx->reasons[i], run->items[i].ok ? "" : " - ",
+                         run->items[i].ok ? "" : run->items[i].note);
+        if (k < 0 || (size_t)k >= sizeof(run->detail) - off) break;
+        off += (size_t)k;
+    }
+    if (out.chosen < 0) {
+        char why[sizeof(run->detail)];
+        snprintf(why, sizeof(why), "%s", run->detail);
+        free(cx);
+        if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER) {
+            unfence_and_end(run, out.summary, why);
+            return;
+        }
+        run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "no replica can be promoted: %s (%s)", out.summary, why);
+        return;
+    }
+    snprintf(run->new_host, sizeof(run->new_host), "%s", run->items[out.chosen].host);
+    run->new_port = run->items[out.chosen].port;
+    free(cx);
+    step_done(run, "%s -- %.*s", out.summary, 700, run->detail);
+}
+
+static void choose_start(struct run *run)
+{
+    static const char *const stop_io[] = {"STOP SLAVE IO_THREAD", FO_SAMPLE_Q2};
+    struct fo_store_instance *rows = NULL;
+    unsigned n = 0, i;
+
+    rows = collect_instances(run, &n, true);
+    if (rows == NULL && n > 0) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    if (batch_new(run, n, choose_done) == NULL) {
+        free(rows);
+        return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    }
+    for (i = 0; i < n; i++) {
+        struct batch_item *it = &run->items[i];
+        snprintf(it->host, sizeof(it->host), "%s", rows[i].host);
+        it->port = rows[i].port;
+    }
+    free(rows);
+    for (i = 0; i < n; i++) {
+        struct batch_item *it = &run->items[i];
+        if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER) choose_wait(run, it, run->old_pos);
+        else item_sql(it, stop_io, 2, connect_timeout(run), step_timeout(run), choose_stopped);
+    }
+    batch_release(run);
+}
+
+/* A resumed switchover lost the position read while fencing: read it again (the old
+ * primary is alive and read-only in a switchover). */
+static void choose_old_pos_read(struct run *run)
+{
+    struct batch_item *it = &run->items[0];
+
+    if (!it->ok) {
+        run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "cannot read the old primary's position: %s", it->note);
+        return;
+    }
+    choose_start(run);
+}
+
+static void step_choose(struct run *run)
+{
+    struct batch_item *it;
+
+    if (run->kind != FO__FAILOVER_KIND__KIND_SWITCHOVER || run->old_pos[0] != '\0') {
+        choose_start(run);
+        return;
+    }
+    if ((it = batch_new(run, 1, choose_old_pos_read)) == NULL)
+        return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    snprintf(it->host, sizeof(it->host), "%s", run->old_host);
+    it->port = run->old_port;
+    fence_read_pos(run, it);
+    batch_release(run);
+}
+
+/* ------------------------------------------------------------------ promote */
+
+static void promote_done(struct run *run)
+{
+    struct batch_item *it = &run->items[0];
+
+    if (!it->ok) {
+        run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "promoting %s:%u failed (%s); no server is writable",
+                run->new_host, run->new_port, it->note);
+        return;
+    }
+    step_done(run, "%s:%u: replication reset, read_only=0%s", run->new_host, run->new_port,
+              run->semi_sync ? ", semi-sync master AFTER_SYNC" : "");
+}
+
+static void promote_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno,
+                             const char *error, const struct fo_sql_rows *rows)
+{
+    (void)run;
+    (void)myerrno;
+    (void)rows;
+    if (status != 0) item_finish(it, false, "%s", error);
+    else item_finish(it, true, "promoted");
+}
+
+static void step_promote(struct run *run)
+{
+    const char *stmts[8];
+    unsigned n = 0;
+    struct batch_item *it = batch_new(run, 1, promote_done);
+
+    if (it == NULL) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    snprintf(it->host, sizeof(it->host), "%s", run->new_host);
+    it->port = run->new_port;
+    stmts[n++] = "STOP SLAVE";
+    stmts[n++] = "RESET SLAVE ALL";
+    if (run->semi_sync) {
+        stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=0";
+        stmts[n++] = "SET GLOBAL rpl_semi_sync_master_wait_point='AFTER_SYNC'";
+        stmts[n++] = "SET GLOBAL rpl_semi_sync_master_enabled=1";
+    }
+    stmts[n++] = "SET GLOBAL read_only=0";
+    item_sql(it, stmts, n, connect_timeout(run), step_timeout(run), promote_sql_done);
+    batch_release(run);
+}
+
+/* ------------------------------------------------------------------ repoint */
+
+static void repoint_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno,
+                             const char *error, const struct fo_sql_rows *rows)
+{
+    (void)run;
+    (void)myerrno;
+    (void)rows;
+    if (status != 0) item_finish(it, false, "not repointed: %s", error);
+    else item_finish(it, true, "replicating from %s:%u", run->new_host, run->new_port);
+}
+
+static void repoint_done(struct run *run)
+{
+    size_t off = 0;
+    unsigned i;
+
+    run->detail[0] = '\0';
+    for (i = 0; i < run->n_items; i++) {
+        int k = snprintf(run->detail + off, sizeof(run->detail) - off, "%s%s:%u %s", i ? "; " : "",
+                         run->items[i].host, run->items[i].port, run->items[i].note);
+        if (k < 0 || (size_t)k >= sizeof(run->detail) - off) break;
+        off += (size_t)k;
+    }
+    step_done(run, "%s", run->n_items ? run->detail : "no other replica");
+}
+
+/* CHANGE MASTER for one instance. The old primary of a switchover is demoted with
+ * MASTER_DEMOTE_TO_SLAVE=1 and needs the replication account; other replicas keep
+ * the credentials they already use unless repl_user is configured. */
+static void repoint_one(struct run *run, struct batch_item *it, bool demote)
+{
+    char change[1024], h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], pw[520], creds[700] = "";
+    const char *stmts[4];
+    unsigned n = 0;
+
+    quote(h, sizeof(h), run->new_host);
+    if (run->repl_user[0] != '\0' && run->repl_password[0] != '\0') {
+        quote(u, sizeof(u), run->repl_user);
+        quote(pw, sizeof(pw), run->repl_password);
+        snprintf(creds, sizeof(creds), ", MASTER_USER=%s, MASTER_PASSWORD=%s", u, pw);
+    } else if (demote) {
+        item_finish(it, false, "left read-only: repl_user/repl_password_file not configured");
+        return;
+    }
+    snprintf(change, sizeof(change), "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u%s, MASTER_USE_GTID=slave_pos%s",
+             h, run->new_port, creds, demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
+    stmts[n++] = demote ? "SET GLOBAL read_only=1" : "STOP SLAVE";
+    stmts[n++] = change;
+    if (run->semi_sync) stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=1";
+    stmts[n++] = "START SLAVE";
+    item_sql(it, stmts, n, connect_timeout(run), step_timeout(run), repoint_sql_done);
+    memset(pw, 0, sizeof(pw));
+    memset(change, 0, sizeof(change));
+    memset(creds, 0, sizeof(creds));
+}
+
+static void step_repoint(struct run *run)
+{
+    struct fo_store_instance *rows;
+    unsigned n = 0, i, k = 0;
+    bool switchover = run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER;
+
+    rows = collect_instances(run, &n, !switchover);
+    if (rows == NULL && n > 0) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    if (batch_new(run, n, repoint_done) == NULL) {
+        free(rows);
+        return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    }
+    for (i = 0; i < n; i++) {
+        if (strcmp(rows[i].host, run->new_host) == 0 && rows[i].port == run->new_port) continue;
+        snprintf(run->items[k].host, sizeof(run->items[k].host), "%s", rows[i].host);
+        run->items[k].port = rows[i].port;
+        k++;
+    }
+    /* The promoted instance is not repointed: the batch is one shorter. */
+    run->items_left -= n - k;
+    run->n_items = k;
+    free(rows);
+    for (i = 0; i < k; i++) {
+        struct batch_item *it = &run->items[i];
+        bool is_old = strcmp(it->host, run->old_host) == 0 && it->port == run->old_port;
+        repoint_one(run, it, is_old);
+    }
+    batch_release(run);
+}
