@@ -52,9 +52,9 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
 };
 
 /* The options of `cluster add`, all optional but the first two. */
-#define OPT_CLUSTER_ADD                                                                           \
-    (OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) |                    \
-     OPT_BIT(OPT_REPL_PASSWORD_FILE) | OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) |          \
+#define OPT_CLUSTER_ADD                                                                    \
+    (OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) |             \
+     OPT_BIT(OPT_REPL_PASSWORD_FILE) | OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) | \
      OPT_BIT(OPT_MAX_LAG_S))
 
 /* More positional words than any command takes (2 words + 3 operands). */

@@ -3,12 +3,6 @@
 #include <inttypes.h>
 #include <math.h>
 
-void fo_ctl_json_init(struct fo_ctl_json *w, struct fo_buf *b)
-{
-    w->b = b;
-    w->comma = 0;
-}
-
 static void key(struct fo_ctl_json *w, const char *k)
 {
     if (w->comma) fo_buf_append(w->b, ",", 1);

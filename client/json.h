@@ -12,13 +12,12 @@
 
 #include "common/buf.h"
 
+/* Start with `struct fo_ctl_json w = {out, 0};` then fo_ctl_json_open(&w, NULL, '{'). */
 struct fo_ctl_json {
     struct fo_buf *b;
-    int comma;
+    int comma; /* the next value needs a comma before it */
 };
 
-/* Starts a writer on b; the first call is usually fo_ctl_json_open(w, NULL, '{'). */
-void fo_ctl_json_init(struct fo_ctl_json *w, struct fo_buf *b);
 /* Opens an object ('{') or an array ('['); close it with the matching character. */
 void fo_ctl_json_open(struct fo_ctl_json *w, const char *key, char c);
 void fo_ctl_json_close(struct fo_ctl_json *w, char c);

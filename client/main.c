@@ -132,6 +132,11 @@ static int run_simple(const struct fo_ctl_args *a)
     if (fo_ctl_call_init(&call, a->controller, &req.req) == 0)
         fo_ctl_rpc_run(&call, 1, a->timeout_ms);
     rc = fo_ctl_check_reply(a, &call, fo_ctl_request_expected_body(a->cmd));
+    /* The controller keeps going when we stop waiting: say so before anyone retries. */
+    if (call.rc == FO_ETIMEDOUT && (a->cmd == FO_CTL_FAILOVER || a->cmd == FO_CTL_SWITCHOVER))
+        fprintf(stderr, "note: the %s may still be running; see `failoverctl history %s%s`\n",
+                a->cmd == FO_CTL_FAILOVER ? "failover" : "switchover",
+                a->cluster[0] == '-' ? "-- " : "", a->cluster);
     if (rc == 0) {
         fo_buf_init(&out);
         render_reply(&out, a, call.resp);

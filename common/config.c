@@ -10,10 +10,10 @@
  *     so that names longer than libinih's 50-byte section buffer still work;
  *   - stops the parse after the first error (by returning NULL), so the message the
  *     operator sees is the first problem in the file, not the last.
- * No libinih global setting is changed: the library's options are process-wide. */
+ * No libinih global setting is changed: the library's options are process-wide.
+ * The value parsers shared with failoverctl (fo_parse_*) live in parse.c. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +35,7 @@
 #define SHOW_LEN 96      /* values echoed in error messages are cut to this */
 #define SECTION_LEN 256
 #define MAX_KEYS 12
+#define DEFAULT_ANTI_FLAP_S 3600 /* [cluster] anti_flap_s default */
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -56,216 +57,12 @@ static const char *show(const char *s, char out[SHOW_LEN])
     return out;
 }
 
-static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-
-static int is_alnum(char ch)
-{
-    return is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
 /* Copies s into a fixed field; fails rather than truncating. */
 static int copy_field(char *dst, size_t size, const char *s)
 {
     int n = snprintf(dst, size, "%s", s);
 
     return (n < 0 || (size_t)n >= size) ? -1 : 0;
-}
-
-/* ---- public parsers --------------------------------------------------------- */
-
-int fo_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char err[FO_ERRLEN])
-{
-    char shown[SHOW_LEN];
-    unsigned long long v;
-    char *end;
-    size_t i;
-
-    if (s[0] == '\0') return fo_errf(err, FO_EINVAL, "empty value, expected a number");
-    /* strtoull alone would accept "+1", " 1" and "-1" (wrapped), so check first. */
-    for (i = 0; s[i] != '\0'; i++)
-        if (!is_digit(s[i])) return fo_errf(err, FO_EINVAL, "'%s' is not a number", show(s, shown));
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (*end != '\0') return fo_errf(err, FO_EINVAL, "'%s' is not a number", show(s, shown));
-    if (errno == ERANGE || v < min || v > max)
-        return fo_errf(err, FO_EINVAL, "'%s' is out of range (%llu..%llu)", show(s, shown),
-                       (unsigned long long)min, (unsigned long long)max);
-    *out = v;
-    return 0;
-}
-
-/* RFC 1123 host name; '_' is tolerated because internal DNS names use it. */
-static int check_hostname(const char *h)
-{
-    size_t i, label = 0, n = strlen(h);
-
-    if (n == 0 || n > 253) return -1;
-    for (i = 0; i < n; i++) {
-        if (h[i] == '.') {
-            if (label == 0 || h[i - 1] == '-') return -1;
-            label = 0;
-            continue;
-        }
-        if (!is_alnum(h[i]) && h[i] != '-' && h[i] != '_') return -1;
-        if (h[i] == '-' && label == 0) return -1;
-        if (++label > 63) return -1;
-    }
-    return (label == 0 || h[n - 1] == '-') ? -1 : 0;
-}
-
-/* Validates a host without brackets: IPv6 literal (if v6), dotted quad when it looks
- * numeric (so "1.2.3" is not taken for a name), else a host name. */
-static int check_host(const char *h, int v6, const char *s, char *err)
-{
-    char shown[SHOW_LEN];
-    unsigned char addr[16];
-    size_t i;
-    int numeric = 1;
-
-    if (h[0] == '\0') return fo_errf(err, FO_EINVAL, "'%s': empty host", show(s, shown));
-    if (v6) {
-        if (inet_pton(AF_INET6, h, addr) != 1)
-            return fo_errf(err, FO_EINVAL, "'%s': not an IPv6 address", show(s, shown));
-        return 0;
-    }
-    for (i = 0; h[i] != '\0'; i++)
-        if (!is_digit(h[i]) && h[i] != '.') numeric = 0;
-    if (numeric && inet_pton(AF_INET, h, addr) != 1)
-        return fo_errf(err, FO_EINVAL, "'%s': not an IPv4 address", show(s, shown));
-    if (!numeric && check_hostname(h) != 0)
-        return fo_errf(err, FO_EINVAL, "'%s': not a valid host name", show(s, shown));
-    return 0;
-}
-
-/* Splits s into host (brackets removed) and the port text. */
-static int split_hostport(const char *s, char h[FO_ADDR_LEN], const char **port, int *v6,
-                          char *err)
-{
-    char shown[SHOW_LEN];
-    const char *hs = s, *he, *colon;
-
-    *v6 = s[0] == '[';
-    if (*v6) {
-        he = strchr(s, ']');
-        if (he == NULL || he[1] != ':')
-            return fo_errf(err, FO_EINVAL, "'%s': expected [ADDRESS]:PORT", show(s, shown));
-        hs = s + 1;
-        colon = he + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL) return fo_errf(err, FO_EINVAL, "'%s': expected HOST:PORT", show(s, shown));
-        he = colon;
-        if (memchr(hs, ':', (size_t)(he - hs)) != NULL)
-            return fo_errf(err, FO_EINVAL, "'%s': IPv6 addresses need brackets, [ADDRESS]:PORT",
-                           show(s, shown));
-    }
-    if ((size_t)(he - hs) >= FO_ADDR_LEN)
-        return fo_errf(err, FO_EINVAL, "'%s': host is too long", show(s, shown));
-    memcpy(h, hs, (size_t)(he - hs));
-    h[he - hs] = '\0';
-    *port = colon + 1;
-    return 0;
-}
-
-static int parse_port(const char *p, const char *s, uint16_t *port, char *err)
-{
-    char shown[SHOW_LEN], perr[FO_ERRLEN];
-    uint64_t v;
-
-    if (fo_parse_u64(p, 1, 65535, &v, perr) != 0)
-        return fo_errf(err, FO_EINVAL, "'%s': port %s", show(s, shown), perr);
-    *port = (uint16_t)v;
-    return 0;
-}
-
-/* host and port may be NULL (hostlen 0) when the caller only validates. */
-int fo_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, char err[FO_ERRLEN])
-{
-    char h[FO_ADDR_LEN], shown[SHOW_LEN];
-    const char *ptext;
-    uint16_t p;
-    int v6, rc;
-
-    rc = split_hostport(s, h, &ptext, &v6, err);
-    if (rc == 0) rc = parse_port(ptext, s, &p, err);
-    if (rc == 0) rc = check_host(h, v6, s, err);
-    if (rc != 0) return rc;
-    if (host != NULL && copy_field(host, hostlen, h) != 0)
-        return fo_errf(err, FO_EINVAL, "'%s': host is longer than %zu bytes", show(s, shown),
-                       hostlen ? hostlen - 1 : 0);
-    if (port != NULL) *port = p;
-    return 0;
-}
-
-int fo_parse_ipv4_port(const char *s, char err[FO_ERRLEN])
-{
-    char h[FO_ADDR_LEN], shown[SHOW_LEN];
-    struct in_addr a;
-    const char *ptext;
-    uint16_t p;
-    int v6, rc;
-
-    rc = split_hostport(s, h, &ptext, &v6, err);
-    if (rc == 0) rc = parse_port(ptext, s, &p, err);
-    if (rc != 0) return rc;
-    if (v6 || inet_pton(AF_INET, h, &a) != 1)
-        return fo_errf(err, FO_EINVAL, "'%s': host must be an IPv4 literal (A.B.C.D:PORT)",
-                       show(s, shown));
-    /* Peers dial this address, so the wildcard address cannot work. */
-    if (a.s_addr == htonl(INADDR_ANY))
-        return fo_errf(err, FO_EINVAL, "'%s': 0.0.0.0 cannot be dialled by peers", show(s, shown));
-    return 0;
-}
-
-static const struct {
-    const char *name;
-    enum fo_rule rule;
-} rule_names[] = {
-    {"neutral", FO_RULE_NEUTRAL},    {"prefer", FO_RULE_PREFER},
-    {"prefer_not", FO_RULE_PREFER_NOT}, {"must_not", FO_RULE_MUST_NOT},
-    {"candidate", FO_RULE_PREFER},   /* MHA: candidate_master=1 */
-    {"no_master", FO_RULE_MUST_NOT}, /* MHA: no_master=1 */
-};
-
-int fo_parse_rule(const char *s, enum fo_rule *out, char err[FO_ERRLEN])
-{
-    char shown[SHOW_LEN];
-    size_t i;
-
-    for (i = 0; i < sizeof(rule_names) / sizeof(rule_names[0]); i++) {
-        if (strcmp(s, rule_names[i].name) == 0) {
-            *out = rule_names[i].rule;
-            return 0;
-        }
-    }
-    return fo_errf(err, FO_EINVAL,
-                   "'%s' is not a rule (prefer|neutral|prefer_not|must_not|candidate|no_master)",
-                   show(s, shown));
-}
-
-const char *fo_rule_name(enum fo_rule r)
-{
-    switch (r) {
-    case FO_RULE_NEUTRAL: return "neutral";
-    case FO_RULE_PREFER: return "prefer";
-    case FO_RULE_PREFER_NOT: return "prefer_not";
-    case FO_RULE_MUST_NOT: return "must_not";
-    }
-    return "unknown";
-}
-
-int fo_check_name(const char *s, char err[FO_ERRLEN])
-{
-    char shown[SHOW_LEN];
-    size_t i, n = strlen(s);
-
-    if (n == 0) return fo_errf(err, FO_EINVAL, "empty name");
-    if (n >= FO_NAME_LEN)
-        return fo_errf(err, FO_EINVAL, "'%s' is longer than %d bytes", show(s, shown), FO_NAME_LEN - 1);
-    for (i = 0; i < n; i++)
-        if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
-            return fo_errf(err, FO_EINVAL, "'%s' may contain only A-Z a-z 0-9 _ . -", show(s, shown));
-    return 0;
 }
 
 /* ---- password file ---------------------------------------------------------- */
@@ -352,8 +149,11 @@ out_close:
 
 /* ---- loader state ----------------------------------------------------------- */
 
-enum sec_kind { SEC_NONE, SEC_MAIN, SEC_PROBE, SEC_PEER, SEC_CLUSTER };
-enum key_type { K_U64, K_UINT, K_IPV4, K_HOSTPORT, K_PATH, K_USER, K_LOGLEVEL, K_INSTANCE };
+enum sec_kind { SEC_NONE, SEC_MAIN, SEC_PROBE, SEC_PEER, SEC_CLUSTER, SEC_FAILOVER };
+/* K_ABSPATH: a path that must be absolute; K_HOOK: an absolute path to an executable
+ * regular file, checked when the config is loaded (DESIGN.md §9: fail before start). */
+enum key_type { K_U64, K_UINT, K_IPV4, K_HOSTPORT, K_PATH, K_ABSPATH, K_HOOK, K_USER, K_BOOL,
+                K_LOGLEVEL, K_FAULT, K_INSTANCE };
 
 struct key_def {
     const char *name;
@@ -370,7 +170,8 @@ struct key_def {
 enum { MK_NODE_ID, MK_RAFT, MK_ADMIN, MK_HTTP, MK_DATA_DIR, MK_ELECTION, MK_HEARTBEAT,
        MK_SNAP_THRESHOLD, MK_SNAP_TRAILING, MK_MAX_FRAME, MK_LOG_LEVEL, MK_COUNT };
 enum { PK_RAFT, PK_ADMIN, PK_HTTP, PK_COUNT };
-enum { CK_USER, CK_PASSWORD_FILE, CK_INSTANCE, CK_COUNT };
+enum { CK_USER, CK_PASSWORD_FILE, CK_INSTANCE, CK_REPL_USER, CK_REPL_PASSWORD_FILE, CK_SEMI_SYNC,
+       CK_ANTI_FLAP, CK_MAX_LAG, CK_COUNT };
 
 static const struct key_def main_keys[MK_COUNT + 1] = {
     [MK_NODE_ID] = {"node_id", K_U64, FIELD(struct fo_config, node_id), 1, NODE_ID_MAX, 1, 0},
@@ -412,10 +213,40 @@ static const struct key_def cluster_keys[CK_COUNT + 1] = {
     [CK_PASSWORD_FILE] = {"password_file", K_PATH, FIELD(struct fo_cluster_cfg, password_file), 0,
                           0, 1, 0},
     [CK_INSTANCE] = {"instance", K_INSTANCE, 0, 0, 0, 0, 1, 1},
+    [CK_REPL_USER] = {"repl_user", K_USER, FIELD(struct fo_cluster_cfg, repl_user), 0, 0, 0, 0},
+    [CK_REPL_PASSWORD_FILE] = {"repl_password_file", K_ABSPATH,
+                               FIELD(struct fo_cluster_cfg, repl_password_file), 0, 0, 0, 0},
+    [CK_SEMI_SYNC] = {"semi_sync", K_BOOL, FIELD(struct fo_cluster_cfg, semi_sync), 0, 0, 0, 0},
+    [CK_ANTI_FLAP] = {"anti_flap_s", K_UINT, FIELD(struct fo_cluster_cfg, anti_flap_s), 0, 604800, 0, 0},
+    [CK_MAX_LAG] = {"max_lag_s", K_UINT, FIELD(struct fo_cluster_cfg, max_lag_s), 0, 86400, 0, 0},
     [CK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
+enum { FK_PRE, FK_POST, FK_POST_FAILED, FK_HOOK_TIMEOUT, FK_CONFIRM_WINDOW, FK_RELAY_WAIT,
+       FK_STEP_TIMEOUT, FK_TILT_GRACE, FK_FAULT, FK_COUNT };
+
+static const struct key_def failover_keys[FK_COUNT + 1] = {
+    [FK_PRE] = {"pre_failover", K_HOOK, FIELD(struct fo_failover_cfg, pre_failover), 0, 0, 0, 0},
+    [FK_POST] = {"post_failover", K_HOOK, FIELD(struct fo_failover_cfg, post_failover), 0, 0, 0, 0},
+    [FK_POST_FAILED] = {"post_failover_failed", K_HOOK,
+                        FIELD(struct fo_failover_cfg, post_failover_failed), 0, 0, 0, 0},
+    [FK_HOOK_TIMEOUT] = {"hook_timeout_ms", K_UINT, FIELD(struct fo_failover_cfg, hook_timeout_ms), 100,
+                         600000, 0, 0},
+    [FK_CONFIRM_WINDOW] = {"confirm_window_ms", K_UINT, FIELD(struct fo_failover_cfg, confirm_window_ms),
+                           500, 60000, 0, 0},
+    [FK_RELAY_WAIT] = {"relay_wait_ms", K_UINT, FIELD(struct fo_failover_cfg, relay_wait_ms), 100, 600000,
+                       0, 0},
+    [FK_STEP_TIMEOUT] = {"step_timeout_ms", K_UINT, FIELD(struct fo_failover_cfg, step_timeout_ms), 500,
+                         600000, 0, 0},
+    [FK_TILT_GRACE] = {"tilt_grace_ms", K_UINT, FIELD(struct fo_failover_cfg, tilt_grace_ms), 0, 600000, 0,
+                       0},
+    [FK_FAULT] = {"fault_injection", K_FAULT, FIELD(struct fo_failover_cfg, fault), 0, 0, 0, 0},
+    [FK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
+};
+
 _Static_assert(MK_COUNT <= MAX_KEYS, "key_line[] too small for [failoverd]");
+_Static_assert(CK_COUNT <= MAX_KEYS, "key_line[] too small for [cluster]");
+_Static_assert(FK_COUNT <= MAX_KEYS, "key_line[] too small for [failover]");
 
 /* Where each key of one section was set (0 = not set), for duplicate and missing
  * checks and for cross-section messages that must point at a line. */
@@ -443,7 +274,7 @@ struct loader {
     char section[SECTION_LEN];
     const struct key_def *keys;
     unsigned cur; /* peer or cluster index */
-    struct section_state main, probe, cluster;
+    struct section_state main, probe, cluster, failover;
     struct section_state peers[FO_MAX_PEERS];
 
     size_t clusters_cap, instances_cap;
@@ -485,6 +316,7 @@ static void *section_base(struct loader *ld)
     case SEC_PROBE: return &ld->c->probe;
     case SEC_PEER: return &ld->c->peers[ld->cur];
     case SEC_CLUSTER: return &ld->c->clusters[ld->cur];
+    case SEC_FAILOVER: return &ld->c->failover;
     case SEC_NONE: break;
     }
     return NULL;
@@ -497,6 +329,7 @@ static struct section_state *section_state(struct loader *ld)
     case SEC_PROBE: return &ld->probe;
     case SEC_PEER: return &ld->peers[ld->cur];
     case SEC_CLUSTER: return &ld->cluster;
+    case SEC_FAILOVER: return &ld->failover;
     case SEC_NONE: break;
     }
     return NULL;
@@ -505,6 +338,7 @@ static struct section_state *section_state(struct loader *ld)
 /* ---- values ----------------------------------------------------------------- */
 
 static int add_instance(struct loader *ld, const char *key, const char *value);
+static int check_hook(struct loader *ld, const struct key_def *def, const char *path);
 
 /* Sets a string field after validation; `kind` names what the value is. */
 static int store_string(struct loader *ld, const struct key_def *def, char *field,
@@ -525,9 +359,66 @@ static int store_string(struct loader *ld, const struct key_def *def, char *fiel
                         "'%s' may contain only printable ASCII without spaces or quotes",
                         show(value, shown));
     }
+    if ((def->type == K_ABSPATH || def->type == K_HOOK) && value[0] != '/')
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not an absolute path",
+                    show(value, shown));
     if (copy_field(field, def->size, value) != 0)
         return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
                     "'%s' is longer than %zu bytes", show(value, shown), def->size - 1);
+    return def->type == K_HOOK ? check_hook(ld, def, value) : 0;
+}
+
+/* A hook that cannot run would only be noticed in the middle of a failover; check
+ * now. access(X_OK) asks the kernel, so ACLs and noexec mounts count too. */
+static int check_hook(struct loader *ld, const struct key_def *def, const char *path)
+{
+    char shown[SHOW_LEN];
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s': %s", show(path, shown),
+                    strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not a regular file",
+                    show(path, shown));
+    if (access(path, X_OK) != 0 || (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0)
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not executable",
+                    show(path, shown));
+    return 0;
+}
+
+/* my.cnf spellings, in any case: MySQL DBAs write ON and OFF. */
+static int store_bool(struct loader *ld, const struct key_def *def, char *field, const char *value)
+{
+    static const char *const yes[] = {"yes", "true", "1", "on"}, *const no[] = {"no", "false", "0", "off"};
+    char shown[SHOW_LEN];
+    bool v;
+    size_t i;
+
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
+            v = strcasecmp(value, yes[i]) == 0;
+            assert(def->size == sizeof(bool));
+            memcpy(field, &v, sizeof(bool));
+            return 0;
+        }
+    }
+    return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
+                "'%s' is not a boolean (yes|no|true|false|1|0|on|off)", show(value, shown));
+}
+
+static int store_fault(struct loader *ld, const struct key_def *def, char *field, const char *value)
+{
+    char shown[SHOW_LEN];
+    enum fo_fault f;
+
+    if (strcmp(value, "none") == 0) f = FO_FAULT_NONE;
+    else if (strcmp(value, "exit_after_begin") == 0) f = FO_FAULT_EXIT_AFTER_BEGIN;
+    else
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not one of none|exit_after_begin",
+                    show(value, shown));
+    assert(def->size == sizeof(f));
+    memcpy(field, &f, sizeof(f));
     return 0;
 }
 
@@ -559,10 +450,14 @@ static int store_value(struct loader *ld, const struct key_def *def, const char 
                         "'%s' is not one of debug|info|warn|error", show(value, shown));
         memcpy(field, &level, sizeof(int));
         return 0;
+    case K_BOOL: return store_bool(ld, def, field, value);
+    case K_FAULT: return store_fault(ld, def, field, value);
     case K_INSTANCE: return add_instance(ld, def->name, value);
     case K_IPV4:
     case K_HOSTPORT:
     case K_PATH:
+    case K_ABSPATH:
+    case K_HOOK:
     case K_USER: return store_string(ld, def, field, value);
     }
     return 0;
@@ -637,6 +532,20 @@ static int add_instance(struct loader *ld, const char *key, const char *value)
 
 /* Called when a section ends: its required keys must have been set. [failoverd] is
  * checked at the end of the file instead, because it may be absent altogether. */
+/* A replication account is a user and its password file; one without the other
+ * would only fail when a failover repoints the replicas. */
+static int check_repl_pair(struct loader *ld, const struct section_state *st)
+{
+    unsigned user = st->key_line[CK_REPL_USER], file = st->key_line[CK_REPL_PASSWORD_FILE];
+
+    int set = user != 0 ? CK_REPL_USER : CK_REPL_PASSWORD_FILE;
+    int unset = user != 0 ? CK_REPL_PASSWORD_FILE : CK_REPL_USER;
+
+    if ((user != 0) == (file != 0)) return 0;
+    return fail(ld, st->header_line, ld->section, cluster_keys[unset].name, FO_ECONFIG,
+                "missing (%s is set on line %u)", cluster_keys[set].name, st->key_line[set]);
+}
+
 static int end_section(struct loader *ld)
 {
     const struct section_state *st = section_state(ld);
@@ -649,6 +558,7 @@ static int end_section(struct loader *ld)
     }
     if (ld->kind == SEC_CLUSTER && ld->c->clusters[ld->cur].n_instances == 0)
         return fail(ld, st->header_line, ld->section, "instance", FO_ECONFIG, "missing");
+    if (ld->kind == SEC_CLUSTER) return check_repl_pair(ld, st);
     return 0;
 }
 
@@ -704,6 +614,7 @@ static int begin_cluster(struct loader *ld, const char *name)
         return fail(ld, ld->line, ld->section, NULL, FO_ENOMEM, "out of memory");
     ld->cur = c->n_clusters++;
     snprintf(c->clusters[ld->cur].name, FO_NAME_LEN, "%s", name); /* checked above */
+    c->clusters[ld->cur].anti_flap_s = DEFAULT_ANTI_FLAP_S;
     memset(&ld->cluster, 0, sizeof(ld->cluster));
     ld->cluster.header_line = ld->line;
     ld->instances_cap = 0;
@@ -731,6 +642,7 @@ static int begin_section(struct loader *ld, const char *name)
     ld->kind = SEC_NONE;
     if (strcmp(name, "failoverd") == 0) return begin_single(ld, SEC_MAIN, main_keys, &ld->main);
     if (strcmp(name, "probe") == 0) return begin_single(ld, SEC_PROBE, probe_keys, &ld->probe);
+    if (strcmp(name, "failover") == 0) return begin_single(ld, SEC_FAILOVER, failover_keys, &ld->failover);
     if ((arg = section_arg(name, "peer")) != NULL) {
         if (arg[0] == '\0')
             return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [peer NODE_ID]");
@@ -981,6 +893,12 @@ static void set_defaults(struct fo_config *c)
     c->probe.connect_timeout_ms = 500;
     c->probe.read_timeout_ms = 1000;
     c->probe.down_after = 3;
+    c->failover.hook_timeout_ms = 10000;
+    c->failover.confirm_window_ms = 5000;
+    c->failover.relay_wait_ms = 10000;
+    c->failover.step_timeout_ms = 10000;
+    c->failover.tilt_grace_ms = 5000;
+    c->failover.fault = FO_FAULT_NONE;
 }
 
 static void parse_text(struct loader *ld)

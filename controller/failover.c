@@ -342,6 +342,8 @@ static void detect_dead(struct fo_failover *fe, const struct fo_store_cluster *c
     in.n_replicas = rc->n;
     in.tilt = fo_failover_tilted(ctl);
     fo_detect(&in, &out);
+    FO_DEBUG(MOD, "cluster %s: detector: %s (%u/%u votes, %u replicas): %s", c->name, fo_verdict_name(out.verdict),
+             out.down_votes, out.needed, rc->n, out.reason);
     free(rc);
     if (out.verdict == FO_VERDICT_OK || out.verdict == FO_VERDICT_SUSPECT) return;
     if (out.verdict != FO_VERDICT_DEAD) {

@@ -287,8 +287,10 @@ static void step_done(struct run *run, const char *fmt, ...)
     sd.step = (Fo__FailoverStep)run->current;
     sd.duration_ms = (uint32_t)((uv_hrtime() - run->step_ns) / 1000000u);
     sd.detail = run->detail;
-    sd.new_host = run->new_host;
-    sd.new_port = run->new_port;
+    if (run->current == FO__FAILOVER_STEP__STEP_CHOOSE) { /* only choose names the new primary */
+        sd.new_host = run->new_host;
+        sd.new_port = run->new_port;
+    }
     cmd.body_case = FO__COMMAND__BODY_FAILOVER_STEP;
     cmd.failover_step = &sd;
     FO_INFO(MOD, "cluster %s epoch %llu: step %d done in %u ms: %s", run->cluster, (unsigned long long)run->epoch,
@@ -336,8 +338,10 @@ void fo_run_next(struct run *run)
 
     if (run->dead || run->ended) return;
     if (next_def(run) == NULL) {
-        run_end(run, FO__FAILOVER_RESULT__RESULT_SUCCESS, "%s:%u promoted; %s", run->new_host, run->new_port,
-                run->detail);
+        char last[sizeof(run->detail)];
+        snprintf(last, sizeof(last), "%s", run->detail); /* run_end rewrites run->detail */
+        run_end(run, FO__FAILOVER_RESULT__RESULT_SUCCESS, "%s:%u promoted; %.900s", run->new_host, run->new_port,
+                last);
         return;
     }
     /* DESIGN.md §6: confirm leadership before every side effect. */
@@ -784,8 +788,12 @@ static void choose_done(struct run *run)
     }
     snprintf(run->new_host, sizeof(run->new_host), "%s", run->items[out.chosen].host);
     run->new_port = run->items[out.chosen].port;
-    free(cx);
-    step_done(run, "%s -- %.*s", out.summary, 700, run->detail);
+    {
+        char reasons[sizeof(run->detail)];
+        snprintf(reasons, sizeof(reasons), "%s", run->detail);
+        free(cx);
+        step_done(run, "%s -- %.600s", out.summary, reasons);
+    }
 }
 
 static void choose_start(struct run *run)

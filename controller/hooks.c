@@ -48,7 +48,7 @@ struct fo_hook {
     bool exited, timed_out, canceled, io_failed;
     int64_t exit_status;
     int term_signal;
-    int last_signal; /* the last signal we sent, 0 if none */
+    bool escalated; /* the timeout's SIGTERM was followed by SIGKILL */
     int pid;
     unsigned timeout_ms;
     uint64_t t0_ns;
@@ -74,9 +74,13 @@ static void result_detail(const struct fo_hook *h, struct fo_hook_result *r)
     if (h->term_signal != 0) snprintf(how, sizeof(how), "killed by signal %d", h->term_signal);
     else snprintf(how, sizeof(how), "exited %d", (int)h->exit_status);
     if (h->canceled) snprintf(r->detail, sizeof(r->detail), "canceled (%s)", how);
+    else if (h->timed_out && h->escalated)
+        snprintf(r->detail, sizeof(r->detail), "killed after %u ms timeout (SIGKILL: it ignored SIGTERM)",
+                 h->timeout_ms);
+    else if (h->timed_out && h->term_signal == SIGTERM)
+        snprintf(r->detail, sizeof(r->detail), "killed after %u ms timeout (SIGTERM)", h->timeout_ms);
     else if (h->timed_out)
-        snprintf(r->detail, sizeof(r->detail), "killed after %u ms timeout (%s%s)", h->timeout_ms, how,
-                 h->last_signal == SIGKILL ? ", ignored SIGTERM" : "");
+        snprintf(r->detail, sizeof(r->detail), "killed after %u ms timeout (%s after SIGTERM)", h->timeout_ms, how);
     else if (h->io_failed) snprintf(r->detail, sizeof(r->detail), "cannot read its output (%s)", how);
     else snprintf(r->detail, sizeof(r->detail), "%s", how);
 }
@@ -125,7 +129,6 @@ static void close_all(struct fo_hook *h)
 /* Signals the hook's whole process group (see the top of this file). */
 static void signal_group(struct fo_hook *h, int sig)
 {
-    h->last_signal = sig;
     if (uv_kill(-h->pid, sig) != 0) uv_kill(h->pid, sig);
 }
 
@@ -231,6 +234,7 @@ static void timer_cb(uv_timer_t *t)
         return;
     case HS_TERMINATING:
         FO_WARN(MOD, "%s: still running %u ms after SIGTERM, sending SIGKILL", h->name, KILL_AFTER_MS);
+        h->escalated = true;
         signal_group(h, SIGKILL);
         return;
     case HS_DRAINING:

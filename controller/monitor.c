@@ -248,8 +248,13 @@ static void evaluate_instance(struct fo_monitor *m, struct watch *w, const struc
         st.read_only = w->sample.read_only;
         st.last_error = "";
     } else {
-        /* Unreachable: keep what was last known about its place in the topology. */
+        /* Unreachable: keep what was last known about its place in the topology --
+         * except that a former primary replaced by a failover is no primary any more. */
+        struct fo_store_cluster c;
         st.role = (Fo__Role)row.role;
+        if (row.role == FO_ROLE_PRIMARY && fo_store_get_cluster(m->ctl->store, w->cluster, &c) == 0 &&
+            c.primary_host[0] != '\0' && (strcmp(c.primary_host, w->host) != 0 || c.primary_port != w->port))
+            st.role = FO__ROLE__ROLE_UNKNOWN;
         st.source_host = row.source_host;
         st.source_port = row.source_port;
         st.problem = row.problem;
@@ -347,6 +352,9 @@ static void send_verdict(struct fo_monitor *m, struct watch *w)
     if (fo_admin_call(ctl, addr, &req, 1000, verdict_sent, w, err) == 0) {
         w->verdict_inflight = true;
         m->verdicts_sent++;
+        FO_DEBUG(MOD, "verdict to leader %s: %s:%u %s", addr, w->host, w->port, v.down ? "down" : "up");
+    } else {
+        FO_DEBUG(MOD, "verdict to leader %s: %s", addr, err);
     }
 }
 
@@ -885,6 +893,10 @@ void fo_monitor_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_value(b, "failoverd_probes_total", &l, 1, (double)m->probes_ok);
     l = (struct fo_prom_label){"result", "error"};
     fo_prom_value(b, "failoverd_probes_total", &l, 1, (double)m->probes_err);
+    fo_prom_family(b, "failoverd_verdicts_sent_total", "counter", "Primary verdicts this follower sent to the leader.");
+    fo_prom_value(b, "failoverd_verdicts_sent_total", NULL, 0, (double)m->verdicts_sent);
+    fo_prom_family(b, "failoverd_verdicts_received_total", "counter", "Followers' verdicts recorded by this leader.");
+    fo_prom_value(b, "failoverd_verdicts_received_total", NULL, 0, (double)m->verdicts_received);
     fo_prom_family(b, "failoverd_probing_instances", "gauge", "Instances this node probes.");
     fo_prom_value(b, "failoverd_probing_instances", NULL, 0, m->n_watches);
     fo_prom_family(b, "failoverd_leader_probes_ok", "gauge",

@@ -58,8 +58,7 @@ struct summary {
 
 #define SUMMARY_MORE " ..."
 
-static void summary_add(struct summary *t, const char *sep, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void summary_add(struct summary *t, const char *sep, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void summary_add(struct summary *t, const char *sep, const char *fmt, ...)
 {
@@ -107,8 +106,8 @@ static void add_replica(struct summary *t, const char *sep, const char *prefix, 
 
 /* "node 1 down (0 ms), node 2 down (120 ms); replicas: 127.0.0.1:3307 IO=Connecting,
  * 127.0.0.1:3308 unreachable", either part left out when it has no items. */
-static void summarize(char *dst, size_t dstlen, Fo__Confirmation **conf, size_t n_conf,
-                      Fo__ReplicaReport **reps, size_t n_reps)
+static void summarize(char *dst, size_t dstlen, Fo__Confirmation **conf, size_t n_conf, Fo__ReplicaReport **reps,
+                      size_t n_reps)
 {
     struct summary t = {dst, dstlen, 0, false};
     size_t i;
@@ -139,8 +138,7 @@ static int check_reports(size_t n_conf, Fo__ReplicaReport **reps, size_t n_reps,
 static int check_epoch(uint64_t epoch, char err[FO_ERRLEN])
 {
     if (epoch == 0 || epoch > (uint64_t)INT64_MAX)
-        return fo_errf(err, FO_EINVAL, "epoch %llu is not in 1..%lld", (unsigned long long)epoch,
-                       (long long)INT64_MAX);
+        return fo_errf(err, FO_EINVAL, "epoch %llu is not in 1..%lld", (unsigned long long)epoch, (long long)INT64_MAX);
     return 0;
 }
 
@@ -154,8 +152,8 @@ static int load_running(struct fo_store *s, const char *cluster, uint64_t epoch,
 
     if (rc != 0) return rc;
     if (epoch > c->epoch)
-        return fo_errf(err, FO_ENOTFOUND, "cluster '%s' has no failover with epoch %llu (current epoch %llu)",
-                       cluster, (unsigned long long)epoch, (unsigned long long)c->epoch);
+        return fo_errf(err, FO_ENOTFOUND, "cluster '%s' has no failover with epoch %llu (current epoch %llu)", cluster,
+                       (unsigned long long)epoch, (unsigned long long)c->epoch);
     if (epoch < c->epoch)
         return fo_errf(err, FO_ESTALE, "epoch %llu of cluster '%s' is stale (current epoch %llu)",
                        (unsigned long long)epoch, cluster, (unsigned long long)c->epoch);
@@ -183,8 +181,8 @@ static int validate_failover_begin(const Fo__Command *cmd, char err[FO_ERRLEN])
     return rc;
 }
 
-static int insert_failover(struct fo_store *s, const Fo__Command *cmd, const char *reason,
-                           const char *confirmations, char err[FO_ERRLEN])
+static int insert_failover(struct fo_store *s, const Fo__Command *cmd, const char *reason, const char *confirmations,
+                           char err[FO_ERRLEN])
 {
     const Fo__FailoverBegin *b = cmd->failover_begin;
     sqlite3_stmt *st;
@@ -212,8 +210,8 @@ static int begin_event(struct fo_store *s, const Fo__Command *cmd, const char *r
     store_format_addr(old, sizeof(old), b->old_host, b->old_port);
     if (b->target_host[0] != '\0') store_format_addr(target, sizeof(target), b->target_host, b->target_port);
     return store_event_add(s, cmd, b->cluster, b->old_host, b->old_port, "failover_begin", err,
-                           "epoch %llu %s %s -> %s%s%s", (unsigned long long)b->epoch, kind_name((int)b->kind),
-                           old, target, reason[0] != '\0' ? ": " : "", reason);
+                           "epoch %llu %s %s -> %s%s%s", (unsigned long long)b->epoch, kind_name((int)b->kind), old,
+                           target, reason[0] != '\0' ? ": " : "", reason);
 }
 
 static int apply_failover_begin(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
@@ -235,8 +233,7 @@ static int apply_failover_begin(struct fo_store *s, const Fo__Command *cmd, char
     if (rc != FO_ENOTFOUND) return fo_errf(err, rc, "read failovers of '%s': %s", b->cluster, fo_strerror(rc));
 
     store_fit_text(reason, sizeof(reason), b->reason);
-    summarize(confirmations, sizeof(confirmations), b->confirmations, b->n_confirmations, b->replicas,
-              b->n_replicas);
+    summarize(confirmations, sizeof(confirmations), b->confirmations, b->n_confirmations, b->replicas, b->n_replicas);
     rc = insert_failover(s, cmd, reason, confirmations, err);
     if (rc == 0) rc = store_cluster_set_u64(s, ST_CLUSTER_SET_EPOCH, b->cluster, b->epoch, err);
     if (rc == 0) rc = begin_event(s, cmd, reason, err);
@@ -371,8 +368,8 @@ static uint64_t block_until(const Fo__Command *cmd, const struct fo_store_cluste
     return cmd->wall_ms + period;
 }
 
-static int end_event(struct fo_store *s, const Fo__Command *cmd, const struct fo_store_failover *f,
-                     const char *detail, char err[FO_ERRLEN])
+static int end_event(struct fo_store *s, const Fo__Command *cmd, const struct fo_store_failover *f, const char *detail,
+                     char err[FO_ERRLEN])
 {
     const Fo__FailoverEnd *b = cmd->failover_end;
     char old[FO_ADDR_LEN], new[FO_ADDR_LEN], moved[2 * FO_ADDR_LEN + 8] = "";

@@ -297,6 +297,28 @@ class FailoverEnv:
             raise NotYet(f"failover epoch {epoch} is {res!r}: steps={f.get('steps')!r} detail={f.get('detail')!r}")
         return wait_for(done, timeout, f"failover epoch {epoch} to succeed", interval=0.1)
 
+    def epoch(self, node=None):
+        """The cluster's current epoch as `why` reports it (0 before any failover)."""
+        return int(self.why(node).get("epoch") or 0)
+
+    def failover_after(self, epoch_before, timeout=60, node=None):
+        """Waits for a failover record with epoch > epoch_before that succeeded and
+        returns it; one that ends failed/aborted fails at once."""
+        def done():
+            recs = sorted((f for f in self.failovers(node) if (f.get("epoch") or 0) > epoch_before),
+                          key=lambda f: f.get("epoch"))
+            for f in recs:
+                if f.get("result") in ("failed", "aborted"):
+                    raise TestFailure(f"failover epoch {f.get('epoch')} ended with result {f.get('result')!r}: "
+                                      f"{short(f)}; why: {short(self.why(node), 2000)}")
+                if f.get("result") == "success":
+                    return f
+            if not recs:
+                raise NotYet(f"no failover record after epoch {epoch_before}; latest decisions: "
+                             f"{short(self.decisions(node)[:3], 800)}")
+            raise NotYet(f"records: {short(recs, 800)}")
+        return wait_for(done, timeout, f"a failover after epoch {epoch_before} to succeed", interval=0.1)
+
     def check_record(self, f, epoch, kind, old, new=None):
         """Common checks of a successful record; returns its step timings."""
         check(f.get("cluster") == CLUSTER, f"record cluster {f.get('cluster')!r}: {short(f)}")
@@ -333,11 +355,14 @@ class FailoverEnv:
                       f"{what}: topology primary is {t.get('primary')!r}, expected {paddr}")
             time.sleep(0.5)
 
-    def wait_decision(self, pred, timeout, what):
-        """Waits until some decision in `why` satisfies pred(decision); returns it."""
+    def wait_decision(self, pred, timeout, what, since_wall_ms=None):
+        """Waits until some decision in `why` (recorded at or after since_wall_ms, a
+        wall clock in ms, when given) satisfies pred(decision); returns it."""
         def ok():
             ds = self.decisions()
             for d in ds:
+                if since_wall_ms is not None and (d.get("wall_ms") or 0) < since_wall_ms:
+                    continue
                 if pred(d):
                     return d
             raise NotYet(f"decisions: {short(ds[:6], 1500)}")

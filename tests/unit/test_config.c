@@ -222,6 +222,63 @@ static const struct bad_case bad_cases[] = {
     {MAIN "[cluster demo]\nuser = u\npassword_file =\n", FO_ECONFIG,
      "t.conf:9: [cluster demo] password_file: empty value"},
     {MAIN "[cluster demo]\nhost = h\n", FO_ECONFIG, "t.conf:8: [cluster demo] host: unknown key"},
+    /* cluster failover options */
+    {MAIN CL "semi_sync = maybe\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] semi_sync: 'maybe' is not a boolean (yes|no|true|false|1|0|on|off)"},
+    {MAIN CL "semi_sync = 2\n", FO_ECONFIG, "t.conf:11: [cluster demo] semi_sync: '2' is not a boolean"},
+    {MAIN CL "semi_sync =\n", FO_ECONFIG, "t.conf:11: [cluster demo] semi_sync: '' is not a boolean"},
+    {MAIN CL "semi_sync = yes\nsemi_sync = no\n", FO_ECONFIG,
+     "t.conf:12: [cluster demo] semi_sync: duplicate key (first set on line 11)"},
+    {MAIN CL "anti_flap_s = 604801\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] anti_flap_s: '604801' is out of range (0..604800)"},
+    {MAIN CL "anti_flap_s = -1\n", FO_ECONFIG, "t.conf:11: [cluster demo] anti_flap_s: '-1' is not a number"},
+    {MAIN CL "max_lag_s = 86401\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] max_lag_s: '86401' is out of range (0..86400)"},
+    {MAIN CL "repl_user = repl\nrepl_password_file = repl.pw\n", FO_ECONFIG,
+     "t.conf:12: [cluster demo] repl_password_file: 'repl.pw' is not an absolute path"},
+    {MAIN CL "repl_user = re pl\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] repl_user: 're pl' may contain only printable ASCII"},
+    {MAIN CL "repl_user =\n", FO_ECONFIG, "t.conf:11: [cluster demo] repl_user: empty value"},
+    {MAIN CL "repl_user = repl\n", FO_ECONFIG,
+     "t.conf:7: [cluster demo] repl_password_file: missing (repl_user is set on line 11)"},
+    {MAIN CL "repl_password_file = /etc/fo/repl.pw\n[probe]\n", FO_ECONFIG,
+     "t.conf:7: [cluster demo] repl_user: missing (repl_password_file is set on line 11)"},
+
+    /* [failover] */
+    {MAIN "[failover]\nhook_timeout_ms = 99\n", FO_ECONFIG,
+     "t.conf:8: [failover] hook_timeout_ms: '99' is out of range (100..600000)"},
+    {MAIN "[failover]\nhook_timeout_ms = 600001\n", FO_ECONFIG,
+     "t.conf:8: [failover] hook_timeout_ms: '600001' is out of range (100..600000)"},
+    {MAIN "[failover]\nconfirm_window_ms = 499\n", FO_ECONFIG,
+     "t.conf:8: [failover] confirm_window_ms: '499' is out of range (500..60000)"},
+    {MAIN "[failover]\nconfirm_window_ms = 60001\n", FO_ECONFIG,
+     "t.conf:8: [failover] confirm_window_ms: '60001' is out of range (500..60000)"},
+    {MAIN "[failover]\nrelay_wait_ms = 99\n", FO_ECONFIG,
+     "t.conf:8: [failover] relay_wait_ms: '99' is out of range (100..600000)"},
+    {MAIN "[failover]\nstep_timeout_ms = 499\n", FO_ECONFIG,
+     "t.conf:8: [failover] step_timeout_ms: '499' is out of range (500..600000)"},
+    {MAIN "[failover]\ntilt_grace_ms = 600001\n", FO_ECONFIG,
+     "t.conf:8: [failover] tilt_grace_ms: '600001' is out of range (0..600000)"},
+    {MAIN "[failover]\ntilt_grace_ms = 5s\n", FO_ECONFIG, "t.conf:8: [failover] tilt_grace_ms: '5s' is not a number"},
+    {MAIN "[failover]\nfault_injection = crash\n", FO_ECONFIG,
+     "t.conf:8: [failover] fault_injection: 'crash' is not one of none|exit_after_begin"},
+    {MAIN "[failover]\nfault_injection = NONE\n", FO_ECONFIG,
+     "t.conf:8: [failover] fault_injection: 'NONE' is not one of none|exit_after_begin"},
+    {MAIN "[failover]\npre_failover = hooks/pre.sh\n", FO_ECONFIG,
+     "t.conf:8: [failover] pre_failover: 'hooks/pre.sh' is not an absolute path"},
+    {MAIN "[failover]\npost_failover = /nonexistent/fo/post.sh\n", FO_ECONFIG,
+     "t.conf:8: [failover] post_failover: '/nonexistent/fo/post.sh': No such file or directory"},
+    {MAIN "[failover]\npost_failover_failed = /tmp\n", FO_ECONFIG,
+     "t.conf:8: [failover] post_failover_failed: '/tmp' is not a regular file"},
+    {MAIN "[failover]\npre_failover = /etc/passwd\n", FO_ECONFIG,
+     "t.conf:8: [failover] pre_failover: '/etc/passwd' is not executable"},
+    {MAIN "[failover]\npre_failover =\n", FO_ECONFIG, "t.conf:8: [failover] pre_failover: empty value"},
+    {MAIN "[failover]\nhook_timeout_ms = 100\nhook_timeout_ms = 200\n", FO_ECONFIG,
+     "t.conf:9: [failover] hook_timeout_ms: duplicate key (first set on line 8)"},
+    {MAIN "[failover]\n[failover]\n", FO_ECONFIG, "t.conf:8: [failover]: duplicate section (first on line 7)"},
+    {MAIN "[failover]\nhook = /bin/true\n", FO_ECONFIG, "t.conf:8: [failover] hook: unknown key"},
+    {MAIN "[failover]\nanti_flap_s = 60\n", FO_ECONFIG, "t.conf:8: [failover] anti_flap_s: unknown key"},
+    {MAIN "[failovers]\n", FO_ECONFIG, "t.conf:7: [failovers]: unknown section"},
 
 };
 
@@ -276,10 +333,31 @@ static void test_defaults(void)
     FO_CHECK_INT(c.probe.connect_timeout_ms, 500);
     FO_CHECK_INT(c.probe.read_timeout_ms, 1000);
     FO_CHECK_INT(c.probe.down_after, 3);
+    FO_CHECK_STR(c.failover.pre_failover, "");
+    FO_CHECK_STR(c.failover.post_failover, "");
+    FO_CHECK_STR(c.failover.post_failover_failed, "");
+    FO_CHECK_INT(c.failover.hook_timeout_ms, 10000);
+    FO_CHECK_INT(c.failover.confirm_window_ms, 5000);
+    FO_CHECK_INT(c.failover.relay_wait_ms, 10000);
+    FO_CHECK_INT(c.failover.step_timeout_ms, 10000);
+    FO_CHECK_INT(c.failover.tilt_grace_ms, 5000);
+    FO_CHECK_INT(c.failover.fault, FO_FAULT_NONE);
     FO_CHECK_INT(c.n_peers, 0);
     FO_CHECK_INT(c.n_clusters, 0);
     FO_CHECK(c.clusters == NULL);
     fo_config_free(&c);
+    fo_config_free(&c);
+
+    /* A cluster's failover options default on their own, per cluster. */
+    FO_CHECK_INT(load_ok(&c, MAIN CL), 0);
+    FO_CHECK_INT(c.n_clusters, 1);
+    if (c.n_clusters == 1) {
+        FO_CHECK_STR(c.clusters[0].repl_user, "");
+        FO_CHECK_STR(c.clusters[0].repl_password_file, "");
+        FO_CHECK(!c.clusters[0].semi_sync);
+        FO_CHECK_INT(c.clusters[0].anti_flap_s, 3600);
+        FO_CHECK_INT(c.clusters[0].max_lag_s, 0);
+    }
     fo_config_free(&c);
 }
 
@@ -324,10 +402,24 @@ static const char full_text[] =
     "instance = [2001:db8::4]:3306 prefer_not\n"
     "instance = 127.0.0.1:33066 must_not\n"
     "instance = 127.0.0.1:33067 neutral\n"
+    "repl_user = repl\n"
+    "repl_password_file = /etc/failoverd/demo.repl\n"
+    "semi_sync = on\n"
+    "anti_flap_s = 0\n"
+    "max_lag_s = 86400\n"
     "[cluster billing-2.eu_west]\n"
     "user = fo\n"
     "password_file = billing.pw\n"
-    "instance = 10.1.0.1:3306\n";
+    "instance = 10.1.0.1:3306\n"
+    "anti_flap_s = 604800\n"
+    "semi_sync = false\n"
+    "[failover]\n"
+    "hook_timeout_ms = 600000\n"
+    "confirm_window_ms = 500\n"
+    "relay_wait_ms = 100\n"
+    "step_timeout_ms = 600000\n"
+    "tilt_grace_ms = 0\n"
+    "fault_injection = exit_after_begin\n";
 
 static void test_full(void)
 {
@@ -376,9 +468,25 @@ static void test_full(void)
         FO_CHECK_INT(c.clusters[0].instances[i].port, want[i].port);
         FO_CHECK_INT(c.clusters[0].instances[i].rule, want[i].rule);
     }
+    FO_CHECK_STR(c.clusters[0].repl_user, "repl");
+    FO_CHECK_STR(c.clusters[0].repl_password_file, "/etc/failoverd/demo.repl");
+    FO_CHECK(c.clusters[0].semi_sync);
+    FO_CHECK_INT(c.clusters[0].anti_flap_s, 0);
+    FO_CHECK_INT(c.clusters[0].max_lag_s, 86400);
     FO_CHECK_STR(c.clusters[1].name, "billing-2.eu_west");
     FO_CHECK_STR(c.clusters[1].password_file, "billing.pw");
     FO_CHECK_INT(c.clusters[1].n_instances, 1);
+    FO_CHECK_STR(c.clusters[1].repl_user, "");
+    FO_CHECK(!c.clusters[1].semi_sync);
+    FO_CHECK_INT(c.clusters[1].anti_flap_s, 604800);
+    FO_CHECK_INT(c.clusters[1].max_lag_s, 0);
+    FO_CHECK_STR(c.failover.pre_failover, "");
+    FO_CHECK_INT(c.failover.hook_timeout_ms, 600000);
+    FO_CHECK_INT(c.failover.confirm_window_ms, 500);
+    FO_CHECK_INT(c.failover.relay_wait_ms, 100);
+    FO_CHECK_INT(c.failover.step_timeout_ms, 600000);
+    FO_CHECK_INT(c.failover.tilt_grace_ms, 0);
+    FO_CHECK_INT(c.failover.fault, FO_FAULT_EXIT_AFTER_BEGIN);
     fo_config_free(&c);
     FO_CHECK(c.clusters == NULL);
     fo_config_free(&c);
@@ -801,6 +909,89 @@ static void test_load_file(void)
     FO_CHECK_INT(rmdir(dir), 0);
 }
 
+/* Every documented spelling of a boolean, and a few that are not. */
+static void test_booleans(void)
+{
+    static const struct {
+        const char *text;
+        int want; /* -1: rejected */
+    } cases[] = {
+        {"yes", 1}, {"no", 0}, {"true", 1}, {"false", 0}, {"1", 1}, {"0", 0}, {"on", 1}, {"off", 0},
+        {"ON", 1},  {"Off", 0}, {"YES", 1}, {"y", -1},    {"2", -1}, {"enable", -1}, {"01", -1}, {"yess", -1},
+    };
+    char text[512], err[FO_ERRLEN];
+    struct fo_config c;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), "%s%ssemi_sync = %s\n", MAIN, CL, cases[i].text);
+        err[0] = '\0';
+        rc = fo_config_load_string(&c, "t.conf", text, err);
+        if (cases[i].want < 0) {
+            FO_CHECK_INT(rc, FO_ECONFIG);
+            FO_CHECK(strstr(err, "t.conf:11: [cluster demo] semi_sync:") != NULL);
+        } else {
+            if (rc != 0) fprintf(stderr, "  boolean '%s': %s\n", cases[i].text, err);
+            FO_CHECK_INT(rc, 0);
+            FO_CHECK_INT(rc == 0 ? c.clusters[0].semi_sync : -1, cases[i].want);
+        }
+        fo_config_free(&c);
+    }
+}
+
+/* Hooks must be executable regular files, checked at load time so that a broken
+ * hook stops the daemon before it starts rather than in the middle of a failover. */
+static void test_hooks(void)
+{
+    char dir[] = "/tmp/fo_test_hooks.XXXXXX", exe[600], plain[600], link[600], text[4096], want[1400];
+    char err[FO_ERRLEN];
+    struct fo_config c;
+
+    FO_CHECK(mkdtemp(dir) != NULL);
+    snprintf(exe, sizeof(exe), "%s/pre.sh", dir);
+    snprintf(plain, sizeof(plain), "%s/post.sh", dir);
+    snprintf(link, sizeof(link), "%s/failed.sh", dir);
+    FO_CHECK_INT(write_file(exe, "#!/bin/sh\nexit 0\n", 17), 0);
+    FO_CHECK_INT(write_file(plain, "#!/bin/sh\nexit 0\n", 17), 0);
+    FO_CHECK_INT(chmod(exe, 0750), 0);
+    FO_CHECK_INT(chmod(plain, 0640), 0);
+    FO_CHECK_INT(symlink(exe, link), 0); /* a link to an executable is fine */
+
+    snprintf(text, sizeof(text),
+             "%s[failover]\npre_failover = %s\npost_failover = %s\npost_failover_failed = %s\n", MAIN, exe, exe,
+             link);
+    FO_CHECK_INT(load_ok(&c, text), 0);
+    FO_CHECK_STR(c.failover.pre_failover, exe);
+    FO_CHECK_STR(c.failover.post_failover, exe);
+    FO_CHECK_STR(c.failover.post_failover_failed, link);
+    fo_config_free(&c);
+
+    snprintf(text, sizeof(text), "%s[failover]\npre_failover = %s\npost_failover = %s\n", MAIN, exe, plain);
+    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", text, err), FO_ECONFIG);
+    snprintf(want, sizeof(want), "t.conf:9: [failover] post_failover: '%s' is not executable", plain);
+    FO_CHECK_STR(err, want);
+    fo_config_free(&c);
+
+    snprintf(text, sizeof(text), "%s[failover]\npre_failover = %s\n", MAIN, dir);
+    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", text, err), FO_ECONFIG);
+    snprintf(want, sizeof(want), "t.conf:8: [failover] pre_failover: '%s' is not a regular file", dir);
+    FO_CHECK_STR(err, want);
+    fo_config_free(&c);
+
+    FO_CHECK_INT(unlink(link), 0);
+    FO_CHECK_INT(unlink(exe), 0);
+    /* A dangling link: the target is what runs. */
+    FO_CHECK_INT(symlink(exe, link), 0);
+    snprintf(text, sizeof(text), "%s[failover]\npost_failover_failed = %s\n", MAIN, link);
+    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", text, err), FO_ECONFIG);
+    FO_CHECK(strstr(err, "No such file or directory") != NULL);
+    fo_config_free(&c);
+    FO_CHECK_INT(unlink(link), 0);
+    FO_CHECK_INT(unlink(plain), 0);
+    FO_CHECK_INT(rmdir(dir), 0);
+}
+
 static void test_missing_file(void)
 {
     char err[FO_ERRLEN] = "";
@@ -820,4 +1011,5 @@ FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full),
              FO_T(test_node_not_in_peers),
              FO_T(test_limits), FO_T(test_parse_hostport), FO_T(test_parse_ipv4_port),
              FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name),
-             FO_T(test_password_file), FO_T(test_load_file), FO_T(test_missing_file))
+             FO_T(test_password_file), FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_booleans),
+             FO_T(test_hooks))

@@ -479,6 +479,12 @@ static void apply_scenario(struct fo_store *s)
     APPLY_OK(s, c_member(2, "127.0.0.1:7102", "127.0.0.1:7002", "", 0));
     APPLY_OK(s, c_recoveries(0));
     APPLY_OK(s, c_instance_remove("other", "db.example", 3306));
+    /* Failover state, so that snapshots carry every table. */
+    APPLY_OK(s, c_set_primary("demo", "10.0.0.1", 3306));
+    APPLY_OK(s, c_decision("demo", "dead_primary", "confirmed", "10.0.0.1", 3306));
+    APPLY_OK(s, c_begin_auto("demo", 1));
+    APPLY_OK(s, c_step("demo", 1, 2, 12, "fenced", NULL, 0));
+    APPLY_OK(s, c_quarantine("demo", "10.0.0.3", 3307, 1, "errant GTID"));
     APPLY_OK(s, c_state("demo", "10.0.0.2", 3306, (struct state){1, 1, NULL, 0, "writable", NULL, 12, 0}));
 }
 
@@ -522,6 +528,26 @@ static void test_determinism(void)
         c_recoveries(1),
         c_cluster_remove("det"),
         c_cluster("det"),
+        /* The failover engine's commands, including refused ones. */
+        c_cluster_opts("fo", (struct cluster_opts){"repl", "/etc/fo/repl.pw", 1, 60, 5}),
+        c_instance_add("fo", "10.0.0.1", 3306, 0),
+        c_instance_add("fo", "10.0.0.2", 3306, 1),
+        c_set_primary("fo", "10.0.0.1", 3306),
+        c_set_primary("fo", "10.0.0.9", 3306),
+        c_decision("fo", "dead_primary", "confirmed", "10.0.0.1", 3306),
+        c_begin_auto("fo", 2),
+        c_begin_auto("fo", 1),
+        c_begin_auto("fo", 2),
+        c_step("fo", 1, 2, 10, "fenced", NULL, 0),
+        c_step("fo", 1, 2, 10, "fenced", NULL, 0),
+        c_step("fo", 1, 3, 20, NULL, "10.0.0.2", 3306),
+        c_end("fo", 1, 1, "ok", 40),
+        c_end("fo", 1, 1, "ok", 40),
+        c_ack("fo"),
+        c_quarantine("fo", "10.0.0.1", 3306, 1, "old primary"),
+        c_quarantine("fo", "10.0.0.1", 3306, 1, "old primary"),
+        c_begin((struct begin){"fo", 2, 2, "10.0.0.2", 3306, "planned", "10.0.0.1", 3306, 0}),
+        c_cluster_remove("fo"),
     };
     char err_a[FO_ERRLEN], err_b[FO_ERRLEN];
     char *da, *db;
@@ -543,6 +569,8 @@ static void test_determinism(void)
     FO_CHECK(strstr(da, "name='demo' user='failoverd' password_file='/etc/failoverd/demo.password'") != NULL);
     FO_CHECK(strstr(da, "kind='health' detail='unknown -> down: connect timeout'") != NULL);
     FO_CHECK(strstr(da, "instance='[::1]:3306'") != NULL);
+    FO_CHECK(strstr(da, "steps='fence=10ms choose=20ms'") != NULL);
+    FO_CHECK(strstr(da, "verdict='dead_primary'") != NULL);
     free(da);
     free(db);
     fo_store_close(a);
@@ -910,6 +938,16 @@ static void test_invalid_commands(void)
             {"undecodable", raw(junk, sizeof(junk)), FO_EPROTO},
             {"no body", seal(&empty), FO_EINVAL},
             {"version 0", seal_as(&v0, 0, WALL), FO_EINVAL},
+            {"begin on unknown cluster", c_begin_auto("nope", 1), FO_ENOTFOUND},
+            {"begin with a stale epoch", c_begin_auto("demo", 3), FO_ESTALE},
+            {"step without a failover", c_step("demo", 1, 2, 1, NULL, NULL, 0), FO_ENOTFOUND},
+            {"end without a failover", c_end("demo", 1, 1, NULL, 1), FO_ENOTFOUND},
+            {"decision on unknown cluster", c_decision("nope", "refused", NULL, NULL, 0), FO_ENOTFOUND},
+            {"ack of unknown cluster", c_ack("nope"), FO_ENOTFOUND},
+            {"quarantine of unknown instance", c_quarantine("demo", "10.0.0.7", 3306, 1, ""), FO_ENOTFOUND},
+            {"primary not an instance", c_set_primary("demo", "10.0.0.7", 3306), FO_ENOTFOUND},
+            {"anti_flap_s out of range", c_cluster_opts("x", (struct cluster_opts){NULL, NULL, 0, 700000, 0}),
+             FO_EINVAL},
         };
 
         APPLY_OK(s, c_cluster("demo"));
@@ -1409,6 +1447,7 @@ static void run_script(struct fo_store *s, struct script_case *cases, size_t n)
 
 #define N_CASES(a) (sizeof(a) / sizeof((a)[0]))
 
+/* demo: three instances, 10.0.0.1:3306 the designated primary. */
 static struct fo_store *open_demo(struct cluster_opts o)
 {
     struct fo_store *s = open_mem();
@@ -1421,43 +1460,690 @@ static struct fo_store *open_demo(struct cluster_opts o)
     return s;
 }
 
-static int copy_failover(void *data, const struct fo_store_failover *f)
+struct failover_find {
+    const char *cluster;
+    uint64_t epoch;
+    int found;
+    struct fo_store_failover f;
+};
+
+static int find_failover(void *data, const struct fo_store_failover *f)
 {
-    *(struct fo_store_failover *)data = *f;
+    struct failover_find *w = data;
+
+    if (f->epoch == w->epoch && strcmp(f->cluster, w->cluster) == 0) {
+        w->f = *f;
+        w->found++;
+    }
     return 0;
 }
 
-static struct fo_store_failover get_failover(struct fo_store *s, const char *cluster, uint64_t epoch)
+/* The failover (cluster, epoch) through the public iterator; zeroed if absent. */
+static struct fo_store_failover failover_of(struct fo_store *s, const char *cluster, uint64_t epoch)
 {
-    struct fo_store_failover f;
-    unsigned limit = 1000;
+    struct failover_find w;
 
-    /* each_failover is newest first: walk until the wanted epoch. */
-    struct walk {
-        uint64_t epoch;
-        struct fo_store_failover *out;
-    } w = {epoch, &f};
-    memset(&f, 0, sizeof(f));
-    (void)w;
-    (void)limit;
-    /* Simpler: the store has no public getter by epoch; iterate and keep the match. */
-    {
-        struct fo_store_failover all[16];
-        struct {
-            unsigned n;
-            struct fo_store_failover *rows;
-        } col = {0, all};
-        int collect(void *data, const struct fo_store_failover *row);
-        (void)col;
-        (void)all;
-    }
-    return f;
+    memset(&w, 0, sizeof(w));
+    w.cluster = cluster;
+    w.epoch = epoch;
+    FO_CHECK_INT(fo_store_each_failover(s, NULL, UINT_MAX, find_failover, &w), 0);
+    FO_CHECK_INT(w.found, 1);
+    return w.f;
 }
 
-FO_TEST_MAIN(FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),
+static struct fo_store_cluster cluster_of(struct fo_store *s, const char *name)
+{
+    struct fo_store_cluster c;
+
+    memset(&c, 0, sizeof(c));
+    FO_CHECK_INT(fo_store_get_cluster(s, name, &c), 0);
+    return c;
+}
+
+/* An automatic failover from begin to end, with every way a command can be refused
+ * on the way: epoch checks, a second begin, stale and repeated steps. */
+static void test_failover_auto(void)
+{
+    struct fo_store *s = open_demo((struct cluster_opts){0});
+    struct fo_store_failover f;
+    struct fo_store_cluster c;
+    struct fo_store_event e;
+    struct script_case cases[] = {
+        {"begin unknown cluster", c_begin_auto("nope", 1), FO_ENOTFOUND},
+        {"begin epoch 2 first", c_begin_auto("demo", 2), FO_ESTALE},
+        {"begin epoch 0", c_begin_auto("demo", 0), FO_EINVAL},
+        {"begin epoch 2^63", c_begin_auto("demo", (uint64_t)INT64_MAX + 1), FO_EINVAL},
+        {"begin kind 3", c_begin((struct begin){"demo", 1, 3, "10.0.0.1", 3306, "", NULL, 0, 0}), FO_EINVAL},
+        {"begin old port 0", c_begin((struct begin){"demo", 1, 0, "10.0.0.1", 0, "", NULL, 0, 0}), FO_EINVAL},
+        {"begin bad old host", c_begin((struct begin){"demo", 1, 0, "a b", 3306, "", NULL, 0, 0}), FO_EINVAL},
+        {"begin target port only", c_begin((struct begin){"demo", 1, 0, "10.0.0.1", 3306, "", NULL, 3306, 0}),
+         FO_EINVAL},
+        {"begin", c_begin_at((struct begin){"demo", 1, 0, "10.0.0.1", 3306, "primary dead", NULL, 0, 0}, WALL + 10),
+         0},
+        {"second begin while running", c_begin_auto("demo", 2), FO_EBUSY},
+        {"begin same epoch again", c_begin_auto("demo", 1), FO_ESTALE},
+        {"step of a future epoch", c_step("demo", 2, 2, 1, NULL, NULL, 0), FO_ENOTFOUND},
+        {"step of unknown cluster", c_step("nope", 1, 2, 1, NULL, NULL, 0), FO_ENOTFOUND},
+        {"step none", c_step("demo", 1, 0, 1, NULL, NULL, 0), FO_EINVAL},
+        {"step 7", c_step("demo", 1, 7, 1, NULL, NULL, 0), FO_EINVAL},
+        {"fence with a new primary", c_step("demo", 1, 2, 1, NULL, "10.0.0.2", 3306), FO_EINVAL},
+        {"choose without a new primary", c_step("demo", 1, 3, 1, NULL, NULL, 0), FO_EINVAL},
+        {"choose with port 0", c_step("demo", 1, 3, 1, NULL, "10.0.0.2", 0), FO_EINVAL},
+        {"pre_hook", c_step("demo", 1, 1, 5, "pre.sh exited 0", NULL, 0), 0},
+        {"fence", c_step("demo", 1, 2, 12, "read_only=1", NULL, 0), 0},
+        {"fence again (resumed leader)", c_step("demo", 1, 2, 12, NULL, NULL, 0), FO_EEXIST},
+        {"pre_hook after fence", c_step("demo", 1, 1, 5, NULL, NULL, 0), FO_EEXIST},
+        {"success before choose", c_end("demo", 1, 1, NULL, 100), FO_EINVAL},
+        {"choose a stranger", c_step("demo", 1, 3, 340, NULL, "10.0.0.9", 3306), FO_ENOTFOUND},
+        {"choose", c_step("demo", 1, 3, 340, "most advanced GTID", "10.0.0.2", 3306), 0},
+        {"promote", c_step("demo", 1, 4, 8, "", NULL, 0), 0},
+        {"end running", c_end("demo", 1, 0, NULL, 500), FO_EINVAL},
+        {"end result 4", c_end("demo", 1, 4, NULL, 500), FO_EINVAL},
+        {"end of a future epoch", c_end("demo", 2, 1, NULL, 500), FO_ENOTFOUND},
+        {"end", c_end_at("demo", 1, 1, "done", 500, WALL + 600), 0},
+        {"end again", c_end("demo", 1, 1, "done", 500), FO_ESTALE},
+        {"step after end", c_step("demo", 1, 5, 20, NULL, NULL, 0), FO_ESTALE},
+    };
+
+    run_script(s, cases, N_CASES(cases));
+    FO_CHECK_INT(fo_store_get_running_failover(s, "demo", &f), FO_ENOTFOUND);
+    f = failover_of(s, "demo", 1);
+    FO_CHECK_INT(f.kind, 0);
+    FO_CHECK_STR(f.old_host, "10.0.0.1");
+    FO_CHECK_INT(f.old_port, 3306);
+    FO_CHECK_STR(f.new_host, "10.0.0.2");
+    FO_CHECK_INT(f.new_port, 3306);
+    FO_CHECK_STR(f.target_host, "");
+    FO_CHECK_STR(f.reason, "primary dead");
+    FO_CHECK_STR(f.confirmations, EVIDENCE);
+    FO_CHECK(f.started_ms == WALL + 10);
+    FO_CHECK(f.ended_ms == WALL + 600);
+    FO_CHECK_INT(f.last_step, 4);
+    FO_CHECK_INT(f.result, 1);
+    FO_CHECK_STR(f.detail, "done");
+    FO_CHECK_STR(f.steps, "pre_hook=5ms fence=12ms choose=340ms promote=8ms");
+    FO_CHECK_INT(f.total_ms, 500);
+
+    /* Success moves the primary and blocks automatic failover for the default period. */
+    c = cluster_of(s, "demo");
+    FO_CHECK_INT(c.epoch, 1);
+    FO_CHECK_STR(c.primary_host, "10.0.0.2");
+    FO_CHECK_INT(c.primary_port, 3306);
+    FO_CHECK(c.blocked_until_ms == WALL + 600 + FO_DEFAULT_ANTI_FLAP_S * 1000ULL);
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "failover_end");
+    FO_CHECK_STR(e.detail, "epoch 1 success 10.0.0.1:3306 -> 10.0.0.2:3306 (500 ms): done");
+    FO_CHECK_INT(n_events(s, "demo"), 4 + 1 + 1 + 5); /* setup, begin, 4 steps, end */
+
+    /* The operator's ack lifts the block, and says whether there was one. */
+    APPLY_OK(s, c_ack("demo"));
+    FO_CHECK(cluster_of(s, "demo").blocked_until_ms == 0);
+    FO_CHECK_STR(newest(s).kind, "ack");
+    FO_CHECK_STR(newest(s).detail, "anti-flap block cleared");
+    APPLY_OK(s, c_ack("demo"));
+    FO_CHECK_STR(newest(s).detail, "no anti-flap block was set");
+    FO_CHECK(apply_is(s, c_ack("nope"), FO_ENOTFOUND));
+    FO_CHECK(apply_is(s, c_ack("bad name"), FO_EINVAL));
+
+    /* The next failover takes the next epoch. */
+    APPLY_OK(s, c_begin((struct begin){"demo", 2, 0, "10.0.0.2", 3306, "again", NULL, 0, 1}));
+    FO_CHECK_INT(fo_store_get_running_failover(s, "demo", &f), 0);
+    FO_CHECK_INT(f.epoch, 2);
+    FO_CHECK_STR(f.confirmations, "");
+    FO_CHECK_STR(f.steps, "");
+    FO_CHECK_INT(f.result, 0);
+    fo_store_close(s);
+}
+
+/* The history rows of each step, and what begin records. */
+static void test_failover_events(void)
+{
+    struct fo_store *s = open_demo((struct cluster_opts){0});
+    struct events_seen v;
+
+    APPLY_OK(s, c_begin((struct begin){"demo", 1, 2, "10.0.0.1", 3306, "planned", "::1", 3306, 0}));
+    FO_CHECK_STR(newest(s).kind, "failover_begin");
+    FO_CHECK_STR(newest(s).detail, "epoch 1 switchover 10.0.0.1:3306 -> [::1]:3306: planned");
+    FO_CHECK_STR(newest(s).instance, "10.0.0.1:3306");
+    APPLY_OK(s, c_step("demo", 1, 3, 7, "chosen", "10.0.0.3", 3306));
+    FO_CHECK_STR(newest(s).kind, "failover_step");
+    FO_CHECK_STR(newest(s).detail, "epoch 1 choose=7ms new primary 10.0.0.3:3306: chosen");
+    APPLY_OK(s, c_step("demo", 1, 6, 0, NULL, NULL, 0));
+    FO_CHECK_STR(newest(s).detail, "epoch 1 vip=0ms");
+    APPLY_OK(s, c_end("demo", 1, 2, "repoint failed: 10.0.0.2:3306 unreachable", 99));
+    FO_CHECK_STR(newest(s).detail, "epoch 1 failed (99 ms): repoint failed: 10.0.0.2:3306 unreachable");
+    APPLY_OK(s, c_begin((struct begin){"demo", 2, 0, "10.0.0.1", 3306, NULL, NULL, 0, 1}));
+    FO_CHECK_STR(newest(s).detail, "epoch 2 auto 10.0.0.1:3306 -> ?");
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_event(s, "demo", UINT_MAX, see_event, &v), 0);
+    FO_CHECK_INT(v.n, 5 + 5);
+    fo_store_close(s);
+}
+
+/* Which results block automatic failover, and for how long. */
+static void test_failover_anti_flap(void)
+{
+    static const struct {
+        const char *name;
+        int kind, result;
+        uint32_t anti_flap_s;
+        uint64_t block; /* expected blocked_until_ms - end wall, 0 = no block */
+    } cases[] = {
+        {"auto success", 0, 1, 0, FO_DEFAULT_ANTI_FLAP_S * 1000ULL},
+        {"auto success, cluster period", 0, 1, 600, 600000},
+        {"manual success", 1, 1, 600, 600000},
+        {"switchover success", 2, 1, 600, 0},
+        {"auto failed", 0, 2, 60, 60000},
+        {"switchover failed", 2, 2, 60, 0},
+        {"auto aborted", 0, 3, 60, 0},
+        {"manual aborted", 1, 3, 0, 0},
+    };
+    const uint64_t end_wall = WALL + 5000;
+    struct fo_store_cluster c;
+    size_t i;
+
+    for (i = 0; i < N_CASES(cases); i++) {
+        struct fo_store *s = open_demo((struct cluster_opts){NULL, NULL, 0, cases[i].anti_flap_s, 0});
+        int ok = 1;
+
+        ok &= apply_is(s, c_begin((struct begin){"demo", 1, cases[i].kind, "10.0.0.1", 3306, "", NULL, 0, 0}), 0);
+        ok &= apply_is(s, c_step("demo", 1, 3, 1, NULL, "10.0.0.3", 3306), 0);
+        ok &= apply_is(s, c_end_at("demo", 1, cases[i].result, NULL, 1, end_wall), 0);
+        c = cluster_of(s, "demo");
+        if (!ok || c.blocked_until_ms != (cases[i].block ? end_wall + cases[i].block : 0)) {
+            fprintf(stderr, "  case %s: blocked_until_ms=%llu\n", cases[i].name,
+                    (unsigned long long)c.blocked_until_ms);
+            FO_CHECK(!"anti-flap case");
+        }
+        /* Only success moves the designated primary. */
+        FO_CHECK_STR(c.primary_host, cases[i].result == 1 ? "10.0.0.3" : "10.0.0.1");
+        fo_store_close(s);
+    }
+}
+
+/* A failover keeps its epoch for ever; removing the cluster does not reset it. */
+static void test_failover_cluster_lifetime(void)
+{
+    struct fo_store *s = open_demo((struct cluster_opts){0});
+    struct fo_store_failover f;
+    struct script_case cases[] = {
+        {"begin", c_begin_auto("demo", 1), 0},
+        {"remove while running", c_cluster_remove("demo"), FO_EBUSY},
+        {"abort", c_end("demo", 1, 3, "no candidate", 3), 0},
+        {"remove", c_cluster_remove("demo"), 0},
+        {"add again", c_cluster("demo"), 0},
+        {"instance", c_instance_add("demo", "10.0.0.1", 3306, 0), 0},
+        {"begin from 1 again", c_begin_auto("demo", 1), FO_ESTALE},
+        {"begin 2", c_begin_auto("demo", 2), 0},
+    };
+
+    run_script(s, cases, N_CASES(cases));
+    FO_CHECK_INT(cluster_of(s, "demo").epoch, 2);
+    FO_CHECK_STR(cluster_of(s, "demo").primary_host, "");
+    FO_CHECK_INT(fo_store_get_running_failover(s, "demo", &f), 0);
+    FO_CHECK_INT(f.epoch, 2);
+    f = failover_of(s, "demo", 1);
+    FO_CHECK_INT(f.result, 3);
+    FO_CHECK_STR(f.detail, "no candidate");
+    fo_store_close(s);
+}
+
+struct failovers_seen {
+    unsigned n;
+    char rows[8][80];
+};
+
+static int see_failover(void *data, const struct fo_store_failover *f)
+{
+    struct failovers_seen *v = data;
+
+    if (v->n < 8)
+        snprintf(v->rows[v->n], sizeof(v->rows[0]), "%s/%llu/%s", f->cluster, (unsigned long long)f->epoch,
+                 f->result == 0 ? "running" : "ended");
+    v->n++;
+    return 0;
+}
+
+static void test_failover_reads(void)
+{
+    struct fo_store *s = open_demo((struct cluster_opts){0});
+    struct failovers_seen v;
+    struct fo_store_failover f;
+
+    APPLY_OK(s, c_cluster("b"));
+    APPLY_OK(s, c_cluster("a"));
+    APPLY_OK(s, c_begin_at((struct begin){"demo", 1, 0, "10.0.0.1", 3306, "", NULL, 0, 1}, WALL + 1));
+    APPLY_OK(s, c_end("demo", 1, 3, NULL, 0));
+    APPLY_OK(s, c_begin_at((struct begin){"demo", 2, 0, "10.0.0.1", 3306, "", NULL, 0, 1}, WALL + 2));
+    APPLY_OK(s, c_begin_at((struct begin){"b", 1, 0, "10.0.1.1", 3306, "", NULL, 0, 1}, WALL + 3));
+    APPLY_OK(s, c_begin_at((struct begin){"a", 1, 0, "10.0.2.1", 3306, "", NULL, 0, 1}, WALL + 3));
+
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_failover(s, NULL, UINT_MAX, see_failover, &v), 0);
+    FO_CHECK_INT(v.n, 4);
+    FO_CHECK_STR(v.rows[0], "b/1/running"); /* same time, same epoch: by cluster, descending */
+    FO_CHECK_STR(v.rows[1], "a/1/running");
+    FO_CHECK_STR(v.rows[2], "demo/2/running");
+    FO_CHECK_STR(v.rows[3], "demo/1/ended");
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_failover(s, "demo", 1, see_failover, &v), 0);
+    FO_CHECK_INT(v.n, 1);
+    FO_CHECK_STR(v.rows[0], "demo/2/running");
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_failover(s, NULL, 0, see_failover, &v), 0);
+    FO_CHECK_INT(v.n, 0);
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_failover(s, "nope", UINT_MAX, see_failover, &v), 0);
+    FO_CHECK_INT(v.n, 0);
+
+    /* A new leader resumes every running failover, in cluster order. */
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_running_failover(s, see_failover, &v), 0);
+    FO_CHECK_INT(v.n, 3);
+    FO_CHECK_STR(v.rows[0], "a/1/running");
+    FO_CHECK_STR(v.rows[1], "b/1/running");
+    FO_CHECK_STR(v.rows[2], "demo/2/running");
+    FO_CHECK_INT(fo_store_get_running_failover(s, "b", &f), 0);
+    FO_CHECK_STR(f.old_host, "10.0.1.1");
+    FO_CHECK_INT(fo_store_get_running_failover(s, "nope", &f), FO_ENOTFOUND);
+    fo_store_close(s);
+}
+
+static void test_quarantine(void)
+{
+    struct fo_store *s = open_demo((struct cluster_opts){0});
+    struct fo_store_instance i;
+    struct fo_store_event e;
+    unsigned n;
+    struct script_case cases[] = {
+        {"unknown instance", c_quarantine("demo", "10.0.0.9", 3306, 1, "x"), FO_ENOTFOUND},
+        {"unknown cluster", c_quarantine("nope", "10.0.0.1", 3306, 1, "x"), FO_ENOTFOUND},
+        {"port 0", c_quarantine("demo", "10.0.0.1", 0, 1, "x"), FO_EINVAL},
+        {"on", c_quarantine("demo", "10.0.0.3", 3306, 1, "errant GTID 0-3-7"), 0},
+    };
+
+    run_script(s, cases, N_CASES(cases));
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.3", 3306, &i), 0);
+    FO_CHECK(i.quarantined);
+    FO_CHECK_STR(i.quarantine_reason, "errant GTID 0-3-7");
+    e = newest(s);
+    FO_CHECK_STR(e.kind, "quarantine");
+    FO_CHECK_STR(e.detail, "on: errant GTID 0-3-7");
+    FO_CHECK_STR(e.instance, "10.0.0.3:3306");
+    n = n_events(s, NULL);
+    APPLY_OK(s, c_quarantine("demo", "10.0.0.3", 3306, 1, "errant GTID 0-3-7"));
+    FO_CHECK_INT(n_events(s, NULL), n);
+    APPLY_OK(s, c_quarantine("demo", "10.0.0.3", 3306, 1, "errant GTID 0-3-8"));
+    FO_CHECK_INT(n_events(s, NULL), n + 1);
+    APPLY_OK(s, c_quarantine("demo", "10.0.0.3", 3306, 0, "ignored when off"));
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.3", 3306, &i), 0);
+    FO_CHECK(!i.quarantined);
+    FO_CHECK_STR(i.quarantine_reason, "");
+    FO_CHECK_STR(newest(s).detail, "off");
+    FO_CHECK_INT(fo_store_get_instance(s, "demo", "10.0.0.2", 3306, &i), 0);
+    FO_CHECK(!i.quarantined);
+    fo_store_close(s);
+}
+
+static void test_set_primary(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_cluster c;
+    unsigned n;
+    struct script_case cases[] = {
+        {"cluster", c_cluster("demo"), 0},
+        {"instance 1", c_instance_add("demo", "10.0.0.1", 3306, 0), 0},
+        {"instance 2", c_instance_add("demo", "10.0.0.2", 3306, 0), 0},
+        {"unknown instance", c_set_primary("demo", "10.0.0.3", 3306), FO_ENOTFOUND},
+        {"unknown cluster", c_set_primary("nope", "10.0.0.1", 3306), FO_ENOTFOUND},
+        {"no host", c_set_primary("demo", "", 3306), FO_EINVAL},
+        {"port 70000", c_set_primary("demo", "10.0.0.1", 70000), FO_EINVAL},
+        {"set", c_set_primary("demo", "10.0.0.1", 3306), 0},
+    };
+
+    run_script(s, cases, N_CASES(cases));
+    c = cluster_of(s, "demo");
+    FO_CHECK_STR(c.primary_host, "10.0.0.1");
+    FO_CHECK_INT(c.primary_port, 3306);
+    FO_CHECK_STR(newest(s).kind, "primary");
+    FO_CHECK_STR(newest(s).detail, "none -> 10.0.0.1:3306");
+    n = n_events(s, NULL);
+    APPLY_OK(s, c_set_primary("demo", "10.0.0.1", 3306));
+    FO_CHECK_INT(n_events(s, NULL), n);
+    APPLY_OK(s, c_set_primary("demo", "10.0.0.2", 3306));
+    FO_CHECK_STR(newest(s).detail, "10.0.0.1:3306 -> 10.0.0.2:3306");
+    FO_CHECK_STR(newest(s).instance, "10.0.0.2:3306");
+    /* Removing another instance keeps it; removing the primary clears it. */
+    APPLY_OK(s, c_instance_remove("demo", "10.0.0.1", 3306));
+    FO_CHECK_STR(cluster_of(s, "demo").primary_host, "10.0.0.2");
+    APPLY_OK(s, c_instance_remove("demo", "10.0.0.2", 3306));
+    c = cluster_of(s, "demo");
+    FO_CHECK_STR(c.primary_host, "");
+    FO_CHECK_INT(c.primary_port, 0);
+    FO_CHECK_STR(newest(s).kind, "primary");
+    FO_CHECK_STR(newest(s).detail, "10.0.0.2:3306 -> none (instance removed)");
+    fo_store_close(s);
+}
+
+static void test_cluster_options(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_cluster c;
+    struct script_case cases[] = {
+        {"relative repl password", c_cluster_opts("x", (struct cluster_opts){"repl", "repl.pw", 0, 0, 0}), FO_EINVAL},
+        {"anti_flap_s too big", c_cluster_opts("x", (struct cluster_opts){NULL, NULL, 0, 604801, 0}), FO_EINVAL},
+        {"max_lag_s too big", c_cluster_opts("x", (struct cluster_opts){NULL, NULL, 0, 0, 86401}), FO_EINVAL},
+        {"repl_user with a newline", c_cluster_opts("x", (struct cluster_opts){"a\nb", NULL, 0, 0, 0}), FO_EINVAL},
+        {"all set", c_cluster_opts("full", (struct cluster_opts){"repl", "/etc/fo/repl.pw", 1, 604800, 86400}), 0},
+        {"defaults", c_cluster("plain"), 0},
+    };
+
+    run_script(s, cases, N_CASES(cases));
+    c = cluster_of(s, "full");
+    FO_CHECK_STR(c.repl_user, "repl");
+    FO_CHECK_STR(c.repl_password_file, "/etc/fo/repl.pw");
+    FO_CHECK(c.semi_sync);
+    FO_CHECK_INT(c.anti_flap_s, 604800);
+    FO_CHECK_INT(c.max_lag_s, 86400);
+    FO_CHECK_INT(c.epoch, 0);
+    FO_CHECK(c.blocked_until_ms == 0);
+    FO_CHECK_STR(c.primary_host, "");
+    FO_CHECK_INT(n_events(s, "full"), 1);
+    {
+        struct events_seen v;
+        memset(&v, 0, sizeof(v));
+        FO_CHECK_INT(fo_store_each_event(s, "full", 1, see_event, &v), 0);
+        FO_CHECK_STR(v.last.detail, "user=failoverd repl_user=repl semi_sync anti_flap_s=604800 max_lag_s=86400");
+    }
+    c = cluster_of(s, "plain");
+    FO_CHECK_STR(c.repl_user, "");
+    FO_CHECK(!c.semi_sync);
+    FO_CHECK_INT(c.anti_flap_s, 0);
+    FO_CHECK_STR(newest(s).detail, "user=failoverd");
+    fo_store_close(s);
+}
+
+struct decisions_seen {
+    unsigned n;
+    struct fo_store_decision first, last;
+};
+
+static int see_decision(void *data, const struct fo_store_decision *d)
+{
+    struct decisions_seen *v = data;
+
+    if (v->n == 0) v->first = *d;
+    v->last = *d;
+    v->n++;
+    return 0;
+}
+
+static void test_decisions(void)
+{
+    struct fo_store *s = open_demo((struct cluster_opts){0});
+    struct decisions_seen v;
+    Fo__ReplicaReport many_r[200], *many[200];
+    unsigned n, i;
+    struct script_case cases[] = {
+        {"unknown cluster", c_decision("nope", "refused", "x", NULL, 0), FO_ENOTFOUND},
+        {"no verdict", c_decision("demo", "", "x", NULL, 0), FO_EINVAL},
+        {"long verdict", c_decision("demo", "0123456789012345678901234567890123", "x", NULL, 0), FO_EINVAL},
+        {"port without host", c_decision("demo", "refused", "x", NULL, 3306), FO_EINVAL},
+        {"bad replica port", c_decision_n("demo", "refused", "x", NULL, 0, 1, (Fo__ReplicaReport *[]){&(
+             Fo__ReplicaReport){PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "h", 0, 1, "", ""}}),
+         FO_EINVAL},
+        {"dead primary", c_decision("demo", "dead_primary", "confirmed by 2 of 3", "10.0.0.1", 3306), 0},
+        {"refusal about the cluster", c_decision("demo", "refused", "anti-flap block", NULL, 0), 0},
+    };
+
+    n = n_events(s, NULL);
+    run_script(s, cases, N_CASES(cases));
+    FO_CHECK_INT(n_events(s, NULL), n); /* decisions are not events */
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_decision(s, "demo", UINT_MAX, see_decision, &v), 0);
+    FO_CHECK_INT(v.n, 2);
+    FO_CHECK_STR(v.first.verdict, "refused");
+    FO_CHECK_STR(v.first.instance, "");
+    FO_CHECK_STR(v.last.verdict, "dead_primary");
+    FO_CHECK_STR(v.last.instance, "10.0.0.1:3306");
+    FO_CHECK_STR(v.last.reason, "confirmed by 2 of 3");
+    FO_CHECK_STR(v.last.detail, EVIDENCE);
+    FO_CHECK_STR(v.last.cluster, "demo");
+    FO_CHECK(v.last.wall_ms == WALL);
+    FO_CHECK(v.first.seq > v.last.seq);
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_decision(s, NULL, 0, see_decision, &v), 0);
+    FO_CHECK_INT(v.n, 0);
+    FO_CHECK_INT(fo_store_each_decision(s, "other", UINT_MAX, see_decision, &v), 0);
+    FO_CHECK_INT(v.n, 0);
+
+    /* Evidence longer than the field is cut between items, visibly. */
+    for (i = 0; i < 200; i++) {
+        many_r[i] = rep1;
+        many_r[i].port = 10000 + i;
+        many[i] = &many_r[i];
+    }
+    APPLY_OK(s, c_decision_n("demo", "unreachable_primary", NULL, NULL, 0, 200, many));
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_decision(s, NULL, 1, see_decision, &v), 0);
+    FO_CHECK(strlen(v.first.detail) < sizeof(v.first.detail));
+    FO_CHECK(strlen(v.first.detail) > 900);
+    FO_CHECK(strcmp(v.first.detail + strlen(v.first.detail) - 4, " ...") == 0);
+    FO_CHECK(strncmp(v.first.detail, EVIDENCE, 70) == 0);
+    fo_store_close(s);
+}
+
+static void test_decision_pruning(void)
+{
+    struct fo_store *a = open_demo((struct cluster_opts){0}), *b = open_demo((struct cluster_opts){0});
+    struct decisions_seen v;
+    char *da, *db;
+    unsigned i, extra = 5;
+    int ok = 1;
+
+    for (i = 0; i < FO_STORE_MAX_DECISIONS + extra; i++) {
+        ok &= apply_is(a, c_decision("demo", i % 2 ? "refused" : "unreachable_primary", NULL, NULL, 0), 0);
+        ok &= apply_is(b, c_decision("demo", i % 2 ? "refused" : "unreachable_primary", NULL, NULL, 0), 0);
+    }
+    FO_CHECK(ok);
+    memset(&v, 0, sizeof(v));
+    FO_CHECK_INT(fo_store_each_decision(a, NULL, UINT_MAX, see_decision, &v), 0);
+    FO_CHECK_INT(v.n, FO_STORE_MAX_DECISIONS);
+    FO_CHECK_INT(v.first.seq, FO_STORE_MAX_DECISIONS + extra);
+    FO_CHECK_INT(v.last.seq, extra + 1);
+    da = dump(a);
+    db = dump(b);
+    FO_CHECK_STR(da, db);
+    free(da);
+    free(db);
+    fo_store_close(a);
+    fo_store_close(b);
+}
+
+/* The released version-1 schema, verbatim: migration 1 must never change, and this
+ * copy is what catches it if it does. */
+static const char v1_schema[] =
+    "CREATE TABLE schema_version ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  version INTEGER NOT NULL);"
+    "CREATE TABLE clusters ("
+    "  name TEXT NOT NULL PRIMARY KEY,"
+    "  user TEXT NOT NULL,"
+    "  password_file TEXT NOT NULL,"
+    "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
+    "  problems TEXT NOT NULL DEFAULT ''"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE instances ("
+    "  cluster TEXT NOT NULL REFERENCES clusters (name),"
+    "  host TEXT NOT NULL,"
+    "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+    "  rule INTEGER NOT NULL DEFAULT 0 CHECK (rule BETWEEN 0 AND 3),"
+    "  health INTEGER NOT NULL DEFAULT 0 CHECK (health BETWEEN 0 AND 3),"
+    "  role INTEGER NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 3),"
+    "  source_host TEXT NOT NULL DEFAULT '',"
+    "  source_port INTEGER NOT NULL DEFAULT 0 CHECK (source_port BETWEEN 0 AND 65535),"
+    "  problem TEXT NOT NULL DEFAULT '',"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  server_id INTEGER NOT NULL DEFAULT 0,"
+    "  read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
+    "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
+    "  PRIMARY KEY (cluster, host, port)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE members ("
+    "  id INTEGER PRIMARY KEY,"
+    "  raft_address TEXT NOT NULL,"
+    "  admin_address TEXT NOT NULL,"
+    "  http_address TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE settings ("
+    "  key TEXT NOT NULL PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  wall_ms INTEGER NOT NULL,"
+    "  cluster TEXT NOT NULL DEFAULT '',"
+    "  instance TEXT NOT NULL DEFAULT '',"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX events_by_cluster ON events (cluster, seq);"
+    "INSERT INTO settings (key, value) VALUES ('recoveries_enabled', '1');"
+    "INSERT INTO schema_version (id, version) VALUES (1, 1);";
+
+/* What a version-1 build wrote for: cluster_add old, instance_add old 10.0.0.1:3306
+ * (prefer), instance_state of it (up primary, server_id 11), recoveries off. */
+static const char v1_rows[] =
+    "INSERT INTO clusters (name, user, password_file) VALUES ('old', 'failoverd', '/etc/fo/pw');"
+    "INSERT INTO instances (cluster, host, port, rule, health, role, server_id) "
+    "  VALUES ('old', '10.0.0.1', 3306, 1, 1, 1, 11);"
+    "INSERT INTO settings (key, value) VALUES ('recoveries_enabled', '0')"
+    "  ON CONFLICT (key) DO UPDATE SET value = excluded.value;"
+    "INSERT INTO events (wall_ms, cluster, instance, kind, detail) VALUES"
+    "  (1700000000000, 'old', '', 'cluster_add', 'user=failoverd'),"
+    "  (1700000000000, 'old', '10.0.0.1:3306', 'instance_add', 'rule=prefer'),"
+    "  (1700000000000, 'old', '10.0.0.1:3306', 'health', 'unknown -> up'),"
+    "  (1700000000000, 'old', '10.0.0.1:3306', 'role', 'unknown -> primary'),"
+    "  (1700000000000, '', '', 'recoveries', 'disabled');";
+
+static void apply_v1_history(struct fo_store *s)
+{
+    APPLY_OK(s, c_cluster_add("old", "failoverd", "/etc/fo/pw"));
+    APPLY_OK(s, c_instance_add("old", "10.0.0.1", 3306, FO_RULE_PREFER));
+    APPLY_OK(s, c_state("old", "10.0.0.1", 3306, (struct state){1, 1, NULL, 0, NULL, NULL, 11, 0}));
+    APPLY_OK(s, c_recoveries(0));
+}
+
+/* A version-1 database as raw sqlite, serialized; NULL on failure. */
+static uint8_t *v1_image(size_t *len)
+{
+    sqlite3 *db;
+    sqlite3_int64 n = 0;
+    unsigned char *ser;
+    uint8_t *out = NULL;
+
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK) return NULL;
+    if (sqlite3_exec(db, v1_schema, NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_exec(db, v1_rows, NULL, NULL, NULL) == SQLITE_OK &&
+        (ser = sqlite3_serialize(db, "main", &n, 0)) != NULL) {
+        out = malloc((size_t)n);
+        memcpy(out, ser, (size_t)n);
+        *len = (size_t)n;
+        sqlite3_free(ser);
+    } else {
+        fprintf(stderr, "  v1 image: %s\n", sqlite3_errmsg(db));
+    }
+    sqlite3_close(db);
+    return out;
+}
+
+/* Failover commands work on what the migration produced. */
+static void exercise_migrated(struct fo_store *s)
+{
+    struct fo_store_cluster c;
+    struct fo_store_instance i;
+
+    FO_CHECK_INT(fo_store_schema_version(s), 2);
+    c = cluster_of(s, "old");
+    FO_CHECK_STR(c.user, "failoverd");
+    FO_CHECK_INT(c.epoch, 0);
+    FO_CHECK_STR(c.primary_host, "");
+    FO_CHECK_INT(c.anti_flap_s, 0);
+    FO_CHECK_INT(fo_store_get_instance(s, "old", "10.0.0.1", 3306, &i), 0);
+    FO_CHECK(!i.quarantined);
+    FO_CHECK_INT(i.server_id, 11);
+    FO_CHECK(!fo_store_recoveries_enabled(s));
+    FO_CHECK_INT(n_events(s, "old"), 4);
+    APPLY_OK(s, c_instance_add("old", "10.0.0.2", 3306, 0));
+    APPLY_OK(s, c_set_primary("old", "10.0.0.1", 3306));
+    APPLY_OK(s, c_quarantine("old", "10.0.0.1", 3306, 1, "fenced"));
+    APPLY_OK(s, c_begin_auto("old", 1));
+    APPLY_OK(s, c_step("old", 1, 3, 1, NULL, "10.0.0.2", 3306));
+    APPLY_OK(s, c_end("old", 1, 1, NULL, 2));
+    APPLY_OK(s, c_decision("old", "dead_primary", NULL, "10.0.0.1", 3306));
+    c = cluster_of(s, "old");
+    FO_CHECK_INT(c.epoch, 1);
+    FO_CHECK_STR(c.primary_host, "10.0.0.2");
+}
+
+/* A version-1 snapshot restores into this build, migrated to the same tables a
+ * fresh store has after the same history. */
+static void test_migrate_v1(void)
+{
+    struct fo_store *s = open_mem(), *fresh = open_mem(), *f = NULL;
+    char err[FO_ERRLEN] = "", dir[] = "/tmp/fo-store-v1-XXXXXX", path[256];
+    char *dm, *df;
+    uint8_t *img;
+    size_t len = 0;
+    sqlite3 *db;
+
+    img = v1_image(&len);
+    FO_CHECK(img != NULL);
+    if (img == NULL) goto done;
+    APPLY_OK(s, c_cluster("replaced"));
+    FO_CHECK_INT(fo_store_restore(s, img, len, err), 0);
+    if (err[0] != '\0') fprintf(stderr, "  restore v1: %s\n", err);
+    apply_v1_history(fresh);
+    dm = dump(s);
+    df = dump(fresh);
+    FO_CHECK_STR(dm, df);
+    free(dm);
+    free(df);
+    exercise_migrated(s);
+    exercise_migrated(fresh);
+    dm = dump(s);
+    df = dump(fresh);
+    FO_CHECK_STR(dm, df);
+    free(dm);
+    free(df);
+
+    /* A version-1 file on disk is migrated by open. */
+    if (mkdtemp(dir) == NULL) {
+        FO_CHECK(!"mkdtemp");
+        goto done;
+    }
+    snprintf(path, sizeof(path), "%s/store.db", dir);
+    FO_CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    FO_CHECK_INT(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+    FO_CHECK_INT(sqlite3_exec(db, v1_rows, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    FO_CHECK_INT(fo_store_open(&f, path, 0, err), 0);
+    if (f != NULL) exercise_migrated(f);
+    fo_store_close(f);
+    remove_store_files(path);
+    rmdir(dir);
+done:
+    free(img);
+    fo_store_close(s);
+    fo_store_close(fresh);
+}
+
+FO_TEST_MAIN(
+FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),
              FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects), FO_T(test_invalid_commands),
              FO_T(test_newer_version), FO_T(test_state_changes), FO_T(test_cluster_problems),
              FO_T(test_event_pruning), FO_T(test_cluster_remove), FO_T(test_file_fresh),
              FO_T(test_open_errors), FO_T(test_recoveries), FO_T(test_members),
              FO_T(test_maintenance_and_rule), FO_T(test_nested_iteration), FO_T(test_text_fitting),
-             FO_T(test_limits))
+             FO_T(test_limits), FO_T(test_failover_auto), FO_T(test_failover_events),
+             FO_T(test_failover_anti_flap), FO_T(test_failover_cluster_lifetime), FO_T(test_failover_reads),
+             FO_T(test_quarantine), FO_T(test_set_primary), FO_T(test_cluster_options), FO_T(test_decisions),
+             FO_T(test_decision_pruning), FO_T(test_migrate_v1))
