@@ -32,7 +32,7 @@
  *   repl_user = repl                     ; optional: replication account used to point a
  *   repl_password_file = /etc/failoverd/demo.repl   ; former primary at the new one
  *   semi_sync = no                       ; yes|no: set up AFTER_SYNC semi-sync on failover
- *   anti_flap_s = 3600                   ; 0..604800: no automatic failover this long after one
+ *   anti_flap_s = 3600                   ; 1..604800 s: no automatic failover this long after one (0 = default)
  *   max_lag_s = 0                        ; 0..86400: replicas lagging more are not promoted (0 = no limit)
  *
  *   [failover]                           ; node-local failover settings (all optional)

@@ -328,6 +328,9 @@ static void detect_dead(struct fo_failover *fe, const struct fo_store_cluster *c
     char buf[256], err[FO_ERRLEN];
     const char *why;
 
+    struct last_decision *last = last_for(fe, c->name);
+
+    if (last != NULL && last->begin_pending) return; /* a begin is on its way to the log */
     if ((rc = calloc(1, sizeof(*rc))) == NULL) return;
     rc->ctl = ctl;
     rc->c = c;

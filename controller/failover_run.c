@@ -157,7 +157,7 @@ static void run_end(struct run *run, int result, const char *fmt, ...) __attribu
 /* Commits FailoverEnd; the run is over once it is committed. */
 static void run_end(struct run *run, int result, const char *fmt, ...)
 {
-    char err[FO_ERRLEN];
+    char err[FO_ERRLEN], text[sizeof(run->detail)];
     Fo__Command cmd;
     Fo__FailoverEnd end;
     va_list ap;
@@ -166,8 +166,9 @@ static void run_end(struct run *run, int result, const char *fmt, ...)
     run->ended = true;
     run->end_result = result;
     va_start(ap, fmt);
-    vsnprintf(run->detail, sizeof(run->detail), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    memcpy(run->detail, text, sizeof(text));
     fo__command__init(&cmd);
     fo__failover_end__init(&end);
     end.cluster = run->cluster;
@@ -277,9 +278,13 @@ static void step_done(struct run *run, const char *fmt, ...)
     Fo__FailoverStepDone sd;
     va_list ap;
 
+    char text[sizeof(run->detail)];
+
+    /* Formatted aside first: callers may pass run->detail itself as an argument. */
     va_start(ap, fmt);
-    vsnprintf(run->detail, sizeof(run->detail), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    memcpy(run->detail, text, sizeof(text));
     fo__command__init(&cmd);
     fo__failover_step_done__init(&sd);
     sd.cluster = run->cluster;
@@ -338,10 +343,8 @@ void fo_run_next(struct run *run)
 
     if (run->dead || run->ended) return;
     if (next_def(run) == NULL) {
-        char last[sizeof(run->detail)];
-        snprintf(last, sizeof(last), "%s", run->detail); /* run_end rewrites run->detail */
         run_end(run, FO__FAILOVER_RESULT__RESULT_SUCCESS, "%s:%u promoted; %.900s", run->new_host, run->new_port,
-                last);
+                run->detail);
         return;
     }
     /* DESIGN.md §6: confirm leadership before every side effect. */
@@ -788,12 +791,8 @@ static void choose_done(struct run *run)
     }
     snprintf(run->new_host, sizeof(run->new_host), "%s", run->items[out.chosen].host);
     run->new_port = run->items[out.chosen].port;
-    {
-        char reasons[sizeof(run->detail)];
-        snprintf(reasons, sizeof(reasons), "%s", run->detail);
-        free(cx);
-        step_done(run, "%s -- %.600s", out.summary, reasons);
-    }
+    free(cx);
+    step_done(run, "%s -- %.600s", out.summary, run->detail);
 }
 
 static void choose_start(struct run *run)

@@ -571,6 +571,11 @@ static void seed_config(struct fo_monitor *m)
             ca.name = cc->name;
             ca.user = cc->user;
             ca.password_file = cc->password_file;
+            ca.repl_user = cc->repl_user;
+            ca.repl_password_file = cc->repl_password_file;
+            ca.semi_sync = cc->semi_sync;
+            ca.anti_flap_s = cc->anti_flap_s;
+            ca.max_lag_s = cc->max_lag_s;
             command_init(&cmd);
             cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
             cmd.cluster_add = &ca;

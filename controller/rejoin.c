@@ -25,7 +25,7 @@ struct rejoin_op {
     char cluster[FO_NAME_LEN];
     char host[FO_HOST_LEN];
     uint16_t port;
-    uint64_t last_ms;
+    uint64_t next_ms; /* monotonic: no new operation before */
     struct fo_sql *q;
     bool fence_only;
     bool cancelled;
@@ -90,7 +90,9 @@ static void op_done(void *data, int status, unsigned myerrno, const char *error,
     }
     snprintf(reason, sizeof(reason), "%s:%u %s", op->host, op->port, op->what);
     fo_fe_decision(op->fe, op->cluster, op->fence_only ? "fenced" : "rejoined", reason, op->host, op->port, false);
-    if (op->fence_only) op->last_ms = 0; /* look again at once: it may need a rejoin too */
+    /* Look again once a fresh sample shows the effect (a fenced server may need a
+     * rejoin too). */
+    op->next_ms = uv_now(op->fe->ctl->loop) + 2u * op->fe->ctl->cfg.probe.interval_ms;
 }
 
 static void run_op(struct rejoin_op *op, const struct fo_store_cluster *c, const char *const *stmts, unsigned n)
@@ -236,8 +238,8 @@ static int check_instance(void *data, const struct fo_store_instance *i)
     if (!fo_monitor_view(fe->ctl, i->cluster, i->host, i->port, &v) || !v.last_ok || !v.has_sample) return 0;
     if (v.sample->read_only && source_ok(cx, v.sample)) return 0; /* a healthy replica */
     if ((op = op_for(fe, i->cluster, i->host, i->port)) == NULL || op->q != NULL) return 0;
-    if (op->last_ms != 0 && now - op->last_ms < RETRY_MS) return 0;
-    op->last_ms = now;
+    if (now < op->next_ms) return 0;
+    op->next_ms = now + RETRY_MS;
     if (!v.sample->read_only) {
         op->fence_only = true;
         snprintf(op->what, sizeof(op->what), "was writable but is not the primary: set read_only=1");
