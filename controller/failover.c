@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/prom.h"
 #include "controller/failover_internal.h"
 #include "controller/monitor.h"
 #include "controller/topology.h"
@@ -58,6 +59,7 @@ void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *ver
         last->at_ms = now;
     }
     FO_INFO(MOD, "cluster %s: %s: %s", cluster, verdict, reason);
+    fe->decisions_recorded++;
     fo__command__init(&cmd);
     fo__decision__init(&d);
     d.cluster = (char *)cluster;
@@ -156,6 +158,7 @@ void fo_failover_tick(struct fo_ctl *ctl, uint64_t loop_lag_ms, int64_t clock_ju
     if (fe == NULL) return;
     if (loop_lag_ms < TILT_LAG_MS && clock_jump_ms < TILT_JUMP_MS && clock_jump_ms > -TILT_JUMP_MS) return;
     now = uv_now(ctl->loop);
+    if (fe->tilt_until_ms <= now) fe->tilts++;
     if (fe->tilt_until_ms <= now)
         FO_WARN(MOD, "TILT: loop stalled %llu ms / clock jumped %lld ms; no failover decision for %u ms",
                 (unsigned long long)loop_lag_ms, (long long)clock_jump_ms, ctl->cfg.failover.tilt_grace_ms);
@@ -254,6 +257,7 @@ static int begin(struct fo_failover *fe, const struct fo_store_cluster *c, int k
         return rc;
     }
     last->begin_pending = true;
+    fe->begun++;
     return 0;
 }
 
@@ -470,4 +474,31 @@ int fo_failover_request(struct fo_ctl *ctl, const char *cluster, int kind, const
     snprintf(reason, sizeof(reason), "%s requested by an operator",
              kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover");
     return begin(fe, &c, kind, reason, target_host, target_port, cb, data, err);
+}
+
+void fo_failover_metrics(struct fo_ctl *ctl, struct fo_buf *b)
+{
+    static const char *const results[] = {"running", "success", "failed", "aborted"};
+    struct fo_failover *fe = ctl->failover;
+    struct fo_prom_label l;
+    unsigned i, running = 0;
+    struct run *r;
+
+    if (fe == NULL) return;
+    for (r = fe->runs; r != NULL; r = r->next) running++;
+    fo_prom_family(b, "failoverd_failovers_begun_total", "counter", "Failovers and switchovers this node began.");
+    fo_prom_value(b, "failoverd_failovers_begun_total", NULL, 0, (double)fe->begun);
+    fo_prom_family(b, "failoverd_failovers_ended_total", "counter", "Failovers this node ended, by result.");
+    for (i = 1; i < 4; i++) {
+        l = (struct fo_prom_label){"result", results[i]};
+        fo_prom_value(b, "failoverd_failovers_ended_total", &l, 1, (double)fe->ended[i]);
+    }
+    fo_prom_family(b, "failoverd_failovers_running", "gauge", "Failovers this node is driving now.");
+    fo_prom_value(b, "failoverd_failovers_running", NULL, 0, running);
+    fo_prom_family(b, "failoverd_decisions_total", "counter", "Detection verdicts and refusals this node recorded.");
+    fo_prom_value(b, "failoverd_decisions_total", NULL, 0, (double)fe->decisions_recorded);
+    fo_prom_family(b, "failoverd_tilt", "gauge", "1 while decisions are suspended after a loop stall or clock jump.");
+    fo_prom_value(b, "failoverd_tilt", NULL, 0, fo_failover_tilted(ctl) ? 1 : 0);
+    fo_prom_family(b, "failoverd_tilts_total", "counter", "Times this node entered TILT.");
+    fo_prom_value(b, "failoverd_tilts_total", NULL, 0, (double)fe->tilts);
 }

@@ -49,6 +49,10 @@ void fo_failover_evaluate(struct fo_ctl *ctl, const char *cluster);
 void fo_failover_tick(struct fo_ctl *ctl, uint64_t loop_lag_ms, int64_t clock_jump_ms);
 
 bool fo_failover_tilted(struct fo_ctl *ctl);
+
+/* Prometheus families: failovers by result, decisions by verdict, TILT, runs. */
+struct fo_buf;
+void fo_failover_metrics(struct fo_ctl *ctl, struct fo_buf *b);
 bool fo_failover_running(struct fo_ctl *ctl, const char *cluster);
 
 /* Operator requests (failoverctl failover / switchover). kind is fo.FailoverKind

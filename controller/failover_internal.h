@@ -91,6 +91,10 @@ struct fo_failover {
     unsigned n_decisions, cap_decisions;
     struct rejoin_op *rejoins;
     bool stopping;
+    /* Counters for /metrics (this node's actions while it was leader). */
+    uint64_t begun, ended[4]; /* ended[fo.FailoverResult] */
+    uint64_t decisions_recorded;
+    uint64_t tilts;
 };
 
 /* failover_run.c */

@@ -241,6 +241,7 @@ static void end_committed(void *data, int status, int result)
         return;
     }
     success = result == 0 && run->end_result == FO__FAILOVER_RESULT__RESULT_SUCCESS;
+    if (result == 0 && run->end_result > 0 && run->end_result < 4) run->fe->ended[run->end_result]++;
     run_post_hook(run, success);
     fo_fe_quiet(run->fe, run->cluster);
     fo_monitor_kick(run->fe->ctl, run->cluster);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/prom.h"
+#include "controller/failover.h"
 #include "controller/monitor.h"
 
 static void raft_metrics(struct fo_ctl *ctl, struct fo_buf *b)
@@ -56,6 +57,7 @@ static int handler(void *data, const char *url, struct fo_buf *body, const char 
         raft_metrics(ctl, body);
         admin_metrics(ctl, body);
         fo_monitor_metrics(ctl, body);
+        fo_failover_metrics(ctl, body);
         return body->oom ? 500 : 200;
     }
     if (strcmp(url, "/health") == 0) {
