@@ -71,9 +71,12 @@ static void result_detail(const struct fo_hook *h, struct fo_hook_result *r)
 {
     char how[64];
 
-    if (h->term_signal != 0) snprintf(how, sizeof(how), "killed by signal %d", h->term_signal);
-    else snprintf(how, sizeof(how), "exited %d", (int)h->exit_status);
-    if (h->canceled) snprintf(r->detail, sizeof(r->detail), "canceled (%s)", how);
+    if (h->term_signal != 0)
+        snprintf(how, sizeof(how), "killed by signal %d", h->term_signal);
+    else
+        snprintf(how, sizeof(how), "exited %d", (int)h->exit_status);
+    if (h->canceled)
+        snprintf(r->detail, sizeof(r->detail), "canceled (%s)", how);
     else if (h->timed_out && h->escalated)
         snprintf(r->detail, sizeof(r->detail), "killed after %u ms timeout (SIGKILL: it ignored SIGTERM)",
                  h->timeout_ms);
@@ -81,8 +84,10 @@ static void result_detail(const struct fo_hook *h, struct fo_hook_result *r)
         snprintf(r->detail, sizeof(r->detail), "killed after %u ms timeout (SIGTERM)", h->timeout_ms);
     else if (h->timed_out)
         snprintf(r->detail, sizeof(r->detail), "killed after %u ms timeout (%s after SIGTERM)", h->timeout_ms, how);
-    else if (h->io_failed) snprintf(r->detail, sizeof(r->detail), "cannot read its output (%s)", how);
-    else snprintf(r->detail, sizeof(r->detail), "%s", how);
+    else if (h->io_failed)
+        snprintf(r->detail, sizeof(r->detail), "cannot read its output (%s)", how);
+    else
+        snprintf(r->detail, sizeof(r->detail), "%s", how);
 }
 
 static void deliver(struct fo_hook *h)
@@ -111,8 +116,10 @@ static void handle_closed(uv_handle_t *handle)
     struct fo_hook *h = handle->data;
 
     if (--h->open_handles > 0) return;
-    if (h->silent) free(h);
-    else deliver(h);
+    if (h->silent)
+        free(h);
+    else
+        deliver(h);
 }
 
 static void close_all(struct fo_hook *h)
@@ -126,10 +133,13 @@ static void close_all(struct fo_hook *h)
     uv_close((uv_handle_t *)&h->timer, handle_closed);
 }
 
-/* Signals the hook's whole process group (see the top of this file). */
+/* Signals the hook's whole process group (see the top of this file). Never the bare
+ * pid: after exit_cb the pid is reaped and may belong to someone else, while the
+ * group id cannot be reused as long as a member is alive. ESRCH (nobody left) is
+ * fine. */
 static void signal_group(struct fo_hook *h, int sig)
 {
-    if (uv_kill(-h->pid, sig) != 0) uv_kill(h->pid, sig);
+    uv_kill(-h->pid, sig);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -238,19 +248,18 @@ static void timer_cb(uv_timer_t *t)
         signal_group(h, SIGKILL);
         return;
     case HS_DRAINING:
-        FO_WARN(MOD, "%s: output still open %u ms after exit (a background process holds it); closing",
-                h->name, DRAIN_GRACE_MS);
+        FO_WARN(MOD, "%s: output still open %u ms after exit (a background process holds it); closing", h->name,
+                DRAIN_GRACE_MS);
         close_all(h);
         return;
-    case HS_CLOSING:
-        return;
+    case HS_CLOSING: return;
     }
 }
 
 /* ------------------------------------------------------------------ public */
 
-static int check_args(const char *name, const char *path, const char *const *env, unsigned n_env,
-                      unsigned timeout_ms, fo_hook_cb cb, struct fo_hook **out, char err[FO_ERRLEN])
+static int check_args(const char *name, const char *path, const char *const *env, unsigned n_env, unsigned timeout_ms,
+                      fo_hook_cb cb, struct fo_hook **out, char err[FO_ERRLEN])
 {
     unsigned i;
 
@@ -361,10 +370,7 @@ void fo_hook_cancel(struct fo_hook *h)
         h->state = HS_TERMINATING;
         signal_group(h, SIGKILL);
         return;
-    case HS_DRAINING:
-        close_all(h);
-        return;
-    case HS_CLOSING:
-        return;
+    case HS_DRAINING: close_all(h); return;
+    case HS_CLOSING: return;
     }
 }

@@ -38,4 +38,26 @@ int fo_hook_run(uv_loop_t *loop, const char *name, const char *path, const char 
                 unsigned timeout_ms, fo_hook_cb cb, void *data, struct fo_hook **out, char err[FO_ERRLEN]);
 void fo_hook_cancel(struct fo_hook *h);
 
+/* Details of controller/hooks.c (added with the implementation):
+ *
+ * - Spawn errors are returned by fo_hook_run, never through the callback: FO_EINVAL
+ *   (relative path, more than FO_HOOK_MAX_ENV entries, an entry without '=',
+ *   timeout_ms 0, a NULL argument), FO_ENOTFOUND (no such file), FO_EPERM (not
+ *   executable), FO_EIO / FO_ENOMEM otherwise; err says which. *out is then left
+ *   untouched and the callback never fires; handles libuv initialised anyway are
+ *   closed by the module and freed on a later loop iteration.
+ * - stdin is /dev/null. A PATH entry in env replaces the default PATH. Strings in env
+ *   need not outlive the call.
+ * - The hook runs in its own session and process group; the timeout's SIGTERM and
+ *   SIGKILL, and a cancel, go to the whole group (a script's children die with it).
+ *   fo_hook_cancel sends SIGKILL at once and the callback still waits for the exit.
+ * - The callback fires after the process exited (was reaped) and every handle is
+ *   closed. A background process that keeps the output pipes open after the hook
+ *   exited gets 500 ms before the pipes are closed anyway.
+ * - A cancel after the exit but before the callback still reports FO_ECANCELED
+ *   (exit_code / term_signal are filled in). h is invalid once the callback started.
+ * - Output lines are logged at INFO as "<name>[stdout]: ..." / "<name>[stderr]: ...",
+ *   control characters replaced by '?', lines longer than 512 bytes cut and marked
+ *   " [cut]"; the number of dropped lines is logged at the end. */
+
 #endif

@@ -18,8 +18,8 @@
 #include "common/log.h"
 
 #define MOD "sqlexec"
-#define ERRTEXT 768             /* room for the statement prefix and the server's message */
-#define STMT_SHOWN 60           /* characters of a statement quoted in an error */
+#define ERRTEXT 768                /* room for the statement prefix and the server's message */
+#define STMT_SHOWN 60              /* characters of a statement quoted in an error */
 #define ROWS_MAX_BYTES (64u << 20) /* bound on the copied result set */
 #define CR_FIRST_CLIENT_ERROR 2000 /* Connector/C's own errors start here (CR_MIN_ERROR) */
 
@@ -240,8 +240,8 @@ static int keep_rows(struct fo_sql *q, MYSQL_RES *res)
 
     n_rows = total > FO_SQL_MAX_ROWS ? FO_SQL_MAX_ROWS : (unsigned)total;
     if (n_cols > FO_SQL_MAX_COLS) {
-        FO_WARN(MOD, "%s:%u statement %u: keeping %u of %u columns", q->host, q->port, q->cur + 1,
-                FO_SQL_MAX_COLS, n_cols);
+        FO_WARN(MOD, "%s:%u statement %u: keeping %u of %u columns", q->host, q->port, q->cur + 1, FO_SQL_MAX_COLS,
+                n_cols);
         n_cols = FO_SQL_MAX_COLS;
     }
     if (total > n_rows)
@@ -311,8 +311,7 @@ static void stmt_failed(struct fo_sql *q, int status, const char *msg)
     describe_stmt(q->stmts[q->cur], what, sizeof(what));
     describe_error(q->stmts[q->cur], msg != NULL ? msg : mysql_error(q->m), why, sizeof(why));
     if (msg == NULL && e != 0 && tolerated(q, e)) {
-        FO_INFO(MOD, "%s:%u statement %u (%s): tolerated error %u: %s", q->host, q->port, q->cur + 1, what,
-                e, why);
+        FO_INFO(MOD, "%s:%u statement %u (%s): tolerated error %u: %s", q->host, q->port, q->cur + 1, what, e, why);
         q->cur++;
         next_stmt(q);
         return;
@@ -340,8 +339,10 @@ static void watch(struct fo_sql *q, int status)
         q->poll_inited = true;
         q->open_handles++;
     }
-    if (events != 0) uv_poll_start(&q->poll, events, poll_cb);
-    else uv_poll_stop(&q->poll);
+    if (events != 0)
+        uv_poll_start(&q->poll, events, poll_cb);
+    else
+        uv_poll_stop(&q->poll);
 }
 
 static void next_stmt(struct fo_sql *q)
@@ -360,8 +361,10 @@ static void next_stmt(struct fo_sql *q)
         watch(q, status);
         return;
     }
-    if (err != 0) stmt_failed(q, FO_EMYSQL, NULL);
-    else result_ready(q);
+    if (err != 0)
+        stmt_failed(q, FO_EMYSQL, NULL);
+    else
+        result_ready(q);
 }
 
 /* The current statement (or its next result) finished: consume any more results,
@@ -381,9 +384,12 @@ static void after_result(struct fo_sql *q)
         watch(q, status);
         return;
     }
-    if (ret > 0) stmt_failed(q, FO_EMYSQL, NULL);
-    else if (ret == 0) result_ready(q);
-    else after_result(q);
+    if (ret > 0)
+        stmt_failed(q, FO_EMYSQL, NULL);
+    else if (ret == 0)
+        result_ready(q);
+    else
+        after_result(q);
 }
 
 static void stored(struct fo_sql *q, MYSQL_RES *res)
@@ -416,8 +422,10 @@ static void result_ready(struct fo_sql *q)
     }
     q->phase = PH_STORE;
     status = mysql_store_result_start(&res, q->m);
-    if (status != 0) watch(q, status);
-    else stored(q, res);
+    if (status != 0)
+        watch(q, status);
+    else
+        stored(q, res);
 }
 
 static void connected(struct fo_sql *q, bool ok)
@@ -433,8 +441,7 @@ static void connected(struct fo_sql *q, bool ok)
     }
     elapsed = uv_now(q->loop) - q->t0;
     q->connect_bound = false;
-    uv_timer_start(&q->deadline, deadline_cb,
-                   q->opts.timeout_ms > elapsed ? q->opts.timeout_ms - elapsed : 0, 0);
+    uv_timer_start(&q->deadline, deadline_cb, q->opts.timeout_ms > elapsed ? q->opts.timeout_ms - elapsed : 0, 0);
     next_stmt(q);
 }
 
@@ -451,8 +458,10 @@ static void resume(struct fo_sql *q, int ready)
         break;
     case PH_QUERY:
         status = mysql_real_query_cont(&err, q->m, ready);
-        if (status == 0 && err != 0) stmt_failed(q, FO_EMYSQL, NULL);
-        else if (status == 0) result_ready(q);
+        if (status == 0 && err != 0)
+            stmt_failed(q, FO_EMYSQL, NULL);
+        else if (status == 0)
+            result_ready(q);
         break;
     case PH_STORE:
         status = mysql_store_result_cont(&res, q->m, ready);
@@ -460,12 +469,14 @@ static void resume(struct fo_sql *q, int ready)
         break;
     case PH_NEXT:
         status = mysql_next_result_cont(&err, q->m, ready);
-        if (status == 0 && err > 0) stmt_failed(q, FO_EMYSQL, NULL);
-        else if (status == 0 && err == 0) result_ready(q);
-        else if (status == 0) after_result(q);
+        if (status == 0 && err > 0)
+            stmt_failed(q, FO_EMYSQL, NULL);
+        else if (status == 0 && err == 0)
+            result_ready(q);
+        else if (status == 0)
+            after_result(q);
         break;
-    default:
-        return;
+    default: return;
     }
     if (status != 0) watch(q, status);
 }
@@ -502,8 +513,7 @@ static void deadline_cb(uv_timer_t *t)
         return;
     }
     describe_stmt(q->stmts[q->cur], what, sizeof(what));
-    finish(q, FO_ETIMEDOUT, 0, "statement %u (%s): timed out after %u ms", q->cur + 1, what,
-           q->opts.timeout_ms);
+    finish(q, FO_ETIMEDOUT, 0, "statement %u (%s): timed out after %u ms", q->cur + 1, what, q->opts.timeout_ms);
 }
 
 /* ------------------------------------------------------------------ connecting */
@@ -522,10 +532,12 @@ static void connect_to(struct fo_sql *q, const char *addr)
         return;
     }
     q->phase = PH_CONNECT;
-    status = mysql_real_connect_start(&ret, q->m, q->addr, q->user, q->password, NULL, q->port, NULL,
-                                      CLIENT_MULTI_RESULTS);
-    if (status == 0) connected(q, ret != NULL);
-    else watch(q, status);
+    status =
+        mysql_real_connect_start(&ret, q->m, q->addr, q->user, q->password, NULL, q->port, NULL, CLIENT_MULTI_RESULTS);
+    if (status == 0)
+        connected(q, ret != NULL);
+    else
+        watch(q, status);
 }
 
 static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -593,41 +605,44 @@ static void begin(struct fo_sql *q)
 
 /* ------------------------------------------------------------------ public */
 
-static bool valid_args(uv_loop_t *loop, const char *host, const char *user, const char *const *stmts,
-                       unsigned n_stmts, const struct fo_sql_opts *opts, fo_sql_cb cb)
+static bool valid_args(uv_loop_t *loop, const char *host, const char *user, const char *const *stmts, unsigned n_stmts,
+                       const struct fo_sql_opts *opts, fo_sql_cb cb)
 {
     unsigned i;
 
-    if (loop == NULL || host == NULL || host[0] == '\0' || user == NULL || cb == NULL || opts == NULL)
-        return false;
+    if (loop == NULL || host == NULL || host[0] == '\0' || user == NULL || cb == NULL || opts == NULL) return false;
     if (n_stmts > FO_SQL_MAX_STMTS || (n_stmts > 0 && stmts == NULL)) return false;
-    if (opts->timeout_ms == 0 || opts->n_tolerate > sizeof(opts->tolerate) / sizeof(opts->tolerate[0]))
-        return false;
+    if (opts->timeout_ms == 0 || opts->n_tolerate > sizeof(opts->tolerate) / sizeof(opts->tolerate[0])) return false;
     for (i = 0; i < n_stmts; i++)
         if (stmts[i] == NULL) return false;
     return true;
 }
 
-/* Copies host, user, password and statements into q->strs. */
+/* Copies host, user, password and the statements into the one block q->strs. */
 static int copy_strings(struct fo_sql *q, const char *host, const char *user, const char *password,
                         const char *const *stmts, unsigned n_stmts)
 {
+    const char *src[3 + FO_SQL_MAX_STMTS] = {host, user, password != NULL ? password : ""};
+    const char **dst[3 + FO_SQL_MAX_STMTS] = {&q->host, &q->user, &q->password};
     size_t lens[3 + FO_SQL_MAX_STMTS], total = 0;
-    const char *src[3 + FO_SQL_MAX_STMTS];
-    const char **dst[3 + FO_SQL_MAX_STMTS];
     unsigned i, n = 3 + n_stmts;
     char *p;
 
-    src[0] = host, dst[0] = &q->host;
-    src[1] = user, dst[1] = &q->user;
-    src[2] = password != NULL ? password : "", dst[2] = &q->password;
-    for (i = 0; i < n_stmts; i++) src[3 + i] = stmts[i], dst[3 + i] = &q->stmts[i];
-    for (i = 0; i < n; i++) total += (lens[i] = strlen(src[i])) + 1;
+    for (i = 0; i < n_stmts; i++) {
+        src[3 + i] = stmts[i];
+        dst[3 + i] = &q->stmts[i];
+    }
+    for (i = 0; i < n; i++) {
+        lens[i] = strlen(src[i]);
+        total += lens[i] + 1;
+    }
     if ((q->strs = malloc(total)) == NULL) return FO_ENOMEM;
     q->strs_len = total;
-    for (p = q->strs, i = 0; i < n; p += lens[i] + 1, i++) {
+    p = q->strs;
+    for (i = 0; i < n; i++) {
         memcpy(p, src[i], lens[i] + 1);
         *dst[i] = p;
+        p += lens[i] + 1;
     }
     q->n_stmts = n_stmts;
     return 0;

@@ -62,4 +62,35 @@ void fo_sql_cancel(struct fo_sql *q);
  * backslash). Returns 0 or FO_ETOOBIG. */
 int fo_sql_quote(const char *s, char *out, size_t outlen);
 
+/* Details of controller/sqlexec.c (added with the implementation):
+ *
+ * - fo_sql_run returns NULL for bad arguments (NULL host/user/cb/opts, empty host,
+ *   more than FO_SQL_MAX_STMTS statements or 8 tolerated codes, a NULL statement,
+ *   timeout_ms 0) or out of memory. connect_timeout_ms 0 means "bounded by timeout_ms
+ *   only". n_stmts 0 just connects and disconnects. Every string is copied.
+ * - The callback never fires before fo_sql_run returned (it fires from the last
+ *   close callback); q is invalid once it started. A cancel after the outcome was
+ *   decided but before the callback still reports FO_ECANCELED. A host-name lookup
+ *   still running in libuv's thread pool at that point is abandoned and completes
+ *   on its own.
+ * - status: 0; FO_EUNREACHABLE (resolve failed, TCP connect failed or the connection
+ *   broke during the handshake: Connector/C's own errors); FO_EMYSQL (the server
+ *   refused the login, or a statement failed; mysql_errno is then the statement's
+ *   error number, client errors such as 2013 included); FO_ETIMEDOUT; FO_ECANCELED;
+ *   FO_ENOMEM; FO_ETOOBIG (a result set over 64 MiB). error is NULL when status is 0;
+ *   rows is NULL when status is not 0.
+ * - Statements are numbered from 1: "statement 2 (<statement>): <server message>",
+ *   the statement shown up to 60 characters (then " ..."), control characters as
+ *   spaces; a timeout names the running statement too ("statement 2 (SELECT
+ *   SLEEP(5)): timed out after 600 ms"), connect errors read "connect to host:port:
+ *   ..." . A statement that contains PASSWORD (MASTER_PASSWORD, SET PASSWORD, ...) or
+ *   IDENTIFIED is shown only up to the word holding that keyword ("CHANGE MASTER TO
+ *   ..."), and the server's message about it is cut before its first quote, since
+ *   servers quote the statement there (a syntax error's "near '...'").
+ * - Tolerated errors are logged at INFO and the list goes on. Every result set of
+ *   a statement is consumed (a CALL may return several; the last one counts). Rows
+ *   beyond FO_SQL_MAX_ROWS and columns beyond FO_SQL_MAX_COLS are dropped with a
+ *   warning in the log. A host name resolves with uv_getaddrinfo and the first
+ *   address is used. */
+
 #endif

@@ -11,6 +11,7 @@ server `failoverctl topology` names as the primary whenever a write fails.
      writer writes to 3 afterwards; one writable server.
   2. `switchover demo` (no --to: the best candidate): again success, no acknowledged
      write lost, the previous primary (3) rejoins as a replica.
+  3. `failover demo` while the primary is alive: refused (exit 1), no record.
 
 Ports: mariadb 24900-24902; failoverd admin 24910+, raft 24930+, http 24950+."""
 
@@ -94,6 +95,14 @@ def main():
             step(f"no acknowledged write lost ({len(acked)} acked, {len(w.uncertain)} uncertain); "
                  f"longest write gap {gap[0] * 1000:.0f} ms")
             old = new
+
+        # A manual failover needs a dead primary: with a live one it is refused.
+        res = env.ctl(["failover", "demo"], timeout_ms=60000, proc_timeout=90)
+        check(res.rc == 1, f"`failover demo` with a live primary should be refused (exit 1): {res.describe()}")
+        check(len(env.failovers()) == 2 and not env.record(3),
+              f"a refused manual failover left a record: {short(env.failovers())}")
+        env.check_one_writable(old)
+        step(f"`failover demo` with a live primary refused: {(res.stderr or res.stdout).strip()[:200]}")
 
         w.stop()
         acked = w.acked_ids()

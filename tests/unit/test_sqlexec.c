@@ -35,37 +35,39 @@
 #define MARIADBD "/usr/sbin/mariadbd"
 #define MAXCELLS 16
 
-#define CHECK_RANGE(v, lo, hi)                                                          \
-    do {                                                                                \
-        double fo_v_ = (v), fo_lo_ = (lo), fo_hi_ = (hi);                               \
-        if (!(fo_v_ >= fo_lo_ && fo_v_ < fo_hi_)) {                                     \
-            fprintf(stderr, "  FAIL %s:%d: %s = %.1f not in [%.1f, %.1f)\n", __FILE__,  \
-                    __LINE__, #v, fo_v_, fo_lo_, fo_hi_);                               \
-            fo_test_cur_failed = 1;                                                     \
-        }                                                                               \
+#define CHECK_RANGE(v, lo, hi)                                                                                      \
+    do {                                                                                                            \
+        double fo_v_ = (v), fo_lo_ = (lo), fo_hi_ = (hi);                                                           \
+        if (!(fo_v_ >= fo_lo_ && fo_v_ < fo_hi_)) {                                                                 \
+            fprintf(stderr, "  FAIL %s:%d: %s = %.1f not in [%.1f, %.1f)\n", __FILE__, __LINE__, #v, fo_v_, fo_lo_, \
+                    fo_hi_);                                                                                        \
+            fo_test_cur_failed = 1;                                                                                 \
+        }                                                                                                           \
     } while (0)
 
-#define CHECK_CONTAINS(hay, needle)                                                     \
-    do {                                                                                \
-        const char *fo_h_ = (hay), *fo_n_ = (needle);                                   \
-        if (fo_h_ == NULL || strstr(fo_h_, fo_n_) == NULL) {                            \
-            fprintf(stderr, "  FAIL %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, \
-                    __LINE__, fo_h_ ? fo_h_ : "(null)", fo_n_);                         \
-            fo_test_cur_failed = 1;                                                     \
-        }                                                                               \
+#define CHECK_CONTAINS(hay, needle)                                                               \
+    do {                                                                                          \
+        const char *fo_h_ = (hay), *fo_n_ = (needle);                                             \
+        if (fo_h_ == NULL || strstr(fo_h_, fo_n_) == NULL) {                                      \
+            fprintf(stderr, "  FAIL %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, \
+                    fo_h_ ? fo_h_ : "(null)", fo_n_);                                             \
+            fo_test_cur_failed = 1;                                                               \
+        }                                                                                         \
     } while (0)
 
-#define CHECK_LACKS(hay, needle)                                                        \
-    do {                                                                                \
-        const char *fo_h_ = (hay), *fo_n_ = (needle);                                   \
-        if (fo_h_ != NULL && strstr(fo_h_, fo_n_) != NULL) {                            \
-            fprintf(stderr, "  FAIL %s:%d: \"%s\" contains \"%s\"\n", __FILE__,         \
-                    __LINE__, fo_h_, fo_n_);                                            \
-            fo_test_cur_failed = 1;                                                     \
-        }                                                                               \
+#define CHECK_LACKS(hay, needle)                                                                         \
+    do {                                                                                                 \
+        const char *fo_h_ = (hay), *fo_n_ = (needle);                                                    \
+        if (fo_h_ != NULL && strstr(fo_h_, fo_n_) != NULL) {                                             \
+            fprintf(stderr, "  FAIL %s:%d: \"%s\" contains \"%s\"\n", __FILE__, __LINE__, fo_h_, fo_n_); \
+            fo_test_cur_failed = 1;                                                                      \
+        }                                                                                                \
     } while (0)
 
-static double ms_since(uint64_t t0_ns) { return (double)(uv_hrtime() - t0_ns) / 1e6; }
+static double ms_since(uint64_t t0_ns)
+{
+    return (double)(uv_hrtime() - t0_ns) / 1e6;
+}
 
 /* ------------------------------------------------------------------ fo_sql_quote */
 
@@ -77,18 +79,12 @@ static void test_quote(void)
         int rc;
         const char *out;
     } cases[] = {
-        {"", 16, 0, "''"},
-        {"abc", 16, 0, "'abc'"},
-        {"it's", 16, 0, "'it''s'"},
-        {"a\\b", 16, 0, "'a\\\\b'"},
-        {"'\\'", 16, 0, "'''\\\\'''"},
-        {"new\nline", 16, 0, "'new\nline'"},
-        {"abc", 6, 0, "'abc'"},    /* exact fit: 5 characters and the NUL */
+        {"", 16, 0, "''"},           {"abc", 16, 0, "'abc'"},       {"it's", 16, 0, "'it''s'"},
+        {"a\\b", 16, 0, "'a\\\\b'"}, {"'\\'", 16, 0, "'''\\\\'''"}, {"new\nline", 16, 0, "'new\nline'"},
+        {"abc", 6, 0, "'abc'"},     /* exact fit: 5 characters and the NUL */
         {"abc", 5, FO_ETOOBIG, ""}, /* one byte short */
         {"a'", 5, FO_ETOOBIG, ""},  /* the doubled quote does not fit */
-        {"a'", 6, 0, "'a'''"},
-        {"", 2, FO_ETOOBIG, ""},
-        {"", 3, 0, "''"},
+        {"a'", 6, 0, "'a'''"},       {"", 2, FO_ETOOBIG, ""},       {"", 3, 0, "''"},
         {"x", 0, FO_ETOOBIG, NULL},
     };
     unsigned i;
@@ -98,8 +94,10 @@ static void test_quote(void)
 
         memset(out, '#', sizeof(out));
         FO_CHECK_INT(fo_sql_quote(cases[i].in, out, cases[i].outlen), cases[i].rc);
-        if (cases[i].out != NULL) FO_CHECK_STR(out, cases[i].out);
-        else FO_CHECK(out[0] == '#'); /* outlen 0: nothing written */
+        if (cases[i].out != NULL)
+            FO_CHECK_STR(out, cases[i].out);
+        else
+            FO_CHECK(out[0] == '#'); /* outlen 0: nothing written */
     }
 }
 
@@ -162,8 +160,7 @@ struct res {
     unsigned fired_at_cancel;
 };
 
-static void on_done(void *data, int status, unsigned mysql_errno, const char *error,
-                    const struct fo_sql_rows *rows)
+static void on_done(void *data, int status, unsigned mysql_errno, const char *error, const struct fo_sql_rows *rows)
 {
     struct res *r = data;
     unsigned i, n;
@@ -173,8 +170,10 @@ static void on_done(void *data, int status, unsigned mysql_errno, const char *er
     r->status = status;
     r->err_no = mysql_errno;
     snprintf(r->error, sizeof(r->error), "%s", error != NULL ? error : "");
-    if (status != 0) FO_CHECK(error != NULL && error[0] != '\0');
-    else FO_CHECK(error == NULL);
+    if (status != 0)
+        FO_CHECK(error != NULL && error[0] != '\0');
+    else
+        FO_CHECK(error == NULL);
     r->has_rows = rows != NULL;
     if (rows == NULL) return;
     r->n_rows = rows->n_rows;
@@ -250,8 +249,7 @@ static uint16_t free_port(void)
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
         port = ntohs(a.sin_port);
     if (fd >= 0) close(fd);
     return port;
@@ -296,8 +294,8 @@ static void test_invalid_args(void)
     FO_CHECK(fo_sql_run(&tl.loop, "127.0.0.1", 1, "u", "p", one, 1, &no_timeout, on_done, &r) == NULL);
     FO_CHECK(fo_sql_run(&tl.loop, "127.0.0.1", 1, "u", "p", one, 1, &many_tol, on_done, &r) == NULL);
     FO_CHECK(fo_sql_run(&tl.loop, "127.0.0.1", 1, "u", "p", with_null, 2, &opts_default, on_done, &r) == NULL);
-    FO_CHECK(fo_sql_run(&tl.loop, "127.0.0.1", 1, "u", "p", many, FO_SQL_MAX_STMTS + 1, &opts_default, on_done,
-                        &r) == NULL);
+    FO_CHECK(fo_sql_run(&tl.loop, "127.0.0.1", 1, "u", "p", many, FO_SQL_MAX_STMTS + 1, &opts_default, on_done, &r) ==
+             NULL);
     FO_CHECK(fo_sql_run(&tl.loop, "", 1, "u", "p", one, 1, &opts_default, on_done, &r) == NULL);
     FO_CHECK(fo_sql_run(&tl.loop, "127.0.0.1", 1, NULL, "p", one, 1, &opts_default, on_done, &r) == NULL);
     FO_CHECK(fo_sql_run(&tl.loop, "127.0.0.1", 1, "u", "p", one, 1, NULL, on_done, &r) == NULL);
@@ -498,14 +496,23 @@ static void print_tail(const char *path)
     fprintf(stderr, "  --- %s ---\n%s\n  ---\n", path, buf);
 }
 
+/* mariadbd --bootstrap has been seen to crash now and then on this host (a
+ * segfault inside mariadb-install-db, nothing to do with the code under test), so a
+ * failed install is retried on an empty data directory. */
 static bool mdb_install(const char *datadir_arg)
 {
     char *const install[] = {"/usr/bin/mariadb-install-db", "--no-defaults", (char *)datadir_arg,
                              "--auth-root-authentication-method=normal", NULL};
-    char log[128];
+    char log[128], datadir[128];
+    unsigned attempt;
 
     snprintf(log, sizeof(log), "%s/install.log", g_mdb.dir);
-    if (run_cmd(install, log, 60000) == 0) return true;
+    snprintf(datadir, sizeof(datadir), "%s/data", g_mdb.dir);
+    for (attempt = 1; attempt <= 3; attempt++) {
+        if (run_cmd(install, log, 60000) == 0) return true;
+        fprintf(stderr, "  mariadb-install-db failed (attempt %u)\n", attempt);
+        nftw(datadir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
     print_tail(log);
     return false;
 }
@@ -515,8 +522,7 @@ static bool mdb_wait_ready(const char *sock_arg, const char *server_log)
 {
     const char *sql = "CREATE USER IF NOT EXISTS 'fo'@'127.0.0.1' IDENTIFIED BY 'pw'; "
                       "GRANT ALL PRIVILEGES ON *.* TO 'fo'@'127.0.0.1'";
-    char *const client[] = {"/usr/bin/mariadb", "--no-defaults", "-uroot", (char *)sock_arg, "-e", (char *)sql,
-                            NULL};
+    char *const client[] = {"/usr/bin/mariadb", "--no-defaults", "-uroot", (char *)sock_arg, "-e", (char *)sql, NULL};
     struct timespec ts = {0, 100 * 1000 * 1000};
     uint64_t t0 = uv_hrtime();
     char client_log[128];
@@ -563,10 +569,19 @@ static bool mdb_start(void)
     snprintf(server_log, sizeof(server_log), "%s/mariadbd.log", g_mdb.dir);
     if (!mdb_install(datadir_arg)) return false;
     {
-        char *const server[] = {MARIADBD, "--no-defaults", "--user=root", datadir_arg, port_arg, sock_arg,
-                                "--bind-address=127.0.0.1", "--server-id=5", "--log-bin",
-                                "--innodb-buffer-pool-size=16M", "--performance-schema=off",
-                                "--skip-name-resolve", NULL};
+        char *const server[] = {MARIADBD,
+                                "--no-defaults",
+                                "--user=root",
+                                datadir_arg,
+                                port_arg,
+                                sock_arg,
+                                "--bind-address=127.0.0.1",
+                                "--server-id=5",
+                                "--log-bin",
+                                "--innodb-buffer-pool-size=16M",
+                                "--performance-schema=off",
+                                "--skip-name-resolve",
+                                NULL};
 
         g_mdb.pid = spawn(server, server_log);
         if (g_mdb.pid < 0) return false;
@@ -574,7 +589,10 @@ static bool mdb_start(void)
     return mdb_wait_ready(sock_arg, server_log);
 }
 
-static struct target mdb_target(void) { return (struct target){"127.0.0.1", g_mdb.port, "fo", "pw"}; }
+static struct target mdb_target(void)
+{
+    return (struct target){"127.0.0.1", g_mdb.port, "fo", "pw"};
+}
 
 static void mdb_setup_schema(void)
 {
@@ -647,8 +665,8 @@ static void mdb_stop_at_failure_and_tolerate(void)
 /* The rows are those of the LAST statement that returned a result set. */
 static void mdb_rows(void)
 {
-    static const char *const last[] = {"SELECT 'old' AS o",
-                                       "SELECT 1 AS a, NULL AS b UNION ALL SELECT 2, 'x''y'", "DO 1"};
+    static const char *const last[] = {"SELECT 'old' AS o", "SELECT 1 AS a, NULL AS b UNION ALL SELECT 2, 'x''y'",
+                                       "DO 1"};
     static const char *const none[] = {"DO 1", "SET @v = 1"};
     static const char *const empty[] = {"SELECT 1 AS a FROM DUAL WHERE 0"};
     static const char *const many[] = {"SELECT seq FROM t.seq_1_to_2000"};
@@ -703,8 +721,8 @@ static void mdb_rows(void)
 /* fo_sql_quote's output read back by the server gives the original string. */
 static void mdb_quote_round_trip(void)
 {
-    static const char *const inputs[] = {"plain", "it's", "back\\slash", "\\'", "'; DROP TABLE t.x; --", "",
-                                         "tab\there", "trailing\\"};
+    static const char *const inputs[] = {"plain", "it's",      "back\\slash", "\\'", "'; DROP TABLE t.x; --",
+                                         "",      "tab\there", "trailing\\"};
     struct target tg = mdb_target();
     unsigned i;
 
