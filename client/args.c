@@ -25,8 +25,7 @@ enum opt_id {
 };
 
 #define OPT_BIT(o) (1u << (o))
-#define OPT_GLOBAL \
-    (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP))
+#define OPT_GLOBAL (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP))
 
 struct opt_def {
     const char *name;
@@ -52,10 +51,9 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
 };
 
 /* The options of `cluster add`, all optional but the first two. */
-#define OPT_CLUSTER_ADD                                                                    \
-    (OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) |             \
-     OPT_BIT(OPT_REPL_PASSWORD_FILE) | OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) | \
-     OPT_BIT(OPT_MAX_LAG_S))
+#define OPT_CLUSTER_ADD                                                                                          \
+    (OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) | OPT_BIT(OPT_REPL_PASSWORD_FILE) | \
+     OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) | OPT_BIT(OPT_MAX_LAG_S))
 
 /* More positional words than any command takes (2 words + 3 operands). */
 #define MAX_POS 8
@@ -89,8 +87,7 @@ static int copy_str(char *dst, size_t cap, const char *src, const char *what, ch
 {
     size_t n = strlen(src);
 
-    if (n >= cap)
-        return fo_errf(err, FO_EINVAL, "%s is too long (at most %zu bytes)", what, cap - 1);
+    if (n >= cap) return fo_errf(err, FO_EINVAL, "%s is too long (at most %zu bytes)", what, cap - 1);
     memcpy(dst, src, n + 1);
     return 0;
 }
@@ -105,13 +102,11 @@ static int check_controller(struct fo_ctl_args *a, const char *s, const char *so
     return copy_str(a->controller, sizeof(a->controller), s, source, err);
 }
 
-static int check_u64(const char *s, uint64_t min, uint64_t max, const char *what, uint64_t *out,
-                     char *err)
+static int check_u64(const char *s, uint64_t min, uint64_t max, const char *what, uint64_t *out, char *err)
 {
     char sub[FO_ERRLEN];
 
-    if (fo_parse_u64(s, min, max, out, sub) != 0)
-        return fo_errf(err, FO_EINVAL, "%s: %s", what, sub);
+    if (fo_parse_u64(s, min, max, out, sub) != 0) return fo_errf(err, FO_EINVAL, "%s: %s", what, sub);
     return 0;
 }
 
@@ -122,8 +117,7 @@ static int check_user(const char *s, const char *what, char *err)
 
     if (s[0] == '\0') return fo_errf(err, FO_EINVAL, "%s: must not be empty", what);
     for (c = (const unsigned char *)s; *c; c++) {
-        if (*c <= ' ' || *c == 0x7f)
-            return fo_errf(err, FO_EINVAL, "%s: contains a space or control character", what);
+        if (*c <= ' ' || *c == 0x7f) return fo_errf(err, FO_EINVAL, "%s: contains a space or control character", what);
     }
     return 0;
 }
@@ -135,8 +129,7 @@ static int check_password_file(const char *s, const char *what, char *err)
     const unsigned char *c;
 
     for (c = (const unsigned char *)s; *c; c++) {
-        if (*c < ' ' || *c == 0x7f)
-            return fo_errf(err, FO_EINVAL, "%s: contains a control character", what);
+        if (*c < ' ' || *c == 0x7f) return fo_errf(err, FO_EINVAL, "%s: contains a control character", what);
     }
     if (s[0] != '/') return fo_errf(err, FO_EINVAL, "%s: '%s' is not an absolute path", what, s);
     return 0;
@@ -186,8 +179,7 @@ static int check_reason(const char *s, char *err)
         if (n == 0) return fo_errf(err, FO_EINVAL, "--reason: is not valid UTF-8");
         c += n;
         if (++chars > FO_CTL_MAX_REASON)
-            return fo_errf(err, FO_EINVAL, "--reason: is too long (at most %u characters)",
-                           FO_CTL_MAX_REASON);
+            return fo_errf(err, FO_EINVAL, "--reason: is too long (at most %u characters)", FO_CTL_MAX_REASON);
     }
     return 0;
 }
@@ -196,8 +188,7 @@ static int bind_cluster_name(struct fo_ctl_args *a, const char *s, char *err)
 {
     char sub[FO_ERRLEN];
 
-    if (fo_check_name(s, sub) != 0)
-        return fo_errf(err, FO_EINVAL, "bad cluster name: %s", sub);
+    if (fo_check_name(s, sub) != 0) return fo_errf(err, FO_EINVAL, "bad cluster name: %s", sub);
     return copy_str(a->cluster, sizeof(a->cluster), s, "cluster name", err);
 }
 
@@ -234,16 +225,14 @@ static int bind_maintenance(struct fo_ctl_args *a, const char *const *ops, unsig
 }
 
 /* CLUSTER HOST:PORT RULE */
-static int bind_instance_rule(struct fo_ctl_args *a, const char *const *ops, unsigned n,
-                              char *err)
+static int bind_instance_rule(struct fo_ctl_args *a, const char *const *ops, unsigned n, char *err)
 {
     char sub[FO_ERRLEN];
     int rc;
 
     rc = bind_instance(a, ops, n, err);
     if (rc != 0) return rc;
-    if (fo_parse_rule(ops[2], &a->rule, sub) != 0)
-        return fo_errf(err, FO_EINVAL, "bad promotion rule: %s", sub);
+    if (fo_parse_rule(ops[2], &a->rule, sub) != 0) return fo_errf(err, FO_EINVAL, "bad promotion rule: %s", sub);
     return 0;
 }
 
@@ -255,8 +244,7 @@ static int bind_member_add(struct fo_ctl_args *a, const char *const *ops, unsign
 
     rc = check_u64(ops[0], 1, FO_CTL_MAX_NODE_ID, "member id", &a->id, err);
     if (rc != 0) return rc;
-    if (fo_parse_ipv4_port(ops[1], sub) != 0)
-        return fo_errf(err, FO_EINVAL, "bad raft address: %s", sub);
+    if (fo_parse_ipv4_port(ops[1], sub) != 0) return fo_errf(err, FO_EINVAL, "bad raft address: %s", sub);
     return copy_str(a->raft_address, sizeof(a->raft_address), ops[1], "raft address", err);
 }
 
@@ -267,58 +255,121 @@ static int bind_member_id(struct fo_ctl_args *a, const char *const *ops, unsigne
 }
 
 /* [ID]; absent or 0 lets raft choose. */
-static int bind_member_transfer(struct fo_ctl_args *a, const char *const *ops, unsigned n,
-                                char *err)
+static int bind_member_transfer(struct fo_ctl_args *a, const char *const *ops, unsigned n, char *err)
 {
     a->id = 0;
     return n == 0 ? 0 : check_u64(ops[0], 0, FO_CTL_MAX_NODE_ID, "member id", &a->id, err);
 }
 
-#define NO_OPS {NULL, NULL, NULL}
-#define OPS_CLUSTER {"CLUSTER", NULL, NULL}
-#define OPS_INSTANCE {"CLUSTER", "HOST:PORT", NULL}
+#define NO_OPS           \
+    {                    \
+        NULL, NULL, NULL \
+    }
+#define OPS_CLUSTER           \
+    {                         \
+        "CLUSTER", NULL, NULL \
+    }
+#define OPS_INSTANCE                 \
+    {                                \
+        "CLUSTER", "HOST:PORT", NULL \
+    }
 
 static const struct cmd_def cmd_defs[] = {
     {"help", NULL, FO_CTL_HELP, 0, 0, NO_OPS, 0, 0, bind_none, "help", 0, 0},
     {"status", NULL, FO_CTL_STATUS, 0, 0, NO_OPS, 0, 0, bind_none, "status", 0, 0},
     {"members", NULL, FO_CTL_MEMBERS, 0, 0, NO_OPS, 0, 0, bind_none, "members", 0, 0},
-    {"topology", NULL, FO_CTL_TOPOLOGY, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "topology CLUSTER",
-     0, 0},
+    {"topology", NULL, FO_CTL_TOPOLOGY, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "topology CLUSTER", 0, 0},
     {"clusters", NULL, FO_CTL_CLUSTERS, 0, 0, NO_OPS, 0, 0, bind_none, "clusters", 0, 0},
     {"history", NULL, FO_CTL_HISTORY, 0, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster,
      "history [CLUSTER] [--limit N]", 0, 0},
-    {"why", NULL, FO_CTL_WHY, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster,
-     "why CLUSTER [--limit N]", 0, 0},
+    {"why", NULL, FO_CTL_WHY, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster, "why CLUSTER [--limit N]", 0, 0},
     {"failover", NULL, FO_CTL_FAILOVER, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_TO), 0, bind_cluster,
      "failover CLUSTER [--to HOST:PORT]", FO_CTL_FAILOVER_TIMEOUT_MS, 0},
     {"switchover", NULL, FO_CTL_SWITCHOVER, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_TO), 0, bind_cluster,
      "switchover CLUSTER [--to HOST:PORT]", FO_CTL_FAILOVER_TIMEOUT_MS, 0},
     {"ack", NULL, FO_CTL_ACK, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "ack CLUSTER", 0, 0},
-    {"recoveries", "enable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none,
-     "recoveries enable", 0, 1},
-    {"recoveries", "disable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none,
-     "recoveries disable", 0, 0},
-    {"maintenance", "on", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0,
-     bind_maintenance, "maintenance on CLUSTER [HOST:PORT] [--reason TEXT]", 0, 1},
-    {"maintenance", "off", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0,
-     bind_maintenance, "maintenance off CLUSTER [HOST:PORT] [--reason TEXT]", 0, 0},
-    {"cluster", "add", FO_CTL_CLUSTER_ADD, 1, 1, {"NAME", NULL, NULL}, OPT_CLUSTER_ADD,
-     OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE), bind_cluster,
-     "cluster add NAME --user USER --password-file PATH [...]", 0, 0},
-    {"cluster", "remove", FO_CTL_CLUSTER_REMOVE, 1, 1, {"NAME", NULL, NULL}, 0, 0, bind_cluster,
-     "cluster remove NAME", 0, 0},
-    {"instance", "add", FO_CTL_INSTANCE_ADD, 2, 2, OPS_INSTANCE, OPT_BIT(OPT_RULE), 0,
-     bind_instance, "instance add CLUSTER HOST:PORT [--rule RULE]", 0, 0},
+    {"recoveries", "enable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none, "recoveries enable", 0, 1},
+    {"recoveries", "disable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none, "recoveries disable", 0, 0},
+    {"maintenance", "on", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0, bind_maintenance,
+     "maintenance on CLUSTER [HOST:PORT] [--reason TEXT]", 0, 1},
+    {"maintenance", "off", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0, bind_maintenance,
+     "maintenance off CLUSTER [HOST:PORT] [--reason TEXT]", 0, 0},
+    {"cluster",
+     "add",
+     FO_CTL_CLUSTER_ADD,
+     1,
+     1,
+     {"NAME", NULL, NULL},
+     OPT_CLUSTER_ADD,
+     OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE),
+     bind_cluster,
+     "cluster add NAME --user USER --password-file PATH [...]",
+     0,
+     0},
+    {"cluster",
+     "remove",
+     FO_CTL_CLUSTER_REMOVE,
+     1,
+     1,
+     {"NAME", NULL, NULL},
+     0,
+     0,
+     bind_cluster,
+     "cluster remove NAME",
+     0,
+     0},
+    {"instance", "add", FO_CTL_INSTANCE_ADD, 2, 2, OPS_INSTANCE, OPT_BIT(OPT_RULE), 0, bind_instance,
+     "instance add CLUSTER HOST:PORT [--rule RULE]", 0, 0},
     {"instance", "remove", FO_CTL_INSTANCE_REMOVE, 2, 2, OPS_INSTANCE, 0, 0, bind_instance,
      "instance remove CLUSTER HOST:PORT", 0, 0},
-    {"instance", "rule", FO_CTL_INSTANCE_RULE, 3, 3, {"CLUSTER", "HOST:PORT", "RULE"}, 0, 0,
-     bind_instance_rule, "instance rule CLUSTER HOST:PORT RULE", 0, 0},
-    {"member", "add", FO_CTL_MEMBER_ADD, 2, 2, {"ID", "RAFT_ADDR", NULL}, 0, 0, bind_member_add,
-     "member add ID RAFT_ADDR", 0, 0},
-    {"member", "remove", FO_CTL_MEMBER_REMOVE, 1, 1, {"ID", NULL, NULL}, 0, 0, bind_member_id,
-     "member remove ID", 0, 0},
-    {"member", "transfer-leader", FO_CTL_MEMBER_TRANSFER, 0, 1, {"ID", NULL, NULL}, 0, 0,
-     bind_member_transfer, "member transfer-leader [ID]", 0, 0},
+    {"instance",
+     "rule",
+     FO_CTL_INSTANCE_RULE,
+     3,
+     3,
+     {"CLUSTER", "HOST:PORT", "RULE"},
+     0,
+     0,
+     bind_instance_rule,
+     "instance rule CLUSTER HOST:PORT RULE",
+     0,
+     0},
+    {"member",
+     "add",
+     FO_CTL_MEMBER_ADD,
+     2,
+     2,
+     {"ID", "RAFT_ADDR", NULL},
+     0,
+     0,
+     bind_member_add,
+     "member add ID RAFT_ADDR",
+     0,
+     0},
+    {"member",
+     "remove",
+     FO_CTL_MEMBER_REMOVE,
+     1,
+     1,
+     {"ID", NULL, NULL},
+     0,
+     0,
+     bind_member_id,
+     "member remove ID",
+     0,
+     0},
+    {"member",
+     "transfer-leader",
+     FO_CTL_MEMBER_TRANSFER,
+     0,
+     1,
+     {"ID", NULL, NULL},
+     0,
+     0,
+     bind_member_transfer,
+     "member transfer-leader [ID]",
+     0,
+     0},
 };
 
 #define N_CMDS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
@@ -330,15 +381,13 @@ static int find_option(const char *arg, size_t namelen)
     int i;
 
     for (i = 0; i < OPT_COUNT; i++) {
-        if (strlen(opt_defs[i].name) == namelen && strncmp(opt_defs[i].name, arg, namelen) == 0)
-            return i;
+        if (strlen(opt_defs[i].name) == namelen && strncmp(opt_defs[i].name, arg, namelen) == 0) return i;
     }
     return -1;
 }
 
 /* Reads one option at argv[*i] (advancing *i past a separate value). */
-static int scan_option(struct fo_ctl_args *a, struct scan *s, int argc, char *const argv[], int *i,
-                       char *err)
+static int scan_option(struct fo_ctl_args *a, struct scan *s, int argc, char *const argv[], int *i, char *err)
 {
     const char *arg = argv[*i], *eq, *value = "";
     size_t namelen;
@@ -396,8 +445,7 @@ static int scan_argv(struct fo_ctl_args *a, struct scan *s, int argc, char *cons
 
 /* ------------------------------------------------------------ applying */
 
-static int apply_globals(struct fo_ctl_args *a, const struct scan *s, const char *env_controller,
-                         char *err)
+static int apply_globals(struct fo_ctl_args *a, const struct scan *s, const char *env_controller, char *err)
 {
     uint64_t v;
     int rc;
@@ -417,8 +465,7 @@ static int apply_globals(struct fo_ctl_args *a, const struct scan *s, const char
     return 0;
 }
 
-static int apply_u32(const char *v, unsigned min, unsigned max, const char *what,
-                     unsigned *out, char *err)
+static int apply_u32(const char *v, unsigned min, unsigned max, const char *what, unsigned *out, char *err)
 {
     uint64_t n;
     int rc;
@@ -455,18 +502,13 @@ static int apply_cluster_options(struct fo_ctl_args *a, const struct scan *s, ch
 
     rc = apply_user(v[OPT_USER], "--user", a->user, sizeof(a->user), err);
     if (rc == 0)
-        rc = apply_path(v[OPT_PASSWORD_FILE], "--password-file", a->password_file,
-                        sizeof(a->password_file), err);
-    if (rc == 0)
-        rc = apply_user(v[OPT_REPL_USER], "--repl-user", a->repl_user, sizeof(a->repl_user), err);
+        rc = apply_path(v[OPT_PASSWORD_FILE], "--password-file", a->password_file, sizeof(a->password_file), err);
+    if (rc == 0) rc = apply_user(v[OPT_REPL_USER], "--repl-user", a->repl_user, sizeof(a->repl_user), err);
     if (rc == 0)
         rc = apply_path(v[OPT_REPL_PASSWORD_FILE], "--repl-password-file", a->repl_password_file,
                         sizeof(a->repl_password_file), err);
-    if (rc == 0)
-        rc = apply_u32(v[OPT_ANTI_FLAP_S], 0, FO_CTL_MAX_ANTI_FLAP_S, "--anti-flap-s",
-                       &a->anti_flap_s, err);
-    if (rc == 0)
-        rc = apply_u32(v[OPT_MAX_LAG_S], 0, FO_CTL_MAX_LAG_S, "--max-lag-s", &a->max_lag_s, err);
+    if (rc == 0) rc = apply_u32(v[OPT_ANTI_FLAP_S], 0, FO_CTL_MAX_ANTI_FLAP_S, "--anti-flap-s", &a->anti_flap_s, err);
+    if (rc == 0) rc = apply_u32(v[OPT_MAX_LAG_S], 0, FO_CTL_MAX_LAG_S, "--max-lag-s", &a->max_lag_s, err);
     if (rc != 0) return rc;
     /* A replication account is useless without its password and vice versa; the
      * controller would only find out in the middle of a failover. */
@@ -533,13 +575,10 @@ static int find_command(const struct scan *s, const struct cmd_def **out, char *
             return 0;
         }
     }
-    if (!group)
-        return fo_errf(err, FO_EINVAL, "unknown command '%s' (see 'failoverctl help')", s->pos[0]);
+    if (!group) return fo_errf(err, FO_EINVAL, "unknown command '%s' (see 'failoverctl help')", s->pos[0]);
     list_subs(s->pos[0], subs, sizeof(subs));
-    if (s->npos < 2)
-        return fo_errf(err, FO_EINVAL, "'%s' needs a subcommand: %s", s->pos[0], subs);
-    return fo_errf(err, FO_EINVAL, "unknown subcommand '%s %s' (expected one of: %s)", s->pos[0],
-                   s->pos[1], subs);
+    if (s->npos < 2) return fo_errf(err, FO_EINVAL, "'%s' needs a subcommand: %s", s->pos[0], subs);
+    return fo_errf(err, FO_EINVAL, "unknown subcommand '%s %s' (expected one of: %s)", s->pos[0], s->pos[1], subs);
 }
 
 static int check_shape(const struct cmd_def *c, const struct scan *s, unsigned words, char *err)
@@ -548,26 +587,25 @@ static int check_shape(const struct cmd_def *c, const struct scan *s, unsigned w
     int i;
 
     if (n < c->min_ops)
-        return fo_errf(err, FO_EINVAL, "missing %s (usage: failoverctl %s)", c->op_names[n],
-                       c->synopsis);
+        return fo_errf(err, FO_EINVAL, "missing %s (usage: failoverctl %s)", c->op_names[n], c->synopsis);
     if (n > c->max_ops)
-        return fo_errf(err, FO_EINVAL, "unexpected argument '%s' (usage: failoverctl %s)",
-                       s->pos[words + c->max_ops], c->synopsis);
+        return fo_errf(err, FO_EINVAL, "unexpected argument '%s' (usage: failoverctl %s)", s->pos[words + c->max_ops],
+                       c->synopsis);
     for (i = 0; i < OPT_COUNT; i++) {
         unsigned bit = OPT_BIT(i);
 
         if (s->values[i] != NULL && !(bit & (c->options | OPT_GLOBAL)))
-            return fo_errf(err, FO_EINVAL, "option %s is not valid here (usage: failoverctl %s)",
-                           opt_defs[i].name, c->synopsis);
+            return fo_errf(err, FO_EINVAL, "option %s is not valid here (usage: failoverctl %s)", opt_defs[i].name,
+                           c->synopsis);
         if (s->values[i] == NULL && (bit & c->required))
-            return fo_errf(err, FO_EINVAL, "option %s is required (usage: failoverctl %s)",
-                           opt_defs[i].name, c->synopsis);
+            return fo_errf(err, FO_EINVAL, "option %s is required (usage: failoverctl %s)", opt_defs[i].name,
+                           c->synopsis);
     }
     return 0;
 }
 
-int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[],
-                      const char *env_controller, char err[FO_ERRLEN])
+int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const char *env_controller,
+                      char err[FO_ERRLEN])
 {
     const struct cmd_def *c = NULL;
     struct scan s;
@@ -614,10 +652,8 @@ int fo_ctl_cmd_is_write(enum fo_ctl_cmd cmd)
     case FO_CTL_ACK:
     case FO_CTL_RECOVERIES:
     case FO_CTL_MAINTENANCE:
-    case FO_CTL_INSTANCE_RULE:
-        return 1;
-    default:
-        return 0;
+    case FO_CTL_INSTANCE_RULE: return 1;
+    default: return 0;
     }
 }
 
@@ -681,4 +717,7 @@ static const char usage_text[] =
     "With --json, errors are also printed on stdout as\n"
     "  {\"ok\":false,\"code\":FO_ERROR_CODE,\"error\":\"...\"}\n";
 
-const char *fo_ctl_usage(void) { return usage_text; }
+const char *fo_ctl_usage(void)
+{
+    return usage_text;
+}

@@ -72,23 +72,23 @@ struct fo_ctl_args {
     int json;                     /* set as soon as --json is seen, even if parsing fails */
     unsigned timeout_ms;          /* --timeout, else the command's default */
     /* Command operands; only those of cmd are meaningful. */
-    char cluster[FO_NAME_LEN];          /* "" = all (history) */
-    char user[FO_NAME_LEN];             /* cluster add */
-    char password_file[FO_PATH_LEN];    /* cluster add; an absolute path, never opened */
-    char repl_user[FO_NAME_LEN];        /* cluster add; "" unless --repl-user */
+    char cluster[FO_NAME_LEN];            /* "" = all (history) */
+    char user[FO_NAME_LEN];               /* cluster add */
+    char password_file[FO_PATH_LEN];      /* cluster add; an absolute path, never opened */
+    char repl_user[FO_NAME_LEN];          /* cluster add; "" unless --repl-user */
     char repl_password_file[FO_PATH_LEN]; /* cluster add; given together with repl_user */
-    int semi_sync;                      /* cluster add --semi-sync */
-    unsigned anti_flap_s;               /* cluster add; 0 = the server's default */
-    unsigned max_lag_s;                 /* cluster add; 0 = no limit */
-    char host[FO_HOST_LEN];             /* instance add/remove/rule, maintenance ("" = cluster) */
+    int semi_sync;                        /* cluster add --semi-sync */
+    unsigned anti_flap_s;                 /* cluster add; 0 = the server's default */
+    unsigned max_lag_s;                   /* cluster add; 0 = no limit */
+    char host[FO_HOST_LEN];               /* instance add/remove/rule, maintenance ("" = cluster) */
     uint16_t port;
-    enum fo_rule rule;                  /* instance add (neutral unless --rule), instance rule */
-    uint64_t id;                        /* member add/remove/transfer-leader (0 = any) */
-    char raft_address[FO_ADDR_LEN];     /* member add */
-    unsigned limit;                     /* history, why; 0 = the server's default */
-    char target_host[FO_HOST_LEN];      /* failover/switchover --to; "" = best candidate */
+    enum fo_rule rule;              /* instance add (neutral unless --rule), instance rule */
+    uint64_t id;                    /* member add/remove/transfer-leader (0 = any) */
+    char raft_address[FO_ADDR_LEN]; /* member add */
+    unsigned limit;                 /* history, why; 0 = the server's default */
+    char target_host[FO_HOST_LEN];  /* failover/switchover --to; "" = best candidate */
     uint16_t target_port;
-    int on;                             /* maintenance on, recoveries enable */
+    int on;                                 /* maintenance on, recoveries enable */
     char reason[FO_CTL_MAX_REASON * 4 + 1]; /* maintenance --reason (UTF-8: <= 4 bytes/char) */
 };
 
@@ -96,8 +96,8 @@ struct fo_ctl_args {
  * NULL (an empty value counts as unset). Returns 0, or FO_EINVAL with a one-line
  * message in err naming the offending argument. On error a->json still says whether
  * --json was given, so the caller can report the error in the requested format. */
-int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[],
-                      const char *env_controller, char err[FO_ERRLEN]);
+int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const char *env_controller,
+                      char err[FO_ERRLEN]);
 
 /* True for commands that change replicated state (their reply prints "ok"). */
 int fo_ctl_cmd_is_write(enum fo_ctl_cmd cmd);

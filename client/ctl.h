@@ -24,8 +24,7 @@ int fo_ctl_emit(const struct fo_ctl_args *a, const struct fo_buf *out, int exit_
  * carries the body `want` (NOT_SET: any body). Otherwise reports and returns the exit
  * code: 3 for transport and protocol errors (including a missing body), 4 for
  * FO_ENOLEADER, 1 for any other Response.code. */
-int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c,
-                       Fo__Response__BodyCase want);
+int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c, Fo__Response__BodyCase want);
 
 /* `status`: MembersReq to the controller, then StatusReq to every member at once. */
 int fo_ctl_run_status(const struct fo_ctl_args *a);

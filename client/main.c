@@ -42,25 +42,17 @@ err_write:
 static const char *body_name(Fo__Response__BodyCase b)
 {
     switch (b) {
-    case FO__RESPONSE__BODY_STATUS:
-        return "a status";
-    case FO__RESPONSE__BODY_MEMBERS:
-        return "a member list";
-    case FO__RESPONSE__BODY_TOPOLOGY:
-        return "a topology";
-    case FO__RESPONSE__BODY_HISTORY:
-        return "a history";
-    case FO__RESPONSE__BODY_CLUSTERS:
-        return "a cluster list";
-    case FO__RESPONSE__BODY_WHY:
-        return "a why report";
-    default:
-        return "no body";
+    case FO__RESPONSE__BODY_STATUS: return "a status";
+    case FO__RESPONSE__BODY_MEMBERS: return "a member list";
+    case FO__RESPONSE__BODY_TOPOLOGY: return "a topology";
+    case FO__RESPONSE__BODY_HISTORY: return "a history";
+    case FO__RESPONSE__BODY_CLUSTERS: return "a cluster list";
+    case FO__RESPONSE__BODY_WHY: return "a why report";
+    default: return "no body";
     }
 }
 
-int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c,
-                       Fo__Response__BodyCase want)
+int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c, Fo__Response__BodyCase want)
 {
     const Fo__Response *r = c->resp;
     char msg[FO_ERRLEN];
@@ -69,8 +61,7 @@ int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c,
     if (r->code != 0) {
         const char *text = r->error[0] != '\0' ? r->error : fo_strerror(r->code);
 
-        return fo_ctl_fail(a, r->code == FO_ENOLEADER ? FO_CTL_EXIT_NOLEADER : FO_CTL_EXIT_FAILED,
-                           r->code, text);
+        return fo_ctl_fail(a, r->code == FO_ENOLEADER ? FO_CTL_EXIT_NOLEADER : FO_CTL_EXIT_FAILED, r->code, text);
     }
     if (want != FO__RESPONSE__BODY__NOT_SET && r->body_case != want) {
         fo_errf(msg, FO_EPROTO, "%s: bad reply: expected %s, got %s", c->address, body_name(want),
@@ -102,21 +93,11 @@ static void render_reply(struct fo_buf *out, const struct fo_ctl_args *a, const 
         return;
     }
     switch (a->cmd) {
-    case FO_CTL_MEMBERS:
-        fo_ctl_render_members(out, r->members, a->json);
-        break;
-    case FO_CTL_TOPOLOGY:
-        fo_ctl_render_topology(out, r->topology, a->json);
-        break;
-    case FO_CTL_HISTORY:
-        fo_ctl_render_history(out, r->history, a->json);
-        break;
-    case FO_CTL_WHY:
-        fo_ctl_render_why(out, r->why, wall_now_ms(), a->json);
-        break;
-    default: /* FO_CTL_CLUSTERS; status has its own runner */
-        fo_ctl_render_clusters(out, r->clusters, a->json);
-        break;
+    case FO_CTL_MEMBERS: fo_ctl_render_members(out, r->members, a->json); break;
+    case FO_CTL_TOPOLOGY: fo_ctl_render_topology(out, r->topology, a->json); break;
+    case FO_CTL_HISTORY: fo_ctl_render_history(out, r->history, a->json); break;
+    case FO_CTL_WHY: fo_ctl_render_why(out, r->why, wall_now_ms(), a->json); break;
+    default: /* FO_CTL_CLUSTERS; status has its own runner */ fo_ctl_render_clusters(out, r->clusters, a->json); break;
     }
 }
 
@@ -129,14 +110,12 @@ static int run_simple(const struct fo_ctl_args *a)
     int rc;
 
     fo_ctl_request_build(&req, a);
-    if (fo_ctl_call_init(&call, a->controller, &req.req) == 0)
-        fo_ctl_rpc_run(&call, 1, a->timeout_ms);
+    if (fo_ctl_call_init(&call, a->controller, &req.req) == 0) fo_ctl_rpc_run(&call, 1, a->timeout_ms);
     rc = fo_ctl_check_reply(a, &call, fo_ctl_request_expected_body(a->cmd));
     /* The controller keeps going when we stop waiting: say so before anyone retries. */
     if (call.rc == FO_ETIMEDOUT && (a->cmd == FO_CTL_FAILOVER || a->cmd == FO_CTL_SWITCHOVER))
         fprintf(stderr, "note: the %s may still be running; see `failoverctl history %s%s`\n",
-                a->cmd == FO_CTL_FAILOVER ? "failover" : "switchover",
-                a->cluster[0] == '-' ? "-- " : "", a->cluster);
+                a->cmd == FO_CTL_FAILOVER ? "failover" : "switchover", a->cluster[0] == '-' ? "-- " : "", a->cluster);
     if (rc == 0) {
         fo_buf_init(&out);
         render_reply(&out, a, call.resp);
@@ -155,12 +134,8 @@ int main(int argc, char **argv)
     if (fo_ctl_args_parse(&args, argc, argv, getenv("FAILOVERCTL_CONTROLLER"), err) != 0)
         return fo_ctl_fail(&args, FO_CTL_EXIT_USAGE, FO_EINVAL, err);
     switch (args.cmd) {
-    case FO_CTL_HELP:
-        fputs(fo_ctl_usage(), stdout);
-        return fflush(stdout) == 0 ? FO_CTL_EXIT_OK : FO_CTL_EXIT_FAILED;
-    case FO_CTL_STATUS:
-        return fo_ctl_run_status(&args);
-    default:
-        return run_simple(&args);
+    case FO_CTL_HELP: fputs(fo_ctl_usage(), stdout); return fflush(stdout) == 0 ? FO_CTL_EXIT_OK : FO_CTL_EXIT_FAILED;
+    case FO_CTL_STATUS: return fo_ctl_run_status(&args);
+    default: return run_simple(&args);
     }
 }

@@ -13,42 +13,30 @@
 static const char *health_name(Fo__Health h)
 {
     switch (h) {
-    case FO__HEALTH__HEALTH_UP:
-        return "up";
-    case FO__HEALTH__HEALTH_SUSPECT:
-        return "suspect";
-    case FO__HEALTH__HEALTH_DOWN:
-        return "down";
-    default:
-        return "unknown";
+    case FO__HEALTH__HEALTH_UP: return "up";
+    case FO__HEALTH__HEALTH_SUSPECT: return "suspect";
+    case FO__HEALTH__HEALTH_DOWN: return "down";
+    default: return "unknown";
     }
 }
 
 static const char *role_name(Fo__Role r)
 {
     switch (r) {
-    case FO__ROLE__ROLE_PRIMARY:
-        return "primary";
-    case FO__ROLE__ROLE_REPLICA:
-        return "replica";
-    case FO__ROLE__ROLE_ORPHAN:
-        return "orphan";
-    default:
-        return "unknown";
+    case FO__ROLE__ROLE_PRIMARY: return "primary";
+    case FO__ROLE__ROLE_REPLICA: return "replica";
+    case FO__ROLE__ROLE_ORPHAN: return "orphan";
+    default: return "unknown";
     }
 }
 
 static const char *rule_name(Fo__PromotionRule r)
 {
     switch (r) {
-    case FO__PROMOTION_RULE__RULE_PREFER:
-        return "prefer";
-    case FO__PROMOTION_RULE__RULE_PREFER_NOT:
-        return "prefer_not";
-    case FO__PROMOTION_RULE__RULE_MUST_NOT:
-        return "must_not";
-    default:
-        return "neutral";
+    case FO__PROMOTION_RULE__RULE_PREFER: return "prefer";
+    case FO__PROMOTION_RULE__RULE_PREFER_NOT: return "prefer_not";
+    case FO__PROMOTION_RULE__RULE_MUST_NOT: return "must_not";
+    default: return "neutral";
     }
 }
 
@@ -107,8 +95,7 @@ static void status_json_member(struct fo_ctl_json *w, const struct fo_ctl_member
     fo_ctl_json_close(w, '}');
 }
 
-static void status_json(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n,
-                        long leader)
+static void status_json(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n, long leader)
 {
     struct fo_ctl_json w = {out, 0};
     size_t i;
@@ -131,12 +118,10 @@ static void cell_u64(struct fo_ctl_table *t, int present, uint64_t v)
         fo_ctl_table_cell(t, "");
 }
 
-static const char *const status_headers[] = {"ID",   "RAFT ADDRESS", "ADMIN ADDRESS",
-                                             "ROLE", "STATE",        "TERM",
-                                             "APPLIED", "COMMIT",    "LEADER"};
+static const char *const status_headers[] = {"ID",   "RAFT ADDRESS", "ADMIN ADDRESS", "ROLE",  "STATE",
+                                             "TERM", "APPLIED",      "COMMIT",        "LEADER"};
 
-static void status_text(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n,
-                        long leader)
+static void status_text(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n, long leader)
 {
     struct fo_ctl_table t;
     size_t i;
@@ -165,8 +150,7 @@ static void status_text(struct fo_buf *out, const struct fo_ctl_member_status *m
     }
 }
 
-void fo_ctl_render_status(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n,
-                          long leader, int json)
+void fo_ctl_render_status(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n, long leader, int json)
 {
     if (json)
         status_json(out, ms, n, leader);
@@ -176,8 +160,7 @@ void fo_ctl_render_status(struct fo_buf *out, const struct fo_ctl_member_status 
 
 /* ------------------------------------------------------------ members */
 
-static const char *const members_headers[] = {"ID", "RAFT ADDRESS", "ADMIN ADDRESS",
-                                              "HTTP ADDRESS", "ROLE"};
+static const char *const members_headers[] = {"ID", "RAFT ADDRESS", "ADMIN ADDRESS", "HTTP ADDRESS", "ROLE"};
 
 void fo_ctl_render_members(struct fo_buf *out, const Fo__MembersResp *r, int json)
 {
@@ -215,8 +198,7 @@ void fo_ctl_render_members(struct fo_buf *out, const Fo__MembersResp *r, int jso
 
 /* ------------------------------------------------------------ topology */
 
-static void instance_json_stored(struct fo_ctl_json *w, const Fo__InstanceView *v,
-                                 struct fo_buf *tmp)
+static void instance_json_stored(struct fo_ctl_json *w, const Fo__InstanceView *v, struct fo_buf *tmp)
 {
     fo_ctl_json_str(w, "host", v->host);
     fo_ctl_json_u64(w, "port", v->port);
@@ -312,9 +294,9 @@ static void instance_problems(struct fo_buf *tmp, const Fo__InstanceView *v)
     }
 }
 
-static const char *const topology_headers[] = {
-    "INSTANCE", "ROLE",         "HEALTH",    "RO",   "SOURCE",       "IO/SQL",
-    "LAG",      "GTID_CURRENT", "SERVER_ID", "RULE", "PROBLEM/ERROR"};
+static const char *const topology_headers[] = {"INSTANCE",  "ROLE",   "HEALTH",       "RO",
+                                               "SOURCE",    "IO/SQL", "LAG",          "GTID_CURRENT",
+                                               "SERVER_ID", "RULE",   "PROBLEM/ERROR"};
 
 static void topology_row(struct fo_ctl_table *t, const Fo__InstanceView *v, struct fo_buf *tmp)
 {

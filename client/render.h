@@ -18,13 +18,12 @@
 struct fo_ctl_member_status {
     const Fo__Member *member;
     const Fo__NodeStatus *st;
-    int reachable;       /* a reply arrived */
+    int reachable;         /* a reply arrived */
     char error[FO_ERRLEN]; /* "" when st != NULL */
 };
 
 /* leader: index of the member that is leader, or -1 if none. */
-void fo_ctl_render_status(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n,
-                          long leader, int json);
+void fo_ctl_render_status(struct fo_buf *out, const struct fo_ctl_member_status *ms, size_t n, long leader, int json);
 void fo_ctl_render_members(struct fo_buf *out, const Fo__MembersResp *r, int json);
 void fo_ctl_render_topology(struct fo_buf *out, const Fo__TopologyResp *r, int json);
 void fo_ctl_render_clusters(struct fo_buf *out, const Fo__ClustersResp *r, int json);
@@ -33,8 +32,7 @@ void fo_ctl_render_clusters(struct fo_buf *out, const Fo__ClustersResp *r, int j
 void fo_ctl_render_history(struct fo_buf *out, const Fo__HistoryResp *r, int json);
 /* render_history.c. now_ms is the local wall clock, used only to say in the human
  * output that an anti-flap block is over. */
-void fo_ctl_render_why(struct fo_buf *out, const Fo__WhyResp *r, unsigned long long now_ms,
-                       int json);
+void fo_ctl_render_why(struct fo_buf *out, const Fo__WhyResp *r, unsigned long long now_ms, int json);
 /* A successful write: "ok" or {"ok":true}. */
 void fo_ctl_render_ok(struct fo_buf *out, int json);
 /* A successful failover or switchover request (the reply has no body): "ok" and where

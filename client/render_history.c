@@ -16,61 +16,50 @@
 static const char *kind_name(Fo__FailoverKind k)
 {
     switch (k) {
-    case FO__FAILOVER_KIND__KIND_AUTO:
-        return "auto";
-    case FO__FAILOVER_KIND__KIND_MANUAL:
-        return "manual";
-    case FO__FAILOVER_KIND__KIND_SWITCHOVER:
-        return "switchover";
-    default:
-        return "unknown";
+    case FO__FAILOVER_KIND__KIND_AUTO: return "auto";
+    case FO__FAILOVER_KIND__KIND_MANUAL: return "manual";
+    case FO__FAILOVER_KIND__KIND_SWITCHOVER: return "switchover";
+    default: return "unknown";
     }
 }
 
 static const char *step_name(Fo__FailoverStep s)
 {
     switch (s) {
-    case FO__FAILOVER_STEP__STEP_NONE:
-        return "none";
-    case FO__FAILOVER_STEP__STEP_PRE_HOOK:
-        return "pre_hook";
-    case FO__FAILOVER_STEP__STEP_FENCE:
-        return "fence";
-    case FO__FAILOVER_STEP__STEP_CHOOSE:
-        return "choose";
-    case FO__FAILOVER_STEP__STEP_PROMOTE:
-        return "promote";
-    case FO__FAILOVER_STEP__STEP_REPOINT:
-        return "repoint";
-    case FO__FAILOVER_STEP__STEP_VIP:
-        return "vip";
-    default:
-        return "unknown";
+    case FO__FAILOVER_STEP__STEP_NONE: return "none";
+    case FO__FAILOVER_STEP__STEP_PRE_HOOK: return "pre_hook";
+    case FO__FAILOVER_STEP__STEP_FENCE: return "fence";
+    case FO__FAILOVER_STEP__STEP_CHOOSE: return "choose";
+    case FO__FAILOVER_STEP__STEP_PROMOTE: return "promote";
+    case FO__FAILOVER_STEP__STEP_REPOINT: return "repoint";
+    case FO__FAILOVER_STEP__STEP_VIP: return "vip";
+    default: return "unknown";
     }
 }
 
 static const char *result_name(Fo__FailoverResult r)
 {
     switch (r) {
-    case FO__FAILOVER_RESULT__RESULT_RUNNING:
-        return "running";
-    case FO__FAILOVER_RESULT__RESULT_SUCCESS:
-        return "success";
-    case FO__FAILOVER_RESULT__RESULT_FAILED:
-        return "failed";
-    case FO__FAILOVER_RESULT__RESULT_ABORTED:
-        return "aborted";
-    default:
-        return "unknown";
+    case FO__FAILOVER_RESULT__RESULT_RUNNING: return "running";
+    case FO__FAILOVER_RESULT__RESULT_SUCCESS: return "success";
+    case FO__FAILOVER_RESULT__RESULT_FAILED: return "failed";
+    case FO__FAILOVER_RESULT__RESULT_ABORTED: return "aborted";
+    default: return "unknown";
     }
 }
 
 /* "-" for an address not known (yet): the new primary until one is chosen. */
-static const char *or_dash(const char *s) { return s != NULL && s[0] != '\0' ? s : "-"; }
+static const char *or_dash(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : "-";
+}
 
 /* WhyResp.running is "unfinished failover, if any": a record without an epoch (every
  * failover has one, starting at 1) is an empty message, not a failover. */
-static int is_running(const Fo__FailoverRecord *f) { return f != NULL && f->epoch != 0; }
+static int is_running(const Fo__FailoverRecord *f)
+{
+    return f != NULL && f->epoch != 0;
+}
 
 /* ------------------------------------------------------------ JSON */
 
@@ -183,9 +172,8 @@ static void why_json(struct fo_buf *out, const Fo__WhyResp *r)
 
 /* ------------------------------------------------------------ history text */
 
-static const char *const failover_headers[] = {"STARTED(UTC)", "CLUSTER", "EPOCH",
-                                               "KIND",         "OLD -> NEW", "RESULT",
-                                               "TOTAL",        "STEPS",   "REASON"};
+static const char *const failover_headers[] = {"STARTED(UTC)", "CLUSTER", "EPOCH", "KIND",  "OLD -> NEW",
+                                               "RESULT",       "TOTAL",   "STEPS", "REASON"};
 
 static void failover_row(struct fo_ctl_table *t, const Fo__FailoverRecord *f)
 {
@@ -351,8 +339,7 @@ static void why_text(struct fo_buf *out, const Fo__WhyResp *r, unsigned long lon
     fo_ctl_table_free(&t);
 }
 
-void fo_ctl_render_why(struct fo_buf *out, const Fo__WhyResp *r, unsigned long long now_ms,
-                       int json)
+void fo_ctl_render_why(struct fo_buf *out, const Fo__WhyResp *r, unsigned long long now_ms, int json)
 {
     if (json)
         why_json(out, r);

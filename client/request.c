@@ -8,14 +8,10 @@
 static Fo__PromotionRule pb_rule(enum fo_rule r)
 {
     switch (r) {
-    case FO_RULE_PREFER:
-        return FO__PROMOTION_RULE__RULE_PREFER;
-    case FO_RULE_PREFER_NOT:
-        return FO__PROMOTION_RULE__RULE_PREFER_NOT;
-    case FO_RULE_MUST_NOT:
-        return FO__PROMOTION_RULE__RULE_MUST_NOT;
-    default:
-        return FO__PROMOTION_RULE__RULE_NEUTRAL;
+    case FO_RULE_PREFER: return FO__PROMOTION_RULE__RULE_PREFER;
+    case FO_RULE_PREFER_NOT: return FO__PROMOTION_RULE__RULE_PREFER_NOT;
+    case FO_RULE_MUST_NOT: return FO__PROMOTION_RULE__RULE_MUST_NOT;
+    default: return FO__PROMOTION_RULE__RULE_NEUTRAL;
     }
 }
 
@@ -75,9 +71,7 @@ static void build_cluster_add(struct fo_ctl_request *r, const struct fo_ctl_args
 static void build_cluster_writes(struct fo_ctl_request *r, const struct fo_ctl_args *a)
 {
     switch (a->cmd) {
-    case FO_CTL_CLUSTER_ADD:
-        build_cluster_add(r, a);
-        break;
+    case FO_CTL_CLUSTER_ADD: build_cluster_add(r, a); break;
     case FO_CTL_CLUSTER_REMOVE:
         r->body.cluster_remove = (Fo__ClusterRemove)FO__CLUSTER_REMOVE__INIT;
         r->body.cluster_remove.name = PB_STR(a->cluster);
@@ -196,26 +190,16 @@ void fo_ctl_request_build(struct fo_ctl_request *r, const struct fo_ctl_args *a)
     case FO_CTL_CLUSTER_REMOVE:
     case FO_CTL_INSTANCE_ADD:
     case FO_CTL_INSTANCE_REMOVE:
-    case FO_CTL_INSTANCE_RULE:
-        build_cluster_writes(r, a);
-        break;
+    case FO_CTL_INSTANCE_RULE: build_cluster_writes(r, a); break;
     case FO_CTL_FAILOVER:
-    case FO_CTL_SWITCHOVER:
-        build_failovers(r, a);
-        break;
+    case FO_CTL_SWITCHOVER: build_failovers(r, a); break;
     case FO_CTL_ACK:
     case FO_CTL_RECOVERIES:
-    case FO_CTL_MAINTENANCE:
-        build_switches(r, a);
-        break;
+    case FO_CTL_MAINTENANCE: build_switches(r, a); break;
     case FO_CTL_MEMBER_ADD:
     case FO_CTL_MEMBER_REMOVE:
-    case FO_CTL_MEMBER_TRANSFER:
-        build_member_writes(r, a);
-        break;
-    default:
-        build_reads(r, a);
-        break;
+    case FO_CTL_MEMBER_TRANSFER: build_member_writes(r, a); break;
+    default: build_reads(r, a); break;
     }
 }
 
@@ -232,17 +216,11 @@ Fo__Response__BodyCase fo_ctl_request_expected_body(enum fo_ctl_cmd cmd)
 {
     switch (cmd) {
     case FO_CTL_STATUS:
-    case FO_CTL_MEMBERS:
-        return FO__RESPONSE__BODY_MEMBERS;
-    case FO_CTL_TOPOLOGY:
-        return FO__RESPONSE__BODY_TOPOLOGY;
-    case FO_CTL_HISTORY:
-        return FO__RESPONSE__BODY_HISTORY;
-    case FO_CTL_CLUSTERS:
-        return FO__RESPONSE__BODY_CLUSTERS;
-    case FO_CTL_WHY:
-        return FO__RESPONSE__BODY_WHY;
-    default:
-        return FO__RESPONSE__BODY__NOT_SET;
+    case FO_CTL_MEMBERS: return FO__RESPONSE__BODY_MEMBERS;
+    case FO_CTL_TOPOLOGY: return FO__RESPONSE__BODY_TOPOLOGY;
+    case FO_CTL_HISTORY: return FO__RESPONSE__BODY_HISTORY;
+    case FO_CTL_CLUSTERS: return FO__RESPONSE__BODY_CLUSTERS;
+    case FO_CTL_WHY: return FO__RESPONSE__BODY_WHY;
+    default: return FO__RESPONSE__BODY__NOT_SET;
     }
 }

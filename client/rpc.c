@@ -38,8 +38,7 @@ static void close_fd(struct fo_ctl_call *c)
 }
 
 /* Finishes the call with rc and a message prefixed by its address. */
-__attribute__((format(printf, 3, 4))) static void finish(struct fo_ctl_call *c, int rc,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void finish(struct fo_ctl_call *c, int rc, const char *fmt, ...)
 {
     char msg[FO_ERRLEN];
     va_list ap;
@@ -122,8 +121,7 @@ int fo_ctl_call_init(struct fo_ctl_call *c, const char *address, const Fo__Reque
 static void connect_next(struct fo_ctl_call *c, int last_errno)
 {
     for (; c->ai != NULL; c->ai = c->ai->ai_next) {
-        c->fd = socket(c->ai->ai_family, c->ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                       c->ai->ai_protocol);
+        c->fd = socket(c->ai->ai_family, c->ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, c->ai->ai_protocol);
         if (c->fd < 0) {
             last_errno = errno;
             continue;
@@ -219,17 +217,10 @@ static void step_receiving(struct fo_ctl_call *c)
 static void step(struct fo_ctl_call *c)
 {
     switch (c->phase) {
-    case PH_CONNECTING:
-        step_connecting(c);
-        break;
-    case PH_SENDING:
-        step_sending(c);
-        break;
-    case PH_RECEIVING:
-        step_receiving(c);
-        break;
-    default:
-        break;
+    case PH_CONNECTING: step_connecting(c); break;
+    case PH_SENDING: step_sending(c); break;
+    case PH_RECEIVING: step_receiving(c); break;
+    default: break;
     }
 }
 
@@ -254,8 +245,7 @@ static void expire(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
 
     for (i = 0; i < n; i++) {
         if (calls[i].phase != PH_DONE)
-            finish(&calls[i], FO_ETIMEDOUT, "timed out after %u ms %s", timeout_ms,
-                   phase_what[calls[i].phase]);
+            finish(&calls[i], FO_ETIMEDOUT, "timed out after %u ms %s", timeout_ms, phase_what[calls[i].phase]);
     }
 }
 
@@ -268,8 +258,7 @@ void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
     fds = calloc(n ? n : 1, sizeof(*fds));
     map = calloc(n ? n : 1, sizeof(*map));
     for (i = 0; i < n; i++) {
-        if (calls[i].phase == PH_DONE)
-            continue;
+        if (calls[i].phase == PH_DONE) continue;
         if (fds == NULL || map == NULL)
             finish(&calls[i], FO_ENOMEM, "out of memory");
         else if (calls[i].fd < 0)

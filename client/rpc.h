@@ -27,10 +27,10 @@ struct addrinfo;
 struct fo_ctl_call {
     char address[FO_ADDR_LEN]; /* "host:port" as given */
     /* Results, valid once fo_ctl_rpc_run returned (or init failed). */
-    int rc;             /* 0, FO_EUNREACHABLE, FO_ETIMEDOUT, FO_EPROTO, FO_ECLOSED, FO_EIO,
+    int rc;              /* 0, FO_EUNREACHABLE, FO_ETIMEDOUT, FO_EPROTO, FO_ECLOSED, FO_EIO,
                            FO_ENOMEM, FO_EINVAL (bad address) or FO_ETOOBIG */
     char err[FO_ERRLEN]; /* "HOST:PORT: reason" when rc != 0 */
-    Fo__Response *resp; /* when rc == 0; owned by the call */
+    Fo__Response *resp;  /* when rc == 0; owned by the call */
     /* Private. */
     int phase;
     int fd;

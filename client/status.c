@@ -120,14 +120,12 @@ int fo_ctl_run_status(const struct fo_ctl_args *a)
     int rc;
 
     fo_ctl_request_build(&req, a);
-    if (fo_ctl_call_init(&members, a->controller, &req.req) == 0)
-        fo_ctl_rpc_run(&members, 1, a->timeout_ms);
+    if (fo_ctl_call_init(&members, a->controller, &req.req) == 0) fo_ctl_rpc_run(&members, 1, a->timeout_ms);
     rc = fo_ctl_check_reply(a, &members, FO__RESPONSE__BODY_MEMBERS);
     if (rc != 0) goto out_members;
     n = members.resp->members->n_members;
     if (n > MAX_MEMBERS) {
-        fo_errf(msg, FO_EPROTO, "%s: bad reply: %zu members (at most %d)", members.address, n,
-                MAX_MEMBERS);
+        fo_errf(msg, FO_EPROTO, "%s: bad reply: %zu members (at most %d)", members.address, n, MAX_MEMBERS);
         rc = fo_ctl_fail(a, FO_CTL_EXIT_UNREACHABLE, FO_EPROTO, msg);
         goto out_members;
     }

@@ -123,8 +123,7 @@ void fo_ctl_table_note(struct fo_ctl_table *t, const char *s)
     t->notes[r] = copy;
 }
 
-static void render_row(const struct fo_ctl_table *t, const char *const *row, const size_t *width,
-                       struct fo_buf *out)
+static void render_row(const struct fo_ctl_table *t, const char *const *row, const size_t *width, struct fo_buf *out)
 {
     unsigned c;
     size_t len;

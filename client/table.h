@@ -28,8 +28,7 @@ void fo_ctl_table_free(struct fo_ctl_table *t);
 
 /* Appends the next cell, left to right, top to bottom. s may be NULL ("-"). */
 void fo_ctl_table_cell(struct fo_ctl_table *t, const char *s);
-void fo_ctl_table_cellf(struct fo_ctl_table *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void fo_ctl_table_cellf(struct fo_ctl_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Attaches s to the last complete row (there must be one): it is printed on its
  * own line under the row, indented by four spaces. NULL or "" adds nothing; a

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void fo_buf_init(struct fo_buf *b) { memset(b, 0, sizeof(*b)); }
+void fo_buf_init(struct fo_buf *b)
+{
+    memset(b, 0, sizeof(*b));
+}
 
 void fo_buf_free(struct fo_buf *b)
 {
@@ -49,7 +52,10 @@ void fo_buf_append(struct fo_buf *b, const void *data, size_t n)
     b->p[b->len] = '\0';
 }
 
-void fo_buf_puts(struct fo_buf *b, const char *s) { fo_buf_append(b, s, strlen(s)); }
+void fo_buf_puts(struct fo_buf *b, const char *s)
+{
+    fo_buf_append(b, s, strlen(s));
+}
 
 void fo_buf_printf(struct fo_buf *b, const char *fmt, ...)
 {
@@ -79,8 +85,10 @@ void fo_buf_json_str(struct fo_buf *b, const char *s)
         case '\r': fo_buf_puts(b, "\\r"); break;
         case '\t': fo_buf_puts(b, "\\t"); break;
         default:
-            if (*c < 0x20) fo_buf_printf(b, "\\u%04x", *c);
-            else fo_buf_append(b, c, 1);
+            if (*c < 0x20)
+                fo_buf_printf(b, "\\u%04x", *c);
+            else
+                fo_buf_append(b, c, 1);
         }
     }
     fo_buf_append(b, "\"", 1);

@@ -29,10 +29,10 @@
 
 #include "log.h"
 
-#define CONFIG_MAX_BYTES (16u << 20) /* a config file larger than this is a mistake */
+#define CONFIG_MAX_BYTES (16u << 20)      /* a config file larger than this is a mistake */
 #define NODE_ID_MAX ((uint64_t)INT64_MAX) /* ids are stored in sqlite INTEGER columns */
 #define PASSWORD_MAX 255
-#define SHOW_LEN 96      /* values echoed in error messages are cut to this */
+#define SHOW_LEN 96 /* values echoed in error messages are cut to this */
 #define SECTION_LEN 256
 #define MAX_KEYS 12
 #define DEFAULT_ANTI_FLAP_S 3600 /* [cluster] anti_flap_s default */
@@ -68,8 +68,7 @@ static int copy_field(char *dst, size_t size, const char *s)
 /* ---- password file ---------------------------------------------------------- */
 
 /* Extracts the first line. Messages never include the file's content. */
-static int first_line(const char *buf, size_t got, int full, char *out, size_t outlen,
-                      const char *path, char *err)
+static int first_line(const char *buf, size_t got, int full, char *out, size_t outlen, const char *path, char *err)
 {
     const char *nl = memchr(buf, '\n', got);
     size_t n = nl ? (size_t)(nl - buf) : got;
@@ -77,11 +76,9 @@ static int first_line(const char *buf, size_t got, int full, char *out, size_t o
     if (nl == NULL && full)
         return fo_errf(err, FO_EINVAL, "%s: first line is longer than %d bytes", path, PASSWORD_MAX);
     if (n > 0 && buf[n - 1] == '\r') n--;
-    if (n > PASSWORD_MAX)
-        return fo_errf(err, FO_EINVAL, "%s: first line is longer than %d bytes", path, PASSWORD_MAX);
+    if (n > PASSWORD_MAX) return fo_errf(err, FO_EINVAL, "%s: first line is longer than %d bytes", path, PASSWORD_MAX);
     if (n == 0) return fo_errf(err, FO_EINVAL, "%s: password file's first line is empty", path);
-    if (memchr(buf, '\0', n) != NULL)
-        return fo_errf(err, FO_EINVAL, "%s: password contains a NUL byte", path);
+    if (memchr(buf, '\0', n) != NULL) return fo_errf(err, FO_EINVAL, "%s: password contains a NUL byte", path);
     if (n >= outlen) return fo_errf(err, FO_EINVAL, "%s: password does not fit the buffer", path);
     memcpy(out, buf, n);
     out[n] = '\0';
@@ -106,8 +103,7 @@ static ssize_t read_upto(int fd, char *buf, size_t len)
 
 /* Opens path read-only into *fd and insists on a regular file (a FIFO would block).
  * Returns 0 or `code` with the reason in err. */
-static int open_regular(const char *path, const char *what, int code, struct stat *st, int *fd,
-                        char *err)
+static int open_regular(const char *path, const char *what, int code, struct stat *st, int *fd, char *err)
 {
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0) return fo_errf(err, code, "%s: cannot open %s: %s", path, what, strerror(errno));
@@ -152,8 +148,20 @@ out_close:
 enum sec_kind { SEC_NONE, SEC_MAIN, SEC_PROBE, SEC_PEER, SEC_CLUSTER, SEC_FAILOVER };
 /* K_ABSPATH: a path that must be absolute; K_HOOK: an absolute path to an executable
  * regular file, checked when the config is loaded (DESIGN.md §9: fail before start). */
-enum key_type { K_U64, K_UINT, K_IPV4, K_HOSTPORT, K_PATH, K_ABSPATH, K_HOOK, K_USER, K_BOOL,
-                K_LOGLEVEL, K_FAULT, K_INSTANCE };
+enum key_type {
+    K_U64,
+    K_UINT,
+    K_IPV4,
+    K_HOSTPORT,
+    K_PATH,
+    K_ABSPATH,
+    K_HOOK,
+    K_USER,
+    K_BOOL,
+    K_LOGLEVEL,
+    K_FAULT,
+    K_INSTANCE
+};
 
 struct key_def {
     const char *name;
@@ -167,11 +175,32 @@ struct key_def {
 
 #define FIELD(type, member) offsetof(type, member), sizeof(((type *)0)->member)
 
-enum { MK_NODE_ID, MK_RAFT, MK_ADMIN, MK_HTTP, MK_DATA_DIR, MK_ELECTION, MK_HEARTBEAT,
-       MK_SNAP_THRESHOLD, MK_SNAP_TRAILING, MK_MAX_FRAME, MK_LOG_LEVEL, MK_COUNT };
+enum {
+    MK_NODE_ID,
+    MK_RAFT,
+    MK_ADMIN,
+    MK_HTTP,
+    MK_DATA_DIR,
+    MK_ELECTION,
+    MK_HEARTBEAT,
+    MK_SNAP_THRESHOLD,
+    MK_SNAP_TRAILING,
+    MK_MAX_FRAME,
+    MK_LOG_LEVEL,
+    MK_COUNT
+};
 enum { PK_RAFT, PK_ADMIN, PK_HTTP, PK_COUNT };
-enum { CK_USER, CK_PASSWORD_FILE, CK_INSTANCE, CK_REPL_USER, CK_REPL_PASSWORD_FILE, CK_SEMI_SYNC,
-       CK_ANTI_FLAP, CK_MAX_LAG, CK_COUNT };
+enum {
+    CK_USER,
+    CK_PASSWORD_FILE,
+    CK_INSTANCE,
+    CK_REPL_USER,
+    CK_REPL_PASSWORD_FILE,
+    CK_SEMI_SYNC,
+    CK_ANTI_FLAP,
+    CK_MAX_LAG,
+    CK_COUNT
+};
 
 static const struct key_def main_keys[MK_COUNT + 1] = {
     [MK_NODE_ID] = {"node_id", K_U64, FIELD(struct fo_config, node_id), 1, NODE_ID_MAX, 1, 0},
@@ -179,16 +208,11 @@ static const struct key_def main_keys[MK_COUNT + 1] = {
     [MK_ADMIN] = {"admin_address", K_HOSTPORT, FIELD(struct fo_config, admin_address), 0, 0, 1, 0},
     [MK_HTTP] = {"http_address", K_HOSTPORT, FIELD(struct fo_config, http_address), 0, 0, 1, 0},
     [MK_DATA_DIR] = {"data_dir", K_PATH, FIELD(struct fo_config, data_dir), 0, 0, 1, 0},
-    [MK_ELECTION] = {"election_timeout_ms", K_UINT, FIELD(struct fo_config, election_timeout_ms),
-                     100, 60000, 0, 0},
-    [MK_HEARTBEAT] = {"heartbeat_timeout_ms", K_UINT,
-                      FIELD(struct fo_config, heartbeat_timeout_ms), 10, 60000, 0, 0},
-    [MK_SNAP_THRESHOLD] = {"snapshot_threshold", K_UINT,
-                           FIELD(struct fo_config, snapshot_threshold), 4, 1000000, 0, 0},
-    [MK_SNAP_TRAILING] = {"snapshot_trailing", K_UINT, FIELD(struct fo_config, snapshot_trailing),
-                          0, 1000000, 0, 0},
-    [MK_MAX_FRAME] = {"max_frame_bytes", K_UINT, FIELD(struct fo_config, max_frame_bytes), 1024,
-                      67108864, 0, 0},
+    [MK_ELECTION] = {"election_timeout_ms", K_UINT, FIELD(struct fo_config, election_timeout_ms), 100, 60000, 0, 0},
+    [MK_HEARTBEAT] = {"heartbeat_timeout_ms", K_UINT, FIELD(struct fo_config, heartbeat_timeout_ms), 10, 60000, 0, 0},
+    [MK_SNAP_THRESHOLD] = {"snapshot_threshold", K_UINT, FIELD(struct fo_config, snapshot_threshold), 4, 1000000, 0, 0},
+    [MK_SNAP_TRAILING] = {"snapshot_trailing", K_UINT, FIELD(struct fo_config, snapshot_trailing), 0, 1000000, 0, 0},
+    [MK_MAX_FRAME] = {"max_frame_bytes", K_UINT, FIELD(struct fo_config, max_frame_bytes), 1024, 67108864, 0, 0},
     [MK_LOG_LEVEL] = {"log_level", K_LOGLEVEL, FIELD(struct fo_config, log_level), 0, 0, 0, 0},
     [MK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
@@ -210,36 +234,41 @@ static const struct key_def probe_keys[] = {
 
 static const struct key_def cluster_keys[CK_COUNT + 1] = {
     [CK_USER] = {"user", K_USER, FIELD(struct fo_cluster_cfg, user), 0, 0, 1, 0},
-    [CK_PASSWORD_FILE] = {"password_file", K_PATH, FIELD(struct fo_cluster_cfg, password_file), 0,
-                          0, 1, 0},
+    [CK_PASSWORD_FILE] = {"password_file", K_PATH, FIELD(struct fo_cluster_cfg, password_file), 0, 0, 1, 0},
     [CK_INSTANCE] = {"instance", K_INSTANCE, 0, 0, 0, 0, 1, 1},
     [CK_REPL_USER] = {"repl_user", K_USER, FIELD(struct fo_cluster_cfg, repl_user), 0, 0, 0, 0},
-    [CK_REPL_PASSWORD_FILE] = {"repl_password_file", K_ABSPATH,
-                               FIELD(struct fo_cluster_cfg, repl_password_file), 0, 0, 0, 0},
+    [CK_REPL_PASSWORD_FILE] = {"repl_password_file", K_ABSPATH, FIELD(struct fo_cluster_cfg, repl_password_file), 0, 0,
+                               0, 0},
     [CK_SEMI_SYNC] = {"semi_sync", K_BOOL, FIELD(struct fo_cluster_cfg, semi_sync), 0, 0, 0, 0},
     [CK_ANTI_FLAP] = {"anti_flap_s", K_UINT, FIELD(struct fo_cluster_cfg, anti_flap_s), 0, 604800, 0, 0},
     [CK_MAX_LAG] = {"max_lag_s", K_UINT, FIELD(struct fo_cluster_cfg, max_lag_s), 0, 86400, 0, 0},
     [CK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
-enum { FK_PRE, FK_POST, FK_POST_FAILED, FK_HOOK_TIMEOUT, FK_CONFIRM_WINDOW, FK_RELAY_WAIT,
-       FK_STEP_TIMEOUT, FK_TILT_GRACE, FK_FAULT, FK_COUNT };
+enum {
+    FK_PRE,
+    FK_POST,
+    FK_POST_FAILED,
+    FK_HOOK_TIMEOUT,
+    FK_CONFIRM_WINDOW,
+    FK_RELAY_WAIT,
+    FK_STEP_TIMEOUT,
+    FK_TILT_GRACE,
+    FK_FAULT,
+    FK_COUNT
+};
 
 static const struct key_def failover_keys[FK_COUNT + 1] = {
     [FK_PRE] = {"pre_failover", K_HOOK, FIELD(struct fo_failover_cfg, pre_failover), 0, 0, 0, 0},
     [FK_POST] = {"post_failover", K_HOOK, FIELD(struct fo_failover_cfg, post_failover), 0, 0, 0, 0},
-    [FK_POST_FAILED] = {"post_failover_failed", K_HOOK,
-                        FIELD(struct fo_failover_cfg, post_failover_failed), 0, 0, 0, 0},
-    [FK_HOOK_TIMEOUT] = {"hook_timeout_ms", K_UINT, FIELD(struct fo_failover_cfg, hook_timeout_ms), 100,
-                         600000, 0, 0},
-    [FK_CONFIRM_WINDOW] = {"confirm_window_ms", K_UINT, FIELD(struct fo_failover_cfg, confirm_window_ms),
-                           500, 60000, 0, 0},
-    [FK_RELAY_WAIT] = {"relay_wait_ms", K_UINT, FIELD(struct fo_failover_cfg, relay_wait_ms), 100, 600000,
-                       0, 0},
-    [FK_STEP_TIMEOUT] = {"step_timeout_ms", K_UINT, FIELD(struct fo_failover_cfg, step_timeout_ms), 500,
-                         600000, 0, 0},
-    [FK_TILT_GRACE] = {"tilt_grace_ms", K_UINT, FIELD(struct fo_failover_cfg, tilt_grace_ms), 0, 600000, 0,
-                       0},
+    [FK_POST_FAILED] = {"post_failover_failed", K_HOOK, FIELD(struct fo_failover_cfg, post_failover_failed), 0, 0, 0,
+                        0},
+    [FK_HOOK_TIMEOUT] = {"hook_timeout_ms", K_UINT, FIELD(struct fo_failover_cfg, hook_timeout_ms), 100, 600000, 0, 0},
+    [FK_CONFIRM_WINDOW] = {"confirm_window_ms", K_UINT, FIELD(struct fo_failover_cfg, confirm_window_ms), 500, 60000, 0,
+                           0},
+    [FK_RELAY_WAIT] = {"relay_wait_ms", K_UINT, FIELD(struct fo_failover_cfg, relay_wait_ms), 100, 600000, 0, 0},
+    [FK_STEP_TIMEOUT] = {"step_timeout_ms", K_UINT, FIELD(struct fo_failover_cfg, step_timeout_ms), 500, 600000, 0, 0},
+    [FK_TILT_GRACE] = {"tilt_grace_ms", K_UINT, FIELD(struct fo_failover_cfg, tilt_grace_ms), 0, 600000, 0, 0},
     [FK_FAULT] = {"fault_injection", K_FAULT, FIELD(struct fo_failover_cfg, fault), 0, 0, 0, 0},
     [FK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
@@ -285,9 +314,8 @@ struct loader {
 /* Records the first error as "file:line: [section] key: reason". line 0 omits the
  * line, a NULL section or key omits that part. Messages longer than FO_ERRLEN are
  * cut (fo_errf truncates safely); the prefix comes first so it always survives. */
-__attribute__((format(printf, 6, 7))) static int fail(struct loader *ld, unsigned line,
-                                                      const char *section, const char *key,
-                                                      int code, const char *fmt, ...)
+__attribute__((format(printf, 6, 7))) static int fail(struct loader *ld, unsigned line, const char *section,
+                                                      const char *key, int code, const char *fmt, ...)
 {
     char msg[FO_ERRLEN], where[FO_ERRLEN], at[32] = "", s1[SHOW_LEN], s2[SHOW_LEN];
     va_list ap;
@@ -341,8 +369,7 @@ static int add_instance(struct loader *ld, const char *key, const char *value);
 static int check_hook(struct loader *ld, const struct key_def *def, const char *path);
 
 /* Sets a string field after validation; `kind` names what the value is. */
-static int store_string(struct loader *ld, const struct key_def *def, char *field,
-                        const char *value)
+static int store_string(struct loader *ld, const struct key_def *def, char *field, const char *value)
 {
     char perr[FO_ERRLEN], shown[SHOW_LEN];
     size_t i;
@@ -356,15 +383,14 @@ static int store_string(struct loader *ld, const struct key_def *def, char *fiel
         unsigned char ch = (unsigned char)value[i];
         if (ch <= ' ' || ch >= 0x7f || ch == '\'' || ch == '"' || ch == '\\' || ch == '`')
             return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
-                        "'%s' may contain only printable ASCII without spaces or quotes",
-                        show(value, shown));
+                        "'%s' may contain only printable ASCII without spaces or quotes", show(value, shown));
     }
     if ((def->type == K_ABSPATH || def->type == K_HOOK) && value[0] != '/')
         return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not an absolute path",
                     show(value, shown));
     if (copy_field(field, def->size, value) != 0)
-        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
-                    "'%s' is longer than %zu bytes", show(value, shown), def->size - 1);
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is longer than %zu bytes",
+                    show(value, shown), def->size - 1);
     return def->type == K_HOOK ? check_hook(ld, def, value) : 0;
 }
 
@@ -376,14 +402,11 @@ static int check_hook(struct loader *ld, const struct key_def *def, const char *
     struct stat st;
 
     if (stat(path, &st) != 0)
-        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s': %s", show(path, shown),
-                    strerror(errno));
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s': %s", show(path, shown), strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not a regular file",
-                    show(path, shown));
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not a regular file", show(path, shown));
     if (access(path, X_OK) != 0 || (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0)
-        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not executable",
-                    show(path, shown));
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not executable", show(path, shown));
     return 0;
 }
 
@@ -412,8 +435,10 @@ static int store_fault(struct loader *ld, const struct key_def *def, char *field
     char shown[SHOW_LEN];
     enum fo_fault f;
 
-    if (strcmp(value, "none") == 0) f = FO_FAULT_NONE;
-    else if (strcmp(value, "exit_after_begin") == 0) f = FO_FAULT_EXIT_AFTER_BEGIN;
+    if (strcmp(value, "none") == 0)
+        f = FO_FAULT_NONE;
+    else if (strcmp(value, "exit_after_begin") == 0)
+        f = FO_FAULT_EXIT_AFTER_BEGIN;
     else
         return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not one of none|exit_after_begin",
                     show(value, shown));
@@ -446,8 +471,8 @@ static int store_value(struct loader *ld, const struct key_def *def, const char 
     case K_LOGLEVEL:
         level = fo_log_parse_level(value);
         if (level < 0)
-            return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
-                        "'%s' is not one of debug|info|warn|error", show(value, shown));
+            return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not one of debug|info|warn|error",
+                        show(value, shown));
         memcpy(field, &level, sizeof(int));
         return 0;
     case K_BOOL: return store_bool(ld, def, field, value);
@@ -481,8 +506,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* "HOST:PORT [RULE]" */
-static int parse_instance(struct loader *ld, const char *key, const char *value,
-                          struct fo_instance_cfg *inst)
+static int parse_instance(struct loader *ld, const char *key, const char *value, struct fo_instance_cfg *inst)
 {
     char buf[FO_ADDR_LEN + 32], perr[FO_ERRLEN], shown[SHOW_LEN];
     char *save = NULL, *addr, *rule, *extra;
@@ -494,8 +518,7 @@ static int parse_instance(struct loader *ld, const char *key, const char *value,
     extra = rule ? strtok_r(NULL, " \t", &save) : NULL;
     if (addr == NULL) return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "empty value");
     if (extra != NULL)
-        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "'%s': expected HOST:PORT [RULE]",
-                    show(value, shown));
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "'%s': expected HOST:PORT [RULE]", show(value, shown));
     if (fo_parse_hostport(addr, inst->host, sizeof(inst->host), &inst->port, perr) != 0)
         return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "%s", perr);
     inst->rule = FO_RULE_NEUTRAL;
@@ -515,8 +538,7 @@ static int add_instance(struct loader *ld, const char *key, const char *value)
     rc = parse_instance(ld, key, value, &inst);
     if (rc != 0) return rc;
     if (cl->n_instances >= FO_MAX_INSTANCES_PER_CLUSTER)
-        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "more than %d instances",
-                    FO_MAX_INSTANCES_PER_CLUSTER);
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "more than %d instances", FO_MAX_INSTANCES_PER_CLUSTER);
     if (grow((void **)&cl->instances, &ld->instances_cap, cl->n_instances + 1, sizeof(inst)) != 0 ||
         grow((void **)&ld->refs, &ld->refs_cap, ld->n_refs + 1, sizeof(*ref)) != 0)
         return fail(ld, ld->line, ld->section, key, FO_ENOMEM, "out of memory");
@@ -562,12 +584,11 @@ static int end_section(struct loader *ld)
     return 0;
 }
 
-static int begin_single(struct loader *ld, enum sec_kind kind, const struct key_def *keys,
-                        struct section_state *st)
+static int begin_single(struct loader *ld, enum sec_kind kind, const struct key_def *keys, struct section_state *st)
 {
     if (st->header_line != 0)
-        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG,
-                    "duplicate section (first on line %u)", st->header_line);
+        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "duplicate section (first on line %u)",
+                    st->header_line);
     st->header_line = ld->line;
     ld->kind = kind;
     ld->keys = keys;
@@ -584,8 +605,8 @@ static int begin_peer(struct loader *ld, const char *id_text)
         return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "peer id %s", perr);
     for (i = 0; i < ld->c->n_peers; i++)
         if (ld->c->peers[i].id == id)
-            return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG,
-                        "duplicate peer (first on line %u)", ld->peers[i].header_line);
+            return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "duplicate peer (first on line %u)",
+                        ld->peers[i].header_line);
     if (ld->c->n_peers >= FO_MAX_PEERS)
         return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "more than %d peers", FO_MAX_PEERS);
     ld->cur = ld->c->n_peers++;
@@ -608,8 +629,7 @@ static int begin_cluster(struct loader *ld, const char *name)
         if (strcmp(c->clusters[i].name, name) == 0)
             return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "duplicate cluster");
     if (c->n_clusters >= FO_MAX_CLUSTERS)
-        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "more than %d clusters",
-                    FO_MAX_CLUSTERS);
+        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "more than %d clusters", FO_MAX_CLUSTERS);
     if (grow((void **)&c->clusters, &ld->clusters_cap, c->n_clusters + 1, sizeof(*c->clusters)) != 0)
         return fail(ld, ld->line, ld->section, NULL, FO_ENOMEM, "out of memory");
     ld->cur = c->n_clusters++;
@@ -644,13 +664,11 @@ static int begin_section(struct loader *ld, const char *name)
     if (strcmp(name, "probe") == 0) return begin_single(ld, SEC_PROBE, probe_keys, &ld->probe);
     if (strcmp(name, "failover") == 0) return begin_single(ld, SEC_FAILOVER, failover_keys, &ld->failover);
     if ((arg = section_arg(name, "peer")) != NULL) {
-        if (arg[0] == '\0')
-            return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [peer NODE_ID]");
+        if (arg[0] == '\0') return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [peer NODE_ID]");
         return begin_peer(ld, arg);
     }
     if ((arg = section_arg(name, "cluster")) != NULL) {
-        if (arg[0] == '\0')
-            return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [cluster NAME]");
+        if (arg[0] == '\0') return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [cluster NAME]");
         return begin_cluster(ld, arg);
     }
     return fail(ld, ld->line, name, NULL, FO_ECONFIG, "unknown section");
@@ -720,13 +738,12 @@ static int set_key(struct loader *ld, const char *section, const char *name, con
     st = section_state(ld);
     idx = (size_t)(k - ld->keys);
     if (!k->repeat && st->key_line[idx] != 0)
-        return fail(ld, ld->line, ld->section, name, FO_ECONFIG,
-                    "duplicate key (first set on line %u)", st->key_line[idx]);
+        return fail(ld, ld->line, ld->section, name, FO_ECONFIG, "duplicate key (first set on line %u)",
+                    st->key_line[idx]);
     st->key_line[idx] = ld->line;
     /* libinih keeps quotes; a quoted path would silently include them. */
     if (value[0] == '"' || value[0] == '\'')
-        return fail(ld, ld->line, ld->section, name, FO_ECONFIG,
-                    "values are taken literally; remove the quotes");
+        return fail(ld, ld->line, ld->section, name, FO_ECONFIG, "values are taken literally; remove the quotes");
     return store_value(ld, k, value);
 }
 
@@ -750,7 +767,6 @@ static const char *peer_str(const struct fo_peer *p, int pk)
     return (const char *)p + peer_keys[pk].off;
 }
 
-
 static int check_main(struct loader *ld)
 {
     static const int distinct[][2] = {{MK_RAFT, MK_ADMIN}, {MK_RAFT, MK_HTTP}, {MK_ADMIN, MK_HTTP}};
@@ -767,15 +783,14 @@ static int check_main(struct loader *ld)
     if (c->heartbeat_timeout_ms > c->election_timeout_ms / 2) {
         k = kl[MK_HEARTBEAT] ? MK_HEARTBEAT : MK_ELECTION;
         return fail(ld, kl[k], "failoverd", main_keys[k].name, FO_ECONFIG,
-                    "heartbeat_timeout_ms (%u) must be at most election_timeout_ms/2 (%u)",
-                    c->heartbeat_timeout_ms, c->election_timeout_ms / 2);
+                    "heartbeat_timeout_ms (%u) must be at most election_timeout_ms/2 (%u)", c->heartbeat_timeout_ms,
+                    c->election_timeout_ms / 2);
     }
     for (i = 0; i < sizeof(distinct) / sizeof(distinct[0]); i++) {
         int a = distinct[i][0], b = distinct[i][1], later = kl[a] > kl[b] ? a : b;
         if (strcmp(main_str(c, a), main_str(c, b)) == 0)
-            return fail(ld, kl[later], "failoverd", main_keys[later].name, FO_ECONFIG,
-                        "'%s' is also the %s", show(main_str(c, later), shown),
-                        main_keys[later == a ? b : a].name);
+            return fail(ld, kl[later], "failoverd", main_keys[later].name, FO_ECONFIG, "'%s' is also the %s",
+                        show(main_str(c, later), shown), main_keys[later == a ? b : a].name);
     }
     return 0;
 }
@@ -793,9 +808,9 @@ static int check_self_peer(struct loader *ld, unsigned i)
     for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
         const char *mine = peer_str(p, pairs[k][0]), *main = main_str(ld->c, pairs[k][1]);
         if (mine[0] != '\0' && strcmp(mine, main) != 0)
-            return fail(ld, ld->peers[i].key_line[pairs[k][0]], sec, peer_keys[pairs[k][0]].name,
-                        FO_ECONFIG, "'%s' does not match [failoverd] %s '%s'", show(mine, s1),
-                        main_keys[pairs[k][1]].name, show(main, s2));
+            return fail(ld, ld->peers[i].key_line[pairs[k][0]], sec, peer_keys[pairs[k][0]].name, FO_ECONFIG,
+                        "'%s' does not match [failoverd] %s '%s'", show(mine, s1), main_keys[pairs[k][1]].name,
+                        show(main, s2));
     }
     return 0;
 }
@@ -811,8 +826,7 @@ static int check_peer_pair(struct loader *ld, unsigned i, unsigned j)
         const char *sa = peer_str(a, k), *sb = peer_str(b, k);
         if (sb[0] != '\0' && strcmp(sa, sb) == 0)
             return fail(ld, ld->peers[j].key_line[k], sec, peer_keys[k].name, FO_ECONFIG,
-                        "'%s' is also used by [peer %llu]", show(sb, shown),
-                        (unsigned long long)a->id);
+                        "'%s' is also used by [peer %llu]", show(sb, shown), (unsigned long long)a->id);
     }
     return 0;
 }
@@ -828,8 +842,8 @@ static int check_peers(struct loader *ld)
         if (c->peers[i].id != c->node_id && strcmp(c->peers[i].raft_address, c->raft_address) == 0) {
             snprintf(sec, sizeof(sec), "peer %llu", (unsigned long long)c->peers[i].id);
             return fail(ld, ld->peers[i].key_line[PK_RAFT], sec, "raft_address", FO_ECONFIG,
-                        "'%s' is this node's raft_address, but this node is node_id %llu",
-                        show(c->raft_address, shown), (unsigned long long)c->node_id);
+                        "'%s' is this node's raft_address, but this node is node_id %llu", show(c->raft_address, shown),
+                        (unsigned long long)c->node_id);
         }
         for (j = 0; j < i; j++)
             if (check_peer_pair(ld, j, i) != 0) return ld->rc;
@@ -874,8 +888,8 @@ static int check_instances(struct loader *ld)
     in = dup->inst;
     snprintf(addr, sizeof(addr), strchr(in->host, ':') ? "[%s]:%u" : "%s:%u", in->host, in->port);
     snprintf(sec, sizeof(sec), "cluster %s", ld->c->clusters[dup->cluster].name);
-    return fail(ld, dup->line, sec, "instance", FO_ECONFIG, "%s is already listed in [cluster %s] (line %u)",
-                addr, ld->c->clusters[first->cluster].name, first->line);
+    return fail(ld, dup->line, sec, "instance", FO_ECONFIG, "%s is already listed in [cluster %s] (line %u)", addr,
+                ld->c->clusters[first->cluster].name, first->line);
 }
 
 /* ---- entry points ----------------------------------------------------------- */
@@ -910,14 +924,12 @@ static void parse_text(struct loader *ld)
     /* libinih reports lines it could not tokenise; report whichever error is first. */
     if (r > 0 && (ld->rc == 0 || (unsigned)r < ld->err_line)) {
         ld->rc = 0;
-        fail(ld, (unsigned)r, NULL, NULL, FO_ECONFIG,
-             "syntax error: expected '[section]' or 'key = value'");
+        fail(ld, (unsigned)r, NULL, NULL, FO_ECONFIG, "syntax error: expected '[section]' or 'key = value'");
     }
     if (ld->rc == 0 && check_main(ld) == 0 && check_peers(ld) == 0) check_instances(ld);
 }
 
-static int load_text(struct fo_config *c, const char *name, const char *text, size_t len,
-                     char err[FO_ERRLEN])
+static int load_text(struct fo_config *c, const char *name, const char *text, size_t len, char err[FO_ERRLEN])
 {
     struct loader ld;
 
@@ -939,8 +951,7 @@ static int load_text(struct fo_config *c, const char *name, const char *text, si
     return ld.rc;
 }
 
-int fo_config_load_string(struct fo_config *c, const char *name, const char *text,
-                          char err[FO_ERRLEN])
+int fo_config_load_string(struct fo_config *c, const char *name, const char *text, char err[FO_ERRLEN])
 {
     return load_text(c, name ? name : "<string>", text, strlen(text), err);
 }

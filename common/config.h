@@ -63,8 +63,8 @@
 
 #include "err.h"
 
-#define FO_ADDR_LEN 128     /* "host:port" incl. "[v6]:port" */
-#define FO_NAME_LEN 64      /* cluster names: [A-Za-z0-9_.-]{1,63} */
+#define FO_ADDR_LEN 128 /* "host:port" incl. "[v6]:port" */
+#define FO_NAME_LEN 64  /* cluster names: [A-Za-z0-9_.-]{1,63} */
 #define FO_HOST_LEN 100
 #define FO_PATH_LEN 512
 #define FO_MAX_PEERS 16
@@ -147,8 +147,7 @@ struct fo_config {
 int fo_config_load(struct fo_config *c, const char *path, char err[FO_ERRLEN]);
 
 /* Same, from an in-memory string (unit tests); `name` stands in for the path. */
-int fo_config_load_string(struct fo_config *c, const char *name, const char *text,
-                          char err[FO_ERRLEN]);
+int fo_config_load_string(struct fo_config *c, const char *name, const char *text, char err[FO_ERRLEN]);
 
 void fo_config_free(struct fo_config *c);
 

@@ -23,8 +23,7 @@ static uint32_t get_be32(const uint8_t *p)
 }
 
 /* Makes the decoder fail for good and drops what it buffered. */
-__attribute__((format(printf, 3, 4))) static int fail(struct fo_frame_decoder *d, int code,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct fo_frame_decoder *d, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -44,21 +43,17 @@ static int check_header(struct fo_frame_decoder *d, const uint8_t *h, size_t hav
     uint32_t len;
 
     if (have > 0 && h[0] != FO_FRAME_MAGIC0)
-        return fail(d, FO_EPROTO, "bad frame magic: byte 0 is 0x%02x, expected 0x%02x", h[0],
-                    FO_FRAME_MAGIC0);
+        return fail(d, FO_EPROTO, "bad frame magic: byte 0 is 0x%02x, expected 0x%02x", h[0], FO_FRAME_MAGIC0);
     if (have > 1 && h[1] != FO_FRAME_MAGIC1)
-        return fail(d, FO_EPROTO, "bad frame magic: byte 1 is 0x%02x, expected 0x%02x", h[1],
-                    FO_FRAME_MAGIC1);
+        return fail(d, FO_EPROTO, "bad frame magic: byte 1 is 0x%02x, expected 0x%02x", h[1], FO_FRAME_MAGIC1);
     if (have > 2 && h[2] != FO_FRAME_VERSION)
-        return fail(d, FO_EVERSION, "unsupported frame version %u (this build speaks %u)", h[2],
-                    FO_FRAME_VERSION);
+        return fail(d, FO_EVERSION, "unsupported frame version %u (this build speaks %u)", h[2], FO_FRAME_VERSION);
     if (have > 3 && h[3] != FO_FRAME_REQUEST && h[3] != FO_FRAME_RESPONSE)
         return fail(d, FO_EPROTO, "unknown frame type %u", h[3]);
     if (have < FO_FRAME_HDR) return 0;
     len = get_be32(h + 4);
     if (len > d->max_payload)
-        return fail(d, FO_ETOOBIG, "frame payload of %u bytes exceeds the limit of %zu bytes",
-                    len, d->max_payload);
+        return fail(d, FO_ETOOBIG, "frame payload of %u bytes exceeds the limit of %zu bytes", len, d->max_payload);
     return 0;
 }
 
@@ -128,8 +123,7 @@ int fo_frame_decoder_feed(struct fo_frame_decoder *d, const void *data, size_t n
     if (n == 0) return 0;
     compact(d);
     /* Skip whole frames still waiting for next(); their headers were checked. */
-    for (pos = 0; pos < d->len && missing(d, pos) == 0;)
-        pos += FO_FRAME_HDR + (size_t)get_be32(d->buf + pos + 4);
+    for (pos = 0; pos < d->len && missing(d, pos) == 0;) pos += FO_FRAME_HDR + (size_t)get_be32(d->buf + pos + 4);
     while (n > 0) {
         take = missing(d, pos);
         if (take > n) take = n;

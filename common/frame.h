@@ -27,7 +27,7 @@
 #define FO_FRAME_HDR 8
 #define FO_FRAME_REQUEST 1
 #define FO_FRAME_RESPONSE 2
-#define FO_FRAME_DEFAULT_MAX (1u << 20)  /* requests */
+#define FO_FRAME_DEFAULT_MAX (1u << 20)   /* requests */
 #define FO_FRAME_RESPONSE_MAX (64u << 20) /* responses a client accepts */
 
 struct fo_frame {
@@ -39,7 +39,7 @@ struct fo_frame {
 struct fo_frame_decoder {
     size_t max_payload;
     uint8_t *buf;
-    size_t len;      /* bytes buffered */
+    size_t len; /* bytes buffered */
     size_t cap;
     size_t consumed; /* bytes of buf already returned as frames */
     int failed;      /* sticky error code */

@@ -26,17 +26,17 @@
 
 struct fo_http {
     struct MHD_Daemon *daemon;
-    uv_poll_t poll;    /* readable when MHD's epoll set has events */
-    uv_timer_t timer;  /* MHD_get_timeout() deadline */
-    unsigned handles;  /* initialised uv handles not yet closed */
+    uv_poll_t poll;   /* readable when MHD's epoll set has events */
+    uv_timer_t timer; /* MHD_get_timeout() deadline */
+    unsigned handles; /* initialised uv handles not yet closed */
     fo_http_handler_cb cb;
     void *data;
     uint16_t port;
-    int in_run;        /* inside MHD_run(): the daemon must not be stopped now */
-    int stopping;      /* fo_http_stop() was called */
+    int in_run;   /* inside MHD_run(): the daemon must not be stopped now */
+    int stopping; /* fo_http_stop() was called */
     fo_http_closed_cb closed_cb;
     void *closed_data;
-    char *start_err;   /* during MHD_start_daemon(): where MHD's first complaint goes */
+    char *start_err; /* during MHD_start_daemon(): where MHD's first complaint goes */
 };
 
 /* ---- address parsing ---------------------------------------------------------- */
@@ -61,8 +61,10 @@ static int parse_addr(const char *addr, struct sockaddr_in *sa, char err[FO_ERRL
     memset(sa, 0, sizeof(*sa));
     sa->sin_family = AF_INET;
     if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return fo_errf(err, FO_EINVAL, "http: \"%s\" in listen address \"%s\" is not an IPv4 "
-                       "address", host, addr);
+        return fo_errf(err, FO_EINVAL,
+                       "http: \"%s\" in listen address \"%s\" is not an IPv4 "
+                       "address",
+                       host, addr);
     if (!isdigit((unsigned char)colon[1])) goto bad_port;
     errno = 0;
     port = strtoul(colon + 1, &end, 10);
@@ -72,33 +74,31 @@ static int parse_addr(const char *addr, struct sockaddr_in *sa, char err[FO_ERRL
 bad_form:
     return fo_errf(err, FO_EINVAL, "http: listen address \"%s\" is not IPv4:port", addr);
 bad_port:
-    return fo_errf(err, FO_EINVAL, "http: bad port in listen address \"%s\" (want 0-65535)",
-                   addr);
+    return fo_errf(err, FO_EINVAL, "http: bad port in listen address \"%s\" (want 0-65535)", addr);
 }
 
 /* ---- responses ---------------------------------------------------------------- */
 
 /* Queues a response whose body MHD copies, so callers may free theirs at once. */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
-                             size_t len, const char *content_type, const char *allow)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body, size_t len,
+                             const char *content_type, const char *allow)
 {
     struct MHD_Response *r;
     enum MHD_Result ok;
 
-    if (len == 0) r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    else r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (len == 0)
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    else
+        r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (r == NULL) return MHD_NO; /* out of memory: MHD drops the connection */
-    ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                 content_type ? content_type : DEFAULT_CONTENT_TYPE);
-    if (ok == MHD_YES && allow != NULL)
-        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type ? content_type : DEFAULT_CONTENT_TYPE);
+    if (ok == MHD_YES && allow != NULL) ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     if (ok == MHD_YES) ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text,
-                                  const char *allow)
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text, const char *allow)
 {
     return reply(c, status, text, strlen(text), NULL, allow);
 }
@@ -120,8 +120,7 @@ static int has_body(struct MHD_Connection *c)
 }
 
 /* Runs the user's handler and turns its fo_buf into the response. */
-static enum MHD_Result reply_from_handler(struct fo_http *h, struct MHD_Connection *c,
-                                          const char *url)
+static enum MHD_Result reply_from_handler(struct fo_http *h, struct MHD_Connection *c, const char *url)
 {
     const char *content_type = NULL;
     enum MHD_Result ok;
@@ -151,22 +150,17 @@ static const char headers_seen_mark, answered_mark;
  * the first call, before any body is read, so a request body is never buffered;
  * MHD then closes that connection. Normal answers wait for the second call: answering
  * on the first one would make MHD drop keep-alive for every request. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
     struct fo_http *h = cls;
 
     if (*con_cls == NULL) {
         *con_cls = (void *)&answered_mark;
-        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-            strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-            return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
-                              "GET, HEAD");
-        if (has_body(c))
-            return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body not allowed\n",
-                              NULL);
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+            return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "GET, HEAD");
+        if (has_body(c)) return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body not allowed\n", NULL);
         *con_cls = (void *)&headers_seen_mark;
         return MHD_YES;
     }
@@ -180,8 +174,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* MHD's logger. While the daemon starts, the first message is kept for the caller's
  * err (it carries the bind failure reason); afterwards messages go to our log. */
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-                                                             va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     struct fo_http *h = cls;
     char msg[FO_ERRLEN];
@@ -210,14 +203,15 @@ static void rearm(struct fo_http *h)
 {
     MHD_UNSIGNED_LONG_LONG ms;
 
-    if (MHD_get_timeout(h->daemon, &ms) == MHD_YES) uv_timer_start(&h->timer, on_timer, ms, 0);
-    else uv_timer_stop(&h->timer);
+    if (MHD_get_timeout(h->daemon, &ms) == MHD_YES)
+        uv_timer_start(&h->timer, on_timer, ms, 0);
+    else
+        uv_timer_stop(&h->timer);
 }
 
 static unsigned connections(struct fo_http *h)
 {
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
     return info != NULL ? info->num_connections : 0;
 }
@@ -240,11 +234,16 @@ static void run(struct fo_http *h)
      * MHD_run(), without asking for one through MHD_get_timeout(). So run again at
      * once whenever connections went away, or clients waiting in the backlog would
      * wait for some unrelated event (up to the 10 s idle timeout). */
-    if (connections(h) < before) uv_timer_start(&h->timer, on_timer, 0, 0);
-    else rearm(h);
+    if (connections(h) < before)
+        uv_timer_start(&h->timer, on_timer, 0, 0);
+    else
+        rearm(h);
 }
 
-static void on_timer(uv_timer_t *t) { run(t->data); }
+static void on_timer(uv_timer_t *t)
+{
+    run(t->data);
+}
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
@@ -287,8 +286,7 @@ static void stop_now(struct fo_http *h)
 
 /* ---- start / stop ------------------------------------------------------------- */
 
-static int start_daemon(struct fo_http *h, const struct sockaddr_in *sa, const char *addr,
-                        char err[FO_ERRLEN])
+static int start_daemon(struct fo_http *h, const struct sockaddr_in *sa, const char *addr, char err[FO_ERRLEN])
 {
     char mhd_err[FO_ERRLEN] = "";
     const union MHD_DaemonInfo *info;
@@ -298,16 +296,15 @@ static int start_daemon(struct fo_http *h, const struct sockaddr_in *sa, const c
     errno = 0;
     /* No MHD_USE_*_THREAD flag: MHD must never run outside the loop thread. The port
      * argument only feeds MHD's messages; the address comes from MHD_OPTION_SOCK_ADDR. */
-    h->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, ntohs(sa->sin_port), NULL, NULL, on_request, h,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
-        (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, ntohs(sa->sin_port), NULL, NULL, on_request, h,
+                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
+                                 (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_END);
     saved_errno = errno;
     h->start_err = NULL;
     if (h->daemon == NULL)
         return fo_errf(err, FO_EIO, "http: cannot listen on %s: %s", addr,
-                       mhd_err[0] ? mhd_err
+                       mhd_err[0]    ? mhd_err
                        : saved_errno ? strerror(saved_errno)
                                      : "libmicrohttpd failed to start");
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -326,8 +323,8 @@ static int epoll_fd(struct fo_http *h)
     return info != NULL ? info->epoll_fd : -1;
 }
 
-int fo_http_start(struct fo_http **out, uv_loop_t *loop, const char *addr, fo_http_handler_cb cb,
-                  void *data, char err[FO_ERRLEN])
+int fo_http_start(struct fo_http **out, uv_loop_t *loop, const char *addr, fo_http_handler_cb cb, void *data,
+                  char err[FO_ERRLEN])
 {
     struct sockaddr_in sa;
     struct fo_http *h;
@@ -372,7 +369,10 @@ err_after_alloc:
     return rc;
 }
 
-uint16_t fo_http_port(const struct fo_http *h) { return h->port; }
+uint16_t fo_http_port(const struct fo_http *h)
+{
+    return h->port;
+}
 
 void fo_http_stop(struct fo_http *h, fo_http_closed_cb closed_cb, void *data)
 {

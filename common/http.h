@@ -19,12 +19,11 @@ struct fo_http;
 
 /* Called on the loop thread for each GET/HEAD. Fills body, sets *content_type
  * (static string; NULL means "text/plain; charset=utf-8") and returns the HTTP status. */
-typedef int (*fo_http_handler_cb)(void *data, const char *url, struct fo_buf *body,
-                                  const char **content_type);
+typedef int (*fo_http_handler_cb)(void *data, const char *url, struct fo_buf *body, const char **content_type);
 
 /* addr is "IPv4:port" (port 0 = pick a free one, see fo_http_port). */
-int fo_http_start(struct fo_http **out, uv_loop_t *loop, const char *addr, fo_http_handler_cb cb,
-                  void *data, char err[FO_ERRLEN]);
+int fo_http_start(struct fo_http **out, uv_loop_t *loop, const char *addr, fo_http_handler_cb cb, void *data,
+                  char err[FO_ERRLEN]);
 uint16_t fo_http_port(const struct fo_http *h);
 
 /* Stops the daemon and closes the uv handles; closed_cb (may be NULL) fires once,

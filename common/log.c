@@ -19,9 +19,15 @@ int fo_log_parse_level(const char *s)
     return -1;
 }
 
-void fo_log_set_level(enum fo_log_level level) { min_level = level; }
+void fo_log_set_level(enum fo_log_level level)
+{
+    min_level = level;
+}
 
-int fo_log_enabled(enum fo_log_level level) { return level >= min_level; }
+int fo_log_enabled(enum fo_log_level level)
+{
+    return level >= min_level;
+}
 
 void fo_log(enum fo_log_level level, const char *module, const char *fmt, ...)
 {
@@ -36,8 +42,8 @@ void fo_log(enum fo_log_level level, const char *module, const char *fmt, ...)
     gettimeofday(&tv, NULL); /* wall clock: human-readable log stamps only */
     gmtime_r(&tv.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    n = snprintf(line, sizeof(line), "%s.%03ldZ %s [%s] ", stamp, (long)(tv.tv_usec / 1000),
-                 level_names[level], module);
+    n = snprintf(line, sizeof(line), "%s.%03ldZ %s [%s] ", stamp, (long)(tv.tv_usec / 1000), level_names[level],
+                 module);
     if (n < 0 || (size_t)n >= sizeof(line)) n = 0;
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -14,11 +14,12 @@ int fo_log_parse_level(const char *s);
 void fo_log_set_level(enum fo_log_level level);
 int fo_log_enabled(enum fo_log_level level);
 
-void fo_log(enum fo_log_level level, const char *module, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void fo_log(enum fo_log_level level, const char *module, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-#define FO_DEBUG(mod, ...) \
-    do { if (fo_log_enabled(FO_LOG_DEBUG)) fo_log(FO_LOG_DEBUG, mod, __VA_ARGS__); } while (0)
+#define FO_DEBUG(mod, ...)                                                        \
+    do {                                                                          \
+        if (fo_log_enabled(FO_LOG_DEBUG)) fo_log(FO_LOG_DEBUG, mod, __VA_ARGS__); \
+    } while (0)
 #define FO_INFO(mod, ...) fo_log(FO_LOG_INFO, mod, __VA_ARGS__)
 #define FO_WARN(mod, ...) fo_log(FO_LOG_WARN, mod, __VA_ARGS__)
 #define FO_ERROR(mod, ...) fo_log(FO_LOG_ERROR, mod, __VA_ARGS__)

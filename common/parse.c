@@ -33,7 +33,10 @@ static const char *show(const char *s, char out[SHOW_LEN])
     return out;
 }
 
-static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+static int is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
 
 static int is_alnum(char ch)
 {
@@ -65,8 +68,8 @@ int fo_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char 
     v = strtoull(s, &end, 10);
     if (*end != '\0') return fo_errf(err, FO_EINVAL, "'%s' is not a number", show(s, shown));
     if (errno == ERANGE || v < min || v > max)
-        return fo_errf(err, FO_EINVAL, "'%s' is out of range (%llu..%llu)", show(s, shown),
-                       (unsigned long long)min, (unsigned long long)max);
+        return fo_errf(err, FO_EINVAL, "'%s' is out of range (%llu..%llu)", show(s, shown), (unsigned long long)min,
+                       (unsigned long long)max);
     *out = v;
     return 0;
 }
@@ -115,8 +118,7 @@ static int check_host(const char *h, int v6, const char *s, char *err)
 }
 
 /* Splits s into host (brackets removed) and the port text. */
-static int split_hostport(const char *s, char h[FO_ADDR_LEN], const char **port, int *v6,
-                          char *err)
+static int split_hostport(const char *s, char h[FO_ADDR_LEN], const char **port, int *v6, char *err)
 {
     char shown[SHOW_LEN];
     const char *hs = s, *he, *colon;
@@ -124,8 +126,7 @@ static int split_hostport(const char *s, char h[FO_ADDR_LEN], const char **port,
     *v6 = s[0] == '[';
     if (*v6) {
         he = strchr(s, ']');
-        if (he == NULL || he[1] != ':')
-            return fo_errf(err, FO_EINVAL, "'%s': expected [ADDRESS]:PORT", show(s, shown));
+        if (he == NULL || he[1] != ':') return fo_errf(err, FO_EINVAL, "'%s': expected [ADDRESS]:PORT", show(s, shown));
         hs = s + 1;
         colon = he + 1;
     } else {
@@ -133,11 +134,9 @@ static int split_hostport(const char *s, char h[FO_ADDR_LEN], const char **port,
         if (colon == NULL) return fo_errf(err, FO_EINVAL, "'%s': expected HOST:PORT", show(s, shown));
         he = colon;
         if (memchr(hs, ':', (size_t)(he - hs)) != NULL)
-            return fo_errf(err, FO_EINVAL, "'%s': IPv6 addresses need brackets, [ADDRESS]:PORT",
-                           show(s, shown));
+            return fo_errf(err, FO_EINVAL, "'%s': IPv6 addresses need brackets, [ADDRESS]:PORT", show(s, shown));
     }
-    if ((size_t)(he - hs) >= FO_ADDR_LEN)
-        return fo_errf(err, FO_EINVAL, "'%s': host is too long", show(s, shown));
+    if ((size_t)(he - hs) >= FO_ADDR_LEN) return fo_errf(err, FO_EINVAL, "'%s': host is too long", show(s, shown));
     memcpy(h, hs, (size_t)(he - hs));
     h[he - hs] = '\0';
     *port = colon + 1;
@@ -149,8 +148,7 @@ static int parse_port(const char *p, const char *s, uint16_t *port, char *err)
     char shown[SHOW_LEN], perr[FO_ERRLEN];
     uint64_t v;
 
-    if (fo_parse_u64(p, 1, 65535, &v, perr) != 0)
-        return fo_errf(err, FO_EINVAL, "'%s': port %s", show(s, shown), perr);
+    if (fo_parse_u64(p, 1, 65535, &v, perr) != 0) return fo_errf(err, FO_EINVAL, "'%s': port %s", show(s, shown), perr);
     *port = (uint16_t)v;
     return 0;
 }
@@ -186,8 +184,7 @@ int fo_parse_ipv4_port(const char *s, char err[FO_ERRLEN])
     if (rc == 0) rc = parse_port(ptext, s, &p, err);
     if (rc != 0) return rc;
     if (v6 || inet_pton(AF_INET, h, &a) != 1)
-        return fo_errf(err, FO_EINVAL, "'%s': host must be an IPv4 literal (A.B.C.D:PORT)",
-                       show(s, shown));
+        return fo_errf(err, FO_EINVAL, "'%s': host must be an IPv4 literal (A.B.C.D:PORT)", show(s, shown));
     /* Peers dial this address, so the wildcard address cannot work. */
     if (a.s_addr == htonl(INADDR_ANY))
         return fo_errf(err, FO_EINVAL, "'%s': 0.0.0.0 cannot be dialled by peers", show(s, shown));
@@ -198,10 +195,9 @@ static const struct {
     const char *name;
     enum fo_rule rule;
 } rule_names[] = {
-    {"neutral", FO_RULE_NEUTRAL},    {"prefer", FO_RULE_PREFER},
-    {"prefer_not", FO_RULE_PREFER_NOT}, {"must_not", FO_RULE_MUST_NOT},
-    {"candidate", FO_RULE_PREFER},   /* MHA: candidate_master=1 */
-    {"no_master", FO_RULE_MUST_NOT}, /* MHA: no_master=1 */
+    {"neutral", FO_RULE_NEUTRAL},    {"prefer", FO_RULE_PREFER},    {"prefer_not", FO_RULE_PREFER_NOT},
+    {"must_not", FO_RULE_MUST_NOT},  {"candidate", FO_RULE_PREFER}, /* MHA: candidate_master=1 */
+    {"no_master", FO_RULE_MUST_NOT},                                /* MHA: no_master=1 */
 };
 
 int fo_parse_rule(const char *s, enum fo_rule *out, char err[FO_ERRLEN])
@@ -215,8 +211,7 @@ int fo_parse_rule(const char *s, enum fo_rule *out, char err[FO_ERRLEN])
             return 0;
         }
     }
-    return fo_errf(err, FO_EINVAL,
-                   "'%s' is not a rule (prefer|neutral|prefer_not|must_not|candidate|no_master)",
+    return fo_errf(err, FO_EINVAL, "'%s' is not a rule (prefer|neutral|prefer_not|must_not|candidate|no_master)",
                    show(s, shown));
 }
 

@@ -20,9 +20,12 @@ static void put_label_value(struct fo_buf *b, const char *s)
     for (; *s; s++) {
         const char *esc = NULL;
 
-        if (*s == '\\') esc = "\\\\";
-        else if (*s == '"') esc = "\\\"";
-        else if (*s == '\n') esc = "\\n";
+        if (*s == '\\')
+            esc = "\\\\";
+        else if (*s == '"')
+            esc = "\\\"";
+        else if (*s == '\n')
+            esc = "\\n";
         if (esc == NULL) continue;
         fo_buf_append(b, run, (size_t)(s - run));
         fo_buf_puts(b, esc);
@@ -35,9 +38,12 @@ static void put_label_value(struct fo_buf *b, const char *s)
 static void put_help(struct fo_buf *b, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '\\') fo_buf_puts(b, "\\\\");
-        else if (*s == '\n') fo_buf_puts(b, "\\n");
-        else fo_buf_append(b, s, 1);
+        if (*s == '\\')
+            fo_buf_puts(b, "\\\\");
+        else if (*s == '\n')
+            fo_buf_puts(b, "\\n");
+        else
+            fo_buf_append(b, s, 1);
     }
 }
 
@@ -64,9 +70,8 @@ static void format_double(char out[NUMLEN], double v)
 
 /* Writes name{labels[,le="..."]} value\n. `le` (may be NULL) is the histogram bucket
  * label, placed after the caller's labels. */
-static void put_sample(struct fo_buf *b, const char *name, const char *suffix,
-                       const struct fo_prom_label *labels, unsigned n_labels, const char *le,
-                       const char *value)
+static void put_sample(struct fo_buf *b, const char *name, const char *suffix, const struct fo_prom_label *labels,
+                       unsigned n_labels, const char *le, const char *value)
 {
     unsigned i;
 
@@ -105,8 +110,8 @@ void fo_prom_family(struct fo_buf *b, const char *name, const char *type, const 
     fo_buf_printf(b, "# TYPE %s %s\n", name, type);
 }
 
-void fo_prom_value(struct fo_buf *b, const char *name, const struct fo_prom_label *labels,
-                   unsigned n_labels, double value)
+void fo_prom_value(struct fo_buf *b, const char *name, const struct fo_prom_label *labels, unsigned n_labels,
+                   double value)
 {
     char num[NUMLEN];
 
@@ -141,8 +146,8 @@ void fo_histogram_observe(struct fo_histogram *h, double v)
     h->sum += v;
 }
 
-void fo_prom_histogram(struct fo_buf *b, const char *name, const struct fo_prom_label *labels,
-                       unsigned n_labels, const struct fo_histogram *h)
+void fo_prom_histogram(struct fo_buf *b, const char *name, const struct fo_prom_label *labels, unsigned n_labels,
+                       const struct fo_histogram *h)
 {
     char le[NUMLEN], num[NUMLEN];
     uint64_t cumulative = 0;
@@ -151,8 +156,10 @@ void fo_prom_histogram(struct fo_buf *b, const char *name, const struct fo_prom_
     assert(h->n_bounds <= FO_PROM_MAX_BUCKETS);
     for (i = 0; i <= h->n_bounds; i++) {
         cumulative += h->counts[i];
-        if (i < h->n_bounds) format_double(le, h->bounds[i]);
-        else snprintf(le, sizeof(le), "+Inf");
+        if (i < h->n_bounds)
+            format_double(le, h->bounds[i]);
+        else
+            snprintf(le, sizeof(le), "+Inf");
         snprintf(num, sizeof(num), "%" PRIu64, cumulative);
         put_sample(b, name, "_bucket", labels, n_labels, le, num);
     }

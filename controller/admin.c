@@ -26,14 +26,19 @@ static void conn_release(struct aconn *c)
     fo_admin_maybe_free(a);
 }
 
-static void conn_closed(uv_handle_t *h) { conn_release(h->data); }
+static void conn_closed(uv_handle_t *h)
+{
+    conn_release(h->data);
+}
 
 static void conn_close(struct aconn *c)
 {
     if (c->closing) return;
     c->closing = true;
-    if (c->prev != NULL) c->prev->next = c->next;
-    else c->admin->conns = c->next;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        c->admin->conns = c->next;
     if (c->next != NULL) c->next->prev = c->prev;
     uv_close((uv_handle_t *)&c->tcp, conn_closed);
 }

@@ -48,8 +48,10 @@ static void call_finish(struct call *c, int status, const char *error, Fo__Respo
 
     if (c->done) return;
     c->done = true;
-    if (c->prev != NULL) c->prev->next = c->next;
-    else a->calls = c->next;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        a->calls = c->next;
     if (c->next != NULL) c->next->prev = c->prev;
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
@@ -124,7 +126,10 @@ static void call_connected(uv_connect_t *req, int status)
         call_finish(c, FO_EUNREACHABLE, "cannot send", NULL);
 }
 
-static void call_timeout(uv_timer_t *t) { call_finish(t->data, FO_ETIMEDOUT, "timed out", NULL); }
+static void call_timeout(uv_timer_t *t)
+{
+    call_finish(t->data, FO_ETIMEDOUT, "timed out", NULL);
+}
 
 static int encode_request(struct call *c, const Fo__Request *req, char err[FO_ERRLEN])
 {
@@ -178,8 +183,10 @@ int fo_admin_call(struct fo_ctl *ctl, const char *addr, const Fo__Request *req, 
         /* The callback must not fire for an error returned here: detach it first. */
         c->cb = NULL;
         c->done = true;
-        if (c->prev != NULL) c->prev->next = c->next;
-        else a->calls = c->next;
+        if (c->prev != NULL)
+            c->prev->next = c->next;
+        else
+            a->calls = c->next;
         if (c->next != NULL) c->next->prev = c->prev;
         uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
         uv_close((uv_handle_t *)&c->timer, call_handle_closed);

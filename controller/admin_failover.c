@@ -24,8 +24,10 @@ Fo__FailoverRecord *fo_admin_failover_record(struct areq *r, const struct fo_sto
     fr->kind = (Fo__FailoverKind)f->kind;
     snprintf(buf, sizeof(buf), "%s:%u", f->old_host, f->old_port);
     fr->old_primary = areq_strdup(r, buf);
-    if (f->new_host[0] != '\0') snprintf(buf, sizeof(buf), "%s:%u", f->new_host, f->new_port);
-    else buf[0] = '\0';
+    if (f->new_host[0] != '\0')
+        snprintf(buf, sizeof(buf), "%s:%u", f->new_host, f->new_port);
+    else
+        buf[0] = '\0';
     fr->new_primary = areq_strdup(r, buf);
     fr->reason = areq_strdup(r, f->reason);
     fr->started_ms = f->started_ms;
@@ -127,8 +129,10 @@ static void handle_why(struct areq *r)
     wr.maintenance = c.maintenance;
     wr.blocked_until_ms = c.blocked_until_ms > fo_ctl_wall_ms() ? c.blocked_until_ms : 0;
     wr.epoch = c.epoch;
-    if (c.primary_host[0]) snprintf(buf, sizeof(buf), "%s:%u", c.primary_host, c.primary_port);
-    else buf[0] = '\0';
+    if (c.primary_host[0])
+        snprintf(buf, sizeof(buf), "%s:%u", c.primary_host, c.primary_port);
+    else
+        buf[0] = '\0';
     wr.primary = areq_strdup(r, buf);
     if (fo_store_get_running_failover(r->ctl->store, c.name, &f) == 0) wr.running = fo_admin_failover_record(r, &f);
     fo_store_each_decision(r->ctl->store, c.name, limit, add_decision, &dec);

@@ -321,8 +321,8 @@ static void relay_done(void *data, int status, const char *error, Fo__Response *
             topology_local(r);
             return;
         }
-        areq_fail(r, status == FO_ECANCELED ? FO_ECANCELED : FO_EUNREACHABLE,
-                  "forwarding to the leader failed: %s", error);
+        areq_fail(r, status == FO_ECANCELED ? FO_ECANCELED : FO_EUNREACHABLE, "forwarding to the leader failed: %s",
+                  error);
         return;
     }
     areq_reply(r, resp);
@@ -408,8 +408,9 @@ bool fo_admin_leader_or_forward(struct areq *r)
         return false;
     }
     if ((rc = forward(r)) != 0)
-        areq_fail(r, rc, rc == FO_ENOLEADER ? "no leader is known (election in progress or no quorum)"
-                                            : "cannot reach the leader");
+        areq_fail(r, rc,
+                  rc == FO_ENOLEADER ? "no leader is known (election in progress or no quorum)"
+                                     : "cannot reach the leader");
     return false;
 }
 
@@ -552,8 +553,8 @@ static void handle_member(struct areq *r)
     switch (r->req->body_case) {
     case FO__REQUEST__BODY_MEMBER_ADD:
         if (r->req->member_add->id == 0) return areq_fail(r, FO_EINVAL, "member id must be > 0");
-        rc = fo_raft_member_add(&ctl->raft, r->req->member_add->id, r->req->member_add->raft_address, member_done,
-                                r, err);
+        rc = fo_raft_member_add(&ctl->raft, r->req->member_add->id, r->req->member_add->raft_address, member_done, r,
+                                err);
         break;
     case FO__REQUEST__BODY_MEMBER_REMOVE:
         if (r->req->member_remove->id == ctl->cfg.node_id)
@@ -561,9 +562,7 @@ static void handle_member(struct areq *r)
                              (unsigned long long)ctl->cfg.node_id);
         rc = fo_raft_member_remove(&ctl->raft, r->req->member_remove->id, member_removed, r, err);
         break;
-    default:
-        rc = fo_raft_transfer(&ctl->raft, r->req->member_transfer->id, member_done, r, err);
-        break;
+    default: rc = fo_raft_transfer(&ctl->raft, r->req->member_transfer->id, member_done, r, err); break;
     }
     if (rc != 0) areq_fail(r, rc, "%s", err);
 }

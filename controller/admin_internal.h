@@ -15,7 +15,7 @@ struct fo_admin {
     struct fo_ctl *ctl;
     uv_tcp_t server;
     unsigned n_conns;
-    struct call *calls; /* outgoing calls in progress, cancelled on stop */
+    struct call *calls;  /* outgoing calls in progress, cancelled on stop */
     struct aconn *conns; /* open connections */
     bool stopping;
     bool server_closed;
@@ -27,7 +27,7 @@ struct aconn {
     struct fo_admin *admin;
     struct fo_frame_decoder dec;
     char peer[FO_ADDR_LEN];
-    unsigned refs;     /* 1 while open + 1 per request in progress */
+    unsigned refs; /* 1 while open + 1 per request in progress */
     unsigned inflight;
     bool closing;
 };
@@ -42,8 +42,8 @@ struct areq {
     unsigned n_owned, cap_owned;
 };
 
-void *areq_alloc(struct areq *r, size_t size);       /* zeroed; NULL on OOM */
-char *areq_strdup(struct areq *r, const char *s);    /* "" on OOM */
+void *areq_alloc(struct areq *r, size_t size);    /* zeroed; NULL on OOM */
+char *areq_strdup(struct areq *r, const char *s); /* "" on OOM */
 
 /* Sends resp (leader/served_by filled here) and releases the request. */
 void areq_reply(struct areq *r, Fo__Response *resp);

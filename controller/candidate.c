@@ -20,10 +20,10 @@
 #include "controller/gtid.h"
 
 #define ELLIPSIS "..."
-#define ADDR_TEXT_LEN 128   /* "host:port" as shown in reasons */
-#define POS_SHOW_LEN 112    /* a position quoted in a reason, cut with "..." */
+#define ADDR_TEXT_LEN 128 /* "host:port" as shown in reasons */
+#define POS_SHOW_LEN 112  /* a position quoted in a reason, cut with "..." */
 #define POS_TEXT_LEN (FO_GTID_MAX * 48)
-#define QUOTE_MAX 64        /* malformed text quoted in a reason */
+#define QUOTE_MAX 64 /* malformed text quoted in a reason */
 
 /* ---- bounded text --------------------------------------------------------------- */
 
@@ -33,13 +33,11 @@ static void mark_truncated(char *buf, size_t len)
 {
     size_t cut = len - sizeof(ELLIPSIS);
 
-    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
-        cut--;
+    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
     memcpy(buf + cut, ELLIPSIS, sizeof(ELLIPSIS));
 }
 
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Appends to the string in buf; cuts and marks it if it does not fit. */
 static void append(char *buf, size_t len, const char *fmt, ...)
@@ -55,8 +53,7 @@ static void append(char *buf, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     w = vsnprintf(buf + used, len - used, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= len - used)
-        mark_truncated(buf, len);
+    if (w < 0 || (size_t)w >= len - used) mark_truncated(buf, len);
 }
 
 /* "host:port", bracketing IPv6 literals as the configuration writes them. */
@@ -103,22 +100,18 @@ static bool parse_version(const char *s, struct version *v)
 {
     char *end;
 
-    if (s[0] < '0' || s[0] > '9')
-        return false;
+    if (s[0] < '0' || s[0] > '9') return false;
     errno = 0;
     v->major = strtoul(s, &end, 10);
-    if (errno != 0 || end[0] != '.' || end[1] < '0' || end[1] > '9')
-        return false;
+    if (errno != 0 || end[0] != '.' || end[1] < '0' || end[1] > '9') return false;
     v->minor = strtoul(end + 1, &end, 10);
     return errno == 0;
 }
 
 static int version_cmp(const struct version *a, const struct version *b)
 {
-    if (a->major != b->major)
-        return a->major < b->major ? -1 : 1;
-    if (a->minor != b->minor)
-        return a->minor < b->minor ? -1 : 1;
+    if (a->major != b->major) return a->major < b->major ? -1 : 1;
+    if (a->minor != b->minor) return a->minor < b->minor ? -1 : 1;
     return 0;
 }
 
@@ -139,8 +132,7 @@ static uint64_t seqno_in(const struct fo_mariadb_pos *p, uint32_t domain)
     unsigned i;
 
     for (i = 0; i < p->n; i++)
-        if (p->g[i].domain == domain)
-            return p->g[i].seqno;
+        if (p->g[i].domain == domain) return p->g[i].seqno;
     return 0;
 }
 
@@ -149,8 +141,7 @@ static uint64_t pos_total(const struct fo_mariadb_pos *p)
     uint64_t sum = 0;
     unsigned i;
 
-    for (i = 0; i < p->n; i++)
-        sum = p->g[i].seqno > UINT64_MAX - sum ? UINT64_MAX : sum + p->g[i].seqno;
+    for (i = 0; i < p->n; i++) sum = p->g[i].seqno > UINT64_MAX - sum ? UINT64_MAX : sum + p->g[i].seqno;
     return sum;
 }
 
@@ -158,12 +149,9 @@ static uint64_t pos_total(const struct fo_mariadb_pos *p)
 static int rule_rank(enum fo_rule r)
 {
     switch (r) {
-    case FO_RULE_PREFER:
-        return 0;
-    case FO_RULE_NEUTRAL:
-        return 1;
-    default:
-        return 2;
+    case FO_RULE_PREFER: return 0;
+    case FO_RULE_NEUTRAL: return 1;
+    default: return 2;
     }
 }
 
@@ -190,8 +178,7 @@ static bool eligible(const struct ctx *x, unsigned i)
     return x->reasons[i][0] == '\0';
 }
 
-static void skip(const struct ctx *x, unsigned i, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void skip(const struct ctx *x, unsigned i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Sets replica i's reason to "skipped: " + the formatted text. */
 static void skip(const struct ctx *x, unsigned i, const char *fmt, ...)
@@ -205,21 +192,17 @@ static void skip(const struct ctx *x, unsigned i, const char *fmt, ...)
     va_start(ap, fmt);
     w = vsnprintf(r + prefix, FO_CAND_REASON_LEN - prefix, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= FO_CAND_REASON_LEN - prefix)
-        mark_truncated(r, FO_CAND_REASON_LEN);
+    if (w < 0 || (size_t)w >= FO_CAND_REASON_LEN - prefix) mark_truncated(r, FO_CAND_REASON_LEN);
 }
 
 /* A position must parse for the replica to be compared (or checked for errant
  * GTIDs); anything else is skipped with the parser's reason. */
-static bool check_pos(const struct ctx *x, unsigned i, const char *name, const char *text,
-                      struct fo_mariadb_pos *p)
+static bool check_pos(const struct ctx *x, unsigned i, const char *name, const char *text, struct fo_mariadb_pos *p)
 {
     char err[FO_ERRLEN];
 
-    if (fo_gtid_mariadb_parse(text, p, err) == 0)
-        return true;
-    skip(x, i, "malformed %s \"%.*s%s\" (%s)", name, QUOTE_MAX, text,
-         strlen(text) > QUOTE_MAX ? ELLIPSIS : "", err);
+    if (fo_gtid_mariadb_parse(text, p, err) == 0) return true;
+    skip(x, i, "malformed %s \"%.*s%s\" (%s)", name, QUOTE_MAX, text, strlen(text) > QUOTE_MAX ? ELLIPSIS : "", err);
     return false;
 }
 
@@ -233,11 +216,9 @@ static bool find_errant(const struct ctx *x, unsigned i, const struct fo_mariadb
     struct fo_mariadb_pos other;
     unsigned j, k;
 
-    for (k = 0; k < bin->n; k++)
-        seen[k] = seqno_in(&x->old, bin->g[k].domain);
+    for (k = 0; k < bin->n; k++) seen[k] = seqno_in(&x->old, bin->g[k].domain);
     for (j = 0; j < x->n; j++) {
-        if (j == i || !current_pos(&x->in[j], &other))
-            continue;
+        if (j == i || !current_pos(&x->in[j], &other)) continue;
         for (k = 0; k < bin->n; k++) {
             uint64_t s = seqno_in(&other, bin->g[k].domain);
             seen[k] = s > seen[k] ? s : seen[k];
@@ -254,16 +235,14 @@ static bool find_errant(const struct ctx *x, unsigned i, const struct fo_mariadb
 
 /* A replica must never replicate from a newer primary: finds the reachable replica
  * with the oldest major.minor older than v (-1 if none). */
-static int oldest_older(const struct ctx *x, unsigned i, const struct version *v,
-                        struct version *oldest)
+static int oldest_older(const struct ctx *x, unsigned i, const struct version *v, struct version *oldest)
 {
     struct version w;
     unsigned j;
     int found = -1;
 
     for (j = 0; j < x->n; j++) {
-        if (j == i || !reachable(&x->in[j]) || !parse_version(x->in[j].s->version, &w))
-            continue;
+        if (j == i || !reachable(&x->in[j]) || !parse_version(x->in[j].s->version, &w)) continue;
         if (version_cmp(&w, v) < 0 && (found < 0 || version_cmp(&w, oldest) < 0)) {
             *oldest = w;
             found = (int)j;
@@ -273,8 +252,7 @@ static int oldest_older(const struct ctx *x, unsigned i, const struct version *v
 }
 
 /* The rules that need only the replica's own sample, plus parsing its positions. */
-static bool check_own(const struct ctx *x, unsigned i, struct fo_mariadb_pos *bin,
-                      struct version *v)
+static bool check_own(const struct ctx *x, unsigned i, struct fo_mariadb_pos *bin, struct version *v)
 {
     const struct fo_cand_in *c = &x->in[i];
     struct fo_mariadb_pos cur;
@@ -293,8 +271,8 @@ static bool check_own(const struct ctx *x, unsigned i, struct fo_mariadb_pos *bi
     else if (!parse_version(c->s->version, v))
         skip(x, i, "unparsable version \"%.*s\"", QUOTE_MAX, c->s->version);
     else if (c->s->last_sql_errno != 0)
-        skip(x, i, "SQL thread error %u%s%s", c->s->last_sql_errno,
-             c->s->last_sql_error[0] != '\0' ? ": " : "", c->s->last_sql_error);
+        skip(x, i, "SQL thread error %u%s%s", c->s->last_sql_errno, c->s->last_sql_error[0] != '\0' ? ": " : "",
+             c->s->last_sql_error);
     else if (x->opts->max_lag_s > 0 && c->s->lag_s > (int64_t)x->opts->max_lag_s)
         skip(x, i, "lag %lld s > max_lag_s %u", (long long)c->s->lag_s, x->opts->max_lag_s);
     else
@@ -311,17 +289,16 @@ static void check_eligible(const struct ctx *x, unsigned i)
     int j;
 
     x->reasons[i][0] = '\0';
-    if (!check_own(x, i, &bin, &v))
-        return;
+    if (!check_own(x, i, &bin, &v)) return;
     if (find_errant(x, i, &bin, &g)) {
-        skip(x, i, "errant GTID %u-%u-%llu (written on the replica itself)",
-             (unsigned)g.domain, (unsigned)g.server, (unsigned long long)g.seqno);
+        skip(x, i, "errant GTID %u-%u-%llu (written on the replica itself)", (unsigned)g.domain, (unsigned)g.server,
+             (unsigned long long)g.seqno);
         return;
     }
     j = oldest_older(x, i, &v, &old);
     if (j >= 0)
-        skip(x, i, "version %lu.%lu newer than replica %s (%lu.%lu)", v.major, v.minor,
-             addr_text(&x->in[j], addr), old.major, old.minor);
+        skip(x, i, "version %lu.%lu newer than replica %s (%lu.%lu)", v.major, v.minor, addr_text(&x->in[j], addr),
+             old.major, old.minor);
 }
 
 /* ---- pass 2: the most advanced -------------------------------------------------- */
@@ -345,12 +322,10 @@ static bool advanced(const struct ctx *x, unsigned i, bool strict)
 
     pos_of(x, i, &a);
     for (j = 0; j < x->n; j++) {
-        if (j == i || !eligible(x, j))
-            continue;
+        if (j == i || !eligible(x, j)) continue;
         pos_of(x, j, &b);
         r = fo_gtid_mariadb_compare(&a, &b);
-        if (r == FO_GTID_BEHIND || (strict && r == FO_GTID_DIVERGED))
-            return false;
+        if (r == FO_GTID_BEHIND || (strict && r == FO_GTID_DIVERGED)) return false;
     }
     return true;
 }
@@ -360,8 +335,7 @@ static bool tie_prefers(const struct ctx *x, unsigned a, unsigned b)
 {
     int ra = rule_rank(x->in[a].rule), rb = rule_rank(x->in[b].rule);
 
-    if (ra != rb)
-        return rb < ra;
+    if (ra != rb) return rb < ra;
     return lag_key(&x->in[b]) < lag_key(&x->in[a]);
 }
 
@@ -383,16 +357,12 @@ static int pick(const struct ctx *x, bool *diverged)
 
     *diverged = false;
     for (i = 0; i < x->n; i++)
-        if (eligible(x, i) && advanced(x, i, true) &&
-            (best < 0 || tie_prefers(x, (unsigned)best, i)))
-            best = (int)i;
-    if (best >= 0)
-        return best;
+        if (eligible(x, i) && advanced(x, i, true) && (best < 0 || tie_prefers(x, (unsigned)best, i))) best = (int)i;
+    if (best >= 0) return best;
     for (i = 0; i < x->n; i++) {
         uint64_t t;
 
-        if (!eligible(x, i) || !advanced(x, i, false))
-            continue;
+        if (!eligible(x, i) || !advanced(x, i, false)) continue;
         *diverged = true;
         t = total_of(x, i);
         if (best < 0 || t > total_of(x, (unsigned)best) ||
@@ -430,12 +400,10 @@ static int first_ahead_of(const struct ctx *x, unsigned i, unsigned ref, bool st
     pos_of(x, i, &a);
     for (k = 0; k <= x->n; k++) {
         j = k == 0 ? ref : k - 1;
-        if (j == i || !eligible(x, j))
-            continue;
+        if (j == i || !eligible(x, j)) continue;
         pos_of(x, j, &b);
         r = fo_gtid_mariadb_compare(&a, &b);
-        if (r == FO_GTID_BEHIND || (strict && r == FO_GTID_DIVERGED))
-            return (int)j;
+        if (r == FO_GTID_BEHIND || (strict && r == FO_GTID_DIVERGED)) return (int)j;
     }
     return -1;
 }
@@ -456,8 +424,7 @@ static void behind_text(const struct ctx *x, unsigned i, unsigned j, char *buf, 
         return;
     }
     d = fo_gtid_mariadb_ahead_by(&b, &a);
-    append(buf, len, "behind %s by %llu %s", addr, (unsigned long long)d,
-           plural(d, "transaction", "transactions"));
+    append(buf, len, "behind %s by %llu %s", addr, (unsigned long long)d, plural(d, "transaction", "transactions"));
 }
 
 /* Reason of an eligible replica i that lost to the chosen c. */
@@ -485,11 +452,10 @@ static void loser_reason(const struct ctx *x, unsigned i, unsigned c)
     ti = pos_total(&a);
     tc = pos_total(&b);
     if (ti < tc)
-        skip(x, i, "diverges from %s, which has more transactions (%llu vs %llu)", addr,
-             (unsigned long long)tc, (unsigned long long)ti);
+        skip(x, i, "diverges from %s, which has more transactions (%llu vs %llu)", addr, (unsigned long long)tc,
+             (unsigned long long)ti);
     else
-        skip(x, i, "diverges from %s (same total %llu), which wins the tie on %s", addr,
-             (unsigned long long)tc, text);
+        skip(x, i, "diverges from %s (same total %llu), which wins the tie on %s", addr, (unsigned long long)tc, text);
 }
 
 static void chosen_reason(const struct ctx *x, unsigned c, bool diverged, bool target)
@@ -502,12 +468,10 @@ static void chosen_reason(const struct ctx *x, unsigned c, bool diverged, bool t
     pos_text(&p, pos);
     r[0] = '\0';
     if (diverged)
-        append(r, FO_CAND_REASON_LEN,
-               "chosen: %smost transactions (%s, total %llu) although positions diverge",
+        append(r, FO_CAND_REASON_LEN, "chosen: %smost transactions (%s, total %llu) although positions diverge",
                target ? "target, " : "", pos, (unsigned long long)pos_total(&p));
     else
-        append(r, FO_CAND_REASON_LEN, "chosen: %smost advanced (%s)", target ? "target, " : "",
-               pos);
+        append(r, FO_CAND_REASON_LEN, "chosen: %smost advanced (%s)", target ? "target, " : "", pos);
 }
 
 /* ---- summary -------------------------------------------------------------------- */
@@ -526,8 +490,8 @@ static void summary_none_eligible(const struct ctx *x, struct fo_cand_out *out)
 
     append(out->summary, sizeof(out->summary), "no eligible replica among %u:", x->n);
     for (i = 0; i < x->n; i++)
-        append(out->summary, sizeof(out->summary), "%s %s: %s", i ? ";" : "",
-               addr_text(&x->in[i], addr), without_prefix(x->reasons[i]));
+        append(out->summary, sizeof(out->summary), "%s %s: %s", i ? ";" : "", addr_text(&x->in[i], addr),
+               without_prefix(x->reasons[i]));
 }
 
 /* Warns about every reachable replica that has transactions the chosen one lacks:
@@ -542,13 +506,11 @@ static void summary_losses(const struct ctx *x, unsigned c, struct fo_cand_out *
 
     pos_of(x, c, &b);
     for (i = 0; i < x->n; i++) {
-        if (i == c || !current_pos(&x->in[i], &a))
-            continue;
+        if (i == c || !current_pos(&x->in[i], &a)) continue;
         d = fo_gtid_mariadb_ahead_by(&a, &b);
         if (d > 0)
-            append(out->summary, sizeof(out->summary),
-                   "; warning: %s has %llu %s the chosen one lacks", addr_text(&x->in[i], addr),
-                   (unsigned long long)d, plural(d, "transaction", "transactions"));
+            append(out->summary, sizeof(out->summary), "; warning: %s has %llu %s the chosen one lacks",
+                   addr_text(&x->in[i], addr), (unsigned long long)d, plural(d, "transaction", "transactions"));
     }
 }
 
@@ -556,9 +518,8 @@ static void summary_chosen(const struct ctx *x, unsigned c, struct fo_cand_out *
 {
     char addr[ADDR_TEXT_LEN];
 
-    append(out->summary, sizeof(out->summary), "chose %s: %s; %u of %u %s eligible",
-           addr_text(&x->in[c], addr), without_prefix(x->reasons[c]), x->n_eligible, x->n,
-           plural(x->n, "replica", "replicas"));
+    append(out->summary, sizeof(out->summary), "chose %s: %s; %u of %u %s eligible", addr_text(&x->in[c], addr),
+           without_prefix(x->reasons[c]), x->n_eligible, x->n, plural(x->n, "replica", "replicas"));
     summary_losses(x, c, out);
 }
 
@@ -589,8 +550,7 @@ static void skip_non_targets(const struct ctx *x, int t)
 
     addr_text(&target, addr);
     for (i = 0; i < x->n; i++)
-        if ((int)i != t && eligible(x, i))
-            skip(x, i, "not the target (%s)", addr);
+        if ((int)i != t && eligible(x, i)) skip(x, i, "not the target (%s)", addr);
 }
 
 /* With a target only the target may be chosen (candidate.h). Returns it or -1. */
@@ -602,17 +562,16 @@ static int choose_target(const struct ctx *x, int natural, struct fo_cand_out *o
 
     addr_text(&target, addr);
     if (t < 0) {
-        append(out->summary, sizeof(out->summary),
-               "no replica chosen: target %s is not among the %u %s", addr, x->n,
+        append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not among the %u %s", addr, x->n,
                plural(x->n, "replica", "replicas"));
     } else if (!eligible(x, (unsigned)t)) {
-        append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not eligible (%s)",
-               addr, without_prefix(x->reasons[t]));
+        append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not eligible (%s)", addr,
+               without_prefix(x->reasons[t]));
     } else if ((j = first_ahead_of(x, (unsigned)t, (unsigned)natural, true)) >= 0) {
         behind_text(x, (unsigned)t, (unsigned)j, text, sizeof(text));
         skip(x, (unsigned)t, "%s", text);
-        append(out->summary, sizeof(out->summary),
-               "no replica chosen: target %s is not the most advanced (%s)", addr, text);
+        append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not the most advanced (%s)", addr,
+               text);
         t = -1;
     } else {
         chosen_reason(x, (unsigned)t, false, true);
@@ -626,8 +585,8 @@ static int choose_target(const struct ctx *x, int natural, struct fo_cand_out *o
 
 /* ---- entry point ---------------------------------------------------------------- */
 
-static void init_ctx(struct ctx *x, const struct fo_cand_in *in, unsigned n,
-                     const struct fo_cand_opts *opts, char (*reasons)[FO_CAND_REASON_LEN])
+static void init_ctx(struct ctx *x, const struct fo_cand_in *in, unsigned n, const struct fo_cand_opts *opts,
+                     char (*reasons)[FO_CAND_REASON_LEN])
 {
     char err[FO_ERRLEN];
     const char *old = opts->old_primary_pos != NULL ? opts->old_primary_pos : "";
@@ -666,13 +625,11 @@ void fo_candidate_choose(const struct fo_cand_in *in, unsigned n, const struct f
         summary_none_eligible(&x, out);
     } else {
         for (i = 0; i < n; i++)
-            if ((int)i != c && eligible(&x, i))
-                loser_reason(&x, i, (unsigned)c);
+            if ((int)i != c && eligible(&x, i)) loser_reason(&x, i, (unsigned)c);
         chosen_reason(&x, (unsigned)c, diverged, false);
         summary_chosen(&x, (unsigned)c, out);
         out->chosen = c;
     }
     if (x.old_malformed)
-        append(out->summary, sizeof(out->summary),
-               "; note: old primary position malformed, treated as empty");
+        append(out->summary, sizeof(out->summary), "; note: old primary position malformed, treated as empty");
 }

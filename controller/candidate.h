@@ -42,9 +42,9 @@ struct fo_cand_in {
 };
 
 struct fo_cand_opts {
-    unsigned max_lag_s;             /* 0 = no limit */
-    const char *old_primary_pos;    /* old primary's last known gtid_binlog_pos, or "" */
-    const char *target_host;        /* NULL or "" = any */
+    unsigned max_lag_s;          /* 0 = no limit */
+    const char *old_primary_pos; /* old primary's last known gtid_binlog_pos, or "" */
+    const char *target_host;     /* NULL or "" = any */
     uint16_t target_port;
 };
 

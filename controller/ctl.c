@@ -61,8 +61,10 @@ static void forwarded_done(void *data, int status, const char *error, Fo__Respon
     (void)error;
     free(p);
     if (cb == NULL) return;
-    if (status != 0) cb(cb_data, status, 0);
-    else cb(cb_data, 0, resp->code);
+    if (status != 0)
+        cb(cb_data, status, 0);
+    else
+        cb(cb_data, 0, resp->code);
 }
 
 int fo_ctl_propose(struct fo_ctl *ctl, Fo__Command *cmd, fo_ctl_propose_cb cb, void *data, char err[FO_ERRLEN])

@@ -58,8 +58,7 @@ const char *fo_ctl_admin_address(struct fo_ctl *ctl, uint64_t id, char buf[FO_AD
  * returns 0; cb may be NULL. */
 struct Fo__Command;
 typedef void (*fo_ctl_propose_cb)(void *data, int status, int result);
-int fo_ctl_propose(struct fo_ctl *ctl, struct Fo__Command *cmd, fo_ctl_propose_cb cb, void *data,
-                   char err[FO_ERRLEN]);
+int fo_ctl_propose(struct fo_ctl *ctl, struct Fo__Command *cmd, fo_ctl_propose_cb cb, void *data, char err[FO_ERRLEN]);
 
 /* Wall clock in ms, for human-readable history only (STYLE.md §9). */
 uint64_t fo_ctl_wall_ms(void);

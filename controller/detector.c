@@ -18,13 +18,11 @@ static void mark_truncated(char *buf, size_t len)
 {
     size_t cut = len - sizeof(ELLIPSIS);
 
-    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
-        cut--;
+    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
     memcpy(buf + cut, ELLIPSIS, sizeof(ELLIPSIS));
 }
 
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Appends to the string in buf; cuts and marks it if it does not fit. */
 static void append(char *buf, size_t len, const char *fmt, ...)
@@ -40,15 +38,13 @@ static void append(char *buf, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     w = vsnprintf(buf + used, len - used, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= len - used)
-        mark_truncated(buf, len);
+    if (w < 0 || (size_t)w >= len - used) mark_truncated(buf, len);
 }
 
 /* Appends "host:port", bracketing IPv6 literals as the configuration writes them. */
 static void append_addr(char *buf, size_t len, const char *host, uint16_t port)
 {
-    if (host == NULL)
-        host = "";
+    if (host == NULL) host = "";
     if (strchr(host, ':') != NULL)
         append(buf, len, "[%s]:%u", host, (unsigned)port);
     else
@@ -64,12 +60,9 @@ static bool is_current_vote(const struct fo_detect_in *in, unsigned k)
     unsigned m;
 
     for (m = 0; m < in->n_votes; m++) {
-        if (m == k || in->votes[m].node_id != in->votes[k].node_id)
-            continue;
-        if (in->votes[m].age_ms < in->votes[k].age_ms)
-            return false;
-        if (in->votes[m].age_ms == in->votes[k].age_ms && m < k)
-            return false;
+        if (m == k || in->votes[m].node_id != in->votes[k].node_id) continue;
+        if (in->votes[m].age_ms < in->votes[k].age_ms) return false;
+        if (in->votes[m].age_ms == in->votes[k].age_ms && m < k) return false;
     }
     return true;
 }
@@ -85,8 +78,7 @@ static void count_votes(const struct fo_detect_in *in, unsigned *down, unsigned 
     for (k = 0; k < in->n_votes; k++) {
         const struct fo_detect_vote *v = &in->votes[k];
 
-        if (!v->down || !is_current_vote(in, k))
-            continue;
+        if (!v->down || !is_current_vote(in, k)) continue;
         if (v->age_ms <= in->window_ms)
             (*down)++;
         else
@@ -111,8 +103,7 @@ static const char *io_name(enum fo_thread_state t)
 }
 
 /* "host:port IO=Connecting", "host:port unreachable", ... for one replica. */
-static void append_replica(char *buf, size_t len, const struct fo_detect_in *in,
-                           const struct fo_detect_replica *r)
+static void append_replica(char *buf, size_t len, const struct fo_detect_in *in, const struct fo_detect_replica *r)
 {
     append_addr(buf, len, r->host, r->port);
     if (!r->from_primary)
@@ -130,8 +121,7 @@ static void append_replica_list(char *buf, size_t len, const struct fo_detect_in
     unsigned i;
 
     for (i = 0; i < in->n_replicas; i++) {
-        if (i > 0)
-            append(buf, len, ", ");
+        if (i > 0) append(buf, len, ", ");
         append_replica(buf, len, in, &in->replicas[i]);
     }
 }
@@ -145,10 +135,8 @@ static unsigned still_replicating(const struct fo_detect_in *in, struct fo_detec
     for (i = 0; i < in->n_replicas; i++) {
         const struct fo_detect_replica *r = &in->replicas[i];
 
-        if (!replica_fresh(in, r) || r->io != FO_THREAD_YES)
-            continue;
-        if (count > 0)
-            append(out->reason, sizeof(out->reason), ", ");
+        if (!replica_fresh(in, r) || r->io != FO_THREAD_YES) continue;
+        if (count > 0) append(out->reason, sizeof(out->reason), ", ");
         append_addr(out->reason, sizeof(out->reason), r->host, r->port);
         count++;
     }
@@ -165,8 +153,7 @@ static unsigned fresh_replicas(const struct fo_detect_in *in)
     unsigned i, count = 0;
 
     for (i = 0; i < in->n_replicas; i++)
-        if (replica_fresh(in, &in->replicas[i]))
-            count++;
+        if (replica_fresh(in, &in->replicas[i])) count++;
     return count;
 }
 
@@ -176,12 +163,9 @@ static unsigned fresh_replicas(const struct fo_detect_in *in)
 static enum fo_verdict leader_not_down(const struct fo_detect_in *in, struct fo_detect_out *out)
 {
     switch (in->leader_view) {
-    case FO_HEALTH_UP:
-        append(out->reason, sizeof(out->reason), "the leader sees the primary up");
-        return FO_VERDICT_OK;
+    case FO_HEALTH_UP: append(out->reason, sizeof(out->reason), "the leader sees the primary up"); return FO_VERDICT_OK;
     case FO_HEALTH_SUSPECT:
-        append(out->reason, sizeof(out->reason),
-               "primary suspect: the leader's probes fail but it is not down yet");
+        append(out->reason, sizeof(out->reason), "primary suspect: the leader's probes fail but it is not down yet");
         return FO_VERDICT_SUSPECT;
     default:
         append(out->reason, sizeof(out->reason), "the leader has not probed the primary yet");
@@ -189,31 +173,28 @@ static enum fo_verdict leader_not_down(const struct fo_detect_in *in, struct fo_
     }
 }
 
-static enum fo_verdict decide(const struct fo_detect_in *in, struct fo_detect_out *out,
-                              unsigned stale)
+static enum fo_verdict decide(const struct fo_detect_in *in, struct fo_detect_out *out, unsigned stale)
 {
     char *r = out->reason;
     size_t len = sizeof(out->reason);
 
     if (in->tilt) {
-        append(r, len, "tilt: no decision until the grace period after a loop stall or "
-                       "clock jump has passed");
+        append(r, len,
+               "tilt: no decision until the grace period after a loop stall or "
+               "clock jump has passed");
         return FO_VERDICT_TILT;
     }
-    if (in->leader_view != FO_HEALTH_DOWN)
-        return leader_not_down(in, out);
+    if (in->leader_view != FO_HEALTH_DOWN) return leader_not_down(in, out);
     if (out->down_votes < out->needed) {
-        append(r, len, "primary down for %u/%u controllers, %u needed", out->down_votes,
-               in->n_voters, out->needed);
-        if (stale > 0)
-            append(r, len, " (%u stale %s ignored)", stale, stale == 1 ? "vote" : "votes");
+        append(r, len, "primary down for %u/%u controllers, %u needed", out->down_votes, in->n_voters, out->needed);
+        if (stale > 0) append(r, len, " (%u stale %s ignored)", stale, stale == 1 ? "vote" : "votes");
         return FO_VERDICT_NOT_CONFIRMED;
     }
-    if (still_replicating(in, out) > 0)
-        return FO_VERDICT_UNREACHABLE;
+    if (still_replicating(in, out) > 0) return FO_VERDICT_UNREACHABLE;
     if (fresh_replicas(in) == 0) {
-        append(r, len, "primary down for %u/%u controllers but no replica of it is reachable, "
-                       "so no candidate can be checked",
+        append(r, len,
+               "primary down for %u/%u controllers but no replica of it is reachable, "
+               "so no candidate can be checked",
                out->down_votes, in->n_voters);
         if (in->n_replicas == 0)
             append(r, len, " (no replicas known)");
@@ -222,8 +203,7 @@ static enum fo_verdict decide(const struct fo_detect_in *in, struct fo_detect_ou
         append_replica_list(r, len, in);
         return FO_VERDICT_NO_REPLICAS;
     }
-    append(r, len, "primary down for %u/%u controllers; replicas: ", out->down_votes,
-           in->n_voters);
+    append(r, len, "primary down for %u/%u controllers; replicas: ", out->down_votes, in->n_voters);
     append_replica_list(r, len, in);
     return FO_VERDICT_DEAD;
 }
@@ -242,20 +222,13 @@ void fo_detect(const struct fo_detect_in *in, struct fo_detect_out *out)
 const char *fo_verdict_name(enum fo_verdict v)
 {
     switch (v) {
-    case FO_VERDICT_OK:
-        return "ok";
-    case FO_VERDICT_SUSPECT:
-        return "suspect";
-    case FO_VERDICT_TILT:
-        return "tilt";
-    case FO_VERDICT_NOT_CONFIRMED:
-        return "not_confirmed";
-    case FO_VERDICT_UNREACHABLE:
-        return "unreachable_primary";
-    case FO_VERDICT_NO_REPLICAS:
-        return "no_replicas";
-    case FO_VERDICT_DEAD:
-        return "dead_primary";
+    case FO_VERDICT_OK: return "ok";
+    case FO_VERDICT_SUSPECT: return "suspect";
+    case FO_VERDICT_TILT: return "tilt";
+    case FO_VERDICT_NOT_CONFIRMED: return "not_confirmed";
+    case FO_VERDICT_UNREACHABLE: return "unreachable_primary";
+    case FO_VERDICT_NO_REPLICAS: return "no_replicas";
+    case FO_VERDICT_DEAD: return "dead_primary";
     }
     return "invalid";
 }

@@ -53,8 +53,8 @@ struct fo_detect_replica {
 };
 
 struct fo_detect_in {
-    enum fo_health leader_view; /* the leader's own health of the primary */
-    unsigned n_voters;          /* voters in the raft configuration, leader included */
+    enum fo_health leader_view;         /* the leader's own health of the primary */
+    unsigned n_voters;                  /* voters in the raft configuration, leader included */
     const struct fo_detect_vote *votes; /* followers' verdicts (never the leader's) */
     unsigned n_votes;
     uint64_t window_ms;

@@ -52,8 +52,7 @@ void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *ver
     Fo__Command cmd;
     Fo__Decision d;
 
-    if (dedupe && last != NULL && strcmp(last->verdict, verdict) == 0 && now - last->at_ms < DECISION_REPEAT_MS)
-        return;
+    if (dedupe && last != NULL && strcmp(last->verdict, verdict) == 0 && now - last->at_ms < DECISION_REPEAT_MS) return;
     if (last != NULL) {
         snprintf(last->verdict, sizeof(last->verdict), "%s", verdict);
         last->at_ms = now;
@@ -123,8 +122,8 @@ static int resume_one(void *data, const struct fo_store_failover *f)
 
     if (fo_run_find(fe, f->cluster) != NULL) return 0;
     FO_WARN(MOD, "cluster %s: resuming %s epoch %llu after step %d (begun by a previous leader)", f->cluster,
-            f->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover",
-            (unsigned long long)f->epoch, f->last_step);
+            f->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover", (unsigned long long)f->epoch,
+            f->last_step);
     if ((run = fo_run_new(fe, f, err)) == NULL) {
         FO_ERROR(MOD, "cannot resume epoch %llu of %s: %s", (unsigned long long)f->epoch, f->cluster, err);
         return 0;
@@ -206,8 +205,7 @@ static void begin_committed(void *data, int status, int result)
         free(b);
         return;
     }
-    if (fo_store_get_running_failover(fe->ctl->store, b->cluster, &f) != 0 ||
-        (run = fo_run_new(fe, &f, err)) == NULL) {
+    if (fo_store_get_running_failover(fe->ctl->store, b->cluster, &f) != 0 || (run = fo_run_new(fe, &f, err)) == NULL) {
         if (b->cb) b->cb(b->data, FO_ESTORE, "failover begun but cannot be driven; the next leader resumes it");
         free(b);
         return;
@@ -219,8 +217,7 @@ static void begin_committed(void *data, int status, int result)
 }
 
 static int begin(struct fo_failover *fe, const struct fo_store_cluster *c, int kind, const char *reason,
-                 const char *target_host, uint16_t target_port, fo_failover_done_cb cb, void *data,
-                 char err[FO_ERRLEN])
+                 const char *target_host, uint16_t target_port, fo_failover_done_cb cb, void *data, char err[FO_ERRLEN])
 {
     struct last_decision *last = last_for(fe, c->name);
     struct begin_req *b;
@@ -250,8 +247,8 @@ static int begin(struct fo_failover *fe, const struct fo_store_cluster *c, int k
     cmd.body_case = FO__COMMAND__BODY_FAILOVER_BEGIN;
     cmd.failover_begin = &fb;
     FO_WARN(MOD, "cluster %s: beginning %s epoch %llu of primary %s:%u: %s", c->name,
-            kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover",
-            (unsigned long long)fb.epoch, c->primary_host, c->primary_port, reason);
+            kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover", (unsigned long long)fb.epoch,
+            c->primary_host, c->primary_port, reason);
     if ((rc = fo_ctl_propose(fe->ctl, &cmd, begin_committed, b, err)) != 0) {
         free(b);
         return rc;
@@ -309,8 +306,7 @@ static const char *gate(struct fo_failover *fe, const struct fo_store_cluster *c
 {
     struct fo_store_instance p;
 
-    if (!fo_store_recoveries_enabled(fe->ctl->store))
-        return "recoveries are disabled (failoverctl recoveries enable)";
+    if (!fo_store_recoveries_enabled(fe->ctl->store)) return "recoveries are disabled (failoverctl recoveries enable)";
     if (c->maintenance) return "the cluster is in maintenance";
     if (fo_store_get_instance(fe->ctl->store, c->name, c->primary_host, c->primary_port, &p) == 0 && p.maintenance)
         return "the primary is in maintenance";
@@ -457,7 +453,8 @@ int fo_failover_request(struct fo_ctl *ctl, const char *cluster, int kind, const
         return fo_errf(err, FO_ENOTFOUND, "cluster '%s' is not registered", cluster);
     if (fo_run_find(fe, cluster) != NULL || fo_store_get_running_failover(ctl->store, cluster, &f) == 0)
         return fo_errf(err, FO_EBUSY, "a failover of '%s' is already running (failoverctl why %s)", cluster, cluster);
-    if (c.primary_host[0] == '\0') return fo_errf(err, FO_EINVAL, "cluster '%s' has no designated primary yet", cluster);
+    if (c.primary_host[0] == '\0')
+        return fo_errf(err, FO_EINVAL, "cluster '%s' has no designated primary yet", cluster);
     if (target_host != NULL && target_host[0] != '\0') {
         if (fo_store_get_instance(ctl->store, cluster, target_host, target_port, &t) != 0)
             return fo_errf(err, FO_ENOTFOUND, "%s:%u is not in cluster '%s'", target_host, target_port, cluster);

@@ -16,8 +16,8 @@ struct run;
 struct batch_item;
 
 /* One instance's share of a step: a short sequence of SQL runs. */
-typedef void (*item_stage_cb)(struct run *run, struct batch_item *it, int status, unsigned myerrno,
-                              const char *error, const struct fo_sql_rows *rows);
+typedef void (*item_stage_cb)(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                              const struct fo_sql_rows *rows);
 
 struct batch_item {
     struct run *run;
@@ -26,8 +26,8 @@ struct batch_item {
     int stage;
     bool done;
     bool ok;
-    char note[256];          /* what happened, for the step detail */
-    struct fo_sql *q;        /* in flight, or NULL */
+    char note[256];   /* what happened, for the step detail */
+    struct fo_sql *q; /* in flight, or NULL */
     item_stage_cb stage_cb;
     bool has_sample;
     struct fo_sample sample; /* choose: fresh sample after relay apply */

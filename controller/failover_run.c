@@ -32,7 +32,11 @@ static void step_choose(struct run *run);
 static void step_promote(struct run *run);
 static void step_repoint(struct run *run);
 static bool has_pre_hook(const struct run *run);
-static bool always(const struct run *run) { (void)run; return true; }
+static bool always(const struct run *run)
+{
+    (void)run;
+    return true;
+}
 
 /* The table of steps, in order (STYLE.md §6). */
 static const struct step_def steps[] = {
@@ -51,7 +55,10 @@ static const char *kind_name(int kind)
                                                       : "failover";
 }
 
-static struct fo_config *cfg_of(struct run *run) { return &run->fe->ctl->cfg; }
+static struct fo_config *cfg_of(struct run *run)
+{
+    return &run->fe->ctl->cfg;
+}
 
 /* ------------------------------------------------------------------ lifetime */
 
@@ -179,8 +186,8 @@ static void run_end(struct run *run, int result, const char *fmt, ...)
     cmd.body_case = FO__COMMAND__BODY_FAILOVER_END;
     cmd.failover_end = &end;
     fo_log(result == FO__FAILOVER_RESULT__RESULT_SUCCESS ? FO_LOG_INFO : FO_LOG_WARN, MOD,
-        "cluster %s epoch %llu: %s %s: %s", run->cluster, (unsigned long long)run->epoch, kind_name(run->kind),
-        result == FO__FAILOVER_RESULT__RESULT_SUCCESS ? "succeeded" : "did not complete", run->detail);
+           "cluster %s epoch %llu: %s %s: %s", run->cluster, (unsigned long long)run->epoch, kind_name(run->kind),
+           result == FO__FAILOVER_RESULT__RESULT_SUCCESS ? "succeeded" : "did not complete", run->detail);
     run->pending++;
     if (fo_ctl_propose(run->fe->ctl, &cmd, end_committed, run, err) != 0) {
         run->pending--;
@@ -216,15 +223,17 @@ static void run_post_hook(struct run *run, bool success)
     snprintf(ph->name, sizeof(ph->name), "%s", success ? "post_failover" : "post_failover_failed");
     snprintf(env[0], sizeof(env[0]), "FO_CLUSTER=%s", run->cluster);
     snprintf(env[1], sizeof(env[1]), "FO_OLD_PRIMARY=%s:%u", run->old_host, run->old_port);
-    if (run->new_host[0]) snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=%s:%u", run->new_host, run->new_port);
-    else snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=");
+    if (run->new_host[0])
+        snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=%s:%u", run->new_host, run->new_port);
+    else
+        snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=");
     snprintf(env[3], sizeof(env[3]), "FO_EPOCH=%llu", (unsigned long long)run->epoch);
     snprintf(env[4], sizeof(env[4]), "FO_REASON=%.500s", run->detail);
     snprintf(env[5], sizeof(env[5]), "FO_KIND=%s", kind_name(run->kind));
     snprintf(env[6], sizeof(env[6]), "FO_RESULT=%s", success ? "success" : "failed");
     for (i = 0; i < 7; i++) envp[i] = env[i];
-    if (fo_hook_run(run->fe->ctl->loop, ph->name, path, envp, 7, cfg->failover.hook_timeout_ms, post_hook_done, ph,
-                    &h, err) != 0) {
+    if (fo_hook_run(run->fe->ctl->loop, ph->name, path, envp, 7, cfg->failover.hook_timeout_ms, post_hook_done, ph, &h,
+                    err) != 0) {
         FO_WARN(MOD, "%s hook: %s", ph->name, err);
         free(ph);
     }
@@ -395,8 +404,8 @@ static void item_sql(struct batch_item *it, const char *const *stmts, unsigned n
     opts.timeout_ms = timeout_ms;
     opts.tolerate[opts.n_tolerate++] = 1094; /* KILL of a connection that already ended */
     it->stage_cb = cb;
-    it->q = fo_sql_run(run->fe->ctl->loop, it->host, it->port, run->user, run->password, stmts, n, &opts,
-                       item_sql_done, it);
+    it->q = fo_sql_run(run->fe->ctl->loop, it->host, it->port, run->user, run->password, stmts, n, &opts, item_sql_done,
+                       it);
     if (it->q == NULL) {
         item_finish(it, false, "cannot start SQL");
         return;
@@ -425,8 +434,14 @@ static void batch_release(struct run *run)
     if (--run->items_left == 0) run->batch_done(run);
 }
 
-static unsigned step_timeout(struct run *run) { return cfg_of(run)->failover.step_timeout_ms; }
-static unsigned connect_timeout(struct run *run) { return cfg_of(run)->probe.connect_timeout_ms; }
+static unsigned step_timeout(struct run *run)
+{
+    return cfg_of(run)->failover.step_timeout_ms;
+}
+static unsigned connect_timeout(struct run *run)
+{
+    return cfg_of(run)->probe.connect_timeout_ms;
+}
 
 static void quote(char *out, size_t n, const char *s)
 {
@@ -487,14 +502,16 @@ static void unfenced(struct run *run)
             it->ok ? "writable again" : "STILL READ-ONLY", it->note);
 }
 
-static void unfence_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno,
-                             const char *error, const struct fo_sql_rows *rows)
+static void unfence_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                             const struct fo_sql_rows *rows)
 {
     (void)run;
     (void)myerrno;
     (void)rows;
-    if (status != 0) item_finish(it, false, "%s", error);
-    else item_finish(it, true, "read_only=0");
+    if (status != 0)
+        item_finish(it, false, "%s", error);
+    else
+        item_finish(it, true, "read_only=0");
 }
 
 static void unfence_and_end(struct run *run, const char *summary, const char *why)
@@ -513,7 +530,10 @@ static void unfence_and_end(struct run *run, const char *summary, const char *wh
 
 /* ------------------------------------------------------------------ pre_hook */
 
-static bool has_pre_hook(const struct run *run) { return run->fe->ctl->cfg.failover.pre_failover[0] != '\0'; }
+static bool has_pre_hook(const struct run *run)
+{
+    return run->fe->ctl->cfg.failover.pre_failover[0] != '\0';
+}
 
 static void pre_hook_done(void *data, const struct fo_hook_result *r)
 {
@@ -558,8 +578,8 @@ static void step_pre_hook(struct run *run)
  * lease (agent issue) and read_only on return keep it harmless. */
 static void fence_select(struct run *run, struct batch_item *it);
 
-static void fence_pos_done(struct run *run, struct batch_item *it, int status, unsigned myerrno,
-                           const char *error, const struct fo_sql_rows *rows)
+static void fence_pos_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                           const struct fo_sql_rows *rows)
 {
     (void)myerrno;
     if (status != 0) {
@@ -600,8 +620,10 @@ static void fence_listed(struct run *run, struct batch_item *it, int status, uns
 
     (void)myerrno;
     if (status != 0) {
-        if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER) item_finish(it, false, "%s", error);
-        else item_finish(it, true, "old primary not reachable, not fenced (%s)", error);
+        if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER)
+            item_finish(it, false, "%s", error);
+        else
+            item_finish(it, true, "old primary not reachable, not fenced (%s)", error);
         return;
     }
     for (i = 0; rows != NULL && i < rows->n_rows && n < FO_SQL_MAX_STMTS; i++) {
@@ -663,8 +685,8 @@ static void step_fence(struct run *run)
  * old primary, wait (bounded) until its SQL thread applied what it received, then
  * take a fresh sample. A switchover waits for the old primary's final position
  * instead. The candidate is chosen from those samples (controller/candidate.h). */
-static void choose_sampled(struct run *run, struct batch_item *it, int status, unsigned myerrno,
-                           const char *error, const struct fo_sql_rows *rows)
+static void choose_sampled(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                           const struct fo_sql_rows *rows)
 {
     char err[FO_ERRLEN];
 
@@ -693,8 +715,7 @@ static void choose_waited(struct run *run, struct batch_item *it, int status, un
         item_finish(it, false, "waiting for the relay log: %s", error);
         return;
     }
-    if (rows == NULL || rows->n_rows != 1 ||
-        fo_sample_parse_vars(&it->sample, rows->n_cols, rows->values, err) != 0) {
+    if (rows == NULL || rows->n_rows != 1 || fo_sample_parse_vars(&it->sample, rows->n_cols, rows->values, err) != 0) {
         item_finish(it, false, "reading GTID positions: %s", rows ? err : "no result");
         return;
     }
@@ -816,8 +837,10 @@ static void choose_start(struct run *run)
     free(rows);
     for (i = 0; i < n; i++) {
         struct batch_item *it = &run->items[i];
-        if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER) choose_wait(run, it, run->old_pos);
-        else item_sql(it, stop_io, 2, connect_timeout(run), step_timeout(run), choose_stopped);
+        if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER)
+            choose_wait(run, it, run->old_pos);
+        else
+            item_sql(it, stop_io, 2, connect_timeout(run), step_timeout(run), choose_stopped);
     }
     batch_release(run);
 }
@@ -866,14 +889,16 @@ static void promote_done(struct run *run)
               run->semi_sync ? ", semi-sync master AFTER_SYNC" : "");
 }
 
-static void promote_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno,
-                             const char *error, const struct fo_sql_rows *rows)
+static void promote_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                             const struct fo_sql_rows *rows)
 {
     (void)run;
     (void)myerrno;
     (void)rows;
-    if (status != 0) item_finish(it, false, "%s", error);
-    else item_finish(it, true, "promoted");
+    if (status != 0)
+        item_finish(it, false, "%s", error);
+    else
+        item_finish(it, true, "promoted");
 }
 
 static void step_promote(struct run *run)
@@ -899,14 +924,16 @@ static void step_promote(struct run *run)
 
 /* ------------------------------------------------------------------ repoint */
 
-static void repoint_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno,
-                             const char *error, const struct fo_sql_rows *rows)
+static void repoint_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                             const struct fo_sql_rows *rows)
 {
     (void)run;
     (void)myerrno;
     (void)rows;
-    if (status != 0) item_finish(it, false, "not repointed: %s", error);
-    else item_finish(it, true, "replicating from %s:%u", run->new_host, run->new_port);
+    if (status != 0)
+        item_finish(it, false, "not repointed: %s", error);
+    else
+        item_finish(it, true, "replicating from %s:%u", run->new_host, run->new_port);
 }
 
 static void repoint_done(struct run *run)
@@ -916,8 +943,8 @@ static void repoint_done(struct run *run)
 
     run->detail[0] = '\0';
     for (i = 0; i < run->n_items; i++) {
-        int k = snprintf(run->detail + off, sizeof(run->detail) - off, "%s%s:%u %s", i ? "; " : "",
-                         run->items[i].host, run->items[i].port, run->items[i].note);
+        int k = snprintf(run->detail + off, sizeof(run->detail) - off, "%s%s:%u %s", i ? "; " : "", run->items[i].host,
+                         run->items[i].port, run->items[i].note);
         if (k < 0 || (size_t)k >= sizeof(run->detail) - off) break;
         off += (size_t)k;
     }

@@ -24,12 +24,9 @@ static bool is_digit(char c)
 
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -42,12 +39,10 @@ static enum num_rc parse_uint(const char **p, uint64_t max, uint64_t *out)
     unsigned long long v;
     char *end;
 
-    if (!is_digit(**p))
-        return NUM_SYNTAX;
+    if (!is_digit(**p)) return NUM_SYNTAX;
     errno = 0;
     v = strtoull(*p, &end, 10);
-    if (errno == ERANGE || v > max)
-        return NUM_RANGE;
+    if (errno == ERANGE || v > max) return NUM_RANGE;
     *out = v;
     *p = end;
     return NUM_OK;
@@ -58,8 +53,7 @@ static int unexpected_char(char *err, const char *s, const char *p)
 {
     unsigned char c = (unsigned char)*p;
 
-    if (c >= 0x20 && c < 0x7f)
-        return fo_errf(err, FO_EINVAL, "unexpected '%c' at offset %zu", c, (size_t)(p - s));
+    if (c >= 0x20 && c < 0x7f) return fo_errf(err, FO_EINVAL, "unexpected '%c' at offset %zu", c, (size_t)(p - s));
     return fo_errf(err, FO_EINVAL, "unexpected byte 0x%02x at offset %zu", c, (size_t)(p - s));
 }
 
@@ -75,8 +69,7 @@ static int mariadb_find(const struct fo_mariadb_pos *p, uint32_t domain)
     unsigned i;
 
     for (i = 0; i < p->n; i++)
-        if (p->g[i].domain == domain)
-            return (int)i;
+        if (p->g[i].domain == domain) return (int)i;
     return -1;
 }
 
@@ -94,35 +87,28 @@ static void mariadb_insert_sorted(struct fo_mariadb_pos *p, const struct fo_mari
 }
 
 /* Parses one "domain-server-seqno" at *p. */
-static int mariadb_parse_one(const char **p, struct fo_mariadb_gtid *g, char *err,
-                             unsigned idx)
+static int mariadb_parse_one(const char **p, struct fo_mariadb_gtid *g, char *err, unsigned idx)
 {
     uint64_t d, s, n;
     enum num_rc rc;
 
     rc = parse_uint(p, UINT32_MAX, &d);
-    if (rc != 0)
-        goto bad_number;
-    if (**p != '-')
-        return fo_errf(err, FO_EINVAL, "gtid #%u: expected '-' after domain", idx + 1);
+    if (rc != 0) goto bad_number;
+    if (**p != '-') return fo_errf(err, FO_EINVAL, "gtid #%u: expected '-' after domain", idx + 1);
     (*p)++;
     rc = parse_uint(p, UINT32_MAX, &s);
-    if (rc != 0)
-        goto bad_number;
-    if (**p != '-')
-        return fo_errf(err, FO_EINVAL, "gtid #%u: expected '-' after server id", idx + 1);
+    if (rc != 0) goto bad_number;
+    if (**p != '-') return fo_errf(err, FO_EINVAL, "gtid #%u: expected '-' after server id", idx + 1);
     (*p)++;
     rc = parse_uint(p, UINT64_MAX, &n);
-    if (rc != 0)
-        goto bad_number;
+    if (rc != 0) goto bad_number;
     g->domain = (uint32_t)d;
     g->server = (uint32_t)s;
     g->seqno = n;
     return 0;
 
 bad_number:
-    if (rc == NUM_RANGE)
-        return fo_errf(err, FO_EINVAL, "gtid #%u: number out of range", idx + 1);
+    if (rc == NUM_RANGE) return fo_errf(err, FO_EINVAL, "gtid #%u: number out of range", idx + 1);
     return fo_errf(err, FO_EINVAL, "gtid #%u: expected a decimal number", idx + 1);
 }
 
@@ -133,25 +119,21 @@ int fo_gtid_mariadb_parse(const char *s, struct fo_mariadb_pos *out, char err[FO
     int rc;
 
     out->n = 0;
-    if (s == NULL)
-        return fo_errf(err, FO_EINVAL, "gtid position is NULL");
-    if (*p == '\0')
-        return 0;
+    if (s == NULL) return fo_errf(err, FO_EINVAL, "gtid position is NULL");
+    if (*p == '\0') return 0;
     for (;;) {
         if (out->n == FO_GTID_MAX) {
             rc = fo_errf(err, FO_EINVAL, "more than %d domains", FO_GTID_MAX);
             goto fail;
         }
         rc = mariadb_parse_one(&p, &g, err, out->n);
-        if (rc != 0)
-            goto fail;
+        if (rc != 0) goto fail;
         if (mariadb_find(out, g.domain) >= 0) {
             rc = fo_errf(err, FO_EINVAL, "domain %u appears twice", (unsigned)g.domain);
             goto fail;
         }
         mariadb_insert_sorted(out, &g);
-        if (*p == '\0')
-            return 0;
+        if (*p == '\0') return 0;
         if (*p != ',') {
             rc = unexpected_char(err, s, p);
             goto fail;
@@ -170,13 +152,11 @@ int fo_gtid_mariadb_format(const struct fo_mariadb_pos *p, char *out, size_t out
     unsigned i;
     int w;
 
-    if (outlen == 0)
-        return FO_ETOOBIG;
+    if (outlen == 0) return FO_ETOOBIG;
     out[0] = '\0';
     for (i = 0; i < p->n; i++) {
-        w = snprintf(out + used, outlen - used, "%s%u-%u-%llu", i ? "," : "",
-                     (unsigned)p->g[i].domain, (unsigned)p->g[i].server,
-                     (unsigned long long)p->g[i].seqno);
+        w = snprintf(out + used, outlen - used, "%s%u-%u-%llu", i ? "," : "", (unsigned)p->g[i].domain,
+                     (unsigned)p->g[i].server, (unsigned long long)p->g[i].seqno);
         if (w < 0 || (size_t)w >= outlen - used) {
             out[0] = '\0';
             return FO_ETOOBIG;
@@ -189,8 +169,8 @@ int fo_gtid_mariadb_format(const struct fo_mariadb_pos *p, char *out, size_t out
 /* For one domain present on both sides: sets *a_more / *b_more. The same seqno from
  * two different servers means two different transactions (the histories forked), so
  * each side has something the other lacks. */
-static void mariadb_cmp_domain(const struct fo_mariadb_gtid *x, const struct fo_mariadb_gtid *y,
-                               bool *a_more, bool *b_more)
+static void mariadb_cmp_domain(const struct fo_mariadb_gtid *x, const struct fo_mariadb_gtid *y, bool *a_more,
+                               bool *b_more)
 {
     if (x->seqno > y->seqno)
         *a_more = true;
@@ -200,8 +180,7 @@ static void mariadb_cmp_domain(const struct fo_mariadb_gtid *x, const struct fo_
         *a_more = *b_more = true;
 }
 
-enum fo_gtid_cmp fo_gtid_mariadb_compare(const struct fo_mariadb_pos *a,
-                                         const struct fo_mariadb_pos *b)
+enum fo_gtid_cmp fo_gtid_mariadb_compare(const struct fo_mariadb_pos *a, const struct fo_mariadb_pos *b)
 {
     bool a_more = false, b_more = false;
     unsigned i;
@@ -215,14 +194,10 @@ enum fo_gtid_cmp fo_gtid_mariadb_compare(const struct fo_mariadb_pos *a,
             mariadb_cmp_domain(&a->g[i], &b->g[j], &a_more, &b_more);
     }
     for (i = 0; i < b->n; i++)
-        if (mariadb_find(a, b->g[i].domain) < 0)
-            b_more = true;
-    if (a_more && b_more)
-        return FO_GTID_DIVERGED;
-    if (a_more)
-        return FO_GTID_AHEAD;
-    if (b_more)
-        return FO_GTID_BEHIND;
+        if (mariadb_find(a, b->g[i].domain) < 0) b_more = true;
+    if (a_more && b_more) return FO_GTID_DIVERGED;
+    if (a_more) return FO_GTID_AHEAD;
+    if (b_more) return FO_GTID_BEHIND;
     return FO_GTID_EQUAL;
 }
 
@@ -250,21 +225,18 @@ uint64_t fo_gtid_mariadb_ahead_by(const struct fo_mariadb_pos *a, const struct f
 /* Parses the 36-character "8-4-4-4-12" form, either case. */
 static int uuid_parse(const char *p, uint8_t uuid[16])
 {
-    static const bool dash_at[UUID_TEXT_LEN] = {[8] = true, [13] = true, [18] = true,
-                                                [23] = true};
+    static const bool dash_at[UUID_TEXT_LEN] = {[8] = true, [13] = true, [18] = true, [23] = true};
     unsigned i, nib = 0;
     int h;
 
     memset(uuid, 0, 16);
     for (i = 0; i < UUID_TEXT_LEN; i++) {
         if (dash_at[i]) {
-            if (p[i] != '-')
-                return FO_EINVAL;
+            if (p[i] != '-') return FO_EINVAL;
             continue;
         }
         h = hex_value(p[i]); /* also stops at '\0', which is not hex */
-        if (h < 0)
-            return FO_EINVAL;
+        if (h < 0) return FO_EINVAL;
         uuid[nib / 2] |= (uint8_t)(nib % 2 ? h : h << 4);
         nib++;
     }
@@ -293,10 +265,8 @@ static int interval_add(struct fo_mysql_uuid_set *u, uint64_t start, uint64_t en
             end = iv->end > end ? iv->end : end;
         }
     }
-    if (!placed)
-        merged[n++] = (struct fo_mysql_interval){start, end};
-    if (n > FO_GTID_MAX_INTERVALS)
-        return FO_ETOOBIG;
+    if (!placed) merged[n++] = (struct fo_mysql_interval){start, end};
+    if (n > FO_GTID_MAX_INTERVALS) return FO_ETOOBIG;
     memcpy(u->iv, merged, n * sizeof(merged[0]));
     u->n = n;
     return 0;
@@ -315,35 +285,29 @@ static int interval_parse(const char **p, uint64_t *start, uint64_t *end, char *
         *end = *start;
     }
     if (rc == NUM_RANGE)
-        return fo_errf(err, FO_EINVAL, "transaction number out of range (max %llu)",
-                       (unsigned long long)MYSQL_GNO_MAX);
-    if (rc != 0)
-        return fo_errf(err, FO_EINVAL, "expected a transaction number or interval");
-    if (*start == 0)
-        return fo_errf(err, FO_EINVAL, "transaction number 0 is not valid");
+        return fo_errf(err, FO_EINVAL, "transaction number out of range (max %llu)", (unsigned long long)MYSQL_GNO_MAX);
+    if (rc != 0) return fo_errf(err, FO_EINVAL, "expected a transaction number or interval");
+    if (*start == 0) return fo_errf(err, FO_EINVAL, "transaction number 0 is not valid");
     if (*start > *end)
-        return fo_errf(err, FO_EINVAL, "reversed interval %llu-%llu",
-                       (unsigned long long)*start, (unsigned long long)*end);
+        return fo_errf(err, FO_EINVAL, "reversed interval %llu-%llu", (unsigned long long)*start,
+                       (unsigned long long)*end);
     return 0;
 }
 
 /* Returns the set for uuid, inserting an empty one in uuid order if needed. */
-static struct fo_mysql_uuid_set *uuid_set_get(struct fo_mysql_gtid_set *g,
-                                              const uint8_t uuid[16])
+static struct fo_mysql_uuid_set *uuid_set_get(struct fo_mysql_gtid_set *g, const uint8_t uuid[16])
 {
     unsigned i, pos = g->n;
 
     for (i = 0; i < g->n; i++) {
         int c = memcmp(g->u[i].uuid, uuid, 16);
-        if (c == 0)
-            return &g->u[i];
+        if (c == 0) return &g->u[i];
         if (c > 0) {
             pos = i;
             break;
         }
     }
-    if (g->n == FO_GTID_MAX)
-        return NULL;
+    if (g->n == FO_GTID_MAX) return NULL;
     memmove(&g->u[pos + 1], &g->u[pos], (g->n - pos) * sizeof(g->u[0]));
     memset(&g->u[pos], 0, sizeof(g->u[pos]));
     memcpy(g->u[pos].uuid, uuid, 16);
@@ -353,32 +317,26 @@ static struct fo_mysql_uuid_set *uuid_set_get(struct fo_mysql_gtid_set *g,
 
 /* Parses one "uuid:iv[:iv...]" element at *p. A uuid repeated in later elements is
  * merged into the same set, as MySQL does. */
-static int mysql_parse_elem(const char **p, size_t off, struct fo_mysql_gtid_set *g,
-                            char *err)
+static int mysql_parse_elem(const char **p, size_t off, struct fo_mysql_gtid_set *g, char *err)
 {
     struct fo_mysql_uuid_set *u;
     uint8_t uuid[16];
     uint64_t start, end;
     int rc;
 
-    if (uuid_parse(*p, uuid) != 0)
-        return fo_errf(err, FO_EINVAL, "bad uuid \"%.36s\" at offset %zu", *p, off);
+    if (uuid_parse(*p, uuid) != 0) return fo_errf(err, FO_EINVAL, "bad uuid \"%.36s\" at offset %zu", *p, off);
     *p += UUID_TEXT_LEN;
-    if (**p != ':')
-        return fo_errf(err, FO_EINVAL, "expected ':' after uuid");
+    if (**p != ':') return fo_errf(err, FO_EINVAL, "expected ':' after uuid");
     u = uuid_set_get(g, uuid);
-    if (u == NULL)
-        return fo_errf(err, FO_EINVAL, "more than %d uuids", FO_GTID_MAX);
+    if (u == NULL) return fo_errf(err, FO_EINVAL, "more than %d uuids", FO_GTID_MAX);
     while (**p == ':') {
         (*p)++;
         if ((**p >= 'a' && **p <= 'z') || (**p >= 'A' && **p <= 'Z') || **p == '_')
             return fo_errf(err, FO_EINVAL, "expected a transaction number (tagged GTIDs are not supported)");
         rc = interval_parse(p, &start, &end, err);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
         if (interval_add(u, start, end) != 0)
-            return fo_errf(err, FO_EINVAL, "more than %d intervals for one uuid",
-                           FO_GTID_MAX_INTERVALS);
+            return fo_errf(err, FO_EINVAL, "more than %d intervals for one uuid", FO_GTID_MAX_INTERVALS);
     }
     return 0;
 }
@@ -394,23 +352,18 @@ int fo_gtid_mysql_parse(const char *s, struct fo_mysql_gtid_set *out, char err[F
     int rc;
 
     out->n = 0;
-    if (s == NULL)
-        return fo_errf(err, FO_EINVAL, "gtid set is NULL");
-    if (*p == '\0')
-        return 0;
+    if (s == NULL) return fo_errf(err, FO_EINVAL, "gtid set is NULL");
+    if (*p == '\0') return 0;
     for (;;) {
         rc = mysql_parse_elem(&p, (size_t)(p - s), out, err);
-        if (rc != 0)
-            goto fail;
-        if (*p == '\0')
-            return 0;
+        if (rc != 0) goto fail;
+        if (*p == '\0') return 0;
         if (*p != ',') {
             rc = unexpected_char(err, s, p);
             goto fail;
         }
         p++;
-        while (is_space(*p))
-            p++;
+        while (is_space(*p)) p++;
     }
 
 fail:
@@ -429,8 +382,7 @@ static int format_append(char *out, size_t outlen, size_t *used, const char *fmt
     va_start(ap, fmt);
     w = vsnprintf(out + *used, outlen - *used, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= outlen - *used)
-        return FO_ETOOBIG;
+    if (w < 0 || (size_t)w >= outlen - *used) return FO_ETOOBIG;
     *used += (size_t)w;
     return 0;
 }
@@ -442,8 +394,7 @@ static int uuid_format(const uint8_t uuid[16], char *out, size_t outlen, size_t 
     unsigned i, j = 0;
 
     for (i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            txt[j++] = '-';
+        if (i == 4 || i == 6 || i == 8 || i == 10) txt[j++] = '-';
         txt[j++] = hex[uuid[i] >> 4];
         txt[j++] = hex[uuid[i] & 15];
     }
@@ -457,38 +408,30 @@ int fo_gtid_mysql_format(const struct fo_mysql_gtid_set *g, char *out, size_t ou
     unsigned i, k;
     int rc = 0;
 
-    if (outlen == 0)
-        return FO_ETOOBIG;
+    if (outlen == 0) return FO_ETOOBIG;
     out[0] = '\0';
     for (i = 0; i < g->n && rc == 0; i++) {
         const struct fo_mysql_uuid_set *u = &g->u[i];
-        if (i > 0)
-            rc = format_append(out, outlen, &used, ",");
-        if (rc == 0)
-            rc = uuid_format(u->uuid, out, outlen, &used);
+        if (i > 0) rc = format_append(out, outlen, &used, ",");
+        if (rc == 0) rc = uuid_format(u->uuid, out, outlen, &used);
         for (k = 0; k < u->n && rc == 0; k++) {
             if (u->iv[k].start == u->iv[k].end)
-                rc = format_append(out, outlen, &used, ":%llu",
-                                   (unsigned long long)u->iv[k].start);
+                rc = format_append(out, outlen, &used, ":%llu", (unsigned long long)u->iv[k].start);
             else
-                rc = format_append(out, outlen, &used, ":%llu-%llu",
-                                   (unsigned long long)u->iv[k].start,
+                rc = format_append(out, outlen, &used, ":%llu-%llu", (unsigned long long)u->iv[k].start,
                                    (unsigned long long)u->iv[k].end);
         }
     }
-    if (rc != 0)
-        out[0] = '\0';
+    if (rc != 0) out[0] = '\0';
     return rc;
 }
 
-static const struct fo_mysql_uuid_set *uuid_set_find(const struct fo_mysql_gtid_set *g,
-                                                     const uint8_t uuid[16])
+static const struct fo_mysql_uuid_set *uuid_set_find(const struct fo_mysql_gtid_set *g, const uint8_t uuid[16])
 {
     unsigned i;
 
     for (i = 0; i < g->n; i++)
-        if (memcmp(g->u[i].uuid, uuid, 16) == 0)
-            return &g->u[i];
+        if (memcmp(g->u[i].uuid, uuid, 16) == 0) return &g->u[i];
     return NULL;
 }
 
@@ -498,14 +441,12 @@ static uint64_t interval_missing(uint64_t start, uint64_t end, const struct fo_m
     uint64_t missing = end - start + 1, lo, hi;
     unsigned i;
 
-    if (b == NULL)
-        return missing;
+    if (b == NULL) return missing;
     /* b's intervals are disjoint, so their overlaps with [start, end] simply add up. */
     for (i = 0; i < b->n; i++) {
         lo = b->iv[i].start > start ? b->iv[i].start : start;
         hi = b->iv[i].end < end ? b->iv[i].end : end;
-        if (lo <= hi)
-            missing -= hi - lo + 1;
+        if (lo <= hi) missing -= hi - lo + 1;
     }
     return missing;
 }

@@ -42,7 +42,9 @@ enum fo_gtid_cmp fo_gtid_mariadb_compare(const struct fo_mariadb_pos *a, const s
 /* Number of transactions a is ahead of b summed over domains (0 if none). */
 uint64_t fo_gtid_mariadb_ahead_by(const struct fo_mariadb_pos *a, const struct fo_mariadb_pos *b);
 
-struct fo_mysql_interval { uint64_t start, end; }; /* inclusive */
+struct fo_mysql_interval {
+    uint64_t start, end;
+}; /* inclusive */
 struct fo_mysql_uuid_set {
     uint8_t uuid[16];
     unsigned n;

@@ -20,22 +20,17 @@ enum event {
 };
 
 static const enum fo_health next[N_STATES][N_EVENTS] = {
-    [FO_HEALTH_UNKNOWN] = {[EV_OK] = FO_HEALTH_UP, [EV_FAIL] = FO_HEALTH_SUSPECT,
-                           [EV_FAIL_LIMIT] = FO_HEALTH_DOWN},
-    [FO_HEALTH_UP] = {[EV_OK] = FO_HEALTH_UP, [EV_FAIL] = FO_HEALTH_SUSPECT,
-                      [EV_FAIL_LIMIT] = FO_HEALTH_DOWN},
-    [FO_HEALTH_SUSPECT] = {[EV_OK] = FO_HEALTH_UP, [EV_FAIL] = FO_HEALTH_SUSPECT,
-                           [EV_FAIL_LIMIT] = FO_HEALTH_DOWN},
+    [FO_HEALTH_UNKNOWN] = {[EV_OK] = FO_HEALTH_UP, [EV_FAIL] = FO_HEALTH_SUSPECT, [EV_FAIL_LIMIT] = FO_HEALTH_DOWN},
+    [FO_HEALTH_UP] = {[EV_OK] = FO_HEALTH_UP, [EV_FAIL] = FO_HEALTH_SUSPECT, [EV_FAIL_LIMIT] = FO_HEALTH_DOWN},
+    [FO_HEALTH_SUSPECT] = {[EV_OK] = FO_HEALTH_UP, [EV_FAIL] = FO_HEALTH_SUSPECT, [EV_FAIL_LIMIT] = FO_HEALTH_DOWN},
     /* DOWN stays DOWN until a probe succeeds, even if down_after was raised since. */
-    [FO_HEALTH_DOWN] = {[EV_OK] = FO_HEALTH_UP, [EV_FAIL] = FO_HEALTH_DOWN,
-                        [EV_FAIL_LIMIT] = FO_HEALTH_DOWN},
+    [FO_HEALTH_DOWN] = {[EV_OK] = FO_HEALTH_UP, [EV_FAIL] = FO_HEALTH_DOWN, [EV_FAIL_LIMIT] = FO_HEALTH_DOWN},
 };
 
 /* State changes only: staying in a state is not a transition, and nothing returns
  * to UNKNOWN (it means "never probed"). */
 static const bool allowed[N_STATES][N_STATES] = {
-    [FO_HEALTH_UNKNOWN] = {[FO_HEALTH_UP] = true, [FO_HEALTH_SUSPECT] = true,
-                           [FO_HEALTH_DOWN] = true},
+    [FO_HEALTH_UNKNOWN] = {[FO_HEALTH_UP] = true, [FO_HEALTH_SUSPECT] = true, [FO_HEALTH_DOWN] = true},
     [FO_HEALTH_UP] = {[FO_HEALTH_SUSPECT] = true, [FO_HEALTH_DOWN] = true},
     [FO_HEALTH_SUSPECT] = {[FO_HEALTH_UP] = true, [FO_HEALTH_DOWN] = true},
     [FO_HEALTH_DOWN] = {[FO_HEALTH_UP] = true},
@@ -48,8 +43,7 @@ static bool valid_state(enum fo_health h)
 
 bool fo_health_allowed(enum fo_health from, enum fo_health to)
 {
-    if (!valid_state(from) || !valid_state(to))
-        return false;
+    if (!valid_state(from) || !valid_state(to)) return false;
     return allowed[from][to];
 }
 
@@ -61,10 +55,8 @@ static enum event classify(struct fo_health_state *h, bool probe_ok, unsigned do
         h->consecutive_failures = 0;
         return EV_OK;
     }
-    if (h->consecutive_failures < UINT_MAX)
-        h->consecutive_failures++;
-    if (down_after == 0)
-        down_after = 1;
+    if (h->consecutive_failures < UINT_MAX) h->consecutive_failures++;
+    if (down_after == 0) down_after = 1;
     return h->consecutive_failures >= down_after ? EV_FAIL_LIMIT : EV_FAIL;
 }
 
@@ -74,8 +66,7 @@ bool fo_health_step(struct fo_health_state *h, bool probe_ok, unsigned down_afte
 
     assert(valid_state(from));
     to = next[from][classify(h, probe_ok, down_after)];
-    if (to == from)
-        return false;
+    if (to == from) return false;
     assert(fo_health_allowed(from, to));
     h->state = to;
     return true;

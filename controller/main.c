@@ -21,15 +21,14 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: failoverd --config FILE [--check-config]\n"
-            "       failoverd --version | --help\n"
-            "\n"
-            "Runs one node of the failoverd controller cluster. The INI file format is\n"
-            "documented in the README (section \"Configuration\").\n"
-            "  --check-config  validate FILE and exit (0 valid, 1 invalid)\n"
-            "Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 on a configuration or\n"
-            "start-up error (the message names the file, line and key), 2 on bad arguments.\n");
+    fprintf(f, "usage: failoverd --config FILE [--check-config]\n"
+               "       failoverd --version | --help\n"
+               "\n"
+               "Runs one node of the failoverd controller cluster. The INI file format is\n"
+               "documented in the README (section \"Configuration\").\n"
+               "  --check-config  validate FILE and exit (0 valid, 1 invalid)\n"
+               "Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 on a configuration or\n"
+               "start-up error (the message names the file, line and key), 2 on bad arguments.\n");
 }
 
 /* The data dir is locked so two processes never share one raft log. */
@@ -38,8 +37,7 @@ static int lock_data_dir(const char *dir, int *fd_out, char err[FO_ERRLEN])
     char path[FO_PATH_LEN + 16];
     int fd;
 
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return fo_errf(err, FO_EIO, "data_dir %s: %s", dir, strerror(errno));
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return fo_errf(err, FO_EIO, "data_dir %s: %s", dir, strerror(errno));
     snprintf(path, sizeof(path), "%s/lock", dir);
     if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
         return fo_errf(err, FO_EIO, "%s: %s", path, strerror(errno));
@@ -59,8 +57,8 @@ static int check_password_files(const struct fo_config *cfg, char err[FO_ERRLEN]
 
     for (i = 0; i < cfg->n_clusters; i++) {
         if (fo_read_password_file(cfg->clusters[i].password_file, pw, sizeof(pw), why) != 0)
-            return fo_errf(err, FO_ECONFIG, "%s: [cluster %s] password_file: %s", cfg->path,
-                           cfg->clusters[i].name, why);
+            return fo_errf(err, FO_ECONFIG, "%s: [cluster %s] password_file: %s", cfg->path, cfg->clusters[i].name,
+                           why);
     }
     memset(pw, 0, sizeof(pw));
     return 0;
@@ -123,10 +121,14 @@ int main(int argc, char **argv)
     int i, lock_fd = -1;
 
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) config = argv[++i];
-        else if (strcmp(argv[i], "--check-config") == 0) check_only = true;
-        else if (strcmp(argv[i], "--version") == 0) return printf("failoverd %s\n", FO_VERSION), 0;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout), 0;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "--check-config") == 0)
+            check_only = true;
+        else if (strcmp(argv[i], "--version") == 0)
+            return printf("failoverd %s\n", FO_VERSION), 0;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return usage(stdout), 0;
         else {
             fprintf(stderr, "failoverd: unknown argument '%s'\n", argv[i]);
             usage(stderr);
@@ -170,8 +172,8 @@ int main(int argc, char **argv)
     ctl.sigint.data = &ctl;
     uv_signal_start(&ctl.sigterm, on_signal, SIGTERM);
     uv_signal_start(&ctl.sigint, on_signal, SIGINT);
-    FO_INFO(MOD, "failoverd %s node %llu: raft %s, admin %s, http %s", FO_VERSION,
-            (unsigned long long)ctl.cfg.node_id, ctl.cfg.raft_address, ctl.cfg.admin_address, ctl.cfg.http_address);
+    FO_INFO(MOD, "failoverd %s node %llu: raft %s, admin %s, http %s", FO_VERSION, (unsigned long long)ctl.cfg.node_id,
+            ctl.cfg.raft_address, ctl.cfg.admin_address, ctl.cfg.http_address);
     uv_run(ctl.loop, UV_RUN_DEFAULT);
     fo_monitor_free(&ctl);
     fo_failover_free(&ctl);

@@ -13,8 +13,8 @@
 #include "failoverd.pb-c.h"
 
 #define MOD "monitor"
-#define TICK_MS 20            /* leadership changes are noticed within this */
-#define RECONCILE_EVERY 50    /* ticks: 1 s */
+#define TICK_MS 20         /* leadership changes are noticed within this */
+#define RECONCILE_EVERY 50 /* ticks: 1 s */
 #define PASSWORD_REREAD_MS 30000
 #define HASH_BUCKETS 8192
 #define ANNOUNCE_EVERY_MS 2000
@@ -85,8 +85,8 @@ struct fo_monitor {
     struct cluster_state **clusters;
     unsigned n_clusters, cap_clusters;
     uint64_t probes_ok, probes_err, leader_probes_ok;
-    uint64_t last_tick_ns;   /* monotonic time of the previous tick */
-    int64_t last_skew_ms;    /* wall - monotonic at the previous tick */
+    uint64_t last_tick_ns; /* monotonic time of the previous tick */
+    int64_t last_skew_ms;  /* wall - monotonic at the previous tick */
     uint64_t verdicts_sent, verdicts_received;
 };
 
@@ -141,7 +141,10 @@ static struct cluster_state *find_cluster(struct fo_monitor *m, const char *name
 
 /* ------------------------------------------------------------------ proposals */
 
-static void command_init(Fo__Command *cmd) { fo__command__init(cmd); }
+static void command_init(Fo__Command *cmd)
+{
+    fo__command__init(cmd);
+}
 
 struct inst_prop {
     struct fo_monitor *m;
@@ -222,12 +225,12 @@ static bool state_differs(const Fo__InstanceState *st, const struct fo_store_ins
 {
     return (int)st->health != row->health || (int)st->role != row->role ||
            strcmp(st->source_host, row->source_host) != 0 || st->source_port != row->source_port ||
-           strcmp(st->problem, row->problem) != 0 || strncmp(st->last_error, row->last_error, sizeof(row->last_error) - 1) != 0 ||
+           strcmp(st->problem, row->problem) != 0 ||
+           strncmp(st->last_error, row->last_error, sizeof(row->last_error) - 1) != 0 ||
            st->server_id != row->server_id || st->read_only != row->read_only;
 }
 
-static void evaluate_instance(struct fo_monitor *m, struct watch *w, const struct fo_topo_out *out,
-                              bool reachable)
+static void evaluate_instance(struct fo_monitor *m, struct watch *w, const struct fo_topo_out *out, bool reachable)
 {
     struct fo_store_instance row;
     Fo__InstanceState st;
@@ -335,8 +338,8 @@ static void send_verdict(struct fo_monitor *m, struct watch *w)
     Fo__Request req;
     Fo__VerdictReq v;
 
-    if (w->verdict_inflight || leader == 0 || leader == ctl->cfg.node_id ||
-        w->health.state == FO_HEALTH_UNKNOWN || (addr = fo_ctl_admin_address(ctl, leader, addr_buf)) == NULL)
+    if (w->verdict_inflight || leader == 0 || leader == ctl->cfg.node_id || w->health.state == FO_HEALTH_UNKNOWN ||
+        (addr = fo_ctl_admin_address(ctl, leader, addr_buf)) == NULL)
         return;
     fo__request__init(&req);
     fo__verdict_req__init(&v);
@@ -369,8 +372,7 @@ static void kick_cluster(struct fo_monitor *m, struct cluster_state *cl, struct 
 
 /* ------------------------------------------------------------------ probe reports */
 
-static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_sample *s, double ms,
-                      const char *error)
+static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_sample *s, double ms, const char *error)
 {
     struct watch *w = data;
     struct fo_monitor *m = w->m;
@@ -546,8 +548,10 @@ static void reconcile(struct fo_monitor *m)
 static void seed_done(void *data, int status, int result)
 {
     (void)data;
-    if (status != 0) FO_WARN(MOD, "seeding the configured clusters: %s", fo_strerror(status));
-    else if (result != 0 && result != FO_EEXIST) FO_WARN(MOD, "seeding refused: %s", fo_strerror(result));
+    if (status != 0)
+        FO_WARN(MOD, "seeding the configured clusters: %s", fo_strerror(status));
+    else if (result != 0 && result != FO_EEXIST)
+        FO_WARN(MOD, "seeding refused: %s", fo_strerror(result));
 }
 
 /* Registers the config file's [cluster] sections that the store does not have yet.
@@ -636,8 +640,10 @@ static void check_leadership(struct fo_monitor *m)
         reconcile(m); /* start (or stop) probing the non-primaries at once */
     }
     if (leader && !m->ready && !m->barrier_pending) {
-        if (fo_raft_barrier(&m->ctl->raft, barrier_done, m, err) == 0) m->barrier_pending = true;
-        else FO_DEBUG(MOD, "barrier: %s", err);
+        if (fo_raft_barrier(&m->ctl->raft, barrier_done, m, err) == 0)
+            m->barrier_pending = true;
+        else
+            FO_DEBUG(MOD, "barrier: %s", err);
     }
 }
 
@@ -676,8 +682,10 @@ static void announce_self(struct fo_monitor *m)
     command_init(&cmd);
     cmd.body_case = FO__COMMAND__BODY_MEMBER_NOTE;
     cmd.member_note = &note;
-    if (fo_ctl_propose(m->ctl, &cmd, announce_done, m, err) == 0) m->announce_pending = true;
-    else FO_WARN(MOD, "announce: %s", err);
+    if (fo_ctl_propose(m->ctl, &cmd, announce_done, m, err) == 0)
+        m->announce_pending = true;
+    else
+        FO_WARN(MOD, "announce: %s", err);
 }
 
 /* Measures how late this tick is (a stalled loop) and whether the wall clock jumped
@@ -781,15 +789,16 @@ bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, 
     return true;
 }
 
-void fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host,
-                            uint16_t port, bool down)
+void fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host, uint16_t port,
+                            bool down)
 {
     struct watch *w;
     unsigned i;
 
     if (ctl->monitor == NULL || (w = find_watch(ctl->monitor, cluster, host, port)) == NULL) return;
     ctl->monitor->verdicts_received++;
-    for (i = 0; i < w->n_votes && w->votes[i].node_id != node_id; i++) {}
+    for (i = 0; i < w->n_votes && w->votes[i].node_id != node_id; i++) {
+    }
     if (i == w->n_votes) {
         if (w->n_votes == FO_MAX_PEERS) return;
         w->n_votes++;
@@ -819,14 +828,24 @@ void fo_monitor_kick(struct fo_ctl *ctl, const char *cluster)
 {
     struct cluster_state *cl;
 
-    if (ctl->monitor != NULL && (cl = find_cluster(ctl->monitor, cluster)) != NULL) kick_cluster(ctl->monitor, cl, NULL);
+    if (ctl->monitor != NULL && (cl = find_cluster(ctl->monitor, cluster)) != NULL)
+        kick_cluster(ctl->monitor, cl, NULL);
 }
 
-uint64_t fo_monitor_verdicts_received(struct fo_ctl *ctl) { return ctl->monitor ? ctl->monitor->verdicts_received : 0; }
+uint64_t fo_monitor_verdicts_received(struct fo_ctl *ctl)
+{
+    return ctl->monitor ? ctl->monitor->verdicts_received : 0;
+}
 
-bool fo_monitor_ready(struct fo_ctl *ctl) { return ctl->monitor != NULL && ctl->monitor->ready && fo_raft_is_ready(&ctl->raft); }
+bool fo_monitor_ready(struct fo_ctl *ctl)
+{
+    return ctl->monitor != NULL && ctl->monitor->ready && fo_raft_is_ready(&ctl->raft);
+}
 
-unsigned fo_monitor_count(struct fo_ctl *ctl) { return ctl->monitor ? ctl->monitor->n_watches : 0; }
+unsigned fo_monitor_count(struct fo_ctl *ctl)
+{
+    return ctl->monitor ? ctl->monitor->n_watches : 0;
+}
 
 static void instance_metrics(struct fo_monitor *m, struct fo_buf *b)
 {

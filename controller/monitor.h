@@ -49,8 +49,8 @@ bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, 
 bool fo_monitor_ready(struct fo_ctl *ctl); /* leader and barrier done */
 
 /* Leader: records a follower's verdict about an instance it probes. */
-void fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host,
-                            uint16_t port, bool down);
+void fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host, uint16_t port,
+                            bool down);
 /* Leader: the followers' verdicts about an instance with their ages; returns how
  * many were written (at most max). */
 struct fo_detect_vote;

@@ -72,7 +72,10 @@ static void handle_closed(uv_handle_t *h)
     maybe_free(p);
 }
 
-static void conn_closed(uv_handle_t *h) { free(h->data); }
+static void conn_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 /* Drops the connection. The socket is shut down first so that mysql_close's
  * COM_QUIT cannot block on a hung peer; the poll handle is closed (and so removed
@@ -174,8 +177,7 @@ static int parse_q2(struct fo_probe *p, MYSQL_RES *res, char err[FO_ERRLEN])
     fields = mysql_fetch_fields(res);
     for (i = 0; i < n; i++) names[i] = fields[i].name;
     if (rows > 0) row = mysql_fetch_row(res);
-    return fo_sample_parse_slave_status(&p->sample, rows > 0 ? 1 : 0, n, names,
-                                        (const char *const *)row, err);
+    return fo_sample_parse_slave_status(&p->sample, rows > 0 ? 1 : 0, n, names, (const char *const *)row, err);
 }
 
 /* ------------------------------------------------------------------ the state machine */
@@ -208,8 +210,10 @@ static void run_query(struct fo_probe *p, enum phase ph, const char *q)
 
     p->phase = ph;
     status = mysql_real_query_start(&err, p->conn->m, q, strlen(q));
-    if (status == 0) finish_phase(p, err, NULL);
-    else watch(p, status);
+    if (status == 0)
+        finish_phase(p, err, NULL);
+    else
+        watch(p, status);
 }
 
 static void finish_phase(struct fo_probe *p, int ok_code, MYSQL_RES *res)
@@ -236,8 +240,10 @@ static void finish_phase(struct fo_probe *p, int ok_code, MYSQL_RES *res)
         }
         p->phase = p->phase == PH_Q1 ? PH_STORE1 : PH_STORE2;
         status = mysql_store_result_start(&res, m);
-        if (status == 0) finish_phase(p, 0, res);
-        else watch(p, status);
+        if (status == 0)
+            finish_phase(p, 0, res);
+        else
+            watch(p, status);
         return;
     case PH_STORE1:
     case PH_STORE2:
@@ -251,11 +257,12 @@ static void finish_phase(struct fo_probe *p, int ok_code, MYSQL_RES *res)
             fail(p, "unexpected reply: %s", err);
             return;
         }
-        if (p->phase == PH_STORE1) run_query(p, PH_Q2, FO_SAMPLE_Q2);
-        else succeed(p);
+        if (p->phase == PH_STORE1)
+            run_query(p, PH_Q2, FO_SAMPLE_Q2);
+        else
+            succeed(p);
         return;
-    default:
-        return;
+    default: return;
     }
 }
 
@@ -290,8 +297,7 @@ static void resume(struct fo_probe *p, int ready)
             return;
         }
         break;
-    default:
-        return;
+    default: return;
     }
     watch(p, status);
 }
@@ -437,15 +443,21 @@ static void timer_cb(uv_timer_t *t)
         fail(p, "read timeout after %u ms", p->opts.read_timeout_ms);
 }
 
-static void arm_timer(struct fo_probe *p, uint64_t ms) { uv_timer_start(&p->timer, timer_cb, ms, 0); }
+static void arm_timer(struct fo_probe *p, uint64_t ms)
+{
+    uv_timer_start(&p->timer, timer_cb, ms, 0);
+}
 
 /* ------------------------------------------------------------------ public */
 
-static void copy_str(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src ? src : ""); }
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
 
 struct fo_probe *fo_probe_start(uv_loop_t *loop, const char *host, uint16_t port, const char *user,
-                                const char *password, const struct fo_probe_opts *opts,
-                                fo_probe_report_cb cb, void *data)
+                                const char *password, const struct fo_probe_opts *opts, fo_probe_report_cb cb,
+                                void *data)
 {
     struct fo_probe *p = calloc(1, sizeof(*p));
 

@@ -52,8 +52,8 @@ typedef void (*fo_probe_report_cb)(void *data, struct fo_probe *p, bool ok, cons
 /* Creates and starts a probe (the first attempt runs on the next loop iteration).
  * Strings are copied. Returns NULL on allocation failure. */
 struct fo_probe *fo_probe_start(uv_loop_t *loop, const char *host, uint16_t port, const char *user,
-                                const char *password, const struct fo_probe_opts *opts,
-                                fo_probe_report_cb cb, void *data);
+                                const char *password, const struct fo_probe_opts *opts, fo_probe_report_cb cb,
+                                void *data);
 
 /* Changes credentials; the connection is rebuilt at the next attempt. */
 void fo_probe_set_credentials(struct fo_probe *p, const char *user, const char *password);

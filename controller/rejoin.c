@@ -121,9 +121,12 @@ static int primary_pos(const struct fo_sample *ps, struct fo_mariadb_pos *out)
     if (fo_gtid_mariadb_parse(ps->gtid_binlog_pos, out, NULL) != 0) return -1;
     if (fo_gtid_mariadb_parse(ps->gtid_current_pos, &cur, NULL) != 0) return -1;
     for (i = 0; i < cur.n; i++) {
-        for (j = 0; j < out->n && out->g[j].domain != cur.g[i].domain; j++) {}
-        if (j == out->n && out->n < FO_GTID_MAX) out->g[out->n++] = cur.g[i];
-        else if (j < out->n && cur.g[i].seqno > out->g[j].seqno) out->g[j] = cur.g[i];
+        for (j = 0; j < out->n && out->g[j].domain != cur.g[i].domain; j++) {
+        }
+        if (j == out->n && out->n < FO_GTID_MAX)
+            out->g[out->n++] = cur.g[i];
+        else if (j < out->n && cur.g[i].seqno > out->g[j].seqno)
+            out->g[j] = cur.g[i];
     }
     return 0;
 }
@@ -141,7 +144,8 @@ static void errant(const struct fo_sample *s, const struct fo_mariadb_pos *prim,
         return;
     }
     for (i = 0; i < mine.n; i++) {
-        for (j = 0; j < prim->n && prim->g[j].domain != mine.g[i].domain; j++) {}
+        for (j = 0; j < prim->n && prim->g[j].domain != mine.g[i].domain; j++) {
+        }
         if (j < prim->n && mine.g[i].seqno <= prim->g[j].seqno) continue;
         int k = snprintf(out + off, n - off, "%s%u-%u-%llu", off ? "," : "", mine.g[i].domain, mine.g[i].server,
                          (unsigned long long)mine.g[i].seqno);
@@ -157,8 +161,10 @@ static void quarantine(struct fo_failover *fe, const struct fo_store_cluster *c,
     Fo__Command cmd;
     Fo__Quarantine q;
 
-    snprintf(reason, sizeof(reason), "has transactions the primary %s:%u lacks (%s); not rejoined: a DBA must "
-             "reconcile it", c->primary_host, c->primary_port, what);
+    snprintf(reason, sizeof(reason),
+             "has transactions the primary %s:%u lacks (%s); not rejoined: a DBA must "
+             "reconcile it",
+             c->primary_host, c->primary_port, what);
     fo__command__init(&cmd);
     fo__quarantine__init(&q);
     q.cluster = (char *)c->name;
@@ -199,8 +205,10 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, bool
     if (c->repl_user[0] == '\0' || c->repl_password_file[0] == '\0' ||
         fo_fe_read_secret(c->repl_password_file, pw, sizeof(pw), err) != 0) {
         char reason[256];
-        snprintf(reason, sizeof(reason), "%s:%u does not replicate from the primary and cannot be repointed: "
-                 "repl_user / repl_password_file not configured or unreadable", op->host, op->port);
+        snprintf(reason, sizeof(reason),
+                 "%s:%u does not replicate from the primary and cannot be repointed: "
+                 "repl_user / repl_password_file not configured or unreadable",
+                 op->host, op->port);
         fo_fe_decision(op->fe, c->name, "cannot_rejoin", reason, op->host, op->port, true);
         return;
     }

@@ -27,20 +27,17 @@ static bool parse_uint(const char *v, uint64_t max, uint64_t *out)
     unsigned long long n;
     char *end;
 
-    if (v == NULL || v[0] < '0' || v[0] > '9')
-        return false;
+    if (v == NULL || v[0] < '0' || v[0] > '9') return false;
     errno = 0;
     n = strtoull(v, &end, 10);
-    if (errno == ERANGE || *end != '\0' || n > max)
-        return false;
+    if (errno == ERANGE || *end != '\0' || n > max) return false;
     *out = n;
     return true;
 }
 
 static int bad_number(const char *col, const char *v, char *err)
 {
-    if (v == NULL)
-        return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
     return fo_errf(err, FO_EPROTO, "%s: not a number in range: \"%.40s\"", col, v);
 }
 
@@ -49,12 +46,9 @@ static int copy_exact(char *dst, size_t dstlen, const char *v, const char *col, 
 {
     size_t len;
 
-    if (v == NULL)
-        return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
     len = strlen(v);
-    if (len >= dstlen)
-        return fo_errf(err, FO_EPROTO, "%s: value of %zu bytes exceeds %zu", col, len,
-                       dstlen - 1);
+    if (len >= dstlen) return fo_errf(err, FO_EPROTO, "%s: value of %zu bytes exceeds %zu", col, len, dstlen - 1);
     memcpy(dst, v, len + 1);
     return 0;
 }
@@ -72,8 +66,7 @@ static void copy_truncated(char *dst, size_t dstlen, const char *v, bool mark)
     }
     room = mark ? dstlen - 4 : dstlen - 1;
     cut = room;
-    while (cut > 0 && ((unsigned char)v[cut] & 0xC0) == 0x80)
-        cut--;
+    while (cut > 0 && ((unsigned char)v[cut] & 0xC0) == 0x80) cut--;
     memcpy(dst, v, cut);
     if (mark)
         memcpy(dst + cut, "...", 4);
@@ -81,11 +74,9 @@ static void copy_truncated(char *dst, size_t dstlen, const char *v, bool mark)
         dst[cut] = '\0';
 }
 
-static int parse_thread_state(const char *v, enum fo_thread_state *out, const char *col,
-                              char *err)
+static int parse_thread_state(const char *v, enum fo_thread_state *out, const char *col, char *err)
 {
-    static const enum fo_thread_state states[] = {FO_THREAD_YES, FO_THREAD_NO,
-                                                  FO_THREAD_CONNECTING};
+    static const enum fo_thread_state states[] = {FO_THREAD_YES, FO_THREAD_NO, FO_THREAD_CONNECTING};
     unsigned i;
 
     for (i = 0; v != NULL && i < N_ELEMS(states); i++) {
@@ -94,22 +85,17 @@ static int parse_thread_state(const char *v, enum fo_thread_state *out, const ch
             return 0;
         }
     }
-    if (v == NULL)
-        return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
     return fo_errf(err, FO_EPROTO, "%s: unexpected value \"%.40s\"", col, v);
 }
 
 const char *fo_thread_state_name(enum fo_thread_state t)
 {
     switch (t) {
-    case FO_THREAD_YES:
-        return "Yes";
-    case FO_THREAD_NO:
-        return "No";
-    case FO_THREAD_CONNECTING:
-        return "Connecting";
-    case FO_THREAD_UNKNOWN:
-        break;
+    case FO_THREAD_YES: return "Yes";
+    case FO_THREAD_NO: return "No";
+    case FO_THREAD_CONNECTING: return "Connecting";
+    case FO_THREAD_UNKNOWN: break;
     }
     return "";
 }
@@ -119,8 +105,7 @@ const char *fo_thread_state_name(enum fo_thread_state t)
 static int var_server_id(struct fo_sample *s, const char *v, const char *col, char *err)
 {
     /* server_id is a 32-bit variable on both MySQL and MariaDB. */
-    if (!parse_uint(v, UINT32_MAX, &s->server_id))
-        return bad_number(col, v, err);
+    if (!parse_uint(v, UINT32_MAX, &s->server_id)) return bad_number(col, v, err);
     return 0;
 }
 
@@ -134,8 +119,7 @@ static int var_read_only(struct fo_sample *s, const char *v, const char *col, ch
         s->read_only = false;
         return 0;
     }
-    if (v == NULL)
-        return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
     return fo_errf(err, FO_EPROTO, "%s: unexpected value \"%.40s\"", col, v);
 }
 
@@ -158,8 +142,7 @@ static int var_slave_pos(struct fo_sample *s, const char *v, const char *col, ch
  * cut rather than failing the probe. */
 static int var_version(struct fo_sample *s, const char *v, const char *col, char *err)
 {
-    if (v == NULL)
-        return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
     copy_truncated(s->version, sizeof(s->version), v, false);
     return 0;
 }
@@ -173,30 +156,23 @@ struct field {
 
 /* In FO_SAMPLE_Q1's column order. */
 static const struct field q1_fields[Q1_NCOLS] = {
-    {"@@server_id", true, var_server_id},
-    {"@@read_only", true, var_read_only},
-    {"@@gtid_current_pos", true, var_current_pos},
-    {"@@gtid_binlog_pos", true, var_binlog_pos},
-    {"@@gtid_slave_pos", true, var_slave_pos},
-    {"@@version", true, var_version},
+    {"@@server_id", true, var_server_id},          {"@@read_only", true, var_read_only},
+    {"@@gtid_current_pos", true, var_current_pos}, {"@@gtid_binlog_pos", true, var_binlog_pos},
+    {"@@gtid_slave_pos", true, var_slave_pos},     {"@@version", true, var_version},
 };
 
-int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values,
-                         char err[FO_ERRLEN])
+int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values, char err[FO_ERRLEN])
 {
     struct fo_sample tmp = *s;
     unsigned i;
     int rc;
 
     if (ncols != Q1_NCOLS)
-        return fo_errf(err, FO_EPROTO, "variables query returned %u columns, expected %d",
-                       ncols, Q1_NCOLS);
-    if (values == NULL)
-        return fo_errf(err, FO_EINVAL, "no values");
+        return fo_errf(err, FO_EPROTO, "variables query returned %u columns, expected %d", ncols, Q1_NCOLS);
+    if (values == NULL) return fo_errf(err, FO_EINVAL, "no values");
     for (i = 0; i < Q1_NCOLS; i++) {
         rc = q1_fields[i].parse(&tmp, values[i], q1_fields[i].name, err);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
     }
     *s = tmp;
     return 0;
@@ -213,8 +189,7 @@ static int ss_master_port(struct fo_sample *s, const char *v, const char *col, c
 {
     uint64_t n;
 
-    if (!parse_uint(v, UINT16_MAX, &n))
-        return bad_number(col, v, err);
+    if (!parse_uint(v, UINT16_MAX, &n)) return bad_number(col, v, err);
     s->master_port = (uint16_t)n;
     return 0;
 }
@@ -238,8 +213,7 @@ static int ss_lag(struct fo_sample *s, const char *v, const char *col, char *err
         s->lag_s = -1;
         return 0;
     }
-    if (!parse_uint(v, INT64_MAX, &n))
-        return bad_number(col, v, err);
+    if (!parse_uint(v, INT64_MAX, &n)) return bad_number(col, v, err);
     s->lag_s = (int64_t)n;
     return 0;
 }
@@ -248,8 +222,7 @@ static int parse_errno(unsigned *dst, const char *v, const char *col, char *err)
 {
     uint64_t n = 0;
 
-    if (v != NULL && !parse_uint(v, UINT_MAX, &n))
-        return bad_number(col, v, err);
+    if (v != NULL && !parse_uint(v, UINT_MAX, &n)) return bad_number(col, v, err);
     *dst = (unsigned)n;
     return 0;
 }
@@ -289,16 +262,11 @@ static int ss_using_gtid(struct fo_sample *s, const char *v, const char *col, ch
 /* The columns we read, by name (MariaDB 10.11 names; MySQL lacks the last two). All
  * other columns are ignored. Optional columns keep their defaults when absent. */
 static const struct field q2_fields[] = {
-    {"Master_Host", true, ss_master_host},
-    {"Master_Port", true, ss_master_port},
-    {"Slave_IO_Running", true, ss_io_running},
-    {"Slave_SQL_Running", true, ss_sql_running},
-    {"Seconds_Behind_Master", true, ss_lag},
-    {"Last_IO_Errno", false, ss_io_errno},
-    {"Last_IO_Error", false, ss_io_error},
-    {"Last_SQL_Errno", false, ss_sql_errno},
-    {"Last_SQL_Error", false, ss_sql_error},
-    {"Gtid_IO_Pos", false, ss_gtid_io_pos},
+    {"Master_Host", true, ss_master_host},     {"Master_Port", true, ss_master_port},
+    {"Slave_IO_Running", true, ss_io_running}, {"Slave_SQL_Running", true, ss_sql_running},
+    {"Seconds_Behind_Master", true, ss_lag},   {"Last_IO_Errno", false, ss_io_errno},
+    {"Last_IO_Error", false, ss_io_error},     {"Last_SQL_Errno", false, ss_sql_errno},
+    {"Last_SQL_Error", false, ss_sql_error},   {"Gtid_IO_Pos", false, ss_gtid_io_pos},
     {"Using_Gtid", false, ss_using_gtid},
 };
 
@@ -309,8 +277,7 @@ static int find_column(unsigned ncols, const char *const *names, const char *nam
     unsigned i;
 
     for (i = 0; i < ncols; i++)
-        if (names[i] != NULL && strcasecmp(names[i], name) == 0)
-            return (int)i;
+        if (names[i] != NULL && strcasecmp(names[i], name) == 0) return (int)i;
     return -1;
 }
 
@@ -330,8 +297,8 @@ static void reset_replica_fields(struct fo_sample *s)
     s->using_gtid[0] = '\0';
 }
 
-static int parse_slave_row(struct fo_sample *s, unsigned ncols, const char *const *names,
-                           const char *const *values, char *err)
+static int parse_slave_row(struct fo_sample *s, unsigned ncols, const char *const *names, const char *const *values,
+                           char *err)
 {
     unsigned i;
     int col, rc;
@@ -340,35 +307,29 @@ static int parse_slave_row(struct fo_sample *s, unsigned ncols, const char *cons
         col = find_column(ncols, names, q2_fields[i].name);
         if (col < 0) {
             if (q2_fields[i].required)
-                return fo_errf(err, FO_EPROTO, "SHOW SLAVE STATUS: missing column %s",
-                               q2_fields[i].name);
+                return fo_errf(err, FO_EPROTO, "SHOW SLAVE STATUS: missing column %s", q2_fields[i].name);
             continue;
         }
         rc = q2_fields[i].parse(s, values[col], q2_fields[i].name, err);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
     }
     s->is_replica = true;
     return 0;
 }
 
-int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned ncols,
-                                 const char *const *names, const char *const *values,
-                                 char err[FO_ERRLEN])
+int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
+                                 const char *const *values, char err[FO_ERRLEN])
 {
     struct fo_sample tmp = *s;
     int rc;
 
-    if (nrows > 1)
-        return fo_errf(err, FO_EPROTO, "SHOW SLAVE STATUS returned %u rows, expected 0 or 1",
-                       nrows);
+    if (nrows > 1) return fo_errf(err, FO_EPROTO, "SHOW SLAVE STATUS returned %u rows, expected 0 or 1", nrows);
     if (nrows == 1 && ncols > 0 && (names == NULL || values == NULL))
         return fo_errf(err, FO_EINVAL, "no column names or values");
     reset_replica_fields(&tmp);
     if (nrows == 1) {
         rc = parse_slave_row(&tmp, ncols, names, values, err);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
     }
     *s = tmp;
     return 0;

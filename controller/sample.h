@@ -16,7 +16,7 @@
 
 #include "common/err.h"
 
-#define FO_SAMPLE_Q1 \
+#define FO_SAMPLE_Q1                                                           \
     "SELECT @@server_id, @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, " \
     "@@gtid_slave_pos, @@version"
 #define FO_SAMPLE_Q2 "SHOW SLAVE STATUS"
@@ -50,16 +50,14 @@ struct fo_sample {
 
 /* Parses the single row of Q1 (6 columns, in Q1's order). Returns 0 or FO_EPROTO with
  * a reason (wrong column count, non-numeric server_id, oversize value...). */
-int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values,
-                         char err[FO_ERRLEN]);
+int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values, char err[FO_ERRLEN]);
 
 /* Parses Q2's result: nrows is 0 (not a replica) or 1; columns are looked up by name
  * (MariaDB adds columns between versions), so names[i] labels values[i]. Missing
  * required columns (Master_Host, Master_Port, Slave_IO_Running, Slave_SQL_Running,
  * Seconds_Behind_Master) are FO_EPROTO. */
-int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned ncols,
-                                 const char *const *names, const char *const *values,
-                                 char err[FO_ERRLEN]);
+int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
+                                 const char *const *values, char err[FO_ERRLEN]);
 
 const char *fo_thread_state_name(enum fo_thread_state t); /* "Yes" "No" "Connecting" "" */
 

@@ -15,13 +15,11 @@ static void mark_truncated(char *buf, size_t len)
 {
     size_t cut = len - sizeof(ELLIPSIS);
 
-    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
-        cut--;
+    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
     memcpy(buf + cut, ELLIPSIS, sizeof(ELLIPSIS));
 }
 
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Appends to the string in buf; cuts and marks it if it does not fit. */
 static void append(char *buf, size_t len, const char *fmt, ...)
@@ -37,21 +35,18 @@ static void append(char *buf, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     w = vsnprintf(buf + used, len - used, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= len - used)
-        mark_truncated(buf, len);
+    if (w < 0 || (size_t)w >= len - used) mark_truncated(buf, len);
 }
 
 /* Starts a new problem in an instance's problem string. */
 static void problem_begin(struct fo_topo_out *o)
 {
-    if (o->problem[0] != '\0')
-        append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_SEP);
+    if (o->problem[0] != '\0') append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_SEP);
 }
 
 static void cluster_problem(struct fo_topo_result *res, const char *text)
 {
-    if (res->n_problems == FO_TOPO_MAX_PROBLEMS)
-        return;
+    if (res->n_problems == FO_TOPO_MAX_PROBLEMS) return;
     res->problems[res->n_problems][0] = '\0';
     append(res->problems[res->n_problems], FO_PROBLEM_LEN, "%s", text);
     res->n_problems++;
@@ -59,22 +54,18 @@ static void cluster_problem(struct fo_topo_result *res, const char *text)
 
 static enum fo_role infer_role(const struct fo_topo_in *x)
 {
-    if (!x->reachable)
-        return FO_ROLE_UNKNOWN;
+    if (!x->reachable) return FO_ROLE_UNKNOWN;
     assert(x->s != NULL); /* the contract: valid when reachable */
-    if (x->s->is_replica)
-        return FO_ROLE_REPLICA;
+    if (x->s->is_replica) return FO_ROLE_REPLICA;
     return x->s->read_only ? FO_ROLE_ORPHAN : FO_ROLE_PRIMARY;
 }
 
-static bool in_cluster(const struct fo_topo_in *in, unsigned n, const char *host,
-                       uint16_t port)
+static bool in_cluster(const struct fo_topo_in *in, unsigned n, const char *host, uint16_t port)
 {
     unsigned i;
 
     for (i = 0; i < n; i++)
-        if (in[i].port == port && in[i].host != NULL && strcmp(in[i].host, host) == 0)
-            return true;
+        if (in[i].port == port && in[i].host != NULL && strcmp(in[i].host, host) == 0) return true;
     return false;
 }
 
@@ -90,28 +81,24 @@ static void problem_stopped(struct fo_topo_out *o, const struct fo_sample *s)
     const char *lead = ": ";
 
     problem_begin(o);
-    append(o->problem, sizeof(o->problem), "%s (IO=%s, SQL=%s)", FO_TOPO_P_STOPPED,
-           thread_name(s->io_running), thread_name(s->sql_running));
+    append(o->problem, sizeof(o->problem), "%s (IO=%s, SQL=%s)", FO_TOPO_P_STOPPED, thread_name(s->io_running),
+           thread_name(s->sql_running));
     if (s->last_io_error[0] != '\0') {
-        append(o->problem, sizeof(o->problem), "%sIO error %u: %s", lead, s->last_io_errno,
-               s->last_io_error);
+        append(o->problem, sizeof(o->problem), "%sIO error %u: %s", lead, s->last_io_errno, s->last_io_error);
         lead = " | ";
     }
     if (s->last_sql_error[0] != '\0')
-        append(o->problem, sizeof(o->problem), "%sSQL error %u: %s", lead, s->last_sql_errno,
-               s->last_sql_error);
+        append(o->problem, sizeof(o->problem), "%sSQL error %u: %s", lead, s->last_sql_errno, s->last_sql_error);
 }
 
 /* Role, source and problems of instance i. */
-static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i,
-                           struct fo_topo_out *o)
+static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, struct fo_topo_out *o)
 {
     const struct fo_sample *s = in[i].s;
 
     memset(o, 0, sizeof(*o));
     o->role = infer_role(&in[i]);
-    if (o->role != FO_ROLE_REPLICA)
-        return;
+    if (o->role != FO_ROLE_REPLICA) return;
     /* Same size as the sample's field, so the copy cannot truncate. */
     _Static_assert(sizeof(o->source_host) == sizeof(s->master_host), "host sizes differ");
     memcpy(o->source_host, s->master_host, sizeof(o->source_host));
@@ -126,8 +113,7 @@ static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i,
         append(o->problem, sizeof(o->problem), "%s (%s:%u)", FO_TOPO_P_OUTSIDE, s->master_host,
                (unsigned)s->master_port);
     }
-    if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES)
-        problem_stopped(o, s);
+    if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES) problem_stopped(o, s);
 }
 
 static bool writable(const struct fo_topo_in *x)
@@ -141,20 +127,18 @@ static void check_writable(const struct fo_topo_in *in, unsigned n, struct fo_to
     unsigned i, count = 0;
 
     for (i = 0; i < n; i++) {
-        if (!writable(&in[i]))
-            continue;
-        append(text, sizeof(text), "%s%s:%u", count ? ", " : FO_TOPO_P_MULTIPLE_WRITABLE,
-               in[i].host ? in[i].host : "", (unsigned)in[i].port);
+        if (!writable(&in[i])) continue;
+        append(text, sizeof(text), "%s%s:%u", count ? ", " : FO_TOPO_P_MULTIPLE_WRITABLE, in[i].host ? in[i].host : "",
+               (unsigned)in[i].port);
         count++;
     }
-    if (count > 1)
-        cluster_problem(res, text);
+    if (count > 1) cluster_problem(res, text);
 }
 
 /* "no primary" unless a primary is reachable or the last known primary is merely
  * unreachable (then it is the detector's case, DESIGN.md §5). */
-static void check_primary(const struct fo_topo_in *in, unsigned n,
-                          const struct fo_topo_out *out, struct fo_topo_result *res)
+static void check_primary(const struct fo_topo_in *in, unsigned n, const struct fo_topo_out *out,
+                          struct fo_topo_result *res)
 {
     unsigned i, primaries = 0;
     bool lost_primary = false;
@@ -167,20 +151,16 @@ static void check_primary(const struct fo_topo_in *in, unsigned n,
         }
         lost_primary = lost_primary || (!in[i].reachable && in[i].was_primary);
     }
-    if (primaries != 1)
-        res->primary = -1;
-    if (n > 0 && primaries == 0 && !lost_primary)
-        cluster_problem(res, FO_TOPO_P_NO_PRIMARY);
+    if (primaries != 1) res->primary = -1;
+    if (n > 0 && primaries == 0 && !lost_primary) cluster_problem(res, FO_TOPO_P_NO_PRIMARY);
 }
 
-void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out,
-                       struct fo_topo_result *res)
+void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out, struct fo_topo_result *res)
 {
     unsigned i;
 
     res->n_problems = 0;
-    for (i = 0; i < n; i++)
-        infer_instance(in, n, i, &out[i]);
+    for (i = 0; i < n; i++) infer_instance(in, n, i, &out[i]);
     check_primary(in, n, out, res);
     check_writable(in, n, res);
 }
@@ -188,14 +168,10 @@ void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_o
 const char *fo_role_name(enum fo_role r)
 {
     switch (r) {
-    case FO_ROLE_UNKNOWN:
-        return "unknown";
-    case FO_ROLE_PRIMARY:
-        return "primary";
-    case FO_ROLE_REPLICA:
-        return "replica";
-    case FO_ROLE_ORPHAN:
-        return "orphan";
+    case FO_ROLE_UNKNOWN: return "unknown";
+    case FO_ROLE_PRIMARY: return "primary";
+    case FO_ROLE_REPLICA: return "replica";
+    case FO_ROLE_ORPHAN: return "orphan";
     }
     return "invalid";
 }

@@ -58,8 +58,8 @@ struct fo_topo_in {
     const char *host;
     uint16_t port;
     bool reachable;
-    bool was_primary;           /* last replicated role was PRIMARY */
-    const struct fo_sample *s;  /* valid when reachable */
+    bool was_primary;          /* last replicated role was PRIMARY */
+    const struct fo_sample *s; /* valid when reachable */
 };
 
 struct fo_topo_out {
@@ -76,8 +76,7 @@ struct fo_topo_result {
 };
 
 /* in[n] -> out[n] + res. Never fails; strings are truncated safely. */
-void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out,
-                       struct fo_topo_result *res);
+void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out, struct fo_topo_result *res);
 
 const char *fo_role_name(enum fo_role r); /* "unknown" "primary" "replica" "orphan" */
 

@@ -21,7 +21,10 @@
 #define ENTRY_MAGIC "FOC1"
 #define ENTRY_HDR 8
 
-static size_t entry_size(size_t len) { return (ENTRY_HDR + len + 7) & ~(size_t)7; }
+static size_t entry_size(size_t len)
+{
+    return (ENTRY_HDR + len + 7) & ~(size_t)7;
+}
 
 static int entry_unwrap(const struct raft_buffer *buf, const uint8_t **cmd, size_t *len)
 {
@@ -48,8 +51,10 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     int rc;
 
     rc = entry_unwrap(buf, &cmd, &len);
-    if (rc == 0) rc = fo_store_apply(r->store, cmd, len, err);
-    else snprintf(err, sizeof(err), "malformed log entry envelope");
+    if (rc == 0)
+        rc = fo_store_apply(r->store, cmd, len, err);
+    else
+        snprintf(err, sizeof(err), "malformed log entry envelope");
     if (rc == FO_ESTORE || rc == FO_ENOMEM) {
         /* The local database failed, not the command: this node's copy may now differ
          * from the others. Stop; on restart the store is rebuilt from raft. */
@@ -122,12 +127,10 @@ static int mkdir_p(const char *path, char err[FO_ERRLEN])
     for (p = tmp + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return fo_errf(err, FO_EIO, "mkdir %s: %s", tmp, strerror(errno));
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return fo_errf(err, FO_EIO, "mkdir %s: %s", tmp, strerror(errno));
         *p = '/';
     }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return fo_errf(err, FO_EIO, "mkdir %s: %s", tmp, strerror(errno));
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return fo_errf(err, FO_EIO, "mkdir %s: %s", tmp, strerror(errno));
     return 0;
 }
 
@@ -447,8 +450,10 @@ static void assign_done(struct raft_change *req, int status)
 {
     struct done_req *d = req->data;
 
-    if (status == 0) FO_INFO(MOD, "member %llu is now a voter", (unsigned long long)d->id);
-    else FO_WARN(MOD, "promoting member %llu failed: %s", (unsigned long long)d->id, raft_strerror(status));
+    if (status == 0)
+        FO_INFO(MOD, "member %llu is now a voter", (unsigned long long)d->id);
+    else
+        FO_WARN(MOD, "promoting member %llu failed: %s", (unsigned long long)d->id, raft_strerror(status));
     done_finish(d, map_raft_err(status));
 }
 
@@ -534,8 +539,7 @@ int fo_raft_transfer(struct fo_raft *r, uint64_t id, fo_raft_done_cb cb, void *d
     d->u.transfer.data = d;
     if ((rv = raft_transfer(&r->raft, &d->u.transfer, id, transfer_done)) != 0) {
         free(d);
-        return fo_errf(err, map_raft_err(rv), "raft transfer to %llu: %s", (unsigned long long)id,
-                       raft_strerror(rv));
+        return fo_errf(err, map_raft_err(rv), "raft transfer to %llu: %s", (unsigned long long)id, raft_strerror(rv));
     }
     r->pending++;
     return 0;

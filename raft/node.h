@@ -37,7 +37,7 @@ struct fo_raft {
     bool closing;
     void (*closed_cb)(void *data);
     void *closed_data;
-    unsigned pending; /* outstanding requests (for shutdown accounting) */
+    unsigned pending;       /* outstanding requests (for shutdown accounting) */
     uint64_t ready_term;    /* term in which a barrier of ours completed as leader */
     uint64_t applied_count; /* commands applied since start (metrics) */
     uint64_t apply_errors;  /* commands the store refused (metrics) */
@@ -45,8 +45,8 @@ struct fo_raft {
 
 /* Initialises raft with data_dir/raft, bootstraps the [peer] configuration when the
  * node is listed there and the log is pristine, and starts it. */
-int fo_raft_start(struct fo_raft *r, uv_loop_t *loop, const struct fo_config *cfg,
-                  struct fo_store *store, char err[FO_ERRLEN]);
+int fo_raft_start(struct fo_raft *r, uv_loop_t *loop, const struct fo_config *cfg, struct fo_store *store,
+                  char err[FO_ERRLEN]);
 
 /* Closes raft and its I/O; closed_cb fires once when everything is released. */
 void fo_raft_close(struct fo_raft *r, void (*closed_cb)(void *data), void *data);

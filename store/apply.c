@@ -39,8 +39,8 @@ static const struct store_command *command_for(const Fo__Command *cmd)
     return c < N_COMMANDS ? commands[c] : NULL;
 }
 
-int store_event_add(struct fo_store *s, const Fo__Command *cmd, const char *cluster, const char *host,
-                    uint32_t port, const char *kind, char err[FO_ERRLEN], const char *fmt, ...)
+int store_event_add(struct fo_store *s, const Fo__Command *cmd, const char *cluster, const char *host, uint32_t port,
+                    const char *kind, char err[FO_ERRLEN], const char *fmt, ...)
 {
     char raw[1024], detail[sizeof(((struct fo_store_event *)0)->detail)];
     char instance[FO_ADDR_LEN] = "";
@@ -91,8 +91,8 @@ err_after_begin:
 static int record_skip(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
 {
     return store_event_add(s, cmd, "", NULL, 0, "skipped", err,
-                           "command version %u is newer than this build's %d; not applied",
-                           cmd->version, FO_COMMAND_VERSION);
+                           "command version %u is newer than this build's %d; not applied", cmd->version,
+                           FO_COMMAND_VERSION);
 }
 
 static const struct store_command skip_command = {NULL, record_skip};

@@ -12,26 +12,30 @@
 
 static bool is_name_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '-';
 }
 
 /* Host names, IPv4 literals and IPv6 literals (without brackets). */
-static bool is_host_char(unsigned char c) { return is_name_char(c) || c == ':'; }
+static bool is_host_char(unsigned char c)
+{
+    return is_name_char(c) || c == ':';
+}
 
 /* "host:port" and "[v6]:port" as typed in the config; parsed by their users. */
-static bool is_addr_char(unsigned char c) { return is_host_char(c) || c == '[' || c == ']'; }
+static bool is_addr_char(unsigned char c)
+{
+    return is_host_char(c) || c == '[' || c == ']';
+}
 
-static int check_chars(const char *what, const char *s, size_t max, bool (*ok)(unsigned char),
-                       char err[FO_ERRLEN])
+static int check_chars(const char *what, const char *s, size_t max, bool (*ok)(unsigned char), char err[FO_ERRLEN])
 {
     size_t i;
 
     if (s == NULL || s[0] == '\0') return fo_errf(err, FO_EINVAL, "%s: empty", what);
     for (i = 0; s[i] != '\0'; i++) {
         if (i + 1 >= max) return fo_errf(err, FO_EINVAL, "%s: longer than %zu bytes", what, max - 1);
-        if (!ok((unsigned char)s[i]))
-            return fo_errf(err, FO_EINVAL, "%s: invalid character at offset %zu", what, i);
+        if (!ok((unsigned char)s[i])) return fo_errf(err, FO_EINVAL, "%s: invalid character at offset %zu", what, i);
     }
     return 0;
 }
@@ -80,7 +84,10 @@ int store_check_opt_hostport(const char *what, const char *host, uint32_t port, 
     return rc;
 }
 
-static bool is_printable(unsigned char c) { return c >= 0x20 && c != 0x7f; }
+static bool is_printable(unsigned char c)
+{
+    return c >= 0x20 && c != 0x7f;
+}
 
 int store_check_text(const char *what, const char *s, size_t max, bool optional, char err[FO_ERRLEN])
 {
@@ -135,8 +142,10 @@ void store_format_addr(char *dst, size_t dstlen, const char *host, uint32_t port
 {
     int n;
 
-    if (strchr(host, ':') != NULL) n = snprintf(dst, dstlen, "[%s]:%u", host, port);
-    else n = snprintf(dst, dstlen, "%s:%u", host, port);
+    if (strchr(host, ':') != NULL)
+        n = snprintf(dst, dstlen, "[%s]:%u", host, port);
+    else
+        n = snprintf(dst, dstlen, "%s:%u", host, port);
     /* Hosts are validated to FO_HOST_LEN - 1 bytes, which always fits FO_ADDR_LEN; a
      * smaller buffer gets an empty string rather than half an address. */
     if (n < 0 || (size_t)n >= dstlen) dst[0] = '\0';
@@ -144,6 +153,8 @@ void store_format_addr(char *dst, size_t dstlen, const char *host, uint32_t port
 
 void store_describe_addr(char *dst, size_t dstlen, const char *host, uint32_t port)
 {
-    if (host[0] == '\0') snprintf(dst, dstlen, "none");
-    else store_format_addr(dst, dstlen, host, port);
+    if (host[0] == '\0')
+        snprintf(dst, dstlen, "none");
+    else
+        store_format_addr(dst, dstlen, host, port);
 }

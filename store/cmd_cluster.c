@@ -87,8 +87,7 @@ static int apply_cluster_add(struct fo_store *s, const Fo__Command *cmd, char er
     if (rc != FO_ENOTFOUND) return rc;
     rc = store_count(s, ST_CLUSTER_COUNT, NULL, &n, err);
     if (rc != 0) return rc;
-    if (n >= FO_MAX_CLUSTERS)
-        return fo_errf(err, FO_EINVAL, "too many clusters (at most %d)", FO_MAX_CLUSTERS);
+    if (n >= FO_MAX_CLUSTERS) return fo_errf(err, FO_EINVAL, "too many clusters (at most %d)", FO_MAX_CLUSTERS);
 
     rc = first_epoch(s, b->name, &epoch, err);
     if (rc == 0) rc = insert_cluster(s, b, epoch, err);
@@ -136,8 +135,7 @@ static int apply_cluster_remove(struct fo_store *s, const Fo__Command *cmd, char
     if (rc != 0) return rc;
     rc = store_stmt_run(s, ST_CLUSTER_DELETE, st, store_bind_text(st, 1, name), err);
     if (rc != 0) return rc;
-    return store_event_add(s, cmd, name, NULL, 0, "cluster_remove", err, "removed with %lld instance(s)",
-                           (long long)n);
+    return store_event_add(s, cmd, name, NULL, 0, "cluster_remove", err, "removed with %lld instance(s)", (long long)n);
 }
 
 const struct store_command store_cmd_cluster_remove = {validate_cluster_remove, apply_cluster_remove};
@@ -200,8 +198,7 @@ static int apply_cluster_problems(struct fo_store *s, const Fo__Command *cmd, ch
     rc = store_stmt_run(s, ST_CLUSTER_SET_PROBLEMS, st, rc, err);
     if (rc != 0) return rc;
     join_problems(shown, sizeof(shown), b, "; ");
-    return store_event_add(s, cmd, b->cluster, NULL, 0, "problems", err, "%s",
-                           shown[0] != '\0' ? shown : "cleared");
+    return store_event_add(s, cmd, b->cluster, NULL, 0, "problems", err, "%s", shown[0] != '\0' ? shown : "cleared");
 }
 
 const struct store_command store_cmd_cluster_problems = {validate_cluster_problems, apply_cluster_problems};
@@ -266,8 +263,7 @@ const struct store_command store_cmd_maintenance = {validate_maintenance, apply_
 
 /* ------------------------------------------------------------ shared setters */
 
-int store_cluster_set_u64(struct fo_store *s, enum store_stmt_id id, const char *name, uint64_t v,
-                          char err[FO_ERRLEN])
+int store_cluster_set_u64(struct fo_store *s, enum store_stmt_id id, const char *name, uint64_t v, char err[FO_ERRLEN])
 {
     sqlite3_stmt *st;
     int rc = store_stmt_get(s, id, &st, err);

@@ -6,7 +6,10 @@
 
 /* ------------------------------------------------------------ recoveries */
 
-static int validate_recoveries(const Fo__Command *cmd, char err[FO_ERRLEN]) { return 0; }
+static int validate_recoveries(const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    return 0;
+}
 
 /* Recorded every time: an operator flipping the switch is worth a line even if it was
  * already in that position. */
@@ -56,8 +59,7 @@ static int remove_member(struct fo_store *s, const Fo__Command *cmd, const struc
 
 static bool same_addresses(const Fo__MemberNote *b, const struct fo_store_member *old)
 {
-    return strcmp(b->raft_address, old->raft_address) == 0 &&
-           strcmp(b->admin_address, old->admin_address) == 0 &&
+    return strcmp(b->raft_address, old->raft_address) == 0 && strcmp(b->admin_address, old->admin_address) == 0 &&
            strcmp(b->http_address, old->http_address) == 0;
 }
 
@@ -85,8 +87,8 @@ static int apply_member_note(struct fo_store *s, const Fo__Command *cmd, char er
     if (rc == SQLITE_OK) rc = store_bind_text(st, 4, b->http_address);
     rc = store_stmt_run(s, ST_MEMBER_UPSERT, st, rc, err);
     if (rc != 0) return rc;
-    return store_event_add(s, cmd, "", NULL, 0, "member", err, "%s %s (id %llu)",
-                           known ? "updated" : "added", b->raft_address, (unsigned long long)b->id);
+    return store_event_add(s, cmd, "", NULL, 0, "member", err, "%s %s (id %llu)", known ? "updated" : "added",
+                           b->raft_address, (unsigned long long)b->id);
 }
 
 const struct store_command store_cmd_member_note = {validate_member_note, apply_member_note};

@@ -41,8 +41,7 @@ static int apply_instance_add(struct fo_store *s, const Fo__Command *cmd, char e
 
     if (rc != 0) return rc;
     rc = store_instance_load(s, b->cluster, b->host, b->port, &old, err);
-    if (rc == 0)
-        return fo_errf(err, FO_EEXIST, "instance %s/%s:%u already exists", b->cluster, b->host, b->port);
+    if (rc == 0) return fo_errf(err, FO_EEXIST, "instance %s/%s:%u already exists", b->cluster, b->host, b->port);
     if (rc != FO_ENOTFOUND) return rc;
     rc = store_count(s, ST_INSTANCE_COUNT, b->cluster, &n, err);
     if (rc != 0) return rc;
@@ -85,8 +84,7 @@ static int forget_primary(struct fo_store *s, const Fo__Command *cmd, char err[F
     rc = store_cluster_set_primary(s, b->cluster, "", 0, err);
     if (rc != 0) return rc;
     store_format_addr(addr, sizeof(addr), b->host, b->port);
-    return store_event_add(s, cmd, b->cluster, b->host, b->port, "primary", err, "%s -> none (instance removed)",
-                           addr);
+    return store_event_add(s, cmd, b->cluster, b->host, b->port, "primary", err, "%s -> none (instance removed)", addr);
 }
 
 static int apply_instance_remove(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
@@ -120,8 +118,7 @@ static int validate_instance_state(const Fo__Command *cmd, char err[FO_ERRLEN])
     if (rc != 0) return rc;
     /* A source is a host and a port together, or neither. */
     if (b->source_host[0] == '\0') {
-        if (b->source_port != 0)
-            return fo_errf(err, FO_EINVAL, "source port %u without a source host", b->source_port);
+        if (b->source_port != 0) return fo_errf(err, FO_EINVAL, "source port %u without a source host", b->source_port);
         return 0;
     }
     rc = store_check_host("source host", b->source_host, err);
@@ -206,8 +203,7 @@ static int apply_instance_state(struct fo_store *s, const Fo__Command *cmd, char
     return state_events(s, cmd, &old, problem, last_error, err);
 }
 
-const struct store_command store_cmd_instance_state = {validate_instance_state,
-                                                       apply_instance_state};
+const struct store_command store_cmd_instance_state = {validate_instance_state, apply_instance_state};
 
 /* ------------------------------------------------------------ promotion_rule */
 
@@ -235,12 +231,11 @@ static int apply_promotion_rule(struct fo_store *s, const Fo__Command *cmd, char
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 4, (int)b->rule);
     rc = store_stmt_run(s, ST_INSTANCE_SET_RULE, st, rc, err);
     if (rc != 0) return rc;
-    return store_event_add(s, cmd, b->cluster, b->host, b->port, "rule", err, "%s -> %s",
-                           store_rule_name(old.rule), store_rule_name((int)b->rule));
+    return store_event_add(s, cmd, b->cluster, b->host, b->port, "rule", err, "%s -> %s", store_rule_name(old.rule),
+                           store_rule_name((int)b->rule));
 }
 
-const struct store_command store_cmd_promotion_rule = {validate_promotion_rule,
-                                                       apply_promotion_rule};
+const struct store_command store_cmd_promotion_rule = {validate_promotion_rule, apply_promotion_rule};
 
 /* ------------------------------------------------------------ quarantine */
 
@@ -274,8 +269,8 @@ static int apply_quarantine(struct fo_store *s, const Fo__Command *cmd, char err
     if (rc == SQLITE_OK) rc = store_bind_text(st, 5, reason);
     rc = store_stmt_run(s, ST_INSTANCE_SET_QUARANTINE, st, rc, err);
     if (rc != 0) return rc;
-    return store_event_add(s, cmd, b->cluster, b->host, b->port, "quarantine", err, "%s%s%s",
-                           b->on ? "on" : "off", reason[0] != '\0' ? ": " : "", reason);
+    return store_event_add(s, cmd, b->cluster, b->host, b->port, "quarantine", err, "%s%s%s", b->on ? "on" : "off",
+                           reason[0] != '\0' ? ": " : "", reason);
 }
 
 const struct store_command store_cmd_quarantine = {validate_quarantine, apply_quarantine};

@@ -17,10 +17,10 @@
 /* Every statement the store runs more than once, prepared on first use and kept for
  * the life of the connection. Columns of the row readers in query.c follow the
  * *_COLS lists; keep them in step. */
-#define STORE_CLUSTER_COLS                                                                  \
+#define STORE_CLUSTER_COLS                                                                      \
     "name, user, password_file, maintenance, problems, epoch, blocked_until_ms, primary_host, " \
     "primary_port, repl_user, repl_password_file, semi_sync, anti_flap_s, max_lag_s"
-#define STORE_INSTANCE_COLS                                                                 \
+#define STORE_INSTANCE_COLS                                                                    \
     "cluster, host, port, rule, health, role, source_host, source_port, problem, last_error, " \
     "server_id, read_only, maintenance, quarantined, quarantine_reason"
 #define STORE_MEMBER_COLS "id, raft_address, admin_address, http_address"
@@ -30,93 +30,72 @@
     "reason, confirmations, started_ms, ended_ms, last_step, result, detail, steps, total_ms"
 #define STORE_DECISION_COLS "seq, wall_ms, cluster, instance, verdict, reason, detail"
 
-#define STORE_STMTS(X)                                                                     \
-    X(ST_BEGIN, "BEGIN IMMEDIATE")                                                         \
-    X(ST_COMMIT, "COMMIT")                                                                 \
-    X(ST_ROLLBACK, "ROLLBACK")                                                             \
-    X(ST_VERSION_GET, "SELECT version FROM schema_version WHERE id = 1")                   \
-    X(ST_CLUSTER_GET, "SELECT " STORE_CLUSTER_COLS " FROM clusters WHERE name = ?1")       \
-    X(ST_CLUSTER_EACH, "SELECT " STORE_CLUSTER_COLS " FROM clusters ORDER BY name")        \
-    X(ST_CLUSTER_COUNT, "SELECT count(*) FROM clusters")                                   \
-    X(ST_CLUSTER_INSERT,                                                                   \
-      "INSERT INTO clusters (name, user, password_file, repl_user, repl_password_file, "    \
-      "semi_sync, anti_flap_s, max_lag_s, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") \
-    X(ST_CLUSTER_DELETE, "DELETE FROM clusters WHERE name = ?1")                           \
-    X(ST_CLUSTER_SET_PROBLEMS, "UPDATE clusters SET problems = ?2 WHERE name = ?1")        \
-    X(ST_CLUSTER_SET_MAINT, "UPDATE clusters SET maintenance = ?2 WHERE name = ?1")        \
-    X(ST_CLUSTER_SET_EPOCH, "UPDATE clusters SET epoch = ?2 WHERE name = ?1")              \
-    X(ST_CLUSTER_SET_BLOCK, "UPDATE clusters SET blocked_until_ms = ?2 WHERE name = ?1")   \
-    X(ST_CLUSTER_SET_PRIMARY,                                                              \
-      "UPDATE clusters SET primary_host = ?2, primary_port = ?3 WHERE name = ?1")          \
-    X(ST_INSTANCE_GET, "SELECT " STORE_INSTANCE_COLS                                       \
-                       " FROM instances WHERE cluster = ?1 AND host = ?2 AND port = ?3")   \
-    X(ST_INSTANCE_EACH, "SELECT " STORE_INSTANCE_COLS                                      \
-                        " FROM instances ORDER BY cluster, host, port")                    \
-    X(ST_INSTANCE_EACH_IN, "SELECT " STORE_INSTANCE_COLS                                   \
-                           " FROM instances WHERE cluster = ?1 ORDER BY host, port")       \
-    X(ST_INSTANCE_COUNT, "SELECT count(*) FROM instances WHERE cluster = ?1")              \
-    X(ST_INSTANCE_INSERT,                                                                  \
-      "INSERT INTO instances (cluster, host, port, rule) VALUES (?1, ?2, ?3, ?4)")         \
-    X(ST_INSTANCE_DELETE, "DELETE FROM instances WHERE cluster = ?1 AND host = ?2 AND port = ?3") \
-    X(ST_INSTANCE_DELETE_IN, "DELETE FROM instances WHERE cluster = ?1")                   \
-    X(ST_INSTANCE_SET_STATE,                                                               \
-      "UPDATE instances SET health = ?4, role = ?5, source_host = ?6, source_port = ?7, "  \
-      "problem = ?8, last_error = ?9, server_id = ?10, read_only = ?11 "                   \
-      "WHERE cluster = ?1 AND host = ?2 AND port = ?3")                                    \
-    X(ST_INSTANCE_SET_RULE,                                                                \
-      "UPDATE instances SET rule = ?4 WHERE cluster = ?1 AND host = ?2 AND port = ?3")     \
-    X(ST_INSTANCE_SET_MAINT,                                                               \
-      "UPDATE instances SET maintenance = ?4 WHERE cluster = ?1 AND host = ?2 AND port = ?3") \
-    X(ST_INSTANCE_SET_QUARANTINE,                                                          \
-      "UPDATE instances SET quarantined = ?4, quarantine_reason = ?5 "                     \
-      "WHERE cluster = ?1 AND host = ?2 AND port = ?3")                                    \
-    X(ST_MEMBER_GET, "SELECT " STORE_MEMBER_COLS " FROM members WHERE id = ?1")            \
-    X(ST_MEMBER_EACH, "SELECT " STORE_MEMBER_COLS " FROM members ORDER BY id")             \
-    X(ST_MEMBER_UPSERT,                                                                    \
-      "INSERT INTO members (id, raft_address, admin_address, http_address) "               \
-      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET "                            \
-      "raft_address = excluded.raft_address, admin_address = excluded.admin_address, "     \
-      "http_address = excluded.http_address")                                              \
-    X(ST_MEMBER_DELETE, "DELETE FROM members WHERE id = ?1")                               \
-    X(ST_SETTING_GET, "SELECT value FROM settings WHERE key = ?1")                         \
-    X(ST_SETTING_SET, "INSERT INTO settings (key, value) VALUES (?1, ?2) "                 \
-                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value")            \
-    X(ST_EVENT_INSERT, "INSERT INTO events (wall_ms, cluster, instance, kind, detail) "    \
-                       "VALUES (?1, ?2, ?3, ?4, ?5)")                                      \
-    X(ST_EVENT_PRUNE, "DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?1") \
-    X(ST_EVENT_EACH, "SELECT " STORE_EVENT_COLS " FROM events ORDER BY seq DESC LIMIT ?1") \
-    X(ST_EVENT_EACH_IN, "SELECT " STORE_EVENT_COLS                                         \
-                        " FROM events WHERE cluster = ?1 ORDER BY seq DESC LIMIT ?2") \
-    X(ST_FAILOVER_GET, "SELECT " STORE_FAILOVER_COLS                                       \
-                       " FROM failovers WHERE cluster = ?1 AND epoch = ?2")                \
-    X(ST_FAILOVER_RUNNING, "SELECT " STORE_FAILOVER_COLS                                   \
-                           " FROM failovers WHERE cluster = ?1 AND result = 0")            \
-    X(ST_FAILOVER_EACH_RUNNING, "SELECT " STORE_FAILOVER_COLS                              \
-                                " FROM failovers WHERE result = 0 ORDER BY cluster")       \
-    X(ST_FAILOVER_EACH, "SELECT " STORE_FAILOVER_COLS " FROM failovers "                   \
-                        "ORDER BY started_ms DESC, epoch DESC, cluster DESC LIMIT ?1")     \
-    X(ST_FAILOVER_EACH_IN, "SELECT " STORE_FAILOVER_COLS " FROM failovers WHERE cluster = ?1 " \
-                           "ORDER BY started_ms DESC, epoch DESC LIMIT ?2")                \
-    X(ST_FAILOVER_MAX_EPOCH, "SELECT coalesce(max(epoch), 0) FROM failovers WHERE cluster = ?1") \
-    X(ST_FAILOVER_INSERT,                                                                  \
-      "INSERT INTO failovers (cluster, epoch, kind, old_host, old_port, target_host, "     \
-      "target_port, reason, confirmations, started_ms) "                                   \
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")                                  \
-    X(ST_FAILOVER_SET_STEP,                                                                \
-      "UPDATE failovers SET last_step = ?3, detail = ?4, steps = ?5, new_host = ?6, "      \
-      "new_port = ?7 WHERE cluster = ?1 AND epoch = ?2")                                   \
-    X(ST_FAILOVER_SET_END,                                                                 \
-      "UPDATE failovers SET result = ?3, ended_ms = ?4, detail = ?5, total_ms = ?6 "       \
-      "WHERE cluster = ?1 AND epoch = ?2")                                                 \
-    X(ST_DECISION_INSERT,                                                                  \
-      "INSERT INTO decisions (wall_ms, cluster, instance, verdict, reason, detail) "       \
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                   \
-    X(ST_DECISION_PRUNE,                                                                   \
-      "DELETE FROM decisions WHERE seq <= (SELECT max(seq) FROM decisions) - ?1")          \
-    X(ST_DECISION_EACH, "SELECT " STORE_DECISION_COLS                                      \
-                        " FROM decisions ORDER BY seq DESC LIMIT ?1")                      \
-    X(ST_DECISION_EACH_IN, "SELECT " STORE_DECISION_COLS                                   \
-                           " FROM decisions WHERE cluster = ?1 ORDER BY seq DESC LIMIT ?2")
+#define STORE_STMTS(X)                                                                                                 \
+    X(ST_BEGIN, "BEGIN IMMEDIATE")                                                                                     \
+    X(ST_COMMIT, "COMMIT")                                                                                             \
+    X(ST_ROLLBACK, "ROLLBACK")                                                                                         \
+    X(ST_VERSION_GET, "SELECT version FROM schema_version WHERE id = 1")                                               \
+    X(ST_CLUSTER_GET, "SELECT " STORE_CLUSTER_COLS " FROM clusters WHERE name = ?1")                                   \
+    X(ST_CLUSTER_EACH, "SELECT " STORE_CLUSTER_COLS " FROM clusters ORDER BY name")                                    \
+    X(ST_CLUSTER_COUNT, "SELECT count(*) FROM clusters")                                                               \
+    X(ST_CLUSTER_INSERT, "INSERT INTO clusters (name, user, password_file, repl_user, repl_password_file, "            \
+                         "semi_sync, anti_flap_s, max_lag_s, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")      \
+    X(ST_CLUSTER_DELETE, "DELETE FROM clusters WHERE name = ?1")                                                       \
+    X(ST_CLUSTER_SET_PROBLEMS, "UPDATE clusters SET problems = ?2 WHERE name = ?1")                                    \
+    X(ST_CLUSTER_SET_MAINT, "UPDATE clusters SET maintenance = ?2 WHERE name = ?1")                                    \
+    X(ST_CLUSTER_SET_EPOCH, "UPDATE clusters SET epoch = ?2 WHERE name = ?1")                                          \
+    X(ST_CLUSTER_SET_BLOCK, "UPDATE clusters SET blocked_until_ms = ?2 WHERE name = ?1")                               \
+    X(ST_CLUSTER_SET_PRIMARY, "UPDATE clusters SET primary_host = ?2, primary_port = ?3 WHERE name = ?1")              \
+    X(ST_INSTANCE_GET, "SELECT " STORE_INSTANCE_COLS " FROM instances WHERE cluster = ?1 AND host = ?2 AND port = ?3") \
+    X(ST_INSTANCE_EACH, "SELECT " STORE_INSTANCE_COLS " FROM instances ORDER BY cluster, host, port")                  \
+    X(ST_INSTANCE_EACH_IN, "SELECT " STORE_INSTANCE_COLS " FROM instances WHERE cluster = ?1 ORDER BY host, port")     \
+    X(ST_INSTANCE_COUNT, "SELECT count(*) FROM instances WHERE cluster = ?1")                                          \
+    X(ST_INSTANCE_INSERT, "INSERT INTO instances (cluster, host, port, rule) VALUES (?1, ?2, ?3, ?4)")                 \
+    X(ST_INSTANCE_DELETE, "DELETE FROM instances WHERE cluster = ?1 AND host = ?2 AND port = ?3")                      \
+    X(ST_INSTANCE_DELETE_IN, "DELETE FROM instances WHERE cluster = ?1")                                               \
+    X(ST_INSTANCE_SET_STATE, "UPDATE instances SET health = ?4, role = ?5, source_host = ?6, source_port = ?7, "       \
+                             "problem = ?8, last_error = ?9, server_id = ?10, read_only = ?11 "                        \
+                             "WHERE cluster = ?1 AND host = ?2 AND port = ?3")                                         \
+    X(ST_INSTANCE_SET_RULE, "UPDATE instances SET rule = ?4 WHERE cluster = ?1 AND host = ?2 AND port = ?3")           \
+    X(ST_INSTANCE_SET_MAINT, "UPDATE instances SET maintenance = ?4 WHERE cluster = ?1 AND host = ?2 AND port = ?3")   \
+    X(ST_INSTANCE_SET_QUARANTINE, "UPDATE instances SET quarantined = ?4, quarantine_reason = ?5 "                     \
+                                  "WHERE cluster = ?1 AND host = ?2 AND port = ?3")                                    \
+    X(ST_MEMBER_GET, "SELECT " STORE_MEMBER_COLS " FROM members WHERE id = ?1")                                        \
+    X(ST_MEMBER_EACH, "SELECT " STORE_MEMBER_COLS " FROM members ORDER BY id")                                         \
+    X(ST_MEMBER_UPSERT, "INSERT INTO members (id, raft_address, admin_address, http_address) "                         \
+                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET "                                      \
+                        "raft_address = excluded.raft_address, admin_address = excluded.admin_address, "               \
+                        "http_address = excluded.http_address")                                                        \
+    X(ST_MEMBER_DELETE, "DELETE FROM members WHERE id = ?1")                                                           \
+    X(ST_SETTING_GET, "SELECT value FROM settings WHERE key = ?1")                                                     \
+    X(ST_SETTING_SET, "INSERT INTO settings (key, value) VALUES (?1, ?2) "                                             \
+                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value")                                        \
+    X(ST_EVENT_INSERT, "INSERT INTO events (wall_ms, cluster, instance, kind, detail) "                                \
+                       "VALUES (?1, ?2, ?3, ?4, ?5)")                                                                  \
+    X(ST_EVENT_PRUNE, "DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?1")                            \
+    X(ST_EVENT_EACH, "SELECT " STORE_EVENT_COLS " FROM events ORDER BY seq DESC LIMIT ?1")                             \
+    X(ST_EVENT_EACH_IN, "SELECT " STORE_EVENT_COLS " FROM events WHERE cluster = ?1 ORDER BY seq DESC LIMIT ?2")       \
+    X(ST_FAILOVER_GET, "SELECT " STORE_FAILOVER_COLS " FROM failovers WHERE cluster = ?1 AND epoch = ?2")              \
+    X(ST_FAILOVER_RUNNING, "SELECT " STORE_FAILOVER_COLS " FROM failovers WHERE cluster = ?1 AND result = 0")          \
+    X(ST_FAILOVER_EACH_RUNNING, "SELECT " STORE_FAILOVER_COLS " FROM failovers WHERE result = 0 ORDER BY cluster")     \
+    X(ST_FAILOVER_EACH, "SELECT " STORE_FAILOVER_COLS " FROM failovers "                                               \
+                        "ORDER BY started_ms DESC, epoch DESC, cluster DESC LIMIT ?1")                                 \
+    X(ST_FAILOVER_EACH_IN, "SELECT " STORE_FAILOVER_COLS " FROM failovers WHERE cluster = ?1 "                         \
+                           "ORDER BY started_ms DESC, epoch DESC LIMIT ?2")                                            \
+    X(ST_FAILOVER_MAX_EPOCH, "SELECT coalesce(max(epoch), 0) FROM failovers WHERE cluster = ?1")                       \
+    X(ST_FAILOVER_INSERT, "INSERT INTO failovers (cluster, epoch, kind, old_host, old_port, target_host, "             \
+                          "target_port, reason, confirmations, started_ms) "                                           \
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")                                          \
+    X(ST_FAILOVER_SET_STEP, "UPDATE failovers SET last_step = ?3, detail = ?4, steps = ?5, new_host = ?6, "            \
+                            "new_port = ?7 WHERE cluster = ?1 AND epoch = ?2")                                         \
+    X(ST_FAILOVER_SET_END, "UPDATE failovers SET result = ?3, ended_ms = ?4, detail = ?5, total_ms = ?6 "              \
+                           "WHERE cluster = ?1 AND epoch = ?2")                                                        \
+    X(ST_DECISION_INSERT, "INSERT INTO decisions (wall_ms, cluster, instance, verdict, reason, detail) "               \
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                           \
+    X(ST_DECISION_PRUNE, "DELETE FROM decisions WHERE seq <= (SELECT max(seq) FROM decisions) - ?1")                   \
+    X(ST_DECISION_EACH, "SELECT " STORE_DECISION_COLS " FROM decisions ORDER BY seq DESC LIMIT ?1")                    \
+    X(ST_DECISION_EACH_IN,                                                                                             \
+      "SELECT " STORE_DECISION_COLS " FROM decisions WHERE cluster = ?1 ORDER BY seq DESC LIMIT ?2")
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql) id,
@@ -152,8 +131,7 @@ void store_stmt_finalize_all(struct fo_store *s);
 int store_stmt_check_all(sqlite3 *db, char err[FO_ERRLEN]);
 /* Steps st to completion (no rows expected) and gives it back. bind_rc is the result
  * of binding its parameters, so callers can bind, then run, then check once. */
-int store_stmt_run(struct fo_store *s, enum store_stmt_id id, sqlite3_stmt *st, int bind_rc,
-                   char err[FO_ERRLEN]);
+int store_stmt_run(struct fo_store *s, enum store_stmt_id id, sqlite3_stmt *st, int bind_rc, char err[FO_ERRLEN]);
 /* Runs a statement that needs no parameters (BEGIN, COMMIT...). */
 int store_exec(struct fo_store *s, enum store_stmt_id id, char err[FO_ERRLEN]);
 
@@ -215,8 +193,7 @@ void store_describe_addr(char *dst, size_t dstlen, const char *host, uint32_t po
 
 /* UPDATE clusters SET <column> = v WHERE name = ?1, for ST_CLUSTER_SET_EPOCH and
  * ST_CLUSTER_SET_BLOCK. uint64 values keep their bits in sqlite's signed integer. */
-int store_cluster_set_u64(struct fo_store *s, enum store_stmt_id id, const char *name, uint64_t v,
-                          char err[FO_ERRLEN]);
+int store_cluster_set_u64(struct fo_store *s, enum store_stmt_id id, const char *name, uint64_t v, char err[FO_ERRLEN]);
 /* host "" and port 0 clear the designated primary. */
 int store_cluster_set_primary(struct fo_store *s, const char *name, const char *host, uint32_t port,
                               char err[FO_ERRLEN]);
@@ -225,9 +202,8 @@ int store_cluster_set_primary(struct fo_store *s, const char *name, const char *
 
 /* Appends one row to the history and prunes it to FO_STORE_MAX_EVENTS. host NULL
  * means the event is not about one instance. The detail is free text (fitted). */
-int store_event_add(struct fo_store *s, const Fo__Command *cmd, const char *cluster, const char *host,
-                    uint32_t port, const char *kind, char err[FO_ERRLEN], const char *fmt, ...)
-    __attribute__((format(printf, 8, 9)));
+int store_event_add(struct fo_store *s, const Fo__Command *cmd, const char *cluster, const char *host, uint32_t port,
+                    const char *kind, char err[FO_ERRLEN], const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
 /* One command body: validate() looks at the command alone (no store access) and
  * runs before the transaction; apply() runs inside it. Both fill err on failure. */
@@ -257,16 +233,14 @@ extern const struct store_command store_cmd_set_primary;
 /* ------------------------------------------------------------ query.c */
 
 /* Used by the command bodies: FO_ENOTFOUND with a deterministic message. */
-int store_cluster_load(struct fo_store *s, const char *name, struct fo_store_cluster *out,
-                       char err[FO_ERRLEN]);
+int store_cluster_load(struct fo_store *s, const char *name, struct fo_store_cluster *out, char err[FO_ERRLEN]);
 int store_instance_load(struct fo_store *s, const char *cluster, const char *host, uint32_t port,
                         struct fo_store_instance *out, char err[FO_ERRLEN]);
 /* The failover (cluster, epoch), or FO_ENOTFOUND with a deterministic message. */
 int store_failover_load(struct fo_store *s, const char *cluster, uint64_t epoch, struct fo_store_failover *out,
                         char err[FO_ERRLEN]);
 /* SELECT count(*) statements with at most one text parameter (NULL = none). */
-int store_count(struct fo_store *s, enum store_stmt_id id, const char *param, int64_t *out,
-                char err[FO_ERRLEN]);
+int store_count(struct fo_store *s, enum store_stmt_id id, const char *param, int64_t *out, char err[FO_ERRLEN]);
 
 #define STORE_SETTING_RECOVERIES "recoveries_enabled"
 

@@ -241,8 +241,7 @@ static int bind_history_filter(sqlite3_stmt *st, const char *cluster, unsigned l
     return rc;
 }
 
-int fo_store_each_event(struct fo_store *s, const char *cluster, unsigned limit, fo_store_event_cb cb,
-                        void *data)
+int fo_store_each_event(struct fo_store *s, const char *cluster, unsigned limit, fo_store_event_cb cb, void *data)
 {
     enum store_stmt_id id = cluster != NULL ? ST_EVENT_EACH_IN : ST_EVENT_EACH;
     struct fo_store_event e;
@@ -260,8 +259,7 @@ int fo_store_each_event(struct fo_store *s, const char *cluster, unsigned limit,
     return rc;
 }
 
-int fo_store_each_failover(struct fo_store *s, const char *cluster, unsigned limit, fo_store_failover_cb cb,
-                           void *data)
+int fo_store_each_failover(struct fo_store *s, const char *cluster, unsigned limit, fo_store_failover_cb cb, void *data)
 {
     enum store_stmt_id id = cluster != NULL ? ST_FAILOVER_EACH_IN : ST_FAILOVER_EACH;
     struct fo_store_failover f;
@@ -296,8 +294,7 @@ int fo_store_each_running_failover(struct fo_store *s, fo_store_failover_cb cb, 
     return rc;
 }
 
-int fo_store_each_decision(struct fo_store *s, const char *cluster, unsigned limit, fo_store_decision_cb cb,
-                           void *data)
+int fo_store_each_decision(struct fo_store *s, const char *cluster, unsigned limit, fo_store_decision_cb cb, void *data)
 {
     enum store_stmt_id id = cluster != NULL ? ST_DECISION_EACH_IN : ST_DECISION_EACH;
     struct fo_store_decision d;
@@ -381,8 +378,7 @@ static int get_failover(struct fo_store *s, const char *cluster, uint64_t epoch,
     int rc = store_stmt_get(s, ST_FAILOVER_GET, &st, NULL);
 
     if (rc != 0) return rc;
-    if (store_bind_text(st, 1, cluster) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)epoch) != SQLITE_OK)
+    if (store_bind_text(st, 1, cluster) != SQLITE_OK || sqlite3_bind_int64(st, 2, (sqlite3_int64)epoch) != SQLITE_OK)
         rc = FO_ESTORE;
     if (rc == 0) rc = next_row(s, st, &row);
     if (rc == 0) rc = row ? read_failover(st, out) : FO_ENOTFOUND;
@@ -420,8 +416,7 @@ int fo_store_schema_version(struct fo_store *s)
 
 /* ------------------------------------------------------------ for command bodies */
 
-int store_cluster_load(struct fo_store *s, const char *name, struct fo_store_cluster *out,
-                       char err[FO_ERRLEN])
+int store_cluster_load(struct fo_store *s, const char *name, struct fo_store_cluster *out, char err[FO_ERRLEN])
 {
     int rc = fo_store_get_cluster(s, name, out);
 
@@ -446,16 +441,13 @@ int store_failover_load(struct fo_store *s, const char *cluster, uint64_t epoch,
     int rc = get_failover(s, cluster, epoch, out);
 
     if (rc == FO_ENOTFOUND)
-        return fo_errf(err, rc, "cluster '%s' has no failover with epoch %llu", cluster,
-                       (unsigned long long)epoch);
+        return fo_errf(err, rc, "cluster '%s' has no failover with epoch %llu", cluster, (unsigned long long)epoch);
     if (rc != 0)
-        return fo_errf(err, rc, "read failover %s/%llu: %s", cluster, (unsigned long long)epoch,
-                       fo_strerror(rc));
+        return fo_errf(err, rc, "read failover %s/%llu: %s", cluster, (unsigned long long)epoch, fo_strerror(rc));
     return 0;
 }
 
-int store_count(struct fo_store *s, enum store_stmt_id id, const char *param, int64_t *out,
-                char err[FO_ERRLEN])
+int store_count(struct fo_store *s, enum store_stmt_id id, const char *param, int64_t *out, char err[FO_ERRLEN])
 {
     sqlite3_stmt *st;
     bool row = false;

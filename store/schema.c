@@ -16,54 +16,53 @@ struct migration {
 /* Version 1: everything. The CHECK constraints repeat apply's validation so that a
  * bug in a command body cannot store a value the readers would misinterpret. Events
  * carry no foreign key: history outlives the cluster it talks about. */
-static const char migration_1[] =
-    "CREATE TABLE schema_version ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  version INTEGER NOT NULL);"
-    "CREATE TABLE clusters ("
-    "  name TEXT NOT NULL PRIMARY KEY,"
-    "  user TEXT NOT NULL,"
-    "  password_file TEXT NOT NULL,"
-    "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
-    "  problems TEXT NOT NULL DEFAULT ''"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE instances ("
-    "  cluster TEXT NOT NULL REFERENCES clusters (name),"
-    "  host TEXT NOT NULL,"
-    "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
-    "  rule INTEGER NOT NULL DEFAULT 0 CHECK (rule BETWEEN 0 AND 3),"
-    "  health INTEGER NOT NULL DEFAULT 0 CHECK (health BETWEEN 0 AND 3),"
-    "  role INTEGER NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 3),"
-    "  source_host TEXT NOT NULL DEFAULT '',"
-    "  source_port INTEGER NOT NULL DEFAULT 0 CHECK (source_port BETWEEN 0 AND 65535),"
-    "  problem TEXT NOT NULL DEFAULT '',"
-    "  last_error TEXT NOT NULL DEFAULT '',"
-    "  server_id INTEGER NOT NULL DEFAULT 0,"
-    "  read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
-    "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
-    "  PRIMARY KEY (cluster, host, port)"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE members ("
-    "  id INTEGER PRIMARY KEY,"
-    "  raft_address TEXT NOT NULL,"
-    "  admin_address TEXT NOT NULL,"
-    "  http_address TEXT NOT NULL DEFAULT '');"
-    "CREATE TABLE settings ("
-    "  key TEXT NOT NULL PRIMARY KEY,"
-    "  value TEXT NOT NULL"
-    ") WITHOUT ROWID;"
-    /* seq is the rowid: sqlite picks max(seq) + 1, a function of the table alone, so
+static const char migration_1[] = "CREATE TABLE schema_version ("
+                                  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+                                  "  version INTEGER NOT NULL);"
+                                  "CREATE TABLE clusters ("
+                                  "  name TEXT NOT NULL PRIMARY KEY,"
+                                  "  user TEXT NOT NULL,"
+                                  "  password_file TEXT NOT NULL,"
+                                  "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
+                                  "  problems TEXT NOT NULL DEFAULT ''"
+                                  ") WITHOUT ROWID;"
+                                  "CREATE TABLE instances ("
+                                  "  cluster TEXT NOT NULL REFERENCES clusters (name),"
+                                  "  host TEXT NOT NULL,"
+                                  "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+                                  "  rule INTEGER NOT NULL DEFAULT 0 CHECK (rule BETWEEN 0 AND 3),"
+                                  "  health INTEGER NOT NULL DEFAULT 0 CHECK (health BETWEEN 0 AND 3),"
+                                  "  role INTEGER NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 3),"
+                                  "  source_host TEXT NOT NULL DEFAULT '',"
+                                  "  source_port INTEGER NOT NULL DEFAULT 0 CHECK (source_port BETWEEN 0 AND 65535),"
+                                  "  problem TEXT NOT NULL DEFAULT '',"
+                                  "  last_error TEXT NOT NULL DEFAULT '',"
+                                  "  server_id INTEGER NOT NULL DEFAULT 0,"
+                                  "  read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
+                                  "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
+                                  "  PRIMARY KEY (cluster, host, port)"
+                                  ") WITHOUT ROWID;"
+                                  "CREATE TABLE members ("
+                                  "  id INTEGER PRIMARY KEY,"
+                                  "  raft_address TEXT NOT NULL,"
+                                  "  admin_address TEXT NOT NULL,"
+                                  "  http_address TEXT NOT NULL DEFAULT '');"
+                                  "CREATE TABLE settings ("
+                                  "  key TEXT NOT NULL PRIMARY KEY,"
+                                  "  value TEXT NOT NULL"
+                                  ") WITHOUT ROWID;"
+                                  /* seq is the rowid: sqlite picks max(seq) + 1, a function of the table alone, so
      * it is the same on every node; pruning only removes the oldest rows, so seq
      * never goes backwards. */
-    "CREATE TABLE events ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  wall_ms INTEGER NOT NULL,"
-    "  cluster TEXT NOT NULL DEFAULT '',"
-    "  instance TEXT NOT NULL DEFAULT '',"
-    "  kind TEXT NOT NULL,"
-    "  detail TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX events_by_cluster ON events (cluster, seq);"
-    "INSERT INTO settings (key, value) VALUES ('" STORE_SETTING_RECOVERIES "', '1');";
+                                  "CREATE TABLE events ("
+                                  "  seq INTEGER PRIMARY KEY,"
+                                  "  wall_ms INTEGER NOT NULL,"
+                                  "  cluster TEXT NOT NULL DEFAULT '',"
+                                  "  instance TEXT NOT NULL DEFAULT '',"
+                                  "  kind TEXT NOT NULL,"
+                                  "  detail TEXT NOT NULL DEFAULT '');"
+                                  "CREATE INDEX events_by_cluster ON events (cluster, seq);"
+                                  "INSERT INTO settings (key, value) VALUES ('" STORE_SETTING_RECOVERIES "', '1');";
 
 /* Version 2: failover state (DESIGN.md §6). Columns are added, never redefined, so a
  * version-1 image (an old snapshot) migrates in place; every new column has a default
@@ -130,18 +129,15 @@ static const struct migration migrations[] = {
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 const struct store_table store_tables[] = {
-    {"schema_version", "id"},
-    {"clusters", "name"},
-    {"instances", "cluster, host, port"},
-    {"members", "id"},
-    {"settings", "key"},
-    {"events", "seq"},
-    {"failovers", "cluster, epoch"},
-    {"decisions", "seq"},
+    {"schema_version", "id"}, {"clusters", "name"}, {"instances", "cluster, host, port"}, {"members", "id"},
+    {"settings", "key"},      {"events", "seq"},    {"failovers", "cluster, epoch"},      {"decisions", "seq"},
 };
 const unsigned store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);
 
-int store_schema_latest(void) { return migrations[N_MIGRATIONS - 1].version; }
+int store_schema_latest(void)
+{
+    return migrations[N_MIGRATIONS - 1].version;
+}
 
 static int table_exists(sqlite3 *db, const char *name, bool *out, char err[FO_ERRLEN])
 {
@@ -153,8 +149,10 @@ static int table_exists(sqlite3 *db, const char *name, bool *out, char err[FO_ER
     rc = store_bind_text(st, 1, name);
     if (rc == SQLITE_OK) rc = sqlite3_step(st);
     *out = rc == SQLITE_ROW;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) rc = store_sqlerr(db, rc, err, "read schema");
-    else rc = 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        rc = store_sqlerr(db, rc, err, "read schema");
+    else
+        rc = 0;
     sqlite3_finalize(st);
     return rc;
 }
@@ -172,8 +170,8 @@ int store_schema_read_version(sqlite3 *db, int *version, char err[FO_ERRLEN])
     rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK) return store_sqlerr(db, rc, err, "read schema version");
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
-        sqlite3_column_int64(st, 0) > 0 && sqlite3_column_int64(st, 0) <= 1000000) {
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER && sqlite3_column_int64(st, 0) > 0 &&
+        sqlite3_column_int64(st, 0) <= 1000000) {
         *version = (int)sqlite3_column_int64(st, 0);
         rc = 0;
     } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
@@ -232,8 +230,8 @@ int store_schema_migrate(sqlite3 *db, char err[FO_ERRLEN])
     rc = store_schema_read_version(db, &version, err);
     if (rc != 0) goto err_after_begin;
     if (version > store_schema_latest()) {
-        rc = fo_errf(err, FO_EVERSION, "store schema version %d is newer than this build's %d",
-                     version, store_schema_latest());
+        rc = fo_errf(err, FO_EVERSION, "store schema version %d is newer than this build's %d", version,
+                     store_schema_latest());
         goto err_after_begin;
     }
     rc = run_pending(db, version, err);

@@ -86,15 +86,13 @@ int store_stmt_check_all(sqlite3 *db, char err[FO_ERRLEN])
 
     for (i = 0; i < ST__COUNT; i++) {
         rc = sqlite3_prepare_v2(db, stmt_sql[i], -1, &st, NULL);
-        if (rc != SQLITE_OK)
-            return fo_errf(err, FO_EINVAL, "schema does not fit this build: %s", sqlite3_errmsg(db));
+        if (rc != SQLITE_OK) return fo_errf(err, FO_EINVAL, "schema does not fit this build: %s", sqlite3_errmsg(db));
         sqlite3_finalize(st);
     }
     return 0;
 }
 
-int store_stmt_run(struct fo_store *s, enum store_stmt_id id, sqlite3_stmt *st, int bind_rc,
-                   char err[FO_ERRLEN])
+int store_stmt_run(struct fo_store *s, enum store_stmt_id id, sqlite3_stmt *st, int bind_rc, char err[FO_ERRLEN])
 {
     int rc = bind_rc == SQLITE_OK ? sqlite3_step(st) : bind_rc;
     int ret = 0;

@@ -25,8 +25,7 @@ static int remove_files(const char *path, char err[FO_ERRLEN])
     for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         n = snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
         if (n < 0 || (size_t)n >= sizeof(p)) return fo_errf(err, FO_EINVAL, "store path too long: %s", path);
-        if (unlink(p) != 0 && errno != ENOENT)
-            return fo_errf(err, FO_EIO, "remove %s: %s", p, strerror(errno));
+        if (unlink(p) != 0 && errno != ENOENT) return fo_errf(err, FO_EIO, "remove %s: %s", p, strerror(errno));
     }
     return 0;
 }
@@ -48,11 +47,12 @@ static int set_wal(sqlite3 *db, char err[FO_ERRLEN])
     if (rc != SQLITE_OK) return store_sqlerr(db, rc, err, "journal_mode");
     rc = sqlite3_step(st);
     mode = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
-    if (rc != SQLITE_ROW) rc = store_sqlerr(db, rc, err, "journal_mode");
+    if (rc != SQLITE_ROW)
+        rc = store_sqlerr(db, rc, err, "journal_mode");
     else if (mode == NULL || strcmp((const char *)mode, "wal") != 0)
-        rc = fo_errf(err, FO_ESTORE, "journal_mode=WAL refused (mode is %s)",
-                     mode != NULL ? (const char *)mode : "?");
-    else rc = 0;
+        rc = fo_errf(err, FO_ESTORE, "journal_mode=WAL refused (mode is %s)", mode != NULL ? (const char *)mode : "?");
+    else
+        rc = 0;
     sqlite3_finalize(st);
     return rc;
 }
@@ -197,10 +197,12 @@ static int quick_check(sqlite3 *db, char err[FO_ERRLEN])
     if (rc != SQLITE_OK) return fo_errf(err, FO_EINVAL, "snapshot unreadable: %s", sqlite3_errmsg(db));
     rc = sqlite3_step(st);
     v = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
-    if (rc != SQLITE_ROW) rc = fo_errf(err, FO_EINVAL, "snapshot unreadable: %s", sqlite3_errmsg(db));
+    if (rc != SQLITE_ROW)
+        rc = fo_errf(err, FO_EINVAL, "snapshot unreadable: %s", sqlite3_errmsg(db));
     else if (v == NULL || strcmp((const char *)v, "ok") != 0)
         rc = fo_errf(err, FO_EINVAL, "snapshot is corrupt: %s", first_problem((const char *)v));
-    else rc = 0;
+    else
+        rc = 0;
     sqlite3_finalize(st);
     return rc;
 }
@@ -212,9 +214,12 @@ static int foreign_key_check(sqlite3 *db, char err[FO_ERRLEN])
 
     if (rc != SQLITE_OK) return fo_errf(err, FO_EINVAL, "snapshot unreadable: %s", sqlite3_errmsg(db));
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) rc = fo_errf(err, FO_EINVAL, "snapshot has rows that violate foreign keys");
-    else if (rc != SQLITE_DONE) rc = fo_errf(err, FO_EINVAL, "snapshot unreadable: %s", sqlite3_errmsg(db));
-    else rc = 0;
+    if (rc == SQLITE_ROW)
+        rc = fo_errf(err, FO_EINVAL, "snapshot has rows that violate foreign keys");
+    else if (rc != SQLITE_DONE)
+        rc = fo_errf(err, FO_EINVAL, "snapshot unreadable: %s", sqlite3_errmsg(db));
+    else
+        rc = 0;
     sqlite3_finalize(st);
     return rc;
 }
@@ -279,9 +284,12 @@ static void dump_text(struct fo_buf *out, const unsigned char *v, int n)
 
     fo_buf_puts(out, "'");
     for (i = 0; i < n; i++) {
-        if (v[i] == '\'' || v[i] == '\\') fo_buf_printf(out, "\\%c", v[i]);
-        else if (v[i] < 0x20 || v[i] == 0x7f) fo_buf_printf(out, "\\x%02x", v[i]);
-        else fo_buf_append(out, &v[i], 1);
+        if (v[i] == '\'' || v[i] == '\\')
+            fo_buf_printf(out, "\\%c", v[i]);
+        else if (v[i] < 0x20 || v[i] == 0x7f)
+            fo_buf_printf(out, "\\x%02x", v[i]);
+        else
+            fo_buf_append(out, &v[i], 1);
     }
     fo_buf_puts(out, "'");
 }
@@ -292,12 +300,8 @@ static void dump_value(struct fo_buf *out, sqlite3_stmt *st, int i)
     int n, k;
 
     switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER:
-        fo_buf_printf(out, "%lld", (long long)sqlite3_column_int64(st, i));
-        break;
-    case SQLITE_FLOAT:
-        fo_buf_printf(out, "%.17g", sqlite3_column_double(st, i));
-        break;
+    case SQLITE_INTEGER: fo_buf_printf(out, "%lld", (long long)sqlite3_column_int64(st, i)); break;
+    case SQLITE_FLOAT: fo_buf_printf(out, "%.17g", sqlite3_column_double(st, i)); break;
     case SQLITE_TEXT:
         b = sqlite3_column_text(st, i);
         dump_text(out, b, sqlite3_column_bytes(st, i));
@@ -309,8 +313,7 @@ static void dump_value(struct fo_buf *out, sqlite3_stmt *st, int i)
         for (k = 0; k < n; k++) fo_buf_printf(out, "%02x", b[k]);
         fo_buf_puts(out, "'");
         break;
-    default:
-        fo_buf_puts(out, "NULL");
+    default: fo_buf_puts(out, "NULL");
     }
 }
 
@@ -340,12 +343,11 @@ int fo_store_dump(struct fo_store *s, struct fo_buf *out)
     char sql[256];
     unsigned i;
     int n;
-    int rc = dump_query(s, "sqlite_schema",
-                        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name", out);
+    int rc =
+        dump_query(s, "sqlite_schema", "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name", out);
 
     for (i = 0; rc == 0 && i < store_n_tables; i++) {
-        n = snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY %s", store_tables[i].name,
-                     store_tables[i].order_by);
+        n = snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY %s", store_tables[i].name, store_tables[i].order_by);
         if (n < 0 || (size_t)n >= sizeof(sql)) return FO_EINVAL;
         rc = dump_query(s, store_tables[i].name, sql, out);
     }

@@ -69,8 +69,8 @@ struct fo_store_cluster {
     bool maintenance;
     char problems[2048]; /* cluster problems joined with "\n", "" if none */
     /* Failover state and options (issue 3). */
-    uint64_t epoch;            /* epoch of the last failover begun, 0 = none yet */
-    uint64_t blocked_until_ms; /* anti-flap block, proposer's wall clock; 0 = none */
+    uint64_t epoch;                 /* epoch of the last failover begun, 0 = none yet */
+    uint64_t blocked_until_ms;      /* anti-flap block, proposer's wall clock; 0 = none */
     char primary_host[FO_HOST_LEN]; /* designated writer, "" if none yet */
     uint16_t primary_port;
     char repl_user[FO_NAME_LEN];
@@ -120,7 +120,7 @@ struct fo_store_event {
 struct fo_store_failover {
     char cluster[FO_NAME_LEN];
     uint64_t epoch;
-    int kind;   /* fo.FailoverKind */
+    int kind; /* fo.FailoverKind */
     char old_host[FO_HOST_LEN];
     uint16_t old_port;
     char new_host[FO_HOST_LEN]; /* "" until STEP_CHOOSE is done */
@@ -159,8 +159,7 @@ int fo_store_each_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data
 int fo_store_each_instance(struct fo_store *s, const char *cluster, fo_store_instance_cb cb, void *data);
 int fo_store_each_member(struct fo_store *s, fo_store_member_cb cb, void *data);
 /* Newest first, at most limit rows; cluster NULL = all. */
-int fo_store_each_event(struct fo_store *s, const char *cluster, unsigned limit, fo_store_event_cb cb,
-                        void *data);
+int fo_store_each_event(struct fo_store *s, const char *cluster, unsigned limit, fo_store_event_cb cb, void *data);
 
 /* 0 and *out filled, or FO_ENOTFOUND. */
 int fo_store_get_cluster(struct fo_store *s, const char *name, struct fo_store_cluster *out);

@@ -11,8 +11,9 @@
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_REP 5
 #define V1011 "10.11.6-MariaDB-0+deb12u1"
-#define E1062 "Error 'Duplicate entry '4' for key 'PRIMARY'' on query. Default database: " \
-              "''. Query: 'INSERT INTO d.t VALUES (4)'"
+#define E1062                                                                    \
+    "Error 'Duplicate entry '4' for key 'PRIMARY'' on query. Default database: " \
+    "''. Query: 'INSERT INTO d.t VALUES (4)'"
 
 /* One replica. The old primary is db1 (server_id 1); replica dbN has server_id N.
  * bin NULL means the same as cur; version NULL means V1011. */
@@ -41,53 +42,95 @@ struct cand_case {
 #define PREFER .rule = FO_RULE_PREFER
 #define PREFER_NOT .rule = FO_RULE_PREFER_NOT
 #define MUST_NOT .rule = FO_RULE_MUST_NOT
-#define ROW(h, pos, ...) {.host = h, .cur = pos, __VA_ARGS__}
+#define ROW(h, pos, ...)                   \
+    {                                      \
+        .host = h, .cur = pos, __VA_ARGS__ \
+    }
 
 static const struct cand_case cand_cases[] = {
     {"0 replicas", {{0}}, 0, NULL, NULL, -1, "no replicas to choose from"},
-    {"one replica", {ROW("db2", "0-1-100", .reason = "chosen: most advanced (0-1-100)")},
-     0, "0-1-100", NULL, 0, "chose db2:3306: most advanced (0-1-100); 1 of 1 replica eligible"},
+    {"one replica",
+     {ROW("db2", "0-1-100", .reason = "chosen: most advanced (0-1-100)")},
+     0,
+     "0-1-100",
+     NULL,
+     0,
+     "chose db2:3306: most advanced (0-1-100); 1 of 1 replica eligible"},
     /* Position first: nothing a replica received may be lost. */
     {"most advanced wins over prefer",
      {ROW("db2", "0-1-100", PREFER, .reason = "skipped: behind db3:3306 by 5 transactions"),
       ROW("db3", "0-1-105", .reason = "chosen: most advanced (0-1-105)"),
       ROW("db4", "0-1-104", PREFER, .reason = "skipped: behind db3:3306 by 1 transaction")},
-     0, NULL, NULL, 1, "chose db3:3306: most advanced (0-1-105); 3 of 3 replicas eligible"},
+     0,
+     NULL,
+     NULL,
+     1,
+     "chose db3:3306: most advanced (0-1-105); 3 of 3 replicas eligible"},
     {"multi-domain behind",
      {ROW("db2", "0-1-100,1-4-7", .reason = "chosen: most advanced (0-1-100,1-4-7)"),
       ROW("db3", "0-1-98", .reason = "skipped: behind db2:3306 by 9 transactions")},
-     0, NULL, NULL, 0,
+     0,
+     NULL,
+     NULL,
+     0,
      "chose db2:3306: most advanced (0-1-100,1-4-7); 2 of 2 replicas eligible"},
     /* Ties: prefer > neutral > prefer_not, then lowest lag, then input order. */
     {"tie goes to prefer",
-     {ROW("db2", "0-1-105", .reason = "skipped: as advanced as db3:3306, which wins the tie "
-                                      "on rule (prefer vs neutral)"),
+     {ROW("db2", "0-1-105",
+          .reason = "skipped: as advanced as db3:3306, which wins the tie "
+                    "on rule (prefer vs neutral)"),
       ROW("db3", "0-1-105", PREFER, .lag = 5, .reason = "chosen: most advanced (0-1-105)"),
-      ROW("db4", "0-1-105", PREFER_NOT, .reason = "skipped: as advanced as db3:3306, which "
-                                                  "wins the tie on rule (prefer vs prefer_not)")},
-     0, NULL, NULL, 1, "chose db3:3306: most advanced (0-1-105); 3 of 3 replicas eligible"},
+      ROW("db4", "0-1-105", PREFER_NOT,
+          .reason = "skipped: as advanced as db3:3306, which "
+                    "wins the tie on rule (prefer vs prefer_not)")},
+     0,
+     NULL,
+     NULL,
+     1,
+     "chose db3:3306: most advanced (0-1-105); 3 of 3 replicas eligible"},
     {"tie goes to neutral over prefer_not",
-     {ROW("db2", "0-1-105", PREFER_NOT, .reason = "skipped: as advanced as db3:3306, which "
-                                                  "wins the tie on rule (neutral vs prefer_not)"),
+     {ROW("db2", "0-1-105", PREFER_NOT,
+          .reason = "skipped: as advanced as db3:3306, which "
+                    "wins the tie on rule (neutral vs prefer_not)"),
       ROW("db3", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
-     0, NULL, NULL, 1, "chose db3:3306: most advanced (0-1-105); 2 of 2 replicas eligible"},
+     0,
+     NULL,
+     NULL,
+     1,
+     "chose db3:3306: most advanced (0-1-105); 2 of 2 replicas eligible"},
     {"tie goes to the lowest lag",
-     {ROW("db2", "0-1-105", .lag = 3, .reason = "skipped: as advanced as db4:3306, which "
-                                                "wins the tie on lag (0 s vs 3 s)"),
-      ROW("db3", "0-1-105", .lag = -1, .reason = "skipped: as advanced as db4:3306, which "
-                                                 "wins the tie on lag (0 s vs unknown)"),
+     {ROW("db2", "0-1-105", .lag = 3,
+          .reason = "skipped: as advanced as db4:3306, which "
+                    "wins the tie on lag (0 s vs 3 s)"),
+      ROW("db3", "0-1-105", .lag = -1,
+          .reason = "skipped: as advanced as db4:3306, which "
+                    "wins the tie on lag (0 s vs unknown)"),
       ROW("db4", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
-     0, NULL, NULL, 2, "chose db4:3306: most advanced (0-1-105); 3 of 3 replicas eligible"},
+     0,
+     NULL,
+     NULL,
+     2,
+     "chose db4:3306: most advanced (0-1-105); 3 of 3 replicas eligible"},
     {"tie goes to input order",
      {ROW("db2", "0-1-105", .lag = -1, .reason = "chosen: most advanced (0-1-105)"),
-      ROW("db3", "0-1-105", .lag = -1, .reason = "skipped: as advanced as db2:3306, which "
-                                                 "wins the tie on input order")},
-     0, NULL, NULL, 0, "chose db2:3306: most advanced (0-1-105); 2 of 2 replicas eligible"},
+      ROW("db3", "0-1-105", .lag = -1,
+          .reason = "skipped: as advanced as db2:3306, which "
+                    "wins the tie on input order")},
+     0,
+     NULL,
+     NULL,
+     0,
+     "chose db2:3306: most advanced (0-1-105); 2 of 2 replicas eligible"},
     {"empty positions tie",
      {ROW("db2", "", .reason = "chosen: most advanced (empty)"),
-      ROW("db3", "", .reason = "skipped: as advanced as db2:3306, which wins the tie on "
-                               "input order")},
-     0, NULL, NULL, 0, "chose db2:3306: most advanced (empty); 2 of 2 replicas eligible"},
+      ROW("db3", "",
+          .reason = "skipped: as advanced as db2:3306, which wins the tie on "
+                    "input order")},
+     0,
+     NULL,
+     NULL,
+     0,
+     "chose db2:3306: most advanced (empty); 2 of 2 replicas eligible"},
     /* Skipped on their own account; a skipped replica that was ahead is warned about. */
     {"must_not, maintenance, quarantine, unreachable",
      {ROW("db2", "0-1-106", MUST_NOT, .reason = "skipped: must_not"),
@@ -95,67 +138,106 @@ static const struct cand_case cand_cases[] = {
       ROW("db4", "0-1-106", .quarantined = true, .reason = "skipped: quarantined"),
       ROW("db5", "0-1-106", .down = true, .reason = "skipped: unreachable"),
       ROW("db6", "0-1-103", PREFER_NOT, .reason = "chosen: most advanced (0-1-103)")},
-     0, NULL, NULL, 4,
+     0,
+     NULL,
+     NULL,
+     4,
      "chose db6:3306: most advanced (0-1-103); 1 of 5 replicas eligible; warning: db2:3306 "
      "has 3 transactions the chosen one lacks; warning: db3:3306 has 3 transactions the "
      "chosen one lacks; warning: db4:3306 has 3 transactions the chosen one lacks"},
     {"max lag",
      {ROW("db2", "0-1-105", .lag = 120, .reason = "skipped: lag 120 s > max_lag_s 60"),
-      ROW("db3", "0-1-105", .lag = 60, .reason = "skipped: as advanced as db4:3306, which "
-                                                 "wins the tie on lag (59 s vs 60 s)"),
+      ROW("db3", "0-1-105", .lag = 60,
+          .reason = "skipped: as advanced as db4:3306, which "
+                    "wins the tie on lag (59 s vs 60 s)"),
       ROW("db4", "0-1-105", .lag = 59, .reason = "chosen: most advanced (0-1-105)"),
-      ROW("db5", "0-1-105", .lag = -1, .reason = "skipped: as advanced as db4:3306, which "
-                                                 "wins the tie on lag (59 s vs unknown)")},
-     60, NULL, NULL, 2, "chose db4:3306: most advanced (0-1-105); 3 of 4 replicas eligible"},
+      ROW("db5", "0-1-105", .lag = -1,
+          .reason = "skipped: as advanced as db4:3306, which "
+                    "wins the tie on lag (59 s vs unknown)")},
+     60,
+     NULL,
+     NULL,
+     2,
+     "chose db4:3306: most advanced (0-1-105); 3 of 4 replicas eligible"},
     {"no lag limit",
      {ROW("db2", "0-1-105", .lag = 100000, .reason = "chosen: most advanced (0-1-105)")},
-     0, NULL, NULL, 0, "chose db2:3306: most advanced (0-1-105); 1 of 1 replica eligible"},
+     0,
+     NULL,
+     NULL,
+     0,
+     "chose db2:3306: most advanced (0-1-105); 1 of 1 replica eligible"},
     {"SQL thread error",
-     {ROW("db2", "0-1-105", .sql_errno = 1062, .sql_error = E1062,
-          .reason = "skipped: SQL thread error 1062: " E1062),
-      ROW("db3", "0-1-104", .sql_errno = 1032,
-          .reason = "skipped: SQL thread error 1032")},
-     0, NULL, NULL, -1,
-     "no eligible replica among 2: db2:3306: SQL thread error 1062: " E1062
-     "; db3:3306: SQL thread error 1032"},
+     {ROW("db2", "0-1-105", .sql_errno = 1062, .sql_error = E1062, .reason = "skipped: SQL thread error 1062: " E1062),
+      ROW("db3", "0-1-104", .sql_errno = 1032, .reason = "skipped: SQL thread error 1032")},
+     0,
+     NULL,
+     NULL,
+     -1,
+     "no eligible replica among 2: db2:3306: SQL thread error 1062: " E1062 "; db3:3306: SQL thread error 1032"},
     /* Errant GTIDs: written on the replica itself, had by no one else. */
     {"errant GTID in the main domain",
      {ROW("db2", "0-1-100", .reason = "chosen: most advanced (0-1-100)"),
-      ROW("db3", "0-3-101", .reason = "skipped: errant GTID 0-3-101 (written on the replica "
-                                      "itself)")},
-     0, "0-1-100", NULL, 0,
+      ROW("db3", "0-3-101",
+          .reason = "skipped: errant GTID 0-3-101 (written on the replica "
+                    "itself)")},
+     0,
+     "0-1-100",
+     NULL,
+     0,
      "chose db2:3306: most advanced (0-1-100); 1 of 2 replicas eligible; warning: db3:3306 "
      "has 1 transaction the chosen one lacks"},
     {"errant GTID in its own domain",
      {ROW("db2", "0-1-100", .reason = "chosen: most advanced (0-1-100)"),
-      ROW("db3", "0-1-100,5-3-17", .reason = "skipped: errant GTID 5-3-17 (written on the "
-                                             "replica itself)")},
-     0, "0-1-100", NULL, 0,
+      ROW("db3", "0-1-100,5-3-17",
+          .reason = "skipped: errant GTID 5-3-17 (written on the "
+                    "replica itself)")},
+     0,
+     "0-1-100",
+     NULL,
+     0,
      "chose db2:3306: most advanced (0-1-100); 1 of 2 replicas eligible; warning: db3:3306 "
      "has 17 transactions the chosen one lacks"},
     {"own GTID the old primary has is not errant",
      {ROW("db2", "0-1-100", .reason = "skipped: behind db3:3306 by 17 transactions"),
       ROW("db3", "0-1-100,5-3-17", .reason = "chosen: most advanced (0-1-100,5-3-17)")},
-     0, "0-1-100,5-3-17", NULL, 1,
+     0,
+     "0-1-100,5-3-17",
+     NULL,
+     1,
      "chose db3:3306: most advanced (0-1-100,5-3-17); 2 of 2 replicas eligible"},
     {"own GTID another replica has is not errant",
      {ROW("db2", "0-1-100,5-3-17", .reason = "chosen: most advanced (0-1-100,5-3-17)"),
-      ROW("db3", "0-1-100,5-3-17", .reason = "skipped: as advanced as db2:3306, which wins "
-                                             "the tie on input order")},
-     0, "0-1-100", NULL, 0,
+      ROW("db3", "0-1-100,5-3-17",
+          .reason = "skipped: as advanced as db2:3306, which wins "
+                    "the tie on input order")},
+     0,
+     "0-1-100",
+     NULL,
+     0,
      "chose db2:3306: most advanced (0-1-100,5-3-17); 2 of 2 replicas eligible"},
     {"older own GTID in binlog is not errant",
      {ROW("db2", "0-1-100", .bin = "0-2-50", .reason = "chosen: most advanced (0-1-100)")},
-     0, "0-1-100", NULL, 0, "chose db2:3306: most advanced (0-1-100); 1 of 1 replica eligible"},
+     0,
+     "0-1-100",
+     NULL,
+     0,
+     "chose db2:3306: most advanced (0-1-100); 1 of 1 replica eligible"},
     {"others' GTIDs in binlog are not errant",
      {ROW("db2", "0-1-100,1-7-3", .reason = "chosen: most advanced (0-1-100,1-7-3)")},
-     0, "", NULL, 0,
+     0,
+     "",
+     NULL,
+     0,
      "chose db2:3306: most advanced (0-1-100,1-7-3); 1 of 1 replica eligible"},
     {"unreachable replicas do not vouch for a GTID",
      {ROW("db2", "0-1-100,5-3-17", .down = true, .reason = "skipped: unreachable"),
-      ROW("db3", "0-1-100,5-3-17", .reason = "skipped: errant GTID 5-3-17 (written on the "
-                                             "replica itself)")},
-     0, "0-1-100", NULL, -1,
+      ROW("db3", "0-1-100,5-3-17",
+          .reason = "skipped: errant GTID 5-3-17 (written on the "
+                    "replica itself)")},
+     0,
+     "0-1-100",
+     NULL,
+     -1,
      "no eligible replica among 2: db2:3306: unreachable; db3:3306: errant GTID 5-3-17 "
      "(written on the replica itself)"},
     /* Versions: never a newer primary for a reachable replica, even a skipped one. */
@@ -164,68 +246,97 @@ static const struct cand_case cand_cases[] = {
           .reason = "skipped: version 10.11 newer than replica db4:3306 (10.6)"),
       ROW("db3", "0-1-105", .version = "11.4.2-MariaDB",
           .reason = "skipped: version 11.4 newer than replica db4:3306 (10.6)"),
-      ROW("db4", "0-1-104", MUST_NOT, .version = "10.6.16-MariaDB-log",
-          .reason = "skipped: must_not"),
-      ROW("db5", "0-1-105", .down = true, .version = "10.5.1",
-          .reason = "skipped: unreachable")},
-     0, NULL, NULL, -1,
+      ROW("db4", "0-1-104", MUST_NOT, .version = "10.6.16-MariaDB-log", .reason = "skipped: must_not"),
+      ROW("db5", "0-1-105", .down = true, .version = "10.5.1", .reason = "skipped: unreachable")},
+     0,
+     NULL,
+     NULL,
+     -1,
      "no eligible replica among 4: db2:3306: version 10.11 newer than replica db4:3306 "
      "(10.6); db3:3306: version 11.4 newer than replica db4:3306 (10.6); db4:3306: must_not; "
      "db5:3306: unreachable"},
     {"older version chosen though behind",
      {ROW("db2", "0-1-105", .version = "10.11.6",
           .reason = "skipped: version 10.11 newer than replica db3:3306 (10.6)"),
-      ROW("db3", "0-1-104", .version = "10.6.16",
-          .reason = "chosen: most advanced (0-1-104)")},
-     0, NULL, NULL, 1,
+      ROW("db3", "0-1-104", .version = "10.6.16", .reason = "chosen: most advanced (0-1-104)")},
+     0,
+     NULL,
+     NULL,
+     1,
      "chose db3:3306: most advanced (0-1-104); 1 of 2 replicas eligible; warning: db2:3306 "
      "has 1 transaction the chosen one lacks"},
     {"unparsable version",
-     {ROW("db2", "0-1-105", .version = "garbage",
-          .reason = "skipped: unparsable version \"garbage\""),
+     {ROW("db2", "0-1-105", .version = "garbage", .reason = "skipped: unparsable version \"garbage\""),
       ROW("db3", "0-1-105", .version = "8.0.36", .reason = "chosen: most advanced (0-1-105)")},
-     0, NULL, NULL, 1, "chose db3:3306: most advanced (0-1-105); 1 of 2 replicas eligible"},
+     0,
+     NULL,
+     NULL,
+     1,
+     "chose db3:3306: most advanced (0-1-105); 1 of 2 replicas eligible"},
     /* Malformed positions make a replica ineligible, never misread. */
     {"malformed GTID text",
-     {ROW("db2", "0-1-abc", .reason = "skipped: malformed gtid_current_pos \"0-1-abc\" (gtid "
-                                      "#1: expected a decimal number)"),
-      ROW("db3", "0-1-100", .bin = "0-1", .reason = "skipped: malformed gtid_binlog_pos "
-                                                    "\"0-1\" (gtid #1: expected '-' after "
-                                                    "server id)"),
+     {ROW("db2", "0-1-abc",
+          .reason = "skipped: malformed gtid_current_pos \"0-1-abc\" (gtid "
+                    "#1: expected a decimal number)"),
+      ROW("db3", "0-1-100", .bin = "0-1",
+          .reason = "skipped: malformed gtid_binlog_pos "
+                    "\"0-1\" (gtid #1: expected '-' after "
+                    "server id)"),
       ROW("db4", "0-1-99", .reason = "chosen: most advanced (0-1-99)")},
-     0, NULL, NULL, 2,
+     0,
+     NULL,
+     NULL,
+     2,
      "chose db4:3306: most advanced (0-1-99); 1 of 3 replicas eligible; warning: db3:3306 "
      "has 1 transaction the chosen one lacks"},
     {"malformed old primary position",
      {ROW("db2", "0-1-100", .reason = "chosen: most advanced (0-1-100)")},
-     0, "zzz", NULL, 0,
+     0,
+     "zzz",
+     NULL,
+     0,
      "chose db2:3306: most advanced (0-1-100); 1 of 1 replica eligible; note: old primary "
      "position malformed, treated as empty"},
     /* Diverged histories: the most transactions, said loudly. */
     {"diverged positions",
-     {ROW("db2", "0-1-100,1-5-10", .reason = "chosen: most transactions (0-1-100,1-5-10, "
-                                             "total 110) although positions diverge"),
-      ROW("db3", "0-1-105", PREFER, .reason = "skipped: diverges from db2:3306, which has more "
-                                              "transactions (110 vs 105)"),
+     {ROW("db2", "0-1-100,1-5-10",
+          .reason = "chosen: most transactions (0-1-100,1-5-10, "
+                    "total 110) although positions diverge"),
+      ROW("db3", "0-1-105", PREFER,
+          .reason = "skipped: diverges from db2:3306, which has more "
+                    "transactions (110 vs 105)"),
       ROW("db4", "0-1-90", .reason = "skipped: behind db2:3306 by 20 transactions")},
-     0, NULL, NULL, 0,
+     0,
+     NULL,
+     NULL,
+     0,
      "chose db2:3306: most transactions (0-1-100,1-5-10, total 110) although positions "
      "diverge; 3 of 3 replicas eligible; warning: db3:3306 has 5 transactions the chosen "
      "one lacks"},
     {"diverged, same total",
-     {ROW("db2", "0-1-100,1-5-5", .reason = "skipped: diverges from db3:3306 (same total 105), "
-                                            "which wins the tie on rule (prefer vs neutral)"),
-      ROW("db3", "0-1-105", PREFER, .reason = "chosen: most transactions (0-1-105, total 105) "
-                                              "although positions diverge")},
-     0, NULL, NULL, 1,
+     {ROW("db2", "0-1-100,1-5-5",
+          .reason = "skipped: diverges from db3:3306 (same total 105), "
+                    "which wins the tie on rule (prefer vs neutral)"),
+      ROW("db3", "0-1-105", PREFER,
+          .reason = "chosen: most transactions (0-1-105, total 105) "
+                    "although positions diverge")},
+     0,
+     NULL,
+     NULL,
+     1,
      "chose db3:3306: most transactions (0-1-105, total 105) although positions diverge; "
      "2 of 2 replicas eligible; warning: db2:3306 has 5 transactions the chosen one lacks"},
     {"forked at the same seqno",
-     {ROW("db2", "0-1-100", .reason = "chosen: most transactions (0-1-100, total 100) "
-                                      "although positions diverge"),
-      ROW("db3", "0-4-100", .reason = "skipped: diverges from db2:3306 (same total 100), "
-                                      "which wins the tie on input order")},
-     0, "0-1-99", NULL, 0,
+     {ROW("db2", "0-1-100",
+          .reason = "chosen: most transactions (0-1-100, total 100) "
+                    "although positions diverge"),
+      ROW("db3", "0-4-100",
+          .reason = "skipped: diverges from db2:3306 (same total 100), "
+                    "which wins the tie on input order")},
+     0,
+     "0-1-99",
+     NULL,
+     0,
      "chose db2:3306: most transactions (0-1-100, total 100) although positions diverge; "
      "2 of 2 replicas eligible"},
     /* With a target only the target may be chosen. */
@@ -233,32 +344,58 @@ static const struct cand_case cand_cases[] = {
      {ROW("db2", "0-1-105", PREFER, .reason = "skipped: not the target (db3:3306)"),
       ROW("db3", "0-1-105", PREFER_NOT, .reason = "chosen: target, most advanced (0-1-105)"),
       ROW("db4", "0-1-101", .reason = "skipped: not the target (db3:3306)")},
-     0, NULL, "db3", 1,
+     0,
+     NULL,
+     "db3",
+     1,
      "chose db3:3306: target, most advanced (0-1-105); 3 of 3 replicas eligible"},
     {"target not eligible",
      {ROW("db2", "0-1-105", .reason = "skipped: not the target (db3:3306)"),
       ROW("db3", "0-1-105", MUST_NOT, .reason = "skipped: must_not")},
-     0, NULL, "db3", -1, "no replica chosen: target db3:3306 is not eligible (must_not)"},
+     0,
+     NULL,
+     "db3",
+     -1,
+     "no replica chosen: target db3:3306 is not eligible (must_not)"},
     {"target not most advanced",
      {ROW("db2", "0-1-105", .reason = "skipped: not the target (db3:3306)"),
       ROW("db3", "0-1-100", PREFER, .reason = "skipped: behind db2:3306 by 5 transactions")},
-     0, NULL, "db3", -1,
+     0,
+     NULL,
+     "db3",
+     -1,
      "no replica chosen: target db3:3306 is not the most advanced (behind db2:3306 by 5 "
      "transactions)"},
     {"target diverged",
      {ROW("db2", "0-1-100,1-5-10", .reason = "skipped: not the target (db3:3306)"),
       ROW("db3", "0-1-105", .reason = "skipped: diverges from db2:3306")},
-     0, NULL, "db3", -1,
+     0,
+     NULL,
+     "db3",
+     -1,
      "no replica chosen: target db3:3306 is not the most advanced (diverges from db2:3306)"},
     {"target unknown",
      {ROW("db2", "0-1-105", .reason = "skipped: not the target (db9:3306)"),
       ROW("db3", "0-1-105", .down = true, .reason = "skipped: unreachable")},
-     0, NULL, "db9", -1, "no replica chosen: target db9:3306 is not among the 2 replicas"},
-    {"target with no replicas", {{0}}, 0, NULL, "db9", -1,
+     0,
+     NULL,
+     "db9",
+     -1,
+     "no replica chosen: target db9:3306 is not among the 2 replicas"},
+    {"target with no replicas",
+     {{0}},
+     0,
+     NULL,
+     "db9",
+     -1,
      "no replica chosen: target db9:3306 is not among the 0 replicas"},
     {"empty target means any",
      {ROW("db2", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
-     0, NULL, "", 0, "chose db2:3306: most advanced (0-1-105); 1 of 1 replica eligible"},
+     0,
+     NULL,
+     "",
+     0,
+     "chose db2:3306: most advanced (0-1-105); 1 of 1 replica eligible"},
 };
 
 struct built {
@@ -279,8 +416,7 @@ static void build(const struct rep *r, struct built *b)
         s->read_only = true;
         snprintf(s->version, sizeof(s->version), "%s", r[i].version ? r[i].version : V1011);
         snprintf(s->gtid_current_pos, sizeof(s->gtid_current_pos), "%s", r[i].cur);
-        snprintf(s->gtid_binlog_pos, sizeof(s->gtid_binlog_pos), "%s",
-                 r[i].bin ? r[i].bin : r[i].cur);
+        snprintf(s->gtid_binlog_pos, sizeof(s->gtid_binlog_pos), "%s", r[i].bin ? r[i].bin : r[i].cur);
         s->is_replica = true;
         snprintf(s->master_host, sizeof(s->master_host), "db1");
         s->master_port = 3306;
@@ -288,10 +424,12 @@ static void build(const struct rep *r, struct built *b)
         s->sql_running = r[i].sql_errno ? FO_THREAD_NO : FO_THREAD_YES;
         s->lag_s = r[i].lag;
         s->last_sql_errno = r[i].sql_errno;
-        snprintf(s->last_sql_error, sizeof(s->last_sql_error), "%s",
-                 r[i].sql_error ? r[i].sql_error : "");
-        b->in[i] = (struct fo_cand_in){.host = r[i].host, .port = 3306, .reachable = !r[i].down,
-                                       .rule = r[i].rule, .maintenance = r[i].maintenance,
+        snprintf(s->last_sql_error, sizeof(s->last_sql_error), "%s", r[i].sql_error ? r[i].sql_error : "");
+        b->in[i] = (struct fo_cand_in){.host = r[i].host,
+                                       .port = 3306,
+                                       .reachable = !r[i].down,
+                                       .rule = r[i].rule,
+                                       .maintenance = r[i].maintenance,
                                        .quarantined = r[i].quarantined,
                                        .s = r[i].down ? NULL : s};
     }
@@ -303,7 +441,8 @@ static void run_case(const struct cand_case *c)
     static struct built b;
     struct fo_cand_opts o = {.max_lag_s = c->max_lag_s,
                              .old_primary_pos = c->old_pos ? c->old_pos : "",
-                             .target_host = c->target, .target_port = 3306};
+                             .target_host = c->target,
+                             .target_port = 3306};
     char reasons[MAX_REP][FO_CAND_REASON_LEN];
     struct fo_cand_out out;
     unsigned i, n_chosen = 0;
@@ -322,8 +461,7 @@ static void run_case(const struct cand_case *c)
         FO_CHECK_STR(reasons[i], c->r[i].reason);
         /* The table itself: one "chosen" line exactly when something is chosen. */
         n_chosen += strncmp(reasons[i], "chosen: ", 8) == 0;
-        FO_CHECK(strncmp(reasons[i], "chosen: ", 8) == 0 ||
-                 strncmp(reasons[i], "skipped: ", 9) == 0);
+        FO_CHECK(strncmp(reasons[i], "chosen: ", 8) == 0 || strncmp(reasons[i], "skipped: ", 9) == 0);
     }
     FO_CHECK_INT(n_chosen, c->chosen >= 0 ? 1 : 0);
 }
@@ -332,8 +470,7 @@ static void test_table(void)
 {
     unsigned i;
 
-    for (i = 0; i < N_ELEMS(cand_cases); i++)
-        run_case(&cand_cases[i]);
+    for (i = 0; i < N_ELEMS(cand_cases); i++) run_case(&cand_cases[i]);
 }
 
 /* A reachable replica without a sample is treated as unreachable, not dereferenced. */
@@ -401,8 +538,7 @@ static void test_truncation_utf8(void)
     /* "é" is 2 bytes; after the 32-byte prefix "skipped: SQL thread error 1062: " and
      * one "x", the plain cut at byte 252 would fall in the middle of one. */
     b.s[0].last_sql_error[0] = 'x';
-    for (i = 1; i + 2 < sizeof(b.s[0].last_sql_error); i += 2)
-        memcpy(b.s[0].last_sql_error + i, "\xc3\xa9", 2);
+    for (i = 1; i + 2 < sizeof(b.s[0].last_sql_error); i += 2) memcpy(b.s[0].last_sql_error + i, "\xc3\xa9", 2);
     b.s[0].last_sql_error[i] = '\0';
     fo_candidate_choose(b.in, b.n, &o, &out, reasons);
     len = strlen(reasons[0]);
@@ -426,8 +562,7 @@ static void test_long_position(void)
     unsigned d;
 
     for (d = 0; d < 64; d++)
-        used += (size_t)snprintf(pos + used, sizeof(pos) - used, "%s%u-1-%u", d ? "," : "",
-                                 d, 1000 + d);
+        used += (size_t)snprintf(pos + used, sizeof(pos) - used, "%s%u-1-%u", d ? "," : "", d, 1000 + d);
     build(r, &b);
     snprintf(b.s[0].gtid_current_pos, sizeof(b.s[0].gtid_current_pos), "%s", pos);
     snprintf(b.s[0].gtid_binlog_pos, sizeof(b.s[0].gtid_binlog_pos), "%s", pos);
@@ -438,5 +573,5 @@ static void test_long_position(void)
     FO_CHECK(strlen(reasons[0]) < FO_CAND_REASON_LEN);
 }
 
-FO_TEST_MAIN(FO_T(test_table), FO_T(test_reachable_without_sample), FO_T(test_truncation),
-             FO_T(test_truncation_utf8), FO_T(test_long_position))
+FO_TEST_MAIN(FO_T(test_table), FO_T(test_reachable_without_sample), FO_T(test_truncation), FO_T(test_truncation_utf8),
+             FO_T(test_long_position))

@@ -13,12 +13,12 @@
 #include "common/log.h"
 #include "fo_test.h"
 
-#define MAINX(id, raft, admin, http, dir)                                                     \
-    "[failoverd]\n"                                                                           \
-    "node_id = " id "\n"                                                                      \
-    "raft_address = " raft "\n"                                                               \
-    "admin_address = " admin "\n"                                                             \
-    "http_address = " http "\n"                                                               \
+#define MAINX(id, raft, admin, http, dir) \
+    "[failoverd]\n"                       \
+    "node_id = " id "\n"                  \
+    "raft_address = " raft "\n"           \
+    "admin_address = " admin "\n"         \
+    "http_address = " http "\n"           \
     "data_dir = " dir "\n"
 /* 6 lines: text appended after MAIN starts on line 7. */
 #define MAIN MAINX("1", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/tmp/fo1")
@@ -34,11 +34,9 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     /* numbers and ranges */
-    {MAIN "election_timeout_ms = 5x\n", FO_ECONFIG,
-     "t.conf:7: [failoverd] election_timeout_ms: '5x' is not a number"},
+    {MAIN "election_timeout_ms = 5x\n", FO_ECONFIG, "t.conf:7: [failoverd] election_timeout_ms: '5x' is not a number"},
     {MAIN "[probe]\ninterval_ms = 5x\n", FO_ECONFIG, "t.conf:8: [probe] interval_ms: '5x' is not a number"},
-    {MAIN "[probe]\ninterval_ms = 49\n", FO_ECONFIG,
-     "t.conf:8: [probe] interval_ms: '49' is out of range (50..60000)"},
+    {MAIN "[probe]\ninterval_ms = 49\n", FO_ECONFIG, "t.conf:8: [probe] interval_ms: '49' is out of range (50..60000)"},
     {MAIN "[probe]\ninterval_ms = 60001\n", FO_ECONFIG, "t.conf:8: [probe] interval_ms: '60001' is out of range"},
     {MAIN "[probe]\nconnect_timeout_ms = -1\n", FO_ECONFIG,
      "t.conf:8: [probe] connect_timeout_ms: '-1' is not a number"},
@@ -65,11 +63,14 @@ static const struct bad_case bad_cases[] = {
      "election_timeout_ms/2 (75)"},
     {MAIN "heartbeat_timeout_ms = 80\nelection_timeout_ms = 150\n", FO_ECONFIG,
      "t.conf:7: [failoverd] heartbeat_timeout_ms: heartbeat_timeout_ms (80) must be at most"},
-    {MAIN "snapshot_threshold = 3\n", FO_ECONFIG, "t.conf:7: [failoverd] snapshot_threshold: '3' is out of range (4..1000000)"},
+    {MAIN "snapshot_threshold = 3\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] snapshot_threshold: '3' is out of range (4..1000000)"},
     {MAIN "snapshot_trailing = 1000001\n", FO_ECONFIG, "t.conf:7: [failoverd] snapshot_trailing: '1000001' is out"},
-    {MAIN "max_frame_bytes = 1023\n", FO_ECONFIG, "t.conf:7: [failoverd] max_frame_bytes: '1023' is out of range (1024..67108864)"},
+    {MAIN "max_frame_bytes = 1023\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] max_frame_bytes: '1023' is out of range (1024..67108864)"},
     {MAIN "max_frame_bytes = 67108865\n", FO_ECONFIG, "t.conf:7: [failoverd] max_frame_bytes: '67108865' is out"},
-    {MAIN "log_level = verbose\n", FO_ECONFIG, "t.conf:7: [failoverd] log_level: 'verbose' is not one of debug|info|warn|error"},
+    {MAIN "log_level = verbose\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] log_level: 'verbose' is not one of debug|info|warn|error"},
     {MAIN "log_level = INFO\n", FO_ECONFIG, "t.conf:7: [failoverd] log_level: 'INFO' is not one of"},
     {MAINX("0", "127.0.0.1:7101", "127.0.0.1:7001", "127.0.0.1:9501", "/d"), FO_ECONFIG,
      "t.conf:2: [failoverd] node_id: '0' is out of range (1..9223372036854775807)"},
@@ -135,13 +136,17 @@ static const struct bad_case bad_cases[] = {
     {"", FO_ECONFIG, "t.conf: [failoverd] node_id: missing"},
     {"; nothing\n[probe]\n", FO_ECONFIG, "t.conf: [failoverd] node_id: missing"},
     {"[failoverd]\nnode_id = 1\nadmin_address = 127.0.0.1:7001\nhttp_address = 127.0.0.1:9501\n"
-     "data_dir = /d\n", FO_ECONFIG, "t.conf: [failoverd] raft_address: missing"},
+     "data_dir = /d\n",
+     FO_ECONFIG, "t.conf: [failoverd] raft_address: missing"},
     {"[failoverd]\nnode_id = 1\nraft_address = 127.0.0.1:7101\nhttp_address = 127.0.0.1:9501\n"
-     "data_dir = /d\n", FO_ECONFIG, "t.conf: [failoverd] admin_address: missing"},
+     "data_dir = /d\n",
+     FO_ECONFIG, "t.conf: [failoverd] admin_address: missing"},
     {"[failoverd]\nnode_id = 1\nraft_address = 127.0.0.1:7101\nadmin_address = 127.0.0.1:7001\n"
-     "data_dir = /d\n", FO_ECONFIG, "t.conf: [failoverd] http_address: missing"},
+     "data_dir = /d\n",
+     FO_ECONFIG, "t.conf: [failoverd] http_address: missing"},
     {"[failoverd]\nnode_id = 1\nraft_address = 127.0.0.1:7101\nadmin_address = 127.0.0.1:7001\n"
-     "http_address = 127.0.0.1:9501\n", FO_ECONFIG, "t.conf: [failoverd] data_dir: missing"},
+     "http_address = 127.0.0.1:9501\n",
+     FO_ECONFIG, "t.conf: [failoverd] data_dir: missing"},
     {"[failoverd]\nraft_address = 127.0.0.1:7101\n", FO_ECONFIG, "t.conf: [failoverd] node_id: missing"},
 
     /* peers */
@@ -150,8 +155,8 @@ static const struct bad_case bad_cases[] = {
     {MAIN "[peer]\n", FO_ECONFIG, "t.conf:7: [peer]: expected [peer NODE_ID]"},
     {MAIN "[peer  2]\n", FO_ECONFIG, "t.conf:7: [peer  2]: peer id ' 2' is not a number"},
     {MAIN "[peers 2]\n", FO_ECONFIG, "t.conf:7: [peers 2]: unknown section"},
-    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("2", "127.0.0.3:7101", "127.0.0.3:7001"),
-     FO_ECONFIG, "t.conf:10: [peer 2]: duplicate peer (first on line 7)"},
+    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("2", "127.0.0.3:7101", "127.0.0.3:7001"), FO_ECONFIG,
+     "t.conf:10: [peer 2]: duplicate peer (first on line 7)"},
     {MAIN "[peer 2]\n", FO_ECONFIG, "t.conf:7: [peer 2] raft_address: missing"},
     {MAIN "[peer 2]\nadmin_address = 127.0.0.2:7001\n", FO_ECONFIG, "t.conf:7: [peer 2] raft_address: missing"},
     {MAIN "[peer 2]\nraft_address = 127.0.0.2:7101\n[probe]\n", FO_ECONFIG,
@@ -170,10 +175,10 @@ static const struct bad_case bad_cases[] = {
      "t.conf:10: [peer 1] http_address: '127.0.0.1:9502' does not match [failoverd] http_address"},
     {PEER("1", "127.0.0.1:7102", "127.0.0.1:7001") MAIN, FO_ECONFIG,
      "t.conf:2: [peer 1] raft_address: '127.0.0.1:7102' does not match"},
-    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("3", "127.0.0.2:7101", "127.0.0.3:7001"),
-     FO_ECONFIG, "t.conf:11: [peer 3] raft_address: '127.0.0.2:7101' is also used by [peer 2]"},
-    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("3", "127.0.0.3:7101", "127.0.0.2:7001"),
-     FO_ECONFIG, "t.conf:12: [peer 3] admin_address: '127.0.0.2:7001' is also used by [peer 2]"},
+    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("3", "127.0.0.2:7101", "127.0.0.3:7001"), FO_ECONFIG,
+     "t.conf:11: [peer 3] raft_address: '127.0.0.2:7101' is also used by [peer 2]"},
+    {MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("3", "127.0.0.3:7101", "127.0.0.2:7001"), FO_ECONFIG,
+     "t.conf:12: [peer 3] admin_address: '127.0.0.2:7001' is also used by [peer 2]"},
     {MAIN PEER("2", "127.0.0.1:7101", "127.0.0.2:7001"), FO_ECONFIG,
      "t.conf:8: [peer 2] raft_address: '127.0.0.1:7101' is this node's raft_address, but this node "
      "is node_id 1"},
@@ -191,8 +196,7 @@ static const struct bad_case bad_cases[] = {
      "t.conf:7: [cluster demo] user: missing"},
     {MAIN "[cluster demo]\nuser = u\ninstance = 127.0.0.1:1\n", FO_ECONFIG,
      "t.conf:7: [cluster demo] password_file: missing"},
-    {MAIN "[cluster demo]\nuser = u\npassword_file = /p\n", FO_ECONFIG,
-     "t.conf:7: [cluster demo] instance: missing"},
+    {MAIN "[cluster demo]\nuser = u\npassword_file = /p\n", FO_ECONFIG, "t.conf:7: [cluster demo] instance: missing"},
     {MAIN "[cluster a]\nuser = u\ninstance = 127.0.0.1:1\n[cluster b]\n", FO_ECONFIG,
      "t.conf:7: [cluster a] password_file: missing"},
     {MAIN CL "instance = 127.0.0.1\n", FO_ECONFIG,
@@ -215,8 +219,9 @@ static const struct bad_case bad_cases[] = {
     {MAIN "[cluster demo]\nuser = a b\n", FO_ECONFIG,
      "t.conf:8: [cluster demo] user: 'a b' may contain only printable ASCII"},
     {MAIN "[cluster demo]\nuser = a'b\n", FO_ECONFIG, "t.conf:8: [cluster demo] user: 'a'b' may contain only"},
-    {MAIN "[cluster demo]\nuser = 0123456789012345678901234567890123456789012345678901234567890123\n",
-     FO_ECONFIG, "t.conf:8: [cluster demo] user: '0123456789012345678901234567890123456789012345678901234567890123' is longer than 63 bytes"},
+    {MAIN "[cluster demo]\nuser = 0123456789012345678901234567890123456789012345678901234567890123\n", FO_ECONFIG,
+     "t.conf:8: [cluster demo] user: '0123456789012345678901234567890123456789012345678901234567890123' is longer than "
+     "63 bytes"},
     {MAIN "[cluster demo]\nuser = u\nuser = v\n", FO_ECONFIG,
      "t.conf:9: [cluster demo] user: duplicate key (first set on line 8)"},
     {MAIN "[cluster demo]\nuser = u\npassword_file =\n", FO_ECONFIG,
@@ -293,8 +298,8 @@ static void test_bad_configs(void)
         err[0] = '\0';
         rc = fo_config_load_string(&c, "t.conf", bad_cases[i].text, err);
         if (rc != bad_cases[i].code || strstr(err, bad_cases[i].want) == NULL) {
-            fprintf(stderr, "  case %zu: rc=%d err=\"%s\"\n    want rc=%d \"%s\"\n", i, rc, err,
-                    bad_cases[i].code, bad_cases[i].want);
+            fprintf(stderr, "  case %zu: rc=%d err=\"%s\"\n    want rc=%d \"%s\"\n", i, rc, err, bad_cases[i].code,
+                    bad_cases[i].want);
             FO_CHECK(0);
         }
         /* Freed on error, and freeing again is harmless. */
@@ -361,65 +366,64 @@ static void test_defaults(void)
     fo_config_free(&c);
 }
 
-static const char full_text[] =
-    "; failoverd test configuration\n"
-    "# both comment styles\n"
-    "[failoverd]\n"
-    "node_id = 2\n"
-    "raft_address = 10.0.0.2:7101\n"
-    "admin_address = [::1]:7001\n"
-    "http_address = ctl2.example.com:9501\n"
-    "data_dir = /var/lib/failoverd/2\n"
-    "election_timeout_ms = 3000\n"
-    "heartbeat_timeout_ms = 1500\n"
-    "snapshot_threshold = 4\n"
-    "snapshot_trailing = 0\n"
-    "max_frame_bytes = 67108864\n"
-    "log_level = debug\n"
-    "[peer 1]\n"
-    "raft_address = 10.0.0.1:7101\n"
-    "admin_address = 10.0.0.1:7001\n"
-    "[peer 2]\n"
-    "raft_address = 10.0.0.2:7101\n"
-    "admin_address = [::1]:7001\n"
-    "http_address = ctl2.example.com:9501\n"
-    "[peer 9223372036854775807]\n"
-    "raft_address = 10.0.0.3:7101\n"
-    "admin_address = 10.0.0.3:7001\n"
-    "http_address = 10.0.0.3:9501\n"
-    "[probe]\n"
-    "interval_ms = 50\n"
-    "connect_timeout_ms = 60000\n"
-    "read_timeout_ms = 250\n"
-    "down_after = 100\n"
-    "[cluster demo]\n"
-    "user = failoverd\n"
-    "password_file = /etc/failoverd/demo.password\n"
-    "instance = 127.0.0.1:33061\n"
-    "instance = 127.0.0.1:33062 prefer\n"
-    "instance = 127.0.0.1:33063 candidate ; MHA candidate_master\n"
-    "instance = db4.example:3306 no_master\n"
-    "instance = [2001:db8::4]:3306 prefer_not\n"
-    "instance = 127.0.0.1:33066 must_not\n"
-    "instance = 127.0.0.1:33067 neutral\n"
-    "repl_user = repl\n"
-    "repl_password_file = /etc/failoverd/demo.repl\n"
-    "semi_sync = on\n"
-    "anti_flap_s = 0\n"
-    "max_lag_s = 86400\n"
-    "[cluster billing-2.eu_west]\n"
-    "user = fo\n"
-    "password_file = billing.pw\n"
-    "instance = 10.1.0.1:3306\n"
-    "anti_flap_s = 604800\n"
-    "semi_sync = false\n"
-    "[failover]\n"
-    "hook_timeout_ms = 600000\n"
-    "confirm_window_ms = 500\n"
-    "relay_wait_ms = 100\n"
-    "step_timeout_ms = 600000\n"
-    "tilt_grace_ms = 0\n"
-    "fault_injection = exit_after_begin\n";
+static const char full_text[] = "; failoverd test configuration\n"
+                                "# both comment styles\n"
+                                "[failoverd]\n"
+                                "node_id = 2\n"
+                                "raft_address = 10.0.0.2:7101\n"
+                                "admin_address = [::1]:7001\n"
+                                "http_address = ctl2.example.com:9501\n"
+                                "data_dir = /var/lib/failoverd/2\n"
+                                "election_timeout_ms = 3000\n"
+                                "heartbeat_timeout_ms = 1500\n"
+                                "snapshot_threshold = 4\n"
+                                "snapshot_trailing = 0\n"
+                                "max_frame_bytes = 67108864\n"
+                                "log_level = debug\n"
+                                "[peer 1]\n"
+                                "raft_address = 10.0.0.1:7101\n"
+                                "admin_address = 10.0.0.1:7001\n"
+                                "[peer 2]\n"
+                                "raft_address = 10.0.0.2:7101\n"
+                                "admin_address = [::1]:7001\n"
+                                "http_address = ctl2.example.com:9501\n"
+                                "[peer 9223372036854775807]\n"
+                                "raft_address = 10.0.0.3:7101\n"
+                                "admin_address = 10.0.0.3:7001\n"
+                                "http_address = 10.0.0.3:9501\n"
+                                "[probe]\n"
+                                "interval_ms = 50\n"
+                                "connect_timeout_ms = 60000\n"
+                                "read_timeout_ms = 250\n"
+                                "down_after = 100\n"
+                                "[cluster demo]\n"
+                                "user = failoverd\n"
+                                "password_file = /etc/failoverd/demo.password\n"
+                                "instance = 127.0.0.1:33061\n"
+                                "instance = 127.0.0.1:33062 prefer\n"
+                                "instance = 127.0.0.1:33063 candidate ; MHA candidate_master\n"
+                                "instance = db4.example:3306 no_master\n"
+                                "instance = [2001:db8::4]:3306 prefer_not\n"
+                                "instance = 127.0.0.1:33066 must_not\n"
+                                "instance = 127.0.0.1:33067 neutral\n"
+                                "repl_user = repl\n"
+                                "repl_password_file = /etc/failoverd/demo.repl\n"
+                                "semi_sync = on\n"
+                                "anti_flap_s = 0\n"
+                                "max_lag_s = 86400\n"
+                                "[cluster billing-2.eu_west]\n"
+                                "user = fo\n"
+                                "password_file = billing.pw\n"
+                                "instance = 10.1.0.1:3306\n"
+                                "anti_flap_s = 604800\n"
+                                "semi_sync = false\n"
+                                "[failover]\n"
+                                "hook_timeout_ms = 600000\n"
+                                "confirm_window_ms = 500\n"
+                                "relay_wait_ms = 100\n"
+                                "step_timeout_ms = 600000\n"
+                                "tilt_grace_ms = 0\n"
+                                "fault_injection = exit_after_begin\n";
 
 static void test_full(void)
 {
@@ -428,8 +432,8 @@ static void test_full(void)
         unsigned port;
         enum fo_rule rule;
     } want[] = {
-        {"127.0.0.1", 33061, FO_RULE_NEUTRAL},  {"127.0.0.1", 33062, FO_RULE_PREFER},
-        {"127.0.0.1", 33063, FO_RULE_PREFER},   {"db4.example", 3306, FO_RULE_MUST_NOT},
+        {"127.0.0.1", 33061, FO_RULE_NEUTRAL},     {"127.0.0.1", 33062, FO_RULE_PREFER},
+        {"127.0.0.1", 33063, FO_RULE_PREFER},      {"db4.example", 3306, FO_RULE_MUST_NOT},
         {"2001:db8::4", 3306, FO_RULE_PREFER_NOT}, {"127.0.0.1", 33066, FO_RULE_MUST_NOT},
         {"127.0.0.1", 33067, FO_RULE_NEUTRAL},
     };
@@ -496,20 +500,19 @@ static void test_full(void)
  * continuation of the first), inline comments, blank lines, a header comment. */
 static void test_layout_tolerance(void)
 {
-    static const char text[] =
-        "\xEF\xBB\xBF; written on Windows\r\n"
-        "[failoverd]   ; main section\r\n"
-        "    node_id = 7\r\n"
-        "    raft_address = 127.0.0.1:7101   ; raft\r\n"
-        "\tadmin_address = 127.0.0.1:7001\r\n"
-        "\r\n"
-        "    http_address = 127.0.0.1:9501\r\n"
-        "    data_dir = /srv/fo;7\r\n"
-        "  [cluster c1]\r\n"
-        "    user = u\r\n"
-        "    password_file = /p\r\n"
-        "    instance = 127.0.0.1:1 prefer\r\n"
-        "    instance = 127.0.0.1:2\r\n";
+    static const char text[] = "\xEF\xBB\xBF; written on Windows\r\n"
+                               "[failoverd]   ; main section\r\n"
+                               "    node_id = 7\r\n"
+                               "    raft_address = 127.0.0.1:7101   ; raft\r\n"
+                               "\tadmin_address = 127.0.0.1:7001\r\n"
+                               "\r\n"
+                               "    http_address = 127.0.0.1:9501\r\n"
+                               "    data_dir = /srv/fo;7\r\n"
+                               "  [cluster c1]\r\n"
+                               "    user = u\r\n"
+                               "    password_file = /p\r\n"
+                               "    instance = 127.0.0.1:1 prefer\r\n"
+                               "    instance = 127.0.0.1:2\r\n";
     struct fo_config c;
 
     FO_CHECK_INT(load_ok(&c, text), 0);
@@ -578,9 +581,9 @@ static void test_node_not_in_peers(void)
 {
     struct fo_config c;
 
-    FO_CHECK_INT(load_ok(&c, MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001")
-                                 PEER("3", "127.0.0.3:7101", "127.0.0.3:7001")),
-                 0);
+    FO_CHECK_INT(
+        load_ok(&c, MAIN PEER("2", "127.0.0.2:7101", "127.0.0.2:7001") PEER("3", "127.0.0.3:7101", "127.0.0.3:7001")),
+        0);
     FO_CHECK_INT(c.n_peers, 2);
     fo_config_free(&c);
     FO_CHECK_INT(load_ok(&c, MAIN PEER("1", "127.0.0.1:7101", "127.0.0.1:7001") "http_address = 127.0.0.1:9501\n"), 0);
@@ -597,12 +600,10 @@ static char *gen(unsigned n_peers, unsigned n_clusters, unsigned n_inst)
     fo_buf_init(&b);
     fo_buf_puts(&b, MAIN);
     for (i = 0; i < n_peers; i++)
-        fo_buf_printf(&b, "[peer %u]\nraft_address = 10.0.%u.1:7101\nadmin_address = 10.0.%u.1:7001\n",
-                      i + 2, i, i);
+        fo_buf_printf(&b, "[peer %u]\nraft_address = 10.0.%u.1:7101\nadmin_address = 10.0.%u.1:7001\n", i + 2, i, i);
     for (i = 0; i < n_clusters; i++) {
         fo_buf_printf(&b, "[cluster c%u]\nuser = u\npassword_file = /p\n", i);
-        for (j = 0; j < n_inst; j++)
-            fo_buf_printf(&b, "instance = 10.%u.%u.1:%u\n", i / 256, i % 256, 3306 + j);
+        for (j = 0; j < n_inst; j++) fo_buf_printf(&b, "instance = 10.%u.%u.1:%u\n", i / 256, i % 256, 3306 + j);
     }
     FO_CHECK(!b.oom);
     return b.p;
@@ -664,10 +665,21 @@ static void test_parse_hostport(void)
         {"h:007", "h", 7},
     };
     static const char *const bad[] = {
-        "", ":1", "h:", "h:0", "h:65536", "h", "h:x", "h:-1", "h:+1", "h: 1", "h:1 ", "::1:5",
-        "[::1]", "[::1]5", "[]:5", "[1.2.3.4]:5", "[::1:5", "[zz::1]:5", "1.2.3:5", "256.1.1.1:5",
-        "01.2.3.4:5", "-h:5", "h-:5", "a..b:5", ".h:5", "h.:5", "h :5", "h/x:5", "h\x01:5",
-        "0123456789012345678901234567890123456789012345678901234567890123.x:5",
+        "",           ":1",
+        "h:",         "h:0",
+        "h:65536",    "h",
+        "h:x",        "h:-1",
+        "h:+1",       "h: 1",
+        "h:1 ",       "::1:5",
+        "[::1]",      "[::1]5",
+        "[]:5",       "[1.2.3.4]:5",
+        "[::1:5",     "[zz::1]:5",
+        "1.2.3:5",    "256.1.1.1:5",
+        "01.2.3.4:5", "-h:5",
+        "h-:5",       "a..b:5",
+        ".h:5",       "h.:5",
+        "h :5",       "h/x:5",
+        "h\x01:5",    "0123456789012345678901234567890123456789012345678901234567890123.x:5",
     };
     char host[FO_HOST_LEN], err[FO_ERRLEN], small[4];
     uint16_t port;
@@ -699,9 +711,8 @@ static void test_parse_hostport(void)
 static void test_parse_ipv4_port(void)
 {
     static const char *const good[] = {"127.0.0.1:7101", "10.255.255.254:1", "1.2.3.4:65535"};
-    static const char *const bad[] = {"localhost:7101", "[::1]:7101", "1.2.3.4", "1.2.3.4:0",
-                                      "1.2.3.4:65536", "0.0.0.0:7101", "1.2.3:7101", "", ":1",
-                                      "1.2.3.4:7101 "};
+    static const char *const bad[] = {"localhost:7101", "[::1]:7101", "1.2.3.4", "1.2.3.4:0", "1.2.3.4:65536",
+                                      "0.0.0.0:7101",   "1.2.3:7101", "",        ":1",        "1.2.3.4:7101 "};
     char err[FO_ERRLEN];
     size_t i;
 
@@ -758,9 +769,8 @@ static void test_parse_rule(void)
         const char *in;
         enum fo_rule want;
     } good[] = {
-        {"prefer", FO_RULE_PREFER},     {"neutral", FO_RULE_NEUTRAL},
-        {"prefer_not", FO_RULE_PREFER_NOT}, {"must_not", FO_RULE_MUST_NOT},
-        {"candidate", FO_RULE_PREFER},  {"no_master", FO_RULE_MUST_NOT},
+        {"prefer", FO_RULE_PREFER},     {"neutral", FO_RULE_NEUTRAL},  {"prefer_not", FO_RULE_PREFER_NOT},
+        {"must_not", FO_RULE_MUST_NOT}, {"candidate", FO_RULE_PREFER}, {"no_master", FO_RULE_MUST_NOT},
     };
     static const char *const bad[] = {"", "Prefer", "candidate_master", "must not", "prefer ", "1"};
     char err[FO_ERRLEN];
@@ -772,8 +782,7 @@ static void test_parse_rule(void)
         FO_CHECK_INT(fo_parse_rule(good[i].in, &r, err), 0);
         FO_CHECK_INT(r, good[i].want);
     }
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        FO_CHECK_INT(fo_parse_rule(bad[i], &r, err), FO_EINVAL);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) FO_CHECK_INT(fo_parse_rule(bad[i], &r, err), FO_EINVAL);
     FO_CHECK_STR(fo_rule_name(FO_RULE_NEUTRAL), "neutral");
     FO_CHECK_STR(fo_rule_name(FO_RULE_PREFER), "prefer");
     FO_CHECK_STR(fo_rule_name(FO_RULE_PREFER_NOT), "prefer_not");
@@ -790,7 +799,12 @@ static void test_check_name(void)
 {
     static const char *const good[] = {"demo", "a", "A-b_c.9", "...",
                                        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"};
-    static const char *const bad[] = {"", "a b", "a/b", "a:b", "caf\xc3\xa9", "a\n",
+    static const char *const bad[] = {"",
+                                      "a b",
+                                      "a/b",
+                                      "a:b",
+                                      "caf\xc3\xa9",
+                                      "a\n",
                                       "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_-"};
     char err[FO_ERRLEN];
     size_t i;
@@ -815,7 +829,7 @@ static void test_password_file(void)
 {
     static const struct {
         const char *content;
-        size_t len; /* 0: strlen */
+        size_t len;       /* 0: strlen */
         const char *want; /* NULL: error */
     } cases[] = {
         {"s3cret\n", 0, "s3cret"},
@@ -916,8 +930,8 @@ static void test_booleans(void)
         const char *text;
         int want; /* -1: rejected */
     } cases[] = {
-        {"yes", 1}, {"no", 0}, {"true", 1}, {"false", 0}, {"1", 1}, {"0", 0}, {"on", 1}, {"off", 0},
-        {"ON", 1},  {"Off", 0}, {"YES", 1}, {"y", -1},    {"2", -1}, {"enable", -1}, {"01", -1}, {"yess", -1},
+        {"yes", 1}, {"no", 0},  {"true", 1}, {"false", 0}, {"1", 1},  {"0", 0},       {"on", 1},  {"off", 0},
+        {"ON", 1},  {"Off", 0}, {"YES", 1},  {"y", -1},    {"2", -1}, {"enable", -1}, {"01", -1}, {"yess", -1},
     };
     char text[512], err[FO_ERRLEN];
     struct fo_config c;
@@ -958,9 +972,8 @@ static void test_hooks(void)
     FO_CHECK_INT(chmod(plain, 0640), 0);
     FO_CHECK_INT(symlink(exe, link), 0); /* a link to an executable is fine */
 
-    snprintf(text, sizeof(text),
-             "%s[failover]\npre_failover = %s\npost_failover = %s\npost_failover_failed = %s\n", MAIN, exe, exe,
-             link);
+    snprintf(text, sizeof(text), "%s[failover]\npre_failover = %s\npost_failover = %s\npost_failover_failed = %s\n",
+             MAIN, exe, exe, link);
     FO_CHECK_INT(load_ok(&c, text), 0);
     FO_CHECK_STR(c.failover.pre_failover, exe);
     FO_CHECK_STR(c.failover.post_failover, exe);
@@ -1005,11 +1018,8 @@ static void test_missing_file(void)
     fo_config_free(&c);
 }
 
-FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full),
-             FO_T(test_layout_tolerance), FO_T(test_bom_before_header),
-             FO_T(test_long_cluster_name), FO_T(test_long_line),
-             FO_T(test_node_not_in_peers),
-             FO_T(test_limits), FO_T(test_parse_hostport), FO_T(test_parse_ipv4_port),
-             FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name),
-             FO_T(test_password_file), FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_booleans),
-             FO_T(test_hooks))
+FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full), FO_T(test_layout_tolerance),
+             FO_T(test_bom_before_header), FO_T(test_long_cluster_name), FO_T(test_long_line),
+             FO_T(test_node_not_in_peers), FO_T(test_limits), FO_T(test_parse_hostport), FO_T(test_parse_ipv4_port),
+             FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name), FO_T(test_password_file),
+             FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_booleans), FO_T(test_hooks))

@@ -13,12 +13,30 @@
 
 /* Votes: V(node, down, age_ms). Replicas: fresh with an IO state, unreachable,
  * stale (reachable but its sample is older than the window), other source. */
-#define V(id, d, age) {id, d, age}
-#define RF(h, io) {h, 3306, true, 100, true, FO_THREAD_##io}
-#define RX(h) {h, 3306, false, 0, true, FO_THREAD_UNKNOWN}
-#define RXY(h) {h, 3306, false, 0, true, FO_THREAD_YES}
-#define RS(h, io) {h, 3306, true, 5000, true, FO_THREAD_##io}
-#define RO(h, io) {h, 3306, true, 100, false, FO_THREAD_##io}
+#define V(id, d, age) \
+    {                 \
+        id, d, age    \
+    }
+#define RF(h, io)                                \
+    {                                            \
+        h, 3306, true, 100, true, FO_THREAD_##io \
+    }
+#define RX(h)                                      \
+    {                                              \
+        h, 3306, false, 0, true, FO_THREAD_UNKNOWN \
+    }
+#define RXY(h)                                 \
+    {                                          \
+        h, 3306, false, 0, true, FO_THREAD_YES \
+    }
+#define RS(h, io)                                 \
+    {                                             \
+        h, 3306, true, 5000, true, FO_THREAD_##io \
+    }
+#define RO(h, io)                                 \
+    {                                             \
+        h, 3306, true, 100, false, FO_THREAD_##io \
+    }
 
 struct det_case {
     const char *label;
@@ -37,103 +55,358 @@ struct det_case {
 };
 
 #define DOWN FO_HEALTH_DOWN
-#define TWO_DEAD_REPLICAS 2, {RF("db2", CONNECTING), RF("db3", NO)}
+#define TWO_DEAD_REPLICAS                    \
+    2,                                       \
+    {                                        \
+        RF("db2", CONNECTING), RF("db3", NO) \
+    }
 #define DEAD_3 "primary down for 3/3 controllers; replicas: db2:3306 IO=Connecting, db3:3306 IO=No"
 
 static const struct det_case det_cases[] = {
     /* Rule 1: tilt wins over everything, even a primary that every view says is dead. */
-    {"tilt wins over dead", true, DOWN, 3, 2, {V(2, true, 10), V(3, true, 10)},
-     TWO_DEAD_REPLICAS, FO_VERDICT_TILT, 3, 2,
+    {"tilt wins over dead",
+     true,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_TILT,
+     3,
+     2,
      "tilt: no decision until the grace period after a loop stall or clock jump has passed"},
-    {"tilt wins over up", true, FO_HEALTH_UP, 3, 0, {{0}}, 0, {{0}}, FO_VERDICT_TILT, 0, 2,
+    {"tilt wins over up",
+     true,
+     FO_HEALTH_UP,
+     3,
+     0,
+     {{0}},
+     0,
+     {{0}},
+     FO_VERDICT_TILT,
+     0,
+     2,
      "tilt: no decision until the grace period after a loop stall or clock jump has passed"},
     /* Rule 2: the leader's own view gates the rest. */
-    {"leader sees up", false, FO_HEALTH_UP, 3, 2, {V(2, true, 10), V(3, true, 10)},
-     TWO_DEAD_REPLICAS, FO_VERDICT_OK, 2, 2, "the leader sees the primary up"},
-    {"leader never probed", false, FO_HEALTH_UNKNOWN, 3, 0, {{0}}, TWO_DEAD_REPLICAS,
-     FO_VERDICT_OK, 0, 2, "the leader has not probed the primary yet"},
-    {"leader suspects", false, FO_HEALTH_SUSPECT, 3, 2, {V(2, true, 10), V(3, true, 10)},
-     TWO_DEAD_REPLICAS, FO_VERDICT_SUSPECT, 2, 2,
+    {"leader sees up",
+     false,
+     FO_HEALTH_UP,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_OK,
+     2,
+     2,
+     "the leader sees the primary up"},
+    {"leader never probed",
+     false,
+     FO_HEALTH_UNKNOWN,
+     3,
+     0,
+     {{0}},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_OK,
+     0,
+     2,
+     "the leader has not probed the primary yet"},
+    {"leader suspects",
+     false,
+     FO_HEALTH_SUSPECT,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_SUSPECT,
+     2,
+     2,
      "primary suspect: the leader's probes fail but it is not down yet"},
     /* Rule 3: a majority of voters, leader included, within the window. */
-    {"leader alone is a minority", false, DOWN, 3, 0, {{0}}, TWO_DEAD_REPLICAS,
-     FO_VERDICT_NOT_CONFIRMED, 1, 2, "primary down for 1/3 controllers, 2 needed"},
-    {"followers see it up", false, DOWN, 3, 2, {V(2, false, 10), V(3, false, 10)},
-     TWO_DEAD_REPLICAS, FO_VERDICT_NOT_CONFIRMED, 1, 2,
+    {"leader alone is a minority",
+     false,
+     DOWN,
+     3,
+     0,
+     {{0}},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_NOT_CONFIRMED,
+     1,
+     2,
      "primary down for 1/3 controllers, 2 needed"},
-    {"stale vote ignored", false, DOWN, 3, 2, {V(2, true, 1001), V(3, false, 10)},
-     TWO_DEAD_REPLICAS, FO_VERDICT_NOT_CONFIRMED, 1, 2,
+    {"followers see it up",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, false, 10), V(3, false, 10)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_NOT_CONFIRMED,
+     1,
+     2,
+     "primary down for 1/3 controllers, 2 needed"},
+    {"stale vote ignored",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 1001), V(3, false, 10)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_NOT_CONFIRMED,
+     1,
+     2,
      "primary down for 1/3 controllers, 2 needed (1 stale vote ignored)"},
-    {"two stale votes ignored", false, DOWN, 3, 2, {V(2, true, 5000), V(3, true, 1001)},
-     TWO_DEAD_REPLICAS, FO_VERDICT_NOT_CONFIRMED, 1, 2,
+    {"two stale votes ignored",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 5000), V(3, true, 1001)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_NOT_CONFIRMED,
+     1,
+     2,
      "primary down for 1/3 controllers, 2 needed (2 stale votes ignored)"},
-    {"vote exactly window old counts", false, DOWN, 3, 1, {V(2, true, WINDOW)},
-     TWO_DEAD_REPLICAS, FO_VERDICT_DEAD, 2, 2,
+    {"vote exactly window old counts",
+     false,
+     DOWN,
+     3,
+     1,
+     {V(2, true, WINDOW)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_DEAD,
+     2,
+     2,
      "primary down for 2/3 controllers; replicas: db2:3306 IO=Connecting, db3:3306 IO=No"},
-    {"duplicate votes count once", false, DOWN, 5, 3,
-     {V(2, true, 10), V(2, true, 20), V(2, true, 30)}, TWO_DEAD_REPLICAS,
-     FO_VERDICT_NOT_CONFIRMED, 2, 3, "primary down for 2/5 controllers, 3 needed"},
-    {"a node's freshest vote wins", false, DOWN, 3, 2, {V(2, true, 500), V(2, false, 100)},
-     TWO_DEAD_REPLICAS, FO_VERDICT_NOT_CONFIRMED, 1, 2,
+    {"duplicate votes count once",
+     false,
+     DOWN,
+     5,
+     3,
+     {V(2, true, 10), V(2, true, 20), V(2, true, 30)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_NOT_CONFIRMED,
+     2,
+     3,
+     "primary down for 2/5 controllers, 3 needed"},
+    {"a node's freshest vote wins",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 500), V(2, false, 100)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_NOT_CONFIRMED,
+     1,
+     2,
      "primary down for 1/3 controllers, 2 needed"},
-    {"a node's freshest vote wins (down)", false, DOWN, 3, 2,
-     {V(2, false, 500), V(2, true, 100)}, TWO_DEAD_REPLICAS, FO_VERDICT_DEAD, 2, 2,
+    {"a node's freshest vote wins (down)",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, false, 500), V(2, true, 100)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_DEAD,
+     2,
+     2,
      "primary down for 2/3 controllers; replicas: db2:3306 IO=Connecting, db3:3306 IO=No"},
-    {"5 voters, 2 down", false, DOWN, 5, 4,
-     {V(2, true, 10), V(3, false, 10), V(4, false, 10), V(5, true, 2000)}, TWO_DEAD_REPLICAS,
-     FO_VERDICT_NOT_CONFIRMED, 2, 3,
+    {"5 voters, 2 down",
+     false,
+     DOWN,
+     5,
+     4,
+     {V(2, true, 10), V(3, false, 10), V(4, false, 10), V(5, true, 2000)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_NOT_CONFIRMED,
+     2,
+     3,
      "primary down for 2/5 controllers, 3 needed (1 stale vote ignored)"},
-    {"minority wins over IO=Yes", false, DOWN, 3, 0, {{0}}, 1, {RF("db2", YES)},
-     FO_VERDICT_NOT_CONFIRMED, 1, 2, "primary down for 1/3 controllers, 2 needed"},
+    {"minority wins over IO=Yes",
+     false,
+     DOWN,
+     3,
+     0,
+     {{0}},
+     1,
+     {RF("db2", YES)},
+     FO_VERDICT_NOT_CONFIRMED,
+     1,
+     2,
+     "primary down for 1/3 controllers, 2 needed"},
     /* Rule 6, dead: majorities of 1, 3 and 5 voters. */
-    {"dead 2/3", false, DOWN, 3, 2, {V(2, true, 10), V(3, false, 10)}, TWO_DEAD_REPLICAS,
-     FO_VERDICT_DEAD, 2, 2,
+    {"dead 2/3",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, false, 10)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_DEAD,
+     2,
+     2,
      "primary down for 2/3 controllers; replicas: db2:3306 IO=Connecting, db3:3306 IO=No"},
-    {"dead 3/3", false, DOWN, 3, 2, {V(2, true, 10), V(3, true, 999)}, TWO_DEAD_REPLICAS,
-     FO_VERDICT_DEAD, 3, 2, DEAD_3},
-    {"5 voters, 3 down", false, DOWN, 5, 4,
-     {V(2, true, 10), V(3, false, 10), V(4, true, 10), V(5, false, 10)}, TWO_DEAD_REPLICAS,
-     FO_VERDICT_DEAD, 3, 3,
+    {"dead 3/3",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 999)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_DEAD,
+     3,
+     2,
+     DEAD_3},
+    {"5 voters, 3 down",
+     false,
+     DOWN,
+     5,
+     4,
+     {V(2, true, 10), V(3, false, 10), V(4, true, 10), V(5, false, 10)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_DEAD,
+     3,
+     3,
      "primary down for 3/5 controllers; replicas: db2:3306 IO=Connecting, db3:3306 IO=No"},
-    {"4 voters need 3", false, DOWN, 4, 1, {V(2, true, 10)}, TWO_DEAD_REPLICAS,
-     FO_VERDICT_NOT_CONFIRMED, 2, 3, "primary down for 2/4 controllers, 3 needed"},
-    {"single controller", false, DOWN, 1, 0, {{0}}, 1, {RF("db2", NO)}, FO_VERDICT_DEAD, 1, 1,
+    {"4 voters need 3",
+     false,
+     DOWN,
+     4,
+     1,
+     {V(2, true, 10)},
+     TWO_DEAD_REPLICAS,
+     FO_VERDICT_NOT_CONFIRMED,
+     2,
+     3,
+     "primary down for 2/4 controllers, 3 needed"},
+    {"single controller",
+     false,
+     DOWN,
+     1,
+     0,
+     {{0}},
+     1,
+     {RF("db2", NO)},
+     FO_VERDICT_DEAD,
+     1,
+     1,
      "primary down for 1/1 controllers; replicas: db2:3306 IO=No"},
     /* Rule 4: a replica that still replicates proves the primary is alive. */
-    {"IO=Yes is unreachable", false, DOWN, 3, 2, {V(2, true, 10), V(3, true, 10)}, 2,
-     {RF("db2", CONNECTING), RF("db3", YES)}, FO_VERDICT_UNREACHABLE, 3, 2,
+    {"IO=Yes is unreachable",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RF("db2", CONNECTING), RF("db3", YES)},
+     FO_VERDICT_UNREACHABLE,
+     3,
+     2,
      "db3:3306 still replicates from the primary (IO=Yes): unreachable only from the "
      "controllers (down for 3/3 controllers)"},
-    {"two IO=Yes", false, DOWN, 3, 1, {V(2, true, 10)}, 3,
-     {RF("db2", YES), RF("db3", NO), RF("db4", YES)}, FO_VERDICT_UNREACHABLE, 2, 2,
+    {"two IO=Yes",
+     false,
+     DOWN,
+     3,
+     1,
+     {V(2, true, 10)},
+     3,
+     {RF("db2", YES), RF("db3", NO), RF("db4", YES)},
+     FO_VERDICT_UNREACHABLE,
+     2,
+     2,
      "db2:3306, db4:3306 still replicate from the primary (IO=Yes): unreachable only from "
      "the controllers (down for 2/3 controllers)"},
-    {"IPv6 replica", false, DOWN, 1, 0, {{0}}, 1, {RF("::1", YES)}, FO_VERDICT_UNREACHABLE, 1, 1,
+    {"IPv6 replica",
+     false,
+     DOWN,
+     1,
+     0,
+     {{0}},
+     1,
+     {RF("::1", YES)},
+     FO_VERDICT_UNREACHABLE,
+     1,
+     1,
      "[::1]:3306 still replicates from the primary (IO=Yes): unreachable only from the "
      "controllers (down for 1/1 controllers)"},
     /* Replicas of another source, stale samples and unreachable ones prove nothing. */
-    {"other source with IO=Yes ignored", false, DOWN, 3, 2, {V(2, true, 10), V(3, true, 10)},
-     2, {RO("db2", YES), RF("db3", CONNECTING)}, FO_VERDICT_DEAD, 3, 2,
+    {"other source with IO=Yes ignored",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RO("db2", YES), RF("db3", CONNECTING)},
+     FO_VERDICT_DEAD,
+     3,
+     2,
      "primary down for 3/3 controllers; replicas: db2:3306 replicates from another source, "
      "db3:3306 IO=Connecting"},
-    {"stale IO=Yes ignored", false, DOWN, 3, 2, {V(2, true, 10), V(3, true, 10)}, 2,
-     {RS("db2", YES), RF("db3", NO)}, FO_VERDICT_DEAD, 3, 2,
+    {"stale IO=Yes ignored",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RS("db2", YES), RF("db3", NO)},
+     FO_VERDICT_DEAD,
+     3,
+     2,
      "primary down for 3/3 controllers; replicas: db2:3306 sample 5000 ms old, db3:3306 IO=No"},
-    {"unreachable IO=Yes ignored", false, DOWN, 3, 2, {V(2, true, 10), V(3, true, 10)}, 2,
-     {RXY("db2"), RF("db3", NO)}, FO_VERDICT_DEAD, 3, 2,
+    {"unreachable IO=Yes ignored",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RXY("db2"), RF("db3", NO)},
+     FO_VERDICT_DEAD,
+     3,
+     2,
      "primary down for 3/3 controllers; replicas: db2:3306 unreachable, db3:3306 IO=No"},
     /* Rule 5: nothing left to check or promote. */
-    {"no replicas", false, DOWN, 3, 2, {V(2, true, 10), V(3, true, 10)}, 0, {{0}},
-     FO_VERDICT_NO_REPLICAS, 3, 2,
+    {"no replicas",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     0,
+     {{0}},
+     FO_VERDICT_NO_REPLICAS,
+     3,
+     2,
      "primary down for 3/3 controllers but no replica of it is reachable, so no candidate "
      "can be checked (no replicas known)"},
-    {"no reachable replica", false, DOWN, 3, 2, {V(2, true, 10), V(3, true, 10)}, 3,
-     {RX("db2"), RS("db3", YES), RO("db4", NO)}, FO_VERDICT_NO_REPLICAS, 3, 2,
+    {"no reachable replica",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     3,
+     {RX("db2"), RS("db3", YES), RO("db4", NO)},
+     FO_VERDICT_NO_REPLICAS,
+     3,
+     2,
      "primary down for 3/3 controllers but no replica of it is reachable, so no candidate "
      "can be checked; replicas: db2:3306 unreachable, db3:3306 sample 5000 ms old, "
      "db4:3306 replicates from another source"},
-    {"only other-source replicas", false, DOWN, 1, 0, {{0}}, 1, {RO("db2", YES)},
-     FO_VERDICT_NO_REPLICAS, 1, 1,
+    {"only other-source replicas",
+     false,
+     DOWN,
+     1,
+     0,
+     {{0}},
+     1,
+     {RO("db2", YES)},
+     FO_VERDICT_NO_REPLICAS,
+     1,
+     1,
      "primary down for 1/1 controllers but no replica of it is reachable, so no candidate "
      "can be checked; replicas: db2:3306 replicates from another source"},
 };
@@ -145,17 +418,21 @@ static void test_table(void)
     for (i = 0; i < N_ELEMS(det_cases); i++) {
         const struct det_case *c = &det_cases[i];
         struct fo_detect_in in = {
-            .leader_view = c->leader, .n_voters = c->n_voters, .votes = c->votes,
-            .n_votes = c->n_votes, .window_ms = WINDOW, .replicas = c->replicas,
-            .n_replicas = c->n_replicas, .tilt = c->tilt,
+            .leader_view = c->leader,
+            .n_voters = c->n_voters,
+            .votes = c->votes,
+            .n_votes = c->n_votes,
+            .window_ms = WINDOW,
+            .replicas = c->replicas,
+            .n_replicas = c->n_replicas,
+            .tilt = c->tilt,
         };
         struct fo_detect_out out;
 
         memset(&out, 0xAA, sizeof(out)); /* every field must be written */
         fo_detect(&in, &out);
         if (out.verdict != c->verdict || strcmp(out.reason, c->reason) != 0)
-            fprintf(stderr, "  case \"%s\": got %s \"%s\"\n", c->label,
-                    fo_verdict_name(out.verdict), out.reason);
+            fprintf(stderr, "  case \"%s\": got %s \"%s\"\n", c->label, fo_verdict_name(out.verdict), out.reason);
         FO_CHECK_STR(fo_verdict_name(out.verdict), fo_verdict_name(c->verdict));
         FO_CHECK_INT(out.down_votes, c->down_votes);
         FO_CHECK_INT(out.needed, c->needed);
@@ -168,8 +445,8 @@ static void test_reason_truncated(void)
 {
     static char hosts[MAX_REPL][200];
     struct fo_detect_replica r[MAX_REPL];
-    struct fo_detect_in in = {.leader_view = DOWN, .n_voters = 1, .window_ms = WINDOW,
-                              .replicas = r, .n_replicas = MAX_REPL};
+    struct fo_detect_in in = {
+        .leader_view = DOWN, .n_voters = 1, .window_ms = WINDOW, .replicas = r, .n_replicas = MAX_REPL};
     struct fo_detect_out out;
     unsigned i;
     size_t len;
@@ -187,8 +464,7 @@ static void test_reason_truncated(void)
     FO_CHECK(strncmp(out.reason, "primary down for 1/1 controllers; replicas: aaa", 47) == 0);
 
     /* The same with IO=Yes everywhere: the unreachable verdict's list is cut too. */
-    for (i = 0; i < MAX_REPL; i++)
-        r[i].io = FO_THREAD_YES;
+    for (i = 0; i < MAX_REPL; i++) r[i].io = FO_THREAD_YES;
     fo_detect(&in, &out);
     FO_CHECK_INT(out.verdict, FO_VERDICT_UNREACHABLE);
     len = strlen(out.reason);
@@ -200,8 +476,7 @@ static void test_reason_truncated(void)
 static void test_unknown_fields(void)
 {
     struct fo_detect_replica r[] = {{NULL, 3307, true, 0, true, FO_THREAD_UNKNOWN}};
-    struct fo_detect_in in = {.leader_view = DOWN, .n_voters = 1, .window_ms = WINDOW,
-                              .replicas = r, .n_replicas = 1};
+    struct fo_detect_in in = {.leader_view = DOWN, .n_voters = 1, .window_ms = WINDOW, .replicas = r, .n_replicas = 1};
     struct fo_detect_out out;
 
     fo_detect(&in, &out);
@@ -221,5 +496,4 @@ static void test_verdict_names(void)
     FO_CHECK_STR(fo_verdict_name((enum fo_verdict)99), "invalid");
 }
 
-FO_TEST_MAIN(FO_T(test_table), FO_T(test_reason_truncated), FO_T(test_unknown_fields),
-             FO_T(test_verdict_names))
+FO_TEST_MAIN(FO_T(test_table), FO_T(test_reason_truncated), FO_T(test_unknown_fields), FO_T(test_verdict_names))

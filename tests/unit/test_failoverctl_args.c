@@ -84,12 +84,9 @@ static void test_commands_parse(void)
         {"maintenance off demo --reason=done", FO_CTL_MAINTENANCE},
         {"instance rule demo h:1 prefer", FO_CTL_INSTANCE_RULE},
         {"instance rule demo [::1]:3306 no_master", FO_CTL_INSTANCE_RULE},
-        {"cluster add demo --user u --password-file /p --repl-user r --repl-password-file /r",
-         FO_CTL_CLUSTER_ADD},
-        {"cluster add demo --user u --password-file /p --semi-sync --anti-flap-s 0 --max-lag-s 0",
-         FO_CTL_CLUSTER_ADD},
-        {"cluster add demo --user u --password-file /p --anti-flap-s=604800 --max-lag-s=86400",
-         FO_CTL_CLUSTER_ADD},
+        {"cluster add demo --user u --password-file /p --repl-user r --repl-password-file /r", FO_CTL_CLUSTER_ADD},
+        {"cluster add demo --user u --password-file /p --semi-sync --anti-flap-s 0 --max-lag-s 0", FO_CTL_CLUSTER_ADD},
+        {"cluster add demo --user u --password-file /p --anti-flap-s=604800 --max-lag-s=86400", FO_CTL_CLUSTER_ADD},
     };
     struct fo_ctl_args a;
     char err[FO_ERRLEN];
@@ -219,8 +216,7 @@ static void test_bad_arguments(void)
         {"cluster add demo --user u --password-file /p --anti-flap-s 1h", "--anti-flap-s"},
         {"cluster add demo --user u --password-file /p --max-lag-s 86401", "--max-lag-s"},
         {"cluster add demo --user u --password-file /p --max-lag-s=", "--max-lag-s"},
-        {"cluster add demo --user u --password-file /p --max-lag-s 1 --max-lag-s 2",
-         "more than once"},
+        {"cluster add demo --user u --password-file /p --max-lag-s 1 --max-lag-s 2", "more than once"},
         {"cluster add demo --semi-sync --password-file /p", "--user is required"},
         {"cluster remove demo --semi-sync", "--semi-sync is not valid here"},
         {"instance add demo h:1 --anti-flap-s 5", "--anti-flap-s is not valid here"},
@@ -263,8 +259,7 @@ static void test_values_bound(void)
     FO_CHECK_INT(a.id, 0);
     FO_CHECK_INT(parse_line("member transfer-leader 3", NULL, &a, err), 0);
     FO_CHECK_INT(a.id, 3);
-    FO_CHECK_INT(
-        parse_line("cluster add demo --user fo --password-file /etc/fo/demo.pw", NULL, &a, err), 0);
+    FO_CHECK_INT(parse_line("cluster add demo --user fo --password-file /etc/fo/demo.pw", NULL, &a, err), 0);
     FO_CHECK_STR(a.user, "fo");
     FO_CHECK_STR(a.password_file, "/etc/fo/demo.pw");
 }
@@ -309,10 +304,8 @@ static void test_json_survives_errors(void)
 static void test_dashdash_and_spaces(void)
 {
     char *argv1[] = {"failoverctl", "topology", "--", "--json", NULL};
-    char *argv2[] = {"failoverctl", "cluster", "add", "demo", "--user", "a b",
-                     "--password-file", "/p", NULL};
-    char *argv3[] = {"failoverctl", "cluster", "add", "demo", "--user", "u",
-                     "--password-file", "/p\n", NULL};
+    char *argv2[] = {"failoverctl", "cluster", "add", "demo", "--user", "a b", "--password-file", "/p", NULL};
+    char *argv3[] = {"failoverctl", "cluster", "add", "demo", "--user", "u", "--password-file", "/p\n", NULL};
     struct fo_ctl_args a;
     char err[FO_ERRLEN];
 
@@ -447,8 +440,7 @@ static void test_maintenance_reason(void)
         argv[5] = (char *)cases[i].reason;
         err[0] = '\0';
         rc = fo_ctl_args_parse(&a, 6, argv, NULL, err);
-        if ((rc == 0) != (cases[i].needle == NULL) ||
-            (cases[i].needle != NULL && strstr(err, cases[i].needle) == NULL))
+        if ((rc == 0) != (cases[i].needle == NULL) || (cases[i].needle != NULL && strstr(err, cases[i].needle) == NULL))
             fprintf(stderr, "  reason case %zu: rc %d, err '%s'\n", i, rc, err);
         if (cases[i].needle == NULL) {
             FO_CHECK_INT(rc, 0);
@@ -468,8 +460,7 @@ static void test_write_commands(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
-        FO_CHECK(fo_ctl_cmd_is_write(writes[i]));
+    for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) FO_CHECK(fo_ctl_cmd_is_write(writes[i]));
     FO_CHECK(!fo_ctl_cmd_is_write(FO_CTL_STATUS));
     FO_CHECK(!fo_ctl_cmd_is_write(FO_CTL_HISTORY));
     FO_CHECK(!fo_ctl_cmd_is_write(FO_CTL_WHY));
@@ -480,7 +471,6 @@ static void test_write_commands(void)
 }
 
 FO_TEST_MAIN(FO_T(test_commands_parse), FO_T(test_bad_arguments), FO_T(test_values_bound),
-             FO_T(test_controller_and_timeout), FO_T(test_json_survives_errors),
-             FO_T(test_dashdash_and_spaces), FO_T(test_failover_values_bound),
-             FO_T(test_failover_timeout), FO_T(test_maintenance_reason),
+             FO_T(test_controller_and_timeout), FO_T(test_json_survives_errors), FO_T(test_dashdash_and_spaces),
+             FO_T(test_failover_values_bound), FO_T(test_failover_timeout), FO_T(test_maintenance_reason),
              FO_T(test_write_commands))

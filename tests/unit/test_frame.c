@@ -21,7 +21,10 @@ static void put_hdr(uint8_t *h, uint8_t m0, uint8_t m1, uint8_t ver, uint8_t typ
 }
 
 /* A stream of n frames: frame i has type 1 or 2 and len_of(i) bytes of (i + j). */
-static size_t len_of(unsigned i) { return (i * 37u) % 301u; }
+static size_t len_of(unsigned i)
+{
+    return (i * 37u) % 301u;
+}
 
 static uint8_t *make_stream(unsigned n, size_t *total)
 {
@@ -92,11 +95,24 @@ static void feed_in_chunks(unsigned n, size_t max, size_t (*chunk)(size_t k), in
     free(s);
 }
 
-static size_t one(size_t k) { return 1; }
-static size_t cycle17(size_t k) { return 1 + k % 17; }
-static size_t primes(size_t k) { static const size_t p[] = {3, 301, 7, 8, 9, 1000, 2}; return p[k % 7]; }
+static size_t one(size_t k)
+{
+    return 1;
+}
+static size_t cycle17(size_t k)
+{
+    return 1 + k % 17;
+}
+static size_t primes(size_t k)
+{
+    static const size_t p[] = {3, 301, 7, 8, 9, 1000, 2};
+    return p[k % 7];
+}
 
-static void test_byte_by_byte(void) { feed_in_chunks(3, 1024, one, 1); }
+static void test_byte_by_byte(void)
+{
+    feed_in_chunks(3, 1024, one, 1);
+}
 
 static void test_every_split(void)
 {
@@ -178,13 +194,26 @@ struct bad_case {
 
 #define MAX 1000
 static const struct bad_case bad_cases[] = {
-    {"oversized by one", {'F', 'O', 1, 1, 0, 0, 0x03, 0xe9}, 8, 8, FO_ETOOBIG,
+    {"oversized by one",
+     {'F', 'O', 1, 1, 0, 0, 0x03, 0xe9},
+     8,
+     8,
+     FO_ETOOBIG,
      "frame payload of 1001 bytes exceeds the limit of 1000 bytes"},
-    {"oversized 4 GiB", {'F', 'O', 1, 2, 0xff, 0xff, 0xff, 0xff, 'x'}, 9, 8, FO_ETOOBIG,
+    {"oversized 4 GiB",
+     {'F', 'O', 1, 2, 0xff, 0xff, 0xff, 0xff, 'x'},
+     9,
+     8,
+     FO_ETOOBIG,
      "frame payload of 4294967295 bytes"},
     {"http request", "GET / HTTP/1.1\r\n", 16, 1, FO_EPROTO, "bad frame magic: byte 0 is 0x47, expected 0x46"},
     {"one garbage byte", {'X'}, 1, 1, FO_EPROTO, "bad frame magic: byte 0 is 0x58"},
-    {"second magic byte", {'F', 'X', 1, 1, 0, 0, 0, 0}, 8, 2, FO_EPROTO, "bad frame magic: byte 1 is 0x58, expected 0x4f"},
+    {"second magic byte",
+     {'F', 'X', 1, 1, 0, 0, 0, 0},
+     8,
+     2,
+     FO_EPROTO,
+     "bad frame magic: byte 1 is 0x58, expected 0x4f"},
     {"tls client hello", {0x16, 0x03, 0x01, 0x02, 0x00}, 5, 1, FO_EPROTO, "bad frame magic: byte 0 is 0x16"},
     {"nul bytes", {0, 0, 0, 0, 0, 0, 0, 0}, 8, 1, FO_EPROTO, "bad frame magic"},
     {"version 0", {'F', 'O', 0, 1, 0, 0, 0, 0}, 8, 3, FO_EVERSION, "unsupported frame version 0 (this build speaks 1)"},
@@ -193,10 +222,18 @@ static const struct bad_case bad_cases[] = {
     {"type 0", {'F', 'O', 1, 0, 0, 0, 0, 0}, 8, 4, FO_EPROTO, "unknown frame type 0"},
     {"type 3", {'F', 'O', 1, 3, 0, 0, 0, 0}, 8, 4, FO_EPROTO, "unknown frame type 3"},
     {"type 255", {'F', 'O', 1, 255, 0, 0, 0, 1, 'x'}, 9, 4, FO_EPROTO, "unknown frame type 255"},
-    {"bad second frame", {'F', 'O', 1, 1, 0, 0, 0, 1, 'a', 'F', 'O', 9}, 12, 12, FO_EVERSION,
+    {"bad second frame",
+     {'F', 'O', 1, 1, 0, 0, 0, 1, 'a', 'F', 'O', 9},
+     12,
+     12,
+     FO_EVERSION,
      "unsupported frame version 9"},
-    {"oversized second frame", {'F', 'O', 1, 1, 0, 0, 0, 0, 'F', 'O', 1, 1, 0x7f, 0, 0, 0, 'x'}, 17, 16,
-     FO_ETOOBIG, "frame payload of 2130706432 bytes"},
+    {"oversized second frame",
+     {'F', 'O', 1, 1, 0, 0, 0, 0, 'F', 'O', 1, 1, 0x7f, 0, 0, 0, 'x'},
+     17,
+     16,
+     FO_ETOOBIG,
+     "frame payload of 2130706432 bytes"},
 };
 
 /* The whole input in one feed: the error comes back at once, nothing stays buffered,
@@ -368,7 +405,6 @@ static void test_memory_released(void)
     free(payload);
 }
 
-FO_TEST_MAIN(FO_T(test_byte_by_byte), FO_T(test_every_split), FO_T(test_many_frames_one_feed),
-             FO_T(test_truncated), FO_T(test_zero_length), FO_T(test_bad_input),
-             FO_T(test_cap_edges), FO_T(test_sticky), FO_T(test_encode_round_trip),
-             FO_T(test_header_bytes), FO_T(test_memory_released))
+FO_TEST_MAIN(FO_T(test_byte_by_byte), FO_T(test_every_split), FO_T(test_many_frames_one_feed), FO_T(test_truncated),
+             FO_T(test_zero_length), FO_T(test_bad_input), FO_T(test_cap_edges), FO_T(test_sticky),
+             FO_T(test_encode_round_trip), FO_T(test_header_bytes), FO_T(test_memory_released))

@@ -14,8 +14,8 @@
 struct mariadb_parse_case {
     const char *in;
     int rc;
-    const char *canon;  /* rc == 0: canonical text; otherwise a substring of err */
-    unsigned n;         /* rc == 0: number of domains */
+    const char *canon; /* rc == 0: canonical text; otherwise a substring of err */
+    unsigned n;        /* rc == 0: number of domains */
 };
 
 static const struct mariadb_parse_case mariadb_parse_cases[] = {
@@ -70,8 +70,7 @@ static void test_mariadb_parse_table(void)
         err[0] = '\0';
         p.n = 99;
         int rc = fo_gtid_mariadb_parse(c->in, &p, err);
-        if (rc != c->rc)
-            fprintf(stderr, "  case %u \"%s\": rc %d err \"%s\"\n", i, c->in, rc, err);
+        if (rc != c->rc) fprintf(stderr, "  case %u \"%s\": rc %d err \"%s\"\n", i, c->in, rc, err);
         FO_CHECK_INT(rc, c->rc);
         if (rc == 0) {
             FO_CHECK_INT(p.n, c->n);
@@ -80,8 +79,7 @@ static void test_mariadb_parse_table(void)
         } else {
             FO_CHECK_INT(p.n, 0);
             if (strstr(err, c->canon) == NULL)
-                fprintf(stderr, "  case %u \"%s\": err \"%s\" lacks \"%s\"\n", i, c->in,
-                        err, c->canon);
+                fprintf(stderr, "  case %u \"%s\": err \"%s\" lacks \"%s\"\n", i, c->in, err, c->canon);
             FO_CHECK(strstr(err, c->canon) != NULL);
         }
     }
@@ -105,9 +103,7 @@ static char *many_domains(unsigned n)
     char *s = calloc(1, len);
     unsigned i;
 
-    for (i = 0; i < n; i++)
-        used += (size_t)snprintf(s + used, len - used, "%s%u-1-%u", i ? "," : "", n - 1 - i,
-                                 i + 1);
+    for (i = 0; i < n; i++) used += (size_t)snprintf(s + used, len - used, "%s%u-1-%u", i ? "," : "", n - 1 - i, i + 1);
     return s;
 }
 
@@ -199,8 +195,7 @@ static void test_mariadb_compare_table(void)
         const struct mariadb_cmp_case *c = &mariadb_cmp_cases[i];
         FO_CHECK_INT(fo_gtid_mariadb_parse(c->a, &a, NULL), 0);
         FO_CHECK_INT(fo_gtid_mariadb_parse(c->b, &b, NULL), 0);
-        if (fo_gtid_mariadb_compare(&a, &b) != c->cmp)
-            fprintf(stderr, "  case %u: \"%s\" vs \"%s\"\n", i, c->a, c->b);
+        if (fo_gtid_mariadb_compare(&a, &b) != c->cmp) fprintf(stderr, "  case %u: \"%s\" vs \"%s\"\n", i, c->a, c->b);
         FO_CHECK_INT(fo_gtid_mariadb_compare(&a, &b), c->cmp);
         FO_CHECK_INT(fo_gtid_mariadb_compare(&b, &a), mirror(c->cmp));
         FO_CHECK(fo_gtid_mariadb_ahead_by(&a, &b) == c->a_ahead);
@@ -283,8 +278,7 @@ static void test_mysql_parse_table(void)
         err[0] = '\0';
         g.n = 99;
         int rc = fo_gtid_mysql_parse(c->in, &g, err);
-        if (rc != c->rc)
-            fprintf(stderr, "  case %u \"%s\": rc %d err \"%s\"\n", i, c->in, rc, err);
+        if (rc != c->rc) fprintf(stderr, "  case %u \"%s\": rc %d err \"%s\"\n", i, c->in, rc, err);
         FO_CHECK_INT(rc, c->rc);
         if (rc == 0) {
             FO_CHECK_INT(fo_gtid_mysql_format(&g, txt, sizeof(txt)), 0);
@@ -292,8 +286,7 @@ static void test_mysql_parse_table(void)
         } else {
             FO_CHECK_INT(g.n, 0);
             if (strstr(err, c->canon) == NULL)
-                fprintf(stderr, "  case %u \"%s\": err \"%s\" lacks \"%s\"\n", i, c->in,
-                        err, c->canon);
+                fprintf(stderr, "  case %u \"%s\": err \"%s\" lacks \"%s\"\n", i, c->in, err, c->canon);
             FO_CHECK(strstr(err, c->canon) != NULL);
         }
     }
@@ -309,8 +302,7 @@ static char *many_intervals(unsigned n, unsigned step)
     unsigned i;
 
     used = (size_t)snprintf(s, len, "%s", UA);
-    for (i = 0; i < n; i++)
-        used += (size_t)snprintf(s + used, len - used, ":%u", 1 + i * step);
+    for (i = 0; i < n; i++) used += (size_t)snprintf(s + used, len - used, ":%u", 1 + i * step);
     return s;
 }
 
@@ -321,8 +313,8 @@ static char *many_uuids(unsigned n)
     unsigned i;
 
     for (i = 0; i < n; i++)
-        used += (size_t)snprintf(s + used, len - used, "%s00000000-0000-0000-0000-%012x:1-%u",
-                                 i ? ",\n" : "", n - i, i + 1);
+        used += (size_t)snprintf(s + used, len - used, "%s00000000-0000-0000-0000-%012x:1-%u", i ? ",\n" : "", n - i,
+                                 i + 1);
     return s;
 }
 
@@ -402,8 +394,7 @@ static const struct mysql_sub_case mysql_sub_cases[] = {
     {UA ":1-9223372036854775807", "", 0, 9223372036854775807ULL},
     {UA ":1-9223372036854775807", UA ":2-9223372036854775807", 0, 1},
     /* The count saturates instead of wrapping. */
-    {UA ":1-9223372036854775807," UB ":1-9223372036854775807," UC ":1-9223372036854775807",
-     "", 0, UINT64_MAX},
+    {UA ":1-9223372036854775807," UB ":1-9223372036854775807," UC ":1-9223372036854775807", "", 0, UINT64_MAX},
 };
 
 static void test_mysql_subset_table(void)
@@ -416,8 +407,7 @@ static void test_mysql_subset_table(void)
         FO_CHECK_INT(fo_gtid_mysql_parse(c->a, &a, NULL), 0);
         FO_CHECK_INT(fo_gtid_mysql_parse(c->b, &b, NULL), 0);
         if (fo_gtid_mysql_missing(&a, &b) != c->missing)
-            fprintf(stderr, "  case %u: missing %llu\n", i,
-                    (unsigned long long)fo_gtid_mysql_missing(&a, &b));
+            fprintf(stderr, "  case %u: missing %llu\n", i, (unsigned long long)fo_gtid_mysql_missing(&a, &b));
         FO_CHECK_INT(fo_gtid_mysql_subset(&a, &b), c->subset);
         FO_CHECK(fo_gtid_mysql_missing(&a, &b) == c->missing);
         /* Every set is a subset of itself. */
@@ -426,8 +416,6 @@ static void test_mysql_subset_table(void)
     }
 }
 
-FO_TEST_MAIN(FO_T(test_mariadb_parse_table), FO_T(test_mariadb_parse_null),
-             FO_T(test_mariadb_domain_bound), FO_T(test_mariadb_format_bounds),
-             FO_T(test_mariadb_compare_table), FO_T(test_mysql_parse_table),
-             FO_T(test_mysql_bounds), FO_T(test_mysql_format_bounds),
-             FO_T(test_mysql_subset_table))
+FO_TEST_MAIN(FO_T(test_mariadb_parse_table), FO_T(test_mariadb_parse_null), FO_T(test_mariadb_domain_bound),
+             FO_T(test_mariadb_format_bounds), FO_T(test_mariadb_compare_table), FO_T(test_mysql_parse_table),
+             FO_T(test_mysql_bounds), FO_T(test_mysql_format_bounds), FO_T(test_mysql_subset_table))

@@ -12,14 +12,10 @@
 static enum fo_health state_of(char c)
 {
     switch (c) {
-    case 'U':
-        return FO_HEALTH_UP;
-    case 'S':
-        return FO_HEALTH_SUSPECT;
-    case 'D':
-        return FO_HEALTH_DOWN;
-    default:
-        return FO_HEALTH_UNKNOWN;
+    case 'U': return FO_HEALTH_UP;
+    case 'S': return FO_HEALTH_SUSPECT;
+    case 'D': return FO_HEALTH_DOWN;
+    default: return FO_HEALTH_UNKNOWN;
     }
 }
 
@@ -27,8 +23,8 @@ struct seq_case {
     char start;           /* initial state */
     unsigned start_fails; /* initial consecutive_failures */
     unsigned down_after;
-    const char *probes;   /* '+' success, '-' failure */
-    const char *states;   /* state after each probe */
+    const char *probes; /* '+' success, '-' failure */
+    const char *states; /* state after each probe */
     unsigned end_fails;
 };
 
@@ -77,12 +73,11 @@ static void test_sequences(void)
             enum fo_health before = h.state, want = state_of(c->states[k]);
             bool changed = fo_health_step(&h, c->probes[k] == '+', c->down_after);
             if (h.state != want)
-                fprintf(stderr, "  case %u probe %u: got %s want %s\n", i, k,
-                        fo_health_name(h.state), fo_health_name(want));
+                fprintf(stderr, "  case %u probe %u: got %s want %s\n", i, k, fo_health_name(h.state),
+                        fo_health_name(want));
             FO_CHECK_INT(h.state, want);
             FO_CHECK_INT(changed, before != want);
-            if (changed)
-                FO_CHECK(fo_health_allowed(before, h.state));
+            if (changed) FO_CHECK(fo_health_allowed(before, h.state));
         }
         FO_CHECK_INT(h.consecutive_failures, c->end_fails);
     }
@@ -108,8 +103,7 @@ static void test_all_sequences_against_model(void)
                     trailing = ok ? 0 : trailing + 1;
                     FO_CHECK(h.state == before || fo_health_allowed(before, h.state));
                 }
-                want = trailing == 0 ? FO_HEALTH_UP
-                       : trailing >= limit ? FO_HEALTH_DOWN : FO_HEALTH_SUSPECT;
+                want = trailing == 0 ? FO_HEALTH_UP : trailing >= limit ? FO_HEALTH_DOWN : FO_HEALTH_SUSPECT;
                 FO_CHECK_INT(h.state, want);
                 FO_CHECK_INT(h.consecutive_failures, trailing);
                 FO_CHECK(changes >= 1 && changes <= len);
@@ -124,10 +118,9 @@ struct allowed_case {
 };
 
 static const struct allowed_case allowed_cases[] = {
-    {'?', '?', false}, {'?', 'U', true},  {'?', 'S', true},  {'?', 'D', true},
-    {'U', '?', false}, {'U', 'U', false}, {'U', 'S', true},  {'U', 'D', true},
-    {'S', '?', false}, {'S', 'U', true},  {'S', 'S', false}, {'S', 'D', true},
-    {'D', '?', false}, {'D', 'U', true},  {'D', 'S', false}, {'D', 'D', false},
+    {'?', '?', false}, {'?', 'U', true}, {'?', 'S', true},  {'?', 'D', true},  {'U', '?', false}, {'U', 'U', false},
+    {'U', 'S', true},  {'U', 'D', true}, {'S', '?', false}, {'S', 'U', true},  {'S', 'S', false}, {'S', 'D', true},
+    {'D', '?', false}, {'D', 'U', true}, {'D', 'S', false}, {'D', 'D', false},
 };
 
 static void test_allowed_table(void)
@@ -140,7 +133,7 @@ static void test_allowed_table(void)
     }
     FO_CHECK(!fo_health_allowed((enum fo_health)4, FO_HEALTH_UP));
     FO_CHECK(!fo_health_allowed(FO_HEALTH_UP, (enum fo_health)4));
-    FO_CHECK(!fo_health_allowed((enum fo_health)-1, FO_HEALTH_UP));
+    FO_CHECK(!fo_health_allowed((enum fo_health) - 1, FO_HEALTH_UP));
 }
 
 static void test_names(void)
@@ -157,5 +150,4 @@ static void test_names(void)
     FO_CHECK_INT(FO_HEALTH_DOWN, 3);
 }
 
-FO_TEST_MAIN(FO_T(test_sequences), FO_T(test_all_sequences_against_model),
-             FO_T(test_allowed_table), FO_T(test_names))
+FO_TEST_MAIN(FO_T(test_sequences), FO_T(test_all_sequences_against_model), FO_T(test_allowed_table), FO_T(test_names))

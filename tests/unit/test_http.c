@@ -31,7 +31,7 @@ struct exchange {
 
 struct ctx {
     uv_loop_t loop;
-    uv_async_t async;     /* client thread -> loop: "stop the server now" */
+    uv_async_t async; /* client thread -> loop: "stop the server now" */
     uv_timer_t deadline;
     struct fo_http *h;
     uint16_t port;
@@ -85,15 +85,20 @@ static int handler(void *data, const char *url, struct fo_buf *body, const char 
     return 404;
 }
 
-static void on_async(uv_async_t *a) { stop_server(a->data); }
+static void on_async(uv_async_t *a)
+{
+    stop_server(a->data);
+}
 
 static void on_deadline(uv_timer_t *t)
 {
     struct ctx *c = t->data;
 
     c->timed_out = 1;
-    if (!c->stop_called) stop_server(c);
-    else uv_stop(&c->loop); /* the stop itself hangs: give up on this loop */
+    if (!c->stop_called)
+        stop_server(c);
+    else
+        uv_stop(&c->loop); /* the stop itself hangs: give up on this loop */
 }
 
 /* ---- client side (runs on its own thread, blocking I/O with timeouts) ---------- */
@@ -257,34 +262,30 @@ static void run_and_finish(struct ctx *c)
 static const struct {
     const char *request;
     int status;
-    const char *body;     /* NULL: not checked */
-    const char *hname;    /* header to check, or NULL */
+    const char *body;  /* NULL: not checked */
+    const char *hname; /* header to check, or NULL */
     const char *hvalue;
 } req_cases[] = {
-    {"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "fo_up 1\n",
-     "Content-Type", "text/plain; version=0.0.4"},
+    {"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "fo_up 1\n", "Content-Type",
+     "text/plain; version=0.0.4"},
     {"GET /metrics HTTP/1.0\r\n\r\n", 200, "fo_up 1\n", "Content-Length", "8"},
-    {"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "not found\n",
-     "Content-Type", "text/plain; charset=utf-8"},
+    {"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "not found\n", "Content-Type",
+     "text/plain; charset=utf-8"},
     {"GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 204, "", NULL, NULL},
-    {"GET /bad-status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 500, NULL, NULL,
-     NULL},
-    {"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "",
-     "Content-Type", "text/plain; version=0.0.4"},
-    {"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
-     405, NULL, "Allow", "GET, HEAD"},
-    {"DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405, NULL, "Allow",
+    {"GET /bad-status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 500, NULL, NULL, NULL},
+    {"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "", "Content-Type",
+     "text/plain; version=0.0.4"},
+    {"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc", 405, NULL, "Allow",
      "GET, HEAD"},
-    {"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
-     413, NULL, NULL, NULL},
+    {"DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405, NULL, "Allow", "GET, HEAD"},
+    {"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", 413, NULL, NULL, NULL},
     {"GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
      "\r\n5\r\nhello\r\n0\r\n\r\n",
      413, NULL, NULL, NULL},
     /* Only the headers of a large body are sent: the refusal must not wait for it. */
-    {"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 413, NULL, NULL,
+    {"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 413, NULL, NULL, NULL},
+    {"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200, "fo_up 1\n", NULL,
      NULL},
-    {"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200,
-     "fo_up 1\n", NULL, NULL},
     /* Garbage request lines are answered by libmicrohttpd itself. A lone token is
      * not worth an answer: the connection is simply closed (status 0 below). */
     {"GET / FOO\r\n\r\n", 400, NULL, NULL, NULL},
@@ -340,8 +341,7 @@ static void test_requests(void)
             FO_CHECK_INT(r.body_len, strlen(req_cases[i].body));
             FO_CHECK_STR(r.body, req_cases[i].body);
         }
-        if (req_cases[i].hname != NULL)
-            FO_CHECK_STR(header(&r, req_cases[i].hname, v, sizeof(v)), req_cases[i].hvalue);
+        if (req_cases[i].hname != NULL) FO_CHECK_STR(header(&r, req_cases[i].hname, v, sizeof(v)), req_cases[i].hvalue);
     }
     FO_CHECK_INT(c.handler_calls, HANDLER_CASES);
 }
@@ -557,10 +557,23 @@ static void test_pipelined(void)
 static void test_bad_addresses(void)
 {
     static const char *const bad[] = {
-        "",          "127.0.0.1",      "127.0.0.1:",      ":9501",         "localhost:9501",
-        "::1:9501",  "[::1]:9501",     "1.2.3:9501",      "1.2.3.4.5:9501", "127.0.0.1:65536",
-        "127.0.0.1:-1", "127.0.0.1:+80", "127.0.0.1: 80", "127.0.0.1:80x", "127.0.0.01:80",
-        "127.0.0.1:99999999999999999999999", "0x7f.0.0.1:80",
+        "",
+        "127.0.0.1",
+        "127.0.0.1:",
+        ":9501",
+        "localhost:9501",
+        "::1:9501",
+        "[::1]:9501",
+        "1.2.3:9501",
+        "1.2.3.4.5:9501",
+        "127.0.0.1:65536",
+        "127.0.0.1:-1",
+        "127.0.0.1:+80",
+        "127.0.0.1: 80",
+        "127.0.0.1:80x",
+        "127.0.0.01:80",
+        "127.0.0.1:99999999999999999999999",
+        "0x7f.0.0.1:80",
     };
     uv_loop_t loop;
     unsigned i;
@@ -607,7 +620,6 @@ static void test_port_in_use(void)
     run_and_finish(&c);
 }
 
-FO_TEST_MAIN(FO_T(test_requests), FO_T(test_stop_right_after_start),
-             FO_T(test_stop_with_idle_connection), FO_T(test_connection_limit), FO_T(test_stop_mid_request),
-             FO_T(test_stop_from_handler), FO_T(test_pipelined),
-             FO_T(test_bad_addresses), FO_T(test_port_in_use))
+FO_TEST_MAIN(FO_T(test_requests), FO_T(test_stop_right_after_start), FO_T(test_stop_with_idle_connection),
+             FO_T(test_connection_limit), FO_T(test_stop_mid_request), FO_T(test_stop_from_handler),
+             FO_T(test_pipelined), FO_T(test_bad_addresses), FO_T(test_port_in_use))

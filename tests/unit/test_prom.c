@@ -46,14 +46,10 @@ static void test_label_escaping(void)
         const char *value;
         const char *want;
     } cases[] = {
-        {"plain", "m{l=\"plain\"} 1\n"},
-        {"", "m{l=\"\"} 1\n"},
-        {"a\"b", "m{l=\"a\\\"b\"} 1\n"},
-        {"a\\b", "m{l=\"a\\\\b\"} 1\n"},
-        {"a\nb", "m{l=\"a\\nb\"} 1\n"},
-        {"\\\"\n", "m{l=\"\\\\\\\"\\n\"} 1\n"},
-        {"tab\there", "m{l=\"tab\there\"} 1\n"},
-        {"h\xc3\xa9", "m{l=\"h\xc3\xa9\"} 1\n"},
+        {"plain", "m{l=\"plain\"} 1\n"},         {"", "m{l=\"\"} 1\n"},
+        {"a\"b", "m{l=\"a\\\"b\"} 1\n"},         {"a\\b", "m{l=\"a\\\\b\"} 1\n"},
+        {"a\nb", "m{l=\"a\\nb\"} 1\n"},          {"\\\"\n", "m{l=\"\\\\\\\"\\n\"} 1\n"},
+        {"tab\there", "m{l=\"tab\there\"} 1\n"}, {"h\xc3\xa9", "m{l=\"h\xc3\xa9\"} 1\n"},
     };
     struct fo_buf b;
     unsigned i;
@@ -72,24 +68,23 @@ static void test_label_escaping(void)
 static void test_small_exact(void)
 {
     static const double bounds[] = {0.005, 0.1, 1};
-    static const char want[] =
-        "# HELP fo_up Whether the \"thing\" is up \\\\ down\\nsecond line.\n"
-        "# TYPE fo_up gauge\n"
-        "fo_up{cluster=\"c\\\"1\\\\x\\n\",role=\"primary\"} 1\n"
-        "# HELP fo_failovers_total Failovers.\n"
-        "# TYPE fo_failovers_total counter\n"
-        "fo_failovers_total 3\n"
-        "# TYPE fo_probe_seconds histogram\n"
-        "fo_probe_seconds_bucket{instance=\"db1\",le=\"0.005\"} 1\n"
-        "fo_probe_seconds_bucket{instance=\"db1\",le=\"0.1\"} 3\n"
-        "fo_probe_seconds_bucket{instance=\"db1\",le=\"1\"} 3\n"
-        "fo_probe_seconds_bucket{instance=\"db1\",le=\"+Inf\"} 4\n"
-        "fo_probe_seconds_sum{instance=\"db1\"} 2.185\n"
-        "fo_probe_seconds_count{instance=\"db1\"} 4\n"
-        "# TYPE h histogram\n"
-        "h_bucket{le=\"+Inf\"} 0\n"
-        "h_sum 0\n"
-        "h_count 0\n";
+    static const char want[] = "# HELP fo_up Whether the \"thing\" is up \\\\ down\\nsecond line.\n"
+                               "# TYPE fo_up gauge\n"
+                               "fo_up{cluster=\"c\\\"1\\\\x\\n\",role=\"primary\"} 1\n"
+                               "# HELP fo_failovers_total Failovers.\n"
+                               "# TYPE fo_failovers_total counter\n"
+                               "fo_failovers_total 3\n"
+                               "# TYPE fo_probe_seconds histogram\n"
+                               "fo_probe_seconds_bucket{instance=\"db1\",le=\"0.005\"} 1\n"
+                               "fo_probe_seconds_bucket{instance=\"db1\",le=\"0.1\"} 3\n"
+                               "fo_probe_seconds_bucket{instance=\"db1\",le=\"1\"} 3\n"
+                               "fo_probe_seconds_bucket{instance=\"db1\",le=\"+Inf\"} 4\n"
+                               "fo_probe_seconds_sum{instance=\"db1\"} 2.185\n"
+                               "fo_probe_seconds_count{instance=\"db1\"} 4\n"
+                               "# TYPE h histogram\n"
+                               "h_bucket{le=\"+Inf\"} 0\n"
+                               "h_sum 0\n"
+                               "h_count 0\n";
     struct fo_prom_label up[] = {{"cluster", "c\"1\\x\n"}, {"role", "primary"}};
     struct fo_prom_label inst = {"instance", "db1"};
     struct fo_histogram h, empty;
@@ -138,10 +133,8 @@ static void test_histogram_nan_and_inf(void)
 /* Renders a realistic page: several families, escaped labels, histograms. */
 static void render_large(struct fo_buf *b)
 {
-    static const double bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                    0.25,  0.5,    1,     2.5,  5,     10,   30};
-    static const char *const roles[] = {"primary", "replica", "quote\"d", "back\\slash",
-                                        "new\nline"};
+    static const double bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    static const char *const roles[] = {"primary", "replica", "quote\"d", "back\\slash", "new\nline"};
     struct fo_histogram h;
     unsigned i;
 
@@ -176,8 +169,7 @@ static int find_promtool(char *out, size_t cap)
     int found = -1;
 
     if (path != NULL && (copy = strdup(path)) != NULL) {
-        for (dir = strtok_r(copy, ":", &save); dir && found != 0;
-             dir = strtok_r(NULL, ":", &save)) {
+        for (dir = strtok_r(copy, ":", &save); dir && found != 0; dir = strtok_r(NULL, ":", &save)) {
             int n = snprintf(out, cap, "%s/promtool", *dir ? dir : ".");
             if (n > 0 && (size_t)n < cap && access(out, X_OK) == 0) found = 0;
         }
@@ -265,5 +257,4 @@ static void test_promtool_rejects_garbage(void)
 }
 
 FO_TEST_MAIN(FO_T(test_value_formats), FO_T(test_label_escaping), FO_T(test_small_exact),
-             FO_T(test_histogram_nan_and_inf), FO_T(test_promtool_accepts),
-             FO_T(test_promtool_rejects_garbage))
+             FO_T(test_histogram_nan_and_inf), FO_T(test_promtool_accepts), FO_T(test_promtool_rejects_garbage))

@@ -24,13 +24,16 @@ static const char drop_col[] = "<no such column>";
 
 enum { FX_RUNNING, FX_IO_ERROR, FX_CONNECTING, FX_SQL_ERROR, N_FX };
 
-#define E1593 "Fatal error: Invalid (empty) username when attempting to connect to the " \
-              "master server. Connection attempt terminated."
-#define E2003 "error connecting to master 'repl@127.0.0.1:1' - retry-time: 1  "          \
-              "maximum-retries: 100000  message: Can't connect to server on '127.0.0.1' " \
-              "(111 \"Connection refused\")"
-#define E1062 "Error 'Duplicate entry '4' for key 'PRIMARY'' on query. Default database: " \
-              "''. Query: 'INSERT INTO d.t VALUES (4)'"
+#define E1593                                                                  \
+    "Fatal error: Invalid (empty) username when attempting to connect to the " \
+    "master server. Connection attempt terminated."
+#define E2003                                                                   \
+    "error connecting to master 'repl@127.0.0.1:1' - retry-time: 1  "           \
+    "maximum-retries: 100000  message: Can't connect to server on '127.0.0.1' " \
+    "(111 \"Connection refused\")"
+#define E1062                                                                    \
+    "Error 'Duplicate entry '4' for key 'PRIMARY'' on query. Default database: " \
+    "''. Query: 'INSERT INTO d.t VALUES (4)'"
 #define WAITING "Waiting for master to send event"
 #define READ_ALL "Slave has read all relay log; waiting for more updates"
 
@@ -47,8 +50,7 @@ static const struct {
     {"Connect_Retry", {"1", "1", "1", "1"}},
     {"Master_Log_File", {"vm-bin.000001", "", "", "vm-bin.000001"}},
     {"Read_Master_Log_Pos", {"1548", "4", "4", "1710"}},
-    {"Relay_Log_File",
-     {"vm-relay-bin.000002", "vm-relay-bin.000001", "vm-relay-bin.000001", "vm-relay-bin.000002"}},
+    {"Relay_Log_File", {"vm-relay-bin.000002", "vm-relay-bin.000001", "vm-relay-bin.000001", "vm-relay-bin.000002"}},
     {"Relay_Log_Pos", {"1844", "4", "4", "1844"}},
     {"Relay_Master_Log_File", {"vm-bin.000001", "", "", "vm-bin.000001"}},
     {"Slave_IO_Running", {"Yes", "No", "Connecting", "Yes"}},
@@ -123,10 +125,8 @@ static void build_row(struct row *r, unsigned fx, const struct kv *over, unsigne
     for (i = 0; i < N_ELEMS(fixture); i++) {
         const char *v = fixture[i].v[fx];
         for (k = 0; k < nover; k++)
-            if (over[k].name != NULL && strcmp(over[k].name, fixture[i].name) == 0)
-                v = over[k].value;
-        if (v == drop_col)
-            continue;
+            if (over[k].name != NULL && strcmp(over[k].name, fixture[i].name) == 0) v = over[k].value;
+        if (v == drop_col) continue;
         r->names[r->n] = fixture[i].name;
         r->values[r->n++] = unmark(v);
     }
@@ -164,42 +164,74 @@ struct ss_case {
     struct ss_want want;
 };
 
-#define W_RUNNING                                                                          \
-    {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "3-10-2,0-10-6",    \
-     "Slave_Pos"}
+#define W_RUNNING                                                                                       \
+    {                                                                                                   \
+        "127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "3-10-2,0-10-6", "Slave_Pos" \
+    }
 
 static const struct ss_case ss_cases[] = {
     {"replicating", FX_RUNNING, {{0}}, 0, NULL, W_RUNNING},
-    {"io stopped by error", FX_IO_ERROR, {{0}}, 0, NULL,
+    {"io stopped by error",
+     FX_IO_ERROR,
+     {{0}},
+     0,
+     NULL,
      {"127.0.0.1", 1, FO_THREAD_NO, FO_THREAD_YES, -1, 1593, E1593, 0, "", "", "Slave_Pos"}},
-    {"io connecting", FX_CONNECTING, {{0}}, 0, NULL,
-     {"127.0.0.1", 1, FO_THREAD_CONNECTING, FO_THREAD_YES, -1, 2003, E2003, 0, "", "",
-      "Slave_Pos"}},
-    {"sql stopped by error", FX_SQL_ERROR, {{0}}, 0, NULL,
-     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_NO, -1, 0, "", 1062, E1062,
-      "3-10-3,0-10-6", "Slave_Pos"}},
+    {"io connecting",
+     FX_CONNECTING,
+     {{0}},
+     0,
+     NULL,
+     {"127.0.0.1", 1, FO_THREAD_CONNECTING, FO_THREAD_YES, -1, 2003, E2003, 0, "", "", "Slave_Pos"}},
+    {"sql stopped by error",
+     FX_SQL_ERROR,
+     {{0}},
+     0,
+     NULL,
+     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_NO, -1, 0, "", 1062, E1062, "3-10-3,0-10-6", "Slave_Pos"}},
     /* Required columns. */
     {"no Master_Host", FX_RUNNING, {{"Master_Host", DROP}}, .rc = FO_EPROTO, .err = "missing column Master_Host"},
     {"no Master_Port", FX_RUNNING, {{"Master_Port", DROP}}, .rc = FO_EPROTO, .err = "missing column Master_Port"},
     {"no IO", FX_RUNNING, {{"Slave_IO_Running", DROP}}, .rc = FO_EPROTO, .err = "missing column Slave_IO_Running"},
     {"no SQL", FX_RUNNING, {{"Slave_SQL_Running", DROP}}, .rc = FO_EPROTO, .err = "missing column Slave_SQL_Running"},
-    {"no lag", FX_RUNNING, {{"Seconds_Behind_Master", DROP}}, .rc = FO_EPROTO, .err = "missing column Seconds_Behind_Master"},
+    {"no lag",
+     FX_RUNNING,
+     {{"Seconds_Behind_Master", DROP}},
+     .rc = FO_EPROTO,
+     .err = "missing column Seconds_Behind_Master"},
     /* Optional columns default when absent (MySQL has no Gtid_IO_Pos / Using_Gtid). */
-    {"mysql-like", FX_RUNNING, {{"Gtid_IO_Pos", DROP}, {"Using_Gtid", DROP}}, 0, NULL,
+    {"mysql-like",
+     FX_RUNNING,
+     {{"Gtid_IO_Pos", DROP}, {"Using_Gtid", DROP}},
+     0,
+     NULL,
      {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "", ""}},
-    {"no error columns", FX_IO_ERROR, {{"Last_IO_Errno", DROP}, {"Last_IO_Error", DROP}}, 0, NULL,
+    {"no error columns",
+     FX_IO_ERROR,
+     {{"Last_IO_Errno", DROP}, {"Last_IO_Error", DROP}},
+     0,
+     NULL,
      {"127.0.0.1", 1, FO_THREAD_NO, FO_THREAD_YES, -1, 0, "", 0, "", "", "Slave_Pos"}},
-    {"null optional", FX_RUNNING,
-     {{"Last_IO_Errno", SQL_NULL}, {"Last_IO_Error", SQL_NULL}, {"Gtid_IO_Pos", SQL_NULL}}, 0,
-     NULL, {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "", "Slave_Pos"}},
+    {"null optional",
+     FX_RUNNING,
+     {{"Last_IO_Errno", SQL_NULL}, {"Last_IO_Error", SQL_NULL}, {"Gtid_IO_Pos", SQL_NULL}},
+     0,
+     NULL,
+     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "", "Slave_Pos"}},
     /* Unknown columns are ignored; a repeated name: the first one wins. */
-    {"extra columns", FX_RUNNING,
-     {{"Master_Retry_Count", "100000"}, {"Some_Future_Column", "garbage"}, {"x", SQL_NULL}}, 0,
-     NULL, W_RUNNING},
+    {"extra columns",
+     FX_RUNNING,
+     {{"Master_Retry_Count", "100000"}, {"Some_Future_Column", "garbage"}, {"x", SQL_NULL}},
+     0,
+     NULL,
+     W_RUNNING},
     /* Master_Port. */
-    {"port max", FX_RUNNING, {{"Master_Port", "65535"}}, 0, NULL,
-     {"127.0.0.1", 65535, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "3-10-2,0-10-6",
-      "Slave_Pos"}},
+    {"port max",
+     FX_RUNNING,
+     {{"Master_Port", "65535"}},
+     0,
+     NULL,
+     {"127.0.0.1", 65535, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "3-10-2,0-10-6", "Slave_Pos"}},
     {"port 65536", FX_RUNNING, {{"Master_Port", "65536"}}, .rc = FO_EPROTO, .err = "Master_Port: not a number"},
     {"port -1", FX_RUNNING, {{"Master_Port", "-1"}}, .rc = FO_EPROTO, .err = "Master_Port"},
     {"port empty", FX_RUNNING, {{"Master_Port", ""}}, .rc = FO_EPROTO, .err = "Master_Port"},
@@ -209,22 +241,44 @@ static const struct ss_case ss_cases[] = {
     {"port null", FX_RUNNING, {{"Master_Port", SQL_NULL}}, .rc = FO_EPROTO, .err = "Master_Port: unexpected NULL"},
     {"port overflow", FX_RUNNING, {{"Master_Port", "99999999999999999999"}}, .rc = FO_EPROTO, .err = "Master_Port"},
     /* Seconds_Behind_Master. */
-    {"lag null", FX_RUNNING, {{"Seconds_Behind_Master", SQL_NULL}}, 0, NULL,
-     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, -1, 0, "", 0, "", "3-10-2,0-10-6",
+    {"lag null",
+     FX_RUNNING,
+     {{"Seconds_Behind_Master", SQL_NULL}},
+     0,
+     NULL,
+     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, -1, 0, "", 0, "", "3-10-2,0-10-6", "Slave_Pos"}},
+    {"lag 12",
+     FX_RUNNING,
+     {{"Seconds_Behind_Master", "12"}},
+     0,
+     NULL,
+     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 12, 0, "", 0, "", "3-10-2,0-10-6", "Slave_Pos"}},
+    {"lag max",
+     FX_RUNNING,
+     {{"Seconds_Behind_Master", "9223372036854775807"}},
+     0,
+     NULL,
+     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 9223372036854775807LL, 0, "", 0, "", "3-10-2,0-10-6",
       "Slave_Pos"}},
-    {"lag 12", FX_RUNNING, {{"Seconds_Behind_Master", "12"}}, 0, NULL,
-     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 12, 0, "", 0, "", "3-10-2,0-10-6",
-      "Slave_Pos"}},
-    {"lag max", FX_RUNNING, {{"Seconds_Behind_Master", "9223372036854775807"}}, 0, NULL,
-     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 9223372036854775807LL, 0, "", 0, "",
-      "3-10-2,0-10-6", "Slave_Pos"}},
-    {"lag > int64", FX_RUNNING, {{"Seconds_Behind_Master", "9223372036854775808"}}, .rc = FO_EPROTO, .err = "Seconds_Behind_Master"},
-    {"lag overflow", FX_RUNNING, {{"Seconds_Behind_Master", "99999999999999999999"}}, .rc = FO_EPROTO, .err = "Seconds_Behind_Master"},
+    {"lag > int64",
+     FX_RUNNING,
+     {{"Seconds_Behind_Master", "9223372036854775808"}},
+     .rc = FO_EPROTO,
+     .err = "Seconds_Behind_Master"},
+    {"lag overflow",
+     FX_RUNNING,
+     {{"Seconds_Behind_Master", "99999999999999999999"}},
+     .rc = FO_EPROTO,
+     .err = "Seconds_Behind_Master"},
     {"lag negative", FX_RUNNING, {{"Seconds_Behind_Master", "-1"}}, .rc = FO_EPROTO, .err = "Seconds_Behind_Master"},
     {"lag empty", FX_RUNNING, {{"Seconds_Behind_Master", ""}}, .rc = FO_EPROTO, .err = "Seconds_Behind_Master"},
     {"lag float", FX_RUNNING, {{"Seconds_Behind_Master", "1.5"}}, .rc = FO_EPROTO, .err = "Seconds_Behind_Master"},
     /* Thread states. */
-    {"io lowercase", FX_RUNNING, {{"Slave_IO_Running", "yes"}}, .rc = FO_EPROTO, .err = "Slave_IO_Running: unexpected value \"yes\""},
+    {"io lowercase",
+     FX_RUNNING,
+     {{"Slave_IO_Running", "yes"}},
+     .rc = FO_EPROTO,
+     .err = "Slave_IO_Running: unexpected value \"yes\""},
     {"io garbage", FX_RUNNING, {{"Slave_IO_Running", "Maybe"}}, .rc = FO_EPROTO, .err = "Slave_IO_Running"},
     {"io empty", FX_RUNNING, {{"Slave_IO_Running", ""}}, .rc = FO_EPROTO, .err = "Slave_IO_Running"},
     {"io null", FX_RUNNING, {{"Slave_IO_Running", SQL_NULL}}, .rc = FO_EPROTO, .err = "Slave_IO_Running"},
@@ -232,15 +286,25 @@ static const struct ss_case ss_cases[] = {
     /* Errnos. */
     {"errno overflow", FX_RUNNING, {{"Last_IO_Errno", "4294967296"}}, .rc = FO_EPROTO, .err = "Last_IO_Errno"},
     {"errno garbage", FX_RUNNING, {{"Last_SQL_Errno", "x"}}, .rc = FO_EPROTO, .err = "Last_SQL_Errno"},
-    {"errno max", FX_RUNNING, {{"Last_SQL_Errno", "4294967295"}, {"Last_SQL_Error", "boom"}}, 0,
-     NULL, {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 4294967295u, "boom",
-            "3-10-2,0-10-6", "Slave_Pos"}},
+    {"errno max",
+     FX_RUNNING,
+     {{"Last_SQL_Errno", "4294967295"}, {"Last_SQL_Error", "boom"}},
+     0,
+     NULL,
+     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 4294967295u, "boom", "3-10-2,0-10-6", "Slave_Pos"}},
     /* Text columns. */
     {"host null", FX_RUNNING, {{"Master_Host", SQL_NULL}}, .rc = FO_EPROTO, .err = "Master_Host"},
-    {"using_gtid long", FX_RUNNING, {{"Using_Gtid", "Current_Pos_and_more"}}, .rc = FO_EPROTO, .err = "Using_Gtid: value of 20 bytes exceeds 15"},
-    {"using_gtid current", FX_RUNNING, {{"Using_Gtid", "Current_Pos"}}, 0, NULL,
-     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "3-10-2,0-10-6",
-      "Current_Pos"}},
+    {"using_gtid long",
+     FX_RUNNING,
+     {{"Using_Gtid", "Current_Pos_and_more"}},
+     .rc = FO_EPROTO,
+     .err = "Using_Gtid: value of 20 bytes exceeds 15"},
+    {"using_gtid current",
+     FX_RUNNING,
+     {{"Using_Gtid", "Current_Pos"}},
+     0,
+     NULL,
+     {"127.0.0.1", 35000, FO_THREAD_YES, FO_THREAD_YES, 0, 0, "", 0, "", "3-10-2,0-10-6", "Current_Pos"}},
 };
 
 static void check_want(const struct fo_sample *s, const struct ss_want *w)
@@ -274,8 +338,7 @@ static void test_slave_status_table(void)
         before = s;
         err[0] = '\0';
         int rc = fo_sample_parse_slave_status(&s, 1, r.n, r.names, r.values, err);
-        if (rc != c->rc)
-            fprintf(stderr, "  case \"%s\": rc %d err \"%s\"\n", c->label, rc, err);
+        if (rc != c->rc) fprintf(stderr, "  case \"%s\": rc %d err \"%s\"\n", c->label, rc, err);
         FO_CHECK_INT(rc, c->rc);
         if (rc == 0) {
             check_want(&s, &c->want);
@@ -283,8 +346,7 @@ static void test_slave_status_table(void)
         } else {
             FO_CHECK(memcmp(&s, &before, sizeof(s)) == 0); /* unchanged on failure */
             if (strstr(err, c->err) == NULL)
-                fprintf(stderr, "  case \"%s\": err \"%s\" lacks \"%s\"\n", c->label, err,
-                        c->err);
+                fprintf(stderr, "  case \"%s\": err \"%s\" lacks \"%s\"\n", c->label, err, c->err);
             FO_CHECK(strstr(err, c->err) != NULL);
         }
     }
@@ -313,7 +375,7 @@ static void test_slave_status_columns_by_name(void)
 
     /* A repeated column: the first one wins, the later garbage is ignored. */
     {
-        const char *nm[] = {"Master_Host", "Master_Port", "Slave_IO_Running",
+        const char *nm[] = {"Master_Host",       "Master_Port",           "Slave_IO_Running",
                             "Slave_SQL_Running", "Seconds_Behind_Master", "Master_Port"};
         const char *vl[] = {"db1", "3306", "Yes", "Yes", "3", "garbage"};
         FO_CHECK_INT(fo_sample_parse_slave_status(&s, 1, 6, nm, vl, NULL), 0);
@@ -421,8 +483,7 @@ static void test_error_text_utf8_cut(void)
     build_row(&r, FX_RUNNING, over, 1);
     FO_CHECK_INT(fo_sample_parse_slave_status(&s, 1, r.n, r.names, r.values, NULL), 0);
     FO_CHECK_INT(strlen(s.last_io_error), keep - 1 + 3);
-    for (i = 0; i + 1 < keep; i++)
-        FO_CHECK(s.last_io_error[i] == 'a');
+    for (i = 0; i + 1 < keep; i++) FO_CHECK(s.last_io_error[i] == 'a');
     FO_CHECK_STR(s.last_io_error + keep - 1, "...");
 }
 
@@ -441,19 +502,30 @@ struct vars_case {
 
 static const struct vars_case vars_cases[] = {
     /* Captured from the replica above. */
-    {{"9", "0", "0-10-6,3-10-2", "0-9-1", "0-10-6,3-10-2", VERSION_1011}, 0, NULL, 9, false,
-     "0-10-6,3-10-2", "0-9-1", "0-10-6,3-10-2", VERSION_1011},
+    {{"9", "0", "0-10-6,3-10-2", "0-9-1", "0-10-6,3-10-2", VERSION_1011},
+     0,
+     NULL,
+     9,
+     false,
+     "0-10-6,3-10-2",
+     "0-9-1",
+     "0-10-6,3-10-2",
+     VERSION_1011},
     /* A fresh server. */
     {{"1", "1", "", "", "", VERSION_1011}, 0, NULL, 1, true, "", "", "", VERSION_1011},
-    {{"4294967295", "ON", "", "", "", "8.0.36"}, 0, NULL, 4294967295ULL, true, "", "", "",
-     "8.0.36"},
+    {{"4294967295", "ON", "", "", "", "8.0.36"}, 0, NULL, 4294967295ULL, true, "", "", "", "8.0.36"},
     {{"0", "OFF", "", "", "", "x"}, 0, NULL, 0, false, "", "", "", "x"},
     {{"7", "on", "", "", "", "x"}, 0, NULL, 7, true, "", "", "", "x"},
     {{"7", "off", "", "", "", "x"}, 0, NULL, 7, false, "", "", "", "x"},
     /* A long version is cut to fit (only its leading number matters). */
-    {{"7", "0", "", "", "",
-      "10.11.19-MariaDB-with-a-really-long-vendor-suffix-that-goes-on-and-on-and-on"},
-     0, NULL, 7, false, "", "", "",
+    {{"7", "0", "", "", "", "10.11.19-MariaDB-with-a-really-long-vendor-suffix-that-goes-on-and-on-and-on"},
+     0,
+     NULL,
+     7,
+     false,
+     "",
+     "",
+     "",
      "10.11.19-MariaDB-with-a-really-long-vendor-suffix-that-goes-on-"},
     {{"4294967296", "0", "", "", "", "x"}, .rc = FO_EPROTO, .err = "@@server_id"},
     {{"99999999999999999999", "0", "", "", "", "x"}, .rc = FO_EPROTO, .err = "@@server_id"},
@@ -483,14 +555,12 @@ static void test_vars_table(void)
 
     for (i = 0; i < N_ELEMS(vars_cases); i++) {
         const struct vars_case *c = &vars_cases[i];
-        for (k = 0; k < 6; k++)
-            values[k] = unmark(c->v[k]);
+        for (k = 0; k < 6; k++) values[k] = unmark(c->v[k]);
         memset(&s, 0x5a, sizeof(s));
         before = s;
         err[0] = '\0';
         int rc = fo_sample_parse_vars(&s, 6, values, err);
-        if (rc != c->rc)
-            fprintf(stderr, "  case %u: rc %d err \"%s\"\n", i, rc, err);
+        if (rc != c->rc) fprintf(stderr, "  case %u: rc %d err \"%s\"\n", i, rc, err);
         FO_CHECK_INT(rc, c->rc);
         if (rc == 0) {
             FO_CHECK(s.server_id == c->server_id);
@@ -502,8 +572,7 @@ static void test_vars_table(void)
             FO_CHECK_INT(s.master_port, before.master_port); /* Q2's fields untouched */
         } else {
             FO_CHECK(memcmp(&s, &before, sizeof(s)) == 0);
-            if (strstr(err, c->err) == NULL)
-                fprintf(stderr, "  case %u: err \"%s\" lacks \"%s\"\n", i, err, c->err);
+            if (strstr(err, c->err) == NULL) fprintf(stderr, "  case %u: err \"%s\" lacks \"%s\"\n", i, err, c->err);
             FO_CHECK(strstr(err, c->err) != NULL);
         }
     }
@@ -541,7 +610,6 @@ static void test_thread_state_names(void)
     FO_CHECK_STR(fo_thread_state_name((enum fo_thread_state)99), "");
 }
 
-FO_TEST_MAIN(FO_T(test_slave_status_table), FO_T(test_slave_status_columns_by_name),
-             FO_T(test_slave_status_rows), FO_T(test_slave_status_lengths),
-             FO_T(test_error_text_utf8_cut), FO_T(test_vars_table),
+FO_TEST_MAIN(FO_T(test_slave_status_table), FO_T(test_slave_status_columns_by_name), FO_T(test_slave_status_rows),
+             FO_T(test_slave_status_lengths), FO_T(test_error_text_utf8_cut), FO_T(test_vars_table),
              FO_T(test_vars_shape_and_lengths), FO_T(test_thread_state_names))

@@ -33,7 +33,10 @@ static struct packed seal_as(Fo__Command *c, uint32_t version, uint64_t wall)
     return out;
 }
 
-static struct packed seal(Fo__Command *c) { return seal_as(c, FO_COMMAND_VERSION, WALL); }
+static struct packed seal(Fo__Command *c)
+{
+    return seal_as(c, FO_COMMAND_VERSION, WALL);
+}
 
 static struct packed c_cluster_add(const char *name, const char *user, const char *pw)
 {
@@ -48,7 +51,10 @@ static struct packed c_cluster_add(const char *name, const char *user, const cha
     return seal(&c);
 }
 
-static struct packed c_cluster(const char *name) { return c_cluster_add(name, "failoverd", "/etc/fo/pw"); }
+static struct packed c_cluster(const char *name)
+{
+    return c_cluster_add(name, "failoverd", "/etc/fo/pw");
+}
 
 static struct packed c_cluster_remove(const char *name)
 {
@@ -214,14 +220,15 @@ static struct packed c_cluster_opts(const char *name, struct cluster_opts o)
 static Fo__Confirmation conf1 = {PROTOBUF_C_MESSAGE_INIT(&fo__confirmation__descriptor), 1, 1, 0, ""};
 static Fo__Confirmation conf2 = {PROTOBUF_C_MESSAGE_INIT(&fo__confirmation__descriptor), 2, 1, 120, ""};
 static Fo__Confirmation conf3 = {PROTOBUF_C_MESSAGE_INIT(&fo__confirmation__descriptor), 3, 0, 40, "ping ok"};
-static Fo__ReplicaReport rep1 = {PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "127.0.0.1", 3307, 1,
-                                 "Connecting", ""};
-static Fo__ReplicaReport rep2 = {PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "127.0.0.1", 3308, 0,
-                                 "", "connect timeout"};
+static Fo__ReplicaReport rep1 = {
+    PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "127.0.0.1", 3307, 1, "Connecting", ""};
+static Fo__ReplicaReport rep2 = {
+    PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "127.0.0.1", 3308, 0, "", "connect timeout"};
 static Fo__Confirmation *confs[] = {&conf1, &conf2, &conf3};
 static Fo__ReplicaReport *reps[] = {&rep1, &rep2};
-#define EVIDENCE "node 1 down (0 ms), node 2 down (120 ms), node 3 up (40 ms: ping ok); " \
-                 "replicas: 127.0.0.1:3307 IO=Connecting, 127.0.0.1:3308 unreachable (connect timeout)"
+#define EVIDENCE                                                             \
+    "node 1 down (0 ms), node 2 down (120 ms), node 3 up (40 ms: ping ok); " \
+    "replicas: 127.0.0.1:3307 IO=Connecting, 127.0.0.1:3308 unreachable (connect timeout)"
 
 struct begin {
     const char *cluster;
@@ -259,7 +266,10 @@ static struct packed c_begin_at(struct begin bg, uint64_t wall)
     return seal_as(&c, FO_COMMAND_VERSION, wall);
 }
 
-static struct packed c_begin(struct begin bg) { return c_begin_at(bg, WALL); }
+static struct packed c_begin(struct begin bg)
+{
+    return c_begin_at(bg, WALL);
+}
 
 /* The usual begin: auto failover of demo's 10.0.0.1:3306. */
 static struct packed c_begin_auto(const char *cluster, uint64_t epoch)
@@ -467,8 +477,7 @@ static void apply_scenario(struct fo_store *s)
     APPLY_OK(s, c_instance_add("other", "db.example", 3306, FO_RULE_NEUTRAL));
     APPLY_OK(s, c_state("demo", "10.0.0.1", 3306, (struct state){1, 1, NULL, 0, NULL, NULL, 11, 0}));
     APPLY_OK(s, c_state("demo", "10.0.0.2", 3306, (struct state){1, 2, "10.0.0.1", 3306, NULL, NULL, 12, 1}));
-    APPLY_OK(s,
-             c_state("demo", "10.0.0.3", 3307, (struct state){3, 0, NULL, 0, NULL, "connect timeout", 0, 0}));
+    APPLY_OK(s, c_state("demo", "10.0.0.3", 3307, (struct state){3, 0, NULL, 0, NULL, "connect timeout", 0, 0}));
     FO_CHECK(apply_is(s, c_instance_add("demo", "10.0.0.1", 3306, 0), FO_EEXIST));
     FO_CHECK(apply_is(s, c_instance_add("nope", "10.0.0.1", 3306, 0), FO_ENOTFOUND));
     APPLY_OK(s, c_problems("demo", 2, problems));
@@ -556,8 +565,7 @@ static void test_determinism(void)
     for (i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
         strcpy(err_a, "");
         strcpy(err_b, "");
-        FO_CHECK_INT(fo_store_apply(a, list[i].p, list[i].n, err_a),
-                     fo_store_apply(b, list[i].p, list[i].n, err_b));
+        FO_CHECK_INT(fo_store_apply(a, list[i].p, list[i].n, err_a), fo_store_apply(b, list[i].p, list[i].n, err_b));
         FO_CHECK_STR(err_a, err_b);
         free(list[i].p);
     }
@@ -605,8 +613,7 @@ static int collect_member(void *data, const struct fo_store_member *m)
 {
     struct collect *c = data;
 
-    if (c->n < 8)
-        snprintf(c->names[c->n], sizeof(c->names[0]), "%llu=%s", (unsigned long long)m->id, m->raft_address);
+    if (c->n < 8) snprintf(c->names[c->n], sizeof(c->names[0]), "%llu=%s", (unsigned long long)m->id, m->raft_address);
     c->n++;
     return 0;
 }
@@ -798,8 +805,7 @@ done_img:
     return ok;
 }
 
-static void check_restore_fails(struct fo_store *s, const uint8_t *img, size_t len, int want,
-                                const char *what)
+static void check_restore_fails(struct fo_store *s, const uint8_t *img, size_t len, int want, const char *what)
 {
     char err[FO_ERRLEN] = "";
     char *before = dump(s), *after;
@@ -857,8 +863,7 @@ static void test_restore_rejects(void)
     } else {
         FO_CHECK(!"doctored image (events)");
     }
-    if (doctored_image(src, "INSERT INTO instances (cluster, host, port) VALUES ('ghost', 'h', 1)", &bad,
-                       &badlen)) {
+    if (doctored_image(src, "INSERT INTO instances (cluster, host, port) VALUES ('ghost', 'h', 1)", &bad, &badlen)) {
         check_restore_fails(s, bad, badlen, FO_EINVAL, "dangling instance");
         free(bad);
     } else {
@@ -910,19 +915,14 @@ static void test_invalid_commands(void)
             {"bad host", c_instance_add("demo", "10.0.0.5;drop", 3306, 0), FO_EINVAL},
             {"rule 7", c_instance_add("demo", "10.0.0.5", 3306, 7), FO_EINVAL},
             {"negative rule", c_rule("demo", "10.0.0.1", 3306, -1), FO_EINVAL},
-            {"health 9", c_state("demo", "10.0.0.1", 3306, (struct state){9, 1, NULL, 0, NULL, NULL, 0, 0}),
-             FO_EINVAL},
-            {"role 4", c_state("demo", "10.0.0.1", 3306, (struct state){1, 4, NULL, 0, NULL, NULL, 0, 0}),
-             FO_EINVAL},
+            {"health 9", c_state("demo", "10.0.0.1", 3306, (struct state){9, 1, NULL, 0, NULL, NULL, 0, 0}), FO_EINVAL},
+            {"role 4", c_state("demo", "10.0.0.1", 3306, (struct state){1, 4, NULL, 0, NULL, NULL, 0, 0}), FO_EINVAL},
             {"source port, no host",
-             c_state("demo", "10.0.0.1", 3306, (struct state){1, 2, NULL, 3306, NULL, NULL, 0, 0}),
-             FO_EINVAL},
+             c_state("demo", "10.0.0.1", 3306, (struct state){1, 2, NULL, 3306, NULL, NULL, 0, 0}), FO_EINVAL},
             {"source host, no port",
-             c_state("demo", "10.0.0.1", 3306, (struct state){1, 2, "10.0.0.2", 0, NULL, NULL, 0, 0}),
-             FO_EINVAL},
+             c_state("demo", "10.0.0.1", 3306, (struct state){1, 2, "10.0.0.2", 0, NULL, NULL, 0, 0}), FO_EINVAL},
             {"state of unknown instance",
-             c_state("demo", "10.0.0.7", 3306, (struct state){1, 1, NULL, 0, NULL, NULL, 0, 0}),
-             FO_ENOTFOUND},
+             c_state("demo", "10.0.0.7", 3306, (struct state){1, 1, NULL, 0, NULL, NULL, 0, 0}), FO_ENOTFOUND},
             {"remove unknown instance", c_instance_remove("demo", "10.0.0.7", 3306), FO_ENOTFOUND},
             {"remove unknown cluster", c_cluster_remove("nope"), FO_ENOTFOUND},
             {"rule of unknown instance", c_rule("demo", "10.0.0.7", 3306, 1), FO_ENOTFOUND},
@@ -1518,8 +1518,7 @@ static void test_failover_auto(void)
         {"begin bad old host", c_begin((struct begin){"demo", 1, 0, "a b", 3306, "", NULL, 0, 0}), FO_EINVAL},
         {"begin target port only", c_begin((struct begin){"demo", 1, 0, "10.0.0.1", 3306, "", NULL, 3306, 0}),
          FO_EINVAL},
-        {"begin", c_begin_at((struct begin){"demo", 1, 0, "10.0.0.1", 3306, "primary dead", NULL, 0, 0}, WALL + 10),
-         0},
+        {"begin", c_begin_at((struct begin){"demo", 1, 0, "10.0.0.1", 3306, "primary dead", NULL, 0, 0}, WALL + 10), 0},
         {"second begin while running", c_begin_auto("demo", 2), FO_EBUSY},
         {"begin same epoch again", c_begin_auto("demo", 1), FO_ESTALE},
         {"step of a future epoch", c_step("demo", 2, 2, 1, NULL, NULL, 0), FO_ENOTFOUND},
@@ -1889,8 +1888,10 @@ static void test_decisions(void)
         {"no verdict", c_decision("demo", "", "x", NULL, 0), FO_EINVAL},
         {"long verdict", c_decision("demo", "0123456789012345678901234567890123", "x", NULL, 0), FO_EINVAL},
         {"port without host", c_decision("demo", "refused", "x", NULL, 3306), FO_EINVAL},
-        {"bad replica port", c_decision_n("demo", "refused", "x", NULL, 0, 1, (Fo__ReplicaReport *[]){&(
-             Fo__ReplicaReport){PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "h", 0, 1, "", ""}}),
+        {"bad replica port",
+         c_decision_n("demo", "refused", "x", NULL, 0, 1,
+                      (Fo__ReplicaReport *[]){&(Fo__ReplicaReport){
+                          PROTOBUF_C_MESSAGE_INIT(&fo__replica_report__descriptor), "h", 0, 1, "", ""}}),
          FO_EINVAL},
         {"dead primary", c_decision("demo", "dead_primary", "confirmed by 2 of 3", "10.0.0.1", 3306), 0},
         {"refusal about the cluster", c_decision("demo", "refused", "anti-flap block", NULL, 0), 0},
@@ -1962,52 +1963,51 @@ static void test_decision_pruning(void)
 
 /* The released version-1 schema, verbatim: migration 1 must never change, and this
  * copy is what catches it if it does. */
-static const char v1_schema[] =
-    "CREATE TABLE schema_version ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  version INTEGER NOT NULL);"
-    "CREATE TABLE clusters ("
-    "  name TEXT NOT NULL PRIMARY KEY,"
-    "  user TEXT NOT NULL,"
-    "  password_file TEXT NOT NULL,"
-    "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
-    "  problems TEXT NOT NULL DEFAULT ''"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE instances ("
-    "  cluster TEXT NOT NULL REFERENCES clusters (name),"
-    "  host TEXT NOT NULL,"
-    "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
-    "  rule INTEGER NOT NULL DEFAULT 0 CHECK (rule BETWEEN 0 AND 3),"
-    "  health INTEGER NOT NULL DEFAULT 0 CHECK (health BETWEEN 0 AND 3),"
-    "  role INTEGER NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 3),"
-    "  source_host TEXT NOT NULL DEFAULT '',"
-    "  source_port INTEGER NOT NULL DEFAULT 0 CHECK (source_port BETWEEN 0 AND 65535),"
-    "  problem TEXT NOT NULL DEFAULT '',"
-    "  last_error TEXT NOT NULL DEFAULT '',"
-    "  server_id INTEGER NOT NULL DEFAULT 0,"
-    "  read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
-    "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
-    "  PRIMARY KEY (cluster, host, port)"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE members ("
-    "  id INTEGER PRIMARY KEY,"
-    "  raft_address TEXT NOT NULL,"
-    "  admin_address TEXT NOT NULL,"
-    "  http_address TEXT NOT NULL DEFAULT '');"
-    "CREATE TABLE settings ("
-    "  key TEXT NOT NULL PRIMARY KEY,"
-    "  value TEXT NOT NULL"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE events ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  wall_ms INTEGER NOT NULL,"
-    "  cluster TEXT NOT NULL DEFAULT '',"
-    "  instance TEXT NOT NULL DEFAULT '',"
-    "  kind TEXT NOT NULL,"
-    "  detail TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX events_by_cluster ON events (cluster, seq);"
-    "INSERT INTO settings (key, value) VALUES ('recoveries_enabled', '1');"
-    "INSERT INTO schema_version (id, version) VALUES (1, 1);";
+static const char v1_schema[] = "CREATE TABLE schema_version ("
+                                "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+                                "  version INTEGER NOT NULL);"
+                                "CREATE TABLE clusters ("
+                                "  name TEXT NOT NULL PRIMARY KEY,"
+                                "  user TEXT NOT NULL,"
+                                "  password_file TEXT NOT NULL,"
+                                "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
+                                "  problems TEXT NOT NULL DEFAULT ''"
+                                ") WITHOUT ROWID;"
+                                "CREATE TABLE instances ("
+                                "  cluster TEXT NOT NULL REFERENCES clusters (name),"
+                                "  host TEXT NOT NULL,"
+                                "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+                                "  rule INTEGER NOT NULL DEFAULT 0 CHECK (rule BETWEEN 0 AND 3),"
+                                "  health INTEGER NOT NULL DEFAULT 0 CHECK (health BETWEEN 0 AND 3),"
+                                "  role INTEGER NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 3),"
+                                "  source_host TEXT NOT NULL DEFAULT '',"
+                                "  source_port INTEGER NOT NULL DEFAULT 0 CHECK (source_port BETWEEN 0 AND 65535),"
+                                "  problem TEXT NOT NULL DEFAULT '',"
+                                "  last_error TEXT NOT NULL DEFAULT '',"
+                                "  server_id INTEGER NOT NULL DEFAULT 0,"
+                                "  read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
+                                "  maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),"
+                                "  PRIMARY KEY (cluster, host, port)"
+                                ") WITHOUT ROWID;"
+                                "CREATE TABLE members ("
+                                "  id INTEGER PRIMARY KEY,"
+                                "  raft_address TEXT NOT NULL,"
+                                "  admin_address TEXT NOT NULL,"
+                                "  http_address TEXT NOT NULL DEFAULT '');"
+                                "CREATE TABLE settings ("
+                                "  key TEXT NOT NULL PRIMARY KEY,"
+                                "  value TEXT NOT NULL"
+                                ") WITHOUT ROWID;"
+                                "CREATE TABLE events ("
+                                "  seq INTEGER PRIMARY KEY,"
+                                "  wall_ms INTEGER NOT NULL,"
+                                "  cluster TEXT NOT NULL DEFAULT '',"
+                                "  instance TEXT NOT NULL DEFAULT '',"
+                                "  kind TEXT NOT NULL,"
+                                "  detail TEXT NOT NULL DEFAULT '');"
+                                "CREATE INDEX events_by_cluster ON events (cluster, seq);"
+                                "INSERT INTO settings (key, value) VALUES ('recoveries_enabled', '1');"
+                                "INSERT INTO schema_version (id, version) VALUES (1, 1);";
 
 /* What a version-1 build wrote for: cluster_add old, instance_add old 10.0.0.1:3306
  * (prefer), instance_state of it (up primary, server_id 11), recoveries off. */
@@ -2136,14 +2136,12 @@ done:
     fo_store_close(fresh);
 }
 
-FO_TEST_MAIN(
-FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),
+FO_TEST_MAIN(FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),
              FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects), FO_T(test_invalid_commands),
-             FO_T(test_newer_version), FO_T(test_state_changes), FO_T(test_cluster_problems),
-             FO_T(test_event_pruning), FO_T(test_cluster_remove), FO_T(test_file_fresh),
-             FO_T(test_open_errors), FO_T(test_recoveries), FO_T(test_members),
-             FO_T(test_maintenance_and_rule), FO_T(test_nested_iteration), FO_T(test_text_fitting),
-             FO_T(test_limits), FO_T(test_failover_auto), FO_T(test_failover_events),
-             FO_T(test_failover_anti_flap), FO_T(test_failover_cluster_lifetime), FO_T(test_failover_reads),
-             FO_T(test_quarantine), FO_T(test_set_primary), FO_T(test_cluster_options), FO_T(test_decisions),
-             FO_T(test_decision_pruning), FO_T(test_migrate_v1))
+             FO_T(test_newer_version), FO_T(test_state_changes), FO_T(test_cluster_problems), FO_T(test_event_pruning),
+             FO_T(test_cluster_remove), FO_T(test_file_fresh), FO_T(test_open_errors), FO_T(test_recoveries),
+             FO_T(test_members), FO_T(test_maintenance_and_rule), FO_T(test_nested_iteration), FO_T(test_text_fitting),
+             FO_T(test_limits), FO_T(test_failover_auto), FO_T(test_failover_events), FO_T(test_failover_anti_flap),
+             FO_T(test_failover_cluster_lifetime), FO_T(test_failover_reads), FO_T(test_quarantine),
+             FO_T(test_set_primary), FO_T(test_cluster_options), FO_T(test_decisions), FO_T(test_decision_pruning),
+             FO_T(test_migrate_v1))

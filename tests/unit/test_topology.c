@@ -12,23 +12,26 @@
 #define MAX_CLUSTER 3
 
 /* Error texts as MariaDB 10.11 reported them (see test_sample.c). */
-#define E1593 "Fatal error: Invalid (empty) username when attempting to connect to the " \
-              "master server. Connection attempt terminated."
-#define E2003 "error connecting to master 'repl@127.0.0.1:1' - retry-time: 1  "          \
-              "maximum-retries: 100000  message: Can't connect to server on '127.0.0.1' " \
-              "(111 \"Connection refused\")"
-#define E1062 "Error 'Duplicate entry '4' for key 'PRIMARY'' on query. Default database: " \
-              "''. Query: 'INSERT INTO d.t VALUES (4)'"
+#define E1593                                                                  \
+    "Fatal error: Invalid (empty) username when attempting to connect to the " \
+    "master server. Connection attempt terminated."
+#define E2003                                                                   \
+    "error connecting to master 'repl@127.0.0.1:1' - retry-time: 1  "           \
+    "maximum-retries: 100000  message: Can't connect to server on '127.0.0.1' " \
+    "(111 \"Connection refused\")"
+#define E1062                                                                    \
+    "Error 'Duplicate entry '4' for key 'PRIMARY'' on query. Default database: " \
+    "''. Query: 'INSERT INTO d.t VALUES (4)'"
 
 struct inst {
     const char *host;
     unsigned port;
-    char kind;          /* 'x' unreachable, 'P' no source + writable, 'O' no source +
+    char kind; /* 'x' unreachable, 'P' no source + writable, 'O' no source +
                          * read-only, 'R' replica */
     bool was_primary;
-    bool writable;      /* replicas only: read_only=0 */
-    const char *src;    /* replicas: Master_Host */
-    unsigned src_port;  /* replicas: Master_Port (0 means 3306) */
+    bool writable;       /* replicas only: read_only=0 */
+    const char *src;     /* replicas: Master_Host */
+    unsigned src_port;   /* replicas: Master_Port (0 means 3306) */
     const char *threads; /* replicas: IO and SQL as "YY", "NY", "CY"...; NULL = "YY" */
     unsigned io_errno;
     const char *io_err;
@@ -46,101 +49,108 @@ struct scenario {
     int primary;
 };
 
-#define P(h, ...) {.host = h, .port = 3306, .kind = 'P', .role = FO_ROLE_PRIMARY, __VA_ARGS__}
-#define O(h, ...) {.host = h, .port = 3306, .kind = 'O', .role = FO_ROLE_ORPHAN, __VA_ARGS__}
-#define R(h, source, ...) \
-    {.host = h, .port = 3306, .kind = 'R', .src = source, .role = FO_ROLE_REPLICA, __VA_ARGS__}
-#define X(h, ...) {.host = h, .port = 3306, .kind = 'x', .role = FO_ROLE_UNKNOWN, __VA_ARGS__}
+#define P(h, ...)                                                                  \
+    {                                                                              \
+        .host = h, .port = 3306, .kind = 'P', .role = FO_ROLE_PRIMARY, __VA_ARGS__ \
+    }
+#define O(h, ...)                                                                 \
+    {                                                                             \
+        .host = h, .port = 3306, .kind = 'O', .role = FO_ROLE_ORPHAN, __VA_ARGS__ \
+    }
+#define R(h, source, ...)                                                                         \
+    {                                                                                             \
+        .host = h, .port = 3306, .kind = 'R', .src = source, .role = FO_ROLE_REPLICA, __VA_ARGS__ \
+    }
+#define X(h, ...)                                                                  \
+    {                                                                              \
+        .host = h, .port = 3306, .kind = 'x', .role = FO_ROLE_UNKNOWN, __VA_ARGS__ \
+    }
 
 static const struct scenario scenarios[] = {
-    {"1 primary + 2 replicas",
-     {P("db1"), R("db2", "db1"), R("db3", "db1")}, {NULL}, 0},
-    {"chains are allowed",
-     {P("db1"), R("db2", "db1"), R("db3", "db2")}, {NULL}, 0},
-    {"orphan next to a primary is not a cluster problem",
-     {P("db1"), R("db2", "db1"), O("db4")}, {NULL}, 0},
-    {"primary listed last",
-     {R("db2", "db1"), R("db3", "db1"), P("db1")}, {NULL}, 2},
-    {"two writable",
-     {P("db1"), P("db2"), R("db3", "db1")},
-     {"multiple writable: db1:3306, db2:3306"}, -1},
-    {"three writable",
-     {P("db1"), P("db2"), P("db3")},
-     {"multiple writable: db1:3306, db2:3306, db3:3306"}, -1},
+    {"1 primary + 2 replicas", {P("db1"), R("db2", "db1"), R("db3", "db1")}, {NULL}, 0},
+    {"chains are allowed", {P("db1"), R("db2", "db1"), R("db3", "db2")}, {NULL}, 0},
+    {"orphan next to a primary is not a cluster problem", {P("db1"), R("db2", "db1"), O("db4")}, {NULL}, 0},
+    {"primary listed last", {R("db2", "db1"), R("db3", "db1"), P("db1")}, {NULL}, 2},
+    {"two writable", {P("db1"), P("db2"), R("db3", "db1")}, {"multiple writable: db1:3306, db2:3306"}, -1},
+    {"three writable", {P("db1"), P("db2"), P("db3")}, {"multiple writable: db1:3306, db2:3306, db3:3306"}, -1},
     {"writable replica",
-     {P("db1"), R("db2", "db1", .writable = true, .problem = "writable replica"),
-      R("db3", "db1")},
-     {"multiple writable: db1:3306, db2:3306"}, 0},
+     {P("db1"), R("db2", "db1", .writable = true, .problem = "writable replica"), R("db3", "db1")},
+     {"multiple writable: db1:3306, db2:3306"},
+     0},
     {"writable replica alone",
      {O("db1"), R("db2", "db1", .writable = true, .problem = "writable replica")},
-     {"no primary"}, -1},
+     {"no primary"},
+     -1},
     {"replica pointing outside",
      {P("db1"), R("db2", "db1"),
       R("db3", "10.9.9.9", .problem = "replicates from outside the cluster (10.9.9.9:3306)")},
-     {NULL}, 0},
+     {NULL},
+     0},
     {"same host, other port is outside",
-     {P("db1"), R("db2", "db1", .src_port = 3307,
-                   .problem = "replicates from outside the cluster (db1:3307)")},
-     {NULL}, 0},
+     {P("db1"), R("db2", "db1", .src_port = 3307, .problem = "replicates from outside the cluster (db1:3307)")},
+     {NULL},
+     0},
     {"host names are compared exactly",
      {P("db1"), R("db2", "DB1", .problem = "replicates from outside the cluster (DB1:3306)")},
-     {NULL}, 0},
+     {NULL},
+     0},
     {"IO thread stopped with error text",
      {P("db1"), R("db2", "db1"),
       R("db3", "db1", .threads = "NY", .io_errno = 1593, .io_err = E1593,
         .problem = "replication stopped (IO=No, SQL=Yes): IO error 1593: " E1593)},
-     {NULL}, 0},
+     {NULL},
+     0},
     {"SQL thread stopped by a duplicate key",
-     {P("db1"),
-      R("db2", "db1", .threads = "YN", .sql_errno = 1062, .sql_err = E1062,
-        .problem = "replication stopped (IO=Yes, SQL=No): SQL error 1062: " E1062)},
-     {NULL}, 0},
+     {P("db1"), R("db2", "db1", .threads = "YN", .sql_errno = 1062, .sql_err = E1062,
+                  .problem = "replication stopped (IO=Yes, SQL=No): SQL error 1062: " E1062)},
+     {NULL},
+     0},
     {"both threads stopped by STOP SLAVE: no error text",
      {P("db1"), R("db2", "db1", .threads = "NN", .problem = "replication stopped (IO=No, SQL=No)")},
-     {NULL}, 0},
+     {NULL},
+     0},
     {"both errors",
-     {P("db1"),
-      R("db2", "db1", .threads = "NN", .io_errno = 2013, .io_err = "Lost connection",
-        .sql_errno = 1146, .sql_err = "Table 'd.x' doesn't exist",
-        .problem = "replication stopped (IO=No, SQL=No): IO error 2013: Lost connection | "
-                   "SQL error 1146: Table 'd.x' doesn't exist")},
-     {NULL}, 0},
+     {P("db1"), R("db2", "db1", .threads = "NN", .io_errno = 2013, .io_err = "Lost connection", .sql_errno = 1146,
+                  .sql_err = "Table 'd.x' doesn't exist",
+                  .problem = "replication stopped (IO=No, SQL=No): IO error 2013: Lost connection | "
+                             "SQL error 1146: Table 'd.x' doesn't exist")},
+     {NULL},
+     0},
     {"stale error text with threads running is not a problem",
-     {P("db1"), R("db2", "db1", .sql_errno = 1062, .sql_err = E1062)}, {NULL}, 0},
+     {P("db1"), R("db2", "db1", .sql_errno = 1062, .sql_err = E1062)},
+     {NULL},
+     0},
     {"several problems on one instance",
-     {P("db1"),
-      R("db2", "10.1.1.1", .writable = true, .threads = "NY",
-        .problem = "writable replica; replicates from outside the cluster (10.1.1.1:3306); "
-                   "replication stopped (IO=No, SQL=Yes)")},
-     {"multiple writable: db1:3306, db2:3306"}, 0},
-    {"all unreachable, one was primary",
-     {X("db1", .was_primary = true), X("db2"), X("db3")}, {NULL}, -1},
-    {"all unreachable, none was primary",
-     {X("db1"), X("db2"), X("db3")}, {"no primary"}, -1},
+     {P("db1"), R("db2", "10.1.1.1", .writable = true, .threads = "NY",
+                  .problem = "writable replica; replicates from outside the cluster (10.1.1.1:3306); "
+                             "replication stopped (IO=No, SQL=Yes)")},
+     {"multiple writable: db1:3306, db2:3306"},
+     0},
+    {"all unreachable, one was primary", {X("db1", .was_primary = true), X("db2"), X("db3")}, {NULL}, -1},
+    {"all unreachable, none was primary", {X("db1"), X("db2"), X("db3")}, {"no primary"}, -1},
     {"dead primary: replicas connecting",
      {X("db1", .was_primary = true),
       R("db2", "db1", .threads = "CY", .io_errno = 2003, .io_err = E2003,
         .problem = "replication stopped (IO=Connecting, SQL=Yes): IO error 2003: " E2003),
-      R("db3", "db1", .threads = "CY",
-        .problem = "replication stopped (IO=Connecting, SQL=Yes)")},
-     {NULL}, -1},
+      R("db3", "db1", .threads = "CY", .problem = "replication stopped (IO=Connecting, SQL=Yes)")},
+     {NULL},
+     -1},
     {"orphan: fenced old primary, replicas still point at it",
      {O("db1", .was_primary = true), R("db2", "db1"), R("db3", "db1")},
-     {"no primary"}, -1},
-    {"unreachable former replica does not count as primary",
-     {X("db2"), O("db1"), R("db3", "db1")}, {"no primary"}, -1},
+     {"no primary"},
+     -1},
+    {"unreachable former replica does not count as primary", {X("db2"), O("db1"), R("db3", "db1")}, {"no primary"}, -1},
     {"two writable plus one unreachable",
      {P("db1"), X("db2", .was_primary = true), P("db3")},
-     {"multiple writable: db1:3306, db3:3306"}, -1},
-    {"new primary elected, old one unreachable",
-     {X("db1", .was_primary = true), P("db2"), R("db3", "db2")}, {NULL}, 1},
+     {"multiple writable: db1:3306, db3:3306"},
+     -1},
+    {"new primary elected, old one unreachable", {X("db1", .was_primary = true), P("db2"), R("db3", "db2")}, {NULL}, 1},
     {"empty cluster", {{0}}, {NULL}, -1},
 };
 
 static enum fo_thread_state thread_of(char c)
 {
-    return c == 'Y' ? FO_THREAD_YES : c == 'N' ? FO_THREAD_NO
-           : c == 'C' ? FO_THREAD_CONNECTING : FO_THREAD_UNKNOWN;
+    return c == 'Y' ? FO_THREAD_YES : c == 'N' ? FO_THREAD_NO : c == 'C' ? FO_THREAD_CONNECTING : FO_THREAD_UNKNOWN;
 }
 
 static void build_sample(const struct inst *x, struct fo_sample *s)
@@ -151,8 +161,7 @@ static void build_sample(const struct inst *x, struct fo_sample *s)
     s->server_id = 1;
     s->lag_s = -1;
     s->read_only = x->kind == 'O' || (x->kind == 'R' && !x->writable);
-    if (x->kind != 'R')
-        return;
+    if (x->kind != 'R') return;
     s->is_replica = true;
     snprintf(s->master_host, sizeof(s->master_host), "%s", x->src);
     s->master_port = (uint16_t)(x->src_port ? x->src_port : 3306);
@@ -169,8 +178,7 @@ static unsigned count_inst(const struct scenario *sc)
 {
     unsigned n = 0;
 
-    while (n < MAX_INST && sc->in[n].host != NULL)
-        n++;
+    while (n < MAX_INST && sc->in[n].host != NULL) n++;
     return n;
 }
 
@@ -180,8 +188,7 @@ static void check_instance(const struct scenario *sc, unsigned i, const struct f
     const char *want = x->problem ? x->problem : "";
 
     if (o->role != x->role || strcmp(o->problem, want) != 0)
-        fprintf(stderr, "  %s: %s: role %s problem \"%s\"\n", sc->label, x->host,
-                fo_role_name(o->role), o->problem);
+        fprintf(stderr, "  %s: %s: role %s problem \"%s\"\n", sc->label, x->host, fo_role_name(o->role), o->problem);
     FO_CHECK_INT(o->role, x->role);
     FO_CHECK_STR(o->problem, want);
     if (x->role == FO_ROLE_REPLICA) {
@@ -207,23 +214,20 @@ static void test_scenarios(void)
         for (k = 0; k < n; k++) {
             const struct inst *x = &sc->in[k];
             build_sample(x, &samples[k]);
-            in[k] = (struct fo_topo_in){x->host, (uint16_t)x->port, x->kind != 'x',
-                                        x->was_primary, x->kind != 'x' ? &samples[k] : NULL};
+            in[k] = (struct fo_topo_in){x->host, (uint16_t)x->port, x->kind != 'x', x->was_primary,
+                                        x->kind != 'x' ? &samples[k] : NULL};
         }
         memset(out, 0x5a, sizeof(out));
         memset(&res, 0x5a, sizeof(res));
         fo_topology_infer(in, n, out, &res);
-        for (k = 0; k < n; k++)
-            check_instance(sc, k, &out[k]);
+        for (k = 0; k < n; k++) check_instance(sc, k, &out[k]);
         for (nc = 0; nc < MAX_CLUSTER && sc->cluster[nc] != NULL; nc++)
             ;
         if (res.n_problems != nc || res.primary != sc->primary)
-            fprintf(stderr, "  %s: %u cluster problems (first \"%s\"), primary %d\n",
-                    sc->label, res.n_problems, res.n_problems ? res.problems[0] : "",
-                    res.primary);
+            fprintf(stderr, "  %s: %u cluster problems (first \"%s\"), primary %d\n", sc->label, res.n_problems,
+                    res.n_problems ? res.problems[0] : "", res.primary);
         FO_CHECK_INT(res.n_problems, nc);
-        for (k = 0; k < nc && k < res.n_problems; k++)
-            FO_CHECK_STR(res.problems[k], sc->cluster[k]);
+        for (k = 0; k < nc && k < res.n_problems; k++) FO_CHECK_STR(res.problems[k], sc->cluster[k]);
         FO_CHECK_INT(res.primary, sc->primary);
     }
 }
@@ -253,8 +257,7 @@ static void test_truncation(void)
     fo_topology_infer(in, 2, out, &res);
     len = strlen(out[1].problem);
     FO_CHECK_INT(len, FO_PROBLEM_LEN - 1);
-    FO_CHECK(strncmp(out[1].problem, "replication stopped (IO=No, SQL=Yes): IO error 1: eee",
-                     53) == 0);
+    FO_CHECK(strncmp(out[1].problem, "replication stopped (IO=No, SQL=Yes): IO error 1: eee", 53) == 0);
     FO_CHECK_STR(out[1].problem + len - 3, "...");
 
     /* Many writable instances: the list is cut, not overflowed. */
@@ -267,8 +270,7 @@ static void test_truncation(void)
         fo_topology_infer(in, N_ELEMS(in), many, &res);
     }
     FO_CHECK_INT(res.n_problems, 1);
-    FO_CHECK(strncmp(res.problems[0], FO_TOPO_P_MULTIPLE_WRITABLE,
-                     strlen(FO_TOPO_P_MULTIPLE_WRITABLE)) == 0);
+    FO_CHECK(strncmp(res.problems[0], FO_TOPO_P_MULTIPLE_WRITABLE, strlen(FO_TOPO_P_MULTIPLE_WRITABLE)) == 0);
     FO_CHECK_INT(strlen(res.problems[0]), FO_PROBLEM_LEN - 1);
     FO_CHECK_STR(res.problems[0] + FO_PROBLEM_LEN - 4, "...");
     FO_CHECK_INT(res.primary, -1);
@@ -324,5 +326,4 @@ static void test_constants(void)
     FO_CHECK(fo_role_name((enum fo_role)9) != NULL);
 }
 
-FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_truncation), FO_T(test_truncation_utf8),
-             FO_T(test_constants))
+FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_truncation), FO_T(test_truncation_utf8), FO_T(test_constants))
