@@ -6,8 +6,7 @@ const char *fo_strerror(int code)
 {
     switch (code) {
 #define FO_ERR_TEXT(name, value, text) \
-    case value:                        \
-        return text;
+    case value: return text;
         FO_ERRORS(FO_ERR_TEXT)
 #undef FO_ERR_TEXT
     }
@@ -18,8 +17,7 @@ const char *fo_errname(int code)
 {
     switch (code) {
 #define FO_ERR_NAME(name, value, text) \
-    case value:                        \
-        return #name;
+    case value: return #name;
         FO_ERRORS(FO_ERR_NAME)
 #undef FO_ERR_NAME
     }
