@@ -2,7 +2,8 @@
 # Builds failoverd and runs every test: unit tests (tests/unit/test_*.c) and
 # integration tests against real mariadbd (tests/integration/test_*.py), via ctest.
 #
-#   ./tests/run.sh          deps, build into build/, all tests
+#   ./tests/run.sh          deps; unit tests under ASan+UBSan (build-asan/); then build
+#                           into build/ and run all tests
 #   ./tests/run.sh --asan   deps, ASan+UBSan build into build-asan/, unit tests only
 #
 # ctest's summary is the last thing printed (CI reads it). Run as root: the
@@ -37,14 +38,24 @@ else
     echo "tests/run.sh: not root; skipping deploy/install-deps.sh (dependencies present)" >&2
 fi
 
+# The sanitizer build (STYLE.md §15): unit tests under ASan + UBSan. In the default
+# run it goes first, so that the last line printed is the full suite's ctest summary.
+run_asan_units() {
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_ASAN=ON >/dev/null
+    cmake --build build-asan -j2 >/dev/null
+    ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+        ctest --test-dir build-asan --output-on-failure -R '^unit/' "$@"
+}
+
 if [ "$asan" = 1 ]; then
-    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_ASAN=ON
-    cmake --build build-asan -j2
-    export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
-    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-    exec ctest --test-dir build-asan --output-on-failure -R '^unit/'
+    run_asan_units
+    exit $?
 fi
 
+echo "== unit tests under AddressSanitizer + UBSan (build-asan/)"
+run_asan_units || { echo "tests/run.sh: unit tests failed under ASan/UBSan (rerun: ./tests/run.sh --asan)" >&2; exit 1; }
+echo "== full suite (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j2
 exec ctest --test-dir build --output-on-failure
