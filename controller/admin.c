@@ -184,6 +184,22 @@ void *areq_alloc(struct areq *r, size_t size)
     return p;
 }
 
+int areq_list_push(struct areq_list *l, void *item)
+{
+    void **p;
+
+    if (item == NULL) return l->oom = true, 1;
+    if (l->n == l->cap) {
+        unsigned ncap = l->cap ? l->cap * 2 : 16;
+        if ((p = areq_alloc(l->r, ncap * sizeof(void *))) == NULL) return l->oom = true, 1;
+        if (l->n) memcpy(p, l->items, l->n * sizeof(void *));
+        l->items = p;
+        l->cap = ncap;
+    }
+    l->items[l->n++] = item;
+    return 0;
+}
+
 char *areq_strdup(struct areq *r, const char *s)
 {
     size_t n = strlen(s ? s : "");

@@ -58,34 +58,12 @@ static void handle_verdict(struct areq *r)
 
 /* ------------------------------------------------------------------ why */
 
-struct why_collect {
-    struct areq *r;
-    void **items;
-    unsigned n, cap;
-    bool oom;
-};
-
-static int push(struct why_collect *c, void *item)
-{
-    if (item == NULL) return c->oom = true, 1;
-    if (c->n == c->cap) {
-        unsigned ncap = c->cap ? c->cap * 2 : 16;
-        void **p = areq_alloc(c->r, ncap * sizeof(void *));
-        if (p == NULL) return c->oom = true, 1;
-        if (c->n) memcpy(p, c->items, c->n * sizeof(void *));
-        c->items = p;
-        c->cap = ncap;
-    }
-    c->items[c->n++] = item;
-    return 0;
-}
-
 static int add_decision(void *data, const struct fo_store_decision *d)
 {
-    struct why_collect *c = data;
+    struct areq_list *c = data;
     Fo__DecisionRecord *dr = areq_alloc(c->r, sizeof(*dr));
 
-    if (dr == NULL) return push(c, NULL);
+    if (dr == NULL) return areq_list_push(c, NULL);
     fo__decision_record__init(dr);
     dr->seq = d->seq;
     dr->wall_ms = d->wall_ms;
@@ -94,23 +72,23 @@ static int add_decision(void *data, const struct fo_store_decision *d)
     dr->verdict = areq_strdup(c->r, d->verdict);
     dr->reason = areq_strdup(c->r, d->reason);
     dr->detail = areq_strdup(c->r, d->detail);
-    return push(c, dr);
+    return areq_list_push(c, dr);
 }
 
 static int add_quarantined(void *data, const struct fo_store_instance *i)
 {
-    struct why_collect *c = data;
+    struct areq_list *c = data;
     char buf[FO_ADDR_LEN + 300];
 
     if (!i->quarantined) return 0;
     snprintf(buf, sizeof(buf), "%s:%u: %s", i->host, i->port, i->quarantine_reason);
-    return push(c, areq_strdup(c->r, buf));
+    return areq_list_push(c, areq_strdup(c->r, buf));
 }
 
 static void handle_why(struct areq *r)
 {
     Fo__WhyReq *w = r->req->why;
-    struct why_collect dec = {.r = r}, quar = {.r = r};
+    struct areq_list dec = {.r = r}, quar = {.r = r};
     unsigned limit = w->limit ? w->limit : WHY_DEFAULT;
     struct fo_store_cluster c;
     struct fo_store_failover f;

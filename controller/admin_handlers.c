@@ -86,36 +86,6 @@ static void handle_members(struct areq *r)
     areq_reply(r, &resp);
 }
 
-struct collect {
-    struct areq *r;
-    void **items;
-    unsigned n, cap;
-    int oom;
-    struct fo_ctl *ctl;
-    void *extra;
-};
-
-static int collect_push(struct collect *c, void *item)
-{
-    if (item == NULL) {
-        c->oom = 1;
-        return 1;
-    }
-    if (c->n == c->cap) {
-        unsigned ncap = c->cap ? c->cap * 2 : 16;
-        void **p = areq_alloc(c->r, ncap * sizeof(void *));
-        if (p == NULL) {
-            c->oom = 1;
-            return 1;
-        }
-        if (c->n) memcpy(p, c->items, c->n * sizeof(void *));
-        c->items = p;
-        c->cap = ncap;
-    }
-    c->items[c->n++] = item;
-    return 0;
-}
-
 struct cluster_count {
     unsigned instances;
     char primary[FO_ADDR_LEN];
@@ -133,26 +103,26 @@ static int count_instance(void *data, const struct fo_store_instance *i)
 
 static int add_cluster_summary(void *data, const struct fo_store_cluster *c)
 {
-    struct collect *col = data;
+    struct areq_list *col = data;
     Fo__ClusterSummary *s = areq_alloc(col->r, sizeof(*s));
     struct cluster_count cc;
     const char *p;
 
-    if (s == NULL) return collect_push(col, NULL);
+    if (s == NULL) return areq_list_push(col, NULL);
     memset(&cc, 0, sizeof(cc));
-    fo_store_each_instance(col->ctl->store, c->name, count_instance, &cc);
+    fo_store_each_instance(col->r->ctl->store, c->name, count_instance, &cc);
     fo__cluster_summary__init(s);
     s->name = areq_strdup(col->r, c->name);
     s->instances = cc.instances;
     s->primary = areq_strdup(col->r, cc.primary);
     for (p = c->problems; *p; p++)
         if (p == c->problems || p[-1] == '\n') s->problems++;
-    return collect_push(col, s);
+    return areq_list_push(col, s);
 }
 
 static void handle_clusters(struct areq *r)
 {
-    struct collect col = {.r = r, .ctl = r->ctl};
+    struct areq_list col = {.r = r};
     Fo__Response resp;
     Fo__ClustersResp cr;
 
@@ -169,10 +139,10 @@ static void handle_clusters(struct areq *r)
 
 static int add_event(void *data, const struct fo_store_event *e)
 {
-    struct collect *col = data;
+    struct areq_list *col = data;
     Fo__Event *ev = areq_alloc(col->r, sizeof(*ev));
 
-    if (ev == NULL) return collect_push(col, NULL);
+    if (ev == NULL) return areq_list_push(col, NULL);
     fo__event__init(ev);
     ev->seq = e->seq;
     ev->wall_ms = e->wall_ms;
@@ -180,21 +150,21 @@ static int add_event(void *data, const struct fo_store_event *e)
     ev->instance = areq_strdup(col->r, e->instance);
     ev->kind = areq_strdup(col->r, e->kind);
     ev->detail = areq_strdup(col->r, e->detail);
-    return collect_push(col, ev);
+    return areq_list_push(col, ev);
 }
 
 static int add_failover(void *data, const struct fo_store_failover *f)
 {
-    struct collect *col = data;
+    struct areq_list *col = data;
 
-    return collect_push(col, fo_admin_failover_record(col->r, f));
+    return areq_list_push(col, fo_admin_failover_record(col->r, f));
 }
 
 static void handle_history(struct areq *r)
 {
     Fo__HistoryReq *h = r->req->history;
-    struct collect col = {.r = r, .ctl = r->ctl};
-    struct collect fcol = {.r = r, .ctl = r->ctl};
+    struct areq_list col = {.r = r};
+    struct areq_list fcol = {.r = r};
     unsigned limit = h->limit ? h->limit : HISTORY_DEFAULT;
     Fo__Response resp;
     Fo__HistoryResp hr;
@@ -244,12 +214,12 @@ static void fill_live(struct areq *r, Fo__InstanceView *v, const struct fo_watch
 
 static int add_instance_view(void *data, const struct fo_store_instance *i)
 {
-    struct collect *col = data;
+    struct areq_list *col = data;
     struct areq *r = col->r;
     Fo__InstanceView *v = areq_alloc(r, sizeof(*v));
     struct fo_watch_view w;
 
-    if (v == NULL) return collect_push(col, NULL);
+    if (v == NULL) return areq_list_push(col, NULL);
     fo__instance_view__init(v);
     v->host = areq_strdup(r, i->host);
     v->port = i->port;
@@ -265,14 +235,14 @@ static int add_instance_view(void *data, const struct fo_store_instance *i)
     v->quarantined = i->quarantined;
     v->quarantine_reason = areq_strdup(r, i->quarantine_reason);
     v->lag_s = -1;
-    if (fo_monitor_view(col->ctl, i->cluster, i->host, i->port, &w)) fill_live(r, v, &w);
-    return collect_push(col, v);
+    if (fo_monitor_view(col->r->ctl, i->cluster, i->host, i->port, &w)) fill_live(r, v, &w);
+    return areq_list_push(col, v);
 }
 
 static void topology_local(struct areq *r)
 {
     const char *name = r->req->topology->cluster;
-    struct collect col = {.r = r, .ctl = r->ctl};
+    struct areq_list col = {.r = r};
     struct fo_store_cluster c;
     Fo__Response resp;
     Fo__TopologyResp tr;

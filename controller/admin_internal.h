@@ -42,7 +42,17 @@ struct areq {
     unsigned n_owned, cap_owned;
 };
 
-void *areq_alloc(struct areq *r, size_t size);    /* zeroed; NULL on OOM */
+void *areq_alloc(struct areq *r, size_t size); /* zeroed; NULL on OOM */
+
+/* A growing array of pointers owned by a request (for repeated response fields).
+ * Pushing NULL, or running out of memory, sets oom and returns 1 (stops iterators). */
+struct areq_list {
+    struct areq *r;
+    void **items;
+    unsigned n, cap;
+    bool oom;
+};
+int areq_list_push(struct areq_list *l, void *item);
 char *areq_strdup(struct areq *r, const char *s); /* "" on OOM */
 
 /* Sends resp (leader/served_by filled here) and releases the request. */
