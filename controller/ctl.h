@@ -4,7 +4,10 @@
  * Module map (DESIGN.md §2):
  *   raft/node.h          consensus + FSM into the store
  *   store/store.h        the replicated state in sqlite
- *   controller/prober.h  non-blocking MySQL probes
+ *   controller/myconn.h  one non-blocking MySQL connection on the loop (Connector/C)
+ *   controller/prober.h  non-blocking MySQL probes (on myconn)
+ *   controller/sqlexec.h short statement lists for failover steps (on myconn)
+ *   controller/failover.h detection, failover steps, rejoin
  *   controller/monitor.h which servers this node probes, health/role inference, and
  *                        the raft commands the leader proposes when state changes
  *   controller/admin.h   admin RPC server (failoverctl), forwarding to the leader

@@ -1,21 +1,17 @@
 /* Runs a short list of statements on a fresh non-blocking connection (see
- * controller/sqlexec.h). The connection dance (uv_poll on Connector/C's socket,
- * uv_timer for its MYSQL_WAIT_TIMEOUT requests, uv_getaddrinfo for names, shutdown
- * before mysql_close) is the one controller/prober.c has proven; here it runs once
- * per request and the request ends when every handle is closed. */
+ * controller/sqlexec.h). The connection itself (Connector/C on uv_poll, name
+ * lookups, the teardown) is controller/myconn.h, shared with controller/prober.c;
+ * here it runs once per request and the request ends when every handle is closed. */
 #include "controller/sqlexec.h"
 
-#include <arpa/inet.h>
-#include <mysql.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "common/log.h"
+#include "controller/myconn.h"
 
 #define MOD "sqlexec"
 #define ERRTEXT 768                /* room for the statement prefix and the server's message */
@@ -23,26 +19,14 @@
 #define ROWS_MAX_BYTES (64u << 20) /* bound on the copied result set */
 #define CR_FIRST_CLIENT_ERROR 2000 /* Connector/C's own errors start here (CR_MIN_ERROR) */
 
-/* Phases of one request; each names what Connector/C is working on. */
-enum phase { PH_START, PH_RESOLVE, PH_CONNECT, PH_QUERY, PH_STORE, PH_NEXT, PH_DONE };
-
-struct resolve {
-    uv_getaddrinfo_t req;
-    struct fo_sql *q; /* NULL once the request stopped caring (timeout / cancel) */
-};
-
 struct fo_sql {
     uv_loop_t *loop;
-    uv_timer_t deadline;  /* connect bound while connecting, then the whole run's */
-    uv_timer_t lib_timer; /* Connector/C's own MYSQL_WAIT_TIMEOUT requests */
-    uv_poll_t poll;       /* the connection's socket */
-    MYSQL *m;
-    bool poll_inited;
+    uv_timer_t deadline;    /* connect bound while connecting, then the whole run's */
+    struct fo_myconn *conn; /* NULL once closed (or if it could not be created) */
+    bool connected;
     bool connect_bound; /* the deadline armed is connect_timeout_ms */
     bool finishing;     /* outcome decided, handles closing */
     unsigned open_handles;
-    struct resolve *resolve;
-    enum phase phase;
     unsigned cur; /* index of the running statement */
 
     /* One block holds every copied string; it is wiped before it is freed since it
@@ -52,7 +36,6 @@ struct fo_sql {
     const char *host, *user, *password;
     const char *stmts[FO_SQL_MAX_STMTS];
     unsigned n_stmts;
-    char addr[INET6_ADDRSTRLEN];
     uint16_t port;
     struct fo_sql_opts opts;
     uint64_t t0;
@@ -66,12 +49,8 @@ struct fo_sql {
     void *rows_mem; /* NULL until a statement returned a result set */
 };
 
-static void resume(struct fo_sql *q, int ready);
 static void next_stmt(struct fo_sql *q);
 static void result_ready(struct fo_sql *q);
-static void poll_cb(uv_poll_t *h, int status, int events);
-static void lib_timer_cb(uv_timer_t *t);
-static void deadline_cb(uv_timer_t *t);
 
 /* ------------------------------------------------------------------ error texts */
 
@@ -163,38 +142,16 @@ static void deliver(struct fo_sql *q)
     free(rows_mem);
 }
 
-static void handle_closed(uv_handle_t *h)
+static void closed(void *data)
 {
-    struct fo_sql *q = h->data;
+    struct fo_sql *q = data;
 
     if (--q->open_handles == 0) deliver(q);
 }
 
-/* Drops the connection. The socket is shut down first so that mysql_close's COM_QUIT
- * cannot block on a hung peer; the poll handle is closed (and so leaves epoll) before
- * mysql_close closes the descriptor. */
-static void drop_conn(struct fo_sql *q)
+static void handle_closed(uv_handle_t *h)
 {
-    int fd;
-
-    if (q->m == NULL) return;
-    uv_timer_stop(&q->lib_timer);
-    fd = (int)mysql_get_socket(q->m);
-    if (fd >= 0) shutdown(fd, SHUT_RDWR);
-    if (q->poll_inited) {
-        q->poll_inited = false;
-        uv_close((uv_handle_t *)&q->poll, handle_closed);
-    }
-    mysql_close(q->m);
-    q->m = NULL;
-}
-
-static void detach_resolve(struct fo_sql *q)
-{
-    if (q->resolve == NULL) return;
-    q->resolve->q = NULL; /* its callback will only free it */
-    uv_cancel((uv_req_t *)&q->resolve->req);
-    q->resolve = NULL;
+    closed(h->data);
 }
 
 /* Decides the outcome (the first decision wins) and closes everything; the callback
@@ -208,7 +165,6 @@ static void finish(struct fo_sql *q, int status, unsigned err_no, const char *fm
 
     if (q->finishing) return;
     q->finishing = true;
-    q->phase = PH_DONE;
     q->status = status;
     q->err_no = err_no;
     q->error[0] = '\0';
@@ -217,10 +173,12 @@ static void finish(struct fo_sql *q, int status, unsigned err_no, const char *fm
         vsnprintf(q->error, sizeof(q->error), fmt, ap);
         va_end(ap);
     }
-    detach_resolve(q);
-    drop_conn(q);
+    if (q->conn != NULL) {
+        q->open_handles++; /* until the connection's close callback */
+        fo_myconn_close(q->conn, closed);
+        q->conn = NULL;
+    }
     uv_close((uv_handle_t *)&q->deadline, handle_closed);
-    uv_close((uv_handle_t *)&q->lib_timer, handle_closed);
 }
 
 /* ------------------------------------------------------------------ results */
@@ -305,11 +263,12 @@ static bool tolerated(const struct fo_sql *q, unsigned e)
 
 static void stmt_failed(struct fo_sql *q, int status, const char *msg)
 {
-    unsigned e = mysql_errno(q->m);
+    MYSQL *m = fo_myconn_mysql(q->conn);
+    unsigned e = mysql_errno(m);
     char what[STMT_SHOWN + 8], why[ERRTEXT / 2];
 
     describe_stmt(q->stmts[q->cur], what, sizeof(what));
-    describe_error(q->stmts[q->cur], msg != NULL ? msg : mysql_error(q->m), why, sizeof(why));
+    describe_error(q->stmts[q->cur], msg != NULL ? msg : mysql_error(m), why, sizeof(why));
     if (msg == NULL && e != 0 && tolerated(q, e)) {
         FO_INFO(MOD, "%s:%u statement %u (%s): tolerated error %u: %s", q->host, q->port, q->cur + 1, what, e, why);
         q->cur++;
@@ -319,85 +278,69 @@ static void stmt_failed(struct fo_sql *q, int status, const char *msg)
     finish(q, status, msg != NULL ? 0 : e, "statement %u (%s): %s", q->cur + 1, what, why);
 }
 
-static void watch(struct fo_sql *q, int status)
+/* The one failure every operation shares: the socket could not be watched. */
+static bool io_failed(struct fo_sql *q, int status)
 {
-    int events = 0;
+    if (status != FO_EIO) return false;
+    finish(q, FO_EIO, 0, "%s:%u: %s", q->host, q->port, fo_myconn_error(q->conn));
+    return true;
+}
 
-    if (status & MYSQL_WAIT_READ) events |= UV_READABLE;
-    if (status & MYSQL_WAIT_WRITE) events |= UV_WRITABLE;
-    if (status & MYSQL_WAIT_EXCEPT) events |= UV_PRIORITIZED;
-    if (status & MYSQL_WAIT_TIMEOUT)
-        uv_timer_start(&q->lib_timer, lib_timer_cb, mysql_get_timeout_value_ms(q->m), 0);
+static void queried(void *data, int status, MYSQL_RES *res)
+{
+    struct fo_sql *q = data;
+
+    if (io_failed(q, status)) return;
+    if (status != 0)
+        stmt_failed(q, FO_EMYSQL, NULL);
     else
-        uv_timer_stop(&q->lib_timer);
-    if (!q->poll_inited) {
-        if (uv_poll_init(q->loop, &q->poll, (int)mysql_get_socket(q->m)) != 0) {
-            finish(q, FO_EIO, 0, "%s:%u: cannot watch the connection socket", q->host, q->port);
-            return;
-        }
-        q->poll.data = q;
-        q->poll_inited = true;
-        q->open_handles++;
-    }
-    if (events != 0)
-        uv_poll_start(&q->poll, events, poll_cb);
-    else
-        uv_poll_stop(&q->poll);
+        result_ready(q);
 }
 
 static void next_stmt(struct fo_sql *q)
 {
-    int err = 0, status;
-    const char *s;
-
     if (q->cur >= q->n_stmts) {
         finish(q, 0, 0, NULL);
         return;
     }
-    s = q->stmts[q->cur];
-    q->phase = PH_QUERY;
-    status = mysql_real_query_start(&err, q->m, s, strlen(s));
-    if (status != 0) {
-        watch(q, status);
-        return;
-    }
-    if (err != 0)
+    fo_myconn_query(q->conn, q->stmts[q->cur], queried);
+}
+
+static void after_result(struct fo_sql *q);
+
+static void next_result_ready(void *data, int status, MYSQL_RES *res)
+{
+    struct fo_sql *q = data;
+
+    if (io_failed(q, status)) return;
+    if (status == FO_EMYSQL)
         stmt_failed(q, FO_EMYSQL, NULL);
-    else
+    else if (status == 0)
         result_ready(q);
+    else
+        after_result(q);
 }
 
 /* The current statement (or its next result) finished: consume any more results,
  * then move on. */
 static void after_result(struct fo_sql *q)
 {
-    int ret = 0, status;
-
-    if (!mysql_more_results(q->m)) {
+    if (!mysql_more_results(fo_myconn_mysql(q->conn))) {
         q->cur++;
         next_stmt(q);
         return;
     }
-    q->phase = PH_NEXT;
-    status = mysql_next_result_start(&ret, q->m);
-    if (status != 0) {
-        watch(q, status);
-        return;
-    }
-    if (ret > 0)
-        stmt_failed(q, FO_EMYSQL, NULL);
-    else if (ret == 0)
-        result_ready(q);
-    else
-        after_result(q);
+    fo_myconn_next_result(q->conn, next_result_ready);
 }
 
-static void stored(struct fo_sql *q, MYSQL_RES *res)
+static void stored(void *data, int status, MYSQL_RES *res)
 {
+    struct fo_sql *q = data;
     int rc;
 
+    if (io_failed(q, status)) return;
     if (res == NULL) {
-        stmt_failed(q, FO_EMYSQL, mysql_errno(q->m) != 0 ? NULL : "no result set");
+        stmt_failed(q, FO_EMYSQL, mysql_errno(fo_myconn_mysql(q->conn)) != 0 ? NULL : "no result set");
         return;
     }
     rc = keep_rows(q, res);
@@ -413,92 +356,11 @@ static void stored(struct fo_sql *q, MYSQL_RES *res)
  * is ready for the next statement) and copied. */
 static void result_ready(struct fo_sql *q)
 {
-    MYSQL_RES *res = NULL;
-    int status;
-
-    if (mysql_field_count(q->m) == 0) {
+    if (mysql_field_count(fo_myconn_mysql(q->conn)) == 0) {
         after_result(q);
         return;
     }
-    q->phase = PH_STORE;
-    status = mysql_store_result_start(&res, q->m);
-    if (status != 0)
-        watch(q, status);
-    else
-        stored(q, res);
-}
-
-static void connected(struct fo_sql *q, bool ok)
-{
-    uint64_t elapsed;
-    unsigned e;
-
-    if (!ok) {
-        e = mysql_errno(q->m);
-        finish(q, e >= CR_FIRST_CLIENT_ERROR || e == 0 ? FO_EUNREACHABLE : FO_EMYSQL, 0, "connect to %s:%u: %s",
-               q->host, q->port, mysql_error(q->m));
-        return;
-    }
-    elapsed = uv_now(q->loop) - q->t0;
-    q->connect_bound = false;
-    uv_timer_start(&q->deadline, deadline_cb, q->opts.timeout_ms > elapsed ? q->opts.timeout_ms - elapsed : 0, 0);
-    next_stmt(q);
-}
-
-static void resume(struct fo_sql *q, int ready)
-{
-    MYSQL *ret = NULL;
-    MYSQL_RES *res = NULL;
-    int err = 0, status;
-
-    switch (q->phase) {
-    case PH_CONNECT:
-        status = mysql_real_connect_cont(&ret, q->m, ready);
-        if (status == 0) connected(q, ret != NULL);
-        break;
-    case PH_QUERY:
-        status = mysql_real_query_cont(&err, q->m, ready);
-        if (status == 0 && err != 0)
-            stmt_failed(q, FO_EMYSQL, NULL);
-        else if (status == 0)
-            result_ready(q);
-        break;
-    case PH_STORE:
-        status = mysql_store_result_cont(&res, q->m, ready);
-        if (status == 0) stored(q, res);
-        break;
-    case PH_NEXT:
-        status = mysql_next_result_cont(&err, q->m, ready);
-        if (status == 0 && err > 0)
-            stmt_failed(q, FO_EMYSQL, NULL);
-        else if (status == 0 && err == 0)
-            result_ready(q);
-        else if (status == 0)
-            after_result(q);
-        break;
-    default: return;
-    }
-    if (status != 0) watch(q, status);
-}
-
-static void poll_cb(uv_poll_t *h, int status, int events)
-{
-    struct fo_sql *q = h->data;
-    int ready = 0;
-
-    if (q->finishing || q->m == NULL) return;
-    if (status < 0) ready = MYSQL_WAIT_READ | MYSQL_WAIT_WRITE; /* let Connector/C see the error */
-    if (events & UV_READABLE) ready |= MYSQL_WAIT_READ;
-    if (events & UV_WRITABLE) ready |= MYSQL_WAIT_WRITE;
-    if (events & UV_PRIORITIZED) ready |= MYSQL_WAIT_EXCEPT;
-    resume(q, ready);
-}
-
-static void lib_timer_cb(uv_timer_t *t)
-{
-    struct fo_sql *q = t->data;
-
-    if (!q->finishing && q->m != NULL) resume(q, MYSQL_WAIT_TIMEOUT);
+    fo_myconn_store_result(q->conn, stored);
 }
 
 static void deadline_cb(uv_timer_t *t)
@@ -507,7 +369,7 @@ static void deadline_cb(uv_timer_t *t)
     char what[STMT_SHOWN + 8];
 
     if (q->finishing) return;
-    if (q->phase == PH_START || q->phase == PH_RESOLVE || q->phase == PH_CONNECT) {
+    if (!q->connected) {
         finish(q, FO_ETIMEDOUT, 0, "connect to %s:%u: timed out after %u ms", q->host, q->port,
                q->connect_bound ? q->opts.connect_timeout_ms : q->opts.timeout_ms);
         return;
@@ -518,62 +380,32 @@ static void deadline_cb(uv_timer_t *t)
 
 /* ------------------------------------------------------------------ connecting */
 
-static void connect_to(struct fo_sql *q, const char *addr)
+static void connected(void *data, int status, MYSQL_RES *res)
 {
-    MYSQL *ret = NULL;
-    unsigned proto = MYSQL_PROTOCOL_TCP;
-    int status;
+    struct fo_sql *q = data;
+    uint64_t elapsed;
+    unsigned e;
 
-    snprintf(q->addr, sizeof(q->addr), "%s", addr);
-    q->m = mysql_init(NULL);
-    if (q->m == NULL || mysql_options(q->m, MYSQL_OPT_NONBLOCK, 0) != 0 ||
-        mysql_options(q->m, MYSQL_OPT_PROTOCOL, &proto) != 0) {
-        finish(q, FO_ENOMEM, 0, "connect to %s:%u: out of memory", q->host, q->port);
+    if (io_failed(q, status)) return;
+    if (status == FO_EUNREACHABLE || status == FO_ENOMEM) { /* the host-name lookup */
+        finish(q, status, 0, "resolve %s: %s", q->host, fo_myconn_error(q->conn));
         return;
     }
-    q->phase = PH_CONNECT;
-    status =
-        mysql_real_connect_start(&ret, q->m, q->addr, q->user, q->password, NULL, q->port, NULL, CLIENT_MULTI_RESULTS);
-    if (status == 0)
-        connected(q, ret != NULL);
-    else
-        watch(q, status);
-}
-
-static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    struct resolve *r = req->data;
-    struct fo_sql *q = r->q;
-    char addr[INET6_ADDRSTRLEN] = "";
-
-    if (status == 0 && res != NULL) {
-        if (res->ai_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, addr, sizeof(addr));
-        else if (res->ai_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, addr, sizeof(addr));
-    }
-    uv_freeaddrinfo(res);
-    free(r);
-    if (q == NULL) return;
-    q->resolve = NULL;
-    if (addr[0] == '\0') {
-        finish(q, FO_EUNREACHABLE, 0, "resolve %s: %s", q->host, status != 0 ? uv_strerror(status) : "no address");
+    if (status != 0) {
+        e = mysql_errno(fo_myconn_mysql(q->conn));
+        finish(q, e >= CR_FIRST_CLIENT_ERROR || e == 0 ? FO_EUNREACHABLE : FO_EMYSQL, 0, "connect to %s:%u: %s",
+               q->host, q->port, fo_myconn_error(q->conn));
         return;
     }
-    connect_to(q, addr);
-}
-
-static bool is_ip_literal(const char *h)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-
-    return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
+    q->connected = true;
+    elapsed = uv_now(q->loop) - q->t0;
+    q->connect_bound = false;
+    uv_timer_start(&q->deadline, deadline_cb, q->opts.timeout_ms > elapsed ? q->opts.timeout_ms - elapsed : 0, 0);
+    next_stmt(q);
 }
 
 static void begin(struct fo_sql *q)
 {
-    struct addrinfo hints;
-    struct resolve *r;
     unsigned bound = q->opts.timeout_ms;
 
     if (q->opts.connect_timeout_ms != 0 && q->opts.connect_timeout_ms < bound) {
@@ -581,26 +413,12 @@ static void begin(struct fo_sql *q)
         q->connect_bound = true;
     }
     uv_timer_start(&q->deadline, deadline_cb, bound, 0);
-    if (is_ip_literal(q->host)) {
-        connect_to(q, q->host);
+    q->conn = fo_myconn_new(q->loop, q->user, q->password, q);
+    if (q->conn == NULL) {
+        finish(q, FO_ENOMEM, 0, "connect to %s:%u: out of memory", q->host, q->port);
         return;
     }
-    if ((r = calloc(1, sizeof(*r))) == NULL) {
-        finish(q, FO_ENOMEM, 0, "resolve %s: out of memory", q->host);
-        return;
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    r->q = q;
-    r->req.data = r;
-    q->phase = PH_RESOLVE;
-    if (uv_getaddrinfo(q->loop, &r->req, resolved, q->host, NULL, &hints) != 0) {
-        free(r);
-        finish(q, FO_EUNREACHABLE, 0, "resolve %s: cannot start lookup", q->host);
-        return;
-    }
-    q->resolve = r;
+    fo_myconn_connect(q->conn, q->host, q->port, CLIENT_MULTI_RESULTS, connected);
 }
 
 /* ------------------------------------------------------------------ public */
@@ -666,12 +484,9 @@ struct fo_sql *fo_sql_run(uv_loop_t *loop, const char *host, uint16_t port, cons
     q->cb = cb;
     q->data = data;
     q->t0 = uv_now(loop);
-    q->phase = PH_START;
     uv_timer_init(loop, &q->deadline);
-    uv_timer_init(loop, &q->lib_timer);
     q->deadline.data = q;
-    q->lib_timer.data = q;
-    q->open_handles = 2;
+    q->open_handles = 1;
     FO_DEBUG(MOD, "%s:%u: running %u statement(s) as %s", q->host, q->port, n_stmts, q->user);
     /* Any failure from here on is reported through the callback, from a close
      * callback, so never before fo_sql_run has returned. */

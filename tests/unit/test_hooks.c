@@ -8,7 +8,6 @@
  * with uv_loop_close() == 0: the hook left no handle behind. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,57 +20,18 @@
 
 #include "controller/hooks.h"
 #include "fo_test.h"
-
-#define CHECK_RANGE(v, lo, hi)                                                                                      \
-    do {                                                                                                            \
-        double fo_v_ = (v), fo_lo_ = (lo), fo_hi_ = (hi);                                                           \
-        if (!(fo_v_ >= fo_lo_ && fo_v_ < fo_hi_)) {                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s = %.1f not in [%.1f, %.1f)\n", __FILE__, __LINE__, #v, fo_v_, fo_lo_, \
-                    fo_hi_);                                                                                        \
-            fo_test_cur_failed = 1;                                                                                 \
-        }                                                                                                           \
-    } while (0)
-
-#define CHECK_CONTAINS(hay, needle)                                                               \
-    do {                                                                                          \
-        const char *fo_h_ = (hay), *fo_n_ = (needle);                                             \
-        if (fo_h_ == NULL || strstr(fo_h_, fo_n_) == NULL) {                                      \
-            fprintf(stderr, "  FAIL %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, \
-                    fo_h_ ? fo_h_ : "(null)", fo_n_);                                             \
-            fo_test_cur_failed = 1;                                                               \
-        }                                                                                         \
-    } while (0)
-
-static double ms_since(uint64_t t0_ns)
-{
-    return (double)(uv_hrtime() - t0_ns) / 1e6;
-}
+#include "lib/testcheck.h"
 
 /* ------------------------------------------------------------------ scratch directory */
 
-static char g_dir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    remove(path);
-    return 0;
-}
-
-static void cleanup_dir(void)
-{
-    if (g_dir[0] != '\0') nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    g_dir[0] = '\0';
-}
+/* Made on first use and removed at exit (lib/testutil.h). */
+static char g_dir[FO_TEST_DIRLEN];
 
 static const char *scratch(void)
 {
-    if (g_dir[0] == '\0') {
-        snprintf(g_dir, sizeof(g_dir), "/tmp/fo-test-hooks-XXXXXX");
-        if (mkdtemp(g_dir) == NULL) {
-            perror("mkdtemp");
-            exit(2);
-        }
-        atexit(cleanup_dir);
+    if (g_dir[0] == '\0' && fo_test_tmpdir(g_dir, sizeof(g_dir), "hooks") != 0) {
+        perror("mkdtemp");
+        exit(2);
     }
     return g_dir;
 }
@@ -138,7 +98,7 @@ static bool wait_gone(long pid, unsigned timeout_ms)
     struct timespec ts = {0, 10 * 1000 * 1000};
 
     while (!proc_gone(pid)) {
-        if (ms_since(t0) > timeout_ms) return false;
+        if (fo_test_ms_since(t0) > timeout_ms) return false;
         nanosleep(&ts, NULL);
     }
     return true;
@@ -152,44 +112,6 @@ static long read_pid(const char *name)
     path_in_scratch(path, sizeof(path), name);
     s = slurp(path);
     return s != NULL ? strtol(s, NULL, 10) : -1;
-}
-
-/* ------------------------------------------------------------------ loop with a deadline */
-
-struct tloop {
-    uv_loop_t loop;
-    uv_timer_t deadline;
-    bool expired;
-};
-
-static void deadline_cb(uv_timer_t *t)
-{
-    struct tloop *tl = t->data;
-
-    tl->expired = true;
-    uv_stop(&tl->loop);
-}
-
-static void tloop_init(struct tloop *tl, uint64_t deadline_ms)
-{
-    FO_CHECK_INT(uv_loop_init(&tl->loop), 0);
-    uv_timer_init(&tl->loop, &tl->deadline);
-    tl->deadline.data = tl;
-    tl->expired = false;
-    uv_timer_start(&tl->deadline, deadline_cb, deadline_ms, 0);
-    uv_unref((uv_handle_t *)&tl->deadline);
-}
-
-/* Runs until the loop ends by itself (the hook's handles are all closed), then
- * checks that nothing is left. */
-static void tloop_finish(struct tloop *tl)
-{
-    uv_run(&tl->loop, UV_RUN_DEFAULT);
-    if (tl->expired) fprintf(stderr, "  loop deadline expired\n");
-    FO_CHECK(!tl->expired);
-    uv_close((uv_handle_t *)&tl->deadline, NULL);
-    uv_run(&tl->loop, UV_RUN_NOWAIT);
-    FO_CHECK_INT(uv_loop_close(&tl->loop), 0);
 }
 
 /* ------------------------------------------------------------------ recorded results */
@@ -207,11 +129,11 @@ static void on_done(void *data, const struct fo_hook_result *r)
 
     rc->fired++;
     rc->r = *r;
-    rc->at_ms = ms_since(rc->t0);
+    rc->at_ms = fo_test_ms_since(rc->t0);
 }
 
-static struct fo_hook *start(struct tloop *tl, struct rec *rc, const char *path, const char *const *env, unsigned n_env,
-                             unsigned timeout_ms)
+static struct fo_hook *start(struct fo_test_loop *tl, struct rec *rc, const char *path, const char *const *env,
+                             unsigned n_env, unsigned timeout_ms)
 {
     struct fo_hook *h = NULL;
     char err[FO_ERRLEN] = "";
@@ -230,11 +152,11 @@ static struct fo_hook *start(struct tloop *tl, struct rec *rc, const char *path,
 static void run_script(struct rec *rc, const char *path, const char *const *env, unsigned n_env, unsigned timeout_ms,
                        uint64_t deadline_ms)
 {
-    struct tloop tl;
+    struct fo_test_loop tl;
 
-    tloop_init(&tl, deadline_ms);
+    fo_test_check_loop_init(&tl, deadline_ms);
     start(&tl, rc, path, env, n_env, timeout_ms);
-    tloop_finish(&tl);
+    fo_test_check_loop_finish(&tl);
     FO_CHECK_INT(rc->fired, 1);
 }
 
@@ -262,7 +184,7 @@ static void test_exit_codes(void)
         FO_CHECK_INT(rc.r.term_signal, 0);
         FO_CHECK_INT(rc.r.exit_code, cases[i].exit_code);
         FO_CHECK_STR(rc.r.detail, cases[i].detail);
-        CHECK_RANGE(rc.r.duration_ms, 0, 3000);
+        FO_CHECK_RANGE(rc.r.duration_ms, 0, 3000);
     }
 }
 
@@ -273,7 +195,7 @@ static void test_killed_by_own_signal(void)
     run_script(&rc, script("selfkill.sh", "kill -USR1 $$; sleep 5", 0), NULL, 0, 5000, 10000);
     FO_CHECK_INT(rc.r.status, 0);
     FO_CHECK_INT(rc.r.term_signal, SIGUSR1);
-    CHECK_CONTAINS(rc.r.detail, "killed by signal");
+    FO_CHECK_CONTAINS(rc.r.detail, "killed by signal");
 }
 
 /* The script's child (sleep) is in the hook's process group, so it dies too. */
@@ -289,8 +211,8 @@ static void test_timeout_sigterm(void)
     FO_CHECK_INT(rc.r.status, FO_ETIMEDOUT);
     FO_CHECK_INT(rc.r.term_signal, SIGTERM);
     FO_CHECK_STR(rc.r.detail, "killed after 300 ms timeout (SIGTERM)");
-    CHECK_RANGE(rc.r.duration_ms, 300, 1500);
-    CHECK_RANGE(rc.at_ms, 300, 2500);
+    FO_CHECK_RANGE(rc.r.duration_ms, 300, 1500);
+    FO_CHECK_RANGE(rc.at_ms, 300, 2500);
     bg = read_pid("sleeper.pid");
     FO_CHECK(bg > 0);
     if (bg > 0) {
@@ -312,7 +234,7 @@ static void test_timeout_ignores_sigterm(void)
     FO_CHECK_INT(rc.r.status, FO_ETIMEDOUT);
     FO_CHECK_INT(rc.r.term_signal, SIGKILL);
     FO_CHECK_STR(rc.r.detail, "killed after 500 ms timeout (SIGKILL: it ignored SIGTERM)");
-    CHECK_RANGE(rc.r.duration_ms, 2500, 4000);
+    FO_CHECK_RANGE(rc.r.duration_ms, 2500, 4000);
     bg = read_pid("stubborn.pid");
     FO_CHECK(bg > 0);
     if (bg > 0) {
@@ -341,9 +263,9 @@ static void check_env_file(const char *out_path, const char *want_path_line, con
 
     FO_CHECK(text != NULL);
     if (text == NULL) return;
-    CHECK_CONTAINS(text, "FO_CLUSTER=c1\n");
-    CHECK_CONTAINS(text, "FO_REASON=primary down\n");
-    CHECK_CONTAINS(text, want_path_line);
+    FO_CHECK_CONTAINS(text, "FO_CLUSTER=c1\n");
+    FO_CHECK_CONTAINS(text, "FO_REASON=primary down\n");
+    FO_CHECK_CONTAINS(text, want_path_line);
     FO_CHECK(strstr(text, "FO_TEST_INHERITED") == NULL);
     FO_CHECK(strstr(text, "HOME=") == NULL);
     for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -498,22 +420,22 @@ static void test_spawn_errors(void)
     const char *noexec = script("noexec.sh", "exit 0", 0644);
     char missing[128], err[FO_ERRLEN];
     struct fo_hook *h = NULL;
-    struct tloop tl;
+    struct fo_test_loop tl;
     struct rec rc;
 
     path_in_scratch(missing, sizeof(missing), "does-not-exist.sh");
     memset(&rc, 0, sizeof(rc));
-    tloop_init(&tl, 5000);
+    fo_test_check_loop_init(&tl, 5000);
     err[0] = '\0';
     FO_CHECK_INT(fo_hook_run(&tl.loop, "h", missing, NULL, 0, 1000, on_done, &rc, &h, err), FO_ENOTFOUND);
-    CHECK_CONTAINS(err, "does-not-exist.sh");
+    FO_CHECK_CONTAINS(err, "does-not-exist.sh");
     FO_CHECK_INT(fo_hook_run(&tl.loop, "h", noexec, NULL, 0, 1000, on_done, &rc, &h, err), FO_EPERM);
     FO_CHECK_INT(fo_hook_run(&tl.loop, "h", "relative.sh", NULL, 0, 1000, on_done, &rc, &h, err), FO_EINVAL);
     FO_CHECK_INT(fo_hook_run(&tl.loop, "h", noexec, bad_env, 1, 1000, on_done, &rc, &h, err), FO_EINVAL);
     FO_CHECK_INT(fo_hook_run(&tl.loop, "h", noexec, NULL, 0, 0, on_done, &rc, &h, err), FO_EINVAL);
     FO_CHECK_INT(fo_hook_run(&tl.loop, "h", noexec, NULL, FO_HOOK_MAX_ENV + 1, 1000, on_done, &rc, &h, err), FO_EINVAL);
     FO_CHECK(h == NULL);
-    tloop_finish(&tl);
+    fo_test_check_loop_finish(&tl);
     FO_CHECK_INT(rc.fired, 0);
 }
 
@@ -530,7 +452,7 @@ static void test_background_holds_pipes(void)
     run_script(&rc, script("bg.sh", body, 0), NULL, 0, 10000, 10000);
     FO_CHECK_INT(rc.r.status, 0);
     FO_CHECK_INT(rc.r.exit_code, 3);
-    CHECK_RANGE(rc.at_ms, 0, 2000);
+    FO_CHECK_RANGE(rc.at_ms, 0, 2000);
     bg = read_pid("bg.pid");
     FO_CHECK(bg > 0);
     if (bg > 0) kill((pid_t)bg, SIGKILL);
@@ -562,10 +484,10 @@ static void test_cancel(void)
 
     for (i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
         struct canceller c;
-        struct tloop tl;
+        struct fo_test_loop tl;
         struct rec rc;
 
-        tloop_init(&tl, 10000);
+        fo_test_check_loop_init(&tl, 10000);
         c.h = start(&tl, &rc, script("cancel.sh", "trap '' TERM; sleep 30", 0), NULL, 0, 500);
         c.rc = &rc;
         c.fired_at_cancel = 99;
@@ -577,13 +499,13 @@ static void test_cancel(void)
             c.t.data = &c;
             uv_timer_start(&c.t, cancel_cb, delays[i], 0);
         }
-        tloop_finish(&tl);
+        fo_test_check_loop_finish(&tl);
         FO_CHECK_INT(c.fired_at_cancel, 0);
         FO_CHECK_INT(rc.fired, 1);
         FO_CHECK_INT(rc.r.status, FO_ECANCELED);
         FO_CHECK_INT(rc.r.term_signal, SIGKILL);
-        CHECK_CONTAINS(rc.r.detail, "canceled");
-        CHECK_RANGE(rc.at_ms, delays[i] > 1 ? delays[i] * 0.9 : 0, delays[i] + 1000);
+        FO_CHECK_CONTAINS(rc.r.detail, "canceled");
+        FO_CHECK_RANGE(rc.at_ms, delays[i] > 1 ? delays[i] * 0.9 : 0, delays[i] + 1000);
     }
 }
 
@@ -593,24 +515,24 @@ static void test_cancel_while_draining(void)
 {
     char body[256], pidfile[128];
     struct canceller c;
-    struct tloop tl;
+    struct fo_test_loop tl;
     struct rec rc;
     long bg;
 
     path_in_scratch(pidfile, sizeof(pidfile), "bg2.pid");
     snprintf(body, sizeof(body), "sleep 30 & echo $! > %s; exit 0", pidfile);
-    tloop_init(&tl, 10000);
+    fo_test_check_loop_init(&tl, 10000);
     c.h = start(&tl, &rc, script("bg2.sh", body, 0), NULL, 0, 5000);
     c.rc = &rc;
     uv_timer_init(&tl.loop, &c.t);
     c.t.data = &c;
     uv_timer_start(&c.t, cancel_cb, 200, 0);
-    tloop_finish(&tl);
+    fo_test_check_loop_finish(&tl);
     FO_CHECK_INT(c.fired_at_cancel, 0);
     FO_CHECK_INT(rc.fired, 1);
     FO_CHECK_INT(rc.r.status, FO_ECANCELED);
     FO_CHECK_STR(rc.r.detail, "canceled (exited 0)");
-    CHECK_RANGE(rc.at_ms, 190, 450);
+    FO_CHECK_RANGE(rc.at_ms, 190, 450);
     bg = read_pid("bg2.pid");
     FO_CHECK(bg > 0);
     if (bg > 0) kill((pid_t)bg, SIGKILL);

@@ -8,104 +8,38 @@
  * probe left no active handle behind. Timing checks use generous bounds around the
  * schedule the header promises (STYLE.md §14). */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "controller/prober.h"
 #include "fo_test.h"
+#include "lib/testcheck.h"
+#include "lib/testdb.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define MAXREP 32
 #define LIT(s) s, sizeof(s) - 1 /* a string literal and its length, NULs included */
-#define MARIADBD "/usr/sbin/mariadbd"
-
-#define CHECK_RANGE(v, lo, hi)                                                                                      \
-    do {                                                                                                            \
-        double fo_v_ = (v), fo_lo_ = (lo), fo_hi_ = (hi);                                                           \
-        if (!(fo_v_ >= fo_lo_ && fo_v_ < fo_hi_)) {                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s = %.1f not in [%.1f, %.1f)\n", __FILE__, __LINE__, #v, fo_v_, fo_lo_, \
-                    fo_hi_);                                                                                        \
-            fo_test_cur_failed = 1;                                                                                 \
-        }                                                                                                           \
-    } while (0)
-
-#define CHECK_CONTAINS(hay, needle)                                                               \
-    do {                                                                                          \
-        const char *fo_h_ = (hay), *fo_n_ = (needle);                                             \
-        if (fo_h_ == NULL || strstr(fo_h_, fo_n_) == NULL) {                                      \
-            fprintf(stderr, "  FAIL %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, \
-                    fo_h_ ? fo_h_ : "(null)", fo_n_);                                             \
-            fo_test_cur_failed = 1;                                                               \
-        }                                                                                         \
-    } while (0)
-
-static double ms_since(uint64_t t0_ns)
-{
-    return (double)(uv_hrtime() - t0_ns) / 1e6;
-}
 
 /* ------------------------------------------------------------------ loop with a deadline */
 
-struct tloop {
-    uv_loop_t loop;
-    uv_timer_t deadline;
-    bool expired;
-    uint64_t t0; /* uv_hrtime() at init */
-};
-
-static void deadline_cb(uv_timer_t *t)
-{
-    struct tloop *tl = t->data;
-
-    tl->expired = true;
-    uv_stop(&tl->loop);
-}
-
-static void tloop_init(struct tloop *tl, uint64_t deadline_ms)
-{
-    FO_CHECK_INT(uv_loop_init(&tl->loop), 0);
-    uv_timer_init(&tl->loop, &tl->deadline);
-    tl->deadline.data = tl;
-    tl->expired = false;
-    uv_timer_start(&tl->deadline, deadline_cb, deadline_ms, 0);
-    uv_unref((uv_handle_t *)&tl->deadline);
-    tl->t0 = uv_hrtime();
-}
-
 /* Runs until the loop ends by itself; failing the test if the deadline fired. */
-static void tloop_run(struct tloop *tl)
+static void tloop_run(struct fo_test_loop *tl)
 {
-    uv_run(&tl->loop, UV_RUN_DEFAULT);
-    if (tl->expired) fprintf(stderr, "  loop deadline expired\n");
-    FO_CHECK(!tl->expired);
+    FO_CHECK(fo_test_loop_run(tl));
 }
 
 /* The caller has closed its probes and servers: the closes must complete, and then
  * the loop must hold nothing at all. */
-static void tloop_done(struct tloop *tl)
+static void tloop_done(struct fo_test_loop *tl)
 {
-    tl->expired = false;
-    uv_timer_start(&tl->deadline, deadline_cb, 5000, 0);
-    uv_run(&tl->loop, UV_RUN_DEFAULT);
-    FO_CHECK(!tl->expired);
-    uv_close((uv_handle_t *)&tl->deadline, NULL);
-    /* NOWAIT: one pass runs the close callback, and a leftover handle cannot hang
-     * the test; uv_loop_close reports it instead. */
-    uv_run(&tl->loop, UV_RUN_NOWAIT);
-    FO_CHECK_INT(uv_loop_close(&tl->loop), 0);
+    FO_CHECK(fo_test_loop_drain(tl, 5000));
+    FO_CHECK_INT(fo_test_loop_close(tl), 0);
 }
 
 /* ------------------------------------------------------------------ recorded reports */
@@ -125,7 +59,7 @@ struct rec;
 typedef void (*step_fn)(struct rec *r, const struct rep *last);
 
 struct rec {
-    struct tloop *tl;
+    struct fo_test_loop *tl;
     struct fo_probe *p;
     bool closed;
     unsigned n;           /* reports received before close */
@@ -166,7 +100,7 @@ static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_s
     memset(rp, 0, sizeof(*rp));
     rp->ok = ok;
     rp->dur_ms = duration_ms;
-    rp->at_ms = ms_since(r->tl->t0);
+    rp->at_ms = fo_test_ms_since(r->tl->t0);
     FO_CHECK(duration_ms >= 0);
     if (ok) {
         FO_CHECK(s != NULL);
@@ -189,7 +123,7 @@ static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_s
     if (r->close_after != 0 && r->n >= r->close_after) rec_close(r);
 }
 
-static void rec_start(struct rec *r, struct tloop *tl, const char *host, uint16_t port, const char *user,
+static void rec_start(struct rec *r, struct fo_test_loop *tl, const char *host, uint16_t port, const char *user,
                       const char *password, const struct fo_probe_opts *o)
 {
     r->tl = tl;
@@ -221,22 +155,11 @@ static void closer_start(struct closer *c, uv_loop_t *loop, struct rec *r, uint6
 
 /* ------------------------------------------------------------------ raw sockets */
 
-/* A TCP port on 127.0.0.1 that nobody listens on (bound, read, released). */
+/* A TCP port on 127.0.0.1 that nobody listens on. */
 static uint16_t closed_port(void)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    uint16_t port = 0;
+    uint16_t port = fo_test_free_port();
 
-    FO_CHECK(fd >= 0);
-    if (fd < 0) return 1;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
     FO_CHECK(port != 0);
     return port;
 }
@@ -245,23 +168,9 @@ static uint16_t closed_port(void)
  * the TCP handshake but no byte ever arrives. */
 static int backlog_listener(uint16_t *port)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = fo_test_mute_listener(port);
 
-    *port = 0;
-    FO_CHECK(fd >= 0);
-    if (fd < 0) return -1;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        FO_CHECK(!"backlog listener");
-        close(fd);
-        return -1;
-    }
-    *port = ntohs(a.sin_port);
+    if (fd < 0) FO_CHECK(!"backlog listener");
     return fd;
 }
 
@@ -475,9 +384,9 @@ static void fake_stop(struct fake_server *s)
 static void check_refused(const struct rep *rp)
 {
     FO_CHECK(!rp->ok);
-    CHECK_CONTAINS(rp->err, "connect");
+    FO_CHECK_CONTAINS(rp->err, "connect");
     FO_CHECK(strstr(rp->err, "timeout") == NULL);
-    CHECK_RANGE(rp->dur_ms, 0, 500);
+    FO_CHECK_RANGE(rp->dur_ms, 0, 500);
 }
 
 static double attempt_start(const struct rep *rp)
@@ -493,12 +402,12 @@ static void test_port_closed_backoff(void)
     const struct fo_probe_opts fast = {50, 1000, 1000, 2};
     /* With interval 3000 and down_after 1 the first wait would be 6000: capped. */
     const struct fo_probe_opts slow = {3000, 1000, 1000, 1};
-    struct tloop tl;
+    struct fo_test_loop tl;
     struct rec a = {0}, b = {0};
     uint16_t port = closed_port();
     unsigned i;
 
-    tloop_init(&tl, 12000);
+    fo_test_check_loop_init(&tl, 12000);
     a.close_after = N_ELEMS(gaps) + 1;
     b.close_after = 2;
     rec_start(&a, &tl, "127.0.0.1", port, "fo", "pw", &fast);
@@ -513,16 +422,16 @@ static void test_port_closed_backoff(void)
     FO_CHECK_INT(a.after_close + b.after_close, 0);
     for (i = 0; i < a.n; i++) check_refused(&a.reps[i]);
     for (i = 0; i < b.n; i++) check_refused(&b.reps[i]);
-    if (a.n > 0) CHECK_RANGE(a.reps[0].at_ms, 0, 300); /* first attempt right away */
+    if (a.n > 0) FO_CHECK_RANGE(a.reps[0].at_ms, 0, 300); /* first attempt right away */
     /* Gaps between attempt starts (report time minus the attempt's duration); the
      * schedule runs on uv_now's millisecond clock, hence the slack below. Each
      * lower bound is above the previous gap's value, so a missing doubling fails. */
     for (i = 1; i < a.n && i <= N_ELEMS(gaps); i++)
-        CHECK_RANGE(attempt_start(&a.reps[i]) - attempt_start(&a.reps[i - 1]), 0.8 * gaps[i - 1] - 2,
-                    gaps[i - 1] + 150);
+        FO_CHECK_RANGE(attempt_start(&a.reps[i]) - attempt_start(&a.reps[i - 1]), 0.8 * gaps[i - 1] - 2,
+                       gaps[i - 1] + 150);
     if (b.n == 2)
-        CHECK_RANGE(attempt_start(&b.reps[1]) - attempt_start(&b.reps[0]), FO_PROBE_MAX_BACKOFF_MS - 50,
-                    FO_PROBE_MAX_BACKOFF_MS + 700);
+        FO_CHECK_RANGE(attempt_start(&b.reps[1]) - attempt_start(&b.reps[0]), FO_PROBE_MAX_BACKOFF_MS - 50,
+                       FO_PROBE_MAX_BACKOFF_MS + 700);
 }
 
 /* ------------------------------------------------------------------ 2. a server that never greets */
@@ -536,21 +445,21 @@ static void check_connect_timeouts(const struct rec *r, unsigned timeout_ms)
     for (i = 0; i < r->n; i++) {
         FO_CHECK(!r->reps[i].ok);
         FO_CHECK_STR(r->reps[i].err, want);
-        CHECK_RANGE(r->reps[i].dur_ms, 0.8 * timeout_ms, 3.0 * timeout_ms);
+        FO_CHECK_RANGE(r->reps[i].dur_ms, 0.8 * timeout_ms, 3.0 * timeout_ms);
     }
-    if (r->n > 0) CHECK_RANGE(r->reps[0].at_ms, 0.8 * timeout_ms, 3.0 * timeout_ms);
+    if (r->n > 0) FO_CHECK_RANGE(r->reps[0].at_ms, 0.8 * timeout_ms, 3.0 * timeout_ms);
 }
 
 static void test_hung_server_connect_timeout(void)
 {
     const struct fo_probe_opts o = {50, 400, 1000, 5};
-    struct tloop tl;
+    struct fo_test_loop tl;
     struct fake_server srv;
     struct rec a = {0}, b = {0};
     uint16_t bport;
     int bfd = backlog_listener(&bport);
 
-    tloop_init(&tl, 8000);
+    fo_test_check_loop_init(&tl, 8000);
     fake_start(&srv, &tl.loop, FAKE_SILENT, false);
     a.close_after = 2;
     b.close_after = 2;
@@ -618,12 +527,12 @@ static void test_garbage_greeting(void)
     for (i = 0; i < N_ELEMS(cases); i++) {
         const struct garbage_case *gc = &cases[i];
         int failed_before = fo_test_cur_failed;
-        struct tloop tl;
+        struct fo_test_loop tl;
         struct fake_server srv;
         struct rec r = {0};
 
         fo_test_cur_failed = 0;
-        tloop_init(&tl, 5000);
+        fo_test_check_loop_init(&tl, 5000);
         fake_start(&srv, &tl.loop, FAKE_GARBAGE, false);
         srv.out = gc->out;
         srv.out_len = gc->len;
@@ -640,7 +549,7 @@ static void test_garbage_greeting(void)
         FO_CHECK_INT(srv.accepted, 1);
         if (r.n == 1) {
             FO_CHECK(!r.reps[0].ok);
-            CHECK_CONTAINS(r.reps[0].err, "connect");
+            FO_CHECK_CONTAINS(r.reps[0].err, "connect");
             /* A peer that hung up is noticed at once, not at the deadline. */
             if (gc->expect == EXP_FAST) FO_CHECK(strstr(r.reps[0].err, "timeout") == NULL);
             if (gc->expect == EXP_TIMEOUT) FO_CHECK_STR(r.reps[0].err, "connect timeout after 600 ms");
@@ -658,12 +567,12 @@ static void test_garbage_greeting(void)
 static void test_read_timeout_fresh_connection(void)
 {
     const struct fo_probe_opts o = {50, 3000, 300, 5};
-    struct tloop tl;
+    struct fo_test_loop tl;
     struct fake_server srv;
     struct rec r = {0};
     unsigned i;
 
-    tloop_init(&tl, 8000);
+    fo_test_check_loop_init(&tl, 8000);
     fake_start(&srv, &tl.loop, FAKE_HANG_QUERY, false);
     r.close_after = 2;
     r.secret = "s3cr3t-pw";
@@ -680,7 +589,7 @@ static void test_read_timeout_fresh_connection(void)
     for (i = 0; i < r.n; i++) {
         FO_CHECK(!r.reps[i].ok);
         FO_CHECK_STR(r.reps[i].err, "read timeout after 300 ms");
-        CHECK_RANGE(r.reps[i].dur_ms, 0.8 * 300, 3.0 * 300);
+        FO_CHECK_RANGE(r.reps[i].dur_ms, 0.8 * 300, 3.0 * 300);
     }
 }
 
@@ -734,7 +643,7 @@ static void close_idle_step(struct rec *r, const struct rep *last)
 
 static void run_close_case(const struct close_case *cc)
 {
-    struct tloop tl;
+    struct fo_test_loop tl;
     struct fake_server srv;
     struct close_run cr;
     uint16_t port = 0;
@@ -743,7 +652,7 @@ static void run_close_case(const struct close_case *cc)
     memset(&cr, 0, sizeof(cr));
     cr.cc = cc;
     cr.r.ctx = &cr;
-    tloop_init(&tl, 6000);
+    fo_test_check_loop_init(&tl, 6000);
     fake_start(&srv, &tl.loop, cc->target == T_HANG_QUERY ? FAKE_HANG_QUERY : FAKE_SILENT, cc->target == T_SILENT_DUAL);
     srv.data = &cr;
     if (cc->target == T_SILENT_DUAL && cc->when == CW_ON_ACCEPT && !srv.dual) {
@@ -822,204 +731,13 @@ static void test_close_during_each_phase(void)
 
 /* ------------------------------------------------------------------ 5. a real mariadbd */
 
-/* What atexit() needs to stop the server and remove its files, whatever happened. */
-static struct {
-    pid_t pid;
-    char dir[64];
-    uint16_t port;
-    bool stopped; /* SIGSTOPped by the test */
-} g_mdb = {-1, "", 0, false};
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    remove(path);
-    return 0;
-}
-
-/* Polls for the child's exit until timeout_ms; true if it exited. */
-static bool wait_exit(pid_t pid, unsigned timeout_ms, int *status)
-{
-    uint64_t t0 = uv_hrtime();
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    int st = 0;
-
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-
-        if (w == pid || (w < 0 && errno == ECHILD)) {
-            if (status != NULL) *status = st;
-            return true;
-        }
-        if (ms_since(t0) >= timeout_ms) return false;
-        nanosleep(&ts, NULL);
-    }
-}
-
-static void mdb_cleanup(void)
-{
-    if (g_mdb.pid > 0) {
-        kill(g_mdb.pid, SIGCONT);
-        kill(g_mdb.pid, SIGTERM);
-        if (!wait_exit(g_mdb.pid, 15000, NULL)) {
-            kill(g_mdb.pid, SIGKILL);
-            waitpid(g_mdb.pid, NULL, 0);
-        }
-        g_mdb.pid = -1;
-        g_mdb.stopped = false;
-    }
-    if (g_mdb.dir[0] != '\0') {
-        nftw(g_mdb.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        g_mdb.dir[0] = '\0';
-    }
-}
-
-static void mdb_signal(int sig)
-{
-    if (g_mdb.pid <= 0) return;
-    FO_CHECK_INT(kill(g_mdb.pid, sig), 0);
-    if (sig == SIGSTOP) g_mdb.stopped = true;
-    if (sig == SIGCONT) g_mdb.stopped = false;
-}
-
-/* Forks argv with stdout/stderr appended to log_path; the child dies with us. */
-static pid_t spawn(char *const argv[], const char *log_path)
-{
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        int in = open("/dev/null", O_RDONLY);
-
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        if (in >= 0) dup2(in, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Runs argv to completion within timeout_ms; returns its exit code or -1. */
-static int run_cmd(char *const argv[], const char *log_path, unsigned timeout_ms)
-{
-    pid_t pid = spawn(argv, log_path);
-    int st = 0;
-
-    if (pid < 0) return -1;
-    if (!wait_exit(pid, timeout_ms, &st)) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void print_tail(const char *path)
-{
-    char buf[2048];
-    FILE *f = fopen(path, "r");
-    long size;
-    size_t n;
-
-    if (f == NULL) return;
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0, SEEK_SET);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    fprintf(stderr, "  --- %s ---\n%s\n  ---\n", path, buf);
-}
-
-static bool mdb_start(void)
-{
-    static bool registered;
-    char datadir[128], datadir_arg[160], port_arg[32], sock[128], sock_arg[160];
-    char install_log[128], server_log[128], client_log[128];
-    const char *sql = "CREATE USER IF NOT EXISTS 'fo'@'127.0.0.1' IDENTIFIED BY 'pw'; "
-                      "GRANT ALL PRIVILEGES ON *.* TO 'fo'@'127.0.0.1'";
-    uint64_t t0;
-    struct timespec ts = {0, 100 * 1000 * 1000};
-
-    if (!registered) {
-        atexit(mdb_cleanup);
-        registered = true;
-    }
-    snprintf(g_mdb.dir, sizeof(g_mdb.dir), "/tmp/fo-test-prober-XXXXXX");
-    if (mkdtemp(g_mdb.dir) == NULL) {
-        g_mdb.dir[0] = '\0';
-        return false;
-    }
-    g_mdb.port = closed_port();
-    snprintf(datadir, sizeof(datadir), "%s/data", g_mdb.dir);
-    snprintf(datadir_arg, sizeof(datadir_arg), "--datadir=%s", datadir);
-    snprintf(port_arg, sizeof(port_arg), "--port=%u", g_mdb.port);
-    snprintf(sock, sizeof(sock), "%s/mysqld.sock", g_mdb.dir);
-    snprintf(sock_arg, sizeof(sock_arg), "--socket=%s", sock);
-    snprintf(install_log, sizeof(install_log), "%s/install.log", g_mdb.dir);
-    snprintf(server_log, sizeof(server_log), "%s/mariadbd.log", g_mdb.dir);
-    snprintf(client_log, sizeof(client_log), "%s/client.log", g_mdb.dir);
-
-    {
-        char *const install[] = {"/usr/bin/mariadb-install-db", "--no-defaults", datadir_arg,
-                                 "--auth-root-authentication-method=normal", NULL};
-
-        if (run_cmd(install, install_log, 60000) != 0) {
-            print_tail(install_log);
-            return false;
-        }
-    }
-    {
-        char *const server[] = {MARIADBD,
-                                "--no-defaults",
-                                "--user=root",
-                                datadir_arg,
-                                port_arg,
-                                sock_arg,
-                                "--bind-address=127.0.0.1",
-                                "--server-id=7",
-                                "--log-bin",
-                                "--innodb-buffer-pool-size=16M",
-                                "--performance-schema=off",
-                                "--skip-name-resolve",
-                                NULL};
-
-        g_mdb.pid = spawn(server, server_log);
-        if (g_mdb.pid < 0) return false;
-    }
-    /* Ready when the client can create the probe's user over the socket. */
-    t0 = uv_hrtime();
-    for (;;) {
-        char *const client[] = {"/usr/bin/mariadb", "--no-defaults", "-uroot", sock_arg, "-e", (char *)sql, NULL};
-        int st;
-
-        if (waitpid(g_mdb.pid, &st, WNOHANG) == g_mdb.pid) {
-            g_mdb.pid = -1;
-            fprintf(stderr, "  mariadbd exited early\n");
-            print_tail(server_log);
-            return false;
-        }
-        if (access(sock, F_OK) == 0 && run_cmd(client, client_log, 10000) == 0) return true;
-        if (ms_since(t0) > 30000) {
-            fprintf(stderr, "  mariadbd not ready within 30 s\n");
-            print_tail(server_log);
-            print_tail(client_log);
-            return false;
-        }
-        nanosleep(&ts, NULL);
-    }
-}
-
 static void check_sample(const struct rep *rp)
 {
     FO_CHECK(rp->ok);
     FO_CHECK_INT(rp->server_id, 7);
     FO_CHECK(!rp->read_only);
     FO_CHECK(!rp->is_replica);
-    CHECK_CONTAINS(rp->version, "MariaDB");
+    FO_CHECK_CONTAINS(rp->version, "MariaDB");
 }
 
 /* Wrong password, then the right one, then a wrong one again: credentials changed
@@ -1029,7 +747,7 @@ static void creds_step(struct rec *r, const struct rep *last)
     switch (r->n) {
     case 1:
         FO_CHECK(!last->ok);
-        CHECK_CONTAINS(last->err, "Access denied");
+        FO_CHECK_CONTAINS(last->err, "Access denied");
         fo_probe_set_credentials(r->p, "fo", "pw");
         break;
     case 2:
@@ -1038,24 +756,24 @@ static void creds_step(struct rec *r, const struct rep *last)
         break;
     case 3:
         FO_CHECK(!last->ok);
-        CHECK_CONTAINS(last->err, "Access denied");
+        FO_CHECK_CONTAINS(last->err, "Access denied");
         rec_close(r);
         break;
     default: break;
     }
 }
 
-static void mdb_credentials(void)
+static void mdb_credentials(const struct fo_test_db *db)
 {
     const struct fo_probe_opts o = {50, 2000, 2000, 5};
-    struct tloop tl;
+    struct fo_test_loop tl;
     struct rec r = {0};
 
-    tloop_init(&tl, 8000);
+    fo_test_check_loop_init(&tl, 8000);
     r.secret = "Wr0ng-S3cret-one";
     r.secret2 = "Wr0ng-S3cret-two";
     r.step = creds_step;
-    rec_start(&r, &tl, "127.0.0.1", g_mdb.port, "fo", r.secret, &o);
+    rec_start(&r, &tl, "127.0.0.1", db->port, "fo", r.secret, &o);
     tloop_run(&tl);
     rec_close(&r);
     tloop_done(&tl);
@@ -1067,6 +785,7 @@ static void mdb_credentials(void)
  * connection hits the read timeout, a new connection the connect timeout; SIGCONT:
  * the probe recovers within a few attempts. */
 struct stop_ctx {
+    struct fo_test_db *db;
     unsigned stage;
     unsigned after_cont;
 };
@@ -1081,20 +800,20 @@ static void stop_step(struct rec *r, const struct rep *last)
         if (!last->ok) {
             rec_close(r);
         } else if (r->n == 2) {
-            mdb_signal(SIGSTOP);
+            FO_CHECK_INT(fo_test_db_signal(sc->db, SIGSTOP), 0);
             sc->stage = 1;
         }
         break;
     case 1:
         FO_CHECK(!last->ok);
         FO_CHECK_STR(last->err, "read timeout after 300 ms");
-        CHECK_RANGE(last->dur_ms, 0.8 * 300, 3.0 * 300);
+        FO_CHECK_RANGE(last->dur_ms, 0.8 * 300, 3.0 * 300);
         sc->stage = 2;
         break;
     case 2:
         FO_CHECK(!last->ok);
-        CHECK_CONTAINS(last->err, "timeout");
-        mdb_signal(SIGCONT);
+        FO_CHECK_CONTAINS(last->err, "timeout");
+        FO_CHECK_INT(fo_test_db_signal(sc->db, SIGCONT), 0);
         sc->stage = 3;
         break;
     case 3:
@@ -1112,22 +831,22 @@ static void stop_step(struct rec *r, const struct rep *last)
     }
 }
 
-static void mdb_stop_and_resume(void)
+static void mdb_stop_and_resume(struct fo_test_db *db)
 {
     const struct fo_probe_opts o = {100, 600, 300, 3};
-    struct tloop tl;
-    struct stop_ctx sc = {0, 0};
+    struct fo_test_loop tl;
+    struct stop_ctx sc = {db, 0, 0};
     struct rec r = {0};
 
-    tloop_init(&tl, 10000);
+    fo_test_check_loop_init(&tl, 10000);
     r.step = stop_step;
     r.ctx = &sc;
     r.secret = "pw-not-in-errors";
-    rec_start(&r, &tl, "127.0.0.1", g_mdb.port, "fo", "pw", &o);
+    rec_start(&r, &tl, "127.0.0.1", db->port, "fo", "pw", &o);
     tloop_run(&tl);
     rec_close(&r);
     tloop_done(&tl);
-    if (g_mdb.stopped) mdb_signal(SIGCONT);
+    if (db->stopped) FO_CHECK_INT(fo_test_db_signal(db, SIGCONT), 0);
     FO_CHECK_INT(sc.stage, 4);
     FO_CHECK_INT(r.after_close, 0);
 }
@@ -1136,22 +855,17 @@ static void mdb_stop_and_resume(void)
  * fails at once (no timeout, no SIGPIPE) or already reconnects, and the one after
  * that succeeds on a new connection. */
 struct kill_ctx {
+    const struct fo_test_db *db;
     unsigned killed_at; /* report count when the connection was killed */
 };
 
 static void kill_step(struct rec *r, const struct rep *last)
 {
     struct kill_ctx *kc = r->ctx;
-    char sock_arg[160], log[128];
-    char *const client[] = {
-        "/usr/bin/mariadb", "--no-defaults", "-uroot", sock_arg, "-e", "KILL CONNECTION USER 'fo'@'127.0.0.1'", NULL};
 
     if (kc->killed_at == 0) {
         check_sample(last);
-        snprintf(sock_arg, sizeof(sock_arg), "--socket=%s/mysqld.sock", g_mdb.dir);
-        snprintf(log, sizeof(log), "%s/client.log", g_mdb.dir);
-        if (run_cmd(client, log, 10000) != 0) {
-            print_tail(log);
+        if (fo_test_db_root_sql(kc->db, "KILL CONNECTION USER 'fo'@'127.0.0.1'", 10000) != 0) {
             FO_CHECK(!"KILL CONNECTION USER");
             rec_close(r);
         }
@@ -1160,7 +874,7 @@ static void kill_step(struct rec *r, const struct rep *last)
     }
     if (!last->ok) {
         FO_CHECK(strstr(last->err, "timeout") == NULL);
-        CHECK_RANGE(last->dur_ms, 0, 1000);
+        FO_CHECK_RANGE(last->dur_ms, 0, 1000);
     }
     if (last->ok) {
         check_sample(last);
@@ -1172,17 +886,17 @@ static void kill_step(struct rec *r, const struct rep *last)
     }
 }
 
-static void mdb_dropped_connection(void)
+static void mdb_dropped_connection(const struct fo_test_db *db)
 {
     const struct fo_probe_opts o = {100, 2000, 2000, 3};
-    struct tloop tl;
-    struct kill_ctx kc = {0};
+    struct fo_test_loop tl;
+    struct kill_ctx kc = {db, 0};
     struct rec r = {0};
 
-    tloop_init(&tl, 8000);
+    fo_test_check_loop_init(&tl, 8000);
     r.step = kill_step;
     r.ctx = &kc;
-    rec_start(&r, &tl, "127.0.0.1", g_mdb.port, "fo", "pw", &o);
+    rec_start(&r, &tl, "127.0.0.1", db->port, "fo", "pw", &o);
     tloop_run(&tl);
     rec_close(&r);
     tloop_done(&tl);
@@ -1193,6 +907,7 @@ static void mdb_dropped_connection(void)
 
 /* Close while a query waits on the stopped server (read timeout far away). */
 struct query_close_ctx {
+    struct fo_test_db *db;
     struct closer cl;
     bool started;
 };
@@ -1203,29 +918,30 @@ static void query_close_step(struct rec *r, const struct rep *last)
 
     check_sample(last);
     if (r->n != 1) return;
-    mdb_signal(SIGSTOP);
+    FO_CHECK_INT(fo_test_db_signal(qc->db, SIGSTOP), 0);
     /* The next attempt starts 100 ms later and then waits for the reply. */
     closer_start(&qc->cl, &r->tl->loop, r, 300);
     qc->started = true;
 }
 
-static void mdb_close_during_query(void)
+static void mdb_close_during_query(struct fo_test_db *db)
 {
     const struct fo_probe_opts o = {100, 2000, 5000, 3};
-    struct tloop tl;
+    struct fo_test_loop tl;
     struct query_close_ctx qc;
     struct rec r = {0};
 
     memset(&qc, 0, sizeof(qc));
-    tloop_init(&tl, 8000);
+    qc.db = db;
+    fo_test_check_loop_init(&tl, 8000);
     r.step = query_close_step;
     r.ctx = &qc;
-    rec_start(&r, &tl, "127.0.0.1", g_mdb.port, "fo", "pw", &o);
+    rec_start(&r, &tl, "127.0.0.1", db->port, "fo", "pw", &o);
     tloop_run(&tl);
     rec_close(&r);
     if (qc.started) uv_close((uv_handle_t *)&qc.cl.t, NULL);
     tloop_done(&tl);
-    if (g_mdb.stopped) mdb_signal(SIGCONT);
+    if (db->stopped) FO_CHECK_INT(fo_test_db_signal(db, SIGCONT), 0);
     FO_CHECK(qc.started);
     FO_CHECK_INT(r.n, 1);
     FO_CHECK_INT(r.after_close, 0);
@@ -1233,20 +949,14 @@ static void mdb_close_during_query(void)
 
 static void test_real_mariadbd(void)
 {
-    if (access(MARIADBD, X_OK) != 0) {
-        printf("SKIP: no mariadbd\n");
-        return;
-    }
-    if (!mdb_start()) {
-        FO_CHECK(!"mariadbd started");
-        mdb_cleanup();
-        return;
-    }
-    mdb_credentials();
-    mdb_dropped_connection();
-    mdb_stop_and_resume();
-    mdb_close_during_query();
-    mdb_cleanup();
+    struct fo_test_db db;
+
+    if (!fo_test_check_db_start(&db, "prober", 7)) return;
+    mdb_credentials(&db);
+    mdb_dropped_connection(&db);
+    mdb_stop_and_resume(&db);
+    mdb_close_during_query(&db);
+    fo_test_db_stop(&db);
 }
 
 FO_TEST_MAIN(FO_T(test_port_closed_backoff), FO_T(test_hung_server_connect_timeout), FO_T(test_garbage_greeting),
