@@ -9,8 +9,10 @@ environment; pre_failover's exit status is read from a file the test writes).
      repointed; the hook saw FO_CLUSTER/FO_OLD_PRIMARY/FO_KIND=auto; vetoed attempts
      are not retried in a tight loop. Server 1 is restarted: the primary again.
   D. `recoveries disable`, kill -9 the primary: refused (why: verdict refused,
-     recoveries disabled), no failover for 4 s; a manual `failoverctl failover demo
-     --to <5>` still works (kind manual); `recoveries enable`.
+     recoveries disabled), no failover for 4 s; then `maintenance on demo` (whole
+     cluster) + `recoveries enable`: refused naming maintenance, no failover; then
+     (recoveries disabled again, maintenance off) a manual `failoverctl failover
+     demo --to <5>` still works (kind manual); `recoveries enable`.
   R. `instance rule demo <2> must_not`, `maintenance on demo <3>`, all replicas
      equally advanced (2 and 3 listed first); kill -9 the primary (5): 4 is promoted,
      never 2 (must_not) nor 3 (maintenance); the hooks got FO_EPOCH, FO_KIND=auto,
@@ -33,7 +35,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from rig.failover import FailoverEnv, inst_summary, short, steps_line  # noqa: E402
-from rig.util import NotYet, check, register_cleanup, run_test, step, wait_for  # noqa: E402
+from rig.util import NotYet, TestFailure, check, register_cleanup, run_test, step, wait_for  # noqa: E402
 
 DB_PORT = 25200
 CTL_PORT = 25210
@@ -176,6 +178,29 @@ def main():
               f"why recoveries_enabled={env.why().get('recoveries_enabled')!r} after `recoveries disable`")
         env.wait_no_failover(4, epoch_before=e1, what="recoveries disabled")
         check(not env.writable_servers(), f"writable servers while recoveries are disabled: {env.writable_servers()}")
+
+        # Cluster-wide maintenance blocks automatic failover too.
+        env.ctl_ok(["maintenance", "on", "demo"])
+        wait_for(lambda: env.why().get("maintenance") is True, 5, "why to show the cluster in maintenance")
+        wall_m = int(time.time() * 1000) - 1000
+        env.c.ctl_write(["recoveries", "enable"])
+
+        def in_maintenance(d):
+            text = f"{d.get('reason')} {d.get('detail')}".lower()
+            return d.get("verdict") == "refused" and "maintenance" in text
+        try:
+            d = env.wait_decision(in_maintenance, 8, "a decision with verdict refused naming maintenance",
+                                  since_wall_ms=wall_m)
+            step(f"cluster in maintenance: why: verdict={d['verdict']!r} reason={d.get('reason')!r}")
+        except TestFailure as e:
+            problems.append(f"cluster maintenance + dead primary: the refusal is not in why ({e})")
+            step("cluster in maintenance: no refusal recorded in why (reported at the end)")
+        env.wait_no_failover(3, epoch_before=e1, what="cluster in maintenance")
+        env.c.ctl_write(["recoveries", "disable"])
+        wait_for(lambda: env.why().get("recoveries_enabled") is False, 5, "recoveries to be disabled again")
+        env.ctl_ok(["maintenance", "off", "demo"])
+        wait_for(lambda: env.why().get("maintenance") is False, 5, "why to show the cluster out of maintenance")
+        env.wait_no_failover(1, epoch_before=e1, what="recoveries disabled")
 
         step(f"manual `failoverctl failover demo --to {A[5]}` (recoveries still disabled)")
         res = env.ctl(["failover", "demo", "--to", A[5]], timeout_ms=60000, proc_timeout=90)
