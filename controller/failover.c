@@ -16,6 +16,7 @@
 #define DECISION_REPEAT_MS 30000 /* the same verdict is recorded again at most this often */
 #define TILT_LAG_MS 1000
 #define TILT_JUMP_MS 1000
+#define FO_RETRY_AFTER_INCOMPLETE_MS 30000 /* documented in README "Failover" */
 
 int fo_fe_read_secret(const char *path, char *out, size_t outlen, char err[FO_ERRLEN])
 {
@@ -41,20 +42,22 @@ static struct last_decision *last_for(struct fo_failover *fe, const char *cluste
     return p;
 }
 
-/* Commits a Decision. With dedupe, the same verdict for the same cluster is recorded
- * again only after DECISION_REPEAT_MS, so a long outage does not flood the log. */
+/* Commits a Decision. With dedupe, the same verdict with the same reason for the same
+ * cluster is recorded again only after DECISION_REPEAT_MS, so a long outage does not
+ * flood the log, while a change of reason (e.g. another refusal) is recorded at once. */
 void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *verdict, const char *reason,
-                    const char *host, uint16_t port, bool dedupe)
+                    const char *host, uint16_t port, bool dedupe, const struct fo_evidence *ev)
 {
     struct last_decision *last = last_for(fe, cluster);
     uint64_t now = uv_now(fe->ctl->loop);
-    char err[FO_ERRLEN];
+    char err[FO_ERRLEN], key[sizeof(last->key)];
     Fo__Command cmd;
     Fo__Decision d;
 
-    if (dedupe && last != NULL && strcmp(last->verdict, verdict) == 0 && now - last->at_ms < DECISION_REPEAT_MS) return;
+    snprintf(key, sizeof(key), "%s|%.64s", verdict, reason);
+    if (dedupe && last != NULL && strcmp(last->key, key) == 0 && now - last->at_ms < DECISION_REPEAT_MS) return;
     if (last != NULL) {
-        snprintf(last->verdict, sizeof(last->verdict), "%s", verdict);
+        memcpy(last->key, key, sizeof(key));
         last->at_ms = now;
     }
     FO_INFO(MOD, "cluster %s: %s: %s", cluster, verdict, reason);
@@ -66,9 +69,22 @@ void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *ver
     d.reason = (char *)reason;
     d.host = (char *)(host ? host : "");
     d.port = port;
+    if (ev != NULL) {
+        d.n_confirmations = ev->n_conf;
+        d.confirmations = (Fo__Confirmation **)ev->confp;
+        d.n_replicas = ev->n_reps;
+        d.replicas = (Fo__ReplicaReport **)ev->repp;
+    }
     cmd.body_case = FO__COMMAND__BODY_DECISION;
     cmd.decision = &d;
     if (fo_ctl_propose(fe->ctl, &cmd, NULL, NULL, err) != 0) FO_WARN(MOD, "recording a decision: %s", err);
+}
+
+void fo_fe_backoff(struct fo_failover *fe, const char *cluster)
+{
+    struct last_decision *last = last_for(fe, cluster);
+
+    if (last != NULL) last->retry_after = uv_now(fe->ctl->loop) + FO_RETRY_AFTER_INCOMPLETE_MS;
 }
 
 void fo_fe_quiet(struct fo_failover *fe, const char *cluster)
@@ -217,7 +233,8 @@ static void begin_committed(void *data, int status, int result)
 }
 
 static int begin(struct fo_failover *fe, const struct fo_store_cluster *c, int kind, const char *reason,
-                 const char *target_host, uint16_t target_port, fo_failover_done_cb cb, void *data, char err[FO_ERRLEN])
+                 const struct fo_evidence *ev, const char *target_host, uint16_t target_port, fo_failover_done_cb cb,
+                 void *data, char err[FO_ERRLEN])
 {
     struct last_decision *last = last_for(fe, c->name);
     struct begin_req *b;
@@ -244,6 +261,12 @@ static int begin(struct fo_failover *fe, const struct fo_store_cluster *c, int k
     fb.reason = (char *)reason;
     fb.target_host = (char *)(target_host ? target_host : "");
     fb.target_port = target_port;
+    if (ev != NULL) {
+        fb.n_confirmations = ev->n_conf;
+        fb.confirmations = (Fo__Confirmation **)ev->confp;
+        fb.n_replicas = ev->n_reps;
+        fb.replicas = (Fo__ReplicaReport **)ev->repp;
+    }
     cmd.body_case = FO__COMMAND__BODY_FAILOVER_BEGIN;
     cmd.failover_begin = &fb;
     FO_WARN(MOD, "cluster %s: beginning %s epoch %llu of primary %s:%u: %s", c->name,
@@ -266,7 +289,49 @@ struct replica_collect {
     struct fo_detect_replica reps[FO_MAX_INSTANCES_PER_CLUSTER];
     char hosts[FO_MAX_INSTANCES_PER_CLUSTER][FO_HOST_LEN];
     unsigned n;
+    struct fo_evidence ev;
 };
+
+/* Fills rc->ev from the detector's inputs (controllers' views, replicas' reports). */
+static void gather_evidence(struct replica_collect *rc, const struct fo_watch_view *pv,
+                            const struct fo_detect_vote *votes, unsigned n_votes)
+{
+    struct fo_evidence *ev = &rc->ev;
+    unsigned i;
+
+    fo__confirmation__init(&ev->conf[0]);
+    ev->conf[0].node_id = rc->ctl->cfg.node_id;
+    ev->conf[0].down = pv->health == FO_HEALTH_DOWN;
+    ev->conf[0].detail = (char *)pv->last_error;
+    ev->n_conf = 1;
+    for (i = 0; i < n_votes && ev->n_conf < FO_MAX_PEERS + 1; i++) {
+        Fo__Confirmation *cf = &ev->conf[ev->n_conf++];
+        fo__confirmation__init(cf);
+        cf->node_id = votes[i].node_id;
+        cf->down = votes[i].down;
+        cf->age_ms = votes[i].age_ms;
+    }
+    for (i = 0; i < ev->n_conf; i++) ev->confp[i] = &ev->conf[i];
+    for (i = 0; i < rc->n; i++) {
+        const struct fo_detect_replica *r = &rc->reps[i];
+        Fo__ReplicaReport *rr = &ev->reps[i];
+        fo__replica_report__init(rr);
+        rr->host = (char *)r->host;
+        rr->port = r->port;
+        rr->reachable = r->reachable;
+        rr->io_running = (char *)(r->reachable ? fo_thread_state_name(r->io) : "");
+        if (!r->reachable)
+            snprintf(ev->rep_detail[i], sizeof(ev->rep_detail[i]), "unreachable");
+        else if (!r->from_primary)
+            snprintf(ev->rep_detail[i], sizeof(ev->rep_detail[i]), "replicates from another source");
+        else
+            snprintf(ev->rep_detail[i], sizeof(ev->rep_detail[i]), "sample %llu ms old",
+                     (unsigned long long)r->sample_age_ms);
+        rr->detail = ev->rep_detail[i];
+        ev->repp[i] = rr;
+    }
+    ev->n_reps = rc->n;
+}
 
 static int collect_replica(void *data, const struct fo_store_instance *i)
 {
@@ -347,21 +412,32 @@ static void detect_dead(struct fo_failover *fe, const struct fo_store_cluster *c
     fo_detect(&in, &out);
     FO_DEBUG(MOD, "cluster %s: detector: %s (%u/%u votes, %u replicas): %s", c->name, fo_verdict_name(out.verdict),
              out.down_votes, out.needed, rc->n, out.reason);
-    free(rc);
-    if (out.verdict == FO_VERDICT_OK || out.verdict == FO_VERDICT_SUSPECT) return;
+    if (out.verdict == FO_VERDICT_OK || out.verdict == FO_VERDICT_SUSPECT) goto out;
+    gather_evidence(rc, pv, votes, in.n_votes);
     if (out.verdict != FO_VERDICT_DEAD) {
-        fo_fe_decision(fe, c->name, fo_verdict_name(out.verdict), out.reason, c->primary_host, c->primary_port, true);
-        return;
+        fo_fe_decision(fe, c->name, fo_verdict_name(out.verdict), out.reason, c->primary_host, c->primary_port, true,
+                       &rc->ev);
+        goto out;
     }
-    if ((why = gate(fe, c, buf, sizeof(buf))) != NULL) {
+    why = gate(fe, c, buf, sizeof(buf));
+    if (why == NULL && last != NULL && uv_now(ctl->loop) < last->retry_after) {
+        snprintf(buf, sizeof(buf),
+                 "the last automatic attempt did not complete (failoverctl history %s); "
+                 "next attempt in %llu s",
+                 c->name, (unsigned long long)((last->retry_after - uv_now(ctl->loop)) / 1000 + 1));
+        why = buf;
+    }
+    if (why != NULL) {
         char reason[800];
         snprintf(reason, sizeof(reason), "dead primary, failover refused: %.200s (%.500s)", why, out.reason);
-        fo_fe_decision(fe, c->name, "refused", reason, c->primary_host, c->primary_port, true);
-        return;
+        fo_fe_decision(fe, c->name, "refused", reason, c->primary_host, c->primary_port, true, &rc->ev);
+        goto out;
     }
-    fo_fe_decision(fe, c->name, "dead_primary", out.reason, c->primary_host, c->primary_port, false);
-    if (begin(fe, c, FO__FAILOVER_KIND__KIND_AUTO, out.reason, NULL, 0, NULL, NULL, err) != 0)
+    fo_fe_decision(fe, c->name, "dead_primary", out.reason, c->primary_host, c->primary_port, false, &rc->ev);
+    if (begin(fe, c, FO__FAILOVER_KIND__KIND_AUTO, out.reason, &rc->ev, NULL, 0, NULL, NULL, err) != 0)
         FO_WARN(MOD, "cluster %s: %s", c->name, err);
+out:
+    free(rc);
 }
 
 struct primary_find {
@@ -470,7 +546,7 @@ int fo_failover_request(struct fo_ctl *ctl, const char *cluster, int kind, const
                        c.primary_port, cluster);
     snprintf(reason, sizeof(reason), "%s requested by an operator",
              kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover");
-    return begin(fe, &c, kind, reason, target_host, target_port, cb, data, err);
+    return begin(fe, &c, kind, reason, NULL, target_host, target_port, cb, data, err);
 }
 
 void fo_failover_metrics(struct fo_ctl *ctl, struct fo_buf *b)

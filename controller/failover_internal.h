@@ -65,6 +65,7 @@ struct run {
     unsigned n_items, items_left;
     void (*batch_done)(struct run *run);
     struct fo_hook *hook;
+    char reason[512]; /* why the failover began (FailoverBegin.reason) */
     char detail[1024];
     char abort_why[1024];
     fo_failover_done_cb cb;
@@ -74,7 +75,8 @@ struct run {
 /* Per-cluster memory of the engine (not replicated). */
 struct last_decision {
     char cluster[FO_NAME_LEN];
-    char verdict[32];
+    char key[96];         /* verdict + the start of the reason, for deduplication */
+    uint64_t retry_after; /* monotonic: no automatic attempt before (after one that did not complete) */
     uint64_t at_ms;
     bool begin_pending;
     uint64_t designate_at;
@@ -103,9 +105,23 @@ void fo_run_next(struct run *run);
 void fo_run_kill(struct run *run); /* leadership lost / stop: cancel I/O, commit nothing */
 struct run *fo_run_find(struct fo_failover *fe, const char *cluster);
 
+/* What justified a verdict: each controller's view of the primary and each replica's
+ * report (recorded with Decisions and FailoverBegin, shown by why/history). */
+struct fo_evidence {
+    Fo__Confirmation conf[FO_MAX_PEERS + 1];
+    Fo__Confirmation *confp[FO_MAX_PEERS + 1];
+    unsigned n_conf;
+    Fo__ReplicaReport reps[FO_MAX_INSTANCES_PER_CLUSTER];
+    Fo__ReplicaReport *repp[FO_MAX_INSTANCES_PER_CLUSTER];
+    char rep_detail[FO_MAX_INSTANCES_PER_CLUSTER][64];
+    unsigned n_reps;
+};
+
 /* failover.c */
 void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *verdict, const char *reason,
-                    const char *host, uint16_t port, bool dedupe);
+                    const char *host, uint16_t port, bool dedupe, const struct fo_evidence *ev);
+/* After an automatic attempt that did not complete, wait before the next one. */
+void fo_fe_backoff(struct fo_failover *fe, const char *cluster);
 int fo_fe_read_secret(const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
 
 /* rejoin.c */

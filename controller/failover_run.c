@@ -55,6 +55,14 @@ static const char *kind_name(int kind)
                                                       : "failover";
 }
 
+/* As history and why print them: FO_KIND for hooks. */
+static const char *kind_word(int kind)
+{
+    return kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover"
+           : kind == FO__FAILOVER_KIND__KIND_MANUAL   ? "manual"
+                                                      : "auto";
+}
+
 static struct fo_config *cfg_of(struct run *run)
 {
     return &run->fe->ctl->cfg;
@@ -138,6 +146,7 @@ struct run *fo_run_new(struct fo_failover *fe, const struct fo_store_failover *f
     snprintf(run->target_host, sizeof(run->target_host), "%s", f->target_host);
     run->target_port = f->target_port;
     run->step = f->last_step;
+    snprintf(run->reason, sizeof(run->reason), "%s", f->reason);
     run->begin_ns = uv_hrtime();
     snprintf(run->user, sizeof(run->user), "%s", c.user);
     snprintf(run->repl_user, sizeof(run->repl_user), "%s", c.repl_user);
@@ -228,8 +237,8 @@ static void run_post_hook(struct run *run, bool success)
     else
         snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=");
     snprintf(env[3], sizeof(env[3]), "FO_EPOCH=%llu", (unsigned long long)run->epoch);
-    snprintf(env[4], sizeof(env[4]), "FO_REASON=%.500s", run->detail);
-    snprintf(env[5], sizeof(env[5]), "FO_KIND=%s", kind_name(run->kind));
+    snprintf(env[4], sizeof(env[4]), "FO_REASON=%.500s", run->reason);
+    snprintf(env[5], sizeof(env[5]), "FO_KIND=%s", kind_word(run->kind));
     snprintf(env[6], sizeof(env[6]), "FO_RESULT=%s", success ? "success" : "failed");
     for (i = 0; i < 7; i++) envp[i] = env[i];
     if (fo_hook_run(run->fe->ctl->loop, ph->name, path, envp, 7, cfg->failover.hook_timeout_ms, post_hook_done, ph, &h,
@@ -251,6 +260,7 @@ static void end_committed(void *data, int status, int result)
     }
     success = result == 0 && run->end_result == FO__FAILOVER_RESULT__RESULT_SUCCESS;
     if (result == 0 && run->end_result > 0 && run->end_result < 4) run->fe->ended[run->end_result]++;
+    if (!success && run->kind == FO__FAILOVER_KIND__KIND_AUTO) fo_fe_backoff(run->fe, run->cluster);
     run_post_hook(run, success);
     fo_fe_quiet(run->fe, run->cluster);
     fo_monitor_kick(run->fe->ctl, run->cluster);
@@ -559,8 +569,8 @@ static void step_pre_hook(struct run *run)
     snprintf(env[1], sizeof(env[1]), "FO_OLD_PRIMARY=%s:%u", run->old_host, run->old_port);
     snprintf(env[2], sizeof(env[2]), "FO_NEW_PRIMARY=");
     snprintf(env[3], sizeof(env[3]), "FO_EPOCH=%llu", (unsigned long long)run->epoch);
-    snprintf(env[4], sizeof(env[4]), "FO_REASON=%s", kind_name(run->kind));
-    snprintf(env[5], sizeof(env[5]), "FO_KIND=%s", kind_name(run->kind));
+    snprintf(env[4], sizeof(env[4]), "FO_REASON=%.500s", run->reason);
+    snprintf(env[5], sizeof(env[5]), "FO_KIND=%s", kind_word(run->kind));
     for (i = 0; i < 6; i++) envp[i] = env[i];
     run->pending++;
     if (fo_hook_run(run->fe->ctl->loop, "pre_failover", cfg->failover.pre_failover, envp, 6,

@@ -89,7 +89,8 @@ static void op_done(void *data, int status, unsigned myerrno, const char *error,
         return;
     }
     snprintf(reason, sizeof(reason), "%s:%u %s", op->host, op->port, op->what);
-    fo_fe_decision(op->fe, op->cluster, op->fence_only ? "fenced" : "rejoined", reason, op->host, op->port, false);
+    fo_fe_decision(op->fe, op->cluster, op->fence_only ? "fenced" : "rejoined", reason, op->host, op->port, false,
+                   NULL);
     /* Look again once a fresh sample shows the effect (a fenced server may need a
      * rejoin too). */
     op->next_ms = uv_now(op->fe->ctl->loop) + 2u * op->fe->ctl->cfg.probe.interval_ms;
@@ -175,7 +176,7 @@ static void quarantine(struct fo_failover *fe, const struct fo_store_cluster *c,
     cmd.body_case = FO__COMMAND__BODY_QUARANTINE;
     cmd.quarantine = &q;
     if (fo_ctl_propose(fe->ctl, &cmd, NULL, NULL, err) != 0) FO_WARN(MOD, "quarantine: %s", err);
-    fo_fe_decision(fe, c->name, "quarantined", reason, i->host, i->port, false);
+    fo_fe_decision(fe, c->name, "quarantined", reason, i->host, i->port, false, NULL);
 }
 
 struct check_ctx {
@@ -209,7 +210,7 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, bool
                  "%s:%u does not replicate from the primary and cannot be repointed: "
                  "repl_user / repl_password_file not configured or unreadable",
                  op->host, op->port);
-        fo_fe_decision(op->fe, c->name, "cannot_rejoin", reason, op->host, op->port, true);
+        fo_fe_decision(op->fe, c->name, "cannot_rejoin", reason, op->host, op->port, true, NULL);
         return;
     }
     if (fo_sql_quote(c->primary_host, h, sizeof(h)) != 0 || fo_sql_quote(c->repl_user, u, sizeof(u)) != 0 ||
