@@ -1,7 +1,7 @@
 # Runs clang-format --dry-run -Werror on every C source and header of the project.
 file(GLOB_RECURSE files
   ${SRC}/common/*.[ch] ${SRC}/raft/*.[ch] ${SRC}/store/*.[ch] ${SRC}/controller/*.[ch]
-  ${SRC}/client/*.[ch] ${SRC}/tests/unit/*.[ch] ${SRC}/tests/unit/lib/*.[ch])
+  ${SRC}/client/*.[ch] ${SRC}/agent/*.[ch] ${SRC}/tests/unit/*.[ch] ${SRC}/tests/unit/lib/*.[ch])
 set(bad "")
 foreach(f ${files})
   execute_process(COMMAND ${CLANG_FORMAT} --dry-run -Werror --style=file ${f}
