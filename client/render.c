@@ -285,8 +285,9 @@ static void instance_problems(struct fo_buf *tmp, const Fo__InstanceView *v)
     parts[n++] = v->maintenance ? "maintenance" : "";
     parts[n++] = v->problem;
     parts[n++] = v->last_error;
-    parts[n++] = v->has_sample ? v->last_io_error : "";
-    parts[n++] = v->has_sample ? v->last_sql_error : "";
+    /* A replication problem already quotes the thread errors: do not repeat them. */
+    parts[n++] = v->has_sample && v->problem[0] == '\0' ? v->last_io_error : "";
+    parts[n++] = v->has_sample && v->problem[0] == '\0' ? v->last_sql_error : "";
     for (i = 0; i < n; i++) {
         if (parts[i] == NULL || parts[i][0] == '\0') continue;
         if (tmp->len > 0) fo_buf_puts(tmp, "; ");
