@@ -1,0 +1,183 @@
+/* The VIP lease state machine (pure); see lease.h for the contract.
+ *
+ * Two tables (STYLE.md §6): `rules` says, for each state and event, the next state,
+ * the actions and the result; `allowed` lists every state change the machine may
+ * make. Guards that depend on the arguments (epoch, lease length, deadline) run before
+ * the table is consulted; a disagreement between the two tables is a programmer error
+ * and asserts. */
+#include "agent/lease.h"
+
+#include <assert.h>
+
+#define N_STATES 4
+
+enum event { EV_ACQUIRE = 0, EV_RENEW, EV_RELEASE, EV_EXPIRE, N_EVENTS };
+
+struct rule {
+    enum fo_lease_state next;
+    unsigned actions;
+    int rc;
+};
+
+#define DEL_RO (FO_LEASE_DEL_VIP | FO_LEASE_SET_READ_ONLY)
+
+static const struct rule rules[N_STATES][N_EVENTS] =
+    {
+        [FO_LEASE_NONE] =
+            {
+                [EV_ACQUIRE] = {FO_LEASE_HELD, FO_LEASE_ADD_VIP, 0},
+                [EV_RENEW] = {FO_LEASE_NONE, 0, FO_ENOTFOUND},
+                [EV_RELEASE] = {FO_LEASE_RELEASED, FO_LEASE_DEL_VIP, 0},
+                [EV_EXPIRE] = {FO_LEASE_NONE, 0, 0},
+            },
+        [FO_LEASE_HELD] =
+            {
+                [EV_ACQUIRE] = {FO_LEASE_HELD, FO_LEASE_ADD_VIP, 0},
+                [EV_RENEW] = {FO_LEASE_HELD, 0, 0},
+                [EV_RELEASE] = {FO_LEASE_RELEASED, FO_LEASE_DEL_VIP, 0},
+                [EV_EXPIRE] = {FO_LEASE_EXPIRED, DEL_RO, 0},
+            },
+        /* A renew never revives an expired lease: the leader may already be waiting out
+     * the lease to move the VIP elsewhere (DESIGN.md §7). */
+        [FO_LEASE_EXPIRED] =
+            {
+                [EV_ACQUIRE] = {FO_LEASE_HELD, FO_LEASE_ADD_VIP, 0},
+                [EV_RENEW] = {FO_LEASE_EXPIRED, 0, FO_ENOTFOUND},
+                [EV_RELEASE] = {FO_LEASE_RELEASED, FO_LEASE_DEL_VIP, 0},
+                [EV_EXPIRE] = {FO_LEASE_EXPIRED, 0, 0},
+            },
+        [FO_LEASE_RELEASED] =
+            {
+                [EV_ACQUIRE] = {FO_LEASE_HELD, FO_LEASE_ADD_VIP, 0},
+                [EV_RENEW] = {FO_LEASE_RELEASED, 0, FO_ENOTFOUND},
+                [EV_RELEASE] = {FO_LEASE_RELEASED, FO_LEASE_DEL_VIP, 0},
+                [EV_EXPIRE] = {FO_LEASE_RELEASED, 0, 0},
+            },
+};
+
+/* State changes only. Nothing returns to NONE: it means "not since the agent started". */
+static const bool allowed[N_STATES][N_STATES] = {
+    [FO_LEASE_NONE] = {[FO_LEASE_HELD] = true, [FO_LEASE_RELEASED] = true},
+    [FO_LEASE_HELD] = {[FO_LEASE_EXPIRED] = true, [FO_LEASE_RELEASED] = true},
+    [FO_LEASE_EXPIRED] = {[FO_LEASE_HELD] = true, [FO_LEASE_RELEASED] = true},
+    [FO_LEASE_RELEASED] = {[FO_LEASE_HELD] = true},
+};
+
+static bool valid_state(enum fo_lease_state s)
+{
+    return (unsigned)s < N_STATES;
+}
+
+bool fo_lease_allowed(enum fo_lease_state from, enum fo_lease_state to)
+{
+    if (!valid_state(from) || !valid_state(to)) return false;
+    return allowed[from][to];
+}
+
+/* The one place the state changes. */
+static void set_state(struct fo_lease *l, enum fo_lease_state to)
+{
+    if (to == l->state) return;
+    assert(fo_lease_allowed(l->state, to));
+    l->state = to;
+}
+
+/* Looks the event up in the table, moves to the next state and returns its result,
+ * OR-ing the actions into *actions. */
+static int step(struct fo_lease *l, enum event ev, unsigned *actions)
+{
+    const struct rule *r;
+
+    assert(valid_state(l->state));
+    r = &rules[l->state][ev];
+    set_state(l, r->next);
+    *actions |= r->actions;
+    return r->rc;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static int stale(const struct fo_lease *l, uint64_t epoch, const char *what, char *err)
+{
+    return fo_errf(err, FO_ESTALE, "%s at epoch %llu < %llu held by the lease", what, (unsigned long long)epoch,
+                   (unsigned long long)l->epoch);
+}
+
+void fo_lease_init(struct fo_lease *l)
+{
+    l->state = FO_LEASE_NONE;
+    l->epoch = 0;
+    l->lease_ms = 0;
+    l->deadline_ms = 0;
+}
+
+unsigned fo_lease_tick(struct fo_lease *l, uint64_t now_ms)
+{
+    unsigned actions = 0;
+
+    if (l->state == FO_LEASE_HELD && now_ms >= l->deadline_ms) step(l, EV_EXPIRE, &actions);
+    return actions;
+}
+
+int fo_lease_acquire(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint64_t now_ms, unsigned *actions,
+                     char err[FO_ERRLEN])
+{
+    *actions = 0;
+    if (lease_ms == 0 || lease_ms > FO_LEASE_MAX_MS) {
+        *actions = fo_lease_tick(l, now_ms);
+        return fo_errf(err, FO_EINVAL, "lease of %llu ms not in 1..%u", (unsigned long long)lease_ms, FO_LEASE_MAX_MS);
+    }
+    if (epoch < l->epoch) {
+        *actions = fo_lease_tick(l, now_ms);
+        return stale(l, epoch, "acquire", err);
+    }
+    l->epoch = epoch;
+    l->lease_ms = lease_ms;
+    l->deadline_ms = add_sat(now_ms, lease_ms);
+    return step(l, EV_ACQUIRE, actions);
+}
+
+int fo_lease_renew(struct fo_lease *l, uint64_t epoch, uint64_t now_ms, unsigned *actions, char err[FO_ERRLEN])
+{
+    int rc;
+
+    *actions = fo_lease_tick(l, now_ms);
+    if (epoch < l->epoch) return stale(l, epoch, "renew", err);
+    rc = step(l, EV_RENEW, actions);
+    if (rc != 0)
+        return fo_errf(err, rc, "renew at epoch %llu: no lease held (%s)", (unsigned long long)epoch,
+                       fo_lease_state_name(l->state));
+    l->epoch = epoch;
+    l->deadline_ms = add_sat(now_ms, l->lease_ms);
+    return 0;
+}
+
+int fo_lease_release(struct fo_lease *l, uint64_t epoch, unsigned *actions, char err[FO_ERRLEN])
+{
+    *actions = 0;
+    if (epoch < l->epoch) return stale(l, epoch, "release", err);
+    l->epoch = epoch;
+    return step(l, EV_RELEASE, actions);
+}
+
+bool fo_lease_deadline(const struct fo_lease *l, uint64_t *deadline_ms)
+{
+    if (l->state != FO_LEASE_HELD) return false;
+    *deadline_ms = l->deadline_ms;
+    return true;
+}
+
+const char *fo_lease_state_name(enum fo_lease_state s)
+{
+    static const char *const names[N_STATES] = {
+        [FO_LEASE_NONE] = "none",
+        [FO_LEASE_HELD] = "held",
+        [FO_LEASE_EXPIRED] = "expired",
+        [FO_LEASE_RELEASED] = "released",
+    };
+
+    return valid_state(s) ? names[s] : "invalid";
+}

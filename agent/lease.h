@@ -1,0 +1,94 @@
+/* The agent's VIP lease as a pure state machine (DESIGN.md §7, STYLE.md §6).
+ *
+ * The controller's leader gives a host the writer VIP with acquire(epoch, lease_ms)
+ * and keeps it there by renewing (every 500 ms for the default 2 s lease). If the
+ * renewals stop, for instance because this host is cut off from the controllers, the
+ * lease expires and the agent removes the VIP by itself, so that a partitioned old
+ * primary stops answering on the VIP before the leader hands it to another host.
+ *
+ * States:
+ *   NONE      never held since the agent started
+ *   HELD      held until deadline_ms
+ *   EXPIRED   ran out without renewal; only a new acquire brings it back
+ *   RELEASED  given up on the controller's request
+ *
+ * Nothing here touches a clock, a socket or the disk: time is an input, in monotonic
+ * milliseconds (uv_now() or CLOCK_MONOTONIC, never wall-clock time), and each call
+ * returns the actions the caller must carry out, a mask of enum fo_lease_action:
+ *   ADD_VIP        add the VIP (idempotently) and announce it with gratuitous ARP
+ *   DEL_VIP        delete the VIP (idempotently)
+ *   SET_READ_ONLY  set the local mysqld read-only (the agent may be configured not to)
+ * Actions are filled in even when a call returns an error (see renew). Calls that take
+ * now apply expiry first unless they succeed in re-taking the lease: a renew that
+ * arrives after the deadline, before the caller's tick ran, finds the lease EXPIRED,
+ * while a successful acquire at that moment just keeps the VIP. The caller arms a
+ * timer for fo_lease_deadline() and calls fo_lease_tick() when it fires.
+ *
+ * Epochs: the lease remembers the highest epoch it was acquired, renewed or released
+ * at (it survives EXPIRED and RELEASED, but not a restart: the on-disk fencing is
+ * agent/epoch.h's job). A call with a lower epoch fails with FO_ESTALE and changes
+ * nothing. A higher epoch on renew or release is adopted.
+ *
+ * Threads: none of its own; a struct fo_lease belongs to its caller. */
+#ifndef FO_AGENT_LEASE_H
+#define FO_AGENT_LEASE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Longest lease accepted: a lease is seconds; anything longer is a caller's mistake. */
+#define FO_LEASE_MAX_MS (10u * 60u * 1000u)
+
+enum fo_lease_state { FO_LEASE_NONE = 0, FO_LEASE_HELD, FO_LEASE_EXPIRED, FO_LEASE_RELEASED };
+
+enum fo_lease_action {
+    FO_LEASE_ADD_VIP = 1u << 0,
+    FO_LEASE_DEL_VIP = 1u << 1,
+    FO_LEASE_SET_READ_ONLY = 1u << 2,
+};
+
+struct fo_lease {
+    enum fo_lease_state state;
+    uint64_t epoch;       /* highest epoch seen by this lease; 0 before the first acquire */
+    uint64_t lease_ms;    /* length given by the last acquire */
+    uint64_t deadline_ms; /* monotonic; meaningful in HELD only */
+};
+
+/* NONE, epoch 0. */
+void fo_lease_init(struct fo_lease *l);
+
+/* Takes (or re-takes) the lease until now_ms + lease_ms, from any state; on success
+ * the actions are exactly ADD_VIP, so that a retried acquire also repairs a failed add.
+ * Errors:
+ * FO_EINVAL (lease_ms 0 or over FO_LEASE_MAX_MS), FO_ESTALE (epoch lower than the
+ * lease's); on error nothing changes except expiry (see above). */
+int fo_lease_acquire(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint64_t now_ms, unsigned *actions,
+                     char err[FO_ERRLEN]);
+
+/* Extends a HELD lease to now_ms + lease_ms; no action. Errors: FO_ESTALE, and
+ * FO_ENOTFOUND when the lease is not HELD (never acquired, released, or expired, in
+ * which case *actions may carry the expiry's DEL_VIP | SET_READ_ONLY): a renew never
+ * brings back a VIP that was given up; the controller must acquire again. */
+int fo_lease_renew(struct fo_lease *l, uint64_t epoch, uint64_t now_ms, unsigned *actions, char err[FO_ERRLEN]);
+
+/* Gives the lease up, from any state, and returns DEL_VIP (deleting an absent VIP is
+ * harmless, and after an agent restart the state is NONE while the VIP may still be
+ * configured). Error: FO_ESTALE. */
+int fo_lease_release(struct fo_lease *l, uint64_t epoch, unsigned *actions, char err[FO_ERRLEN]);
+
+/* Applies expiry: a HELD lease whose deadline is <= now_ms becomes EXPIRED and the
+ * result is DEL_VIP | SET_READ_ONLY; otherwise 0. */
+unsigned fo_lease_tick(struct fo_lease *l, uint64_t now_ms);
+
+/* When the caller must next call fo_lease_tick: the deadline in HELD, else false. */
+bool fo_lease_deadline(const struct fo_lease *l, uint64_t *deadline_ms);
+
+/* True if the table allows from -> to (a change of state; staying is not one). */
+bool fo_lease_allowed(enum fo_lease_state from, enum fo_lease_state to);
+
+/* "none" "held" "expired" "released", or "invalid". */
+const char *fo_lease_state_name(enum fo_lease_state s);
+
+#endif

@@ -1,0 +1,891 @@
+/* Mutual TLS over libuv with OpenSSL memory BIOs: see tls.h for the contract.
+ *
+ * Data path: uv_read_start -> BIO_write(rbio) -> SSL_do_handshake / SSL_read ->
+ * on_read; fo_tls_conn_write -> SSL_write -> BIO_read(wbio) -> uv_write. OpenSSL
+ * never blocks and never sees the socket, so every step runs to completion inside
+ * one libuv callback. The peer's role is checked in the certificate verify callback,
+ * so that a refused peer fails the handshake itself and gets a TLS alert. */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#define READ_CHUNK 16384
+#define PEERLEN 64 /* "[v6 address]:port" */
+#define SERVER_NAME_MAX 253
+#define ROLES_LEN 64 /* "controller, agent, client" */
+#define CLOSE_NOTIFY_ROOM 64
+
+/* ------------------------------------------------------------------ roles */
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} roles[] = {
+    {FO_TLS_ROLE_CONTROLLER, "controller"},
+    {FO_TLS_ROLE_AGENT, "agent"},
+    {FO_TLS_ROLE_CLIENT, "client"},
+};
+
+unsigned fo_tls_role_parse(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(s, roles[i].name) == 0) return roles[i].bit;
+    return 0;
+}
+
+const char *fo_tls_role_name(unsigned role)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (role == roles[i].bit) return roles[i].name;
+    return "unknown";
+}
+
+/* "controller, client" for a mask, for messages. */
+static void roles_text(unsigned mask, char out[ROLES_LEN])
+{
+    size_t i, len = 0;
+
+    out[0] = '\0';
+    for (i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        if (!(mask & roles[i].bit)) continue;
+        len += (size_t)snprintf(out + len, ROLES_LEN - len, "%s%s", len ? ", " : "", roles[i].name);
+    }
+}
+
+/* ------------------------------------------------------------------ certificate names */
+
+/* Copies the text of the first entry nid of name into out (n bytes), with anything
+ * but printable ASCII replaced by '?', since it ends up in logs. Returns the number of
+ * entries with that nid (0: out is ""), or -1 if the entry cannot be decoded or does
+ * not fit. */
+static int name_entry(X509_NAME *name, int nid, char *out, size_t n)
+{
+    int idx = X509_NAME_get_index_by_NID(name, nid, -1), count = 0, len, i;
+    unsigned char *utf8 = NULL;
+
+    out[0] = '\0';
+    if (idx < 0) return 0;
+    for (i = idx; i >= 0; i = X509_NAME_get_index_by_NID(name, nid, i)) count++;
+    len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
+    if (len < 0) return -1;
+    if ((size_t)len >= n) {
+        OPENSSL_free(utf8);
+        return -1;
+    }
+    for (i = 0; i < len; i++) out[i] = (utf8[i] >= 0x20 && utf8[i] < 0x7f) ? (char)utf8[i] : '?';
+    out[len] = '\0';
+    OPENSSL_free(utf8);
+    return count;
+}
+
+/* The CN of cert for messages: "(no CN)" if it has none or it cannot be read. */
+static void cert_cn(X509 *cert, char cn[FO_TLS_CN_MAX + 1])
+{
+    if (cert == NULL || name_entry(X509_get_subject_name(cert), NID_commonName, cn, FO_TLS_CN_MAX + 1) <= 0)
+        snprintf(cn, FO_TLS_CN_MAX + 1, "(no CN)");
+}
+
+/* Reads the role (the single OU of the subject) and the CN of cert. Returns 0, or -1
+ * with why filled. */
+static int cert_identity(X509 *cert, unsigned *role, char cn[FO_TLS_CN_MAX + 1], char *why, size_t whylen)
+{
+    X509_NAME *name = X509_get_subject_name(cert);
+    char ou[FO_TLS_CN_MAX + 1];
+    int n;
+
+    if (name_entry(name, NID_commonName, cn, FO_TLS_CN_MAX + 1) != 1) {
+        snprintf(why, whylen, "its subject needs exactly one CN of at most %d characters", FO_TLS_CN_MAX);
+        return -1;
+    }
+    n = name_entry(name, NID_organizationalUnitName, ou, sizeof ou);
+    if (n != 1) {
+        snprintf(why, whylen, "its subject needs exactly one OU naming its role (controller, agent or client)");
+        return -1;
+    }
+    *role = fo_tls_role_parse(ou);
+    if (*role == 0) {
+        snprintf(why, whylen, "its OU \"%s\" is not a role (controller, agent or client)", ou);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ context */
+
+struct fo_tls_ctx {
+    SSL_CTX *ssl;
+    unsigned accepted_roles;
+};
+
+static int verify_cb(int ok, X509_STORE_CTX *x);
+
+/* Formats the newest OpenSSL error for file path into err and clears the queue. */
+static int ssl_file_error(char *err, const char *what, const char *path)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+    fo_errf(err, FO_ECONFIG, "TLS %s file %s: %s", what, path, r ? r : "cannot be loaded");
+    ERR_clear_error();
+    return FO_ECONFIG;
+}
+
+/* Gives a plain "No such file or directory" for a path that cannot be opened, rather
+ * than OpenSSL's less direct "system lib". */
+static int check_readable(const char *what, const char *path, char *err)
+{
+    FILE *f;
+
+    if (path == NULL || path[0] == '\0') return fo_errf(err, FO_ECONFIG, "TLS %s file is not set", what);
+    f = fopen(path, "r");
+    if (f == NULL) return fo_errf(err, FO_ECONFIG, "TLS %s file %s: %s", what, path, strerror(errno));
+    fclose(f);
+    return 0;
+}
+
+/* Protocol settings shared by both sides: TLS 1.2 minimum (1.3 preferred by
+ * default), forward-secret AEAD suites only for 1.2, no renegotiation, no
+ * compression, no session resumption (connections are long-lived), and a verified
+ * certificate required from every peer. */
+static int configure(SSL_CTX *s, char *err)
+{
+    long opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE;
+
+    if (SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(s, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 || SSL_CTX_set_num_tickets(s, 0) != 1) {
+        ERR_clear_error();
+        return fo_errf(err, FO_ECONFIG, "TLS: cannot set the protocol versions or cipher suites");
+    }
+    SSL_CTX_set_options(s, opts);
+    SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
+    /* Send the chain from cert_file only, not the CA: peers have it already. */
+    SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+    SSL_CTX_set_verify(s, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+    return 0;
+}
+
+static int load_files(SSL_CTX *s, const char *ca_file, const char *cert_file, const char *key_file, char *err)
+{
+    int rc;
+
+    if ((rc = check_readable("CA", ca_file, err)) != 0 || (rc = check_readable("certificate", cert_file, err)) != 0 ||
+        (rc = check_readable("key", key_file, err)) != 0)
+        return rc;
+    if (SSL_CTX_load_verify_locations(s, ca_file, NULL) != 1) return ssl_file_error(err, "CA", ca_file);
+    if (SSL_CTX_use_certificate_chain_file(s, cert_file) != 1) return ssl_file_error(err, "certificate", cert_file);
+    if (SSL_CTX_use_PrivateKey_file(s, key_file, SSL_FILETYPE_PEM) != 1 &&
+        ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH)
+        return ssl_file_error(err, "key", key_file);
+    if (SSL_CTX_check_private_key(s) != 1) {
+        ERR_clear_error();
+        return fo_errf(err, FO_ECONFIG, "TLS key file %s does not match certificate file %s", key_file, cert_file);
+    }
+    return 0;
+}
+
+/* Our own certificate must pass the check every peer will make, so that a wrong file
+ * is reported at start-up rather than as refused connections later. */
+static int check_own_cert(SSL_CTX *s, const char *ca_file, const char *cert_file, char *err)
+{
+    X509 *cert = SSL_CTX_get0_certificate(s);
+    STACK_OF(X509) *chain = NULL;
+    X509_STORE_CTX *vx;
+    char why[FO_ERRLEN], cn[FO_TLS_CN_MAX + 1];
+    unsigned role;
+    int ok;
+
+    if (cert_identity(cert, &role, cn, why, sizeof why) != 0)
+        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s: %s", cert_file, why);
+    vx = X509_STORE_CTX_new();
+    if (vx == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
+    SSL_CTX_get0_chain_certs(s, &chain);
+    ok = X509_STORE_CTX_init(vx, SSL_CTX_get_cert_store(s), cert, chain) == 1 && X509_verify_cert(vx) == 1;
+    if (!ok)
+        fo_errf(err, FO_ECONFIG, "TLS certificate file %s (CN=%s) does not verify against CA file %s: %s", cert_file,
+                cn, ca_file, X509_verify_cert_error_string(X509_STORE_CTX_get_error(vx)));
+    X509_STORE_CTX_free(vx);
+    ERR_clear_error();
+    return ok ? 0 : FO_ECONFIG;
+}
+
+int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
+                   unsigned accepted_roles, char err[FO_ERRLEN])
+{
+    struct fo_tls_ctx *ctx;
+    int rc;
+
+    *out = NULL;
+    if (accepted_roles == 0 || (accepted_roles & ~FO_TLS_ROLE_ALL) != 0)
+        return fo_errf(err, FO_EINVAL, "TLS: accepted roles 0x%x are not a set of known roles", accepted_roles);
+    ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
+    ctx->accepted_roles = accepted_roles;
+    ERR_clear_error();
+    ctx->ssl = SSL_CTX_new(TLS_method());
+    if (ctx->ssl == NULL) {
+        rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create an OpenSSL context");
+        goto err_after_ctx;
+    }
+    if ((rc = configure(ctx->ssl, err)) != 0) goto err_after_ssl;
+    if ((rc = load_files(ctx->ssl, ca_file, cert_file, key_file, err)) != 0) goto err_after_ssl;
+    if ((rc = check_own_cert(ctx->ssl, ca_file, cert_file, err)) != 0) goto err_after_ssl;
+    *out = ctx;
+    return 0;
+
+err_after_ssl:
+    SSL_CTX_free(ctx->ssl);
+err_after_ctx:
+    free(ctx);
+    ERR_clear_error();
+    return rc;
+}
+
+void fo_tls_ctx_free(struct fo_tls_ctx *ctx)
+{
+    if (ctx == NULL) return;
+    SSL_CTX_free(ctx->ssl);
+    free(ctx);
+}
+
+/* ------------------------------------------------------------------ connection state */
+
+/* Ciphertext handed to uv_write. */
+struct out_req {
+    uv_write_t req;
+    struct fo_tls_conn *conn;
+    fo_tls_write_cb cb;
+    void *data;
+    size_t len;
+    uint8_t bytes[];
+};
+
+/* Plaintext written before the handshake finished. */
+struct queued {
+    struct queued *next;
+    fo_tls_write_cb cb;
+    void *data;
+    size_t len;
+    uint8_t bytes[];
+};
+
+struct fo_tls_conn {
+    uv_tcp_t tcp;
+    uv_connect_t connect;
+    SSL *ssl;  /* owns both BIOs */
+    BIO *rbio; /* ciphertext from the peer */
+    BIO *wbio; /* ciphertext for the peer */
+    unsigned accepted_roles;
+    struct fo_tls_conn_cbs cbs;
+    enum fo_tls_state state;
+    bool reading;
+    size_t out_bytes;    /* ciphertext in uv_write requests */
+    size_t queued_bytes; /* plaintext waiting for the handshake */
+    struct queued *queue;
+    struct queued **queue_tail;
+    unsigned peer_role; /* set by verify_cb once the peer passed every check */
+    char peer_cn[FO_TLS_CN_MAX + 1];
+    char peer[PEERLEN];                    /* address, for messages */
+    char server_name[SERVER_NAME_MAX + 1]; /* client side: what the server must be */
+    int status;                            /* why it closes, once CLOSING */
+    char reason[FO_ERRLEN];
+    char verify_reason[FO_ERRLEN]; /* why verify_cb refused the peer */
+    uint8_t rbuf[READ_CHUNK];
+};
+
+/* The connection's life (STYLE.md §6): forward through the handshake, and from
+ * anywhere to CLOSING, once. */
+static const bool transitions[FO_TLS_CLOSING + 1][FO_TLS_CLOSING + 1] = {
+    [FO_TLS_IDLE] = {[FO_TLS_CONNECTING] = true, [FO_TLS_HANDSHAKE] = true, [FO_TLS_CLOSING] = true},
+    [FO_TLS_CONNECTING] = {[FO_TLS_HANDSHAKE] = true, [FO_TLS_CLOSING] = true},
+    [FO_TLS_HANDSHAKE] = {[FO_TLS_OPEN] = true, [FO_TLS_CLOSING] = true},
+    [FO_TLS_OPEN] = {[FO_TLS_CLOSING] = true},
+};
+
+static void set_state(struct fo_tls_conn *c, enum fo_tls_state to)
+{
+    assert(transitions[c->state][to]);
+    c->state = to;
+}
+
+static void on_tcp_closed(uv_handle_t *h)
+{
+    struct fo_tls_conn *c = h->data;
+    struct fo_tls_conn_cbs cbs = c->cbs;
+    struct queued *q = c->queue, *next;
+    int status = c->status;
+    char reason[FO_ERRLEN];
+    fo_tls_write_cb cb;
+    void *data;
+
+    /* libuv has completed every write and the connect request before this. */
+    assert(c->out_bytes == 0);
+    memcpy(reason, c->reason, sizeof reason);
+    SSL_free(c->ssl);
+    free(c);
+    for (; q != NULL; q = next) {
+        next = q->next;
+        cb = q->cb;
+        data = q->data;
+        free(q);
+        if (cb != NULL) cb(data, FO_ECANCELED);
+    }
+    cbs.on_close(cbs.data, status, reason);
+}
+
+/* Starts closing with status and a reason; the first failure wins. */
+static void fail(struct fo_tls_conn *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct fo_tls_conn *c, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    ERR_clear_error();
+    if (c->state == FO_TLS_CLOSING) return;
+    c->status = status;
+    va_start(ap, fmt);
+    vsnprintf(c->reason, sizeof c->reason, fmt, ap);
+    va_end(ap);
+    set_state(c, FO_TLS_CLOSING);
+    uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+}
+
+/* OpenSSL reasons that mean "not authenticated" (ours or the peer's verdict), so the
+ * caller counts a refusal rather than a protocol error. */
+static const int auth_reasons[] = {
+    SSL_R_CERTIFICATE_VERIFY_FAILED,       SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE,
+    SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,     SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
+    SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED, SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+    SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN, SSL_R_TLSV1_ALERT_UNKNOWN_CA,
+    SSL_R_TLSV1_ALERT_ACCESS_DENIED,       SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED,
+};
+
+static int classify(unsigned long e)
+{
+    size_t i;
+
+    if (ERR_GET_LIB(e) != ERR_LIB_SSL) return FO_EPROTO;
+    for (i = 0; i < sizeof auth_reasons / sizeof auth_reasons[0]; i++)
+        if (ERR_GET_REASON(e) == auth_reasons[i]) return FO_EPERM;
+    return FO_EPROTO;
+}
+
+/* Fails the connection after an SSL_* call returned error code ssl_err. */
+static void fail_ssl(struct fo_tls_conn *c, int ssl_err, const char *during)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+    if (c->verify_reason[0] != '\0')
+        fail(c, FO_EPERM, "%s", c->verify_reason);
+    else if (ssl_err == SSL_ERROR_ZERO_RETURN)
+        fail(c, FO_ECLOSED, "peer %s closed the TLS session", c->peer);
+    else
+        fail(c, e ? classify(e) : FO_EPROTO, "TLS %s with %s failed: %s", during, c->peer, r ? r : "protocol error");
+}
+
+/* ------------------------------------------------------------------ verification */
+
+/* Refuses a certificate OpenSSL found untrusted (no chain to the CA, expired, name
+ * mismatch, ...), recording why in terms an operator can act on. */
+static int refuse_untrusted(struct fo_tls_conn *c, X509_STORE_CTX *x)
+{
+    int e = X509_STORE_CTX_get_error(x), depth = X509_STORE_CTX_get_error_depth(x);
+    char cn[FO_TLS_CN_MAX + 1], at[FO_TLS_CN_MAX + 1];
+
+    if (c->verify_reason[0] != '\0') return 0;
+    /* Name the peer's own certificate, and the one that failed if it is another. */
+    cert_cn(X509_STORE_CTX_get0_cert(x), cn);
+    cert_cn(X509_STORE_CTX_get_current_cert(x), at);
+    if (e == X509_V_ERR_IP_ADDRESS_MISMATCH || e == X509_V_ERR_HOSTNAME_MISMATCH)
+        fo_errf(c->verify_reason, FO_EPERM,
+                "refused server %s: its certificate CN=%s does not name %s in its subjectAltName", c->peer, cn,
+                c->server_name);
+    else if (depth == 0)
+        fo_errf(c->verify_reason, FO_EPERM, "refused peer %s: certificate CN=%s not trusted: %s", c->peer, cn,
+                X509_verify_cert_error_string(e));
+    else
+        fo_errf(c->verify_reason, FO_EPERM, "refused peer %s: certificate CN=%s not trusted: %s (CN=%s, depth %d)",
+                c->peer, cn, X509_verify_cert_error_string(e), at, depth);
+    return 0;
+}
+
+/* Checks the role of a chain-verified peer certificate; records role and CN. */
+static int check_role(struct fo_tls_conn *c, X509_STORE_CTX *x)
+{
+    char cn[FO_TLS_CN_MAX + 1], why[FO_ERRLEN], accepted[ROLES_LEN];
+    unsigned role = 0;
+
+    if (cert_identity(X509_STORE_CTX_get_current_cert(x), &role, cn, why, sizeof why) != 0) {
+        cert_cn(X509_STORE_CTX_get_current_cert(x), cn);
+        fo_errf(c->verify_reason, FO_EPERM, "refused peer %s: certificate CN=%s: %s", c->peer, cn, why);
+        X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
+    if (!(role & c->accepted_roles)) {
+        roles_text(c->accepted_roles, accepted);
+        fo_errf(c->verify_reason, FO_EPERM,
+                "refused peer %s: certificate CN=%s has role \"%s\", which is not accepted here (accepted: %s)",
+                c->peer, cn, fo_tls_role_name(role), accepted);
+        X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
+    c->peer_role = role;
+    memcpy(c->peer_cn, cn, sizeof cn);
+    return 1;
+}
+
+/* OpenSSL calls this for every certificate of the peer's chain, CA first, with ok
+ * set by its own checks. */
+static int verify_cb(int ok, X509_STORE_CTX *x)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct fo_tls_conn *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+
+    if (c == NULL) return ok; /* not one of our connections (check_own_cert) */
+    if (!ok) return refuse_untrusted(c, x);
+    if (X509_STORE_CTX_get_error_depth(x) != 0) return 1;
+    return check_role(c, x);
+}
+
+/* ------------------------------------------------------------------ output */
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct out_req *w = req->data;
+    struct fo_tls_conn *c = w->conn;
+    fo_tls_write_cb cb = w->cb;
+    void *data = w->data;
+
+    c->out_bytes -= w->len;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED) fail(c, FO_EIO, "write to %s: %s", c->peer, uv_strerror(status));
+    if (cb != NULL) cb(data, status == 0 ? 0 : status == UV_ECANCELED ? FO_ECANCELED : FO_EIO);
+}
+
+/* Hands whatever ciphertext OpenSSL has produced to one uv_write, carrying cb (the
+ * write that produced it) if any. On error the connection has failed. */
+static int flush_out(struct fo_tls_conn *c, fo_tls_write_cb cb, void *data)
+{
+    size_t n = BIO_ctrl_pending(c->wbio);
+    struct out_req *w;
+    uv_buf_t buf;
+    int rc;
+
+    if (n == 0 && cb == NULL) return 0;
+    if (c->out_bytes + c->queued_bytes + n > FO_TLS_MAX_PENDING) {
+        fail(c, FO_ETOOBIG, "more than %u bytes pending for %s", FO_TLS_MAX_PENDING, c->peer);
+        return FO_ETOOBIG;
+    }
+    w = malloc(sizeof *w + n);
+    if (w == NULL) {
+        fail(c, FO_ENOMEM, "out of memory writing to %s", c->peer);
+        return FO_ENOMEM;
+    }
+    if (n > 0 && BIO_read(c->wbio, w->bytes, (int)n) != (int)n) {
+        free(w);
+        fail(c, FO_EIO, "cannot take TLS output for %s", c->peer);
+        return FO_EIO;
+    }
+    *w = (struct out_req){.conn = c, .cb = cb, .data = data, .len = n};
+    w->req.data = w;
+    buf = uv_buf_init((char *)w->bytes, (unsigned)n);
+    rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
+    if (rc != 0) {
+        free(w);
+        fail(c, FO_EIO, "write to %s: %s", c->peer, uv_strerror(rc));
+        return FO_EIO;
+    }
+    c->out_bytes += n;
+    return 0;
+}
+
+/* Encrypts n bytes and sends them; cb rides on the uv_write that carries them. */
+static int encrypt_send(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls_write_cb cb, void *data)
+{
+    int r;
+
+    if (c->out_bytes + c->queued_bytes + n > FO_TLS_MAX_PENDING) {
+        fail(c, FO_ETOOBIG, "more than %u bytes pending for %s", FO_TLS_MAX_PENDING, c->peer);
+        return FO_ETOOBIG;
+    }
+    ERR_clear_error();
+    r = SSL_write(c->ssl, bytes, (int)n);
+    if (r != (int)n) {
+        fail_ssl(c, SSL_get_error(c->ssl, r), "write");
+        return c->status;
+    }
+    return flush_out(c, cb, data);
+}
+
+static int enqueue(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls_write_cb cb, void *data)
+{
+    struct queued *q;
+
+    if (c->out_bytes + c->queued_bytes + n > FO_TLS_MAX_PENDING) {
+        fail(c, FO_ETOOBIG, "more than %u bytes queued for %s before the TLS handshake", FO_TLS_MAX_PENDING, c->peer);
+        return FO_ETOOBIG;
+    }
+    q = malloc(sizeof *q + n);
+    if (q == NULL) {
+        fail(c, FO_ENOMEM, "out of memory writing to %s", c->peer);
+        return FO_ENOMEM;
+    }
+    *q = (struct queued){.cb = cb, .data = data, .len = n};
+    memcpy(q->bytes, bytes, n);
+    *c->queue_tail = q;
+    c->queue_tail = &q->next;
+    c->queued_bytes += n;
+    return 0;
+}
+
+/* Sends, in order, what was written before the handshake finished. */
+static int flush_queue(struct fo_tls_conn *c)
+{
+    struct queued *q;
+    fo_tls_write_cb cb;
+    void *data;
+    int rc;
+
+    while ((q = c->queue) != NULL) {
+        c->queue = q->next;
+        if (c->queue == NULL) c->queue_tail = &c->queue;
+        c->queued_bytes -= q->len;
+        rc = encrypt_send(c, q->bytes, q->len, q->cb, q->data);
+        cb = q->cb;
+        data = q->data;
+        free(q);
+        if (rc != 0) {
+            /* fo_tls_conn_write() returned 0 for this one: its cb still fires once. */
+            if (cb != NULL) cb(data, FO_ECANCELED);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int fo_tls_conn_write(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls_write_cb cb, void *data)
+{
+    if (c->state == FO_TLS_CLOSING) return FO_ECLOSED;
+    if (n == 0 || n > FO_TLS_MAX_PENDING) return FO_EINVAL;
+    if (c->state == FO_TLS_OPEN) return encrypt_send(c, bytes, n, cb, data);
+    return enqueue(c, bytes, n, cb, data);
+}
+
+/* ------------------------------------------------------------------ input */
+
+static void handshake_done(struct fo_tls_conn *c)
+{
+    /* verify_cb has run and accepted the peer: check rather than trust that. */
+    if (c->peer_role == 0 || SSL_get0_peer_certificate(c->ssl) == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK) {
+        fail(c, FO_EPERM, "refused peer %s: it was not authenticated", c->peer);
+        return;
+    }
+    set_state(c, FO_TLS_OPEN);
+    if (flush_queue(c) != 0) return;
+    if (c->cbs.on_handshake != NULL) c->cbs.on_handshake(c->cbs.data, c);
+}
+
+static void step_handshake(struct fo_tls_conn *c)
+{
+    int r, e;
+
+    ERR_clear_error();
+    r = SSL_do_handshake(c->ssl);
+    e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
+    /* Send what OpenSSL produced, an alert included, before acting on the result. */
+    if (flush_out(c, NULL, NULL) != 0) return;
+    if (e == SSL_ERROR_WANT_READ) return;
+    if (e != SSL_ERROR_NONE) {
+        fail_ssl(c, e, "handshake");
+        return;
+    }
+    handshake_done(c);
+}
+
+/* Decrypts everything buffered and hands it to on_read, until OpenSSL needs more
+ * ciphertext or the connection closes (possibly from on_read). */
+static void read_plaintext(struct fo_tls_conn *c)
+{
+    uint8_t buf[READ_CHUNK];
+    int r, e;
+
+    while (c->state == FO_TLS_OPEN) {
+        ERR_clear_error();
+        r = SSL_read(c->ssl, buf, sizeof buf);
+        if (r > 0) {
+            c->cbs.on_read(c->cbs.data, c, buf, (size_t)r);
+            continue;
+        }
+        e = SSL_get_error(c->ssl, r);
+        /* Post-handshake messages (a key update) may need an answer. */
+        if (flush_out(c, NULL, NULL) != 0) return;
+        if (e != SSL_ERROR_WANT_READ) fail_ssl(c, e, "read");
+        return;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct fo_tls_conn *c = h->data;
+
+    /* One buffer is enough: each read is consumed before libuv allocates again. */
+    *buf = uv_buf_init((char *)c->rbuf, sizeof c->rbuf);
+}
+
+static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct fo_tls_conn *c = s->data;
+
+    if (nread == 0 || c->state == FO_TLS_CLOSING) return;
+    if (nread == UV_EOF) {
+        fail(c, FO_ECLOSED, "peer %s closed the connection%s", c->peer,
+             c->state == FO_TLS_HANDSHAKE ? " during the TLS handshake" : "");
+        return;
+    }
+    if (nread < 0) {
+        fail(c, FO_EIO, "read from %s: %s", c->peer, uv_strerror((int)nread));
+        return;
+    }
+    /* OpenSSL consumes what it is given below, so this only guards a bug. */
+    if (BIO_ctrl_pending(c->rbio) > FO_TLS_MAX_PENDING || BIO_write(c->rbio, buf->base, (int)nread) != nread) {
+        fail(c, FO_ETOOBIG, "cannot buffer input from %s", c->peer);
+        return;
+    }
+    if (c->state == FO_TLS_HANDSHAKE) step_handshake(c);
+    /* Application data may follow the peer's last handshake message in the same read. */
+    if (c->state == FO_TLS_OPEN) read_plaintext(c);
+}
+
+/* ------------------------------------------------------------------ set-up and tear-down */
+
+int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls_conn_cbs *cbs,
+                    struct fo_tls_conn **out, char err[FO_ERRLEN])
+{
+    struct fo_tls_conn *c;
+    int rc;
+
+    assert(cbs != NULL && cbs->on_read != NULL && cbs->on_close != NULL);
+    *out = NULL;
+    c = calloc(1, sizeof *c);
+    if (c == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
+    ERR_clear_error();
+    c->ssl = SSL_new(ctx->ssl);
+    if (c->ssl == NULL) {
+        rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create a session");
+        goto err_after_conn;
+    }
+    c->rbio = BIO_new(BIO_s_mem());
+    if (c->rbio == NULL) goto err_after_ssl;
+    c->wbio = BIO_new(BIO_s_mem());
+    if (c->wbio == NULL) goto err_after_rbio;
+    /* An empty BIO means "try again later", never end of stream. */
+    BIO_set_mem_eof_return(c->rbio, -1);
+    BIO_set_mem_eof_return(c->wbio, -1);
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_app_data(c->ssl, c);
+    rc = uv_tcp_init(loop, &c->tcp);
+    if (rc != 0) {
+        rc = fo_errf(err, FO_EIO, "TLS: uv_tcp_init: %s", uv_strerror(rc));
+        goto err_after_ssl_bio;
+    }
+    c->tcp.data = c;
+    c->connect.data = c;
+    c->accepted_roles = ctx->accepted_roles;
+    c->cbs = *cbs;
+    c->queue_tail = &c->queue;
+    c->state = FO_TLS_IDLE;
+    snprintf(c->peer, sizeof c->peer, "(not connected)");
+    *out = c;
+    return 0;
+
+err_after_rbio:
+    BIO_free(c->rbio);
+err_after_ssl:
+    rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create memory BIOs");
+err_after_ssl_bio:
+    SSL_free(c->ssl);
+err_after_conn:
+    free(c);
+    ERR_clear_error();
+    return rc;
+}
+
+/* "ip:port" or "[ip6]:port" of the peer, for messages. */
+static void format_addr(const struct sockaddr *sa, char out[PEERLEN])
+{
+    char ip[INET6_ADDRSTRLEN];
+    unsigned port;
+
+    if (uv_ip_name(sa, ip, sizeof ip) != 0) {
+        snprintf(out, PEERLEN, "(unknown address)");
+        return;
+    }
+    if (sa->sa_family == AF_INET6) {
+        port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+        snprintf(out, PEERLEN, "[%s]:%u", ip, port);
+    } else {
+        port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+        snprintf(out, PEERLEN, "%s:%u", ip, port);
+    }
+}
+
+static int start_reading(struct fo_tls_conn *c)
+{
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_tcp_read);
+
+    if (rc == 0) c->reading = true;
+    return rc;
+}
+
+int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_ERRLEN])
+{
+    struct sockaddr_storage ss;
+    int rc, len = (int)sizeof ss;
+
+    if (c->state != FO_TLS_IDLE) return fo_errf(err, FO_EINVAL, "TLS: accept on a connection already in use");
+    rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+    if (rc != 0) return fo_errf(err, FO_EIO, "accept: %s", uv_strerror(rc));
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) format_addr((struct sockaddr *)&ss, c->peer);
+    rc = start_reading(c);
+    if (rc != 0) return fo_errf(err, FO_EIO, "read from %s: %s", c->peer, uv_strerror(rc));
+    SSL_set_accept_state(c->ssl);
+    set_state(c, FO_TLS_HANDSHAKE);
+    return 0;
+}
+
+/* What the server's certificate must name: an IP literal is matched against the IP
+ * entries of its subjectAltName, a host name against the DNS entries; the subject CN
+ * is never used as a name. */
+static int set_server_name(struct fo_tls_conn *c, const char *name, char *err)
+{
+    X509_VERIFY_PARAM *p = SSL_get0_param(c->ssl);
+    unsigned char bin[sizeof(struct in6_addr)];
+    int ok;
+
+    if (name[0] == '\0' || strlen(name) > SERVER_NAME_MAX)
+        return fo_errf(err, FO_EINVAL, "TLS: bad server name \"%.64s\"", name);
+    X509_VERIFY_PARAM_set_hostflags(p, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    ERR_clear_error();
+    if (inet_pton(AF_INET, name, bin) == 1 || inet_pton(AF_INET6, name, bin) == 1)
+        ok = X509_VERIFY_PARAM_set1_ip_asc(p, name) == 1;
+    else
+        ok = X509_VERIFY_PARAM_set1_host(p, name, 0) == 1 && SSL_set_tlsext_host_name(c->ssl, name) == 1;
+    ERR_clear_error();
+    if (!ok) return fo_errf(err, FO_EINVAL, "TLS: bad server name \"%s\"", name);
+    snprintf(c->server_name, sizeof c->server_name, "%s", name);
+    return 0;
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct fo_tls_conn *c = req->data;
+    int rc;
+
+    if (c->state == FO_TLS_CLOSING) return; /* closed while connecting: UV_ECANCELED */
+    if (status < 0) {
+        fail(c, FO_EUNREACHABLE, "connect to %s: %s", c->peer, uv_strerror(status));
+        return;
+    }
+    rc = start_reading(c);
+    if (rc != 0) {
+        fail(c, FO_EIO, "read from %s: %s", c->peer, uv_strerror(rc));
+        return;
+    }
+    set_state(c, FO_TLS_HANDSHAKE);
+    step_handshake(c);
+}
+
+int fo_tls_conn_connect(struct fo_tls_conn *c, const struct sockaddr *addr, const char *server_name,
+                        char err[FO_ERRLEN])
+{
+    char ip[INET6_ADDRSTRLEN];
+    int rc;
+
+    if (c->state != FO_TLS_IDLE) return fo_errf(err, FO_EINVAL, "TLS: connect on a connection already in use");
+    if (server_name == NULL) {
+        if (uv_ip_name(addr, ip, sizeof ip) != 0) return fo_errf(err, FO_EINVAL, "TLS: unsupported address family");
+        server_name = ip;
+    }
+    if ((rc = set_server_name(c, server_name, err)) != 0) return rc;
+    format_addr(addr, c->peer);
+    SSL_set_connect_state(c->ssl);
+    rc = uv_tcp_connect(&c->connect, &c->tcp, addr, on_connected);
+    if (rc != 0) return fo_errf(err, FO_EIO, "connect to %s: %s", c->peer, uv_strerror(rc));
+    set_state(c, FO_TLS_CONNECTING);
+    return 0;
+}
+
+int fo_tls_conn_read_stop(struct fo_tls_conn *c)
+{
+    if (c->state != FO_TLS_OPEN) return FO_EINVAL;
+    if (c->reading && uv_read_stop((uv_stream_t *)&c->tcp) != 0) return FO_EIO;
+    c->reading = false;
+    return 0;
+}
+
+int fo_tls_conn_read_start(struct fo_tls_conn *c)
+{
+    if (c->state != FO_TLS_OPEN) return FO_EINVAL;
+    if (!c->reading && start_reading(c) != 0) return FO_EIO;
+    return 0;
+}
+
+void fo_tls_conn_close(struct fo_tls_conn *c)
+{
+    if (c->state == FO_TLS_CLOSING) return;
+    /* A close_notify tells the peer the end is deliberate; libuv tries the write at
+     * once, and uv_close cancels it if the socket could not take it. */
+    if (c->state == FO_TLS_OPEN && c->out_bytes + c->queued_bytes + CLOSE_NOTIFY_ROOM <= FO_TLS_MAX_PENDING) {
+        ERR_clear_error();
+        SSL_shutdown(c->ssl);
+        flush_out(c, NULL, NULL);
+    }
+    fail(c, FO_ECANCELED, "closed locally");
+}
+
+/* ------------------------------------------------------------------ accessors */
+
+enum fo_tls_state fo_tls_conn_state(const struct fo_tls_conn *c)
+{
+    return c->state;
+}
+
+unsigned fo_tls_conn_peer_role(const struct fo_tls_conn *c)
+{
+    return c->state == FO_TLS_OPEN ? c->peer_role : 0;
+}
+
+const char *fo_tls_conn_peer_cn(const struct fo_tls_conn *c)
+{
+    return c->state == FO_TLS_OPEN ? c->peer_cn : "";
+}
+
+const char *fo_tls_conn_protocol(const struct fo_tls_conn *c)
+{
+    return c->state == FO_TLS_OPEN ? SSL_get_version(c->ssl) : "";
+}
+
+size_t fo_tls_conn_pending(const struct fo_tls_conn *c)
+{
+    return c->out_bytes + c->queued_bytes;
+}
+
+uv_tcp_t *fo_tls_conn_tcp(struct fo_tls_conn *c)
+{
+    return &c->tcp;
+}

@@ -1,0 +1,160 @@
+/* Mutual TLS over a libuv TCP stream, for the controller admin RPC and the agent RPC.
+ *
+ * OpenSSL never touches the socket: each connection's SSL object reads ciphertext from
+ * one memory BIO (fed from uv_read_start) and writes ciphertext to another (drained
+ * into uv_write requests). TLS 1.2 is the minimum and 1.3 is preferred; renegotiation,
+ * compression and session tickets are off.
+ *
+ * Authentication (DESIGN.md §1, §9): one cluster CA signs every certificate; every
+ * peer, client or server, must present a certificate that chains to it. A peer's role
+ * is the single OU of its certificate subject ("controller", "agent" or "client",
+ * made by deploy/gen-certs.sh) and its name is the CN. Each context accepts a set of
+ * roles (an agent accepts only FO_TLS_ROLE_CONTROLLER); a peer with any other role,
+ * no certificate, an untrusted chain or, on the client side, a certificate whose
+ * subjectAltName does not name the address or host connected to, fails the
+ * handshake. The connection then closes and on_close reports FO_EPERM with a reason
+ * that names the peer (CN) and what was wrong; callers log and count these as
+ * refused unauthenticated peers. With TLS 1.3 a client finishes its side of the
+ * handshake before the server has checked the client's certificate, so a refused
+ * client may see on_handshake and then on_close with the server's alert.
+ *
+ * Threads: everything here runs on the thread of the connection's loop. A context
+ * may be shared by any number of connections on that thread, as server or client
+ * side; it may be freed while connections made from it are still open (they hold
+ * their own reference to the OpenSSL state).
+ *
+ * Memory is bounded: at most FO_TLS_MAX_PENDING bytes of outgoing data (plaintext
+ * queued before the handshake finishes plus ciphertext handed to libuv and not yet
+ * written to the kernel); a write that would exceed it fails the connection with
+ * FO_ETOOBIG. Incoming bytes are decrypted as they arrive and handed to on_read at
+ * once, never buffered beyond one read. */
+#ifndef FO_TLS_H
+#define FO_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "err.h"
+
+/* Roles, as a bitmask of accepted roles. */
+#define FO_TLS_ROLE_CONTROLLER 0x1u
+#define FO_TLS_ROLE_AGENT 0x2u
+#define FO_TLS_ROLE_CLIENT 0x4u
+#define FO_TLS_ROLE_ALL 0x7u
+
+#define FO_TLS_MAX_PENDING (1u << 20)
+#define FO_TLS_CN_MAX 64 /* X.520 upper bound for a common name */
+
+/* The role bit for "controller" / "agent" / "client", or 0 for anything else. */
+unsigned fo_tls_role_parse(const char *s);
+/* The name of one role bit; "unknown" otherwise. Never NULL. */
+const char *fo_tls_role_name(unsigned role);
+
+/* ------------------------------------------------------------------ context */
+
+struct fo_tls_ctx;
+
+/* Loads the cluster CA (PEM, ca_file), this node's certificate chain (PEM, cert_file)
+ * and its private key (PEM, key_file), and remembers which peer roles to accept
+ * (a non-empty subset of FO_TLS_ROLE_ALL). Checks that the key matches the
+ * certificate, that the certificate chains to the CA and that it carries a role.
+ * Returns 0 with *out set, or FO_ECONFIG (unreadable or bad file: err names the file
+ * and the reason), FO_EINVAL (bad accepted_roles) or FO_ENOMEM. */
+int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
+                   unsigned accepted_roles, char err[FO_ERRLEN]);
+
+/* Frees the context. NULL is ignored. */
+void fo_tls_ctx_free(struct fo_tls_ctx *ctx);
+
+/* ------------------------------------------------------------------ connection */
+
+struct fo_tls_conn;
+
+enum fo_tls_state {
+    FO_TLS_IDLE,       /* made, neither accept nor connect called yet */
+    FO_TLS_CONNECTING, /* client: TCP connect in progress */
+    FO_TLS_HANDSHAKE,  /* TCP up, TLS handshake in progress */
+    FO_TLS_OPEN,       /* authenticated: data flows */
+    FO_TLS_CLOSING,    /* closed or failed; on_close is pending */
+};
+
+/* Called with plaintext as it arrives (feed it to a fo_frame_decoder). The bytes are
+ * valid during the call only. The callee may write or close the connection. */
+typedef void (*fo_tls_read_cb)(void *data, struct fo_tls_conn *c, const uint8_t *bytes, size_t n);
+/* Called once when the handshake has succeeded and the peer is authenticated; the
+ * peer's role and CN can be read from here on. */
+typedef void (*fo_tls_handshake_cb)(void *data, struct fo_tls_conn *c);
+/* The connection's final callback: status is FO_ECANCELED after fo_tls_conn_close(),
+ * otherwise why it failed: FO_EPERM (peer not authenticated or role not accepted),
+ * FO_EPROTO (not TLS, or a TLS error), FO_ECLOSED (the peer closed), FO_EIO (socket
+ * error), FO_EUNREACHABLE (connect failed), FO_ETOOBIG (buffer cap), FO_ENOMEM.
+ * reason is a human-readable line, valid during the call only. The connection has
+ * been freed already: the pointer must not be used in or after this call. */
+typedef void (*fo_tls_close_cb)(void *data, int status, const char *reason);
+/* One write's completion: 0 once its ciphertext has been written to the kernel,
+ * FO_ECANCELED if the connection closed first. */
+typedef void (*fo_tls_write_cb)(void *data, int status);
+
+struct fo_tls_conn_cbs {
+    fo_tls_handshake_cb on_handshake; /* may be NULL */
+    fo_tls_read_cb on_read;           /* required */
+    fo_tls_close_cb on_close;         /* required */
+    void *data;                       /* passed to all three */
+};
+
+/* Makes a connection on loop (uv_tcp_init of its own TCP handle) using ctx. Returns 0
+ * with *out set, or FO_ENOMEM / FO_EIO with err filled; then nothing needs closing and
+ * no callback fires. After success, on_close fires exactly once (libuv contract,
+ * STYLE.md §4), after fo_tls_conn_close() or after the connection failed by itself,
+ * and only once every handle and request of the connection is done. */
+int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls_conn_cbs *cbs,
+                    struct fo_tls_conn **out, char err[FO_ERRLEN]);
+
+/* Server side: uv_accept()s a pending connection from server (a listening uv_tcp_t on
+ * the same loop, called from its connection callback) and starts the handshake.
+ * Only from FO_TLS_IDLE. On error (FO_EIO, err filled) nothing has started and the
+ * connection must still be closed with fo_tls_conn_close(). */
+int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_ERRLEN]);
+
+/* Client side: connects to addr and then starts the handshake. The server's
+ * certificate must name server_name in its subjectAltName (an IP literal is matched
+ * against IP entries, anything else against DNS entries); NULL means addr's IP
+ * address. Only from FO_TLS_IDLE. A connect failure arrives later as on_close with
+ * FO_EUNREACHABLE. On error (FO_EINVAL, FO_EIO; err filled) nothing has started and
+ * the connection must still be closed. */
+int fo_tls_conn_connect(struct fo_tls_conn *c, const struct sockaddr *addr, const char *server_name,
+                        char err[FO_ERRLEN]);
+
+/* Sends n bytes (1..FO_TLS_MAX_PENDING), copied before the call returns. Before the
+ * handshake has finished they are queued and sent, in order, once it has. cb (may be
+ * NULL) fires exactly once if this returns 0, always before on_close. Returns
+ * FO_ECLOSED when the connection is closing (nothing happens), FO_EINVAL for a bad n,
+ * or FO_ETOOBIG / FO_ENOMEM / FO_EIO: then the connection fails with that status
+ * (on_close follows) and cb never fires. */
+int fo_tls_conn_write(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls_write_cb cb, void *data);
+
+/* Stops / resumes reading from the socket (back-pressure). Only in FO_TLS_OPEN;
+ * bytes already received are still delivered. Return 0 or FO_EINVAL / FO_EIO. */
+int fo_tls_conn_read_stop(struct fo_tls_conn *c);
+int fo_tls_conn_read_start(struct fo_tls_conn *c);
+
+/* Closes the connection: sends a TLS close_notify if the handshake had finished,
+ * cancels what is pending and closes the TCP handle. on_close follows with
+ * FO_ECANCELED, or with the earlier failure's status if the connection had already
+ * failed. Idempotent; safe from inside any of the connection's callbacks. */
+void fo_tls_conn_close(struct fo_tls_conn *c);
+
+enum fo_tls_state fo_tls_conn_state(const struct fo_tls_conn *c);
+/* The peer's role bit and CN once on_handshake has fired; 0 and "" before. */
+unsigned fo_tls_conn_peer_role(const struct fo_tls_conn *c);
+const char *fo_tls_conn_peer_cn(const struct fo_tls_conn *c);
+/* The negotiated protocol ("TLSv1.3") once open; "" before. */
+const char *fo_tls_conn_protocol(const struct fo_tls_conn *c);
+/* Outgoing bytes not yet handed to the kernel (queued plaintext + ciphertext). */
+size_t fo_tls_conn_pending(const struct fo_tls_conn *c);
+/* The TCP handle, for socket options (uv_tcp_nodelay, keepalive) only: it must not be
+ * read, written or closed directly. */
+uv_tcp_t *fo_tls_conn_tcp(struct fo_tls_conn *c);
+
+#endif
