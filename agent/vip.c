@@ -202,23 +202,23 @@ static int change_addr(const struct fo_vip *v, uint16_t type, uint16_t flags, in
     const char *verb = type == RTM_NEWADDR ? "add" : "delete";
     struct nl nl;
     unsigned idx;
-    int rc;
+    int rc, e;
 
     *benign_hit = false;
     rc = ifindex(v, &idx, err);
     if (rc != 0) return rc;
     rc = nl_open(&nl, err);
     if (rc != 0) return rc;
-    if (nl_talk(&nl, addr_request(req, type, flags, v, idx), NULL, NULL) == 0)
-        rc = 0;
-    else if (errno == benign)
-        *benign_hit = true;
-    else if (errno == ENODEV)
-        rc = fo_errf(err, FO_ENOTFOUND, "%s %s: no such interface", verb, fo_vip_str(v, s));
-    else
-        rc = fo_errf(err, errno_code(errno), "%s %s: %s", verb, fo_vip_str(v, s), strerror(errno));
+    /* errno is saved at once: closing and formatting may change it. */
+    e = nl_talk(&nl, addr_request(req, type, flags, v, idx), NULL, NULL) == 0 ? 0 : errno;
     nl_close(&nl);
-    return rc;
+    if (e == 0) return 0;
+    if (e == benign) {
+        *benign_hit = true;
+        return 0;
+    }
+    if (e == ENODEV) return fo_errf(err, FO_ENOTFOUND, "%s %s: no such interface", verb, fo_vip_str(v, s));
+    return fo_errf(err, errno_code(e), "%s %s: %s", verb, fo_vip_str(v, s), strerror(e));
 }
 
 int fo_vip_add(const struct fo_vip *v, bool *was_present, char err[FO_ERRLEN])
@@ -289,7 +289,7 @@ int fo_vip_query(const struct fo_vip *v, bool *present, char err[FO_ERRLEN])
     struct nlmsghdr *nlh;
     struct ifaddrmsg *ifa;
     struct nl nl;
-    int rc;
+    int rc, e;
 
     rc = ifindex(v, &q.idx, err);
     if (rc != 0) return rc;
@@ -301,12 +301,10 @@ int fo_vip_query(const struct fo_vip *v, bool *present, char err[FO_ERRLEN])
     ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
     ifa->ifa_family = AF_INET;
     ifa->ifa_index = q.idx; /* a hint only: older kernels dump every interface */
-    if (nl_talk(&nl, nlh, addr_cb, &q) != 0) {
-        rc = fo_errf(err, errno == EPROTO ? FO_EPROTO : errno_code(errno), "query %s: %s", fo_vip_str(v, s),
-                     strerror(errno));
-    } else {
-        *present = q.present;
-    }
+    e = nl_talk(&nl, nlh, addr_cb, &q) == 0 ? 0 : errno;
     nl_close(&nl);
-    return rc;
+    if (e != 0)
+        return fo_errf(err, e == EPROTO ? FO_EPROTO : errno_code(e), "query %s: %s", fo_vip_str(v, s), strerror(e));
+    *present = q.present;
+    return 0;
 }

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
+
 #include "controller/gtid.h"
 
 #define ELLIPSIS "..."
@@ -27,35 +29,6 @@
 
 /* ---- bounded text --------------------------------------------------------------- */
 
-/* Ends a full buffer with "...", backing off to a UTF-8 character boundary so that
- * error texts quoted from MariaDB stay valid text. */
-static void mark_truncated(char *buf, size_t len)
-{
-    size_t cut = len - sizeof(ELLIPSIS);
-
-    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
-    memcpy(buf + cut, ELLIPSIS, sizeof(ELLIPSIS));
-}
-
-static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Appends to the string in buf; cuts and marks it if it does not fit. */
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    va_list ap;
-    int w;
-
-    if (used + 1 >= len) {
-        mark_truncated(buf, len);
-        return;
-    }
-    va_start(ap, fmt);
-    w = vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-    if (w < 0 || (size_t)w >= len - used) mark_truncated(buf, len);
-}
-
 /* "host:port", bracketing IPv6 literals as the configuration writes them. */
 static const char *addr_text(const struct fo_cand_in *c, char buf[ADDR_TEXT_LEN])
 {
@@ -63,9 +36,9 @@ static const char *addr_text(const struct fo_cand_in *c, char buf[ADDR_TEXT_LEN]
 
     buf[0] = '\0';
     if (strchr(host, ':') != NULL)
-        append(buf, ADDR_TEXT_LEN, "[%s]:%u", host, (unsigned)c->port);
+        fo_text_append(buf, ADDR_TEXT_LEN, "[%s]:%u", host, (unsigned)c->port);
     else
-        append(buf, ADDR_TEXT_LEN, "%s:%u", host, (unsigned)c->port);
+        fo_text_append(buf, ADDR_TEXT_LEN, "%s:%u", host, (unsigned)c->port);
     return buf;
 }
 
@@ -76,11 +49,11 @@ static const char *pos_text(const struct fo_mariadb_pos *p, char buf[POS_SHOW_LE
 
     buf[0] = '\0';
     if (p->n == 0)
-        append(buf, POS_SHOW_LEN, "empty");
+        fo_text_append(buf, POS_SHOW_LEN, "empty");
     else if (fo_gtid_mariadb_format(p, full, sizeof(full)) != 0)
-        append(buf, POS_SHOW_LEN, "(unprintable)");
+        fo_text_append(buf, POS_SHOW_LEN, "(unprintable)");
     else
-        append(buf, POS_SHOW_LEN, "%s", full);
+        fo_text_append(buf, POS_SHOW_LEN, "%s", full);
     return buf;
 }
 
@@ -192,7 +165,7 @@ static void skip(const struct ctx *x, unsigned i, const char *fmt, ...)
     va_start(ap, fmt);
     w = vsnprintf(r + prefix, FO_CAND_REASON_LEN - prefix, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= FO_CAND_REASON_LEN - prefix) mark_truncated(r, FO_CAND_REASON_LEN);
+    if (w < 0 || (size_t)w >= FO_CAND_REASON_LEN - prefix) fo_text_mark_truncated(r, FO_CAND_REASON_LEN);
 }
 
 /* A position must parse for the replica to be compared (or checked for errant
@@ -381,13 +354,13 @@ static void tie_text(const struct ctx *x, unsigned w, unsigned l, char *buf, siz
 
     buf[0] = '\0';
     if (rule_rank(a->rule) != rule_rank(b->rule))
-        append(buf, len, "rule (%s vs %s)", fo_rule_name(a->rule), fo_rule_name(b->rule));
+        fo_text_append(buf, len, "rule (%s vs %s)", fo_rule_name(a->rule), fo_rule_name(b->rule));
     else if (lag_key(a) != lag_key(b) && b->s->lag_s < 0)
-        append(buf, len, "lag (%lld s vs unknown)", (long long)a->s->lag_s);
+        fo_text_append(buf, len, "lag (%lld s vs unknown)", (long long)a->s->lag_s);
     else if (lag_key(a) != lag_key(b))
-        append(buf, len, "lag (%lld s vs %lld s)", (long long)a->s->lag_s, (long long)b->s->lag_s);
+        fo_text_append(buf, len, "lag (%lld s vs %lld s)", (long long)a->s->lag_s, (long long)b->s->lag_s);
     else
-        append(buf, len, "input order");
+        fo_text_append(buf, len, "input order");
 }
 
 /* First eligible replica whose position has something i's lacks, preferring `ref`. */
@@ -420,11 +393,12 @@ static void behind_text(const struct ctx *x, unsigned i, unsigned j, char *buf, 
     buf[0] = '\0';
     addr_text(&x->in[j], addr);
     if (fo_gtid_mariadb_compare(&a, &b) == FO_GTID_DIVERGED) {
-        append(buf, len, "diverges from %s", addr);
+        fo_text_append(buf, len, "diverges from %s", addr);
         return;
     }
     d = fo_gtid_mariadb_ahead_by(&b, &a);
-    append(buf, len, "behind %s by %llu %s", addr, (unsigned long long)d, plural(d, "transaction", "transactions"));
+    fo_text_append(buf, len, "behind %s by %llu %s", addr, (unsigned long long)d,
+                   plural(d, "transaction", "transactions"));
 }
 
 /* Reason of an eligible replica i that lost to the chosen c. */
@@ -468,10 +442,10 @@ static void chosen_reason(const struct ctx *x, unsigned c, bool diverged, bool t
     pos_text(&p, pos);
     r[0] = '\0';
     if (diverged)
-        append(r, FO_CAND_REASON_LEN, "chosen: %smost transactions (%s, total %llu) although positions diverge",
-               target ? "target, " : "", pos, (unsigned long long)pos_total(&p));
+        fo_text_append(r, FO_CAND_REASON_LEN, "chosen: %smost transactions (%s, total %llu) although positions diverge",
+                       target ? "target, " : "", pos, (unsigned long long)pos_total(&p));
     else
-        append(r, FO_CAND_REASON_LEN, "chosen: %smost advanced (%s)", target ? "target, " : "", pos);
+        fo_text_append(r, FO_CAND_REASON_LEN, "chosen: %smost advanced (%s)", target ? "target, " : "", pos);
 }
 
 /* ---- summary -------------------------------------------------------------------- */
@@ -488,10 +462,10 @@ static void summary_none_eligible(const struct ctx *x, struct fo_cand_out *out)
     char addr[ADDR_TEXT_LEN];
     unsigned i;
 
-    append(out->summary, sizeof(out->summary), "no eligible replica among %u:", x->n);
+    fo_text_append(out->summary, sizeof(out->summary), "no eligible replica among %u:", x->n);
     for (i = 0; i < x->n; i++)
-        append(out->summary, sizeof(out->summary), "%s %s: %s", i ? ";" : "", addr_text(&x->in[i], addr),
-               without_prefix(x->reasons[i]));
+        fo_text_append(out->summary, sizeof(out->summary), "%s %s: %s", i ? ";" : "", addr_text(&x->in[i], addr),
+                       without_prefix(x->reasons[i]));
 }
 
 /* Warns about every reachable replica that has transactions the chosen one lacks:
@@ -509,8 +483,8 @@ static void summary_losses(const struct ctx *x, unsigned c, struct fo_cand_out *
         if (i == c || !current_pos(&x->in[i], &a)) continue;
         d = fo_gtid_mariadb_ahead_by(&a, &b);
         if (d > 0)
-            append(out->summary, sizeof(out->summary), "; warning: %s has %llu %s the chosen one lacks",
-                   addr_text(&x->in[i], addr), (unsigned long long)d, plural(d, "transaction", "transactions"));
+            fo_text_append(out->summary, sizeof(out->summary), "; warning: %s has %llu %s the chosen one lacks",
+                           addr_text(&x->in[i], addr), (unsigned long long)d, plural(d, "transaction", "transactions"));
     }
 }
 
@@ -518,8 +492,8 @@ static void summary_chosen(const struct ctx *x, unsigned c, struct fo_cand_out *
 {
     char addr[ADDR_TEXT_LEN];
 
-    append(out->summary, sizeof(out->summary), "chose %s: %s; %u of %u %s eligible", addr_text(&x->in[c], addr),
-           without_prefix(x->reasons[c]), x->n_eligible, x->n, plural(x->n, "replica", "replicas"));
+    fo_text_append(out->summary, sizeof(out->summary), "chose %s: %s; %u of %u %s eligible", addr_text(&x->in[c], addr),
+                   without_prefix(x->reasons[c]), x->n_eligible, x->n, plural(x->n, "replica", "replicas"));
     summary_losses(x, c, out);
 }
 
@@ -562,16 +536,16 @@ static int choose_target(const struct ctx *x, int natural, struct fo_cand_out *o
 
     addr_text(&target, addr);
     if (t < 0) {
-        append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not among the %u %s", addr, x->n,
-               plural(x->n, "replica", "replicas"));
+        fo_text_append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not among the %u %s", addr,
+                       x->n, plural(x->n, "replica", "replicas"));
     } else if (!eligible(x, (unsigned)t)) {
-        append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not eligible (%s)", addr,
-               without_prefix(x->reasons[t]));
+        fo_text_append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not eligible (%s)", addr,
+                       without_prefix(x->reasons[t]));
     } else if ((j = first_ahead_of(x, (unsigned)t, (unsigned)natural, true)) >= 0) {
         behind_text(x, (unsigned)t, (unsigned)j, text, sizeof(text));
         skip(x, (unsigned)t, "%s", text);
-        append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not the most advanced (%s)", addr,
-               text);
+        fo_text_append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not the most advanced (%s)",
+                       addr, text);
         t = -1;
     } else {
         chosen_reason(x, (unsigned)t, false, true);
@@ -620,7 +594,7 @@ void fo_candidate_choose(const struct fo_cand_in *in, unsigned n, const struct f
     if (has_target(opts)) {
         out->chosen = choose_target(&x, c, out);
     } else if (n == 0) {
-        append(out->summary, sizeof(out->summary), "no replicas to choose from");
+        fo_text_append(out->summary, sizeof(out->summary), "no replicas to choose from");
     } else if (c < 0) {
         summary_none_eligible(&x, out);
     } else {
@@ -631,5 +605,5 @@ void fo_candidate_choose(const struct fo_cand_in *in, unsigned n, const struct f
         out->chosen = c;
     }
     if (x.old_malformed)
-        append(out->summary, sizeof(out->summary), "; note: old primary position malformed, treated as empty");
+        fo_text_append(out->summary, sizeof(out->summary), "; note: old primary position malformed, treated as empty");
 }

@@ -11,44 +11,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ELLIPSIS "..."
-
-/* Ends a full buffer with "...", backing off to a UTF-8 character boundary. */
-static void mark_truncated(char *buf, size_t len)
-{
-    size_t cut = len - sizeof(ELLIPSIS);
-
-    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
-    memcpy(buf + cut, ELLIPSIS, sizeof(ELLIPSIS));
-}
-
-static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Appends to the string in buf; cuts and marks it if it does not fit. */
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    va_list ap;
-    int w;
-
-    if (used + 1 >= len) {
-        mark_truncated(buf, len);
-        return;
-    }
-    va_start(ap, fmt);
-    w = vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-    if (w < 0 || (size_t)w >= len - used) mark_truncated(buf, len);
-}
+#include "common/text.h"
 
 /* Appends "host:port", bracketing IPv6 literals as the configuration writes them. */
 static void append_addr(char *buf, size_t len, const char *host, uint16_t port)
 {
     if (host == NULL) host = "";
     if (strchr(host, ':') != NULL)
-        append(buf, len, "[%s]:%u", host, (unsigned)port);
+        fo_text_append(buf, len, "[%s]:%u", host, (unsigned)port);
     else
-        append(buf, len, "%s:%u", host, (unsigned)port);
+        fo_text_append(buf, len, "%s:%u", host, (unsigned)port);
 }
 
 /* ---- votes ---------------------------------------------------------------------- */
@@ -107,13 +79,13 @@ static void append_replica(char *buf, size_t len, const struct fo_detect_in *in,
 {
     append_addr(buf, len, r->host, r->port);
     if (!r->from_primary)
-        append(buf, len, " replicates from another source");
+        fo_text_append(buf, len, " replicates from another source");
     else if (!r->reachable)
-        append(buf, len, " unreachable");
+        fo_text_append(buf, len, " unreachable");
     else if (r->sample_age_ms > in->window_ms)
-        append(buf, len, " sample %llu ms old", (unsigned long long)r->sample_age_ms);
+        fo_text_append(buf, len, " sample %llu ms old", (unsigned long long)r->sample_age_ms);
     else
-        append(buf, len, " IO=%s", io_name(r->io));
+        fo_text_append(buf, len, " IO=%s", io_name(r->io));
 }
 
 static void append_replica_list(char *buf, size_t len, const struct fo_detect_in *in)
@@ -121,7 +93,7 @@ static void append_replica_list(char *buf, size_t len, const struct fo_detect_in
     unsigned i;
 
     for (i = 0; i < in->n_replicas; i++) {
-        if (i > 0) append(buf, len, ", ");
+        if (i > 0) fo_text_append(buf, len, ", ");
         append_replica(buf, len, in, &in->replicas[i]);
     }
 }
@@ -136,15 +108,15 @@ static unsigned still_replicating(const struct fo_detect_in *in, struct fo_detec
         const struct fo_detect_replica *r = &in->replicas[i];
 
         if (!replica_fresh(in, r) || r->io != FO_THREAD_YES) continue;
-        if (count > 0) append(out->reason, sizeof(out->reason), ", ");
+        if (count > 0) fo_text_append(out->reason, sizeof(out->reason), ", ");
         append_addr(out->reason, sizeof(out->reason), r->host, r->port);
         count++;
     }
     if (count > 0)
-        append(out->reason, sizeof(out->reason),
-               " still %s from the primary (IO=Yes): unreachable only from the controllers"
-               " (down for %u/%u controllers)",
-               count == 1 ? "replicates" : "replicate", out->down_votes, in->n_voters);
+        fo_text_append(out->reason, sizeof(out->reason),
+                       " still %s from the primary (IO=Yes): unreachable only from the controllers"
+                       " (down for %u/%u controllers)",
+                       count == 1 ? "replicates" : "replicate", out->down_votes, in->n_voters);
     return count;
 }
 
@@ -163,12 +135,15 @@ static unsigned fresh_replicas(const struct fo_detect_in *in)
 static enum fo_verdict leader_not_down(const struct fo_detect_in *in, struct fo_detect_out *out)
 {
     switch (in->leader_view) {
-    case FO_HEALTH_UP: append(out->reason, sizeof(out->reason), "the leader sees the primary up"); return FO_VERDICT_OK;
+    case FO_HEALTH_UP:
+        fo_text_append(out->reason, sizeof(out->reason), "the leader sees the primary up");
+        return FO_VERDICT_OK;
     case FO_HEALTH_SUSPECT:
-        append(out->reason, sizeof(out->reason), "primary suspect: the leader's probes fail but it is not down yet");
+        fo_text_append(out->reason, sizeof(out->reason),
+                       "primary suspect: the leader's probes fail but it is not down yet");
         return FO_VERDICT_SUSPECT;
     default:
-        append(out->reason, sizeof(out->reason), "the leader has not probed the primary yet");
+        fo_text_append(out->reason, sizeof(out->reason), "the leader has not probed the primary yet");
         return FO_VERDICT_OK;
     }
 }
@@ -179,31 +154,32 @@ static enum fo_verdict decide(const struct fo_detect_in *in, struct fo_detect_ou
     size_t len = sizeof(out->reason);
 
     if (in->tilt) {
-        append(r, len,
-               "tilt: no decision until the grace period after a loop stall or "
-               "clock jump has passed");
+        fo_text_append(r, len,
+                       "tilt: no decision until the grace period after a loop stall or "
+                       "clock jump has passed");
         return FO_VERDICT_TILT;
     }
     if (in->leader_view != FO_HEALTH_DOWN) return leader_not_down(in, out);
     if (out->down_votes < out->needed) {
-        append(r, len, "primary down for %u/%u controllers, %u needed", out->down_votes, in->n_voters, out->needed);
-        if (stale > 0) append(r, len, " (%u stale %s ignored)", stale, stale == 1 ? "vote" : "votes");
+        fo_text_append(r, len, "primary down for %u/%u controllers, %u needed", out->down_votes, in->n_voters,
+                       out->needed);
+        if (stale > 0) fo_text_append(r, len, " (%u stale %s ignored)", stale, stale == 1 ? "vote" : "votes");
         return FO_VERDICT_NOT_CONFIRMED;
     }
     if (still_replicating(in, out) > 0) return FO_VERDICT_UNREACHABLE;
     if (fresh_replicas(in) == 0) {
-        append(r, len,
-               "primary down for %u/%u controllers but no replica of it is reachable, "
-               "so no candidate can be checked",
-               out->down_votes, in->n_voters);
+        fo_text_append(r, len,
+                       "primary down for %u/%u controllers but no replica of it is reachable, "
+                       "so no candidate can be checked",
+                       out->down_votes, in->n_voters);
         if (in->n_replicas == 0)
-            append(r, len, " (no replicas known)");
+            fo_text_append(r, len, " (no replicas known)");
         else
-            append(r, len, "; replicas: ");
+            fo_text_append(r, len, "; replicas: ");
         append_replica_list(r, len, in);
         return FO_VERDICT_NO_REPLICAS;
     }
-    append(r, len, "primary down for %u/%u controllers; replicas: ", out->down_votes, in->n_voters);
+    fo_text_append(r, len, "primary down for %u/%u controllers; replicas: ", out->down_votes, in->n_voters);
     append_replica_list(r, len, in);
     return FO_VERDICT_DEAD;
 }

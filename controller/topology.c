@@ -7,48 +7,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ELLIPSIS "..."
-
-/* Ends a full buffer with "...", backing off to a UTF-8 character boundary so that
- * error texts quoted from MySQL stay valid text. */
-static void mark_truncated(char *buf, size_t len)
-{
-    size_t cut = len - sizeof(ELLIPSIS);
-
-    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
-    memcpy(buf + cut, ELLIPSIS, sizeof(ELLIPSIS));
-}
-
-static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Appends to the string in buf; cuts and marks it if it does not fit. */
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    va_list ap;
-    int w;
-
-    if (used + 1 >= len) {
-        mark_truncated(buf, len);
-        return;
-    }
-    va_start(ap, fmt);
-    w = vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-    if (w < 0 || (size_t)w >= len - used) mark_truncated(buf, len);
-}
+#include "common/text.h"
 
 /* Starts a new problem in an instance's problem string. */
 static void problem_begin(struct fo_topo_out *o)
 {
-    if (o->problem[0] != '\0') append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_SEP);
+    if (o->problem[0] != '\0') fo_text_append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_SEP);
 }
 
 static void cluster_problem(struct fo_topo_result *res, const char *text)
 {
     if (res->n_problems == FO_TOPO_MAX_PROBLEMS) return;
     res->problems[res->n_problems][0] = '\0';
-    append(res->problems[res->n_problems], FO_PROBLEM_LEN, "%s", text);
+    fo_text_append(res->problems[res->n_problems], FO_PROBLEM_LEN, "%s", text);
     res->n_problems++;
 }
 
@@ -81,14 +52,15 @@ static void problem_stopped(struct fo_topo_out *o, const struct fo_sample *s)
     const char *lead = ": ";
 
     problem_begin(o);
-    append(o->problem, sizeof(o->problem), "%s (IO=%s, SQL=%s)", FO_TOPO_P_STOPPED, thread_name(s->io_running),
-           thread_name(s->sql_running));
+    fo_text_append(o->problem, sizeof(o->problem), "%s (IO=%s, SQL=%s)", FO_TOPO_P_STOPPED, thread_name(s->io_running),
+                   thread_name(s->sql_running));
     if (s->last_io_error[0] != '\0') {
-        append(o->problem, sizeof(o->problem), "%sIO error %u: %s", lead, s->last_io_errno, s->last_io_error);
+        fo_text_append(o->problem, sizeof(o->problem), "%sIO error %u: %s", lead, s->last_io_errno, s->last_io_error);
         lead = " | ";
     }
     if (s->last_sql_error[0] != '\0')
-        append(o->problem, sizeof(o->problem), "%sSQL error %u: %s", lead, s->last_sql_errno, s->last_sql_error);
+        fo_text_append(o->problem, sizeof(o->problem), "%sSQL error %u: %s", lead, s->last_sql_errno,
+                       s->last_sql_error);
 }
 
 /* Role, source and problems of instance i. */
@@ -106,12 +78,12 @@ static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, 
     o->source_port = s->master_port;
     if (!s->read_only) {
         problem_begin(o);
-        append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_WRITABLE_REPLICA);
+        fo_text_append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_WRITABLE_REPLICA);
     }
     if (!in_cluster(in, n, s->master_host, s->master_port)) {
         problem_begin(o);
-        append(o->problem, sizeof(o->problem), "%s (%s:%u)", FO_TOPO_P_OUTSIDE, s->master_host,
-               (unsigned)s->master_port);
+        fo_text_append(o->problem, sizeof(o->problem), "%s (%s:%u)", FO_TOPO_P_OUTSIDE, s->master_host,
+                       (unsigned)s->master_port);
     }
     if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES) problem_stopped(o, s);
 }
@@ -128,8 +100,8 @@ static void check_writable(const struct fo_topo_in *in, unsigned n, struct fo_to
 
     for (i = 0; i < n; i++) {
         if (!writable(&in[i])) continue;
-        append(text, sizeof(text), "%s%s:%u", count ? ", " : FO_TOPO_P_MULTIPLE_WRITABLE, in[i].host ? in[i].host : "",
-               (unsigned)in[i].port);
+        fo_text_append(text, sizeof(text), "%s%s:%u", count ? ", " : FO_TOPO_P_MULTIPLE_WRITABLE,
+                       in[i].host ? in[i].host : "", (unsigned)in[i].port);
         count++;
     }
     if (count > 1) cluster_problem(res, text);
