@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -131,6 +132,7 @@ static int cert_identity(X509 *cert, unsigned *role, char cn[FO_TLS_CN_MAX + 1],
 struct fo_tls_ctx {
     SSL_CTX *ssl;
     unsigned accepted_roles;
+    size_t max_pending;
 };
 
 static int verify_cb(int ok, X509_STORE_CTX *x);
@@ -236,6 +238,7 @@ int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cer
     ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
     ctx->accepted_roles = accepted_roles;
+    ctx->max_pending = FO_TLS_MAX_PENDING;
     ERR_clear_error();
     ctx->ssl = SSL_CTX_new(TLS_method());
     if (ctx->ssl == NULL) {
@@ -254,6 +257,13 @@ err_after_ctx:
     free(ctx);
     ERR_clear_error();
     return rc;
+}
+
+int fo_tls_ctx_set_max_pending(struct fo_tls_ctx *ctx, size_t bytes)
+{
+    if (bytes < FO_TLS_MIN_PENDING || bytes > INT_MAX) return FO_EINVAL;
+    ctx->max_pending = bytes;
+    return 0;
 }
 
 void fo_tls_ctx_free(struct fo_tls_ctx *ctx)
@@ -291,6 +301,7 @@ struct fo_tls_conn {
     BIO *rbio; /* ciphertext from the peer */
     BIO *wbio; /* ciphertext for the peer */
     unsigned accepted_roles;
+    size_t max_pending;
     struct fo_tls_conn_cbs cbs;
     enum fo_tls_state state;
     bool reading;
@@ -464,6 +475,12 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 
 /* ------------------------------------------------------------------ output */
 
+/* Would n more bytes take what the connection holds past its cap? */
+static bool over_cap(const struct fo_tls_conn *c, size_t n)
+{
+    return c->out_bytes + c->queued_bytes + n > c->max_pending;
+}
+
 static void on_written(uv_write_t *req, int status)
 {
     struct out_req *w = req->data;
@@ -487,8 +504,8 @@ static int flush_out(struct fo_tls_conn *c, fo_tls_write_cb cb, void *data)
     int rc;
 
     if (n == 0 && cb == NULL) return 0;
-    if (c->out_bytes + c->queued_bytes + n > FO_TLS_MAX_PENDING) {
-        fail(c, FO_ETOOBIG, "more than %u bytes pending for %s", FO_TLS_MAX_PENDING, c->peer);
+    if (over_cap(c, n)) {
+        fail(c, FO_ETOOBIG, "more than %zu bytes pending for %s", c->max_pending, c->peer);
         return FO_ETOOBIG;
     }
     w = malloc(sizeof *w + n);
@@ -519,8 +536,8 @@ static int encrypt_send(struct fo_tls_conn *c, const void *bytes, size_t n, fo_t
 {
     int r;
 
-    if (c->out_bytes + c->queued_bytes + n > FO_TLS_MAX_PENDING) {
-        fail(c, FO_ETOOBIG, "more than %u bytes pending for %s", FO_TLS_MAX_PENDING, c->peer);
+    if (over_cap(c, n)) {
+        fail(c, FO_ETOOBIG, "more than %zu bytes pending for %s", c->max_pending, c->peer);
         return FO_ETOOBIG;
     }
     ERR_clear_error();
@@ -536,8 +553,8 @@ static int enqueue(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls_wr
 {
     struct queued *q;
 
-    if (c->out_bytes + c->queued_bytes + n > FO_TLS_MAX_PENDING) {
-        fail(c, FO_ETOOBIG, "more than %u bytes queued for %s before the TLS handshake", FO_TLS_MAX_PENDING, c->peer);
+    if (over_cap(c, n)) {
+        fail(c, FO_ETOOBIG, "more than %zu bytes queued for %s before the TLS handshake", c->max_pending, c->peer);
         return FO_ETOOBIG;
     }
     q = malloc(sizeof *q + n);
@@ -581,7 +598,7 @@ static int flush_queue(struct fo_tls_conn *c)
 int fo_tls_conn_write(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls_write_cb cb, void *data)
 {
     if (c->state == FO_TLS_CLOSING) return FO_ECLOSED;
-    if (n == 0 || n > FO_TLS_MAX_PENDING) return FO_EINVAL;
+    if (n == 0 || n > c->max_pending) return FO_EINVAL;
     if (c->state == FO_TLS_OPEN) return encrypt_send(c, bytes, n, cb, data);
     return enqueue(c, bytes, n, cb, data);
 }
@@ -662,7 +679,7 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     /* OpenSSL consumes what it is given below, so this only guards a bug. */
-    if (BIO_ctrl_pending(c->rbio) > FO_TLS_MAX_PENDING || BIO_write(c->rbio, buf->base, (int)nread) != nread) {
+    if (BIO_ctrl_pending(c->rbio) > c->max_pending || BIO_write(c->rbio, buf->base, (int)nread) != nread) {
         fail(c, FO_ETOOBIG, "cannot buffer input from %s", c->peer);
         return;
     }
@@ -672,6 +689,25 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 }
 
 /* ------------------------------------------------------------------ set-up and tear-down */
+
+/* Gives ssl its two memory BIOs. Returns 0, or -1 (out of memory). */
+static int attach_bios(struct fo_tls_conn *c)
+{
+    BIO *rbio = BIO_new(BIO_s_mem()), *wbio = BIO_new(BIO_s_mem());
+
+    if (rbio == NULL || wbio == NULL) {
+        BIO_free(rbio);
+        BIO_free(wbio);
+        return -1;
+    }
+    /* An empty BIO means "try again later", never end of stream. */
+    BIO_set_mem_eof_return(rbio, -1);
+    BIO_set_mem_eof_return(wbio, -1);
+    SSL_set_bio(c->ssl, rbio, wbio);
+    c->rbio = rbio;
+    c->wbio = wbio;
+    return 0;
+}
 
 int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls_conn_cbs *cbs,
                     struct fo_tls_conn **out, char err[FO_ERRLEN])
@@ -689,23 +725,20 @@ int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls
         rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create a session");
         goto err_after_conn;
     }
-    c->rbio = BIO_new(BIO_s_mem());
-    if (c->rbio == NULL) goto err_after_ssl;
-    c->wbio = BIO_new(BIO_s_mem());
-    if (c->wbio == NULL) goto err_after_rbio;
-    /* An empty BIO means "try again later", never end of stream. */
-    BIO_set_mem_eof_return(c->rbio, -1);
-    BIO_set_mem_eof_return(c->wbio, -1);
-    SSL_set_bio(c->ssl, c->rbio, c->wbio);
-    SSL_set_app_data(c->ssl, c);
+    if (attach_bios(c) != 0) {
+        rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create memory BIOs");
+        goto err_after_ssl;
+    }
     rc = uv_tcp_init(loop, &c->tcp);
     if (rc != 0) {
         rc = fo_errf(err, FO_EIO, "TLS: uv_tcp_init: %s", uv_strerror(rc));
-        goto err_after_ssl_bio;
+        goto err_after_ssl;
     }
+    SSL_set_app_data(c->ssl, c);
     c->tcp.data = c;
     c->connect.data = c;
     c->accepted_roles = ctx->accepted_roles;
+    c->max_pending = ctx->max_pending;
     c->cbs = *cbs;
     c->queue_tail = &c->queue;
     c->state = FO_TLS_IDLE;
@@ -713,12 +746,8 @@ int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls
     *out = c;
     return 0;
 
-err_after_rbio:
-    BIO_free(c->rbio);
 err_after_ssl:
-    rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create memory BIOs");
-err_after_ssl_bio:
-    SSL_free(c->ssl);
+    SSL_free(c->ssl); /* and its BIOs */
 err_after_conn:
     free(c);
     ERR_clear_error();
@@ -850,7 +879,7 @@ void fo_tls_conn_close(struct fo_tls_conn *c)
     if (c->state == FO_TLS_CLOSING) return;
     /* A close_notify tells the peer the end is deliberate; libuv tries the write at
      * once, and uv_close cancels it if the socket could not take it. */
-    if (c->state == FO_TLS_OPEN && c->out_bytes + c->queued_bytes + CLOSE_NOTIFY_ROOM <= FO_TLS_MAX_PENDING) {
+    if (c->state == FO_TLS_OPEN && !over_cap(c, CLOSE_NOTIFY_ROOM)) {
         ERR_clear_error();
         SSL_shutdown(c->ssl);
         flush_out(c, NULL, NULL);

@@ -21,11 +21,13 @@
  * Threads: everything here runs on the thread of the connection's loop. A context
  * may be shared by any number of connections on that thread, as server or client
  * side; it may be freed while connections made from it are still open (they hold
- * their own reference to the OpenSSL state).
+ * their own reference to the OpenSSL state). As for any libuv stream, the program
+ * must ignore SIGPIPE (failoverd's main does).
  *
- * Memory is bounded: at most FO_TLS_MAX_PENDING bytes of outgoing data (plaintext
- * queued before the handshake finishes plus ciphertext handed to libuv and not yet
- * written to the kernel); a write that would exceed it fails the connection with
+ * Memory is bounded: a connection holds at most max_pending bytes of outgoing data
+ * (FO_TLS_MAX_PENDING unless fo_tls_ctx_set_max_pending() says otherwise): plaintext
+ * queued before the handshake finishes plus ciphertext handed to uv_write whose
+ * callback has not yet run. A write that would exceed it fails the connection with
  * FO_ETOOBIG. Incoming bytes are decrypted as they arrive and handed to on_read at
  * once, never buffered beyond one read. */
 #ifndef FO_TLS_H
@@ -43,7 +45,8 @@
 #define FO_TLS_ROLE_CLIENT 0x4u
 #define FO_TLS_ROLE_ALL 0x7u
 
-#define FO_TLS_MAX_PENDING (1u << 20)
+#define FO_TLS_MAX_PENDING (1u << 20) /* default cap on outgoing bytes held per connection */
+#define FO_TLS_MIN_PENDING (1u << 14)
 #define FO_TLS_CN_MAX 64 /* X.520 upper bound for a common name */
 
 /* The role bit for "controller" / "agent" / "client", or 0 for anything else. */
@@ -63,6 +66,11 @@ struct fo_tls_ctx;
  * and the reason), FO_EINVAL (bad accepted_roles) or FO_ENOMEM. */
 int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
                    unsigned accepted_roles, char err[FO_ERRLEN]);
+
+/* Sets the cap on outgoing bytes held per connection (see above) for connections made
+ * from now on, FO_TLS_MIN_PENDING..INT_MAX: a server whose responses may be larger
+ * than FO_TLS_MAX_PENDING raises it. Returns 0 or FO_EINVAL. */
+int fo_tls_ctx_set_max_pending(struct fo_tls_ctx *ctx, size_t bytes);
 
 /* Frees the context. NULL is ignored. */
 void fo_tls_ctx_free(struct fo_tls_ctx *ctx);
@@ -93,7 +101,8 @@ typedef void (*fo_tls_handshake_cb)(void *data, struct fo_tls_conn *c);
  * been freed already: the pointer must not be used in or after this call. */
 typedef void (*fo_tls_close_cb)(void *data, int status, const char *reason);
 /* One write's completion: 0 once its ciphertext has been written to the kernel,
- * FO_ECANCELED if the connection closed first. */
+ * FO_ECANCELED if the connection closed first, FO_EIO if the socket write failed (the
+ * connection then fails as well). */
 typedef void (*fo_tls_write_cb)(void *data, int status);
 
 struct fo_tls_conn_cbs {
@@ -126,7 +135,7 @@ int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_E
 int fo_tls_conn_connect(struct fo_tls_conn *c, const struct sockaddr *addr, const char *server_name,
                         char err[FO_ERRLEN]);
 
-/* Sends n bytes (1..FO_TLS_MAX_PENDING), copied before the call returns. Before the
+/* Sends n bytes (1..max_pending), copied before the call returns. Before the
  * handshake has finished they are queued and sent, in order, once it has. cb (may be
  * NULL) fires exactly once if this returns 0, always before on_close. Returns
  * FO_ECLOSED when the connection is closing (nothing happens), FO_EINVAL for a bad n,
@@ -151,7 +160,9 @@ unsigned fo_tls_conn_peer_role(const struct fo_tls_conn *c);
 const char *fo_tls_conn_peer_cn(const struct fo_tls_conn *c);
 /* The negotiated protocol ("TLSv1.3") once open; "" before. */
 const char *fo_tls_conn_protocol(const struct fo_tls_conn *c);
-/* Outgoing bytes not yet handed to the kernel (queued plaintext + ciphertext). */
+/* Outgoing bytes held (counted against max_pending): queued plaintext plus ciphertext
+ * whose uv_write has not called back yet. For what the kernel has not yet taken, see
+ * uv_stream_get_write_queue_size() on fo_tls_conn_tcp(). */
 size_t fo_tls_conn_pending(const struct fo_tls_conn *c);
 /* The TCP handle, for socket options (uv_tcp_nodelay, keepalive) only: it must not be
  * read, written or closed directly. */
