@@ -321,7 +321,8 @@ struct fo_tls_conn {
 
 /* The connection's life (STYLE.md §6): forward through the handshake, and from
  * anywhere to CLOSING, once. */
-static const bool transitions[FO_TLS_CLOSING + 1][FO_TLS_CLOSING + 1] = {
+/* Only read by assert(): unused when NDEBUG is defined. */
+static const bool transitions[FO_TLS_CLOSING + 1][FO_TLS_CLOSING + 1] __attribute__((unused)) = {
     [FO_TLS_IDLE] = {[FO_TLS_CONNECTING] = true, [FO_TLS_HANDSHAKE] = true, [FO_TLS_CLOSING] = true},
     [FO_TLS_CONNECTING] = {[FO_TLS_HANDSHAKE] = true, [FO_TLS_CLOSING] = true},
     [FO_TLS_HANDSHAKE] = {[FO_TLS_OPEN] = true, [FO_TLS_CLOSING] = true},
