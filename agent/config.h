@@ -1,0 +1,93 @@
+/* failover-agent configuration: an INI file parsed with libinih, in the style of
+ * common/config.h (DESIGN.md §8).
+ *
+ *   [agent]
+ *   listen = 10.0.0.11:7201            ; required, host:port of the agent RPC
+ *   http_address = 127.0.0.1:9601      ; optional, IPv4:port for /metrics
+ *   state_dir = /var/lib/failover-agent ; required, must exist; holds the epochs file
+ *   ca_file = /etc/failoverd/tls/ca.crt ; required unless insecure = yes
+ *   cert_file = /etc/failoverd/tls/agent.crt
+ *   key_file = /etc/failoverd/tls/agent.key
+ *   insecure = no                      ; yes: plain TCP, no authentication (tests only;
+ *                                      ; a warning is logged at start)
+ *   max_frame_bytes = 65536            ; request cap, 1024..1048576
+ *   lease_read_only = no               ; yes: also set the local mysqld read-only when
+ *                                      ; a lease runs out (DESIGN.md §7)
+ *   arp_count = 3                      ; gratuitous ARP announcements after an add, 1..100
+ *   arp_interval_ms = 200              ; spacing of the announcements, 1..60000
+ *   log_level = info                   ; debug | info | warn | error
+ *
+ *   [mysql]                            ; optional: the local mysqld, for FenceMysql,
+ *   host = 127.0.0.1                   ; Status and lease_read_only (TCP only)
+ *   port = 3306
+ *   user = failover_agent              ; required in [mysql]
+ *   password_file = /etc/failoverd/agent.password ; required in [mysql]
+ *   connect_timeout_ms = 1000          ; 50..60000
+ *   timeout_ms = 5000                  ; 100..600000
+ *
+ *   [cluster demo]                     ; one per cluster this host serves
+ *   vip = 10.0.0.100/24 eth0           ; repeatable: an address and the interface it
+ *                                      ; may be put on; nothing else is ever managed
+ *
+ * Errors name the file, the line and the key ("agent.conf:7: [agent] arp_count: '0' is
+ * out of range (1..100)"); missing keys name the section ("agent.conf: [agent] listen:
+ * missing"). Unknown sections or keys and duplicate keys (except vip) are errors. */
+#ifndef FO_AGENT_CONFIG_H
+#define FO_AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/vip.h"
+#include "common/config.h"
+#include "common/err.h"
+
+#define FO_AGENT_MAX_CLUSTERS 64
+#define FO_AGENT_MAX_VIPS 16 /* per cluster */
+#define FO_AGENT_PASSWORD_LEN 256
+
+struct fo_agent_cluster {
+    char name[FO_NAME_LEN];
+    unsigned n_vips;
+    struct fo_vip vips[FO_AGENT_MAX_VIPS];
+};
+
+struct fo_agent_config {
+    char path[FO_PATH_LEN];
+    char listen[FO_ADDR_LEN];
+    char http_address[FO_ADDR_LEN]; /* "" = no HTTP */
+    char state_dir[FO_PATH_LEN];
+    char ca_file[FO_PATH_LEN];
+    char cert_file[FO_PATH_LEN];
+    char key_file[FO_PATH_LEN];
+    bool insecure;
+    unsigned max_frame_bytes;
+    bool lease_read_only;
+    unsigned arp_count;
+    unsigned arp_interval_ms;
+    int log_level;
+
+    bool mysql; /* a [mysql] section was given */
+    char mysql_host[FO_HOST_LEN];
+    uint16_t mysql_port;
+    char mysql_user[FO_NAME_LEN];
+    char mysql_password_file[FO_PATH_LEN];
+    char mysql_password[FO_AGENT_PASSWORD_LEN]; /* read at load; never logged */
+    unsigned mysql_connect_timeout_ms;
+    unsigned mysql_timeout_ms;
+
+    unsigned n_clusters;
+    struct fo_agent_cluster clusters[FO_AGENT_MAX_CLUSTERS];
+};
+
+/* Fills c with defaults, then the file at path (the password file too). Returns 0 or
+ * FO_ECONFIG / FO_EIO / FO_ENOMEM with "path:line: [section] key: reason" in err. */
+int fo_agent_config_load(struct fo_agent_config *c, const char *path, char err[FO_ERRLEN]);
+
+/* Same from a string (unit tests); name stands in for the path. */
+int fo_agent_config_load_string(struct fo_agent_config *c, const char *name, const char *text, char err[FO_ERRLEN]);
+
+/* The cluster named name, or NULL. */
+const struct fo_agent_cluster *fo_agent_config_cluster(const struct fo_agent_config *c, const char *name);
+
+#endif

@@ -1,0 +1,68 @@
+/* failover-agent metrics: the contract is in metrics.h. */
+#include "agent/metrics.h"
+
+#include "common/prom.h"
+
+static const char *const rpc_names[FO_AGENT_RPC_COUNT] = {"status", "acquire_vip", "renew_lease", "release_vip",
+                                                          "fence_mysql"};
+static const char *const refuse_names[FO_AGENT_REFUSE_COUNT] = {"stale_epoch", "unknown_cluster", "not_allowed",
+                                                                "bad_frame",   "bad_request",     "unauthenticated",
+                                                                "not_held",    "failed"};
+
+const char *fo_agent_rpc_name(enum fo_agent_rpc r)
+{
+    return (unsigned)r < FO_AGENT_RPC_COUNT ? rpc_names[r] : "unknown";
+}
+
+const char *fo_agent_refuse_name(enum fo_agent_refuse r)
+{
+    return (unsigned)r < FO_AGENT_REFUSE_COUNT ? refuse_names[r] : "unknown";
+}
+
+static void counters(const struct fo_agent_metrics *m, struct fo_buf *b)
+{
+    struct fo_prom_label l;
+    unsigned i;
+
+    fo_prom_family(b, "fo_agent_rpcs_total", "counter", "Agent RPC requests answered, by RPC.");
+    for (i = 0; i < FO_AGENT_RPC_COUNT; i++) {
+        l.name = "rpc";
+        l.value = rpc_names[i];
+        fo_prom_value(b, "fo_agent_rpcs_total", &l, 1, (double)m->rpcs[i]);
+    }
+    fo_prom_family(b, "fo_agent_rpcs_refused_total", "counter", "Agent requests or peers refused, by reason.");
+    for (i = 0; i < FO_AGENT_REFUSE_COUNT; i++) {
+        l.name = "reason";
+        l.value = refuse_names[i];
+        fo_prom_value(b, "fo_agent_rpcs_refused_total", &l, 1, (double)m->refused[i]);
+    }
+    fo_prom_family(b, "fo_agent_lease_expired_total", "counter", "Leases that ran out; the agent removed the VIP.");
+    fo_prom_value(b, "fo_agent_lease_expired_total", NULL, 0, (double)m->lease_expired);
+}
+
+void fo_agent_metrics_render(const struct fo_agent_metrics *m, const struct fo_agent_metrics_row *rows, unsigned n_rows,
+                             struct fo_buf *b)
+{
+    struct fo_prom_label l[2];
+    unsigned i;
+
+    counters(m, b);
+    fo_prom_family(b, "fo_agent_vip_held", "gauge", "1 while this agent holds the cluster's VIP under a lease.");
+    for (i = 0; i < n_rows; i++) {
+        l[0].name = "cluster";
+        l[0].value = rows[i].cluster;
+        l[1].name = "vip";
+        l[1].value = rows[i].vip ? rows[i].vip : "";
+        fo_prom_value(b, "fo_agent_vip_held", l, 2, rows[i].held ? 1.0 : 0.0);
+    }
+    fo_prom_family(b, "fo_agent_lease_remaining_seconds", "gauge", "Time left on the VIP lease (0 when not held).");
+    for (i = 0; i < n_rows; i++) {
+        l[0].value = rows[i].cluster;
+        fo_prom_value(b, "fo_agent_lease_remaining_seconds", l, 1, rows[i].lease_remaining_s);
+    }
+    fo_prom_family(b, "fo_agent_epoch", "gauge", "Highest failover epoch seen for the cluster (durable).");
+    for (i = 0; i < n_rows; i++) {
+        l[0].value = rows[i].cluster;
+        if (rows[i].has_epoch) fo_prom_value(b, "fo_agent_epoch", l, 1, (double)rows[i].epoch);
+    }
+}

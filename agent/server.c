@@ -1,0 +1,438 @@
+/* failover-agent RPC server: transport, frames and life cycle. The contract is in
+ * server.h; what each RPC does is in rpc.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/server_internal.h"
+#include "common/log.h"
+
+#define MOD "agent"
+
+/* ---- life cycle of the server ------------------------------------------------------ */
+
+static void maybe_done(struct fo_agent_server *s)
+{
+    fo_agent_server_closed_cb cb;
+    void *data;
+
+    if (!s->stopping || s->refs != 0) return;
+    cb = s->closed_cb;
+    data = s->closed_data;
+    fo_epoch_close(s->epochs);
+    uv_mutex_destroy(&s->epoch_mu);
+    fo_tls_ctx_free(s->tls);
+    free(s);
+    if (cb) cb(data);
+}
+
+void fo_agent_server_unref(struct fo_agent_server *s)
+{
+    s->refs--;
+    maybe_done(s);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    fo_agent_server_unref(h->data);
+}
+
+struct agent_lease *fo_agent_lease_of(struct fo_agent_server *s, const char *cluster)
+{
+    unsigned i;
+
+    for (i = 0; i < s->cfg->n_clusters; i++)
+        if (strcmp(s->cfg->clusters[i].name, cluster) == 0) return &s->leases[i];
+    return NULL;
+}
+
+/* ---- connections ------------------------------------------------------------------- */
+
+static void conn_maybe_free(struct agent_conn *c)
+{
+    struct fo_agent_server *s = c->s;
+
+    if (!c->dead || c->busy) return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    fo_frame_decoder_close(&c->dec);
+    free(c);
+    fo_agent_server_unref(s);
+}
+
+static void tcp_closed(uv_handle_t *h)
+{
+    struct agent_conn *c = h->data;
+
+    c->dead = true;
+    conn_maybe_free(c);
+}
+
+static void conn_close(struct agent_conn *c)
+{
+    if (c->closing) return;
+    c->closing = true;
+    fo_agent_rpc_cancel(c);
+    if (c->s->tls) {
+        if (c->tls) fo_tls_conn_close(c->tls);
+    } else {
+        uv_close((uv_handle_t *)&c->tcp, tcp_closed);
+    }
+}
+
+static void plain_write_done(uv_write_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+static int conn_write(struct agent_conn *c, const uint8_t *bytes, size_t n)
+{
+    uv_write_t *w;
+    uv_buf_t b;
+
+    if (c->closing) return FO_ECLOSED;
+    if (c->s->tls) return fo_tls_conn_write(c->tls, bytes, n, NULL, NULL);
+    w = malloc(sizeof *w + n);
+    if (w == NULL) return FO_ENOMEM;
+    memcpy(w + 1, bytes, n);
+    b = uv_buf_init((char *)(w + 1), (unsigned)n);
+    if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, plain_write_done) != 0) {
+        free(w);
+        return FO_EIO;
+    }
+    return 0;
+}
+
+static void plain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
+static void plain_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+
+static void conn_pause(struct agent_conn *c, bool pause)
+{
+    if (c->closing) return;
+    if (c->s->tls) {
+        if (pause)
+            fo_tls_conn_read_stop(c->tls);
+        else
+            fo_tls_conn_read_start(c->tls);
+    } else if (pause) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    } else {
+        uv_read_start((uv_stream_t *)&c->tcp, plain_alloc, plain_read);
+    }
+}
+
+static void bad_frame(struct agent_conn *c, const char *why)
+{
+    c->s->m.refused[FO_AGENT_REFUSE_BAD_FRAME]++;
+    FO_WARN(MOD, "closing connection from %s: %s", c->peer, why);
+    conn_close(c);
+}
+
+/* Handles the buffered frames, one request at a time. */
+static void process(struct agent_conn *c)
+{
+    struct fo_frame f;
+    char err[FO_ERRLEN];
+    Fo__Agent__AgentRequest *req;
+    int rc;
+
+    while (!c->busy && !c->closing) {
+        rc = fo_frame_decoder_next(&c->dec, &f, err);
+        if (rc == FO_EAGAIN) return;
+        if (rc != 0) return bad_frame(c, err);
+        if (f.type != FO_FRAME_REQUEST) return bad_frame(c, "frame is not a request");
+        req = fo__agent__agent_request__unpack(NULL, f.len, f.payload);
+        if (req == NULL) return bad_frame(c, "payload is not an AgentRequest");
+        c->busy = true;
+        c->req_id = req->id;
+        conn_pause(c, true);
+        fo_agent_rpc_dispatch(c, req);
+    }
+}
+
+static void conn_input(struct agent_conn *c, const uint8_t *bytes, size_t n)
+{
+    char err[FO_ERRLEN];
+
+    if (c->closing) return;
+    if (fo_frame_decoder_feed(&c->dec, bytes, n) != 0) {
+        snprintf(err, sizeof err, "%s", c->dec.err[0] ? c->dec.err : "cannot buffer input");
+        return bad_frame(c, err);
+    }
+    process(c);
+}
+
+void fo_agent_conn_reply(struct agent_conn *c, int code, const char *error, Fo__Agent__AgentStatus *status)
+{
+    Fo__Agent__AgentResponse r = FO__AGENT__AGENT_RESPONSE__INIT;
+    uint8_t *payload, *frame;
+    size_t len, flen;
+
+    c->busy = false;
+    if (c->closing) {
+        conn_maybe_free(c);
+        return;
+    }
+    r.id = c->req_id;
+    r.code = code;
+    r.error = (char *)(error ? error : "");
+    r.status = status;
+    len = fo__agent__agent_response__get_packed_size(&r);
+    payload = malloc(len ? len : 1);
+    if (payload == NULL) return conn_close(c);
+    fo__agent__agent_response__pack(&r, payload);
+    if (fo_frame_encode(FO_FRAME_RESPONSE, payload, len, &frame, &flen) != 0) {
+        free(payload);
+        return conn_close(c);
+    }
+    free(payload);
+    if (conn_write(c, frame, flen) != 0) {
+        free(frame);
+        return conn_close(c);
+    }
+    free(frame);
+    if (code == 0) c->s->m.rpcs[c->rpc]++;
+    conn_pause(c, false);
+    process(c);
+}
+
+void fo_agent_conn_refuse(struct agent_conn *c, enum fo_agent_refuse why, int code, const char *error)
+{
+    c->s->m.refused[why]++;
+    FO_WARN(MOD, "refused %s from %s (%s): %s", fo_agent_rpc_name(c->rpc), c->peer, fo_agent_refuse_name(why), error);
+    fo_agent_conn_reply(c, code, error, NULL);
+}
+
+/* TLS callbacks */
+static void tls_handshake(void *data, struct fo_tls_conn *t)
+{
+    struct agent_conn *c = data;
+
+    snprintf(c->peer, sizeof c->peer, "%s", fo_tls_conn_peer_cn(t));
+    FO_DEBUG(MOD, "controller %s connected (%s)", c->peer, fo_tls_conn_protocol(t));
+}
+
+static void tls_read(void *data, struct fo_tls_conn *t, const uint8_t *bytes, size_t n)
+{
+    (void)t;
+    conn_input(data, bytes, n);
+}
+
+static void tls_close(void *data, int status, const char *reason)
+{
+    struct agent_conn *c = data;
+
+    c->tls = NULL;
+    c->closing = true;
+    if (status == FO_EPERM) {
+        c->s->m.refused[FO_AGENT_REFUSE_UNAUTHENTICATED]++;
+        FO_WARN(MOD, "refused peer: %s", reason);
+    } else if (status != FO_ECANCELED && status != FO_ECLOSED) {
+        FO_INFO(MOD, "connection from %s closed: %s", c->peer, reason);
+    }
+    /* A cancelled request may answer at once; the connection is not dead yet, so
+     * that answer cannot free it under us. */
+    fo_agent_rpc_cancel(c);
+    c->dead = true;
+    conn_maybe_free(c);
+}
+
+/* Plain TCP callbacks (insecure = yes) */
+static void plain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct agent_conn *c = h->data;
+
+    (void)hint;
+    *b = uv_buf_init(c->rbuf, sizeof c->rbuf);
+}
+
+static void plain_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct agent_conn *c = st->data;
+
+    if (n < 0) return conn_close(c);
+    if (n > 0) conn_input(c, (const uint8_t *)b->base, (size_t)n);
+}
+
+static int accept_tls(struct fo_agent_server *s, struct agent_conn *c, char *err)
+{
+    struct fo_tls_conn_cbs cbs = {tls_handshake, tls_read, tls_close, c};
+    int rc;
+
+    if ((rc = fo_tls_conn_new(s->tls, s->loop, &cbs, &c->tls, err)) != 0) return rc;
+    c->dead = false;
+    if (fo_tls_conn_accept(c->tls, (uv_stream_t *)&s->listener, err) != 0) conn_close(c);
+    return 0;
+}
+
+static int accept_plain(struct fo_agent_server *s, struct agent_conn *c, char *err)
+{
+    int rc;
+
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    c->dead = false;
+    if ((rc = uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp)) != 0 ||
+        (rc = uv_read_start((uv_stream_t *)&c->tcp, plain_alloc, plain_read)) != 0) {
+        fo_errf(err, FO_EIO, "accept: %s", uv_strerror(rc));
+        conn_close(c);
+    }
+    return 0;
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    struct fo_agent_server *s = l->data;
+    struct agent_conn *c;
+    char err[FO_ERRLEN] = "";
+
+    if (status < 0 || s->stopping) return;
+    c = calloc(1, sizeof *c);
+    if (c == NULL) return;
+    c->s = s;
+    c->dead = true;
+    snprintf(c->peer, sizeof c->peer, "%s", s->tls ? "(unauthenticated)" : "(insecure)");
+    fo_frame_decoder_init(&c->dec, s->cfg->max_frame_bytes);
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->refs++;
+    if ((s->tls ? accept_tls(s, c, err) : accept_plain(s, c, err)) != 0) {
+        FO_WARN(MOD, "cannot accept a connection: %s", err);
+        conn_maybe_free(c);
+        return;
+    }
+    if (err[0]) FO_WARN(MOD, "cannot accept a connection: %s", err);
+}
+
+/* ---- HTTP --------------------------------------------------------------------------- */
+
+static int http_handler(void *data, const char *url, struct fo_buf *body, const char **content_type)
+{
+    struct fo_agent_server *s = data;
+
+    if (strcmp(url, "/metrics") == 0) {
+        *content_type = "text/plain; version=0.0.4; charset=utf-8";
+        fo_agent_metrics_rows(s, body);
+        return 200;
+    }
+    if (strcmp(url, "/health") == 0) {
+        fo_buf_puts(body, "ok\n");
+        return 200;
+    }
+    fo_buf_puts(body, "not found\n");
+    return 404;
+}
+
+/* ---- start / stop ---------------------------------------------------------------------- */
+
+static int listen_on(struct fo_agent_server *s, char *err)
+{
+    char host[FO_ADDR_LEN];
+    struct sockaddr_storage ss;
+    uint16_t port;
+    int rc;
+
+    if (fo_parse_hostport(s->cfg->listen, host, sizeof host, &port, err) != 0) return FO_ECONFIG;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
+        return fo_errf(err, FO_ECONFIG, "listen %s: not an IP address", s->cfg->listen);
+    uv_tcp_init(s->loop, &s->listener);
+    s->listener.data = s;
+    s->refs++;
+    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&s->listener, 64, on_connection)) != 0)
+        return fo_errf(err, FO_EIO, "listen on %s: %s", s->cfg->listen, uv_strerror(rc));
+    return 0;
+}
+
+static void close_handles(struct fo_agent_server *s)
+{
+    unsigned i;
+
+    if (!uv_is_closing((uv_handle_t *)&s->listener)) uv_close((uv_handle_t *)&s->listener, handle_closed);
+    for (i = 0; i < s->cfg->n_clusters; i++) {
+        struct agent_lease *e = &s->leases[i];
+        if (e->arp) fo_arp_cancel(e->arp);
+        uv_close((uv_handle_t *)&e->timer, handle_closed);
+    }
+}
+
+static void http_closed(void *data)
+{
+    fo_agent_server_unref(data);
+}
+
+int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const struct fo_agent_config *cfg,
+                          char err[FO_ERRLEN])
+{
+    struct fo_agent_server *s = calloc(1, sizeof *s);
+    unsigned i;
+    int rc;
+
+    if (s == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    s->loop = loop;
+    s->cfg = cfg;
+    uv_mutex_init(&s->epoch_mu);
+    if ((rc = fo_epoch_open(&s->epochs, cfg->state_dir, err)) != 0) goto err_after_alloc;
+    if (!cfg->insecure &&
+        (rc = fo_tls_ctx_new(&s->tls, cfg->ca_file, cfg->cert_file, cfg->key_file, FO_TLS_ROLE_CONTROLLER, err)) != 0)
+        goto err_after_epochs;
+    for (i = 0; i < cfg->n_clusters; i++) {
+        struct agent_lease *e = &s->leases[i];
+        e->s = s;
+        e->cfg = &cfg->clusters[i];
+        fo_lease_init(&e->lease);
+        uv_timer_init(loop, &e->timer);
+        e->timer.data = s;
+        s->refs++;
+    }
+    fo_agent_lease_remove_stale(s);
+    if ((rc = listen_on(s, err)) != 0) goto err_after_handles;
+    if (cfg->http_address[0] != '\0') {
+        if ((rc = fo_http_start(&s->http, loop, cfg->http_address, http_handler, s, err)) != 0) goto err_after_handles;
+        s->refs++;
+    }
+    *out = s;
+    return 0;
+
+err_after_handles:
+    /* The handles close on the next loop run; the caller runs the loop to finish. */
+    s->stopping = true;
+    if (!s->listener.data) {
+        uv_tcp_init(loop, &s->listener);
+        s->listener.data = s;
+        s->refs++;
+    }
+    close_handles(s);
+    return rc;
+err_after_epochs:
+    fo_epoch_close(s->epochs);
+err_after_alloc:
+    uv_mutex_destroy(&s->epoch_mu);
+    free(s);
+    return rc;
+}
+
+void fo_agent_server_stop(struct fo_agent_server *s, fo_agent_server_closed_cb closed_cb, void *data)
+{
+    struct agent_conn *c, *next;
+
+    s->stopping = true;
+    s->closed_cb = closed_cb;
+    s->closed_data = data;
+    s->refs++; /* held until everything below has been started */
+    close_handles(s);
+    if (s->http) fo_http_stop(s->http, http_closed, s);
+    s->http = NULL;
+    if (s->ro_sql) fo_sql_cancel(s->ro_sql);
+    for (c = s->conns; c != NULL; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    fo_agent_server_unref(s);
+}

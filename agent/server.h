@@ -1,0 +1,52 @@
+/* failover-agent's RPC server (DESIGN.md §1, §7, §9): accepts the controller's
+ * connections (mutual TLS via common/tls.h, peers with the controller role only; plain
+ * TCP only with `insecure = yes`), reads common/frame.h frames carrying
+ * fo.agent.AgentRequest (proto/agent.proto) and answers each with one AgentResponse,
+ * in order. One request per connection is in flight at a time; reading pauses
+ * meanwhile.
+ *
+ * Every request naming an epoch is fenced first: the epoch is checked against, and
+ * if higher written durably to, agent/epoch.h's store in libuv's thread pool
+ * (fsync never runs on the loop). Only then does the request act: AcquireVip adds the
+ * address through agent/vip.h, announces it with agent/arp.h and arms the cluster's
+ * lease timer (agent/lease.h, uv_timer on uv_now: monotonic time only); a lease that
+ * is not renewed in time makes the agent delete the VIP itself (and, with
+ * lease_read_only, set the local mysqld read-only). ReleaseVip deletes it; FenceMysql
+ * sets read_only=1 on the local mysqld and kills its client connections.
+ *
+ * Refused, logged with the peer and counted in agent/metrics.h, with nothing changed:
+ * stale epochs (FO_ESTALE), clusters not in the config (FO_ENOTFOUND), interfaces or
+ * addresses not listed for the cluster (FO_EPERM), malformed requests (FO_EINVAL). A
+ * bad frame (garbage, oversized, wrong version or type, undecodable protobuf) closes
+ * that connection only. A TLS peer that fails authentication is closed by the TLS
+ * layer and counted.
+ *
+ * At start the agent deletes every configured VIP that is present: after a restart
+ * it holds no lease, so it must not keep answering on the address; the controller's
+ * next renew fails (no lease) and it acquires again.
+ *
+ * Threads: the loop's thread, except the epoch work described above. */
+#ifndef FO_AGENT_SERVER_H
+#define FO_AGENT_SERVER_H
+
+#include <uv.h>
+
+#include "agent/config.h"
+#include "common/err.h"
+
+struct fo_agent_server;
+
+/* Opens the epoch store, checks the TLS files, removes stale VIPs, then listens on
+ * cfg->listen and serves /metrics on cfg->http_address if set. cfg must outlive the
+ * server. Returns 0 or an error code with err filled (then nothing is left open). */
+int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const struct fo_agent_config *cfg,
+                          char err[FO_ERRLEN]);
+
+/* Stops listening, closes every connection, cancels timers and announcements (held
+ * VIPs stay configured: their lease ends with the process and the controller moves
+ * them). closed_cb (may be NULL) fires once, from the loop, after everything is
+ * closed and the server freed. Call once. */
+typedef void (*fo_agent_server_closed_cb)(void *data);
+void fo_agent_server_stop(struct fo_agent_server *s, fo_agent_server_closed_cb closed_cb, void *data);
+
+#endif

@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""failover-agent end to end, inside network namespaces (issue: failover-agent).
+
+Hosts db1 (runs the agent, its eth0 is 10.231.0.11/24 plus a veth interface dum0 that the config does not list)
+and ctl1 (the test's client connects from there). The client speaks TLS with a
+controller certificate (deploy/gen-certs.sh), the 8-byte frame header of
+common/frame.h and the protobuf messages of proto/agent.proto, encoded by hand
+below (python3-protobuf is not a dependency).
+
+  1. AcquireVip epoch 5 -> 10.231.0.100/24 on db1's eth0; Status shows it.
+  2. AcquireVip epoch 4 (another allowed VIP) -> FO_ESTALE; nothing changed.
+  3. Interface not in the allow-list, address not allowed, unknown cluster -> refused.
+  4. RenewLease keeps it; no more renewals -> the agent deletes the VIP itself.
+  5. Garbage, oversized and wrong-version frames -> connection closed; still serves.
+  6. Peers with an agent or client certificate, or one from another CA -> refused.
+  7. Restart the agent (SIGTERM, exit 0) -> epoch 5 still enforced (4 refused).
+  8. /metrics counts the refusals; insecure = yes serves plain TCP and warns.
+
+Ports (inside the namespaces only): agent 7201, http 9601."""
+
+import ctypes
+import os
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from rig import netns  # noqa: E402
+from rig.util import NotYet, Proc, RigError, check, run_test, step, tail, wait_for  # noqa: E402
+
+SRC = os.environ.get("FO_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILD = os.environ.get("FO_BUILD_DIR", os.path.join(SRC, "build"))
+AGENT_BIN = os.path.join(BUILD, "bin", "failover-agent")
+PORT = 7201
+HTTP_PORT = 9601
+VIP = "10.231.0.100"
+VIP2 = "10.231.0.101"
+FO_ESTALE, FO_EPERM, FO_ENOTFOUND, FO_EINVAL = 20, 22, 10, 2
+CLONE_NEWNET = 0x40000000
+
+# ---------------------------------------------------------------- protobuf by hand
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def f_varint(field, n):
+    return varint(field << 3) + varint(n)
+
+
+def f_bytes(field, data):
+    if isinstance(data, str):
+        data = data.encode()
+    return varint((field << 3) | 2) + varint(len(data)) + data
+
+
+def request(rid, kind, body=b""):
+    field = {"status": 2, "acquire": 3, "renew": 4, "release": 5, "fence": 6}[kind]
+    return f_varint(1, rid) + f_bytes(field, body)
+
+
+def acquire(cluster, vip, prefix, iface, epoch, lease_ms):
+    return (f_bytes(1, cluster) + f_bytes(2, vip) + f_varint(3, prefix) + f_bytes(4, iface) +
+            f_varint(5, epoch) + f_varint(6, lease_ms))
+
+
+def epoch_msg(cluster, epoch):
+    return f_bytes(1, cluster) + f_varint(2, epoch)
+
+
+def parse(data):
+    """Decodes one message into {field: [values]} (varints as int, others as bytes)."""
+    out, i = {}, 0
+    while i < len(data):
+        key, i = read_varint(data, i)
+        field, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = read_varint(data, i)
+        elif wt == 2:
+            n, i = read_varint(data, i)
+            v, i = data[i:i + n], i + n
+        else:
+            raise ValueError(f"unexpected wire type {wt}")
+        out.setdefault(field, []).append(v)
+    return out
+
+
+def read_varint(data, i):
+    n = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return n, i
+
+
+def frame(payload, version=1, ftype=1, length=None):
+    n = len(payload) if length is None else length
+    return b"FO" + bytes([version, ftype]) + struct.pack(">I", n) + payload
+
+
+# ---------------------------------------------------------------- sockets inside a namespace
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def ns_connect(ns, addr, port, timeout=5.0):
+    """A TCP socket created inside namespace ns (setns in a short-lived thread: the
+    socket keeps its namespace, the test's own threads keep theirs)."""
+    result = {}
+
+    def run():
+        try:
+            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+            try:
+                if _libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns")
+            finally:
+                os.close(fd)
+            result["sock"] = socket.create_connection((addr, port), timeout=timeout)
+        except Exception as e:  # noqa: BLE001 - reported in the caller
+            result["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "error" in result:
+        raise result["error"]
+    return result["sock"]
+
+
+class Client:
+    def __init__(self, env, cert="ctl1", certdir=None, tls=True):
+        self.env = env
+        raw = ns_connect(env.net.ns("ctl1"), env.net.addr("db1"), PORT)
+        if tls:
+            d = certdir or env.certs
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(os.path.join(d, "ca.crt"))
+            ctx.load_cert_chain(os.path.join(d, f"{cert}.crt"), os.path.join(d, f"{cert}.key"))
+            # The agent's certificate names its address; another CA's client still
+            # checks nothing so that the refusal comes from the agent.
+            if certdir is not None:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self.s = ctx.wrap_socket(raw, server_hostname=env.net.addr("db1"))
+        else:
+            self.s = raw
+        self.rid = 0
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+    def send_raw(self, data):
+        self.s.sendall(data)
+
+    def recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.s.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("connection closed by the agent")
+            buf += chunk
+        return buf
+
+    def call(self, kind, body=b""):
+        self.rid += 1
+        self.send_raw(frame(request(self.rid, kind, body)))
+        hdr = self.recv_exact(8)
+        check(hdr[:2] == b"FO" and hdr[2] == 1 and hdr[3] == 2, f"bad response header {hdr!r}")
+        msg = parse(self.recv_exact(struct.unpack(">I", hdr[4:])[0]))
+        check(msg.get(1, [0])[0] == self.rid, f"response id {msg.get(1)} != {self.rid}")
+        code = msg.get(2, [0])[0]
+        error = msg.get(3, [b""])[0].decode()
+        return code, error, msg
+
+    def closed_by_peer(self, timeout=5.0):
+        """True once the agent has closed the connection (EOF or reset)."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                if not self.s.recv(4096):
+                    return True
+        except (ConnectionError, ssl.SSLError, OSError) as e:
+            if isinstance(e, socket.timeout):
+                return False
+            return True
+
+
+# ---------------------------------------------------------------- environment
+
+
+class Env:
+    def __init__(self, net, tmp):
+        self.net = net
+        self.tmp = tmp
+        self.certs = os.path.join(tmp, "certs")
+        self.other_certs = os.path.join(tmp, "other-ca")
+        self.state = os.path.join(tmp, "state")
+        os.makedirs(self.state)
+        self.log = os.path.join(tmp, "agent.log")
+        self.conf = os.path.join(tmp, "agent.conf")
+        self.proc = None
+
+    def gen_certs(self):
+        gen = os.path.join(SRC, "deploy", "gen-certs.sh")
+        for out, entries in ((self.certs, ["controller:ctl1", f"agent:db1,{self.net.addr('db1')}",
+                                            "agent:db2", "client:admin"]),
+                             (self.other_certs, ["controller:ctl1"])):
+            r = subprocess.run(["sh", gen, "--out", out] + entries, capture_output=True, text=True, timeout=120)
+            if r.returncode != 0:
+                raise RigError(f"gen-certs.sh failed: {r.stderr.strip()}")
+
+    def write_conf(self, insecure=False):
+        c = self.certs
+        with open(self.conf, "w") as f:
+            f.write(f"""[agent]
+listen = {self.net.addr('db1')}:{PORT}
+http_address = 127.0.0.1:{HTTP_PORT}
+state_dir = {self.state}
+ca_file = {c}/ca.crt
+cert_file = {c}/db1.crt
+key_file = {c}/db1.key
+insecure = {'yes' if insecure else 'no'}
+arp_count = 3
+arp_interval_ms = 100
+log_level = debug
+
+[cluster demo]
+vip = {VIP}/24 eth0
+vip = {VIP2}/24 eth0
+
+[cluster other]
+vip = 10.231.0.102/24 eth0
+""")
+
+    def start(self):
+        self.proc = Proc("failover-agent", self.net.wrap("db1", [AGENT_BIN, "--config", self.conf]),
+                         self.log).start()
+
+        def listening():
+            if not self.proc.alive():
+                raise RigError(f"failover-agent {self.proc.describe_exit()}:\n{tail(self.log)}")
+            ns_connect(self.net.ns("ctl1"), self.net.addr("db1"), PORT, timeout=1).close()
+            return True
+        wait_for(listening, 10, "failover-agent to listen")
+
+    def stop(self):
+        if self.proc is not None:
+            rc = self.proc.stop(timeout=20)
+            check(rc == 0, f"failover-agent {self.proc.describe_exit()} on SIGTERM:\n{tail(self.log)}")
+
+    def addrs(self, dev="eth0"):
+        r = self.net.run("db1", ["ip", "-4", "-o", "addr", "show", "dev", dev], check=True)
+        return {line.split()[3] for line in r.stdout.splitlines()}
+
+    def metrics(self):
+        s = ns_connect(self.net.ns("db1"), "127.0.0.1", HTTP_PORT)
+        try:
+            s.sendall(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        text = data.decode()
+        check(text.startswith("HTTP/1.") and " 200 " in text.split("\r\n")[0], f"bad /metrics: {text[:200]}")
+        return text
+
+    def metric(self, line_prefix):
+        for line in self.metrics().splitlines():
+            if line.startswith(line_prefix + " "):
+                return float(line.split()[-1])
+        raise NotYet(f"no metric {line_prefix}")
+
+
+def refused(env, name):
+    return env.metric(f'fo_agent_rpcs_refused_total{{reason="{name}"}}')
+
+
+# ---------------------------------------------------------------- the test
+
+
+def scenario(env):
+    cli = Client(env)
+    code, err, _ = cli.call("status")
+    check(code == 0, f"status failed: {code} {err}")
+
+    step("1. AcquireVip epoch 5")
+    code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "eth0", 5, 60000))
+    check(code == 0, f"acquire epoch 5 refused: {code} {err}")
+    check(f"{VIP}/24" in env.addrs(), f"{VIP}/24 not on eth0: {env.addrs()}")
+    code, err, msg = cli.call("status")
+    st = parse(msg[4][0])
+    demo = [parse(c) for c in st.get(1, []) if parse(c)[1][0] == b"demo"][0]
+    check(demo[2][0] == 5 and demo[3][0] == b"held" and demo.get(7, [0])[0] == 1,
+          f"status for demo: {demo}")
+
+    step("2. AcquireVip epoch 4 -> stale, nothing changed")
+    before = env.addrs()
+    code, err, _ = cli.call("acquire", acquire("demo", VIP2, 24, "eth0", 4, 60000))
+    check(code == FO_ESTALE and "epoch 4 < 5" in err, f"stale acquire: {code} {err}")
+    check(env.addrs() == before, f"addresses changed: {before} -> {env.addrs()}")
+    code, err, _ = cli.call("release", epoch_msg("demo", 4))
+    check(code == FO_ESTALE, f"stale release: {code} {err}")
+    check(env.addrs() == before, "stale release changed addresses")
+
+    step("3. not allowed: interface, address, unknown cluster, bad request")
+    code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "dum0", 6, 60000))
+    check(code == FO_EPERM and "interface 'dum0' is not allowed" in err, f"dum0: {code} {err}")
+    code, err, _ = cli.call("acquire", acquire("demo", "10.231.0.150", 24, "eth0", 6, 60000))
+    check(code == FO_EPERM and "not allowed" in err, f"address: {code} {err}")
+    code, err, _ = cli.call("acquire", acquire("nosuch", VIP, 24, "eth0", 6, 60000))
+    check(code == FO_ENOTFOUND and "unknown cluster" in err, f"unknown cluster: {code} {err}")
+    code, err, _ = cli.call("renew", epoch_msg("nosuch", 6))
+    check(code == FO_ENOTFOUND, f"unknown cluster renew: {code} {err}")
+    code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "eth0", 6, 0))
+    check(code == FO_EINVAL, f"lease_ms 0: {code} {err}")
+    check(env.addrs() == before and env.addrs("dum0") == set(), "a refused request changed addresses")
+    check(parse(cli.call("status")[2][4][0]) is not None, "status")
+    code, err, msg = cli.call("status")
+    demo = [parse(c) for c in parse(msg[4][0]).get(1, []) if parse(c)[1][0] == b"demo"][0]
+    check(demo[2][0] == 5, f"a refused request raised the epoch: {demo}")
+
+    step("4. lease: renewals keep the VIP; without them the agent removes it")
+    code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "eth0", 5, 1500))
+    check(code == 0, f"acquire: {code} {err}")
+    t_end = time.monotonic() + 2.5
+    while time.monotonic() < t_end:
+        code, err, _ = cli.call("renew", epoch_msg("demo", 5))
+        check(code == 0, f"renew: {code} {err}")
+        check(f"{VIP}/24" in env.addrs(), "VIP vanished while renewed")
+        time.sleep(0.4)
+    t0 = time.monotonic()
+    wait_for(lambda: f"{VIP}/24" not in env.addrs(), 5, "the agent to delete the VIP after its lease")
+    gone = time.monotonic() - t0
+    check(gone > 0.7, f"VIP deleted {gone:.2f}s after the last renewal, before the 1.5 s lease ran out")
+    step(f"VIP deleted {gone:.2f}s after the last renewal (lease 1.5 s)")
+    code, err, _ = cli.call("renew", epoch_msg("demo", 5))
+    check(code == FO_ENOTFOUND, f"renew after expiry: {code} {err}")
+    check(env.metric("fo_agent_lease_expired_total") >= 1, "lease expiry not counted")
+
+    step("5. garbage, oversized and wrong-version frames close the connection")
+    for what, data in (("garbage", b"this is not a frame at all"),
+                       ("oversized", frame(b"", length=64 << 20)),
+                       ("wrong version", frame(request(1, "status"), version=9)),
+                       ("bad protobuf", frame(b"\xff\xff\xff\xff\xff")),
+                       ("response type", frame(request(1, "status"), ftype=2))):
+        c = Client(env)
+        c.send_raw(data)
+        check(c.closed_by_peer(), f"{what}: connection still open")
+        c.close()
+    check(refused(env, "bad_frame") >= 5, "bad frames not counted")
+    code, err, _ = cli.call("status")
+    check(code == 0, f"status after bad frames: {code} {err}")
+
+    step("6. wrong roles and another CA are refused")
+    before_unauth = refused(env, "unauthenticated")
+    for cert, d in (("db2", None), ("admin", None), ("ctl1", env.other_certs)):
+        try:
+            c = Client(env, cert=cert, certdir=d)
+            try:
+                c.call("status")
+                raise AssertionError("answered")
+            except AssertionError:
+                raise
+            except Exception:  # noqa: BLE001 - any failure is the refusal we want
+                pass
+            c.close()
+        except (ssl.SSLError, ConnectionError, OSError):
+            pass
+    wait_for(lambda: refused(env, "unauthenticated") >= before_unauth + 3, 5, "3 refused peers counted")
+    check(f"{VIP}/24" not in env.addrs(), "a refused peer changed addresses")
+    cli.close()
+
+
+def restart_checks(env):
+    step("7. restart: epoch 5 still enforced")
+    env.stop()
+    env.start()
+    cli = Client(env)
+    code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "eth0", 4, 60000))
+    check(code == FO_ESTALE and "epoch 4 < 5" in err, f"after restart, epoch 4: {code} {err}")
+    check(f"{VIP}/24" not in env.addrs(), "stale acquire after restart added the VIP")
+    code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "eth0", 5, 60000))
+    check(code == 0, f"after restart, epoch 5: {code} {err}")
+    check(f"{VIP}/24" in env.addrs(), "VIP not added")
+    code, err, _ = cli.call("release", epoch_msg("demo", 6))
+    check(code == 0, f"release epoch 6: {code} {err}")
+    check(f"{VIP}/24" not in env.addrs(), "VIP still there after release")
+    code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "eth0", 5, 60000))
+    check(code == FO_ESTALE, f"epoch 5 after release at 6: {code} {err}")
+    m = env.metrics()
+    check('fo_agent_epoch{cluster="demo"} 6' in m, "epoch gauge")
+    check(refused(env, "stale_epoch") >= 2, "stale refusals not counted")
+    cli.close()
+
+    step("8. insecure = yes: plain TCP, with a warning")
+    env.stop()
+    env.write_conf(insecure=True)
+    env.start()
+    cli = Client(env, tls=False)
+    code, err, _ = cli.call("status")
+    check(code == 0, f"insecure status: {code} {err}")
+    code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "eth0", 3, 60000))
+    check(code == FO_ESTALE, f"insecure stale: {code} {err}")
+    cli.close()
+    check("insecure = yes" in tail(env.log, 200), "no warning about insecure mode")
+    env.stop()
+
+
+def main():
+    check(os.path.exists(AGENT_BIN), f"{AGENT_BIN} not built")
+    tmp = tempfile.mkdtemp(prefix="fo-agent-test-")
+    env = None
+    try:
+        with netns.NetnsRig(["db1", "ctl1"]) as net:
+            env = Env(net, tmp)
+            try:
+                # A second interface the config does not allow (a veth pair: the dummy
+                # driver is not always available).
+                net.run("db1", ["ip", "link", "add", "dum0", "type", "veth", "peer", "name", "dum1"], check=True)
+                net.run("db1", ["ip", "link", "set", "dum0", "up"], check=True)
+                env.gen_certs()
+                env.write_conf()
+                r = subprocess.run([AGENT_BIN, "--config", env.conf, "--check-config"], capture_output=True,
+                                   text=True)
+                check(r.returncode == 0, f"--check-config: {r.stderr}")
+                env.start()
+                scenario(env)
+                restart_checks(env)
+            except BaseException:
+                print(f"---- agent log:\n{tail(env.log, 80)}", flush=True)
+                raise
+            finally:
+                if env.proc is not None and env.proc.alive():
+                    env.proc.stop(timeout=20)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    ok, why_not = netns.available()
+    if not ok:
+        print(f"SKIP test_agent: network namespaces are not permitted here ({why_not})", flush=True)
+        sys.exit(0)
+    sys.exit(run_test(main))
