@@ -34,7 +34,7 @@
 #define PASSWORD_MAX 255
 #define SHOW_LEN 96 /* values echoed in error messages are cut to this */
 #define SECTION_LEN 256
-#define MAX_KEYS 12
+#define MAX_KEYS 16
 #define DEFAULT_ANTI_FLAP_S 3600 /* [cluster] anti_flap_s default */
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -145,7 +145,7 @@ out_close:
 
 /* ---- loader state ----------------------------------------------------------- */
 
-enum sec_kind { SEC_NONE, SEC_MAIN, SEC_PROBE, SEC_PEER, SEC_CLUSTER, SEC_FAILOVER };
+enum sec_kind { SEC_NONE, SEC_MAIN, SEC_PROBE, SEC_PEER, SEC_CLUSTER, SEC_FAILOVER, SEC_TLS };
 /* K_ABSPATH: a path that must be absolute; K_HOOK: an absolute path to an executable
  * regular file, checked when the config is loaded (DESIGN.md §9: fail before start). */
 enum key_type {
@@ -160,7 +160,9 @@ enum key_type {
     K_BOOL,
     K_LOGLEVEL,
     K_FAULT,
-    K_INSTANCE
+    K_INSTANCE,
+    K_CIDR4,
+    K_IFNAME
 };
 
 struct key_def {
@@ -199,8 +201,13 @@ enum {
     CK_SEMI_SYNC,
     CK_ANTI_FLAP,
     CK_MAX_LAG,
+    CK_VIP,
+    CK_VIP_INTERFACE,
+    CK_AGENT_PORT,
+    CK_VIP_LEASE,
     CK_COUNT
 };
+enum { TK_CA, TK_CERT, TK_KEY, TK_INSECURE, TK_COUNT };
 
 static const struct key_def main_keys[MK_COUNT + 1] = {
     [MK_NODE_ID] = {"node_id", K_U64, FIELD(struct fo_config, node_id), 1, NODE_ID_MAX, 1, 0},
@@ -242,7 +249,19 @@ static const struct key_def cluster_keys[CK_COUNT + 1] = {
     [CK_SEMI_SYNC] = {"semi_sync", K_BOOL, FIELD(struct fo_cluster_cfg, semi_sync), 0, 0, 0, 0},
     [CK_ANTI_FLAP] = {"anti_flap_s", K_UINT, FIELD(struct fo_cluster_cfg, anti_flap_s), 0, 604800, 0, 0},
     [CK_MAX_LAG] = {"max_lag_s", K_UINT, FIELD(struct fo_cluster_cfg, max_lag_s), 0, 86400, 0, 0},
+    [CK_VIP] = {"vip", K_CIDR4, FIELD(struct fo_cluster_cfg, vip), 0, 0, 0, 0},
+    [CK_VIP_INTERFACE] = {"vip_interface", K_IFNAME, FIELD(struct fo_cluster_cfg, vip_interface), 0, 0, 0, 0},
+    [CK_AGENT_PORT] = {"agent_port", K_UINT, FIELD(struct fo_cluster_cfg, agent_port), 1, 65535, 0, 0},
+    [CK_VIP_LEASE] = {"vip_lease_ms", K_UINT, FIELD(struct fo_cluster_cfg, vip_lease_ms), 500, 60000, 0, 0},
     [CK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
+};
+
+static const struct key_def tls_keys[TK_COUNT + 1] = {
+    [TK_CA] = {"ca_file", K_PATH, FIELD(struct fo_tls_cfg, ca_file), 0, 0, 0, 0},
+    [TK_CERT] = {"cert_file", K_PATH, FIELD(struct fo_tls_cfg, cert_file), 0, 0, 0, 0},
+    [TK_KEY] = {"key_file", K_PATH, FIELD(struct fo_tls_cfg, key_file), 0, 0, 0, 0},
+    [TK_INSECURE] = {"insecure", K_BOOL, FIELD(struct fo_tls_cfg, insecure), 0, 0, 0, 0},
+    [TK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
 enum {
@@ -276,6 +295,7 @@ static const struct key_def failover_keys[FK_COUNT + 1] = {
 _Static_assert(MK_COUNT <= MAX_KEYS, "key_line[] too small for [failoverd]");
 _Static_assert(CK_COUNT <= MAX_KEYS, "key_line[] too small for [cluster]");
 _Static_assert(FK_COUNT <= MAX_KEYS, "key_line[] too small for [failover]");
+_Static_assert(TK_COUNT <= MAX_KEYS, "key_line[] too small for [tls]");
 
 /* Where each key of one section was set (0 = not set), for duplicate and missing
  * checks and for cross-section messages that must point at a line. */
@@ -303,7 +323,7 @@ struct loader {
     char section[SECTION_LEN];
     const struct key_def *keys;
     unsigned cur; /* peer or cluster index */
-    struct section_state main, probe, cluster, failover;
+    struct section_state main, probe, cluster, failover, tls;
     struct section_state peers[FO_MAX_PEERS];
 
     size_t clusters_cap, instances_cap;
@@ -345,6 +365,7 @@ static void *section_base(struct loader *ld)
     case SEC_PEER: return &ld->c->peers[ld->cur];
     case SEC_CLUSTER: return &ld->c->clusters[ld->cur];
     case SEC_FAILOVER: return &ld->c->failover;
+    case SEC_TLS: return &ld->c->tls;
     case SEC_NONE: break;
     }
     return NULL;
@@ -358,6 +379,7 @@ static struct section_state *section_state(struct loader *ld)
     case SEC_PEER: return &ld->peers[ld->cur];
     case SEC_CLUSTER: return &ld->cluster;
     case SEC_FAILOVER: return &ld->failover;
+    case SEC_TLS: return &ld->tls;
     case SEC_NONE: break;
     }
     return NULL;
@@ -377,6 +399,8 @@ static int store_string(struct loader *ld, const struct key_def *def, char *fiel
 
     if (def->type == K_IPV4) rc = fo_parse_ipv4_port(value, perr);
     if (def->type == K_HOSTPORT) rc = fo_parse_hostport(value, NULL, 0, NULL, perr);
+    if (def->type == K_CIDR4) rc = fo_parse_cidr4(value, perr);
+    if (def->type == K_IFNAME) rc = fo_check_ifname(value, perr);
     if (rc != 0) return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "%s", perr);
     if (value[0] == '\0') return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "empty value");
     for (i = 0; def->type == K_USER && value[i] != '\0'; i++) {
@@ -483,6 +507,8 @@ static int store_value(struct loader *ld, const struct key_def *def, const char 
     case K_PATH:
     case K_ABSPATH:
     case K_HOOK:
+    case K_CIDR4:
+    case K_IFNAME:
     case K_USER: return store_string(ld, def, field, value);
     }
     return 0;
@@ -568,6 +594,18 @@ static int check_repl_pair(struct loader *ld, const struct section_state *st)
                 "missing (%s is set on line %u)", cluster_keys[set].name, st->key_line[set]);
 }
 
+/* vip and vip_interface go together; the agent port and lease only mean something
+ * with a VIP, but are harmless without one. */
+static int check_vip_pair(struct loader *ld, const struct section_state *st)
+{
+    unsigned vip = st->key_line[CK_VIP], ifn = st->key_line[CK_VIP_INTERFACE];
+
+    if ((vip != 0) == (ifn != 0)) return 0;
+    return fail(ld, st->header_line, ld->section, cluster_keys[vip != 0 ? CK_VIP_INTERFACE : CK_VIP].name,
+                FO_ECONFIG, "missing (%s is set on line %u)", cluster_keys[vip != 0 ? CK_VIP : CK_VIP_INTERFACE].name,
+                vip != 0 ? vip : ifn);
+}
+
 static int end_section(struct loader *ld)
 {
     const struct section_state *st = section_state(ld);
@@ -580,7 +618,8 @@ static int end_section(struct loader *ld)
     }
     if (ld->kind == SEC_CLUSTER && ld->c->clusters[ld->cur].n_instances == 0)
         return fail(ld, st->header_line, ld->section, "instance", FO_ECONFIG, "missing");
-    if (ld->kind == SEC_CLUSTER) return check_repl_pair(ld, st);
+    if (ld->kind == SEC_CLUSTER && check_repl_pair(ld, st) != 0) return ld->rc;
+    if (ld->kind == SEC_CLUSTER) return check_vip_pair(ld, st);
     return 0;
 }
 
@@ -635,6 +674,8 @@ static int begin_cluster(struct loader *ld, const char *name)
     ld->cur = c->n_clusters++;
     snprintf(c->clusters[ld->cur].name, FO_NAME_LEN, "%s", name); /* checked above */
     c->clusters[ld->cur].anti_flap_s = DEFAULT_ANTI_FLAP_S;
+    c->clusters[ld->cur].agent_port = FO_DEFAULT_AGENT_PORT;
+    c->clusters[ld->cur].vip_lease_ms = FO_DEFAULT_VIP_LEASE_MS;
     memset(&ld->cluster, 0, sizeof(ld->cluster));
     ld->cluster.header_line = ld->line;
     ld->instances_cap = 0;
@@ -663,6 +704,7 @@ static int begin_section(struct loader *ld, const char *name)
     if (strcmp(name, "failoverd") == 0) return begin_single(ld, SEC_MAIN, main_keys, &ld->main);
     if (strcmp(name, "probe") == 0) return begin_single(ld, SEC_PROBE, probe_keys, &ld->probe);
     if (strcmp(name, "failover") == 0) return begin_single(ld, SEC_FAILOVER, failover_keys, &ld->failover);
+    if (strcmp(name, "tls") == 0) return begin_single(ld, SEC_TLS, tls_keys, &ld->tls);
     if ((arg = section_arg(name, "peer")) != NULL) {
         if (arg[0] == '\0') return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [peer NODE_ID]");
         return begin_peer(ld, arg);
@@ -797,6 +839,23 @@ static int check_main(struct loader *ld)
 
 /* This node's [peer] entry must describe this node, or the initial configuration
  * would bootstrap with an address nobody listens on. */
+/* DESIGN.md §9 / issue 4: TLS unless insecure = yes is said explicitly. */
+static int check_tls(struct loader *ld)
+{
+    static const int need[] = {TK_CA, TK_CERT, TK_KEY};
+    unsigned i;
+
+    if (ld->tls.header_line == 0)
+        return fail(ld, 0, "tls", NULL, FO_ECONFIG,
+                    "missing (set ca_file, cert_file and key_file, or insecure = yes for plain TCP)");
+    if (ld->c->tls.insecure) return 0;
+    for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+        if (ld->tls.key_line[need[i]] == 0)
+            return fail(ld, ld->tls.header_line, "tls", tls_keys[need[i]].name, FO_ECONFIG,
+                        "missing (or set insecure = yes for plain TCP)");
+    return 0;
+}
+
 static int check_self_peer(struct loader *ld, unsigned i)
 {
     static const int pairs[][2] = {{PK_RAFT, MK_RAFT}, {PK_ADMIN, MK_ADMIN}, {PK_HTTP, MK_HTTP}};
@@ -926,7 +985,7 @@ static void parse_text(struct loader *ld)
         ld->rc = 0;
         fail(ld, (unsigned)r, NULL, NULL, FO_ECONFIG, "syntax error: expected '[section]' or 'key = value'");
     }
-    if (ld->rc == 0 && check_main(ld) == 0 && check_peers(ld) == 0) check_instances(ld);
+    if (ld->rc == 0 && check_main(ld) == 0 && check_tls(ld) == 0 && check_peers(ld) == 0) check_instances(ld);
 }
 
 static int load_text(struct fo_config *c, const char *name, const char *text, size_t len, char err[FO_ERRLEN])

@@ -34,6 +34,18 @@
  *   semi_sync = no                       ; yes|no: set up AFTER_SYNC semi-sync on failover
  *   anti_flap_s = 3600                   ; 1..604800 s: no automatic failover this long after one (0 = default)
  *   max_lag_s = 0                        ; 0..86400: replicas lagging more are not promoted (0 = no limit)
+ *   vip = 10.231.0.100/24                ; optional writer VIP (IPv4/prefix), moved by failover-agent
+ *   vip_interface = eth0                 ; required with vip: interface on the DB hosts
+ *   agent_port = 7201                    ; 1..65535: failover-agent port on every instance's host
+ *   vip_lease_ms = 2000                  ; 500..60000: VIP lease; renewed every lease/4
+ *
+ *   [tls]                                ; mutual TLS for the admin RPC and the agent RPC
+ *   ca_file = /etc/failoverd/tls/ca.crt  ; required unless insecure = yes
+ *   cert_file = /etc/failoverd/tls/ctl1.crt  ; this node's certificate (role controller)
+ *   key_file = /etc/failoverd/tls/ctl1.key
+ *   insecure = no                        ; yes: plain TCP, no authentication (tests only;
+ *                                        ; logged as a warning at start)
+ *   The [tls] section is required: a node without it refuses to start.
  *
  *   [failover]                           ; node-local failover settings (all optional)
  *   pre_failover = /etc/failoverd/pre.sh ; absolute path, must be an executable file
@@ -70,6 +82,10 @@
 #define FO_MAX_PEERS 16
 #define FO_MAX_CLUSTERS 1024
 #define FO_MAX_INSTANCES_PER_CLUSTER 256
+#define FO_VIP_LEN 20    /* "255.255.255.255/32" */
+#define FO_IFNAME_LEN 16 /* IF_NAMESIZE */
+#define FO_DEFAULT_AGENT_PORT 7201
+#define FO_DEFAULT_VIP_LEASE_MS 2000
 
 enum fo_rule { FO_RULE_NEUTRAL = 0, FO_RULE_PREFER = 1, FO_RULE_PREFER_NOT = 2, FO_RULE_MUST_NOT = 3 };
 
@@ -95,6 +111,10 @@ struct fo_cluster_cfg {
     bool semi_sync;
     unsigned anti_flap_s;
     unsigned max_lag_s;
+    char vip[FO_VIP_LEN];           /* "a.b.c.d/len", "" = no writer VIP */
+    char vip_interface[FO_IFNAME_LEN];
+    unsigned agent_port;            /* failover-agent's port on each instance's host */
+    unsigned vip_lease_ms;
     unsigned n_instances;
     struct fo_instance_cfg *instances; /* malloc'd, n_instances entries */
 };
@@ -120,6 +140,13 @@ struct fo_failover_cfg {
     enum fo_fault fault;
 };
 
+struct fo_tls_cfg {
+    char ca_file[FO_PATH_LEN];
+    char cert_file[FO_PATH_LEN];
+    char key_file[FO_PATH_LEN];
+    bool insecure;
+};
+
 struct fo_config {
     char path[FO_PATH_LEN];
     uint64_t node_id;
@@ -137,6 +164,7 @@ struct fo_config {
     struct fo_peer peers[FO_MAX_PEERS];
     struct fo_probe_cfg probe;
     struct fo_failover_cfg failover;
+    struct fo_tls_cfg tls;
     unsigned n_clusters;
     struct fo_cluster_cfg *clusters; /* malloc'd, n_clusters entries */
 };
@@ -163,6 +191,10 @@ int fo_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char 
  * -> prefer, "no_master" -> must_not). */
 int fo_parse_rule(const char *s, enum fo_rule *out, char err[FO_ERRLEN]);
 const char *fo_rule_name(enum fo_rule r);
+/* "a.b.c.d/len" (len 0..32; "/len" required) -> FO_EINVAL with a reason otherwise. */
+int fo_parse_cidr4(const char *s, char err[FO_ERRLEN]);
+/* A Linux interface name: 1..15 bytes, no '/', ':' or whitespace. */
+int fo_check_ifname(const char *s, char err[FO_ERRLEN]);
 /* [A-Za-z0-9_.-]{1,63} */
 int fo_check_name(const char *s, char err[FO_ERRLEN]);
 /* Reads the first line of a password file (max 255 bytes, trailing newline removed). */

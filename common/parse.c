@@ -239,3 +239,40 @@ int fo_check_name(const char *s, char err[FO_ERRLEN])
             return fo_errf(err, FO_EINVAL, "'%s' may contain only A-Z a-z 0-9 _ . -", show(s, shown));
     return 0;
 }
+
+int fo_parse_cidr4(const char *s, char err[FO_ERRLEN])
+{
+    char shown[SHOW_LEN], addr[INET_ADDRSTRLEN];
+    const char *slash = strchr(s, '/');
+    struct in_addr a;
+    uint64_t len;
+    char perr[FO_ERRLEN];
+
+    if (slash == NULL || (size_t)(slash - s) >= sizeof(addr))
+        return fo_errf(err, FO_EINVAL, "'%s' is not an IPv4 address with a prefix length (a.b.c.d/len)",
+                       show(s, shown));
+    memcpy(addr, s, (size_t)(slash - s));
+    addr[slash - s] = '\0';
+    if (inet_pton(AF_INET, addr, &a) != 1)
+        return fo_errf(err, FO_EINVAL, "'%s' is not an IPv4 address with a prefix length (a.b.c.d/len)",
+                       show(s, shown));
+    if (fo_parse_u64(slash + 1, 0, 32, &len, perr) != 0)
+        return fo_errf(err, FO_EINVAL, "'%s': prefix length %s", show(s, shown), perr);
+    return 0;
+}
+
+int fo_check_ifname(const char *s, char err[FO_ERRLEN])
+{
+    char shown[SHOW_LEN];
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n >= FO_IFNAME_LEN)
+        return fo_errf(err, FO_EINVAL, "'%s' is not an interface name (1..%d bytes)", show(s, shown),
+                       FO_IFNAME_LEN - 1);
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == ':')
+            return fo_errf(err, FO_EINVAL, "'%s' is not an interface name (no spaces, '/' or ':')", show(s, shown));
+    }
+    return 0;
+}

@@ -265,7 +265,8 @@ def main():
         base_lines = ["[failoverd]", "node_id = 9", "raft_address = 127.0.0.1:24291",
                       "admin_address = 127.0.0.1:24292", "http_address = 127.0.0.1:24293",
                       f"data_dir = {bad_dir}/data", "", "[peer 9]", "raft_address = 127.0.0.1:24291",
-                      "admin_address = 127.0.0.1:24292", "", "[probe]", "interval_ms = 200", ""]
+                      "admin_address = 127.0.0.1:24292", "", "[probe]", "interval_ms = 200", "",
+                      "[tls]", "insecure = yes", ""]
         os.makedirs(bad_dir + "/data", exist_ok=True)
 
         def run_config(name, lines):

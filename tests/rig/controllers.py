@@ -282,6 +282,7 @@ class ControllerRig:
             L += ["", "[probe]"] + [f"{k} = {v}" for k, v in self.probe.items()]
         if self.failover:
             L += ["", "[failover]"] + [f"{k} = {v}" for k, v in self.failover.items()]
+        L += ["", "[tls]", "insecure = yes"]
         for c in self.clusters:
             L += ["", f"[cluster {c.name}]", f"user = {c.user}", f"password_file = {c.password_file}"]
             L += [f"instance = {i}" for i in c.instances]

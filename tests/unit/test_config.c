@@ -26,6 +26,27 @@
 /* 4 lines */
 #define CL "[cluster demo]\nuser = failoverd\npassword_file = /etc/fo/demo.pw\ninstance = 127.0.0.1:33061\n"
 
+/* Every config needs a [tls] section (issue 4); the cases below are about other
+ * sections, so a text without one gets "[tls] insecure = yes" appended after its
+ * last line (line numbers of the text itself do not move). */
+static int load_str(struct fo_config *c, const char *name, const char *text, char err[FO_ERRLEN])
+{
+    static const char tls[] = "\n[tls]\ninsecure = yes\n";
+    size_t n = strlen(text);
+    char *buf;
+    int rc;
+
+    if (strstr(text, "[tls]") != NULL) return fo_config_load_string(c, name, text, err);
+    buf = malloc(n + sizeof(tls));
+    FO_CHECK(buf != NULL);
+    if (buf == NULL) return FO_ENOMEM;
+    memcpy(buf, text, n);
+    memcpy(buf + n, tls, sizeof(tls));
+    rc = fo_config_load_string(c, name, buf, err);
+    free(buf);
+    return rc;
+}
+
 struct bad_case {
     const char *text;
     int code;
@@ -33,6 +54,21 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+    /* [tls] (issue 4): required, and complete unless insecure. */
+    {MAIN "[tls]\nca_file = /x/ca.crt\ncert_file = /x/c.crt\n", FO_ECONFIG, "t.conf:7: [tls] key_file: missing"},
+    {MAIN "[tls]\ninsecure = maybe\n", FO_ECONFIG, "t.conf:8: [tls] insecure: 'maybe' is not a boolean"},
+    {MAIN "[tls]\nverify = no\n", FO_ECONFIG, "t.conf:8: [tls] verify: unknown key"},
+    {MAIN "[tls]\ninsecure = yes\n[tls]\ninsecure = yes\n", FO_ECONFIG, "t.conf:9: [tls]: duplicate section"},
+    /* Writer VIP keys. */
+    {MAIN CL "vip = 10.0.0.1\nvip_interface = eth0\n", FO_ECONFIG, "t.conf:11: [cluster demo] vip: '10.0.0.1' is not"},
+    {MAIN CL "vip = 10.0.0.300/24\nvip_interface = eth0\n", FO_ECONFIG, "[cluster demo] vip: '10.0.0.300/24' is not"},
+    {MAIN CL "vip = 10.0.0.1/33\nvip_interface = eth0\n", FO_ECONFIG, "[cluster demo] vip: '10.0.0.1/33': prefix"},
+    {MAIN CL "vip = 10.0.0.1/24\n", FO_ECONFIG, "t.conf:7: [cluster demo] vip_interface: missing (vip is set on line 11)"},
+    {MAIN CL "vip_interface = eth0\n", FO_ECONFIG, "[cluster demo] vip: missing (vip_interface is set on line 11)"},
+    {MAIN CL "vip = 10.0.0.1/24\nvip_interface = eth0:1\n", FO_ECONFIG, "[cluster demo] vip_interface: 'eth0:1'"},
+    {MAIN CL "vip = 10.0.0.1/24\nvip_interface = a-very-long-ifname\n", FO_ECONFIG, "vip_interface: 'a-very-long"},
+    {MAIN CL "agent_port = 0\n", FO_ECONFIG, "t.conf:11: [cluster demo] agent_port: '0' is out of range (1..65535)"},
+    {MAIN CL "vip_lease_ms = 100\n", FO_ECONFIG, "[cluster demo] vip_lease_ms: '100' is out of range (500..60000)"},
     /* numbers and ranges */
     {MAIN "election_timeout_ms = 5x\n", FO_ECONFIG, "t.conf:7: [failoverd] election_timeout_ms: '5x' is not a number"},
     {MAIN "[probe]\ninterval_ms = 5x\n", FO_ECONFIG, "t.conf:8: [probe] interval_ms: '5x' is not a number"},
@@ -296,7 +332,7 @@ static void test_bad_configs(void)
 
     for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
         err[0] = '\0';
-        rc = fo_config_load_string(&c, "t.conf", bad_cases[i].text, err);
+        rc = load_str(&c, "t.conf", bad_cases[i].text, err);
         if (rc != bad_cases[i].code || strstr(err, bad_cases[i].want) == NULL) {
             fprintf(stderr, "  case %zu: rc=%d err=\"%s\"\n    want rc=%d \"%s\"\n", i, rc, err, bad_cases[i].code,
                     bad_cases[i].want);
@@ -311,7 +347,7 @@ static void test_bad_configs(void)
 static int load_ok(struct fo_config *c, const char *text)
 {
     char err[FO_ERRLEN] = "";
-    int rc = fo_config_load_string(c, "t.conf", text, err);
+    int rc = load_str(c, "t.conf", text, err);
 
     if (rc != 0) fprintf(stderr, "  unexpected error %d: %s\n", rc, err);
     return rc;
@@ -411,6 +447,10 @@ static const char full_text[] = "; failoverd test configuration\n"
                                 "semi_sync = on\n"
                                 "anti_flap_s = 0\n"
                                 "max_lag_s = 86400\n"
+                                "vip = 10.231.0.100/24\n"
+                                "vip_interface = eth0\n"
+                                "agent_port = 7301\n"
+                                "vip_lease_ms = 1500\n"
                                 "[cluster billing-2.eu_west]\n"
                                 "user = fo\n"
                                 "password_file = billing.pw\n"
@@ -423,7 +463,11 @@ static const char full_text[] = "; failoverd test configuration\n"
                                 "relay_wait_ms = 100\n"
                                 "step_timeout_ms = 600000\n"
                                 "tilt_grace_ms = 0\n"
-                                "fault_injection = exit_after_begin\n";
+                                "fault_injection = exit_after_begin\n"
+                                "[tls]\n"
+                                "ca_file = /etc/failoverd/tls/ca.crt\n"
+                                "cert_file = /etc/failoverd/tls/ctl2.crt\n"
+                                "key_file = /etc/failoverd/tls/ctl2.key\n";
 
 static void test_full(void)
 {
@@ -477,6 +521,17 @@ static void test_full(void)
     FO_CHECK(c.clusters[0].semi_sync);
     FO_CHECK_INT(c.clusters[0].anti_flap_s, 0);
     FO_CHECK_INT(c.clusters[0].max_lag_s, 86400);
+    FO_CHECK_STR(c.clusters[0].vip, "10.231.0.100/24");
+    FO_CHECK_STR(c.clusters[0].vip_interface, "eth0");
+    FO_CHECK_INT(c.clusters[0].agent_port, 7301);
+    FO_CHECK_INT(c.clusters[0].vip_lease_ms, 1500);
+    FO_CHECK_STR(c.clusters[1].vip, "");
+    FO_CHECK_INT(c.clusters[1].agent_port, FO_DEFAULT_AGENT_PORT);
+    FO_CHECK_INT(c.clusters[1].vip_lease_ms, FO_DEFAULT_VIP_LEASE_MS);
+    FO_CHECK(!c.tls.insecure);
+    FO_CHECK_STR(c.tls.ca_file, "/etc/failoverd/tls/ca.crt");
+    FO_CHECK_STR(c.tls.cert_file, "/etc/failoverd/tls/ctl2.crt");
+    FO_CHECK_STR(c.tls.key_file, "/etc/failoverd/tls/ctl2.key");
     FO_CHECK_STR(c.clusters[1].name, "billing-2.eu_west");
     FO_CHECK_STR(c.clusters[1].password_file, "billing.pw");
     FO_CHECK_INT(c.clusters[1].n_instances, 1);
@@ -568,11 +623,11 @@ static void test_long_line(void)
     pad[250] = '\0';
     fo_buf_init(&b);
     fo_buf_printf(&b, "%s; %s\ndata_dir = /elsewhere\n", MAIN, pad);
-    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", b.p, err), FO_ECONFIG);
+    FO_CHECK_INT(load_str(&c, "t.conf", b.p, err), FO_ECONFIG);
     FO_CHECK(strstr(err, "t.conf:7: line is longer than 198 bytes") != NULL);
     fo_buf_reset(&b);
     fo_buf_printf(&b, "%s[cluster c]\nuser = u\npassword_file = /%s\n", MAIN, pad);
-    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", b.p, err), FO_ECONFIG);
+    FO_CHECK_INT(load_str(&c, "t.conf", b.p, err), FO_ECONFIG);
     FO_CHECK(strstr(err, "t.conf:9: line is longer than 198 bytes") != NULL);
     fo_buf_free(&b);
 }
@@ -631,7 +686,7 @@ static void test_limits(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         text = gen(cases[i].peers, cases[i].clusters, cases[i].inst);
         err[0] = '\0';
-        rc = fo_config_load_string(&c, "t.conf", text, err);
+        rc = load_str(&c, "t.conf", text, err);
         if (cases[i].want == NULL) {
             if (rc != 0) fprintf(stderr, "  limits case %zu: %s\n", i, err);
             FO_CHECK_INT(rc, 0);
@@ -941,7 +996,7 @@ static void test_booleans(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(text, sizeof(text), "%s%ssemi_sync = %s\n", MAIN, CL, cases[i].text);
         err[0] = '\0';
-        rc = fo_config_load_string(&c, "t.conf", text, err);
+        rc = load_str(&c, "t.conf", text, err);
         if (cases[i].want < 0) {
             FO_CHECK_INT(rc, FO_ECONFIG);
             FO_CHECK(strstr(err, "t.conf:11: [cluster demo] semi_sync:") != NULL);
@@ -981,13 +1036,13 @@ static void test_hooks(void)
     fo_config_free(&c);
 
     snprintf(text, sizeof(text), "%s[failover]\npre_failover = %s\npost_failover = %s\n", MAIN, exe, plain);
-    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", text, err), FO_ECONFIG);
+    FO_CHECK_INT(load_str(&c, "t.conf", text, err), FO_ECONFIG);
     snprintf(want, sizeof(want), "t.conf:9: [failover] post_failover: '%s' is not executable", plain);
     FO_CHECK_STR(err, want);
     fo_config_free(&c);
 
     snprintf(text, sizeof(text), "%s[failover]\npre_failover = %s\n", MAIN, dir);
-    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", text, err), FO_ECONFIG);
+    FO_CHECK_INT(load_str(&c, "t.conf", text, err), FO_ECONFIG);
     snprintf(want, sizeof(want), "t.conf:8: [failover] pre_failover: '%s' is not a regular file", dir);
     FO_CHECK_STR(err, want);
     fo_config_free(&c);
@@ -997,12 +1052,27 @@ static void test_hooks(void)
     /* A dangling link: the target is what runs. */
     FO_CHECK_INT(symlink(exe, link), 0);
     snprintf(text, sizeof(text), "%s[failover]\npost_failover_failed = %s\n", MAIN, link);
-    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", text, err), FO_ECONFIG);
+    FO_CHECK_INT(load_str(&c, "t.conf", text, err), FO_ECONFIG);
     FO_CHECK(strstr(err, "No such file or directory") != NULL);
     fo_config_free(&c);
     FO_CHECK_INT(unlink(link), 0);
     FO_CHECK_INT(unlink(plain), 0);
     FO_CHECK_INT(rmdir(dir), 0);
+}
+
+/* No [tls] section at all: refused, naming what to set (plain TCP must be asked for). */
+static void test_tls_required(void)
+{
+    char err[FO_ERRLEN] = "";
+    struct fo_config c;
+
+    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", MAIN, err), FO_ECONFIG);
+    FO_CHECK_STR(err, "t.conf: [tls]: missing (set ca_file, cert_file and key_file, or insecure = yes for plain TCP)");
+    fo_config_free(&c);
+    FO_CHECK_INT(fo_config_load_string(&c, "t.conf", MAIN "[tls]\ninsecure = yes\n", err), 0);
+    FO_CHECK(c.tls.insecure);
+    FO_CHECK_STR(c.tls.ca_file, "");
+    fo_config_free(&c);
 }
 
 static void test_missing_file(void)
@@ -1022,4 +1092,4 @@ FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full), FO_T(
              FO_T(test_bom_before_header), FO_T(test_long_cluster_name), FO_T(test_long_line),
              FO_T(test_node_not_in_peers), FO_T(test_limits), FO_T(test_parse_hostport), FO_T(test_parse_ipv4_port),
              FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name), FO_T(test_password_file),
-             FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_booleans), FO_T(test_hooks))
+             FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_tls_required), FO_T(test_booleans), FO_T(test_hooks))
