@@ -601,8 +601,8 @@ static int check_vip_pair(struct loader *ld, const struct section_state *st)
     unsigned vip = st->key_line[CK_VIP], ifn = st->key_line[CK_VIP_INTERFACE];
 
     if ((vip != 0) == (ifn != 0)) return 0;
-    return fail(ld, st->header_line, ld->section, cluster_keys[vip != 0 ? CK_VIP_INTERFACE : CK_VIP].name,
-                FO_ECONFIG, "missing (%s is set on line %u)", cluster_keys[vip != 0 ? CK_VIP : CK_VIP_INTERFACE].name,
+    return fail(ld, st->header_line, ld->section, cluster_keys[vip != 0 ? CK_VIP_INTERFACE : CK_VIP].name, FO_ECONFIG,
+                "missing (%s is set on line %u)", cluster_keys[vip != 0 ? CK_VIP : CK_VIP_INTERFACE].name,
                 vip != 0 ? vip : ifn);
 }
 

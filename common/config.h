@@ -111,9 +111,9 @@ struct fo_cluster_cfg {
     bool semi_sync;
     unsigned anti_flap_s;
     unsigned max_lag_s;
-    char vip[FO_VIP_LEN];           /* "a.b.c.d/len", "" = no writer VIP */
+    char vip[FO_VIP_LEN]; /* "a.b.c.d/len", "" = no writer VIP */
     char vip_interface[FO_IFNAME_LEN];
-    unsigned agent_port;            /* failover-agent's port on each instance's host */
+    unsigned agent_port; /* failover-agent's port on each instance's host */
     unsigned vip_lease_ms;
     unsigned n_instances;
     struct fo_instance_cfg *instances; /* malloc'd, n_instances entries */

@@ -63,7 +63,8 @@ static const struct bad_case bad_cases[] = {
     {MAIN CL "vip = 10.0.0.1\nvip_interface = eth0\n", FO_ECONFIG, "t.conf:11: [cluster demo] vip: '10.0.0.1' is not"},
     {MAIN CL "vip = 10.0.0.300/24\nvip_interface = eth0\n", FO_ECONFIG, "[cluster demo] vip: '10.0.0.300/24' is not"},
     {MAIN CL "vip = 10.0.0.1/33\nvip_interface = eth0\n", FO_ECONFIG, "[cluster demo] vip: '10.0.0.1/33': prefix"},
-    {MAIN CL "vip = 10.0.0.1/24\n", FO_ECONFIG, "t.conf:7: [cluster demo] vip_interface: missing (vip is set on line 11)"},
+    {MAIN CL "vip = 10.0.0.1/24\n", FO_ECONFIG,
+     "t.conf:7: [cluster demo] vip_interface: missing (vip is set on line 11)"},
     {MAIN CL "vip_interface = eth0\n", FO_ECONFIG, "[cluster demo] vip: missing (vip_interface is set on line 11)"},
     {MAIN CL "vip = 10.0.0.1/24\nvip_interface = eth0:1\n", FO_ECONFIG, "[cluster demo] vip_interface: 'eth0:1'"},
     {MAIN CL "vip = 10.0.0.1/24\nvip_interface = a-very-long-ifname\n", FO_ECONFIG, "vip_interface: 'a-very-long"},
@@ -1092,4 +1093,5 @@ FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full), FO_T(
              FO_T(test_bom_before_header), FO_T(test_long_cluster_name), FO_T(test_long_line),
              FO_T(test_node_not_in_peers), FO_T(test_limits), FO_T(test_parse_hostport), FO_T(test_parse_ipv4_port),
              FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name), FO_T(test_password_file),
-             FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_tls_required), FO_T(test_booleans), FO_T(test_hooks))
+             FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_tls_required), FO_T(test_booleans),
+             FO_T(test_hooks))
