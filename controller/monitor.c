@@ -580,6 +580,10 @@ static void seed_config(struct fo_monitor *m)
             ca.semi_sync = cc->semi_sync;
             ca.anti_flap_s = cc->anti_flap_s;
             ca.max_lag_s = cc->max_lag_s;
+            ca.vip = cc->vip;
+            ca.vip_interface = cc->vip_interface;
+            ca.agent_port = cc->agent_port;
+            ca.vip_lease_ms = cc->vip_lease_ms;
             command_init(&cmd);
             cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
             cmd.cluster_add = &ca;

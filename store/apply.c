@@ -28,6 +28,7 @@ static const struct store_command *const commands[] = {
     [FO__COMMAND__BODY_ACK] = &store_cmd_ack,
     [FO__COMMAND__BODY_QUARANTINE] = &store_cmd_quarantine,
     [FO__COMMAND__BODY_SET_PRIMARY] = &store_cmd_set_primary,
+    [FO__COMMAND__BODY_VIP_HOLDER] = &store_cmd_vip_holder,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

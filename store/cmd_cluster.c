@@ -15,6 +15,23 @@
 
 /* ------------------------------------------------------------ cluster_add */
 
+/* The writer VIP's settings: all or nothing for vip + interface. */
+static int validate_vip(const Fo__ClusterAdd *b, char err[FO_ERRLEN])
+{
+    char e[FO_ERRLEN];
+
+    if (b->vip_lease_ms != 0 && (b->vip_lease_ms < 500 || b->vip_lease_ms > 60000))
+        return fo_errf(err, FO_EINVAL, "vip_lease_ms: %u is not in 500..60000", b->vip_lease_ms);
+    if (b->agent_port > 65535) return fo_errf(err, FO_EINVAL, "agent_port: %u is not in 1..65535", b->agent_port);
+    if ((b->vip[0] != '\0') != (b->vip_interface[0] != '\0'))
+        return fo_errf(err, FO_EINVAL, "vip and vip_interface go together");
+    if (b->vip[0] == '\0') return 0;
+    if (strlen(b->vip) >= FO_VIP_LEN || fo_parse_cidr4(b->vip, e) != 0)
+        return fo_errf(err, FO_EINVAL, "vip: not an IPv4 address with a prefix length");
+    if (fo_check_ifname(b->vip_interface, e) != 0) return fo_errf(err, FO_EINVAL, "vip_interface: %s", e);
+    return 0;
+}
+
 static int validate_cluster_add(const Fo__Command *cmd, char err[FO_ERRLEN])
 {
     const Fo__ClusterAdd *b = cmd->cluster_add;
@@ -32,7 +49,7 @@ static int validate_cluster_add(const Fo__Command *cmd, char err[FO_ERRLEN])
         return fo_errf(err, FO_EINVAL, "anti_flap_s: %u is not in 0..%d", b->anti_flap_s, STORE_MAX_ANTI_FLAP_S);
     if (b->max_lag_s > STORE_MAX_LAG_S)
         return fo_errf(err, FO_EINVAL, "max_lag_s: %u is not in 0..%d", b->max_lag_s, STORE_MAX_LAG_S);
-    return 0;
+    return validate_vip(b, err);
 }
 
 /* A cluster removed and registered again keeps counting from its highest failover
@@ -58,6 +75,10 @@ static int insert_cluster(struct fo_store *s, const Fo__ClusterAdd *b, int64_t e
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 7, b->anti_flap_s);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 8, b->max_lag_s);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, epoch);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 10, b->vip);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 11, b->vip_interface);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 12, b->agent_port);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 13, b->vip_lease_ms);
     return store_stmt_run(s, ST_CLUSTER_INSERT, st, rc, err);
 }
 
@@ -72,14 +93,15 @@ static void describe_options(char *dst, size_t dstlen, const Fo__ClusterAdd *b)
     if (b->repl_user[0] != '\0') n += (size_t)snprintf(dst + n, dstlen - n, " repl_user=%s", b->repl_user);
     if (b->semi_sync) n += (size_t)snprintf(dst + n, dstlen - n, " semi_sync");
     if (b->anti_flap_s != 0) n += (size_t)snprintf(dst + n, dstlen - n, " anti_flap_s=%u", b->anti_flap_s);
-    if (b->max_lag_s != 0) snprintf(dst + n, dstlen - n, " max_lag_s=%u", b->max_lag_s);
+    if (b->max_lag_s != 0) n += (size_t)snprintf(dst + n, dstlen - n, " max_lag_s=%u", b->max_lag_s);
+    if (b->vip[0] != '\0' && n < dstlen) snprintf(dst + n, dstlen - n, " vip=%s@%s", b->vip, b->vip_interface);
 }
 
 static int apply_cluster_add(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
 {
     const Fo__ClusterAdd *b = cmd->cluster_add;
     struct fo_store_cluster old;
-    char opts[FO_NAME_LEN + 96];
+    char opts[FO_NAME_LEN + 96 + FO_VIP_LEN + FO_IFNAME_LEN];
     int64_t n, epoch = 0;
     int rc = store_cluster_load(s, b->name, &old, err);
 
@@ -342,3 +364,58 @@ static int apply_set_primary(struct fo_store *s, const Fo__Command *cmd, char er
 }
 
 const struct store_command store_cmd_set_primary = {validate_set_primary, apply_set_primary};
+
+/* ------------------------------------------------------------ vip_holder */
+
+static int vip_holder_set(struct fo_store *s, const Fo__VipHolder *b, char err[FO_ERRLEN])
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt_get(s, ST_CLUSTER_SET_VIP_HOLDER, &st, err);
+
+    if (rc != 0) return rc;
+    rc = store_bind_text(st, 1, b->cluster);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 2, b->host);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, b->port);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)b->epoch);
+    return store_stmt_run(s, ST_CLUSTER_SET_VIP_HOLDER, st, rc, err);
+}
+
+static int validate_vip_holder(const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    const Fo__VipHolder *b = cmd->vip_holder;
+    int rc = store_check_name("cluster name", b->cluster, err);
+
+    if (rc == 0) rc = store_check_text("detail", b->detail, 512, true, err);
+    if (rc != 0 || b->host[0] == '\0') return rc;
+    rc = store_check_host("host", b->host, err);
+    if (rc == 0) rc = store_check_port("port", b->port, err);
+    return rc;
+}
+
+/* The holder names a registered instance of a cluster that has a VIP, at an epoch the
+ * cluster has reached: the leader never acquires at an epoch that was not begun. */
+static int apply_vip_holder(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
+{
+    const Fo__VipHolder *b = cmd->vip_holder;
+    char from[FO_ADDR_LEN], to[FO_ADDR_LEN];
+    struct fo_store_cluster c;
+    struct fo_store_instance i;
+    int rc = store_cluster_load(s, b->cluster, &c, err);
+
+    if (rc != 0) return rc;
+    if (c.vip[0] == '\0') return fo_errf(err, FO_EINVAL, "cluster '%s' has no VIP", b->cluster);
+    if (b->epoch > c.epoch)
+        return fo_errf(err, FO_EINVAL, "epoch %llu is beyond the cluster's epoch %llu", (unsigned long long)b->epoch,
+                       (unsigned long long)c.epoch);
+    if (b->host[0] != '\0' && (rc = store_instance_load(s, b->cluster, b->host, b->port, &i, err)) != 0) return rc;
+    if (strcmp(c.vip_host, b->host) == 0 && c.vip_port == b->port && c.vip_epoch == b->epoch) return 0;
+    rc = vip_holder_set(s, b, err);
+    if (rc != 0) return rc;
+    store_describe_addr(from, sizeof(from), c.vip_host, c.vip_port);
+    store_describe_addr(to, sizeof(to), b->host, b->port);
+    return store_event_add(s, cmd, b->cluster, b->host[0] ? b->host : NULL, b->port, "vip", err,
+                           "%s %s -> %s (epoch %llu)%s%s", c.vip, from, to, (unsigned long long)b->epoch,
+                           b->detail[0] ? ": " : "", b->detail);
+}
+
+const struct store_command store_cmd_vip_holder = {validate_vip_holder, apply_vip_holder};

@@ -17,9 +17,10 @@
 /* Every statement the store runs more than once, prepared on first use and kept for
  * the life of the connection. Columns of the row readers in query.c follow the
  * *_COLS lists; keep them in step. */
-#define STORE_CLUSTER_COLS                                                                      \
-    "name, user, password_file, maintenance, problems, epoch, blocked_until_ms, primary_host, " \
-    "primary_port, repl_user, repl_password_file, semi_sync, anti_flap_s, max_lag_s"
+#define STORE_CLUSTER_COLS                                                                                 \
+    "name, user, password_file, maintenance, problems, epoch, blocked_until_ms, primary_host, "            \
+    "primary_port, repl_user, repl_password_file, semi_sync, anti_flap_s, max_lag_s, vip, vip_interface, " \
+    "agent_port, vip_lease_ms, vip_host, vip_port, vip_epoch"
 #define STORE_INSTANCE_COLS                                                                    \
     "cluster, host, port, rule, health, role, source_host, source_port, problem, last_error, " \
     "server_id, read_only, maintenance, quarantined, quarantine_reason"
@@ -39,13 +40,15 @@
     X(ST_CLUSTER_EACH, "SELECT " STORE_CLUSTER_COLS " FROM clusters ORDER BY name")                                    \
     X(ST_CLUSTER_COUNT, "SELECT count(*) FROM clusters")                                                               \
     X(ST_CLUSTER_INSERT, "INSERT INTO clusters (name, user, password_file, repl_user, repl_password_file, "            \
-                         "semi_sync, anti_flap_s, max_lag_s, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")      \
+                         "semi_sync, anti_flap_s, max_lag_s, epoch, vip, vip_interface, agent_port, vip_lease_ms) "    \
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")                            \
     X(ST_CLUSTER_DELETE, "DELETE FROM clusters WHERE name = ?1")                                                       \
     X(ST_CLUSTER_SET_PROBLEMS, "UPDATE clusters SET problems = ?2 WHERE name = ?1")                                    \
     X(ST_CLUSTER_SET_MAINT, "UPDATE clusters SET maintenance = ?2 WHERE name = ?1")                                    \
     X(ST_CLUSTER_SET_EPOCH, "UPDATE clusters SET epoch = ?2 WHERE name = ?1")                                          \
     X(ST_CLUSTER_SET_BLOCK, "UPDATE clusters SET blocked_until_ms = ?2 WHERE name = ?1")                               \
     X(ST_CLUSTER_SET_PRIMARY, "UPDATE clusters SET primary_host = ?2, primary_port = ?3 WHERE name = ?1")              \
+    X(ST_CLUSTER_SET_VIP_HOLDER, "UPDATE clusters SET vip_host = ?2, vip_port = ?3, vip_epoch = ?4 WHERE name = ?1")   \
     X(ST_INSTANCE_GET, "SELECT " STORE_INSTANCE_COLS " FROM instances WHERE cluster = ?1 AND host = ?2 AND port = ?3") \
     X(ST_INSTANCE_EACH, "SELECT " STORE_INSTANCE_COLS " FROM instances ORDER BY cluster, host, port")                  \
     X(ST_INSTANCE_EACH_IN, "SELECT " STORE_INSTANCE_COLS " FROM instances WHERE cluster = ?1 ORDER BY host, port")     \
@@ -229,6 +232,7 @@ extern const struct store_command store_cmd_decision;
 extern const struct store_command store_cmd_ack;
 extern const struct store_command store_cmd_quarantine;
 extern const struct store_command store_cmd_set_primary;
+extern const struct store_command store_cmd_vip_holder;
 
 /* ------------------------------------------------------------ query.c */
 

@@ -92,6 +92,13 @@ static int read_cluster(sqlite3_stmt *st, struct fo_store_cluster *c)
     c->semi_sync = sqlite3_column_int(st, 11) != 0;
     if (rc == 0) rc = col_unsigned(st, 12, 604800, &c->anti_flap_s);
     if (rc == 0) rc = col_unsigned(st, 13, 86400, &c->max_lag_s);
+    if (rc == 0) rc = col_text(st, 14, c->vip, sizeof(c->vip));
+    if (rc == 0) rc = col_text(st, 15, c->vip_interface, sizeof(c->vip_interface));
+    if (rc == 0) rc = col_port(st, 16, &c->agent_port);
+    if (rc == 0) rc = col_unsigned(st, 17, 60000, &c->vip_lease_ms);
+    if (rc == 0) rc = col_text(st, 18, c->vip_host, sizeof(c->vip_host));
+    if (rc == 0) rc = col_port(st, 19, &c->vip_port);
+    c->vip_epoch = (uint64_t)sqlite3_column_int64(st, 20);
     return rc;
 }
 

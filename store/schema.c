@@ -121,9 +121,24 @@ static const char migration_2[] =
     "  detail TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX decisions_by_cluster ON decisions (cluster, seq);";
 
+/* Version 3: the writer VIP (issue 4): its settings, from ClusterAdd, and who holds it
+ * (VipHolder). */
+static const char migration_3[] =
+    "ALTER TABLE clusters ADD COLUMN vip TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE clusters ADD COLUMN vip_interface TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE clusters ADD COLUMN agent_port INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (agent_port BETWEEN 0 AND 65535);"
+    "ALTER TABLE clusters ADD COLUMN vip_lease_ms INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (vip_lease_ms BETWEEN 0 AND 60000);"
+    "ALTER TABLE clusters ADD COLUMN vip_host TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE clusters ADD COLUMN vip_port INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (vip_port BETWEEN 0 AND 65535);"
+    "ALTER TABLE clusters ADD COLUMN vip_epoch INTEGER NOT NULL DEFAULT 0 CHECK (vip_epoch >= 0);";
+
 static const struct migration migrations[] = {
     {1, migration_1},
     {2, migration_2},
+    {3, migration_3},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

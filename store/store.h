@@ -78,6 +78,14 @@ struct fo_store_cluster {
     bool semi_sync;
     unsigned anti_flap_s; /* as stored: 0 means the default FO_DEFAULT_ANTI_FLAP_S */
     unsigned max_lag_s;   /* 0 = no limit */
+    /* Writer VIP (issue 4). */
+    char vip[FO_VIP_LEN]; /* "a.b.c.d/len", "" = none */
+    char vip_interface[FO_IFNAME_LEN];
+    uint16_t agent_port;        /* as stored: 0 means FO_DEFAULT_AGENT_PORT */
+    unsigned vip_lease_ms;      /* as stored: 0 means FO_DEFAULT_VIP_LEASE_MS */
+    char vip_host[FO_HOST_LEN]; /* holder as committed by VipHolder, "" = nobody */
+    uint16_t vip_port;
+    uint64_t vip_epoch;
 };
 
 #define FO_DEFAULT_ANTI_FLAP_S 3600

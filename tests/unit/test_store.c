@@ -381,6 +381,38 @@ static struct packed c_set_primary(const char *cluster, const char *host, uint32
     return seal(&c);
 }
 
+static struct packed c_cluster_vip(const char *name, const char *vip, const char *ifname, uint32_t lease_ms)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__ClusterAdd b = FO__CLUSTER_ADD__INIT;
+
+    b.name = (char *)name;
+    b.user = "failoverd";
+    b.password_file = "/etc/fo/pw";
+    b.vip = (char *)vip;
+    b.vip_interface = (char *)ifname;
+    b.agent_port = 7301;
+    b.vip_lease_ms = lease_ms;
+    c.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
+    c.cluster_add = &b;
+    return seal(&c);
+}
+
+static struct packed c_vip_holder(const char *cluster, const char *host, uint32_t port, uint64_t epoch)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__VipHolder b = FO__VIP_HOLDER__INIT;
+
+    b.cluster = (char *)cluster;
+    b.host = (char *)host;
+    b.port = port;
+    b.epoch = epoch;
+    b.detail = "test";
+    c.body_case = FO__COMMAND__BODY_VIP_HOLDER;
+    c.vip_holder = &b;
+    return seal(&c);
+}
+
 static struct packed raw(const void *bytes, size_t n)
 {
     struct packed out = {malloc(n > 0 ? n : 1), n};
@@ -508,7 +540,7 @@ static void test_open_memory(void)
     FO_CHECK_INT(fo_store_open(&a, NULL, 0, err), 0);
     FO_CHECK_INT(fo_store_open(&b, ":memory:", FO_STORE_FRESH, err), 0);
     if (a == NULL || b == NULL) goto done;
-    FO_CHECK_INT(fo_store_schema_version(a), 2);
+    FO_CHECK_INT(fo_store_schema_version(a), 3);
     FO_CHECK(fo_store_recoveries_enabled(a));
     FO_CHECK_INT(fo_store_get_cluster(a, "demo", &c), FO_ENOTFOUND);
     FO_CHECK_INT(n_events(a, NULL), 0);
@@ -763,7 +795,7 @@ static void test_snapshot_roundtrip(void)
     dc = dump(c);
     FO_CHECK_STR(da, dc);
     FO_CHECK(!fo_store_recoveries_enabled(c));
-    FO_CHECK_INT(fo_store_schema_version(c), 2);
+    FO_CHECK_INT(fo_store_schema_version(c), 3);
     free(da);
     free(dc);
     free(img);
@@ -1215,7 +1247,7 @@ static void test_file_fresh(void)
     d2 = s != NULL ? dump(s) : strdup("");
     de = dump(empty);
     FO_CHECK_STR(d2, de);
-    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 2);
+    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 3);
     free(d1);
     free(d2);
     free(dm);
@@ -2061,7 +2093,7 @@ static void exercise_migrated(struct fo_store *s)
     struct fo_store_cluster c;
     struct fo_store_instance i;
 
-    FO_CHECK_INT(fo_store_schema_version(s), 2);
+    FO_CHECK_INT(fo_store_schema_version(s), 3);
     c = cluster_of(s, "old");
     FO_CHECK_STR(c.user, "failoverd");
     FO_CHECK_INT(c.epoch, 0);
@@ -2136,7 +2168,59 @@ done:
     fo_store_close(fresh);
 }
 
-FO_TEST_MAIN(FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),
+/* Writer VIP settings and holder (issue 4). */
+static void test_vip_holder(void)
+{
+    struct fo_store *s = open_mem();
+    struct fo_store_cluster c;
+
+    FO_CHECK(s != NULL);
+    if (s == NULL) return;
+    /* Settings are validated as a whole. */
+    FO_CHECK(apply_is(s, c_cluster_vip("bad", "10.0.0.1", "eth0", 0), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_cluster_vip("bad", "10.0.0.1/24", "", 0), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_cluster_vip("bad", "10.0.0.1/24", "eth 0", 0), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_cluster_vip("bad", "10.0.0.1/24", "eth0", 100), FO_EINVAL));
+    FO_CHECK(fo_store_get_cluster(s, "bad", &c) == FO_ENOTFOUND);
+    APPLY_OK(s, c_cluster_vip("v", "10.0.0.100/24", "eth0", 1500));
+    APPLY_OK(s, c_cluster("novip"));
+    APPLY_OK(s, c_instance_add("v", "10.0.0.1", 3306, 0));
+    APPLY_OK(s, c_instance_add("v", "10.0.0.2", 3306, 0));
+    APPLY_OK(s, c_instance_add("novip", "10.0.0.9", 3306, 0));
+    c = cluster_of(s, "v");
+    FO_CHECK_STR(c.vip, "10.0.0.100/24");
+    FO_CHECK_STR(c.vip_interface, "eth0");
+    FO_CHECK_INT(c.agent_port, 7301);
+    FO_CHECK_INT(c.vip_lease_ms, 1500);
+    FO_CHECK_STR(c.vip_host, "");
+    /* Holder: epoch 0 is the cluster's epoch before any failover. */
+    APPLY_OK(s, c_vip_holder("v", "10.0.0.1", 3306, 0));
+    c = cluster_of(s, "v");
+    FO_CHECK_STR(c.vip_host, "10.0.0.1");
+    FO_CHECK_INT(c.vip_port, 3306);
+    FO_CHECK_INT(c.vip_epoch, 0);
+    /* Refused, nothing changed: no VIP, unknown instance, epoch not begun, bad host. */
+    FO_CHECK(apply_is(s, c_vip_holder("novip", "10.0.0.9", 3306, 0), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_vip_holder("v", "10.0.0.3", 3306, 0), FO_ENOTFOUND));
+    FO_CHECK(apply_is(s, c_vip_holder("v", "10.0.0.2", 3306, 1), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_vip_holder("v", "10.0.0.2", 0, 0), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_vip_holder("nope", "10.0.0.2", 3306, 0), FO_ENOTFOUND));
+    c = cluster_of(s, "v");
+    FO_CHECK_STR(c.vip_host, "10.0.0.1");
+    /* Move with a begun epoch; then released (nobody). */
+    APPLY_OK(s, c_begin_auto("v", 1));
+    APPLY_OK(s, c_vip_holder("v", "10.0.0.2", 3306, 1));
+    c = cluster_of(s, "v");
+    FO_CHECK_STR(c.vip_host, "10.0.0.2");
+    FO_CHECK_INT(c.vip_epoch, 1);
+    APPLY_OK(s, c_vip_holder("v", "", 0, 1));
+    c = cluster_of(s, "v");
+    FO_CHECK_STR(c.vip_host, "");
+    FO_CHECK_INT(c.vip_port, 0);
+    fo_store_close(s);
+}
+
+FO_TEST_MAIN(FO_T(test_vip_holder), FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),
              FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects), FO_T(test_invalid_commands),
              FO_T(test_newer_version), FO_T(test_state_changes), FO_T(test_cluster_problems), FO_T(test_event_pruning),
              FO_T(test_cluster_remove), FO_T(test_file_fresh), FO_T(test_open_errors), FO_T(test_recoveries),
