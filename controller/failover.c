@@ -11,6 +11,7 @@
 #include "controller/failover_internal.h"
 #include "controller/monitor.h"
 #include "controller/topology.h"
+#include "controller/vipmgr.h"
 
 #define MOD "failover"
 #define DECISION_REPEAT_MS 30000 /* the same verdict is recorded again at most this often */
@@ -101,8 +102,14 @@ int fo_failover_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
 {
     struct fo_failover *fe = calloc(1, sizeof(*fe));
 
+    int rc;
+
     if (fe == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     fe->ctl = ctl;
+    if ((rc = fo_vipmgr_start(ctl, &fe->vip, err)) != 0) {
+        free(fe);
+        return rc;
+    }
     ctl->failover = fe;
     return 0;
 }
@@ -118,6 +125,8 @@ void fo_failover_stop(struct fo_ctl *ctl)
     if (ctl->failover == NULL) return;
     ctl->failover->stopping = true;
     kill_all(ctl->failover);
+    fo_vipmgr_stop(ctl->failover->vip);
+    ctl->failover->vip = NULL;
 }
 
 void fo_failover_free(struct fo_ctl *ctl)
@@ -153,6 +162,7 @@ void fo_failover_leader_ready(struct fo_ctl *ctl)
     struct fo_failover *fe = ctl->failover;
 
     if (fe == NULL || fe->stopping) return;
+    fo_vipmgr_leader_ready(fe->vip);
     fo_store_each_running_failover(ctl->store, resume_one, fe);
 }
 
@@ -162,6 +172,7 @@ void fo_failover_leader_lost(struct fo_ctl *ctl)
 
     if (ctl->failover == NULL) return;
     kill_all(ctl->failover);
+    fo_vipmgr_leader_lost(ctl->failover->vip);
     for (i = 0; i < ctl->failover->n_decisions; i++) ctl->failover->decisions[i].begin_pending = false;
 }
 
@@ -574,4 +585,5 @@ void fo_failover_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_value(b, "failoverd_tilt", NULL, 0, fo_failover_tilted(ctl) ? 1 : 0);
     fo_prom_family(b, "failoverd_tilts_total", "counter", "Times this node entered TILT.");
     fo_prom_value(b, "failoverd_tilts_total", NULL, 0, (double)fe->tilts);
+    fo_vipmgr_metrics(fe->vip, b);
 }

@@ -65,7 +65,9 @@ struct run {
     unsigned n_items, items_left;
     void (*batch_done)(struct run *run);
     struct fo_hook *hook;
-    char reason[512]; /* why the failover began (FailoverBegin.reason) */
+    bool has_vip;                   /* the cluster has a writer VIP: STEP_VIP applies */
+    struct fo_vipmgr_move *vipmove; /* in flight, or NULL */
+    char reason[512];               /* why the failover began (FailoverBegin.reason) */
     char detail[1024];
     char abort_why[1024];
     fo_failover_done_cb cb;
@@ -84,9 +86,12 @@ struct last_decision {
 };
 
 struct rejoin_op;
+struct fo_vipmgr;
+struct fo_vipmgr_move;
 
 struct fo_failover {
     struct fo_ctl *ctl;
+    struct fo_vipmgr *vip; /* the writer VIP (controller/vipmgr.h) */
     struct run *runs;
     uint64_t tilt_until_ms;
     struct last_decision *decisions;

@@ -13,6 +13,7 @@
 #include "controller/failover_internal.h"
 #include "controller/hooks.h"
 #include "controller/monitor.h"
+#include "controller/vipmgr.h"
 
 #define MOD "failover"
 #define MAX_KILL_ROUNDS 5
@@ -31,7 +32,12 @@ static void step_fence(struct run *run);
 static void step_choose(struct run *run);
 static void step_promote(struct run *run);
 static void step_repoint(struct run *run);
+static void step_vip(struct run *run);
 static bool has_pre_hook(const struct run *run);
+static bool has_vip(const struct run *run)
+{
+    return run->has_vip;
+}
 static bool always(const struct run *run)
 {
     (void)run;
@@ -45,6 +51,7 @@ static const struct step_def steps[] = {
     {FO__FAILOVER_STEP__STEP_CHOOSE, "choose", step_choose, always},
     {FO__FAILOVER_STEP__STEP_PROMOTE, "promote", step_promote, always},
     {FO__FAILOVER_STEP__STEP_REPOINT, "repoint", step_repoint, always},
+    {FO__FAILOVER_STEP__STEP_VIP, "vip", step_vip, has_vip},
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
@@ -114,6 +121,7 @@ void fo_run_kill(struct run *run)
     for (i = 0; i < run->n_items; i++)
         if (run->items[i].q != NULL) fo_sql_cancel(run->items[i].q);
     if (run->hook != NULL) fo_hook_cancel(run->hook);
+    if (run->vipmove != NULL) fo_vipmgr_move_cancel(run->vipmove);
     run_finish_cb(run, FO_ENOTLEADER, "leadership lost; the next leader finishes the failover (see history)");
     if (run->pending == 0) run_free(run);
 }
@@ -152,6 +160,7 @@ struct run *fo_run_new(struct fo_failover *fe, const struct fo_store_failover *f
     snprintf(run->repl_user, sizeof(run->repl_user), "%s", c.repl_user);
     run->semi_sync = c.semi_sync;
     run->max_lag_s = c.max_lag_s;
+    run->has_vip = c.vip[0] != '\0';
     if (fo_fe_read_secret(c.password_file, run->password, sizeof(run->password), err) != 0) {
         free(run);
         return NULL;
@@ -1019,4 +1028,39 @@ static void step_repoint(struct run *run)
         repoint_one(run, it, is_old);
     }
     batch_release(run);
+}
+
+/* ------------------------------------------------------------------ vip */
+
+static void vip_moved(void *data, int status, const char *detail)
+{
+    struct run *run = data;
+
+    run->vipmove = NULL;
+    if (!run_resume(run)) return;
+    if (status == 0) {
+        step_done(run, "%.900s", detail);
+        return;
+    }
+    /* The topology is already safe (one writable primary, replicas repointed) and the
+     * recorded holder is the new primary: the renewal loop keeps acquiring it there
+     * once this failover has ended. Visible in the step detail and in /metrics. */
+    step_done(run, "VIP not confirmed yet (the leader keeps trying): %.850s", detail);
+}
+
+/* DESIGN.md §6 step 6: the old holder releases the VIP (or its lease surely runs
+ * out), the new primary is recorded as holder, then its agent acquires the VIP at this
+ * failover's epoch (controller/vipmgr.h). */
+static void step_vip(struct run *run)
+{
+    char err[FO_ERRLEN];
+    uint64_t deadline = uv_now(run->fe->ctl->loop) + step_timeout(run);
+
+    run->pending++;
+    run->vipmove = fo_vipmgr_move(run->fe->vip, run->cluster, run->new_host, run->new_port, run->epoch, deadline,
+                                  vip_moved, run, err);
+    if (run->vipmove == NULL) {
+        run->pending--;
+        step_done(run, "VIP not moved: %s", err);
+    }
 }

@@ -1,0 +1,610 @@
+/* The writer VIP on the leader: see vipmgr.h for the rule that keeps a VIP on one
+ * host at a time. A move is a small state machine (release or wait, commit the new
+ * holder, acquire), used by the failover's VIP step and by the renewal loop when the
+ * holder and the designated primary differ. */
+#include "controller/vipmgr.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/prom.h"
+#include "controller/agentc.h"
+#include "controller/failover.h"
+#include "failoverd.pb-c.h"
+
+#define MOD "vip"
+#define TICK_MS 50
+#define RELEASE_TIMEOUT_MS 1000
+#define ACQUIRE_RETRY_MS 200
+
+enum move_phase { M_START, M_RELEASE, M_WAIT, M_COMMIT, M_ACQUIRE, M_DONE };
+
+/* Per cluster memory of the leader (not replicated). */
+struct vstate {
+    struct vstate *next;
+    char cluster[FO_NAME_LEN];
+    char sent_host[FO_HOST_LEN]; /* last host this node sent a lease message to */
+    uint16_t sent_port;
+    uint64_t sent_ms; /* monotonic send time of that message */
+    bool sent_valid;
+    uint64_t next_renew_ms;
+    struct fo_agentc_call *call; /* the loop's renew / re-acquire in flight */
+    struct fo_vipmgr_move *move;
+    bool held;
+    bool reacquire; /* the holder's agent lost the lease: acquire again, same host */
+    char error[FO_ERRLEN];
+};
+
+struct fo_vipmgr_move {
+    struct fo_vipmgr *v;
+    struct vstate *st;
+    enum move_phase phase;
+    char cluster[FO_NAME_LEN];
+    char to_host[FO_HOST_LEN];
+    uint16_t to_port;
+    char from_host[FO_HOST_LEN]; /* recorded holder at the start, "" = nobody */
+    uint16_t from_port;
+    uint64_t epoch;
+    uint64_t deadline_ms;
+    uint64_t t0_ms, phase_ms;
+    uv_timer_t timer;
+    bool timer_open;
+    struct fo_agentc_call *call;
+    bool committing;
+    bool cancelled;
+    fo_vipmgr_move_cb cb; /* NULL for the renewal loop's own moves */
+    void *data;
+    char how[300];  /* released / waited / nobody held it */
+    char last[200]; /* last acquire error */
+};
+
+struct fo_vipmgr {
+    struct fo_ctl *ctl;
+    struct fo_agentc *agentc;
+    uv_timer_t tick;
+    bool ready;
+    uint64_t ready_ms;
+    bool stopping;
+    unsigned refs; /* the tick handle, moves and proposals not yet called back */
+    struct vstate *states;
+    uint64_t moves_ok, moves_failed, renew_ok, renew_failed, reacquired;
+};
+
+static void move_step(struct fo_vipmgr_move *m);
+
+/* ------------------------------------------------------------------ helpers */
+
+static void unref(struct fo_vipmgr *v)
+{
+    struct vstate *s, *next;
+
+    if (--v->refs != 0 || !v->stopping) return;
+    for (s = v->states; s != NULL; s = next) {
+        next = s->next;
+        free(s);
+    }
+    free(v);
+}
+
+static struct vstate *state_get(struct fo_vipmgr *v, const char *cluster)
+{
+    struct vstate *s;
+
+    for (s = v->states; s != NULL; s = s->next)
+        if (strcmp(s->cluster, cluster) == 0) return s;
+    if ((s = calloc(1, sizeof(*s))) == NULL) return NULL;
+    snprintf(s->cluster, sizeof(s->cluster), "%s", cluster);
+    s->next = v->states;
+    v->states = s;
+    return s;
+}
+
+static uint16_t agent_port(const struct fo_store_cluster *c)
+{
+    return c->agent_port != 0 ? c->agent_port : FO_DEFAULT_AGENT_PORT;
+}
+
+static unsigned lease_ms(const struct fo_store_cluster *c)
+{
+    return c->vip_lease_ms != 0 ? c->vip_lease_ms : FO_DEFAULT_VIP_LEASE_MS;
+}
+
+/* When the recorded holder's lease has surely run out (vipmgr.h). */
+static uint64_t expiry_of(struct fo_vipmgr *v, const struct vstate *s, const struct fo_store_cluster *c)
+{
+    if (s->sent_valid && strcmp(s->sent_host, c->vip_host) == 0 && s->sent_port == c->vip_port)
+        return s->sent_ms + lease_ms(c) + FO_VIPMGR_MARGIN_MS;
+    return v->ready_ms + lease_ms(c) + v->ctl->cfg.election_timeout_ms + FO_VIPMGR_MARGIN_MS;
+}
+
+static void note_sent(struct fo_vipmgr *v, struct vstate *s, const char *host, uint16_t port)
+{
+    snprintf(s->sent_host, sizeof(s->sent_host), "%s", host);
+    s->sent_port = port;
+    s->sent_ms = uv_now(v->ctl->loop);
+    s->sent_valid = true;
+}
+
+static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *host, uint16_t port,
+                        uint64_t epoch, unsigned timeout_ms, fo_agentc_cb cb, void *data, struct fo_agentc_call **out,
+                        char err[FO_ERRLEN])
+{
+    Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
+    Fo__Agent__AcquireVip acq = FO__AGENT__ACQUIRE_VIP__INIT;
+    char addr[FO_VIP_LEN];
+    char *slash;
+
+    snprintf(addr, sizeof(addr), "%s", c->vip);
+    if ((slash = strchr(addr, '/')) == NULL) return fo_errf(err, FO_EINVAL, "bad VIP '%s'", c->vip);
+    *slash = '\0';
+    acq.cluster = (char *)c->name;
+    acq.vip = addr;
+    acq.prefix = (uint32_t)strtoul(slash + 1, NULL, 10); /* validated by the store */
+    acq.interface = (char *)c->vip_interface;
+    acq.epoch = epoch;
+    acq.lease_ms = lease_ms(c);
+    req.body_case = FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE;
+    req.acquire = &acq;
+    *out = fo_agentc_call(v->agentc, host, port, &req, timeout_ms, cb, data, err);
+    return *out != NULL ? 0 : FO_EIO;
+}
+
+/* ------------------------------------------------------------------ moves */
+
+static void move_free_cb(uv_handle_t *h)
+{
+    struct fo_vipmgr_move *m = h->data;
+    struct fo_vipmgr *v = m->v;
+
+    free(m);
+    unref(v);
+}
+
+static void move_finish(struct fo_vipmgr_move *m, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void move_finish(struct fo_vipmgr_move *m, int status, const char *fmt, ...)
+{
+    fo_vipmgr_move_cb cb = m->cb;
+    void *data = m->data;
+    char detail[600];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    m->phase = M_DONE;
+    m->cb = NULL;
+    if (m->st != NULL && m->st->move == m) m->st->move = NULL;
+    if (status == 0)
+        m->v->moves_ok++;
+    else if (status != FO_ECANCELED)
+        m->v->moves_failed++;
+    if (status != FO_ECANCELED)
+        fo_log(status == 0 ? FO_LOG_INFO : FO_LOG_WARN, MOD, "cluster %s: %s", m->cluster, detail);
+    uv_close((uv_handle_t *)&m->timer, move_free_cb);
+    if (cb != NULL) cb(data, status, detail);
+}
+
+static bool move_alive(struct fo_vipmgr_move *m)
+{
+    if (m->cancelled || m->v->stopping || !m->v->ready) {
+        move_finish(m, FO_ECANCELED, "VIP move cancelled");
+        return false;
+    }
+    return true;
+}
+
+static void move_timer_cb(uv_timer_t *t)
+{
+    struct fo_vipmgr_move *m = t->data;
+
+    if (!move_alive(m)) return;
+    move_step(m);
+}
+
+static void move_later(struct fo_vipmgr_move *m, uint64_t at_ms)
+{
+    uint64_t now = uv_now(m->v->ctl->loop);
+
+    uv_timer_start(&m->timer, move_timer_cb, at_ms > now ? at_ms - now : 0, 0);
+}
+
+static void released(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp)
+{
+    struct fo_vipmgr_move *m = data;
+    uint64_t now;
+
+    m->call = NULL;
+    if (!move_alive(m)) return;
+    now = uv_now(m->v->ctl->loop);
+    if (status == 0 && resp->code == 0) {
+        snprintf(m->how, sizeof(m->how), "released by %s:%u in %llu ms", m->from_host, m->from_port,
+                 (unsigned long long)(now - m->phase_ms));
+        m->phase = M_COMMIT;
+    } else {
+        FO_WARN(MOD, "cluster %s: release on %s:%u failed (%s); waiting until its lease has surely expired", m->cluster,
+                m->from_host, m->from_port, status == 0 ? error : fo_strerror(status));
+        if (status != 0) FO_DEBUG(MOD, "release: %s", error);
+        m->phase = M_WAIT;
+    }
+    move_step(m);
+}
+
+static void committed(void *data, int status, int result)
+{
+    struct fo_vipmgr_move *m = data;
+    struct fo_vipmgr *v = m->v;
+
+    m->committing = false;
+    if (move_alive(m)) {
+        if (status != 0 || result != 0) {
+            move_finish(m, status != 0 ? status : result, "VIP holder not committed: %s",
+                        fo_strerror(status != 0 ? status : result));
+        } else {
+            m->phase = M_ACQUIRE;
+            move_step(m);
+        }
+    }
+    unref(v);
+}
+
+static void acquired(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp)
+{
+    struct fo_vipmgr_move *m = data;
+    uint64_t now;
+
+    m->call = NULL;
+    if (!move_alive(m)) return;
+    now = uv_now(m->v->ctl->loop);
+    if (status == 0 && resp->code == 0) {
+        if (m->st != NULL) {
+            m->st->held = true;
+            m->st->error[0] = '\0';
+            m->st->next_renew_ms = m->st->sent_ms + 1; /* renewed by the loop from now on */
+        }
+        move_finish(m, 0, "VIP moved to %s:%u at epoch %llu in %llu ms (%s; acquire %llu ms)", m->to_host, m->to_port,
+                    (unsigned long long)m->epoch, (unsigned long long)(now - m->t0_ms), m->how,
+                    (unsigned long long)(now - m->phase_ms));
+        return;
+    }
+    snprintf(m->last, sizeof(m->last), "%.190s", status == 0 ? error : error[0] ? error : fo_strerror(status));
+    if (m->st != NULL) {
+        m->st->held = false;
+        snprintf(m->st->error, sizeof(m->st->error), "acquire on %s:%u: %.120s", m->to_host, m->to_port, m->last);
+    }
+    if (now + ACQUIRE_RETRY_MS >= m->deadline_ms) {
+        move_finish(m, status != 0 ? status : FO_EIO,
+                    "VIP holder is %s:%u (epoch %llu) but its agent did not take it: %s", m->to_host, m->to_port,
+                    (unsigned long long)m->epoch, m->last);
+        return;
+    }
+    move_later(m, now + ACQUIRE_RETRY_MS);
+}
+
+static void move_commit(struct fo_vipmgr_move *m)
+{
+    char err[FO_ERRLEN], detail[300];
+    Fo__Command cmd = FO__COMMAND__INIT;
+    Fo__VipHolder vh = FO__VIP_HOLDER__INIT;
+
+    snprintf(detail, sizeof(detail), "%s", m->how);
+    vh.cluster = m->cluster;
+    vh.host = m->to_host;
+    vh.port = m->to_port;
+    vh.epoch = m->epoch;
+    vh.detail = detail;
+    cmd.body_case = FO__COMMAND__BODY_VIP_HOLDER;
+    cmd.vip_holder = &vh;
+    m->committing = true;
+    m->v->refs++;
+    if (fo_ctl_propose(m->v->ctl, &cmd, committed, m, err) != 0) {
+        m->committing = false;
+        m->v->refs--;
+        move_finish(m, FO_EIO, "VIP holder not committed: %s", err);
+    }
+}
+
+static void move_step(struct fo_vipmgr_move *m)
+{
+    struct fo_vipmgr *v = m->v;
+    struct fo_store_cluster c;
+    Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
+    Fo__Agent__ReleaseVip rel = FO__AGENT__RELEASE_VIP__INIT;
+    char err[FO_ERRLEN];
+    uint64_t now = uv_now(v->ctl->loop), until;
+    unsigned t;
+
+    if (fo_store_get_cluster(v->ctl->store, m->cluster, &c) != 0)
+        return move_finish(m, FO_ENOTFOUND, "cluster %s vanished", m->cluster);
+    if (c.vip[0] == '\0') return move_finish(m, FO_EINVAL, "cluster %s has no VIP", m->cluster);
+    if (now >= m->deadline_ms && m->phase != M_ACQUIRE)
+        return move_finish(m, FO_ETIMEDOUT, "VIP not moved to %s:%u in time (phase %d)", m->to_host, m->to_port,
+                           m->phase);
+    switch (m->phase) {
+    case M_START:
+        snprintf(m->from_host, sizeof(m->from_host), "%s", c.vip_host);
+        m->from_port = c.vip_port;
+        m->phase_ms = now;
+        if (c.vip_host[0] == '\0' || (strcmp(c.vip_host, m->to_host) == 0 && c.vip_port == m->to_port)) {
+            snprintf(m->how, sizeof(m->how), "%s",
+                     c.vip_host[0] == '\0' ? "nobody held it" : "already recorded on the new holder");
+            m->phase = M_COMMIT;
+            return move_step(m);
+        }
+        m->phase = M_RELEASE;
+        rel.cluster = m->cluster;
+        rel.epoch = m->epoch;
+        req.body_case = FO__AGENT__AGENT_REQUEST__BODY_RELEASE;
+        req.release = &rel;
+        t = lease_ms(&c) / 2 < RELEASE_TIMEOUT_MS ? lease_ms(&c) / 2 : RELEASE_TIMEOUT_MS;
+        m->call = fo_agentc_call(v->agentc, c.vip_host, agent_port(&c), &req, t, released, m, err);
+        if (m->call == NULL) {
+            FO_WARN(MOD, "cluster %s: cannot ask %s:%u to release: %s", m->cluster, c.vip_host, c.vip_port, err);
+            m->phase = M_WAIT;
+            return move_step(m);
+        }
+        return;
+    case M_WAIT:
+        until = m->st != NULL ? expiry_of(v, m->st, &c) : now;
+        if (now < until) return move_later(m, until);
+        snprintf(m->how, sizeof(m->how), "%s:%u did not answer; its lease surely expired after %llu ms of waiting",
+                 m->from_host, m->from_port, (unsigned long long)(now - m->phase_ms));
+        m->phase = M_COMMIT;
+        return move_step(m);
+    case M_COMMIT: return move_commit(m);
+    case M_ACQUIRE:
+        m->phase_ms = now;
+        if (m->st != NULL) note_sent(v, m->st, m->to_host, m->to_port);
+        t = m->deadline_ms > now + 100 ? (unsigned)(m->deadline_ms - now) : 100;
+        if (t > 2000) t = 2000;
+        if (send_acquire(v, &c, m->to_host, agent_port(&c), m->epoch, t, acquired, m, &m->call, err) != 0)
+            return move_finish(m, FO_EIO, "cannot send AcquireVip to %s:%u: %s", m->to_host, m->to_port, err);
+        return;
+    case M_RELEASE:
+    case M_DONE: return;
+    }
+}
+
+struct fo_vipmgr_move *fo_vipmgr_move(struct fo_vipmgr *v, const char *cluster, const char *to_host, uint16_t to_port,
+                                      uint64_t epoch, uint64_t deadline_ms, fo_vipmgr_move_cb cb, void *data,
+                                      char err[FO_ERRLEN])
+{
+    struct fo_vipmgr_move *m;
+    struct vstate *st;
+
+    if (v == NULL || v->stopping || !v->ready) return fo_errf(err, FO_ENOTLEADER, "not the ready leader"), NULL;
+    if ((st = state_get(v, cluster)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
+    if (st->move != NULL) return fo_errf(err, FO_EBUSY, "a VIP move of %s is already running", cluster), NULL;
+    if ((m = calloc(1, sizeof(*m))) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
+    m->v = v;
+    m->st = st;
+    snprintf(m->cluster, sizeof(m->cluster), "%s", cluster);
+    snprintf(m->to_host, sizeof(m->to_host), "%s", to_host);
+    m->to_port = to_port;
+    m->epoch = epoch;
+    m->deadline_ms = deadline_ms;
+    m->cb = cb;
+    m->data = data;
+    m->t0_ms = uv_now(v->ctl->loop);
+    uv_timer_init(v->ctl->loop, &m->timer);
+    m->timer.data = m;
+    v->refs++;
+    st->move = m;
+    /* A renewal of the loop may be in flight: it is harmless (same epoch or lower,
+     * and the release below is fenced by the higher epoch), but it no longer counts. */
+    move_later(m, m->t0_ms); /* starts from the loop, never inside this call */
+    return m;
+}
+
+void fo_vipmgr_move_cancel(struct fo_vipmgr_move *m)
+{
+    m->cancelled = true;
+    if (m->call != NULL)
+        fo_agentc_cancel(m->call); /* its callback finishes the move */
+    else if (!m->committing && m->phase != M_DONE)
+        move_later(m, 0);
+}
+
+/* ------------------------------------------------------------------ the renewal loop */
+
+static void renewed(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp);
+static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *host, uint16_t port,
+                        uint64_t epoch, unsigned timeout_ms, fo_agentc_cb cb, void *data, struct fo_agentc_call **out,
+                        char err[FO_ERRLEN]);
+
+static void loop_cluster_renew(struct fo_vipmgr *v, struct vstate *s, const struct fo_store_cluster *c)
+{
+    Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
+    Fo__Agent__RenewLease ren = FO__AGENT__RENEW_LEASE__INIT;
+    char err[FO_ERRLEN];
+    uint64_t now = uv_now(v->ctl->loop);
+
+    if (now < s->next_renew_ms) return;
+    if (s->reacquire) {
+        note_sent(v, s, c->vip_host, c->vip_port);
+        s->next_renew_ms = now + lease_ms(c) / 4;
+        if (send_acquire(v, c, c->vip_host, agent_port(c), c->epoch, lease_ms(c) / 2, renewed, s, &s->call, err) != 0)
+            snprintf(s->error, sizeof(s->error), "acquire: %.200s", err);
+        else
+            v->reacquired++;
+        return;
+    }
+    ren.cluster = (char *)c->name;
+    ren.epoch = c->epoch;
+    req.body_case = FO__AGENT__AGENT_REQUEST__BODY_RENEW;
+    req.renew = &ren;
+    note_sent(v, s, c->vip_host, c->vip_port);
+    s->next_renew_ms = now + lease_ms(c) / 4;
+    s->call = fo_agentc_call(v->agentc, c->vip_host, agent_port(c), &req, lease_ms(c) / 2, renewed, s, err);
+    if (s->call == NULL) snprintf(s->error, sizeof(s->error), "renew: %.200s", err);
+}
+
+static int loop_cluster(void *data, const struct fo_store_cluster *c)
+{
+    struct fo_vipmgr *v = data;
+    struct vstate *s;
+    char err[FO_ERRLEN];
+
+    if (c->vip[0] == '\0' || c->primary_host[0] == '\0') return 0;
+    if ((s = state_get(v, c->name)) == NULL) return 0;
+    if (s->call != NULL || s->move != NULL || fo_failover_running(v->ctl, c->name)) return 0;
+    if (strcmp(c->vip_host, c->primary_host) == 0 && c->vip_port == c->primary_port) {
+        loop_cluster_renew(v, s, c);
+        return 0;
+    }
+    FO_INFO(MOD, "cluster %s: VIP holder %s:%u is not the primary %s:%u; moving it", c->name,
+            c->vip_host[0] ? c->vip_host : "(nobody)", c->vip_port, c->primary_host, c->primary_port);
+    if (fo_vipmgr_move(v, c->name, c->primary_host, c->primary_port, c->epoch,
+                       uv_now(v->ctl->loop) + 3u * lease_ms(c) + v->ctl->cfg.election_timeout_ms, NULL, NULL,
+                       err) == NULL)
+        FO_WARN(MOD, "cluster %s: %s", c->name, err);
+    return 0;
+}
+
+static void renewed(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp)
+{
+    struct vstate *s = data;
+
+    s->call = NULL;
+    if (status == FO_ECANCELED) return;
+    if (status == 0 && resp->code == 0) {
+        if (!s->held) FO_INFO(MOD, "cluster %s: VIP lease confirmed by %s:%u", s->cluster, s->sent_host, s->sent_port);
+        s->held = true;
+        s->error[0] = '\0';
+        s->reacquire = false;
+        return;
+    }
+    if (s->held || s->error[0] == '\0')
+        FO_WARN(MOD, "cluster %s: VIP lease on %s:%u: %s", s->cluster, s->sent_host, s->sent_port,
+                error[0] ? error : fo_strerror(status));
+    s->held = false;
+    snprintf(s->error, sizeof(s->error), "lease on %s:%u: %.120s", s->sent_host, s->sent_port,
+             error[0] ? error : fo_strerror(status));
+    /* The agent no longer holds it (expired, released, restarted): the recorded
+     * holder is the only host that may hold it, so taking it again there is safe. */
+    if (status == 0 && resp->code == FO_ENOTFOUND) {
+        s->reacquire = true;
+        s->next_renew_ms = 0;
+    }
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    struct fo_vipmgr *v = t->data;
+
+    if (!v->ready || v->stopping || !fo_raft_is_ready(&v->ctl->raft)) return;
+    fo_store_each_cluster(v->ctl->store, loop_cluster, v);
+}
+
+/* ------------------------------------------------------------------ lifetime */
+
+int fo_vipmgr_start(struct fo_ctl *ctl, struct fo_vipmgr **out, char err[FO_ERRLEN])
+{
+    struct fo_vipmgr *v = calloc(1, sizeof(*v));
+    int rc;
+
+    if (v == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    v->ctl = ctl;
+    if ((rc = fo_agentc_new(&v->agentc, ctl->loop, &ctl->cfg.tls, err)) != 0) {
+        free(v);
+        return rc;
+    }
+    uv_timer_init(ctl->loop, &v->tick);
+    v->tick.data = v;
+    v->refs = 1;
+    uv_timer_start(&v->tick, tick_cb, TICK_MS, TICK_MS);
+    *out = v;
+    return 0;
+}
+
+static void tick_closed(uv_handle_t *h)
+{
+    unref(h->data);
+}
+
+void fo_vipmgr_leader_ready(struct fo_vipmgr *v)
+{
+    struct vstate *s;
+
+    if (v == NULL || v->stopping) return;
+    v->ready = true;
+    v->ready_ms = uv_now(v->ctl->loop);
+    for (s = v->states; s != NULL; s = s->next) {
+        s->sent_valid = false;
+        s->next_renew_ms = 0;
+    }
+}
+
+void fo_vipmgr_leader_lost(struct fo_vipmgr *v)
+{
+    struct vstate *s;
+
+    if (v == NULL) return;
+    v->ready = false;
+    for (s = v->states; s != NULL; s = s->next) {
+        s->sent_valid = false;
+        s->held = false;
+        if (s->call != NULL) fo_agentc_cancel(s->call);
+        if (s->move != NULL) fo_vipmgr_move_cancel(s->move);
+    }
+}
+
+void fo_vipmgr_stop(struct fo_vipmgr *v)
+{
+    if (v == NULL || v->stopping) return;
+    fo_vipmgr_leader_lost(v);
+    v->stopping = true;
+    fo_agentc_close(v->agentc);
+    uv_close((uv_handle_t *)&v->tick, tick_closed);
+}
+
+/* ------------------------------------------------------------------ views */
+
+static void sample(struct fo_buf *b, const char *name, const char *label, const char *value, double x)
+{
+    struct fo_prom_label l = {label, value};
+
+    fo_prom_value(b, name, &l, label != NULL ? 1 : 0, x);
+}
+
+void fo_vipmgr_view(struct fo_vipmgr *v, const char *cluster, struct fo_vipmgr_view *out)
+{
+    struct vstate *s;
+
+    memset(out, 0, sizeof(*out));
+    if (v == NULL || !v->ready) return;
+    for (s = v->states; s != NULL; s = s->next) {
+        if (strcmp(s->cluster, cluster) != 0) continue;
+        out->known = true;
+        out->held = s->held;
+        snprintf(out->error, sizeof(out->error), "%s", s->error);
+    }
+}
+
+void fo_vipmgr_metrics(struct fo_vipmgr *v, struct fo_buf *b)
+{
+    struct fo_agentc_stats st;
+    struct vstate *s;
+
+    if (v == NULL) return;
+    fo_agentc_stats(v->agentc, &st);
+    fo_prom_family(b, "failoverd_vip_held", "gauge",
+                   "1 if the VIP holder's agent confirmed the lease on this leader's last message");
+    for (s = v->states; s != NULL; s = s->next)
+        sample(b, "failoverd_vip_held", "cluster", s->cluster, v->ready && s->held ? 1.0 : 0.0);
+    fo_prom_family(b, "failoverd_vip_moves_total", "counter", "VIP moves finished by this node, by result");
+    sample(b, "failoverd_vip_moves_total", "result", "ok", (double)v->moves_ok);
+    sample(b, "failoverd_vip_moves_total", "result", "failed", (double)v->moves_failed);
+    fo_prom_family(b, "failoverd_agent_calls_total", "counter", "failover-agent RPCs by outcome");
+    sample(b, "failoverd_agent_calls_total", "result", "ok", (double)st.ok);
+    sample(b, "failoverd_agent_calls_total", "result", "refused", (double)st.refused);
+    sample(b, "failoverd_agent_calls_total", "result", "failed", (double)st.failed);
+    fo_prom_family(b, "failoverd_agent_tls_refused_total", "counter",
+                   "connections to agents that failed mutual TLS authentication");
+    sample(b, "failoverd_agent_tls_refused_total", NULL, NULL, (double)st.tls_refused);
+}
