@@ -210,10 +210,9 @@ static void fenced(struct agent_conn *c, Fo__Agent__AgentRequest *req, const cha
     struct epoch_op *op;
     char err[FO_ERRLEN];
 
-    if (epoch == 0) {
-        fo__agent__agent_request__free_unpacked(req, NULL);
-        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_BAD_REQUEST, FO_EINVAL, "epoch must be at least 1");
-    }
+    /* Epoch 0 is legitimate: the cluster's first primary holds the VIP before any
+     * failover has begun (failover epochs start at 1). Once a higher epoch is on disk,
+     * 0 is refused as stale like any lower epoch. */
     if (fo_agent_lease_of(c->s, cluster) == NULL) {
         fo_errf(err, FO_ENOTFOUND, "unknown cluster '%.64s': not in this agent's configuration", cluster);
         fo__agent__agent_request__free_unpacked(req, NULL);

@@ -54,7 +54,7 @@ class FailoverEnv:
     def __init__(self, db_port, ctl_port, n_db=3, rules=None, semi_sync=False, anti_flap_s=None,
                  max_lag_s=None, failover=None, probe=None, log_level="debug", slave_net_timeout=4,
                  net=None, db_hosts=None, ctl_hosts=None, election_timeout_ms=1000, repl=True,
-                 extra_cluster=None):
+                 extra_cluster=None, db_opts=None):
         require_binaries()
         self.rules = dict(rules or {})
         self.semi_sync = semi_sync
@@ -71,7 +71,7 @@ class FailoverEnv:
         self.election_timeout_ms = election_timeout_ms
         self.net = net
         self.db = MariaDBRig(n=n_db, base_port=db_port, slave_net_timeout=slave_net_timeout,
-                             net=net, hosts=db_hosts)
+                             net=net, hosts=db_hosts, **(db_opts or {}))
         self.ctl_port = ctl_port
         self.ctl_hosts = ctl_hosts
         self.c = None

@@ -109,7 +109,7 @@ class Server:
         a = [r.mariadbd, "--no-defaults", "--user=root",
              f"--datadir={self.datadir}", f"--port={self.port}", f"--socket={self.socket}",
              f"--pid-file={self.pidfile}", f"--log-error={self.errlog}",
-             f"--bind-address={self.host}", f"--server-id={self.index}",
+             f"--bind-address={'0.0.0.0' if r.bind_any else self.host}", f"--server-id={self.index}",
              f"--report-host={self.host}", f"--report-port={self.port}",
              "--log-bin=mysql-bin", "--relay-log=relay-bin", "--log-slave-updates",
              "--gtid-strict-mode=1", "--binlog-format=ROW",
@@ -130,11 +130,15 @@ class MariaDBRig:
 
     def __init__(self, n=3, base_port=24100, base_dir=None, replicate=True,
                  slave_net_timeout=4, detach=False, keep=None, extra_args=(),
-                 start_timeout=60.0, net=None, hosts=None, account_host=None):
+                 start_timeout=60.0, net=None, hosts=None, account_host=None, same_port=False,
+                 bind_any=False):
         """net/hosts: run server i inside namespace host hosts[i] of the NetnsRig `net`
         (rig.netns), bound to that host's address; accounts are then created for
         account_host (default: the rig's subnet, e.g. '10.231.0.%'), otherwise for
-        127.0.0.1. Without net, everything is on 127.0.0.1 as before."""
+        127.0.0.1. Without net, everything is on 127.0.0.1 as before.
+        same_port (net only): every server listens on base_port, as behind a VIP;
+        bind_any (net only): bind 0.0.0.0 inside the namespace, so that a VIP added to
+        the host's interface reaches the server."""
         if n < 1:
             raise RigError("need at least one server")
         self.n = n
@@ -156,10 +160,14 @@ class MariaDBRig:
         self.password_file = os.path.join(self.base_dir, "failoverd.password")
         self.repl_password_file = os.path.join(self.base_dir, "repl.password")
         self.net = net
+        if (same_port or bind_any) and net is None:
+            raise RigError("same_port and bind_any need net= (servers in their own namespaces)")
+        self.bind_any = bind_any
         if net is not None:
             if not hosts or sorted(hosts) != list(range(1, n + 1)):
                 raise RigError("with net=, hosts must map every server index 1..n to a namespace host")
-            self.servers = {i: Server(self, i, base_port + i - 1, host=net.addr(hosts[i]), netns=hosts[i])
+            self.servers = {i: Server(self, i, base_port if same_port else base_port + i - 1,
+                                      host=net.addr(hosts[i]), netns=hosts[i])
                             for i in range(1, n + 1)}
             self.account_host = account_host or (net.subnet + ".%")
         else:
