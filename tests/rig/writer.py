@@ -57,6 +57,52 @@ def connect(db, i, connect_timeout=1.0, rw_timeout=3.0, user="app"):
                            write_timeout=rw_timeout, autocommit=True)
 
 
+def connect_vip(db, ns, vip, port, connect_timeout=1.0, rw_timeout=3.0, user="app"):
+    """A PyMySQL connection to vip:port made from inside network namespace ns (the
+    socket is created there, rig.agents.in_netns), as `user`, autocommit on. Returns
+    (connection, server index), the index being @@server_id (the rig's server ids are
+    their indices), i.e. which server the VIP led to."""
+    import socket
+
+    from rig.agents import in_netns
+    require_pymysql()
+    sock = in_netns(ns, lambda: socket.create_connection((vip, port), timeout=connect_timeout))
+    conn = pymysql.Connection(host=vip, port=port, user=user, password=db.passwords[user], defer_connect=True,
+                              connect_timeout=connect_timeout, read_timeout=rw_timeout, write_timeout=rw_timeout,
+                              autocommit=True)
+    try:
+        conn.connect(sock)
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@server_id")
+            idx = int(cur.fetchone()[0])
+    except BaseException:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001
+            sock.close()
+        raise
+    return conn, idx
+
+
+def try_insert_conn(conn_fn, row_id):
+    """One INSERT of row_id on the connection conn_fn() returns as (conn, index).
+    Returns (None, index) when acknowledged, else (error text, index or None)."""
+    conn, idx = None, None
+    try:
+        conn, idx = conn_fn()
+        with conn.cursor() as cur:
+            cur.execute(f"INSERT INTO {TABLE} (id, server_id) VALUES (%s, @@server_id)", (row_id,))
+        return None, idx
+    except Exception as e:  # noqa: BLE001 - any failure means "not written"
+        return f"{type(e).__name__}: {e}", idx
+    finally:
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
 def create_table(db, i):
     """Creates fotest.w on server i (the primary), as root; replicas get it by replication."""
     db.sql(i, "CREATE DATABASE IF NOT EXISTS fotest; "
@@ -95,7 +141,10 @@ class Writer(threading.Thread):
     `retry_interval` between rounds). `interval` is the pause between INSERTs."""
 
     def __init__(self, db, targets, interval=0.0, retry_interval=0.01, start_id=1, name="writer",
-                 connect_timeout=0.5, rw_timeout=2.0):
+                 connect_timeout=0.5, rw_timeout=2.0, connect_fn=None):
+        """connect_fn(target, connect_timeout, rw_timeout) -> (connection, server index)
+        replaces the direct connection to server `target` (e.g. connect_vip through a
+        VIP, where the index says which server answered)."""
         super().__init__(name=name, daemon=True)
         require_pymysql()
         self.db = db
@@ -103,6 +152,7 @@ class Writer(threading.Thread):
         self.interval = interval
         self.retry_interval = retry_interval
         self.next_id = start_id
+        self.connect_fn = connect_fn
         self.connect_timeout = connect_timeout
         self.rw_timeout = rw_timeout
         self.acked = []        # (id, monotonic time of the OK, server index)
@@ -137,10 +187,14 @@ class Writer(threading.Thread):
             if self._stop_evt.is_set():
                 return None, None
             try:
-                conn = connect(self.db, i, connect_timeout=self.connect_timeout, rw_timeout=self.rw_timeout)
+                if self.connect_fn is not None:
+                    conn, idx = self.connect_fn(i, self.connect_timeout, self.rw_timeout)
+                else:
+                    conn, idx = connect(self.db, i, connect_timeout=self.connect_timeout,
+                                        rw_timeout=self.rw_timeout), i
                 with self._lock:
-                    self.connects.append((time.monotonic(), i))
-                return conn, i
+                    self.connects.append((time.monotonic(), idx))
+                return conn, idx
             except Exception as e:  # noqa: BLE001
                 self._error(i, f"connect: {type(e).__name__}: {e}")
         return None, None
