@@ -5,8 +5,10 @@
 
 #include "common/log.h"
 #include "controller/admin_internal.h"
+#include "controller/failover.h"
 #include "controller/monitor.h"
 #include "controller/topology.h"
+#include "controller/vipmgr.h"
 
 #define MOD "admin"
 #define HISTORY_DEFAULT 50
@@ -268,6 +270,20 @@ static void topology_local(struct areq *r)
         char pbuf[FO_ADDR_LEN];
         snprintf(pbuf, sizeof(pbuf), "%s:%u", c.primary_host, c.primary_port);
         tr.primary = areq_strdup(r, pbuf);
+    }
+    if (c.vip[0] != '\0') {
+        struct fo_vipmgr_view vv;
+        char hbuf[FO_ADDR_LEN];
+        tr.vip = areq_strdup(r, c.vip);
+        tr.vip_interface = areq_strdup(r, c.vip_interface);
+        if (c.vip_host[0] != '\0') {
+            snprintf(hbuf, sizeof(hbuf), "%s:%u", c.vip_host, c.vip_port);
+            tr.vip_holder = areq_strdup(r, hbuf);
+        }
+        tr.vip_epoch = c.vip_epoch;
+        fo_vipmgr_view(fo_failover_vipmgr(r->ctl), c.name, &vv);
+        tr.vip_held = vv.held;
+        if (vv.error[0] != '\0') tr.vip_error = areq_strdup(r, vv.error);
     }
     tr.live = fo_raft_is_leader(&r->ctl->raft);
     tr.served_by = r->ctl->cfg.node_id;

@@ -587,3 +587,8 @@ void fo_failover_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_value(b, "failoverd_tilts_total", NULL, 0, (double)fe->tilts);
     fo_vipmgr_metrics(fe->vip, b);
 }
+
+struct fo_vipmgr *fo_failover_vipmgr(struct fo_ctl *ctl)
+{
+    return ctl->failover != NULL ? ctl->failover->vip : NULL;
+}

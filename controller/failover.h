@@ -55,6 +55,9 @@ struct fo_buf;
 void fo_failover_metrics(struct fo_ctl *ctl, struct fo_buf *b);
 bool fo_failover_running(struct fo_ctl *ctl, const char *cluster);
 
+/* The writer VIP manager (controller/vipmgr.h), or NULL before start / after stop. */
+struct fo_vipmgr *fo_failover_vipmgr(struct fo_ctl *ctl);
+
 /* Operator requests (failoverctl failover / switchover). kind is fo.FailoverKind
  * (MANUAL or SWITCHOVER). cb fires exactly once if this returns 0: when the failover
  * ended (status 0, or the result's error), or FO_ENOTLEADER if leadership was lost
