@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "agent/config.h"
@@ -61,6 +62,7 @@ static void on_signal(uv_signal_t *sig, int signum)
     if (m->stopping) return;
     m->stopping = 1;
     FO_INFO(MOD, "signal %d: stopping", signum);
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     fo_agent_server_stop(m->server, NULL, NULL);
     uv_close((uv_handle_t *)&m->sigterm, NULL);
     uv_close((uv_handle_t *)&m->sigint, NULL);
@@ -140,6 +142,10 @@ int main(int argc, char **argv)
     uv_signal_start(&m.sigint, on_signal, SIGINT);
     FO_INFO(MOD, "failover-agent %s: listening on %s%s, %u cluster(s), http %s", FO_VERSION, m.cfg.listen,
             m.cfg.insecure ? " (INSECURE)" : "", m.cfg.n_clusters, m.cfg.http_address[0] ? m.cfg.http_address : "off");
+    /* Type=notify (deploy/systemd/failover-agent.service): ready once the RPC listener
+     * (and /metrics) are bound. Without NOTIFY_SOCKET this does nothing. */
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s%s, %u cluster(s)", m.cfg.listen, m.cfg.insecure ? " (INSECURE)" : "",
+               m.cfg.n_clusters);
     uv_run(m.loop, UV_RUN_DEFAULT);
     uv_loop_close(m.loop);
     mysql_library_end();

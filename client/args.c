@@ -21,11 +21,17 @@ enum opt_id {
     OPT_MAX_LAG_S,
     OPT_TO,
     OPT_REASON,
+    OPT_CA,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_INSECURE,
     OPT_COUNT
 };
 
 #define OPT_BIT(o) (1u << (o))
-#define OPT_GLOBAL (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP))
+#define OPT_TRANSPORT (OPT_BIT(OPT_CA) | OPT_BIT(OPT_CERT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_INSECURE))
+#define OPT_GLOBAL \
+    (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP) | OPT_TRANSPORT)
 
 struct opt_def {
     const char *name;
@@ -48,6 +54,10 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_MAX_LAG_S] = {"--max-lag-s", 1},
     [OPT_TO] = {"--to", 1},
     [OPT_REASON] = {"--reason", 1},
+    [OPT_CA] = {"--ca", 1},
+    [OPT_CERT] = {"--cert", 1},
+    [OPT_KEY] = {"--key", 1},
+    [OPT_INSECURE] = {"--insecure", 0},
 };
 
 /* The options of `cluster add`, all optional but the first two. */
@@ -445,6 +455,12 @@ static int scan_argv(struct fo_ctl_args *a, struct scan *s, int argc, char *cons
 
 /* ------------------------------------------------------------ applying */
 
+/* NULL for an unset or empty environment value. */
+static const char *env_value(const char *v)
+{
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
 static int apply_globals(struct fo_ctl_args *a, const struct scan *s, const char *env_controller, char *err)
 {
     uint64_t v;
@@ -539,6 +555,76 @@ static int apply_command_options(struct fo_ctl_args *a, const struct scan *s, ch
     return rc;
 }
 
+/* A TLS file name, opened by the caller: any path, but one line of text. */
+static int apply_tls_path(const char *v, const char *what, char *dst, size_t cap, char *err)
+{
+    const unsigned char *c;
+
+    if (v[0] == '\0') return fo_errf(err, FO_EINVAL, "%s: must not be empty", what);
+    for (c = (const unsigned char *)v; *c; c++) {
+        if (*c < ' ' || *c == 0x7f) return fo_errf(err, FO_EINVAL, "%s: contains a control character", what);
+    }
+    return copy_str(dst, cap, v, what, err);
+}
+
+/* FAILOVERCTL_INSECURE: 1/yes/true or 0/no/false; unset or empty is 0. */
+static int env_insecure(const char *v, int *out, char *err)
+{
+    static const char *const yes[] = {"1", "yes", "true"}, *const no[] = {"0", "no", "false"};
+    size_t i;
+
+    *out = 0;
+    if (env_value(v) == NULL) return 0;
+    for (i = 0; i < 3; i++) {
+        if (strcmp(v, yes[i]) == 0) return *out = 1, 0;
+        if (strcmp(v, no[i]) == 0) return 0;
+    }
+    return fo_errf(err, FO_EINVAL, "FAILOVERCTL_INSECURE: '%s' is not 1 or 0", v);
+}
+
+/* TLS files or --insecure (see args.h for the precedence rules). */
+static int apply_transport(struct fo_ctl_args *a, const struct scan *s, const struct fo_ctl_env *env, char *err)
+{
+    static const char *const opt_names[3] = {"--ca", "--cert", "--key"};
+    static const char *const env_names[3] = {"FAILOVERCTL_CA", "FAILOVERCTL_CERT", "FAILOVERCTL_KEY"};
+    const char *opt[3] = {s->values[OPT_CA], s->values[OPT_CERT], s->values[OPT_KEY]};
+    const char *envs[3] = {env_value(env->ca), env_value(env->cert), env_value(env->key)};
+    char *dst[3] = {a->ca_file, a->cert_file, a->key_file};
+    int any_opt = opt[0] != NULL || opt[1] != NULL || opt[2] != NULL;
+    int any_env = envs[0] != NULL || envs[1] != NULL || envs[2] != NULL;
+    int insecure, rc, i;
+
+    if ((rc = env_insecure(env->insecure, &insecure, err)) != 0) return rc;
+    if (s->values[OPT_INSECURE] != NULL) {
+        if (any_opt) return fo_errf(err, FO_EINVAL, "--insecure and --ca/--cert/--key exclude each other");
+        a->insecure = 1;
+        return 0;
+    }
+    if (!any_opt && insecure) {
+        if (any_env)
+            return fo_errf(err, FO_EINVAL,
+                           "FAILOVERCTL_INSECURE and FAILOVERCTL_CA/_CERT/_KEY are both set: unset "
+                           "one, or say --insecure or --ca/--cert/--key");
+        a->insecure = 1;
+        return 0;
+    }
+    if (!any_opt && !any_env)
+        return fo_errf(err, FO_EINVAL,
+                       "no TLS credentials: give --ca, --cert and --key (or set FAILOVERCTL_CA, "
+                       "FAILOVERCTL_CERT and FAILOVERCTL_KEY), or --insecure for a controller "
+                       "running with [tls] insecure = yes");
+    for (i = 0; i < 3; i++) {
+        const char *v = opt[i] != NULL ? opt[i] : envs[i];
+
+        if (v == NULL)
+            return fo_errf(err, FO_EINVAL, "missing %s (or %s): TLS needs --ca, --cert and --key", opt_names[i],
+                           env_names[i]);
+        rc = apply_tls_path(v, opt[i] != NULL ? opt_names[i] : env_names[i], dst[i], FO_PATH_LEN, err);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
 /* Lists the subcommands of a command group ("add, remove") into out. */
 static void list_subs(const char *word, char *out, size_t cap)
 {
@@ -604,9 +690,10 @@ static int check_shape(const struct cmd_def *c, const struct scan *s, unsigned w
     return 0;
 }
 
-int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const char *env_controller,
+int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const struct fo_ctl_env *env,
                       char err[FO_ERRLEN])
 {
+    static const struct fo_ctl_env no_env;
     const struct cmd_def *c = NULL;
     struct scan s;
     unsigned words;
@@ -623,13 +710,16 @@ int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const
         a->cmd = FO_CTL_HELP;
         return 0;
     }
-    rc = apply_globals(a, &s, env_controller, err);
+    if (env == NULL) env = &no_env;
+    rc = apply_globals(a, &s, env->controller, err);
     if (rc == 0) rc = find_command(&s, &c, err);
     if (rc != 0) return rc;
     words = c->sub != NULL ? 2 : 1;
     rc = check_shape(c, &s, words, err);
     if (rc == 0) rc = apply_command_options(a, &s, err);
     if (rc == 0) rc = c->bind(a, s.pos + words, s.npos - words, err);
+    /* `help` talks to nobody. */
+    if (rc == 0 && c->cmd != FO_CTL_HELP) rc = apply_transport(a, &s, env, err);
     if (rc != 0) return rc;
     if (s.values[OPT_TIMEOUT] == NULL && c->timeout_ms != 0) a->timeout_ms = c->timeout_ms;
     a->on = c->on;
@@ -658,7 +748,8 @@ int fo_ctl_cmd_is_write(enum fo_ctl_cmd cmd)
 }
 
 static const char usage_text[] =
-    "usage: failoverctl [--controller HOST:PORT] [--json] [--timeout MS] COMMAND ...\n"
+    "usage: failoverctl [--controller HOST:PORT] [--json] [--timeout MS]\n"
+    "                   [--ca FILE --cert FILE --key FILE | --insecure] COMMAND ...\n"
     "\n"
     "Admin client for failoverd. Any controller node answers; a follower forwards writes\n"
     "to the leader.\n"
@@ -669,7 +760,19 @@ static const char usage_text[] =
     "  --json                  print one JSON object on stdout instead of tables\n"
     "  --timeout MS            bound on each request, 1..3600000 (default 5000; 60000 for\n"
     "                          failover and switchover)\n"
+    "  --ca FILE               CA certificate (PEM) that signed the controllers'\n"
+    "                          certificates (default: $FAILOVERCTL_CA)\n"
+    "  --cert FILE             this client's certificate, role client (default:\n"
+    "                          $FAILOVERCTL_CERT)\n"
+    "  --key FILE              its private key (default: $FAILOVERCTL_KEY)\n"
+    "  --insecure              plain TCP, only for controllers running with [tls]\n"
+    "                          insecure = yes (default: $FAILOVERCTL_INSECURE=1)\n"
     "  -h, --help              print this text and exit 0\n"
+    "\n"
+    "The admin RPC is mutual TLS: the controller must present a certificate signed by the\n"
+    "CA, with the role controller, naming the IP address dialled; it accepts client (and\n"
+    "controller) certificates from the same CA. Every command but help needs --ca, --cert\n"
+    "and --key (or their variables), or --insecure. Options beat the environment.\n"
     "\n"
     "Commands:\n"
     "  status                              every member's raft state (asks each member)\n"
@@ -711,8 +814,10 @@ static const char usage_text[] =
     "Exit codes:\n"
     "  0  success\n"
     "  1  the controller refused or failed the request (\"error: ...\" on stderr)\n"
-    "  2  bad arguments\n"
-    "  3  controller unreachable, timed out, or sent a bad reply\n"
+    "  2  bad arguments, or no usable TLS files (missing, unreadable, key not matching the\n"
+    "     certificate, certificate not signed by the CA) and no --insecure\n"
+    "  3  controller unreachable, timed out, TLS handshake failed (either side refused the\n"
+    "     other's certificate), or sent a bad reply\n"
     "  4  no leader (status prints its table first)\n"
     "With --json, errors are also printed on stdout as\n"
     "  {\"ok\":false,\"code\":FO_ERROR_CODE,\"error\":\"...\"}\n";

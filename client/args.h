@@ -2,14 +2,23 @@
  *
  * This module is pure (no I/O, no environment access, no allocation) so that the
  * unit test tests/unit/test_failoverctl_args.c can drive it with tables of argv
- * vectors. The caller passes the value of FAILOVERCTL_CONTROLLER in.
+ * vectors. The caller passes the FAILOVERCTL_* environment values in.
  *
- * Global options (--controller, --json, --timeout, --help) may appear anywhere on the
- * line, before or after the command words; command options (--limit, --user, --to,
+ * Global options (--controller, --json, --timeout, --ca, --cert, --key, --insecure,
+ * --help) may appear anywhere on the line, before or after the command words; command options (--limit, --user, --to,
  * --reason, ...) only with the commands they belong to. Both `--opt VALUE`
  * and `--opt=VALUE` are accepted; `--` ends option parsing. Every value is checked
  * here with the parsers from common/config.h, so a request built from a successfully
- * parsed struct fo_ctl_args is always well-formed. */
+ * parsed struct fo_ctl_args is always well-formed.
+ *
+ * Transport (DESIGN.md §1: the admin RPC is mutual TLS): every command but help needs
+ * either the three TLS files (--ca, --cert, --key; each defaults to FAILOVERCTL_CA,
+ * FAILOVERCTL_CERT, FAILOVERCTL_KEY) or --insecure (FAILOVERCTL_INSECURE=1) for a
+ * controller running with [tls] insecure = yes; without either, parsing fails (exit
+ * 2). The command line beats the environment: --insecure ignores the FAILOVERCTL_*
+ * files, a TLS option ignores FAILOVERCTL_INSECURE; --insecure together with a TLS
+ * option, or FAILOVERCTL_INSECURE=1 together with a FAILOVERCTL_* file and no option,
+ * is refused as ambiguous. The files are opened by the caller, never here. */
 #ifndef FO_CTL_ARGS_H
 #define FO_CTL_ARGS_H
 
@@ -66,11 +75,24 @@ enum fo_ctl_cmd {
     FO_CTL_INSTANCE_RULE,
 };
 
+/* The FAILOVERCTL_* environment variables (NULL or "" = unset). */
+struct fo_ctl_env {
+    const char *controller; /* FAILOVERCTL_CONTROLLER */
+    const char *ca;         /* FAILOVERCTL_CA */
+    const char *cert;       /* FAILOVERCTL_CERT */
+    const char *key;        /* FAILOVERCTL_KEY */
+    const char *insecure;   /* FAILOVERCTL_INSECURE: 1/yes/true or 0/no/false */
+};
+
 struct fo_ctl_args {
     enum fo_ctl_cmd cmd;
     char controller[FO_ADDR_LEN]; /* validated "host:port" */
     int json;                     /* set as soon as --json is seen, even if parsing fails */
     unsigned timeout_ms;          /* --timeout, else the command's default */
+    int insecure;                 /* plain TCP; else the three files below are set */
+    char ca_file[FO_PATH_LEN];    /* --ca / FAILOVERCTL_CA */
+    char cert_file[FO_PATH_LEN];  /* --cert / FAILOVERCTL_CERT */
+    char key_file[FO_PATH_LEN];   /* --key / FAILOVERCTL_KEY */
     /* Command operands; only those of cmd are meaningful. */
     char cluster[FO_NAME_LEN];            /* "" = all (history) */
     char user[FO_NAME_LEN];               /* cluster add */
@@ -92,11 +114,11 @@ struct fo_ctl_args {
     char reason[FO_CTL_MAX_REASON * 4 + 1]; /* maintenance --reason (UTF-8: <= 4 bytes/char) */
 };
 
-/* Parses argv[1..argc-1] into a. env_controller is FAILOVERCTL_CONTROLLER's value or
- * NULL (an empty value counts as unset). Returns 0, or FO_EINVAL with a one-line
- * message in err naming the offending argument. On error a->json still says whether
- * --json was given, so the caller can report the error in the requested format. */
-int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const char *env_controller,
+/* Parses argv[1..argc-1] into a. env holds the environment's values (NULL: none
+ * set). Returns 0, or FO_EINVAL with a one-line message in err naming the offending
+ * argument. On error a->json still says whether --json was given, so the caller can
+ * report the error in the requested format. */
+int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const struct fo_ctl_env *env,
                       char err[FO_ERRLEN]);
 
 /* True for commands that change replicated state (their reply prints "ok"). */

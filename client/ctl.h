@@ -26,7 +26,8 @@ int fo_ctl_emit(const struct fo_ctl_args *a, const struct fo_buf *out, int exit_
  * FO_ENOLEADER, 1 for any other Response.code. */
 int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c, Fo__Response__BodyCase want);
 
-/* `status`: MembersReq to the controller, then StatusReq to every member at once. */
-int fo_ctl_run_status(const struct fo_ctl_args *a);
+/* `status`: MembersReq to the controller, then StatusReq to every member at once, all
+ * over TLS with tls (NULL: plain TCP). */
+int fo_ctl_run_status(const struct fo_ctl_args *a, struct fo_ctl_tls *tls);
 
 #endif

@@ -1,6 +1,6 @@
-/* failoverctl: the admin CLI (DESIGN.md §8). Parses the command line (args.c),
- * sends one admin RPC request to the controller (rpc.c) and prints the reply
- * (render.c). `status` fans out to every member (status.c). */
+/* failoverctl: the admin CLI (DESIGN.md §8). Parses the command line (args.c), loads
+ * the TLS files (tls_client.c), sends one admin RPC request to the controller (rpc.c)
+ * and prints the reply (render.c). `status` fans out to every member (status.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +102,7 @@ static void render_reply(struct fo_buf *out, const struct fo_ctl_args *a, const 
 }
 
 /* Every command but status: one request to the controller, one reply printed. */
-static int run_simple(const struct fo_ctl_args *a)
+static int run_simple(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
 {
     struct fo_ctl_request req;
     struct fo_ctl_call call;
@@ -110,7 +110,7 @@ static int run_simple(const struct fo_ctl_args *a)
     int rc;
 
     fo_ctl_request_build(&req, a);
-    if (fo_ctl_call_init(&call, a->controller, &req.req) == 0) fo_ctl_rpc_run(&call, 1, a->timeout_ms);
+    if (fo_ctl_call_init(&call, a->controller, &req.req, tls) == 0) fo_ctl_rpc_run(&call, 1, a->timeout_ms);
     rc = fo_ctl_check_reply(a, &call, fo_ctl_request_expected_body(a->cmd));
     /* The controller keeps going when we stop waiting: say so before anyone retries. */
     if (call.rc == FO_ETIMEDOUT && (a->cmd == FO_CTL_FAILOVER || a->cmd == FO_CTL_SWITCHOVER))
@@ -126,16 +126,31 @@ static int run_simple(const struct fo_ctl_args *a)
     return rc;
 }
 
+static int run(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
+{
+    return a->cmd == FO_CTL_STATUS ? fo_ctl_run_status(a, tls) : run_simple(a, tls);
+}
+
 int main(int argc, char **argv)
 {
+    struct fo_ctl_env env = {getenv("FAILOVERCTL_CONTROLLER"), getenv("FAILOVERCTL_CA"), getenv("FAILOVERCTL_CERT"),
+                             getenv("FAILOVERCTL_KEY"), getenv("FAILOVERCTL_INSECURE")};
     struct fo_ctl_args args;
+    struct fo_ctl_tls *tls = NULL;
     char err[FO_ERRLEN];
+    int rc;
 
-    if (fo_ctl_args_parse(&args, argc, argv, getenv("FAILOVERCTL_CONTROLLER"), err) != 0)
+    if (fo_ctl_args_parse(&args, argc, argv, &env, err) != 0)
         return fo_ctl_fail(&args, FO_CTL_EXIT_USAGE, FO_EINVAL, err);
-    switch (args.cmd) {
-    case FO_CTL_HELP: fputs(fo_ctl_usage(), stdout); return fflush(stdout) == 0 ? FO_CTL_EXIT_OK : FO_CTL_EXIT_FAILED;
-    case FO_CTL_STATUS: return fo_ctl_run_status(&args);
-    default: return run_simple(&args);
+    if (args.cmd == FO_CTL_HELP) {
+        fputs(fo_ctl_usage(), stdout);
+        return fflush(stdout) == 0 ? FO_CTL_EXIT_OK : FO_CTL_EXIT_FAILED;
     }
+    /* Files that cannot be used are a local mistake, like a bad argument: nothing is
+     * sent. */
+    if (!args.insecure && (rc = fo_ctl_tls_new(&tls, args.ca_file, args.cert_file, args.key_file, err)) != 0)
+        return fo_ctl_fail(&args, rc == FO_ENOMEM ? FO_CTL_EXIT_FAILED : FO_CTL_EXIT_USAGE, rc, err);
+    rc = run(&args, tls);
+    fo_ctl_tls_free(tls);
+    return rc;
 }

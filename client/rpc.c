@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-enum phase { PH_CONNECTING, PH_SENDING, PH_RECEIVING, PH_DONE };
+#include <openssl/err.h>
+
+enum phase { PH_CONNECTING, PH_HANDSHAKE, PH_SENDING, PH_RECEIVING, PH_DONE };
 
 static const char *const phase_what[] = {
     [PH_CONNECTING] = "connecting",
+    [PH_HANDSHAKE] = "in the TLS handshake",
     [PH_SENDING] = "sending the request",
     [PH_RECEIVING] = "waiting for the reply",
     [PH_DONE] = "done",
@@ -33,6 +37,8 @@ static int64_t now_ms(void)
 
 static void close_fd(struct fo_ctl_call *c)
 {
+    if (c->ssl != NULL) SSL_free(c->ssl);
+    c->ssl = NULL;
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
 }
@@ -89,14 +95,16 @@ static int resolve(struct fo_ctl_call *c)
     return 0;
 }
 
-int fo_ctl_call_init(struct fo_ctl_call *c, const char *address, const Fo__Request *req)
+int fo_ctl_call_init(struct fo_ctl_call *c, const char *address, const Fo__Request *req, struct fo_ctl_tls *tls)
 {
     char sub[FO_ERRLEN];
     int rc;
 
     memset(c, 0, sizeof(*c));
     c->fd = -1;
+    c->tls_ctx = tls;
     c->phase = PH_CONNECTING;
+    c->events = POLLOUT;
     fo_frame_decoder_init(&c->dec, FO_FRAME_RESPONSE_MAX);
     c->dec_open = 1;
     if (strlen(address) >= sizeof(c->address)) {
@@ -128,12 +136,69 @@ static void connect_next(struct fo_ctl_call *c, int last_errno)
         }
         if (connect(c->fd, c->ai->ai_addr, c->ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
             c->phase = PH_CONNECTING;
+            c->events = POLLOUT;
             return;
         }
         last_errno = errno;
         close_fd(c);
     }
     finish(c, FO_EUNREACHABLE, "cannot connect: %s", strerror(last_errno));
+}
+
+/* Fails the call after a TLS call returned r <= 0, unless OpenSSL only waits for the
+ * socket: then poll() is told which way. */
+static void tls_wait_or_fail(struct fo_ctl_call *c, int r, const char *during)
+{
+    int saved = errno, e = SSL_get_error(c->ssl, r), rc;
+    char msg[FO_ERRLEN];
+
+    if (e == SSL_ERROR_WANT_READ) {
+        c->events = POLLIN;
+        return;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        c->events = POLLOUT;
+        return;
+    }
+    rc = fo_ctl_tls_error(&c->peer, c->phase == PH_HANDSHAKE, e, saved, msg, sizeof(msg));
+    finish(c, rc, "%s: %s", during, msg);
+}
+
+static void step_sending(struct fo_ctl_call *c);
+
+/* TCP is up: with TLS, the handshake verifies the controller against the IP address
+ * actually dialled. */
+static void start_tls(struct fo_ctl_call *c)
+{
+    char sub[FO_ERRLEN];
+    int rc;
+
+    rc = getnameinfo(c->ai->ai_addr, c->ai->ai_addrlen, c->peer.ip, sizeof(c->peer.ip), NULL, 0, NI_NUMERICHOST);
+    if (rc != 0) {
+        finish(c, FO_EINVAL, "cannot name the address dialled: %s", gai_strerror(rc));
+        return;
+    }
+    c->ssl = fo_ctl_tls_session(c->tls_ctx, c->fd, &c->peer, sub);
+    if (c->ssl == NULL) {
+        finish(c, FO_EPROTO, "%s", sub);
+        return;
+    }
+    c->phase = PH_HANDSHAKE;
+    c->events = POLLOUT;
+}
+
+static void step_handshake(struct fo_ctl_call *c)
+{
+    int r;
+
+    ERR_clear_error();
+    r = SSL_connect(c->ssl);
+    if (r != 1) {
+        tls_wait_or_fail(c, r, "TLS handshake");
+        return;
+    }
+    c->phase = PH_SENDING;
+    step_sending(c);
 }
 
 static void step_connecting(struct fo_ctl_call *c)
@@ -149,20 +214,42 @@ static void step_connecting(struct fo_ctl_call *c)
         connect_next(c, soerr);
         return;
     }
-    c->phase = PH_SENDING;
+    if (c->tls_ctx == NULL) {
+        c->phase = PH_SENDING;
+        c->events = POLLOUT;
+        return;
+    }
+    start_tls(c);
+    if (c->phase == PH_HANDSHAKE) step_handshake(c);
 }
 
 static void step_sending(struct fo_ctl_call *c)
 {
-    ssize_t n = send(c->fd, c->out + c->sent, c->outlen - c->sent, MSG_NOSIGNAL);
+    ssize_t n;
+    int r;
 
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-        finish(c, FO_EIO, "sending the request: %s", strerror(errno));
-        return;
+    if (c->ssl != NULL) {
+        ERR_clear_error();
+        r = SSL_write(c->ssl, c->out + c->sent, (int)(c->outlen - c->sent));
+        if (r <= 0) {
+            tls_wait_or_fail(c, r, "sending the request");
+            return;
+        }
+        n = r;
+    } else {
+        n = send(c->fd, c->out + c->sent, c->outlen - c->sent, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+            finish(c, FO_EIO, "sending the request: %s", strerror(errno));
+            return;
+        }
     }
     c->sent += (size_t)n;
-    if (c->sent == c->outlen) c->phase = PH_RECEIVING;
+    c->events = POLLOUT;
+    if (c->sent == c->outlen) {
+        c->phase = PH_RECEIVING;
+        c->events = POLLIN;
+    }
 }
 
 /* Called when a whole frame is buffered: it must be a response that unpacks. */
@@ -179,28 +266,20 @@ static void take_frame(struct fo_ctl_call *c, const struct fo_frame *f)
     }
     c->rc = 0;
     c->phase = PH_DONE;
+    /* A close_notify tells the controller the end is deliberate; never waited for. */
+    if (c->ssl != NULL) SSL_shutdown(c->ssl);
+    ERR_clear_error();
     close_fd(c);
 }
 
-static void step_receiving(struct fo_ctl_call *c)
+/* Feeds n received bytes to the decoder and takes the reply once it is whole. */
+static void take_bytes(struct fo_ctl_call *c, const uint8_t *bytes, size_t n)
 {
-    uint8_t chunk[READ_CHUNK];
     char sub[FO_ERRLEN];
     struct fo_frame f;
-    ssize_t n;
     int rc;
 
-    n = recv(c->fd, chunk, sizeof(chunk), 0);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-        finish(c, FO_EIO, "reading the reply: %s", strerror(errno));
-        return;
-    }
-    if (n == 0) {
-        finish(c, FO_ECLOSED, "connection closed before a full reply");
-        return;
-    }
-    rc = fo_frame_decoder_feed(&c->dec, chunk, (size_t)n);
+    rc = fo_frame_decoder_feed(&c->dec, bytes, n);
     if (rc != 0) {
         /* The decoder checks each header as it arrives and says why in dec.err. */
         finish(c, rc == FO_ENOMEM ? FO_ENOMEM : FO_EPROTO, "bad reply: %s",
@@ -214,10 +293,59 @@ static void step_receiving(struct fo_ctl_call *c)
         finish(c, FO_EPROTO, "bad reply: %s", sub);
 }
 
+/* TLS: OpenSSL may hold decrypted bytes poll() cannot see, so read until it wants
+ * the socket again. */
+static void receive_tls(struct fo_ctl_call *c)
+{
+    uint8_t chunk[READ_CHUNK];
+    int r;
+
+    while (c->phase == PH_RECEIVING) {
+        ERR_clear_error();
+        r = SSL_read(c->ssl, chunk, sizeof(chunk));
+        if (r <= 0) {
+            if (SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN) {
+                finish(c, FO_ECLOSED, "connection closed before a full reply");
+                return;
+            }
+            tls_wait_or_fail(c, r, "reading the reply");
+            return;
+        }
+        take_bytes(c, chunk, (size_t)r);
+    }
+}
+
+static void step_receiving(struct fo_ctl_call *c)
+{
+    uint8_t chunk[READ_CHUNK];
+    ssize_t n;
+
+    if (c->ssl != NULL) {
+        receive_tls(c);
+        return;
+    }
+    n = recv(c->fd, chunk, sizeof(chunk), 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        finish(c, FO_EIO, "reading the reply: %s", strerror(errno));
+        return;
+    }
+    if (n == 0) {
+        /* A controller that requires TLS reads our plain frame as a failed handshake. */
+        finish(c, FO_ECLOSED, "connection closed before a full reply%s",
+               c->received == 0 ? " (if the controller requires TLS, give --ca, --cert and --key, not --insecure)"
+                                : "");
+        return;
+    }
+    c->received += (size_t)n;
+    take_bytes(c, chunk, (size_t)n);
+}
+
 static void step(struct fo_ctl_call *c)
 {
     switch (c->phase) {
     case PH_CONNECTING: step_connecting(c); break;
+    case PH_HANDSHAKE: step_handshake(c); break;
     case PH_SENDING: step_sending(c); break;
     case PH_RECEIVING: step_receiving(c); break;
     default: break;
@@ -232,7 +360,7 @@ static size_t collect(struct fo_ctl_call *calls, size_t n, struct pollfd *fds, s
     for (i = 0; i < n; i++) {
         if (calls[i].phase == PH_DONE) continue;
         fds[k].fd = calls[i].fd;
-        fds[k].events = calls[i].phase == PH_RECEIVING ? POLLIN : POLLOUT;
+        fds[k].events = calls[i].events;
         fds[k].revents = 0;
         map[k++] = i;
     }
@@ -252,9 +380,17 @@ static void expire(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
 void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms, left;
+    struct sigaction ign, old;
     struct pollfd *fds;
     size_t *map, i, k;
 
+    /* OpenSSL writes to the socket with write(), which raises SIGPIPE on a socket the
+     * controller closed; the call reports the error instead. Restored afterwards so
+     * that printing to a closed pipe still ends failoverctl quietly. */
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old);
     fds = calloc(n ? n : 1, sizeof(*fds));
     map = calloc(n ? n : 1, sizeof(*map));
     for (i = 0; i < n; i++) {
@@ -282,6 +418,7 @@ void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
     }
     free(fds);
     free(map);
+    sigaction(SIGPIPE, &old, NULL);
 }
 
 void fo_ctl_call_free(struct fo_ctl_call *c)

@@ -44,7 +44,7 @@ static void fanout_free(struct fanout *f)
 }
 
 /* Prepares a StatusReq call per member that has announced an admin address. */
-static void fanout_start(struct fanout *f, const Fo__MembersResp *mr)
+static void fanout_start(struct fanout *f, const Fo__MembersResp *mr, struct fo_ctl_tls *tls)
 {
     struct fo_ctl_request req;
     size_t i;
@@ -57,7 +57,7 @@ static void fanout_start(struct fanout *f, const Fo__MembersResp *mr)
             continue;
         }
         f->owner[f->ncalls] = i;
-        fo_ctl_call_init(&f->calls[f->ncalls++], mr->members[i]->admin_address, &req.req);
+        fo_ctl_call_init(&f->calls[f->ncalls++], mr->members[i]->admin_address, &req.req, tls);
     }
 }
 
@@ -110,7 +110,7 @@ static int report(const struct fo_ctl_args *a, const struct fanout *f)
     return rc;
 }
 
-int fo_ctl_run_status(const struct fo_ctl_args *a)
+int fo_ctl_run_status(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
 {
     struct fo_ctl_request req;
     struct fo_ctl_call members;
@@ -120,7 +120,7 @@ int fo_ctl_run_status(const struct fo_ctl_args *a)
     int rc;
 
     fo_ctl_request_build(&req, a);
-    if (fo_ctl_call_init(&members, a->controller, &req.req) == 0) fo_ctl_rpc_run(&members, 1, a->timeout_ms);
+    if (fo_ctl_call_init(&members, a->controller, &req.req, tls) == 0) fo_ctl_rpc_run(&members, 1, a->timeout_ms);
     rc = fo_ctl_check_reply(a, &members, FO__RESPONSE__BODY_MEMBERS);
     if (rc != 0) goto out_members;
     n = members.resp->members->n_members;
@@ -133,7 +133,7 @@ int fo_ctl_run_status(const struct fo_ctl_args *a)
         rc = fo_ctl_fail(a, FO_CTL_EXIT_FAILED, FO_ENOMEM, "out of memory");
         goto out_fanout;
     }
-    fanout_start(&f, members.resp->members);
+    fanout_start(&f, members.resp->members, tls);
     fo_ctl_rpc_run(f.calls, f.ncalls, a->timeout_ms);
     for (i = 0; i < f.ncalls; i++) judge(&f.ms[f.owner[i]], &f.calls[i]);
     rc = report(a, &f);

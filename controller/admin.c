@@ -12,7 +12,10 @@
 
 void fo_admin_maybe_free(struct fo_admin *a)
 {
-    if (a->stopping && a->server_closed && a->n_conns == 0 && a->calls == NULL) free(a);
+    if (!a->stopping || !a->server_closed || a->n_conns != 0 || a->n_calls != 0) return;
+    fo_tls_ctx_free(a->server_tls);
+    fo_tls_ctx_free(a->client_tls);
+    free(a);
 }
 
 static void conn_release(struct aconn *c)
@@ -31,7 +34,8 @@ static void conn_closed(uv_handle_t *h)
     conn_release(h->data);
 }
 
-static void conn_close(struct aconn *c)
+/* Takes c off the list of open connections; nothing is sent on it any more. */
+static void conn_unlink(struct aconn *c)
 {
     if (c->closing) return;
     c->closing = true;
@@ -40,7 +44,19 @@ static void conn_close(struct aconn *c)
     else
         c->admin->conns = c->next;
     if (c->next != NULL) c->next->prev = c->prev;
-    uv_close((uv_handle_t *)&c->tcp, conn_closed);
+}
+
+/* The "open" reference is released by the transport's close callback: conn_closed
+ * (plain TCP) or tls_closed (TLS; it may also fire on its own when the peer fails
+ * the handshake or the connection breaks). */
+static void conn_close(struct aconn *c)
+{
+    if (c->closing) return;
+    conn_unlink(c);
+    if (c->admin->server_tls == NULL)
+        uv_close((uv_handle_t *)&c->tcp, conn_closed);
+    else if (c->tls != NULL)
+        fo_tls_conn_close(c->tls);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -93,25 +109,32 @@ static void handle_frame(struct aconn *c, const struct fo_frame *f)
     fo_admin_dispatch(r);
 }
 
-static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+/* Plaintext from the client (decrypted already with TLS): frames -> requests. */
+static void conn_input(struct aconn *c, const void *bytes, size_t n)
 {
-    struct aconn *c = s->data;
     struct fo_frame f;
     char err[FO_ERRLEN];
     int rc;
+
+    if (n == 0 || c->closing) return;
+    if (fo_frame_decoder_feed(&c->dec, bytes, n) != 0) {
+        bad_frame(c, c->dec.err[0] ? c->dec.err : "decoder failure");
+        return;
+    }
+    while (!c->closing && (rc = fo_frame_decoder_next(&c->dec, &f, err)) == 0) handle_frame(c, &f);
+    if (!c->closing && rc != FO_EAGAIN) bad_frame(c, err);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct aconn *c = s->data;
 
     if (n < 0) {
         if (n != UV_EOF) FO_DEBUG(MOD, "read from %s: %s", c->peer, uv_strerror((int)n));
         conn_close(c);
         return;
     }
-    if (n == 0 || c->closing) return;
-    if (fo_frame_decoder_feed(&c->dec, buf->base, (size_t)n) != 0) {
-        bad_frame(c, c->dec.err[0] ? c->dec.err : "decoder failure");
-        return;
-    }
-    while (!c->closing && (rc = fo_frame_decoder_next(&c->dec, &f, err)) == 0) handle_frame(c, &f);
-    if (!c->closing && rc != FO_EAGAIN) bad_frame(c, err);
+    conn_input(c, buf->base, (size_t)n);
 }
 
 static void peer_name(uv_tcp_t *t, char out[FO_ADDR_LEN])
@@ -133,37 +156,124 @@ static void peer_name(uv_tcp_t *t, char out[FO_ADDR_LEN])
     snprintf(out, FO_ADDR_LEN, "%s:%d", ip, port);
 }
 
+/* ---- TLS callbacks (common/tls.h) */
+
+static void tls_handshake(void *data, struct fo_tls_conn *t)
+{
+    struct aconn *c = data;
+    size_t len = strlen(c->peer);
+
+    c->authenticated = true;
+    /* The address was recorded at accept; the CN says who it is. */
+    snprintf(c->peer + len, sizeof(c->peer) - len, " (%s %s)", fo_tls_role_name(fo_tls_conn_peer_role(t)),
+             fo_tls_conn_peer_cn(t));
+    FO_DEBUG(MOD, "admin connection from %s authenticated (%s)", c->peer, fo_tls_conn_protocol(t));
+}
+
+static void tls_read(void *data, struct fo_tls_conn *t, const uint8_t *bytes, size_t n)
+{
+    (void)t;
+    conn_input(data, bytes, n);
+}
+
+/* The connection's last callback. A handshake that fails because the peer is not
+ * authenticated (no certificate, another CA, a role that is not accepted: FO_EPERM)
+ * or does not speak TLS at all (FO_EPROTO) is a refusal: logged and counted. */
+static void tls_closed(void *data, int status, const char *reason)
+{
+    struct aconn *c = data;
+
+    c->tls = NULL;
+    if (!c->authenticated && (status == FO_EPERM || status == FO_EPROTO)) {
+        c->admin->tls_refused++;
+        FO_WARN(MOD, "admin TLS handshake refused: %s", reason);
+    } else if (status != FO_ECANCELED && status != FO_ECLOSED) {
+        FO_INFO(MOD, "admin connection from %s closed: %s", c->peer, reason);
+    } else {
+        FO_DEBUG(MOD, "admin connection from %s closed: %s", c->peer, reason);
+    }
+    conn_unlink(c);
+    conn_release(c);
+}
+
+/* ---- accepting */
+
+/* A connection that cannot be served (out of memory) is still taken off the
+ * listener, or libuv would stop accepting until it is. */
+static void dropped_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void drop_pending(uv_stream_t *server)
+{
+    uv_tcp_t *t = malloc(sizeof(*t));
+
+    if (t == NULL) return;
+    uv_tcp_init(server->loop, t);
+    uv_accept(server, (uv_stream_t *)t);
+    uv_close((uv_handle_t *)t, dropped_closed);
+}
+
+static int accept_plain(struct aconn *c, uv_stream_t *server)
+{
+    uv_tcp_init(server->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) return -1;
+    peer_name(&c->tcp, c->peer);
+    uv_tcp_nodelay(&c->tcp, 1);
+    return 0;
+}
+
+static int accept_tls(struct aconn *c, uv_stream_t *server)
+{
+    char err[FO_ERRLEN];
+
+    if (fo_tls_conn_accept(c->tls, server, err) != 0) {
+        FO_WARN(MOD, "accept: %s", err);
+        return -1;
+    }
+    peer_name(fo_tls_conn_tcp(c->tls), c->peer);
+    uv_tcp_nodelay(fo_tls_conn_tcp(c->tls), 1);
+    return 0;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct fo_admin *a = server->data;
+    struct fo_tls_conn_cbs cbs = {tls_handshake, tls_read, tls_closed, NULL};
+    char err[FO_ERRLEN];
     struct aconn *c;
 
     if (status != 0) {
         FO_WARN(MOD, "accept: %s", uv_strerror(status));
         return;
     }
-    if ((c = calloc(1, sizeof(*c))) == NULL) return;
-    uv_tcp_init(server->loop, &c->tcp);
-    c->tcp.data = c;
+    if ((c = calloc(1, sizeof(*c))) == NULL) return drop_pending(server);
+    cbs.data = c;
+    if (a->server_tls != NULL && fo_tls_conn_new(a->server_tls, server->loop, &cbs, &c->tls, err) != 0) {
+        FO_WARN(MOD, "cannot accept an admin connection: %s", err);
+        free(c);
+        return drop_pending(server);
+    }
     c->admin = a;
     c->refs = 1;
     a->n_conns++;
     c->next = a->conns;
     if (a->conns != NULL) a->conns->prev = c;
     a->conns = c;
+    snprintf(c->peer, sizeof(c->peer), "?");
     fo_frame_decoder_init(&c->dec, a->ctl->cfg.max_frame_bytes);
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    if ((a->server_tls != NULL ? accept_tls(c, server) : accept_plain(c, server)) != 0) {
         conn_close(c);
         return;
     }
-    peer_name(&c->tcp, c->peer);
     if (a->n_conns > FO_ADMIN_MAX_CONNS || a->stopping) {
         FO_WARN(MOD, "refusing connection from %s: too many connections", c->peer);
         conn_close(c);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    if (a->server_tls == NULL) uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 }
 
 /* ------------------------------------------------------------------ replies */
@@ -227,6 +337,12 @@ static void send_frame(struct aconn *c, const uint8_t *payload, size_t len)
     if (c->closing) return;
     if (fo_frame_encode(FO_FRAME_RESPONSE, payload, len, &out, &outlen) != 0) {
         conn_close(c);
+        return;
+    }
+    if (c->tls != NULL) {
+        /* Copied (and encrypted) before this returns; a failure closes the connection. */
+        if (fo_tls_conn_write(c->tls, out, outlen, NULL, NULL) != 0) conn_close(c);
+        free(out);
         return;
     }
     if ((w = malloc(sizeof(*w))) == NULL) {
@@ -299,6 +415,17 @@ void areq_fail(struct areq *r, int code, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ server */
 
+static void failed_server_closed(uv_handle_t *h)
+{
+    struct fo_admin *a = h->data;
+
+    fo_tls_ctx_free(a->server_tls);
+    fo_tls_ctx_free(a->client_tls);
+    free(a);
+}
+
+/* Binds and listens. On error the server handle is closing and a is freed by its
+ * close callback. */
 static int listen_on(struct fo_admin *a, const char *address, char err[FO_ERRLEN])
 {
     struct sockaddr_storage ss;
@@ -306,17 +433,77 @@ static int listen_on(struct fo_admin *a, const char *address, char err[FO_ERRLEN
     uint16_t port;
     int rc;
 
-    if ((rc = fo_parse_hostport(address, host, sizeof(host), &port, err)) != 0) return rc;
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
-        return fo_errf(err, FO_EINVAL, "admin_address %s: host must be an IP address", address);
     uv_tcp_init(a->ctl->loop, &a->server);
     a->server.data = a;
+    if ((rc = fo_parse_hostport(address, host, sizeof(host), &port, err)) != 0) goto err_after_init;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+        rc = fo_errf(err, FO_EINVAL, "admin_address %s: host must be an IP address", address);
+        goto err_after_init;
+    }
     if ((rc = uv_tcp_bind(&a->server, (struct sockaddr *)&ss, 0)) != 0 ||
         (rc = uv_listen((uv_stream_t *)&a->server, 128, on_connection)) != 0) {
-        uv_close((uv_handle_t *)&a->server, NULL);
-        return fo_errf(err, FO_EIO, "admin listen on %s: %s", address, uv_strerror(rc));
+        rc = fo_errf(err, FO_EIO, "admin listen on %s: %s", address, uv_strerror(rc));
+        goto err_after_init;
     }
+    return 0;
+
+err_after_init:
+    uv_close((uv_handle_t *)&a->server, failed_server_closed);
+    return rc;
+}
+
+/* Outgoing bytes a TLS connection may hold: the server's answers can be as large as
+ * a client accepts (FO_FRAME_RESPONSE_MAX), with room for a second one behind it; a
+ * forwarded request is at most max_frame_bytes. */
+#define SERVER_TLS_PENDING ((size_t)FO_FRAME_RESPONSE_MAX * 2)
+
+static size_t client_tls_pending(const struct fo_config *cfg)
+{
+    size_t n = (size_t)cfg->max_frame_bytes + 65536;
+
+    return n > FO_TLS_MAX_PENDING ? n : FO_TLS_MAX_PENDING;
+}
+
+/* Loads the [tls] files into both contexts (DESIGN.md §1: failoverctl and the other
+ * controllers talk to the admin RPC; the leader is reached as a controller). */
+static int load_tls(const struct fo_config *cfg, struct fo_tls_ctx **server, struct fo_tls_ctx **client,
+                    char err[FO_ERRLEN])
+{
+    const struct fo_tls_cfg *t = &cfg->tls;
+    int rc;
+
+    *server = *client = NULL;
+    if ((rc = fo_tls_ctx_new(server, t->ca_file, t->cert_file, t->key_file, FO_TLS_ROLE_CLIENT | FO_TLS_ROLE_CONTROLLER,
+                             err)) != 0)
+        return rc;
+    if ((rc = fo_tls_ctx_new(client, t->ca_file, t->cert_file, t->key_file, FO_TLS_ROLE_CONTROLLER, err)) != 0)
+        goto err_after_server;
+    if ((rc = fo_tls_ctx_set_max_pending(*server, SERVER_TLS_PENDING)) != 0 ||
+        (rc = fo_tls_ctx_set_max_pending(*client, client_tls_pending(cfg))) != 0) {
+        rc = fo_errf(err, rc, "TLS: cannot set the output bound");
+        goto err_after_client;
+    }
+    return 0;
+
+err_after_client:
+    fo_tls_ctx_free(*client);
+    *client = NULL;
+err_after_server:
+    fo_tls_ctx_free(*server);
+    *server = NULL;
+    return rc;
+}
+
+int fo_admin_check_tls(const struct fo_config *cfg, char err[FO_ERRLEN])
+{
+    struct fo_tls_ctx *server, *client;
+    int rc;
+
+    if (cfg->tls.insecure) return 0;
+    if ((rc = load_tls(cfg, &server, &client, err)) != 0) return rc;
+    fo_tls_ctx_free(server);
+    fo_tls_ctx_free(client);
     return 0;
 }
 
@@ -327,12 +514,26 @@ int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
 
     if (a == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     a->ctl = ctl;
-    if ((rc = listen_on(a, ctl->cfg.admin_address, err)) != 0) {
+    if (!ctl->cfg.tls.insecure && (rc = load_tls(&ctl->cfg, &a->server_tls, &a->client_tls, err)) != 0) {
         free(a);
         return rc;
     }
+    if ((rc = listen_on(a, ctl->cfg.admin_address, err)) != 0) return rc;
+    if (ctl->cfg.tls.insecure)
+        FO_WARN(MOD,
+                "admin RPC without TLS (insecure = yes): failoverctl and the other controllers are neither "
+                "authenticated nor encrypted on %s; use this only for tests",
+                ctl->cfg.admin_address);
+    else
+        FO_INFO(MOD, "admin RPC on %s with mutual TLS (CA %s, certificate %s)", ctl->cfg.admin_address,
+                ctl->cfg.tls.ca_file, ctl->cfg.tls.cert_file);
     ctl->admin = a;
     return 0;
+}
+
+uint64_t fo_admin_tls_refused(const struct fo_ctl *ctl)
+{
+    return ctl->admin != NULL ? ctl->admin->tls_refused : 0;
 }
 
 static void server_closed(uv_handle_t *h)

@@ -1,5 +1,14 @@
 /* Admin RPC server: fo.Request / fo.Response protobufs in common/frame.h frames over
- * TCP (TLS comes with the agent issue and will sit under the same framing).
+ * mutual TLS (common/tls.h), or over plain TCP with [tls] insecure = yes (tests only;
+ * a warning is logged at start).
+ *
+ * TLS (DESIGN.md §1, §9): the server accepts peers whose certificate chains to the
+ * [tls] CA and has the role client (failoverctl) or controller (another node
+ * forwarding). A handshake that fails (no certificate, another CA, another role, not
+ * TLS at all) closes that connection, is logged with the peer and the reason, and is
+ * counted (failoverd_admin_tls_refused_total); nothing else changes. Outgoing calls
+ * (fo_admin_call: forwarding, verdicts) present this node's controller certificate
+ * and accept only a controller whose subjectAltName names the IP address dialled.
  *
  * Reads (status, members, clusters, history) are answered by any node from its own
  * store. Topology is answered by the leader (it has every live probe sample); a
@@ -18,8 +27,18 @@
 #define FO_ADMIN_MAX_INFLIGHT 16 /* requests in progress per connection */
 #define FO_ADMIN_FORWARD_TIMEOUT_MS 5000
 
+/* Loads the [tls] files the way fo_admin_start will (CA, certificate, key, key match,
+ * certificate chains to the CA and carries a role), then frees them: main calls this
+ * before anything starts, so a bad file stops failoverd with err naming it. Returns
+ * 0 (also with insecure = yes) or FO_ECONFIG / FO_ENOMEM. */
+int fo_admin_check_tls(const struct fo_config *cfg, char err[FO_ERRLEN]);
+
+/* Loads TLS (unless insecure) and listens on admin_address. */
 int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN]);
 void fo_admin_stop(struct fo_ctl *ctl);
+
+/* TLS handshakes refused on the admin port since start; 0 once stopped. */
+uint64_t fo_admin_tls_refused(const struct fo_ctl *ctl);
 
 /* Sends one Request to addr ("host:port", IP literal) and calls cb with the decoded
  * Response (owned by the callee; freed after cb returns) or NULL and an error. */

@@ -1,6 +1,15 @@
-/* Outgoing admin RPC calls (follower -> leader forwarding). One TCP connection per
- * call: forwarding is rare (writes and topology reads arriving at a follower), so
- * simplicity wins over connection reuse here. */
+/* Outgoing admin RPC calls (follower -> leader forwarding, verdicts). One connection
+ * per call: forwarding is rare (writes and topology reads arriving at a follower), so
+ * simplicity wins over connection reuse here.
+ *
+ * With TLS (admin.h) the connection is a fo_tls_conn from the admin's client context:
+ * this node's controller certificate, and only a controller accepted on the other
+ * side, whose subjectAltName must name the IP address dialled. The request is sent
+ * once the handshake is done. Without TLS it is a plain uv_tcp_t.
+ *
+ * A call holds two closable things, its timer and its transport (the TCP handle, or
+ * the TLS connection whose on_close is its close callback); it is freed when both
+ * are closed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +22,9 @@
 struct call {
     struct call *next, *prev;
     struct fo_admin *admin;
-    uv_tcp_t tcp;
+    uv_tcp_t tcp;            /* plain mode */
+    struct fo_tls_conn *tls; /* TLS mode; NULL once its on_close has fired */
+    bool use_tls;
     uv_timer_t timer;
     uv_connect_t connect;
     uv_write_t write;
@@ -27,16 +38,41 @@ struct call {
     char addr[FO_ADDR_LEN];
 };
 
-static void call_handle_closed(uv_handle_t *h)
+static void call_released(struct call *c)
 {
-    struct call *c = h->data;
     struct fo_admin *a = c->admin;
 
     if (--c->open_handles > 0) return;
     fo_frame_decoder_close(&c->dec);
     free(c->out);
     free(c);
+    a->n_calls--;
     fo_admin_maybe_free(a);
+}
+
+static void call_handle_closed(uv_handle_t *h)
+{
+    call_released(h->data);
+}
+
+static void call_unlink(struct call *c)
+{
+    struct fo_admin *a = c->admin;
+
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        a->calls = c->next;
+    if (c->next != NULL) c->next->prev = c->prev;
+}
+
+/* Closes the transport; its close callback releases it. */
+static void close_transport(struct call *c)
+{
+    if (!c->use_tls)
+        uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
+    else if (c->tls != NULL)
+        fo_tls_conn_close(c->tls);
 }
 
 /* Fires the callback exactly once, then closes the handles. */
@@ -44,47 +80,27 @@ static void call_finish(struct call *c, int status, const char *error, Fo__Respo
 {
     fo_admin_call_cb cb = c->cb;
     void *data = c->data;
-    struct fo_admin *a = c->admin;
 
     if (c->done) return;
     c->done = true;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        a->calls = c->next;
-    if (c->next != NULL) c->next->prev = c->prev;
+    call_unlink(c);
     uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
+    close_transport(c);
     uv_close((uv_handle_t *)&c->timer, call_handle_closed);
     if (status != 0) FO_DEBUG(MOD, "call to %s: %s", c->addr, error);
     cb(data, status, error, resp);
 }
 
-static void call_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* Plaintext of the reply (decrypted already with TLS): one response frame. */
+static void call_input(struct call *c, const void *bytes, size_t n)
 {
-    static __thread char slab[65536];
-
-    (void)h;
-    (void)suggested;
-    buf->base = slab;
-    buf->len = sizeof(slab);
-}
-
-static void call_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct call *c = s->data;
     struct fo_frame f;
     char err[FO_ERRLEN];
     Fo__Response *resp;
     int rc;
 
-    if (c->done) return;
-    if (n < 0) {
-        call_finish(c, FO_EUNREACHABLE, n == UV_EOF ? "connection closed by peer" : uv_strerror((int)n), NULL);
-        return;
-    }
-    if (n == 0) return;
-    if (fo_frame_decoder_feed(&c->dec, buf->base, (size_t)n) != 0) {
+    if (c->done || n == 0) return;
+    if (fo_frame_decoder_feed(&c->dec, bytes, n) != 0) {
         call_finish(c, FO_EPROTO, "bad reply frame", NULL);
         return;
     }
@@ -100,6 +116,30 @@ static void call_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     call_finish(c, 0, "", resp);
     fo__response__free_unpacked(resp, NULL);
+}
+
+/* ---- plain TCP */
+
+static void call_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static __thread char slab[65536];
+
+    (void)h;
+    (void)suggested;
+    buf->base = slab;
+    buf->len = sizeof(slab);
+}
+
+static void call_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct call *c = s->data;
+
+    if (c->done) return;
+    if (n < 0) {
+        call_finish(c, FO_EUNREACHABLE, n == UV_EOF ? "connection closed by peer" : uv_strerror((int)n), NULL);
+        return;
+    }
+    call_input(c, buf->base, (size_t)n);
 }
 
 static void call_written(uv_write_t *w, int status)
@@ -125,6 +165,65 @@ static void call_connected(uv_connect_t *req, int status)
         uv_read_start((uv_stream_t *)&c->tcp, call_alloc, call_read) != 0)
         call_finish(c, FO_EUNREACHABLE, "cannot send", NULL);
 }
+
+static int start_plain(struct call *c, uv_loop_t *loop, const struct sockaddr *sa, char err[FO_ERRLEN])
+{
+    int rc;
+
+    uv_tcp_init(loop, &c->tcp);
+    c->tcp.data = c;
+    c->connect.data = c;
+    c->open_handles++;
+    if ((rc = uv_tcp_connect(&c->connect, &c->tcp, sa, call_connected)) != 0)
+        return fo_errf(err, FO_EUNREACHABLE, "connect %s: %s", c->addr, uv_strerror(rc));
+    return 0;
+}
+
+/* ---- TLS */
+
+static void tls_handshake(void *data, struct fo_tls_conn *t)
+{
+    struct call *c = data;
+    int rc;
+
+    if (c->done) return;
+    if ((rc = fo_tls_conn_write(t, c->out, c->outlen, NULL, NULL)) != 0)
+        call_finish(c, FO_EUNREACHABLE, fo_strerror(rc), NULL);
+}
+
+static void tls_read(void *data, struct fo_tls_conn *t, const uint8_t *bytes, size_t n)
+{
+    (void)t;
+    call_input(data, bytes, n);
+}
+
+/* The transport's close callback, also when the connection failed by itself. A
+ * refused peer (FO_EPERM: either side did not accept the other's certificate) is a
+ * deployment error worth a warning. */
+static void tls_closed(void *data, int status, const char *reason)
+{
+    struct call *c = data;
+
+    c->tls = NULL;
+    if (!c->done) {
+        if (status == FO_EPERM) FO_WARN(MOD, "call to %s: TLS refused: %s", c->addr, reason);
+        call_finish(c, status == FO_EPERM ? FO_EPERM : FO_EUNREACHABLE, reason, NULL);
+    }
+    call_released(c);
+}
+
+static int start_tls(struct call *c, uv_loop_t *loop, const struct sockaddr *sa, char err[FO_ERRLEN])
+{
+    struct fo_tls_conn_cbs cbs = {tls_handshake, tls_read, tls_closed, c};
+    int rc;
+
+    if ((rc = fo_tls_conn_new(c->admin->client_tls, loop, &cbs, &c->tls, err)) != 0) return rc;
+    c->open_handles++;
+    /* NULL: the server must name the IP address dialled (admin addresses are IPs). */
+    return fo_tls_conn_connect(c->tls, sa, NULL, err);
+}
+
+/* ---- calls */
 
 static void call_timeout(uv_timer_t *t)
 {
@@ -168,30 +267,27 @@ int fo_admin_call(struct fo_ctl *ctl, const char *addr, const Fo__Request *req, 
     c->admin = a;
     c->cb = cb;
     c->data = data;
+    c->use_tls = a->client_tls != NULL;
     fo_frame_decoder_init(&c->dec, FO_FRAME_RESPONSE_MAX);
-    uv_tcp_init(ctl->loop, &c->tcp);
     uv_timer_init(ctl->loop, &c->timer);
-    c->tcp.data = c;
     c->timer.data = c;
-    c->connect.data = c;
-    c->open_handles = 2;
+    c->open_handles = 1;
+    a->n_calls++;
     c->next = a->calls;
     if (a->calls != NULL) a->calls->prev = c;
     a->calls = c;
-    uv_timer_start(&c->timer, call_timeout, timeout_ms, 0);
-    if ((rc = uv_tcp_connect(&c->connect, &c->tcp, (struct sockaddr *)&ss, call_connected)) != 0) {
+    rc = c->use_tls ? start_tls(c, ctl->loop, (struct sockaddr *)&ss, err)
+                    : start_plain(c, ctl->loop, (struct sockaddr *)&ss, err);
+    if (rc != 0) {
         /* The callback must not fire for an error returned here: detach it first. */
         c->cb = NULL;
         c->done = true;
-        if (c->prev != NULL)
-            c->prev->next = c->next;
-        else
-            a->calls = c->next;
-        if (c->next != NULL) c->next->prev = c->prev;
-        uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
+        call_unlink(c);
+        close_transport(c);
         uv_close((uv_handle_t *)&c->timer, call_handle_closed);
-        return fo_errf(err, FO_EUNREACHABLE, "connect %s: %s", addr, uv_strerror(rc));
+        return rc;
     }
+    uv_timer_start(&c->timer, call_timeout, timeout_ms, 0);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "common/frame.h"
+#include "common/tls.h"
 #include "controller/admin.h"
 #include "failoverd.pb-c.h"
 
@@ -14,22 +15,34 @@ struct call;
 struct fo_admin {
     struct fo_ctl *ctl;
     uv_tcp_t server;
+    /* Mutual TLS (DESIGN.md §1): NULL for both with [tls] insecure = yes. The server
+     * context accepts client and controller certificates; the client context, used to
+     * forward to the leader, presents this node's controller certificate and accepts
+     * only a controller. */
+    struct fo_tls_ctx *server_tls;
+    struct fo_tls_ctx *client_tls;
+    uint64_t tls_refused; /* failoverd_admin_tls_refused_total */
     unsigned n_conns;
     struct call *calls;  /* outgoing calls in progress, cancelled on stop */
+    unsigned n_calls;    /* outgoing calls not yet freed (in progress or closing) */
     struct aconn *conns; /* open connections */
     bool stopping;
     bool server_closed;
 };
 
+/* One client connection: plain TCP (tcp) or, with TLS, a fo_tls_conn (tls, NULL once
+ * its on_close has fired; tcp is then unused). */
 struct aconn {
     uv_tcp_t tcp;
+    struct fo_tls_conn *tls;
     struct aconn *next, *prev;
     struct fo_admin *admin;
     struct fo_frame_decoder dec;
-    char peer[FO_ADDR_LEN];
-    unsigned refs; /* 1 while open + 1 per request in progress */
+    char peer[FO_ADDR_LEN + FO_TLS_CN_MAX + 8]; /* "ip:port", plus " (ROLE CN)" once authenticated */
+    unsigned refs;                              /* 1 while open + 1 per request in progress */
     unsigned inflight;
     bool closing;
+    bool authenticated; /* TLS: the handshake has succeeded */
 };
 
 /* One request in progress. Handlers finish it exactly once with areq_reply(). */
@@ -76,7 +89,8 @@ Fo__FailoverRecord *fo_admin_failover_record(struct areq *r, const struct fo_sto
 void fo_admin_dispatch(struct areq *r);
 
 void fo_admin_cancel_calls(struct fo_admin *a);
-/* Frees a stopping admin once its server, connections and calls are all gone. */
+/* Frees a stopping admin (and its TLS contexts) once its server, connections and
+ * calls are all closed. */
 void fo_admin_maybe_free(struct fo_admin *a);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -26,7 +27,8 @@ static void usage(FILE *f)
                "\n"
                "Runs one node of the failoverd controller cluster. The INI file format is\n"
                "documented in the README (section \"Configuration\").\n"
-               "  --check-config  validate FILE and exit (0 valid, 1 invalid)\n"
+               "  --check-config  validate FILE (and the [tls] files it names) and exit (0 valid,\n"
+               "                  1 invalid)\n"
                "Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 on a configuration or\n"
                "start-up error (the message names the file, line and key), 2 on bad arguments.\n");
 }
@@ -64,11 +66,23 @@ static int check_password_files(const struct fo_config *cfg, char err[FO_ERRLEN]
     return 0;
 }
 
+/* The [tls] files are loaded (and checked: readable, key matches the certificate,
+ * certificate chains to the CA and carries a role) before anything starts, and by
+ * --check-config; fo_admin_start loads them again for use. */
+static int check_tls_files(const struct fo_config *cfg, char err[FO_ERRLEN])
+{
+    char why[FO_ERRLEN];
+
+    if (fo_admin_check_tls(cfg, why) != 0) return fo_errf(err, FO_ECONFIG, "%s: [tls]: %s", cfg->path, why);
+    return 0;
+}
+
 static void shutdown_node(struct fo_ctl *ctl)
 {
     if (ctl->stopping) return;
     ctl->stopping = true;
     FO_INFO(MOD, "stopping");
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     fo_failover_stop(ctl);
     fo_monitor_stop(ctl);
     fo_admin_stop(ctl);
@@ -143,7 +157,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "failoverd: %s\n", err);
         return 1;
     }
-    if (check_password_files(&ctl.cfg, err) != 0) {
+    if (check_password_files(&ctl.cfg, err) != 0 || check_tls_files(&ctl.cfg, err) != 0) {
         fprintf(stderr, "failoverd: %s\n", err);
         fo_config_free(&ctl.cfg);
         return 1;
@@ -174,6 +188,10 @@ int main(int argc, char **argv)
     uv_signal_start(&ctl.sigint, on_signal, SIGINT);
     FO_INFO(MOD, "failoverd %s node %llu: raft %s, admin %s, http %s", FO_VERSION, (unsigned long long)ctl.cfg.node_id,
             ctl.cfg.raft_address, ctl.cfg.admin_address, ctl.cfg.http_address);
+    /* Type=notify (deploy/systemd/failoverd.service): ready once raft runs and the admin
+     * and HTTP listeners are bound. Without NOTIFY_SOCKET this does nothing. */
+    sd_notifyf(0, "READY=1\nSTATUS=node %llu: raft %s, admin %s, http %s", (unsigned long long)ctl.cfg.node_id,
+               ctl.cfg.raft_address, ctl.cfg.admin_address, ctl.cfg.http_address);
     uv_run(ctl.loop, UV_RUN_DEFAULT);
     fo_monitor_free(&ctl);
     fo_failover_free(&ctl);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/prom.h"
+#include "controller/admin.h"
 #include "controller/failover.h"
 #include "controller/monitor.h"
 
@@ -44,6 +45,13 @@ static void admin_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_value(b, "failoverd_admin_bad_frames_total", NULL, 0, (double)ctl->counters.admin_bad_frames);
     fo_prom_family(b, "failoverd_admin_forwarded_total", "counter", "Admin requests forwarded to the leader.");
     fo_prom_value(b, "failoverd_admin_forwarded_total", NULL, 0, (double)ctl->counters.admin_forwarded);
+    fo_prom_family(b, "failoverd_admin_tls", "gauge",
+                   "1 if the admin RPC requires mutual TLS, 0 with [tls] insecure = yes (plain TCP).");
+    fo_prom_value(b, "failoverd_admin_tls", NULL, 0, ctl->cfg.tls.insecure ? 0 : 1);
+    fo_prom_family(b, "failoverd_admin_tls_refused_total", "counter",
+                   "Admin RPC connections refused in the TLS handshake (no or untrusted certificate, role not "
+                   "accepted, not TLS).");
+    fo_prom_value(b, "failoverd_admin_tls_refused_total", NULL, 0, (double)fo_admin_tls_refused(ctl));
     fo_prom_family(b, "failoverd_proposals_total", "counter", "Commands proposed to raft by this node.");
     fo_prom_value(b, "failoverd_proposals_total", NULL, 0, (double)ctl->counters.proposals);
 }

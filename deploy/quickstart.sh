@@ -12,6 +12,8 @@
 #            (.quickstart/failoverd/n<N>/failoverd.conf and failoverd.log)
 #   cluster `demo` = the three MariaDB servers, declared in the configs; the
 #   controller's MySQL password is in .quickstart/mariadb/failoverd.password.
+#   mutual TLS on the admin RPC: a CA and certificates made by deploy/gen-certs.sh in
+#            .quickstart/tls/ (ctl1-3 for the controllers, admin for failoverctl).
 # Pids are in .quickstart/pids. Starting while it already runs only prints the status.
 # A start after a stop begins afresh (the old .quickstart/ is removed).
 set -euo pipefail
@@ -21,6 +23,7 @@ ROOT=$PWD
 QS=$ROOT/.quickstart
 PIDS=$QS/pids
 CTL=$ROOT/build/bin/failoverctl
+TLS=$QS/tls
 ADMIN=(127.0.0.1:7001 127.0.0.1:7002 127.0.0.1:7003)
 export PYTHONPATH=$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}
 
@@ -46,11 +49,17 @@ running() {
     return 0
 }
 
+# failoverctl with the quickstart's client certificate (options beat any FAILOVERCTL_*
+# variables of the caller's environment).
+ctl() {
+    "$CTL" --ca "$TLS/ca.crt" --cert "$TLS/admin.crt" --key "$TLS/admin.key" "$@"
+}
+
 # First admin address that answers, for failoverctl.
 controller() {
     local a
     for a in "${ADMIN[@]}"; do
-        if "$CTL" --controller "$a" --timeout 1000 status >/dev/null 2>&1; then echo "$a"; return 0; fi
+        if ctl --controller "$a" --timeout 1000 status >/dev/null 2>&1; then echo "$a"; return 0; fi
     done
     echo "${ADMIN[0]}"
 }
@@ -60,12 +69,13 @@ show() {
     local c rc=0
     c=$(controller)
     echo "== failoverctl --controller $c status"
-    "$CTL" --controller "$c" status || rc=$?
+    ctl --controller "$c" status || rc=$?
     echo
     echo "== failoverctl --controller $c topology demo"
-    "$CTL" --controller "$c" topology demo || rc=$?
+    ctl --controller "$c" topology demo || rc=$?
     echo
     echo "Logs: $QS/failoverd/n*/failoverd.log, $QS/mariadb/m*/error.log"
+    echo "TLS:  export FAILOVERCTL_CA=$TLS/ca.crt FAILOVERCTL_CERT=$TLS/admin.crt FAILOVERCTL_KEY=$TLS/admin.key"
     echo "Try:  $CTL --controller $c history demo; curl -s http://127.0.0.1:9501/metrics"
     echo "Stop: ./deploy/quickstart.sh stop"
     return $rc
@@ -130,7 +140,7 @@ wait_topology() {
     local deadline=$((SECONDS + 60)) c out
     c=$(controller)
     while :; do
-        out=$("$CTL" --controller "$c" --json topology demo 2>&1 || true)
+        out=$(ctl --controller "$c" --json topology demo 2>&1 || true)
         if python3 -c '
 import json, sys
 t = json.loads(sys.argv[1])
@@ -173,8 +183,12 @@ cmd_start() {
     awk '{print $1, $2}' "$QS/mariadb.out" >> "$PIDS"
     sed 's/^/  /' "$QS/mariadb.out" >&2
 
-    say "starting failoverd nodes 1-3 (admin :7001-7003, raft :7101-7103, http :9501-9503)"
-    python3 -m rig.controllers start --dir "$QS/failoverd" --nodes 3 \
+    say "making a CA and certificates in $TLS (deploy/gen-certs.sh)"
+    ./deploy/gen-certs.sh --out "$TLS" controller:ctl1,127.0.0.1 controller:ctl2,127.0.0.1 \
+        controller:ctl3,127.0.0.1 client:admin | sed 's/^/  /' >&2
+
+    say "starting failoverd nodes 1-3 (admin :7001-7003 with mutual TLS, raft :7101-7103, http :9501-9503)"
+    python3 -m rig.controllers start --dir "$QS/failoverd" --nodes 3 --tls-dir "$TLS" \
         --admin-base 7001 --raft-base 7101 --http-base 9501 \
         --cluster demo --user failoverd --password-file "$QS/mariadb/failoverd.password" \
         --instance 127.0.0.1:33061 --instance 127.0.0.1:33062 --instance 127.0.0.1:33063 \

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Raft controller cluster: election, forwarding, leader loss, rejoin, snapshots,
-membership changes, leadership transfer, bad admin frames and bad config files.
+membership changes, leadership transfer, bad admin input (not TLS, and bad frames inside
+an authenticated TLS session) and bad config files. The admin RPC is mutual TLS (the
+rig's certificates).
 
 Three failoverd nodes (election 1000 ms, heartbeat 100 ms, snapshot every 64 entries
 keeping 16) and two mariadbd (a primary and a GTID replica, so the leader has a
@@ -234,9 +236,31 @@ def main():
         check_single_leader(c, [1, 2, 3], 2)
 
         # ---------------------------------------------------------------- bad frames
+        # The admin port speaks mutual TLS: bytes that are not a TLS handshake (garbage,
+        # or a plain admin frame as `failoverctl --insecure` sends) fail the handshake;
+        # bad frames sent inside an authenticated TLS session are refused by the frame
+        # decoder. Either way only that connection closes.
         target = c.followers(lid)[0]
         before = c.metric(target, "failoverd_admin_bad_frames_total") or 0
+        tls_before = c.metric(target, "failoverd_admin_tls_refused_total") or 0
         hdr = lambda ver, typ, n: b"FO" + bytes([ver, typ]) + n.to_bytes(4, "big")  # noqa: E731
+        not_tls = [
+            ("garbage bytes (HTTP request) instead of a TLS handshake", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            ("a plain admin frame instead of a TLS handshake", hdr(1, 1, 0)),
+            ("random bytes instead of a TLS handshake", bytes(range(256)) * 4),
+        ]
+        for what, payload in not_tls:
+            how, got = c.admin_raw(target, payload, timeout=5)
+            check(how == "closed", f"{what}: node {target} left the admin connection open for 5 s")
+            check(c.running(target), f"{what}: node {target} died")
+            c.status(target)  # still answers
+        tls_after = c.metric(target, "failoverd_admin_tls_refused_total")
+        check(tls_after is not None and tls_after - tls_before >= len(not_tls),
+              f"failoverd_admin_tls_refused_total on node {target} went {tls_before} -> {tls_after} after "
+              f"{len(not_tls)} connections that did not speak TLS")
+        ctx = c.client_tls()
+        how, got = c.admin_raw(target, b"", timeout=1, tls=ctx)
+        check(how == "open", f"an authenticated TLS session that sends nothing was not left open: {how} {got!r}")
         cases = [
             ("garbage bytes (HTTP request)", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", False),
             ("unknown frame version", hdr(99, 1, 0), False),
@@ -246,16 +270,21 @@ def main():
             ("frame truncated by EOF", hdr(1, 1, 100) + b"x" * 10, True),
         ]
         for what, payload, half in cases:
-            how, got = c.admin_raw(target, payload, half_close=half, timeout=5)
-            check(how == "closed", f"{what}: node {target} left the admin connection open for 5 s")
-            check(c.running(target), f"{what}: node {target} died")
+            how, got = c.admin_raw(target, payload, half_close=half, timeout=5, tls=ctx)
+            check(how == "closed", f"{what} (inside TLS): node {target} answered {how} {got!r} "
+                  "(expected it to close the connection)")
+            check(c.running(target), f"{what} (inside TLS): node {target} died")
             c.status(target)  # still answers
         after = c.metric(target, "failoverd_admin_bad_frames_total")
         check(after is not None, f"node {target} does not export failoverd_admin_bad_frames_total")
         check(after - before >= 4, f"failoverd_admin_bad_frames_total on node {target} went "
               f"{before} -> {after} after {len(cases)} bad connections (expected at least 4 more)")
+        tls_end = c.metric(target, "failoverd_admin_tls_refused_total")
+        check(tls_end == tls_after, f"failoverd_admin_tls_refused_total on node {target} went {tls_after} -> "
+              f"{tls_end} for bad frames inside authenticated sessions (they are not TLS refusals)")
         lid = c.wait_leader(5)
-        step(f"bad frames: all closed, node {target} healthy, bad_frames_total +{after - before:g}")
+        step(f"bad frames: all closed, node {target} healthy, tls_refused_total +{tls_after - tls_before:g}, "
+             f"bad_frames_total +{after - before:g}")
 
         # ---------------------------------------------------------------- bad config files
         # A valid base config with its own ports and data dir (never the running

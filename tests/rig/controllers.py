@@ -10,14 +10,24 @@
 Node i (1-based) uses admin port admin_base+i-1, raft raft_base+i-1 and HTTP
 http_base+i-1 (defaults: base_port, base_port+20, base_port+40), all on 127.0.0.1.
 Its config (common/config.h), data dir and log (the daemon's stderr) live in
-<rig dir>/n<i>/. Nodes listed in `peers` (default 1..n) form the initial
+<rig dir>/n<i>/.
+
+TLS (issue 4): by default the admin RPC is mutual TLS. The rig makes, with
+deploy/gen-certs.sh and once per rig (in tls_dir, default <rig dir>/tls), a CA, a
+controller certificate ctl<i> per node whose subjectAltName is the node's admin IP
+(made when the node's config is first written) and a client certificate `admin`;
+every failoverctl run gets --ca/--cert/--key (ctl(tls=[...]) replaces them, e.g. []
+for none). insecure=True writes `[tls] insecure = yes` and runs failoverctl with
+--insecure instead. make_cert() makes further certificates (another role, another
+CA) for tests of refusals. Nodes listed in `peers` (default 1..n) form the initial
 configuration; any other node started with add_node() starts empty and waits for
 `failoverctl member add`. Each process is stopped by its pid.
 
 Command line (used by deploy/quickstart.sh; nodes keep running after it exits):
     python3 -m rig.controllers start --dir DIR --nodes 3 --admin-base 7001 \\
         --raft-base 7101 --http-base 9501 --cluster demo --user failoverd \\
-        --password-file FILE --instance 127.0.0.1:33061 --instance ...
+        --password-file FILE --instance 127.0.0.1:33061 --instance ... \\
+        [--tls-dir TLSDIR | --insecure]
     python3 -m rig.controllers stop --dir DIR"""
 
 import argparse
@@ -26,6 +36,7 @@ import math
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -42,6 +53,7 @@ from rig.util import (Proc, RigError, TestFailure, NotYet, register_cleanup,  # 
 
 HOST = "127.0.0.1"
 STATE_FILE = "controllers.json"
+CLIENT_CERT = "admin"  # the rig's failoverctl certificate (role client)
 
 # failoverctl exit codes (client/): 0 ok, 1 refused, 2 bad args, 3 unreachable or
 # protocol error, 4 no leader.
@@ -67,6 +79,22 @@ def binary(name):
 def require_binaries():
     """Fails early (before any server is started) if the build is missing."""
     return binary("failoverd"), binary("failoverctl")
+
+
+def gen_certs(out_dir, *entries):
+    """deploy/gen-certs.sh --out out_dir ROLE:NAME[,IP...] ...: makes the CA in out_dir
+    if needed and each certificate (kept if it is already right)."""
+    script = os.path.join(source_dir(), "deploy", "gen-certs.sh")
+    r = subprocess.run([script, "--out", out_dir] + list(entries), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RigError(f"gen-certs.sh {' '.join(entries)} failed (exit {r.returncode}): "
+                       f"{(r.stderr or r.stdout).strip()}")
+
+
+def cert_paths(out_dir, name):
+    """(certificate, key) of NAME as gen-certs.sh writes them."""
+    return os.path.join(out_dir, f"{name}.crt"), os.path.join(out_dir, f"{name}.key")
 
 
 class Cluster:
@@ -215,11 +243,15 @@ class ControllerRig:
                  raft_base=None, http_base=None, election_timeout_ms=1000, heartbeat_timeout_ms=100,
                  snapshot_threshold=None, snapshot_trailing=None, probe=None, clusters=(),
                  log_level="info", detach=False, keep=None, extra_failoverd=None,
-                 failover=None, net=None, hosts=None):
+                 failover=None, net=None, hosts=None, insecure=False, tls_dir=None, cert_hosts=None):
         """failover: keys of the node-local [failover] section (common/config.h).
         net/hosts: run node i inside namespace host hosts[i] of the NetnsRig `net`
         (rig.netns) on that host's address; failoverctl and HTTP requests to a node
-        then run inside its namespace (see ctl(), http_get())."""
+        then run inside its namespace (see ctl(), http_get()).
+        insecure: plain TCP admin RPC ([tls] insecure = yes, failoverctl --insecure).
+        tls_dir: where the CA and certificates are (made there if missing; default
+        <rig dir>/tls). cert_hosts: {node id: "IP[,IP...]"} to put in a node's
+        certificate instead of its admin IP (tests of a server naming another address)."""
         self.net = net
         self.hosts = dict(hosts or {})
         if net is not None and sorted(self.hosts) != list(range(1, n + 1)):
@@ -246,6 +278,11 @@ class ControllerRig:
         self.nodes = {i: Node(self, i) for i in range(1, n + 1)}
         self.peers = list(peers) if peers else list(range(1, n + 1))
         self.transcript = []  # every failoverctl result, for "no password in output" checks
+        self.insecure = insecure
+        self.tls_dir = os.path.abspath(tls_dir) if tls_dir else os.path.join(self.base_dir, "tls")
+        self.cert_hosts = dict(cert_hosts or {})
+        self.ca_file = os.path.join(self.tls_dir, "ca.crt")
+        self.client_cert, self.client_key = cert_paths(self.tls_dir, CLIENT_CERT)
         self._torn_down = False
         if not self.detach:
             register_cleanup(self.teardown)
@@ -282,7 +319,12 @@ class ControllerRig:
             L += ["", "[probe]"] + [f"{k} = {v}" for k, v in self.probe.items()]
         if self.failover:
             L += ["", "[failover]"] + [f"{k} = {v}" for k, v in self.failover.items()]
-        L += ["", "[tls]", "insecure = yes"]
+        if self.insecure:
+            L += ["", "[tls]", "insecure = yes"]
+        else:
+            crt, key = self.node_cert(node_id)
+            L += ["", "[tls]", f"ca_file = {self.ca_file}", f"cert_file = {crt}", f"key_file = {key}",
+                  "insecure = no"]
         for c in self.clusters:
             L += ["", f"[cluster {c.name}]", f"user = {c.user}", f"password_file = {c.password_file}"]
             L += [f"instance = {i}" for i in c.instances]
@@ -293,6 +335,40 @@ class ControllerRig:
         if node_id not in self.nodes:
             self.nodes[node_id] = Node(self, node_id)
         return self.nodes[node_id]
+
+    # ------------------------------------------------------------ certificates
+
+    def _cert_entry(self, node_id):
+        return f"controller:ctl{node_id},{self.cert_hosts.get(node_id, self.node(node_id).host)}"
+
+    def make_certs(self, node_ids=None):
+        """The CA, the client certificate and the given nodes' (default: every node
+        known so far) controller certificates, in one gen-certs.sh run."""
+        ids = sorted(self.nodes) if node_ids is None else list(node_ids)
+        gen_certs(self.tls_dir, f"client:{CLIENT_CERT}", *[self._cert_entry(i) for i in ids])
+
+    def node_cert(self, node_id):
+        """(certificate, key) of node_id's controller certificate, made if missing."""
+        crt, key = cert_paths(self.tls_dir, f"ctl{node_id}")
+        if not (os.path.exists(crt) and os.path.exists(key) and os.path.exists(self.client_cert)):
+            self.make_certs([node_id])
+        return crt, key
+
+    def make_cert(self, role, name, hosts=(), out_dir=None):
+        """Another certificate, by this rig's CA or (out_dir elsewhere) another one's;
+        returns (certificate, key, ca)."""
+        out = out_dir or self.tls_dir
+        gen_certs(out, f"{role}:{name}" + "".join(f",{h}" for h in hosts))
+        crt, key = cert_paths(out, name)
+        return crt, key, os.path.join(out, "ca.crt")
+
+    def tls_args(self):
+        """failoverctl's transport options for this rig."""
+        if self.insecure:
+            return ["--insecure"]
+        if not os.path.exists(self.client_cert):
+            self.make_certs([])
+        return ["--ca", self.ca_file, "--cert", self.client_cert, "--key", self.client_key]
 
     def write_config(self, node_id):
         nd = self.node(node_id)
@@ -320,6 +396,8 @@ class ControllerRig:
 
     def start_all(self, wait=True):
         ids = list(self.peers)
+        if not self.insecure:
+            self.make_certs(ids)  # one gen-certs.sh run rather than one per node
         for i in ids:
             self.start(i, wait=False)
         if wait:
@@ -424,17 +502,20 @@ class ControllerRig:
         return self.nodes[ids[0]].netns
 
     def ctl(self, args, controller=None, json_out=True, timeout_ms=None, proc_timeout=60, netns=None,
-            **kw):
+            tls=None, env=None, **kw):
         """Runs failoverctl against `controller` (node id, "host:port", or the first
         running node) and returns a CtlResult, which unpacks as (rc, data): data is
         the parsed --json output (None if unparsable), or stdout text if json_out is
         False. `json=` is accepted as an alias of json_out. In a namespace rig it runs
-        inside `netns` (a namespace host), by default the asked node's."""
+        inside `netns` (a namespace host), by default the asked node's. tls: the
+        transport options to pass instead of the rig's (tls_args()), e.g. [] for
+        none; env: extra environment variables (FAILOVERCTL_* are removed first)."""
         if "json" in kw:
             json_out = kw.pop("json")
         if kw:
             raise TypeError(f"unexpected arguments {sorted(kw)}")
         argv = [self.failoverctl, "--controller", self._addr(controller)]
+        argv += self.tls_args() if tls is None else list(tls)
         if json_out:
             argv.append("--json")
         if timeout_ms is not None:
@@ -442,9 +523,11 @@ class ControllerRig:
         argv += [str(a) for a in args]
         ns = self._ctl_netns(controller, netns)
         run_argv = self.net.wrap(ns, argv) if ns is not None else argv
+        run_env = {k: v for k, v in os.environ.items() if not k.startswith("FAILOVERCTL_")}
+        run_env.update(env or {})
         try:
             r = subprocess.run(run_argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                               timeout=proc_timeout)
+                               timeout=proc_timeout, env=run_env)
         except subprocess.TimeoutExpired as e:
             raise RigError(f"`failoverctl {' '.join(argv[1:])}` did not exit within {proc_timeout}s "
                            f"(stdout so far: {e.stdout!r})") from None
@@ -592,17 +675,47 @@ class ControllerRig:
 
     # ------------------------------------------------------------ raw admin socket
 
-    def admin_raw(self, node_id, payload, half_close=False, timeout=5.0):
+    def client_tls(self, cert=None, key=None, ca=None, client_cert=True):
+        """An ssl.SSLContext for raw admin sessions (admin_raw): trusts `ca` (default
+        the rig's CA), checks that the node's certificate names the IP dialled, and
+        presents cert/key (default the rig's client certificate; none if
+        client_cert is False)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(ca or self.ca_file)
+        if client_cert:
+            if cert is None:
+                self.tls_args()  # makes the client certificate if needed
+            ctx.load_cert_chain(cert or self.client_cert, key or self.client_key)
+        return ctx
+
+    def admin_raw(self, node_id, payload, half_close=False, timeout=5.0, tls=None):
         """Sends raw bytes to a node's admin port and reports how the node reacted:
         ("closed", bytes_received) when it closed the connection, ("open", bytes) if it
         was still open after `timeout` seconds. half_close shuts our write side after
-        sending (a frame truncated by EOF)."""
+        sending (a frame truncated by EOF; with TLS: a close_notify). tls: an
+        ssl.SSLContext (client_tls()) to send the bytes inside a TLS session; then
+        ("refused", reason) if the handshake, or a read after it (TLS 1.3 servers judge
+        the client's certificate after the client's side is done), fails with a TLS
+        error such as the node's alert."""
         nd = self.nodes[node_id]
-        s = socket.create_connection((HOST, nd.admin_port), timeout=timeout)
+        s = socket.create_connection((nd.host, nd.admin_port), timeout=timeout)
         got = b""
         try:
-            s.sendall(payload)
+            if tls is not None:
+                try:
+                    s = tls.wrap_socket(s, server_hostname=nd.host)
+                except ssl.SSLError as e:
+                    return "refused", str(e).encode()
+                except (ConnectionResetError, BrokenPipeError):
+                    return "closed", got
+            if payload:
+                s.sendall(payload)
             if half_close:
+                if tls is not None:
+                    try:
+                        s = s.unwrap()
+                    except (ssl.SSLError, OSError):
+                        return "closed", got
                 s.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + timeout
             while True:
@@ -614,6 +727,10 @@ class ControllerRig:
                     chunk = s.recv(65536)
                 except socket.timeout:
                     return "open", got
+                except ssl.SSLError as e:
+                    if isinstance(e, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+                        return "closed", got
+                    return "refused", str(e).encode()
                 except ConnectionResetError:
                     return "closed", got
                 if not chunk:
@@ -626,6 +743,8 @@ class ControllerRig:
 
     def write_state(self):
         st = {"base_dir": self.base_dir,
+              "tls": None if self.insecure else {"ca": self.ca_file, "cert": self.client_cert,
+                                                 "key": self.client_key},
               "nodes": [{"id": nd.id, "pid": nd.pid, "admin": nd.admin, "raft": nd.raft,
                          "http": nd.http, "conf": nd.conf, "log": nd.log}
                         for nd in self.nodes.values()]}
@@ -657,7 +776,7 @@ def _cli_start(a):
     os.makedirs(a.dir, exist_ok=True)
     rig = ControllerRig(n=a.nodes, base_dir=a.dir, admin_base=a.admin_base, raft_base=a.raft_base,
                         http_base=a.http_base, clusters=clusters, detach=True, keep=True,
-                        log_level=a.log_level)
+                        log_level=a.log_level, insecure=a.insecure, tls_dir=a.tls_dir)
     try:
         rig.start_all()
         rig.write_state()
@@ -697,6 +816,9 @@ def main(argv=None):
     p.add_argument("--user", default="failoverd")
     p.add_argument("--password-file")
     p.add_argument("--instance", action="append", default=[])
+    p.add_argument("--tls-dir", help="CA and certificates (ca.crt, ctl<N>.crt/.key, admin.crt/.key; "
+                   "made there with deploy/gen-certs.sh if missing); default DIR/tls")
+    p.add_argument("--insecure", action="store_true", help="plain TCP admin RPC ([tls] insecure = yes)")
     p = sub.add_parser("stop", help="stop the nodes recorded in DIR/controllers.json, by pid")
     p.add_argument("--dir", required=True)
     a = ap.parse_args(argv)

@@ -26,7 +26,11 @@ static int split(char *line, char *argv[MAX_ARGV])
     return argc;
 }
 
-static int parse_line(const char *line, const char *env, struct fo_ctl_args *a, char *err)
+/* The environment most tests run in: TLS files from FAILOVERCTL_CA/_CERT/_KEY (never
+ * opened by the parser). */
+static const struct fo_ctl_env tls_env = {NULL, "/tls/ca.crt", "/tls/admin.crt", "/tls/admin.key", NULL};
+
+static int parse_env(const char *line, const struct fo_ctl_env *env, struct fo_ctl_args *a, char *err)
 {
     char copy[512], *argv[MAX_ARGV];
     int argc;
@@ -36,6 +40,15 @@ static int parse_line(const char *line, const char *env, struct fo_ctl_args *a, 
     argc = split(copy, argv);
     err[0] = '\0';
     return fo_ctl_args_parse(a, argc, argv, env, err);
+}
+
+/* env_controller is FAILOVERCTL_CONTROLLER; the TLS files come from tls_env. */
+static int parse_line(const char *line, const char *env_controller, struct fo_ctl_args *a, char *err)
+{
+    struct fo_ctl_env env = tls_env;
+
+    env.controller = env_controller;
+    return parse_env(line, &env, a, err);
 }
 
 struct ok_case {
@@ -309,12 +322,12 @@ static void test_dashdash_and_spaces(void)
     struct fo_ctl_args a;
     char err[FO_ERRLEN];
 
-    FO_CHECK_INT(fo_ctl_args_parse(&a, 4, argv1, NULL, err), 0);
+    FO_CHECK_INT(fo_ctl_args_parse(&a, 4, argv1, &tls_env, err), 0);
     FO_CHECK_STR(a.cluster, "--json");
     FO_CHECK_INT(a.json, 0);
-    FO_CHECK_INT(fo_ctl_args_parse(&a, 8, argv2, NULL, err), FO_EINVAL);
+    FO_CHECK_INT(fo_ctl_args_parse(&a, 8, argv2, &tls_env, err), FO_EINVAL);
     FO_CHECK(strstr(err, "--user") != NULL);
-    FO_CHECK_INT(fo_ctl_args_parse(&a, 8, argv3, NULL, err), FO_EINVAL);
+    FO_CHECK_INT(fo_ctl_args_parse(&a, 8, argv3, &tls_env, err), FO_EINVAL);
     FO_CHECK(strstr(err, "control character") != NULL);
 }
 
@@ -439,7 +452,7 @@ static void test_maintenance_reason(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         argv[5] = (char *)cases[i].reason;
         err[0] = '\0';
-        rc = fo_ctl_args_parse(&a, 6, argv, NULL, err);
+        rc = fo_ctl_args_parse(&a, 6, argv, &tls_env, err);
         if ((rc == 0) != (cases[i].needle == NULL) || (cases[i].needle != NULL && strstr(err, cases[i].needle) == NULL))
             fprintf(stderr, "  reason case %zu: rc %d, err '%s'\n", i, rc, err);
         if (cases[i].needle == NULL) {
@@ -470,7 +483,121 @@ static void test_write_commands(void)
     FO_CHECK(strstr(fo_ctl_usage(), "--anti-flap-s") != NULL);
 }
 
+struct transport_case {
+    const char *line;
+    struct fo_ctl_env env;
+    const char *needle; /* NULL: accepted */
+    int insecure;       /* when accepted */
+    const char *ca, *cert, *key;
+};
+
+/* --ca/--cert/--key/--insecure and their FAILOVERCTL_* defaults: the command line
+ * beats the environment, TLS files come complete or not at all, and without TLS files
+ * or --insecure nothing but help is accepted. */
+static void test_transport(void)
+{
+#define ENV_NONE                     \
+    {                                \
+        NULL, NULL, NULL, NULL, NULL \
+    }
+#define ENV_TLS                                  \
+    {                                            \
+        NULL, "/e/ca", "/e/cert", "/e/key", NULL \
+    }
+#define ENV_INSECURE(v)           \
+    {                             \
+        NULL, NULL, NULL, NULL, v \
+    }
+    static const struct transport_case cases[] = {
+        /* accepted */
+        {"status --ca /o/ca --cert /o/cert --key /o/key", ENV_NONE, NULL, 0, "/o/ca", "/o/cert", "/o/key"},
+        {"--ca=ca.pem --cert=c.pem --key=k.pem clusters", ENV_NONE, NULL, 0, "ca.pem", "c.pem", "k.pem"},
+        {"status", ENV_TLS, NULL, 0, "/e/ca", "/e/cert", "/e/key"},
+        {"status --cert /o/cert", ENV_TLS, NULL, 0, "/e/ca", "/o/cert", "/e/key"},
+        {"topology demo --key /o/key --ca /o/ca", ENV_TLS, NULL, 0, "/o/ca", "/e/cert", "/o/key"},
+        {"status --insecure", ENV_NONE, NULL, 1, "", "", ""},
+        {"--insecure --json why demo", ENV_NONE, NULL, 1, "", "", ""},
+        {"status --insecure", ENV_TLS, NULL, 1, "", "", ""}, /* the option beats the files */
+        {"status", ENV_INSECURE("1"), NULL, 1, "", "", ""},
+        {"status", ENV_INSECURE("yes"), NULL, 1, "", "", ""},
+        {"status", ENV_INSECURE("true"), NULL, 1, "", "", ""},
+        {"status --ca /o/ca --cert /o/cert --key /o/key", ENV_INSECURE("1"), NULL, 0, "/o/ca", "/o/cert", "/o/key"},
+        {"status", {NULL, "/e/ca", "/e/cert", "/e/key", "0"}, NULL, 0, "/e/ca", "/e/cert", "/e/key"},
+        {"status", {NULL, "/e/ca", "/e/cert", "/e/key", ""}, NULL, 0, "/e/ca", "/e/cert", "/e/key"},
+        {"help", ENV_NONE, NULL, 0, "", "", ""},
+        {"--help", ENV_NONE, NULL, 0, "", "", ""},
+        /* refused */
+        {"status", ENV_NONE, "no TLS credentials", 0, NULL, NULL, NULL},
+        {"status", ENV_INSECURE("0"), "no TLS credentials", 0, NULL, NULL, NULL},
+        {"status", {NULL, "", "", "", ""}, "no TLS credentials", 0, NULL, NULL, NULL},
+        {"status --ca /o/ca", ENV_NONE, "missing --cert (or FAILOVERCTL_CERT)", 0, NULL, NULL, NULL},
+        {"status --ca /o/ca --cert /o/cert", ENV_NONE, "missing --key (or FAILOVERCTL_KEY)", 0, NULL, NULL, NULL},
+        {"status", {NULL, "/e/ca", NULL, "/e/key", NULL}, "missing --cert", 0, NULL, NULL, NULL},
+        {"status --insecure --ca /o/ca", ENV_NONE, "exclude each other", 0, NULL, NULL, NULL},
+        {"status --key /o/key --insecure", ENV_TLS, "exclude each other", 0, NULL, NULL, NULL},
+        {"status", {NULL, "/e/ca", "/e/cert", "/e/key", "1"}, "both set", 0, NULL, NULL, NULL},
+        {"status", ENV_INSECURE("maybe"), "FAILOVERCTL_INSECURE: 'maybe'", 0, NULL, NULL, NULL},
+        {"status --insecure=yes", ENV_NONE, "takes no value", 0, NULL, NULL, NULL},
+        {"status --ca", ENV_NONE, "--ca needs a value", 0, NULL, NULL, NULL},
+        {"status --ca= --cert c --key k", ENV_NONE, "--ca: must not be empty", 0, NULL, NULL, NULL},
+        {"status --ca a --ca b --cert c --key k", ENV_NONE, "more than once", 0, NULL, NULL, NULL},
+        {"status --cert --json", ENV_TLS, "--cert needs a value", 0, NULL, NULL, NULL},
+        /* a bad command is named before missing credentials */
+        {"bogus", ENV_NONE, "unknown command 'bogus'", 0, NULL, NULL, NULL},
+    };
+#undef ENV_NONE
+#undef ENV_TLS
+#undef ENV_INSECURE
+    struct fo_ctl_args a;
+    char err[FO_ERRLEN];
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct transport_case *t = &cases[i];
+
+        rc = parse_env(t->line, &t->env, &a, err);
+        if ((rc == 0) != (t->needle == NULL) || (t->needle != NULL && strstr(err, t->needle) == NULL))
+            fprintf(stderr, "  transport case %zu '%s': rc %d, err '%s'\n", i, t->line, rc, err);
+        if (t->needle != NULL) {
+            FO_CHECK_INT(rc, FO_EINVAL);
+            FO_CHECK(strstr(err, t->needle) != NULL);
+            continue;
+        }
+        FO_CHECK_INT(rc, 0);
+        FO_CHECK_INT(a.insecure, t->insecure);
+        FO_CHECK_STR(a.ca_file, t->ca);
+        FO_CHECK_STR(a.cert_file, t->cert);
+        FO_CHECK_STR(a.key_file, t->key);
+    }
+}
+
+/* A control character in a TLS file name (only possible through argv or the
+ * environment) is refused, and so is a name longer than a path can be. */
+static void test_transport_paths(void)
+{
+    static char long_path[FO_PATH_LEN + 8];
+    char *argv1[] = {"failoverctl", "status", "--ca", "/a\nb", "--cert", "c", "--key", "k", NULL};
+    char *argv2[] = {"failoverctl", "status", "--ca", long_path, "--cert", "c", "--key", "k", NULL};
+    struct fo_ctl_env env = {NULL, "/e/ca", "/e/ce\trt", "/e/key", NULL};
+    struct fo_ctl_args a;
+    char err[FO_ERRLEN];
+
+    memset(long_path, 'p', sizeof(long_path) - 1);
+    FO_CHECK_INT(fo_ctl_args_parse(&a, 8, argv1, NULL, err), FO_EINVAL);
+    FO_CHECK(strstr(err, "--ca: contains a control character") != NULL);
+    FO_CHECK_INT(fo_ctl_args_parse(&a, 8, argv2, NULL, err), FO_EINVAL);
+    FO_CHECK(strstr(err, "--ca is too long") != NULL);
+    FO_CHECK_INT(parse_env("status", &env, &a, err), FO_EINVAL);
+    FO_CHECK(strstr(err, "FAILOVERCTL_CERT: contains a control character") != NULL);
+    /* --json is still known when the transport is what failed. */
+    FO_CHECK_INT(parse_env("--json status", NULL, &a, err), FO_EINVAL);
+    FO_CHECK_INT(a.json, 1);
+    FO_CHECK(strstr(fo_ctl_usage(), "--insecure") != NULL);
+    FO_CHECK(strstr(fo_ctl_usage(), "$FAILOVERCTL_CA") != NULL);
+}
+
 FO_TEST_MAIN(FO_T(test_commands_parse), FO_T(test_bad_arguments), FO_T(test_values_bound),
              FO_T(test_controller_and_timeout), FO_T(test_json_survives_errors), FO_T(test_dashdash_and_spaces),
              FO_T(test_failover_values_bound), FO_T(test_failover_timeout), FO_T(test_maintenance_reason),
-             FO_T(test_write_commands))
+             FO_T(test_write_commands), FO_T(test_transport), FO_T(test_transport_paths))
