@@ -254,6 +254,18 @@ static void topology_json(struct fo_buf *out, const Fo__TopologyResp *r)
     fo_ctl_json_bool(&w, "maintenance", r->maintenance);
     fo_ctl_json_str(&w, "primary", r->primary);
     fo_ctl_json_u64(&w, "epoch", r->epoch);
+    if (r->vip[0] != '\0') {
+        fo_ctl_json_open(&w, "vip", '{');
+        fo_ctl_json_str(&w, "address", r->vip);
+        fo_ctl_json_str(&w, "interface", r->vip_interface);
+        fo_ctl_json_str(&w, "holder", r->vip_holder);
+        fo_ctl_json_u64(&w, "epoch", r->vip_epoch);
+        if (r->live) {
+            fo_ctl_json_bool(&w, "lease_confirmed", r->vip_held);
+            fo_ctl_json_str(&w, "error", r->vip_error);
+        }
+        fo_ctl_json_close(&w, '}');
+    }
     fo_ctl_json_open(&w, "problems", '[');
     for (i = 0; i < r->n_problems; i++) fo_ctl_json_str(&w, NULL, r->problems[i]);
     fo_ctl_json_close(&w, ']');
@@ -339,6 +351,20 @@ static void topology_text(struct fo_buf *out, const Fo__TopologyResp *r)
     fo_buf_puts(out, "\nprimary: ");
     fo_ctl_puts_safe(out, r->primary[0] != '\0' ? r->primary : "none");
     fo_buf_printf(out, "  epoch: %" PRIu64 "\n", r->epoch);
+    if (r->vip[0] != '\0') {
+        fo_buf_puts(out, "vip: ");
+        fo_ctl_puts_safe(out, r->vip);
+        fo_buf_puts(out, " on ");
+        fo_ctl_puts_safe(out, r->vip_holder[0] != '\0' ? r->vip_holder : "nobody");
+        fo_buf_printf(out, "  (epoch %" PRIu64 ")", r->vip_epoch);
+        if (r->live && r->vip_holder[0] != '\0')
+            fo_buf_puts(out, r->vip_held ? "  lease confirmed" : "  lease NOT confirmed");
+        if (r->live && r->vip_error[0] != '\0') {
+            fo_buf_puts(out, ": ");
+            fo_ctl_puts_safe(out, r->vip_error);
+        }
+        fo_buf_puts(out, "\n");
+    }
     fo_buf_init(&tmp);
     fo_ctl_table_init(&t, 11, topology_headers);
     for (i = 0; i < r->n_instances; i++) topology_row(&t, r->instances[i], &tmp);

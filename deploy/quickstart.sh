@@ -4,6 +4,11 @@
 #   ./deploy/quickstart.sh          install deps, build, start everything, show it
 #   ./deploy/quickstart.sh status   show `failoverctl status` and `topology demo` again
 #   ./deploy/quickstart.sh stop     stop every process the quickstart started (by pid)
+#   ./deploy/quickstart.sh vip-demo the writer VIP moving on failover, in network
+#                                   namespaces (tests/rig/vipdemo.py): builds hosts
+#                                   db1-3 (mariadbd + failover-agent), c1-c3 (failoverd),
+#                                   cli; kills the primary; shows where the VIP went;
+#                                   removes everything again (about 30 s)
 #
 # What runs (all on 127.0.0.1, state and logs under .quickstart/ in the repo):
 #   MariaDB  :33061 primary, :33062 and :33063 GTID replicas of it
@@ -77,6 +82,7 @@ show() {
     echo "Logs: $QS/failoverd/n*/failoverd.log, $QS/mariadb/m*/error.log"
     echo "TLS:  export FAILOVERCTL_CA=$TLS/ca.crt FAILOVERCTL_CERT=$TLS/admin.crt FAILOVERCTL_KEY=$TLS/admin.key"
     echo "Try:  $CTL --controller $c history demo; curl -s http://127.0.0.1:9501/metrics"
+    echo "VIP:  ./deploy/quickstart.sh vip-demo   (the writer VIP moving on failover, in network namespaces)"
     echo "Stop: ./deploy/quickstart.sh stop"
     return $rc
 }
@@ -203,10 +209,23 @@ cmd_start() {
     show
 }
 
+# The VIP needs hosts with their own interfaces: the demo makes them as network
+# namespaces (10.231.0.0/24 exists only inside them) and deletes them at the end,
+# so the machine's own network is never touched.
+cmd_vip_demo() {
+    [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces; mariadbd runs with --user=root)"
+    ./deploy/install-deps.sh
+    say "building into build/"
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build -j2 >/dev/null || die "build failed (cmake --build build shows why)"
+    FO_BUILD_DIR=$ROOT/build python3 -m rig.vipdemo
+}
+
 case "${1:-start}" in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) die "unknown command '$1' (start | stop | status)" ;;
+    vip-demo) cmd_vip_demo ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command '$1' (start | stop | status | vip-demo)" ;;
 esac
