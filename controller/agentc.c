@@ -201,13 +201,17 @@ static void peer_flush(struct peer *p)
 {
     struct fo_agentc_call *c;
     char why[FO_ERRLEN];
+    int rc;
 
     if (p->state != P_OPEN) return;
     for (c = p->head; c != NULL; c = c->next) {
         if (c->sent) continue;
-        if (link_write(p->link, c->frame, c->flen) != 0) {
-            snprintf(why, sizeof(why), "agent %s:%u: write failed", p->host, p->port);
-            peer_fail(p, FO_EIO, why, false);
+        if ((rc = link_write(p->link, c->frame, c->flen)) != 0) {
+            /* A TLS connection that has failed reports it only once closed, and until
+             * then refuses writes (FO_ECLOSED): the agent may have closed it, so calls
+             * made on it while it looked open get their one retry (agentc.h). */
+            snprintf(why, sizeof(why), "agent %s:%u: write failed (%s)", p->host, p->port, fo_strerror(rc));
+            peer_fail(p, rc == FO_ECLOSED ? FO_ECLOSED : FO_EIO, why, true);
             return;
         }
         c->sent = true;
@@ -296,15 +300,18 @@ static void tls_read(void *data, struct fo_tls_conn *t, const uint8_t *bytes, si
 static void tls_close(void *data, int status, const char *reason)
 {
     struct link *l = data;
+    char why[FO_ERRLEN];
 
-    l->tls = NULL;
+    l->tls = NULL; /* already freed (tls.h) */
     if (status == FO_EPERM) l->a->st.tls_refused++;
-    if (l->peer != NULL) {
-        char why[FO_ERRLEN];
-        snprintf(why, sizeof(why), "agent %s:%u: %.120s", l->peer->host, l->peer->port, reason);
-        link_failed(l, status == FO_ECANCELED ? FO_ECLOSED : status, why);
+    if (l->peer == NULL) {
+        link_maybe_free(l);
+        return;
     }
-    link_maybe_free(l);
+    /* The connection failed by itself: peer_fail detaches this link, and with nothing
+     * of it left open that frees it, so l must not be touched afterwards. */
+    snprintf(why, sizeof(why), "agent %s:%u: %.120s", l->peer->host, l->peer->port, reason);
+    link_failed(l, status == FO_ECANCELED ? FO_ECLOSED : status, why);
 }
 
 static void plain_closed(uv_handle_t *h)
