@@ -12,7 +12,7 @@
  *                                      ; a warning is logged at start)
  *   max_frame_bytes = 65536            ; request cap, 1024..1048576
  *   lease_read_only = no               ; yes: also set the local mysqld read-only when
- *                                      ; a lease runs out (DESIGN.md §7)
+ *                                      ; a lease runs out (DESIGN.md §7); see below
  *   arp_count = 3                      ; gratuitous ARP announcements after an add, 1..100
  *   arp_interval_ms = 200              ; spacing of the announcements, 1..60000
  *   log_level = info                   ; debug | info | warn | error
@@ -26,8 +26,16 @@
  *   timeout_ms = 5000                  ; 100..600000
  *
  *   [cluster demo]                     ; one per cluster this host serves
- *   vip = 10.0.0.100/24 eth0           ; repeatable: an address and the interface it
- *                                      ; may be put on; nothing else is ever managed
+ *   vip = 10.0.0.100/24 eth0           ; repeatable (up to FO_AGENT_MAX_VIPS): an address
+ *                                      ; and the interface it may be put on; nothing else
+ *                                      ; is ever managed. Each line is one lease: the
+ *                                      ; writer VIP and reader VIPs are held, renewed and
+ *                                      ; expire independently (agent/server.h)
+ *
+ * lease_read_only applies to the writer VIP's lease only: AcquireVip says whether the
+ * VIP it gives is the cluster's writer VIP (proto/agent.proto, `writer`), and only the
+ * expiry of such a lease sets the local mysqld read-only. A reader VIP that lapses
+ * (for instance one parked on the primary) only loses its address.
  *
  * Errors name the file, the line and the key ("agent.conf:7: [agent] arp_count: '0' is
  * out of range (1..100)"); missing keys name the section ("agent.conf: [agent] listen:
@@ -62,7 +70,7 @@ struct fo_agent_config {
     char key_file[FO_PATH_LEN];
     bool insecure;
     unsigned max_frame_bytes;
-    bool lease_read_only;
+    bool lease_read_only; /* on the writer VIP lease's expiry (see above) */
     unsigned arp_count;
     unsigned arp_interval_ms;
     int log_level;

@@ -40,29 +40,29 @@ static void counters(const struct fo_agent_metrics *m, struct fo_buf *b)
     fo_prom_value(b, "fo_agent_lease_expired_total", NULL, 0, (double)m->lease_expired);
 }
 
-void fo_agent_metrics_render(const struct fo_agent_metrics *m, const struct fo_agent_metrics_row *rows, unsigned n_rows,
+void fo_agent_metrics_render(const struct fo_agent_metrics *m, const struct fo_agent_metrics_lease *leases,
+                             unsigned n_leases, const struct fo_agent_metrics_epoch *epochs, unsigned n_epochs,
                              struct fo_buf *b)
 {
-    struct fo_prom_label l[2];
+    struct fo_prom_label l[2] = {{"cluster", ""}, {"vip", ""}};
     unsigned i;
 
     counters(m, b);
-    fo_prom_family(b, "fo_agent_vip_held", "gauge", "1 while this agent holds the cluster's VIP under a lease.");
-    for (i = 0; i < n_rows; i++) {
-        l[0].name = "cluster";
-        l[0].value = rows[i].cluster;
-        l[1].name = "vip";
-        l[1].value = rows[i].vip ? rows[i].vip : "";
-        fo_prom_value(b, "fo_agent_vip_held", l, 2, rows[i].held ? 1.0 : 0.0);
+    fo_prom_family(b, "fo_agent_vip_held", "gauge", "1 while this agent holds the VIP under a lease.");
+    for (i = 0; i < n_leases; i++) {
+        l[0].value = leases[i].cluster;
+        l[1].value = leases[i].vip;
+        fo_prom_value(b, "fo_agent_vip_held", l, 2, leases[i].held ? 1.0 : 0.0);
     }
-    fo_prom_family(b, "fo_agent_lease_remaining_seconds", "gauge", "Time left on the VIP lease (0 when not held).");
-    for (i = 0; i < n_rows; i++) {
-        l[0].value = rows[i].cluster;
-        fo_prom_value(b, "fo_agent_lease_remaining_seconds", l, 1, rows[i].lease_remaining_s);
+    fo_prom_family(b, "fo_agent_lease_remaining_seconds", "gauge", "Time left on the VIP's lease (0 when not held).");
+    for (i = 0; i < n_leases; i++) {
+        l[0].value = leases[i].cluster;
+        l[1].value = leases[i].vip;
+        fo_prom_value(b, "fo_agent_lease_remaining_seconds", l, 2, leases[i].lease_remaining_s);
     }
     fo_prom_family(b, "fo_agent_epoch", "gauge", "Highest failover epoch seen for the cluster (durable).");
-    for (i = 0; i < n_rows; i++) {
-        l[0].value = rows[i].cluster;
-        if (rows[i].has_epoch) fo_prom_value(b, "fo_agent_epoch", l, 1, (double)rows[i].epoch);
+    for (i = 0; i < n_epochs; i++) {
+        l[0].value = epochs[i].cluster;
+        fo_prom_value(b, "fo_agent_epoch", l, 1, (double)epochs[i].epoch);
     }
 }

@@ -1,13 +1,16 @@
-/* failover-agent's Prometheus metrics (DESIGN.md §8): counters kept by the server and
- * one row per configured cluster, rendered as text for /metrics.
+/* failover-agent's Prometheus metrics (DESIGN.md §8): counters kept by the server,
+ * one row per lease (a configured VIP of a cluster: agent/server_internal.h) and one
+ * per cluster with an epoch on disk, rendered as text for /metrics.
  *
  * Families:
  *   fo_agent_rpcs_total{rpc}                 requests answered, by RPC
  *   fo_agent_rpcs_refused_total{reason}      requests or connections refused, by reason
  *   fo_agent_lease_expired_total             leases that ran out (VIP removed by the agent)
- *   fo_agent_vip_held{cluster,vip}           1 while a lease is held
- *   fo_agent_lease_remaining_seconds{cluster}
- *   fo_agent_epoch{cluster}                  highest epoch seen (on disk)
+ *   fo_agent_vip_held{cluster,vip}           1 while the lease on that VIP is held, else 0
+ *   fo_agent_lease_remaining_seconds{cluster,vip}  time left on it (0 when not held)
+ *   fo_agent_epoch{cluster}                  highest epoch seen (on disk), once per cluster
+ * vip is "a.b.c.d/len on ifname": unique within a cluster, since the configuration
+ * refuses duplicate vip lines. A series appears for every configured VIP, held or not.
  * Threads: the loop's thread only. */
 #ifndef FO_AGENT_METRICS_H
 #define FO_AGENT_METRICS_H
@@ -43,19 +46,28 @@ struct fo_agent_metrics {
     uint64_t lease_expired;
 };
 
-struct fo_agent_metrics_row {
+/* One lease. The strings belong to the caller and need only last the render. */
+struct fo_agent_metrics_lease {
     const char *cluster;
-    const char *vip; /* "a.b.c.d/len on ifname", or NULL when none is held */
+    const char *vip; /* "a.b.c.d/len on ifname" */
     int held;
     double lease_remaining_s;
-    int has_epoch;
+};
+
+/* One cluster's epoch; clusters without an epoch on disk have no row. */
+struct fo_agent_metrics_epoch {
+    const char *cluster;
     uint64_t epoch;
 };
 
 const char *fo_agent_rpc_name(enum fo_agent_rpc r);
 const char *fo_agent_refuse_name(enum fo_agent_refuse r);
 
-void fo_agent_metrics_render(const struct fo_agent_metrics *m, const struct fo_agent_metrics_row *rows, unsigned n_rows,
+/* Appends every family above to b (on allocation failure b->oom is set: fo_buf). Each
+ * (cluster, vip) of leases and each cluster of epochs must appear once, or the text
+ * would repeat a series, which Prometheus refuses. */
+void fo_agent_metrics_render(const struct fo_agent_metrics *m, const struct fo_agent_metrics_lease *leases,
+                             unsigned n_leases, const struct fo_agent_metrics_epoch *epochs, unsigned n_epochs,
                              struct fo_buf *b);
 
 #endif

@@ -1,5 +1,7 @@
 /* What each agent RPC does (contract in server.h): fencing by epoch, the lease state
  * machine on uv_timers, VIP add/delete with gratuitous ARP, local mysqld fencing. */
+#include <arpa/inet.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@ static void arp_done(void *data, int status, const char *detail)
 
     e->arp = NULL;
     if (status != 0 && status != FO_ECANCELED)
-        FO_WARN(MOD, "gratuitous ARP for %s stopped: %s", fo_vip_str(&e->vip, v), detail);
+        FO_WARN(MOD, "gratuitous ARP for %s stopped: %s", fo_vip_str(e->vip, v), detail);
     fo_agent_server_unref(s);
 }
 
@@ -38,31 +40,25 @@ static void announce(struct agent_lease *e)
 
     if (e->arp) fo_arp_cancel(e->arp);
     e->arp = NULL;
-    if (fo_arp_announce(s->loop, e->vip.ifname, e->vip.addr, s->cfg->arp_count, s->cfg->arp_interval_ms, arp_done, e,
+    if (fo_arp_announce(s->loop, e->vip->ifname, e->vip->addr, s->cfg->arp_count, s->cfg->arp_interval_ms, arp_done, e,
                         &e->arp, err) != 0) {
-        FO_WARN(MOD, "no gratuitous ARP for %s: %s", fo_vip_str(&e->vip, v), err);
+        FO_WARN(MOD, "no gratuitous ARP for %s: %s", fo_vip_str(e->vip, v), err);
         return;
     }
     s->refs++;
 }
 
-/* Deletes the lease's VIP, or every VIP configured for the cluster when the lease
- * does not know which one (after a restart). */
-static void del_vips(struct agent_lease *e)
+/* Deletes the lease's VIP (idempotently: it may not be there). */
+static void del_vip(struct agent_lease *e)
 {
     char err[FO_ERRLEN], v[FO_VIP_STRLEN];
     bool was;
-    unsigned i;
 
     if (e->arp) fo_arp_cancel(e->arp);
-    for (i = 0; i < e->cfg->n_vips; i++) {
-        const struct fo_vip *vip = &e->cfg->vips[i];
-        if (e->has_vip && !vip_eq(vip, &e->vip)) continue;
-        if (fo_vip_del(vip, &was, err) != 0)
-            FO_ERROR(MOD, "cannot delete %s: %s", fo_vip_str(vip, v), err);
-        else if (was)
-            FO_INFO(MOD, "cluster %s: deleted %s", e->cfg->name, fo_vip_str(vip, v));
-    }
+    if (fo_vip_del(e->vip, &was, err) != 0)
+        FO_ERROR(MOD, "cannot delete %s: %s", fo_vip_str(e->vip, v), err);
+    else if (was)
+        FO_INFO(MOD, "cluster %s: deleted %s", e->cfg->name, fo_vip_str(e->vip, v));
 }
 
 static void ro_done(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows)
@@ -111,14 +107,16 @@ static int act(struct agent_lease *e, unsigned actions, char *err)
     bool was;
     int rc;
 
-    if (actions & FO_LEASE_DEL_VIP) del_vips(e);
-    if (actions & FO_LEASE_SET_READ_ONLY) set_read_only(e->s);
+    if (actions & FO_LEASE_DEL_VIP) del_vip(e);
+    /* Only the writer VIP's expiry fences mysqld: a reader VIP that lapses on the
+     * primary (where it may be parked) must not make the primary read-only. */
+    if ((actions & FO_LEASE_SET_READ_ONLY) && e->writer) set_read_only(e->s);
     if (actions & FO_LEASE_ADD_VIP) {
-        if ((rc = fo_vip_add(&e->vip, &was, err)) != 0) {
-            FO_ERROR(MOD, "cluster %s: cannot add %s: %s", e->cfg->name, fo_vip_str(&e->vip, v), err);
+        if ((rc = fo_vip_add(e->vip, &was, err)) != 0) {
+            FO_ERROR(MOD, "cluster %s: cannot add %s: %s", e->cfg->name, fo_vip_str(e->vip, v), err);
             return rc;
         }
-        if (!was) FO_INFO(MOD, "cluster %s: added %s", e->cfg->name, fo_vip_str(&e->vip, v));
+        if (!was) FO_INFO(MOD, "cluster %s: added %s", e->cfg->name, fo_vip_str(e->vip, v));
         announce(e);
     }
     return 0;
@@ -145,7 +143,7 @@ void fo_agent_lease_timer_cb(uv_timer_t *t)
     if (actions != 0) {
         s->m.lease_expired++;
         FO_WARN(MOD, "cluster %s: lease on %s expired without renewal; removing the VIP", e->cfg->name,
-                fo_vip_str(&e->vip, v));
+                fo_vip_str(e->vip, v));
         act(e, actions, err);
     }
     arm(e);
@@ -155,7 +153,7 @@ void fo_agent_lease_remove_stale(struct fo_agent_server *s)
 {
     unsigned i;
 
-    for (i = 0; i < s->cfg->n_clusters; i++) del_vips(&s->leases[i]);
+    for (i = 0; i < s->n_leases; i++) del_vip(&s->leases[i]);
 }
 
 /* ---- epoch fencing in the thread pool -------------------------------------------------- */
@@ -182,6 +180,30 @@ static void epoch_work(uv_work_t *w)
 
 static void apply(struct agent_conn *c, Fo__Agent__AgentRequest *req);
 
+/* The cluster and epoch of a request that names one (not Status). */
+static void request_epoch(const Fo__Agent__AgentRequest *req, const char **cluster, uint64_t *epoch)
+{
+    switch (req->body_case) {
+    case FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE:
+        *cluster = req->acquire->cluster;
+        *epoch = req->acquire->epoch;
+        break;
+    case FO__AGENT__AGENT_REQUEST__BODY_RENEW:
+        *cluster = req->renew->cluster;
+        *epoch = req->renew->epoch;
+        break;
+    case FO__AGENT__AGENT_REQUEST__BODY_RELEASE:
+        *cluster = req->release->cluster;
+        *epoch = req->release->epoch;
+        break;
+    default:
+        assert(req->body_case == FO__AGENT__AGENT_REQUEST__BODY_FENCE);
+        *cluster = req->fence->cluster;
+        *epoch = req->fence->epoch;
+        break;
+    }
+}
+
 static void epoch_after(uv_work_t *w, int status)
 {
     struct epoch_op *op = w->data;
@@ -205,19 +227,14 @@ static void epoch_after(uv_work_t *w, int status)
     apply(c, req);
 }
 
-static void fenced(struct agent_conn *c, Fo__Agent__AgentRequest *req, const char *cluster, uint64_t epoch)
+static void fenced(struct agent_conn *c, Fo__Agent__AgentRequest *req)
 {
     struct epoch_op *op;
-    char err[FO_ERRLEN];
 
     /* Epoch 0 is legitimate: the cluster's first primary holds the VIP before any
      * failover has begun (failover epochs start at 1). Once a higher epoch is on disk,
-     * 0 is refused as stale like any lower epoch. */
-    if (fo_agent_lease_of(c->s, cluster) == NULL) {
-        fo_errf(err, FO_ENOTFOUND, "unknown cluster '%.64s': not in this agent's configuration", cluster);
-        fo__agent__agent_request__free_unpacked(req, NULL);
-        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_UNKNOWN_CLUSTER, FO_ENOTFOUND, err);
-    }
+     * 0 is refused as stale like any lower epoch. Epochs are per cluster, whichever
+     * of the cluster's VIPs the request names. */
     op = calloc(1, sizeof *op);
     if (op == NULL) {
         fo__agent__agent_request__free_unpacked(req, NULL);
@@ -226,8 +243,7 @@ static void fenced(struct agent_conn *c, Fo__Agent__AgentRequest *req, const cha
     op->work.data = op;
     op->c = c;
     op->req = req;
-    op->cluster = cluster;
-    op->epoch = epoch;
+    request_epoch(req, &op->cluster, &op->epoch);
     if (uv_queue_work(c->s->loop, &op->work, epoch_work, epoch_after) != 0) {
         free(op);
         fo__agent__agent_request__free_unpacked(req, NULL);
@@ -235,92 +251,213 @@ static void fenced(struct agent_conn *c, Fo__Agent__AgentRequest *req, const cha
     }
 }
 
-/* ---- the RPCs ---------------------------------------------------------------------------- */
+/* ---- which leases a request names ------------------------------------------------------ */
 
-/* Checks an AcquireVip against the cluster's allow-list; fills v. */
-static int check_acquire(struct agent_conn *c, const Fo__Agent__AcquireVip *a, struct fo_vip *v,
+/* The leases a RenewLease or ReleaseVip names: every lease of the cluster when its vip
+ * is "", else those covering that address (one per prefix and interface the cluster
+ * lists it with: usually exactly one). */
+struct lease_sel {
+    const struct fo_agent_cluster *cl;
+    bool all;
+    struct in_addr addr;
+};
+
+static bool selected(const struct lease_sel *sel, const struct agent_lease *e)
+{
+    return e->cfg == sel->cl && (sel->all || e->vip->addr.s_addr == sel->addr.s_addr);
+}
+
+static int unknown_cluster(const char *cluster, enum fo_agent_refuse *why, char *err)
+{
+    *why = FO_AGENT_REFUSE_UNKNOWN_CLUSTER;
+    return fo_errf(err, FO_ENOTFOUND, "unknown cluster '%.64s': not in this agent's configuration", cluster);
+}
+
+/* Fills sel from a request's cluster and vip; refuses a cluster or an address that
+ * the configuration does not list, and a vip that is not an IPv4 literal. */
+static int select_leases(const struct fo_agent_server *s, const char *cluster, const char *vip, struct lease_sel *sel,
                          enum fo_agent_refuse *why, char *err)
 {
-    const struct agent_lease *e = fo_agent_lease_of(c->s, a->cluster);
+    unsigned i;
+
+    sel->cl = fo_agent_config_cluster(s->cfg, cluster);
+    if (sel->cl == NULL) return unknown_cluster(cluster, why, err);
+    sel->all = vip[0] == '\0';
+    if (sel->all) return 0;
+    *why = FO_AGENT_REFUSE_BAD_REQUEST;
+    if (inet_pton(AF_INET, vip, &sel->addr) != 1)
+        return fo_errf(err, FO_EINVAL, "vip '%.40s' is not an IPv4 address", vip);
+    for (i = 0; i < sel->cl->n_vips; i++)
+        if (sel->cl->vips[i].addr.s_addr == sel->addr.s_addr) return 0;
+    *why = FO_AGENT_REFUSE_NOT_ALLOWED;
+    return fo_errf(err, FO_EPERM, "address %s is not configured for cluster %s", vip, sel->cl->name);
+}
+
+/* FO_ESTALE if a selected lease was acquired, renewed or released at a higher epoch
+ * than the request's (a request fenced before a concurrent one raised the epoch): the
+ * request then changes none of them. */
+static int check_stale(const struct fo_agent_server *s, const struct lease_sel *sel, uint64_t epoch, const char *what,
+                       char *err)
+{
+    char v[FO_VIP_STRLEN];
+    unsigned i;
+
+    for (i = 0; i < s->n_leases; i++) {
+        const struct agent_lease *e = &s->leases[i];
+        if (selected(sel, e) && epoch < e->lease.epoch)
+            return fo_errf(err, FO_ESTALE, "%s at epoch %" PRIu64 " < %" PRIu64 " held by the lease on %s", what, epoch,
+                           e->lease.epoch, fo_vip_str(e->vip, v));
+    }
+    return 0;
+}
+
+/* Checks an AcquireVip against the cluster's allow-list; *out is the lease of exactly
+ * that address, prefix and interface. */
+static int check_acquire(struct fo_agent_server *s, const Fo__Agent__AcquireVip *a, struct agent_lease **out,
+                         enum fo_agent_refuse *why, char *err)
+{
+    const struct fo_agent_cluster *cl = fo_agent_config_cluster(s->cfg, a->cluster);
+    struct fo_vip v;
     char cidr[64];
     unsigned i;
     bool iface = false;
 
+    if (cl == NULL) return unknown_cluster(a->cluster, why, err);
     *why = FO_AGENT_REFUSE_BAD_REQUEST;
-    if (e == NULL) {
-        *why = FO_AGENT_REFUSE_UNKNOWN_CLUSTER;
-        return fo_errf(err, FO_ENOTFOUND, "unknown cluster '%.64s': not in this agent's configuration", a->cluster);
-    }
     if (a->prefix > 32) return fo_errf(err, FO_EINVAL, "prefix %u is not in 0..32", a->prefix);
     snprintf(cidr, sizeof cidr, "%.40s/%u", a->vip, a->prefix);
-    if (fo_vip_parse(v, a->interface, cidr, err) != 0) return FO_EINVAL;
+    if (fo_vip_parse(&v, a->interface, cidr, err) != 0) return FO_EINVAL;
     if (a->lease_ms == 0 || a->lease_ms > FO_LEASE_MAX_MS)
         return fo_errf(err, FO_EINVAL, "lease_ms %u is not in 1..%u", a->lease_ms, FO_LEASE_MAX_MS);
     *why = FO_AGENT_REFUSE_NOT_ALLOWED;
-    for (i = 0; i < e->cfg->n_vips; i++) {
-        const struct fo_vip *w = &e->cfg->vips[i];
-        if (strcmp(w->ifname, v->ifname) != 0) continue;
+    for (i = 0; i < s->n_leases; i++) {
+        struct agent_lease *e = &s->leases[i];
+        if (e->cfg != cl || strcmp(e->vip->ifname, v.ifname) != 0) continue;
         iface = true;
-        if (w->addr.s_addr == v->addr.s_addr && w->prefix == v->prefix) return 0;
+        if (vip_eq(e->vip, &v)) {
+            *out = e;
+            return 0;
+        }
     }
-    if (!iface) return fo_errf(err, FO_EPERM, "interface '%s' is not allowed for cluster %s", v->ifname, e->cfg->name);
-    return fo_errf(err, FO_EPERM, "address %s is not allowed on %s for cluster %s", cidr, v->ifname, e->cfg->name);
+    if (!iface) return fo_errf(err, FO_EPERM, "interface '%s' is not allowed for cluster %s", v.ifname, cl->name);
+    return fo_errf(err, FO_EPERM, "address %s is not allowed on %s for cluster %s", cidr, v.ifname, cl->name);
 }
+
+/* Refuses, before the epoch is checked, what no epoch could make valid, so that a
+ * refused request never raises the cluster's epoch on disk. */
+static int precheck(struct agent_conn *c, const Fo__Agent__AgentRequest *req, enum fo_agent_refuse *why, char *err)
+{
+    struct agent_lease *e;
+    struct lease_sel sel;
+
+    switch (req->body_case) {
+    case FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE: return check_acquire(c->s, req->acquire, &e, why, err);
+    case FO__AGENT__AGENT_REQUEST__BODY_RENEW:
+        return select_leases(c->s, req->renew->cluster, req->renew->vip, &sel, why, err);
+    case FO__AGENT__AGENT_REQUEST__BODY_RELEASE:
+        return select_leases(c->s, req->release->cluster, req->release->vip, &sel, why, err);
+    case FO__AGENT__AGENT_REQUEST__BODY_FENCE:
+        if (fo_agent_config_cluster(c->s->cfg, req->fence->cluster) == NULL)
+            return unknown_cluster(req->fence->cluster, why, err);
+        return 0;
+    default: return 0;
+    }
+}
+
+/* ---- the RPCs ---------------------------------------------------------------------------- */
 
 static void do_acquire(struct agent_conn *c, const Fo__Agent__AcquireVip *a)
 {
-    struct agent_lease *e = fo_agent_lease_of(c->s, a->cluster);
-    struct fo_vip v;
+    struct agent_lease *e;
     enum fo_agent_refuse why;
     char err[FO_ERRLEN];
     unsigned actions = 0;
     int rc;
 
-    if (check_acquire(c, a, &v, &why, err) != 0) return fo_agent_conn_refuse(c, why, FO_EPERM, err);
-    if (e->has_vip && !vip_eq(&e->vip, &v) && e->lease.state == FO_LEASE_HELD) del_vips(e);
+    if ((rc = check_acquire(c->s, a, &e, &why, err)) != 0) return fo_agent_conn_refuse(c, why, rc, err);
     rc = fo_lease_acquire(&e->lease, a->epoch, a->lease_ms, uv_now(c->s->loop), &actions, err);
     if (rc != 0) {
+        if (actions & FO_LEASE_DEL_VIP) c->s->m.lease_expired++;
         act(e, actions, err);
         arm(e);
         return fo_agent_conn_refuse(c, rc == FO_ESTALE ? FO_AGENT_REFUSE_STALE_EPOCH : FO_AGENT_REFUSE_BAD_REQUEST, rc,
                                     err);
     }
-    e->vip = v;
-    e->has_vip = true;
+    e->writer = a->writer;
     rc = act(e, actions, err);
     arm(e);
     if (rc != 0) return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, rc, err);
     fo_agent_conn_reply(c, 0, NULL, NULL);
 }
 
-static void do_renew(struct agent_conn *c, const Fo__Agent__RenewLease *r)
+/* Renews one HELD lease. Returns 0, or FO_ENOTFOUND when it ran out before this
+ * renewal (its timer had not fired yet): then the VIP is deleted now. */
+static int renew_one(struct agent_lease *e, uint64_t epoch)
 {
-    struct agent_lease *e = fo_agent_lease_of(c->s, r->cluster);
-    char err[FO_ERRLEN];
+    char err[FO_ERRLEN], v[FO_VIP_STRLEN];
     unsigned actions = 0;
     int rc;
 
-    rc = fo_lease_renew(&e->lease, r->epoch, uv_now(c->s->loop), &actions, err);
-    if (actions & FO_LEASE_DEL_VIP) c->s->m.lease_expired++;
+    rc = fo_lease_renew(&e->lease, epoch, uv_now(e->s->loop), &actions, err);
+    if (actions & FO_LEASE_DEL_VIP) {
+        e->s->m.lease_expired++;
+        FO_WARN(MOD, "cluster %s: lease on %s ran out before its renewal; removing the VIP", e->cfg->name,
+                fo_vip_str(e->vip, v));
+    }
     act(e, actions, err);
     arm(e);
-    if (rc == FO_ENOTFOUND)
-        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_NOT_HELD, rc, "no lease held for this cluster; acquire again");
-    if (rc != 0) return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_STALE_EPOCH, rc, err);
-    fo_agent_conn_reply(c, 0, NULL, NULL);
+    return rc;
 }
 
-static void do_release(struct agent_conn *c, const Fo__Agent__ReleaseVip *r)
+/* Renews the named lease, or with vip "" every lease of the cluster that is held; a
+ * lease that is not held is never brought back (lease.h): acquire again. */
+static void do_renew(struct agent_conn *c, const Fo__Agent__RenewLease *r)
 {
-    struct agent_lease *e = fo_agent_lease_of(c->s, r->cluster);
+    struct fo_agent_server *s = c->s;
+    struct lease_sel sel;
+    enum fo_agent_refuse why;
     char err[FO_ERRLEN];
-    unsigned actions = 0;
+    unsigned i, renewed = 0;
     int rc;
 
-    rc = fo_lease_release(&e->lease, r->epoch, &actions, err);
-    if (rc != 0) return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_STALE_EPOCH, rc, err);
-    act(e, actions, err);
-    arm(e);
+    if ((rc = select_leases(s, r->cluster, r->vip, &sel, &why, err)) != 0) return fo_agent_conn_refuse(c, why, rc, err);
+    if ((rc = check_stale(s, &sel, r->epoch, "renew", err)) != 0)
+        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_STALE_EPOCH, rc, err);
+    for (i = 0; i < s->n_leases; i++) {
+        struct agent_lease *e = &s->leases[i];
+        if (selected(&sel, e) && e->lease.state == FO_LEASE_HELD && renew_one(e, r->epoch) == 0) renewed++;
+    }
+    if (renewed > 0) return fo_agent_conn_reply(c, 0, NULL, NULL);
+    if (sel.all)
+        fo_errf(err, FO_ENOTFOUND, "no lease held for cluster %s; acquire again", sel.cl->name);
+    else
+        fo_errf(err, FO_ENOTFOUND, "no lease held on %.40s for cluster %s; acquire again", r->vip, sel.cl->name);
+    fo_agent_conn_refuse(c, FO_AGENT_REFUSE_NOT_HELD, FO_ENOTFOUND, err);
+}
+
+/* Releases the named lease, or with vip "" every lease of the cluster, from any state:
+ * each deletes its VIP (harmless when absent, and after a restart the agent holds no
+ * lease while the address may still be configured). */
+static void do_release(struct agent_conn *c, const Fo__Agent__ReleaseVip *r)
+{
+    struct fo_agent_server *s = c->s;
+    struct lease_sel sel;
+    enum fo_agent_refuse why;
+    char err[FO_ERRLEN];
+    unsigned i, actions;
+    int rc;
+
+    if ((rc = select_leases(s, r->cluster, r->vip, &sel, &why, err)) != 0) return fo_agent_conn_refuse(c, why, rc, err);
+    if ((rc = check_stale(s, &sel, r->epoch, "release", err)) != 0)
+        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_STALE_EPOCH, rc, err);
+    for (i = 0; i < s->n_leases; i++) {
+        struct agent_lease *e = &s->leases[i];
+        if (!selected(&sel, e)) continue;
+        actions = 0;
+        if (fo_lease_release(&e->lease, r->epoch, &actions, err) != 0) FO_ERROR(MOD, "release: %s", err);
+        act(e, actions, err);
+        arm(e);
+    }
     fo_agent_conn_reply(c, 0, NULL, NULL);
 }
 
@@ -402,46 +539,62 @@ static void apply(struct agent_conn *c, Fo__Agent__AgentRequest *req)
 
 /* ---- Status ---------------------------------------------------------------------------------- */
 
+/* One ClusterStatus per lease: its cluster's epoch, the lease, and its configured VIP
+ * ("a.b.c.d/len", whether held or not) with whether the address is on the interface. */
+struct status_row {
+    Fo__Agent__ClusterStatus r;
+    char vip[INET_ADDRSTRLEN + 4];
+};
+
+static void status_row(struct fo_agent_server *s, const struct agent_lease *e, struct status_row *row, uint64_t now)
+{
+    Fo__Agent__ClusterStatus *r = &row->r;
+    char a[INET_ADDRSTRLEN], err[FO_ERRLEN];
+    uint64_t deadline;
+    bool present = false;
+
+    fo__agent__cluster_status__init(r);
+    r->cluster = (char *)e->cfg->name;
+    uv_mutex_lock(&s->epoch_mu);
+    if (fo_epoch_get(s->epochs, e->cfg->name, &r->epoch) != 0) r->epoch = 0;
+    uv_mutex_unlock(&s->epoch_mu);
+    r->lease_state = (char *)fo_lease_state_name(e->lease.state);
+    if (fo_lease_deadline(&e->lease, &deadline) && deadline > now) r->lease_remaining_ms = deadline - now;
+    inet_ntop(AF_INET, &e->vip->addr, a, sizeof a);
+    snprintf(row->vip, sizeof row->vip, "%s/%u", a, e->vip->prefix);
+    r->vip = row->vip;
+    r->interface = (char *)e->vip->ifname;
+    if (fo_vip_query(e->vip, &present, err) != 0) FO_WARN(MOD, "status: %s", err);
+    r->vip_present = present;
+}
+
 static void status_reply(struct agent_conn *c, int reachable, int read_only, const char *myerr)
 {
     struct fo_agent_server *s = c->s;
     Fo__Agent__AgentStatus st = FO__AGENT__AGENT_STATUS__INIT;
-    Fo__Agent__ClusterStatus rows[FO_AGENT_MAX_CLUSTERS], *ptrs[FO_AGENT_MAX_CLUSTERS];
-    char vips[FO_AGENT_MAX_CLUSTERS][24], err[FO_ERRLEN];
-    uint64_t now = uv_now(s->loop), deadline;
+    struct status_row *rows = calloc(s->n_leases ? s->n_leases : 1, sizeof *rows);
+    Fo__Agent__ClusterStatus **ptrs = calloc(s->n_leases ? s->n_leases : 1, sizeof *ptrs);
+    uint64_t now = uv_now(s->loop);
     unsigned i;
 
-    for (i = 0; i < s->cfg->n_clusters; i++) {
-        struct agent_lease *e = &s->leases[i];
-        Fo__Agent__ClusterStatus *r = &rows[i];
-        bool present = false;
-        fo__agent__cluster_status__init(r);
-        r->cluster = (char *)e->cfg->name;
-        uv_mutex_lock(&s->epoch_mu);
-        if (fo_epoch_get(s->epochs, e->cfg->name, &r->epoch) != 0) r->epoch = 0;
-        uv_mutex_unlock(&s->epoch_mu);
-        r->lease_state = (char *)fo_lease_state_name(e->lease.state);
-        if (fo_lease_deadline(&e->lease, &deadline) && deadline > now) r->lease_remaining_ms = deadline - now;
-        vips[i][0] = '\0';
-        r->vip = vips[i];
-        r->interface = (char *)"";
-        if (e->has_vip) {
-            char a[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, &e->vip.addr, a, sizeof a);
-            snprintf(vips[i], sizeof vips[i], "%s/%u", a, e->vip.prefix);
-            r->interface = e->vip.ifname;
-            if (fo_vip_query(&e->vip, &present, err) != 0) FO_WARN(MOD, "status: %s", err);
-        }
-        r->vip_present = present;
-        ptrs[i] = r;
+    if (rows == NULL || ptrs == NULL) {
+        free(rows);
+        free(ptrs);
+        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ENOMEM, "out of memory");
     }
-    st.n_clusters = s->cfg->n_clusters;
+    for (i = 0; i < s->n_leases; i++) {
+        status_row(s, &s->leases[i], &rows[i], now);
+        ptrs[i] = &rows[i].r;
+    }
+    st.n_clusters = s->n_leases;
     st.clusters = ptrs;
     st.mysql_configured = s->cfg->mysql;
     st.mysql_reachable = reachable;
     st.mysql_read_only = read_only;
     st.mysql_error = (char *)(myerr ? myerr : "");
-    fo_agent_conn_reply(c, 0, NULL, &st);
+    fo_agent_conn_reply(c, 0, NULL, &st); /* packs st before returning */
+    free(rows);
+    free(ptrs);
 }
 
 static void status_sql(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows)
@@ -468,40 +621,42 @@ void fo_agent_rpc_status(struct agent_conn *c)
 
 /* ---- dispatch -------------------------------------------------------------------------------- */
 
-void fo_agent_rpc_dispatch(struct agent_conn *c, Fo__Agent__AgentRequest *req)
+/* The RPC a request body is, for metrics and logs. */
+static enum fo_agent_rpc rpc_of(const Fo__Agent__AgentRequest *req)
 {
     switch (req->body_case) {
+    case FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE: return FO_AGENT_RPC_ACQUIRE;
+    case FO__AGENT__AGENT_REQUEST__BODY_RENEW: return FO_AGENT_RPC_RENEW;
+    case FO__AGENT__AGENT_REQUEST__BODY_RELEASE: return FO_AGENT_RPC_RELEASE;
+    case FO__AGENT__AGENT_REQUEST__BODY_FENCE: return FO_AGENT_RPC_FENCE;
+    default: return FO_AGENT_RPC_STATUS;
+    }
+}
+
+void fo_agent_rpc_dispatch(struct agent_conn *c, Fo__Agent__AgentRequest *req)
+{
+    enum fo_agent_refuse why;
+    char err[FO_ERRLEN];
+    int rc;
+
+    c->rpc = rpc_of(req);
+    switch (req->body_case) {
     case FO__AGENT__AGENT_REQUEST__BODY_STATUS:
-        c->rpc = FO_AGENT_RPC_STATUS;
         fo__agent__agent_request__free_unpacked(req, NULL);
         return fo_agent_rpc_status(c);
     case FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE:
-        c->rpc = FO_AGENT_RPC_ACQUIRE;
-        {
-            struct fo_vip v;
-            enum fo_agent_refuse why;
-            char err[FO_ERRLEN];
-            int rc = check_acquire(c, req->acquire, &v, &why, err);
-            if (rc != 0) {
-                fo__agent__agent_request__free_unpacked(req, NULL);
-                return fo_agent_conn_refuse(c, why, rc, err);
-            }
-        }
-        return fenced(c, req, req->acquire->cluster, req->acquire->epoch);
     case FO__AGENT__AGENT_REQUEST__BODY_RENEW:
-        c->rpc = FO_AGENT_RPC_RENEW;
-        return fenced(c, req, req->renew->cluster, req->renew->epoch);
     case FO__AGENT__AGENT_REQUEST__BODY_RELEASE:
-        c->rpc = FO_AGENT_RPC_RELEASE;
-        return fenced(c, req, req->release->cluster, req->release->epoch);
-    case FO__AGENT__AGENT_REQUEST__BODY_FENCE:
-        c->rpc = FO_AGENT_RPC_FENCE;
-        return fenced(c, req, req->fence->cluster, req->fence->epoch);
+    case FO__AGENT__AGENT_REQUEST__BODY_FENCE: break;
     default:
-        c->rpc = FO_AGENT_RPC_STATUS;
         fo__agent__agent_request__free_unpacked(req, NULL);
         return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_BAD_REQUEST, FO_EINVAL, "request has no body");
     }
+    if ((rc = precheck(c, req, &why, err)) != 0) {
+        fo__agent__agent_request__free_unpacked(req, NULL);
+        return fo_agent_conn_refuse(c, why, rc, err);
+    }
+    fenced(c, req);
 }
 
 void fo_agent_rpc_cancel(struct agent_conn *c)
@@ -512,24 +667,52 @@ void fo_agent_rpc_cancel(struct agent_conn *c)
     if (q) fo_sql_cancel(q);
 }
 
-void fo_agent_metrics_rows(struct fo_agent_server *s, struct fo_buf *b)
+/* One metrics row per lease; *vips holds their labels. */
+static void lease_rows(struct fo_agent_server *s, struct fo_agent_metrics_lease *rows, char (*vips)[FO_VIP_STRLEN])
 {
-    struct fo_agent_metrics_row rows[FO_AGENT_MAX_CLUSTERS];
-    char vips[FO_AGENT_MAX_CLUSTERS][FO_VIP_STRLEN];
     uint64_t now = uv_now(s->loop), deadline;
     unsigned i;
 
-    for (i = 0; i < s->cfg->n_clusters; i++) {
-        struct agent_lease *e = &s->leases[i];
+    for (i = 0; i < s->n_leases; i++) {
+        const struct agent_lease *e = &s->leases[i];
         rows[i].cluster = e->cfg->name;
+        rows[i].vip = fo_vip_str(e->vip, vips[i]);
         rows[i].held = e->lease.state == FO_LEASE_HELD;
-        rows[i].vip = e->has_vip ? fo_vip_str(&e->vip, vips[i]) : NULL;
         rows[i].lease_remaining_s = 0;
         if (fo_lease_deadline(&e->lease, &deadline) && deadline > now)
             rows[i].lease_remaining_s = (double)(deadline - now) / 1000.0;
-        uv_mutex_lock(&s->epoch_mu);
-        rows[i].has_epoch = fo_epoch_get(s->epochs, e->cfg->name, &rows[i].epoch) == 0;
-        uv_mutex_unlock(&s->epoch_mu);
     }
-    fo_agent_metrics_render(&s->m, rows, s->cfg->n_clusters, b);
+}
+
+/* One epoch row per cluster that has an epoch on disk; returns how many. */
+static unsigned epoch_rows(struct fo_agent_server *s, struct fo_agent_metrics_epoch *rows)
+{
+    unsigned i, n = 0;
+
+    uv_mutex_lock(&s->epoch_mu);
+    for (i = 0; i < s->cfg->n_clusters; i++) {
+        rows[n].cluster = s->cfg->clusters[i].name;
+        if (fo_epoch_get(s->epochs, rows[n].cluster, &rows[n].epoch) == 0) n++;
+    }
+    uv_mutex_unlock(&s->epoch_mu);
+    return n;
+}
+
+void fo_agent_metrics_rows(struct fo_agent_server *s, struct fo_buf *b)
+{
+    struct fo_agent_metrics_lease *leases = calloc(s->n_leases ? s->n_leases : 1, sizeof *leases);
+    char(*vips)[FO_VIP_STRLEN] = calloc(s->n_leases ? s->n_leases : 1, sizeof *vips);
+    struct fo_agent_metrics_epoch *epochs = calloc(s->cfg->n_clusters ? s->cfg->n_clusters : 1, sizeof *epochs);
+    unsigned n_epochs;
+
+    if (leases == NULL || vips == NULL || epochs == NULL) {
+        b->oom = 1; /* the HTTP server answers 500 */
+    } else {
+        lease_rows(s, leases, vips);
+        n_epochs = epoch_rows(s, epochs);
+        fo_agent_metrics_render(&s->m, leases, s->n_leases, epochs, n_epochs, b);
+    }
+    free(leases);
+    free(vips);
+    free(epochs);
 }

@@ -1,5 +1,6 @@
 /* failover-agent RPC server: transport, frames and life cycle. The contract is in
  * server.h; what each RPC does is in rpc.c. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,15 +36,6 @@ void fo_agent_server_unref(struct fo_agent_server *s)
 static void handle_closed(uv_handle_t *h)
 {
     fo_agent_server_unref(h->data);
-}
-
-struct agent_lease *fo_agent_lease_of(struct fo_agent_server *s, const char *cluster)
-{
-    unsigned i;
-
-    for (i = 0; i < s->cfg->n_clusters; i++)
-        if (strcmp(s->cfg->clusters[i].name, cluster) == 0) return &s->leases[i];
-    return NULL;
 }
 
 /* ---- connections ------------------------------------------------------------------- */
@@ -355,10 +347,33 @@ static void close_handles(struct fo_agent_server *s)
     unsigned i;
 
     if (!uv_is_closing((uv_handle_t *)&s->listener)) uv_close((uv_handle_t *)&s->listener, handle_closed);
-    for (i = 0; i < s->cfg->n_clusters; i++) {
+    for (i = 0; i < s->n_leases; i++) {
         struct agent_lease *e = &s->leases[i];
         if (e->arp) fo_arp_cancel(e->arp);
         uv_close((uv_handle_t *)&e->timer, handle_closed);
+    }
+}
+
+/* One lease slot per configured VIP, cluster by cluster in config order (the config
+ * bounds both counts, so the array always fits). */
+static void init_leases(struct fo_agent_server *s)
+{
+    const struct fo_agent_config *cfg = s->cfg;
+    unsigned i, j;
+
+    for (i = 0; i < cfg->n_clusters; i++) {
+        for (j = 0; j < cfg->clusters[i].n_vips; j++) {
+            struct agent_lease *e;
+            assert(s->n_leases < FO_AGENT_MAX_LEASES);
+            e = &s->leases[s->n_leases++];
+            e->s = s;
+            e->cfg = &cfg->clusters[i];
+            e->vip = &cfg->clusters[i].vips[j];
+            fo_lease_init(&e->lease);
+            uv_timer_init(s->loop, &e->timer);
+            e->timer.data = s;
+            s->refs++;
+        }
     }
 }
 
@@ -371,7 +386,6 @@ int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const s
                           char err[FO_ERRLEN])
 {
     struct fo_agent_server *s = calloc(1, sizeof *s);
-    unsigned i;
     int rc;
 
     if (s == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
@@ -382,15 +396,7 @@ int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const s
     if (!cfg->insecure &&
         (rc = fo_tls_ctx_new(&s->tls, cfg->ca_file, cfg->cert_file, cfg->key_file, FO_TLS_ROLE_CONTROLLER, err)) != 0)
         goto err_after_epochs;
-    for (i = 0; i < cfg->n_clusters; i++) {
-        struct agent_lease *e = &s->leases[i];
-        e->s = s;
-        e->cfg = &cfg->clusters[i];
-        fo_lease_init(&e->lease);
-        uv_timer_init(loop, &e->timer);
-        e->timer.data = s;
-        s->refs++;
-    }
+    init_leases(s);
     fo_agent_lease_remove_stale(s);
     if ((rc = listen_on(s, err)) != 0) goto err_after_handles;
     if (cfg->http_address[0] != '\0') {

@@ -5,25 +5,44 @@
  * in order. One request per connection is in flight at a time; reading pauses
  * meanwhile.
  *
+ * Leases are per VIP (DESIGN.md §7): every `vip =` line of a [cluster] section is one
+ * lease, so a host may hold a cluster's writer VIP and several of its reader VIPs,
+ * each under its own lease, timer and gratuitous ARP. Epochs are per cluster.
+ *
  * Every request naming an epoch is fenced first: the epoch is checked against, and
- * if higher written durably to, agent/epoch.h's store in libuv's thread pool
- * (fsync never runs on the loop). Only then does the request act: AcquireVip adds the
- * address through agent/vip.h, announces it with agent/arp.h and arms the cluster's
- * lease timer (agent/lease.h, uv_timer on uv_now: monotonic time only); a lease that
- * is not renewed in time makes the agent delete the VIP itself (and, with
- * lease_read_only, set the local mysqld read-only). ReleaseVip deletes it; FenceMysql
- * sets read_only=1 on the local mysqld and kills its client connections.
+ * if higher written durably to, agent/epoch.h's store (one epoch per cluster, whichever
+ * VIP the request names; epoch 0 is valid until a higher one is seen) in libuv's
+ * thread pool (fsync never runs on the loop). Only then does the request act:
+ *   AcquireVip (cluster, vip, prefix, interface) takes the lease of exactly that
+ *     configured VIP: adds the address through agent/vip.h, announces it with
+ *     agent/arp.h and arms that lease's timer (agent/lease.h, uv_timer on uv_now:
+ *     monotonic time only). The cluster's other leases are not touched.
+ *   RenewLease (cluster, vip) extends the lease on vip ("a.b.c.d"), or with vip ""
+ *     every lease of the cluster that is held; FO_ENOTFOUND if none of them is held
+ *     (a lease that ran out or was released comes back only by AcquireVip).
+ *   ReleaseVip (cluster, vip) gives up the lease on vip, or with vip "" every lease of
+ *     the cluster, deleting the address(es).
+ *   FenceMysql sets read_only=1 on the local mysqld and kills its client connections.
+ * A lease that is not renewed in time makes the agent delete that VIP itself (and,
+ * with lease_read_only, set the local mysqld read-only: for any lease, see
+ * agent/config.h). If a cluster lists one address with several prefixes or
+ * interfaces, a vip naming it names all of those leases.
+ *
+ * Status answers one ClusterStatus per lease, in configuration order: the cluster and
+ * its epoch, the lease's state and time left, the configured VIP ("a.b.c.d/len", held
+ * or not), its interface and whether the address is on it now.
  *
  * Refused, logged with the peer and counted in agent/metrics.h, with nothing changed:
  * stale epochs (FO_ESTALE), clusters not in the config (FO_ENOTFOUND), interfaces or
- * addresses not listed for the cluster (FO_EPERM), malformed requests (FO_EINVAL). A
- * bad frame (garbage, oversized, wrong version or type, undecodable protobuf) closes
- * that connection only. A TLS peer that fails authentication is closed by the TLS
- * layer and counted.
+ * addresses not listed for the cluster, also as a RenewLease / ReleaseVip vip
+ * (FO_EPERM), malformed requests (FO_EINVAL); all but the first are checked before the
+ * epoch, so that such a request does not raise it either. A bad frame (garbage,
+ * oversized, wrong version or type, undecodable protobuf) closes that connection only.
+ * A TLS peer that fails authentication is closed by the TLS layer and counted.
  *
- * At start the agent deletes every configured VIP that is present: after a restart
- * it holds no lease, so it must not keep answering on the address; the controller's
- * next renew fails (no lease) and it acquires again.
+ * At start the agent deletes every configured VIP that is present (each lease's): after
+ * a restart it holds no lease, so it must not keep answering on the address; the
+ * controller's next renew fails (no lease) and it acquires again.
  *
  * Threads: the loop's thread, except the epoch work described above. */
 #ifndef FO_AGENT_SERVER_H

@@ -22,14 +22,19 @@
 
 #define FO_AGENT_READ_BUF 65536
 
-/* One configured cluster's lease and the VIP it covers. */
+/* Every configured VIP (a `vip =` line of a [cluster] section) has its own lease
+ * slot: a host may hold a cluster's writer VIP and some of its reader VIPs at once,
+ * each acquired, renewed, released and expiring on its own (DESIGN.md §7). Epochs
+ * stay per cluster (agent/epoch.h). */
+#define FO_AGENT_MAX_LEASES (FO_AGENT_MAX_CLUSTERS * FO_AGENT_MAX_VIPS)
+
 struct agent_lease {
     struct fo_agent_server *s;
-    const struct fo_agent_cluster *cfg;
+    const struct fo_agent_cluster *cfg; /* the cluster, in s->cfg */
+    const struct fo_vip *vip;           /* the VIP it covers: one of cfg->vips */
     struct fo_lease lease;
-    bool has_vip; /* vip is the address of the last acquire */
-    struct fo_vip vip;
-    uv_timer_t timer;
+    bool writer;        /* the last acquire said this is the writer VIP (fence on expiry) */
+    uv_timer_t timer;   /* fires at the lease's deadline */
     struct fo_arp *arp; /* announcement in flight, or NULL */
 };
 
@@ -58,8 +63,9 @@ struct fo_agent_server {
     struct fo_tls_ctx *tls; /* NULL when insecure */
     uv_tcp_t listener;
     struct fo_epoch_store *epochs;
-    uv_mutex_t epoch_mu; /* the store is used from the thread pool */
-    struct agent_lease leases[FO_AGENT_MAX_CLUSTERS];
+    uv_mutex_t epoch_mu;                            /* the store is used from the thread pool */
+    struct agent_lease leases[FO_AGENT_MAX_LEASES]; /* the clusters' VIPs, in config order */
+    unsigned n_leases;
     struct fo_http *http;
     struct fo_sql *ro_sql; /* lease expiry's read_only=1, or NULL */
     struct agent_conn *conns;
@@ -74,7 +80,6 @@ struct fo_agent_server {
 void fo_agent_conn_reply(struct agent_conn *c, int code, const char *error, Fo__Agent__AgentStatus *status);
 void fo_agent_conn_refuse(struct agent_conn *c, enum fo_agent_refuse why, int code, const char *error);
 void fo_agent_server_unref(struct fo_agent_server *s);
-struct agent_lease *fo_agent_lease_of(struct fo_agent_server *s, const char *cluster);
 
 /* rpc.c: each takes ownership of req and ends with exactly one reply or refusal. */
 void fo_agent_rpc_dispatch(struct agent_conn *c, Fo__Agent__AgentRequest *req);

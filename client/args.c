@@ -25,8 +25,15 @@ enum opt_id {
     OPT_CERT,
     OPT_KEY,
     OPT_INSECURE,
+    OPT_VIP,
+    OPT_VIP_INTERFACE,
+    OPT_AGENT_PORT,
+    OPT_VIP_LEASE_MS,
+    OPT_READER_VIPS,
+    OPT_READER_MAX_LAG_S,
     OPT_COUNT
 };
+_Static_assert(OPT_COUNT <= 32, "options are bits of an unsigned");
 
 #define OPT_BIT(o) (1u << (o))
 #define OPT_TRANSPORT (OPT_BIT(OPT_CA) | OPT_BIT(OPT_CERT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_INSECURE))
@@ -58,12 +65,20 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_CERT] = {"--cert", 1},
     [OPT_KEY] = {"--key", 1},
     [OPT_INSECURE] = {"--insecure", 0},
+    [OPT_VIP] = {"--vip", 1},
+    [OPT_VIP_INTERFACE] = {"--vip-interface", 1},
+    [OPT_AGENT_PORT] = {"--agent-port", 1},
+    [OPT_VIP_LEASE_MS] = {"--vip-lease-ms", 1},
+    [OPT_READER_VIPS] = {"--reader-vips", 1},
+    [OPT_READER_MAX_LAG_S] = {"--reader-max-lag-s", 1},
 };
 
 /* The options of `cluster add`, all optional but the first two. */
-#define OPT_CLUSTER_ADD                                                                                          \
-    (OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) | OPT_BIT(OPT_REPL_PASSWORD_FILE) | \
-     OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) | OPT_BIT(OPT_MAX_LAG_S))
+#define OPT_CLUSTER_ADD                                                                                            \
+    (OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) | OPT_BIT(OPT_REPL_PASSWORD_FILE) |   \
+     OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) | OPT_BIT(OPT_MAX_LAG_S) | OPT_BIT(OPT_VIP) |               \
+     OPT_BIT(OPT_VIP_INTERFACE) | OPT_BIT(OPT_AGENT_PORT) | OPT_BIT(OPT_VIP_LEASE_MS) | OPT_BIT(OPT_READER_VIPS) | \
+     OPT_BIT(OPT_READER_MAX_LAG_S))
 
 /* More positional words than any command takes (2 words + 3 operands). */
 #define MAX_POS 8
@@ -510,6 +525,53 @@ static int apply_path(const char *v, const char *what, char *dst, size_t cap, ch
     return rc != 0 ? rc : copy_str(dst, cap, v, what, err);
 }
 
+/* --reader-vips A/len,B/len: each a CIDR, at most FO_MAX_READER_VIPS, no repeats. */
+static int apply_reader_vips(struct fo_ctl_args *a, const char *v, char *err)
+{
+    char buf[FO_MAX_READER_VIPS * FO_VIP_LEN + 2], perr[FO_ERRLEN];
+    char *p, *save = NULL;
+    unsigned i;
+
+    if (v == NULL) return 0;
+    if (strlen(v) >= sizeof(buf)) return fo_errf(err, FO_EINVAL, "--reader-vips: too long");
+    memcpy(buf, v, strlen(v) + 1);
+    for (p = strtok_r(buf, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+        if (a->n_reader_vips >= FO_MAX_READER_VIPS)
+            return fo_errf(err, FO_EINVAL, "--reader-vips: more than %d", FO_MAX_READER_VIPS);
+        if (strlen(p) >= FO_VIP_LEN || fo_parse_cidr4(p, perr) != 0)
+            return fo_errf(err, FO_EINVAL, "--reader-vips: %s", strlen(p) >= FO_VIP_LEN ? "entry too long" : perr);
+        for (i = 0; i < a->n_reader_vips; i++)
+            if (strcmp(a->reader_vips[i], p) == 0) return fo_errf(err, FO_EINVAL, "--reader-vips: %s twice", p);
+        memcpy(a->reader_vips[a->n_reader_vips++], p, strlen(p) + 1);
+    }
+    if (a->n_reader_vips == 0) return fo_errf(err, FO_EINVAL, "--reader-vips: empty list");
+    return 0;
+}
+
+/* The writer and reader VIP options of `cluster add` (issue 4). */
+static int apply_vip_options(struct fo_ctl_args *a, const struct scan *s, char *err)
+{
+    const char *const *v = s->values;
+    char perr[FO_ERRLEN];
+    int rc = 0;
+
+    if (v[OPT_VIP] != NULL && (strlen(v[OPT_VIP]) >= FO_VIP_LEN || fo_parse_cidr4(v[OPT_VIP], perr) != 0))
+        return fo_errf(err, FO_EINVAL, "--vip: %s", strlen(v[OPT_VIP]) >= FO_VIP_LEN ? "too long" : perr);
+    if (v[OPT_VIP] != NULL) memcpy(a->vip, v[OPT_VIP], strlen(v[OPT_VIP]) + 1);
+    if (v[OPT_VIP_INTERFACE] != NULL && fo_check_ifname(v[OPT_VIP_INTERFACE], perr) != 0)
+        return fo_errf(err, FO_EINVAL, "--vip-interface: %s", perr);
+    if (v[OPT_VIP_INTERFACE] != NULL) memcpy(a->vip_interface, v[OPT_VIP_INTERFACE], strlen(v[OPT_VIP_INTERFACE]) + 1);
+    rc = apply_reader_vips(a, v[OPT_READER_VIPS], err);
+    if (rc == 0) rc = apply_u32(v[OPT_AGENT_PORT], 1, 65535, "--agent-port", &a->agent_port, err);
+    if (rc == 0) rc = apply_u32(v[OPT_VIP_LEASE_MS], 500, 60000, "--vip-lease-ms", &a->vip_lease_ms, err);
+    if (rc == 0)
+        rc = apply_u32(v[OPT_READER_MAX_LAG_S], 1, FO_CTL_MAX_LAG_S, "--reader-max-lag-s", &a->reader_max_lag_s, err);
+    if (rc != 0) return rc;
+    if ((a->vip[0] != '\0' || a->n_reader_vips > 0) != (a->vip_interface[0] != '\0'))
+        return fo_errf(err, FO_EINVAL, "--vip-interface goes with --vip or --reader-vips");
+    return 0;
+}
+
 /* `cluster add`'s account and failover options. */
 static int apply_cluster_options(struct fo_ctl_args *a, const struct scan *s, char *err)
 {
@@ -531,7 +593,7 @@ static int apply_cluster_options(struct fo_ctl_args *a, const struct scan *s, ch
     if ((v[OPT_REPL_USER] == NULL) != (v[OPT_REPL_PASSWORD_FILE] == NULL))
         return fo_errf(err, FO_EINVAL, "--repl-user and --repl-password-file go together");
     a->semi_sync = v[OPT_SEMI_SYNC] != NULL;
-    return 0;
+    return apply_vip_options(a, s, err);
 }
 
 static int apply_command_options(struct fo_ctl_args *a, const struct scan *s, char *err)
@@ -793,7 +855,8 @@ static const char usage_text[] =
     "                                      TEXT is at most 200 characters\n"
     "  cluster add NAME --user USER --password-file PATH\n"
     "              [--repl-user USER --repl-password-file PATH] [--semi-sync]\n"
-    "              [--anti-flap-s N] [--max-lag-s N]\n"
+    "              [--anti-flap-s N] [--max-lag-s N] [--vip A.B.C.D/LEN --vip-interface IF]\n"
+    "              [--reader-vips A/LEN[,B/LEN...]] [--reader-max-lag-s N] [--agent-port N] [--vip-lease-ms N]\n"
     "                                      register a cluster; each PATH is absolute and is\n"
     "                                      read by each controller (failoverctl never opens\n"
     "                                      it); --anti-flap-s 0..604800 (0: default 3600),\n"

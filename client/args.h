@@ -102,7 +102,14 @@ struct fo_ctl_args {
     int semi_sync;                        /* cluster add --semi-sync */
     unsigned anti_flap_s;                 /* cluster add; 0 = the server's default */
     unsigned max_lag_s;                   /* cluster add; 0 = no limit */
-    char host[FO_HOST_LEN];               /* instance add/remove/rule, maintenance ("" = cluster) */
+    char vip[FO_VIP_LEN];                 /* cluster add --vip; "" = none */
+    char vip_interface[FO_IFNAME_LEN];    /* cluster add --vip-interface */
+    unsigned agent_port;                  /* cluster add; 0 = the default 7201 */
+    unsigned vip_lease_ms;                /* cluster add; 0 = the default 2000 */
+    unsigned n_reader_vips;               /* cluster add --reader-vips */
+    char reader_vips[FO_MAX_READER_VIPS][FO_VIP_LEN];
+    unsigned reader_max_lag_s; /* cluster add; 0 = the default 30 */
+    char host[FO_HOST_LEN];    /* instance add/remove/rule, maintenance ("" = cluster) */
     uint16_t port;
     enum fo_rule rule;              /* instance add (neutral unless --rule), instance rule */
     uint64_t id;                    /* member add/remove/transfer-leader (0 = any) */

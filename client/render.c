@@ -266,6 +266,20 @@ static void topology_json(struct fo_buf *out, const Fo__TopologyResp *r)
         }
         fo_ctl_json_close(&w, '}');
     }
+    if (r->n_reader_vips > 0) {
+        fo_ctl_json_open(&w, "reader_vips", '[');
+        for (i = 0; i < r->n_reader_vips; i++) {
+            fo_ctl_json_open(&w, NULL, '{');
+            fo_ctl_json_str(&w, "address", r->reader_vips[i]->vip);
+            fo_ctl_json_str(&w, "holder", r->reader_vips[i]->holder);
+            if (r->live) {
+                fo_ctl_json_bool(&w, "lease_confirmed", r->reader_vips[i]->held);
+                fo_ctl_json_str(&w, "error", r->reader_vips[i]->error);
+            }
+            fo_ctl_json_close(&w, '}');
+        }
+        fo_ctl_json_close(&w, ']');
+    }
     fo_ctl_json_open(&w, "problems", '[');
     for (i = 0; i < r->n_problems; i++) fo_ctl_json_str(&w, NULL, r->problems[i]);
     fo_ctl_json_close(&w, ']');
@@ -362,6 +376,19 @@ static void topology_text(struct fo_buf *out, const Fo__TopologyResp *r)
         if (r->live && r->vip_error[0] != '\0') {
             fo_buf_puts(out, ": ");
             fo_ctl_puts_safe(out, r->vip_error);
+        }
+        fo_buf_puts(out, "\n");
+    }
+    for (i = 0; i < r->n_reader_vips; i++) {
+        const Fo__ReaderVipView *x = r->reader_vips[i];
+        fo_buf_puts(out, "reader vip: ");
+        fo_ctl_puts_safe(out, x->vip);
+        fo_buf_puts(out, " on ");
+        fo_ctl_puts_safe(out, x->holder[0] != '\0' ? x->holder : "nobody");
+        if (r->live && x->holder[0] != '\0') fo_buf_puts(out, x->held ? "  lease confirmed" : "  lease NOT confirmed");
+        if (r->live && x->error[0] != '\0') {
+            fo_buf_puts(out, ": ");
+            fo_ctl_puts_safe(out, x->error);
         }
         fo_buf_puts(out, "\n");
     }

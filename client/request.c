@@ -64,6 +64,14 @@ static void build_cluster_add(struct fo_ctl_request *r, const struct fo_ctl_args
     b->semi_sync = a->semi_sync != 0;
     b->anti_flap_s = a->anti_flap_s;
     b->max_lag_s = a->max_lag_s;
+    b->vip = PB_STR(a->vip);
+    b->vip_interface = PB_STR(a->vip_interface);
+    b->agent_port = a->agent_port;
+    b->vip_lease_ms = a->vip_lease_ms;
+    b->reader_max_lag_s = a->reader_max_lag_s;
+    b->n_reader_vips = a->n_reader_vips;
+    for (unsigned i = 0; i < a->n_reader_vips; i++) r->reader_vips[i] = PB_STR(a->reader_vips[i]);
+    b->reader_vips = r->reader_vips;
     r->req.body_case = FO__REQUEST__BODY_CLUSTER_ADD;
     r->req.cluster_add = b;
 }

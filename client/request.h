@@ -32,6 +32,7 @@ struct fo_ctl_request {
         Fo__Maintenance maintenance;
         Fo__SetPromotionRule promotion_rule;
     } body;
+    char *reader_vips[FO_MAX_READER_VIPS]; /* cluster add: points into the args */
 };
 
 /* Builds the request for a->cmd. `status` builds its first request, MembersReq; the

@@ -162,7 +162,8 @@ enum key_type {
     K_FAULT,
     K_INSTANCE,
     K_CIDR4,
-    K_IFNAME
+    K_IFNAME,
+    K_READER_VIP
 };
 
 struct key_def {
@@ -205,6 +206,8 @@ enum {
     CK_VIP_INTERFACE,
     CK_AGENT_PORT,
     CK_VIP_LEASE,
+    CK_READER_VIP,
+    CK_READER_LAG,
     CK_COUNT
 };
 enum { TK_CA, TK_CERT, TK_KEY, TK_INSECURE, TK_COUNT };
@@ -253,6 +256,8 @@ static const struct key_def cluster_keys[CK_COUNT + 1] = {
     [CK_VIP_INTERFACE] = {"vip_interface", K_IFNAME, FIELD(struct fo_cluster_cfg, vip_interface), 0, 0, 0, 0},
     [CK_AGENT_PORT] = {"agent_port", K_UINT, FIELD(struct fo_cluster_cfg, agent_port), 1, 65535, 0, 0},
     [CK_VIP_LEASE] = {"vip_lease_ms", K_UINT, FIELD(struct fo_cluster_cfg, vip_lease_ms), 500, 60000, 0, 0},
+    [CK_READER_VIP] = {"reader_vip", K_READER_VIP, 0, 0, 0, 0, 0, 1},
+    [CK_READER_LAG] = {"reader_max_lag_s", K_UINT, FIELD(struct fo_cluster_cfg, reader_max_lag_s), 1, 86400, 0, 0},
     [CK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
@@ -388,6 +393,7 @@ static struct section_state *section_state(struct loader *ld)
 /* ---- values ----------------------------------------------------------------- */
 
 static int add_instance(struct loader *ld, const char *key, const char *value);
+static int add_reader_vip(struct loader *ld, const char *key, const char *value);
 static int check_hook(struct loader *ld, const struct key_def *def, const char *path);
 
 /* Sets a string field after validation; `kind` names what the value is. */
@@ -502,6 +508,7 @@ static int store_value(struct loader *ld, const struct key_def *def, const char 
     case K_BOOL: return store_bool(ld, def, field, value);
     case K_FAULT: return store_fault(ld, def, field, value);
     case K_INSTANCE: return add_instance(ld, def->name, value);
+    case K_READER_VIP: return add_reader_vip(ld, def->name, value);
     case K_IPV4:
     case K_HOSTPORT:
     case K_PATH:
@@ -594,16 +601,56 @@ static int check_repl_pair(struct loader *ld, const struct section_state *st)
                 "missing (%s is set on line %u)", cluster_keys[set].name, st->key_line[set]);
 }
 
-/* vip and vip_interface go together; the agent port and lease only mean something
- * with a VIP, but are harmless without one. */
+/* vip_interface goes with vip and reader_vip (one interface for all of a cluster's
+ * VIPs); the agent port and lease only mean something with a VIP, but are harmless
+ * without one. */
 static int check_vip_pair(struct loader *ld, const struct section_state *st)
 {
-    unsigned vip = st->key_line[CK_VIP], ifn = st->key_line[CK_VIP_INTERFACE];
+    unsigned vip = st->key_line[CK_VIP] ? st->key_line[CK_VIP] : st->key_line[CK_READER_VIP];
+    unsigned ifn = st->key_line[CK_VIP_INTERFACE];
+    int set = st->key_line[CK_VIP] ? CK_VIP : CK_READER_VIP;
 
     if ((vip != 0) == (ifn != 0)) return 0;
-    return fail(ld, st->header_line, ld->section, cluster_keys[vip != 0 ? CK_VIP_INTERFACE : CK_VIP].name, FO_ECONFIG,
-                "missing (%s is set on line %u)", cluster_keys[vip != 0 ? CK_VIP : CK_VIP_INTERFACE].name,
-                vip != 0 ? vip : ifn);
+    if (vip != 0)
+        return fail(ld, st->header_line, ld->section, cluster_keys[CK_VIP_INTERFACE].name, FO_ECONFIG,
+                    "missing (%s is set on line %u)", cluster_keys[set].name, vip);
+    return fail(ld, st->header_line, ld->section, cluster_keys[CK_VIP].name, FO_ECONFIG,
+                "missing (vip_interface is set on line %u; set vip or reader_vip)", ifn);
+}
+
+/* reader_vip = a.b.c.d/len, repeatable; distinct from each other and from vip. */
+static int add_reader_vip(struct loader *ld, const char *key, const char *value)
+{
+    struct fo_cluster_cfg *cl = &ld->c->clusters[ld->cur];
+    char perr[FO_ERRLEN], shown[SHOW_LEN];
+    unsigned i;
+
+    if (fo_parse_cidr4(value, perr) != 0) return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "%s", perr);
+    if (strlen(value) >= FO_VIP_LEN)
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "'%s' is too long", show(value, shown));
+    if (cl->n_reader_vips >= FO_MAX_READER_VIPS)
+        return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "more than %d reader VIPs", FO_MAX_READER_VIPS);
+    for (i = 0; i < cl->n_reader_vips; i++)
+        if (strcmp(cl->reader_vips[i], value) == 0)
+            return fail(ld, ld->line, ld->section, key, FO_ECONFIG, "'%s' is listed twice", show(value, shown));
+    snprintf(cl->reader_vips[cl->n_reader_vips++], FO_VIP_LEN, "%s", value);
+    return 0;
+}
+
+/* A reader VIP must not also be the writer VIP (compared by address). */
+static int check_reader_vips(struct loader *ld)
+{
+    const struct fo_cluster_cfg *cl = &ld->c->clusters[ld->cur];
+    size_t n;
+    unsigned i;
+
+    if (cl->vip[0] == '\0') return 0;
+    n = strcspn(cl->vip, "/");
+    for (i = 0; i < cl->n_reader_vips; i++)
+        if (strncmp(cl->reader_vips[i], cl->vip, n) == 0 && cl->reader_vips[i][n] == '/')
+            return fail(ld, ld->cluster.key_line[CK_READER_VIP], ld->section, "reader_vip", FO_ECONFIG,
+                        "'%s' is also the writer vip", cl->reader_vips[i]);
+    return 0;
 }
 
 static int end_section(struct loader *ld)
@@ -619,7 +666,8 @@ static int end_section(struct loader *ld)
     if (ld->kind == SEC_CLUSTER && ld->c->clusters[ld->cur].n_instances == 0)
         return fail(ld, st->header_line, ld->section, "instance", FO_ECONFIG, "missing");
     if (ld->kind == SEC_CLUSTER && check_repl_pair(ld, st) != 0) return ld->rc;
-    if (ld->kind == SEC_CLUSTER) return check_vip_pair(ld, st);
+    if (ld->kind == SEC_CLUSTER && check_vip_pair(ld, st) != 0) return ld->rc;
+    if (ld->kind == SEC_CLUSTER) return check_reader_vips(ld);
     return 0;
 }
 
@@ -676,6 +724,7 @@ static int begin_cluster(struct loader *ld, const char *name)
     c->clusters[ld->cur].anti_flap_s = DEFAULT_ANTI_FLAP_S;
     c->clusters[ld->cur].agent_port = FO_DEFAULT_AGENT_PORT;
     c->clusters[ld->cur].vip_lease_ms = FO_DEFAULT_VIP_LEASE_MS;
+    c->clusters[ld->cur].reader_max_lag_s = FO_DEFAULT_READER_MAX_LAG_S;
     memset(&ld->cluster, 0, sizeof(ld->cluster));
     ld->cluster.header_line = ld->line;
     ld->instances_cap = 0;

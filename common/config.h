@@ -38,6 +38,9 @@
  *   vip_interface = eth0                 ; required with vip: interface on the DB hosts
  *   agent_port = 7201                    ; 1..65535: failover-agent port on every instance's host
  *   vip_lease_ms = 2000                  ; 500..60000: VIP lease; renewed every lease/4
+ *   reader_vip = 10.231.0.101/24         ; repeatable (at most 8): reader VIPs, spread over
+ *                                        ; healthy replicas (MMM style), on vip_interface
+ *   reader_max_lag_s = 30                ; 1..86400: a replica lagging more loses its reader VIPs
  *
  *   [tls]                                ; mutual TLS for the admin RPC and the agent RPC
  *   ca_file = /etc/failoverd/tls/ca.crt  ; required unless insecure = yes
@@ -86,6 +89,8 @@
 #define FO_IFNAME_LEN 16 /* IF_NAMESIZE */
 #define FO_DEFAULT_AGENT_PORT 7201
 #define FO_DEFAULT_VIP_LEASE_MS 2000
+#define FO_MAX_READER_VIPS 8
+#define FO_DEFAULT_READER_MAX_LAG_S 30
 
 enum fo_rule { FO_RULE_NEUTRAL = 0, FO_RULE_PREFER = 1, FO_RULE_PREFER_NOT = 2, FO_RULE_MUST_NOT = 3 };
 
@@ -115,6 +120,9 @@ struct fo_cluster_cfg {
     char vip_interface[FO_IFNAME_LEN];
     unsigned agent_port; /* failover-agent's port on each instance's host */
     unsigned vip_lease_ms;
+    unsigned n_reader_vips;
+    char reader_vips[FO_MAX_READER_VIPS][FO_VIP_LEN];
+    unsigned reader_max_lag_s;
     unsigned n_instances;
     struct fo_instance_cfg *instances; /* malloc'd, n_instances entries */
 };

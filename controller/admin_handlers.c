@@ -241,6 +241,37 @@ static int add_instance_view(void *data, const struct fo_store_instance *i)
     return areq_list_push(col, v);
 }
 
+/* Reader VIPs with their recorded holders and, on the leader, the lease state. */
+static int topology_readers(struct areq *r, const struct fo_store_cluster *c, Fo__TopologyResp *tr)
+{
+    Fo__ReaderVipView **list = areq_alloc(r, c->n_reader_vips * sizeof(*list));
+    char host[FO_HOST_LEN], hbuf[FO_ADDR_LEN];
+    struct fo_vipmgr_view vv;
+    uint16_t port;
+    uint64_t epoch;
+    unsigned i;
+
+    if (list == NULL) return FO_ENOMEM;
+    for (i = 0; i < c->n_reader_vips; i++) {
+        Fo__ReaderVipView *x = areq_alloc(r, sizeof(*x));
+        if (x == NULL) return FO_ENOMEM;
+        fo__reader_vip_view__init(x);
+        x->vip = areq_strdup(r, c->reader_vips[i]);
+        if (fo_store_get_reader_holder(r->ctl->store, c->name, c->reader_vips[i], host, &port, &epoch) == 0 &&
+            host[0] != '\0') {
+            snprintf(hbuf, sizeof(hbuf), "%s:%u", host, port);
+            x->holder = areq_strdup(r, hbuf);
+        }
+        fo_vipmgr_view(fo_failover_vipmgr(r->ctl), c->name, c->reader_vips[i], &vv);
+        x->held = vv.held;
+        if (vv.error[0] != '\0') x->error = areq_strdup(r, vv.error);
+        list[i] = x;
+    }
+    tr->n_reader_vips = c->n_reader_vips;
+    tr->reader_vips = list;
+    return 0;
+}
+
 static void topology_local(struct areq *r)
 {
     const char *name = r->req->topology->cluster;
@@ -281,10 +312,11 @@ static void topology_local(struct areq *r)
             tr.vip_holder = areq_strdup(r, hbuf);
         }
         tr.vip_epoch = c.vip_epoch;
-        fo_vipmgr_view(fo_failover_vipmgr(r->ctl), c.name, &vv);
+        fo_vipmgr_view(fo_failover_vipmgr(r->ctl), c.name, "", &vv);
         tr.vip_held = vv.held;
         if (vv.error[0] != '\0') tr.vip_error = areq_strdup(r, vv.error);
     }
+    if (c.n_reader_vips > 0 && topology_readers(r, &c, &tr) != 0) return areq_fail(r, FO_ENOMEM, "out of memory");
     tr.live = fo_raft_is_leader(&r->ctl->raft);
     tr.served_by = r->ctl->cfg.node_id;
     tr.n_instances = col.n;

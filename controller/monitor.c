@@ -566,7 +566,8 @@ static void seed_config(struct fo_monitor *m)
     Fo__Command cmd;
     Fo__ClusterAdd ca;
     Fo__InstanceAdd ia;
-    unsigned i, j;
+    char *readers[FO_MAX_READER_VIPS];
+    unsigned i, j, k;
 
     for (i = 0; i < cfg->n_clusters; i++) {
         struct fo_cluster_cfg *cc = &cfg->clusters[i];
@@ -584,6 +585,10 @@ static void seed_config(struct fo_monitor *m)
             ca.vip_interface = cc->vip_interface;
             ca.agent_port = cc->agent_port;
             ca.vip_lease_ms = cc->vip_lease_ms;
+            ca.n_reader_vips = cc->n_reader_vips;
+            ca.reader_vips = readers;
+            ca.reader_max_lag_s = cc->reader_max_lag_s;
+            for (k = 0; k < cc->n_reader_vips; k++) readers[k] = cc->reader_vips[k];
             command_init(&cmd);
             cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
             cmd.cluster_add = &ca;

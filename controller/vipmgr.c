@@ -1,7 +1,11 @@
-/* The writer VIP on the leader: see vipmgr.h for the rule that keeps a VIP on one
- * host at a time. A move is a small state machine (release or wait, commit the new
- * holder, acquire), used by the failover's VIP step and by the renewal loop when the
- * holder and the designated primary differ. */
+/* The writer VIP and the reader VIPs on the leader: see vipmgr.h for the rule that
+ * keeps a VIP on one host at a time. A move is a small state machine (release or
+ * wait, commit the new holder, acquire), used by the failover's VIP step and by the
+ * renewal loop when a VIP's holder and where it should be differ (the designated
+ * primary for the writer VIP; controller/readers.h for reader VIPs).
+ *
+ * Every VIP is named by a key: "" for the writer VIP, the reader VIP's "a.b.c.d/len"
+ * otherwise; leader memory (struct vstate) is per (cluster, key). */
 #include "controller/vipmgr.h"
 
 #include <stdarg.h>
@@ -14,6 +18,8 @@
 #include "common/prom.h"
 #include "controller/agentc.h"
 #include "controller/failover.h"
+#include "controller/monitor.h"
+#include "controller/readers.h"
 #include "failoverd.pb-c.h"
 
 #define MOD "vip"
@@ -23,10 +29,11 @@
 
 enum move_phase { M_START, M_RELEASE, M_WAIT, M_COMMIT, M_ACQUIRE, M_DONE };
 
-/* Per cluster memory of the leader (not replicated). */
+/* Per (cluster, VIP) memory of the leader (not replicated). */
 struct vstate {
     struct vstate *next;
     char cluster[FO_NAME_LEN];
+    char key[FO_VIP_LEN];        /* "" = writer VIP */
     char sent_host[FO_HOST_LEN]; /* last host this node sent a lease message to */
     uint16_t sent_port;
     uint64_t sent_ms; /* monotonic send time of that message */
@@ -44,6 +51,7 @@ struct fo_vipmgr_move {
     struct vstate *st;
     enum move_phase phase;
     char cluster[FO_NAME_LEN];
+    char key[FO_VIP_LEN];
     char to_host[FO_HOST_LEN];
     uint16_t to_port;
     char from_host[FO_HOST_LEN]; /* recorded holder at the start, "" = nobody */
@@ -90,14 +98,23 @@ static void unref(struct fo_vipmgr *v)
     free(v);
 }
 
-static struct vstate *state_get(struct fo_vipmgr *v, const char *cluster)
+static struct vstate *state_find(struct fo_vipmgr *v, const char *cluster, const char *key)
 {
     struct vstate *s;
 
     for (s = v->states; s != NULL; s = s->next)
-        if (strcmp(s->cluster, cluster) == 0) return s;
+        if (strcmp(s->cluster, cluster) == 0 && strcmp(s->key, key) == 0) return s;
+    return NULL;
+}
+
+static struct vstate *state_get(struct fo_vipmgr *v, const char *cluster, const char *key)
+{
+    struct vstate *s = state_find(v, cluster, key);
+
+    if (s != NULL) return s;
     if ((s = calloc(1, sizeof(*s))) == NULL) return NULL;
     snprintf(s->cluster, sizeof(s->cluster), "%s", cluster);
+    snprintf(s->key, sizeof(s->key), "%s", key);
     s->next = v->states;
     v->states = s;
     return s;
@@ -113,10 +130,48 @@ static unsigned lease_ms(const struct fo_store_cluster *c)
     return c->vip_lease_ms != 0 ? c->vip_lease_ms : FO_DEFAULT_VIP_LEASE_MS;
 }
 
-/* When the recorded holder's lease has surely run out (vipmgr.h). */
-static uint64_t expiry_of(struct fo_vipmgr *v, const struct vstate *s, const struct fo_store_cluster *c)
+/* One VIP of a cluster as the store has it: its address and its recorded holder. */
+struct vtarget {
+    char cidr[FO_VIP_LEN]; /* "a.b.c.d/len" */
+    char addr[FO_VIP_LEN]; /* "a.b.c.d": names the agent's lease */
+    char host[FO_HOST_LEN];
+    uint16_t port;
+};
+
+/* Fills t for VIP key of c. Returns 0, FO_ENOTFOUND (no such VIP) or a store error. */
+static int target_of(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *key, struct vtarget *t)
 {
-    if (s->sent_valid && strcmp(s->sent_host, c->vip_host) == 0 && s->sent_port == c->vip_port)
+    uint64_t epoch;
+    unsigned i;
+    int rc = 0;
+
+    memset(t, 0, sizeof(*t));
+    if (key[0] == '\0') {
+        if (c->vip[0] == '\0') return FO_ENOTFOUND;
+        snprintf(t->cidr, sizeof(t->cidr), "%s", c->vip);
+        snprintf(t->host, sizeof(t->host), "%s", c->vip_host);
+        t->port = c->vip_port;
+    } else {
+        for (i = 0; i < c->n_reader_vips && strcmp(c->reader_vips[i], key) != 0; i++) {
+        }
+        if (i == c->n_reader_vips) return FO_ENOTFOUND;
+        snprintf(t->cidr, sizeof(t->cidr), "%s", key);
+        rc = fo_store_get_reader_holder(v->ctl->store, c->name, key, t->host, &t->port, &epoch);
+    }
+    snprintf(t->addr, sizeof(t->addr), "%.*s", (int)strcspn(t->cidr, "/"), t->cidr);
+    return rc;
+}
+
+static const char *what(const char *key)
+{
+    return key[0] == '\0' ? "writer VIP" : "reader VIP";
+}
+
+/* When the recorded holder's lease has surely run out (vipmgr.h). */
+static uint64_t expiry_of(struct fo_vipmgr *v, const struct vstate *s, const struct fo_store_cluster *c,
+                          const struct vtarget *t)
+{
+    if (s->sent_valid && strcmp(s->sent_host, t->host) == 0 && s->sent_port == t->port)
         return s->sent_ms + lease_ms(c) + FO_VIPMGR_MARGIN_MS;
     return v->ready_ms + lease_ms(c) + v->ctl->cfg.election_timeout_ms + FO_VIPMGR_MARGIN_MS;
 }
@@ -129,17 +184,17 @@ static void note_sent(struct fo_vipmgr *v, struct vstate *s, const char *host, u
     s->sent_valid = true;
 }
 
-static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *host, uint16_t port,
-                        uint64_t epoch, unsigned timeout_ms, fo_agentc_cb cb, void *data, struct fo_agentc_call **out,
-                        char err[FO_ERRLEN])
+static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *cidr, const char *host,
+                        uint16_t port, uint64_t epoch, unsigned timeout_ms, fo_agentc_cb cb, void *data,
+                        struct fo_agentc_call **out, char err[FO_ERRLEN])
 {
     Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
     Fo__Agent__AcquireVip acq = FO__AGENT__ACQUIRE_VIP__INIT;
     char addr[FO_VIP_LEN];
     char *slash;
 
-    snprintf(addr, sizeof(addr), "%s", c->vip);
-    if ((slash = strchr(addr, '/')) == NULL) return fo_errf(err, FO_EINVAL, "bad VIP '%s'", c->vip);
+    snprintf(addr, sizeof(addr), "%s", cidr);
+    if ((slash = strchr(addr, '/')) == NULL) return fo_errf(err, FO_EINVAL, "bad VIP '%s'", cidr);
     *slash = '\0';
     acq.cluster = (char *)c->name;
     acq.vip = addr;
@@ -147,6 +202,7 @@ static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, c
     acq.interface = (char *)c->vip_interface;
     acq.epoch = epoch;
     acq.lease_ms = lease_ms(c);
+    acq.writer = strcmp(cidr, c->vip) == 0;
     req.body_case = FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE;
     req.acquire = &acq;
     *out = fo_agentc_call(v->agentc, host, port, &req, timeout_ms, cb, data, err);
@@ -267,9 +323,9 @@ static void acquired(void *data, int status, const char *error, const Fo__Agent_
             m->st->error[0] = '\0';
             m->st->next_renew_ms = m->st->sent_ms + 1; /* renewed by the loop from now on */
         }
-        move_finish(m, 0, "VIP moved to %s:%u at epoch %llu in %llu ms (%s; acquire %llu ms)", m->to_host, m->to_port,
-                    (unsigned long long)m->epoch, (unsigned long long)(now - m->t0_ms), m->how,
-                    (unsigned long long)(now - m->phase_ms));
+        move_finish(m, 0, "%s%s%s moved to %s:%u at epoch %llu in %llu ms (%s; acquire %llu ms)",
+                    m->key[0] ? "reader VIP " : "VIP", m->key, "", m->to_host, m->to_port, (unsigned long long)m->epoch,
+                    (unsigned long long)(now - m->t0_ms), m->how, (unsigned long long)(now - m->phase_ms));
         return;
     }
     snprintf(m->last, sizeof(m->last), "%.190s", status == 0 ? error : error[0] ? error : fo_strerror(status));
@@ -294,6 +350,7 @@ static void move_commit(struct fo_vipmgr_move *m)
 
     snprintf(detail, sizeof(detail), "%s", m->how);
     vh.cluster = m->cluster;
+    vh.vip = m->key;
     vh.host = m->to_host;
     vh.port = m->to_port;
     vh.epoch = m->epoch;
@@ -313,6 +370,7 @@ static void move_step(struct fo_vipmgr_move *m)
 {
     struct fo_vipmgr *v = m->v;
     struct fo_store_cluster c;
+    struct vtarget tg;
     Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
     Fo__Agent__ReleaseVip rel = FO__AGENT__RELEASE_VIP__INIT;
     char err[FO_ERRLEN];
@@ -321,36 +379,38 @@ static void move_step(struct fo_vipmgr_move *m)
 
     if (fo_store_get_cluster(v->ctl->store, m->cluster, &c) != 0)
         return move_finish(m, FO_ENOTFOUND, "cluster %s vanished", m->cluster);
-    if (c.vip[0] == '\0') return move_finish(m, FO_EINVAL, "cluster %s has no VIP", m->cluster);
+    if (target_of(v, &c, m->key, &tg) != 0)
+        return move_finish(m, FO_EINVAL, "cluster %s has no %s %s", m->cluster, what(m->key), m->key);
     if (now >= m->deadline_ms && m->phase != M_ACQUIRE)
-        return move_finish(m, FO_ETIMEDOUT, "VIP not moved to %s:%u in time (phase %d)", m->to_host, m->to_port,
-                           m->phase);
+        return move_finish(m, FO_ETIMEDOUT, "%s not moved to %s:%u in time (phase %d)", what(m->key), m->to_host,
+                           m->to_port, m->phase);
     switch (m->phase) {
     case M_START:
-        snprintf(m->from_host, sizeof(m->from_host), "%s", c.vip_host);
-        m->from_port = c.vip_port;
+        snprintf(m->from_host, sizeof(m->from_host), "%s", tg.host);
+        m->from_port = tg.port;
         m->phase_ms = now;
-        if (c.vip_host[0] == '\0' || (strcmp(c.vip_host, m->to_host) == 0 && c.vip_port == m->to_port)) {
+        if (tg.host[0] == '\0' || (strcmp(tg.host, m->to_host) == 0 && tg.port == m->to_port)) {
             snprintf(m->how, sizeof(m->how), "%s",
-                     c.vip_host[0] == '\0' ? "nobody held it" : "already recorded on the new holder");
+                     tg.host[0] == '\0' ? "nobody held it" : "already recorded on the new holder");
             m->phase = M_COMMIT;
             return move_step(m);
         }
         m->phase = M_RELEASE;
         rel.cluster = m->cluster;
         rel.epoch = m->epoch;
+        rel.vip = tg.addr;
         req.body_case = FO__AGENT__AGENT_REQUEST__BODY_RELEASE;
         req.release = &rel;
         t = lease_ms(&c) / 2 < RELEASE_TIMEOUT_MS ? lease_ms(&c) / 2 : RELEASE_TIMEOUT_MS;
-        m->call = fo_agentc_call(v->agentc, c.vip_host, agent_port(&c), &req, t, released, m, err);
+        m->call = fo_agentc_call(v->agentc, tg.host, agent_port(&c), &req, t, released, m, err);
         if (m->call == NULL) {
-            FO_WARN(MOD, "cluster %s: cannot ask %s:%u to release: %s", m->cluster, c.vip_host, c.vip_port, err);
+            FO_WARN(MOD, "cluster %s: cannot ask %s:%u to release: %s", m->cluster, tg.host, tg.port, err);
             m->phase = M_WAIT;
             return move_step(m);
         }
         return;
     case M_WAIT:
-        until = m->st != NULL ? expiry_of(v, m->st, &c) : now;
+        until = m->st != NULL ? expiry_of(v, m->st, &c, &tg) : now;
         if (now < until) return move_later(m, until);
         snprintf(m->how, sizeof(m->how), "%s:%u did not answer; its lease surely expired after %llu ms of waiting",
                  m->from_host, m->from_port, (unsigned long long)(now - m->phase_ms));
@@ -362,7 +422,7 @@ static void move_step(struct fo_vipmgr_move *m)
         if (m->st != NULL) note_sent(v, m->st, m->to_host, m->to_port);
         t = m->deadline_ms > now + 100 ? (unsigned)(m->deadline_ms - now) : 100;
         if (t > 2000) t = 2000;
-        if (send_acquire(v, &c, m->to_host, agent_port(&c), m->epoch, t, acquired, m, &m->call, err) != 0)
+        if (send_acquire(v, &c, tg.cidr, m->to_host, agent_port(&c), m->epoch, t, acquired, m, &m->call, err) != 0)
             return move_finish(m, FO_EIO, "cannot send AcquireVip to %s:%u: %s", m->to_host, m->to_port, err);
         return;
     case M_RELEASE:
@@ -370,20 +430,22 @@ static void move_step(struct fo_vipmgr_move *m)
     }
 }
 
-struct fo_vipmgr_move *fo_vipmgr_move(struct fo_vipmgr *v, const char *cluster, const char *to_host, uint16_t to_port,
-                                      uint64_t epoch, uint64_t deadline_ms, fo_vipmgr_move_cb cb, void *data,
-                                      char err[FO_ERRLEN])
+static struct fo_vipmgr_move *move_start(struct fo_vipmgr *v, const char *cluster, const char *key, const char *to_host,
+                                         uint16_t to_port, uint64_t epoch, uint64_t deadline_ms, fo_vipmgr_move_cb cb,
+                                         void *data, char err[FO_ERRLEN])
 {
     struct fo_vipmgr_move *m;
     struct vstate *st;
 
     if (v == NULL || v->stopping || !v->ready) return fo_errf(err, FO_ENOTLEADER, "not the ready leader"), NULL;
-    if ((st = state_get(v, cluster)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
-    if (st->move != NULL) return fo_errf(err, FO_EBUSY, "a VIP move of %s is already running", cluster), NULL;
+    if ((st = state_get(v, cluster, key)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
+    if (st->move != NULL)
+        return fo_errf(err, FO_EBUSY, "a move of %s %s%s is already running", cluster, what(key), key), NULL;
     if ((m = calloc(1, sizeof(*m))) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
     m->v = v;
     m->st = st;
     snprintf(m->cluster, sizeof(m->cluster), "%s", cluster);
+    snprintf(m->key, sizeof(m->key), "%s", key);
     snprintf(m->to_host, sizeof(m->to_host), "%s", to_host);
     m->to_port = to_port;
     m->epoch = epoch;
@@ -401,6 +463,13 @@ struct fo_vipmgr_move *fo_vipmgr_move(struct fo_vipmgr *v, const char *cluster, 
     return m;
 }
 
+struct fo_vipmgr_move *fo_vipmgr_move(struct fo_vipmgr *v, const char *cluster, const char *to_host, uint16_t to_port,
+                                      uint64_t epoch, uint64_t deadline_ms, fo_vipmgr_move_cb cb, void *data,
+                                      char err[FO_ERRLEN])
+{
+    return move_start(v, cluster, "", to_host, to_port, epoch, deadline_ms, cb, data, err);
+}
+
 void fo_vipmgr_move_cancel(struct fo_vipmgr_move *m)
 {
     m->cancelled = true;
@@ -413,56 +482,130 @@ void fo_vipmgr_move_cancel(struct fo_vipmgr_move *m)
 /* ------------------------------------------------------------------ the renewal loop */
 
 static void renewed(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp);
-static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *host, uint16_t port,
-                        uint64_t epoch, unsigned timeout_ms, fo_agentc_cb cb, void *data, struct fo_agentc_call **out,
-                        char err[FO_ERRLEN]);
 
-static void loop_cluster_renew(struct fo_vipmgr *v, struct vstate *s, const struct fo_store_cluster *c)
+/* Renews the lease of the recorded holder t of one VIP (or acquires it again there,
+ * when its agent said it lost it). */
+static void renew_holder(struct fo_vipmgr *v, struct vstate *s, const struct fo_store_cluster *c,
+                         const struct vtarget *t)
 {
     Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
     Fo__Agent__RenewLease ren = FO__AGENT__RENEW_LEASE__INIT;
-    char err[FO_ERRLEN];
+    char err[FO_ERRLEN], addr[FO_VIP_LEN];
     uint64_t now = uv_now(v->ctl->loop);
 
-    if (now < s->next_renew_ms) return;
+    if (now < s->next_renew_ms || t->host[0] == '\0') return;
+    note_sent(v, s, t->host, t->port);
+    s->next_renew_ms = now + lease_ms(c) / 4;
     if (s->reacquire) {
-        note_sent(v, s, c->vip_host, c->vip_port);
-        s->next_renew_ms = now + lease_ms(c) / 4;
-        if (send_acquire(v, c, c->vip_host, agent_port(c), c->epoch, lease_ms(c) / 2, renewed, s, &s->call, err) != 0)
+        if (send_acquire(v, c, t->cidr, t->host, agent_port(c), c->epoch, lease_ms(c) / 2, renewed, s, &s->call, err) !=
+            0)
             snprintf(s->error, sizeof(s->error), "acquire: %.200s", err);
         else
             v->reacquired++;
         return;
     }
+    snprintf(addr, sizeof(addr), "%s", t->addr);
     ren.cluster = (char *)c->name;
     ren.epoch = c->epoch;
+    ren.vip = addr;
     req.body_case = FO__AGENT__AGENT_REQUEST__BODY_RENEW;
     req.renew = &ren;
-    note_sent(v, s, c->vip_host, c->vip_port);
-    s->next_renew_ms = now + lease_ms(c) / 4;
-    s->call = fo_agentc_call(v->agentc, c->vip_host, agent_port(c), &req, lease_ms(c) / 2, renewed, s, err);
+    s->call = fo_agentc_call(v->agentc, t->host, agent_port(c), &req, lease_ms(c) / 2, renewed, s, err);
     if (s->call == NULL) snprintf(s->error, sizeof(s->error), "renew: %.200s", err);
+}
+
+/* Keeps VIP key of c on want (renewing it there) or moves it there. */
+static void keep_or_move(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *key, const char *want_host,
+                         uint16_t want_port, const char *why)
+{
+    struct vtarget t;
+    struct vstate *s;
+    char err[FO_ERRLEN];
+
+    if ((s = state_get(v, c->name, key)) == NULL || s->call != NULL || s->move != NULL) return;
+    if (target_of(v, c, key, &t) != 0) return;
+    if (want_host == NULL || (strcmp(t.host, want_host) == 0 && t.port == want_port)) {
+        renew_holder(v, s, c, &t);
+        return;
+    }
+    FO_INFO(MOD, "cluster %s: %s %s holder %s:%u is not where it should be (%s:%u: %s); moving it", c->name, what(key),
+            t.cidr, t.host[0] ? t.host : "(nobody)", t.port, want_host, want_port, why);
+    if (move_start(v, c->name, key, want_host, want_port, c->epoch,
+                   uv_now(v->ctl->loop) + 3u * lease_ms(c) + v->ctl->cfg.election_timeout_ms, NULL, NULL, err) == NULL)
+        FO_WARN(MOD, "cluster %s: %s", c->name, err);
+}
+
+struct cand_collect {
+    struct fo_vipmgr *v;
+    const struct fo_store_cluster *c;
+    struct fo_reader_cand *cands;
+    unsigned n;
+};
+
+/* The leader's live view of one instance, for reader placement. */
+static int collect_cand(void *data, const struct fo_store_instance *i)
+{
+    struct cand_collect *cc = data;
+    const struct fo_store_cluster *c = cc->c;
+    struct fo_reader_cand *x;
+    struct fo_watch_view w;
+
+    if (cc->n >= FO_MAX_INSTANCES_PER_CLUSTER) return 0;
+    x = &cc->cands[cc->n++];
+    memset(x, 0, sizeof(*x));
+    snprintf(x->host, sizeof(x->host), "%s", i->host);
+    x->port = i->port;
+    x->is_primary = strcmp(i->host, c->primary_host) == 0 && i->port == c->primary_port;
+    x->maintenance = i->maintenance || c->maintenance;
+    x->quarantined = i->quarantined;
+    x->lag_s = -1;
+    if (!fo_monitor_view(cc->v->ctl, c->name, i->host, i->port, &w) || !w.has_sample) return 0;
+    x->up = w.health == FO_HEALTH_UP && w.last_ok;
+    x->replica_ok = w.sample->is_replica && w.sample->io_running == FO_THREAD_YES &&
+                    w.sample->sql_running == FO_THREAD_YES && w.sample->master_port == c->primary_port &&
+                    strcmp(w.sample->master_host, c->primary_host) == 0;
+    x->lag_s = w.sample->lag_s;
+    return 0;
+}
+
+static void loop_readers(struct fo_vipmgr *v, const struct fo_store_cluster *c)
+{
+    struct fo_reader_cand cands[FO_MAX_INSTANCES_PER_CLUSTER];
+    struct fo_reader_vip rv[FO_MAX_READER_VIPS];
+    struct cand_collect cc = {v, c, cands, 0};
+    struct vtarget t;
+    unsigned i, max_lag = c->reader_max_lag_s != 0 ? c->reader_max_lag_s : FO_DEFAULT_READER_MAX_LAG_S;
+
+    fo_store_each_instance(v->ctl->store, c->name, collect_cand, &cc);
+    for (i = 0; i < c->n_reader_vips; i++) {
+        memset(&rv[i], 0, sizeof(rv[i]));
+        if (target_of(v, c, c->reader_vips[i], &t) != 0) continue;
+        snprintf(rv[i].holder_host, sizeof(rv[i].holder_host), "%s", t.host);
+        rv[i].holder_port = t.port;
+    }
+    fo_readers_place(cands, cc.n, max_lag, rv, c->n_reader_vips);
+    for (i = 0; i < c->n_reader_vips; i++) {
+        const struct fo_reader_cand *w = rv[i].want >= 0 ? &cands[rv[i].want] : NULL;
+        const char *why = "";
+        int h;
+        /* Say why the current holder is no longer good enough. */
+        for (h = 0; h < (int)cc.n; h++)
+            if (strcmp(cands[h].host, rv[i].holder_host) == 0 && cands[h].port == rv[i].holder_port)
+                fo_reader_eligible(&cands[h], max_lag, &why);
+        keep_or_move(v, c, c->reader_vips[i], w ? w->host : NULL, w ? w->port : 0,
+                     rv[i].holder_host[0] == '\0' ? "nobody holds it"
+                     : why[0]                     ? why
+                                                  : "rebalanced");
+    }
 }
 
 static int loop_cluster(void *data, const struct fo_store_cluster *c)
 {
     struct fo_vipmgr *v = data;
-    struct vstate *s;
-    char err[FO_ERRLEN];
 
-    if (c->vip[0] == '\0' || c->primary_host[0] == '\0') return 0;
-    if ((s = state_get(v, c->name)) == NULL) return 0;
-    if (s->call != NULL || s->move != NULL || fo_failover_running(v->ctl, c->name)) return 0;
-    if (strcmp(c->vip_host, c->primary_host) == 0 && c->vip_port == c->primary_port) {
-        loop_cluster_renew(v, s, c);
-        return 0;
-    }
-    FO_INFO(MOD, "cluster %s: VIP holder %s:%u is not the primary %s:%u; moving it", c->name,
-            c->vip_host[0] ? c->vip_host : "(nobody)", c->vip_port, c->primary_host, c->primary_port);
-    if (fo_vipmgr_move(v, c->name, c->primary_host, c->primary_port, c->epoch,
-                       uv_now(v->ctl->loop) + 3u * lease_ms(c) + v->ctl->cfg.election_timeout_ms, NULL, NULL,
-                       err) == NULL)
-        FO_WARN(MOD, "cluster %s: %s", c->name, err);
+    if (c->primary_host[0] == '\0' || fo_failover_running(v->ctl, c->name)) return 0;
+    if (c->vip[0] != '\0') keep_or_move(v, c, "", c->primary_host, c->primary_port, "the designated primary");
+    if (c->n_reader_vips > 0) loop_readers(v, c);
     return 0;
 }
 
@@ -473,15 +616,17 @@ static void renewed(void *data, int status, const char *error, const Fo__Agent__
     s->call = NULL;
     if (status == FO_ECANCELED) return;
     if (status == 0 && resp->code == 0) {
-        if (!s->held) FO_INFO(MOD, "cluster %s: VIP lease confirmed by %s:%u", s->cluster, s->sent_host, s->sent_port);
+        if (!s->held)
+            FO_INFO(MOD, "cluster %s: %s %s lease confirmed by %s:%u", s->cluster, what(s->key), s->key, s->sent_host,
+                    s->sent_port);
         s->held = true;
         s->error[0] = '\0';
         s->reacquire = false;
         return;
     }
     if (s->held || s->error[0] == '\0')
-        FO_WARN(MOD, "cluster %s: VIP lease on %s:%u: %s", s->cluster, s->sent_host, s->sent_port,
-                error[0] ? error : fo_strerror(status));
+        FO_WARN(MOD, "cluster %s: %s %s lease on %s:%u: %s", s->cluster, what(s->key), s->key, s->sent_host,
+                s->sent_port, error[0] ? error : fo_strerror(status));
     s->held = false;
     snprintf(s->error, sizeof(s->error), "lease on %s:%u: %.120s", s->sent_host, s->sent_port,
              error[0] ? error : fo_strerror(status));
@@ -565,6 +710,14 @@ void fo_vipmgr_stop(struct fo_vipmgr *v)
 
 /* ------------------------------------------------------------------ views */
 
+static void held_sample(struct fo_buf *b, const struct vstate *s, double x)
+{
+    struct fo_prom_label l[3] = {
+        {"cluster", s->cluster}, {"kind", s->key[0] ? "reader" : "writer"}, {"vip", s->key[0] ? s->key : "writer"}};
+
+    fo_prom_value(b, "failoverd_vip_held", l, 3, x);
+}
+
 static void sample(struct fo_buf *b, const char *name, const char *label, const char *value, double x)
 {
     struct fo_prom_label l = {label, value};
@@ -572,18 +725,15 @@ static void sample(struct fo_buf *b, const char *name, const char *label, const 
     fo_prom_value(b, name, &l, label != NULL ? 1 : 0, x);
 }
 
-void fo_vipmgr_view(struct fo_vipmgr *v, const char *cluster, struct fo_vipmgr_view *out)
+void fo_vipmgr_view(struct fo_vipmgr *v, const char *cluster, const char *key, struct fo_vipmgr_view *out)
 {
     struct vstate *s;
 
     memset(out, 0, sizeof(*out));
-    if (v == NULL || !v->ready) return;
-    for (s = v->states; s != NULL; s = s->next) {
-        if (strcmp(s->cluster, cluster) != 0) continue;
-        out->known = true;
-        out->held = s->held;
-        snprintf(out->error, sizeof(out->error), "%s", s->error);
-    }
+    if (v == NULL || !v->ready || (s = state_find(v, cluster, key)) == NULL) return;
+    out->known = true;
+    out->held = s->held;
+    snprintf(out->error, sizeof(out->error), "%s", s->error);
 }
 
 void fo_vipmgr_metrics(struct fo_vipmgr *v, struct fo_buf *b)
@@ -595,8 +745,7 @@ void fo_vipmgr_metrics(struct fo_vipmgr *v, struct fo_buf *b)
     fo_agentc_stats(v->agentc, &st);
     fo_prom_family(b, "failoverd_vip_held", "gauge",
                    "1 if the VIP holder's agent confirmed the lease on this leader's last message");
-    for (s = v->states; s != NULL; s = s->next)
-        sample(b, "failoverd_vip_held", "cluster", s->cluster, v->ready && s->held ? 1.0 : 0.0);
+    for (s = v->states; s != NULL; s = s->next) held_sample(b, s, v->ready && s->held ? 1.0 : 0.0);
     fo_prom_family(b, "failoverd_vip_moves_total", "counter", "VIP moves finished by this node, by result");
     sample(b, "failoverd_vip_moves_total", "result", "ok", (double)v->moves_ok);
     sample(b, "failoverd_vip_moves_total", "result", "failed", (double)v->moves_failed);

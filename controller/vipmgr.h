@@ -1,4 +1,7 @@
-/* The writer VIP, driven by the leader through failover-agent (DESIGN.md §7).
+/* The writer VIP and the reader VIPs, driven by the leader through failover-agent
+ * (DESIGN.md §7). Reader VIPs (MMM style) are placed over healthy replicas by
+ * controller/readers.h and moved by the same rule as the writer VIP; everything below
+ * holds for each VIP separately (the agents keep one lease per VIP).
  *
  * Replicated state: the cluster's VIP settings (ClusterAdd) and its holder
  * (VipHolder: instance + epoch). The leader commits VipHolder(X) *before* it sends
@@ -73,7 +76,8 @@ struct fo_vipmgr_view {
     bool held;  /* the holder's agent confirmed the lease on the last message */
     char error[FO_ERRLEN];
 };
-void fo_vipmgr_view(struct fo_vipmgr *v, const char *cluster, struct fo_vipmgr_view *out);
+/* key: "" for the writer VIP, else the reader VIP ("a.b.c.d/len"). */
+void fo_vipmgr_view(struct fo_vipmgr *v, const char *cluster, const char *key, struct fo_vipmgr_view *out);
 void fo_vipmgr_metrics(struct fo_vipmgr *v, struct fo_buf *b);
 
 #endif

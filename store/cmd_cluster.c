@@ -23,9 +23,24 @@ static int validate_vip(const Fo__ClusterAdd *b, char err[FO_ERRLEN])
     if (b->vip_lease_ms != 0 && (b->vip_lease_ms < 500 || b->vip_lease_ms > 60000))
         return fo_errf(err, FO_EINVAL, "vip_lease_ms: %u is not in 500..60000", b->vip_lease_ms);
     if (b->agent_port > 65535) return fo_errf(err, FO_EINVAL, "agent_port: %u is not in 1..65535", b->agent_port);
-    if ((b->vip[0] != '\0') != (b->vip_interface[0] != '\0'))
-        return fo_errf(err, FO_EINVAL, "vip and vip_interface go together");
-    if (b->vip[0] == '\0') return 0;
+    if ((b->vip[0] != '\0' || b->n_reader_vips > 0) != (b->vip_interface[0] != '\0'))
+        return fo_errf(err, FO_EINVAL, "vip_interface goes with vip or reader_vips");
+    if (b->n_reader_vips > FO_MAX_READER_VIPS)
+        return fo_errf(err, FO_EINVAL, "more than %d reader VIPs", FO_MAX_READER_VIPS);
+    if (b->reader_max_lag_s > STORE_MAX_LAG_S)
+        return fo_errf(err, FO_EINVAL, "reader_max_lag_s: %u is not in 0..%d", b->reader_max_lag_s, STORE_MAX_LAG_S);
+    for (size_t i = 0; i < b->n_reader_vips; i++) {
+        if (strlen(b->reader_vips[i]) >= FO_VIP_LEN || fo_parse_cidr4(b->reader_vips[i], e) != 0)
+            return fo_errf(err, FO_EINVAL, "reader_vips: not an IPv4 address with a prefix length");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(b->reader_vips[i], b->reader_vips[j]) == 0)
+                return fo_errf(err, FO_EINVAL, "reader_vips: %s is listed twice", b->reader_vips[i]);
+        if (strcmp(b->reader_vips[i], b->vip) == 0)
+            return fo_errf(err, FO_EINVAL, "reader_vips: %s is also the writer vip", b->vip);
+    }
+    if (b->n_reader_vips > 0 && b->vip_interface[0] == '\0')
+        return fo_errf(err, FO_EINVAL, "reader_vips need vip_interface");
+    if (b->vip[0] == '\0') return b->n_reader_vips > 0 ? fo_check_ifname(b->vip_interface, err) : 0;
     if (strlen(b->vip) >= FO_VIP_LEN || fo_parse_cidr4(b->vip, e) != 0)
         return fo_errf(err, FO_EINVAL, "vip: not an IPv4 address with a prefix length");
     if (fo_check_ifname(b->vip_interface, e) != 0) return fo_errf(err, FO_EINVAL, "vip_interface: %s", e);
@@ -79,6 +94,14 @@ static int insert_cluster(struct fo_store *s, const Fo__ClusterAdd *b, int64_t e
     if (rc == SQLITE_OK) rc = store_bind_text(st, 11, b->vip_interface);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 12, b->agent_port);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 13, b->vip_lease_ms);
+    if (rc == SQLITE_OK) {
+        char joined[FO_MAX_READER_VIPS * FO_VIP_LEN + 1] = "";
+        size_t n = 0;
+        for (size_t i = 0; i < b->n_reader_vips; i++) /* validated: fits */
+            n += (size_t)snprintf(joined + n, sizeof(joined) - n, "%s%s", i ? "," : "", b->reader_vips[i]);
+        rc = store_bind_text(st, 14, joined);
+    }
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 15, b->reader_max_lag_s);
     return store_stmt_run(s, ST_CLUSTER_INSERT, st, rc, err);
 }
 
@@ -152,6 +175,10 @@ static int apply_cluster_remove(struct fo_store *s, const Fo__Command *cmd, char
     rc = store_stmt_get(s, ST_INSTANCE_DELETE_IN, &st, err);
     if (rc != 0) return rc;
     rc = store_stmt_run(s, ST_INSTANCE_DELETE_IN, st, store_bind_text(st, 1, name), err);
+    if (rc != 0) return rc;
+    rc = store_stmt_get(s, ST_READER_HOLDER_DEL_IN, &st, err);
+    if (rc != 0) return rc;
+    rc = store_stmt_run(s, ST_READER_HOLDER_DEL_IN, st, store_bind_text(st, 1, name), err);
     if (rc != 0) return rc;
     rc = store_stmt_get(s, ST_CLUSTER_DELETE, &st, err);
     if (rc != 0) return rc;
@@ -386,10 +413,58 @@ static int validate_vip_holder(const Fo__Command *cmd, char err[FO_ERRLEN])
     int rc = store_check_name("cluster name", b->cluster, err);
 
     if (rc == 0) rc = store_check_text("detail", b->detail, 512, true, err);
+    if (rc == 0) rc = store_check_text("vip", b->vip, FO_VIP_LEN, true, err);
     if (rc != 0 || b->host[0] == '\0') return rc;
     rc = store_check_host("host", b->host, err);
     if (rc == 0) rc = store_check_port("port", b->port, err);
     return rc;
+}
+
+/* A reader VIP's holder, in vip_holders (host "" deletes the row). */
+static int apply_reader_holder(struct fo_store *s, const Fo__Command *cmd, const struct fo_store_cluster *c,
+                               char err[FO_ERRLEN])
+{
+    const Fo__VipHolder *b = cmd->vip_holder;
+    char from[FO_ADDR_LEN], to[FO_ADDR_LEN], old_host[FO_HOST_LEN];
+    struct fo_store_instance i;
+    uint16_t old_port;
+    uint64_t old_epoch;
+    sqlite3_stmt *st;
+    unsigned k;
+    int rc;
+
+    for (k = 0; k < c->n_reader_vips && strcmp(c->reader_vips[k], b->vip) != 0; k++) {
+    }
+    if (k == c->n_reader_vips) return fo_errf(err, FO_EINVAL, "'%s' is not a reader VIP of %s", b->vip, b->cluster);
+    if (b->epoch > c->epoch)
+        return fo_errf(err, FO_EINVAL, "epoch %llu is beyond the cluster's epoch %llu", (unsigned long long)b->epoch,
+                       (unsigned long long)c->epoch);
+    if (b->host[0] != '\0' && (rc = store_instance_load(s, b->cluster, b->host, b->port, &i, err)) != 0) return rc;
+    rc = fo_store_get_reader_holder(s, b->cluster, b->vip, old_host, &old_port, &old_epoch);
+    if (rc != 0) return fo_errf(err, rc, "read the holder of %s", b->vip);
+    if (strcmp(old_host, b->host) == 0 && old_port == b->port && old_epoch == b->epoch) return 0;
+    if (b->host[0] != '\0') {
+        rc = store_stmt_get(s, ST_READER_HOLDER_SET, &st, err);
+        if (rc != 0) return rc;
+        rc = store_bind_text(st, 1, b->cluster);
+        if (rc == SQLITE_OK) rc = store_bind_text(st, 2, b->vip);
+        if (rc == SQLITE_OK) rc = store_bind_text(st, 3, b->host);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 4, b->port);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)b->epoch);
+        rc = store_stmt_run(s, ST_READER_HOLDER_SET, st, rc, err);
+    } else {
+        rc = store_stmt_get(s, ST_READER_HOLDER_DEL, &st, err);
+        if (rc != 0) return rc;
+        rc = store_bind_text(st, 1, b->cluster);
+        if (rc == SQLITE_OK) rc = store_bind_text(st, 2, b->vip);
+        rc = store_stmt_run(s, ST_READER_HOLDER_DEL, st, rc, err);
+    }
+    if (rc != 0) return rc;
+    store_describe_addr(from, sizeof(from), old_host, old_port);
+    store_describe_addr(to, sizeof(to), b->host, b->port);
+    return store_event_add(s, cmd, b->cluster, b->host[0] ? b->host : NULL, b->port, "vip", err,
+                           "reader %s %s -> %s (epoch %llu)%s%s", b->vip, from, to, (unsigned long long)b->epoch,
+                           b->detail[0] ? ": " : "", b->detail);
 }
 
 /* The holder names a registered instance of a cluster that has a VIP, at an epoch the
@@ -403,6 +478,7 @@ static int apply_vip_holder(struct fo_store *s, const Fo__Command *cmd, char err
     int rc = store_cluster_load(s, b->cluster, &c, err);
 
     if (rc != 0) return rc;
+    if (b->vip[0] != '\0') return apply_reader_holder(s, cmd, &c, err);
     if (c.vip[0] == '\0') return fo_errf(err, FO_EINVAL, "cluster '%s' has no VIP", b->cluster);
     if (b->epoch > c.epoch)
         return fo_errf(err, FO_EINVAL, "epoch %llu is beyond the cluster's epoch %llu", (unsigned long long)b->epoch,

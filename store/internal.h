@@ -20,7 +20,7 @@
 #define STORE_CLUSTER_COLS                                                                                 \
     "name, user, password_file, maintenance, problems, epoch, blocked_until_ms, primary_host, "            \
     "primary_port, repl_user, repl_password_file, semi_sync, anti_flap_s, max_lag_s, vip, vip_interface, " \
-    "agent_port, vip_lease_ms, vip_host, vip_port, vip_epoch"
+    "agent_port, vip_lease_ms, vip_host, vip_port, vip_epoch, reader_vips, reader_max_lag_s"
 #define STORE_INSTANCE_COLS                                                                    \
     "cluster, host, port, rule, health, role, source_host, source_port, problem, last_error, " \
     "server_id, read_only, maintenance, quarantined, quarantine_reason"
@@ -40,8 +40,9 @@
     X(ST_CLUSTER_EACH, "SELECT " STORE_CLUSTER_COLS " FROM clusters ORDER BY name")                                    \
     X(ST_CLUSTER_COUNT, "SELECT count(*) FROM clusters")                                                               \
     X(ST_CLUSTER_INSERT, "INSERT INTO clusters (name, user, password_file, repl_user, repl_password_file, "            \
-                         "semi_sync, anti_flap_s, max_lag_s, epoch, vip, vip_interface, agent_port, vip_lease_ms) "    \
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")                            \
+                         "semi_sync, anti_flap_s, max_lag_s, epoch, vip, vip_interface, agent_port, vip_lease_ms, "    \
+                         "reader_vips, reader_max_lag_s) "                                                             \
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")                  \
     X(ST_CLUSTER_DELETE, "DELETE FROM clusters WHERE name = ?1")                                                       \
     X(ST_CLUSTER_SET_PROBLEMS, "UPDATE clusters SET problems = ?2 WHERE name = ?1")                                    \
     X(ST_CLUSTER_SET_MAINT, "UPDATE clusters SET maintenance = ?2 WHERE name = ?1")                                    \
@@ -49,6 +50,11 @@
     X(ST_CLUSTER_SET_BLOCK, "UPDATE clusters SET blocked_until_ms = ?2 WHERE name = ?1")                               \
     X(ST_CLUSTER_SET_PRIMARY, "UPDATE clusters SET primary_host = ?2, primary_port = ?3 WHERE name = ?1")              \
     X(ST_CLUSTER_SET_VIP_HOLDER, "UPDATE clusters SET vip_host = ?2, vip_port = ?3, vip_epoch = ?4 WHERE name = ?1")   \
+    X(ST_READER_HOLDER_SET, "INSERT OR REPLACE INTO vip_holders (cluster, vip, host, port, epoch) "                    \
+                            "VALUES (?1, ?2, ?3, ?4, ?5)")                                                             \
+    X(ST_READER_HOLDER_DEL, "DELETE FROM vip_holders WHERE cluster = ?1 AND vip = ?2")                                 \
+    X(ST_READER_HOLDER_DEL_IN, "DELETE FROM vip_holders WHERE cluster = ?1")                                           \
+    X(ST_READER_HOLDER_GET, "SELECT host, port, epoch FROM vip_holders WHERE cluster = ?1 AND vip = ?2")               \
     X(ST_INSTANCE_GET, "SELECT " STORE_INSTANCE_COLS " FROM instances WHERE cluster = ?1 AND host = ?2 AND port = ?3") \
     X(ST_INSTANCE_EACH, "SELECT " STORE_INSTANCE_COLS " FROM instances ORDER BY cluster, host, port")                  \
     X(ST_INSTANCE_EACH_IN, "SELECT " STORE_INSTANCE_COLS " FROM instances WHERE cluster = ?1 ORDER BY host, port")     \

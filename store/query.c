@@ -75,6 +75,23 @@ static int next_row(struct fo_store *s, sqlite3_stmt *st, bool *row)
 
 /* ------------------------------------------------------------ row readers */
 
+/* "a/24,b/24" -> reader_vips[]; more than FO_MAX_READER_VIPS or an oversized entry is
+ * a corrupt row (ClusterAdd validated the list). */
+static int col_reader_vips(sqlite3_stmt *st, int i, struct fo_store_cluster *c)
+{
+    char buf[FO_MAX_READER_VIPS * FO_VIP_LEN + 1];
+    char *p, *save = NULL;
+    int rc = col_text(st, i, buf, sizeof(buf));
+
+    c->n_reader_vips = 0;
+    if (rc != 0) return rc;
+    for (p = strtok_r(buf, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+        if (c->n_reader_vips >= FO_MAX_READER_VIPS || strlen(p) >= FO_VIP_LEN) return FO_ESTORE;
+        memcpy(c->reader_vips[c->n_reader_vips++], p, strlen(p) + 1);
+    }
+    return 0;
+}
+
 static int read_cluster(sqlite3_stmt *st, struct fo_store_cluster *c)
 {
     int rc = col_text(st, 0, c->name, sizeof(c->name));
@@ -99,6 +116,8 @@ static int read_cluster(sqlite3_stmt *st, struct fo_store_cluster *c)
     if (rc == 0) rc = col_text(st, 18, c->vip_host, sizeof(c->vip_host));
     if (rc == 0) rc = col_port(st, 19, &c->vip_port);
     c->vip_epoch = (uint64_t)sqlite3_column_int64(st, 20);
+    if (rc == 0) rc = col_reader_vips(st, 21, c);
+    if (rc == 0) rc = col_unsigned(st, 22, 86400, &c->reader_max_lag_s);
     return rc;
 }
 
@@ -332,6 +351,28 @@ int fo_store_get_cluster(struct fo_store *s, const char *name, struct fo_store_c
     if (rc == 0) rc = next_row(s, st, &row);
     if (rc == 0) rc = row ? read_cluster(st, out) : FO_ENOTFOUND;
     store_stmt_put(s, ST_CLUSTER_GET, st);
+    return rc;
+}
+
+int fo_store_get_reader_holder(struct fo_store *s, const char *cluster, const char *vip, char *host, uint16_t *port,
+                               uint64_t *epoch)
+{
+    sqlite3_stmt *st;
+    bool row = false;
+    int rc = store_stmt_get(s, ST_READER_HOLDER_GET, &st, NULL);
+
+    host[0] = '\0';
+    *port = 0;
+    *epoch = 0;
+    if (rc != 0) return rc;
+    if (store_bind_text(st, 1, cluster) != SQLITE_OK || store_bind_text(st, 2, vip) != SQLITE_OK) rc = FO_ESTORE;
+    if (rc == 0) rc = next_row(s, st, &row);
+    if (rc == 0 && row) {
+        rc = col_text(st, 0, host, FO_HOST_LEN);
+        if (rc == 0) rc = col_port(st, 1, port);
+        *epoch = (uint64_t)sqlite3_column_int64(st, 2);
+    }
+    store_stmt_put(s, ST_READER_HOLDER_GET, st);
     return rc;
 }
 

@@ -135,17 +135,39 @@ static const char migration_3[] =
     "  CHECK (vip_port BETWEEN 0 AND 65535);"
     "ALTER TABLE clusters ADD COLUMN vip_epoch INTEGER NOT NULL DEFAULT 0 CHECK (vip_epoch >= 0);";
 
+/* Version 4: reader VIPs (issue 4, MMM style): the list on the cluster, and one holder
+ * row per reader VIP (the writer VIP's holder stays on the clusters row). */
+static const char migration_4[] = "ALTER TABLE clusters ADD COLUMN reader_vips TEXT NOT NULL DEFAULT '';"
+                                  "ALTER TABLE clusters ADD COLUMN reader_max_lag_s INTEGER NOT NULL DEFAULT 0"
+                                  "  CHECK (reader_max_lag_s BETWEEN 0 AND 86400);"
+                                  "CREATE TABLE vip_holders ("
+                                  "  cluster TEXT NOT NULL,"
+                                  "  vip TEXT NOT NULL,"
+                                  "  host TEXT NOT NULL,"
+                                  "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+                                  "  epoch INTEGER NOT NULL CHECK (epoch >= 0),"
+                                  "  PRIMARY KEY (cluster, vip)"
+                                  ") WITHOUT ROWID;";
+
 static const struct migration migrations[] = {
     {1, migration_1},
     {2, migration_2},
     {3, migration_3},
+    {4, migration_4},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 const struct store_table store_tables[] = {
-    {"schema_version", "id"}, {"clusters", "name"}, {"instances", "cluster, host, port"}, {"members", "id"},
-    {"settings", "key"},      {"events", "seq"},    {"failovers", "cluster, epoch"},      {"decisions", "seq"},
+    {"schema_version", "id"},
+    {"clusters", "name"},
+    {"instances", "cluster, host, port"},
+    {"members", "id"},
+    {"settings", "key"},
+    {"events", "seq"},
+    {"failovers", "cluster, epoch"},
+    {"decisions", "seq"},
+    {"vip_holders", "cluster, vip"},
 };
 const unsigned store_n_tables = sizeof(store_tables) / sizeof(store_tables[0]);
 

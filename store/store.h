@@ -86,6 +86,9 @@ struct fo_store_cluster {
     char vip_host[FO_HOST_LEN]; /* holder as committed by VipHolder, "" = nobody */
     uint16_t vip_port;
     uint64_t vip_epoch;
+    unsigned n_reader_vips;
+    char reader_vips[FO_MAX_READER_VIPS][FO_VIP_LEN];
+    unsigned reader_max_lag_s; /* as stored: 0 means FO_DEFAULT_READER_MAX_LAG_S */
 };
 
 #define FO_DEFAULT_ANTI_FLAP_S 3600
@@ -175,6 +178,11 @@ int fo_store_get_instance(struct fo_store *s, const char *cluster, const char *h
                           struct fo_store_instance *out);
 int fo_store_get_member(struct fo_store *s, uint64_t id, struct fo_store_member *out);
 bool fo_store_recoveries_enabled(struct fo_store *s);
+
+/* The recorded holder of reader VIP vip ("a.b.c.d/len") of cluster: 0 with host ""
+ * when nobody holds it, or an error. host has FO_HOST_LEN bytes. */
+int fo_store_get_reader_holder(struct fo_store *s, const char *cluster, const char *vip, char *host, uint16_t *port,
+                               uint64_t *epoch);
 
 /* The unfinished failover of a cluster (result RUNNING), or FO_ENOTFOUND. */
 int fo_store_get_running_failover(struct fo_store *s, const char *cluster, struct fo_store_failover *out);

@@ -15,6 +15,13 @@ below (python3-protobuf is not a dependency).
   6. Peers with an agent or client certificate, or one from another CA -> refused.
   7. Restart the agent (SIGTERM, exit 0) -> epoch 5 still enforced (4 refused).
   8. /metrics counts the refusals; insecure = yes serves plain TCP and warns.
+  9. (run between 6 and 7) Per-VIP leases, two VIPs of cluster demo on db1: both
+     acquired; renewing only the first lets the second's lease run out and the agent
+     deletes that VIP alone; release by name deletes one, release "" all; renew ""
+     with nothing held -> FO_ENOTFOUND; a vip not configured for the cluster ->
+     FO_EPERM; epochs stay per cluster (epoch 0 is valid for another cluster);
+     /metrics has a series per VIP, the epoch once per cluster (promtool, if
+     installed, accepts it).
 
 Ports (inside the namespaces only): agent 7201, http 9601."""
 
@@ -80,8 +87,11 @@ def acquire(cluster, vip, prefix, iface, epoch, lease_ms):
             f_varint(5, epoch) + f_varint(6, lease_ms))
 
 
-def epoch_msg(cluster, epoch):
-    return f_bytes(1, cluster) + f_varint(2, epoch)
+def epoch_msg(cluster, epoch, vip=None):
+    """RenewLease / ReleaseVip / FenceMysql; vip (field 3 of the first two) names one
+    lease, left out it means every lease of the cluster."""
+    body = f_bytes(1, cluster) + f_varint(2, epoch)
+    return body if vip is None else body + f_bytes(3, vip)
 
 
 def parse(data):
@@ -302,6 +312,25 @@ def refused(env, name):
     return env.metric(f'fo_agent_rpcs_refused_total{{reason="{name}"}}')
 
 
+def leases(cli, cluster):
+    """Status as {vip "a.b.c.d/len": (lease_state, vip_present, epoch)} for cluster."""
+    code, err, msg = cli.call("status")
+    check(code == 0, f"status failed: {code} {err}")
+    out = {}
+    for raw in parse(msg[4][0]).get(1, []):
+        row = parse(raw)
+        if row[1][0] != cluster.encode():
+            continue
+        vip = row.get(5, [b""])[0].decode()
+        check(vip not in out, f"two status rows for {vip}")
+        out[vip] = (row[3][0].decode(), bool(row.get(7, [0])[0]), row.get(2, [0])[0])
+    return out
+
+
+def held(env, vip):
+    return env.metric(f'fo_agent_vip_held{{cluster="demo",vip="{vip}/24 on eth0"}}')
+
+
 # ---------------------------------------------------------------- the test
 
 
@@ -398,6 +427,86 @@ def scenario(env):
     cli.close()
 
 
+def per_vip_leases(env):
+    step("9. per-VIP leases: two VIPs of cluster demo")
+    cli = Client(env)
+    a, b = f"{VIP}/24", f"{VIP2}/24"
+    for v in (VIP, VIP2):
+        code, err, _ = cli.call("acquire", acquire("demo", v, 24, "eth0", 5, 1500))
+        check(code == 0, f"acquire {v}: {code} {err}")
+    check({a, b} <= env.addrs(), f"acquiring {VIP2} took {VIP} away: {env.addrs()}")
+    st = leases(cli, "demo")
+    check(st == {a: ("held", True, 5), b: ("held", True, 5)}, f"status after two acquires: {st}")
+    check(held(env, VIP) == 1 and held(env, VIP2) == 1, "fo_agent_vip_held per VIP")
+
+    step("9a. renew only the first: the second's lease runs out, the first stays")
+    expired = env.metric("fo_agent_lease_expired_total")
+    t_end = time.monotonic() + 2.5
+    while time.monotonic() < t_end:
+        code, err, _ = cli.call("renew", epoch_msg("demo", 5, VIP))
+        check(code == 0, f"renew {VIP}: {code} {err}")
+        check(a in env.addrs(), f"{VIP} vanished while renewed")
+        time.sleep(0.3)
+    wait_for(lambda: b not in env.addrs(), 5, f"the agent to delete {VIP2} after its lease")
+    check(a in env.addrs(), f"{VIP} deleted with {VIP2}")
+    st = leases(cli, "demo")
+    check(st[a][:2] == ("held", True) and st[b][:2] == ("expired", False), f"status: {st}")
+    check(held(env, VIP) == 1 and held(env, VIP2) == 0, "fo_agent_vip_held after one expiry")
+    check(env.metric("fo_agent_lease_expired_total") == expired + 1, "exactly one expiry counted")
+    code, err, _ = cli.call("renew", epoch_msg("demo", 5, VIP2))
+    check(code == FO_ENOTFOUND, f"renew of the expired {VIP2}: {code} {err}")
+
+    step("9b. release by name deletes that VIP only; release \"\" deletes all")
+    for v in (VIP2, VIP):
+        code, err, _ = cli.call("acquire", acquire("demo", v, 24, "eth0", 5, 60000))
+        check(code == 0, f"acquire {v}: {code} {err}")
+    code, err, _ = cli.call("release", epoch_msg("demo", 5, VIP))
+    check(code == 0, f"release {VIP}: {code} {err}")
+    check(a not in env.addrs() and b in env.addrs(), f"after releasing {VIP}: {env.addrs()}")
+    check(leases(cli, "demo")[b][0] == "held", f"releasing {VIP} touched {VIP2}")
+    code, err, _ = cli.call("release", epoch_msg("demo", 5, ""))
+    check(code == 0, f"release all: {code} {err}")
+    check(not {a, b} & env.addrs(), f"after releasing all: {env.addrs()}")
+    st = leases(cli, "demo")
+    check(st == {a: ("released", False, 5), b: ("released", False, 5)}, f"status after release all: {st}")
+    code, err, _ = cli.call("renew", epoch_msg("demo", 5, ""))
+    check(code == FO_ENOTFOUND and "no lease held" in err, f"renew with nothing held: {code} {err}")
+
+    step("9c. a vip not configured for the cluster is refused, the epoch unchanged")
+    not_allowed = refused(env, "not_allowed")
+    for kind, v in (("renew", "10.231.0.150"), ("release", "10.231.0.102"), ("renew", "10.231.0.102")):
+        code, err, _ = cli.call(kind, epoch_msg("demo", 7, v))
+        check(code == FO_EPERM and f"address {v} is not configured for cluster demo" in err,
+              f"{kind} {v}: {code} {err}")
+    code, err, _ = cli.call("release", epoch_msg("demo", 7, "not-an-address"))
+    check(code == FO_EINVAL, f"malformed vip: {code} {err}")
+    check(refused(env, "not_allowed") == not_allowed + 3, "refused vips not counted as not_allowed")
+    check(all(e == 5 for _, _, e in leases(cli, "demo").values()), "a refused vip raised the epoch")
+
+    step("9d. epochs are per cluster: epoch 0 for cluster other, stale 4 for demo")
+    code, err, _ = cli.call("acquire", acquire("other", "10.231.0.102", 24, "eth0", 0, 60000))
+    check(code == 0, f"acquire other at epoch 0: {code} {err}")
+    check("10.231.0.102/24" in env.addrs(), "other's VIP not added")
+    code, err, _ = cli.call("renew", epoch_msg("other", 0, "10.231.0.102"))
+    check(code == 0, f"renew other at epoch 0: {code} {err}")
+    code, err, _ = cli.call("renew", epoch_msg("demo", 4, VIP))
+    check(code == FO_ESTALE, f"renew demo at epoch 4: {code} {err}")
+    code, err, _ = cli.call("release", epoch_msg("other", 0))
+    check(code == 0 and "10.231.0.102/24" not in env.addrs(), f"release other: {code} {err}")
+    m = env.metrics()
+    body = m.split("\r\n\r\n", 1)[1]
+    for cluster, epoch in (("demo", 5), ("other", 0)):
+        lines = [x for x in body.splitlines() if x.startswith(f'fo_agent_epoch{{cluster="{cluster}"}} ')]
+        check(lines == [f'fo_agent_epoch{{cluster="{cluster}"}} {epoch}'], f"epoch gauge for {cluster}: {lines}")
+    promtool = shutil.which("promtool") or ("/usr/bin/promtool" if os.path.exists("/usr/bin/promtool") else None)
+    if promtool:
+        r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and not (r.stdout + r.stderr).strip(), f"promtool: {r.stdout}{r.stderr}")
+    else:
+        step("promtool not installed: /metrics format not checked")
+    cli.close()
+
+
 def restart_checks(env):
     step("7. restart: epoch 5 still enforced")
     env.stop()
@@ -452,6 +561,7 @@ def main():
                 check(r.returncode == 0, f"--check-config: {r.stderr}")
                 env.start()
                 scenario(env)
+                per_vip_leases(env)
                 restart_checks(env)
             except BaseException:
                 print(f"---- agent log:\n{tail(env.log, 80)}", flush=True)

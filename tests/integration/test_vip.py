@@ -14,9 +14,9 @@ the VIP 10.231.0.100). A sampler reads every db host's addresses by rtnetlink ev
      released by the old host and acquired by the new primary (history shows a vip
      step); the client's next connection through the VIP writes to the new primary.
   3. The new primary's host is cut off completely (its eth0 down): its agent drops
-     the VIP when the lease ends (nobody renews it), the controllers fail over, the VIP
-     moves on; the sampler never sees two holders. The host comes back: the VIP stays
-     where it is.
+     the VIP when the lease ends (nobody renews it) and, with lease_read_only = yes,
+     sets its own mysqld read-only; the controllers fail over, the VIP moves on; the
+     sampler never sees two holders. The host comes back: the VIP stays where it is.
   4. The holder's agent is restarted: it drops the VIP at start (it holds no lease),
      the leader notices on its next renewal and acquires it again on the same host;
      the agent's durable epoch survived the restart.
@@ -90,7 +90,9 @@ def run(net):
                      failover=dict(step_timeout_ms=8000, relay_wait_ms=5000),
                      extra_cluster=dict(vip=f"{VIP}/24", vip_interface="eth0", agent_port=7201,
                                         vip_lease_ms=LEASE_MS)) as env:
-        agents = AgentRig(net, DBH, "demo", f"{VIP}/24", certs=env.c.tls_dir)
+        agents = AgentRig(net, DBH, "demo", f"{VIP}/24", certs=env.c.tls_dir, lease_read_only=True,
+                          mysql={i: (net.addr(h), DB_PORT, "failoverd", env.db.password_file)
+                                 for i, h in DBH.items()})
         try:
             run_with(net, env, agents)
         except BaseException:
@@ -147,6 +149,14 @@ def run_with(net, env, agents):
         t_drop = time.monotonic() - t_cut
         check(t_drop <= LEASE_MS / 1000 + 1.5, f"{host} dropped the VIP only {t_drop:.2f}s after the cut")
         step(f"{host} dropped the VIP {t_drop:.2f}s after the cut (lease {LEASE_MS} ms)")
+
+        def fenced_itself():
+            if not env.read_only(p):
+                raise NotYet(f"{env.addr(p)} still writable")
+            return True
+        wait_for(fenced_itself, 5, f"{host}'s agent to set its mysqld read-only when the lease ran out "
+                 "(lease_read_only = yes)")
+        step(f"{host}'s agent set its own mysqld read_only=1 ({time.monotonic() - t_cut:.2f}s after the cut)")
         f2 = env.failover(2, timeout=60)
         q = env.index(f2["new_primary"])
         check(q != p, f"failover 2 promoted the cut host {host}")
@@ -190,7 +200,7 @@ def run_with(net, env, agents):
     v = wait_for(topo_vip, 10, f"topology to show the VIP on {env.addr(q)} at epoch 2 with its lease confirmed")
     check(v.get("address") == f"{VIP}/24" and v.get("interface") == "eth0", f"topology vip: {v}")
     lid = env.c.wait_leader(5)
-    held = env.c.metric(lid, "failoverd_vip_held", cluster="demo")
+    held = env.c.metric(lid, "failoverd_vip_held", cluster="demo", kind="writer")
     check(held == 1, f"leader's failoverd_vip_held{{cluster=demo}} is {held}, expected 1")
 
 

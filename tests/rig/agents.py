@@ -196,9 +196,10 @@ class VipSampler:
 class AgentRig:
     def __init__(self, net, hosts, cluster, vip, interface="eth0", port=7201, http_port=9601, certs=None,
                  lease_read_only=False, mysql=None, log_level="debug", base_dir=None):
-        """hosts: {index: namespace host}; vip: "a.b.c.d/len"; certs: a directory with
-        the cluster CA (None = insecure = yes); mysql: {index: (port, user, password_file)}
-        for the agents' [mysql] sections (optional)."""
+        """hosts: {index: namespace host}; vip: "a.b.c.d/len", or a list of them (the
+        writer and reader VIPs the agents may hold); certs: a directory with
+        the cluster CA (None = insecure = yes); mysql: {index: (host, port, user,
+        password_file)} for the agents' [mysql] sections (optional)."""
         if not os.path.exists(AGENT_BIN):
             raise RigError(f"{AGENT_BIN} not built")
         self.net = net
@@ -243,10 +244,11 @@ class AgentRig:
             L += [f"ca_file = {self.certs}/ca.crt", f"cert_file = {self.certs}/{h}.crt",
                   f"key_file = {self.certs}/{h}.key"]
         if i in self.mysql:
-            port, user, pwfile = self.mysql[i]
-            L += ["", "[mysql]", "host = 127.0.0.1", f"port = {port}", f"user = {user}",
+            host, port, user, pwfile = self.mysql[i]
+            L += ["", "[mysql]", f"host = {host}", f"port = {port}", f"user = {user}",
                   f"password_file = {pwfile}"]
-        L += ["", f"[cluster {self.cluster}]", f"vip = {self.vip} {self.interface}", ""]
+        vips = [self.vip] if isinstance(self.vip, str) else list(self.vip)
+        L += ["", f"[cluster {self.cluster}]"] + [f"vip = {v} {self.interface}" for v in vips] + [""]
         with open(self.conf_path(i), "w") as f:
             f.write("\n".join(L))
 

@@ -328,7 +328,8 @@ class ControllerRig:
         for c in self.clusters:
             L += ["", f"[cluster {c.name}]", f"user = {c.user}", f"password_file = {c.password_file}"]
             L += [f"instance = {i}" for i in c.instances]
-            L += [f"{k} = {v}" for k, v in getattr(c, "options", {}).items()]
+            for k, v in getattr(c, "options", {}).items():  # a list value: one line each (reader_vip)
+                L += [f"{k} = {x}" for x in v] if isinstance(v, (list, tuple)) else [f"{k} = {v}"]
         return "\n".join(L) + "\n"
 
     def node(self, node_id):

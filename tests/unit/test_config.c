@@ -65,7 +65,22 @@ static const struct bad_case bad_cases[] = {
     {MAIN CL "vip = 10.0.0.1/33\nvip_interface = eth0\n", FO_ECONFIG, "[cluster demo] vip: '10.0.0.1/33': prefix"},
     {MAIN CL "vip = 10.0.0.1/24\n", FO_ECONFIG,
      "t.conf:7: [cluster demo] vip_interface: missing (vip is set on line 11)"},
-    {MAIN CL "vip_interface = eth0\n", FO_ECONFIG, "[cluster demo] vip: missing (vip_interface is set on line 11)"},
+    {MAIN CL "vip_interface = eth0\n", FO_ECONFIG,
+     "[cluster demo] vip: missing (vip_interface is set on line 11; set vip or reader_vip)"},
+    /* Reader VIPs. */
+    {MAIN CL "reader_vip = 10.0.0.5/24\n", FO_ECONFIG,
+     "t.conf:7: [cluster demo] vip_interface: missing (reader_vip is set on line 11)"},
+    {MAIN CL "vip_interface = eth0\nreader_vip = 10.0.0.5\n", FO_ECONFIG,
+     "t.conf:12: [cluster demo] reader_vip: '10.0"},
+    {MAIN CL "vip_interface = eth0\nreader_vip = 10.0.0.5/24\nreader_vip = 10.0.0.5/24\n", FO_ECONFIG,
+     "t.conf:13: [cluster demo] reader_vip: '10.0.0.5/24' is listed twice"},
+    {MAIN CL "vip_interface = eth0\nvip = 10.0.0.5/24\nreader_vip = 10.0.0.5/24\n", FO_ECONFIG,
+     "[cluster demo] reader_vip: '10.0.0.5/24' is also the writer vip"},
+    {MAIN CL "vip_interface = eth0\nreader_vip = 10.0.0.1/24\nreader_vip = 10.0.0.2/24\nreader_vip = 10.0.0.3/24\n"
+             "reader_vip = 10.0.0.4/24\nreader_vip = 10.0.0.5/24\nreader_vip = 10.0.0.6/24\nreader_vip = 10.0.0.7/24\n"
+             "reader_vip = 10.0.0.8/24\nreader_vip = 10.0.0.9/24\n",
+     FO_ECONFIG, "t.conf:20: [cluster demo] reader_vip: more than 8 reader VIPs"},
+    {MAIN CL "reader_max_lag_s = 86401\n", FO_ECONFIG, "[cluster demo] reader_max_lag_s: '86401' is out of range"},
     {MAIN CL "vip = 10.0.0.1/24\nvip_interface = eth0:1\n", FO_ECONFIG, "[cluster demo] vip_interface: 'eth0:1'"},
     {MAIN CL "vip = 10.0.0.1/24\nvip_interface = a-very-long-ifname\n", FO_ECONFIG, "vip_interface: 'a-very-long"},
     {MAIN CL "agent_port = 0\n", FO_ECONFIG, "t.conf:11: [cluster demo] agent_port: '0' is out of range (1..65535)"},
@@ -452,6 +467,9 @@ static const char full_text[] = "; failoverd test configuration\n"
                                 "vip_interface = eth0\n"
                                 "agent_port = 7301\n"
                                 "vip_lease_ms = 1500\n"
+                                "reader_vip = 10.231.0.101/24\n"
+                                "reader_vip = 10.231.0.102/24\n"
+                                "reader_max_lag_s = 10\n"
                                 "[cluster billing-2.eu_west]\n"
                                 "user = fo\n"
                                 "password_file = billing.pw\n"
@@ -526,6 +544,12 @@ static void test_full(void)
     FO_CHECK_STR(c.clusters[0].vip_interface, "eth0");
     FO_CHECK_INT(c.clusters[0].agent_port, 7301);
     FO_CHECK_INT(c.clusters[0].vip_lease_ms, 1500);
+    FO_CHECK_INT(c.clusters[0].n_reader_vips, 2);
+    FO_CHECK_STR(c.clusters[0].reader_vips[0], "10.231.0.101/24");
+    FO_CHECK_STR(c.clusters[0].reader_vips[1], "10.231.0.102/24");
+    FO_CHECK_INT(c.clusters[0].reader_max_lag_s, 10);
+    FO_CHECK_INT(c.clusters[1].n_reader_vips, 0);
+    FO_CHECK_INT(c.clusters[1].reader_max_lag_s, FO_DEFAULT_READER_MAX_LAG_S);
     FO_CHECK_STR(c.clusters[1].vip, "");
     FO_CHECK_INT(c.clusters[1].agent_port, FO_DEFAULT_AGENT_PORT);
     FO_CHECK_INT(c.clusters[1].vip_lease_ms, FO_DEFAULT_VIP_LEASE_MS);

@@ -230,6 +230,18 @@ static void test_bad_arguments(void)
         {"cluster add demo --user u --password-file /p --max-lag-s 86401", "--max-lag-s"},
         {"cluster add demo --user u --password-file /p --max-lag-s=", "--max-lag-s"},
         {"cluster add demo --user u --password-file /p --max-lag-s 1 --max-lag-s 2", "more than once"},
+        {"cluster add demo --user u --password-file /p --vip 10.0.0.1/24", "--vip-interface goes with"},
+        {"cluster add demo --user u --password-file /p --vip-interface eth0", "--vip-interface goes with"},
+        {"cluster add demo --user u --password-file /p --vip 10.0.0.1 --vip-interface eth0", "--vip:"},
+        {"cluster add demo --user u --password-file /p --vip 10.0.0.1/24 --vip-interface e:1", "--vip-interface:"},
+        {"cluster add demo --user u --password-file /p --reader-vips 10.0.0.2/24,10.0.0.2/24 --vip-interface eth0",
+         "twice"},
+        {"cluster add demo --user u --password-file /p --reader-vips , --vip-interface eth0", "empty list"},
+        {"cluster add demo --user u --password-file /p --reader-vips 10.0.0.2/33 --vip-interface eth0",
+         "--reader-vips"},
+        {"cluster add demo --user u --password-file /p --agent-port 0", "--agent-port"},
+        {"cluster add demo --user u --password-file /p --vip-lease-ms 499", "--vip-lease-ms"},
+        {"cluster add demo --user u --password-file /p --reader-max-lag-s 0", "--reader-max-lag-s"},
         {"cluster add demo --semi-sync --password-file /p", "--user is required"},
         {"cluster remove demo --semi-sync", "--semi-sync is not valid here"},
         {"instance add demo h:1 --anti-flap-s 5", "--anti-flap-s is not valid here"},
@@ -383,6 +395,18 @@ static void test_failover_values_bound(void)
     FO_CHECK_INT(a.semi_sync, 1);
     FO_CHECK_INT(a.anti_flap_s, 600);
     FO_CHECK_INT(a.max_lag_s, 30);
+    FO_CHECK_INT(parse_line("cluster add demo --user u --password-file /p --vip 10.0.0.100/24 --vip-interface eth0 "
+                            "--reader-vips 10.0.0.101/24,10.0.0.102/24 --reader-max-lag-s 5 --agent-port 7301 "
+                            "--vip-lease-ms 1500",
+                            NULL, &a, err),
+                 0);
+    FO_CHECK_STR(a.vip, "10.0.0.100/24");
+    FO_CHECK_STR(a.vip_interface, "eth0");
+    FO_CHECK_INT(a.n_reader_vips, 2);
+    FO_CHECK_STR(a.reader_vips[1], "10.0.0.102/24");
+    FO_CHECK_INT(a.reader_max_lag_s, 5);
+    FO_CHECK_INT(a.agent_port, 7301);
+    FO_CHECK_INT(a.vip_lease_ms, 1500);
 }
 
 /* failover and switchover wait for the whole operation: a longer default bound,

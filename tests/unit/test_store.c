@@ -398,6 +398,41 @@ static struct packed c_cluster_vip(const char *name, const char *vip, const char
     return seal(&c);
 }
 
+static struct packed c_cluster_readers(const char *name, const char *vip, char **readers, size_t n)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__ClusterAdd b = FO__CLUSTER_ADD__INIT;
+
+    b.name = (char *)name;
+    b.user = "failoverd";
+    b.password_file = "/etc/fo/pw";
+    b.vip = (char *)vip;
+    b.vip_interface = "eth0";
+    b.n_reader_vips = n;
+    b.reader_vips = readers;
+    b.reader_max_lag_s = 12;
+    c.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
+    c.cluster_add = &b;
+    return seal(&c);
+}
+
+static struct packed c_reader_holder(const char *cluster, const char *vip, const char *host, uint32_t port,
+                                     uint64_t epoch)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__VipHolder b = FO__VIP_HOLDER__INIT;
+
+    b.cluster = (char *)cluster;
+    b.vip = (char *)vip;
+    b.host = (char *)host;
+    b.port = port;
+    b.epoch = epoch;
+    b.detail = "";
+    c.body_case = FO__COMMAND__BODY_VIP_HOLDER;
+    c.vip_holder = &b;
+    return seal(&c);
+}
+
 static struct packed c_vip_holder(const char *cluster, const char *host, uint32_t port, uint64_t epoch)
 {
     Fo__Command c = FO__COMMAND__INIT;
@@ -540,7 +575,7 @@ static void test_open_memory(void)
     FO_CHECK_INT(fo_store_open(&a, NULL, 0, err), 0);
     FO_CHECK_INT(fo_store_open(&b, ":memory:", FO_STORE_FRESH, err), 0);
     if (a == NULL || b == NULL) goto done;
-    FO_CHECK_INT(fo_store_schema_version(a), 3);
+    FO_CHECK_INT(fo_store_schema_version(a), 4);
     FO_CHECK(fo_store_recoveries_enabled(a));
     FO_CHECK_INT(fo_store_get_cluster(a, "demo", &c), FO_ENOTFOUND);
     FO_CHECK_INT(n_events(a, NULL), 0);
@@ -795,7 +830,7 @@ static void test_snapshot_roundtrip(void)
     dc = dump(c);
     FO_CHECK_STR(da, dc);
     FO_CHECK(!fo_store_recoveries_enabled(c));
-    FO_CHECK_INT(fo_store_schema_version(c), 3);
+    FO_CHECK_INT(fo_store_schema_version(c), 4);
     free(da);
     free(dc);
     free(img);
@@ -1247,7 +1282,7 @@ static void test_file_fresh(void)
     d2 = s != NULL ? dump(s) : strdup("");
     de = dump(empty);
     FO_CHECK_STR(d2, de);
-    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 3);
+    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 4);
     free(d1);
     free(d2);
     free(dm);
@@ -2093,7 +2128,7 @@ static void exercise_migrated(struct fo_store *s)
     struct fo_store_cluster c;
     struct fo_store_instance i;
 
-    FO_CHECK_INT(fo_store_schema_version(s), 3);
+    FO_CHECK_INT(fo_store_schema_version(s), 4);
     c = cluster_of(s, "old");
     FO_CHECK_STR(c.user, "failoverd");
     FO_CHECK_INT(c.epoch, 0);
@@ -2220,12 +2255,69 @@ static void test_vip_holder(void)
     fo_store_close(s);
 }
 
-FO_TEST_MAIN(FO_T(test_vip_holder), FO_T(test_open_memory), FO_T(test_determinism), FO_T(test_reads), FO_T(test_events),
-             FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects), FO_T(test_invalid_commands),
-             FO_T(test_newer_version), FO_T(test_state_changes), FO_T(test_cluster_problems), FO_T(test_event_pruning),
-             FO_T(test_cluster_remove), FO_T(test_file_fresh), FO_T(test_open_errors), FO_T(test_recoveries),
-             FO_T(test_members), FO_T(test_maintenance_and_rule), FO_T(test_nested_iteration), FO_T(test_text_fitting),
-             FO_T(test_limits), FO_T(test_failover_auto), FO_T(test_failover_events), FO_T(test_failover_anti_flap),
-             FO_T(test_failover_cluster_lifetime), FO_T(test_failover_reads), FO_T(test_quarantine),
-             FO_T(test_set_primary), FO_T(test_cluster_options), FO_T(test_decisions), FO_T(test_decision_pruning),
-             FO_T(test_migrate_v1))
+/* Reader VIPs: the list on the cluster, one holder row each, gone with the cluster. */
+static void test_reader_vips(void)
+{
+    static char *two[] = {"10.0.0.101/24", "10.0.0.102/24"};
+    static char *dup[] = {"10.0.0.101/24", "10.0.0.101/24"};
+    static char *bad[] = {"10.0.0.101"};
+    static char *clash[] = {"10.0.0.100/24"};
+    struct fo_store *s = open_mem();
+    struct fo_store_cluster c;
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    uint64_t epoch;
+
+    FO_CHECK(s != NULL);
+    if (s == NULL) return;
+    FO_CHECK(apply_is(s, c_cluster_readers("x", "", dup, 2), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_cluster_readers("x", "", bad, 1), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_cluster_readers("x", "10.0.0.100/24", clash, 1), FO_EINVAL));
+    APPLY_OK(s, c_cluster_readers("r", "10.0.0.100/24", two, 2));
+    APPLY_OK(s, c_cluster_readers("ronly", "", two, 1));
+    APPLY_OK(s, c_instance_add("r", "10.0.0.1", 3306, 0));
+    APPLY_OK(s, c_instance_add("r", "10.0.0.2", 3306, 0));
+    c = cluster_of(s, "r");
+    FO_CHECK_INT(c.n_reader_vips, 2);
+    FO_CHECK_STR(c.reader_vips[0], "10.0.0.101/24");
+    FO_CHECK_STR(c.reader_vips[1], "10.0.0.102/24");
+    FO_CHECK_INT(c.reader_max_lag_s, 12);
+    c = cluster_of(s, "ronly");
+    FO_CHECK_INT(c.n_reader_vips, 1);
+    FO_CHECK_STR(c.vip, "");
+    FO_CHECK_INT(fo_store_get_reader_holder(s, "r", "10.0.0.101/24", host, &port, &epoch), 0);
+    FO_CHECK_STR(host, "");
+    APPLY_OK(s, c_reader_holder("r", "10.0.0.101/24", "10.0.0.2", 3306, 0));
+    APPLY_OK(s, c_reader_holder("r", "10.0.0.102/24", "10.0.0.1", 3306, 0));
+    FO_CHECK_INT(fo_store_get_reader_holder(s, "r", "10.0.0.101/24", host, &port, &epoch), 0);
+    FO_CHECK_STR(host, "10.0.0.2");
+    FO_CHECK_INT(port, 3306);
+    /* The writer's holder is separate. */
+    c = cluster_of(s, "r");
+    FO_CHECK_STR(c.vip_host, "");
+    /* Refused: not a reader VIP of the cluster, unknown instance, epoch not begun. */
+    FO_CHECK(apply_is(s, c_reader_holder("r", "10.0.0.103/24", "10.0.0.1", 3306, 0), FO_EINVAL));
+    FO_CHECK(apply_is(s, c_reader_holder("r", "10.0.0.101/24", "10.0.0.9", 3306, 0), FO_ENOTFOUND));
+    FO_CHECK(apply_is(s, c_reader_holder("r", "10.0.0.101/24", "10.0.0.1", 3306, 5), FO_EINVAL));
+    FO_CHECK_INT(fo_store_get_reader_holder(s, "r", "10.0.0.101/24", host, &port, &epoch), 0);
+    FO_CHECK_STR(host, "10.0.0.2");
+    /* Released: the row goes. */
+    APPLY_OK(s, c_reader_holder("r", "10.0.0.101/24", "", 0, 0));
+    FO_CHECK_INT(fo_store_get_reader_holder(s, "r", "10.0.0.101/24", host, &port, &epoch), 0);
+    FO_CHECK_STR(host, "");
+    /* Removing the cluster removes its holders. */
+    APPLY_OK(s, c_cluster_remove("r"));
+    FO_CHECK_INT(fo_store_get_reader_holder(s, "r", "10.0.0.102/24", host, &port, &epoch), 0);
+    FO_CHECK_STR(host, "");
+    fo_store_close(s);
+}
+
+FO_TEST_MAIN(FO_T(test_vip_holder), FO_T(test_reader_vips), FO_T(test_open_memory), FO_T(test_determinism),
+             FO_T(test_reads), FO_T(test_events), FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects),
+             FO_T(test_invalid_commands), FO_T(test_newer_version), FO_T(test_state_changes),
+             FO_T(test_cluster_problems), FO_T(test_event_pruning), FO_T(test_cluster_remove), FO_T(test_file_fresh),
+             FO_T(test_open_errors), FO_T(test_recoveries), FO_T(test_members), FO_T(test_maintenance_and_rule),
+             FO_T(test_nested_iteration), FO_T(test_text_fitting), FO_T(test_limits), FO_T(test_failover_auto),
+             FO_T(test_failover_events), FO_T(test_failover_anti_flap), FO_T(test_failover_cluster_lifetime),
+             FO_T(test_failover_reads), FO_T(test_quarantine), FO_T(test_set_primary), FO_T(test_cluster_options),
+             FO_T(test_decisions), FO_T(test_decision_pruning), FO_T(test_migrate_v1))
