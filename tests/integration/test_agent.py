@@ -25,7 +25,6 @@ below (python3-protobuf is not a dependency).
 
 Ports (inside the namespaces only): agent 7201, http 9601."""
 
-import ctypes
 import os
 import shutil
 import socket
@@ -34,12 +33,12 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from rig import netns  # noqa: E402
+from rig.agents import in_netns  # noqa: E402
 from rig.util import NotYet, Proc, RigError, check, run_test, step, tail, wait_for  # noqa: E402
 
 SRC = os.environ.get("FO_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -50,7 +49,6 @@ HTTP_PORT = 9601
 VIP = "10.231.0.100"
 VIP2 = "10.231.0.101"
 FO_ESTALE, FO_EPERM, FO_ENOTFOUND, FO_EINVAL = 20, 22, 10, 2
-CLONE_NEWNET = 0x40000000
 
 # ---------------------------------------------------------------- protobuf by hand
 
@@ -129,32 +127,10 @@ def frame(payload, version=1, ftype=1, length=None):
 
 # ---------------------------------------------------------------- sockets inside a namespace
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def ns_connect(ns, addr, port, timeout=5.0):
-    """A TCP socket created inside namespace ns (setns in a short-lived thread: the
-    socket keeps its namespace, the test's own threads keep theirs)."""
-    result = {}
-
-    def run():
-        try:
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if _libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), "setns")
-            finally:
-                os.close(fd)
-            result["sock"] = socket.create_connection((addr, port), timeout=timeout)
-        except Exception as e:  # noqa: BLE001 - reported in the caller
-            result["error"] = e
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join()
-    if "error" in result:
-        raise result["error"]
-    return result["sock"]
+    """A TCP socket created inside namespace ns (the socket keeps its namespace, the
+    test's own threads keep theirs)."""
+    return in_netns(ns, lambda: socket.create_connection((addr, port), timeout=timeout))
 
 
 class Client:
