@@ -75,8 +75,19 @@ static int first_epoch(struct fo_store *s, const char *name, int64_t *epoch, cha
     return store_count(s, ST_FAILOVER_MAX_EPOCH, name, epoch, err);
 }
 
+/* "a/24,b/24": the reader VIPs as one column (validated: they fit). */
+static void join_readers(char *dst, size_t cap, const Fo__ClusterAdd *b)
+{
+    size_t i, n = 0;
+
+    dst[0] = '\0';
+    for (i = 0; i < b->n_reader_vips && n < cap; i++)
+        n += (size_t)snprintf(dst + n, cap - n, "%s%s", i ? "," : "", b->reader_vips[i]);
+}
+
 static int insert_cluster(struct fo_store *s, const Fo__ClusterAdd *b, int64_t epoch, char err[FO_ERRLEN])
 {
+    char joined[FO_MAX_READER_VIPS * FO_VIP_LEN + 1];
     sqlite3_stmt *st;
     int rc = store_stmt_get(s, ST_CLUSTER_INSERT, &st, err);
 
@@ -94,13 +105,8 @@ static int insert_cluster(struct fo_store *s, const Fo__ClusterAdd *b, int64_t e
     if (rc == SQLITE_OK) rc = store_bind_text(st, 11, b->vip_interface);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 12, b->agent_port);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 13, b->vip_lease_ms);
-    if (rc == SQLITE_OK) {
-        char joined[FO_MAX_READER_VIPS * FO_VIP_LEN + 1] = "";
-        size_t n = 0;
-        for (size_t i = 0; i < b->n_reader_vips; i++) /* validated: fits */
-            n += (size_t)snprintf(joined + n, sizeof(joined) - n, "%s%s", i ? "," : "", b->reader_vips[i]);
-        rc = store_bind_text(st, 14, joined);
-    }
+    join_readers(joined, sizeof(joined), b);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 14, joined); /* bound without a copy: joined outlives the run */
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 15, b->reader_max_lag_s);
     return store_stmt_run(s, ST_CLUSTER_INSERT, st, rc, err);
 }
