@@ -21,14 +21,15 @@
 #include <openssl/ssl.h>
 
 #include "common/err.h"
+#include "common/tls_ossl.h"
 
 struct fo_ctl_tls;
 
 /* What one session checks and, when it refuses the server, why. Owned by the caller
  * (one per connection) and must outlive the session. */
 struct fo_ctl_tls_peer {
-    char ip[64];         /* the IP address dialled, which the certificate must name */
-    char why[FO_ERRLEN]; /* set when our verification refused the server */
+    char ip[64];               /* the IP address dialled, which the certificate must name */
+    struct fo_tls_check check; /* private: check.why is set when we refused the server */
 };
 
 /* Loads the CA, this client's certificate chain and key. Checks that the key matches

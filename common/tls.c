@@ -3,8 +3,8 @@
  * Data path: uv_read_start -> BIO_write(rbio) -> SSL_do_handshake / SSL_read ->
  * on_read; fo_tls_conn_write -> SSL_write -> BIO_read(wbio) -> uv_write. OpenSSL
  * never blocks and never sees the socket, so every step runs to completion inside
- * one libuv callback. The peer's role is checked in the certificate verify callback,
- * so that a refused peer fails the handshake itself and gets a TLS alert. */
+ * one libuv callback. Contexts and the verification of peers' certificates come from
+ * tls_ossl.c, which failoverctl shares; this file words the refusals. */
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -21,6 +21,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include "tls_ossl.h"
 
 #define READ_CHUNK 16384
 #define PEERLEN 64 /* "[v6 address]:port" */
@@ -69,64 +71,6 @@ static void roles_text(unsigned mask, char out[ROLES_LEN])
     }
 }
 
-/* ------------------------------------------------------------------ certificate names */
-
-/* Copies the text of the first entry nid of name into out (n bytes), with anything
- * but printable ASCII replaced by '?', since it ends up in logs. Returns the number of
- * entries with that nid (0: out is ""), or -1 if the entry cannot be decoded or does
- * not fit. */
-static int name_entry(X509_NAME *name, int nid, char *out, size_t n)
-{
-    int idx = X509_NAME_get_index_by_NID(name, nid, -1), count = 0, len, i;
-    unsigned char *utf8 = NULL;
-
-    out[0] = '\0';
-    if (idx < 0) return 0;
-    for (i = idx; i >= 0; i = X509_NAME_get_index_by_NID(name, nid, i)) count++;
-    len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
-    if (len < 0) return -1;
-    if ((size_t)len >= n) {
-        OPENSSL_free(utf8);
-        return -1;
-    }
-    for (i = 0; i < len; i++) out[i] = (utf8[i] >= 0x20 && utf8[i] < 0x7f) ? (char)utf8[i] : '?';
-    out[len] = '\0';
-    OPENSSL_free(utf8);
-    return count;
-}
-
-/* The CN of cert for messages: "(no CN)" if it has none or it cannot be read. */
-static void cert_cn(X509 *cert, char cn[FO_TLS_CN_MAX + 1])
-{
-    if (cert == NULL || name_entry(X509_get_subject_name(cert), NID_commonName, cn, FO_TLS_CN_MAX + 1) <= 0)
-        snprintf(cn, FO_TLS_CN_MAX + 1, "(no CN)");
-}
-
-/* Reads the role (the single OU of the subject) and the CN of cert. Returns 0, or -1
- * with why filled. */
-static int cert_identity(X509 *cert, unsigned *role, char cn[FO_TLS_CN_MAX + 1], char *why, size_t whylen)
-{
-    X509_NAME *name = X509_get_subject_name(cert);
-    char ou[FO_TLS_CN_MAX + 1];
-    int n;
-
-    if (name_entry(name, NID_commonName, cn, FO_TLS_CN_MAX + 1) != 1) {
-        snprintf(why, whylen, "its subject needs exactly one CN of at most %d characters", FO_TLS_CN_MAX);
-        return -1;
-    }
-    n = name_entry(name, NID_organizationalUnitName, ou, sizeof ou);
-    if (n != 1) {
-        snprintf(why, whylen, "its subject needs exactly one OU naming its role (controller, agent or client)");
-        return -1;
-    }
-    *role = fo_tls_role_parse(ou);
-    if (*role == 0) {
-        snprintf(why, whylen, "its OU \"%s\" is not a role (controller, agent or client)", ou);
-        return -1;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------------ context */
 
 struct fo_tls_ctx {
@@ -134,97 +78,6 @@ struct fo_tls_ctx {
     unsigned accepted_roles;
     size_t max_pending;
 };
-
-static int verify_cb(int ok, X509_STORE_CTX *x);
-
-/* Formats the newest OpenSSL error for file path into err and clears the queue. */
-static int ssl_file_error(char *err, const char *what, const char *path)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
-
-    fo_errf(err, FO_ECONFIG, "TLS %s file %s: %s", what, path, r ? r : "cannot be loaded");
-    ERR_clear_error();
-    return FO_ECONFIG;
-}
-
-/* Gives a plain "No such file or directory" for a path that cannot be opened, rather
- * than OpenSSL's less direct "system lib". */
-static int check_readable(const char *what, const char *path, char *err)
-{
-    FILE *f;
-
-    if (path == NULL || path[0] == '\0') return fo_errf(err, FO_ECONFIG, "TLS %s file is not set", what);
-    f = fopen(path, "r");
-    if (f == NULL) return fo_errf(err, FO_ECONFIG, "TLS %s file %s: %s", what, path, strerror(errno));
-    fclose(f);
-    return 0;
-}
-
-/* Protocol settings shared by both sides: TLS 1.2 minimum (1.3 preferred by
- * default), forward-secret AEAD suites only for 1.2, no renegotiation, no
- * compression, no session resumption (connections are long-lived), and a verified
- * certificate required from every peer. */
-static int configure(SSL_CTX *s, char *err)
-{
-    long opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE;
-
-    if (SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_set_cipher_list(s, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 || SSL_CTX_set_num_tickets(s, 0) != 1) {
-        ERR_clear_error();
-        return fo_errf(err, FO_ECONFIG, "TLS: cannot set the protocol versions or cipher suites");
-    }
-    SSL_CTX_set_options(s, opts);
-    SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
-    /* Send the chain from cert_file only, not the CA: peers have it already. */
-    SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
-    SSL_CTX_set_verify(s, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
-    return 0;
-}
-
-static int load_files(SSL_CTX *s, const char *ca_file, const char *cert_file, const char *key_file, char *err)
-{
-    int rc;
-
-    if ((rc = check_readable("CA", ca_file, err)) != 0 || (rc = check_readable("certificate", cert_file, err)) != 0 ||
-        (rc = check_readable("key", key_file, err)) != 0)
-        return rc;
-    if (SSL_CTX_load_verify_locations(s, ca_file, NULL) != 1) return ssl_file_error(err, "CA", ca_file);
-    if (SSL_CTX_use_certificate_chain_file(s, cert_file) != 1) return ssl_file_error(err, "certificate", cert_file);
-    if (SSL_CTX_use_PrivateKey_file(s, key_file, SSL_FILETYPE_PEM) != 1 &&
-        ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH)
-        return ssl_file_error(err, "key", key_file);
-    if (SSL_CTX_check_private_key(s) != 1) {
-        ERR_clear_error();
-        return fo_errf(err, FO_ECONFIG, "TLS key file %s does not match certificate file %s", key_file, cert_file);
-    }
-    return 0;
-}
-
-/* Our own certificate must pass the check every peer will make, so that a wrong file
- * is reported at start-up rather than as refused connections later. */
-static int check_own_cert(SSL_CTX *s, const char *ca_file, const char *cert_file, char *err)
-{
-    X509 *cert = SSL_CTX_get0_certificate(s);
-    STACK_OF(X509) *chain = NULL;
-    X509_STORE_CTX *vx;
-    char why[FO_ERRLEN], cn[FO_TLS_CN_MAX + 1];
-    unsigned role;
-    int ok;
-
-    if (cert_identity(cert, &role, cn, why, sizeof why) != 0)
-        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s: %s", cert_file, why);
-    vx = X509_STORE_CTX_new();
-    if (vx == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
-    SSL_CTX_get0_chain_certs(s, &chain);
-    ok = X509_STORE_CTX_init(vx, SSL_CTX_get_cert_store(s), cert, chain) == 1 && X509_verify_cert(vx) == 1;
-    if (!ok)
-        fo_errf(err, FO_ECONFIG, "TLS certificate file %s (CN=%s) does not verify against CA file %s: %s", cert_file,
-                cn, ca_file, X509_verify_cert_error_string(X509_STORE_CTX_get_error(vx)));
-    X509_STORE_CTX_free(vx);
-    ERR_clear_error();
-    return ok ? 0 : FO_ECONFIG;
-}
 
 int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
                    unsigned accepted_roles, char err[FO_ERRLEN])
@@ -239,24 +92,17 @@ int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cer
     if (ctx == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
     ctx->accepted_roles = accepted_roles;
     ctx->max_pending = FO_TLS_MAX_PENDING;
-    ERR_clear_error();
-    ctx->ssl = SSL_CTX_new(TLS_method());
-    if (ctx->ssl == NULL) {
-        rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create an OpenSSL context");
-        goto err_after_ctx;
+    /* One context serves both sides: idle sessions give back OpenSSL's buffers, and
+     * the chain sent is cert_file's alone, not the CA, which every peer has already.
+     * Our own certificate must name a role, as every peer will check. */
+    rc = fo_tls_ossl_ctx_new(&ctx->ssl, TLS_method(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN, true, ca_file,
+                             cert_file, key_file, err);
+    if (rc != 0) {
+        free(ctx);
+        return rc;
     }
-    if ((rc = configure(ctx->ssl, err)) != 0) goto err_after_ssl;
-    if ((rc = load_files(ctx->ssl, ca_file, cert_file, key_file, err)) != 0) goto err_after_ssl;
-    if ((rc = check_own_cert(ctx->ssl, ca_file, cert_file, err)) != 0) goto err_after_ssl;
     *out = ctx;
     return 0;
-
-err_after_ssl:
-    SSL_CTX_free(ctx->ssl);
-err_after_ctx:
-    free(ctx);
-    ERR_clear_error();
-    return rc;
 }
 
 int fo_tls_ctx_set_max_pending(struct fo_tls_ctx *ctx, size_t bytes)
@@ -300,7 +146,6 @@ struct fo_tls_conn {
     SSL *ssl;  /* owns both BIOs */
     BIO *rbio; /* ciphertext from the peer */
     BIO *wbio; /* ciphertext for the peer */
-    unsigned accepted_roles;
     size_t max_pending;
     struct fo_tls_conn_cbs cbs;
     enum fo_tls_state state;
@@ -309,13 +154,11 @@ struct fo_tls_conn {
     size_t queued_bytes; /* plaintext waiting for the handshake */
     struct queued *queue;
     struct queued **queue_tail;
-    unsigned peer_role; /* set by verify_cb once the peer passed every check */
-    char peer_cn[FO_TLS_CN_MAX + 1];
+    struct fo_tls_check check;             /* the peer's role and CN once verified, or why not */
     char peer[PEERLEN];                    /* address, for messages */
     char server_name[SERVER_NAME_MAX + 1]; /* client side: what the server must be */
     int status;                            /* why it closes, once CLOSING */
     char reason[FO_ERRLEN];
-    char verify_reason[FO_ERRLEN]; /* why verify_cb refused the peer */
     uint8_t rbuf[READ_CHUNK];
 };
 
@@ -376,102 +219,54 @@ static void fail(struct fo_tls_conn *c, int status, const char *fmt, ...)
     uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
 }
 
-/* OpenSSL reasons that mean "not authenticated" (ours or the peer's verdict), so the
- * caller counts a refusal rather than a protocol error. */
-static const int auth_reasons[] = {
-    SSL_R_CERTIFICATE_VERIFY_FAILED,       SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE,
-    SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,     SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
-    SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED, SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
-    SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN, SSL_R_TLSV1_ALERT_UNKNOWN_CA,
-    SSL_R_TLSV1_ALERT_ACCESS_DENIED,       SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED,
-};
-
-static int classify(unsigned long e)
-{
-    size_t i;
-
-    if (ERR_GET_LIB(e) != ERR_LIB_SSL) return FO_EPROTO;
-    for (i = 0; i < sizeof auth_reasons / sizeof auth_reasons[0]; i++)
-        if (ERR_GET_REASON(e) == auth_reasons[i]) return FO_EPERM;
-    return FO_EPROTO;
-}
-
 /* Fails the connection after an SSL_* call returned error code ssl_err. */
 static void fail_ssl(struct fo_tls_conn *c, int ssl_err, const char *during)
 {
     unsigned long e = ERR_peek_last_error();
     const char *r = e ? ERR_reason_error_string(e) : NULL;
 
-    if (c->verify_reason[0] != '\0')
-        fail(c, FO_EPERM, "%s", c->verify_reason);
+    if (c->check.why[0] != '\0')
+        fail(c, FO_EPERM, "%s", c->check.why);
     else if (ssl_err == SSL_ERROR_ZERO_RETURN)
         fail(c, FO_ECLOSED, "peer %s closed the TLS session", c->peer);
     else
-        fail(c, e ? classify(e) : FO_EPROTO, "TLS %s with %s failed: %s", during, c->peer, r ? r : "protocol error");
+        fail(c, fo_tls_ossl_cert_error(e) != FO_TLS_CERT_ERR_NONE ? FO_EPERM : FO_EPROTO, "TLS %s with %s failed: %s",
+             during, c->peer, r ? r : "protocol error");
 }
 
 /* ------------------------------------------------------------------ verification */
 
-/* Refuses a certificate OpenSSL found untrusted (no chain to the CA, expired, name
- * mismatch, ...), recording why in terms an operator can act on. */
-static int refuse_untrusted(struct fo_tls_conn *c, X509_STORE_CTX *x)
+/* Words a refusal of the peer's certificate (fo_tls_refuse_cb, data is the
+ * connection): the peer's address and CN, and what was wrong. */
+static void word_refusal(void *data, const struct fo_tls_refusal *r, char why[FO_ERRLEN])
 {
-    int e = X509_STORE_CTX_get_error(x), depth = X509_STORE_CTX_get_error_depth(x);
-    char cn[FO_TLS_CN_MAX + 1], at[FO_TLS_CN_MAX + 1];
+    struct fo_tls_conn *c = data;
+    char accepted[ROLES_LEN], id_why[FO_ERRLEN];
+    const char *cn = r->peer.cn, *err = X509_verify_cert_error_string(r->error);
 
-    if (c->verify_reason[0] != '\0') return 0;
-    /* Name the peer's own certificate, and the one that failed if it is another. */
-    cert_cn(X509_STORE_CTX_get0_cert(x), cn);
-    cert_cn(X509_STORE_CTX_get_current_cert(x), at);
-    if (e == X509_V_ERR_IP_ADDRESS_MISMATCH || e == X509_V_ERR_HOSTNAME_MISMATCH)
-        fo_errf(c->verify_reason, FO_EPERM,
-                "refused server %s: its certificate CN=%s does not name %s in its subjectAltName", c->peer, cn,
-                c->server_name);
-    else if (depth == 0)
-        fo_errf(c->verify_reason, FO_EPERM, "refused peer %s: certificate CN=%s not trusted: %s", c->peer, cn,
-                X509_verify_cert_error_string(e));
-    else
-        fo_errf(c->verify_reason, FO_EPERM, "refused peer %s: certificate CN=%s not trusted: %s (CN=%s, depth %d)",
-                c->peer, cn, X509_verify_cert_error_string(e), at, depth);
-    return 0;
-}
-
-/* Checks the role of a chain-verified peer certificate; records role and CN. */
-static int check_role(struct fo_tls_conn *c, X509_STORE_CTX *x)
-{
-    char cn[FO_TLS_CN_MAX + 1], why[FO_ERRLEN], accepted[ROLES_LEN];
-    unsigned role = 0;
-
-    if (cert_identity(X509_STORE_CTX_get_current_cert(x), &role, cn, why, sizeof why) != 0) {
-        cert_cn(X509_STORE_CTX_get_current_cert(x), cn);
-        fo_errf(c->verify_reason, FO_EPERM, "refused peer %s: certificate CN=%s: %s", c->peer, cn, why);
-        X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
-        return 0;
-    }
-    if (!(role & c->accepted_roles)) {
-        roles_text(c->accepted_roles, accepted);
-        fo_errf(c->verify_reason, FO_EPERM,
+    switch (r->kind) {
+    case FO_TLS_REFUSED_NAME:
+        fo_errf(why, FO_EPERM, "refused server %s: its certificate CN=%s does not name %s in its subjectAltName",
+                c->peer, cn, c->server_name);
+        break;
+    case FO_TLS_REFUSED_CHAIN:
+        if (r->depth == 0)
+            fo_errf(why, FO_EPERM, "refused peer %s: certificate CN=%s not trusted: %s", c->peer, cn, err);
+        else
+            fo_errf(why, FO_EPERM, "refused peer %s: certificate CN=%s not trusted: %s (CN=%s, depth %d)", c->peer, cn,
+                    err, r->at, r->depth);
+        break;
+    case FO_TLS_REFUSED_ID:
+        fo_tls_ossl_identity_why(&r->peer, id_why, sizeof id_why);
+        fo_errf(why, FO_EPERM, "refused peer %s: certificate CN=%s: %s", c->peer, cn, id_why);
+        break;
+    case FO_TLS_REFUSED_ROLE:
+        roles_text(c->check.accepted_roles, accepted);
+        fo_errf(why, FO_EPERM,
                 "refused peer %s: certificate CN=%s has role \"%s\", which is not accepted here (accepted: %s)",
-                c->peer, cn, fo_tls_role_name(role), accepted);
-        X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
-        return 0;
+                c->peer, cn, fo_tls_role_name(r->peer.role), accepted);
+        break;
     }
-    c->peer_role = role;
-    memcpy(c->peer_cn, cn, sizeof cn);
-    return 1;
-}
-
-/* OpenSSL calls this for every certificate of the peer's chain, CA first, with ok
- * set by its own checks. */
-static int verify_cb(int ok, X509_STORE_CTX *x)
-{
-    SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
-    struct fo_tls_conn *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
-
-    if (c == NULL) return ok; /* not one of our connections (check_own_cert) */
-    if (!ok) return refuse_untrusted(c, x);
-    if (X509_STORE_CTX_get_error_depth(x) != 0) return 1;
-    return check_role(c, x);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -609,7 +404,7 @@ int fo_tls_conn_write(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls
 static void handshake_done(struct fo_tls_conn *c)
 {
     /* verify_cb has run and accepted the peer: check rather than trust that. */
-    if (c->peer_role == 0 || SSL_get0_peer_certificate(c->ssl) == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK) {
+    if (c->check.role == 0 || SSL_get0_peer_certificate(c->ssl) == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK) {
         fail(c, FO_EPERM, "refused peer %s: it was not authenticated", c->peer);
         return;
     }
@@ -735,10 +530,9 @@ int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls
         rc = fo_errf(err, FO_EIO, "TLS: uv_tcp_init: %s", uv_strerror(rc));
         goto err_after_ssl;
     }
-    SSL_set_app_data(c->ssl, c);
+    fo_tls_ossl_check_init(&c->check, c->ssl, ctx->accepted_roles, word_refusal, c);
     c->tcp.data = c;
     c->connect.data = c;
-    c->accepted_roles = ctx->accepted_roles;
     c->max_pending = ctx->max_pending;
     c->cbs = *cbs;
     c->queue_tail = &c->queue;
@@ -897,12 +691,12 @@ enum fo_tls_state fo_tls_conn_state(const struct fo_tls_conn *c)
 
 unsigned fo_tls_conn_peer_role(const struct fo_tls_conn *c)
 {
-    return c->state == FO_TLS_OPEN ? c->peer_role : 0;
+    return c->state == FO_TLS_OPEN ? c->check.role : 0;
 }
 
 const char *fo_tls_conn_peer_cn(const struct fo_tls_conn *c)
 {
-    return c->state == FO_TLS_OPEN ? c->peer_cn : "";
+    return c->state == FO_TLS_OPEN ? c->check.cn : "";
 }
 
 const char *fo_tls_conn_protocol(const struct fo_tls_conn *c)
