@@ -20,6 +20,8 @@ Ports (inside the namespaces): mariadb 25600 on every db host; failoverd admin
 25610+, raft 25630+, http 25650+; agents 7201, agent http 9601."""
 
 import os
+import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -145,6 +147,17 @@ def run_with(net, env, agents):
             check(not s.errors, f"{name} sampler errors: {s.errors[:3]}")
             check(s.max_holders <= 1, f"the {name} VIP was held by two hosts at once: {s.overlaps[:5]}")
         step(f"samplers: {sw.samples}/{s0.samples}/{s1.samples} samples, never two holders of a VIP")
+
+    # The leader's /metrics with writer and reader VIP series is valid Prometheus text.
+    lid = env.c.wait_leader(5)
+    body = env.c.metrics_text(lid)
+    for r in READERS:
+        check(f'failoverd_vip_held{{cluster="demo",kind="reader",vip="{r}/24"}} 1' in body,
+              f"no confirmed lease for reader VIP {r} in the leader's /metrics")
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and not (r.stdout + r.stderr).strip(), f"promtool check metrics: {r.stdout}{r.stderr}")
+    step("leader's /metrics (writer and reader VIP series) passes promtool check metrics")
 
 
 if __name__ == "__main__":
