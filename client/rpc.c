@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -134,6 +136,8 @@ static void connect_next(struct fo_ctl_call *c, int last_errno)
             last_errno = errno;
             continue;
         }
+        /* One small request, one reply, a handshake of small flights: no Nagle delay. */
+        (void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
         if (connect(c->fd, c->ai->ai_addr, c->ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
             c->phase = PH_CONNECTING;
             c->events = POLLOUT;

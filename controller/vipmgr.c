@@ -648,6 +648,26 @@ static void tick_cb(uv_timer_t *t)
 
 /* ------------------------------------------------------------------ lifetime */
 
+/* A new leader renews at the earliest one election after the old one stopped, and the
+ * last renewal may be lease/4 older than that: a shorter lease lets the VIP lapse for a
+ * moment on some leader changes (measured with the defaults: README "Writer VIP"). */
+static void warn_short_leases(const struct fo_config *cfg)
+{
+    unsigned i, lease, need;
+
+    for (i = 0; i < cfg->n_clusters; i++) {
+        const struct fo_cluster_cfg *cc = &cfg->clusters[i];
+        if (cc->vip[0] == '\0' && cc->n_reader_vips == 0) continue;
+        lease = cc->vip_lease_ms != 0 ? cc->vip_lease_ms : FO_DEFAULT_VIP_LEASE_MS;
+        need = 2 * cfg->election_timeout_ms + lease / 4;
+        if (lease < need)
+            FO_WARN(MOD,
+                    "cluster %s: vip_lease_ms %u < 2 x election_timeout_ms + lease/4 (%u): a leader change may let "
+                    "the VIP lapse for a moment before the new leader renews it",
+                    cc->name, lease, need);
+    }
+}
+
 int fo_vipmgr_start(struct fo_ctl *ctl, struct fo_vipmgr **out, char err[FO_ERRLEN])
 {
     struct fo_vipmgr *v = calloc(1, sizeof(*v));
@@ -663,6 +683,7 @@ int fo_vipmgr_start(struct fo_ctl *ctl, struct fo_vipmgr **out, char err[FO_ERRL
     v->tick.data = v;
     v->refs = 1;
     uv_timer_start(&v->tick, tick_cb, TICK_MS, TICK_MS);
+    warn_short_leases(&ctl->cfg);
     *out = v;
     return 0;
 }
