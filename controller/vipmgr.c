@@ -41,6 +41,7 @@ struct vstate {
     uint64_t next_renew_ms;
     struct fo_agentc_call *call; /* the loop's renew / re-acquire in flight */
     struct fo_vipmgr_move *move;
+    struct fo_vipmgr_move *queued; /* a failover's move waiting for the loop's to stop */
     bool held;
     bool reacquire; /* the holder's agent lost the lease: acquire again, same host */
     char error[FO_ERRLEN];
@@ -83,6 +84,7 @@ struct fo_vipmgr {
 };
 
 static void move_step(struct fo_vipmgr_move *m);
+static void move_later(struct fo_vipmgr_move *m, uint64_t at_ms);
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -235,7 +237,15 @@ static void move_finish(struct fo_vipmgr_move *m, int status, const char *fmt, .
     va_end(ap);
     m->phase = M_DONE;
     m->cb = NULL;
-    if (m->st != NULL && m->st->move == m) m->st->move = NULL;
+    if (m->st != NULL && m->st->queued == m) m->st->queued = NULL;
+    if (m->st != NULL && m->st->move == m) {
+        m->st->move = NULL;
+        if (m->st->queued != NULL) { /* the failover's move takes over */
+            m->st->move = m->st->queued;
+            m->st->queued = NULL;
+            move_later(m->st->move, uv_now(m->v->ctl->loop));
+        }
+    }
     if (status == 0)
         m->v->moves_ok++;
     else if (status != FO_ECANCELED)
@@ -436,10 +446,16 @@ static struct fo_vipmgr_move *move_start(struct fo_vipmgr *v, const char *cluste
 {
     struct fo_vipmgr_move *m;
     struct vstate *st;
+    bool queue = false;
 
     if (v == NULL || v->stopping || !v->ready) return fo_errf(err, FO_ENOTLEADER, "not the ready leader"), NULL;
     if ((st = state_get(v, cluster, key)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
-    if (st->move != NULL)
+    /* A failover's move replaces a move of the renewal loop (which may be waiting for
+     * a lease to run out, towards the old primary): the loop's is cancelled and this
+     * one starts once it has stopped. */
+    if (st->move != NULL && cb != NULL && st->move->cb == NULL && st->queued == NULL)
+        queue = true;
+    else if (st->move != NULL)
         return fo_errf(err, FO_EBUSY, "a move of %s %s%s is already running", cluster, what(key), key), NULL;
     if ((m = calloc(1, sizeof(*m))) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
     m->v = v;
@@ -456,6 +472,11 @@ static struct fo_vipmgr_move *move_start(struct fo_vipmgr *v, const char *cluste
     uv_timer_init(v->ctl->loop, &m->timer);
     m->timer.data = m;
     v->refs++;
+    if (queue) {
+        st->queued = m;
+        fo_vipmgr_move_cancel(st->move);
+        return m;
+    }
     st->move = m;
     /* A renewal of the loop may be in flight: it is harmless (same epoch or lower,
      * and the release below is fenced by the higher epoch), but it no longer counts. */
@@ -716,6 +737,7 @@ void fo_vipmgr_leader_lost(struct fo_vipmgr *v)
         s->sent_valid = false;
         s->held = false;
         if (s->call != NULL) fo_agentc_cancel(s->call);
+        if (s->queued != NULL) fo_vipmgr_move_cancel(s->queued);
         if (s->move != NULL) fo_vipmgr_move_cancel(s->move);
     }
 }
