@@ -77,6 +77,7 @@ struct fo_tls_ctx {
     SSL_CTX *ssl;
     unsigned accepted_roles;
     size_t max_pending;
+    unsigned handshake_ms;
 };
 
 int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
@@ -92,6 +93,7 @@ int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cer
     if (ctx == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
     ctx->accepted_roles = accepted_roles;
     ctx->max_pending = FO_TLS_MAX_PENDING;
+    ctx->handshake_ms = FO_TLS_HANDSHAKE_MS;
     /* One context serves both sides: idle sessions give back OpenSSL's buffers, and
      * the chain sent is cert_file's alone, not the CA, which every peer has already.
      * Our own certificate must name a role, as every peer will check. */
@@ -102,6 +104,13 @@ int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cer
         return rc;
     }
     *out = ctx;
+    return 0;
+}
+
+int fo_tls_ctx_set_handshake_timeout(struct fo_tls_ctx *ctx, unsigned ms)
+{
+    if (ms < 1 || ms > FO_TLS_MAX_HANDSHAKE_MS) return FO_EINVAL;
+    ctx->handshake_ms = ms;
     return 0;
 }
 
@@ -142,6 +151,9 @@ struct queued {
 
 struct fo_tls_conn {
     uv_tcp_t tcp;
+    uv_timer_t timer;      /* the handshake's deadline */
+    unsigned open_handles; /* tcp and timer until their close callbacks */
+    unsigned handshake_ms;
     uv_connect_t connect;
     SSL *ssl;  /* owns both BIOs */
     BIO *rbio; /* ciphertext from the peer */
@@ -188,6 +200,7 @@ static void on_tcp_closed(uv_handle_t *h)
     fo_tls_write_cb cb;
     void *data;
 
+    if (--c->open_handles > 0) return; /* the other handle's callback finishes */
     /* libuv has completed every write and the connect request before this. */
     assert(c->out_bytes == 0);
     memcpy(reason, c->reason, sizeof reason);
@@ -216,7 +229,24 @@ static void fail(struct fo_tls_conn *c, int status, const char *fmt, ...)
     vsnprintf(c->reason, sizeof c->reason, fmt, ap);
     va_end(ap);
     set_state(c, FO_TLS_CLOSING);
+    uv_close((uv_handle_t *)&c->timer, on_tcp_closed);
     uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+}
+
+/* A peer that connects and then says nothing (or too little) would hold the
+ * connection, and the server's slot, for ever. */
+static void on_handshake_timeout(uv_timer_t *t)
+{
+    struct fo_tls_conn *c = t->data;
+
+    if (c->state == FO_TLS_OPEN || c->state == FO_TLS_CLOSING) return;
+    fail(c, FO_ETIMEDOUT, "connection with %s not established (TCP and TLS handshake) within %u ms", c->peer,
+         c->handshake_ms);
+}
+
+static void arm_handshake_timer(struct fo_tls_conn *c)
+{
+    uv_timer_start(&c->timer, on_handshake_timeout, c->handshake_ms, 0);
 }
 
 /* Fails the connection after an SSL_* call returned error code ssl_err. */
@@ -409,6 +439,7 @@ static void handshake_done(struct fo_tls_conn *c)
         return;
     }
     set_state(c, FO_TLS_OPEN);
+    uv_timer_stop(&c->timer);
     if (flush_queue(c) != 0) return;
     if (c->cbs.on_handshake != NULL) c->cbs.on_handshake(c->cbs.data, c);
 }
@@ -530,6 +561,10 @@ int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls
         rc = fo_errf(err, FO_EIO, "TLS: uv_tcp_init: %s", uv_strerror(rc));
         goto err_after_ssl;
     }
+    uv_timer_init(loop, &c->timer); /* cannot fail */
+    c->timer.data = c;
+    c->open_handles = 2;
+    c->handshake_ms = ctx->handshake_ms;
     fo_tls_ossl_check_init(&c->check, c->ssl, ctx->accepted_roles, word_refusal, c);
     c->tcp.data = c;
     c->connect.data = c;
@@ -590,6 +625,7 @@ int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_E
     if (rc != 0) return fo_errf(err, FO_EIO, "read from %s: %s", c->peer, uv_strerror(rc));
     SSL_set_accept_state(c->ssl);
     set_state(c, FO_TLS_HANDSHAKE);
+    arm_handshake_timer(c);
     return 0;
 }
 
@@ -656,6 +692,7 @@ int fo_tls_conn_connect(struct fo_tls_conn *c, const struct sockaddr *addr, cons
     rc = uv_tcp_connect(&c->connect, &c->tcp, addr, on_connected);
     if (rc != 0) return fo_errf(err, FO_EIO, "connect to %s: %s", c->peer, uv_strerror(rc));
     set_state(c, FO_TLS_CONNECTING);
+    arm_handshake_timer(c); /* covers the TCP connect too */
     return 0;
 }
 

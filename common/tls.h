@@ -47,7 +47,9 @@
 
 #define FO_TLS_MAX_PENDING (1u << 20) /* default cap on outgoing bytes held per connection */
 #define FO_TLS_MIN_PENDING (1u << 14)
-#define FO_TLS_CN_MAX 64 /* X.520 upper bound for a common name */
+#define FO_TLS_CN_MAX 64          /* X.520 upper bound for a common name */
+#define FO_TLS_HANDSHAKE_MS 10000 /* default bound on connect + handshake */
+#define FO_TLS_MAX_HANDSHAKE_MS 600000
 
 /* The role bit for "controller" / "agent" / "client", or 0 for anything else. */
 unsigned fo_tls_role_parse(const char *s);
@@ -71,6 +73,13 @@ int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cer
  * from now on, FO_TLS_MIN_PENDING..INT_MAX: a server whose responses may be larger
  * than FO_TLS_MAX_PENDING raises it. Returns 0 or FO_EINVAL. */
 int fo_tls_ctx_set_max_pending(struct fo_tls_ctx *ctx, size_t bytes);
+
+/* Sets the bound on establishing a connection made from now on, 1..600000 ms
+ * (FO_TLS_HANDSHAKE_MS unless set): the TCP connect plus the handshake on the client
+ * side, the handshake on the server side. A connection not OPEN by then fails with
+ * FO_ETIMEDOUT, so a peer that connects and stays silent cannot hold a server's
+ * connection (and its slot) for ever. Returns 0 or FO_EINVAL. */
+int fo_tls_ctx_set_handshake_timeout(struct fo_tls_ctx *ctx, unsigned ms);
 
 /* Frees the context. NULL is ignored. */
 void fo_tls_ctx_free(struct fo_tls_ctx *ctx);
@@ -96,7 +105,8 @@ typedef void (*fo_tls_handshake_cb)(void *data, struct fo_tls_conn *c);
 /* The connection's final callback: status is FO_ECANCELED after fo_tls_conn_close(),
  * otherwise why it failed: FO_EPERM (peer not authenticated or role not accepted),
  * FO_EPROTO (not TLS, or a TLS error), FO_ECLOSED (the peer closed), FO_EIO (socket
- * error), FO_EUNREACHABLE (connect failed), FO_ETOOBIG (buffer cap), FO_ENOMEM.
+ * error), FO_EUNREACHABLE (connect failed), FO_ETIMEDOUT (not established in time, see
+ * fo_tls_ctx_set_handshake_timeout), FO_ETOOBIG (buffer cap), FO_ENOMEM.
  * reason is a human-readable line, valid during the call only. The connection has
  * been freed already: the pointer must not be used in or after this call. */
 typedef void (*fo_tls_close_cb)(void *data, int status, const char *reason);

@@ -718,6 +718,52 @@ static void test_plaintext_peer(void)
     FO_CHECK_INT(r.closed, 1);
 }
 
+/* A peer that connects and says nothing: the server gives up on it after the
+ * handshake timeout (a silent peer must not hold a connection slot for ever). */
+static void raw_connected_silent(uv_connect_t *req, int status)
+{
+    struct raw *r = req->data;
+
+    r->connected = (status == 0);
+    FO_CHECK_INT(status, 0);
+    if (status != 0) {
+        uv_close((uv_handle_t *)&r->tcp, raw_closed);
+        return;
+    }
+    FO_CHECK_INT(uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read), 0);
+}
+
+static void test_silent_peer_times_out(void)
+{
+    const struct certs *c = certs();
+    struct pair p;
+    struct raw r;
+    struct sockaddr_in sa;
+    uint64_t t0;
+
+    NEED_CERTS(c);
+    memset(&r, 0, sizeof r);
+    pair_init(&p);
+    p.sctx = mkctx(c->dir_a, "db1", FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_INT(fo_tls_ctx_set_handshake_timeout(p.sctx, 0), FO_EINVAL);
+    FO_CHECK_INT(fo_tls_ctx_set_handshake_timeout(p.sctx, FO_TLS_MAX_HANDSHAKE_MS + 1), FO_EINVAL);
+    FO_CHECK_INT(fo_tls_ctx_set_handshake_timeout(p.sctx, 300), 0);
+    pair_listen(&p);
+    FO_CHECK_INT(uv_tcp_init(&p.tl.loop, &r.tcp), 0);
+    r.tcp.data = r.connect.data = &r;
+    FO_CHECK_INT(uv_ip4_addr("127.0.0.1", p.port, &sa), 0);
+    FO_CHECK_INT(uv_tcp_connect(&r.connect, &r.tcp, (struct sockaddr *)&sa, raw_connected_silent), 0);
+    t0 = uv_hrtime();
+    pair_finish(&p);
+    FO_CHECK_INT(p.server.closes, 1);
+    FO_CHECK_INT(p.server.handshakes, 0);
+    FO_CHECK_INT(p.server.status, FO_ETIMEDOUT);
+    FO_CHECK_CONTAINS(p.server.reason, "within 300 ms");
+    FO_CHECK((uv_hrtime() - t0) / 1000000u >= 290);
+    FO_CHECK(r.eof); /* the server closed on it */
+    FO_CHECK_INT(r.closed, 1);
+}
+
 /* ------------------------------------------------------------------ openssl s_client as the peer */
 
 static void close_on_handshake(struct side *s)
@@ -1055,7 +1101,7 @@ static void test_cap_after_handshake(void)
 FO_TEST_MAIN(FO_T(test_gen_certs), FO_T(test_ctx_errors), FO_T(test_frames_both_ways), FO_T(test_dns_name),
              FO_T(test_role_refused), FO_T(test_server_role_refused), FO_T(test_other_ca_client_refused),
              FO_T(test_other_ca_server_refused), FO_T(test_san_mismatch), FO_T(test_plaintext_peer),
-             FO_T(test_no_client_cert), FO_T(test_tls12_peer), FO_T(test_close_during_connect),
-             FO_T(test_close_during_client_handshake), FO_T(test_close_during_server_handshake),
-             FO_T(test_close_in_handshake_cb), FO_T(test_close_during_write), FO_T(test_cap_before_handshake),
-             FO_T(test_cap_after_handshake))
+             FO_T(test_silent_peer_times_out), FO_T(test_no_client_cert), FO_T(test_tls12_peer),
+             FO_T(test_close_during_connect), FO_T(test_close_during_client_handshake),
+             FO_T(test_close_during_server_handshake), FO_T(test_close_in_handshake_cb), FO_T(test_close_during_write),
+             FO_T(test_cap_before_handshake), FO_T(test_cap_after_handshake))
