@@ -23,7 +23,9 @@
 #include "failoverd.pb-c.h"
 
 #define MOD "vip"
-#define TICK_MS 50
+/* How often the leader looks at every cluster with VIPs: renewals that are due,
+ * holders that are not where they should be. */
+#define TICK_MS 100
 #define RELEASE_TIMEOUT_MS 1000
 #define ACQUIRE_RETRY_MS 200
 
@@ -664,7 +666,7 @@ static void tick_cb(uv_timer_t *t)
     struct fo_vipmgr *v = t->data;
 
     if (!v->ready || v->stopping || !fo_raft_is_ready(&v->ctl->raft)) return;
-    fo_store_each_cluster(v->ctl->store, loop_cluster, v);
+    fo_store_each_vip_cluster(v->ctl->store, loop_cluster, v);
 }
 
 /* ------------------------------------------------------------------ lifetime */

@@ -38,6 +38,8 @@
     X(ST_VERSION_GET, "SELECT version FROM schema_version WHERE id = 1")                                               \
     X(ST_CLUSTER_GET, "SELECT " STORE_CLUSTER_COLS " FROM clusters WHERE name = ?1")                                   \
     X(ST_CLUSTER_EACH, "SELECT " STORE_CLUSTER_COLS " FROM clusters ORDER BY name")                                    \
+    X(ST_CLUSTER_EACH_VIP,                                                                                             \
+      "SELECT " STORE_CLUSTER_COLS " FROM clusters WHERE vip != '' OR reader_vips != '' ORDER BY name")                \
     X(ST_CLUSTER_COUNT, "SELECT count(*) FROM clusters")                                                               \
     X(ST_CLUSTER_INSERT, "INSERT INTO clusters (name, user, password_file, repl_user, repl_password_file, "            \
                          "semi_sync, anti_flap_s, max_lag_s, epoch, vip, vip_interface, agent_port, vip_lease_ms, "    \

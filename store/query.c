@@ -205,12 +205,12 @@ static int read_decision(sqlite3_stmt *st, struct fo_store_decision *d)
 
 /* ------------------------------------------------------------ iterators */
 
-int fo_store_each_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data)
+static int each_cluster(struct fo_store *s, enum store_stmt_id id, fo_store_cluster_cb cb, void *data)
 {
     struct fo_store_cluster c;
     sqlite3_stmt *st;
     bool row;
-    int rc = store_stmt_get(s, ST_CLUSTER_EACH, &st, NULL);
+    int rc = store_stmt_get(s, id, &st, NULL);
 
     if (rc != 0) return rc;
     while ((rc = next_row(s, st, &row)) == 0 && row) {
@@ -218,8 +218,18 @@ int fo_store_each_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data
         if (rc == 0) rc = cb(data, &c);
         if (rc != 0) break;
     }
-    store_stmt_put(s, ST_CLUSTER_EACH, st);
+    store_stmt_put(s, id, st);
     return rc;
+}
+
+int fo_store_each_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data)
+{
+    return each_cluster(s, ST_CLUSTER_EACH, cb, data);
+}
+
+int fo_store_each_vip_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data)
+{
+    return each_cluster(s, ST_CLUSTER_EACH_VIP, cb, data);
 }
 
 int fo_store_each_instance(struct fo_store *s, const char *cluster, fo_store_instance_cb cb, void *data)

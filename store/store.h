@@ -166,6 +166,8 @@ typedef int (*fo_store_member_cb)(void *data, const struct fo_store_member *m);
 typedef int (*fo_store_event_cb)(void *data, const struct fo_store_event *e);
 
 int fo_store_each_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data);
+/* Only the clusters with a writer VIP or reader VIPs (the VIP manager's loop). */
+int fo_store_each_vip_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data);
 /* cluster NULL = all clusters; ordered by cluster, host, port. */
 int fo_store_each_instance(struct fo_store *s, const char *cluster, fo_store_instance_cb cb, void *data);
 int fo_store_each_member(struct fo_store *s, fo_store_member_cb cb, void *data);

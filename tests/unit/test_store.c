@@ -2203,6 +2203,20 @@ done:
     fo_store_close(fresh);
 }
 
+struct collect_names {
+    char v[4][FO_NAME_LEN];
+    unsigned n;
+};
+
+static int collect_name(void *data, const struct fo_store_cluster *c)
+{
+    struct collect_names *cn = data;
+
+    if (cn->n < 4) snprintf(cn->v[cn->n], FO_NAME_LEN, "%s", c->name);
+    cn->n++;
+    return 0;
+}
+
 /* Writer VIP settings and holder (issue 4). */
 static void test_vip_holder(void)
 {
@@ -2228,6 +2242,13 @@ static void test_vip_holder(void)
     FO_CHECK_INT(c.agent_port, 7301);
     FO_CHECK_INT(c.vip_lease_ms, 1500);
     FO_CHECK_STR(c.vip_host, "");
+    /* The VIP manager's loop sees only the clusters with VIPs. */
+    {
+        struct collect_names names = {0};
+        FO_CHECK_INT(fo_store_each_vip_cluster(s, collect_name, &names), 0);
+        FO_CHECK_INT(names.n, 1);
+        FO_CHECK_STR(names.v[0], "v");
+    }
     /* Holder: epoch 0 is the cluster's epoch before any failover. */
     APPLY_OK(s, c_vip_holder("v", "10.0.0.1", 3306, 0));
     c = cluster_of(s, "v");
