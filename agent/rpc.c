@@ -469,9 +469,9 @@ static void fence_select(struct agent_conn *c);
 static void fence_step(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows)
 {
     struct agent_conn *c = data;
-    char kills[FO_SQL_MAX_STMTS][48];
+    char kills[FO_SQL_MAX_STMTS][FO_SQL_KILL_LEN];
     const char *stmts[FO_SQL_MAX_STMTS];
-    unsigned i, n = 0;
+    unsigned n;
 
     (void)myerrno;
     c->sql = NULL;
@@ -480,13 +480,7 @@ static void fence_step(void *data, int status, unsigned myerrno, const char *err
         c->killing = false;
         return fence_select(c);
     }
-    for (i = 0; rows != NULL && i < rows->n_rows && n < FO_SQL_MAX_STMTS; i++) {
-        const char *id = rows->values[i * rows->n_cols];
-        if (id == NULL || id[0] == '\0' || strspn(id, "0123456789") != strlen(id) || strlen(id) > 20) continue;
-        snprintf(kills[n], sizeof kills[n], "KILL CONNECTION %s", id);
-        stmts[n] = kills[n];
-        n++;
-    }
+    n = fo_sql_kill_statements(rows, kills, stmts, FO_SQL_MAX_STMTS);
     if (n == 0 || c->kill_round >= MAX_KILL_ROUNDS) {
         FO_INFO(MOD, "local mysqld fenced for %s (read_only=1, %u round(s) of kills)", c->peer, c->kill_round);
         return fo_agent_conn_reply(c, 0, NULL, NULL);
@@ -499,18 +493,11 @@ static void fence_step(void *data, int status, unsigned myerrno, const char *err
 
 static void fence_select(struct agent_conn *c)
 {
-    char q[512], u[2 * FO_NAME_LEN + 4];
+    char q[FO_SQL_FENCE_QUERY_LEN];
     const char *stmts[2];
 
-    if (fo_sql_quote(c->s->cfg->mysql_user, u, sizeof u) != 0)
+    if (fo_sql_fence_statements(c->s->cfg->mysql_user, q, stmts) != 0)
         return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_EINVAL, "mysql user name too long");
-    snprintf(q, sizeof q,
-             "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN "
-             "('system user','event_scheduler',%s) AND COMMAND NOT IN ('Binlog Dump','Binlog Dump GTID',"
-             "'Daemon','Killed','Slave_IO','Slave_SQL','Slave_worker') LIMIT %u",
-             u, FO_SQL_MAX_STMTS);
-    stmts[0] = "SET GLOBAL read_only=1";
-    stmts[1] = q;
     c->sql = local_sql(c->s, stmts, 2, fence_step, c, false);
     if (c->sql == NULL) fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ENOMEM, "cannot start fencing");
 }

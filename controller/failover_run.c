@@ -633,9 +633,9 @@ static void fence_killed(struct run *run, struct batch_item *it, int status, uns
 static void fence_listed(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
                          const struct fo_sql_rows *rows)
 {
-    char kills[FO_SQL_MAX_STMTS][48];
+    char kills[FO_SQL_MAX_STMTS][FO_SQL_KILL_LEN];
     const char *stmts[FO_SQL_MAX_STMTS];
-    unsigned i, n = 0;
+    unsigned n;
 
     (void)myerrno;
     if (status != 0) {
@@ -645,13 +645,7 @@ static void fence_listed(struct run *run, struct batch_item *it, int status, uns
             item_finish(it, true, "old primary not reachable, not fenced (%s)", error);
         return;
     }
-    for (i = 0; rows != NULL && i < rows->n_rows && n < FO_SQL_MAX_STMTS; i++) {
-        const char *id = rows->values[i * rows->n_cols];
-        if (id == NULL || strspn(id, "0123456789") != strlen(id) || strlen(id) > 20) continue;
-        snprintf(kills[n], sizeof(kills[n]), "KILL CONNECTION %s", id);
-        stmts[n] = kills[n];
-        n++;
-    }
+    n = fo_sql_kill_statements(rows, kills, stmts, FO_SQL_MAX_STMTS);
     if (n == 0 || ++it->stage > MAX_KILL_ROUNDS) {
         fence_read_pos(run, it);
         return;
@@ -661,17 +655,13 @@ static void fence_listed(struct run *run, struct batch_item *it, int status, uns
 
 static void fence_select(struct run *run, struct batch_item *it)
 {
-    char q[512], u[160];
+    char q[FO_SQL_FENCE_QUERY_LEN];
     const char *stmts[2];
 
-    quote(u, sizeof(u), run->user);
-    snprintf(q, sizeof(q),
-             "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN "
-             "('system user','event_scheduler',%s) AND COMMAND NOT IN ('Binlog Dump','Binlog Dump GTID',"
-             "'Daemon','Killed','Slave_IO','Slave_SQL','Slave_worker') LIMIT %u",
-             u, FO_SQL_MAX_STMTS);
-    stmts[0] = "SET GLOBAL read_only=1";
-    stmts[1] = q;
+    if (fo_sql_fence_statements(run->user, q, stmts) != 0) {
+        item_finish(it, false, "user name too long to quote");
+        return;
+    }
     item_sql(it, stmts, 2, connect_timeout(run), step_timeout(run), fence_listed);
 }
 

@@ -62,6 +62,21 @@ void fo_sql_cancel(struct fo_sql *q);
  * backslash). Returns 0 or FO_ETOOBIG. */
 int fo_sql_quote(const char *s, char *out, size_t outlen);
 
+/* Fencing a primary (DESIGN.md §6 step 2), the same for the failover engine and for
+ * failover-agent's FenceMysql: stmts[0] sets read_only=1, stmts[1] (built in query)
+ * lists the client connections to kill: every connection but this one, replication
+ * threads, system users and `user` itself. Returns 0, or FO_ETOOBIG if user does not
+ * fit (nothing to run then). */
+#define FO_SQL_FENCE_QUERY_LEN 512
+int fo_sql_fence_statements(const char *user, char query[FO_SQL_FENCE_QUERY_LEN], const char *stmts[2]);
+
+/* "KILL CONNECTION <id>" for each id in the first column of rows (at most max, ids that
+ * are not plain decimal numbers skipped): kills[i] holds the text, stmts[i] points to
+ * it. Returns how many. */
+#define FO_SQL_KILL_LEN 48
+unsigned fo_sql_kill_statements(const struct fo_sql_rows *rows, char kills[][FO_SQL_KILL_LEN], const char *stmts[],
+                                unsigned max);
+
 /* Details of controller/sqlexec.c (added with the implementation):
  *
  * - fo_sql_run returns NULL for bad arguments (NULL host/user/cb/opts, empty host,
