@@ -118,20 +118,9 @@ def ids_on(db, i):
 def try_insert(db, i, row_id, connect_timeout=0.5, rw_timeout=2.0):
     """One INSERT of row_id on server i on a fresh connection. Returns None on success
     (acknowledged), else the error text. Used to find the first writable server."""
-    conn = None
-    try:
-        conn = connect(db, i, connect_timeout=connect_timeout, rw_timeout=rw_timeout)
-        with conn.cursor() as cur:
-            cur.execute(f"INSERT INTO {TABLE} (id, server_id) VALUES (%s, @@server_id)", (row_id,))
-        return None
-    except Exception as e:  # noqa: BLE001 - any failure means "not written"
-        return f"{type(e).__name__}: {e}"
-    finally:
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001
-                pass
+    err, _ = try_insert_conn(lambda: (connect(db, i, connect_timeout=connect_timeout, rw_timeout=rw_timeout), i),
+                             row_id)
+    return err
 
 
 class Writer(threading.Thread):
