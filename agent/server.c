@@ -55,66 +55,27 @@ static void conn_maybe_free(struct agent_conn *c)
     fo_agent_server_unref(s);
 }
 
-static void tcp_closed(uv_handle_t *h)
-{
-    struct agent_conn *c = h->data;
-
-    c->dead = true;
-    conn_maybe_free(c);
-}
-
 static void conn_close(struct agent_conn *c)
 {
     if (c->closing) return;
     c->closing = true;
     fo_agent_rpc_cancel(c);
-    if (c->s->tls) {
-        if (c->tls) fo_tls_conn_close(c->tls);
-    } else {
-        uv_close((uv_handle_t *)&c->tcp, tcp_closed);
-    }
-}
-
-static void plain_write_done(uv_write_t *w, int status)
-{
-    (void)status;
-    free(w);
+    if (c->tls) fo_tls_conn_close(c->tls);
 }
 
 static int conn_write(struct agent_conn *c, const uint8_t *bytes, size_t n)
 {
-    uv_write_t *w;
-    uv_buf_t b;
-
     if (c->closing) return FO_ECLOSED;
-    if (c->s->tls) return fo_tls_conn_write(c->tls, bytes, n, NULL, NULL);
-    w = malloc(sizeof *w + n);
-    if (w == NULL) return FO_ENOMEM;
-    memcpy(w + 1, bytes, n);
-    b = uv_buf_init((char *)(w + 1), (unsigned)n);
-    if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, plain_write_done) != 0) {
-        free(w);
-        return FO_EIO;
-    }
-    return 0;
+    return fo_tls_conn_write(c->tls, bytes, n, NULL, NULL);
 }
-
-static void plain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
-static void plain_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 
 static void conn_pause(struct agent_conn *c, bool pause)
 {
     if (c->closing) return;
-    if (c->s->tls) {
-        if (pause)
-            fo_tls_conn_read_stop(c->tls);
-        else
-            fo_tls_conn_read_start(c->tls);
-    } else if (pause) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
-    } else {
-        uv_read_start((uv_stream_t *)&c->tcp, plain_alloc, plain_read);
-    }
+    if (pause)
+        fo_tls_conn_read_stop(c->tls);
+    else
+        fo_tls_conn_read_start(c->tls);
 }
 
 static void bad_frame(struct agent_conn *c, const char *why)
@@ -199,12 +160,14 @@ void fo_agent_conn_refuse(struct agent_conn *c, enum fo_agent_refuse why, int co
     fo_agent_conn_reply(c, code, error, NULL);
 }
 
-/* TLS callbacks */
+/* Transport callbacks (common/tls.h, TLS or plain) */
 static void tls_handshake(void *data, struct fo_tls_conn *t)
 {
     struct agent_conn *c = data;
+    const char *cn = fo_tls_conn_peer_cn(t);
 
-    snprintf(c->peer, sizeof c->peer, "%s", fo_tls_conn_peer_cn(t));
+    /* Plain mode names nobody: the peer stays "(insecure)". */
+    if (cn[0] != '\0') snprintf(c->peer, sizeof c->peer, "%s", cn);
     FO_DEBUG(MOD, "controller %s connected (%s)", c->peer, fo_tls_conn_protocol(t));
 }
 
@@ -233,24 +196,7 @@ static void tls_close(void *data, int status, const char *reason)
     conn_maybe_free(c);
 }
 
-/* Plain TCP callbacks (insecure = yes) */
-static void plain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-    struct agent_conn *c = h->data;
-
-    (void)hint;
-    *b = uv_buf_init(c->rbuf, sizeof c->rbuf);
-}
-
-static void plain_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-    struct agent_conn *c = st->data;
-
-    if (n < 0) return conn_close(c);
-    if (n > 0) conn_input(c, (const uint8_t *)b->base, (size_t)n);
-}
-
-static int accept_tls(struct fo_agent_server *s, struct agent_conn *c, char *err)
+static int accept_conn(struct fo_agent_server *s, struct agent_conn *c, char *err)
 {
     struct fo_tls_conn_cbs cbs = {tls_handshake, tls_read, tls_close, c};
     int rc;
@@ -258,21 +204,6 @@ static int accept_tls(struct fo_agent_server *s, struct agent_conn *c, char *err
     if ((rc = fo_tls_conn_new(s->tls, s->loop, &cbs, &c->tls, err)) != 0) return rc;
     c->dead = false;
     if (fo_tls_conn_accept(c->tls, (uv_stream_t *)&s->listener, err) != 0) conn_close(c);
-    return 0;
-}
-
-static int accept_plain(struct fo_agent_server *s, struct agent_conn *c, char *err)
-{
-    int rc;
-
-    uv_tcp_init(s->loop, &c->tcp);
-    c->tcp.data = c;
-    c->dead = false;
-    if ((rc = uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp)) != 0 ||
-        (rc = uv_read_start((uv_stream_t *)&c->tcp, plain_alloc, plain_read)) != 0) {
-        fo_errf(err, FO_EIO, "accept: %s", uv_strerror(rc));
-        conn_close(c);
-    }
     return 0;
 }
 
@@ -287,13 +218,13 @@ static void on_connection(uv_stream_t *l, int status)
     if (c == NULL) return;
     c->s = s;
     c->dead = true;
-    snprintf(c->peer, sizeof c->peer, "%s", s->tls ? "(unauthenticated)" : "(insecure)");
+    snprintf(c->peer, sizeof c->peer, "%s", s->cfg->insecure ? "(insecure)" : "(unauthenticated)");
     fo_frame_decoder_init(&c->dec, s->cfg->max_frame_bytes);
     c->next = s->conns;
     if (s->conns) s->conns->prev = c;
     s->conns = c;
     s->refs++;
-    if ((s->tls ? accept_tls(s, c, err) : accept_plain(s, c, err)) != 0) {
+    if (accept_conn(s, c, err) != 0) {
         FO_WARN(MOD, "cannot accept a connection: %s", err);
         conn_maybe_free(c);
         return;
@@ -393,9 +324,10 @@ int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const s
     s->cfg = cfg;
     uv_mutex_init(&s->epoch_mu);
     if ((rc = fo_epoch_open(&s->epochs, cfg->state_dir, err)) != 0) goto err_after_alloc;
-    if (!cfg->insecure &&
-        (rc = fo_tls_ctx_new(&s->tls, cfg->ca_file, cfg->cert_file, cfg->key_file, FO_TLS_ROLE_CONTROLLER, err)) != 0)
-        goto err_after_epochs;
+    rc = cfg->insecure
+             ? fo_tls_ctx_new_plain(&s->tls, err)
+             : fo_tls_ctx_new(&s->tls, cfg->ca_file, cfg->cert_file, cfg->key_file, FO_TLS_ROLE_CONTROLLER, err);
+    if (rc != 0) goto err_after_epochs;
     init_leases(s);
     fo_agent_lease_remove_stale(s);
     if ((rc = listen_on(s, err)) != 0) goto err_after_handles;

@@ -20,8 +20,6 @@
 #include "common/tls.h"
 #include "controller/sqlexec.h"
 
-#define FO_AGENT_READ_BUF 65536
-
 /* Every configured VIP (a `vip =` line of a [cluster] section) has its own lease
  * slot: a host may hold a cluster's writer VIP and some of its reader VIPs at once,
  * each acquired, renewed, released and expiring on its own (DESIGN.md §7). Epochs
@@ -41,8 +39,7 @@ struct agent_lease {
 struct agent_conn {
     struct fo_agent_server *s;
     struct agent_conn *prev, *next;
-    struct fo_tls_conn *tls; /* TLS mode; NULL once on_close fired */
-    uv_tcp_t tcp;            /* insecure mode */
+    struct fo_tls_conn *tls; /* TLS or plain (insecure); NULL once on_close fired */
     bool dead;               /* transport fully closed */
     bool closing;            /* close requested */
     bool busy;               /* a request is in flight */
@@ -53,14 +50,13 @@ struct agent_conn {
     enum fo_agent_rpc rpc;
     struct fo_sql *sql;
     unsigned kill_round;
-    bool killing;                 /* FenceMysql: the KILL statements are running */
-    char rbuf[FO_AGENT_READ_BUF]; /* insecure mode's read buffer */
+    bool killing; /* FenceMysql: the KILL statements are running */
 };
 
 struct fo_agent_server {
     uv_loop_t *loop;
     const struct fo_agent_config *cfg;
-    struct fo_tls_ctx *tls; /* NULL when insecure */
+    struct fo_tls_ctx *tls; /* plain (fo_tls_ctx_new_plain) when insecure */
     uv_tcp_t listener;
     struct fo_epoch_store *epochs;
     uv_mutex_t epoch_mu;                            /* the store is used from the thread pool */

@@ -4,7 +4,11 @@
  * on_read; fo_tls_conn_write -> SSL_write -> BIO_read(wbio) -> uv_write. OpenSSL
  * never blocks and never sees the socket, so every step runs to completion inside
  * one libuv callback. Contexts and the verification of peers' certificates come from
- * tls_ossl.c, which failoverctl shares; this file words the refusals. */
+ * tls_ossl.c, which failoverctl shares; this file words the refusals.
+ *
+ * A plain context (insecure = yes) has no SSL_CTX and its connections no SSL object:
+ * the same state machine, timers, queue and cap, with bytes passed straight between
+ * the socket and the callbacks. */
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -74,7 +78,7 @@ static void roles_text(unsigned mask, char out[ROLES_LEN])
 /* ------------------------------------------------------------------ context */
 
 struct fo_tls_ctx {
-    SSL_CTX *ssl;
+    SSL_CTX *ssl; /* NULL for a plain context */
     unsigned accepted_roles;
     size_t max_pending;
     unsigned handshake_ms;
@@ -103,6 +107,18 @@ int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cer
         free(ctx);
         return rc;
     }
+    *out = ctx;
+    return 0;
+}
+
+int fo_tls_ctx_new_plain(struct fo_tls_ctx **out, char err[FO_ERRLEN])
+{
+    struct fo_tls_ctx *ctx = calloc(1, sizeof *ctx);
+
+    *out = NULL;
+    if (ctx == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
+    ctx->max_pending = FO_TLS_MAX_PENDING;
+    ctx->handshake_ms = FO_TLS_HANDSHAKE_MS;
     *out = ctx;
     return 0;
 }
@@ -155,7 +171,7 @@ struct fo_tls_conn {
     unsigned open_handles; /* tcp and timer until their close callbacks */
     unsigned handshake_ms;
     uv_connect_t connect;
-    SSL *ssl;  /* owns both BIOs */
+    SSL *ssl;  /* owns both BIOs; NULL in plain mode */
     BIO *rbio; /* ciphertext from the peer */
     BIO *wbio; /* ciphertext for the peer */
     size_t max_pending;
@@ -240,8 +256,8 @@ static void on_handshake_timeout(uv_timer_t *t)
     struct fo_tls_conn *c = t->data;
 
     if (c->state == FO_TLS_OPEN || c->state == FO_TLS_CLOSING) return;
-    fail(c, FO_ETIMEDOUT, "connection with %s not established (TCP and TLS handshake) within %u ms", c->peer,
-         c->handshake_ms);
+    fail(c, FO_ETIMEDOUT, "connection with %s not established (%s) within %u ms", c->peer,
+         c->ssl != NULL ? "TCP and TLS handshake" : "TCP connect", c->handshake_ms);
 }
 
 static void arm_handshake_timer(struct fo_tls_conn *c)
@@ -320,16 +336,15 @@ static void on_written(uv_write_t *req, int status)
     if (cb != NULL) cb(data, status == 0 ? 0 : status == UV_ECANCELED ? FO_ECANCELED : FO_EIO);
 }
 
-/* Hands whatever ciphertext OpenSSL has produced to one uv_write, carrying cb (the
- * write that produced it) if any. On error the connection has failed. */
-static int flush_out(struct fo_tls_conn *c, fo_tls_write_cb cb, void *data)
+/* Hands n bytes to one uv_write, carrying cb (the write that produced them) if any:
+ * a copy of bytes, or with bytes NULL the ciphertext OpenSSL has produced. On error
+ * the connection has failed. */
+static int send_out(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls_write_cb cb, void *data)
 {
-    size_t n = BIO_ctrl_pending(c->wbio);
     struct out_req *w;
     uv_buf_t buf;
     int rc;
 
-    if (n == 0 && cb == NULL) return 0;
     if (over_cap(c, n)) {
         fail(c, FO_ETOOBIG, "more than %zu bytes pending for %s", c->max_pending, c->peer);
         return FO_ETOOBIG;
@@ -339,7 +354,9 @@ static int flush_out(struct fo_tls_conn *c, fo_tls_write_cb cb, void *data)
         fail(c, FO_ENOMEM, "out of memory writing to %s", c->peer);
         return FO_ENOMEM;
     }
-    if (n > 0 && BIO_read(c->wbio, w->bytes, (int)n) != (int)n) {
+    if (bytes != NULL) {
+        memcpy(w->bytes, bytes, n);
+    } else if (n > 0 && BIO_read(c->wbio, w->bytes, (int)n) != (int)n) {
         free(w);
         fail(c, FO_EIO, "cannot take TLS output for %s", c->peer);
         return FO_EIO;
@@ -357,11 +374,22 @@ static int flush_out(struct fo_tls_conn *c, fo_tls_write_cb cb, void *data)
     return 0;
 }
 
-/* Encrypts n bytes and sends them; cb rides on the uv_write that carries them. */
+/* Sends whatever ciphertext OpenSSL has produced, carrying cb if any. */
+static int flush_out(struct fo_tls_conn *c, fo_tls_write_cb cb, void *data)
+{
+    size_t n = BIO_ctrl_pending(c->wbio);
+
+    if (n == 0 && cb == NULL) return 0;
+    return send_out(c, NULL, n, cb, data);
+}
+
+/* Encrypts n bytes (plain mode: copies them) and sends them; cb rides on the
+ * uv_write that carries them. */
 static int encrypt_send(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls_write_cb cb, void *data)
 {
     int r;
 
+    if (c->ssl == NULL) return send_out(c, bytes, n, cb, data);
     if (over_cap(c, n)) {
         fail(c, FO_ETOOBIG, "more than %zu bytes pending for %s", c->max_pending, c->peer);
         return FO_ETOOBIG;
@@ -431,6 +459,15 @@ int fo_tls_conn_write(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls
 
 /* ------------------------------------------------------------------ input */
 
+/* The connection is established: OPEN, queued writes go out, on_handshake. */
+static void set_open(struct fo_tls_conn *c)
+{
+    set_state(c, FO_TLS_OPEN);
+    uv_timer_stop(&c->timer);
+    if (flush_queue(c) != 0) return;
+    if (c->cbs.on_handshake != NULL) c->cbs.on_handshake(c->cbs.data, c);
+}
+
 static void handshake_done(struct fo_tls_conn *c)
 {
     /* verify_cb has run and accepted the peer: check rather than trust that. */
@@ -438,10 +475,17 @@ static void handshake_done(struct fo_tls_conn *c)
         fail(c, FO_EPERM, "refused peer %s: it was not authenticated", c->peer);
         return;
     }
-    set_state(c, FO_TLS_OPEN);
-    uv_timer_stop(&c->timer);
-    if (flush_queue(c) != 0) return;
-    if (c->cbs.on_handshake != NULL) c->cbs.on_handshake(c->cbs.data, c);
+    set_open(c);
+}
+
+/* Plain mode, server side: opens the connection on the loop's next turn (the timer,
+ * armed at 0 ms by accept), so that on_handshake never fires inside
+ * fo_tls_conn_accept(), as with TLS. */
+static void on_plain_accepted(uv_timer_t *t)
+{
+    struct fo_tls_conn *c = t->data;
+
+    if (c->state == FO_TLS_HANDSHAKE) set_open(c);
 }
 
 static void step_handshake(struct fo_tls_conn *c)
@@ -505,6 +549,12 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         fail(c, FO_EIO, "read from %s: %s", c->peer, uv_strerror((int)nread));
         return;
     }
+    if (c->ssl == NULL) {
+        /* Bytes that beat the opening timer still come after on_handshake. */
+        if (c->state == FO_TLS_HANDSHAKE) set_open(c);
+        if (c->state == FO_TLS_OPEN) c->cbs.on_read(c->cbs.data, c, (const uint8_t *)buf->base, (size_t)nread);
+        return;
+    }
     /* OpenSSL consumes what it is given below, so this only guards a bug. */
     if (BIO_ctrl_pending(c->rbio) > c->max_pending || BIO_write(c->rbio, buf->base, (int)nread) != nread) {
         fail(c, FO_ETOOBIG, "cannot buffer input from %s", c->peer);
@@ -546,15 +596,18 @@ int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls
     *out = NULL;
     c = calloc(1, sizeof *c);
     if (c == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
-    ERR_clear_error();
-    c->ssl = SSL_new(ctx->ssl);
-    if (c->ssl == NULL) {
-        rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create a session");
-        goto err_after_conn;
-    }
-    if (attach_bios(c) != 0) {
-        rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create memory BIOs");
-        goto err_after_ssl;
+    if (ctx->ssl != NULL) {
+        ERR_clear_error();
+        c->ssl = SSL_new(ctx->ssl);
+        if (c->ssl == NULL) {
+            rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create a session");
+            goto err_after_conn;
+        }
+        if (attach_bios(c) != 0) {
+            rc = fo_errf(err, FO_ENOMEM, "TLS: cannot create memory BIOs");
+            goto err_after_ssl;
+        }
+        fo_tls_ossl_check_init(&c->check, c->ssl, ctx->accepted_roles, word_refusal, c);
     }
     rc = uv_tcp_init(loop, &c->tcp);
     if (rc != 0) {
@@ -565,7 +618,6 @@ int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls
     c->timer.data = c;
     c->open_handles = 2;
     c->handshake_ms = ctx->handshake_ms;
-    fo_tls_ossl_check_init(&c->check, c->ssl, ctx->accepted_roles, word_refusal, c);
     c->tcp.data = c;
     c->connect.data = c;
     c->max_pending = ctx->max_pending;
@@ -577,7 +629,7 @@ int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls
     return 0;
 
 err_after_ssl:
-    SSL_free(c->ssl); /* and its BIOs */
+    SSL_free(c->ssl); /* and its BIOs; NULL in plain mode */
 err_after_conn:
     free(c);
     ERR_clear_error();
@@ -623,8 +675,13 @@ int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_E
     uv_tcp_nodelay(&c->tcp, 1); /* see on_connected */
     rc = start_reading(c);
     if (rc != 0) return fo_errf(err, FO_EIO, "read from %s: %s", c->peer, uv_strerror(rc));
-    SSL_set_accept_state(c->ssl);
     set_state(c, FO_TLS_HANDSHAKE);
+    if (c->ssl == NULL) {
+        /* No handshake to bound: the timer only defers the opening. */
+        uv_timer_start(&c->timer, on_plain_accepted, 0, 0);
+        return 0;
+    }
+    SSL_set_accept_state(c->ssl);
     arm_handshake_timer(c);
     return 0;
 }
@@ -672,23 +729,37 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     set_state(c, FO_TLS_HANDSHAKE);
-    step_handshake(c);
+    if (c->ssl == NULL)
+        set_open(c);
+    else
+        step_handshake(c);
 }
 
-int fo_tls_conn_connect(struct fo_tls_conn *c, const struct sockaddr *addr, const char *server_name,
-                        char err[FO_ERRLEN])
+/* TLS: what the server must name (addr's IP address when server_name is NULL), and
+ * the client side of the handshake. */
+static int prepare_client(struct fo_tls_conn *c, const struct sockaddr *addr, const char *server_name, char *err)
 {
     char ip[INET6_ADDRSTRLEN];
     int rc;
 
-    if (c->state != FO_TLS_IDLE) return fo_errf(err, FO_EINVAL, "TLS: connect on a connection already in use");
     if (server_name == NULL) {
         if (uv_ip_name(addr, ip, sizeof ip) != 0) return fo_errf(err, FO_EINVAL, "TLS: unsupported address family");
         server_name = ip;
     }
     if ((rc = set_server_name(c, server_name, err)) != 0) return rc;
-    format_addr(addr, c->peer);
     SSL_set_connect_state(c->ssl);
+    return 0;
+}
+
+int fo_tls_conn_connect(struct fo_tls_conn *c, const struct sockaddr *addr, const char *server_name,
+                        char err[FO_ERRLEN])
+{
+    int rc;
+
+    if (c->state != FO_TLS_IDLE) return fo_errf(err, FO_EINVAL, "TLS: connect on a connection already in use");
+    /* Plain mode has no certificate to check server_name against. */
+    if (c->ssl != NULL && (rc = prepare_client(c, addr, server_name, err)) != 0) return rc;
+    format_addr(addr, c->peer);
     rc = uv_tcp_connect(&c->connect, &c->tcp, addr, on_connected);
     if (rc != 0) return fo_errf(err, FO_EIO, "connect to %s: %s", c->peer, uv_strerror(rc));
     set_state(c, FO_TLS_CONNECTING);
@@ -716,7 +787,7 @@ void fo_tls_conn_close(struct fo_tls_conn *c)
     if (c->state == FO_TLS_CLOSING) return;
     /* A close_notify tells the peer the end is deliberate; libuv tries the write at
      * once, and uv_close cancels it if the socket could not take it. */
-    if (c->state == FO_TLS_OPEN && !over_cap(c, CLOSE_NOTIFY_ROOM)) {
+    if (c->state == FO_TLS_OPEN && c->ssl != NULL && !over_cap(c, CLOSE_NOTIFY_ROOM)) {
         ERR_clear_error();
         SSL_shutdown(c->ssl);
         flush_out(c, NULL, NULL);
@@ -743,7 +814,8 @@ const char *fo_tls_conn_peer_cn(const struct fo_tls_conn *c)
 
 const char *fo_tls_conn_protocol(const struct fo_tls_conn *c)
 {
-    return c->state == FO_TLS_OPEN ? SSL_get_version(c->ssl) : "";
+    if (c->state != FO_TLS_OPEN) return "";
+    return c->ssl != NULL ? SSL_get_version(c->ssl) : FO_TLS_PLAIN_PROTOCOL;
 }
 
 size_t fo_tls_conn_pending(const struct fo_tls_conn *c)

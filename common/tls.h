@@ -29,7 +29,23 @@
  * queued before the handshake finishes plus ciphertext handed to uv_write whose
  * callback has not yet run. A write that would exceed it fails the connection with
  * FO_ETOOBIG. Incoming bytes are decrypted as they arrive and handed to on_read at
- * once, never buffered beyond one read. */
+ * once, never buffered beyond one read.
+ *
+ * Plain mode ([tls] insecure = yes, for tests only): a context from
+ * fo_tls_ctx_new_plain() makes connections that are plain TCP under the same API and
+ * the same callback contract, so callers have one transport for both modes. Nothing
+ * is encrypted and nobody is authenticated: bytes go from fo_tls_conn_write() to
+ * uv_write and from the socket to on_read unchanged (the max_pending cap and write
+ * callbacks as above); there is no close_notify. A connection is OPEN once the TCP
+ * connect has succeeded (client: on_handshake from the connect callback) or once
+ * accepted (server: on_handshake on the loop's next turn, never inside
+ * fo_tls_conn_accept(), and always before the first on_read). The establishment
+ * timeout bounds the TCP connect on the client side; the server side has no
+ * handshake to bound. on_close never reports FO_EPERM or FO_EPROTO. The peer is
+ * unknown: fo_tls_conn_peer_role() is 0 (no role, so callers must not grant
+ * anything on the role in this mode), fo_tls_conn_peer_cn() is "" (callers that log
+ * the peer keep their own label, such as the address or "(insecure)"), and
+ * fo_tls_conn_protocol() is FO_TLS_PLAIN_PROTOCOL once open. */
 #ifndef FO_TLS_H
 #define FO_TLS_H
 
@@ -50,6 +66,7 @@
 #define FO_TLS_CN_MAX 64          /* X.520 upper bound for a common name */
 #define FO_TLS_HANDSHAKE_MS 10000 /* default bound on connect + handshake */
 #define FO_TLS_MAX_HANDSHAKE_MS 600000
+#define FO_TLS_PLAIN_PROTOCOL "plain TCP" /* fo_tls_conn_protocol() in plain mode */
 
 /* The role bit for "controller" / "agent" / "client", or 0 for anything else. */
 unsigned fo_tls_role_parse(const char *s);
@@ -68,6 +85,10 @@ struct fo_tls_ctx;
  * and the reason), FO_EINVAL (bad accepted_roles) or FO_ENOMEM. */
 int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
                    unsigned accepted_roles, char err[FO_ERRLEN]);
+
+/* A plain context (see "Plain mode" above): no files, no roles. Returns 0 with *out
+ * set, or FO_ENOMEM. The setters below and fo_tls_ctx_free() apply to it as well. */
+int fo_tls_ctx_new_plain(struct fo_tls_ctx **out, char err[FO_ERRLEN]);
 
 /* Sets the cap on outgoing bytes held per connection (see above) for connections made
  * from now on, FO_TLS_MIN_PENDING..INT_MAX: a server whose responses may be larger
@@ -91,7 +112,7 @@ struct fo_tls_conn;
 enum fo_tls_state {
     FO_TLS_IDLE,       /* made, neither accept nor connect called yet */
     FO_TLS_CONNECTING, /* client: TCP connect in progress */
-    FO_TLS_HANDSHAKE,  /* TCP up, TLS handshake in progress */
+    FO_TLS_HANDSHAKE,  /* TCP up, TLS handshake in progress (plain server: about to open) */
     FO_TLS_OPEN,       /* authenticated: data flows */
     FO_TLS_CLOSING,    /* closed or failed; on_close is pending */
 };
@@ -100,7 +121,8 @@ enum fo_tls_state {
  * valid during the call only. The callee may write or close the connection. */
 typedef void (*fo_tls_read_cb)(void *data, struct fo_tls_conn *c, const uint8_t *bytes, size_t n);
 /* Called once when the handshake has succeeded and the peer is authenticated; the
- * peer's role and CN can be read from here on. */
+ * peer's role and CN can be read from here on. In plain mode: once the connection is
+ * established, with no peer identity (see above). */
 typedef void (*fo_tls_handshake_cb)(void *data, struct fo_tls_conn *c);
 /* The connection's final callback: status is FO_ECANCELED after fo_tls_conn_close(),
  * otherwise why it failed: FO_EPERM (peer not authenticated or role not accepted),
@@ -139,7 +161,7 @@ int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_E
 /* Client side: connects to addr and then starts the handshake. The server's
  * certificate must name server_name in its subjectAltName (an IP literal is matched
  * against IP entries, anything else against DNS entries); NULL means addr's IP
- * address. Only from FO_TLS_IDLE. A connect failure arrives later as on_close with
+ * address. Plain mode ignores server_name. Only from FO_TLS_IDLE. A connect failure arrives later as on_close with
  * FO_EUNREACHABLE. On error (FO_EINVAL, FO_EIO; err filled) nothing has started and
  * the connection must still be closed. */
 int fo_tls_conn_connect(struct fo_tls_conn *c, const struct sockaddr *addr, const char *server_name,
@@ -158,17 +180,20 @@ int fo_tls_conn_write(struct fo_tls_conn *c, const void *bytes, size_t n, fo_tls
 int fo_tls_conn_read_stop(struct fo_tls_conn *c);
 int fo_tls_conn_read_start(struct fo_tls_conn *c);
 
-/* Closes the connection: sends a TLS close_notify if the handshake had finished,
+/* Closes the connection: sends a TLS close_notify if the handshake had finished (not
+ * in plain mode),
  * cancels what is pending and closes the TCP handle. on_close follows with
  * FO_ECANCELED, or with the earlier failure's status if the connection had already
  * failed. Idempotent; safe from inside any of the connection's callbacks. */
 void fo_tls_conn_close(struct fo_tls_conn *c);
 
 enum fo_tls_state fo_tls_conn_state(const struct fo_tls_conn *c);
-/* The peer's role bit and CN once on_handshake has fired; 0 and "" before. */
+/* The peer's role bit and CN once on_handshake has fired; 0 and "" before, and
+ * always in plain mode. */
 unsigned fo_tls_conn_peer_role(const struct fo_tls_conn *c);
 const char *fo_tls_conn_peer_cn(const struct fo_tls_conn *c);
-/* The negotiated protocol ("TLSv1.3") once open; "" before. */
+/* The negotiated protocol ("TLSv1.3", or FO_TLS_PLAIN_PROTOCOL in plain mode) once
+ * open; "" before. */
 const char *fo_tls_conn_protocol(const struct fo_tls_conn *c);
 /* Outgoing bytes held (counted against max_pending): queued plaintext plus ciphertext
  * whose uv_write has not called back yet. For what the kernel has not yet taken, see

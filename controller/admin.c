@@ -29,11 +29,6 @@ static void conn_release(struct aconn *c)
     fo_admin_maybe_free(a);
 }
 
-static void conn_closed(uv_handle_t *h)
-{
-    conn_release(h->data);
-}
-
 /* Takes c off the list of open connections; nothing is sent on it any more. */
 static void conn_unlink(struct aconn *c)
 {
@@ -46,27 +41,14 @@ static void conn_unlink(struct aconn *c)
     if (c->next != NULL) c->next->prev = c->prev;
 }
 
-/* The "open" reference is released by the transport's close callback: conn_closed
- * (plain TCP) or tls_closed (TLS; it may also fire on its own when the peer fails
- * the handshake or the connection breaks). */
+/* The "open" reference is released by the transport's close callback, tls_closed
+ * (it may also fire on its own when the peer fails the handshake or the connection
+ * breaks). */
 static void conn_close(struct aconn *c)
 {
     if (c->closing) return;
     conn_unlink(c);
-    if (c->admin->server_tls == NULL)
-        uv_close((uv_handle_t *)&c->tcp, conn_closed);
-    else if (c->tls != NULL)
-        fo_tls_conn_close(c->tls);
-}
-
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    static __thread char slab[65536]; /* consumed synchronously by read_cb */
-
-    (void)h;
-    (void)suggested;
-    buf->base = slab;
-    buf->len = sizeof(slab);
+    if (c->tls != NULL) fo_tls_conn_close(c->tls);
 }
 
 static void bad_frame(struct aconn *c, const char *why)
@@ -125,18 +107,6 @@ static void conn_input(struct aconn *c, const void *bytes, size_t n)
     if (!c->closing && rc != FO_EAGAIN) bad_frame(c, err);
 }
 
-static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct aconn *c = s->data;
-
-    if (n < 0) {
-        if (n != UV_EOF) FO_DEBUG(MOD, "read from %s: %s", c->peer, uv_strerror((int)n));
-        conn_close(c);
-        return;
-    }
-    conn_input(c, buf->base, (size_t)n);
-}
-
 static void peer_name(uv_tcp_t *t, char out[FO_ADDR_LEN])
 {
     struct sockaddr_storage ss;
@@ -156,17 +126,19 @@ static void peer_name(uv_tcp_t *t, char out[FO_ADDR_LEN])
     snprintf(out, FO_ADDR_LEN, "%s:%d", ip, port);
 }
 
-/* ---- TLS callbacks (common/tls.h) */
+/* ---- transport callbacks (common/tls.h, TLS or plain) */
 
 static void tls_handshake(void *data, struct fo_tls_conn *t)
 {
     struct aconn *c = data;
     size_t len = strlen(c->peer);
+    unsigned role = fo_tls_conn_peer_role(t);
 
     c->authenticated = true;
-    /* The address was recorded at accept; the CN says who it is. */
-    snprintf(c->peer + len, sizeof(c->peer) - len, " (%s %s)", fo_tls_role_name(fo_tls_conn_peer_role(t)),
-             fo_tls_conn_peer_cn(t));
+    /* The address was recorded at accept; the CN says who it is (plain mode has no
+     * role and no CN: the address alone). */
+    if (role != 0)
+        snprintf(c->peer + len, sizeof(c->peer) - len, " (%s %s)", fo_tls_role_name(role), fo_tls_conn_peer_cn(t));
     FO_DEBUG(MOD, "admin connection from %s authenticated (%s)", c->peer, fo_tls_conn_protocol(t));
 }
 
@@ -215,17 +187,7 @@ static void drop_pending(uv_stream_t *server)
     uv_close((uv_handle_t *)t, dropped_closed);
 }
 
-static int accept_plain(struct aconn *c, uv_stream_t *server)
-{
-    uv_tcp_init(server->loop, &c->tcp);
-    c->tcp.data = c;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) return -1;
-    peer_name(&c->tcp, c->peer);
-    uv_tcp_nodelay(&c->tcp, 1);
-    return 0;
-}
-
-static int accept_tls(struct aconn *c, uv_stream_t *server)
+static int accept_conn(struct aconn *c, uv_stream_t *server)
 {
     char err[FO_ERRLEN];
 
@@ -251,7 +213,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     if ((c = calloc(1, sizeof(*c))) == NULL) return drop_pending(server);
     cbs.data = c;
-    if (a->server_tls != NULL && fo_tls_conn_new(a->server_tls, server->loop, &cbs, &c->tls, err) != 0) {
+    if (fo_tls_conn_new(a->server_tls, server->loop, &cbs, &c->tls, err) != 0) {
         FO_WARN(MOD, "cannot accept an admin connection: %s", err);
         free(c);
         return drop_pending(server);
@@ -264,7 +226,7 @@ static void on_connection(uv_stream_t *server, int status)
     a->conns = c;
     snprintf(c->peer, sizeof(c->peer), "?");
     fo_frame_decoder_init(&c->dec, a->ctl->cfg.max_frame_bytes);
-    if ((a->server_tls != NULL ? accept_tls(c, server) : accept_plain(c, server)) != 0) {
+    if (accept_conn(c, server) != 0) {
         conn_close(c);
         return;
     }
@@ -273,7 +235,6 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
-    if (a->server_tls == NULL) uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 }
 
 /* ------------------------------------------------------------------ replies */
@@ -320,43 +281,19 @@ char *areq_strdup(struct areq *r, const char *s)
     return p;
 }
 
-static void write_done(uv_write_t *w, int status)
-{
-    (void)status;
-    free(w->data);
-    free(w);
-}
-
 static void send_frame(struct aconn *c, const uint8_t *payload, size_t len)
 {
-    uv_write_t *w;
     uint8_t *out;
     size_t outlen;
-    uv_buf_t buf;
 
-    if (c->closing) return;
+    if (c->closing || c->tls == NULL) return;
     if (fo_frame_encode(FO_FRAME_RESPONSE, payload, len, &out, &outlen) != 0) {
         conn_close(c);
         return;
     }
-    if (c->tls != NULL) {
-        /* Copied (and encrypted) before this returns; a failure closes the connection. */
-        if (fo_tls_conn_write(c->tls, out, outlen, NULL, NULL) != 0) conn_close(c);
-        free(out);
-        return;
-    }
-    if ((w = malloc(sizeof(*w))) == NULL) {
-        free(out);
-        conn_close(c);
-        return;
-    }
-    w->data = out;
-    buf = uv_buf_init((char *)out, (unsigned)outlen);
-    if (uv_write(w, (uv_stream_t *)&c->tcp, &buf, 1, write_done) != 0) {
-        free(out);
-        free(w);
-        conn_close(c);
-    }
+    /* Copied (and encrypted) before this returns; a failure closes the connection. */
+    if (fo_tls_conn_write(c->tls, out, outlen, NULL, NULL) != 0) conn_close(c);
+    free(out);
 }
 
 static void areq_free(struct areq *r)
@@ -465,34 +402,41 @@ static size_t client_tls_pending(const struct fo_config *cfg)
     return n > FO_TLS_MAX_PENDING ? n : FO_TLS_MAX_PENDING;
 }
 
-/* Loads the [tls] files into both contexts (DESIGN.md §1: failoverctl and the other
- * controllers talk to the admin RPC; the leader is reached as a controller). */
-static int load_tls(const struct fo_config *cfg, struct fo_tls_ctx **server, struct fo_tls_ctx **client,
-                    char err[FO_ERRLEN])
+/* One context with its output bound: from the [tls] files, accepting roles, or a
+ * plain one with insecure = yes. */
+static int new_ctx(const struct fo_config *cfg, unsigned roles, size_t pending, struct fo_tls_ctx **out,
+                   char err[FO_ERRLEN])
 {
     const struct fo_tls_cfg *t = &cfg->tls;
     int rc;
 
-    *server = *client = NULL;
-    if ((rc = fo_tls_ctx_new(server, t->ca_file, t->cert_file, t->key_file, FO_TLS_ROLE_CLIENT | FO_TLS_ROLE_CONTROLLER,
-                             err)) != 0)
-        return rc;
-    if ((rc = fo_tls_ctx_new(client, t->ca_file, t->cert_file, t->key_file, FO_TLS_ROLE_CONTROLLER, err)) != 0)
-        goto err_after_server;
-    if ((rc = fo_tls_ctx_set_max_pending(*server, SERVER_TLS_PENDING)) != 0 ||
-        (rc = fo_tls_ctx_set_max_pending(*client, client_tls_pending(cfg))) != 0) {
-        rc = fo_errf(err, rc, "TLS: cannot set the output bound");
-        goto err_after_client;
+    rc = t->insecure ? fo_tls_ctx_new_plain(out, err)
+                     : fo_tls_ctx_new(out, t->ca_file, t->cert_file, t->key_file, roles, err);
+    if (rc != 0) return rc;
+    if ((rc = fo_tls_ctx_set_max_pending(*out, pending)) != 0) {
+        fo_tls_ctx_free(*out);
+        *out = NULL;
+        return fo_errf(err, rc, "TLS: cannot set the output bound");
     }
     return 0;
+}
 
-err_after_client:
-    fo_tls_ctx_free(*client);
-    *client = NULL;
-err_after_server:
-    fo_tls_ctx_free(*server);
-    *server = NULL;
-    return rc;
+/* Makes both contexts (DESIGN.md §1: failoverctl and the other controllers talk to
+ * the admin RPC; the leader is reached as a controller). */
+static int load_tls(const struct fo_config *cfg, struct fo_tls_ctx **server, struct fo_tls_ctx **client,
+                    char err[FO_ERRLEN])
+{
+    int rc;
+
+    *server = *client = NULL;
+    if ((rc = new_ctx(cfg, FO_TLS_ROLE_CLIENT | FO_TLS_ROLE_CONTROLLER, SERVER_TLS_PENDING, server, err)) != 0)
+        return rc;
+    if ((rc = new_ctx(cfg, FO_TLS_ROLE_CONTROLLER, client_tls_pending(cfg), client, err)) != 0) {
+        fo_tls_ctx_free(*server);
+        *server = NULL;
+        return rc;
+    }
+    return 0;
 }
 
 int fo_admin_check_tls(const struct fo_config *cfg, char err[FO_ERRLEN])
@@ -514,7 +458,7 @@ int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
 
     if (a == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     a->ctl = ctl;
-    if (!ctl->cfg.tls.insecure && (rc = load_tls(&ctl->cfg, &a->server_tls, &a->client_tls, err)) != 0) {
+    if ((rc = load_tls(&ctl->cfg, &a->server_tls, &a->client_tls, err)) != 0) {
         free(a);
         return rc;
     }

@@ -2,14 +2,13 @@
  * per call: forwarding is rare (writes and topology reads arriving at a follower), so
  * simplicity wins over connection reuse here.
  *
- * With TLS (admin.h) the connection is a fo_tls_conn from the admin's client context:
- * this node's controller certificate, and only a controller accepted on the other
- * side, whose subjectAltName must name the IP address dialled. The request is sent
- * once the handshake is done. Without TLS it is a plain uv_tcp_t.
+ * The connection is a fo_tls_conn from the admin's client context: with TLS
+ * (admin.h) this node's controller certificate, and only a controller accepted on
+ * the other side, whose subjectAltName must name the IP address dialled; with
+ * insecure = yes a plain one. The request is sent once the connection is open.
  *
- * A call holds two closable things, its timer and its transport (the TCP handle, or
- * the TLS connection whose on_close is its close callback); it is freed when both
- * are closed. */
+ * A call holds two closable things, its timer and its transport (the connection,
+ * whose on_close is its close callback); it is freed when both are closed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +21,8 @@
 struct call {
     struct call *next, *prev;
     struct fo_admin *admin;
-    uv_tcp_t tcp;            /* plain mode */
-    struct fo_tls_conn *tls; /* TLS mode; NULL once its on_close has fired */
-    bool use_tls;
+    struct fo_tls_conn *tls; /* NULL once its on_close has fired */
     uv_timer_t timer;
-    uv_connect_t connect;
-    uv_write_t write;
     struct fo_frame_decoder dec;
     uint8_t *out;
     size_t outlen;
@@ -50,7 +45,7 @@ static void call_released(struct call *c)
     fo_admin_maybe_free(a);
 }
 
-static void call_handle_closed(uv_handle_t *h)
+static void call_timer_closed(uv_handle_t *h)
 {
     call_released(h->data);
 }
@@ -69,10 +64,7 @@ static void call_unlink(struct call *c)
 /* Closes the transport; its close callback releases it. */
 static void close_transport(struct call *c)
 {
-    if (!c->use_tls)
-        uv_close((uv_handle_t *)&c->tcp, call_handle_closed);
-    else if (c->tls != NULL)
-        fo_tls_conn_close(c->tls);
+    if (c->tls != NULL) fo_tls_conn_close(c->tls);
 }
 
 /* Fires the callback exactly once, then closes the handles. */
@@ -86,7 +78,7 @@ static void call_finish(struct call *c, int status, const char *error, Fo__Respo
     call_unlink(c);
     uv_timer_stop(&c->timer);
     close_transport(c);
-    uv_close((uv_handle_t *)&c->timer, call_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, call_timer_closed);
     if (status != 0) FO_DEBUG(MOD, "call to %s: %s", c->addr, error);
     cb(data, status, error, resp);
 }
@@ -118,68 +110,7 @@ static void call_input(struct call *c, const void *bytes, size_t n)
     fo__response__free_unpacked(resp, NULL);
 }
 
-/* ---- plain TCP */
-
-static void call_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    static __thread char slab[65536];
-
-    (void)h;
-    (void)suggested;
-    buf->base = slab;
-    buf->len = sizeof(slab);
-}
-
-static void call_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct call *c = s->data;
-
-    if (c->done) return;
-    if (n < 0) {
-        call_finish(c, FO_EUNREACHABLE, n == UV_EOF ? "connection closed by peer" : uv_strerror((int)n), NULL);
-        return;
-    }
-    call_input(c, buf->base, (size_t)n);
-}
-
-static void call_written(uv_write_t *w, int status)
-{
-    struct call *c = w->data;
-
-    if (status != 0 && !c->done) call_finish(c, FO_EUNREACHABLE, uv_strerror(status), NULL);
-}
-
-static void call_connected(uv_connect_t *req, int status)
-{
-    struct call *c = req->data;
-    uv_buf_t buf;
-
-    if (c->done) return;
-    if (status != 0) {
-        call_finish(c, FO_EUNREACHABLE, uv_strerror(status), NULL);
-        return;
-    }
-    c->write.data = c;
-    buf = uv_buf_init((char *)c->out, (unsigned)c->outlen);
-    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &buf, 1, call_written) != 0 ||
-        uv_read_start((uv_stream_t *)&c->tcp, call_alloc, call_read) != 0)
-        call_finish(c, FO_EUNREACHABLE, "cannot send", NULL);
-}
-
-static int start_plain(struct call *c, uv_loop_t *loop, const struct sockaddr *sa, char err[FO_ERRLEN])
-{
-    int rc;
-
-    uv_tcp_init(loop, &c->tcp);
-    c->tcp.data = c;
-    c->connect.data = c;
-    c->open_handles++;
-    if ((rc = uv_tcp_connect(&c->connect, &c->tcp, sa, call_connected)) != 0)
-        return fo_errf(err, FO_EUNREACHABLE, "connect %s: %s", c->addr, uv_strerror(rc));
-    return 0;
-}
-
-/* ---- TLS */
+/* ---- transport (common/tls.h, TLS or plain) */
 
 static void tls_handshake(void *data, struct fo_tls_conn *t)
 {
@@ -198,8 +129,8 @@ static void tls_read(void *data, struct fo_tls_conn *t, const uint8_t *bytes, si
 }
 
 /* The transport's close callback, also when the connection failed by itself. A
- * refused peer (FO_EPERM: either side did not accept the other's certificate) is a
- * deployment error worth a warning. */
+ * refused peer (FO_EPERM, TLS only: either side did not accept the other's
+ * certificate) is a deployment error worth a warning. */
 static void tls_closed(void *data, int status, const char *reason)
 {
     struct call *c = data;
@@ -212,14 +143,15 @@ static void tls_closed(void *data, int status, const char *reason)
     call_released(c);
 }
 
-static int start_tls(struct call *c, uv_loop_t *loop, const struct sockaddr *sa, char err[FO_ERRLEN])
+static int start_transport(struct call *c, uv_loop_t *loop, const struct sockaddr *sa, char err[FO_ERRLEN])
 {
     struct fo_tls_conn_cbs cbs = {tls_handshake, tls_read, tls_closed, c};
     int rc;
 
     if ((rc = fo_tls_conn_new(c->admin->client_tls, loop, &cbs, &c->tls, err)) != 0) return rc;
     c->open_handles++;
-    /* NULL: the server must name the IP address dialled (admin addresses are IPs). */
+    /* NULL: with TLS, the server must name the IP address dialled (admin addresses are
+     * IPs). */
     return fo_tls_conn_connect(c->tls, sa, NULL, err);
 }
 
@@ -267,7 +199,6 @@ int fo_admin_call(struct fo_ctl *ctl, const char *addr, const Fo__Request *req, 
     c->admin = a;
     c->cb = cb;
     c->data = data;
-    c->use_tls = a->client_tls != NULL;
     fo_frame_decoder_init(&c->dec, FO_FRAME_RESPONSE_MAX);
     uv_timer_init(ctl->loop, &c->timer);
     c->timer.data = c;
@@ -276,15 +207,13 @@ int fo_admin_call(struct fo_ctl *ctl, const char *addr, const Fo__Request *req, 
     c->next = a->calls;
     if (a->calls != NULL) a->calls->prev = c;
     a->calls = c;
-    rc = c->use_tls ? start_tls(c, ctl->loop, (struct sockaddr *)&ss, err)
-                    : start_plain(c, ctl->loop, (struct sockaddr *)&ss, err);
-    if (rc != 0) {
+    if ((rc = start_transport(c, ctl->loop, (struct sockaddr *)&ss, err)) != 0) {
         /* The callback must not fire for an error returned here: detach it first. */
         c->cb = NULL;
         c->done = true;
         call_unlink(c);
         close_transport(c);
-        uv_close((uv_handle_t *)&c->timer, call_handle_closed);
+        uv_close((uv_handle_t *)&c->timer, call_timer_closed);
         return rc;
     }
     uv_timer_start(&c->timer, call_timeout, timeout_ms, 0);

@@ -15,10 +15,10 @@ struct call;
 struct fo_admin {
     struct fo_ctl *ctl;
     uv_tcp_t server;
-    /* Mutual TLS (DESIGN.md §1): NULL for both with [tls] insecure = yes. The server
-     * context accepts client and controller certificates; the client context, used to
-     * forward to the leader, presents this node's controller certificate and accepts
-     * only a controller. */
+    /* Mutual TLS (DESIGN.md §1), or plain contexts (fo_tls_ctx_new_plain) with [tls]
+     * insecure = yes. The server context accepts client and controller certificates;
+     * the client context, used to forward to the leader, presents this node's
+     * controller certificate and accepts only a controller. */
     struct fo_tls_ctx *server_tls;
     struct fo_tls_ctx *client_tls;
     uint64_t tls_refused; /* failoverd_admin_tls_refused_total */
@@ -30,10 +30,9 @@ struct fo_admin {
     bool server_closed;
 };
 
-/* One client connection: plain TCP (tcp) or, with TLS, a fo_tls_conn (tls, NULL once
- * its on_close has fired; tcp is then unused). */
+/* One client connection: a fo_tls_conn (TLS or plain), NULL once its on_close has
+ * fired. */
 struct aconn {
-    uv_tcp_t tcp;
     struct fo_tls_conn *tls;
     struct aconn *next, *prev;
     struct fo_admin *admin;
@@ -42,7 +41,7 @@ struct aconn {
     unsigned refs;                              /* 1 while open + 1 per request in progress */
     unsigned inflight;
     bool closing;
-    bool authenticated; /* TLS: the handshake has succeeded */
+    bool authenticated; /* the handshake has succeeded (plain: the connection is open) */
 };
 
 /* One request in progress. Handlers finish it exactly once with areq_reply(). */

@@ -1,10 +1,11 @@
 /* The failover-agent RPC client: see agentc.h for the contract.
  *
  * A peer is one agent address with its queue of calls; a link is one transport
- * connection of a peer (TLS or plain TCP). A link outlives its peer's interest in it:
- * when the peer drops a link (failure, timeout, shutdown) it detaches it (link->peer =
- * NULL) and the link frees itself once its handles are closed, so late callbacks of
- * an old connection never touch a new one. Completed calls go to a done list that a
+ * connection of a peer (a fo_tls_conn: TLS, or plain with insecure = yes). A link
+ * outlives its peer's interest in it: when the peer drops a link (failure, timeout,
+ * shutdown) it detaches it (link->peer = NULL) and the link frees itself once its
+ * connection and name lookup are done, so late callbacks of an old connection never
+ * touch a new one. Completed calls go to a done list that a
  * zero-delay timer drains, so no callback ever runs inside fo_agentc_call or
  * fo_agentc_cancel. */
 #include "controller/agentc.h"
@@ -28,14 +29,9 @@ struct peer;
 struct link {
     struct peer *peer; /* NULL once detached */
     struct fo_agentc *a;
-    struct fo_tls_conn *tls; /* TLS mode, until on_close */
-    bool plain;
-    uv_tcp_t tcp; /* plain mode */
-    uv_connect_t creq;
+    struct fo_tls_conn *tls; /* until on_close */
     uv_getaddrinfo_t gai;
     bool gai_pending;
-    bool tcp_open; /* plain: uv_tcp_init done, uv_close pending */
-    char rbuf[16384];
 };
 
 struct fo_agentc_call {
@@ -70,7 +66,7 @@ struct peer {
 
 struct fo_agentc {
     uv_loop_t *loop;
-    struct fo_tls_ctx *tls; /* NULL = insecure */
+    struct fo_tls_ctx *tls; /* plain (fo_tls_ctx_new_plain) when insecure */
     struct peer *peers;
     struct fo_agentc_call *done_head, *done_tail;
     uv_timer_t defer;
@@ -175,28 +171,6 @@ static void peer_rearm(struct peer *p)
 
 /* ------------------------------------------------------------------ sending */
 
-static void plain_write_done(uv_write_t *w, int status)
-{
-    (void)status; /* a failed write shows up as a read error or close */
-    free(w);
-}
-
-static int link_write(struct link *l, const uint8_t *bytes, size_t n)
-{
-    uv_write_t *w;
-    uv_buf_t b;
-
-    if (!l->plain) return fo_tls_conn_write(l->tls, bytes, n, NULL, NULL);
-    if ((w = malloc(sizeof(*w) + n)) == NULL) return FO_ENOMEM;
-    memcpy(w + 1, bytes, n);
-    b = uv_buf_init((char *)(w + 1), (unsigned)n);
-    if (uv_write(w, (uv_stream_t *)&l->tcp, &b, 1, plain_write_done) != 0) {
-        free(w);
-        return FO_EIO;
-    }
-    return 0;
-}
-
 static void peer_flush(struct peer *p)
 {
     struct fo_agentc_call *c;
@@ -206,8 +180,8 @@ static void peer_flush(struct peer *p)
     if (p->state != P_OPEN) return;
     for (c = p->head; c != NULL; c = c->next) {
         if (c->sent) continue;
-        if ((rc = link_write(p->link, c->frame, c->flen)) != 0) {
-            /* A TLS connection that has failed reports it only once closed, and until
+        if ((rc = fo_tls_conn_write(p->link->tls, c->frame, c->flen, NULL, NULL)) != 0) {
+            /* A connection that has failed reports it only once closed, and until
              * then refuses writes (FO_ECLOSED): the agent may have closed it, so calls
              * made on it while it looked open get their one retry (agentc.h). */
             snprintf(why, sizeof(why), "agent %s:%u: write failed (%s)", p->host, p->port, fo_strerror(rc));
@@ -259,7 +233,7 @@ static void link_maybe_free(struct link *l)
 {
     struct fo_agentc *a = l->a;
 
-    if (l->tls != NULL || l->gai_pending || l->tcp_open) return;
+    if (l->tls != NULL || l->gai_pending) return;
     free(l);
     a->links--;
     if (a->closing) maybe_free(a);
@@ -314,57 +288,6 @@ static void tls_close(void *data, int status, const char *reason)
     link_failed(l, status == FO_ECANCELED ? FO_ECLOSED : status, why);
 }
 
-static void plain_closed(uv_handle_t *h)
-{
-    struct link *l = h->data;
-
-    l->tcp_open = false;
-    link_maybe_free(l);
-}
-
-static void plain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-    struct link *l = h->data;
-
-    (void)hint;
-    *b = uv_buf_init(l->rbuf, sizeof(l->rbuf));
-}
-
-static void plain_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-    struct link *l = s->data;
-    char why[FO_ERRLEN];
-
-    if (l->peer == NULL || n == 0) return;
-    if (n < 0) {
-        snprintf(why, sizeof(why), "agent %s:%u: %s", l->peer->host, l->peer->port,
-                 n == UV_EOF ? "closed the connection" : uv_strerror((int)n));
-        link_failed(l, n == UV_EOF ? FO_ECLOSED : FO_EIO, why);
-        return;
-    }
-    peer_input(l->peer, (const uint8_t *)b->base, (size_t)n);
-}
-
-static void plain_connected(uv_connect_t *req, int status)
-{
-    struct link *l = req->data;
-    char why[FO_ERRLEN];
-
-    if (l->peer == NULL) return;
-    if (status != 0) {
-        snprintf(why, sizeof(why), "connect to agent %s:%u: %s", l->peer->host, l->peer->port, uv_strerror(status));
-        link_failed(l, FO_EUNREACHABLE, why);
-        return;
-    }
-    uv_tcp_nodelay(&l->tcp, 1);
-    if (uv_read_start((uv_stream_t *)&l->tcp, plain_alloc, plain_read) != 0) {
-        snprintf(why, sizeof(why), "agent %s:%u: cannot read", l->peer->host, l->peer->port);
-        link_failed(l, FO_EIO, why);
-        return;
-    }
-    link_opened(l);
-}
-
 static int link_start(struct link *l, const struct sockaddr *sa)
 {
     struct peer *p = l->peer;
@@ -373,14 +296,6 @@ static int link_start(struct link *l, const struct sockaddr *sa)
     bool literal;
     struct in6_addr tmp;
 
-    if (l->plain) {
-        if (uv_tcp_init(l->a->loop, &l->tcp) != 0) return FO_EIO;
-        l->tcp.data = l;
-        l->tcp_open = true;
-        l->creq.data = l;
-        if (uv_tcp_connect(&l->creq, &l->tcp, sa, plain_connected) != 0) return FO_EUNREACHABLE;
-        return 0;
-    }
     if (fo_tls_conn_new(l->a->tls, l->a->loop, &cbs, &l->tls, err) != 0) return FO_ENOMEM;
     literal = inet_pton(AF_INET, p->host, &tmp) == 1 || inet_pton(AF_INET6, p->host, &tmp) == 1;
     if (fo_tls_conn_connect(l->tls, sa, literal ? NULL : p->host, err) != 0) {
@@ -434,7 +349,6 @@ static void peer_connect(struct peer *p)
     }
     l->a = a;
     l->peer = p;
-    l->plain = a->tls == NULL;
     a->links++;
     a->st.connects++;
     p->link = l;
@@ -473,8 +387,6 @@ static void link_detach(struct link *l)
     l->peer = NULL;
     if (l->gai_pending) uv_cancel((uv_req_t *)&l->gai);
     if (l->tls != NULL) fo_tls_conn_close(l->tls);
-    if (l->plain && l->tcp_open && !uv_is_closing((uv_handle_t *)&l->tcp))
-        uv_close((uv_handle_t *)&l->tcp, plain_closed);
     link_maybe_free(l);
 }
 
@@ -514,12 +426,11 @@ int fo_agentc_new(struct fo_agentc **out, uv_loop_t *loop, const struct fo_tls_c
 
     if (a == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     a->loop = loop;
-    if (!tls->insecure) {
-        rc = fo_tls_ctx_new(&a->tls, tls->ca_file, tls->cert_file, tls->key_file, FO_TLS_ROLE_AGENT, err);
-        if (rc != 0) {
-            free(a);
-            return rc;
-        }
+    rc = tls->insecure ? fo_tls_ctx_new_plain(&a->tls, err)
+                       : fo_tls_ctx_new(&a->tls, tls->ca_file, tls->cert_file, tls->key_file, FO_TLS_ROLE_AGENT, err);
+    if (rc != 0) {
+        free(a);
+        return rc;
     }
     uv_timer_init(loop, &a->defer);
     a->defer.data = a;

@@ -1034,21 +1034,17 @@ static void test_close_during_write(void)
 
 /* ------------------------------------------------------------------ buffer cap */
 
-/* Plaintext queued before the handshake is capped. */
-static void test_cap_before_handshake(void)
+/* Plaintext queued before the connection is open is capped. Takes cctx. */
+static void check_cap_queued(struct fo_tls_ctx *cctx)
 {
-    const struct certs *c = certs();
     struct pair p;
-    uint8_t *big;
+    uint8_t *big = pattern(600 * 1024);
     uint16_t port;
-    int fd;
+    int fd = fo_test_mute_listener(&port);
 
-    NEED_CERTS(c);
-    big = pattern(600 * 1024);
-    fd = fo_test_mute_listener(&port);
     FO_CHECK(fd >= 0 && big != NULL);
     pair_init(&p);
-    p.cctx = mkctx(c->dir_a, "ctl1", FO_TLS_ROLE_AGENT);
+    p.cctx = cctx;
     pair_connect(&p, port, NULL);
     FO_CHECK_INT(fo_tls_conn_write(p.client.conn, big, 0, count_write, &p), FO_EINVAL);
     FO_CHECK_INT(fo_tls_conn_write(p.client.conn, big, FO_TLS_MAX_PENDING + 1, count_write, &p), FO_EINVAL);
@@ -1067,6 +1063,14 @@ static void test_cap_before_handshake(void)
     if (fd >= 0) close(fd);
 }
 
+static void test_cap_before_handshake(void)
+{
+    const struct certs *c = certs();
+
+    NEED_CERTS(c);
+    check_cap_queued(mkctx(c->dir_a, "ctl1", FO_TLS_ROLE_AGENT));
+}
+
 /* Writes to a peer that does not read until the cap is hit. */
 static void write_until_full(struct side *s)
 {
@@ -1076,16 +1080,16 @@ static void write_until_full(struct side *s)
     for (i = 0; i < MAX_CHUNKS && write_chunk(p) == 0; i++) continue;
 }
 
-static void test_cap_after_handshake(void)
+/* Once open, bytes in uv_write requests to a peer that does not read are capped.
+ * Takes both contexts. */
+static void check_cap_written(struct fo_tls_ctx *sctx, struct fo_tls_ctx *cctx)
 {
-    const struct certs *c = certs();
     struct pair p;
 
-    NEED_CERTS(c);
     pair_init(&p);
     p.chunk = pattern(CHUNK);
-    p.sctx = mkctx(c->dir_a, "db1", FO_TLS_ROLE_CONTROLLER);
-    p.cctx = mkctx(c->dir_a, "ctl1", FO_TLS_ROLE_AGENT);
+    p.sctx = sctx;
+    p.cctx = cctx;
     p.server.raw = true;
     p.server.on_handshake = server_pause;
     p.client.on_handshake = write_until_full;
@@ -1093,9 +1097,99 @@ static void test_cap_after_handshake(void)
     run_refusal(&p, NULL);
     FO_CHECK_INT(p.last_write_rc, FO_ETOOBIG);
     FO_CHECK_INT(p.client.status, FO_ETOOBIG);
+    FO_CHECK(p.writes >= 1);
     FO_CHECK(p.max_pending > 0 && p.max_pending <= FO_TLS_MAX_PENDING);
     check_writes_done(&p);
     FO_CHECK(p.server.bytes <= (size_t)p.writes * CHUNK);
+}
+
+static void test_cap_after_handshake(void)
+{
+    const struct certs *c = certs();
+
+    NEED_CERTS(c);
+    check_cap_written(mkctx(c->dir_a, "db1", FO_TLS_ROLE_CONTROLLER), mkctx(c->dir_a, "ctl1", FO_TLS_ROLE_AGENT));
+}
+
+/* ------------------------------------------------------------------ plain mode */
+
+static struct fo_tls_ctx *mkctx_plain(void)
+{
+    struct fo_tls_ctx *ctx = NULL;
+    char err[FO_ERRLEN] = "";
+
+    FO_CHECK_INT(fo_tls_ctx_new_plain(&ctx, err), 0);
+    FO_CHECK(ctx != NULL);
+    return ctx;
+}
+
+/* insecure = yes: the same API and callbacks over plain TCP, no certificates. */
+static void test_plain_frames_both_ways(void)
+{
+    struct pair p;
+
+    pair_init(&p);
+    p.sctx = mkctx_plain();
+    p.cctx = mkctx_plain();
+    p.server.on_frame = server_echo;
+    p.client.on_handshake = client_send_two;
+    p.client.on_frame = client_check_reply;
+    pair_listen(&p);
+    pair_connect(&p, p.port, "ignored.example"); /* no certificate to check it against */
+    pair_finish(&p);
+
+    FO_CHECK_INT(p.client.handshakes, 1);
+    FO_CHECK_INT(p.client.role, 0);
+    FO_CHECK_STR(p.client.cn, "");
+    FO_CHECK_STR(p.client.proto, FO_TLS_PLAIN_PROTOCOL);
+    FO_CHECK_INT(p.client.frames, 2);
+    FO_CHECK_INT(p.client.closes, 1);
+    FO_CHECK_INT(p.client.status, FO_ECANCELED);
+    FO_CHECK_INT(p.server.handshakes, 1);
+    FO_CHECK_INT(p.server.role, 0);
+    FO_CHECK_STR(p.server.cn, "");
+    FO_CHECK_STR(p.server.proto, FO_TLS_PLAIN_PROTOCOL);
+    FO_CHECK_INT(p.server.frames, 2);
+    FO_CHECK_INT(p.server.closes, 1);
+    FO_CHECK_INT(p.server.status, FO_ECLOSED); /* the client's FIN: no close_notify */
+    FO_CHECK_CONTAINS(p.server.reason, "closed the connection");
+}
+
+/* A plain peer speaks no TLS: a TLS server refuses its frames, and a plain server
+ * hands a TLS client's ClientHello to on_read as it came, never answering it. */
+static void test_plain_meets_tls(void)
+{
+    const struct certs *c = certs();
+    struct pair p;
+
+    NEED_CERTS(c);
+    pair_init(&p);
+    p.sctx = mkctx(c->dir_a, "db1", FO_TLS_ROLE_CONTROLLER);
+    p.cctx = mkctx_plain();
+    p.client.on_handshake = client_send_two;
+    run_refusal(&p, NULL);
+    FO_CHECK_INT(p.client.handshakes, 1);
+    FO_CHECK_INT(p.server.handshakes, 0);
+    FO_CHECK_INT(p.server.status, FO_EPROTO);
+
+    pair_init(&p);
+    p.sctx = mkctx_plain();
+    p.cctx = mkctx(c->dir_a, "ctl1", FO_TLS_ROLE_AGENT);
+    if (p.cctx != NULL) FO_CHECK_INT(fo_tls_ctx_set_handshake_timeout(p.cctx, 300), 0);
+    p.server.raw = true;
+    run_refusal(&p, NULL);
+    FO_CHECK_INT(p.server.handshakes, 1);
+    FO_CHECK(p.server.bytes > 0);
+    FO_CHECK_INT(p.server.status, FO_ECLOSED);
+    FO_CHECK_INT(p.client.handshakes, 0);
+    FO_CHECK_INT(p.client.status, FO_ETIMEDOUT);
+}
+
+/* The cap holds in plain mode too, before the connection is open and after. */
+static void test_plain_cap(void)
+{
+    check_cap_queued(mkctx_plain());
+    check_cap_written(mkctx_plain(), mkctx_plain());
 }
 
 FO_TEST_MAIN(FO_T(test_gen_certs), FO_T(test_ctx_errors), FO_T(test_frames_both_ways), FO_T(test_dns_name),
@@ -1104,4 +1198,5 @@ FO_TEST_MAIN(FO_T(test_gen_certs), FO_T(test_ctx_errors), FO_T(test_frames_both_
              FO_T(test_silent_peer_times_out), FO_T(test_no_client_cert), FO_T(test_tls12_peer),
              FO_T(test_close_during_connect), FO_T(test_close_during_client_handshake),
              FO_T(test_close_during_server_handshake), FO_T(test_close_in_handshake_cb), FO_T(test_close_during_write),
-             FO_T(test_cap_before_handshake), FO_T(test_cap_after_handshake))
+             FO_T(test_cap_before_handshake), FO_T(test_cap_after_handshake), FO_T(test_plain_frames_both_ways),
+             FO_T(test_plain_meets_tls), FO_T(test_plain_cap))
