@@ -339,6 +339,10 @@ static void defaults(struct fo_agent_config *c)
 {
     memset(c, 0, sizeof *c);
     c->max_frame_bytes = 65536;
+    /* On by default (issue 8): a primary cut off from the controllers must stop taking
+     * writes from anyone, and the agent undoes its own fence when the lease comes back
+     * at the same epoch (agent/server.h), so a lapse is never a permanent outage. */
+    c->lease_read_only = true;
     c->arp_count = 3;
     c->arp_interval_ms = 200;
     c->log_level = FO_LOG_INFO;

@@ -11,8 +11,9 @@
  *   insecure = no                      ; yes: plain TCP, no authentication (tests only;
  *                                      ; a warning is logged at start)
  *   max_frame_bytes = 65536            ; request cap, 1024..1048576
- *   lease_read_only = no               ; yes: also set the local mysqld read-only when
- *                                      ; a lease runs out (DESIGN.md §7); see below
+ *   lease_read_only = yes              ; also fence the local mysqld (read_only=1,
+ *                                      ; client sessions killed) when the writer VIP's
+ *                                      ; lease runs out (DESIGN.md §7); see below
  *   arp_count = 3                      ; gratuitous ARP announcements after an add, 1..100
  *   arp_interval_ms = 200              ; spacing of the announcements, 1..60000
  *   log_level = info                   ; debug | info | warn | error
@@ -34,8 +35,13 @@
  *
  * lease_read_only applies to the writer VIP's lease only: AcquireVip says whether the
  * VIP it gives is the cluster's writer VIP (proto/agent.proto, `writer`), and only the
- * expiry of such a lease sets the local mysqld read-only. A reader VIP that lapses
- * (for instance one parked on the primary) only loses its address.
+ * expiry of such a lease fences the local mysqld (controller/fence.h, without touching
+ * semi-sync). A reader VIP that lapses (for instance one parked on the primary) only
+ * loses its address. The agent undoes its own lease-expiry fence (read_only=0,
+ * super_read_only=0) when the leader renews or re-acquires that writer VIP on this host
+ * at the SAME epoch; never a FenceMysql's fence, never at another epoch (agent/server.h).
+ * Without a [mysql] section the option does nothing. Default yes; `no` leaves a primary
+ * cut off from the controllers writable for clients that reach it directly.
  *
  * Errors name the file, the line and the key ("agent.conf:7: [agent] arp_count: '0' is
  * out of range (1..100)"); missing keys name the section ("agent.conf: [agent] listen:

@@ -38,6 +38,15 @@ static void counters(const struct fo_agent_metrics *m, struct fo_buf *b)
     }
     fo_prom_family(b, "fo_agent_lease_expired_total", "counter", "Leases that ran out; the agent removed the VIP.");
     fo_prom_value(b, "fo_agent_lease_expired_total", NULL, 0, (double)m->lease_expired);
+    fo_prom_family(b, "fo_agent_lease_read_only_total", "counter",
+                   "Writer VIP lease expiries that fenced the local mysqld (lease_read_only).");
+    fo_prom_value(b, "fo_agent_lease_read_only_total", NULL, 0, (double)m->lease_read_only);
+    fo_prom_family(b, "fo_agent_lease_writable_again_total", "counter",
+                   "Lease-expiry fences undone: the writer VIP came back at the same epoch.");
+    fo_prom_value(b, "fo_agent_lease_writable_again_total", NULL, 0, (double)m->lease_writable);
+    fo_prom_family(b, "fo_agent_lease_fenced", "gauge",
+                   "1 while the agent's own lease-expiry fence of the local mysqld is in force.");
+    fo_prom_value(b, "fo_agent_lease_fenced", NULL, 0, (double)m->lease_fenced);
 }
 
 void fo_agent_metrics_render(const struct fo_agent_metrics *m, const struct fo_agent_metrics_lease *leases,

@@ -6,6 +6,12 @@
  *   fo_agent_rpcs_total{rpc}                 requests answered, by RPC
  *   fo_agent_rpcs_refused_total{reason}      requests or connections refused, by reason
  *   fo_agent_lease_expired_total             leases that ran out (VIP removed by the agent)
+ *   fo_agent_lease_read_only_total           lease-expiry fences of the local mysqld that
+ *                                            reached it (lease_read_only, writer VIP)
+ *   fo_agent_lease_writable_again_total      those fences undone: the writer VIP came back
+ *                                            at the same epoch and mysqld is writable again
+ *   fo_agent_lease_fenced                    1 while the agent's own lease-expiry fence is
+ *                                            in force (being set, set, or being undone)
  *   fo_agent_vip_held{cluster,vip}           1 while the lease on that VIP is held, else 0
  *   fo_agent_lease_remaining_seconds{cluster,vip}  time left on it (0 when not held)
  *   fo_agent_epoch{cluster}                  highest epoch seen (on disk), once per cluster
@@ -44,6 +50,9 @@ struct fo_agent_metrics {
     uint64_t rpcs[FO_AGENT_RPC_COUNT];
     uint64_t refused[FO_AGENT_REFUSE_COUNT];
     uint64_t lease_expired;
+    uint64_t lease_read_only;
+    uint64_t lease_writable;
+    int lease_fenced; /* gauge, kept up to date by the server */
 };
 
 /* One lease. The strings belong to the caller and need only last the render. */

@@ -11,7 +11,6 @@
 #include "common/log.h"
 
 #define MOD "agent"
-#define MAX_KILL_ROUNDS 3
 
 /* ---- VIP actions --------------------------------------------------------------------- */
 
@@ -48,56 +47,35 @@ static void announce(struct agent_lease *e)
     s->refs++;
 }
 
-/* Deletes the lease's VIP (idempotently: it may not be there). */
-static void del_vip(struct agent_lease *e)
+/* Deletes the lease's VIP, idempotently: every copy of its address on its interface,
+ * whatever the prefix length (an address added by hand as /32 answers as well as the
+ * configured /24). Returns whether one was there and deleted. */
+static bool del_vip(struct agent_lease *e)
 {
     char err[FO_ERRLEN], v[FO_VIP_STRLEN];
-    bool was;
+    bool was = false;
 
     if (e->arp) fo_arp_cancel(e->arp);
-    if (fo_vip_del(e->vip, &was, err) != 0)
+    if (fo_vip_del_any(e->vip, &was, err) != 0)
         FO_ERROR(MOD, "cannot delete %s: %s", fo_vip_str(e->vip, v), err);
     else if (was)
         FO_INFO(MOD, "cluster %s: deleted %s", e->cfg->name, fo_vip_str(e->vip, v));
+    return was;
 }
 
-static void ro_done(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows)
-{
-    struct fo_agent_server *s = data;
-
-    (void)myerrno;
-    (void)rows;
-    s->ro_sql = NULL;
-    if (status == 0)
-        FO_INFO(MOD, "local mysqld set read-only after the lease expired");
-    else if (status != FO_ECANCELED)
-        FO_ERROR(MOD, "cannot set the local mysqld read-only: %s", error);
-    fo_agent_server_unref(s);
-}
-
-static struct fo_sql *local_sql(struct fo_agent_server *s, const char *const *stmts, unsigned n, fo_sql_cb cb,
-                                void *data, bool tolerate_gone)
+struct fo_sql *fo_agent_local_sql(struct fo_agent_server *s, const char *const *stmts, unsigned n, fo_sql_cb cb,
+                                  void *data, const unsigned *tolerate, unsigned n_tolerate)
 {
     const struct fo_agent_config *c = s->cfg;
     struct fo_sql_opts o;
+    unsigned i;
 
     memset(&o, 0, sizeof o);
     o.connect_timeout_ms = c->mysql_connect_timeout_ms;
     o.timeout_ms = c->mysql_timeout_ms;
-    if (tolerate_gone) o.tolerate[o.n_tolerate++] = 1094; /* the connection ended already */
+    for (i = 0; i < n_tolerate && i < sizeof o.tolerate / sizeof o.tolerate[0]; i++)
+        o.tolerate[o.n_tolerate++] = tolerate[i];
     return fo_sql_run(s->loop, c->mysql_host, c->mysql_port, c->mysql_user, c->mysql_password, stmts, n, &o, cb, data);
-}
-
-static void set_read_only(struct fo_agent_server *s)
-{
-    static const char *const stmt[] = {"SET GLOBAL read_only=1"};
-
-    if (!s->cfg->lease_read_only || !s->cfg->mysql || s->ro_sql != NULL || s->stopping) return;
-    s->ro_sql = local_sql(s, stmt, 1, ro_done, s, false);
-    if (s->ro_sql == NULL)
-        FO_ERROR(MOD, "cannot start setting the local mysqld read-only");
-    else
-        s->refs++;
 }
 
 /* Carries out a mask of enum fo_lease_action. Returns 0 or the VIP add's error. */
@@ -108,9 +86,9 @@ static int act(struct agent_lease *e, unsigned actions, char *err)
     int rc;
 
     if (actions & FO_LEASE_DEL_VIP) del_vip(e);
-    /* Only the writer VIP's expiry fences mysqld: a reader VIP that lapses on the
-     * primary (where it may be parked) must not make the primary read-only. */
-    if ((actions & FO_LEASE_SET_READ_ONLY) && e->writer) set_read_only(e->s);
+    /* Only the writer VIP's expiry fences mysqld (mysqlfence.c checks): a reader VIP
+     * that lapses on the primary (where it may be parked) must not fence the primary. */
+    if (actions & FO_LEASE_SET_READ_ONLY) fo_agent_ro_expired(e);
     if (actions & FO_LEASE_ADD_VIP) {
         if ((rc = fo_vip_add(e->vip, &was, err)) != 0) {
             FO_ERROR(MOD, "cluster %s: cannot add %s: %s", e->cfg->name, fo_vip_str(e->vip, v), err);
@@ -387,6 +365,7 @@ static void do_acquire(struct agent_conn *c, const Fo__Agent__AcquireVip *a)
     rc = act(e, actions, err);
     arm(e);
     if (rc != 0) return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, rc, err);
+    fo_agent_ro_held(e);
     fo_agent_conn_reply(c, 0, NULL, NULL);
 }
 
@@ -406,6 +385,7 @@ static int renew_one(struct agent_lease *e, uint64_t epoch)
     }
     act(e, actions, err);
     arm(e);
+    if (rc == 0) fo_agent_ro_held(e);
     return rc;
 }
 
@@ -436,15 +416,19 @@ static void do_renew(struct agent_conn *c, const Fo__Agent__RenewLease *r)
 }
 
 /* Releases the named lease, or with vip "" every lease of the cluster, from any state:
- * each deletes its VIP (harmless when absent, and after a restart the agent holds no
- * lease while the address may still be configured). */
+ * each deletes its address whatever the lease says (after a restart the agent holds
+ * no lease while the address may still be configured, and an address may have been
+ * added by hand: the controller's stray-VIP check relies on this), and the answer
+ * says whether an address was actually deleted. */
 static void do_release(struct agent_conn *c, const Fo__Agent__ReleaseVip *r)
 {
+    Fo__Agent__AgentResponse resp = FO__AGENT__AGENT_RESPONSE__INIT;
     struct fo_agent_server *s = c->s;
     struct lease_sel sel;
     enum fo_agent_refuse why;
     char err[FO_ERRLEN];
     unsigned i, actions;
+    bool removed = false;
     int rc;
 
     if ((rc = select_leases(s, r->cluster, r->vip, &sel, &why, err)) != 0) return fo_agent_conn_refuse(c, why, rc, err);
@@ -455,61 +439,12 @@ static void do_release(struct agent_conn *c, const Fo__Agent__ReleaseVip *r)
         if (!selected(&sel, e)) continue;
         actions = 0;
         if (fo_lease_release(&e->lease, r->epoch, &actions, err) != 0) FO_ERROR(MOD, "release: %s", err);
-        act(e, actions, err);
+        if (del_vip(e)) removed = true;
+        act(e, actions & ~(unsigned)FO_LEASE_DEL_VIP, err);
         arm(e);
     }
-    fo_agent_conn_reply(c, 0, NULL, NULL);
-}
-
-/* FenceMysql: read_only=1, then kill client connections (a few rounds, since a
- * client may reconnect between the list and the kill), as the controller's own
- * fencing does (DESIGN.md §6 step 2). */
-static void fence_select(struct agent_conn *c);
-
-static void fence_step(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows)
-{
-    struct agent_conn *c = data;
-    char kills[FO_SQL_MAX_STMTS][FO_SQL_KILL_LEN];
-    const char *stmts[FO_SQL_MAX_STMTS];
-    unsigned n;
-
-    (void)myerrno;
-    c->sql = NULL;
-    if (status != 0) return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, status, error ? error : "cancelled");
-    if (c->killing) { /* the kills ran: list again */
-        c->killing = false;
-        return fence_select(c);
-    }
-    n = fo_sql_kill_statements(rows, kills, stmts, FO_SQL_MAX_STMTS);
-    if (n == 0 || c->kill_round >= MAX_KILL_ROUNDS) {
-        FO_INFO(MOD, "local mysqld fenced for %s (read_only=1, %u round(s) of kills)", c->peer, c->kill_round);
-        return fo_agent_conn_reply(c, 0, NULL, NULL);
-    }
-    c->kill_round++;
-    c->killing = true;
-    c->sql = local_sql(c->s, stmts, n, fence_step, c, true);
-    if (c->sql == NULL) fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ENOMEM, "cannot start KILL statements");
-}
-
-static void fence_select(struct agent_conn *c)
-{
-    char q[FO_SQL_FENCE_QUERY_LEN];
-    const char *stmts[2];
-
-    if (fo_sql_fence_statements(c->s->cfg->mysql_user, q, stmts) != 0)
-        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_EINVAL, "mysql user name too long");
-    c->sql = local_sql(c->s, stmts, 2, fence_step, c, false);
-    if (c->sql == NULL) fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ENOMEM, "cannot start fencing");
-}
-
-static void do_fence(struct agent_conn *c)
-{
-    if (!c->s->cfg->mysql)
-        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ECONFIG,
-                                    "no [mysql] section in this agent's configuration");
-    c->kill_round = 0;
-    c->killing = false;
-    fence_select(c);
+    resp.vip_removed = removed;
+    fo_agent_conn_respond(c, &resp);
 }
 
 static void apply(struct agent_conn *c, Fo__Agent__AgentRequest *req)
@@ -518,7 +453,7 @@ static void apply(struct agent_conn *c, Fo__Agent__AgentRequest *req)
     case FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE: do_acquire(c, req->acquire); break;
     case FO__AGENT__AGENT_REQUEST__BODY_RENEW: do_renew(c, req->renew); break;
     case FO__AGENT__AGENT_REQUEST__BODY_RELEASE: do_release(c, req->release); break;
-    case FO__AGENT__AGENT_REQUEST__BODY_FENCE: do_fence(c); break;
+    case FO__AGENT__AGENT_REQUEST__BODY_FENCE: fo_agent_rpc_fence(c, req->fence); break;
     default: fo_agent_conn_refuse(c, FO_AGENT_REFUSE_BAD_REQUEST, FO_EINVAL, "unexpected request"); break;
     }
     fo__agent__agent_request__free_unpacked(req, NULL);
@@ -551,7 +486,9 @@ static void status_row(struct fo_agent_server *s, const struct agent_lease *e, s
     snprintf(row->vip, sizeof row->vip, "%s/%u", a, e->vip->prefix);
     r->vip = row->vip;
     r->interface = (char *)e->vip->ifname;
-    if (fo_vip_query(e->vip, &present, err) != 0) FO_WARN(MOD, "status: %s", err);
+    /* The interface as it is, lease or not, any prefix length: the controller's
+     * stray-VIP check reads this. */
+    if (fo_vip_find(e->vip, &present, NULL, err) != 0) FO_WARN(MOD, "status: %s", err);
     r->vip_present = present;
 }
 
@@ -602,7 +539,7 @@ void fo_agent_rpc_status(struct agent_conn *c)
     static const char *const stmt[] = {"SELECT @@read_only"};
 
     if (!c->s->cfg->mysql) return status_reply(c, 0, 0, NULL);
-    c->sql = local_sql(c->s, stmt, 1, status_sql, c, false);
+    c->sql = fo_agent_local_sql(c->s, stmt, 1, status_sql, c, NULL, 0);
     if (c->sql == NULL) status_reply(c, 0, 0, "cannot start the query");
 }
 
@@ -652,6 +589,7 @@ void fo_agent_rpc_cancel(struct agent_conn *c)
 
     c->sql = NULL;
     if (q) fo_sql_cancel(q);
+    fo_agent_fence_cancel(c);
 }
 
 /* One metrics row per lease; *vips holds their labels. */

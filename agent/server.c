@@ -122,22 +122,30 @@ static void conn_input(struct agent_conn *c, const uint8_t *bytes, size_t n)
 void fo_agent_conn_reply(struct agent_conn *c, int code, const char *error, Fo__Agent__AgentStatus *status)
 {
     Fo__Agent__AgentResponse r = FO__AGENT__AGENT_RESPONSE__INIT;
+
+    r.code = code;
+    r.error = (char *)(error ? error : "");
+    r.status = status;
+    fo_agent_conn_respond(c, &r);
+}
+
+void fo_agent_conn_respond(struct agent_conn *c, Fo__Agent__AgentResponse *r)
+{
     uint8_t *payload, *frame;
     size_t len, flen;
+    int code = r->code;
 
     c->busy = false;
     if (c->closing) {
         conn_maybe_free(c);
         return;
     }
-    r.id = c->req_id;
-    r.code = code;
-    r.error = (char *)(error ? error : "");
-    r.status = status;
-    len = fo__agent__agent_response__get_packed_size(&r);
+    r->id = c->req_id;
+    if (r->error == NULL) r->error = (char *)"";
+    len = fo__agent__agent_response__get_packed_size(r);
     payload = malloc(len ? len : 1);
     if (payload == NULL) return conn_close(c);
-    fo__agent__agent_response__pack(&r, payload);
+    fo__agent__agent_response__pack(r, payload);
     if (fo_frame_encode(FO_FRAME_RESPONSE, payload, len, &frame, &flen) != 0) {
         free(payload);
         return conn_close(c);
@@ -367,7 +375,7 @@ void fo_agent_server_stop(struct fo_agent_server *s, fo_agent_server_closed_cb c
     close_handles(s);
     if (s->http) fo_http_stop(s->http, http_closed, s);
     s->http = NULL;
-    if (s->ro_sql) fo_sql_cancel(s->ro_sql);
+    fo_agent_ro_stop(s);
     for (c = s->conns; c != NULL; c = next) {
         next = c->next;
         conn_close(c);

@@ -21,16 +21,30 @@
  *     every lease of the cluster that is held; FO_ENOTFOUND if none of them is held
  *     (a lease that ran out or was released comes back only by AcquireVip).
  *   ReleaseVip (cluster, vip) gives up the lease on vip, or with vip "" every lease of
- *     the cluster, deleting the address(es).
- *   FenceMysql sets read_only=1 on the local mysqld and kills its client connections.
- * A lease that is not renewed in time makes the agent delete that VIP itself (and,
- * with lease_read_only, set the local mysqld read-only: for any lease, see
- * agent/config.h). If a cluster lists one address with several prefixes or
- * interfaces, a vip naming it names all of those leases.
+ *     the cluster, and deletes the address(es) from the interface whatever the lease
+ *     says (also an address nobody leased, added by hand, with any prefix length);
+ *     AgentResponse.vip_removed says whether an address was there and deleted.
+ *   FenceMysql fences the local mysqld with controller/fence.h (read_only=1,
+ *     super_read_only=1 where it exists, every client session killed, semi-sync master
+ *     off) and answers 0 only when that is confirmed; AgentResponse.fence carries the
+ *     result (what survived) either way. A FenceMysql that arrives while the agent is
+ *     undoing its own fence (below) starts once that undo ended, so read_only=1 comes
+ *     last.
+ * A lease that is not renewed in time makes the agent delete that VIP itself. With
+ * lease_read_only (default yes) and a [mysql] section, the expiry of a WRITER VIP
+ * lease also fences the local mysqld (controller/fence.h, semi-sync untouched); the
+ * agent undoes that fence of its own (read_only=0, super_read_only=0; logged, counted
+ * in /metrics) once every writer lease that caused it is held again - renewed or
+ * re-acquired - at the epoch it lapsed at. It never undoes a FenceMysql (a fence at or
+ * below a FenceMysql's epoch, or any claim pending when a FenceMysql arrives, is kept)
+ * and never when the lease comes back at another epoch (agent/mysqlfence.c). If a
+ * cluster lists one address with several prefixes or interfaces, a vip naming it
+ * names all of those leases.
  *
  * Status answers one ClusterStatus per lease, in configuration order: the cluster and
  * its epoch, the lease's state and time left, the configured VIP ("a.b.c.d/len", held
- * or not), its interface and whether the address is on it now.
+ * or not), its interface and whether the address is on it now (any prefix length,
+ * lease or not).
  *
  * Refused, logged with the peer and counted in agent/metrics.h, with nothing changed:
  * stale epochs (FO_ESTALE), clusters not in the config (FO_ENOTFOUND), interfaces or

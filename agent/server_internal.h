@@ -18,6 +18,7 @@
 #include "common/frame.h"
 #include "common/http.h"
 #include "common/tls.h"
+#include "controller/fence.h"
 #include "controller/sqlexec.h"
 
 /* Every configured VIP (a `vip =` line of a [cluster] section) has its own lease
@@ -31,7 +32,11 @@ struct agent_lease {
     const struct fo_agent_cluster *cfg; /* the cluster, in s->cfg */
     const struct fo_vip *vip;           /* the VIP it covers: one of cfg->vips */
     struct fo_lease lease;
-    bool writer;        /* the last acquire said this is the writer VIP (fence on expiry) */
+    bool writer; /* the last acquire said this is the writer VIP (fence on expiry) */
+    /* Its expiry fenced the local mysqld and that fence may be undone when this lease
+     * is held again at self_epoch (mysqlfence.c). */
+    bool self_fenced;
+    uint64_t self_epoch;
     uv_timer_t timer;   /* fires at the lease's deadline */
     struct fo_arp *arp; /* announcement in flight, or NULL */
 };
@@ -49,9 +54,17 @@ struct agent_conn {
     uint64_t req_id;
     enum fo_agent_rpc rpc;
     struct fo_sql *sql;
-    unsigned kill_round;
-    bool killing; /* FenceMysql: the KILL statements are running */
+    struct fo_fence *fence; /* FenceMysql running */
+    bool fence_waiting;     /* FenceMysql waits for the agent's own unfence to end */
 };
+
+/* The agent's own lease-expiry fence of the local mysqld (mysqlfence.c, DESIGN.md §7):
+ *   NONE       nothing of ours in force
+ *   FENCING    fencing after a writer VIP lease expired
+ *   FENCED     fenced by us; undone when every lease that caused it is held again at
+ *              the epoch it expired at (agent_lease.self_fenced)
+ *   UNFENCING  read_only=0 running */
+enum agent_ro { AGENT_RO_NONE, AGENT_RO_FENCING, AGENT_RO_FENCED, AGENT_RO_UNFENCING, AGENT_RO_N };
 
 struct fo_agent_server {
     uv_loop_t *loop;
@@ -63,7 +76,13 @@ struct fo_agent_server {
     struct agent_lease leases[FO_AGENT_MAX_LEASES]; /* the clusters' VIPs, in config order */
     unsigned n_leases;
     struct fo_http *http;
-    struct fo_sql *ro_sql; /* lease expiry's read_only=1, or NULL */
+    enum agent_ro ro;
+    struct fo_fence *ro_fence;  /* the lease-expiry fence running, or NULL */
+    struct fo_sql *unfence_sql; /* its undo running, or NULL */
+    /* Highest FenceMysql epoch per cluster (index in cfg->clusters): a lease-expiry
+     * fence at or below it is never undone. */
+    uint64_t fm_epoch[FO_AGENT_MAX_CLUSTERS];
+    bool fm_seen[FO_AGENT_MAX_CLUSTERS];
     struct agent_conn *conns;
     struct fo_agent_metrics m;
     unsigned refs; /* handles, connections and requests still open */
@@ -75,6 +94,8 @@ struct fo_agent_server {
 /* server.c */
 void fo_agent_conn_reply(struct agent_conn *c, int code, const char *error, Fo__Agent__AgentStatus *status);
 void fo_agent_conn_refuse(struct agent_conn *c, enum fo_agent_refuse why, int code, const char *error);
+/* Sends r (its id is filled in) as the answer to the request in flight. */
+void fo_agent_conn_respond(struct agent_conn *c, Fo__Agent__AgentResponse *r);
 void fo_agent_server_unref(struct fo_agent_server *s);
 
 /* rpc.c: each takes ownership of req and ends with exactly one reply or refusal. */
@@ -84,5 +105,15 @@ void fo_agent_lease_timer_cb(uv_timer_t *t);
 void fo_agent_lease_remove_stale(struct fo_agent_server *s);
 void fo_agent_rpc_cancel(struct agent_conn *c);
 void fo_agent_metrics_rows(struct fo_agent_server *s, struct fo_buf *b);
+struct fo_sql *fo_agent_local_sql(struct fo_agent_server *s, const char *const *stmts, unsigned n, fo_sql_cb cb,
+                                  void *data, const unsigned *tolerate, unsigned n_tolerate);
+
+/* mysqlfence.c: the local mysqld. */
+void fo_agent_ro_expired(struct agent_lease *e); /* e's lease expired (act(): SET_READ_ONLY) */
+void fo_agent_ro_held(struct agent_lease *e);    /* e was acquired or renewed */
+void fo_agent_rpc_fence(struct agent_conn *c, const Fo__Agent__FenceMysql *m); /* ends with one reply */
+void fo_agent_fence_cancel(struct agent_conn *c);                              /* the connection closes */
+void fo_agent_ro_stop(struct fo_agent_server *s);                              /* the server stops */
+const char *fo_agent_ro_name(enum agent_ro r);
 
 #endif

@@ -244,7 +244,9 @@ int fo_vip_del(const struct fo_vip *v, bool *was_present, char err[FO_ERRLEN])
 struct query {
     const struct fo_vip *v;
     unsigned idx;
+    bool any; /* any prefix length (fo_vip_find) */
     bool present;
+    uint8_t prefix; /* of the first match */
 };
 
 static int attr_cb(const struct nlattr *a, void *data)
@@ -272,20 +274,24 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_ERROR;
     }
     ifa = mnl_nlmsg_get_payload(nlh);
-    if (ifa->ifa_family != AF_INET || ifa->ifa_index != q->idx || ifa->ifa_prefixlen != q->v->prefix) return MNL_CB_OK;
+    if (ifa->ifa_family != AF_INET || ifa->ifa_index != q->idx || (!q->any && ifa->ifa_prefixlen != q->v->prefix))
+        return MNL_CB_OK;
     if (mnl_attr_parse(nlh, sizeof(*ifa), attr_cb, tb) < 0) {
         errno = EPROTO;
         return MNL_CB_ERROR;
     }
     a = tb[IFA_LOCAL] != NULL ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-    if (a != NULL && mnl_attr_get_u32(a) == q->v->addr.s_addr) q->present = true;
+    if (a != NULL && mnl_attr_get_u32(a) == q->v->addr.s_addr && !q->present) {
+        q->present = true;
+        q->prefix = ifa->ifa_prefixlen;
+    }
     return MNL_CB_OK;
 }
 
-int fo_vip_query(const struct fo_vip *v, bool *present, char err[FO_ERRLEN])
+static int query(const struct fo_vip *v, bool any, bool *present, uint8_t *prefix, char *err)
 {
     char req[REQ_SIZE], s[FO_VIP_STRLEN];
-    struct query q = {v, 0, false};
+    struct query q = {v, 0, any, false, 0};
     struct nlmsghdr *nlh;
     struct ifaddrmsg *ifa;
     struct nl nl;
@@ -306,5 +312,35 @@ int fo_vip_query(const struct fo_vip *v, bool *present, char err[FO_ERRLEN])
     if (e != 0)
         return fo_errf(err, e == EPROTO ? FO_EPROTO : errno_code(e), "query %s: %s", fo_vip_str(v, s), strerror(e));
     *present = q.present;
+    if (prefix != NULL) *prefix = q.prefix;
+    return 0;
+}
+
+int fo_vip_query(const struct fo_vip *v, bool *present, char err[FO_ERRLEN])
+{
+    return query(v, false, present, NULL, err);
+}
+
+int fo_vip_find(const struct fo_vip *v, bool *present, uint8_t *prefix, char err[FO_ERRLEN])
+{
+    return query(v, true, present, prefix, err);
+}
+
+int fo_vip_del_any(const struct fo_vip *v, bool *removed, char err[FO_ERRLEN])
+{
+    struct fo_vip one = *v;
+    bool present, was;
+    unsigned i;
+    int rc;
+
+    *removed = false;
+    /* One copy per prefix length at most: 33 rounds bound the loop even if the
+     * kernel kept answering "present" (it does not). */
+    for (i = 0; i <= 32; i++) {
+        if ((rc = fo_vip_find(v, &present, &one.prefix, err)) != 0) return rc;
+        if (!present) return 0;
+        if ((rc = fo_vip_del(&one, &was, err)) != 0) return rc;
+        *removed = *removed || was;
+    }
     return 0;
 }

@@ -57,4 +57,13 @@ int fo_vip_del(const struct fo_vip *v, bool *was_present, char err[FO_ERRLEN]);
 /* Sets *present to whether the interface has the address (with this prefix). */
 int fo_vip_query(const struct fo_vip *v, bool *present, char err[FO_ERRLEN]);
 
+/* Like fo_vip_query, but with any prefix length: an address added by hand as /32 while
+ * the configuration says /24 is still that address. *prefix (may be NULL) is the
+ * prefix length of the first copy found. */
+int fo_vip_find(const struct fo_vip *v, bool *present, uint8_t *prefix, char err[FO_ERRLEN]);
+
+/* Deletes every copy of v's address on v's interface, whatever its prefix length
+ * (v->prefix is ignored). *removed: whether at least one was there and deleted. */
+int fo_vip_del_any(const struct fo_vip *v, bool *removed, char err[FO_ERRLEN]);
+
 #endif

@@ -460,20 +460,43 @@ static int store_bool(struct loader *ld, const struct key_def *def, char *field,
                 "'%s' is not a boolean (yes|no|true|false|1|0|on|off)", show(value, shown));
 }
 
+static const char *const fault_steps[] = {"", "pre_hook", "fence", "choose", "promote", "repoint", "vip"};
+
+/* "exit_after:fence" -> FO_FAULT_EXIT_AFTER_STEP + step 2; 0 or FO_ECONFIG. */
+static int parse_step_fault(const char *value, const char *prefix, enum fo_fault kind, enum fo_fault *f, int *step)
+{
+    size_t n = strlen(prefix);
+    int i;
+
+    if (strncmp(value, prefix, n) != 0) return FO_ENOTFOUND;
+    for (i = 1; i < (int)(sizeof(fault_steps) / sizeof(fault_steps[0])); i++)
+        if (strcmp(value + n, fault_steps[i]) == 0) {
+            *f = kind;
+            *step = i;
+            return 0;
+        }
+    return FO_ECONFIG;
+}
+
 static int store_fault(struct loader *ld, const struct key_def *def, char *field, const char *value)
 {
     char shown[SHOW_LEN];
-    enum fo_fault f;
+    enum fo_fault f = FO_FAULT_NONE;
+    int step = 0, rc;
 
     if (strcmp(value, "none") == 0)
         f = FO_FAULT_NONE;
     else if (strcmp(value, "exit_after_begin") == 0)
         f = FO_FAULT_EXIT_AFTER_BEGIN;
-    else
-        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "'%s' is not one of none|exit_after_begin",
+    else if ((rc = parse_step_fault(value, "exit_after:", FO_FAULT_EXIT_AFTER_STEP, &f, &step)) != 0 &&
+             (rc = parse_step_fault(value, "drop_run_after:", FO_FAULT_DROP_RUN_AFTER_STEP, &f, &step)) != 0)
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG,
+                    "'%s' is not one of none|exit_after_begin|exit_after:STEP|drop_run_after:STEP "
+                    "(STEP: pre_hook fence choose promote repoint vip)",
                     show(value, shown));
     assert(def->size == sizeof(f));
     memcpy(field, &f, sizeof(f));
+    ld->c->failover.fault_step = step;
     return 0;
 }
 

@@ -60,7 +60,11 @@
  *   step_timeout_ms = 10000              ; 500..600000: bound on each step's SQL
  *   tilt_grace_ms = 5000                 ; 0..600000: no decision this long after a stall
  *   fault_injection = none               ; TEST ONLY: none | exit_after_begin (the leader
- *                                        ; exits right after a failover begin commits)
+ *                                        ; exits right after a failover begin commits) |
+ *                                        ; exit_after:STEP (exits right after STEP commits) |
+ *                                        ; drop_run_after:STEP (the run dies after STEP, the
+ *                                        ; node stays leader: the next tick must re-drive it);
+ *                                        ; STEP: pre_hook fence choose promote repoint vip
  *
  * A node whose own node_id is listed in a [peer N] section bootstraps the initial
  * configuration made of all [peer] sections (every node must list the same set). A
@@ -134,7 +138,14 @@ struct fo_probe_cfg {
     unsigned down_after;
 };
 
-enum fo_fault { FO_FAULT_NONE = 0, FO_FAULT_EXIT_AFTER_BEGIN = 1 };
+/* TEST ONLY fault injection ([failover] fault_injection). The *_AFTER_STEP faults name
+ * a failover step in fault_step (fo.FailoverStep: 1 pre_hook .. 6 vip). */
+enum fo_fault {
+    FO_FAULT_NONE = 0,
+    FO_FAULT_EXIT_AFTER_BEGIN = 1,    /* the leader exits right after FailoverBegin commits */
+    FO_FAULT_EXIT_AFTER_STEP = 2,     /* the leader exits right after that step commits */
+    FO_FAULT_DROP_RUN_AFTER_STEP = 3, /* the run dies after that step, the node stays leader */
+};
 
 struct fo_failover_cfg {
     char pre_failover[FO_PATH_LEN]; /* "" = none */
@@ -146,6 +157,7 @@ struct fo_failover_cfg {
     unsigned step_timeout_ms;
     unsigned tilt_grace_ms;
     enum fo_fault fault;
+    int fault_step; /* for the *_AFTER_STEP faults */
 };
 
 struct fo_tls_cfg {
@@ -193,6 +205,19 @@ void fo_config_free(struct fo_config *c);
 int fo_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, char err[FO_ERRLEN]);
 /* "a.b.c.d:port" only (raft addresses must be IPv4 literals with libraft 0.22). */
 int fo_parse_ipv4_port(const char *s, char err[FO_ERRLEN]);
+/* True when a:port_a and b:port_b name the same endpoint as far as can be told without
+ * DNS: the ports are equal and the hosts are
+ *  - both IP literals (what inet_pton(3) accepts; an IPv6 literal may be bracketed)
+ *    for the same address; an IPv4 address equals its IPv4-mapped IPv6 form
+ *    ("10.0.0.1" == "::ffff:10.0.0.1", "::1" == "0:0:0:0:0:0:0:1"), or
+ *  - both host names equal ignoring ASCII case and one trailing dot
+ *    ("DB1.example.com." == "db1.example.com").
+ * A literal never equals a name ("localhost" != "127.0.0.1": that needs a lookup), and
+ * only inet_pton's dotted quad is a literal: "010.0.0.1" is treated as a name, so it
+ * is not "10.0.0.1" (getaddrinfo would read it as octal, 8.0.0.1). NULL or empty
+ * hosts are never the same as anything. Pure; for comparing a replica's Master_Host
+ * with a configured instance. */
+bool fo_addr_same(const char *a, uint16_t port_a, const char *b, uint16_t port_b);
 /* Decimal unsigned integer within [min, max]; rejects sign, spaces, trailing junk. */
 int fo_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char err[FO_ERRLEN]);
 /* "prefer" | "neutral" | "prefer_not" | "must_not" (also MHA-style "candidate"

@@ -1,6 +1,8 @@
 /* The validated parsers of config.h (fo_parse_*, fo_check_name, fo_rule_name), shared
- * by the config loader (config.c) and failoverctl's argument checks. They are pure:
- * no I/O, no global state, every failure an FO_EINVAL with the reason in err. */
+ * by the config loader (config.c) and failoverctl's argument checks, and
+ * fo_addr_same(), used wherever a host a server reports meets a configured one. They
+ * are pure: no I/O (no DNS), no global state, every failure an FO_EINVAL with the
+ * reason in err. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SHOW_LEN 96 /* values echoed in error messages are cut to this */
 
@@ -117,12 +120,17 @@ static int check_host(const char *h, int v6, const char *s, char *err)
     return 0;
 }
 
-/* Splits s into host (brackets removed) and the port text. */
+/* Splits s into host (brackets removed) and the port text. Every output is set on
+ * every path (h "", port "" on failure): the callers' `rc == 0` chains cannot tell
+ * the compiler that fo_errf() never returns 0, and gcc -O3 then reports them as
+ * maybe-uninitialized (issue 10). */
 static int split_hostport(const char *s, char h[FO_ADDR_LEN], const char **port, int *v6, char *err)
 {
     char shown[SHOW_LEN];
     const char *hs = s, *he, *colon;
 
+    h[0] = '\0';
+    *port = "";
     *v6 = s[0] == '[';
     if (*v6) {
         he = strchr(s, ']');
@@ -148,6 +156,7 @@ static int parse_port(const char *p, const char *s, uint16_t *port, char *err)
     char shown[SHOW_LEN], perr[FO_ERRLEN];
     uint64_t v;
 
+    *port = 0;
     if (fo_parse_u64(p, 1, 65535, &v, perr) != 0) return fo_errf(err, FO_EINVAL, "'%s': port %s", show(s, shown), perr);
     *port = (uint16_t)v;
     return 0;
@@ -157,9 +166,9 @@ static int parse_port(const char *p, const char *s, uint16_t *port, char *err)
 int fo_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, char err[FO_ERRLEN])
 {
     char h[FO_ADDR_LEN], shown[SHOW_LEN];
-    const char *ptext;
-    uint16_t p;
-    int v6, rc;
+    const char *ptext = "";
+    uint16_t p = 0;
+    int v6 = 0, rc;
 
     rc = split_hostport(s, h, &ptext, &v6, err);
     if (rc == 0) rc = parse_port(ptext, s, &p, err);
@@ -175,10 +184,10 @@ int fo_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
 int fo_parse_ipv4_port(const char *s, char err[FO_ERRLEN])
 {
     char h[FO_ADDR_LEN], shown[SHOW_LEN];
-    struct in_addr a;
-    const char *ptext;
-    uint16_t p;
-    int v6, rc;
+    struct in_addr a = {0};
+    const char *ptext = "";
+    uint16_t p = 0;
+    int v6 = 0, rc;
 
     rc = split_hostport(s, h, &ptext, &v6, err);
     if (rc == 0) rc = parse_port(ptext, s, &p, err);
@@ -189,6 +198,54 @@ int fo_parse_ipv4_port(const char *s, char err[FO_ERRLEN])
     if (a.s_addr == htonl(INADDR_ANY))
         return fo_errf(err, FO_EINVAL, "'%s': 0.0.0.0 cannot be dialled by peers", show(s, shown));
     return 0;
+}
+
+/* ---- address comparison -------------------------------------------------------- */
+
+/* Host h as an IP address in IPv6 form (IPv4 as ::ffff:a.b.c.d), if it is a literal
+ * that inet_pton accepts; an IPv6 literal may be bracketed. */
+static bool addr_literal(const char *h, unsigned char out[16])
+{
+    char buf[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(h);
+    struct in_addr v4;
+
+    if (inet_pton(AF_INET, h, &v4) == 1) {
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &v4, 4);
+        return true;
+    }
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+        if (n - 2 >= sizeof(buf)) return false;
+        memcpy(buf, h + 1, n - 2);
+        buf[n - 2] = '\0';
+        h = buf;
+    }
+    return inet_pton(AF_INET6, h, out) == 1;
+}
+
+/* Length of host name h without one trailing dot (the root label). */
+static size_t name_len(const char *h)
+{
+    size_t n = strlen(h);
+
+    return n > 1 && h[n - 1] == '.' ? n - 1 : n;
+}
+
+bool fo_addr_same(const char *a, uint16_t port_a, const char *b, uint16_t port_b)
+{
+    unsigned char ia[16], ib[16];
+    bool lit_a, lit_b;
+    size_t na, nb;
+
+    if (port_a != port_b || a == NULL || b == NULL || a[0] == '\0' || b[0] == '\0') return false;
+    lit_a = addr_literal(a, ia);
+    lit_b = addr_literal(b, ib);
+    if (lit_a || lit_b) return lit_a && lit_b && memcmp(ia, ib, sizeof(ia)) == 0;
+    na = name_len(a);
+    nb = name_len(b);
+    return na == nb && strncasecmp(a, b, na) == 0;
 }
 
 static const struct {

@@ -63,6 +63,36 @@ const char *fo_tls_role_name(unsigned role)
     return "unknown";
 }
 
+int fo_tls_node_uri_parse(const char *uri, size_t len, uint64_t *id)
+{
+    size_t plen = strlen(FO_TLS_NODE_URI_PREFIX), i;
+    uint64_t v = 0;
+
+    *id = 0;
+    if (len < plen || memcmp(uri, FO_TLS_NODE_URI_PREFIX, plen) != 0) return FO_ENOTFOUND;
+    /* Digits only, no leading zero, no overflow: one spelling per id, so two
+     * certificates cannot name the same node in ways a comparison would miss. */
+    if (len == plen || uri[plen] == '0') return FO_EINVAL;
+    for (i = plen; i < len; i++) {
+        unsigned d = (unsigned char)uri[i] - '0';
+        if (d > 9 || v > (UINT64_MAX - d) / 10) return FO_EINVAL;
+        v = v * 10 + d;
+    }
+    *id = v;
+    return 0;
+}
+
+const char *fo_tls_node_id_why(int status)
+{
+    switch (status) {
+    case 0: return "";
+    case FO_ENOTFOUND: return "its certificate binds no node id (no subjectAltName URI " FO_TLS_NODE_URI_PREFIX "N)";
+    case FO_EPERM: return "its certificate's role is not controller";
+    case FO_EINVAL: return "its certificate names more than one node id, or a malformed one";
+    default: return "its node id cannot be read";
+    }
+}
+
 /* "controller, client" for a mask, for messages. */
 static void roles_text(unsigned mask, char out[ROLES_LEN])
 {
@@ -121,6 +151,23 @@ int fo_tls_ctx_new_plain(struct fo_tls_ctx **out, char err[FO_ERRLEN])
     ctx->handshake_ms = FO_TLS_HANDSHAKE_MS;
     *out = ctx;
     return 0;
+}
+
+unsigned fo_tls_ctx_role(const struct fo_tls_ctx *ctx)
+{
+    struct fo_tls_identity me;
+
+    if (ctx->ssl == NULL) return 0;
+    fo_tls_ossl_identify(SSL_CTX_get0_certificate(ctx->ssl), &me);
+    return me.role;
+}
+
+int fo_tls_ctx_node_id(const struct fo_tls_ctx *ctx, uint64_t *id)
+{
+    *id = 0;
+    if (ctx->ssl == NULL) return FO_ENOTFOUND;
+    if (fo_tls_ctx_role(ctx) != FO_TLS_ROLE_CONTROLLER) return FO_EPERM;
+    return fo_tls_ossl_node_id(SSL_CTX_get0_certificate(ctx->ssl), id);
 }
 
 int fo_tls_ctx_set_handshake_timeout(struct fo_tls_ctx *ctx, unsigned ms)
@@ -810,6 +857,15 @@ unsigned fo_tls_conn_peer_role(const struct fo_tls_conn *c)
 const char *fo_tls_conn_peer_cn(const struct fo_tls_conn *c)
 {
     return c->state == FO_TLS_OPEN ? c->check.cn : "";
+}
+
+int fo_tls_conn_peer_node_id(const struct fo_tls_conn *c, uint64_t *id)
+{
+    *id = 0;
+    if (c->state != FO_TLS_OPEN || c->ssl == NULL) return FO_ENOTFOUND;
+    if (c->check.role != FO_TLS_ROLE_CONTROLLER) return FO_EPERM;
+    if (c->check.node_rc == 0) *id = c->check.node_id;
+    return c->check.node_rc;
 }
 
 const char *fo_tls_conn_protocol(const struct fo_tls_conn *c)

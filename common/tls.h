@@ -45,7 +45,18 @@
  * unknown: fo_tls_conn_peer_role() is 0 (no role, so callers must not grant
  * anything on the role in this mode), fo_tls_conn_peer_cn() is "" (callers that log
  * the peer keep their own label, such as the address or "(insecure)"), and
- * fo_tls_conn_protocol() is FO_TLS_PLAIN_PROTOCOL once open. */
+ * fo_tls_conn_protocol() is FO_TLS_PLAIN_PROTOCOL once open.
+ *
+ * Node ids (DESIGN.md §10): a controller's certificate binds its node id (the raft id,
+ * [failoverd] node_id) with exactly one subjectAltName URI "failoverd://node/<id>",
+ * <id> in decimal, 1..2^64-1, no sign and no leading zero (deploy/gen-certs.sh
+ * controller:NAME,IP,node=ID writes it). The CA vouches for it as it does for the
+ * role, so a peer cannot claim another node's id. Only a controller certificate's id
+ * means anything: fo_tls_conn_peer_node_id() reports FO_EPERM for any other role. The
+ * handshake does not require an id: a controller certificate without one still
+ * authenticates as a controller; callers refuse what needs an identity (the admin
+ * server's internal RPCs: verdicts, proposals, member notes; raft later). Plain mode
+ * binds nothing: callers that need an id there must say that the id is only claimed. */
 #ifndef FO_TLS_H
 #define FO_TLS_H
 
@@ -68,10 +79,22 @@
 #define FO_TLS_MAX_HANDSHAKE_MS 600000
 #define FO_TLS_PLAIN_PROTOCOL "plain TCP" /* fo_tls_conn_protocol() in plain mode */
 
+#define FO_TLS_NODE_URI_PREFIX "failoverd://node/" /* + decimal node id, see "Node ids" */
+
 /* The role bit for "controller" / "agent" / "client", or 0 for anything else. */
 unsigned fo_tls_role_parse(const char *s);
 /* The name of one role bit; "unknown" otherwise. Never NULL. */
 const char *fo_tls_role_name(unsigned role);
+
+/* Reads a subjectAltName URI (len bytes, not NUL-terminated: as the certificate holds
+ * it). Returns 0 with *id set if it is a node URI (FO_TLS_NODE_URI_PREFIX then a
+ * decimal id 1..2^64-1 without sign, leading zero, or anything after it), FO_ENOTFOUND
+ * if it does not start with the prefix (another URI: not ours, ignored), or FO_EINVAL
+ * if it starts with the prefix but the rest is not such an id. */
+int fo_tls_node_uri_parse(const char *uri, size_t len, uint64_t *id);
+/* Text for fo_tls_conn_peer_node_id()'s status: "no node id in its certificate", ...
+ * Never NULL. */
+const char *fo_tls_node_id_why(int status);
 
 /* ------------------------------------------------------------------ context */
 
@@ -104,6 +127,14 @@ int fo_tls_ctx_set_handshake_timeout(struct fo_tls_ctx *ctx, unsigned ms);
 
 /* Frees the context. NULL is ignored. */
 void fo_tls_ctx_free(struct fo_tls_ctx *ctx);
+
+/* This node's own certificate: its role bit (0 for a plain context) and the node id it
+ * binds, with fo_tls_conn_peer_node_id()'s return values (FO_ENOTFOUND for a plain
+ * context or a certificate without an id, FO_EPERM if its role is not controller,
+ * FO_EINVAL for several or malformed ids), so that a daemon can check at start that its
+ * certificate names the node id of its configuration. */
+unsigned fo_tls_ctx_role(const struct fo_tls_ctx *ctx);
+int fo_tls_ctx_node_id(const struct fo_tls_ctx *ctx, uint64_t *id);
 
 /* ------------------------------------------------------------------ connection */
 
@@ -192,6 +223,13 @@ enum fo_tls_state fo_tls_conn_state(const struct fo_tls_conn *c);
  * always in plain mode. */
 unsigned fo_tls_conn_peer_role(const struct fo_tls_conn *c);
 const char *fo_tls_conn_peer_cn(const struct fo_tls_conn *c);
+/* The node id bound to the peer's certificate (see "Node ids" above), once on_handshake
+ * has fired. Returns 0 with *id set (never 0), or FO_ENOTFOUND (not open yet, plain
+ * mode, or the certificate names no node id), FO_EPERM (the peer's role is not
+ * controller, whatever its certificate says) or FO_EINVAL (the certificate names more
+ * than one node id, or a malformed one); *id is 0 then. For reuse by every server
+ * that must know which node is talking (admin internal RPCs, raft). */
+int fo_tls_conn_peer_node_id(const struct fo_tls_conn *c, uint64_t *id);
 /* The negotiated protocol ("TLSv1.3", or FO_TLS_PLAIN_PROTOCOL in plain mode) once
  * open; "" before. */
 const char *fo_tls_conn_protocol(const struct fo_tls_conn *c);

@@ -80,6 +80,50 @@ void fo_tls_ossl_identity_why(const struct fo_tls_identity *id, char *why, size_
     }
 }
 
+/* ------------------------------------------------------------------ node ids */
+
+/* One subjectAltName entry: a URI is looked at, anything else is not ours. */
+static int node_of_name(const GENERAL_NAME *g, uint64_t *id)
+{
+    const ASN1_IA5STRING *uri;
+    const unsigned char *data;
+    int len;
+
+    if (g->type != GEN_URI) return FO_ENOTFOUND;
+    uri = g->d.uniformResourceIdentifier;
+    data = ASN1_STRING_get0_data(uri);
+    len = ASN1_STRING_length(uri);
+    if (data == NULL || len < 0) return FO_EINVAL;
+    return fo_tls_node_uri_parse((const char *)data, (size_t)len, id);
+}
+
+int fo_tls_ossl_node_id(X509 *cert, uint64_t *id)
+{
+    GENERAL_NAMES *names;
+    int crit = 0, i, n, rc = FO_ENOTFOUND, one;
+    uint64_t found = 0, x;
+
+    *id = 0;
+    if (cert == NULL) return FO_ENOTFOUND;
+    names = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+    if (names == NULL) {
+        ERR_clear_error();
+        /* -1: no subjectAltName; -2: it appears twice; otherwise undecodable. */
+        return crit == -1 ? FO_ENOTFOUND : FO_EINVAL;
+    }
+    n = sk_GENERAL_NAME_num(names);
+    for (i = 0; i < n && rc != FO_EINVAL; i++) {
+        one = node_of_name(sk_GENERAL_NAME_value(names, i), &x);
+        if (one == FO_ENOTFOUND) continue;
+        /* Two ids, even equal ones, are a certificate nobody meant to make. */
+        rc = (one != 0 || rc == 0) ? FO_EINVAL : 0;
+        found = x;
+    }
+    GENERAL_NAMES_free(names);
+    if (rc == 0) *id = found;
+    return rc;
+}
+
 /* ------------------------------------------------------------------ peer verification */
 
 /* Refuses a certificate OpenSSL found untrusted (no chain to the CA, expired, name
@@ -111,6 +155,7 @@ static int check_leaf(struct fo_tls_check *k, X509_STORE_CTX *x)
         if (r.peer.role & k->accepted_roles) {
             k->role = r.peer.role;
             memcpy(k->cn, r.peer.cn, sizeof k->cn);
+            k->node_rc = fo_tls_ossl_node_id(X509_STORE_CTX_get_current_cert(x), &k->node_id);
             return 1;
         }
         r.kind = FO_TLS_REFUSED_ROLE;
@@ -136,7 +181,8 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 void fo_tls_ossl_check_init(struct fo_tls_check *k, SSL *ssl, unsigned accepted_roles, fo_tls_refuse_cb refuse,
                             void *data)
 {
-    *k = (struct fo_tls_check){.accepted_roles = accepted_roles, .refuse = refuse, .data = data};
+    *k = (struct fo_tls_check){
+        .accepted_roles = accepted_roles, .refuse = refuse, .data = data, .node_rc = FO_ENOTFOUND};
     SSL_set_app_data(ssl, k);
 }
 

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
@@ -58,6 +59,12 @@ struct fo_tls_identity {
 /* Reads the subject of cert into *id. */
 void fo_tls_ossl_identify(X509 *cert, struct fo_tls_identity *id);
 
+/* The node id cert binds (tls.h, "Node ids"): its subjectAltName URIs are read and
+ * every one that starts with FO_TLS_NODE_URI_PREFIX counts. Returns 0 with *id set,
+ * FO_ENOTFOUND (none), or FO_EINVAL (more than one, a malformed one, or an unreadable
+ * subjectAltName); *id is 0 unless it returns 0. The role is not looked at here. */
+int fo_tls_ossl_node_id(X509 *cert, uint64_t *id);
+
 /* Writes why id's status is not FO_TLS_ID_OK ("its subject needs exactly one OU
  * naming its role ...") into why (len bytes); "" for FO_TLS_ID_OK. */
 void fo_tls_ossl_identity_why(const struct fo_tls_identity *id, char *why, size_t len);
@@ -94,6 +101,8 @@ struct fo_tls_check {
     void *data;                 /* likewise, passed to refuse */
     unsigned role;              /* the peer's role, once its certificate passed; else 0 */
     char cn[FO_TLS_CN_MAX + 1]; /* its CN likewise; else "" */
+    int node_rc;                /* fo_tls_ossl_node_id() of its certificate once it passed */
+    uint64_t node_id;           /* likewise: its node id when node_rc is 0, else 0 */
     char why[FO_ERRLEN];        /* why it was refused; "" if it was not */
 };
 

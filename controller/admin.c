@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/prom.h"
 #include "controller/admin_internal.h"
 
 #define MOD "admin"
@@ -135,9 +136,15 @@ static void tls_handshake(void *data, struct fo_tls_conn *t)
     unsigned role = fo_tls_conn_peer_role(t);
 
     c->authenticated = true;
-    /* The address was recorded at accept; the CN says who it is (plain mode has no
-     * role and no CN: the address alone). */
-    if (role != 0)
+    c->role = role;
+    c->node_rc = fo_tls_conn_peer_node_id(t, &c->node_id);
+    /* The address was recorded at accept; the CN (and the node id a controller
+     * certificate binds) says who it is. Plain mode has no role and no CN: the address
+     * alone. */
+    if (role != 0 && c->node_rc == 0)
+        snprintf(c->peer + len, sizeof(c->peer) - len, " (%s %s, node %llu)", fo_tls_role_name(role),
+                 fo_tls_conn_peer_cn(t), (unsigned long long)c->node_id);
+    else if (role != 0)
         snprintf(c->peer + len, sizeof(c->peer) - len, " (%s %s)", fo_tls_role_name(role), fo_tls_conn_peer_cn(t));
     FO_DEBUG(MOD, "admin connection from %s authenticated (%s)", c->peer, fo_tls_conn_protocol(t));
 }
@@ -235,6 +242,71 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
+}
+
+/* ------------------------------------------------------------------ internal RPCs */
+
+static const char *const refusal_label[FO_ADMIN_REFUSED_N] = {
+    [FO_ADMIN_REFUSED_ROLE] = "role",
+    [FO_ADMIN_REFUSED_NO_NODE_ID] = "no_node_id",
+    [FO_ADMIN_REFUSED_NODE_MISMATCH] = "node_id_mismatch",
+};
+
+/* Counts, logs (once a second per reason, so that a peer flooding forged verdicts
+ * cannot flood the log) and answers FO_EPERM. */
+static void refuse_internal(struct areq *r, enum fo_admin_refusal why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void refuse_internal(struct areq *r, enum fo_admin_refusal why, const char *fmt, ...)
+{
+    struct fo_admin *a = r->conn->admin;
+    uint64_t now = uv_now(r->ctl->loop);
+    char msg[FO_ERRLEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    a->internal_refused[why]++;
+    if (a->refusal_logged_ms[why] == 0 || now - a->refusal_logged_ms[why] >= 1000) {
+        if (a->refusals_unlogged[why] > 0)
+            FO_WARN(MOD, "refused from %s: %s (and %llu more like it since the last report)", r->conn->peer, msg,
+                    (unsigned long long)a->refusals_unlogged[why]);
+        else
+            FO_WARN(MOD, "refused from %s: %s", r->conn->peer, msg);
+        a->refusal_logged_ms[why] = now ? now : 1;
+        a->refusals_unlogged[why] = 0;
+    } else {
+        a->refusals_unlogged[why]++;
+    }
+    areq_fail(r, FO_EPERM, "%s", msg);
+}
+
+int fo_admin_internal_peer(struct areq *r, const char *what, uint64_t claimed, uint64_t *node)
+{
+    struct aconn *c = r->conn;
+
+    *node = 0;
+    /* insecure = yes: no certificate, so the id is only claimed (README, admin.h). */
+    if (r->ctl->cfg.tls.insecure) {
+        *node = claimed;
+        return 0;
+    }
+    if (c->role != FO_TLS_ROLE_CONTROLLER)
+        return refuse_internal(r, FO_ADMIN_REFUSED_ROLE, "a %s needs a controller certificate, not a %s one", what,
+                               fo_tls_role_name(c->role)),
+               -1;
+    if (c->node_rc != 0)
+        return refuse_internal(r, FO_ADMIN_REFUSED_NO_NODE_ID, "a %s needs a node id bound to the certificate: %s",
+                               what, fo_tls_node_id_why(c->node_rc)),
+               -1;
+    if (claimed != c->node_id)
+        return refuse_internal(r, FO_ADMIN_REFUSED_NODE_MISMATCH,
+                               "%s in the name of node %llu, but the certificate is node %llu's", what,
+                               (unsigned long long)claimed, (unsigned long long)c->node_id),
+               -1;
+    *node = c->node_id;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ replies */
@@ -439,21 +511,47 @@ static int load_tls(const struct fo_config *cfg, struct fo_tls_ctx **server, str
     return 0;
 }
 
+/* This node's certificate must be a controller's, and the node id it binds, if any,
+ * must be node_id: a certificate of another node would let this one speak for it.
+ * Returns 0 (*has_id false if the certificate binds no id) or FO_ECONFIG. */
+static int check_own_node_id(const struct fo_config *cfg, const struct fo_tls_ctx *ctx, bool *has_id,
+                             char err[FO_ERRLEN])
+{
+    uint64_t id;
+    int rc = fo_tls_ctx_node_id(ctx, &id);
+
+    *has_id = rc == 0;
+    if (rc == FO_EPERM)
+        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s has role \"%s\"; a failoverd node needs a %s one",
+                       cfg->tls.cert_file, fo_tls_role_name(fo_tls_ctx_role(ctx)),
+                       fo_tls_role_name(FO_TLS_ROLE_CONTROLLER));
+    if (rc == FO_EINVAL)
+        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s: %s", cfg->tls.cert_file, fo_tls_node_id_why(rc));
+    if (rc == 0 && id != cfg->node_id)
+        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s is node %llu's (%s%llu), but node_id is %llu",
+                       cfg->tls.cert_file, (unsigned long long)id, FO_TLS_NODE_URI_PREFIX, (unsigned long long)id,
+                       (unsigned long long)cfg->node_id);
+    return 0;
+}
+
 int fo_admin_check_tls(const struct fo_config *cfg, char err[FO_ERRLEN])
 {
     struct fo_tls_ctx *server, *client;
+    bool has_id;
     int rc;
 
     if (cfg->tls.insecure) return 0;
     if ((rc = load_tls(cfg, &server, &client, err)) != 0) return rc;
+    rc = check_own_node_id(cfg, client, &has_id, err);
     fo_tls_ctx_free(server);
     fo_tls_ctx_free(client);
-    return 0;
+    return rc;
 }
 
 int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
 {
     struct fo_admin *a = calloc(1, sizeof(*a));
+    bool has_id = false;
     int rc;
 
     if (a == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
@@ -462,15 +560,29 @@ int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
         free(a);
         return rc;
     }
+    if (!ctl->cfg.tls.insecure && (rc = check_own_node_id(&ctl->cfg, a->client_tls, &has_id, err)) != 0) {
+        fo_tls_ctx_free(a->server_tls);
+        fo_tls_ctx_free(a->client_tls);
+        free(a);
+        return rc;
+    }
     if ((rc = listen_on(a, ctl->cfg.admin_address, err)) != 0) return rc;
     if (ctl->cfg.tls.insecure)
         FO_WARN(MOD,
                 "admin RPC without TLS (insecure = yes): failoverctl and the other controllers are neither "
-                "authenticated nor encrypted on %s; use this only for tests",
+                "authenticated nor encrypted on %s, and the node id in a verdict or proposal is only claimed, "
+                "never bound to a certificate; use this only for tests",
                 ctl->cfg.admin_address);
     else
         FO_INFO(MOD, "admin RPC on %s with mutual TLS (CA %s, certificate %s)", ctl->cfg.admin_address,
                 ctl->cfg.tls.ca_file, ctl->cfg.tls.cert_file);
+    if (!ctl->cfg.tls.insecure && !has_id)
+        FO_WARN(MOD,
+                "TLS certificate file %s binds no node id (subjectAltName URI %s%llu): the leader will refuse "
+                "this node's verdicts and member notes; make it again with deploy/gen-certs.sh "
+                "controller:NAME,IP,node=%llu",
+                ctl->cfg.tls.cert_file, FO_TLS_NODE_URI_PREFIX, (unsigned long long)ctl->cfg.node_id,
+                (unsigned long long)ctl->cfg.node_id);
     ctl->admin = a;
     return 0;
 }
@@ -478,6 +590,22 @@ int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
 uint64_t fo_admin_tls_refused(const struct fo_ctl *ctl)
 {
     return ctl->admin != NULL ? ctl->admin->tls_refused : 0;
+}
+
+void fo_admin_metrics(struct fo_ctl *ctl, struct fo_buf *b)
+{
+    struct fo_prom_label l;
+    unsigned i;
+
+    fo_prom_family(b, "failoverd_admin_internal_refused_total", "counter",
+                   "Internal admin RPCs (verdicts, proposals, member notes) refused: reason=role (not a controller "
+                   "certificate), no_node_id (its certificate binds none), node_id_mismatch (it spoke for another "
+                   "node).");
+    for (i = 0; i < FO_ADMIN_REFUSED_N; i++) {
+        l = (struct fo_prom_label){"reason", refusal_label[i]};
+        fo_prom_value(b, "failoverd_admin_internal_refused_total", &l, 1,
+                      ctl->admin != NULL ? (double)ctl->admin->internal_refused[i] : 0);
+    }
 }
 
 static void server_closed(uv_handle_t *h)

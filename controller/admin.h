@@ -10,6 +10,24 @@
  * (fo_admin_call: forwarding, verdicts) present this node's controller certificate
  * and accept only a controller whose subjectAltName names the IP address dialled.
  *
+ * Roles (DESIGN.md §10): a client certificate can do everything failoverctl does
+ * (reads, writes, switchover, failover, membership), directly or forwarded by a
+ * follower. Internal RPCs, which a follower sends the leader on its own behalf
+ * (verdicts about a primary, ProposeReq with its member note), need a controller
+ * certificate that binds a node id (common/tls.h, "Node ids": subjectAltName URI
+ * failoverd://node/ID, made by deploy/gen-certs.sh controller:NAME,IP,node=ID), and
+ * the node the request names (VerdictReq.node_id, Command.origin, MemberNote.id) must
+ * be that id. Anything else is refused with FO_EPERM, logged (peer, CN, both ids) and
+ * counted in failoverd_admin_internal_refused_total{reason=role|no_node_id|
+ * node_id_mismatch}; nothing else changes. A verdict from a bound node that is not a
+ * current voter of the raft configuration (a spare, a standby, a removed member, an
+ * unknown id) is refused too and never counts toward the majority (monitor.h). With
+ * insecure = yes nothing can be bound: the node id is whatever the request claims
+ * (the start-up warning says so); the voter rule still applies. At start, this node's
+ * own certificate must be a controller's, and if it binds a node id that must be its
+ * node_id (else FO_ECONFIG); one without an id is allowed with a warning, since the
+ * leader will refuse this node's verdicts.
+ *
  * Reads (status, members, clusters, history) are answered by any node from its own
  * store. Topology is answered by the leader (it has every live probe sample); a
  * follower forwards it and falls back to its own store (live=false) if the leader
@@ -28,7 +46,8 @@
 #define FO_ADMIN_FORWARD_TIMEOUT_MS 5000
 
 /* Loads the [tls] files the way fo_admin_start will (CA, certificate, key, key match,
- * certificate chains to the CA and carries a role), then frees them: main calls this
+ * certificate chains to the CA and carries a role; the role is controller and a node
+ * id it binds is node_id), then frees them: main calls this
  * before anything starts, so a bad file stops failoverd with err naming it. Returns
  * 0 (also with insecure = yes) or FO_ECONFIG / FO_ENOMEM. */
 int fo_admin_check_tls(const struct fo_config *cfg, char err[FO_ERRLEN]);
@@ -39,6 +58,11 @@ void fo_admin_stop(struct fo_ctl *ctl);
 
 /* TLS handshakes refused on the admin port since start; 0 once stopped. */
 uint64_t fo_admin_tls_refused(const struct fo_ctl *ctl);
+
+/* Writes the admin server's own families (failoverd_admin_internal_refused_total) in
+ * Prometheus text format. */
+struct fo_buf;
+void fo_admin_metrics(struct fo_ctl *ctl, struct fo_buf *b);
 
 /* Sends one Request to addr ("host:port", IP literal) and calls cb with the decoded
  * Response (owned by the callee; freed after cb returns) or NULL and an error. */

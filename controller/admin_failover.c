@@ -43,15 +43,25 @@ Fo__FailoverRecord *fo_admin_failover_record(struct areq *r, const struct fo_sto
 
 /* ------------------------------------------------------------------ verdicts */
 
+/* A follower's view of a primary (DESIGN.md §5). Who sent it is the certificate's
+ * node id, never the request's word for it (admin.h); whether it counts is the
+ * monitor's call (only a current voter's does). */
 static void handle_verdict(struct areq *r)
 {
     Fo__VerdictReq *v = r->req->verdict;
     Fo__Response resp;
+    uint64_t node;
+    int rc;
 
+    if (fo_admin_internal_peer(r, "verdict", v->node_id, &node) != 0) return;
     if (!fo_raft_is_leader(&r->ctl->raft)) return areq_fail(r, FO_ENOTLEADER, "not the leader");
-    if (v->node_id == 0 || fo_check_name(v->cluster, NULL) != 0 || v->port == 0 || v->port > 65535)
+    if (node == 0 || fo_check_name(v->cluster, NULL) != 0 || v->host[0] == '\0' || strlen(v->host) >= FO_HOST_LEN ||
+        v->port == 0 || v->port > 65535)
         return areq_fail(r, FO_EINVAL, "malformed verdict");
-    fo_monitor_record_vote(r->ctl, v->node_id, v->cluster, v->host, (uint16_t)v->port, v->down);
+    rc = fo_monitor_record_vote(r->ctl, node, v->cluster, v->host, (uint16_t)v->port, v->down);
+    if (rc == FO_EPERM)
+        return areq_fail(r, FO_EPERM, "node %llu is not a voter of the raft configuration: its verdict does not count",
+                         (unsigned long long)node);
     fo__response__init(&resp);
     areq_reply(r, &resp);
 }

@@ -519,13 +519,18 @@ static void handle_instance_remove(struct areq *r)
     fo_admin_propose(r, &cmd);
 }
 
-/* Internal: a follower's own command (only its member note is accepted). */
+/* Internal: a follower's own command. Only its member note is accepted, from the node
+ * its certificate binds and about that node alone (admin.h), so that no peer can
+ * rewrite where another node's admin or raft address is. */
 static void handle_propose(struct areq *r)
 {
     Fo__Command *cmd = r->req->propose->command;
+    uint64_t node;
 
-    if (cmd == NULL || cmd->body_case != FO__COMMAND__BODY_MEMBER_NOTE)
+    if (fo_admin_internal_peer(r, "proposal", cmd != NULL ? cmd->origin : 0, &node) != 0) return;
+    if (cmd == NULL || cmd->body_case != FO__COMMAND__BODY_MEMBER_NOTE || cmd->member_note == NULL)
         return areq_fail(r, FO_EPERM, "only member notes may be proposed through forwarding");
+    if (fo_admin_internal_peer(r, "member note", cmd->member_note->id, &node) != 0) return;
     if (!fo_raft_is_leader(&r->ctl->raft)) return areq_fail(r, FO_ENOTLEADER, "not the leader");
     fo_admin_propose(r, cmd);
 }

@@ -12,6 +12,14 @@
 
 struct call;
 
+/* Why an internal RPC was refused (failoverd_admin_internal_refused_total{reason}). */
+enum fo_admin_refusal {
+    FO_ADMIN_REFUSED_ROLE,          /* not a controller certificate (failoverctl's, ...) */
+    FO_ADMIN_REFUSED_NO_NODE_ID,    /* a controller certificate that binds no node id */
+    FO_ADMIN_REFUSED_NODE_MISMATCH, /* the request names another node than the certificate */
+    FO_ADMIN_REFUSED_N,
+};
+
 struct fo_admin {
     struct fo_ctl *ctl;
     uv_tcp_t server;
@@ -22,6 +30,9 @@ struct fo_admin {
     struct fo_tls_ctx *server_tls;
     struct fo_tls_ctx *client_tls;
     uint64_t tls_refused; /* failoverd_admin_tls_refused_total */
+    uint64_t internal_refused[FO_ADMIN_REFUSED_N];
+    uint64_t refusal_logged_ms[FO_ADMIN_REFUSED_N]; /* a flood of refusals logs once a second */
+    uint64_t refusals_unlogged[FO_ADMIN_REFUSED_N];
     unsigned n_conns;
     struct call *calls;  /* outgoing calls in progress, cancelled on stop */
     unsigned n_calls;    /* outgoing calls not yet freed (in progress or closing) */
@@ -42,6 +53,11 @@ struct aconn {
     unsigned inflight;
     bool closing;
     bool authenticated; /* the handshake has succeeded (plain: the connection is open) */
+    /* Who the peer is, from its certificate once authenticated (common/tls.h): its role
+     * (0 in plain mode) and the node id it binds (node_rc as fo_tls_conn_peer_node_id). */
+    unsigned role;
+    int node_rc;
+    uint64_t node_id;
 };
 
 /* One request in progress. Handlers finish it exactly once with areq_reply(). */
@@ -77,6 +93,14 @@ void areq_fail(struct areq *r, int code, const char *fmt, ...) __attribute__((fo
 /* admin_handlers.c: writes go to a leader whose store is up to date; a follower
  * forwards. Returns true when the request is to be handled on this node now. */
 bool fo_admin_leader_or_forward(struct areq *r);
+/* Internal RPCs (verdicts, forwarded proposals, member notes: whatever a follower
+ * sends the leader on its own behalf; DESIGN.md §10) need a controller certificate
+ * that binds a node id, and the node the request names (claimed) must be that one.
+ * Returns 0 with *node set to the certificate's node id; with insecure = yes nothing
+ * is bound and *node is the claimed id. Otherwise fails r with FO_EPERM, logs why
+ * (at most once a second per reason) and counts it, and returns -1. what names the
+ * request for messages ("verdict"). */
+int fo_admin_internal_peer(struct areq *r, const char *what, uint64_t claimed, uint64_t *node);
 /* Proposes cmd and replies with the store's result once it is committed. */
 void fo_admin_propose(struct areq *r, Fo__Command *cmd);
 /* admin_failover.c: failover-related requests. */

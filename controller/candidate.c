@@ -238,6 +238,8 @@ static bool check_own(const struct ctx *x, unsigned i, struct fo_mariadb_pos *bi
         skip(x, i, "in maintenance");
     else if (c->quarantined)
         skip(x, i, "quarantined");
+    else if (c->relay_unapplied)
+        skip(x, i, "relay log not applied within the wait (its transactions would be lost)");
     else if (!check_pos(x, i, "gtid_current_pos", c->s->gtid_current_pos, &cur) ||
              !check_pos(x, i, "gtid_binlog_pos", c->s->gtid_binlog_pos, bin))
         return false;
@@ -253,6 +255,27 @@ static bool check_own(const struct ctx *x, unsigned i, struct fo_mariadb_pos *bi
     return false;
 }
 
+/* Switchover (require_old_pos): i's gtid_current_pos must contain the old primary's
+ * final position in every domain. */
+static bool has_old_pos(const struct ctx *x, unsigned i)
+{
+    struct fo_mariadb_pos cur;
+    enum fo_gtid_cmp r;
+
+    if (x->old_malformed) {
+        skip(x, i, "the old primary's final position is unreadable");
+        return false;
+    }
+    if (x->old.n == 0) return true; /* it never wrote a transaction */
+    if (!current_pos(&x->in[i], &cur)) return false;
+    r = fo_gtid_mariadb_compare(&cur, &x->old);
+    if (r == FO_GTID_BEHIND || r == FO_GTID_DIVERGED) {
+        skip(x, i, "has not reached the old primary's final position %.*s", QUOTE_MAX, x->opts->old_primary_pos);
+        return false;
+    }
+    return true;
+}
+
 static void check_eligible(const struct ctx *x, unsigned i)
 {
     struct fo_mariadb_pos bin;
@@ -263,6 +286,7 @@ static void check_eligible(const struct ctx *x, unsigned i)
 
     x->reasons[i][0] = '\0';
     if (!check_own(x, i, &bin, &v)) return;
+    if (x->opts->require_old_pos && !has_old_pos(x, i)) return;
     if (find_errant(x, i, &bin, &g)) {
         skip(x, i, "errant GTID %u-%u-%llu (written on the replica itself)", (unsigned)g.domain, (unsigned)g.server,
              (unsigned long long)g.seqno);

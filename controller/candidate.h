@@ -14,7 +14,8 @@
  * errant GTID (a GTID in its gtid_binlog_pos whose server_id is its own server_id and
  * that no other replica and not the old primary's last known position has), and its
  * major.minor version not newer than any other reachable replica's (a replica must
- * never replicate from a newer primary). Among eligible ones the most advanced
+ * never replicate from a newer primary), its relay log applied (relay_unapplied false),
+ * and with require_old_pos, at or past the old primary's final position. Among eligible ones the most advanced
  * gtid_current_pos wins (so nothing a replica received is lost); ties go to
  * prefer > neutral > prefer_not, then to the lowest lag, then to input order.
  * With a target (switchover --to / failover --to) only the target may be chosen: if it
@@ -39,12 +40,22 @@ struct fo_cand_in {
     bool maintenance;
     bool quarantined;
     const struct fo_sample *s; /* valid when reachable */
+    /* Its SQL thread had not applied everything its IO thread received when the
+     * bounded wait (MASTER_GTID_WAIT) ended, or the wait's result is unknown: promoting
+     * it would reset (delete) a relay log that holds transactions, so it is skipped. */
+    bool relay_unapplied;
 };
 
 struct fo_cand_opts {
     unsigned max_lag_s;          /* 0 = no limit */
     const char *old_primary_pos; /* old primary's last known gtid_binlog_pos, or "" */
-    const char *target_host;     /* NULL or "" = any */
+    /* Switchover: the old primary was fenced alive and old_primary_pos is its FINAL
+     * position; a replica whose gtid_current_pos lacks any of it is skipped ("has not
+     * reached the old primary's final position"), so no acknowledged write is left
+     * behind. A malformed old_primary_pos makes every replica ineligible; "" means the
+     * old primary never wrote a transaction (the caller makes sure it was read). */
+    bool require_old_pos;
+    const char *target_host; /* NULL or "" = any */
     uint16_t target_port;
 };
 

@@ -67,10 +67,13 @@ static bool replica_fresh(const struct fo_detect_in *in, const struct fo_detect_
     return r->from_primary && r->reachable && r->sample_age_ms <= in->window_ms;
 }
 
-static const char *io_name(enum fo_thread_state t)
+/* The IO state as the DBA would see it: the server's own text when we do not
+ * recognise it, else the state's name. */
+static const char *io_name(const struct fo_detect_replica *r)
 {
-    const char *s = fo_thread_state_name(t);
+    const char *s = fo_thread_state_name(r->io);
 
+    if (r->io == FO_THREAD_UNRECOGNIZED && r->io_text != NULL && r->io_text[0] != '\0') return r->io_text;
     return s[0] != '\0' ? s : "unknown";
 }
 
@@ -85,7 +88,7 @@ static void append_replica(char *buf, size_t len, const struct fo_detect_in *in,
     else if (r->sample_age_ms > in->window_ms)
         fo_text_append(buf, len, " sample %llu ms old", (unsigned long long)r->sample_age_ms);
     else
-        fo_text_append(buf, len, " IO=%s", io_name(r->io));
+        fo_text_append(buf, len, " IO=%s", io_name(r));
 }
 
 static void append_replica_list(char *buf, size_t len, const struct fo_detect_in *in)
@@ -98,25 +101,45 @@ static void append_replica_list(char *buf, size_t len, const struct fo_detect_in
     }
 }
 
-/* Rule 4: names every fresh replica still connected to the primary. Returns how
- * many there are (0: nothing written). */
-static unsigned still_replicating(const struct fo_detect_in *in, struct fo_detect_out *out)
+/* Rule 4, one kind of replica: names every fresh replica whose IO state is YES (sure
+ * == true) or one that may be connected without saying so (sure == false), after a
+ * "; " when something was written before. Returns how many. */
+static unsigned name_connected(const struct fo_detect_in *in, struct fo_detect_out *out, bool sure)
 {
+    char *reason = out->reason;
+    size_t len = sizeof(out->reason);
+    bool lead = reason[0] != '\0';
     unsigned i, count = 0;
 
     for (i = 0; i < in->n_replicas; i++) {
         const struct fo_detect_replica *r = &in->replicas[i];
 
-        if (!replica_fresh(in, r) || r->io != FO_THREAD_YES) continue;
-        if (count > 0) fo_text_append(out->reason, sizeof(out->reason), ", ");
-        append_addr(out->reason, sizeof(out->reason), r->host, r->port);
+        if (!replica_fresh(in, r) || !fo_thread_state_maybe_running(r->io) || (r->io == FO_THREAD_YES) != sure)
+            continue;
+        if (count > 0 || lead) fo_text_append(reason, len, count > 0 ? ", " : "; ");
+        append_addr(reason, len, r->host, r->port);
+        if (!sure) fo_text_append(reason, len, " (IO=%s)", io_name(r));
         count++;
     }
+    if (count > 0 && sure)
+        fo_text_append(reason, len, " still %s from the primary (IO=Yes): unreachable only from the controllers",
+                       count == 1 ? "replicates" : "replicate");
+    if (count > 0 && !sure)
+        fo_text_append(reason, len, " may still be connected to the primary: no failover on %s word",
+                       count == 1 ? "its" : "their");
+    return count;
+}
+
+/* Rule 4: names every fresh replica that is, or may still be, connected to the
+ * primary. Returns how many there are (0: nothing written). */
+static unsigned still_replicating(const struct fo_detect_in *in, struct fo_detect_out *out)
+{
+    unsigned count = name_connected(in, out, true);
+
+    count += name_connected(in, out, false);
     if (count > 0)
-        fo_text_append(out->reason, sizeof(out->reason),
-                       " still %s from the primary (IO=Yes): unreachable only from the controllers"
-                       " (down for %u/%u controllers)",
-                       count == 1 ? "replicates" : "replicate", out->down_votes, in->n_voters);
+        fo_text_append(out->reason, sizeof(out->reason), " (down for %u/%u controllers)", out->down_votes,
+                       in->n_voters);
     return count;
 }
 

@@ -9,7 +9,11 @@
  *  3. fewer than a majority of voters (leader included) see it DOWN within
  *     window_ms                                           -> FO_VERDICT_NOT_CONFIRMED
  *  4. a reachable replica (fresh sample, age <= window_ms) that replicates from the
- *     primary still has its IO thread running ("Yes")      -> FO_VERDICT_UNREACHABLE
+ *     primary may still be connected to it: its IO thread is "Yes", or in a state
+ *     that does not say it is disconnected ("Preparing", a value we do not
+ *     recognise, unknown; see fo_thread_state_maybe_running) -> FO_VERDICT_UNREACHABLE
+ *     Only "No" and "Connecting" let a replica confirm a dead primary: no failover
+ *     on the word of a replica whose state we cannot read (STYLE.md §17).
  *  5. no replica of the primary is reachable at all        -> FO_VERDICT_NO_REPLICAS
  *     (stricter case: no failover, since no candidate can be checked or promoted;
  *     recorded so `failoverctl why` says so)
@@ -17,7 +21,10 @@
  * `reason` is a one-line human explanation naming the votes and replicas, e.g.
  *   "primary down for 3/3 controllers; replicas: 127.0.0.1:3307 IO=Connecting, ..."
  *   "127.0.0.1:3307 still replicates from the primary (IO=Yes): unreachable only
- *    from the controllers" */
+ *    from the controllers (down for 3/3 controllers)"
+ *   "127.0.0.1:3307 (IO=Preparing) may still be connected to the primary: no failover
+ *    on its word (down for 3/3 controllers)"
+ * (both parts, joined with "; ", when replicas of both kinds exist). */
 #ifndef FO_DETECTOR_H
 #define FO_DETECTOR_H
 
@@ -48,8 +55,9 @@ struct fo_detect_replica {
     uint16_t port;
     bool reachable;         /* last probe succeeded */
     uint64_t sample_age_ms; /* age of that successful sample */
-    bool from_primary;      /* its source (Master_Host:Port) is the primary */
+    bool from_primary;      /* its source (Master_Host:Port) is the primary (compare with fo_addr_same) */
     enum fo_thread_state io;
+    const char *io_text; /* the sample's io_running_text, for the reason; NULL: the state's name */
 };
 
 struct fo_detect_in {

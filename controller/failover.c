@@ -16,6 +16,7 @@
 #define MOD "failover"
 #define DECISION_REPEAT_MS 30000 /* the same verdict is recorded again at most this often */
 #define TILT_LAG_MS 1000
+#define REDRIVE_MS 1000 /* how often the leader looks for running failovers without a run */
 #define TILT_JUMP_MS 1000
 #define FO_RETRY_AFTER_INCOMPLETE_MS 30000 /* documented in README "Failover" */
 
@@ -142,19 +143,38 @@ void fo_failover_free(struct fo_ctl *ctl)
 static int resume_one(void *data, const struct fo_store_failover *f)
 {
     struct fo_failover *fe = data;
-    char err[FO_ERRLEN];
+    struct last_decision *last = last_for(fe, f->cluster);
+    char err[FO_ERRLEN], reason[FO_ERRLEN + 128];
     struct run *run;
 
     if (fo_run_find(fe, f->cluster) != NULL) return 0;
+    if (last != NULL && last->begin_pending) return 0; /* begin_committed drives it */
     FO_WARN(MOD, "cluster %s: resuming %s epoch %llu after step %d (begun by a previous leader)", f->cluster,
             f->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover", (unsigned long long)f->epoch,
             f->last_step);
     if ((run = fo_run_new(fe, f, err)) == NULL) {
+        /* Retried on every re-drive tick; `why` says what blocks it. */
         FO_ERROR(MOD, "cannot resume epoch %llu of %s: %s", (unsigned long long)f->epoch, f->cluster, err);
+        snprintf(reason, sizeof(reason), "failover epoch %llu cannot be driven: %s (retried every %u ms)",
+                 (unsigned long long)f->epoch, err, REDRIVE_MS);
+        fo_fe_decision(fe, f->cluster, "failover_stalled", reason, f->old_host, f->old_port, true, NULL);
         return 0;
     }
     fo_run_next(run);
     return 0;
+}
+
+/* DESIGN.md §6: a failover the store says is running must have a live run on the
+ * leader. A run can die while its node stays leader (a barrier or a commit that
+ * failed, an unreadable password file): re-drive it from its last committed step. */
+static void redrive(struct fo_failover *fe)
+{
+    struct fo_ctl *ctl = fe->ctl;
+    uint64_t now = uv_now(ctl->loop);
+
+    if (fe->stopping || !fe->leader || now < fe->redrive_at || !fo_raft_is_ready(&ctl->raft)) return;
+    fe->redrive_at = now + REDRIVE_MS;
+    fo_store_each_running_failover(ctl->store, resume_one, fe);
 }
 
 void fo_failover_leader_ready(struct fo_ctl *ctl)
@@ -162,6 +182,7 @@ void fo_failover_leader_ready(struct fo_ctl *ctl)
     struct fo_failover *fe = ctl->failover;
 
     if (fe == NULL || fe->stopping) return;
+    fe->leader = true;
     fo_vipmgr_leader_ready(fe->vip);
     fo_store_each_running_failover(ctl->store, resume_one, fe);
 }
@@ -171,6 +192,7 @@ void fo_failover_leader_lost(struct fo_ctl *ctl)
     unsigned i;
 
     if (ctl->failover == NULL) return;
+    ctl->failover->leader = false;
     kill_all(ctl->failover);
     fo_vipmgr_leader_lost(ctl->failover->vip);
     for (i = 0; i < ctl->failover->n_decisions; i++) ctl->failover->decisions[i].begin_pending = false;
@@ -182,6 +204,7 @@ void fo_failover_tick(struct fo_ctl *ctl, uint64_t loop_lag_ms, int64_t clock_ju
     uint64_t now;
 
     if (fe == NULL) return;
+    redrive(fe);
     if (loop_lag_ms < TILT_LAG_MS && clock_jump_ms < TILT_JUMP_MS && clock_jump_ms > -TILT_JUMP_MS) return;
     now = uv_now(ctl->loop);
     if (fe->tilt_until_ms <= now) fe->tilts++;
@@ -299,6 +322,7 @@ struct replica_collect {
     const struct fo_store_cluster *c;
     struct fo_detect_replica reps[FO_MAX_INSTANCES_PER_CLUSTER];
     char hosts[FO_MAX_INSTANCES_PER_CLUSTER][FO_HOST_LEN];
+    char io_text[FO_MAX_INSTANCES_PER_CLUSTER][FO_THREAD_TEXT_LEN]; /* as the server said it */
     unsigned n;
     struct fo_evidence ev;
 };
@@ -330,7 +354,7 @@ static void gather_evidence(struct replica_collect *rc, const struct fo_watch_vi
         rr->host = (char *)r->host;
         rr->port = r->port;
         rr->reachable = r->reachable;
-        rr->io_running = (char *)(r->reachable ? fo_thread_state_name(r->io) : "");
+        rr->io_running = (char *)(!r->reachable ? "" : r->io_text != NULL ? r->io_text : fo_thread_state_name(r->io));
         if (!r->reachable)
             snprintf(ev->rep_detail[i], sizeof(ev->rep_detail[i]), "unreachable");
         else if (!r->from_primary)
@@ -351,7 +375,7 @@ static int collect_replica(void *data, const struct fo_store_instance *i)
     struct fo_watch_view v;
 
     if (rc->n == FO_MAX_INSTANCES_PER_CLUSTER) return 1;
-    if (strcmp(i->host, rc->c->primary_host) == 0 && i->port == rc->c->primary_port) return 0;
+    if (fo_addr_same(i->host, i->port, rc->c->primary_host, rc->c->primary_port)) return 0;
     r = &rc->reps[rc->n];
     memset(r, 0, sizeof(*r));
     snprintf(rc->hosts[rc->n], FO_HOST_LEN, "%s", i->host);
@@ -361,8 +385,11 @@ static int collect_replica(void *data, const struct fo_store_instance *i)
         r->reachable = true;
         r->sample_age_ms = v.sample_age_ms;
         r->io = v.sample->io_running;
-        r->from_primary = v.sample->is_replica && strcmp(v.sample->master_host, rc->c->primary_host) == 0 &&
-                          v.sample->master_port == rc->c->primary_port;
+        snprintf(rc->io_text[rc->n], FO_THREAD_TEXT_LEN, "%s", v.sample->io_running_text);
+        r->io_text = rc->io_text[rc->n][0] != '\0' ? rc->io_text[rc->n] : NULL;
+        /* Another spelling of the primary's address is still the primary. */
+        r->from_primary = v.sample->is_replica && fo_addr_same(v.sample->master_host, v.sample->master_port,
+                                                               rc->c->primary_host, rc->c->primary_port);
     }
     rc->n++;
     return 0;

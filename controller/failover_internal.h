@@ -4,9 +4,11 @@
 #define FO_FAILOVER_INTERNAL_H
 
 #include "controller/detector.h"
+#include "controller/fence.h"
 #include "controller/failover.h"
 #include "controller/sample.h"
 #include "controller/sqlexec.h"
+#include "controller/vipmgr.h"
 #include "failoverd.pb-c.h"
 #include "store/store.h"
 
@@ -32,6 +34,16 @@ struct batch_item {
     bool has_sample;
     struct fo_sample sample; /* choose: fresh sample after relay apply */
     char io_pos[FO_GTIDPOS_LEN];
+    bool io_stopped;      /* choose stopped its IO thread and its SQL thread runs: restart it if no one is promoted */
+    bool relay_unapplied; /* the relay-log wait did not return 0 */
+    char wait_note[96];
+};
+
+/* A timer a run waits on (fence: until the old lease surely ran out). */
+struct run_wait {
+    uv_timer_t t;
+    struct run *run;
+    bool fired;
 };
 
 struct run {
@@ -61,6 +73,15 @@ struct run {
     bool semi_sync;
     unsigned max_lag_s;
     char old_pos[FO_GTIDPOS_LEN]; /* switchover: old primary's gtid_binlog_pos after fence */
+    bool old_pos_read;            /* old_pos was read in this run (it may be "") */
+    /* fence (DESIGN.md §6 step 2): the SQL fence and the agent's revoke run at once */
+    struct fo_fence *fence;          /* in flight, or NULL */
+    struct fo_vipmgr_revoke *revoke; /* in flight, or NULL */
+    struct fo_fence_result fence_res;
+    struct fo_vipmgr_revoke_result revoke_res;
+    unsigned fence_left;
+    bool fence_waited;
+    struct run_wait *wait; /* in flight, or NULL */
     struct batch_item *items;
     unsigned n_items, items_left;
     void (*batch_done)(struct run *run);
@@ -94,6 +115,8 @@ struct fo_failover {
     struct fo_vipmgr *vip; /* the writer VIP (controller/vipmgr.h) */
     struct run *runs;
     uint64_t tilt_until_ms;
+    bool leader;         /* between fo_failover_leader_ready and _lost */
+    uint64_t redrive_at; /* monotonic: next check for running failovers without a run */
     struct last_decision *decisions;
     unsigned n_decisions, cap_decisions;
     struct rejoin_op *rejoins;

@@ -10,13 +10,13 @@
 
 #include "common/log.h"
 #include "controller/candidate.h"
+#include "controller/gtid.h"
 #include "controller/failover_internal.h"
 #include "controller/hooks.h"
 #include "controller/monitor.h"
 #include "controller/vipmgr.h"
 
 #define MOD "failover"
-#define MAX_KILL_ROUNDS 5
 
 typedef void (*step_fn)(struct run *run);
 
@@ -111,6 +111,8 @@ static void run_finish_cb(struct run *run, int status, const char *detail)
     if (cb != NULL) cb(data, status, detail);
 }
 
+static void fence_wait_closed(uv_handle_t *h);
+
 void fo_run_kill(struct run *run)
 {
     unsigned i;
@@ -122,6 +124,12 @@ void fo_run_kill(struct run *run)
         if (run->items[i].q != NULL) fo_sql_cancel(run->items[i].q);
     if (run->hook != NULL) fo_hook_cancel(run->hook);
     if (run->vipmove != NULL) fo_vipmgr_move_cancel(run->vipmove);
+    if (run->fence != NULL) fo_fence_cancel(run->fence);
+    if (run->revoke != NULL) fo_vipmgr_revoke_cancel(run->revoke);
+    if (run->wait != NULL && !uv_is_closing((uv_handle_t *)&run->wait->t)) {
+        uv_timer_stop(&run->wait->t);
+        uv_close((uv_handle_t *)&run->wait->t, fence_wait_closed);
+    }
     run_finish_cb(run, FO_ENOTLEADER, "leadership lost; the next leader finishes the failover (see history)");
     if (run->pending == 0) run_free(run);
 }
@@ -279,6 +287,23 @@ static void end_committed(void *data, int status, int result)
     if (run->pending == 0) run_free(run);
 }
 
+/* TEST ONLY ([failover] fault_injection = exit_after:STEP | drop_run_after:STEP): true
+ * if the run must not go on. */
+static bool fault_after_step(struct run *run)
+{
+    const struct fo_failover_cfg *f = &cfg_of(run)->failover;
+
+    if (f->fault_step != run->step) return false;
+    if (f->fault == FO_FAULT_EXIT_AFTER_STEP) {
+        FO_ERROR(MOD, "fault injection: exiting right after step %d of %s committed", run->step, run->cluster);
+        _exit(3);
+    }
+    if (f->fault != FO_FAULT_DROP_RUN_AFTER_STEP) return false;
+    FO_ERROR(MOD, "fault injection: dropping the run of %s after step %d (still leader)", run->cluster, run->step);
+    fo_run_kill(run);
+    return true;
+}
+
 static void step_committed(void *data, int status, int result)
 {
     struct run *run = data;
@@ -294,6 +319,7 @@ static void step_committed(void *data, int status, int result)
         return;
     }
     run->step = run->current;
+    if (fault_after_step(run)) return;
     fo_run_next(run);
 }
 
@@ -535,7 +561,9 @@ static void unfence_sql_done(struct run *run, struct batch_item *it, int status,
 
 static void unfence_and_end(struct run *run, const char *summary, const char *why)
 {
-    static const char *const stmt[] = {"SET GLOBAL read_only=0"};
+    static const char *const plain[] = {"SET GLOBAL read_only=0"};
+    static const char *const semi[] = {"SET GLOBAL rpl_semi_sync_master_enabled=1", "SET GLOBAL read_only=0"};
+    const char *const *stmt = run->semi_sync ? semi : plain;
     struct batch_item *it;
 
     snprintf(run->abort_why, sizeof(run->abort_why), "%.300s (%.700s)", summary, why);
@@ -543,7 +571,72 @@ static void unfence_and_end(struct run *run, const char *summary, const char *wh
         return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
     snprintf(it->host, sizeof(it->host), "%s", run->old_host);
     it->port = run->old_port;
-    item_sql(it, stmt, 1, connect_timeout(run), step_timeout(run), unfence_sql_done);
+    item_sql(it, stmt, run->semi_sync ? 2 : 1, connect_timeout(run), step_timeout(run), unfence_sql_done);
+    batch_release(run);
+}
+
+/* A failover that found no candidate gives every replica whose IO thread it stopped
+ * its replication back (they reconnect when the old primary returns), then ends
+ * FAILED: a failed attempt must leave the topology as it found it. A replica whose SQL
+ * thread is stopped keeps its IO thread stopped: starting it would make MariaDB discard
+ * the relay log (its unapplied transactions); rejoin leaves it to the DBA too. */
+static void io_restarted(struct run *run)
+{
+    size_t off = 0;
+    unsigned i;
+    char notes[sizeof(run->detail)] = "";
+
+    for (i = 0; i < run->n_items; i++) {
+        int k = snprintf(notes + off, sizeof(notes) - off, "%s%s:%u %s", i ? "; " : "", run->items[i].host,
+                         run->items[i].port, run->items[i].note);
+        if (k < 0 || (size_t)k >= sizeof(notes) - off) break;
+        off += (size_t)k;
+    }
+    run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "%.600s; IO threads restarted: %.380s", run->abort_why,
+            run->n_items ? notes : "none had been stopped");
+}
+
+static void io_restart_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                                const struct fo_sql_rows *rows)
+{
+    (void)run;
+    (void)myerrno;
+    (void)rows;
+    if (status != 0)
+        item_finish(it, false, "NOT restarted: %s", error);
+    else
+        item_finish(it, true, "restarted");
+}
+
+static void restart_io_and_end(struct run *run)
+{
+    static const char *const stmt[] = {"START SLAVE IO_THREAD"};
+    struct endpoint {
+        char host[FO_HOST_LEN];
+        uint16_t port;
+    } *old = calloc(run->n_items ? run->n_items : 1, sizeof(*old));
+    unsigned n = 0, i;
+
+    if (old == NULL)
+        return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "%.600s; out of memory restarting IO threads",
+                       run->abort_why);
+    for (i = 0; i < run->n_items; i++)
+        if (run->items[i].io_stopped) {
+            memcpy(old[n].host, run->items[i].host, sizeof(old[n].host));
+            old[n++].port = run->items[i].port;
+        }
+    if (batch_new(run, n, io_restarted) == NULL) {
+        free(old);
+        return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "%.600s; out of memory restarting IO threads",
+                       run->abort_why);
+    }
+    for (i = 0; i < n; i++) {
+        memcpy(run->items[i].host, old[i].host, sizeof(old[i].host));
+        run->items[i].port = old[i].port;
+    }
+    free(old);
+    for (i = 0; i < n; i++)
+        item_sql(&run->items[i], stmt, 1, connect_timeout(run), step_timeout(run), io_restart_sql_done);
     batch_release(run);
 }
 
@@ -591,101 +684,156 @@ static void step_pre_hook(struct run *run)
 
 /* ------------------------------------------------------------------ fence */
 
-/* Fence = read_only=1, then rounds of "list client connections, kill them" (new
- * clients may race in between), then read the binlog position the replicas must
- * reach (switchover). A dead old primary is simply recorded as not fenced: its VIP
- * lease (agent issue) and read_only on return keep it harmless. */
-static void fence_select(struct run *run, struct batch_item *it);
+/* DESIGN.md §6 step 2. Two paths run at once: the old primary's agent revokes its VIP
+ * lease and fences its mysqld (controller/vipmgr.h fo_vipmgr_revoke, at this epoch, so
+ * a deposed leader's renewals are refused from then on), and the fencing module fences
+ * it by SQL (controller/fence.h: read_only, every client session killed, semi-sync
+ * master off, then its final gtid_binlog_pos). A switchover needs the SQL fence to
+ * succeed with no surviving session: its old position is what the replicas must reach.
+ * A failover goes on when either path confirmed, or when the agent released the VIP (its
+ * mysqld is then dead or hung); when nothing answered, the step waits until the
+ * old lease has surely run out: the agent then drops the VIP and makes its mysqld
+ * read-only by itself (lease_read_only, on by default). */
 
-static void fence_pos_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                           const struct fo_sql_rows *rows)
+static void fence_finish(struct run *run);
+
+static void fence_wait_closed(uv_handle_t *h)
 {
-    (void)myerrno;
-    if (status != 0) {
-        item_finish(it, false, "reading gtid_binlog_pos: %s", error);
-        return;
+    struct run_wait *w = h->data;
+    struct run *run = w->run;
+    bool fired = w->fired;
+
+    free(w);
+    run->wait = NULL;
+    if (!run_resume(run)) return;
+    if (fired) {
+        run->fence_waited = true;
+        fence_finish(run);
     }
-    if (rows != NULL && rows->n_rows == 1 && rows->values[0] != NULL)
-        snprintf(run->old_pos, sizeof(run->old_pos), "%s", rows->values[0]);
-    item_finish(it, true, "old primary read_only=1, client connections killed, gtid_binlog_pos=%s",
-                run->old_pos[0] ? run->old_pos : "(empty)");
 }
 
-static void fence_read_pos(struct run *run, struct batch_item *it)
+static void fence_wait_fired(uv_timer_t *t)
 {
-    static const char *const stmt[] = {"SELECT @@gtid_binlog_pos"};
+    struct run_wait *w = t->data;
 
-    item_sql(it, stmt, 1, connect_timeout(run), step_timeout(run), fence_pos_done);
+    w->fired = true;
+    uv_close((uv_handle_t *)&w->t, fence_wait_closed);
 }
 
-static void fence_killed(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                         const struct fo_sql_rows *rows)
+/* Waits until `at` (uv_now ms), then fence_finish runs again. */
+static void fence_wait_until(struct run *run, uint64_t at)
 {
-    (void)myerrno;
-    (void)rows;
-    if (status != 0) {
-        item_finish(it, false, "killing client connections: %s", error);
-        return;
-    }
-    fence_select(run, it);
+    uv_loop_t *loop = run->fe->ctl->loop;
+    uint64_t now = uv_now(loop);
+    struct run_wait *w = calloc(1, sizeof(*w));
+
+    if (w == NULL) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    w->run = run;
+    uv_timer_init(loop, &w->t);
+    w->t.data = w;
+    run->wait = w;
+    run->pending++;
+    FO_WARN(MOD,
+            "cluster %s epoch %llu: old primary %s:%u not fenced by any path; waiting %llu ms for its lease to run out",
+            run->cluster, (unsigned long long)run->epoch, run->old_host, run->old_port,
+            (unsigned long long)(at > now ? at - now : 0));
+    uv_timer_start(&w->t, fence_wait_fired, at > now ? at - now : 0, 0);
 }
 
-static void fence_listed(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                         const struct fo_sql_rows *rows)
+static void fence_finish(struct run *run)
 {
-    char kills[FO_SQL_MAX_STMTS][FO_SQL_KILL_LEN];
-    const char *stmts[FO_SQL_MAX_STMTS];
-    unsigned n;
+    const struct fo_fence_result *f = &run->fence_res;
+    const struct fo_vipmgr_revoke_result *r = &run->revoke_res;
+    bool sql_ok = f->status == 0 && f->survived == 0;
+    char text[sizeof(run->detail)];
 
-    (void)myerrno;
-    if (status != 0) {
-        if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER)
-            item_finish(it, false, "%s", error);
-        else
-            item_finish(it, true, "old primary not reachable, not fenced (%s)", error);
+    snprintf(text, sizeof(text), "SQL: %.400s; agent: %.400s", f->detail, r->detail);
+    if (run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER) {
+        if (!sql_ok) {
+            unfence_and_end(run, "the old primary could not be fenced", text);
+            return;
+        }
+        snprintf(run->old_pos, sizeof(run->old_pos), "%s", f->gtid_binlog_pos);
+        run->old_pos_read = true;
+        step_done(run, "%s", text);
         return;
     }
-    n = fo_sql_kill_statements(rows, kills, stmts, FO_SQL_MAX_STMTS);
-    if (n == 0 || ++it->stage > MAX_KILL_ROUNDS) {
-        fence_read_pos(run, it);
+    /* Go on when the mysqld is fenced by either path, or the VIP is gone from its host
+     * (its mysqld then is dead or hung: FenceMysql failed), or there is no lease to wait
+     * for; otherwise wait until the lease has surely run out. */
+    if (sql_ok || r->mysql_fenced || r->released || run->fence_waited || r->lease_safe_at_ms == 0) {
+        step_done(run, "%s%s", text,
+                  run->fence_waited ? "; nothing answered: waited until the old lease surely ran out"
+                  : (sql_ok || r->mysql_fenced || r->released) ? ""
+                                                               : "; no VIP lease to wait for");
         return;
     }
-    item_sql(it, stmts, n, connect_timeout(run), step_timeout(run), fence_killed);
+    fence_wait_until(run, r->lease_safe_at_ms);
 }
 
-static void fence_select(struct run *run, struct batch_item *it)
+static void fence_part_done(struct run *run)
 {
-    char q[FO_SQL_FENCE_QUERY_LEN];
-    const char *stmts[2];
-
-    if (fo_sql_fence_statements(run->user, q, stmts) != 0) {
-        item_finish(it, false, "user name too long to quote");
-        return;
-    }
-    item_sql(it, stmts, 2, connect_timeout(run), step_timeout(run), fence_listed);
+    if (--run->fence_left == 0) fence_finish(run);
 }
 
-static void fence_done(struct run *run)
+static void fence_sql_done(void *data, const struct fo_fence_result *r)
 {
-    struct batch_item *it = &run->items[0];
+    struct run *run = data;
 
-    if (!it->ok) {
-        run_end(run, FO__FAILOVER_RESULT__RESULT_ABORTED, "cannot fence the primary %s:%u: %s", run->old_host,
-                run->old_port, it->note);
-        return;
-    }
-    step_done(run, "%s", it->note);
+    run->fence = NULL;
+    run->fence_res = *r;
+    if (!run_resume(run)) return;
+    fence_part_done(run);
+}
+
+static void fence_revoke_done(void *data, const struct fo_vipmgr_revoke_result *r)
+{
+    struct run *run = data;
+
+    run->revoke = NULL;
+    run->revoke_res = *r;
+    if (!run_resume(run)) return;
+    fence_part_done(run);
 }
 
 static void step_fence(struct run *run)
 {
-    struct batch_item *it = batch_new(run, 1, fence_done);
+    struct fo_ctl *ctl = run->fe->ctl;
+    uint64_t now = uv_now(ctl->loop);
+    unsigned agent_ms =
+        step_timeout(run) < 2 * connect_timeout(run) + 1000 ? step_timeout(run) : 2 * connect_timeout(run) + 1000;
+    struct fo_fence_opts o;
+    char err[FO_ERRLEN];
 
-    if (it == NULL) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
-    snprintf(it->host, sizeof(it->host), "%s", run->old_host);
-    it->port = run->old_port;
-    fence_select(run, it);
-    batch_release(run);
+    memset(&run->fence_res, 0, sizeof(run->fence_res));
+    memset(&run->revoke_res, 0, sizeof(run->revoke_res));
+    run->fence_waited = false;
+    run->fence_left = 3; /* the SQL fence, the agent, and this function */
+    memset(&o, 0, sizeof(o));
+    o.host = run->old_host;
+    o.port = run->old_port;
+    o.user = run->user;
+    o.password = run->password;
+    o.connect_timeout_ms = connect_timeout(run);
+    o.timeout_ms = step_timeout(run);
+    o.semi_sync_off = true;
+    run->pending++;
+    if ((run->fence = fo_fence_start(ctl->loop, &o, fence_sql_done, run, err)) == NULL) {
+        run->pending--;
+        run->fence_res.status = FO_EIO;
+        snprintf(run->fence_res.detail, sizeof(run->fence_res.detail), "not started: %s", err);
+        run->fence_left--;
+    }
+    run->pending++;
+    if ((run->revoke = fo_vipmgr_revoke(run->fe->vip, run->cluster, run->old_host, run->old_port, run->epoch,
+                                        now + agent_ms, fence_revoke_done, run, err)) == NULL) {
+        run->pending--;
+        snprintf(run->revoke_res.detail, sizeof(run->revoke_res.detail), "not started: %s", err);
+        run->revoke_res.lease_safe_at_ms =
+            fo_vipmgr_lease_safe_at(run->fe->vip, run->cluster, run->old_host, run->old_port);
+        run->fence_left--;
+    }
+    fence_part_done(run);
 }
 
 /* ------------------------------------------------------------------ choose */
@@ -693,7 +841,9 @@ static void step_fence(struct run *run)
 /* Each replica: stop its IO thread (failover) so that nothing more arrives from the
  * old primary, wait (bounded) until its SQL thread applied what it received, then
  * take a fresh sample. A switchover waits for the old primary's final position
- * instead. The candidate is chosen from those samples (controller/candidate.h). */
+ * instead. The wait is a statement of its own and its result is checked: a replica
+ * whose wait timed out (-1) or returned NULL still has unapplied relay log, and is
+ * skipped by the candidate choice rather than reset (controller/candidate.h). */
 static void choose_sampled(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
                            const struct fo_sql_rows *rows)
 {
@@ -710,18 +860,18 @@ static void choose_sampled(struct run *run, struct batch_item *it, int status, u
         return;
     }
     it->has_sample = true;
-    item_finish(it, true, "sampled");
+    item_finish(it, true, "%s", it->relay_unapplied ? it->wait_note : "sampled");
 }
 
-static void choose_waited(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                          const struct fo_sql_rows *rows)
+static void choose_vars(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                        const struct fo_sql_rows *rows)
 {
     static const char *const stmt[] = {FO_SAMPLE_Q2};
     char err[FO_ERRLEN];
 
     (void)myerrno;
     if (status != 0) {
-        item_finish(it, false, "waiting for the relay log: %s", error);
+        item_finish(it, false, "reading GTID positions: %s", error);
         return;
     }
     if (rows == NULL || rows->n_rows != 1 || fo_sample_parse_vars(&it->sample, rows->n_cols, rows->values, err) != 0) {
@@ -731,21 +881,56 @@ static void choose_waited(struct run *run, struct batch_item *it, int status, un
     item_sql(it, stmt, 1, connect_timeout(run), step_timeout(run), choose_sampled);
 }
 
+/* MASTER_GTID_WAIT's one value: "0" reached, "-1" timed out, NULL or anything else:
+ * unknown. Returns 0 only for "0". */
+static int wait_result(const struct fo_sql_rows *rows, char *note, size_t n)
+{
+    const char *v = rows != NULL && rows->n_rows == 1 && rows->n_cols >= 1 ? rows->values[0] : NULL;
+
+    if (v != NULL && strcmp(v, "0") == 0) return 0;
+    if (v != NULL && strcmp(v, "-1") == 0)
+        snprintf(note, n, "relay log not applied: MASTER_GTID_WAIT timed out");
+    else
+        snprintf(note, n, "relay log state unknown: MASTER_GTID_WAIT returned %s", v == NULL ? "NULL" : "?");
+    return -1;
+}
+
+static void choose_waited(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                          const struct fo_sql_rows *rows)
+{
+    static const char *const stmt[] = {FO_SAMPLE_Q1};
+
+    (void)myerrno;
+    if (status != 0) {
+        item_finish(it, false, "waiting for the relay log: %s", error);
+        return;
+    }
+    it->relay_unapplied = wait_result(rows, it->wait_note, sizeof(it->wait_note)) != 0;
+    item_sql(it, stmt, 1, connect_timeout(run), step_timeout(run), choose_vars);
+}
+
+/* "SELECT MASTER_GTID_WAIT('pos', s.mmm)" into q; "SELECT 0" when pos is empty. */
+static void gtid_wait_stmt(struct run *run, const char *pos, char *q, size_t n)
+{
+    char quoted[FO_GTIDPOS_LEN * 2 + 8];
+    unsigned ms = cfg_of(run)->failover.relay_wait_ms;
+
+    if (pos[0] == '\0' || fo_sql_quote(pos, quoted, sizeof(quoted)) != 0) {
+        /* An unquotable position cannot happen for a parsed GTID list; a NULL result
+         * then marks the replica as unknown rather than applied. */
+        snprintf(q, n, pos[0] == '\0' ? "SELECT 0" : "SELECT NULL");
+        return;
+    }
+    snprintf(q, n, "SELECT MASTER_GTID_WAIT(%s, %u.%03u)", quoted, ms / 1000, ms % 1000);
+}
+
 static void choose_wait(struct run *run, struct batch_item *it, const char *pos)
 {
-    char q[FO_GTIDPOS_LEN + 96], quoted[FO_GTIDPOS_LEN + 8];
-    const char *stmts[2];
-    unsigned secs = (cfg_of(run)->failover.relay_wait_ms + 999) / 1000;
+    char q[FO_GTIDPOS_LEN * 2 + 96];
+    const char *stmts[1] = {q};
 
-    if (pos[0] == '\0') {
-        stmts[0] = "SELECT 1";
-    } else {
-        quote(quoted, sizeof(quoted), pos);
-        snprintf(q, sizeof(q), "SELECT MASTER_GTID_WAIT(%s, %u)", quoted, secs);
-        stmts[0] = q;
-    }
-    stmts[1] = FO_SAMPLE_Q1;
-    item_sql(it, stmts, 2, connect_timeout(run), cfg_of(run)->failover.relay_wait_ms + step_timeout(run),
+    gtid_wait_stmt(run, pos, q, sizeof(q));
+    item_sql(it, stmts, 1, connect_timeout(run), cfg_of(run)->failover.relay_wait_ms + step_timeout(run),
              choose_waited);
 }
 
@@ -764,8 +949,42 @@ static void choose_stopped(struct run *run, struct batch_item *it, int status, u
         item_finish(it, false, "SHOW SLAVE STATUS: %s", err);
         return;
     }
+    /* MariaDB discards the relay log when replication starts with both threads
+     * stopped (GTID mode refetches from gtid_slave_pos): only an IO thread whose SQL
+     * thread runs may be restarted without losing what it holds. */
+    it->io_stopped = it->sample.sql_running == FO_THREAD_YES;
     snprintf(it->io_pos, sizeof(it->io_pos), "%s", it->sample.gtid_io_pos);
     choose_wait(run, it, it->io_pos);
+}
+
+/* True if a replica skipped for its unapplied relay log received transactions the
+ * chosen one lacks: promoting it would drop them (repointing that replica deletes its
+ * relay log), and with semi-sync they may have been acknowledged. An automatic
+ * failover then stops (recorded; an operator's `failoverctl failover --to` may still
+ * choose to go on). why gets the replica and its received position. */
+static bool relay_only_lost(struct run *run, int chosen, char *why, size_t n)
+{
+    struct fo_mariadb_pos cur, io;
+    char err[FO_ERRLEN];
+    enum fo_gtid_cmp r;
+    unsigned i;
+
+    if (fo_gtid_mariadb_parse(run->items[chosen].sample.gtid_current_pos, &cur, err) != 0) return false;
+    for (i = 0; i < run->n_items; i++) {
+        struct batch_item *it = &run->items[i];
+        if ((int)i == chosen || !it->relay_unapplied || it->io_pos[0] == '\0') continue;
+        if (fo_gtid_mariadb_parse(it->io_pos, &io, err) != 0) {
+            snprintf(why, n, "%.80s:%u received an unparsable position %.100s", it->host, it->port, it->io_pos);
+            return true;
+        }
+        r = fo_gtid_mariadb_compare(&cur, &io);
+        if (r == FO_GTID_BEHIND || r == FO_GTID_DIVERGED) {
+            snprintf(why, n, "%.80s:%u holds received but unapplied transactions (up to %.100s) that it lacks",
+                     it->host, it->port, it->io_pos);
+            return true;
+        }
+    }
+    return false;
 }
 
 struct choose_ctx {
@@ -789,6 +1008,7 @@ static void choose_done(struct run *run)
         cx->in[i].port = it->port;
         cx->in[i].reachable = it->ok && it->has_sample;
         cx->in[i].s = &it->sample;
+        cx->in[i].relay_unapplied = it->relay_unapplied;
         if (fo_store_get_instance(run->fe->ctl->store, run->cluster, it->host, it->port, &row) == 0) {
             cx->in[i].rule = (enum fo_rule)row.rule;
             cx->in[i].maintenance = row.maintenance;
@@ -798,6 +1018,7 @@ static void choose_done(struct run *run)
     memset(&opts, 0, sizeof(opts));
     opts.max_lag_s = run->max_lag_s;
     opts.old_primary_pos = run->old_pos;
+    opts.require_old_pos = run->kind == FO__FAILOVER_KIND__KIND_SWITCHOVER;
     opts.target_host = run->target_host;
     opts.target_port = run->target_port;
     fo_candidate_choose(cx->in, run->n_items, &opts, &out, cx->reasons);
@@ -817,7 +1038,17 @@ static void choose_done(struct run *run)
             unfence_and_end(run, out.summary, why);
             return;
         }
-        run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "no replica can be promoted: %s (%s)", out.summary, why);
+        snprintf(run->abort_why, sizeof(run->abort_why), "no replica can be promoted: %.300s (%.600s)", out.summary,
+                 why);
+        restart_io_and_end(run);
+        return;
+    }
+    if (run->kind == FO__FAILOVER_KIND__KIND_AUTO &&
+        relay_only_lost(run, out.chosen, cx->reasons[0], sizeof(cx->reasons[0]))) {
+        snprintf(run->abort_why, sizeof(run->abort_why), "not promoting %s:%u: %.400s (%.400s)",
+                 run->items[out.chosen].host, run->items[out.chosen].port, cx->reasons[0], run->detail);
+        free(cx);
+        restart_io_and_end(run);
         return;
     }
     snprintf(run->new_host, sizeof(run->new_host), "%s", run->items[out.chosen].host);
@@ -854,33 +1085,45 @@ static void choose_start(struct run *run)
     batch_release(run);
 }
 
-/* A resumed switchover lost the position read while fencing: read it again (the old
- * primary is alive and read-only in a switchover). */
-static void choose_old_pos_read(struct run *run)
+/* A resumed switchover lost the position read while fencing: fence again by SQL
+ * (idempotent; the old primary is alive and read-only in a switchover) and read it. */
+static void choose_refenced(void *data, const struct fo_fence_result *r)
 {
-    struct batch_item *it = &run->items[0];
+    struct run *run = data;
 
-    if (!it->ok) {
-        run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "cannot read the old primary's position: %s", it->note);
+    run->fence = NULL;
+    if (!run_resume(run)) return;
+    if (r->status != 0 || r->survived != 0) {
+        unfence_and_end(run, "the old primary's final position cannot be read", r->detail);
         return;
     }
+    snprintf(run->old_pos, sizeof(run->old_pos), "%s", r->gtid_binlog_pos);
+    run->old_pos_read = true;
     choose_start(run);
 }
 
 static void step_choose(struct run *run)
 {
-    struct batch_item *it;
+    struct fo_fence_opts o;
+    char err[FO_ERRLEN];
 
-    if (run->kind != FO__FAILOVER_KIND__KIND_SWITCHOVER || run->old_pos[0] != '\0') {
+    if (run->kind != FO__FAILOVER_KIND__KIND_SWITCHOVER || run->old_pos_read) {
         choose_start(run);
         return;
     }
-    if ((it = batch_new(run, 1, choose_old_pos_read)) == NULL)
-        return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
-    snprintf(it->host, sizeof(it->host), "%s", run->old_host);
-    it->port = run->old_port;
-    fence_read_pos(run, it);
-    batch_release(run);
+    memset(&o, 0, sizeof(o));
+    o.host = run->old_host;
+    o.port = run->old_port;
+    o.user = run->user;
+    o.password = run->password;
+    o.connect_timeout_ms = connect_timeout(run);
+    o.timeout_ms = step_timeout(run);
+    o.semi_sync_off = true;
+    run->pending++;
+    if ((run->fence = fo_fence_start(run->fe->ctl->loop, &o, choose_refenced, run, err)) == NULL) {
+        run->pending--;
+        run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "cannot fence the old primary again: %s", err);
+    }
 }
 
 /* ------------------------------------------------------------------ promote */
@@ -910,15 +1153,13 @@ static void promote_sql_done(struct run *run, struct batch_item *it, int status,
         item_finish(it, true, "promoted");
 }
 
-static void step_promote(struct run *run)
+/* The point of no return for the relay log: RESET SLAVE ALL deletes it, so it runs
+ * only after the wait said everything received was applied. */
+static void promote_reset(struct run *run, struct batch_item *it)
 {
     const char *stmts[8];
     unsigned n = 0;
-    struct batch_item *it = batch_new(run, 1, promote_done);
 
-    if (it == NULL) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
-    snprintf(it->host, sizeof(it->host), "%s", run->new_host);
-    it->port = run->new_port;
     stmts[n++] = "STOP SLAVE";
     stmts[n++] = "RESET SLAVE ALL";
     if (run->semi_sync) {
@@ -928,6 +1169,59 @@ static void step_promote(struct run *run)
     }
     stmts[n++] = "SET GLOBAL read_only=0";
     item_sql(it, stmts, n, connect_timeout(run), step_timeout(run), promote_sql_done);
+}
+
+static void promote_waited(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                           const struct fo_sql_rows *rows)
+{
+    (void)myerrno;
+    if (status != 0) {
+        item_finish(it, false, "waiting for the relay log: %s; not promoted (nothing reset)", error);
+        return;
+    }
+    if (wait_result(rows, it->wait_note, sizeof(it->wait_note)) != 0) {
+        item_finish(it, false, "%s; not promoted (nothing reset)", it->wait_note);
+        return;
+    }
+    promote_reset(run, it);
+}
+
+static void promote_stopped(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                            const struct fo_sql_rows *rows)
+{
+    char q[FO_GTIDPOS_LEN * 2 + 96], err[FO_ERRLEN];
+    const char *stmts[1] = {q};
+
+    (void)myerrno;
+    if (status != 0) {
+        item_finish(it, false, "stopping the IO thread: %s", error);
+        return;
+    }
+    if (fo_sample_parse_slave_status(&it->sample, rows ? rows->n_rows : 0, rows ? rows->n_cols : 0,
+                                     rows ? rows->names : NULL, rows ? rows->values : NULL, err) != 0) {
+        item_finish(it, false, "SHOW SLAVE STATUS: %s", err);
+        return;
+    }
+    if (!it->sample.is_replica) { /* resumed after RESET SLAVE ALL */
+        promote_reset(run, it);
+        return;
+    }
+    gtid_wait_stmt(run, it->sample.gtid_io_pos, q, sizeof(q));
+    item_sql(it, stmts, 1, connect_timeout(run), cfg_of(run)->failover.relay_wait_ms + step_timeout(run),
+             promote_waited);
+}
+
+/* Promote: stop receiving, wait until the relay log is applied (its own statement,
+ * checked), then reset replication and open for writes. */
+static void step_promote(struct run *run)
+{
+    static const char *const stmts[] = {"STOP SLAVE IO_THREAD", FO_SAMPLE_Q2};
+    struct batch_item *it = batch_new(run, 1, promote_done);
+
+    if (it == NULL) return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
+    snprintf(it->host, sizeof(it->host), "%s", run->new_host);
+    it->port = run->new_port;
+    item_sql(it, stmts, 2, connect_timeout(run), step_timeout(run), promote_stopped);
     batch_release(run);
 }
 

@@ -220,6 +220,109 @@ uint64_t fo_gtid_mariadb_ahead_by(const struct fo_mariadb_pos *a, const struct f
     return sum;
 }
 
+/* ---- MariaDB gtid_binlog_state ------------------------------------------------------- */
+
+/* A gtid_binlog_state: one entry per (domain, server id), in the server's order. */
+struct binlog_state {
+    unsigned n;
+    struct fo_mariadb_gtid g[FO_GTID_STATE_MAX];
+};
+
+static int state_find(const struct binlog_state *st, uint32_t domain, uint32_t server)
+{
+    unsigned i;
+
+    for (i = 0; i < st->n; i++)
+        if (st->g[i].domain == domain && st->g[i].server == server) return (int)i;
+    return -1;
+}
+
+/* Parses text into st; which ("server", "primary") names the side in err. Returns 0
+ * or FO_EINVAL. */
+static int state_parse(const char *text, struct binlog_state *st, const char *which, char *err)
+{
+    char why[FO_ERRLEN];
+    struct fo_mariadb_gtid g;
+    const char *p = text;
+
+    st->n = 0;
+    if (text == NULL) return fo_errf(err, FO_EINVAL, "%s gtid_binlog_state is NULL", which);
+    if (*p == '\0') return 0;
+    for (;;) {
+        if (st->n == FO_GTID_STATE_MAX)
+            return fo_errf(err, FO_EINVAL, "%s gtid_binlog_state: more than %d entries", which, FO_GTID_STATE_MAX);
+        if (mariadb_parse_one(&p, &g, why, st->n) != 0)
+            return fo_errf(err, FO_EINVAL, "%s gtid_binlog_state: %s", which, why);
+        /* MariaDB prints each pair once; a repeat means this is not a binlog state. */
+        if (state_find(st, g.domain, g.server) >= 0)
+            return fo_errf(err, FO_EINVAL, "%s gtid_binlog_state: %u-%u appears twice", which, (unsigned)g.domain,
+                           (unsigned)g.server);
+        st->g[st->n++] = g;
+        if (*p == '\0') return 0;
+        if (*p != ',') {
+            unexpected_char(why, text, p);
+            return fo_errf(err, FO_EINVAL, "%s gtid_binlog_state: %s", which, why);
+        }
+        p++;
+    }
+}
+
+/* The primary lacks g: it has nothing from g's server in g's domain, or only older. */
+static bool state_lacks(const struct binlog_state *primary, const struct fo_mariadb_gtid *g)
+{
+    int j = state_find(primary, g->domain, g->server);
+
+    return j < 0 || primary->g[j].seqno < g->seqno;
+}
+
+/* Writes the errant entries of server (count of them: m) into out: whole entries only,
+ * ",..." (or "...") when the rest does not fit. */
+static void format_errant(const struct binlog_state *server, const struct binlog_state *primary, unsigned m, char *out,
+                          size_t outlen)
+{
+    static const char mark[] = ",...";
+    size_t used = 0, need;
+    unsigned i, k = 0;
+    char one[64];
+    int w;
+
+    for (i = 0; i < server->n; i++) {
+        const struct fo_mariadb_gtid *g = &server->g[i];
+
+        if (!state_lacks(primary, g)) continue;
+        w = snprintf(one, sizeof(one), "%s%u-%u-%llu", k > 0 ? "," : "", (unsigned)g->domain, (unsigned)g->server,
+                     (unsigned long long)g->seqno);
+        if (w < 0) break;
+        /* Room for this entry and its NUL, plus the cut mark if more entries follow. */
+        need = used + (size_t)w + 1 + (k + 1 < m ? sizeof(mark) - 1 : 0);
+        if (need > outlen) break;
+        memcpy(out + used, one, (size_t)w + 1);
+        used += (size_t)w;
+        k++;
+    }
+    if (k < m) {
+        const char *cut = used > 0 ? mark : mark + 1;
+        if (used + strlen(cut) < outlen) memcpy(out + used, cut, strlen(cut) + 1);
+    }
+}
+
+int fo_gtid_state_errant(const char *server_state, const char *primary_state, char *out, size_t outlen,
+                         char err[FO_ERRLEN])
+{
+    struct binlog_state server, primary;
+    unsigned i, m = 0;
+
+    if (out == NULL) outlen = 0;
+    if (outlen > 0) out[0] = '\0';
+    if (state_parse(server_state, &server, "server", err) != 0) return -FO_EINVAL;
+    if (state_parse(primary_state, &primary, "primary", err) != 0) return -FO_EINVAL;
+    for (i = 0; i < server.n; i++)
+        if (state_lacks(&primary, &server.g[i])) m++;
+    if (m == 0) return 0;
+    format_errant(&server, &primary, m, out, outlen);
+    return 1;
+}
+
 /* ---- MySQL -------------------------------------------------------------------- */
 
 /* Parses the 36-character "8-4-4-4-12" form, either case. */
@@ -272,11 +375,14 @@ static int interval_add(struct fo_mysql_uuid_set *u, uint64_t start, uint64_t en
     return 0;
 }
 
-/* Parses "N" or "N-M" at *p. */
+/* Parses "N" or "N-M" at *p. Both outputs are set on every path: the callers cannot
+ * tell the compiler that fo_errf() never returns 0, and gcc -O3 would otherwise
+ * report them as maybe-uninitialized (issue 10). */
 static int interval_parse(const char **p, uint64_t *start, uint64_t *end, char *err)
 {
     enum num_rc rc;
 
+    *start = *end = 0;
     rc = parse_uint(p, MYSQL_GNO_MAX, start);
     if (rc == 0 && **p == '-') {
         (*p)++;
@@ -321,7 +427,7 @@ static int mysql_parse_elem(const char **p, size_t off, struct fo_mysql_gtid_set
 {
     struct fo_mysql_uuid_set *u;
     uint8_t uuid[16];
-    uint64_t start, end;
+    uint64_t start = 0, end = 0;
     int rc;
 
     if (uuid_parse(*p, uuid) != 0) return fo_errf(err, FO_EINVAL, "bad uuid \"%.36s\" at offset %zu", *p, off);

@@ -42,6 +42,30 @@ enum fo_gtid_cmp fo_gtid_mariadb_compare(const struct fo_mariadb_pos *a, const s
 /* Number of transactions a is ahead of b summed over domains (0 if none). */
 uint64_t fo_gtid_mariadb_ahead_by(const struct fo_mariadb_pos *a, const struct fo_mariadb_pos *b);
 
+/* Errant transactions of a server against a primary, from their gtid_binlog_state
+ * (MariaDB: the last seqno of every (domain, server id) pair in the binary log, e.g.
+ * "0-3-11460,0-1-11450"; "" = empty; entries in any order, at most FO_GTID_STATE_MAX,
+ * a (domain, server id) pair at most once).
+ *
+ * The server has an errant transaction when, for some entry d-s-n of its state, the
+ * primary has no entry for (d, s) or has one with a seqno below n: a transaction
+ * that server s wrote in domain d and the primary never received. Comparing one
+ * position per domain is not enough: in "0-1-11451" against "0-1-11450,0-3-11460"
+ * the primary is ahead in domain 0, yet it lacks 0-1-11451 (issue 8.8). This relies
+ * on the primary logging what it replicates (log_slave_updates, DESIGN.md §11) and
+ * on seqnos growing within a domain (gtid_strict_mode).
+ *
+ * Returns 1 and writes the server's errant entries into out ("0-1-11451", joined
+ * with ",", in the server's order; if they do not fit, as many whole entries as fit
+ * followed by ",..." or just "..."), 0 when there are none (out = ""), or -FO_EINVAL
+ * (negative, unlike most fo_ functions, so that "< 0" is the test) with a reason in
+ * err naming the side when either string is NULL or does not parse (out = ""). out
+ * may be NULL when outlen is 0. Pure: no allocation; stack use is bounded by
+ * FO_GTID_STATE_MAX. */
+#define FO_GTID_STATE_MAX 1024 /* entries per state: more than any FO_GTIDSTATE_LEN-byte text holds */
+int fo_gtid_state_errant(const char *server_state, const char *primary_state, char *out, size_t outlen,
+                         char err[FO_ERRLEN]);
+
 struct fo_mysql_interval {
     uint64_t start, end;
 }; /* inclusive */

@@ -51,7 +51,7 @@ struct fo_hook {
     bool escalated; /* the timeout's SIGTERM was followed by SIGKILL */
     int pid;
     unsigned timeout_ms;
-    uint64_t t0_ns;
+    uint64_t t0_ms; /* uv_now() at the spawn: the timeout's start (see exit_cb) */
     unsigned duration_ms;
     unsigned lines_logged, lines_dropped;
     struct out_line line[2];
@@ -219,7 +219,10 @@ static void exit_cb(uv_process_t *proc, int64_t exit_status, int term_signal)
     h->exited = true;
     h->exit_status = exit_status;
     h->term_signal = term_signal;
-    h->duration_ms = (unsigned)((uv_hrtime() - h->t0_ns) / 1000000u);
+    /* On the loop's clock, the one the timeout runs on: a hook killed by its timeout
+     * never reports less than timeout_ms. (uv_hrtime() here against a start on the
+     * loop's cached, whole-millisecond time could say 299 ms for a 300 ms timeout.) */
+    h->duration_ms = (unsigned)(uv_now(h->loop) - h->t0_ms);
     /* We were killing it: make sure nothing it started lingers either. */
     if (h->timed_out || h->canceled || h->io_failed) signal_group(h, SIGKILL);
     if (h->canceled || (h->eof[0] && h->eof[1])) {
@@ -326,7 +329,7 @@ int fo_hook_run(uv_loop_t *loop, const char *name, const char *path, const char 
     opts.stdio = stdio;
     opts.stdio_count = 3;
     opts.flags = UV_PROCESS_DETACHED; /* own session and process group */
-    h->t0_ns = uv_hrtime();
+    h->t0_ms = uv_now(loop);          /* uv_spawn does not update it: the timer below starts here too */
     rc = uv_spawn(loop, &h->proc, &opts);
     h->proc.data = h;
     h->open_handles = 4;

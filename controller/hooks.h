@@ -23,11 +23,12 @@
 struct fo_hook;
 
 struct fo_hook_result {
-    int status;      /* 0 ran to completion (see exit_code), FO_ETIMEDOUT, FO_ECANCELED, FO_EIO */
-    int exit_code;   /* valid when status == 0 and term_signal == 0 */
-    int term_signal; /* signal that ended it, 0 if it exited */
-    unsigned duration_ms;
-    char detail[256]; /* e.g. "exited 1", "killed after 5000 ms timeout", "spawn: No such file" */
+    int status;           /* 0 ran to completion (see exit_code), FO_ETIMEDOUT, FO_ECANCELED, FO_EIO */
+    int exit_code;        /* valid when status == 0 and term_signal == 0 */
+    int term_signal;      /* signal that ended it, 0 if it exited */
+    unsigned duration_ms; /* spawn to exit on the loop's clock (uv_now), the timeout's:
+                           * never below timeout_ms when status is FO_ETIMEDOUT */
+    char detail[256];     /* e.g. "exited 1", "killed after 5000 ms timeout", "spawn: No such file" */
 };
 
 typedef void (*fo_hook_cb)(void *data, const struct fo_hook_result *r);

@@ -126,13 +126,102 @@ err_after_raft:
     return rc;
 }
 
+/* Initialises (does not start) the SIGTERM and SIGINT watchers. 0, or an error with
+ * neither handle left open. */
+static int init_signals(struct fo_ctl *ctl, char err[FO_ERRLEN])
+{
+    int rc;
+
+    if ((rc = uv_signal_init(ctl->loop, &ctl->sigterm)) != 0)
+        return fo_errf(err, FO_EIO, "cannot watch SIGTERM: uv_signal_init: %s", uv_strerror(rc));
+    if ((rc = uv_signal_init(ctl->loop, &ctl->sigint)) != 0) {
+        uv_close((uv_handle_t *)&ctl->sigterm, NULL);
+        uv_run(ctl->loop, UV_RUN_NOWAIT); /* runs the close */
+        return fo_errf(err, FO_EIO, "cannot watch SIGINT: uv_signal_init: %s", uv_strerror(rc));
+    }
+    ctl->sigterm.data = ctl;
+    ctl->sigint.data = ctl;
+    return 0;
+}
+
+/* Starts the watchers: without them SIGTERM could not stop the node cleanly. */
+static int start_signals(struct fo_ctl *ctl, char err[FO_ERRLEN])
+{
+    int rc;
+
+    if ((rc = uv_signal_start(&ctl->sigterm, on_signal, SIGTERM)) != 0)
+        return fo_errf(err, FO_EIO, "cannot watch SIGTERM: uv_signal_start: %s", uv_strerror(rc));
+    if ((rc = uv_signal_start(&ctl->sigint, on_signal, SIGINT)) != 0)
+        return fo_errf(err, FO_EIO, "cannot watch SIGINT: uv_signal_start: %s", uv_strerror(rc));
+    return 0;
+}
+
+/* Runs the node on the default loop until it stops. 0 after a clean stop, 1 when it
+ * could not start (the reason is on stderr). The MySQL library is initialised here
+ * and ended on every path. */
+static int run_node(struct fo_ctl *ctl)
+{
+    char err[FO_ERRLEN];
+    int rc, status = 1;
+
+    /* Connector/C: once, before any thread or connection (MariaDB docs); it fails only
+     * when the library cannot set itself up (memory, its charset tables). */
+    if (mysql_library_init(0, NULL, NULL) != 0) {
+        fprintf(stderr, "failoverd: mysql_library_init failed: MariaDB Connector/C could not initialise\n");
+        return 1;
+    }
+    if ((ctl->loop = uv_default_loop()) == NULL) {
+        fprintf(stderr, "failoverd: cannot create the event loop (uv_default_loop failed)\n");
+        goto err_after_mysql;
+    }
+    ctl->started_ms = uv_now(ctl->loop);
+    if (init_signals(ctl, err) != 0) goto err_print;
+    if (start_node(ctl, err) != 0) goto err_after_signals;
+    if (start_signals(ctl, err) != 0) {
+        /* Everything is up: stop it as a signal would, then report. */
+        fprintf(stderr, "failoverd: %s\n", err);
+        shutdown_node(ctl);
+        uv_run(ctl->loop, UV_RUN_DEFAULT);
+        goto out_stopped;
+    }
+    FO_INFO(MOD, "failoverd %s node %llu: raft %s, admin %s, http %s", FO_VERSION, (unsigned long long)ctl->cfg.node_id,
+            ctl->cfg.raft_address, ctl->cfg.admin_address, ctl->cfg.http_address);
+    /* Type=notify (deploy/systemd/failoverd.service): ready once raft runs and the admin
+     * and HTTP listeners are bound. Without NOTIFY_SOCKET this does nothing. */
+    sd_notifyf(0, "READY=1\nSTATUS=node %llu: raft %s, admin %s, http %s", (unsigned long long)ctl->cfg.node_id,
+               ctl->cfg.raft_address, ctl->cfg.admin_address, ctl->cfg.http_address);
+    uv_run(ctl->loop, UV_RUN_DEFAULT);
+    status = 0;
+
+out_stopped:
+    fo_monitor_free(ctl);
+    fo_failover_free(ctl);
+    fo_store_close(ctl->store);
+    /* Every module closed its handles on stop; one left open is a bug to report,
+     * though the process is exiting anyway. */
+    if ((rc = uv_loop_close(ctl->loop)) != 0) FO_WARN(MOD, "event loop closed with handles open: %s", uv_strerror(rc));
+    mysql_library_end();
+    return status;
+
+err_after_signals:
+    uv_close((uv_handle_t *)&ctl->sigterm, NULL);
+    uv_close((uv_handle_t *)&ctl->sigint, NULL);
+    uv_run(ctl->loop, UV_RUN_DEFAULT);
+err_print:
+    fprintf(stderr, "failoverd: %s\n", err);
+    uv_loop_close(ctl->loop);
+err_after_mysql:
+    mysql_library_end();
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static struct fo_ctl ctl; /* large; lives for the whole process */
     const char *config = NULL;
     char err[FO_ERRLEN];
     bool check_only = false;
-    int i, lock_fd = -1;
+    int i, status, lock_fd = -1;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -171,35 +260,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (lock_data_dir(ctl.cfg.data_dir, &lock_fd, err) != 0) {
         fprintf(stderr, "failoverd: %s\n", err);
+        fo_config_free(&ctl.cfg);
         return 1;
     }
-    mysql_library_init(0, NULL, NULL);
-    ctl.loop = uv_default_loop();
-    ctl.started_ms = uv_now(ctl.loop);
-    if (start_node(&ctl, err) != 0) {
-        fprintf(stderr, "failoverd: %s\n", err);
-        return 1;
-    }
-    uv_signal_init(ctl.loop, &ctl.sigterm);
-    uv_signal_init(ctl.loop, &ctl.sigint);
-    ctl.sigterm.data = &ctl;
-    ctl.sigint.data = &ctl;
-    uv_signal_start(&ctl.sigterm, on_signal, SIGTERM);
-    uv_signal_start(&ctl.sigint, on_signal, SIGINT);
-    FO_INFO(MOD, "failoverd %s node %llu: raft %s, admin %s, http %s", FO_VERSION, (unsigned long long)ctl.cfg.node_id,
-            ctl.cfg.raft_address, ctl.cfg.admin_address, ctl.cfg.http_address);
-    /* Type=notify (deploy/systemd/failoverd.service): ready once raft runs and the admin
-     * and HTTP listeners are bound. Without NOTIFY_SOCKET this does nothing. */
-    sd_notifyf(0, "READY=1\nSTATUS=node %llu: raft %s, admin %s, http %s", (unsigned long long)ctl.cfg.node_id,
-               ctl.cfg.raft_address, ctl.cfg.admin_address, ctl.cfg.http_address);
-    uv_run(ctl.loop, UV_RUN_DEFAULT);
-    fo_monitor_free(&ctl);
-    fo_failover_free(&ctl);
-    fo_store_close(ctl.store);
-    uv_loop_close(ctl.loop);
-    mysql_library_end();
+    status = run_node(&ctl);
     fo_config_free(&ctl.cfg);
     close(lock_fd);
-    FO_INFO(MOD, "stopped");
-    return 0;
+    if (status == 0) FO_INFO(MOD, "stopped");
+    return status;
 }

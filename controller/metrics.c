@@ -38,6 +38,7 @@ static void raft_metrics(struct fo_ctl *ctl, struct fo_buf *b)
 
 static void admin_metrics(struct fo_ctl *ctl, struct fo_buf *b)
 {
+    fo_admin_metrics(ctl, b); /* the admin server's own families (internal RPC refusals) */
     fo_prom_family(b, "failoverd_admin_requests_total", "counter", "Admin RPC requests received.");
     fo_prom_value(b, "failoverd_admin_requests_total", NULL, 0, (double)ctl->counters.admin_requests);
     fo_prom_family(b, "failoverd_admin_bad_frames_total", "counter",

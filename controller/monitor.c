@@ -88,6 +88,8 @@ struct fo_monitor {
     uint64_t last_tick_ns; /* monotonic time of the previous tick */
     int64_t last_skew_ms;  /* wall - monotonic at the previous tick */
     uint64_t verdicts_sent, verdicts_received;
+    uint64_t verdicts_not_voter, verdicts_own_id; /* failoverd_verdicts_ignored_total */
+    uint64_t ignored_logged_ms;                   /* a flood of them logs once a second */
 };
 
 static const double probe_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -163,11 +165,13 @@ static void inst_done(void *data, int status, int result)
     struct watch *w = ip->w;
 
     free(ip);
-    w->inflight--;
-    if (w->removed && w->inflight == 0) free_watch(w);
+    /* Said before the watch may be freed: an instance removed while its proposal
+     * failed is logged, then released (issue 8, item 12). */
     if (status != 0 && status != FO_ENOTLEADER && status != FO_ECANCELED)
         FO_WARN(MOD, "proposing state of %s:%u failed: %s", w->host, w->port, fo_strerror(status));
     (void)result;
+    w->inflight--;
+    if (w->removed && w->inflight == 0) free_watch(w);
 }
 
 static void propose_instance(struct fo_monitor *m, struct watch *w, const Fo__InstanceState *st)
@@ -798,23 +802,69 @@ bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, 
     return true;
 }
 
-void fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host, uint16_t port,
-                            bool down)
+/* A node whose verdict may count: a voter of the raft configuration as this node
+ * knows it (the latest one, committed or not, as raft itself counts quorums), and not
+ * this node, whose view is its own probe. */
+static bool may_vote(struct fo_ctl *ctl, uint64_t node_id)
 {
+    const struct raft_configuration *conf = &ctl->raft.raft.configuration;
+    unsigned i;
+
+    if (node_id == 0 || node_id == ctl->cfg.node_id) return false;
+    for (i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == node_id) return conf->servers[i].role == RAFT_VOTER;
+    return false;
+}
+
+/* Forgets the verdicts of nodes that are no longer voters, so that they neither count
+ * nor hold one of the FO_MAX_PEERS slots a voter needs. */
+static void drop_non_voters(struct fo_ctl *ctl, struct watch *w)
+{
+    unsigned i = 0;
+
+    while (i < w->n_votes) {
+        if (may_vote(ctl, w->votes[i].node_id))
+            i++;
+        else
+            w->votes[i] = w->votes[--w->n_votes];
+    }
+}
+
+int fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host, uint16_t port,
+                           bool down)
+{
+    struct fo_monitor *m = ctl->monitor;
     struct watch *w;
     unsigned i;
 
-    if (ctl->monitor == NULL || (w = find_watch(ctl->monitor, cluster, host, port)) == NULL) return;
-    ctl->monitor->verdicts_received++;
+    if (m == NULL) return 0;
+    if (!may_vote(ctl, node_id)) {
+        bool own = node_id == ctl->cfg.node_id;
+        uint64_t now = uv_now(ctl->loop);
+        if (own)
+            m->verdicts_own_id++;
+        else
+            m->verdicts_not_voter++;
+        if (m->ignored_logged_ms == 0 || now - m->ignored_logged_ms >= 1000) {
+            m->ignored_logged_ms = now ? now : 1;
+            FO_WARN(MOD, "verdict about %s:%u from node %llu ignored: %s", host, port, (unsigned long long)node_id,
+                    own ? "it is in this leader's own name" : "that node is not a voter of the raft configuration");
+        }
+        return FO_EPERM;
+    }
+    if ((w = find_watch(m, cluster, host, port)) == NULL) return 0;
+    m->verdicts_received++;
+    drop_non_voters(ctl, w);
     for (i = 0; i < w->n_votes && w->votes[i].node_id != node_id; i++) {
     }
     if (i == w->n_votes) {
-        if (w->n_votes == FO_MAX_PEERS) return;
+        if (w->n_votes == FO_MAX_PEERS) return 0;
         w->n_votes++;
     }
     w->votes[i].node_id = node_id;
     w->votes[i].down = down;
     w->votes[i].at_ms = uv_now(ctl->loop);
+    return 0;
 }
 
 unsigned fo_monitor_votes(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
@@ -825,6 +875,7 @@ unsigned fo_monitor_votes(struct fo_ctl *ctl, const char *cluster, const char *h
 
     if (ctl->monitor == NULL || (w = find_watch(ctl->monitor, cluster, host, port)) == NULL) return 0;
     for (i = 0; i < w->n_votes && n < max; i++) {
+        if (!may_vote(ctl, w->votes[i].node_id)) continue;
         out[n].node_id = w->votes[i].node_id;
         out[n].down = w->votes[i].down;
         out[n].age_ms = uv_now(ctl->loop) - w->votes[i].at_ms;
@@ -930,6 +981,13 @@ void fo_monitor_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_value(b, "failoverd_verdicts_sent_total", NULL, 0, (double)m->verdicts_sent);
     fo_prom_family(b, "failoverd_verdicts_received_total", "counter", "Followers' verdicts recorded by this leader.");
     fo_prom_value(b, "failoverd_verdicts_received_total", NULL, 0, (double)m->verdicts_received);
+    fo_prom_family(b, "failoverd_verdicts_ignored_total", "counter",
+                   "Authenticated verdicts this leader did not count: reason=not_voter (the node is not a voter of "
+                   "the raft configuration), own_id (in this node's own name).");
+    l = (struct fo_prom_label){"reason", "not_voter"};
+    fo_prom_value(b, "failoverd_verdicts_ignored_total", &l, 1, (double)m->verdicts_not_voter);
+    l = (struct fo_prom_label){"reason", "own_id"};
+    fo_prom_value(b, "failoverd_verdicts_ignored_total", &l, 1, (double)m->verdicts_own_id);
     fo_prom_family(b, "failoverd_probing_instances", "gauge", "Instances this node probes.");
     fo_prom_value(b, "failoverd_probing_instances", NULL, 0, m->n_watches);
     fo_prom_family(b, "failoverd_leader_probes_ok", "gauge",

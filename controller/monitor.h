@@ -48,11 +48,19 @@ bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, 
 
 bool fo_monitor_ready(struct fo_ctl *ctl); /* leader and barrier done */
 
-/* Leader: records a follower's verdict about an instance it probes. */
-void fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host, uint16_t port,
-                            bool down);
+/* Leader: records node_id's verdict about an instance it probes (node_id as the admin
+ * server authenticated it, admin.h). A verdict counts toward the majority of DESIGN.md
+ * §5 only if its node is a current voter of the raft configuration, and the leader's
+ * own view counts once, as its probe's health, never as a vote. Returns 0 (recorded;
+ * also when this node does not probe that instance: nothing to record), or FO_EPERM:
+ * node_id is this node's own id, or not a voter (a spare, a standby, removed, unknown);
+ * then nothing is recorded and failoverd_verdicts_ignored_total{reason} counts it. */
+int fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host, uint16_t port,
+                           bool down);
 /* Leader: the followers' verdicts about an instance with their ages; returns how
- * many were written (at most max). */
+ * many were written (at most max). Only verdicts of nodes that are voters now are
+ * returned (the configuration may have changed since one was recorded), never one
+ * in this node's own name, so a caller can count them all (controller/detector.h). */
 struct fo_detect_vote;
 unsigned fo_monitor_votes(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
                           struct fo_detect_vote *out, unsigned max);

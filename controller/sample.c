@@ -6,7 +6,14 @@
  * rather than truncated (a truncated position would compare as "behind"; a truncated
  * host would not match its instance), and only free-form error texts are truncated.
  * On failure the sample is left unchanged, so a half-parsed reply never leaks into
- * a decision. */
+ * a decision.
+ *
+ * What is strict is the *form* of values we must compute with. A value that is
+ * well-formed but unfamiliar (a thread state a newer server introduced, such as
+ * "Preparing") is a fact about the server, not a broken reply: it is kept as
+ * "unrecognized" with its text (STYLE.md §17). Failing the probe instead would make a
+ * replica that is still talking to the primary look unreachable, which is exactly
+ * the evidence that turns an unreachable primary into a "dead" one (issue 8.7). */
 #include "controller/sample.h"
 
 #include <errno.h>
@@ -16,7 +23,7 @@
 #include <strings.h>
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-#define Q1_NCOLS 6
+#define Q1_NCOLS FO_SAMPLE_Q1_NCOLS
 
 /* ---- value helpers ------------------------------------------------------------ */
 
@@ -74,19 +81,33 @@ static void copy_truncated(char *dst, size_t dstlen, const char *v, bool mark)
         dst[cut] = '\0';
 }
 
-static int parse_thread_state(const char *v, enum fo_thread_state *out, const char *col, char *err)
+/* Keeps a server-sent text for display: cut to fit (with "...") and with control
+ * bytes replaced, so it cannot break a log line or a table. */
+static void copy_display(char *dst, size_t dstlen, const char *v)
 {
-    static const enum fo_thread_state states[] = {FO_THREAD_YES, FO_THREAD_NO, FO_THREAD_CONNECTING};
+    size_t i;
+
+    copy_truncated(dst, dstlen, v, true);
+    for (i = 0; dst[i] != '\0'; i++)
+        if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f) dst[i] = '?';
+}
+
+/* Never fails: an unfamiliar value (or NULL) is FO_THREAD_UNRECOGNIZED, with the raw
+ * text kept. Values compare exactly, as the server prints them: "yes" is not "Yes". */
+static void parse_thread_state(const char *v, enum fo_thread_state *out, char text[FO_THREAD_TEXT_LEN])
+{
+    static const enum fo_thread_state states[] = {FO_THREAD_YES, FO_THREAD_NO, FO_THREAD_CONNECTING,
+                                                  FO_THREAD_PREPARING};
     unsigned i;
 
+    copy_display(text, FO_THREAD_TEXT_LEN, v != NULL ? v : "NULL");
+    *out = FO_THREAD_UNRECOGNIZED;
     for (i = 0; v != NULL && i < N_ELEMS(states); i++) {
         if (strcmp(v, fo_thread_state_name(states[i])) == 0) {
             *out = states[i];
-            return 0;
+            return;
         }
     }
-    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
-    return fo_errf(err, FO_EPROTO, "%s: unexpected value \"%.40s\"", col, v);
 }
 
 const char *fo_thread_state_name(enum fo_thread_state t)
@@ -95,9 +116,16 @@ const char *fo_thread_state_name(enum fo_thread_state t)
     case FO_THREAD_YES: return "Yes";
     case FO_THREAD_NO: return "No";
     case FO_THREAD_CONNECTING: return "Connecting";
+    case FO_THREAD_PREPARING: return "Preparing";
+    case FO_THREAD_UNRECOGNIZED: return "unrecognized";
     case FO_THREAD_UNKNOWN: break;
     }
     return "";
+}
+
+bool fo_thread_state_maybe_running(enum fo_thread_state t)
+{
+    return t != FO_THREAD_NO && t != FO_THREAD_CONNECTING;
 }
 
 /* ---- Q1: server variables -------------------------------------------------------- */
@@ -154,11 +182,29 @@ struct field {
     int (*parse)(struct fo_sample *s, const char *v, const char *col, char *err);
 };
 
+/* Only the errant-transaction check reads the binlog state, and it treats "unknown"
+ * as "cannot prove there is nothing errant", so a NULL or oversize value is recorded
+ * as unknown rather than failing the probe (a primary with a long history must not
+ * look DOWN because of it). */
+static int var_binlog_state(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    s->gtid_binlog_state[0] = '\0';
+    s->gtid_binlog_state_known = false;
+    if (v == NULL || strlen(v) >= sizeof(s->gtid_binlog_state)) return 0;
+    memcpy(s->gtid_binlog_state, v, strlen(v) + 1);
+    s->gtid_binlog_state_known = true;
+    return 0;
+}
+
 /* In FO_SAMPLE_Q1's column order. */
 static const struct field q1_fields[Q1_NCOLS] = {
-    {"@@server_id", true, var_server_id},          {"@@read_only", true, var_read_only},
-    {"@@gtid_current_pos", true, var_current_pos}, {"@@gtid_binlog_pos", true, var_binlog_pos},
-    {"@@gtid_slave_pos", true, var_slave_pos},     {"@@version", true, var_version},
+    {"@@server_id", true, var_server_id},
+    {"@@read_only", true, var_read_only},
+    {"@@gtid_current_pos", true, var_current_pos},
+    {"@@gtid_binlog_pos", true, var_binlog_pos},
+    {"@@gtid_slave_pos", true, var_slave_pos},
+    {"@@version", true, var_version},
+    {"@@gtid_binlog_state", true, var_binlog_state},
 };
 
 int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values, char err[FO_ERRLEN])
@@ -196,12 +242,14 @@ static int ss_master_port(struct fo_sample *s, const char *v, const char *col, c
 
 static int ss_io_running(struct fo_sample *s, const char *v, const char *col, char *err)
 {
-    return parse_thread_state(v, &s->io_running, col, err);
+    parse_thread_state(v, &s->io_running, s->io_running_text);
+    return 0;
 }
 
 static int ss_sql_running(struct fo_sample *s, const char *v, const char *col, char *err)
 {
-    return parse_thread_state(v, &s->sql_running, col, err);
+    parse_thread_state(v, &s->sql_running, s->sql_running_text);
+    return 0;
 }
 
 /* NULL means the lag is unknown (typically a thread is not running). */
@@ -288,6 +336,8 @@ static void reset_replica_fields(struct fo_sample *s)
     s->master_port = 0;
     s->io_running = FO_THREAD_UNKNOWN;
     s->sql_running = FO_THREAD_UNKNOWN;
+    s->io_running_text[0] = '\0';
+    s->sql_running_text[0] = '\0';
     s->lag_s = -1;
     s->last_io_errno = 0;
     s->last_io_error[0] = '\0';

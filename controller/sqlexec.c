@@ -530,33 +530,3 @@ int fo_sql_quote(const char *s, char *out, size_t outlen)
     out[o] = '\0';
     return 0;
 }
-
-int fo_sql_fence_statements(const char *user, char query[FO_SQL_FENCE_QUERY_LEN], const char *stmts[2])
-{
-    char u[2 * 64 + 4]; /* a user name is at most 63 bytes (FO_NAME_LEN) */
-
-    if (fo_sql_quote(user, u, sizeof(u)) != 0) return FO_ETOOBIG;
-    snprintf(query, FO_SQL_FENCE_QUERY_LEN,
-             "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN "
-             "('system user','event_scheduler',%s) AND COMMAND NOT IN ('Binlog Dump','Binlog Dump GTID',"
-             "'Daemon','Killed','Slave_IO','Slave_SQL','Slave_worker') LIMIT %u",
-             u, FO_SQL_MAX_STMTS);
-    stmts[0] = "SET GLOBAL read_only=1";
-    stmts[1] = query;
-    return 0;
-}
-
-unsigned fo_sql_kill_statements(const struct fo_sql_rows *rows, char kills[][FO_SQL_KILL_LEN], const char *stmts[],
-                                unsigned max)
-{
-    unsigned i, n = 0;
-
-    for (i = 0; rows != NULL && rows->n_cols > 0 && i < rows->n_rows && n < max; i++) {
-        const char *id = rows->values[i * rows->n_cols];
-        if (id == NULL || id[0] == '\0' || strspn(id, "0123456789") != strlen(id) || strlen(id) > 20) continue;
-        snprintf(kills[n], FO_SQL_KILL_LEN, "KILL CONNECTION %s", id);
-        stmts[n] = kills[n];
-        n++;
-    }
-    return n;
-}

@@ -1,7 +1,8 @@
 /* Runs a short list of SQL statements on one MySQL/MariaDB server without blocking
  * the loop (Connector/C non-blocking API + uv_poll, like controller/prober.h), on a
- * fresh connection that is closed afterwards. Used by the failover steps (fence,
- * stop IO threads, wait for relay logs, promote, repoint) and by rejoin.
+ * fresh connection that is closed afterwards. Used by the failover steps (stop IO
+ * threads, wait for relay logs, promote, repoint), by rejoin and by failover-agent
+ * (controller/fence.h runs its own single connection).
  *
  * Statements run in order; the first failure stops the list (unless the statement
  * is listed in `tolerate`, see below) and is reported with the statement's index and
@@ -62,20 +63,8 @@ void fo_sql_cancel(struct fo_sql *q);
  * backslash). Returns 0 or FO_ETOOBIG. */
 int fo_sql_quote(const char *s, char *out, size_t outlen);
 
-/* Fencing a primary (DESIGN.md §6 step 2), the same for the failover engine and for
- * failover-agent's FenceMysql: stmts[0] sets read_only=1, stmts[1] (built in query)
- * lists the client connections to kill: every connection but this one, replication
- * threads, system users and `user` itself. Returns 0, or FO_ETOOBIG if user does not
- * fit (nothing to run then). */
-#define FO_SQL_FENCE_QUERY_LEN 512
-int fo_sql_fence_statements(const char *user, char query[FO_SQL_FENCE_QUERY_LEN], const char *stmts[2]);
-
-/* "KILL CONNECTION <id>" for each id in the first column of rows (at most max, ids that
- * are not plain decimal numbers skipped): kills[i] holds the text, stmts[i] points to
- * it. Returns how many. */
-#define FO_SQL_KILL_LEN 48
-unsigned fo_sql_kill_statements(const struct fo_sql_rows *rows, char kills[][FO_SQL_KILL_LEN], const char *stmts[],
-                                unsigned max);
+/* Fencing lives in controller/fence.h (one implementation for the failover engine,
+ * rejoin and failover-agent); this module only runs statement lists. */
 
 /* Details of controller/sqlexec.c (added with the implementation):
  *

@@ -31,29 +31,40 @@ static enum fo_role infer_role(const struct fo_topo_in *x)
     return x->s->read_only ? FO_ROLE_ORPHAN : FO_ROLE_PRIMARY;
 }
 
-static bool in_cluster(const struct fo_topo_in *in, unsigned n, const char *host, uint16_t port)
+/* The instance a replica's reported source names, or -1 if none does. Spellings of
+ * one address or name are the same instance (issue 8.12): comparing raw strings made
+ * a replica naming its primary "DB1." look as if it replicated from elsewhere. */
+static int find_instance(const struct fo_topo_in *in, unsigned n, const char *host, uint16_t port)
 {
     unsigned i;
 
     for (i = 0; i < n; i++)
-        if (in[i].port == port && in[i].host != NULL && strcmp(in[i].host, host) == 0) return true;
-    return false;
+        if (fo_addr_same(in[i].host, in[i].port, host, port)) return (int)i;
+    return -1;
 }
 
-static const char *thread_name(enum fo_thread_state t)
+/* A state's name, or for a value we do not recognise the text the server sent. */
+static const char *thread_name(enum fo_thread_state t, const char *raw)
 {
     const char *name = fo_thread_state_name(t);
 
+    if (t == FO_THREAD_UNRECOGNIZED && raw[0] != '\0') return raw;
     return name[0] != '\0' ? name : "?";
 }
 
-static void problem_stopped(struct fo_topo_out *o, const struct fo_sample *s)
+static bool thread_stopped(enum fo_thread_state t)
+{
+    return !fo_thread_state_maybe_running(t);
+}
+
+/* FO_TOPO_P_STOPPED or FO_TOPO_P_UNSURE with the threads and their errors. */
+static void problem_threads(struct fo_topo_out *o, const struct fo_sample *s, const char *what)
 {
     const char *lead = ": ";
 
     problem_begin(o);
-    fo_text_append(o->problem, sizeof(o->problem), "%s (IO=%s, SQL=%s)", FO_TOPO_P_STOPPED, thread_name(s->io_running),
-                   thread_name(s->sql_running));
+    fo_text_append(o->problem, sizeof(o->problem), "%s (IO=%s, SQL=%s)", what,
+                   thread_name(s->io_running, s->io_running_text), thread_name(s->sql_running, s->sql_running_text));
     if (s->last_io_error[0] != '\0') {
         fo_text_append(o->problem, sizeof(o->problem), "%sIO error %u: %s", lead, s->last_io_errno, s->last_io_error);
         lead = " | ";
@@ -67,25 +78,28 @@ static void problem_stopped(struct fo_topo_out *o, const struct fo_sample *s)
 static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, struct fo_topo_out *o)
 {
     const struct fo_sample *s = in[i].s;
+    int src;
 
     memset(o, 0, sizeof(*o));
     o->role = infer_role(&in[i]);
     if (o->role != FO_ROLE_REPLICA) return;
-    /* Same size as the sample's field, so the copy cannot truncate. */
-    _Static_assert(sizeof(o->source_host) == sizeof(s->master_host), "host sizes differ");
-    memcpy(o->source_host, s->master_host, sizeof(o->source_host));
-    o->source_host[sizeof(o->source_host) - 1] = '\0';
+    src = find_instance(in, n, s->master_host, s->master_port);
+    o->source_host[0] = '\0';
+    fo_text_append(o->source_host, sizeof(o->source_host), "%s", src >= 0 ? in[src].host : s->master_host);
     o->source_port = s->master_port;
     if (!s->read_only) {
         problem_begin(o);
         fo_text_append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_WRITABLE_REPLICA);
     }
-    if (!in_cluster(in, n, s->master_host, s->master_port)) {
+    if (src < 0) {
         problem_begin(o);
         fo_text_append(o->problem, sizeof(o->problem), "%s (%s:%u)", FO_TOPO_P_OUTSIDE, s->master_host,
                        (unsigned)s->master_port);
     }
-    if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES) problem_stopped(o, s);
+    if (thread_stopped(s->io_running) || thread_stopped(s->sql_running))
+        problem_threads(o, s, FO_TOPO_P_STOPPED);
+    else if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES)
+        problem_threads(o, s, FO_TOPO_P_UNSURE);
 }
 
 static bool writable(const struct fo_topo_in *x)

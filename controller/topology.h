@@ -21,14 +21,18 @@
  *            "replication stopped (IO=No, SQL=Yes)" when a replica's IO or SQL thread
  *            is not running, with the error text appended when present,
  *            "replicates from a non-primary (H:P)" is NOT a problem (chains allowed).
- * Addresses are compared as host:port strings exactly as configured vs. reported by
- * Master_Host/Master_Port; the caller may supply aliases later. */
+ * A replica's source (Master_Host/Master_Port) is matched against the instances with
+ * fo_addr_same() (common/config.h): case, a trailing dot and the spelling of an IP
+ * literal do not matter, so a replica naming its source "DB1." or "::ffff:10.0.0.1"
+ * still replicates from the instance "db1" or "10.0.0.1". No DNS: a name never equals
+ * an address. */
 #ifndef FO_TOPOLOGY_H
 #define FO_TOPOLOGY_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/config.h"
 #include "controller/sample.h"
 
 #define FO_PROBLEM_LEN 256
@@ -41,14 +45,20 @@
  *   FO_TOPO_P_OUTSIDE " (10.0.0.9:3306)"                  (as reported by the replica)
  *   FO_TOPO_P_STOPPED " (IO=Connecting, SQL=Yes)" [": IO error 2003: <Last_IO_Error>"]
  *                     [" | SQL error 1062: <Last_SQL_Error>"] (": " before the first one)
- * "Not running" is any state but Yes: an IO thread still Connecting is not replicating.
+ *   FO_TOPO_P_UNSURE " (IO=Preparing, SQL=Yes)"   (same error suffixes)
+ * "Stopped" is a thread that is No or Connecting (an IO thread still Connecting is not
+ * replicating). A thread in a state we cannot interpret (Preparing, a value we do not
+ * recognise: shown as the server printed it) and none stopped is FO_TOPO_P_UNSURE: not
+ * "stopped", since it may well be replicating (STYLE.md §17).
  * Several problems of one instance are joined with FO_TOPO_P_SEP, in the order
- * writable replica, outside, stopped. A string cut to fit its buffer ends in "...". */
+ * writable replica, outside, stopped/unsure. A string cut to fit its buffer ends in
+ * "...". */
 #define FO_TOPO_P_NO_PRIMARY "no primary"
 #define FO_TOPO_P_MULTIPLE_WRITABLE "multiple writable: "
 #define FO_TOPO_P_WRITABLE_REPLICA "writable replica"
 #define FO_TOPO_P_OUTSIDE "replicates from outside the cluster"
 #define FO_TOPO_P_STOPPED "replication stopped"
+#define FO_TOPO_P_UNSURE "replication state unknown"
 #define FO_TOPO_P_SEP "; "
 
 enum fo_role { FO_ROLE_UNKNOWN = 0, FO_ROLE_PRIMARY = 1, FO_ROLE_REPLICA = 2, FO_ROLE_ORPHAN = 3 };
@@ -64,7 +74,11 @@ struct fo_topo_in {
 
 struct fo_topo_out {
     enum fo_role role;
-    char source_host[100];
+    /* The source of a replica: the configured host of the instance it matches (so the
+     * store records one spelling), else the host as the replica reports it, cut with
+     * "..." when longer than FO_HOST_LEN - 1 (the store's bound: a host that long
+     * cannot be one of our instances anyway). */
+    char source_host[FO_HOST_LEN];
     uint16_t source_port;
     char problem[FO_PROBLEM_LEN]; /* "" if none; several joined with "; " */
 };

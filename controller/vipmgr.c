@@ -5,7 +5,7 @@
  * primary for the writer VIP; controller/readers.h for reader VIPs).
  *
  * Every VIP is named by a key: "" for the writer VIP, the reader VIP's "a.b.c.d/len"
- * otherwise; leader memory (struct vstate) is per (cluster, key). */
+ * otherwise; leader memory (struct fo__vip_state) is per (cluster, key). */
 #include "controller/vipmgr.h"
 
 #include <stdarg.h>
@@ -20,6 +20,7 @@
 #include "controller/failover.h"
 #include "controller/monitor.h"
 #include "controller/readers.h"
+#include "controller/vipmgr_internal.h"
 #include "failoverd.pb-c.h"
 
 #define MOD "vip"
@@ -31,27 +32,9 @@
 
 enum move_phase { M_START, M_RELEASE, M_WAIT, M_COMMIT, M_ACQUIRE, M_DONE };
 
-/* Per (cluster, VIP) memory of the leader (not replicated). */
-struct vstate {
-    struct vstate *next;
-    char cluster[FO_NAME_LEN];
-    char key[FO_VIP_LEN];        /* "" = writer VIP */
-    char sent_host[FO_HOST_LEN]; /* last host this node sent a lease message to */
-    uint16_t sent_port;
-    uint64_t sent_ms; /* monotonic send time of that message */
-    bool sent_valid;
-    uint64_t next_renew_ms;
-    struct fo_agentc_call *call; /* the loop's renew / re-acquire in flight */
-    struct fo_vipmgr_move *move;
-    struct fo_vipmgr_move *queued; /* a failover's move waiting for the loop's to stop */
-    bool held;
-    bool reacquire; /* the holder's agent lost the lease: acquire again, same host */
-    char error[FO_ERRLEN];
-};
-
 struct fo_vipmgr_move {
     struct fo_vipmgr *v;
-    struct vstate *st;
+    struct fo__vip_state *st;
     enum move_phase phase;
     char cluster[FO_NAME_LEN];
     char key[FO_VIP_LEN];
@@ -73,77 +56,59 @@ struct fo_vipmgr_move {
     char last[200]; /* last acquire error */
 };
 
-struct fo_vipmgr {
-    struct fo_ctl *ctl;
-    struct fo_agentc *agentc;
-    uv_timer_t tick;
-    bool ready;
-    uint64_t ready_ms;
-    bool stopping;
-    unsigned refs; /* the tick handle, moves and proposals not yet called back */
-    struct vstate *states;
-    uint64_t moves_ok, moves_failed, renew_ok, renew_failed, reacquired;
-};
-
 static void move_step(struct fo_vipmgr_move *m);
 static void move_later(struct fo_vipmgr_move *m, uint64_t at_ms);
 
 /* ------------------------------------------------------------------ helpers */
 
-static void unref(struct fo_vipmgr *v)
+void fo__vip_unref(struct fo_vipmgr *v)
 {
-    struct vstate *s, *next;
+    struct fo__vip_state *s, *next;
 
     if (--v->refs != 0 || !v->stopping) return;
     for (s = v->states; s != NULL; s = next) {
         next = s->next;
         free(s);
     }
+    fo__vip_watch_free(v);
     free(v);
 }
 
-static struct vstate *state_find(struct fo_vipmgr *v, const char *cluster, const char *key)
+struct fo__vip_state *fo__vip_state_find(struct fo_vipmgr *v, const char *cluster, const char *key)
 {
-    struct vstate *s;
+    struct fo__vip_state *s;
 
     for (s = v->states; s != NULL; s = s->next)
         if (strcmp(s->cluster, cluster) == 0 && strcmp(s->key, key) == 0) return s;
     return NULL;
 }
 
-static struct vstate *state_get(struct fo_vipmgr *v, const char *cluster, const char *key)
+struct fo__vip_state *fo__vip_state_get(struct fo_vipmgr *v, const char *cluster, const char *key)
 {
-    struct vstate *s = state_find(v, cluster, key);
+    struct fo__vip_state *s = fo__vip_state_find(v, cluster, key);
 
     if (s != NULL) return s;
     if ((s = calloc(1, sizeof(*s))) == NULL) return NULL;
     snprintf(s->cluster, sizeof(s->cluster), "%s", cluster);
     snprintf(s->key, sizeof(s->key), "%s", key);
+    s->v = v;
     s->next = v->states;
     v->states = s;
     return s;
 }
 
-static uint16_t agent_port(const struct fo_store_cluster *c)
+uint16_t fo__vip_agent_port(const struct fo_store_cluster *c)
 {
     return c->agent_port != 0 ? c->agent_port : FO_DEFAULT_AGENT_PORT;
 }
 
-static unsigned lease_ms(const struct fo_store_cluster *c)
+unsigned fo__vip_lease_ms(const struct fo_store_cluster *c)
 {
     return c->vip_lease_ms != 0 ? c->vip_lease_ms : FO_DEFAULT_VIP_LEASE_MS;
 }
 
-/* One VIP of a cluster as the store has it: its address and its recorded holder. */
-struct vtarget {
-    char cidr[FO_VIP_LEN]; /* "a.b.c.d/len" */
-    char addr[FO_VIP_LEN]; /* "a.b.c.d": names the agent's lease */
-    char host[FO_HOST_LEN];
-    uint16_t port;
-};
-
 /* Fills t for VIP key of c. Returns 0, FO_ENOTFOUND (no such VIP) or a store error. */
-static int target_of(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *key, struct vtarget *t)
+int fo__vip_target_of(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *key, struct fo__vip_target *t)
 {
     uint64_t epoch;
     unsigned i;
@@ -166,21 +131,21 @@ static int target_of(struct fo_vipmgr *v, const struct fo_store_cluster *c, cons
     return rc;
 }
 
-static const char *what(const char *key)
+const char *fo__vip_what(const char *key)
 {
     return key[0] == '\0' ? "writer VIP" : "reader VIP";
 }
 
 /* When the recorded holder's lease has surely run out (vipmgr.h). */
-static uint64_t expiry_of(struct fo_vipmgr *v, const struct vstate *s, const struct fo_store_cluster *c,
-                          const struct vtarget *t)
+uint64_t fo__vip_expiry_of(struct fo_vipmgr *v, const struct fo__vip_state *s, const struct fo_store_cluster *c,
+                           const struct fo__vip_target *t)
 {
     if (s->sent_valid && strcmp(s->sent_host, t->host) == 0 && s->sent_port == t->port)
-        return s->sent_ms + lease_ms(c) + FO_VIPMGR_MARGIN_MS;
-    return v->ready_ms + lease_ms(c) + v->ctl->cfg.election_timeout_ms + FO_VIPMGR_MARGIN_MS;
+        return s->sent_ms + fo__vip_lease_ms(c) + FO_VIPMGR_MARGIN_MS;
+    return v->ready_ms + fo__vip_lease_ms(c) + v->ctl->cfg.election_timeout_ms + FO_VIPMGR_MARGIN_MS;
 }
 
-static void note_sent(struct fo_vipmgr *v, struct vstate *s, const char *host, uint16_t port)
+static void note_sent(struct fo_vipmgr *v, struct fo__vip_state *s, const char *host, uint16_t port)
 {
     snprintf(s->sent_host, sizeof(s->sent_host), "%s", host);
     s->sent_port = port;
@@ -205,7 +170,7 @@ static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, c
     acq.prefix = (uint32_t)strtoul(slash + 1, NULL, 10); /* validated by the store */
     acq.interface = (char *)c->vip_interface;
     acq.epoch = epoch;
-    acq.lease_ms = lease_ms(c);
+    acq.lease_ms = fo__vip_lease_ms(c);
     acq.writer = strcmp(cidr, c->vip) == 0;
     req.body_case = FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE;
     req.acquire = &acq;
@@ -221,7 +186,7 @@ static void move_free_cb(uv_handle_t *h)
     struct fo_vipmgr *v = m->v;
 
     free(m);
-    unref(v);
+    fo__vip_unref(v);
 }
 
 static void move_finish(struct fo_vipmgr_move *m, int status, const char *fmt, ...)
@@ -239,6 +204,7 @@ static void move_finish(struct fo_vipmgr_move *m, int status, const char *fmt, .
     va_end(ap);
     m->phase = M_DONE;
     m->cb = NULL;
+    m->v->gen++;
     if (m->st != NULL && m->st->queued == m) m->st->queued = NULL;
     if (m->st != NULL && m->st->move == m) {
         m->st->move = NULL;
@@ -309,6 +275,7 @@ static void committed(void *data, int status, int result)
     struct fo_vipmgr *v = m->v;
 
     m->committing = false;
+    v->gen++;
     if (move_alive(m)) {
         if (status != 0 || result != 0) {
             move_finish(m, status != 0 ? status : result, "VIP holder not committed: %s",
@@ -318,7 +285,7 @@ static void committed(void *data, int status, int result)
             move_step(m);
         }
     }
-    unref(v);
+    fo__vip_unref(v);
 }
 
 static void acquired(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp)
@@ -334,6 +301,11 @@ static void acquired(void *data, int status, const char *error, const Fo__Agent_
             m->st->held = true;
             m->st->error[0] = '\0';
             m->st->next_renew_ms = m->st->sent_ms + 1; /* renewed by the loop from now on */
+            m->st->last_ok_sent_ms = m->st->sent_ms;
+            /* The VIP has moved (the failover's VIP step): the revoke has done its job. */
+            m->st->revoked = false;
+            m->st->released_by_revoke = false;
+            m->st->lapse_since_ms = 0;
         }
         move_finish(m, 0, "%s%s%s moved to %s:%u at epoch %llu in %llu ms (%s; acquire %llu ms)",
                     m->key[0] ? "reader VIP " : "VIP", m->key, "", m->to_host, m->to_port, (unsigned long long)m->epoch,
@@ -382,7 +354,7 @@ static void move_step(struct fo_vipmgr_move *m)
 {
     struct fo_vipmgr *v = m->v;
     struct fo_store_cluster c;
-    struct vtarget tg;
+    struct fo__vip_target tg;
     Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
     Fo__Agent__ReleaseVip rel = FO__AGENT__RELEASE_VIP__INIT;
     char err[FO_ERRLEN];
@@ -391,11 +363,11 @@ static void move_step(struct fo_vipmgr_move *m)
 
     if (fo_store_get_cluster(v->ctl->store, m->cluster, &c) != 0)
         return move_finish(m, FO_ENOTFOUND, "cluster %s vanished", m->cluster);
-    if (target_of(v, &c, m->key, &tg) != 0)
-        return move_finish(m, FO_EINVAL, "cluster %s has no %s %s", m->cluster, what(m->key), m->key);
+    if (fo__vip_target_of(v, &c, m->key, &tg) != 0)
+        return move_finish(m, FO_EINVAL, "cluster %s has no %s %s", m->cluster, fo__vip_what(m->key), m->key);
     if (now >= m->deadline_ms && m->phase != M_ACQUIRE)
-        return move_finish(m, FO_ETIMEDOUT, "%s not moved to %s:%u in time (phase %d)", what(m->key), m->to_host,
-                           m->to_port, m->phase);
+        return move_finish(m, FO_ETIMEDOUT, "%s not moved to %s:%u in time (phase %d)", fo__vip_what(m->key),
+                           m->to_host, m->to_port, m->phase);
     switch (m->phase) {
     case M_START:
         snprintf(m->from_host, sizeof(m->from_host), "%s", tg.host);
@@ -413,8 +385,8 @@ static void move_step(struct fo_vipmgr_move *m)
         rel.vip = tg.addr;
         req.body_case = FO__AGENT__AGENT_REQUEST__BODY_RELEASE;
         req.release = &rel;
-        t = lease_ms(&c) / 2 < RELEASE_TIMEOUT_MS ? lease_ms(&c) / 2 : RELEASE_TIMEOUT_MS;
-        m->call = fo_agentc_call(v->agentc, tg.host, agent_port(&c), &req, t, released, m, err);
+        t = fo__vip_lease_ms(&c) / 2 < RELEASE_TIMEOUT_MS ? fo__vip_lease_ms(&c) / 2 : RELEASE_TIMEOUT_MS;
+        m->call = fo_agentc_call(v->agentc, tg.host, fo__vip_agent_port(&c), &req, t, released, m, err);
         if (m->call == NULL) {
             FO_WARN(MOD, "cluster %s: cannot ask %s:%u to release: %s", m->cluster, tg.host, tg.port, err);
             m->phase = M_WAIT;
@@ -422,7 +394,7 @@ static void move_step(struct fo_vipmgr_move *m)
         }
         return;
     case M_WAIT:
-        until = m->st != NULL ? expiry_of(v, m->st, &c, &tg) : now;
+        until = m->st != NULL ? fo__vip_expiry_of(v, m->st, &c, &tg) : now;
         if (now < until) return move_later(m, until);
         snprintf(m->how, sizeof(m->how), "%s:%u did not answer; its lease surely expired after %llu ms of waiting",
                  m->from_host, m->from_port, (unsigned long long)(now - m->phase_ms));
@@ -434,7 +406,8 @@ static void move_step(struct fo_vipmgr_move *m)
         if (m->st != NULL) note_sent(v, m->st, m->to_host, m->to_port);
         t = m->deadline_ms > now + 100 ? (unsigned)(m->deadline_ms - now) : 100;
         if (t > 2000) t = 2000;
-        if (send_acquire(v, &c, tg.cidr, m->to_host, agent_port(&c), m->epoch, t, acquired, m, &m->call, err) != 0)
+        if (send_acquire(v, &c, tg.cidr, m->to_host, fo__vip_agent_port(&c), m->epoch, t, acquired, m, &m->call, err) !=
+            0)
             return move_finish(m, FO_EIO, "cannot send AcquireVip to %s:%u: %s", m->to_host, m->to_port, err);
         return;
     case M_RELEASE:
@@ -447,18 +420,18 @@ static struct fo_vipmgr_move *move_start(struct fo_vipmgr *v, const char *cluste
                                          void *data, char err[FO_ERRLEN])
 {
     struct fo_vipmgr_move *m;
-    struct vstate *st;
+    struct fo__vip_state *st;
     bool queue = false;
 
     if (v == NULL || v->stopping || !v->ready) return fo_errf(err, FO_ENOTLEADER, "not the ready leader"), NULL;
-    if ((st = state_get(v, cluster, key)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
+    if ((st = fo__vip_state_get(v, cluster, key)) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
     /* A failover's move replaces a move of the renewal loop (which may be waiting for
      * a lease to run out, towards the old primary): the loop's is cancelled and this
      * one starts once it has stopped. */
     if (st->move != NULL && cb != NULL && st->move->cb == NULL && st->queued == NULL)
         queue = true;
     else if (st->move != NULL)
-        return fo_errf(err, FO_EBUSY, "a move of %s %s%s is already running", cluster, what(key), key), NULL;
+        return fo_errf(err, FO_EBUSY, "a move of %s %s%s is already running", cluster, fo__vip_what(key), key), NULL;
     if ((m = calloc(1, sizeof(*m))) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory"), NULL;
     m->v = v;
     m->st = st;
@@ -471,6 +444,7 @@ static struct fo_vipmgr_move *move_start(struct fo_vipmgr *v, const char *cluste
     m->cb = cb;
     m->data = data;
     m->t0_ms = uv_now(v->ctl->loop);
+    v->gen++;
     uv_timer_init(v->ctl->loop, &m->timer);
     m->timer.data = m;
     v->refs++;
@@ -508,8 +482,8 @@ static void renewed(void *data, int status, const char *error, const Fo__Agent__
 
 /* Renews the lease of the recorded holder t of one VIP (or acquires it again there,
  * when its agent said it lost it). */
-static void renew_holder(struct fo_vipmgr *v, struct vstate *s, const struct fo_store_cluster *c,
-                         const struct vtarget *t)
+static void renew_holder(struct fo_vipmgr *v, struct fo__vip_state *s, const struct fo_store_cluster *c,
+                         const struct fo__vip_target *t)
 {
     Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
     Fo__Agent__RenewLease ren = FO__AGENT__RENEW_LEASE__INIT;
@@ -517,14 +491,18 @@ static void renew_holder(struct fo_vipmgr *v, struct vstate *s, const struct fo_
     uint64_t now = uv_now(v->ctl->loop);
 
     if (now < s->next_renew_ms || t->host[0] == '\0') return;
+    if (!fo__vip_revoke_allows(v, s, c, t->host, t->port)) return;
+    fo__vip_lapse_check(v, s, c);
     note_sent(v, s, t->host, t->port);
-    s->next_renew_ms = now + lease_ms(c) / 4;
+    s->next_renew_ms = now + fo__vip_lease_ms(c) / 4;
     if (s->reacquire) {
-        if (send_acquire(v, c, t->cidr, t->host, agent_port(c), c->epoch, lease_ms(c) / 2, renewed, s, &s->call, err) !=
-            0)
+        if (send_acquire(v, c, t->cidr, t->host, fo__vip_agent_port(c), c->epoch, fo__vip_lease_ms(c) / 2, renewed, s,
+                         &s->call, err) != 0) {
             snprintf(s->error, sizeof(s->error), "acquire: %.200s", err);
-        else
-            v->reacquired++;
+            return;
+        }
+        v->reacquired++;
+        v->refs++;
         return;
     }
     snprintf(addr, sizeof(addr), "%s", t->addr);
@@ -533,28 +511,32 @@ static void renew_holder(struct fo_vipmgr *v, struct vstate *s, const struct fo_
     ren.vip = addr;
     req.body_case = FO__AGENT__AGENT_REQUEST__BODY_RENEW;
     req.renew = &ren;
-    s->call = fo_agentc_call(v->agentc, t->host, agent_port(c), &req, lease_ms(c) / 2, renewed, s, err);
-    if (s->call == NULL) snprintf(s->error, sizeof(s->error), "renew: %.200s", err);
+    s->call = fo_agentc_call(v->agentc, t->host, fo__vip_agent_port(c), &req, fo__vip_lease_ms(c) / 2, renewed, s, err);
+    if (s->call == NULL)
+        snprintf(s->error, sizeof(s->error), "renew: %.200s", err);
+    else
+        v->refs++;
 }
 
 /* Keeps VIP key of c on want (renewing it there) or moves it there. */
 static void keep_or_move(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *key, const char *want_host,
                          uint16_t want_port, const char *why)
 {
-    struct vtarget t;
-    struct vstate *s;
+    struct fo__vip_target t;
+    struct fo__vip_state *s;
     char err[FO_ERRLEN];
 
-    if ((s = state_get(v, c->name, key)) == NULL || s->call != NULL || s->move != NULL) return;
-    if (target_of(v, c, key, &t) != 0) return;
+    if ((s = fo__vip_state_get(v, c->name, key)) == NULL || s->call != NULL || s->move != NULL) return;
+    if (fo__vip_target_of(v, c, key, &t) != 0) return;
     if (want_host == NULL || (strcmp(t.host, want_host) == 0 && t.port == want_port)) {
         renew_holder(v, s, c, &t);
         return;
     }
-    FO_INFO(MOD, "cluster %s: %s %s holder %s:%u is not where it should be (%s:%u: %s); moving it", c->name, what(key),
-            t.cidr, t.host[0] ? t.host : "(nobody)", t.port, want_host, want_port, why);
+    FO_INFO(MOD, "cluster %s: %s %s holder %s:%u is not where it should be (%s:%u: %s); moving it", c->name,
+            fo__vip_what(key), t.cidr, t.host[0] ? t.host : "(nobody)", t.port, want_host, want_port, why);
     if (move_start(v, c->name, key, want_host, want_port, c->epoch,
-                   uv_now(v->ctl->loop) + 3u * lease_ms(c) + v->ctl->cfg.election_timeout_ms, NULL, NULL, err) == NULL)
+                   uv_now(v->ctl->loop) + 3u * fo__vip_lease_ms(c) + v->ctl->cfg.election_timeout_ms, NULL, NULL,
+                   err) == NULL)
         FO_WARN(MOD, "cluster %s: %s", c->name, err);
 }
 
@@ -596,13 +578,13 @@ static void loop_readers(struct fo_vipmgr *v, const struct fo_store_cluster *c)
     struct fo_reader_cand cands[FO_MAX_INSTANCES_PER_CLUSTER];
     struct fo_reader_vip rv[FO_MAX_READER_VIPS];
     struct cand_collect cc = {v, c, cands, 0};
-    struct vtarget t;
+    struct fo__vip_target t;
     unsigned i, max_lag = c->reader_max_lag_s != 0 ? c->reader_max_lag_s : FO_DEFAULT_READER_MAX_LAG_S;
 
     fo_store_each_instance(v->ctl->store, c->name, collect_cand, &cc);
     for (i = 0; i < c->n_reader_vips; i++) {
         memset(&rv[i], 0, sizeof(rv[i]));
-        if (target_of(v, c, c->reader_vips[i], &t) != 0) continue;
+        if (fo__vip_target_of(v, c, c->reader_vips[i], &t) != 0) continue;
         snprintf(rv[i].holder_host, sizeof(rv[i].holder_host), "%s", t.host);
         rv[i].holder_port = t.port;
     }
@@ -622,33 +604,51 @@ static void loop_readers(struct fo_vipmgr *v, const struct fo_store_cluster *c)
     }
 }
 
+/* Whether a failover of c is unfinished: a run of this node, or one the store shows
+ * (begun by a previous leader, or a run that died while this node stayed leader).
+ * A store error counts as running: the loop then only waits a tick. */
+static bool failover_unfinished(struct fo_vipmgr *v, const struct fo_store_cluster *c)
+{
+    struct fo_store_failover f;
+    int rc;
+
+    if (fo_failover_running(v->ctl, c->name)) return true;
+    rc = fo_store_get_running_failover(v->ctl->store, c->name, &f);
+    if (rc == FO_ENOTFOUND) return false;
+    if (rc != 0) FO_WARN(MOD, "cluster %s: reading its running failover: %s", c->name, fo_strerror(rc));
+    return true;
+}
+
 static int loop_cluster(void *data, const struct fo_store_cluster *c)
 {
     struct fo_vipmgr *v = data;
 
-    if (c->primary_host[0] == '\0' || fo_failover_running(v->ctl, c->name)) return 0;
+    /* DESIGN.md §6: the failover owns the VIP until its VIP step; renewing the old
+     * primary's lease (or re-acquiring it there) would undo the fence. */
+    if (c->primary_host[0] == '\0' || failover_unfinished(v, c)) return 0;
     if (c->vip[0] != '\0') keep_or_move(v, c, "", c->primary_host, c->primary_port, "the designated primary");
     if (c->n_reader_vips > 0) loop_readers(v, c);
+    fo__vip_watch_cluster(v, c);
     return 0;
 }
 
-static void renewed(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp)
+static void renewed_do(struct fo__vip_state *s, int status, const char *error, const Fo__Agent__AgentResponse *resp)
 {
-    struct vstate *s = data;
-
     s->call = NULL;
     if (status == FO_ECANCELED) return;
     if (status == 0 && resp->code == 0) {
         if (!s->held)
-            FO_INFO(MOD, "cluster %s: %s %s lease confirmed by %s:%u", s->cluster, what(s->key), s->key, s->sent_host,
-                    s->sent_port);
+            FO_INFO(MOD, "cluster %s: %s %s lease confirmed by %s:%u", s->cluster, fo__vip_what(s->key), s->key,
+                    s->sent_host, s->sent_port);
         s->held = true;
         s->error[0] = '\0';
         s->reacquire = false;
+        if (s->lapse_since_ms != 0) fo__vip_lapse_over(s->v, s);
+        s->last_ok_sent_ms = s->sent_ms;
         return;
     }
     if (s->held || s->error[0] == '\0')
-        FO_WARN(MOD, "cluster %s: %s %s lease on %s:%u: %s", s->cluster, what(s->key), s->key, s->sent_host,
+        FO_WARN(MOD, "cluster %s: %s %s lease on %s:%u: %s", s->cluster, fo__vip_what(s->key), s->key, s->sent_host,
                 s->sent_port, error[0] ? error : fo_strerror(status));
     s->held = false;
     snprintf(s->error, sizeof(s->error), "lease on %s:%u: %.120s", s->sent_host, s->sent_port,
@@ -656,9 +656,20 @@ static void renewed(void *data, int status, const char *error, const Fo__Agent__
     /* The agent no longer holds it (expired, released, restarted): the recorded
      * holder is the only host that may hold it, so taking it again there is safe. */
     if (status == 0 && resp->code == FO_ENOTFOUND) {
+        if (s->lapse_since_ms == 0) fo__vip_lapse_seen(s->v, s, error);
         s->reacquire = true;
         s->next_renew_ms = 0;
     }
+}
+
+/* The call held a reference: at stop, the states live until its callback ran. */
+static void renewed(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp)
+{
+    struct fo__vip_state *s = data;
+    struct fo_vipmgr *v = s->v;
+
+    renewed_do(s, status, error, resp);
+    fo__vip_unref(v);
 }
 
 static void tick_cb(uv_timer_t *t)
@@ -713,12 +724,12 @@ int fo_vipmgr_start(struct fo_ctl *ctl, struct fo_vipmgr **out, char err[FO_ERRL
 
 static void tick_closed(uv_handle_t *h)
 {
-    unref(h->data);
+    fo__vip_unref(h->data);
 }
 
 void fo_vipmgr_leader_ready(struct fo_vipmgr *v)
 {
-    struct vstate *s;
+    struct fo__vip_state *s;
 
     if (v == NULL || v->stopping) return;
     v->ready = true;
@@ -726,22 +737,38 @@ void fo_vipmgr_leader_ready(struct fo_vipmgr *v)
     for (s = v->states; s != NULL; s = s->next) {
         s->sent_valid = false;
         s->next_renew_ms = 0;
+        s->last_ok_sent_ms = 0;
+        s->lapse_since_ms = 0;
+        s->lapse_reported = false;
     }
 }
 
 void fo_vipmgr_leader_lost(struct fo_vipmgr *v)
 {
-    struct vstate *s;
+    struct fo__vip_state *s;
 
     if (v == NULL) return;
     v->ready = false;
+    v->gen++;
     for (s = v->states; s != NULL; s = s->next) {
         s->sent_valid = false;
         s->held = false;
+        /* A revoke is a promise of this term's failover run; the next leader's loop
+         * reads the unfinished failover from the store instead. */
+        s->revoked = false;
+        s->released_by_revoke = false;
         if (s->call != NULL) fo_agentc_cancel(s->call);
         if (s->queued != NULL) fo_vipmgr_move_cancel(s->queued);
         if (s->move != NULL) fo_vipmgr_move_cancel(s->move);
     }
+    fo__vip_revoke_cancel_all(v);
+    fo__vip_watch_reset(v);
+}
+
+void fo__vip_quiesce(struct fo__vip_state *s)
+{
+    if (s->call != NULL) fo_agentc_cancel(s->call);
+    if (s->move != NULL && s->move->cb == NULL) fo_vipmgr_move_cancel(s->move);
 }
 
 void fo_vipmgr_stop(struct fo_vipmgr *v)
@@ -755,7 +782,7 @@ void fo_vipmgr_stop(struct fo_vipmgr *v)
 
 /* ------------------------------------------------------------------ views */
 
-static void held_sample(struct fo_buf *b, const struct vstate *s, double x)
+static void held_sample(struct fo_buf *b, const struct fo__vip_state *s, double x)
 {
     struct fo_prom_label l[3] = {
         {"cluster", s->cluster}, {"kind", s->key[0] ? "reader" : "writer"}, {"vip", s->key[0] ? s->key : "writer"}};
@@ -772,19 +799,27 @@ static void sample(struct fo_buf *b, const char *name, const char *label, const 
 
 void fo_vipmgr_view(struct fo_vipmgr *v, const char *cluster, const char *key, struct fo_vipmgr_view *out)
 {
-    struct vstate *s;
+    struct fo__vip_state *s;
 
     memset(out, 0, sizeof(*out));
-    if (v == NULL || !v->ready || (s = state_find(v, cluster, key)) == NULL) return;
+    if (v == NULL || !v->ready || (s = fo__vip_state_find(v, cluster, key)) == NULL) return;
     out->known = true;
-    out->held = s->held;
-    snprintf(out->error, sizeof(out->error), "%s", s->error);
+    out->held = s->held && s->n_strays == 0;
+    if (s->n_strays == 0) {
+        snprintf(out->error, sizeof(out->error), "%s", s->error);
+        return;
+    }
+    /* Surfaced through the error too, so that every reader of the view (topology's
+     * lease line) shows it without knowing about the stray field. */
+    fo__vip_stray_text(s, uv_now(v->ctl->loop), out->stray, sizeof(out->stray));
+    snprintf(out->error, sizeof(out->error), "VIP ALSO present on %.120s (stray holder, no lease; releasing it)%s%.60s",
+             out->stray, s->error[0] ? "; " : "", s->error);
 }
 
 void fo_vipmgr_metrics(struct fo_vipmgr *v, struct fo_buf *b)
 {
     struct fo_agentc_stats st;
-    struct vstate *s;
+    struct fo__vip_state *s;
 
     if (v == NULL) return;
     fo_agentc_stats(v->agentc, &st);
@@ -801,4 +836,5 @@ void fo_vipmgr_metrics(struct fo_vipmgr *v, struct fo_buf *b)
     fo_prom_family(b, "failoverd_agent_tls_refused_total", "counter",
                    "connections to agents that failed mutual TLS authentication");
     sample(b, "failoverd_agent_tls_refused_total", NULL, NULL, (double)st.tls_refused);
+    fo__vip_watch_metrics(v, b);
 }

@@ -4,7 +4,10 @@
 #
 # The role travels in the certificate subject's OU (controller, agent, client): an agent
 # accepts only controller certificates, a controller's admin RPC accepts client (and
-# controller) certificates. Run `gen-certs.sh --help` for usage.
+# controller) certificates. A controller's node id (its [failoverd] node_id, the raft
+# id) travels in a subjectAltName URI failoverd://node/ID (common/tls.h, "Node ids"):
+# the leader accepts a verdict or a proposal only from the node its certificate names.
+# Run `gen-certs.sh --help` for usage.
 set -eu
 
 prog=$(basename "$0")
@@ -15,7 +18,7 @@ out=""
 
 usage() {
     cat <<EOF
-Usage: $prog --out DIR [--days N] ROLE:NAME[,IP_OR_DNS...] ...
+Usage: $prog --out DIR [--days N] ROLE:NAME[,IP_OR_DNS...][,node=ID] ...
 
 Creates DIR/ca.crt and DIR/ca.key (an EC P-256 CA, valid $ca_days days) unless they
 exist, and for each entry DIR/NAME.crt and DIR/NAME.key: an EC P-256 key and a
@@ -26,6 +29,11 @@ addresses or DNS names as subjectAltName. Key files are mode 0600.
   NAME        letters, digits, '.', '_' and '-' (the file name and the CN)
   IP_OR_DNS   an IPv4/IPv6 address or a DNS name the host is reached at; servers
               (controller, agent) need one, or peers cannot verify them
+  node=ID     controller only: the node id ([failoverd] node_id, 1 or more) the
+              certificate binds, as subjectAltName URI failoverd://node/ID. The
+              leader refuses verdicts, proposals and member notes from a controller
+              certificate without one, and failoverd refuses to start with a
+              certificate naming another id than its node_id
   --days N    validity of the host certificates (default $days)
 
 Idempotent: a certificate that already exists, is signed by DIR/ca.crt, matches its
@@ -33,7 +41,7 @@ key, has the requested subject and names and is valid for more than $renew_days 
 is kept; otherwise it is made again (its key is reused if it is a valid key).
 
 Example:
-  $prog --out /etc/failoverd/tls controller:ctl1,10.231.0.2 \\
+  $prog --out /etc/failoverd/tls controller:ctl1,10.231.0.2,node=1 \\
       agent:db1,10.231.0.11 agent:db2,10.231.0.12 client:admin
 EOF
 }
@@ -112,7 +120,21 @@ san_value() {
     # shellcheck disable=SC2086
     set -- $list
     IFS=$old_ifs
+    nodes=0
     for a in "$@"; do
+        if [ "${a#node=}" != "$a" ]; then
+            id=${a#node=}
+            # Decimal without a leading zero: the one spelling failoverd accepts.
+            case "$id" in
+            '' | 0* | *[!0-9]*) die "'$spec': node=$id must be a node id, a number from 1 without leading zeros" ;;
+            esac
+            [ ${#id} -le 19 ] || die "'$spec': node=$id is too large"
+            [ "${spec%%:*}" = controller ] || die "'$spec': node=ID is for controller certificates only"
+            nodes=$((nodes + 1))
+            [ "$nodes" -eq 1 ] || die "'$spec': node=ID is given twice"
+            san="${san:+$san,}URI:failoverd://node/$id"
+            continue
+        fi
         if is_ipv4 "$a" || is_ipv6 "$a"; then
             item="IP:$a"
         elif printf '%s\n' "$a" | grep -Eq '^[0-9.]+$'; then
@@ -242,9 +264,16 @@ for e in $entries; do
         echo "kept   $crt"
         continue
     fi
-    if [ -z "$san" ] && [ "$role" != client ]; then
-        echo "$prog: warning: $name ($role) has no IP or DNS name: clients cannot verify it as a server" >&2
-    fi
+    case ",$san" in *,IP:* | *,DNS:*) ;; *)
+        [ "$role" = client ] ||
+            echo "$prog: warning: $name ($role) has no IP or DNS name: clients cannot verify it as a server" >&2
+        ;;
+    esac
+    case "$san" in *URI:failoverd://node/*) ;; *)
+        [ "$role" != controller ] ||
+            echo "$prog: warning: $name (controller) has no node=ID: the leader will refuse its verdicts and proposals" >&2
+        ;;
+    esac
     if [ -f "$key" ] && [ -n "$(pubkey_of_key "$key")" ]; then
         cp "$key" "$tmp/host.key"
     else

@@ -190,8 +190,8 @@ cmd_start() {
     sed 's/^/  /' "$QS/mariadb.out" >&2
 
     say "making a CA and certificates in $TLS (deploy/gen-certs.sh)"
-    ./deploy/gen-certs.sh --out "$TLS" controller:ctl1,127.0.0.1 controller:ctl2,127.0.0.1 \
-        controller:ctl3,127.0.0.1 client:admin | sed 's/^/  /' >&2
+    ./deploy/gen-certs.sh --out "$TLS" controller:ctl1,127.0.0.1,node=1 controller:ctl2,127.0.0.1,node=2 \
+        controller:ctl3,127.0.0.1,node=3 client:admin | sed 's/^/  /' >&2
 
     say "starting failoverd nodes 1-3 (admin :7001-7003 with mutual TLS, raft :7101-7103, http :9501-9503)"
     python3 -m rig.controllers start --dir "$QS/failoverd" --nodes 3 --tls-dir "$TLS" \

@@ -351,8 +351,9 @@ int fo_raft_propose(struct fo_raft *r, const uint8_t *cmd, size_t len, fo_raft_a
     int rv;
 
     if (!fo_raft_is_leader(r)) return fo_errf(err, FO_ENOTLEADER, "not the leader");
+    /* Every refusal that allocates nothing comes before the allocations. */
+    if (len > UINT32_MAX - 16) return fo_errf(err, FO_ETOOBIG, "command too large (%zu bytes)", len);
     a = calloc(1, sizeof(*a));
-    if (len > UINT32_MAX - 16) return fo_errf(err, FO_ETOOBIG, "command too large");
     buf.len = entry_size(len);
     buf.base = raft_calloc(1, buf.len);
     if (a == NULL || buf.base == NULL) {

@@ -62,7 +62,9 @@ const char *fo_raft_state_name(struct fo_raft *r); /* "leader" "follower" "candi
 const char *fo_raft_role_name(struct fo_raft *r, uint64_t id);
 
 /* Proposes one encoded fo.Command (copied). cb gets 0 and the store's result code,
- * or a raft failure (FO_ENOTLEADER, FO_ERAFT, FO_ECANCELED) in status. */
+ * or a raft failure (FO_ENOTLEADER, FO_ERAFT, FO_ECANCELED) in status. Returns 0, or
+ * FO_ENOTLEADER, FO_ETOOBIG (len above UINT32_MAX - 16), FO_ENOMEM or a raft error
+ * (err says which); cb then never fires and nothing is left allocated. */
 typedef void (*fo_raft_apply_cb)(void *data, int status, int result);
 int fo_raft_propose(struct fo_raft *r, const uint8_t *cmd, size_t len, fo_raft_apply_cb cb, void *data,
                     char err[FO_ERRLEN]);

@@ -22,8 +22,9 @@ CA, ctl1..ctl3 naming 127.0.0.1, the client certificate `admin`):
   3. A node whose certificate names 127.0.0.9, dialled at 127.0.0.1: failoverctl
      refuses it (exit 3, "does not name 127.0.0.1").
   4. Bad [tls] files (missing key, key of another certificate, certificate of another
-     CA): `failoverd --check-config` and a real start exit 1 naming the file, before
-     anything listens.
+     CA, a client certificate, a controller certificate binding another node id than
+     node_id): `failoverd --check-config` and a real start exit 1 naming the file,
+     before anything listens.
   5. insecure = yes: the node warns at start, exports failoverd_admin_tls 0 and
      answers failoverctl --insecure; failoverctl with TLS options gets a hint.
   6. SIGTERM with admin connections open in each phase (TCP only, handshake half
@@ -119,7 +120,7 @@ def part_working(c, lid, password_file):
     names = [x["name"] for x in c.ctl_ok(["clusters"], controller=lid)["clusters"]]
     check("tlsdemo" in names, f"leader {lid} does not list the forwarded cluster: {names}")
     step(f"status over TLS, `cluster add` via follower {f} forwarded to leader {lid} over TLS")
-    crt, key, ca = c.make_cert("controller", "ctl2", ["127.0.0.1"])
+    crt, key, ca = c.make_cert("controller", "ctl2", ["127.0.0.1"], node=2)  # as the rig made it
     js = c.ctl_ok(["clusters"], controller=lid, tls=["--ca", ca, "--cert", crt, "--key", key])
     check("tlsdemo" in [x["name"] for x in js["clusters"]], f"clusters with a controller certificate: {js}")
     # The environment variables work as defaults for the options.
@@ -201,10 +202,10 @@ def part_bad_files(c, base, other_dir):
     gen_certs(other_dir, "controller:ctl9,127.0.0.1")
     o_crt, o_key = os.path.join(other_dir, "ctl9.crt"), os.path.join(other_dir, "ctl9.key")
 
-    def conf(name, ca, crt, key):
-        lines = ["[failoverd]", "node_id = 9", "raft_address = 127.0.0.1:25880",
+    def conf(name, ca, crt, key, node_id=1):
+        lines = ["[failoverd]", f"node_id = {node_id}", "raft_address = 127.0.0.1:25880",
                  "admin_address = 127.0.0.1:25881", "http_address = 127.0.0.1:25882",
-                 f"data_dir = {bad_dir}/data", "", "[peer 9]", "raft_address = 127.0.0.1:25880",
+                 f"data_dir = {bad_dir}/data", "", f"[peer {node_id}]", "raft_address = 127.0.0.1:25880",
                  "admin_address = 127.0.0.1:25881", "", "[tls]", f"ca_file = {ca}", f"cert_file = {crt}",
                  f"key_file = {key}", ""]
         path = os.path.join(bad_dir, name)
@@ -228,6 +229,9 @@ def part_bad_files(c, base, other_dir):
          ["[tls]", "nope.key", "No such file or directory"]),
         ("wrong-key.conf", (c.ca_file, crt1, key2), ["[tls]", key2, "does not match", crt1]),
         ("other-ca.conf", (c.ca_file, o_crt, o_key), ["[tls]", o_crt, "does not verify against CA file"]),
+        ("client-cert.conf", (c.ca_file, c.client_cert, c.client_key),
+         ["[tls]", c.client_cert, 'has role "client"', "needs a controller one"]),
+        ("other-node.conf", (c.ca_file, crt1, key1, 9), ["[tls]", crt1, "is node 1's", "node_id is 9"]),
     ]
     for name, files, needles in cases:
         path = conf(name, *files)

@@ -15,15 +15,25 @@ below (python3-protobuf is not a dependency).
   6. Peers with an agent or client certificate, or one from another CA -> refused.
   7. Restart the agent (SIGTERM, exit 0) -> epoch 5 still enforced (4 refused).
   8. /metrics counts the refusals; insecure = yes serves plain TCP and warns.
+  10. (run last) The local mysqld (a real mariadbd in db1, [mysql] configured, no
+     lease_read_only key: the default, yes): a writer VIP lease that lapses makes the
+     agent fence mysqld (read_only=1, a READ_ONLY ADMIN session killed); the leader's
+     renew at the same epoch is refused (not held) and its re-acquire at that epoch
+     makes mysqld writable again by itself (logged, counted in /metrics); a lapse
+     re-acquired at ANOTHER epoch stays read-only; FenceMysql at epoch 13 answers with
+     its result (sessions killed, none survived), a renew at 12 is refused and mysqld
+     stays read-only, also after a lapse and a re-acquire at 13 (a failover's fence is
+     never undone); ReleaseVip removes a hand-added copy of the address (other prefix,
+     no lease) and says so (vip_removed), Status shows the address while it is there.
   9. (run between 6 and 7) Per-VIP leases, two VIPs of cluster demo on db1: both
      acquired; renewing only the first lets the second's lease run out and the agent
      deletes that VIP alone; release by name deletes one, release "" all; renew ""
      with nothing held -> FO_ENOTFOUND; a vip not configured for the cluster ->
      FO_EPERM; epochs stay per cluster (epoch 0 is valid for another cluster);
-     /metrics has a series per VIP, the epoch once per cluster (promtool, if
-     installed, accepts it).
+     /metrics has a series per VIP, the epoch once per cluster (promtool accepts
+     it; without promtool the test ends as skipped, exit 77, not passed).
 
-Ports (inside the namespaces only): agent 7201, http 9601."""
+Ports (inside the namespaces only): agent 7201, http 9601, mariadbd 23306 (step 10)."""
 
 import os
 import shutil
@@ -39,7 +49,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from rig import netns  # noqa: E402
 from rig.agents import in_netns  # noqa: E402
-from rig.util import NotYet, Proc, RigError, check, run_test, step, tail, wait_for  # noqa: E402
+from rig.mariadb import MariaDBRig  # noqa: E402
+from rig.util import NotYet, Proc, RigError, check, run_test, skip_part, step, tail, wait_for  # noqa: E402
 
 SRC = os.environ.get("FO_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("FO_BUILD_DIR", os.path.join(SRC, "build"))
@@ -48,6 +59,8 @@ PORT = 7201
 HTTP_PORT = 9601
 VIP = "10.231.0.100"
 VIP2 = "10.231.0.101"
+VIP3 = "10.231.0.102"  # cluster other's only VIP: the writer VIP of step 10
+DB_PORT = 23306
 FO_ESTALE, FO_EPERM, FO_ENOTFOUND, FO_EINVAL = 20, 22, 10, 2
 
 # ---------------------------------------------------------------- protobuf by hand
@@ -80,9 +93,10 @@ def request(rid, kind, body=b""):
     return f_varint(1, rid) + f_bytes(field, body)
 
 
-def acquire(cluster, vip, prefix, iface, epoch, lease_ms):
-    return (f_bytes(1, cluster) + f_bytes(2, vip) + f_varint(3, prefix) + f_bytes(4, iface) +
+def acquire(cluster, vip, prefix, iface, epoch, lease_ms, writer=False):
+    body = (f_bytes(1, cluster) + f_bytes(2, vip) + f_varint(3, prefix) + f_bytes(4, iface) +
             f_varint(5, epoch) + f_varint(6, lease_ms))
+    return body + f_varint(7, 1) if writer else body
 
 
 def epoch_msg(cluster, epoch, vip=None):
@@ -218,8 +232,15 @@ class Env:
             if r.returncode != 0:
                 raise RigError(f"gen-certs.sh failed: {r.stderr.strip()}")
 
-    def write_conf(self, insecure=False):
+    def write_conf(self, insecure=False, mysql=None):
+        """mysql: (host, port, user, password_file) for a [mysql] section; the
+        lease_read_only key is never written (its default, yes, applies)."""
         c = self.certs
+        extra = ""
+        if mysql is not None:
+            host, port, user, pwfile = mysql
+            extra = (f"\n[mysql]\nhost = {host}\nport = {port}\nuser = {user}\npassword_file = {pwfile}\n"
+                     "connect_timeout_ms = 1000\ntimeout_ms = 5000\n")
         with open(self.conf, "w") as f:
             f.write(f"""[agent]
 listen = {self.net.addr('db1')}:{PORT}
@@ -239,7 +260,7 @@ vip = {VIP2}/24 eth0
 
 [cluster other]
 vip = 10.231.0.102/24 eth0
-""")
+""" + extra)
 
     def start(self):
         self.proc = Proc("failover-agent", self.net.wrap("db1", [AGENT_BIN, "--config", self.conf]),
@@ -253,7 +274,7 @@ vip = 10.231.0.102/24 eth0
         wait_for(listening, 10, "failover-agent to listen")
 
     def stop(self):
-        if self.proc is not None:
+        if self.proc is not None and self.proc.alive():
             rc = self.proc.stop(timeout=20)
             check(rc == 0, f"failover-agent {self.proc.describe_exit()} on SIGTERM:\n{tail(self.log)}")
 
@@ -479,7 +500,7 @@ def per_vip_leases(env):
         r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=30)
         check(r.returncode == 0 and not (r.stdout + r.stderr).strip(), f"promtool: {r.stdout}{r.stderr}")
     else:
-        step("promtool not installed: /metrics format not checked")
+        skip_part("promtool check metrics on the agent's /metrics (promtool not installed)")
     cli.close()
 
 
@@ -518,6 +539,132 @@ def restart_checks(env):
     env.stop()
 
 
+def read_only(db):
+    return db.scalar(1, "SELECT @@global.read_only")
+
+
+def app_insert(db, user, password, value):
+    """(ok, error text) of one INSERT by user over TCP, as a client of the VIP would."""
+    r = db._client(1, f"INSERT INTO agentfence.t VALUES ({value})", user=user, password=password, check=False)
+    return r.returncode == 0, r.stderr.strip()
+
+
+def still(pred, seconds, what):
+    """pred() must hold at every check for `seconds` (a negative check, polled)."""
+    t_end = time.monotonic() + seconds
+    while time.monotonic() < t_end:
+        check(pred(), what)
+        time.sleep(0.1)
+
+
+def lease_fence(env, db):
+    step("10. the local mysqld: lease_read_only (default yes), its undo, FenceMysql, ReleaseVip")
+    app_pw = db.passwords["app"]
+    db.sql(1, "CREATE DATABASE agentfence; CREATE TABLE agentfence.t (v INT) ENGINE=InnoDB;"
+              f"CREATE USER roadmin@'{db.account_host}' IDENTIFIED BY 'ro-pw';"
+              f"GRANT INSERT, SELECT ON agentfence.* TO roadmin@'{db.account_host}';"
+              f"GRANT READ_ONLY ADMIN ON *.* TO roadmin@'{db.account_host}'")
+    env.stop()
+    env.write_conf(mysql=(env.net.addr("db1"), DB_PORT, "failoverd", db.password_file))
+    env.start()
+    cli = Client(env)
+    writer = f"{VIP3}/24"
+
+    def lapse(epoch):
+        """Writer VIP at epoch for 1.5 s, never renewed: gone, then mysqld read-only."""
+        code, err, _ = cli.call("acquire", acquire("other", VIP3, 24, "eth0", epoch, 1500, writer=True))
+        check(code == 0, f"acquire writer at {epoch}: {code} {err}")
+        check(writer in env.addrs(), "writer VIP not added")
+        wait_for(lambda: writer not in env.addrs(), 5, "the writer VIP to lapse")
+        wait_for(lambda: read_only(db) == "1", 5, "the agent to set mysqld read-only after the lapse")
+
+    step("10a. lapse at epoch 10: read-only, a READ_ONLY ADMIN session killed")
+    check(read_only(db) == "0", "mysqld read-only before the test")
+    ok, err = app_insert(db, "app", app_pw, 1)
+    check(ok, f"app write before the lapse: {err}")
+    # A READ_ONLY ADMIN client holding a session open: read_only alone would not stop it.
+    holder = subprocess.Popen(env.net.wrap("db1", [db.client, "--no-defaults", "--protocol=tcp",
+                                                     f"--host={env.net.addr('db1')}", f"--port={DB_PORT}",
+                                                     "-uroadmin", "-e", "SELECT SLEEP(60)"]),
+                              env=dict(os.environ, MYSQL_PWD="ro-pw"), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: db.scalar(1, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                      "WHERE USER='roadmin'") == "1", 10, "the READ_ONLY ADMIN session")
+        lapse(10)
+        holder.wait(timeout=10)
+        check(holder.returncode != 0, "the READ_ONLY ADMIN session survived the lease fence")
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    ok, err = app_insert(db, "app", app_pw, 2)
+    check(not ok and "read-only" in err, f"app write after the lapse: ok={ok} {err}")
+    wait_for(lambda: env.metric("fo_agent_lease_read_only_total") == 1, 5, "the lease fence to be counted")
+    check(env.metric("fo_agent_lease_fenced") == 1, "fo_agent_lease_fenced not 1")
+
+    step("10b. the leader renews at 10 (refused: not held), re-acquires at 10: writable by itself")
+    code, err, _ = cli.call("renew", epoch_msg("other", 10, VIP3))
+    check(code == FO_ENOTFOUND, f"renew of the lapsed lease: {code} {err}")
+    check(read_only(db) == "1", "a refused renew undid the fence")
+    code, err, _ = cli.call("acquire", acquire("other", VIP3, 24, "eth0", 10, 60000, writer=True))
+    check(code == 0, f"re-acquire at 10: {code} {err}")
+    wait_for(lambda: read_only(db) == "0", 5, "mysqld writable again after the re-acquire at the same epoch")
+    ok, err = app_insert(db, "app", app_pw, 3)
+    check(ok, f"app write after the undo: {err}")
+    wait_for(lambda: env.metric("fo_agent_lease_writable_again_total") == 1, 5, "the undo to be counted")
+    wait_for(lambda: env.metric("fo_agent_lease_fenced") == 0, 5, "fo_agent_lease_fenced to drop to 0")
+    check("writable again" in tail(env.log, 100), "the undo is not logged")
+
+    step("10c. lapse at 10, re-acquired at 11: another epoch, stays read-only")
+    code, err, _ = cli.call("release", epoch_msg("other", 10, VIP3))
+    check(code == 0, f"release: {code} {err}")
+    lapse(10)
+    code, err, _ = cli.call("acquire", acquire("other", VIP3, 24, "eth0", 11, 60000, writer=True))
+    check(code == 0, f"acquire at 11: {code} {err}")
+    still(lambda: read_only(db) == "1", 1.5, "mysqld made writable after a re-acquire at another epoch")
+    check(env.metric("fo_agent_lease_writable_again_total") == 1, "an undo at another epoch was counted")
+    wait_for(lambda: env.metric("fo_agent_lease_fenced") == 0, 5, "the claim to be forgotten at another epoch")
+    db.sql(1, "SET GLOBAL read_only=0")  # as the controller's promote would
+
+    step("10d. FenceMysql at 13 over a lease held at 12: renew at 12 refused, stays read-only")
+    code, err, _ = cli.call("acquire", acquire("other", VIP3, 24, "eth0", 12, 1500, writer=True))
+    check(code == 0, f"acquire at 12: {code} {err}")
+    code, err, msg = cli.call("fence", epoch_msg("other", 13))
+    check(code == 0, f"FenceMysql at 13: {code} {err}")
+    check(6 in msg, f"FenceMysql answered without its result: {msg}")
+    fr = parse(msg[6][0])
+    check(fr.get(1, [0])[0] == 1 and fr.get(2, [0])[0] == 1 and fr.get(6, [0])[0] == 0,
+          f"fence result: reached/read_only/survived = {fr}")
+    check(b"fenced" in fr.get(8, [b""])[0], f"fence detail: {fr}")
+    check(read_only(db) == "1", "FenceMysql did not set read_only")
+    code, err, _ = cli.call("renew", epoch_msg("other", 12, VIP3))
+    check(code == FO_ESTALE, f"renew at 12 after FenceMysql at 13: {code} {err}")
+    wait_for(lambda: writer not in env.addrs(), 5, "the lease at 12 to lapse")
+    code, err, _ = cli.call("acquire", acquire("other", VIP3, 24, "eth0", 12, 60000, writer=True))
+    check(code == FO_ESTALE, f"acquire at 12 after FenceMysql at 13: {code} {err}")
+    code, err, _ = cli.call("acquire", acquire("other", VIP3, 24, "eth0", 13, 60000, writer=True))
+    check(code == 0, f"acquire at 13: {code} {err}")
+    still(lambda: read_only(db) == "1", 1.5, "a failover's fence (FenceMysql) was undone")
+    check(env.metric("fo_agent_lease_writable_again_total") == 1, "a FenceMysql was undone")
+
+    step("10e. ReleaseVip removes a hand-added copy of the address, lease or not, and says so")
+    code, err, msg = cli.call("release", epoch_msg("other", 13, VIP3))
+    check(code == 0 and msg.get(5, [0])[0] == 1, f"release of the held VIP: {code} {err} {msg}")
+    check(writer not in env.addrs(), "VIP still there")
+    env.net.run("db1", ["ip", "addr", "add", f"{VIP3}/32", "dev", "eth0"], check=True)
+    st = leases(cli, "other")
+    check(st[writer][:2] == ("released", True), f"Status does not show the hand-added address: {st}")
+    code, err, msg = cli.call("release", epoch_msg("other", 13, VIP3))
+    check(code == 0 and msg.get(5, [0])[0] == 1, f"release of the hand-added address: {code} {err} {msg}")
+    check(f"{VIP3}/32" not in env.addrs(), f"hand-added address still there: {env.addrs()}")
+    check(leases(cli, "other")[writer][1] is False, "Status still shows the address")
+    code, err, msg = cli.call("release", epoch_msg("other", 13, VIP3))
+    check(code == 0 and msg.get(5, [0])[0] == 0, f"release with nothing there says removed: {msg}")
+    cli.close()
+    env.stop()
+
+
 def main():
     check(os.path.exists(AGENT_BIN), f"{AGENT_BIN} not built")
     tmp = tempfile.mkdtemp(prefix="fo-agent-test-")
@@ -539,6 +686,8 @@ def main():
                 scenario(env)
                 per_vip_leases(env)
                 restart_checks(env)
+                with MariaDBRig(n=1, base_port=DB_PORT, replicate=False, net=net, hosts={1: "db1"}) as db:
+                    lease_fence(env, db)
             except BaseException:
                 print(f"---- agent log:\n{tail(env.log, 80)}", flush=True)
                 raise
@@ -550,8 +699,5 @@ def main():
 
 
 if __name__ == "__main__":
-    ok, why_not = netns.available()
-    if not ok:
-        print(f"SKIP test_agent: network namespaces are not permitted here ({why_not})", flush=True)
-        sys.exit(0)
+    netns.skip_unless_available("test_agent")  # exit 77: a skip, never a pass
     sys.exit(run_test(main))

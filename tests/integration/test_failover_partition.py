@@ -14,7 +14,8 @@ c1, c2, c3 (failoverd nodes; failoverctl and HTTP checks run inside them).
   3. Cut only the leader from db1: no failover (verdict not_confirmed: the other
      controllers still see db1 up). Then cut only one follower: no failover.
 
-Skipped (exit 0, with a message) only when `ip netns add` is not permitted.
+Skipped (exit 77, which ctest counts as skipped and CI as a failure) only when `ip netns add`
+is not permitted.
 Ports (inside the namespaces): mariadb 25400-25402; failoverd admin 25410+, raft
 25430+, http 25450+."""
 
@@ -25,7 +26,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from rig.failover import FailoverEnv, inst_summary, short  # noqa: E402
-from rig.netns import NetnsRig, available as netns_available  # noqa: E402
+from rig.netns import NetnsRig, skip_unless_available as skip_unless_netns  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
 
 DB_PORT = 25400
@@ -131,9 +132,5 @@ def run(net):
 
 
 if __name__ == "__main__":
-    ok, why_not = netns_available()
-    if not ok:
-        print(f"SKIP test_failover_partition: network namespaces are not permitted here ({why_not})",
-              flush=True)
-        sys.exit(0)
+    skip_unless_netns("test_failover_partition")  # exit 77: a skip, never a pass
     sys.exit(run_test(main))

@@ -15,7 +15,8 @@ reads every db host's addresses every 20 ms for the whole test.
   3. db3 replicates again, then db2's mariadbd is killed: both reader VIPs end on db3.
   4. Never two holders for any VIP; topology lists the reader VIPs with their holders.
 
-Skipped (exit 0, with a message) only when `ip netns add` is not permitted.
+Skipped (exit 77, which ctest counts as skipped and CI as a failure) only when `ip netns add`
+is not permitted.
 Ports (inside the namespaces): mariadb 25600 on every db host; failoverd admin
 25610+, raft 25630+, http 25650+; agents 7201, agent http 9601."""
 
@@ -28,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from rig.agents import AgentRig, VipSampler  # noqa: E402
 from rig.failover import FailoverEnv  # noqa: E402
-from rig.netns import NetnsRig, available as netns_available  # noqa: E402
+from rig.netns import NetnsRig, skip_unless_available as skip_unless_netns  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
 from rig.writer import connect_vip, create_table  # noqa: E402
 
@@ -161,8 +162,5 @@ def run_with(net, env, agents):
 
 
 if __name__ == "__main__":
-    ok, why_not = netns_available()
-    if not ok:
-        print(f"SKIP test_reader_vips: network namespaces are not permitted here ({why_not})", flush=True)
-        sys.exit(0)
+    skip_unless_netns("test_reader_vips")  # exit 77: a skip, never a pass
     sys.exit(run_test(main))

@@ -13,23 +13,115 @@ read-only and never repointed (issue 3).
      quarantined (topology quarantined=true, `why` lists it), read_only=1, and for
      10 s it never replicates from Q (nor from anyone); Q stays the only writable
      server.
+  3. A stray writable server with a READ_ONLY ADMIN session (which MariaDB lets write
+     through read_only=1) writing in a loop: the remaining replica R of Q gets such a
+     session (checked: it writes while R is read-only), then R is made writable by
+     hand. Rejoin fences it with the fencing module: within 5 s the session can no
+     longer write (it is killed, not just read_only=1), R is read-only, and a `fenced`
+     decision names R and says nothing survived (issue 8, item 10).
 
 Ports: mariadb 25100-25102; failoverd admin 25110+, raft 25130+, http 25150+."""
 
 import os
+import re
+import secrets
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from rig.failover import FailoverEnv, inst_summary, short, steps_line  # noqa: E402
-from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
+from rig.mariadb import sql_quote  # noqa: E402
+from rig.util import MissingPrerequisite, NotYet, check, run_test, step, wait_for  # noqa: E402
+from rig.writer import connect, pymysql  # noqa: E402
 
 DB_PORT = 25100
 CTL_PORT = 25110
 
 
+FENCE_BOUND_S = 5.0
+
+
+class AdminWriter(threading.Thread):
+    """INSERTs in a loop on ONE connection (no reconnect) until a write fails."""
+
+    def __init__(self, conn):
+        super().__init__(daemon=True)
+        self.conn = conn
+        self.ok = 0
+        self.last_ok = None
+        self.error = None
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.stop_ev.is_set():
+            i += 1
+            try:
+                with self.conn.cursor() as cur:
+                    cur.execute("INSERT INTO fotest.rw VALUES (%s)", (i,))
+                self.ok += 1
+                self.last_ok = time.monotonic()
+            except Exception as e:  # noqa: BLE001 - killed, refused: the writer is stopped
+                self.error = f"{type(e).__name__}: {e}"
+                return
+            self.stop_ev.wait(0.02)
+
+
+def stray_admin_writer(env, q, r):
+    """Step 3: a READ_ONLY ADMIN session on a stray writable server is killed."""
+    db = env.db
+    ar = env.addr(r)
+    env.wait_healthy(q, [r], timeout=20)
+    db.app_sql(q, "CREATE TABLE IF NOT EXISTS fotest.rw (id INT PRIMARY KEY)")
+    env.wait_caught_up(r, q)
+    pw = "pw-rwadmin-" + secrets.token_hex(8)
+    db.passwords["rwadmin"] = pw
+    db.sql(r, "SET SESSION sql_log_bin=0; "
+              f"CREATE USER 'rwadmin'@'{db.account_host}' IDENTIFIED BY {sql_quote(pw)}; "
+              f"GRANT READ_ONLY ADMIN, INSERT, SELECT ON *.* TO 'rwadmin'@'{db.account_host}'")
+    conn = connect(db, r, user="rwadmin")
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO fotest.rw VALUES (0)")  # precondition: writes through read_only=1
+    check(env.read_only(r), f"precondition: {ar} should be read-only: {env.server_state(r)}")
+    w = AdminWriter(conn)
+    since = int(time.time() * 1000) - 1000
+    w.start()
+    try:
+        wait_for(lambda: w.ok >= 3 or w.error, 5, "the READ_ONLY ADMIN writer to write")
+        check(w.error is None, f"precondition: the READ_ONLY ADMIN writer failed before the test: {w.error}")
+        step(f"READ_ONLY ADMIN session writing on read-only {ar} ({w.ok} rows); making {ar} writable")
+        db.sql(r, "SET GLOBAL read_only=0")
+        t0 = time.monotonic()
+        wait_for(lambda: w.error is not None, FENCE_BOUND_S + 5,
+                 f"the READ_ONLY ADMIN session on stray writable {ar} to stop writing")
+        stopped = (w.last_ok or t0) - t0
+        step(f"the session's last write was {stopped:.2f}s after {ar} became writable ({w.ok} rows): {w.error}")
+        check(stopped <= FENCE_BOUND_S, f"the READ_ONLY ADMIN session kept writing for {stopped:.1f}s "
+                                        f"(bound {FENCE_BOUND_S}s)")
+    finally:
+        w.stop_ev.set()
+        w.join(10)
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+    wait_for(lambda: env.read_only(r), 5, f"{ar} to be read-only")
+    d = env.wait_decision(lambda d: d.get("verdict") == "fenced" and ar in (d.get("reason") or ""), 10,
+                          f"a fenced decision naming {ar}", since_wall_ms=since)
+    reason = d.get("reason") or ""
+    check("0 survived" in reason, f"fenced decision {reason!r} does not say that nothing survived")
+    killed = re.search(r"(\d+) session\(s\) killed", reason)
+    check(killed is not None and int(killed.group(1)) >= 1,
+          f"fenced decision {reason!r} does not say that the writer's session was killed")
+    step(f"fenced: {reason!r}")
+    env.check_one_writable(q)
+
+
 def main():
+    if pymysql is None:
+        raise MissingPrerequisite("python3-pymysql is not installed (deploy/install-deps.sh installs it)")
     with FailoverEnv(db_port=DB_PORT, ctl_port=CTL_PORT, n_db=3,
                      failover=dict(step_timeout_ms=5000, relay_wait_ms=5000)) as env:
         db = env.db
@@ -126,6 +218,9 @@ def main():
         errant_on_q = db.sql(q, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name='errant'")
         check(errant_on_q == [("0",)], f"errant data reached the new primary {env.addr(q)}")
         step(f"{ap} stays quarantined, read-only and not replicating; {env.addr(q)} is the only writable server")
+
+        # ---------------------------------------------------------------- 3. READ_ONLY ADMIN writer
+        stray_admin_writer(env, q, rest[0])
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ the VIP 10.231.0.100). A sampler reads every db host's addresses by rtnetlink ev
      the leader notices on its next renewal and acquires it again on the same host;
      the agent's durable epoch survived the restart.
 
-Skipped (exit 0, with a message) only when `ip netns add` is not permitted.
+Skipped (exit 77, which ctest counts as skipped and CI as a failure) only when `ip netns add`
+is not permitted.
 Ports (inside the namespaces): mariadb 25500 on every db host; failoverd admin
 25510+, raft 25530+, http 25550+; agents 7201, agent http 9601."""
 
@@ -34,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from rig.agents import AgentRig, VipSampler  # noqa: E402
 from rig.failover import FailoverEnv, steps_line  # noqa: E402
 from rig.mariadb import _find  # noqa: E402
-from rig.netns import NetnsRig, available as netns_available  # noqa: E402
+from rig.netns import NetnsRig, skip_unless_available as skip_unless_netns  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
 
 DB_PORT = 25500
@@ -205,8 +206,5 @@ def run_with(net, env, agents):
 
 
 if __name__ == "__main__":
-    ok, why_not = netns_available()
-    if not ok:
-        print(f"SKIP test_vip: network namespaces are not permitted here ({why_not})", flush=True)
-        sys.exit(0)
+    skip_unless_netns("test_vip")  # exit 77: a skip, never a pass
     sys.exit(run_test(main))

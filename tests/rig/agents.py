@@ -195,11 +195,13 @@ class VipSampler:
 
 class AgentRig:
     def __init__(self, net, hosts, cluster, vip, interface="eth0", port=7201, http_port=9601, certs=None,
-                 lease_read_only=False, mysql=None, log_level="debug", base_dir=None):
+                 lease_read_only=None, mysql=None, log_level="debug", base_dir=None):
         """hosts: {index: namespace host}; vip: "a.b.c.d/len", or a list of them (the
         writer and reader VIPs the agents may hold); certs: a directory with
-        the cluster CA (None = insecure = yes); mysql: {index: (host, port, user,
-        password_file)} for the agents' [mysql] sections (optional)."""
+        the cluster CA (None = insecure = yes); lease_read_only: True / False writes
+        the key, None leaves it out so that the agent's default (yes) applies, as with
+        the example configs; mysql: {index: (host, port, user, password_file)} for the
+        agents' [mysql] sections (optional)."""
         if not os.path.exists(AGENT_BIN):
             raise RigError(f"{AGENT_BIN} not built")
         self.net = net
@@ -236,8 +238,9 @@ class AgentRig:
         d = os.path.join(self.base_dir, f"a{i}")
         os.makedirs(os.path.join(d, "state"), exist_ok=True)
         L = ["[agent]", f"listen = {self.address(i)}", f"http_address = 127.0.0.1:{self.http_port}",
-             f"state_dir = {d}/state", f"log_level = {self.log_level}", "arp_count = 3", "arp_interval_ms = 100",
-             f"lease_read_only = {'yes' if self.lease_read_only else 'no'}"]
+             f"state_dir = {d}/state", f"log_level = {self.log_level}", "arp_count = 3", "arp_interval_ms = 100"]
+        if self.lease_read_only is not None:  # None: no line, the agent's default applies
+            L.append(f"lease_read_only = {'yes' if self.lease_read_only else 'no'}")
         if self.certs is None:
             L.append("insecure = yes")
         else:

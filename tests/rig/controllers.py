@@ -15,7 +15,8 @@ Its config (common/config.h), data dir and log (the daemon's stderr) live in
 TLS (issue 4): by default the admin RPC is mutual TLS. The rig makes, with
 deploy/gen-certs.sh and once per rig (in tls_dir, default <rig dir>/tls), a CA, a
 controller certificate ctl<i> per node whose subjectAltName is the node's admin IP
-(made when the node's config is first written) and a client certificate `admin`;
+and its node id (node=i: URI failoverd://node/i, issue 8; made when the node's config
+is first written) and a client certificate `admin`;
 every failoverctl run gets --ca/--cert/--key (ctl(tls=[...]) replaces them, e.g. []
 for none). insecure=True writes `[tls] insecure = yes` and runs failoverctl with
 --insecure instead. make_cert() makes further certificates (another role, another
@@ -340,7 +341,7 @@ class ControllerRig:
     # ------------------------------------------------------------ certificates
 
     def _cert_entry(self, node_id):
-        return f"controller:ctl{node_id},{self.cert_hosts.get(node_id, self.node(node_id).host)}"
+        return f"controller:ctl{node_id},{self.cert_hosts.get(node_id, self.node(node_id).host)},node={node_id}"
 
     def make_certs(self, node_ids=None):
         """The CA, the client certificate and the given nodes' (default: every node
@@ -355,11 +356,12 @@ class ControllerRig:
             self.make_certs([node_id])
         return crt, key
 
-    def make_cert(self, role, name, hosts=(), out_dir=None):
+    def make_cert(self, role, name, hosts=(), out_dir=None, node=None):
         """Another certificate, by this rig's CA or (out_dir elsewhere) another one's;
-        returns (certificate, key, ca)."""
+        node: the node id a controller certificate binds (node=ID). Returns
+        (certificate, key, ca)."""
         out = out_dir or self.tls_dir
-        gen_certs(out, f"{role}:{name}" + "".join(f",{h}" for h in hosts))
+        gen_certs(out, f"{role}:{name}" + "".join(f",{h}" for h in hosts) + (f",node={node}" if node else ""))
         crt, key = cert_paths(out, name)
         return crt, key, os.path.join(out, "ca.crt")
 

@@ -1,6 +1,7 @@
 """Hosts with their own addresses for tests: Linux network namespaces joined by a
 bridge (DESIGN.md §10).
 
+    skip_unless_available("test_x")                  # exits 77 if namespaces are not allowed
     with NetnsRig(["db1", "db2", "ctl1"]) as net:    # NetnsUnavailable if not allowed
         net.addr("db1")                               # "10.231.0.11"
         p = Proc("x", net.wrap("db1", ["mariadbd", ...]), log).start()  # pid is mariadbd's
@@ -30,7 +31,8 @@ import re
 import subprocess
 import sys
 
-from rig.util import RigError, register_cleanup, unregister_cleanup, pid_alive
+from rig.util import (RigError, MissingPrerequisite, SKIP_EXIT, register_cleanup, unregister_cleanup,
+                      pid_alive)
 
 SUBNET = "10.231.0"
 PREFIX_LEN = 24
@@ -40,13 +42,17 @@ _NAME_RE = re.compile(r"^fo(\d+)-[a-z0-9]+$")
 IFNAME_MAX = 15
 
 
-class NetnsUnavailable(RigError):
-    """`ip netns add` failed with a permission error: the test cannot use namespaces here."""
+class NetnsUnavailable(MissingPrerequisite):
+    """`ip netns add` failed with a permission error, or there is no `ip` command: the
+    test cannot use namespaces here (run_test reports a skip, exit 77)."""
 
 
 def _ip(args, check=True, timeout=30):
-    r = subprocess.run(["ip"] + list(args), stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=timeout)
+    try:
+        r = subprocess.run(["ip"] + list(args), stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise NetnsUnavailable("no `ip` command (install iproute2)") from None
     if check and r.returncode != 0:
         raise RigError(f"`ip {' '.join(args)}` failed (exit {r.returncode}): "
                        f"{(r.stderr or r.stdout).strip()}")
@@ -67,9 +73,13 @@ def existing_namespaces():
 
 def available():
     """(True, "") if this process may create network namespaces, else (False, why):
-    False only for a permission error from `ip netns add`; other failures raise."""
+    False only for a permission error from `ip netns add` or a missing `ip` command;
+    other failures raise."""
     name = f"fo{os.getpid()}-probe"
-    r = _ip(["netns", "add", name], check=False)
+    try:
+        r = _ip(["netns", "add", name], check=False)
+    except NetnsUnavailable as e:
+        return False, str(e)
     if r.returncode == 0:
         _ip(["netns", "del", name], check=False)
         return True, ""
@@ -77,6 +87,17 @@ def available():
     if _permission_error(msg):
         return False, f"`ip netns add {name}`: {msg}"
     raise RigError(f"`ip netns add {name}` failed (exit {r.returncode}): {msg}")
+
+
+def skip_unless_available(test):
+    """The one place where a test is skipped for want of network namespaces: unless
+    this process may create them, prints "SKIP <test>: ..." and exits SKIP_EXIT (77,
+    ctest's SKIP_RETURN_CODE): a skip, never a pass (STYLE.md §19). Call it before
+    run_test(main). Any other failure of the probe raises (the test fails)."""
+    ok, why_not = available()
+    if not ok:
+        print(f"SKIP {test}: network namespaces are not permitted here ({why_not})", flush=True)
+        sys.exit(SKIP_EXIT)
 
 
 def delete_stale():

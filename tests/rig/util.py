@@ -1,5 +1,12 @@
-"""Shared pieces of the rig: failures, polling with a deadline, child processes
+"""Shared pieces of the rig: failures, skips, polling with a deadline, child processes
 stopped by pid, and clean-up that runs even when a test fails or is terminated.
+
+A skip is not a pass (STYLE.md §19): a test whose prerequisite is missing (no
+mariadbd, no network namespaces, no promtool) exits SKIP_EXIT (77), which ctest
+reports as skipped (SKIP_RETURN_CODE in CMakeLists.txt) and tests/run.sh turns into a
+failure in CI. Missing prerequisites raise MissingPrerequisite (run_test exits 77);
+a test that can check everything else calls skip_part() for the one check it cannot
+make, and then ends with 77 too, however well the rest went.
 
 Every process the rig starts is a `Proc`. Unless started detached (quickstart), a
 child gets PR_SET_PDEATHSIG=SIGTERM, so it is stopped even if the Python process
@@ -26,6 +33,28 @@ class TestFailure(AssertionError):
 
 class NotYet(Exception):
     """Raised by a wait_for predicate to say why the condition does not hold yet."""
+
+
+# The exit code of a skipped test: ctest's SKIP_RETURN_CODE (CMakeLists.txt).
+SKIP_EXIT = 77
+
+
+class MissingPrerequisite(RigError):
+    """A program or a permission the test needs is not available here (mariadbd not
+    installed, network namespaces not permitted...): run_test reports a skip (exit 77),
+    never a pass and never a failure of the code under test. A RigError, so that the
+    rig's command-line tools report it like any other reason they cannot run."""
+
+
+_skipped_parts = []
+
+
+def skip_part(what):
+    """Records that one check of the test could not be made (e.g. promtool is not
+    installed): the test goes on, and run_test then exits SKIP_EXIT, not 0, even if
+    every other check passed."""
+    _skipped_parts.append(what)
+    print(f"SKIP (part): {what}", flush=True)
 
 
 _T0 = time.monotonic()
@@ -57,6 +86,8 @@ def wait_for(predicate, timeout, what, interval=0.05):
             if v:
                 return v
             last = f"condition returned {v!r}"
+        except MissingPrerequisite:
+            raise  # no amount of waiting installs a program
         except _TRANSIENT as e:
             last = f"{type(e).__name__}: {e}" if not isinstance(e, NotYet) else str(e)
         if time.monotonic() >= deadline:
@@ -322,8 +353,10 @@ def stop_all(procs, timeout=60.0):
 # ---------------------------------------------------------------- test entry point
 
 def run_test(main):
-    """Runs main() and returns the process exit code: 0 pass, 1 fail. Rigs used as
-    context managers print their log tails and tear down before this reports."""
+    """Runs main() and returns the process exit code: 0 pass, 1 fail, SKIP_EXIT (77)
+    when a prerequisite is missing (MissingPrerequisite, or a skip_part() in a test
+    that otherwise passed). Rigs used as context managers print their log tails and
+    tear down before this reports."""
     install_signal_handlers()
     name = os.path.basename(sys.argv[0])
     t0 = time.monotonic()
@@ -332,6 +365,9 @@ def run_test(main):
     except TestFailure as e:
         print(f"FAIL {name}: {e}", flush=True)
         return 1
+    except MissingPrerequisite as e:
+        print(f"SKIP {name}: {e}", flush=True)
+        return SKIP_EXIT
     except RigError as e:
         print(f"FAIL {name}: rig error: {e}", flush=True)
         return 1
@@ -346,5 +382,9 @@ def run_test(main):
         traceback.print_exc()
         print(f"FAIL {name}: unexpected exception (see traceback above)", flush=True)
         return 1
+    if _skipped_parts:
+        print(f"SKIP {name} ({time.monotonic() - t0:.1f}s): the rest passed, but not checked: "
+              f"{'; '.join(_skipped_parts)}", flush=True)
+        return SKIP_EXIT
     print(f"PASS {name} ({time.monotonic() - t0:.1f}s)", flush=True)
     return 0

@@ -97,7 +97,7 @@ static void test_defaults(void)
     FO_CHECK_STR(c.state_dir, "/var/lib/failover-agent");
     FO_CHECK_STR(c.http_address, "");
     FO_CHECK(!c.insecure);
-    FO_CHECK(!c.lease_read_only);
+    FO_CHECK(c.lease_read_only); /* on by default (issue 8) */
     FO_CHECK(!c.mysql);
     FO_CHECK_INT(c.max_frame_bytes, 65536);
     FO_CHECK_INT(c.arp_count, 3);
@@ -131,7 +131,7 @@ static void test_full(void)
              "http_address = 127.0.0.1:9601\n"
              "state_dir = /tmp\n"
              "insecure = yes\n"
-             "lease_read_only = yes\n"
+             "lease_read_only = no\n"
              "arp_count = 5\n"
              "arp_interval_ms = 50\n"
              "max_frame_bytes = 1024\n"
@@ -152,7 +152,7 @@ static void test_full(void)
     if (err[0]) fprintf(stderr, "  %s\n", err);
     FO_CHECK_STR(c.listen, "[::1]:7201");
     FO_CHECK(c.insecure);
-    FO_CHECK(c.lease_read_only);
+    FO_CHECK(!c.lease_read_only); /* the default (yes) can be turned off */
     FO_CHECK_INT(c.arp_count, 5);
     FO_CHECK_INT(c.max_frame_bytes, 1024);
     FO_CHECK_INT(c.log_level, FO_LOG_DEBUG);

@@ -26,6 +26,9 @@ static void render(struct fo_buf *b)
     m.rpcs[FO_AGENT_RPC_RENEW] = 7;
     m.refused[FO_AGENT_REFUSE_NOT_ALLOWED] = 2;
     m.lease_expired = 1;
+    m.lease_read_only = 3;
+    m.lease_writable = 2;
+    m.lease_fenced = 1;
     fo_buf_init(b);
     fo_agent_metrics_render(&m, leases, sizeof leases / sizeof leases[0], epochs, sizeof epochs / sizeof epochs[0], b);
 }
@@ -52,6 +55,13 @@ static void test_series_per_lease(void)
         "fo_agent_rpcs_total{rpc=\"renew_lease\"} 7\n",
         "fo_agent_rpcs_refused_total{reason=\"not_allowed\"} 2\n",
         "fo_agent_lease_expired_total 1\n",
+        /* the lease-expiry fence of the local mysqld and its undo (issue 8 item 9) */
+        "# TYPE fo_agent_lease_read_only_total counter\n",
+        "fo_agent_lease_read_only_total 3\n",
+        "# TYPE fo_agent_lease_writable_again_total counter\n",
+        "fo_agent_lease_writable_again_total 2\n",
+        "# TYPE fo_agent_lease_fenced gauge\n",
+        "fo_agent_lease_fenced 1\n",
     };
     struct fo_buf b;
     unsigned i;

@@ -26,6 +26,7 @@ struct rep {
     int64_t lag;
     unsigned sql_errno;
     const char *sql_error;
+    bool relay;         /* relay_unapplied: the relay-log wait did not return 0 */
     const char *reason; /* expected */
 };
 
@@ -389,6 +390,26 @@ static const struct cand_case cand_cases[] = {
      "db9",
      -1,
      "no replica chosen: target db9:3306 is not among the 0 replicas"},
+    /* Issue 8 item 1: a replica whose relay log is not applied is never reset. */
+    {"relay log not applied: skipped even when most advanced",
+     {ROW("db2", "0-1-105", .relay = true,
+          .reason = "skipped: relay log not applied within the wait (its transactions would be lost)"),
+      ROW("db3", "0-1-101", .reason = "chosen: most advanced (0-1-101)")},
+     0,
+     NULL,
+     NULL,
+     1,
+     "chose db3:3306: most advanced (0-1-101); 1 of 2 replicas eligible; warning: db2:3306 has 4 transactions "
+     "the chosen one lacks"},
+    {"relay log not applied on the only replica",
+     {ROW("db2", "0-1-105", .relay = true,
+          .reason = "skipped: relay log not applied within the wait (its transactions would be lost)")},
+     0,
+     NULL,
+     NULL,
+     -1,
+     "no eligible replica among 1: db2:3306: relay log not applied within the wait (its transactions would be "
+     "lost)"},
     {"empty target means any",
      {ROW("db2", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
      0,
@@ -396,6 +417,41 @@ static const struct cand_case cand_cases[] = {
      "",
      0,
      "chose db2:3306: most advanced (0-1-105); 1 of 1 replica eligible"},
+};
+
+/* Switchover (require_old_pos): the chosen one must have the old primary's final
+ * position, or nothing is promoted (issue 8 item 1). */
+static const struct cand_case switch_cases[] = {
+    {"switchover: target behind the old primary's final position",
+     {ROW("db2", "0-1-104", .reason = "skipped: has not reached the old primary's final position 0-1-105")},
+     0,
+     "0-1-105",
+     "db2",
+     -1,
+     "no replica chosen: target db2:3306 is not eligible (has not reached the old primary's final position "
+     "0-1-105)"},
+    {"switchover: target at the final position",
+     {ROW("db2", "0-1-105", .reason = "chosen: target, most advanced (0-1-105)")},
+     0,
+     "0-1-105",
+     "db2",
+     0,
+     "chose db2:3306: target, most advanced (0-1-105); 1 of 1 replica eligible"},
+    {"switchover: other domain missing",
+     {ROW("db2", "0-1-105", .reason = "skipped: has not reached the old primary's final position 0-1-105,1-1-3"),
+      ROW("db3", "0-1-105,1-1-3", .reason = "chosen: most advanced (0-1-105,1-1-3)")},
+     0,
+     "0-1-105,1-1-3",
+     NULL,
+     1,
+     "chose db3:3306: most advanced (0-1-105,1-1-3); 1 of 2 replicas eligible"},
+    {"switchover: old primary never wrote",
+     {ROW("db2", "", .reason = "chosen: most advanced (empty)")},
+     0,
+     "",
+     NULL,
+     0,
+     "chose db2:3306: most advanced (empty); 1 of 1 replica eligible"},
 };
 
 struct built {
@@ -431,18 +487,20 @@ static void build(const struct rep *r, struct built *b)
                                        .rule = r[i].rule,
                                        .maintenance = r[i].maintenance,
                                        .quarantined = r[i].quarantined,
-                                       .s = r[i].down ? NULL : s};
+                                       .s = r[i].down ? NULL : s,
+                                       .relay_unapplied = r[i].relay};
     }
     b->n = i;
 }
 
-static void run_case(const struct cand_case *c)
+static void run_case(const struct cand_case *c, bool switchover)
 {
     static struct built b;
     struct fo_cand_opts o = {.max_lag_s = c->max_lag_s,
                              .old_primary_pos = c->old_pos ? c->old_pos : "",
                              .target_host = c->target,
-                             .target_port = 3306};
+                             .target_port = 3306,
+                             .require_old_pos = switchover};
     char reasons[MAX_REP][FO_CAND_REASON_LEN];
     struct fo_cand_out out;
     unsigned i, n_chosen = 0;
@@ -470,7 +528,14 @@ static void test_table(void)
 {
     unsigned i;
 
-    for (i = 0; i < N_ELEMS(cand_cases); i++) run_case(&cand_cases[i]);
+    for (i = 0; i < N_ELEMS(cand_cases); i++) run_case(&cand_cases[i], false);
+}
+
+static void test_switchover_table(void)
+{
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(switch_cases); i++) run_case(&switch_cases[i], true);
 }
 
 /* A reachable replica without a sample is treated as unreachable, not dereferenced. */
@@ -573,5 +638,5 @@ static void test_long_position(void)
     FO_CHECK(strlen(reasons[0]) < FO_CAND_REASON_LEN);
 }
 
-FO_TEST_MAIN(FO_T(test_table), FO_T(test_reachable_without_sample), FO_T(test_truncation), FO_T(test_truncation_utf8),
-             FO_T(test_long_position))
+FO_TEST_MAIN(FO_T(test_table), FO_T(test_switchover_table), FO_T(test_reachable_without_sample), FO_T(test_truncation),
+             FO_T(test_truncation_utf8), FO_T(test_long_position))

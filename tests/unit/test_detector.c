@@ -17,25 +17,30 @@
     {                 \
         id, d, age    \
     }
-#define RF(h, io)                                \
-    {                                            \
-        h, 3306, true, 100, true, FO_THREAD_##io \
+#define RF(h, io)                                      \
+    {                                                  \
+        h, 3306, true, 100, true, FO_THREAD_##io, NULL \
     }
-#define RX(h)                                      \
-    {                                              \
-        h, 3306, false, 0, true, FO_THREAD_UNKNOWN \
+#define RX(h)                                            \
+    {                                                    \
+        h, 3306, false, 0, true, FO_THREAD_UNKNOWN, NULL \
     }
-#define RXY(h)                                 \
-    {                                          \
-        h, 3306, false, 0, true, FO_THREAD_YES \
+#define RXY(h)                                       \
+    {                                                \
+        h, 3306, false, 0, true, FO_THREAD_YES, NULL \
     }
-#define RS(h, io)                                 \
-    {                                             \
-        h, 3306, true, 5000, true, FO_THREAD_##io \
+#define RS(h, io)                                       \
+    {                                                   \
+        h, 3306, true, 5000, true, FO_THREAD_##io, NULL \
     }
-#define RO(h, io)                                 \
-    {                                             \
-        h, 3306, true, 100, false, FO_THREAD_##io \
+#define RO(h, io)                                       \
+    {                                                   \
+        h, 3306, true, 100, false, FO_THREAD_##io, NULL \
+    }
+/* Fresh, with a Slave_IO_Running value we do not recognise and its raw text. */
+#define RT(h, text)                                            \
+    {                                                          \
+        h, 3306, true, 100, true, FO_THREAD_UNRECOGNIZED, text \
     }
 
 struct det_case {
@@ -330,6 +335,112 @@ static const struct det_case det_cases[] = {
      1,
      "[::1]:3306 still replicates from the primary (IO=Yes): unreachable only from the "
      "controllers (down for 1/1 controllers)"},
+    /* Rule 4, unknown is a value (issue 8.7): an IO state that does not say
+     * "disconnected" (Preparing, unrecognized, never parsed) may still be a live
+     * connection to the primary, so that replica never confirms it dead. */
+    {"IO=Preparing does not confirm",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RF("db2", CONNECTING), RF("db3", PREPARING)},
+     FO_VERDICT_UNREACHABLE,
+     3,
+     2,
+     "db3:3306 (IO=Preparing) may still be connected to the primary: no failover on its word "
+     "(down for 3/3 controllers)"},
+    {"unrecognized IO named by its text",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RT("db2", "Reconnecting"), RF("db3", NO)},
+     FO_VERDICT_UNREACHABLE,
+     3,
+     2,
+     "db2:3306 (IO=Reconnecting) may still be connected to the primary: no failover on its word "
+     "(down for 3/3 controllers)"},
+    {"unrecognized IO without text",
+     false,
+     DOWN,
+     1,
+     0,
+     {{0}},
+     2,
+     {RF("db2", UNRECOGNIZED), RT("db3", "")},
+     FO_VERDICT_UNREACHABLE,
+     1,
+     1,
+     "db2:3306 (IO=unrecognized), db3:3306 (IO=unrecognized) may still be connected to the primary: "
+     "no failover on their word (down for 1/1 controllers)"},
+    {"IO never parsed",
+     false,
+     DOWN,
+     1,
+     0,
+     {{0}},
+     2,
+     {RF("db2", NO), RF("db3", UNKNOWN)},
+     FO_VERDICT_UNREACHABLE,
+     1,
+     1,
+     "db3:3306 (IO=unknown) may still be connected to the primary: no failover on its word "
+     "(down for 1/1 controllers)"},
+    {"Yes and unsure together",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     4,
+     {RF("db2", PREPARING), RF("db3", YES), RF("db4", NO), RT("db5", "Waiting")},
+     FO_VERDICT_UNREACHABLE,
+     3,
+     2,
+     "db3:3306 still replicates from the primary (IO=Yes): unreachable only from the controllers; "
+     "db2:3306 (IO=Preparing), db5:3306 (IO=Waiting) may still be connected to the primary: no "
+     "failover on their word (down for 3/3 controllers)"},
+    {"minority wins over Preparing",
+     false,
+     DOWN,
+     3,
+     0,
+     {{0}},
+     1,
+     {RF("db2", PREPARING)},
+     FO_VERDICT_NOT_CONFIRMED,
+     1,
+     2,
+     "primary down for 1/3 controllers, 2 needed"},
+    {"stale Preparing ignored",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RS("db2", PREPARING), RF("db3", NO)},
+     FO_VERDICT_DEAD,
+     3,
+     2,
+     "primary down for 3/3 controllers; replicas: db2:3306 sample 5000 ms old, db3:3306 IO=No"},
+    {"other source with Preparing ignored",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RO("db2", PREPARING), RF("db3", CONNECTING)},
+     FO_VERDICT_DEAD,
+     3,
+     2,
+     "primary down for 3/3 controllers; replicas: db2:3306 replicates from another source, "
+     "db3:3306 IO=Connecting"},
     /* Replicas of another source, stale samples and unreachable ones prove nothing. */
     {"other source with IO=Yes ignored",
      false,
@@ -472,16 +583,54 @@ static void test_reason_truncated(void)
     FO_CHECK(strcmp(out.reason + len - 3, "...") == 0);
 }
 
-/* A NULL host or an IO state never parsed still gives readable text. */
+/* A NULL host or an IO state never parsed still gives readable text (and the unknown
+ * state does not confirm a dead primary). */
 static void test_unknown_fields(void)
 {
-    struct fo_detect_replica r[] = {{NULL, 3307, true, 0, true, FO_THREAD_UNKNOWN}};
+    struct fo_detect_replica r[] = {{NULL, 3307, true, 0, true, FO_THREAD_UNKNOWN, NULL}};
     struct fo_detect_in in = {.leader_view = DOWN, .n_voters = 1, .window_ms = WINDOW, .replicas = r, .n_replicas = 1};
     struct fo_detect_out out;
 
     fo_detect(&in, &out);
+    FO_CHECK_INT(out.verdict, FO_VERDICT_UNREACHABLE);
+    FO_CHECK_STR(out.reason, ":3307 (IO=unknown) may still be connected to the primary: no failover on its word "
+                             "(down for 1/1 controllers)");
+    /* An out-of-range state is no better known. */
+    r[0].io = (enum fo_thread_state)99;
+    fo_detect(&in, &out);
+    FO_CHECK_INT(out.verdict, FO_VERDICT_UNREACHABLE);
+    /* Only No and Connecting confirm. */
+    r[0].io = FO_THREAD_NO;
+    fo_detect(&in, &out);
     FO_CHECK_INT(out.verdict, FO_VERDICT_DEAD);
-    FO_CHECK_STR(out.reason, "primary down for 1/1 controllers; replicas: :3307 IO=unknown");
+    FO_CHECK_STR(out.reason, "primary down for 1/1 controllers; replicas: :3307 IO=No");
+}
+
+/* Every thread state, and what it means for the detector: the full enum, so a state
+ * added later without a decision here fails. */
+static void test_every_io_state(void)
+{
+    static const struct {
+        enum fo_thread_state io;
+        enum fo_verdict verdict;
+    } cases[] = {
+        {FO_THREAD_UNKNOWN, FO_VERDICT_UNREACHABLE},   {FO_THREAD_NO, FO_VERDICT_DEAD},
+        {FO_THREAD_YES, FO_VERDICT_UNREACHABLE},       {FO_THREAD_CONNECTING, FO_VERDICT_DEAD},
+        {FO_THREAD_PREPARING, FO_VERDICT_UNREACHABLE}, {FO_THREAD_UNRECOGNIZED, FO_VERDICT_UNREACHABLE},
+    };
+    struct fo_detect_replica r[] = {RF("db2", NO)};
+    struct fo_detect_in in = {.leader_view = DOWN, .n_voters = 1, .window_ms = WINDOW, .replicas = r, .n_replicas = 1};
+    struct fo_detect_out out;
+    unsigned i;
+
+    FO_CHECK_INT(N_ELEMS(cases), FO_THREAD_UNRECOGNIZED + 1);
+    for (i = 0; i < N_ELEMS(cases); i++) {
+        r[0].io = cases[i].io;
+        fo_detect(&in, &out);
+        if (out.verdict != cases[i].verdict) fprintf(stderr, "  state %u: %s\n", (unsigned)cases[i].io, out.reason);
+        FO_CHECK_INT(out.verdict, cases[i].verdict);
+        FO_CHECK_INT(fo_thread_state_maybe_running(cases[i].io), cases[i].verdict == FO_VERDICT_UNREACHABLE);
+    }
 }
 
 static void test_verdict_names(void)
@@ -496,4 +645,5 @@ static void test_verdict_names(void)
     FO_CHECK_STR(fo_verdict_name((enum fo_verdict)99), "invalid");
 }
 
-FO_TEST_MAIN(FO_T(test_table), FO_T(test_reason_truncated), FO_T(test_unknown_fields), FO_T(test_verdict_names))
+FO_TEST_MAIN(FO_T(test_table), FO_T(test_reason_truncated), FO_T(test_unknown_fields), FO_T(test_every_io_state),
+             FO_T(test_verdict_names))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "controller/gtid.h"
+#include "controller/sample.h" /* FO_GTIDSTATE_LEN: the longest state a probe keeps */
 #include "fo_test.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -416,6 +417,184 @@ static void test_mysql_subset_table(void)
     }
 }
 
-FO_TEST_MAIN(FO_T(test_mariadb_parse_table), FO_T(test_mariadb_parse_null), FO_T(test_mariadb_domain_bound),
-             FO_T(test_mariadb_format_bounds), FO_T(test_mariadb_compare_table), FO_T(test_mysql_parse_table),
-             FO_T(test_mysql_bounds), FO_T(test_mysql_format_bounds), FO_T(test_mysql_subset_table))
+/* ---- MariaDB gtid_binlog_state: errant transactions ------------------------------ */
+
+struct errant_case {
+    const char *label;
+    const char *server, *primary;
+    int rc;
+    const char *out; /* rc >= 0: the errant entries; rc < 0: a substring of err */
+};
+
+static const struct errant_case errant_cases[] = {
+    /* The case of issue 8.8: the old primary (server 1) committed 0-1-11451 locally after
+     * the semi-sync timeout; the new primary (server 3) continued domain 0 with higher
+     * seqnos. Per domain the primary is "ahead", yet it lacks 0-1-11451. */
+    {"issue 8.8", "0-1-11451", "0-1-11450,0-3-11460", 1, "0-1-11451"},
+    {"issue 8.8, old primary's full state", "0-2-100,0-1-11451", "0-2-100,0-1-11450,0-3-11460", 1, "0-1-11451"},
+    /* Captured from MariaDB 10.11 (entries of one domain in log order, not sorted). */
+    {"replica caught up", "0-3-2,0-1-3,2-1-1", "0-3-2,0-1-3,2-1-1", 0, ""},
+    {"replica behind", "0-1-11450", "0-1-11450,0-3-11460", 0, ""},
+    {"replica behind in every domain", "0-1-5,1-1-7", "1-1-9,0-1-6", 0, ""},
+    {"equal single", "0-1-100", "0-1-100", 0, ""},
+    {"primary has more servers", "0-1-100", "0-2-50,0-1-100,0-9-1000", 0, ""},
+    {"one seqno ahead", "0-1-101", "0-1-100", 1, "0-1-101"},
+    {"server id the primary never saw", "0-7-1", "0-1-100", 1, "0-7-1"},
+    {"domain the primary never saw", "0-1-100,5-1-1", "0-1-100", 1, "5-1-1"},
+    {"multi-domain, two errant", "2-4-9,0-1-100,1-1-50", "0-1-100,1-1-49,2-4-8", 1, "2-4-9,1-1-50"},
+    {"same seqno, other server", "0-2-100", "0-1-100", 1, "0-2-100"},
+    {"max numbers", "4294967295-4294967295-18446744073709551615", "4294967295-4294967295-18446744073709551614", 1,
+     "4294967295-4294967295-18446744073709551615"},
+    {"max numbers equal", "4294967295-4294967295-18446744073709551615", "4294967295-4294967295-18446744073709551615", 0,
+     ""},
+    /* Empty states: a server without binlog has nothing errant; against an empty
+     * primary everything is errant. */
+    {"both empty", "", "", 0, ""},
+    {"server empty", "", "0-1-5", 0, ""},
+    {"primary empty", "0-1-5,1-2-3", "", 1, "0-1-5,1-2-3"},
+    /* Garbage on either side is an error naming that side, never "nothing errant". */
+    {"server garbage", "garbage", "0-1-1", -FO_EINVAL, "server gtid_binlog_state: gtid #1: expected a decimal"},
+    {"primary garbage", "0-1-1", "0-1", -FO_EINVAL, "primary gtid_binlog_state: gtid #1: expected '-' after server"},
+    {"trailing comma", "0-1-1,", "0-1-1", -FO_EINVAL, "server gtid_binlog_state: gtid #2"},
+    {"blank", "0-1-1", "0-1-1, 0-2-2", -FO_EINVAL, "primary gtid_binlog_state: gtid #2"},
+    {"newline", "0-1-1\n", "0-1-1", -FO_EINVAL, "byte 0x0a"},
+    {"out of range", "0-1-18446744073709551616", "0-1-1", -FO_EINVAL, "out of range"},
+    {"negative", "0-1--1", "0-1-1", -FO_EINVAL, "decimal number"},
+    {"pair twice", "0-1-1,0-1-2", "0-1-1", -FO_EINVAL, "server gtid_binlog_state: 0-1 appears twice"},
+    {"pair twice on primary", "0-1-1", "1-2-3,0-1-5,1-2-4", -FO_EINVAL, "primary gtid_binlog_state: 1-2 appears twice"},
+    {"mysql set", "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5", "", -FO_EINVAL, "server gtid_binlog_state"},
+};
+
+static void test_state_errant_table(void)
+{
+    char out[128], err[FO_ERRLEN];
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(errant_cases); i++) {
+        const struct errant_case *c = &errant_cases[i];
+        memset(out, 'x', sizeof(out));
+        err[0] = '\0';
+        int rc = fo_gtid_state_errant(c->server, c->primary, out, sizeof(out), err);
+        if (rc != c->rc) fprintf(stderr, "  case \"%s\": rc %d out \"%.40s\" err \"%s\"\n", c->label, rc, out, err);
+        FO_CHECK_INT(rc, c->rc);
+        if (rc >= 0) {
+            FO_CHECK_STR(out, c->out);
+        } else {
+            FO_CHECK_STR(out, "");
+            if (strstr(err, c->out) == NULL)
+                fprintf(stderr, "  case \"%s\": err \"%s\" lacks \"%s\"\n", c->label, err, c->out);
+            FO_CHECK(strstr(err, c->out) != NULL);
+        }
+    }
+}
+
+static void test_state_errant_null(void)
+{
+    char out[16] = "x", err[FO_ERRLEN];
+
+    FO_CHECK_INT(fo_gtid_state_errant(NULL, "", out, sizeof(out), err), -FO_EINVAL);
+    FO_CHECK_STR(err, "server gtid_binlog_state is NULL");
+    FO_CHECK_STR(out, "");
+    FO_CHECK_INT(fo_gtid_state_errant("", NULL, out, sizeof(out), err), -FO_EINVAL);
+    FO_CHECK_STR(err, "primary gtid_binlog_state is NULL");
+    /* err and out may be NULL (out with outlen 0): the verdict alone. */
+    FO_CHECK_INT(fo_gtid_state_errant("x", "", out, sizeof(out), NULL), -FO_EINVAL);
+    FO_CHECK_INT(fo_gtid_state_errant("0-1-2", "0-1-1", NULL, 0, NULL), 1);
+    FO_CHECK_INT(fo_gtid_state_errant("0-1-1", "0-1-1", NULL, 0, NULL), 0);
+}
+
+/* The list of errant entries is cut at whole entries and says so. */
+static void test_state_errant_out_bounds(void)
+{
+    const char *server = "0-1-100,1-1-200,2-1-300", *primary = "";
+    char out[32];
+
+    /* "0-1-100,1-1-200,2-1-300" is 23 characters: 24 bytes hold it all. */
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 24, NULL), 1);
+    FO_CHECK_STR(out, "0-1-100,1-1-200,2-1-300");
+    /* 23 bytes: the last entry does not fit, and the mark needs the room after the second. */
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 23, NULL), 1);
+    FO_CHECK_STR(out, "0-1-100,1-1-200,...");
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 20, NULL), 1);
+    FO_CHECK_STR(out, "0-1-100,1-1-200,...");
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 19, NULL), 1);
+    FO_CHECK_STR(out, "0-1-100,...");
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 12, NULL), 1);
+    FO_CHECK_STR(out, "0-1-100,...");
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 11, NULL), 1);
+    FO_CHECK_STR(out, "...");
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 4, NULL), 1);
+    FO_CHECK_STR(out, "...");
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 3, NULL), 1);
+    FO_CHECK_STR(out, ""); /* no room even for the mark: still 1 */
+    FO_CHECK_INT(fo_gtid_state_errant(server, primary, out, 1, NULL), 1);
+    FO_CHECK_STR(out, "");
+    /* A single entry needs no room for a mark. */
+    FO_CHECK_INT(fo_gtid_state_errant("0-1-100", "", out, 8, NULL), 1);
+    FO_CHECK_STR(out, "0-1-100");
+    FO_CHECK_INT(fo_gtid_state_errant("0-1-100", "", out, 7, NULL), 1);
+    FO_CHECK_STR(out, "...");
+}
+
+/* n entries "d-s-n" over several domains and server ids, each distinct; the shortest
+ * form when small is set ("0-1-1" style, to fill FO_GTIDSTATE_LEN with entries). */
+static char *many_entries(unsigned n, unsigned first_server, uint64_t seqno)
+{
+    size_t len = (size_t)n * 48 + 1, used = 0;
+    char *s = calloc(1, len);
+    unsigned i;
+
+    for (i = 0; i < n; i++)
+        used += (size_t)snprintf(s + used, len - used, "%s%u-%u-%llu", i ? "," : "", i % 4, first_server + i,
+                                 (unsigned long long)seqno);
+    return s;
+}
+
+/* Long lists: the largest state a probe keeps always parses, FO_GTID_STATE_MAX entries
+ * parse, one more is an error (not a silent cut that could hide an errant entry). */
+static void test_state_errant_long_lists(void)
+{
+    char err[FO_ERRLEN], out[64];
+    char *a, *b, *fill;
+    size_t used = 0;
+    unsigned n = 0;
+
+    /* The densest text of FO_GTIDSTATE_LEN - 1 bytes ("0-1-1" entries of distinct
+     * pairs, ~6 bytes each) stays within FO_GTID_STATE_MAX entries. */
+    fill = calloc(1, FO_GTIDSTATE_LEN);
+    while (used + 16 < FO_GTIDSTATE_LEN - 1)
+        used += (size_t)snprintf(fill + used, FO_GTIDSTATE_LEN - used, "%s%u-%u-1", n ? "," : "", n % 10, n / 10), n++;
+    FO_CHECK(n <= FO_GTID_STATE_MAX);
+    FO_CHECK_INT(fo_gtid_state_errant(fill, fill, out, sizeof(out), err), 0);
+    free(fill);
+
+    a = many_entries(FO_GTID_STATE_MAX, 1, 7);
+    b = many_entries(FO_GTID_STATE_MAX, 1, 7);
+    FO_CHECK_INT(fo_gtid_state_errant(a, b, out, sizeof(out), err), 0);
+    free(b);
+    /* The primary is one behind on every pair: every entry is errant, the list is cut. */
+    b = many_entries(FO_GTID_STATE_MAX, 1, 6);
+    FO_CHECK_INT(fo_gtid_state_errant(a, b, out, sizeof(out), err), 1);
+    FO_CHECK(strncmp(out, "0-1-7,1-2-7,2-3-7,", 18) == 0);
+    FO_CHECK(strlen(out) < sizeof(out));
+    FO_CHECK_STR(out + strlen(out) - 4, ",...");
+    /* The last entry alone is errant: found at the end of a full list. */
+    free(b);
+    b = many_entries(FO_GTID_STATE_MAX - 1, 1, 7);
+    FO_CHECK_INT(fo_gtid_state_errant(a, b, out, sizeof(out), err), 1);
+    FO_CHECK_STR(out, "3-1024-7");
+    free(a), free(b);
+
+    a = many_entries(FO_GTID_STATE_MAX + 1, 1, 7);
+    FO_CHECK_INT(fo_gtid_state_errant(a, "", out, sizeof(out), err), -FO_EINVAL);
+    FO_CHECK_STR(err, "server gtid_binlog_state: more than 1024 entries");
+    FO_CHECK_INT(fo_gtid_state_errant("", a, out, sizeof(out), err), -FO_EINVAL);
+    FO_CHECK_STR(err, "primary gtid_binlog_state: more than 1024 entries");
+    free(a);
+}
+
+FO_TEST_MAIN(FO_T(test_state_errant_table), FO_T(test_state_errant_null), FO_T(test_state_errant_out_bounds),
+             FO_T(test_state_errant_long_lists), FO_T(test_mariadb_parse_table), FO_T(test_mariadb_parse_null),
+             FO_T(test_mariadb_domain_bound), FO_T(test_mariadb_format_bounds), FO_T(test_mariadb_compare_table),
+             FO_T(test_mysql_parse_table), FO_T(test_mysql_bounds), FO_T(test_mysql_format_bounds),
+             FO_T(test_mysql_subset_table))

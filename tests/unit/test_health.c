@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "controller/health.h"
+#include "controller/sample.h"
 #include "fo_test.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -150,4 +151,34 @@ static void test_names(void)
     FO_CHECK_INT(FO_HEALTH_DOWN, 3);
 }
 
-FO_TEST_MAIN(FO_T(test_sequences), FO_T(test_all_sequences_against_model), FO_T(test_allowed_table), FO_T(test_names))
+/* A replica's health follows its probe, and no thread state fails a probe (issue 8.7,
+ * STYLE.md §17): a replica whose IO thread is Preparing, or in a state we do not know,
+ * is UP, never SUSPECT or DOWN, so it is never counted as unreachable evidence. The
+ * replies go through the real parser, as the prober feeds them. */
+static void test_thread_states_keep_replica_up(void)
+{
+    static const char *const io_values[] = {"Yes", "No", "Connecting", "Preparing", "Reconnecting", "", NULL};
+    const char *names[] = {"Master_Host", "Master_Port", "Slave_IO_Running", "Slave_SQL_Running",
+                           "Seconds_Behind_Master"};
+    const char *values[] = {"db1", "3306", NULL, "Preparing", NULL};
+    static struct fo_sample s;
+    unsigned i, k;
+
+    for (i = 0; i < N_ELEMS(io_values); i++) {
+        struct fo_health_state h = {FO_HEALTH_UP, 0};
+        char err[FO_ERRLEN] = "";
+
+        values[2] = io_values[i];
+        for (k = 0; k < 5; k++) {
+            int rc = fo_sample_parse_slave_status(&s, 1, N_ELEMS(names), names, values, err);
+            if (rc != 0) fprintf(stderr, "  IO=\"%s\": %s\n", io_values[i] ? io_values[i] : "NULL", err);
+            fo_health_step(&h, rc == 0, 3);
+        }
+        FO_CHECK_INT(h.state, FO_HEALTH_UP);
+        FO_CHECK_INT(h.consecutive_failures, 0);
+        FO_CHECK(s.is_replica);
+    }
+}
+
+FO_TEST_MAIN(FO_T(test_sequences), FO_T(test_all_sequences_against_model), FO_T(test_allowed_table), FO_T(test_names),
+             FO_T(test_thread_states_keep_replica_up))

@@ -53,6 +53,11 @@ struct rep {
     bool read_only;
     bool is_replica;
     char version[64];
+    char master_host[FO_SAMPLE_HOST_LEN];
+    enum fo_thread_state io;
+    char io_text[FO_THREAD_TEXT_LEN];
+    bool state_known;
+    char binlog_state[FO_GTIDSTATE_LEN];
 };
 
 struct rec;
@@ -109,6 +114,11 @@ static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_s
             rp->read_only = s->read_only;
             rp->is_replica = s->is_replica;
             snprintf(rp->version, sizeof(rp->version), "%s", s->version);
+            snprintf(rp->master_host, sizeof(rp->master_host), "%s", s->master_host);
+            rp->io = s->io_running;
+            snprintf(rp->io_text, sizeof(rp->io_text), "%s", s->io_running_text);
+            rp->state_known = s->gtid_binlog_state_known;
+            snprintf(rp->binlog_state, sizeof(rp->binlog_state), "%s", s->gtid_binlog_state);
         }
     } else {
         FO_CHECK(s == NULL);
@@ -657,7 +667,7 @@ static void run_close_case(const struct close_case *cc)
     srv.data = &cr;
     if (cc->target == T_SILENT_DUAL && cc->when == CW_ON_ACCEPT && !srv.dual) {
         /* "localhost" may resolve to ::1, which a 127.0.0.1 listener never sees. */
-        fprintf(stderr, "  SKIP (no IPv6 listener): %s\n", cc->name);
+        FO_SKIP("no IPv6 listener for the dual-stack case");
         fake_stop(&srv);
         tloop_done(&tl);
         return;
@@ -947,6 +957,55 @@ static void mdb_close_during_query(struct fo_test_db *db)
     FO_CHECK_INT(r.after_close, 0);
 }
 
+/* What the probe reads on a real server (issue 8.8 / 8.12): @@gtid_binlog_state with
+ * two server ids in one domain, and a replica whose Master_Host is longer than the
+ * configured hosts' bound (MariaDB accepts 255 bytes): the probe succeeds and keeps
+ * both whole. Leaves the server as it found it (RESET SLAVE ALL). */
+#define LONG_SOURCE_LEN 200
+
+static void mdb_state_and_long_source(const struct fo_test_db *db)
+{
+    const struct fo_probe_opts o = {100, 2000, 2000, 3};
+    char sql[1024], host[LONG_SOURCE_LEN + 1];
+    struct fo_test_loop tl;
+    struct rec r = {0};
+    const struct rep *rp;
+
+    memset(host, 'h', LONG_SOURCE_LEN - 4);
+    memcpy(host + LONG_SOURCE_LEN - 4, ".com", 5);
+    snprintf(sql, sizeof(sql),
+             "SET SESSION server_id = 1; CREATE DATABASE h1_a; SET SESSION server_id = 3; CREATE DATABASE h1_b; "
+             "SET SESSION server_id = 1; CREATE DATABASE h1_c; "
+             "CHANGE MASTER TO MASTER_HOST = '%s', MASTER_PORT = 1, MASTER_USER = 'repl'",
+             host);
+    if (fo_test_db_root_sql(db, sql, 10000) != 0) {
+        FO_CHECK(!"setting up binlog state and a long Master_Host");
+        return;
+    }
+    fo_test_check_loop_init(&tl, 8000);
+    r.close_after = 1;
+    rec_start(&r, &tl, "127.0.0.1", db->port, "fo", "pw", &o);
+    tloop_run(&tl);
+    rec_close(&r);
+    tloop_done(&tl);
+    FO_CHECK_INT(r.n, 1);
+    rp = &r.reps[0];
+    if (!rp->ok) fprintf(stderr, "  probe failed: %s\n", rp->err);
+    FO_CHECK(rp->ok);
+    FO_CHECK(rp->is_replica);
+    FO_CHECK_INT(strlen(rp->master_host), LONG_SOURCE_LEN);
+    FO_CHECK_STR(rp->master_host, host);
+    FO_CHECK_INT(rp->io, FO_THREAD_NO); /* configured, never started */
+    FO_CHECK_STR(rp->io_text, "No");
+    FO_CHECK(rp->state_known);
+    /* Server 3's last transaction is seqno n, server 1's is n + 1: both are listed. */
+    if (strstr(rp->binlog_state, "0-3-") == NULL || strstr(rp->binlog_state, "0-1-") == NULL)
+        fprintf(stderr, "  gtid_binlog_state \"%s\"\n", rp->binlog_state);
+    FO_CHECK(strstr(rp->binlog_state, "0-3-") != NULL);
+    FO_CHECK(strstr(rp->binlog_state, "0-1-") != NULL);
+    FO_CHECK_INT(fo_test_db_root_sql(db, "RESET SLAVE ALL", 10000), 0);
+}
+
 static void test_real_mariadbd(void)
 {
     struct fo_test_db db;
@@ -956,6 +1015,7 @@ static void test_real_mariadbd(void)
     mdb_dropped_connection(&db);
     mdb_stop_and_resume(&db);
     mdb_close_during_query(&db);
+    mdb_state_and_long_source(&db);
     fo_test_db_stop(&db);
 }
 

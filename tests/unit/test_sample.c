@@ -273,16 +273,7 @@ static const struct ss_case ss_cases[] = {
     {"lag negative", FX_RUNNING, {{"Seconds_Behind_Master", "-1"}}, .rc = FO_EPROTO, .err = "Seconds_Behind_Master"},
     {"lag empty", FX_RUNNING, {{"Seconds_Behind_Master", ""}}, .rc = FO_EPROTO, .err = "Seconds_Behind_Master"},
     {"lag float", FX_RUNNING, {{"Seconds_Behind_Master", "1.5"}}, .rc = FO_EPROTO, .err = "Seconds_Behind_Master"},
-    /* Thread states. */
-    {"io lowercase",
-     FX_RUNNING,
-     {{"Slave_IO_Running", "yes"}},
-     .rc = FO_EPROTO,
-     .err = "Slave_IO_Running: unexpected value \"yes\""},
-    {"io garbage", FX_RUNNING, {{"Slave_IO_Running", "Maybe"}}, .rc = FO_EPROTO, .err = "Slave_IO_Running"},
-    {"io empty", FX_RUNNING, {{"Slave_IO_Running", ""}}, .rc = FO_EPROTO, .err = "Slave_IO_Running"},
-    {"io null", FX_RUNNING, {{"Slave_IO_Running", SQL_NULL}}, .rc = FO_EPROTO, .err = "Slave_IO_Running"},
-    {"sql garbage", FX_RUNNING, {{"Slave_SQL_Running", "Yes "}}, .rc = FO_EPROTO, .err = "Slave_SQL_Running"},
+    /* Thread states: see test_thread_states (none of them is an error). */
     /* Errnos. */
     {"errno overflow", FX_RUNNING, {{"Last_IO_Errno", "4294967296"}}, .rc = FO_EPROTO, .err = "Last_IO_Errno"},
     {"errno garbage", FX_RUNNING, {{"Last_SQL_Errno", "x"}}, .rc = FO_EPROTO, .err = "Last_SQL_Errno"},
@@ -352,6 +343,60 @@ static void test_slave_status_table(void)
     }
 }
 
+/* Unknown is a value (STYLE.md §17, issue 8.7): no Slave_IO_Running /
+ * Slave_SQL_Running value fails the probe. Known ones map to their state; anything
+ * else is UNRECOGNIZED with the server's text kept for display. */
+static const struct {
+    const char *value; /* SQL_NULL for NULL */
+    enum fo_thread_state state;
+    const char *text;
+} thread_cases[] = {
+    {"Yes", FO_THREAD_YES, "Yes"},
+    {"No", FO_THREAD_NO, "No"},
+    {"Connecting", FO_THREAD_CONNECTING, "Connecting"},
+    /* MariaDB, while the IO thread starts: the issue's case. */
+    {"Preparing", FO_THREAD_PREPARING, "Preparing"},
+    /* Not guessed at: another case or spacing is another value. */
+    {"yes", FO_THREAD_UNRECOGNIZED, "yes"},
+    {"Yes ", FO_THREAD_UNRECOGNIZED, "Yes "},
+    {"preparing", FO_THREAD_UNRECOGNIZED, "preparing"},
+    {"Maybe", FO_THREAD_UNRECOGNIZED, "Maybe"},
+    {"", FO_THREAD_UNRECOGNIZED, ""},
+    {SQL_NULL, FO_THREAD_UNRECOGNIZED, "NULL"},
+    /* Control bytes never reach a log line; a long value is cut for display. */
+    {"Bad\nvalue\t", FO_THREAD_UNRECOGNIZED, "Bad?value?"},
+    {"Waiting for the primary to finish something long", FO_THREAD_UNRECOGNIZED, "Waiting for the primary to f..."},
+};
+
+static void test_thread_states(void)
+{
+    static struct fo_sample s;
+    char err[FO_ERRLEN];
+    struct row r;
+    unsigned i, col;
+
+    for (i = 0; i < N_ELEMS(thread_cases); i++) {
+        for (col = 0; col < 2; col++) {
+            struct kv over[1] = {{col == 0 ? "Slave_IO_Running" : "Slave_SQL_Running", thread_cases[i].value}};
+            enum fo_thread_state *state = col == 0 ? &s.io_running : &s.sql_running;
+            enum fo_thread_state *other = col == 0 ? &s.sql_running : &s.io_running;
+            const char *text = col == 0 ? s.io_running_text : s.sql_running_text;
+
+            memset(&s, 0x5a, sizeof(s));
+            build_row(&r, FX_RUNNING, over, 1);
+            err[0] = '\0';
+            int rc = fo_sample_parse_slave_status(&s, 1, r.n, r.names, r.values, err);
+            if (rc != 0) fprintf(stderr, "  case %u col %u: rc %d err \"%s\"\n", i, col, rc, err);
+            FO_CHECK_INT(rc, 0);
+            FO_CHECK(s.is_replica);
+            FO_CHECK_INT(*state, thread_cases[i].state);
+            FO_CHECK_STR(text, thread_cases[i].text);
+            FO_CHECK_INT(*other, FO_THREAD_YES); /* the other column is untouched */
+            FO_CHECK_STR(col == 0 ? s.sql_running_text : s.io_running_text, "Yes");
+        }
+    }
+}
+
 static void test_slave_status_columns_by_name(void)
 {
     static struct fo_sample s;
@@ -404,6 +449,8 @@ static void test_slave_status_rows(void)
     FO_CHECK_INT(s.master_port, 0);
     FO_CHECK_INT(s.io_running, FO_THREAD_UNKNOWN);
     FO_CHECK_INT(s.sql_running, FO_THREAD_UNKNOWN);
+    FO_CHECK_STR(s.io_running_text, "");
+    FO_CHECK_STR(s.sql_running_text, "");
     FO_CHECK_INT(s.lag_s, -1);
     FO_CHECK_INT(s.last_io_errno, 0);
     FO_CHECK_STR(s.last_io_error, "");
@@ -427,14 +474,17 @@ static char *repeat(char c, size_t n)
     return s;
 }
 
-/* GTID positions and hosts that do not fit are rejected; error texts are truncated. */
+/* GTID positions and hosts that do not fit are rejected; error texts are truncated.
+ * Master_Host holds whatever MariaDB accepts (255 bytes, checked against a real
+ * server in test_prober): a 100-byte source used to fail the probe (issue 8.12). */
 static void test_slave_status_lengths(void)
 {
     static struct fo_sample s;
     char err[FO_ERRLEN];
     struct row r;
     char *longpos = repeat('1', FO_GTIDPOS_LEN), *fitpos = repeat('1', FO_GTIDPOS_LEN - 1);
-    char *longhost = repeat('h', sizeof(s.master_host)), *fithost = repeat('h', 99);
+    char *longhost = repeat('h', FO_SAMPLE_HOST_LEN), *fithost = repeat('h', 255);
+    char *host100 = repeat('h', 100);
     char *longerr = repeat('e', 3000), *fiterr = repeat('e', FO_ERRTEXT_LEN - 1);
     struct kv over[2] = {{"Gtid_IO_Pos", fitpos}, {"Master_Host", fithost}};
 
@@ -448,10 +498,16 @@ static void test_slave_status_lengths(void)
     FO_CHECK_INT(fo_sample_parse_slave_status(&s, 1, r.n, r.names, r.values, err), FO_EPROTO);
     FO_CHECK(strstr(err, "Gtid_IO_Pos: value of 1024 bytes exceeds 1023") != NULL);
 
+    over[0] = (struct kv){"Master_Host", host100};
+    build_row(&r, FX_RUNNING, over, 1);
+    FO_CHECK_INT(fo_sample_parse_slave_status(&s, 1, r.n, r.names, r.values, err), 0);
+    FO_CHECK_STR(s.master_host, host100);
+
     over[0] = (struct kv){"Master_Host", longhost};
     build_row(&r, FX_RUNNING, over, 1);
     FO_CHECK_INT(fo_sample_parse_slave_status(&s, 1, r.n, r.names, r.values, err), FO_EPROTO);
-    FO_CHECK(strstr(err, "Master_Host") != NULL);
+    FO_CHECK_STR(err, "Master_Host: value of 256 bytes exceeds 255");
+    FO_CHECK_STR(s.master_host, host100); /* unchanged */
 
     over[0] = (struct kv){"Last_IO_Error", fiterr};
     over[1] = (struct kv){"Last_SQL_Error", longerr};
@@ -462,7 +518,7 @@ static void test_slave_status_lengths(void)
     FO_CHECK(strncmp(s.last_sql_error, longerr, FO_ERRTEXT_LEN - 4) == 0);
     FO_CHECK_STR(s.last_sql_error + FO_ERRTEXT_LEN - 4, "...");
 
-    free(longpos), free(fitpos), free(longhost), free(fithost), free(longerr), free(fiterr);
+    free(longpos), free(fitpos), free(longhost), free(fithost), free(longerr), free(fiterr), free(host100);
 }
 
 /* A cut never splits a UTF-8 sequence ("é" is 0xC3 0xA9). */
@@ -546,20 +602,25 @@ static const struct vars_case vars_cases[] = {
     {{"1", "0", "", "", "", SQL_NULL}, .rc = FO_EPROTO, .err = "@@version"},
 };
 
+/* @@gtid_binlog_state as MariaDB 10.11 printed it: entries of domain 0 in log order. */
+#define STATE_1011 "0-3-2,0-1-3,2-1-1"
+
 static void test_vars_table(void)
 {
     static struct fo_sample s, before;
-    const char *values[6];
+    const char *values[FO_SAMPLE_Q1_NCOLS];
     char err[FO_ERRLEN];
     unsigned i, k;
 
+    FO_CHECK_INT(FO_SAMPLE_Q1_NCOLS, 7);
     for (i = 0; i < N_ELEMS(vars_cases); i++) {
         const struct vars_case *c = &vars_cases[i];
         for (k = 0; k < 6; k++) values[k] = unmark(c->v[k]);
+        values[6] = STATE_1011;
         memset(&s, 0x5a, sizeof(s));
         before = s;
         err[0] = '\0';
-        int rc = fo_sample_parse_vars(&s, 6, values, err);
+        int rc = fo_sample_parse_vars(&s, FO_SAMPLE_Q1_NCOLS, values, err);
         if (rc != c->rc) fprintf(stderr, "  case %u: rc %d err \"%s\"\n", i, rc, err);
         FO_CHECK_INT(rc, c->rc);
         if (rc == 0) {
@@ -569,6 +630,8 @@ static void test_vars_table(void)
             FO_CHECK_STR(s.gtid_binlog_pos, c->binlog);
             FO_CHECK_STR(s.gtid_slave_pos, c->slave);
             FO_CHECK_STR(s.version, c->version);
+            FO_CHECK_STR(s.gtid_binlog_state, STATE_1011);
+            FO_CHECK(s.gtid_binlog_state_known);
             FO_CHECK_INT(s.master_port, before.master_port); /* Q2's fields untouched */
         } else {
             FO_CHECK(memcmp(&s, &before, sizeof(s)) == 0);
@@ -581,24 +644,65 @@ static void test_vars_table(void)
 static void test_vars_shape_and_lengths(void)
 {
     static struct fo_sample s;
-    const char *v[7] = {"1", "0", "", "", "", "x", "extra"};
+    const char *v[8] = {"1", "0", "", "", "", "x", "", "extra"};
     char err[FO_ERRLEN];
     char *longpos = repeat('9', FO_GTIDPOS_LEN), *fitpos = repeat('9', FO_GTIDPOS_LEN - 1);
 
-    FO_CHECK_INT(fo_sample_parse_vars(&s, 5, v, err), FO_EPROTO);
-    FO_CHECK(strstr(err, "5 columns") != NULL);
-    FO_CHECK_INT(fo_sample_parse_vars(&s, 7, v, err), FO_EPROTO);
+    /* The old 6-column reply (a query without @@gtid_binlog_state) is refused. */
+    FO_CHECK_INT(fo_sample_parse_vars(&s, 6, v, err), FO_EPROTO);
+    FO_CHECK_STR(err, "variables query returned 6 columns, expected 7");
+    FO_CHECK_INT(fo_sample_parse_vars(&s, 8, v, err), FO_EPROTO);
     FO_CHECK_INT(fo_sample_parse_vars(&s, 0, NULL, err), FO_EPROTO);
-    FO_CHECK_INT(fo_sample_parse_vars(&s, 6, NULL, err), FO_EINVAL);
+    FO_CHECK_INT(fo_sample_parse_vars(&s, 7, NULL, err), FO_EINVAL);
 
     v[4] = fitpos;
-    FO_CHECK_INT(fo_sample_parse_vars(&s, 6, v, err), 0);
+    FO_CHECK_INT(fo_sample_parse_vars(&s, 7, v, err), 0);
     FO_CHECK_STR(s.gtid_slave_pos, fitpos);
     v[2] = longpos;
-    FO_CHECK_INT(fo_sample_parse_vars(&s, 6, v, err), FO_EPROTO);
+    FO_CHECK_INT(fo_sample_parse_vars(&s, 7, v, err), FO_EPROTO);
     FO_CHECK(strstr(err, "@@gtid_current_pos: value of 1024 bytes exceeds 1023") != NULL);
     FO_CHECK_STR(s.gtid_current_pos, ""); /* unchanged */
     free(longpos), free(fitpos);
+}
+
+/* @@gtid_binlog_state never fails the probe (issue 8.8): NULL or a value too long to
+ * keep is recorded as unknown, never as an empty state. */
+static void test_vars_binlog_state(void)
+{
+    static struct fo_sample s;
+    char *fit = repeat('7', FO_GTIDSTATE_LEN - 1), *toolong = repeat('7', FO_GTIDSTATE_LEN);
+    const struct {
+        const char *value;
+        bool known;
+        const char *text;
+    } cases[] = {
+        {STATE_1011, true, STATE_1011},
+        {"0-1-11450,0-3-11460", true, "0-1-11450,0-3-11460"},
+        {"", true, ""}, /* a server that never wrote a binlog event */
+        {SQL_NULL, false, ""},
+        {fit, true, fit},
+        {toolong, false, ""},
+        /* Not parsed here: fo_gtid_state_errant() judges the form, with a reason. */
+        {"garbage", true, "garbage"},
+    };
+    const char *v[7] = {"1", "0", "", "", "", "x", NULL};
+    char err[FO_ERRLEN];
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(cases); i++) {
+        memset(&s, 0x5a, sizeof(s));
+        v[6] = unmark(cases[i].value);
+        err[0] = '\0';
+        FO_CHECK_INT(fo_sample_parse_vars(&s, 7, v, err), 0);
+        FO_CHECK_INT(s.gtid_binlog_state_known, cases[i].known);
+        FO_CHECK_STR(s.gtid_binlog_state, cases[i].text);
+        FO_CHECK_INT(s.server_id, 1); /* the rest of the row still counts */
+    }
+    /* A bad column elsewhere still fails the row, binlog state or not. */
+    v[0] = "x";
+    v[6] = STATE_1011;
+    FO_CHECK_INT(fo_sample_parse_vars(&s, 7, v, err), FO_EPROTO);
+    free(fit), free(toolong);
 }
 
 static void test_thread_state_names(void)
@@ -606,10 +710,25 @@ static void test_thread_state_names(void)
     FO_CHECK_STR(fo_thread_state_name(FO_THREAD_YES), "Yes");
     FO_CHECK_STR(fo_thread_state_name(FO_THREAD_NO), "No");
     FO_CHECK_STR(fo_thread_state_name(FO_THREAD_CONNECTING), "Connecting");
+    FO_CHECK_STR(fo_thread_state_name(FO_THREAD_PREPARING), "Preparing");
+    FO_CHECK_STR(fo_thread_state_name(FO_THREAD_UNRECOGNIZED), "unrecognized");
     FO_CHECK_STR(fo_thread_state_name(FO_THREAD_UNKNOWN), "");
     FO_CHECK_STR(fo_thread_state_name((enum fo_thread_state)99), "");
 }
 
-FO_TEST_MAIN(FO_T(test_slave_status_table), FO_T(test_slave_status_columns_by_name), FO_T(test_slave_status_rows),
-             FO_T(test_slave_status_lengths), FO_T(test_error_text_utf8_cut), FO_T(test_vars_table),
-             FO_T(test_vars_shape_and_lengths), FO_T(test_thread_state_names))
+/* Only a state that says "not running" is one. */
+static void test_thread_state_maybe_running(void)
+{
+    FO_CHECK(!fo_thread_state_maybe_running(FO_THREAD_NO));
+    FO_CHECK(!fo_thread_state_maybe_running(FO_THREAD_CONNECTING));
+    FO_CHECK(fo_thread_state_maybe_running(FO_THREAD_YES));
+    FO_CHECK(fo_thread_state_maybe_running(FO_THREAD_PREPARING));
+    FO_CHECK(fo_thread_state_maybe_running(FO_THREAD_UNRECOGNIZED));
+    FO_CHECK(fo_thread_state_maybe_running(FO_THREAD_UNKNOWN));
+    FO_CHECK(fo_thread_state_maybe_running((enum fo_thread_state)99));
+}
+
+FO_TEST_MAIN(FO_T(test_slave_status_table), FO_T(test_thread_states), FO_T(test_slave_status_columns_by_name),
+             FO_T(test_slave_status_rows), FO_T(test_slave_status_lengths), FO_T(test_error_text_utf8_cut),
+             FO_T(test_vars_table), FO_T(test_vars_shape_and_lengths), FO_T(test_vars_binlog_state),
+             FO_T(test_thread_state_names), FO_T(test_thread_state_maybe_running))

@@ -548,7 +548,7 @@ static void mdb_by_name(const struct fo_test_db *db)
     v4_first = ai != NULL && ai->ai_family == AF_INET;
     freeaddrinfo(ai);
     if (!v4_first) {
-        printf("SKIP: localhost is not 127.0.0.1 first\n");
+        FO_SKIP("localhost is not 127.0.0.1 first");
         return;
     }
     run_sql(&r, &tg, stmts, 1, &opts_default, -1);
@@ -575,30 +575,5 @@ static void test_real_mariadbd(void)
     fo_test_db_stop(&db);
 }
 
-/* The fencing statements shared by the failover engine and failover-agent. */
-static void test_fence_statements(void)
-{
-    static const char *const ids[] = {"12", NULL, "x13", "", "99999999999999999999", "7", "123456789012345678901"};
-    const struct fo_sql_rows rows = {7, 1, NULL, ids};
-    char q[FO_SQL_FENCE_QUERY_LEN], kills[4][FO_SQL_KILL_LEN], longname[300];
-    const char *stmts[4];
-
-    FO_CHECK_INT(fo_sql_fence_statements("fo'd", q, stmts), 0);
-    FO_CHECK_STR(stmts[0], "SET GLOBAL read_only=1");
-    FO_CHECK(stmts[1] == q);
-    FO_CHECK(strstr(q, "'event_scheduler','fo''d')") != NULL);
-    FO_CHECK(strstr(q, "'Binlog Dump GTID'") != NULL);
-    memset(longname, 'a', sizeof(longname) - 1);
-    longname[sizeof(longname) - 1] = '\0';
-    FO_CHECK_INT(fo_sql_fence_statements(longname, q, stmts), FO_ETOOBIG);
-    FO_CHECK_INT(fo_sql_kill_statements(&rows, kills, stmts, 4), 3);
-    FO_CHECK_STR(stmts[0], "KILL CONNECTION 12");
-    FO_CHECK_STR(stmts[1], "KILL CONNECTION 99999999999999999999");
-    FO_CHECK_STR(stmts[2], "KILL CONNECTION 7");
-    FO_CHECK_INT(fo_sql_kill_statements(&rows, kills, stmts, 1), 1);
-    FO_CHECK_INT(fo_sql_kill_statements(NULL, kills, stmts, 4), 0);
-}
-
-FO_TEST_MAIN(FO_T(test_fence_statements), FO_T(test_quote), FO_T(test_invalid_args), FO_T(test_connect_refused),
-             FO_T(test_resolve_failure), FO_T(test_connect_timeouts), FO_T(test_cancel_before_query),
-             FO_T(test_real_mariadbd))
+FO_TEST_MAIN(FO_T(test_quote), FO_T(test_invalid_args), FO_T(test_connect_refused), FO_T(test_resolve_failure),
+             FO_T(test_connect_timeouts), FO_T(test_cancel_before_query), FO_T(test_real_mariadbd))

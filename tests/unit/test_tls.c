@@ -101,9 +101,32 @@ static int gen_certs(const char *dir, const char *log, char *const entries[], si
     return fo_test_run_cmd(argv, log, 30000);
 }
 
-static char *const set_a[] = {"controller:ctl1,127.0.0.1", "agent:db1,127.0.0.1,db1.example", "client:admin",
-                              "agent:far,10.0.0.99"};
+static char *const set_a[] = {
+    "controller:ctl1,127.0.0.1,node=1", "agent:db1,127.0.0.1,db1.example", "client:admin", "agent:far,10.0.0.99",
+    "controller:ctl2,127.0.0.1,node=2", "controller:ctl0,127.0.0.1"};
+#define N_SET_A (sizeof set_a / sizeof set_a[0])
 static char *const set_b[] = {"controller:rogue,127.0.0.1"};
+
+/* A controller certificate by dir's CA that names two node ids (gen-certs.sh refuses
+ * to make one): what a careless hand-made certificate could look like. */
+static int two_ids_cert(const char *dir, const char *log)
+{
+    char script[2048];
+    char *argv[] = {"/bin/sh", "-c", script, NULL};
+    int n = snprintf(script, sizeof script,
+                     "set -e; cd '%s'; "
+                     "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out twoids.key; "
+                     "openssl req -new -key twoids.key -subj /OU=controller/CN=twoids -config /dev/null "
+                     "-out twoids.csr; "
+                     "printf 'subjectAltName = IP:127.0.0.1,URI:" FO_TLS_NODE_URI_PREFIX "3,URI:" FO_TLS_NODE_URI_PREFIX
+                     "4\\n' > twoids.ext; "
+                     "openssl x509 -req -in twoids.csr -CA ca.crt -CAkey ca.key -set_serial 0x4242 -days 2 "
+                     "-extfile twoids.ext -out twoids.crt",
+                     dir);
+
+    if (n < 0 || (size_t)n >= sizeof script) return -1;
+    return fo_test_run_cmd(argv, log, 30000);
+}
 
 static bool concat(const char *out, const char *a, const char *b)
 {
@@ -138,7 +161,8 @@ static const struct certs *certs(void)
         fo_test_tmpdir(g_certs.dir_b, sizeof g_certs.dir_b, "tls-b") != 0)
         return &g_certs;
     join(log, g_certs.dir_a, "gen.log");
-    if (gen_certs(g_certs.dir_a, log, set_a, 4) != 0 || gen_certs(g_certs.dir_b, log, set_b, 1) != 0) {
+    if (gen_certs(g_certs.dir_a, log, set_a, N_SET_A) != 0 || gen_certs(g_certs.dir_b, log, set_b, 1) != 0 ||
+        two_ids_cert(g_certs.dir_a, log) != 0) {
         fo_test_print_tail(log);
         return &g_certs;
     }
@@ -188,6 +212,8 @@ struct side {
     unsigned role;
     char cn[FO_TLS_CN_MAX + 1];
     char proto[16];
+    int node_rc;
+    uint64_t node_id;
     void (*on_handshake)(struct side *s);
     void (*on_frame)(struct side *s, const struct fo_frame *f);
     void (*on_close)(struct side *s);
@@ -214,6 +240,7 @@ static void side_handshake(void *data, struct fo_tls_conn *c)
 
     s->handshakes++;
     s->role = fo_tls_conn_peer_role(c);
+    s->node_rc = fo_tls_conn_peer_node_id(c, &s->node_id);
     snprintf(s->cn, sizeof s->cn, "%s", fo_tls_conn_peer_cn(c));
     snprintf(s->proto, sizeof s->proto, "%s", fo_tls_conn_protocol(c));
     if (s->on_handshake != NULL) s->on_handshake(s);
@@ -367,7 +394,7 @@ static void test_gen_certs(void)
     join(copy, c->dir_a, "db1.crt.before");
     FO_CHECK(concat(copy, crt, "/dev/null"));
     join(log, c->dir_a, "gen2.log");
-    FO_CHECK_INT(gen_certs(c->dir_a, log, set_a, 4), 0);
+    FO_CHECK_INT(gen_certs(c->dir_a, log, set_a, N_SET_A), 0);
     FO_CHECK(same_file(copy, crt));
     /* A bad entry fails before anything is written. */
     FO_CHECK_INT(gen_certs(c->dir_a, log, bad, 1), 1);
@@ -526,6 +553,126 @@ static void test_dns_name(void)
     pair_finish(&p);
     FO_CHECK_INT(p.client.frames, 2);
     FO_CHECK_INT(p.client.status, FO_ECANCELED);
+}
+
+/* ------------------------------------------------------------------ node ids */
+
+/* The URI grammar of tls.h's "Node ids", one spelling per id. */
+static void test_node_uri_parse(void)
+{
+    static const struct {
+        const char *uri;
+        int rc;
+        uint64_t id;
+    } cases[] = {
+        {"failoverd://node/1", 0, 1},
+        {"failoverd://node/42", 0, 42},
+        {"failoverd://node/18446744073709551615", 0, UINT64_MAX},
+        {"failoverd://node/18446744073709551616", FO_EINVAL, 0}, /* overflow */
+        {"failoverd://node/99999999999999999999", FO_EINVAL, 0},
+        {"failoverd://node/0", FO_EINVAL, 0},
+        {"failoverd://node/01", FO_EINVAL, 0},
+        {"failoverd://node/", FO_EINVAL, 0},
+        {"failoverd://node/+2", FO_EINVAL, 0},
+        {"failoverd://node/-2", FO_EINVAL, 0},
+        {"failoverd://node/2 ", FO_EINVAL, 0},
+        {"failoverd://node/2/", FO_EINVAL, 0},
+        {"failoverd://node/2x", FO_EINVAL, 0},
+        {"failoverd://node/ 2", FO_EINVAL, 0},
+        {"failoverd://node", FO_ENOTFOUND, 0},
+        {"FAILOVERD://node/2", FO_ENOTFOUND, 0},
+        {"https://example.com/node/2", FO_ENOTFOUND, 0},
+        {"spiffe://cluster/ns/x", FO_ENOTFOUND, 0},
+        {"", FO_ENOTFOUND, 0},
+    };
+    size_t i;
+    uint64_t id;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        id = 12345;
+        FO_CHECK_INT(fo_tls_node_uri_parse(cases[i].uri, strlen(cases[i].uri), &id), cases[i].rc);
+        FO_CHECK(id == cases[i].id);
+        if (id != cases[i].id) fprintf(stderr, "  case %s: id %llu\n", cases[i].uri, (unsigned long long)id);
+    }
+    /* The length is the certificate's, not a NUL: a NUL inside is a bad id. */
+    FO_CHECK_INT(fo_tls_node_uri_parse("failoverd://node/7\0"
+                                       "1",
+                                       20, &id),
+                 FO_EINVAL);
+    FO_CHECK_INT(fo_tls_node_uri_parse("failoverd://node/71", 18, &id), 0);
+    FO_CHECK(id == 7);
+    FO_CHECK_STR(fo_tls_node_id_why(0), "");
+    FO_CHECK_CONTAINS(fo_tls_node_id_why(FO_ENOTFOUND), FO_TLS_NODE_URI_PREFIX);
+}
+
+static void close_side(struct side *s)
+{
+    fo_tls_conn_close(s->conn);
+}
+
+/* Runs one handshake between a server certificate (accepting controllers and
+ * clients, as the admin server does) and a client certificate, and returns both
+ * views of the other's node id. */
+static void node_pair(const char *server, const char *client, struct pair *p)
+{
+    const struct certs *c = certs();
+
+    pair_init(p);
+    p->sctx = mkctx(c->dir_a, server, FO_TLS_ROLE_CONTROLLER | FO_TLS_ROLE_CLIENT);
+    p->cctx = mkctx(c->dir_a, client, FO_TLS_ROLE_CONTROLLER);
+    p->server.on_handshake = close_side;
+    pair_listen(p);
+    pair_connect(p, p->port, NULL);
+    pair_finish(p);
+    FO_CHECK_INT(p->server.handshakes, 1);
+    FO_CHECK_INT(p->client.handshakes, 1);
+}
+
+static void test_peer_node_id(void)
+{
+    const struct certs *c = certs();
+    struct fo_tls_ctx *ctx;
+    struct pair p;
+    uint64_t id;
+
+    NEED_CERTS(c);
+    /* Both ends read the other's bound id. */
+    node_pair("ctl1", "ctl2", &p);
+    FO_CHECK_INT(p.server.node_rc, 0);
+    FO_CHECK(p.server.node_id == 2);
+    FO_CHECK_INT(p.client.node_rc, 0);
+    FO_CHECK(p.client.node_id == 1);
+    /* A controller certificate without an id authenticates, but binds nothing. */
+    node_pair("ctl1", "ctl0", &p);
+    FO_CHECK_INT(p.server.role, FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_INT(p.server.node_rc, FO_ENOTFOUND);
+    FO_CHECK(p.server.node_id == 0);
+    /* A client certificate is no node, whatever it names. */
+    node_pair("ctl1", "admin", &p);
+    FO_CHECK_INT(p.server.role, FO_TLS_ROLE_CLIENT);
+    FO_CHECK_INT(p.server.node_rc, FO_EPERM);
+    FO_CHECK(p.server.node_id == 0);
+    /* Two ids in one certificate: no id at all. */
+    node_pair("ctl1", "twoids", &p);
+    FO_CHECK_INT(p.server.node_rc, FO_EINVAL);
+    FO_CHECK(p.server.node_id == 0);
+
+    /* A node's own certificate, checked at start. */
+    ctx = mkctx(c->dir_a, "ctl2", FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_INT(fo_tls_ctx_role(ctx), FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_INT(fo_tls_ctx_node_id(ctx, &id), 0);
+    FO_CHECK(id == 2);
+    fo_tls_ctx_free(ctx);
+    ctx = mkctx(c->dir_a, "ctl0", FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_INT(fo_tls_ctx_node_id(ctx, &id), FO_ENOTFOUND);
+    fo_tls_ctx_free(ctx);
+    ctx = mkctx(c->dir_a, "admin", FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_INT(fo_tls_ctx_role(ctx), FO_TLS_ROLE_CLIENT);
+    FO_CHECK_INT(fo_tls_ctx_node_id(ctx, &id), FO_EPERM);
+    fo_tls_ctx_free(ctx);
+    ctx = mkctx(c->dir_a, "twoids", FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_INT(fo_tls_ctx_node_id(ctx, &id), FO_EINVAL);
+    fo_tls_ctx_free(ctx);
 }
 
 /* ------------------------------------------------------------------ refusals */
@@ -810,7 +957,10 @@ static void test_no_client_cert(void)
 {
     struct pair p;
 
-    if (access("/usr/bin/openssl", X_OK) != 0) return (void)printf("SKIP: no /usr/bin/openssl\n");
+    if (access("/usr/bin/openssl", X_OK) != 0) {
+        FO_SKIP("no /usr/bin/openssl");
+        return;
+    }
     NEED_CERTS(certs());
     run_s_client(&p, "db1", FO_TLS_ROLE_CONTROLLER, NULL, 0);
     FO_CHECK_INT(p.server.handshakes, 0);
@@ -826,7 +976,10 @@ static void test_tls12_peer(void)
     char *extra[] = {"-tls1_2", "-cert", crt, "-key", key};
     struct pair p;
 
-    if (access("/usr/bin/openssl", X_OK) != 0) return (void)printf("SKIP: no /usr/bin/openssl\n");
+    if (access("/usr/bin/openssl", X_OK) != 0) {
+        FO_SKIP("no /usr/bin/openssl");
+        return;
+    }
     NEED_CERTS(c);
     join(crt, c->dir_a, "admin.crt");
     join(key, c->dir_a, "admin.key");
@@ -1193,10 +1346,11 @@ static void test_plain_cap(void)
 }
 
 FO_TEST_MAIN(FO_T(test_gen_certs), FO_T(test_ctx_errors), FO_T(test_frames_both_ways), FO_T(test_dns_name),
-             FO_T(test_role_refused), FO_T(test_server_role_refused), FO_T(test_other_ca_client_refused),
-             FO_T(test_other_ca_server_refused), FO_T(test_san_mismatch), FO_T(test_plaintext_peer),
-             FO_T(test_silent_peer_times_out), FO_T(test_no_client_cert), FO_T(test_tls12_peer),
-             FO_T(test_close_during_connect), FO_T(test_close_during_client_handshake),
-             FO_T(test_close_during_server_handshake), FO_T(test_close_in_handshake_cb), FO_T(test_close_during_write),
-             FO_T(test_cap_before_handshake), FO_T(test_cap_after_handshake), FO_T(test_plain_frames_both_ways),
-             FO_T(test_plain_meets_tls), FO_T(test_plain_cap))
+             FO_T(test_node_uri_parse), FO_T(test_peer_node_id), FO_T(test_role_refused),
+             FO_T(test_server_role_refused), FO_T(test_other_ca_client_refused), FO_T(test_other_ca_server_refused),
+             FO_T(test_san_mismatch), FO_T(test_plaintext_peer), FO_T(test_silent_peer_times_out),
+             FO_T(test_no_client_cert), FO_T(test_tls12_peer), FO_T(test_close_during_connect),
+             FO_T(test_close_during_client_handshake), FO_T(test_close_during_server_handshake),
+             FO_T(test_close_in_handshake_cb), FO_T(test_close_during_write), FO_T(test_cap_before_handshake),
+             FO_T(test_cap_after_handshake), FO_T(test_plain_frames_both_ways), FO_T(test_plain_meets_tls),
+             FO_T(test_plain_cap))

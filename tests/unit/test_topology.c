@@ -32,7 +32,8 @@ struct inst {
     bool writable;       /* replicas only: read_only=0 */
     const char *src;     /* replicas: Master_Host */
     unsigned src_port;   /* replicas: Master_Port (0 means 3306) */
-    const char *threads; /* replicas: IO and SQL as "YY", "NY", "CY"...; NULL = "YY" */
+    const char *threads; /* replicas: IO and SQL as "YY", "NY", "CY", "PY" (Preparing),
+                          * "UY" (unrecognized "Reconnecting")...; NULL = "YY" */
     unsigned io_errno;
     const char *io_err;
     unsigned sql_errno;
@@ -40,6 +41,7 @@ struct inst {
     /* Expected. */
     enum fo_role role;
     const char *problem; /* NULL = "" */
+    const char *source;  /* replicas: source_host; NULL = src */
 };
 
 struct scenario {
@@ -90,8 +92,26 @@ static const struct scenario scenarios[] = {
      {P("db1"), R("db2", "db1", .src_port = 3307, .problem = "replicates from outside the cluster (db1:3307)")},
      {NULL},
      0},
-    {"host names are compared exactly",
-     {P("db1"), R("db2", "DB1", .problem = "replicates from outside the cluster (DB1:3306)")},
+    /* A replica naming its source by another spelling still replicates from it (issue
+     * 8.12, fo_addr_same): the source is recorded as the instance's configured host. */
+    {"host names ignore case and a trailing dot",
+     {P("db1.example.com"), R("db2", "DB1.Example.COM.", .source = "db1.example.com"),
+      R("db3", "db1.example.com", .source = "db1.example.com")},
+     {NULL},
+     0},
+    {"IPv4 as IPv4-mapped IPv6", {P("10.0.0.1"), R("10.0.0.2", "::ffff:10.0.0.1", .source = "10.0.0.1")}, {NULL}, 0},
+    {"IPv6 spellings", {P("fd00::1"), R("db2", "FD00:0:0::0001", .source = "fd00::1")}, {NULL}, 0},
+    {"a leading zero is not the same address",
+     {P("10.0.0.1"), R("db2", "010.0.0.1", .problem = "replicates from outside the cluster (010.0.0.1:3306)")},
+     {NULL},
+     0},
+    {"a name is never an address (no DNS)",
+     {P("127.0.0.1"), R("db2", "localhost", .problem = "replicates from outside the cluster (localhost:3306)")},
+     {NULL},
+     0},
+    {"a similar name is another host",
+     {P("db1"), R("db2", "db1.", .source = "db1"),
+      R("db3", "db11", .problem = "replicates from outside the cluster (db11:3306)")},
      {NULL},
      0},
     {"IO thread stopped with error text",
@@ -126,6 +146,25 @@ static const struct scenario scenarios[] = {
                              "replication stopped (IO=No, SQL=Yes)")},
      {"multiple writable: db1:3306, db2:3306"},
      0},
+    /* States we cannot interpret are not "stopped" (STYLE.md §17); a stopped thread
+     * next to one wins. */
+    {"IO Preparing",
+     {P("db1"), R("db2", "db1", .threads = "PY", .problem = "replication state unknown (IO=Preparing, SQL=Yes)")},
+     {NULL},
+     0},
+    {"unrecognized state shown as sent",
+     {P("db1"), R("db2", "db1", .threads = "YU", .problem = "replication state unknown (IO=Yes, SQL=Reconnecting)")},
+     {NULL},
+     0},
+    {"unsure with error text",
+     {P("db1"), R("db2", "db1", .threads = "UY", .io_errno = 2003, .io_err = E2003,
+                  .problem = "replication state unknown (IO=Reconnecting, SQL=Yes): IO error 2003: " E2003)},
+     {NULL},
+     0},
+    {"stopped wins over unsure",
+     {P("db1"), R("db2", "db1", .threads = "PN", .problem = "replication stopped (IO=Preparing, SQL=No)")},
+     {NULL},
+     0},
     {"all unreachable, one was primary", {X("db1", .was_primary = true), X("db2"), X("db3")}, {NULL}, -1},
     {"all unreachable, none was primary", {X("db1"), X("db2"), X("db3")}, {"no primary"}, -1},
     {"dead primary: replicas connecting",
@@ -150,7 +189,20 @@ static const struct scenario scenarios[] = {
 
 static enum fo_thread_state thread_of(char c)
 {
-    return c == 'Y' ? FO_THREAD_YES : c == 'N' ? FO_THREAD_NO : c == 'C' ? FO_THREAD_CONNECTING : FO_THREAD_UNKNOWN;
+    switch (c) {
+    case 'Y': return FO_THREAD_YES;
+    case 'N': return FO_THREAD_NO;
+    case 'C': return FO_THREAD_CONNECTING;
+    case 'P': return FO_THREAD_PREPARING;
+    case 'U': return FO_THREAD_UNRECOGNIZED;
+    default: return FO_THREAD_UNKNOWN;
+    }
+}
+
+/* The raw text the sample keeps, as sample.c would set it. */
+static void thread_text(char c, char *out, size_t len)
+{
+    snprintf(out, len, "%s", c == 'U' ? "Reconnecting" : fo_thread_state_name(thread_of(c)));
 }
 
 static void build_sample(const struct inst *x, struct fo_sample *s)
@@ -167,6 +219,8 @@ static void build_sample(const struct inst *x, struct fo_sample *s)
     s->master_port = (uint16_t)(x->src_port ? x->src_port : 3306);
     s->io_running = thread_of(t[0]);
     s->sql_running = thread_of(t[1]);
+    thread_text(t[0], s->io_running_text, sizeof(s->io_running_text));
+    thread_text(t[1], s->sql_running_text, sizeof(s->sql_running_text));
     s->lag_s = s->io_running == FO_THREAD_YES && s->sql_running == FO_THREAD_YES ? 0 : -1;
     s->last_io_errno = x->io_errno;
     snprintf(s->last_io_error, sizeof(s->last_io_error), "%s", x->io_err ? x->io_err : "");
@@ -192,7 +246,7 @@ static void check_instance(const struct scenario *sc, unsigned i, const struct f
     FO_CHECK_INT(o->role, x->role);
     FO_CHECK_STR(o->problem, want);
     if (x->role == FO_ROLE_REPLICA) {
-        FO_CHECK_STR(o->source_host, x->src);
+        FO_CHECK_STR(o->source_host, x->source ? x->source : x->src);
         FO_CHECK_INT(o->source_port, x->src_port ? x->src_port : 3306);
     } else {
         FO_CHECK_STR(o->source_host, "");
@@ -311,6 +365,91 @@ static void test_truncation_utf8(void)
     FO_CHECK_STR(out[1].problem + len - 3, "...");
 }
 
+/* A source longer than any configured host (MariaDB allows 255 bytes) is outside the
+ * cluster; source_host is cut to the store's bound with "...", never overflowed. */
+static void test_long_source(void)
+{
+    static struct fo_sample s[2];
+    struct fo_topo_in in[2];
+    struct fo_topo_out out[2];
+    static struct fo_topo_result res;
+    char longhost[FO_SAMPLE_HOST_LEN];
+
+    memset(s, 0, sizeof(s));
+    memset(longhost, 'h', sizeof(longhost) - 1);
+    longhost[sizeof(longhost) - 1] = '\0';
+    s[1].is_replica = true;
+    s[1].read_only = true;
+    snprintf(s[1].master_host, sizeof(s[1].master_host), "%s", longhost);
+    s[1].master_port = 3306;
+    s[1].io_running = s[1].sql_running = FO_THREAD_YES;
+    in[0] = (struct fo_topo_in){"db1", 3306, true, false, &s[0]};
+    in[1] = (struct fo_topo_in){"db2", 3306, true, false, &s[1]};
+    fo_topology_infer(in, 2, out, &res);
+    FO_CHECK_INT(out[1].role, FO_ROLE_REPLICA);
+    FO_CHECK_INT(strlen(out[1].source_host), FO_HOST_LEN - 1);
+    FO_CHECK(strncmp(out[1].source_host, longhost, FO_HOST_LEN - 4) == 0);
+    FO_CHECK_STR(out[1].source_host + FO_HOST_LEN - 4, "...");
+    FO_CHECK(strncmp(out[1].problem, "replicates from outside the cluster (hhhh", 41) == 0);
+    FO_CHECK_INT(strlen(out[1].problem), FO_PROBLEM_LEN - 1);
+    FO_CHECK_INT(res.n_problems, 0);
+    FO_CHECK_INT(res.primary, 0);
+}
+
+/* fo_addr_same (common/config.h), the comparison behind "replicates from": a table. */
+static void test_addr_same(void)
+{
+    static const struct {
+        const char *a;
+        unsigned pa;
+        const char *b;
+        unsigned pb;
+        bool same;
+    } cases[] = {
+        {"db1", 3306, "db1", 3306, true},
+        {"db1", 3306, "db1", 3307, false}, /* ports always count */
+        {"db1", 3306, "DB1", 3306, true},
+        {"db1.example.com", 3306, "DB1.Example.Com.", 3306, true},
+        {"db1.example.com.", 3306, "db1.example.com", 3306, true},
+        {"db1..", 3306, "db1", 3306, false}, /* only one trailing dot */
+        {"db1", 3306, "db11", 3306, false},
+        {"db1", 3306, "db1.example.com", 3306, false}, /* no search domains */
+        {"10.0.0.1", 3306, "10.0.0.1", 3306, true},
+        {"10.0.0.1", 3306, "10.0.0.2", 3306, false},
+        {"10.0.0.1", 3306, "::ffff:10.0.0.1", 3306, true},
+        {"10.0.0.1", 3306, "::FFFF:a00:1", 3306, true},
+        {"10.0.0.1", 3306, "[::ffff:10.0.0.1]", 3306, true},
+        {"10.0.0.1", 3306, "010.0.0.1", 3306, false}, /* not a literal for inet_pton */
+        {"010.0.0.1", 3306, "010.0.0.1", 3306, true}, /* then compared as text */
+        {"10.0.0.1", 3306, "10.0.0.1.", 3306, false}, /* a name, not an address */
+        {"10.0.0.1", 3306, "10.0.1", 3306, false},
+        {"127.0.0.1", 3306, "localhost", 3306, false}, /* no DNS */
+        {"::1", 3306, "0:0:0:0:0:0:0:1", 3306, true},
+        {"::1", 3306, "[::1]", 3306, true},
+        {"fd00::1", 3306, "FD00:0000::0001", 3306, true},
+        {"fd00::1", 3306, "fd00::2", 3306, false},
+        {"::1", 3306, "127.0.0.1", 3306, false},
+        {"[::1", 3306, "::1", 3306, false},
+        {"", 3306, "", 3306, false},
+        {"db1", 3306, "", 3306, false},
+        {".", 3306, ".", 3306, true},
+    };
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(cases); i++) {
+        bool ab = fo_addr_same(cases[i].a, (uint16_t)cases[i].pa, cases[i].b, (uint16_t)cases[i].pb);
+        bool ba = fo_addr_same(cases[i].b, (uint16_t)cases[i].pb, cases[i].a, (uint16_t)cases[i].pa);
+        if (ab != cases[i].same || ba != ab)
+            fprintf(stderr, "  \"%s\":%u vs \"%s\":%u: %d %d\n", cases[i].a, cases[i].pa, cases[i].b, cases[i].pb, ab,
+                    ba);
+        FO_CHECK_INT(ab, cases[i].same);
+        FO_CHECK_INT(ba, ab); /* symmetric */
+    }
+    FO_CHECK(!fo_addr_same(NULL, 3306, "db1", 3306));
+    FO_CHECK(!fo_addr_same("db1", 3306, NULL, 3306));
+    FO_CHECK(!fo_addr_same(NULL, 0, NULL, 0));
+}
+
 /* The problem texts match the header's constants. */
 static void test_constants(void)
 {
@@ -319,6 +458,7 @@ static void test_constants(void)
     FO_CHECK_STR(FO_TOPO_P_WRITABLE_REPLICA, "writable replica");
     FO_CHECK_STR(FO_TOPO_P_OUTSIDE, "replicates from outside the cluster");
     FO_CHECK_STR(FO_TOPO_P_STOPPED, "replication stopped");
+    FO_CHECK_STR(FO_TOPO_P_UNSURE, "replication state unknown");
     FO_CHECK_STR(fo_role_name(FO_ROLE_UNKNOWN), "unknown");
     FO_CHECK_STR(fo_role_name(FO_ROLE_PRIMARY), "primary");
     FO_CHECK_STR(fo_role_name(FO_ROLE_REPLICA), "replica");
@@ -326,4 +466,5 @@ static void test_constants(void)
     FO_CHECK(fo_role_name((enum fo_role)9) != NULL);
 }
 
-FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_truncation), FO_T(test_truncation_utf8), FO_T(test_constants))
+FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_truncation), FO_T(test_truncation_utf8), FO_T(test_long_source),
+             FO_T(test_addr_same), FO_T(test_constants))

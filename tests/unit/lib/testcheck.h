@@ -61,13 +61,14 @@ static inline void fo_test_check_loop_finish(struct fo_test_loop *tl)
 }
 
 /* Starts a throwaway mariadbd (fo_test_db_start) for the current test. False if there
- * is none to run the test against: either no mariadbd is installed ("SKIP" on stdout,
- * the test passes) or it did not start (the test fails). Either way nothing is left
- * to stop; after true the caller ends with fo_test_db_stop(). */
+ * is none to run the test against: either no mariadbd is installed (the test is
+ * skipped with FO_SKIP: a skip, never a pass, STYLE.md §19) or it did not start (the
+ * test fails). Either way nothing is left to stop; after true the caller ends with
+ * fo_test_db_stop(). */
 static inline bool fo_test_check_db_start(struct fo_test_db *db, const char *name, unsigned server_id)
 {
     if (!fo_test_db_available()) {
-        printf("SKIP: no mariadbd\n");
+        FO_SKIP("no " FO_TEST_MARIADBD " (install mariadb-server: deploy/install-deps.sh)");
         return false;
     }
     if (fo_test_db_start(db, name, server_id) != 0) {
