@@ -37,6 +37,8 @@ struct batch_item {
     bool io_stopped;      /* choose stopped its IO thread and its SQL thread runs: restart it if no one is promoted */
     bool relay_unapplied; /* the relay-log wait did not return 0 */
     char wait_note[96];
+    const char *ok_note;     /* note_sql_done: note on success (static string) */
+    const char *fail_prefix; /* note_sql_done: before the error (static string) */
 };
 
 /* A timer a run waits on (fence: until the old lease surely ran out). */

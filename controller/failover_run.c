@@ -438,6 +438,8 @@ static void item_finish(struct batch_item *it, bool ok, const char *fmt, ...)
     if (--run->items_left == 0) run->batch_done(run);
 }
 
+static unsigned connect_timeout(struct run *run);
+
 static void item_sql(struct batch_item *it, const char *const *stmts, unsigned n, unsigned connect_ms,
                      unsigned timeout_ms, item_stage_cb cb)
 {
@@ -456,6 +458,43 @@ static void item_sql(struct batch_item *it, const char *const *stmts, unsigned n
         return;
     }
     run->pending++;
+}
+
+/* The last stage of an item whose outcome is just "did it run": ok_note on success,
+ * fail_prefix + the error otherwise (it->ok_note / it->fail_prefix, static strings). */
+static void note_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
+                          const struct fo_sql_rows *rows)
+{
+    (void)run;
+    (void)myerrno;
+    (void)rows;
+    if (status != 0)
+        item_finish(it, false, "%s%s", it->fail_prefix, error);
+    else
+        item_finish(it, true, "%s", it->ok_note);
+}
+
+static void item_sql_note(struct batch_item *it, const char *const *stmts, unsigned n, unsigned timeout_ms,
+                          const char *ok_note, const char *fail_prefix)
+{
+    it->ok_note = ok_note;
+    it->fail_prefix = fail_prefix;
+    item_sql(it, stmts, n, connect_timeout(it->run), timeout_ms, note_sql_done);
+}
+
+/* "host:port note; host:port note..." of the batch's items into out. */
+static void join_notes(const struct run *run, char *out, size_t n)
+{
+    size_t off = 0;
+    unsigned i;
+
+    out[0] = '\0';
+    for (i = 0; i < run->n_items; i++) {
+        int k = snprintf(out + off, n - off, "%s%s:%u %s", i ? "; " : "", run->items[i].host, run->items[i].port,
+                         run->items[i].note);
+        if (k < 0 || (size_t)k >= n - off) break;
+        off += (size_t)k;
+    }
 }
 
 /* items_left starts one above n so that no item completing synchronously can end the
@@ -547,18 +586,6 @@ static void unfenced(struct run *run)
             it->ok ? "writable again" : "STILL READ-ONLY", it->note);
 }
 
-static void unfence_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                             const struct fo_sql_rows *rows)
-{
-    (void)run;
-    (void)myerrno;
-    (void)rows;
-    if (status != 0)
-        item_finish(it, false, "%s", error);
-    else
-        item_finish(it, true, "read_only=0");
-}
-
 static void unfence_and_end(struct run *run, const char *summary, const char *why)
 {
     static const char *const plain[] = {"SET GLOBAL read_only=0"};
@@ -571,7 +598,7 @@ static void unfence_and_end(struct run *run, const char *summary, const char *wh
         return run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "out of memory");
     snprintf(it->host, sizeof(it->host), "%s", run->old_host);
     it->port = run->old_port;
-    item_sql(it, stmt, run->semi_sync ? 2 : 1, connect_timeout(run), step_timeout(run), unfence_sql_done);
+    item_sql_note(it, stmt, run->semi_sync ? 2 : 1, step_timeout(run), "read_only=0", "");
     batch_release(run);
 }
 
@@ -582,30 +609,11 @@ static void unfence_and_end(struct run *run, const char *summary, const char *wh
  * the relay log (its unapplied transactions); rejoin leaves it to the DBA too. */
 static void io_restarted(struct run *run)
 {
-    size_t off = 0;
-    unsigned i;
-    char notes[sizeof(run->detail)] = "";
+    char notes[sizeof(run->detail)];
 
-    for (i = 0; i < run->n_items; i++) {
-        int k = snprintf(notes + off, sizeof(notes) - off, "%s%s:%u %s", i ? "; " : "", run->items[i].host,
-                         run->items[i].port, run->items[i].note);
-        if (k < 0 || (size_t)k >= sizeof(notes) - off) break;
-        off += (size_t)k;
-    }
+    join_notes(run, notes, sizeof(notes));
     run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "%.600s; IO threads restarted: %.380s", run->abort_why,
             run->n_items ? notes : "none had been stopped");
-}
-
-static void io_restart_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                                const struct fo_sql_rows *rows)
-{
-    (void)run;
-    (void)myerrno;
-    (void)rows;
-    if (status != 0)
-        item_finish(it, false, "NOT restarted: %s", error);
-    else
-        item_finish(it, true, "restarted");
 }
 
 static void restart_io_and_end(struct run *run)
@@ -635,8 +643,7 @@ static void restart_io_and_end(struct run *run)
         run->items[i].port = old[i].port;
     }
     free(old);
-    for (i = 0; i < n; i++)
-        item_sql(&run->items[i], stmt, 1, connect_timeout(run), step_timeout(run), io_restart_sql_done);
+    for (i = 0; i < n; i++) item_sql_note(&run->items[i], stmt, 1, step_timeout(run), "restarted", "NOT restarted: ");
     batch_release(run);
 }
 
@@ -1141,18 +1148,6 @@ static void promote_done(struct run *run)
               run->semi_sync ? ", semi-sync master AFTER_SYNC" : "");
 }
 
-static void promote_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                             const struct fo_sql_rows *rows)
-{
-    (void)run;
-    (void)myerrno;
-    (void)rows;
-    if (status != 0)
-        item_finish(it, false, "%s", error);
-    else
-        item_finish(it, true, "promoted");
-}
-
 /* The point of no return for the relay log: RESET SLAVE ALL deletes it, so it runs
  * only after the wait said everything received was applied. */
 static void promote_reset(struct run *run, struct batch_item *it)
@@ -1168,7 +1163,7 @@ static void promote_reset(struct run *run, struct batch_item *it)
         stmts[n++] = "SET GLOBAL rpl_semi_sync_master_enabled=1";
     }
     stmts[n++] = "SET GLOBAL read_only=0";
-    item_sql(it, stmts, n, connect_timeout(run), step_timeout(run), promote_sql_done);
+    item_sql_note(it, stmts, n, step_timeout(run), "promoted", "");
 }
 
 static void promote_waited(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
@@ -1227,30 +1222,9 @@ static void step_promote(struct run *run)
 
 /* ------------------------------------------------------------------ repoint */
 
-static void repoint_sql_done(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                             const struct fo_sql_rows *rows)
-{
-    (void)run;
-    (void)myerrno;
-    (void)rows;
-    if (status != 0)
-        item_finish(it, false, "not repointed: %s", error);
-    else
-        item_finish(it, true, "replicating from %s:%u", run->new_host, run->new_port);
-}
-
 static void repoint_done(struct run *run)
 {
-    size_t off = 0;
-    unsigned i;
-
-    run->detail[0] = '\0';
-    for (i = 0; i < run->n_items; i++) {
-        int k = snprintf(run->detail + off, sizeof(run->detail) - off, "%s%s:%u %s", i ? "; " : "", run->items[i].host,
-                         run->items[i].port, run->items[i].note);
-        if (k < 0 || (size_t)k >= sizeof(run->detail) - off) break;
-        off += (size_t)k;
-    }
+    join_notes(run, run->detail, sizeof(run->detail));
     step_done(run, "%s", run->n_items ? run->detail : "no other replica");
 }
 
@@ -1278,7 +1252,7 @@ static void repoint_one(struct run *run, struct batch_item *it, bool demote)
     stmts[n++] = change;
     if (run->semi_sync) stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=1";
     stmts[n++] = "START SLAVE";
-    item_sql(it, stmts, n, connect_timeout(run), step_timeout(run), repoint_sql_done);
+    item_sql_note(it, stmts, n, step_timeout(run), "replicating from the new primary", "not repointed: ");
     memset(pw, 0, sizeof(pw));
     memset(change, 0, sizeof(change));
     memset(creds, 0, sizeof(creds));

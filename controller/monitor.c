@@ -278,6 +278,7 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
     struct fo_topo_out out[FO_MAX_INSTANCES_PER_CLUSTER];
     struct fo_topo_result res;
     struct fo_store_cluster row;
+    struct fo_store_failover running;
     char *ptrs[FO_TOPO_MAX_PROBLEMS + 1];
     char joined[sizeof(row.problems)];
     char pwprob[FO_ERRLEN + 32];
@@ -286,6 +287,10 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
     size_t off = 0;
 
     memset(in, 0, sizeof(in));
+    if (fo_store_get_cluster(m->ctl->store, cl->name, &row) != 0) row.primary_host[0] = '\0';
+    /* During a failover the chosen replica is opened for writes before FailoverEnd
+     * designates it: it is the coming primary, not a stray writer. */
+    if (fo_store_get_running_failover(m->ctl->store, cl->name, &running) != 0) running.new_host[0] = '\0';
 
     for (i = 0; i < cl->n_watches && n < FO_MAX_INSTANCES_PER_CLUSTER; i++, n++) {
         struct watch *w = cl->watches[i];
@@ -293,6 +298,10 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
         in[n].port = w->port;
         in[n].reachable = w->last_ok && w->has_sample;
         in[n].was_primary = w->stored_role == FO_ROLE_PRIMARY;
+        /* Issue 8.11: with a designated primary, another writable server is a stray
+         * writer, not a second primary (history never shows two). */
+        in[n].other_designated =
+            row.primary_host[0] != '\0' && !fo_addr_same(row.primary_host, row.primary_port, w->host, w->port);
         in[n].s = &w->sample;
         if (w->health.state == FO_HEALTH_UNKNOWN) complete = false;
     }

@@ -28,7 +28,7 @@ static enum fo_role infer_role(const struct fo_topo_in *x)
     if (!x->reachable) return FO_ROLE_UNKNOWN;
     assert(x->s != NULL); /* the contract: valid when reachable */
     if (x->s->is_replica) return FO_ROLE_REPLICA;
-    return x->s->read_only ? FO_ROLE_ORPHAN : FO_ROLE_PRIMARY;
+    return x->s->read_only || x->other_designated ? FO_ROLE_ORPHAN : FO_ROLE_PRIMARY;
 }
 
 /* The instance a replica's reported source names, or -1 if none does. Spellings of
@@ -82,6 +82,10 @@ static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, 
 
     memset(o, 0, sizeof(*o));
     o->role = infer_role(&in[i]);
+    if (o->role == FO_ROLE_ORPHAN && !s->read_only) {
+        problem_begin(o);
+        fo_text_append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_STRAY_WRITER);
+    }
     if (o->role != FO_ROLE_REPLICA) return;
     src = find_instance(in, n, s->master_host, s->master_port);
     o->source_host[0] = '\0';

@@ -7,7 +7,10 @@
  * Rules:
  *  - A reachable instance that reports a replication source (SHOW SLAVE STATUS row)
  *    is a REPLICA of that source.
- *  - A reachable instance without a source and read_only=0 is a PRIMARY.
+ *  - A reachable instance without a source and read_only=0 is a PRIMARY -- unless the
+ *    cluster has a designated primary and it is another instance (other_designated):
+ *    then it is an ORPHAN with the problem "writable, not the designated primary"
+ *    (a stray writer, which rejoin fences), never a second primary in the event stream.
  *  - A reachable instance without a source and read_only=1 is an ORPHAN.
  *  - An unreachable instance keeps role UNKNOWN here (the caller may keep the last
  *    replicated role).
@@ -56,6 +59,7 @@
 #define FO_TOPO_P_NO_PRIMARY "no primary"
 #define FO_TOPO_P_MULTIPLE_WRITABLE "multiple writable: "
 #define FO_TOPO_P_WRITABLE_REPLICA "writable replica"
+#define FO_TOPO_P_STRAY_WRITER "writable, not the designated primary"
 #define FO_TOPO_P_OUTSIDE "replicates from outside the cluster"
 #define FO_TOPO_P_STOPPED "replication stopped"
 #define FO_TOPO_P_UNSURE "replication state unknown"
@@ -70,6 +74,7 @@ struct fo_topo_in {
     bool reachable;
     bool was_primary;          /* last replicated role was PRIMARY */
     const struct fo_sample *s; /* valid when reachable */
+    bool other_designated;     /* the cluster's designated primary is another instance */
 };
 
 struct fo_topo_out {

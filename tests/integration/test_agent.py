@@ -50,6 +50,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from rig import netns  # noqa: E402
 from rig.agents import in_netns  # noqa: E402
 from rig.mariadb import MariaDBRig  # noqa: E402
+from rig.pbwire import f_bytes, f_varint, frame, parse, read_varint, varint  # noqa: E402,F401
 from rig.util import NotYet, Proc, RigError, check, run_test, skip_part, step, tail, wait_for  # noqa: E402
 
 SRC = os.environ.get("FO_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -66,26 +67,7 @@ FO_ESTALE, FO_EPERM, FO_ENOTFOUND, FO_EINVAL = 20, 22, 10, 2
 # ---------------------------------------------------------------- protobuf by hand
 
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
-
-def f_varint(field, n):
-    return varint(field << 3) + varint(n)
-
-
-def f_bytes(field, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return varint((field << 3) | 2) + varint(len(data)) + data
 
 
 def request(rid, kind, body=b""):
@@ -106,37 +88,7 @@ def epoch_msg(cluster, epoch, vip=None):
     return body if vip is None else body + f_bytes(3, vip)
 
 
-def parse(data):
-    """Decodes one message into {field: [values]} (varints as int, others as bytes)."""
-    out, i = {}, 0
-    while i < len(data):
-        key, i = read_varint(data, i)
-        field, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = read_varint(data, i)
-        elif wt == 2:
-            n, i = read_varint(data, i)
-            v, i = data[i:i + n], i + n
-        else:
-            raise ValueError(f"unexpected wire type {wt}")
-        out.setdefault(field, []).append(v)
-    return out
 
-
-def read_varint(data, i):
-    n = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return n, i
-
-
-def frame(payload, version=1, ftype=1, length=None):
-    n = len(payload) if length is None else length
-    return b"FO" + bytes([version, ftype]) + struct.pack(">I", n) + payload
 
 
 # ---------------------------------------------------------------- sockets inside a namespace

@@ -23,17 +23,16 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from rig.agents import AgentRig, VipSampler  # noqa: E402
-from rig.failover import FailoverEnv, steps_line, short  # noqa: E402
+from rig.agents import VipSampler  # noqa: E402
+from rig.failover import steps_line, short  # noqa: E402
 from rig.netns import NetnsRig, skip_unless_available as skip_unless_netns  # noqa: E402
 from rig.sampler import WritableSampler  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
+from rig.vipenv import VIP, vip_cluster  # noqa: E402
 
 DB_PORT = 26300
 CTL_PORT = 26310
 HOSTS = ["db1", "db2", "db3", "c1", "c2", "c3"]
-DBH = {1: "db1", 2: "db2", 3: "db3"}
-VIP = "10.231.0.100"
 LEASE_MS = 2000
 
 
@@ -43,22 +42,9 @@ def main():
 
 
 def run(net):
-    with FailoverEnv(db_port=DB_PORT, ctl_port=CTL_PORT, n_db=3, net=net, db_hosts=DBH,
-                     ctl_hosts={1: "c1", 2: "c2", 3: "c3"}, db_opts=dict(same_port=True, bind_any=True),
-                     failover=dict(step_timeout_ms=8000, relay_wait_ms=5000),
-                     extra_cluster=dict(vip=f"{VIP}/24", vip_interface="eth0", agent_port=7201,
-                                        vip_lease_ms=LEASE_MS)) as env:
-        # lease_read_only=None: no such line in the agent's config, its default applies.
-        agents = AgentRig(net, DBH, "demo", f"{VIP}/24", certs=env.c.tls_dir, lease_read_only=None,
-                          mysql={i: (net.addr(h), DB_PORT, "failoverd", env.db.password_file)
-                                 for i, h in DBH.items()})
-        try:
-            run_with(net, env, agents)
-        except BaseException:
-            agents.dump_logs(60)
-            raise
-        finally:
-            agents.teardown()
+    # lease_read_only left out of the agents' configs: their default applies.
+    with vip_cluster(net, DB_PORT, CTL_PORT, lease_ms=LEASE_MS) as (env, agents):
+        run_with(net, env, agents)
 
 
 def run_with(net, env, agents):

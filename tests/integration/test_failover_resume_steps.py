@@ -17,46 +17,18 @@ Ports: mariadb 26200-26202; failoverd admin 26210+, raft 26230+, http 26250+."""
 
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from rig.failover import FailoverEnv, parse_steps, short, steps_line  # noqa: E402
+from rig.sampler import WritableSampler  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
 
 DB_PORT = 26200
 CTL_PORT = 26210
 STEPS = ["pre_hook", "fence", "choose", "promote", "repoint"]
 MARKERS = 20
-
-
-class TwoWritersSampler:
-    """Samples every running server's read_only every `period` s; remembers the largest
-    number of writable servers seen in one sample."""
-
-    def __init__(self, env, period=0.05):
-        self.env, self.period = env, period
-        self.max_writable, self.worst, self.samples = 0, None, 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            w = self.env.writable_servers()
-            if len(w) > self.max_writable:
-                self.max_writable, self.worst = len(w), w
-            self.samples += 1
-            self._stop.wait(self.period)
-
-    def __enter__(self):
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join(10)
-        return False
 
 
 def failover_cfg(fault):
@@ -78,7 +50,7 @@ def resume_after(fault_step):
         db.sync_all()
         lid = c.wait_leader(10)
         step(f"[exit_after:{fault_step}] leader is node {lid}; kill -9 {env.addr(1)}")
-        with TwoWritersSampler(env) as smp:
+        with WritableSampler(db, period=0.05) as smp:
             db.kill9(1)
 
             def leader_exited():
@@ -99,7 +71,7 @@ def resume_after(fault_step):
         steps = parse_steps(f.get("steps"))
         for s in STEPS:
             check(s in steps, f"step {s} missing from the record's steps {f.get('steps')!r}")
-        check(smp.max_writable <= 1, f"two writable servers at once: {smp.worst}")
+        check(smp.max_writable <= 1, f"two writable servers at once: {smp.describe()}")
         new = env.index(f.get("new_primary"))
         check(new in (2, 3), f"new primary {f.get('new_primary')!r}")
         check_rows(env, new)

@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from rig.failover import CLUSTER, FailoverEnv, short  # noqa: E402
 from rig.mariadb import sql_quote  # noqa: E402
+from rig.pbwire import f_bytes, f_varint, frame, parse  # noqa: E402
 from rig.util import NotYet, RigError, TestFailure, check, run_test, step, wait_for  # noqa: E402
 
 DB_PORT = 27700
@@ -53,54 +54,16 @@ SEND_EVERY_S = 0.02
 
 # ---------------------------------------------------------------- protobuf by hand
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
-def f_varint(field, n):
-    return varint(field << 3) + varint(n)
-
-
-def f_bytes(field, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return varint((field << 3) | 2) + varint(len(data)) + data
-
-
-def read_varint(data, i):
-    shift = n = 0
-    while True:
-        b = data[i]
-        i += 1
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return n, i
 
 
 def decode(data):
     """One message -> {field: [values]} (varints as int, length-delimited as bytes)."""
-    out, i = {}, 0
-    while i < len(data):
-        key, i = read_varint(data, i)
-        field, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = read_varint(data, i)
-        elif wt == 2:
-            n, i = read_varint(data, i)
-            v, i = data[i:i + n], i + n
-        else:
-            raise TestFailure(f"unexpected wire type {wt} in a response")
-        out.setdefault(field, []).append(v)
-    return out
+    try:
+        return parse(data)
+    except ValueError as e:
+        raise TestFailure(f"a response: {e}") from e
 
 
 def verdict_request(node_id, host, port, down=True):
@@ -117,9 +80,6 @@ def propose_request(node_id):
     cmd = f_varint(1, 1) + f_varint(3, node_id) + f_bytes(19, note)
     return f_varint(1, 1) + f_bytes(40, f_bytes(1, cmd))
 
-
-def frame(payload):
-    return b"FO" + bytes([1, 1]) + len(payload).to_bytes(4, "big") + payload
 
 
 class AdminSession:

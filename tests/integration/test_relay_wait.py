@@ -16,57 +16,24 @@
      and every received transaction is still in its relay log files (RESET SLAVE ALL
      would have deleted them; so would a restart of its replication threads, which is
      why the failed attempt does not restart an IO thread whose SQL thread is stopped),
-     while server 3 (SQL thread running) has its IO thread started again.
+     while server 3 (SQL thread running) has its IO thread started again; when the
+     primary returns, server 3 replicates from it again by itself.
 
 Ports: mariadb 26100-26102; failoverd admin 26110+, raft 26130+, http 26150+."""
 
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from rig.failover import FailoverEnv, short  # noqa: E402
+from rig.sampler import WritableSampler  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
 
 DB_PORT = 26100
 CTL_PORT = 26110
 ROWS = 40
-
-
-class WritableSampler:
-    """Polls every server's read_only every `period` s in a thread; records the
-    servers (other than `allowed`) it ever saw writable."""
-
-    def __init__(self, env, allowed, period=0.05):
-        self.env, self.allowed, self.period = env, set(allowed), period
-        self.seen = []
-        self.samples = 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            for i in self.env.db.servers:
-                if i in self.allowed or not self.env.db.running(i):
-                    continue
-                try:
-                    if self.env.db.scalar(i, "SELECT @@read_only") == "0":
-                        self.seen.append((time.monotonic(), i))
-                except Exception:  # noqa: BLE001 - a server going away is not a sample
-                    pass
-            self.samples += 1
-            self._stop.wait(self.period)
-
-    def __enter__(self):
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join(10)
-        return False
 
 
 def relay_seqnos(db, i):
@@ -100,7 +67,7 @@ def switchover_to_lagging(env):
     db.sql(3, "STOP SLAVE SQL_THREAD")
     env.write_marker(1, "target-lacks-this")
     epoch = env.epoch()
-    with WritableSampler(env, allowed={1}) as smp:
+    with WritableSampler(db, period=0.05) as smp:
         res = env.ctl(["switchover", "demo", "--to", a3], proc_timeout=60)
         f = wait_for(lambda: ended_record(env, epoch + 1), 20, "the switchover's record to end")
     step(f"switchover returned {res.rc}; record {short(f, 600)}; {smp.samples} samples")
@@ -110,7 +77,8 @@ def switchover_to_lagging(env):
     detail = (f.get("detail") or "") + " " + str(f.get("steps") or "")
     check("final position" in detail or "relay log" in detail,
           f"the record does not say the target lacked the old primary's position: {short(f)}")
-    check(not smp.seen, f"sampler saw other servers writable during the switchover: {smp.seen[:5]}")
+    seen = smp.writable_other_than({1})
+    check(not seen, f"sampler saw other servers writable during the switchover: {seen[:5]}")
     check(not env.read_only(1), f"old primary {a1} is still read-only after the aborted switchover: "
                                 f"{env.server_state(1)}")
     check(env.read_only(3), f"target {a3} is writable: {env.server_state(3)}")
@@ -151,14 +119,15 @@ def main():
         applied = int(db.scalar(2, "SELECT COUNT(*) FROM fotest.marks WHERE tag LIKE 'relay-%'"))
         check(applied == 0, f"server 2 applied {applied} rows although its SQL thread is stopped")
         step(f"server 2 {a2} has {ROWS} rows in its relay log, none applied; kill -9 {a1}")
-        with WritableSampler(env, allowed=set()) as smp:
+        with WritableSampler(db, period=0.05) as smp:
             db.kill9(1)
             f = wait_for(lambda: ended_record(env, 1), 60, "the failover attempt to end")
             time.sleep(1.0)  # keep sampling a little after the end
         step(f"record: {short(f, 900)}; {smp.samples} samples")
         check(f.get("result") == "failed", f"record result {f.get('result')!r}, expected failed: {short(f)}")
         check("relay log" in (f.get("detail") or ""), f"the record does not name the relay log: {short(f)}")
-        check(not smp.seen, f"servers became writable during the attempt: {smp.seen[:5]}")
+        seen = smp.writable_other_than(set())
+        check(not seen, f"servers became writable during the attempt: {seen[:5]}")
         check(env.read_only(2), f"server 2 was opened for writes: {env.server_state(2)}")
         st3 = db.slave_status(3) or {}
         check(st3.get("Slave_IO_Running") in ("Yes", "Connecting", "Preparing"),
@@ -182,6 +151,14 @@ def main():
                            f"(seqnos {missing[:10]}...): the failover discarded them")
         step(f"server 2 kept its replication and the {want_seq - applied_seq} unapplied transactions "
              f"in its relay log ({applied_seq + 1}..{want_seq})")
+
+        # The failed attempt left the topology as it was: when the primary returns,
+        # server 3 replicates from it again by itself.
+        db.start(1)
+        wait_for(lambda: env.replicates_from(3, 1), 30, f"server 3 to replicate from {a1} again after its return")
+        check(not env.read_only(1), f"the returning primary {a1} is read-only: {env.server_state(1)}")
+        check(env.read_only(3) and env.read_only(2), "a replica is writable after the primary's return")
+        step(f"{a1} is back: server 3 replicates from it again, nothing else changed")
 
 
 if __name__ == "__main__":

@@ -35,16 +35,16 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from rig.agents import AgentRig, VipSampler  # noqa: E402
-from rig.failover import FailoverEnv, short  # noqa: E402
+from rig.agents import VipSampler  # noqa: E402
+from rig.failover import short  # noqa: E402
 from rig.netns import NetnsRig, skip_unless_available as skip_unless_netns  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
+from rig.vipenv import vip_cluster  # noqa: E402
 
 DB_PORT = 27100
 CTL_PORT = 27110
 SUBNET = "10.232.71"
 HOSTS = ["db1", "db2", "db3", "c1", "c2", "c3"]
-DBH = {1: "db1", 2: "db2", 3: "db3"}
 VIP = f"{SUBNET}.100"
 LEASE_MS = 2000
 WATCH_S = 1.0  # FO_VIPMGR_WATCH_MS (controller/vipmgr.h)
@@ -60,21 +60,8 @@ def main():
 
 def run(net):
     step(f"namespaces up: {', '.join(f'{h}={net.addr(h)}' for h in HOSTS)}")
-    with FailoverEnv(db_port=DB_PORT, ctl_port=CTL_PORT, n_db=3, net=net, db_hosts=DBH,
-                     ctl_hosts={1: "c1", 2: "c2", 3: "c3"}, db_opts=dict(same_port=True, bind_any=True),
-                     failover=dict(step_timeout_ms=8000, relay_wait_ms=5000),
-                     extra_cluster=dict(vip=f"{VIP}/24", vip_interface="eth0", agent_port=7201,
-                                        vip_lease_ms=LEASE_MS)) as env:
-        agents = AgentRig(net, DBH, "demo", f"{VIP}/24", certs=env.c.tls_dir,
-                          mysql={i: (net.addr(h), DB_PORT, "failoverd", env.db.password_file)
-                                 for i, h in DBH.items()})
-        try:
-            run_with(net, env, agents)
-        except BaseException:
-            agents.dump_logs(60)
-            raise
-        finally:
-            agents.teardown()
+    with vip_cluster(net, DB_PORT, CTL_PORT, lease_ms=LEASE_MS, vip=VIP) as (env, agents):
+        run_with(net, env, agents)
 
 
 def add_by_hand(net, host):

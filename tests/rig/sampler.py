@@ -109,6 +109,12 @@ class WritableSampler:
                 pass
         self._conns.clear()
 
+    def writable_other_than(self, allowed):
+        """[(time, sorted writable)] for every change at which a server not in `allowed`
+        was writable."""
+        allowed = set(allowed)
+        return [(t, sorted(w)) for t, w in self.timeline if set(w) - allowed]
+
     def describe(self):
         tl = ", ".join(f"+{t - self.t0:.3f}s {sorted(w)}" for t, w in self.timeline[:20])
         bad = ", ".join(f"+{t - self.t0:.3f}s {w}" for t, w in self.worst[:10])

@@ -268,8 +268,11 @@ static void test_scenarios(void)
         for (k = 0; k < n; k++) {
             const struct inst *x = &sc->in[k];
             build_sample(x, &samples[k]);
-            in[k] = (struct fo_topo_in){x->host, (uint16_t)x->port, x->kind != 'x', x->was_primary,
-                                        x->kind != 'x' ? &samples[k] : NULL};
+            in[k] = (struct fo_topo_in){.host = x->host,
+                                        .port = (uint16_t)x->port,
+                                        .reachable = x->kind != 'x',
+                                        .was_primary = x->was_primary,
+                                        .s = x->kind != 'x' ? &samples[k] : NULL};
         }
         memset(out, 0x5a, sizeof(out));
         memset(&res, 0x5a, sizeof(res));
@@ -306,8 +309,8 @@ static void test_truncation(void)
     s[1].sql_running = FO_THREAD_YES;
     s[1].last_io_errno = 1;
     memset(s[1].last_io_error, 'e', FO_ERRTEXT_LEN - 1);
-    in[0] = (struct fo_topo_in){"db1", 3306, true, false, &s[0]};
-    in[1] = (struct fo_topo_in){"db2", 3306, true, false, &s[1]};
+    in[0] = (struct fo_topo_in){.host = "db1", .port = 3306, .reachable = true, .was_primary = false, .s = &s[0]};
+    in[1] = (struct fo_topo_in){.host = "db2", .port = 3306, .reachable = true, .was_primary = false, .s = &s[1]};
     fo_topology_infer(in, 2, out, &res);
     len = strlen(out[1].problem);
     FO_CHECK_INT(len, FO_PROBLEM_LEN - 1);
@@ -317,7 +320,8 @@ static void test_truncation(void)
     /* Many writable instances: the list is cut, not overflowed. */
     for (i = 0; i < N_ELEMS(in); i++) {
         snprintf(hosts[i], sizeof(hosts[i]), "a-rather-long-host-name-%02u.example.com", i);
-        in[i] = (struct fo_topo_in){hosts[i], 3306, true, false, &s[0]};
+        in[i] =
+            (struct fo_topo_in){.host = hosts[i], .port = 3306, .reachable = true, .was_primary = false, .s = &s[0]};
     }
     {
         static struct fo_topo_out many[N_ELEMS(in)];
@@ -355,8 +359,8 @@ static void test_truncation_utf8(void)
         s[1].last_io_error[i] = (char)0xC3;
         s[1].last_io_error[i + 1] = (char)0xA9;
     }
-    in[0] = (struct fo_topo_in){"db1", 3306, true, false, &s[0]};
-    in[1] = (struct fo_topo_in){"db2", 3306, true, false, &s[1]};
+    in[0] = (struct fo_topo_in){.host = "db1", .port = 3306, .reachable = true, .was_primary = false, .s = &s[0]};
+    in[1] = (struct fo_topo_in){.host = "db2", .port = 3306, .reachable = true, .was_primary = false, .s = &s[1]};
     fo_topology_infer(in, 2, out, &res);
     len = strlen(out[1].problem);
     FO_CHECK_INT(len, FO_PROBLEM_LEN - 4 - 1 + 3);
@@ -383,8 +387,8 @@ static void test_long_source(void)
     snprintf(s[1].master_host, sizeof(s[1].master_host), "%s", longhost);
     s[1].master_port = 3306;
     s[1].io_running = s[1].sql_running = FO_THREAD_YES;
-    in[0] = (struct fo_topo_in){"db1", 3306, true, false, &s[0]};
-    in[1] = (struct fo_topo_in){"db2", 3306, true, false, &s[1]};
+    in[0] = (struct fo_topo_in){.host = "db1", .port = 3306, .reachable = true, .was_primary = false, .s = &s[0]};
+    in[1] = (struct fo_topo_in){.host = "db2", .port = 3306, .reachable = true, .was_primary = false, .s = &s[1]};
     fo_topology_infer(in, 2, out, &res);
     FO_CHECK_INT(out[1].role, FO_ROLE_REPLICA);
     FO_CHECK_INT(strlen(out[1].source_host), FO_HOST_LEN - 1);
@@ -466,5 +470,40 @@ static void test_constants(void)
     FO_CHECK(fo_role_name((enum fo_role)9) != NULL);
 }
 
-FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_truncation), FO_T(test_truncation_utf8), FO_T(test_long_source),
-             FO_T(test_addr_same), FO_T(test_constants))
+/* Issue 8.11: with a designated primary, another writable server without a source is
+ * an orphan with a problem, not a second primary; without one (bootstrap) it is the
+ * primary. */
+static void test_stray_writer(void)
+{
+    struct fo_sample s[2];
+    struct fo_topo_in in[2];
+    struct fo_topo_out out[2];
+    struct fo_topo_result res;
+
+    memset(s, 0, sizeof(s));
+    in[0] = (struct fo_topo_in){.host = "db1", .port = 3306, .reachable = true, .s = &s[0]};
+    in[1] = (struct fo_topo_in){.host = "db2", .port = 3306, .reachable = true, .s = &s[1], .other_designated = true};
+    fo_topology_infer(in, 2, out, &res);
+    FO_CHECK_INT(out[0].role, FO_ROLE_PRIMARY);
+    FO_CHECK_STR(out[0].problem, "");
+    FO_CHECK_INT(out[1].role, FO_ROLE_ORPHAN);
+    FO_CHECK_STR(out[1].problem, FO_TOPO_P_STRAY_WRITER);
+    FO_CHECK_INT(res.primary, 0);
+    FO_CHECK_INT(res.n_problems, 1);
+    FO_CHECK_STR(res.problems[0], FO_TOPO_P_MULTIPLE_WRITABLE "db1:3306, db2:3306");
+    /* Read-only and designated elsewhere: a plain orphan, no stray-writer problem. */
+    s[1].read_only = true;
+    fo_topology_infer(in, 2, out, &res);
+    FO_CHECK_INT(out[1].role, FO_ROLE_ORPHAN);
+    FO_CHECK_STR(out[1].problem, "");
+    /* No designated primary yet: the writable one is the primary. */
+    s[1].read_only = false;
+    in[1].other_designated = false;
+    in[0].reachable = false;
+    in[0].s = NULL;
+    fo_topology_infer(in, 2, out, &res);
+    FO_CHECK_INT(out[1].role, FO_ROLE_PRIMARY);
+}
+
+FO_TEST_MAIN(FO_T(test_scenarios), FO_T(test_stray_writer), FO_T(test_truncation), FO_T(test_truncation_utf8),
+             FO_T(test_long_source), FO_T(test_addr_same), FO_T(test_constants))
