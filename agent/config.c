@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "agent/epoch.h"
 #include "common/log.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -145,6 +147,22 @@ static int vip_value(struct parse *p, const char *key, const char *v)
 
 /* ---- keys ------------------------------------------------------------------------ */
 
+/* Connection budgets of the agent port and its HTTP server (agent/server.h); 0 when k
+ * is none of them. */
+static int limits_key(struct parse *p, const char *k, const char *v)
+{
+    struct fo_agent_config *c = p->c;
+
+    if (strcmp(k, "handshake_timeout_ms") == 0) return num(p, k, v, 100, 60000, &c->handshake_timeout_ms);
+    if (strcmp(k, "max_conns") == 0) return num(p, k, v, 1, 65536, &c->max_conns);
+    if (strcmp(k, "max_unauth") == 0) return num(p, k, v, 1, 65536, &c->max_unauth);
+    if (strcmp(k, "max_unauth_per_source") == 0) return num(p, k, v, 1, 65536, &c->max_unauth_per_source);
+    if (strcmp(k, "http_max_conns") == 0) return num(p, k, v, 2, 65536, &c->http_max_conns);
+    if (strcmp(k, "http_max_per_source") == 0) return num(p, k, v, 1, 65536, &c->http_max_per_source);
+    if (strcmp(k, "http_timeout_s") == 0) return num(p, k, v, 1, 3600, &c->http_timeout_s);
+    return fail(p, k, "%s", "unknown key");
+}
+
 static int agent_key(struct parse *p, const char *k, const char *v)
 {
     struct fo_agent_config *c = p->c;
@@ -165,6 +183,9 @@ static int agent_key(struct parse *p, const char *k, const char *v)
     if (strcmp(k, "max_frame_bytes") == 0) return num(p, k, v, 1024, 1u << 20, &c->max_frame_bytes);
     if (strcmp(k, "arp_count") == 0) return num(p, k, v, 1, 100, &c->arp_count);
     if (strcmp(k, "arp_interval_ms") == 0) return num(p, k, v, 1, 60000, &c->arp_interval_ms);
+    if (strcmp(k, "max_epoch_jump") == 0) return num(p, k, v, 1, 1000000000, &c->max_epoch_jump);
+    if (strncmp(k, "http_", 5) == 0 || strcmp(k, "handshake_timeout_ms") == 0 || strncmp(k, "max_", 4) == 0)
+        return limits_key(p, k, v);
     if (strcmp(k, "log_level") == 0) {
         int l = fo_log_parse_level(v);
         if (l < 0) return fail(p, k, "'%s' is not debug, info, warn or error", show(v, sh));
@@ -191,6 +212,11 @@ static int mysql_key(struct parse *p, const char *k, const char *v)
     if (strcmp(k, "password_file") == 0) return path(p, k, v, c->mysql_password_file);
     if (strcmp(k, "connect_timeout_ms") == 0) return num(p, k, v, 50, 60000, &c->mysql_connect_timeout_ms);
     if (strcmp(k, "timeout_ms") == 0) return num(p, k, v, 100, 600000, &c->mysql_timeout_ms);
+    if (strcmp(k, "ssl_mode") == 0) {
+        char e[FO_ERRLEN];
+        return fo_parse_ssl_mode(v, &c->mysql_tls.mode, e) == 0 ? 1 : fail(p, k, "%s", e);
+    }
+    if (strcmp(k, "ssl_ca") == 0) return path(p, k, v, c->mysql_tls.ca);
     return fail(p, k, "%s", "unknown key");
 }
 
@@ -331,12 +357,21 @@ static int finish(struct parse *p)
         if (c->mysql_password_file[0] == '\0') return missing(p, "mysql", "password_file");
         if (fo_read_password_file(c->mysql_password_file, c->mysql_password, sizeof c->mysql_password, e) != 0)
             return fo_errf(p->err, FO_ECONFIG, "%s: [mysql] password_file: %s", p->name, e);
+        if ((c->mysql_tls.mode == FO_SSL_VERIFY_CA || c->mysql_tls.mode == FO_SSL_VERIFY_IDENTITY) &&
+            c->mysql_tls.ca[0] == '\0')
+            return fo_errf(p->err, FO_ECONFIG,
+                           "%s: [mysql] ssl_ca: missing (ssl_mode = %s verifies the server against it)", p->name,
+                           fo_ssl_mode_name(c->mysql_tls.mode));
+        if (c->mysql_tls.ca[0] != '\0' && access(c->mysql_tls.ca, R_OK) != 0)
+            return fo_errf(p->err, FO_ECONFIG, "%s: [mysql] ssl_ca: %s: %s", p->name, c->mysql_tls.ca, strerror(errno));
     }
     return 0;
 }
 
 static void defaults(struct fo_agent_config *c)
 {
+    struct fo_limits_cfg l;
+
     memset(c, 0, sizeof *c);
     c->max_frame_bytes = 65536;
     /* On by default (issue 8): a primary cut off from the controllers must stop taking
@@ -346,10 +381,20 @@ static void defaults(struct fo_agent_config *c)
     c->arp_count = 3;
     c->arp_interval_ms = 200;
     c->log_level = FO_LOG_INFO;
+    c->max_epoch_jump = FO_EPOCH_MAX_JUMP_DEFAULT;
     snprintf(c->mysql_host, sizeof c->mysql_host, "127.0.0.1");
     c->mysql_port = 3306;
     c->mysql_connect_timeout_ms = 1000;
     c->mysql_timeout_ms = 5000;
+    /* The same defaults as failoverd's [limits] (common/config.h). */
+    fo_limits_defaults(&l);
+    c->handshake_timeout_ms = l.handshake_timeout_ms;
+    c->max_conns = 64;
+    c->max_unauth = l.max_unauth;
+    c->max_unauth_per_source = l.max_unauth_per_source;
+    c->http_max_conns = l.http_max_conns;
+    c->http_max_per_source = l.http_max_per_source;
+    c->http_timeout_s = l.http_timeout_s;
 }
 
 int fo_agent_config_load_string(struct fo_agent_config *c, const char *name, const char *text, char err[FO_ERRLEN])

@@ -17,6 +17,17 @@
  *   arp_count = 3                      ; gratuitous ARP announcements after an add, 1..100
  *   arp_interval_ms = 200              ; spacing of the announcements, 1..60000
  *   log_level = info                   ; debug | info | warn | error
+ *   handshake_timeout_ms = 1000        ; 100..60000: a TLS handshake not done by then is dropped
+ *   max_conns = 64                     ; authenticated controller connections
+ *   max_unauth = 64                    ; connections still in their TLS handshake
+ *   max_unauth_per_source = 8          ; of those, from one IP address (at most max_unauth)
+ *   http_max_conns = 128               ; HTTP connections, 2..
+ *   http_max_per_source = 8            ; of those, from one IP address
+ *   http_timeout_s = 5                 ; an idle HTTP connection is closed after this
+ *   max_epoch_jump = 1000              ; refuse a request whose epoch is more than this
+ *                                      ; above the highest seen for its cluster (0 for a
+ *                                      ; cluster never seen), 1..1000000000; why and
+ *                                      ; what it costs: agent/epoch.h
  *
  *   [mysql]                            ; optional: the local mysqld, for FenceMysql,
  *   host = 127.0.0.1                   ; Status and lease_read_only (TCP only)
@@ -25,6 +36,10 @@
  *   password_file = /etc/failoverd/agent.password ; required in [mysql]
  *   connect_timeout_ms = 1000          ; 50..60000
  *   timeout_ms = 5000                  ; 100..600000
+ *   ssl_mode = preferred               ; off|preferred|required|verify_ca|verify_identity,
+ *                                      ; as failoverd's [mysql] (common/config.h "MySQL
+ *                                      ; connections"; the same plugin restriction applies)
+ *   ssl_ca = /etc/failoverd/tls/db-ca.crt ; required by the verify modes; checked at load
  *
  *   [cluster demo]                     ; one per cluster this host serves
  *   vip = 10.0.0.100/24 eth0           ; repeatable (up to FO_AGENT_MAX_VIPS): an address
@@ -80,6 +95,15 @@ struct fo_agent_config {
     unsigned arp_count;
     unsigned arp_interval_ms;
     int log_level;
+    unsigned max_epoch_jump; /* agent/epoch.h, FO_EPOCH_MAX_JUMP_DEFAULT */
+    /* Connection budgets (agent/server.h, common/listener.h). */
+    unsigned handshake_timeout_ms;
+    unsigned max_conns;
+    unsigned max_unauth;
+    unsigned max_unauth_per_source;
+    unsigned http_max_conns;
+    unsigned http_max_per_source;
+    unsigned http_timeout_s;
 
     bool mysql; /* a [mysql] section was given */
     char mysql_host[FO_HOST_LEN];
@@ -89,6 +113,7 @@ struct fo_agent_config {
     char mysql_password[FO_AGENT_PASSWORD_LEN]; /* read at load; never logged */
     unsigned mysql_connect_timeout_ms;
     unsigned mysql_timeout_ms;
+    struct fo_mysql_tls mysql_tls; /* ssl_mode / ssl_ca; default preferred */
 
     unsigned n_clusters;
     struct fo_agent_cluster clusters[FO_AGENT_MAX_CLUSTERS];

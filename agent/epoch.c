@@ -49,6 +49,13 @@ static int errno_code(int e)
     }
 }
 
+/* What a failed write means: FO_EPERM is kept for "beyond the window" (epoch.h), so
+ * a write refused by the file system is an I/O error like any other. */
+static int write_code(int e)
+{
+    return e == ENOMEM ? FO_ENOMEM : FO_EIO;
+}
+
 /* Copies at most QUOTE_MAX bytes of s[0..len) into dst for an error message, with
  * anything unprintable shown as '?' so a corrupt file cannot garble the log. */
 static const char *quote(char dst[QUOTE_MAX + 4], const char *s, size_t len)
@@ -337,9 +344,9 @@ static int write_tmp(const struct fo_epoch_store *s, const struct fo_buf *b, cha
     int fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     int rc;
 
-    if (fd < 0) return fo_errf(err, errno_code(errno), "create %s: %s", s->tmp, strerror(errno));
+    if (fd < 0) return fo_errf(err, write_code(errno), "create %s: %s", s->tmp, strerror(errno));
     if (write_all(fd, b->p, b->len) != 0) {
-        rc = fo_errf(err, errno_code(errno), "write %s: %s", s->tmp, strerror(errno));
+        rc = fo_errf(err, write_code(errno), "write %s: %s", s->tmp, strerror(errno));
         goto err_after_open;
     }
     if (fsync(fd) != 0) {
@@ -365,7 +372,7 @@ static int sync_dir(const struct fo_epoch_store *s, char *err)
     int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0;
 
-    if (fd < 0) return fo_errf(err, errno_code(errno), "open %s: %s", s->dir, strerror(errno));
+    if (fd < 0) return fo_errf(err, write_code(errno), "open %s: %s", s->dir, strerror(errno));
     if (fsync(fd) != 0) rc = fo_errf(err, FO_EIO, "fsync %s: %s", s->dir, strerror(errno));
     close(fd);
     return rc;
@@ -387,7 +394,7 @@ static int save(const struct fo_epoch_store *s, char *err)
     rc = write_tmp(s, &b, err);
     if (rc != 0) goto out;
     if (rename(s->tmp, s->path) != 0) {
-        rc = fo_errf(err, errno_code(errno), "rename %s to %s: %s", s->tmp, s->path, strerror(errno));
+        rc = fo_errf(err, write_code(errno), "rename %s to %s: %s", s->tmp, s->path, strerror(errno));
         unlink(s->tmp);
         goto out;
     }
@@ -412,18 +419,40 @@ static int add_cluster(struct fo_epoch_store *s, const char *cluster, uint64_t e
     return rc;
 }
 
-int fo_epoch_check_and_raise(struct fo_epoch_store *s, const char *cluster, uint64_t epoch, char err[FO_ERRLEN])
+int fo_epoch_check(const struct fo_epoch_store *s, const char *cluster, uint64_t epoch, uint64_t max_jump,
+                   char err[FO_ERRLEN])
+{
+    const struct entry *e;
+    uint64_t highest;
+
+    if (!fo_epoch_cluster_valid(cluster)) return fo_errf(err, FO_EINVAL, "invalid cluster name");
+    e = find(s, cluster, strlen(cluster));
+    highest = e != NULL ? e->epoch : 0;
+    if (epoch < highest)
+        return fo_errf(err, FO_ESTALE, "epoch %llu < %llu already seen for cluster %s", (unsigned long long)epoch,
+                       (unsigned long long)highest, cluster);
+    /* epoch >= highest here, so the difference cannot wrap. */
+    if (epoch - highest > max_jump && e != NULL)
+        return fo_errf(err, FO_EPERM,
+                       "epoch %llu jumps more than %llu (max_epoch_jump) above %llu, the highest seen for cluster %s",
+                       (unsigned long long)epoch, (unsigned long long)max_jump, (unsigned long long)highest, cluster);
+    if (epoch - highest > max_jump)
+        return fo_errf(err, FO_EPERM,
+                       "epoch %llu jumps more than %llu (max_epoch_jump) above 0 for cluster %s, never seen before",
+                       (unsigned long long)epoch, (unsigned long long)max_jump, cluster);
+    return 0;
+}
+
+int fo_epoch_check_and_raise(struct fo_epoch_store *s, const char *cluster, uint64_t epoch, uint64_t max_jump,
+                             char err[FO_ERRLEN])
 {
     struct entry *e;
     uint64_t old;
     int rc;
 
-    if (!fo_epoch_cluster_valid(cluster)) return fo_errf(err, FO_EINVAL, "invalid cluster name");
+    if ((rc = fo_epoch_check(s, cluster, epoch, max_jump, err)) != 0) return rc;
     e = find(s, cluster, strlen(cluster));
     if (e == NULL) return add_cluster(s, cluster, epoch, err);
-    if (epoch < e->epoch)
-        return fo_errf(err, FO_ESTALE, "epoch %llu < %llu already seen for cluster %s", (unsigned long long)epoch,
-                       (unsigned long long)e->epoch, cluster);
     if (epoch == e->epoch) return 0;
     old = e->epoch;
     e->epoch = epoch;

@@ -64,15 +64,44 @@ int fo_epoch_cluster_valid(const char *name);
  * FO_EINVAL for an invalid name. */
 int fo_epoch_get(const struct fo_epoch_store *s, const char *cluster, uint64_t *epoch);
 
-/* The fencing check. FO_ESTALE if epoch is lower than the highest seen for cluster
- * (err: "epoch 3 < 5 already seen for cluster demo"). Otherwise, if epoch is higher (or
- * the cluster is new) it is written durably as described above BEFORE this returns 0;
- * an epoch equal to the highest seen returns 0 without writing. If writing fails
- * (FO_EIO, FO_EPERM, FO_ENOMEM, FO_ETOOBIG for a cluster beyond the limit) the store in
- * memory is unchanged and the caller must refuse the request (the file then holds the
- * old or, if only the directory fsync failed, the new contents; either is safe, since
- * a higher epoch on disk only fences more).
- * FO_EINVAL for an invalid cluster name. */
-int fo_epoch_check_and_raise(struct fo_epoch_store *s, const char *cluster, uint64_t epoch, char err[FO_ERRLEN]);
+/* How far one request may raise a cluster's epoch by default (max_epoch_jump in the
+ * agent's configuration, agent/config.h).
+ *
+ * Why a window at all: an epoch only ever grows, so one accepted request carrying
+ * 2^64-1 (a forged, corrupt or buggy request) would fence this host out of every later
+ * failover for good. Legitimate jumps are small: the cluster's epoch grows by one per
+ * failover or switchover, and a host hears about it only when it is addressed (it
+ * holds or is given a VIP, is fenced or releases a stray), so the largest honest jump
+ * is the number of failovers the cluster went through while this agent was down or not
+ * addressed. Failovers are rare and anti-flap spaced; 1000 of them is years of a
+ * badly flapping cluster. A cluster this store has never seen counts from 0, so a new
+ * agent added to a cluster that has already had more failovers than the window must
+ * be started with a larger max_epoch_jump (or a seeded epochs file). The window does
+ * not stop a peer that holds a controller certificate from raising the epoch step by
+ * step (the certificate is the gate, DESIGN.md §10); it keeps a single bad value from
+ * exhausting the epoch space, and makes every such attempt a logged, counted refusal. */
+#define FO_EPOCH_MAX_JUMP_DEFAULT 1000
+
+/* The pure fencing check, without I/O. With `highest` the highest epoch seen for
+ * cluster (0 if none was ever seen): FO_ESTALE if epoch < highest (err: "epoch 3 < 5
+ * already seen for cluster demo"); FO_EPERM if epoch > highest + max_jump (err: "epoch
+ * 18446744073709551615 jumps more than 1000 (max_epoch_jump) above 5, the highest seen
+ * for cluster demo", or "... above 0 for cluster demo, never seen before"); FO_EINVAL
+ * for an invalid cluster name; otherwise 0. UINT64_MAX as max_jump disables the window
+ * (tests only). */
+int fo_epoch_check(const struct fo_epoch_store *s, const char *cluster, uint64_t epoch, uint64_t max_jump,
+                   char err[FO_ERRLEN]);
+
+/* The fencing check (fo_epoch_check, with its codes) and the raise. If the check
+ * passes and epoch is higher than the highest seen (or the cluster is new), it is
+ * written durably as described above BEFORE this returns 0; an epoch equal to the
+ * highest seen returns 0 without writing. A refused epoch writes nothing. If writing
+ * fails (FO_EIO, FO_ENOMEM, FO_ETOOBIG for a cluster beyond the limit; never FO_EPERM,
+ * which always means "beyond the window") the store in memory is unchanged and the
+ * caller must refuse the request (the file then holds the old or, if only the
+ * directory fsync failed, the new contents; either is safe, since a higher epoch on
+ * disk only fences more). */
+int fo_epoch_check_and_raise(struct fo_epoch_store *s, const char *cluster, uint64_t epoch, uint64_t max_jump,
+                             char err[FO_ERRLEN]);
 
 #endif

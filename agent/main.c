@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "agent/epoch.h"
 #include "agent/server.h"
 #include "common/log.h"
+#include "common/tls.h"
 
 #define MOD "main"
 
@@ -33,9 +36,48 @@ static void usage(FILE *f)
                "\n"
                "Serves the failoverd controller's VIP and fencing requests on this DB host.\n"
                "The INI format is described in agent/config.h and the README.\n"
-               "  --check-config  validate FILE and exit (0 valid, 1 invalid)\n"
+               "  --check-config  validate FILE, the TLS files and the state directory's\n"
+               "                  epochs file it names, and exit (0 valid, 1 invalid)\n"
                "Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 on a configuration or\n"
                "start-up error, 2 on bad arguments.\n");
+}
+
+/* What --check-config checks beyond the file itself, with what the agent loads at
+ * start: the TLS files (readable, the key matching the certificate, the certificate
+ * chaining to the CA, as fo_agent_server_start loads them) and the state directory's
+ * epochs file (agent/epoch.h: a corrupt one would stop the agent at start). Nothing is
+ * written. err names the file. */
+static int check_files(const struct fo_agent_config *c, char err[FO_ERRLEN])
+{
+    struct fo_tls_ctx *tls = NULL;
+    struct fo_epoch_store *epochs = NULL;
+    char why[FO_ERRLEN];
+
+    if (!c->insecure) {
+        if (fo_tls_ctx_new(&tls, c->ca_file, c->cert_file, c->key_file, FO_TLS_ROLE_CONTROLLER, why) != 0)
+            return fo_errf(err, FO_ECONFIG, "%s: [agent] TLS files: %s", c->path, why);
+        fo_tls_ctx_free(tls);
+    }
+    if (fo_epoch_open(&epochs, c->state_dir, why) != 0)
+        return fo_errf(err, FO_ECONFIG, "%s: [agent] state_dir: %s", c->path, why);
+    fo_epoch_close(epochs);
+    return 0;
+}
+
+/* The state directory holds the epochs that fence this host: a directory others may
+ * write to (or read) is narrowed to at most 0750, and the change is logged. */
+static int narrow_dir(const char *dir, char err[FO_ERRLEN])
+{
+    struct stat st;
+    mode_t want;
+
+    if (stat(dir, &st) != 0) return fo_errf(err, FO_EIO, "state_dir %s: %s", dir, strerror(errno));
+    want = st.st_mode & 07750;
+    if (!S_ISDIR(st.st_mode) || (st.st_mode & 07777) == want) return 0; /* fo_epoch_open says what is wrong */
+    if (chmod(dir, want) != 0) return fo_errf(err, FO_EIO, "state_dir %s: chmod: %s", dir, strerror(errno));
+    FO_WARN(MOD, "state_dir %s was mode %04o; narrowed to %04o (the epochs file fences this host)", dir,
+            (unsigned)(st.st_mode & 07777), (unsigned)want);
+    return 0;
 }
 
 /* One agent per state directory: two would overwrite each other's epochs file. */
@@ -44,6 +86,7 @@ static int lock_state_dir(const char *dir, int *fd_out, char err[FO_ERRLEN])
     char path[FO_PATH_LEN + 16];
     int fd;
 
+    if (narrow_dir(dir, err) != 0) return FO_EIO;
     snprintf(path, sizeof path, "%s/lock", dir);
     if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
         return fo_errf(err, FO_EIO, "%s: %s", path, strerror(errno));
@@ -102,12 +145,16 @@ int main(int argc, char **argv)
     char err[FO_ERRLEN];
     int check_only = 0, lock_fd = -1;
 
+    /* Whatever the agent creates (the epochs file, its lock) is its own: group and
+     * others get nothing unless a file is created with an explicit wider mode. */
+    umask(077);
     if (parse_args(argc, argv, &config, &check_only) != 0) {
         usage(stderr);
         return 2;
     }
-    if (fo_agent_config_load(&m.cfg, config, err) != 0) {
+    if (fo_agent_config_load(&m.cfg, config, err) != 0 || check_files(&m.cfg, err) != 0) {
         fprintf(stderr, "failover-agent: %s\n", err);
+        memset(m.cfg.mysql_password, 0, sizeof m.cfg.mysql_password);
         return 1;
     }
     if (check_only) {

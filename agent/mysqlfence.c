@@ -95,7 +95,7 @@ static void start_ro_fence(struct fo_agent_server *s)
     char err[FO_ERRLEN];
 
     /* No semi-sync change: the undo sets read_only only, and a lapse is not a failover. */
-    s->ro_fence = fo_fence_start(s->loop, &o, ro_fenced, s, err);
+    s->ro_fence = fo_fence_start_tls(s->loop, &o, &c->mysql_tls, ro_fenced, s, err);
     if (s->ro_fence == NULL) {
         FO_ERROR(MOD, "cannot start fencing the local mysqld: %s", err);
         /* An undo was cancelled for this fence: what it did is unknown, so keep the
@@ -267,7 +267,7 @@ static void start_fm(struct agent_conn *c)
                               NULL};
     char err[FO_ERRLEN];
 
-    c->fence = fo_fence_start(c->s->loop, &o, fm_done, c, err);
+    c->fence = fo_fence_start_tls(c->s->loop, &o, &cf->mysql_tls, fm_done, c, err);
     if (c->fence == NULL) fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ENOMEM, err);
 }
 

@@ -73,6 +73,7 @@ struct fo_sql *fo_agent_local_sql(struct fo_agent_server *s, const char *const *
     memset(&o, 0, sizeof o);
     o.connect_timeout_ms = c->mysql_connect_timeout_ms;
     o.timeout_ms = c->mysql_timeout_ms;
+    o.tls = &c->mysql_tls; /* [mysql] ssl_mode / ssl_ca */
     for (i = 0; i < n_tolerate && i < sizeof o.tolerate / sizeof o.tolerate[0]; i++)
         o.tolerate[o.n_tolerate++] = tolerate[i];
     return fo_sql_run(s->loop, c->mysql_host, c->mysql_port, c->mysql_user, c->mysql_password, stmts, n, &o, cb, data);
@@ -152,7 +153,7 @@ static void epoch_work(uv_work_t *w)
     struct fo_agent_server *s = op->c->s;
 
     uv_mutex_lock(&s->epoch_mu);
-    op->rc = fo_epoch_check_and_raise(s->epochs, op->cluster, op->epoch, op->err);
+    op->rc = fo_epoch_check_and_raise(s->epochs, op->cluster, op->epoch, s->cfg->max_epoch_jump, op->err);
     uv_mutex_unlock(&s->epoch_mu);
 }
 
@@ -182,6 +183,16 @@ static void request_epoch(const Fo__Agent__AgentRequest *req, const char **clust
     }
 }
 
+/* Why an epoch check refused: a lower epoch is stale; one beyond max_epoch_jump
+ * (FO_EPERM, agent/epoch.h) is a bad request, counted and logged like one, and never
+ * written; anything else is the agent failing to record the epoch. */
+static enum fo_agent_refuse epoch_refusal(int rc)
+{
+    if (rc == FO_ESTALE) return FO_AGENT_REFUSE_STALE_EPOCH;
+    if (rc == FO_EPERM) return FO_AGENT_REFUSE_BAD_REQUEST;
+    return FO_AGENT_REFUSE_FAILED;
+}
+
 static void epoch_after(uv_work_t *w, int status)
 {
     struct epoch_op *op = w->data;
@@ -199,7 +210,7 @@ static void epoch_after(uv_work_t *w, int status)
     }
     if (rc != 0) {
         fo__agent__agent_request__free_unpacked(req, NULL);
-        fo_agent_conn_refuse(c, rc == FO_ESTALE ? FO_AGENT_REFUSE_STALE_EPOCH : FO_AGENT_REFUSE_FAILED, rc, err);
+        fo_agent_conn_refuse(c, epoch_refusal(rc), rc, err);
         return;
     }
     apply(c, req);

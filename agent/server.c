@@ -174,6 +174,7 @@ static void tls_handshake(void *data, struct fo_tls_conn *t)
     struct agent_conn *c = data;
     const char *cn = fo_tls_conn_peer_cn(t);
 
+    c->open = true;
     /* Plain mode names nobody: the peer stays "(insecure)". */
     if (cn[0] != '\0') snprintf(c->peer, sizeof c->peer, "%s", cn);
     FO_DEBUG(MOD, "controller %s connected (%s)", c->peer, fo_tls_conn_protocol(t));
@@ -194,50 +195,38 @@ static void tls_close(void *data, int status, const char *reason)
     if (status == FO_EPERM) {
         c->s->m.refused[FO_AGENT_REFUSE_UNAUTHENTICATED]++;
         FO_WARN(MOD, "refused peer: %s", reason);
-    } else if (status != FO_ECANCELED && status != FO_ECLOSED) {
+    } else if (c->open && status != FO_ECANCELED && status != FO_ECLOSED) {
         FO_INFO(MOD, "connection from %s closed: %s", c->peer, reason);
     }
-    /* A cancelled request may answer at once; the connection is not dead yet, so
+    /* Handshakes that time out or break off, and budget refusals, are counted and
+     * logged (at most once a second) by the listener: a flood must not flood the log.
+     * A cancelled request may answer at once; the connection is not dead yet, so
      * that answer cannot free it under us. */
     fo_agent_rpc_cancel(c);
     c->dead = true;
     conn_maybe_free(c);
 }
 
-static int accept_conn(struct fo_agent_server *s, struct agent_conn *c, char *err)
+/* A connection the listener's budgets admitted (common/listener.h): accepted, its
+ * handshake started; the caps, the per-source limit and the handshake deadline are the
+ * listener's. */
+static int on_admitted(void *data, struct fo_tls_conn *t, const char *peer, struct fo_tls_conn_cbs *cbs)
 {
-    struct fo_tls_conn_cbs cbs = {tls_handshake, tls_read, tls_close, c};
-    int rc;
-
-    if ((rc = fo_tls_conn_new(s->tls, s->loop, &cbs, &c->tls, err)) != 0) return rc;
-    c->dead = false;
-    if (fo_tls_conn_accept(c->tls, (uv_stream_t *)&s->listener, err) != 0) conn_close(c);
-    return 0;
-}
-
-static void on_connection(uv_stream_t *l, int status)
-{
-    struct fo_agent_server *s = l->data;
+    struct fo_agent_server *s = data;
     struct agent_conn *c;
-    char err[FO_ERRLEN] = "";
 
-    if (status < 0 || s->stopping) return;
-    c = calloc(1, sizeof *c);
-    if (c == NULL) return;
+    (void)peer;
+    if (s->stopping || (c = calloc(1, sizeof *c)) == NULL) return -1;
+    *cbs = (struct fo_tls_conn_cbs){tls_handshake, tls_read, tls_close, c};
     c->s = s;
-    c->dead = true;
+    c->tls = t;
     snprintf(c->peer, sizeof c->peer, "%s", s->cfg->insecure ? "(insecure)" : "(unauthenticated)");
     fo_frame_decoder_init(&c->dec, s->cfg->max_frame_bytes);
     c->next = s->conns;
     if (s->conns) s->conns->prev = c;
     s->conns = c;
     s->refs++;
-    if (accept_conn(s, c, err) != 0) {
-        FO_WARN(MOD, "cannot accept a connection: %s", err);
-        conn_maybe_free(c);
-        return;
-    }
-    if (err[0]) FO_WARN(MOD, "cannot accept a connection: %s", err);
+    return 0;
 }
 
 /* ---- HTTP --------------------------------------------------------------------------- */
@@ -249,6 +238,8 @@ static int http_handler(void *data, const char *url, struct fo_buf *body, const 
     if (strcmp(url, "/metrics") == 0) {
         *content_type = "text/plain; version=0.0.4; charset=utf-8";
         fo_agent_metrics_rows(s, body);
+        /* fo_agent_conn_refused_total{reason}, fo_agent_connections{pool} */
+        fo_listener_metrics(s->listener, body, "fo_agent");
         return 200;
     }
     if (strcmp(url, "/health") == 0) {
@@ -261,23 +252,35 @@ static int http_handler(void *data, const char *url, struct fo_buf *body, const 
 
 /* ---- start / stop ---------------------------------------------------------------------- */
 
+static void listener_closed(void *data)
+{
+    fo_agent_server_unref(data);
+}
+
+/* The agent port's budgets (DESIGN.md §10, agent/config.h): only controllers are
+ * accepted, so there is no reserve to keep for them beyond max_conns. */
 static int listen_on(struct fo_agent_server *s, char *err)
 {
+    const struct fo_agent_config *cfg = s->cfg;
+    struct fo_listener_limits lim = {
+        .max_conns = cfg->max_conns,
+        .max_unauth = cfg->max_unauth,
+        .max_unauth_per_source = cfg->max_unauth_per_source,
+        .handshake_ms = cfg->handshake_timeout_ms,
+    };
     char host[FO_ADDR_LEN];
     struct sockaddr_storage ss;
     uint16_t port;
     int rc;
 
-    if (fo_parse_hostport(s->cfg->listen, host, sizeof host, &port, err) != 0) return FO_ECONFIG;
+    if (fo_parse_hostport(cfg->listen, host, sizeof host, &port, err) != 0) return FO_ECONFIG;
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
-        return fo_errf(err, FO_ECONFIG, "listen %s: not an IP address", s->cfg->listen);
-    uv_tcp_init(s->loop, &s->listener);
-    s->listener.data = s;
+        return fo_errf(err, FO_ECONFIG, "listen %s: not an IP address", cfg->listen);
+    if ((rc = fo_listener_start(&s->listener, s->loop, (struct sockaddr *)&ss, &lim, s->tls, MOD, on_admitted, s,
+                                err)) != 0)
+        return rc;
     s->refs++;
-    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&s->listener, 64, on_connection)) != 0)
-        return fo_errf(err, FO_EIO, "listen on %s: %s", s->cfg->listen, uv_strerror(rc));
     return 0;
 }
 
@@ -285,7 +288,8 @@ static void close_handles(struct fo_agent_server *s)
 {
     unsigned i;
 
-    if (!uv_is_closing((uv_handle_t *)&s->listener)) uv_close((uv_handle_t *)&s->listener, handle_closed);
+    if (s->listener != NULL) fo_listener_stop(s->listener, listener_closed, s);
+    s->listener = NULL;
     for (i = 0; i < s->n_leases; i++) {
         struct agent_lease *e = &s->leases[i];
         if (e->arp) fo_arp_cancel(e->arp);
@@ -340,7 +344,9 @@ int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const s
     fo_agent_lease_remove_stale(s);
     if ((rc = listen_on(s, err)) != 0) goto err_after_handles;
     if (cfg->http_address[0] != '\0') {
-        if ((rc = fo_http_start(&s->http, loop, cfg->http_address, http_handler, s, err)) != 0) goto err_after_handles;
+        struct fo_http_limits hl = {cfg->http_max_conns, cfg->http_max_per_source, cfg->http_timeout_s};
+        rc = fo_http_start_limited(&s->http, loop, cfg->http_address, &hl, http_handler, s, err);
+        if (rc != 0) goto err_after_handles;
         s->refs++;
     }
     *out = s;
@@ -349,11 +355,6 @@ int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const s
 err_after_handles:
     /* The handles close on the next loop run; the caller runs the loop to finish. */
     s->stopping = true;
-    if (!s->listener.data) {
-        uv_tcp_init(loop, &s->listener);
-        s->listener.data = s;
-        s->refs++;
-    }
     close_handles(s);
     return rc;
 err_after_epochs:

@@ -54,6 +54,17 @@
  * oversized, wrong version or type, undecodable protobuf) closes that connection only.
  * A TLS peer that fails authentication is closed by the TLS layer and counted.
  *
+ * Budgets (DESIGN.md §10, common/listener.h, agent/config.h): at most max_unauth
+ * connections in their TLS handshake (max_unauth_per_source from one address), a
+ * handshake not done within handshake_timeout_ms is dropped, at most max_conns
+ * authenticated controller connections; on EMFILE/ENFILE pending connections are
+ * accepted and dropped with a reserved fd. Every refusal is counted in
+ * fo_agent_conn_refused_total{reason} and logged at most once a second per reason, so
+ * that a flood of strangers can neither exhaust the agent's fds nor keep the
+ * controller's lease renewals (on their established connection) from being served.
+ * The HTTP server has its own limits (common/http.h: http_max_conns,
+ * http_max_per_source, http_timeout_s).
+ *
  * At start the agent deletes every configured VIP that is present (each lease's): after
  * a restart it holds no lease, so it must not keep answering on the address; the
  * controller's next renew fails (no lease) and it acquires again.

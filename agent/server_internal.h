@@ -17,6 +17,7 @@
 #include "agent/vip.h"
 #include "common/frame.h"
 #include "common/http.h"
+#include "common/listener.h"
 #include "common/tls.h"
 #include "controller/fence.h"
 #include "controller/sqlexec.h"
@@ -48,6 +49,7 @@ struct agent_conn {
     bool dead;               /* transport fully closed */
     bool closing;            /* close requested */
     bool busy;               /* a request is in flight */
+    bool open;               /* authenticated (plain: open); before, closes are the listener's to log */
     char peer[FO_TLS_CN_MAX + 16];
     struct fo_frame_decoder dec;
     /* The request in flight. */
@@ -69,8 +71,8 @@ enum agent_ro { AGENT_RO_NONE, AGENT_RO_FENCING, AGENT_RO_FENCED, AGENT_RO_UNFEN
 struct fo_agent_server {
     uv_loop_t *loop;
     const struct fo_agent_config *cfg;
-    struct fo_tls_ctx *tls; /* plain (fo_tls_ctx_new_plain) when insecure */
-    uv_tcp_t listener;
+    struct fo_tls_ctx *tls;       /* plain (fo_tls_ctx_new_plain) when insecure */
+    struct fo_listener *listener; /* the agent port and its budgets; NULL once stopped */
     struct fo_epoch_store *epochs;
     uv_mutex_t epoch_mu;                            /* the store is used from the thread pool */
     struct agent_lease leases[FO_AGENT_MAX_LEASES]; /* the clusters' VIPs, in config order */

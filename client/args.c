@@ -148,15 +148,25 @@ static int check_user(const char *s, const char *what, char *err)
 }
 
 /* The path is read by every controller, never by failoverctl: it must be absolute
- * because it means the same thing on every host, and it is never opened here. */
+ * because it means the same thing on every host, and it is never opened here. The
+ * controllers accept only files inside their secrets_dir (common/config.h) and say
+ * so; "." and ".." components are refused here already, since such a path never
+ * names what it seems to. */
 static int check_password_file(const char *s, const char *what, char *err)
 {
     const unsigned char *c;
+    const char *p;
 
     for (c = (const unsigned char *)s; *c; c++) {
         if (*c < ' ' || *c == 0x7f) return fo_errf(err, FO_EINVAL, "%s: contains a control character", what);
     }
     if (s[0] != '/') return fo_errf(err, FO_EINVAL, "%s: '%s' is not an absolute path", what, s);
+    for (p = s; *p != '\0'; p += strspn(p, "/")) {
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return fo_errf(err, FO_EINVAL, "%s: '%s' has a '.' or '..' component", what, s);
+        p += n;
+    }
     return 0;
 }
 

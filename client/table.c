@@ -2,19 +2,31 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
+
 #define GAP 2
 #define NOTE_INDENT "    "
 
+/* In place: every byte of an invalid UTF-8 sequence or of a control character (C0,
+ * DEL, C1 such as the 8-bit CSI, U+2028/9) becomes '?', so nothing a server sent can
+ * steer the terminal. */
 static void sanitize(char *s)
 {
-    unsigned char *c;
+    size_t n = strlen(s), i = 0, k, len;
+    uint32_t cp;
 
-    for (c = (unsigned char *)s; *c; c++) {
-        if (*c < 0x20 || *c == 0x7f) *c = '?';
+    while (i < n) {
+        len = fo_utf8_decode(s + i, n - i, &cp);
+        if (len == 0 || fo_text_is_control(cp)) {
+            for (k = 0; k < (len ? len : 1); k++) s[i + k] = '?';
+            len = len ? len : 1;
+        }
+        i += len;
     }
 }
 
@@ -170,12 +182,17 @@ void fo_ctl_table_render(const struct fo_ctl_table *t, struct fo_buf *out)
 
 void fo_ctl_puts_safe(struct fo_buf *out, const char *s)
 {
-    const unsigned char *c;
+    size_t n = s ? strlen(s) : 0, i = 0, len;
+    uint32_t cp;
 
-    for (c = (const unsigned char *)(s ? s : ""); *c; c++) {
-        if (*c < 0x20 || *c == 0x7f)
+    while (i < n) {
+        len = fo_utf8_decode(s + i, n - i, &cp);
+        if (len == 0 || fo_text_is_control(cp)) {
             fo_buf_append(out, "?", 1);
-        else
-            fo_buf_append(out, c, 1);
+            i += len ? len : 1;
+            continue;
+        }
+        fo_buf_append(out, s + i, len);
+        i += len;
     }
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
+
 void fo_buf_init(struct fo_buf *b)
 {
     memset(b, 0, sizeof(*b));
@@ -74,22 +76,35 @@ void fo_buf_printf(struct fo_buf *b, const char *fmt, ...)
 
 void fo_buf_json_str(struct fo_buf *b, const char *s)
 {
-    const unsigned char *c;
+    const char *p = s ? s : "";
+    size_t n = strlen(p), i = 0;
 
     fo_buf_append(b, "\"", 1);
-    for (c = (const unsigned char *)(s ? s : ""); *c; c++) {
-        switch (*c) {
+    while (i < n) {
+        uint32_t cp = 0;
+        size_t len = fo_utf8_decode(p + i, n - i, &cp);
+
+        if (len == 0) {
+            /* Not UTF-8: JSON text must be (RFC 8259 §8.1), so the byte is replaced. */
+            fo_buf_puts(b, FO_UTF8_REPLACEMENT);
+            i++;
+            continue;
+        }
+        switch (cp) {
         case '"': fo_buf_puts(b, "\\\""); break;
         case '\\': fo_buf_puts(b, "\\\\"); break;
         case '\n': fo_buf_puts(b, "\\n"); break;
         case '\r': fo_buf_puts(b, "\\r"); break;
         case '\t': fo_buf_puts(b, "\\t"); break;
         default:
-            if (*c < 0x20)
-                fo_buf_printf(b, "\\u%04x", *c);
+            /* C0 must be escaped; DEL, C1 and U+2028/9 need not be, but they are, so
+             * the output is safe to paste into a terminal or a JavaScript string. */
+            if (fo_text_is_control(cp))
+                fo_buf_printf(b, "\\u%04x", (unsigned)cp);
             else
-                fo_buf_append(b, c, 1);
+                fo_buf_append(b, p + i, len);
         }
+        i += len;
     }
     fo_buf_append(b, "\"", 1);
 }

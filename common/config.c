@@ -15,9 +15,12 @@
 #include "config.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -122,30 +126,174 @@ err_after_open:
     return code;
 }
 
-int fo_read_password_file(const char *path, char *out, size_t outlen, char err[FO_ERRLEN])
+/* Reads the password from fd, an open regular file named path in messages. */
+static int read_password_fd(int fd, const char *path, char *out, size_t outlen, char *err)
 {
     char buf[PASSWORD_MAX + 2]; /* line, '\r' or '\n', and one byte to see overflow */
-    struct stat st;
     ssize_t got;
-    int fd, rc;
+    int rc;
 
-    rc = open_regular(path, "password file", FO_EINVAL, &st, &fd, err);
-    if (rc != 0) return rc;
     got = read_upto(fd, buf, sizeof(buf));
-    if (got < 0) {
+    if (got < 0)
         rc = fo_errf(err, FO_EINVAL, "%s: cannot read password file: %s", path, strerror(errno));
-        goto out_close;
-    }
-    rc = first_line(buf, (size_t)got, (size_t)got == sizeof(buf), out, outlen, path, err);
-out_close:
-    close(fd);
+    else
+        rc = first_line(buf, (size_t)got, (size_t)got == sizeof(buf), out, outlen, path, err);
     explicit_bzero(buf, sizeof(buf));
     return rc;
 }
 
+int fo_read_password_file(const char *path, char *out, size_t outlen, char err[FO_ERRLEN])
+{
+    struct stat st;
+    int fd, rc;
+
+    rc = open_regular(path, "password file", FO_EINVAL, &st, &fd, err);
+    if (rc != 0) return rc;
+    rc = read_password_fd(fd, path, out, outlen, err);
+    close(fd);
+    return rc;
+}
+
+/* ---- secrets directory -------------------------------------------------------- */
+
+/* True if path has a "." or ".." component: such a path says one thing and means
+ * another, and is never needed to name a file inside secrets_dir. */
+static bool has_dot_component(const char *path)
+{
+    const char *p = path;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return true;
+        p += n;
+        while (*p == '/') p++;
+    }
+    return false;
+}
+
+/* Resolves dir and path (rdir, rpath: PATH_MAX bytes) and checks containment. */
+static int resolve_secret(const char *dir, const char *path, char *rdir, char *rpath, char *err)
+{
+    size_t n;
+
+    if (dir == NULL || dir[0] != '/')
+        return fo_errf(err, FO_EINVAL, "secrets_dir '%s' is not an absolute path", dir ? dir : "");
+    if (path == NULL || path[0] != '/')
+        return fo_errf(err, FO_EINVAL, "password file '%s' is not an absolute path", path ? path : "");
+    if (has_dot_component(path))
+        return fo_errf(err, FO_EPERM, "password file '%s': '.' and '..' components are not allowed", path);
+    if (realpath(dir, rdir) == NULL) return fo_errf(err, FO_EINVAL, "secrets_dir %s: %s", dir, strerror(errno));
+    if (realpath(path, rpath) == NULL)
+        return fo_errf(err, FO_EINVAL, "%s: cannot open password file: %s", path, strerror(errno));
+    n = strlen(rdir);
+    if (n == 1) return 0; /* secrets_dir = / */
+    if (strncmp(rpath, rdir, n) != 0 || rpath[n] != '/') {
+        if (strcmp(rpath, path) == 0)
+            return fo_errf(err, FO_EPERM, "password file %s is outside secrets_dir %s", path, rdir);
+        return fo_errf(err, FO_EPERM, "password file %s resolves to %s, outside secrets_dir %s", path, rpath, rdir);
+    }
+    return 0;
+}
+
+int fo_secret_path_check(const char *dir, const char *path, char *resolved, char err[FO_ERRLEN])
+{
+    char rdir[PATH_MAX], rpath[PATH_MAX];
+    int rc = resolve_secret(dir, path, rdir, rpath, err);
+
+    if (rc == 0 && resolved != NULL && copy_field(resolved, FO_PATH_LEN, rpath) != 0)
+        return fo_errf(err, FO_EINVAL, "%s: resolved path is longer than %d bytes", path, FO_PATH_LEN - 1);
+    return rc;
+}
+
+/* Opens rpath (inside rdir) without leaving rdir: openat2(RESOLVE_BENEATH) rejects a
+ * link or "..", swapped in after the check, that leads outside. O_NONBLOCK: a FIFO
+ * must not block the open (it is then refused as not a regular file). */
+static int open_beneath(const char *rdir, const char *rpath)
+{
+    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    struct open_how how;
+    int dfd, fd, saved;
+
+    dfd = open(rdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return -1;
+    memset(&how, 0, sizeof(how));
+    how.flags = (uint64_t)flags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    fd = (int)syscall(SYS_openat2, dfd, rpath + strlen(rdir) + (strcmp(rdir, "/") != 0), &how, sizeof(how));
+    saved = errno;
+    close(dfd);
+    if (fd < 0 && (saved == ENOSYS || saved == EPERM)) return open(rpath, flags | O_NOFOLLOW); /* old kernel, seccomp */
+    errno = saved;
+    return fd;
+}
+
+int fo_read_secret_file(const char *dir, const char *path, char *out, size_t outlen, char err[FO_ERRLEN])
+{
+    char rdir[PATH_MAX], rpath[PATH_MAX];
+    struct stat st;
+    int fd, rc;
+
+    rc = resolve_secret(dir, path, rdir, rpath, err);
+    if (rc != 0) return rc;
+    fd = open_beneath(rdir, rpath);
+    if (fd < 0) {
+        if (errno == EXDEV || errno == ELOOP)
+            return fo_errf(err, FO_EPERM, "password file %s changed to lead outside secrets_dir %s", path, rdir);
+        return fo_errf(err, FO_EINVAL, "%s: cannot open password file: %s", path, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = fo_errf(err, FO_EINVAL, "%s: password file is not a regular file", path);
+    else
+        rc = read_password_fd(fd, path, out, outlen, err);
+    close(fd);
+    return rc;
+}
+
+/* ---- MySQL connection settings ------------------------------------------------ */
+
+static const char *const ssl_mode_names[] = {
+    [FO_SSL_PREFERRED] = "preferred",
+    [FO_SSL_OFF] = "off",
+    [FO_SSL_REQUIRED] = "required",
+    [FO_SSL_VERIFY_CA] = "verify_ca",
+    [FO_SSL_VERIFY_IDENTITY] = "verify_identity",
+};
+
+int fo_parse_ssl_mode(const char *s, enum fo_ssl_mode *out, char err[FO_ERRLEN])
+{
+    char norm[32], shown[SHOW_LEN];
+    size_t i;
+
+    for (i = 0; s[i] != '\0' && i + 1 < sizeof(norm); i++)
+        norm[i] = s[i] == '-' ? '_' : (char)tolower((unsigned char)s[i]);
+    norm[i] = '\0';
+    for (i = 0; s[strlen(norm)] == '\0' && i < sizeof(ssl_mode_names) / sizeof(ssl_mode_names[0]); i++)
+        if (strcmp(norm, ssl_mode_names[i]) == 0) {
+            *out = (enum fo_ssl_mode)i;
+            return 0;
+        }
+    return fo_errf(err, FO_EINVAL, "'%s' is not one of off|preferred|required|verify_ca|verify_identity",
+                   show(s, shown));
+}
+
+const char *fo_ssl_mode_name(enum fo_ssl_mode m)
+{
+    return (unsigned)m < sizeof(ssl_mode_names) / sizeof(ssl_mode_names[0]) ? ssl_mode_names[m] : "unknown";
+}
+
+const char *fo_mysql_auth_plugins(enum fo_ssl_mode m)
+{
+    /* caching_sha2_password's and sha256_password's full authentication hand the
+     * password to whoever holds the TLS session (or the RSA key the server sends):
+     * only a verified server may receive it. */
+    if (m == FO_SSL_VERIFY_CA || m == FO_SSL_VERIFY_IDENTITY)
+        return "mysql_native_password,client_ed25519,caching_sha2_password,sha256_password";
+    return "mysql_native_password,client_ed25519";
+}
+
 /* ---- loader state ----------------------------------------------------------- */
 
-enum sec_kind { SEC_NONE, SEC_MAIN, SEC_PROBE, SEC_PEER, SEC_CLUSTER, SEC_FAILOVER, SEC_TLS };
+enum sec_kind { SEC_NONE, SEC_MAIN, SEC_PROBE, SEC_PEER, SEC_CLUSTER, SEC_FAILOVER, SEC_TLS, SEC_LIMITS, SEC_MYSQL };
 /* K_ABSPATH: a path that must be absolute; K_HOOK: an absolute path to an executable
  * regular file, checked when the config is loaded (DESIGN.md §9: fail before start). */
 enum key_type {
@@ -163,7 +311,8 @@ enum key_type {
     K_INSTANCE,
     K_CIDR4,
     K_IFNAME,
-    K_READER_VIP
+    K_READER_VIP,
+    K_SSL_MODE
 };
 
 struct key_def {
@@ -190,6 +339,7 @@ enum {
     MK_SNAP_TRAILING,
     MK_MAX_FRAME,
     MK_LOG_LEVEL,
+    MK_SECRETS_DIR,
     MK_COUNT
 };
 enum { PK_RAFT, PK_ADMIN, PK_HTTP, PK_COUNT };
@@ -208,9 +358,12 @@ enum {
     CK_VIP_LEASE,
     CK_READER_VIP,
     CK_READER_LAG,
+    CK_SSL_MODE,
+    CK_SSL_CA,
     CK_COUNT
 };
 enum { TK_CA, TK_CERT, TK_KEY, TK_INSECURE, TK_COUNT };
+enum { YK_SSL_MODE, YK_SSL_CA, YK_COUNT };
 
 static const struct key_def main_keys[MK_COUNT + 1] = {
     [MK_NODE_ID] = {"node_id", K_U64, FIELD(struct fo_config, node_id), 1, NODE_ID_MAX, 1, 0},
@@ -224,6 +377,7 @@ static const struct key_def main_keys[MK_COUNT + 1] = {
     [MK_SNAP_TRAILING] = {"snapshot_trailing", K_UINT, FIELD(struct fo_config, snapshot_trailing), 0, 1000000, 0, 0},
     [MK_MAX_FRAME] = {"max_frame_bytes", K_UINT, FIELD(struct fo_config, max_frame_bytes), 1024, 67108864, 0, 0},
     [MK_LOG_LEVEL] = {"log_level", K_LOGLEVEL, FIELD(struct fo_config, log_level), 0, 0, 0, 0},
+    [MK_SECRETS_DIR] = {"secrets_dir", K_ABSPATH, FIELD(struct fo_config, secrets_dir), 0, 0, 0, 0},
     [MK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
@@ -258,7 +412,15 @@ static const struct key_def cluster_keys[CK_COUNT + 1] = {
     [CK_VIP_LEASE] = {"vip_lease_ms", K_UINT, FIELD(struct fo_cluster_cfg, vip_lease_ms), 500, 60000, 0, 0},
     [CK_READER_VIP] = {"reader_vip", K_READER_VIP, 0, 0, 0, 0, 0, 1},
     [CK_READER_LAG] = {"reader_max_lag_s", K_UINT, FIELD(struct fo_cluster_cfg, reader_max_lag_s), 1, 86400, 0, 0},
+    [CK_SSL_MODE] = {"ssl_mode", K_SSL_MODE, FIELD(struct fo_cluster_cfg, tls.mode), 0, 0, 0, 0},
+    [CK_SSL_CA] = {"ssl_ca", K_ABSPATH, FIELD(struct fo_cluster_cfg, tls.ca), 0, 0, 0, 0},
     [CK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
+};
+
+static const struct key_def mysql_keys[YK_COUNT + 1] = {
+    [YK_SSL_MODE] = {"ssl_mode", K_SSL_MODE, FIELD(struct fo_config, mysql_tls.mode), 0, 0, 0, 0},
+    [YK_SSL_CA] = {"ssl_ca", K_ABSPATH, FIELD(struct fo_config, mysql_tls.ca), 0, 0, 0, 0},
+    [YK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
 static const struct key_def tls_keys[TK_COUNT + 1] = {
@@ -301,12 +463,34 @@ _Static_assert(MK_COUNT <= MAX_KEYS, "key_line[] too small for [failoverd]");
 _Static_assert(CK_COUNT <= MAX_KEYS, "key_line[] too small for [cluster]");
 _Static_assert(FK_COUNT <= MAX_KEYS, "key_line[] too small for [failover]");
 _Static_assert(TK_COUNT <= MAX_KEYS, "key_line[] too small for [tls]");
+_Static_assert(YK_COUNT <= MAX_KEYS, "key_line[] too small for [mysql]");
+
+/* [limits]: connection budgets of the admin port and the HTTP server (DESIGN.md §10,
+ * common/listener.h). */
+static const struct key_def limits_keys[] = {
+    {"handshake_timeout_ms", K_UINT, FIELD(struct fo_limits_cfg, handshake_timeout_ms), 100, 60000, 0, 0},
+    {"admin_max_conns", K_UINT, FIELD(struct fo_limits_cfg, admin_max_conns), 1, 65536, 0, 0},
+    {"admin_reserved_conns", K_UINT, FIELD(struct fo_limits_cfg, admin_reserved_conns), 0, 4096, 0, 0},
+    {"max_unauth", K_UINT, FIELD(struct fo_limits_cfg, max_unauth), 1, 65536, 0, 0},
+    {"max_unauth_per_source", K_UINT, FIELD(struct fo_limits_cfg, max_unauth_per_source), 1, 65536, 0, 0},
+    {"trusted_unauth", K_UINT, FIELD(struct fo_limits_cfg, trusted_unauth), 0, 4096, 0, 0},
+    {"http_max_conns", K_UINT, FIELD(struct fo_limits_cfg, http_max_conns), 2, 65536, 0, 0},
+    {"http_max_per_source", K_UINT, FIELD(struct fo_limits_cfg, http_max_per_source), 1, 65536, 0, 0},
+    {"http_timeout_s", K_UINT, FIELD(struct fo_limits_cfg, http_timeout_s), 1, 3600, 0, 0},
+    {NULL, K_U64, 0, 0, 0, 0, 0, 0},
+};
 
 /* Where each key of one section was set (0 = not set), for duplicate and missing
  * checks and for cross-section messages that must point at a line. */
 struct section_state {
     unsigned header_line;
     unsigned key_line[MAX_KEYS];
+};
+
+/* What a [cluster] section said that is checked once the whole file is read
+ * ([failoverd] secrets_dir and [mysql] may come after it). */
+struct cluster_lines {
+    unsigned header, password_file, repl_password_file, ssl_mode, ssl_ca;
 };
 
 struct inst_ref {
@@ -328,8 +512,10 @@ struct loader {
     char section[SECTION_LEN];
     const struct key_def *keys;
     unsigned cur; /* peer or cluster index */
-    struct section_state main, probe, cluster, failover, tls;
+    struct section_state main, probe, cluster, failover, tls, limits, mysql;
     struct section_state peers[FO_MAX_PEERS];
+    struct cluster_lines *cl_lines; /* one per cluster */
+    size_t cl_lines_cap;
 
     size_t clusters_cap, instances_cap;
     struct inst_ref *refs;
@@ -371,6 +557,8 @@ static void *section_base(struct loader *ld)
     case SEC_CLUSTER: return &ld->c->clusters[ld->cur];
     case SEC_FAILOVER: return &ld->c->failover;
     case SEC_TLS: return &ld->c->tls;
+    case SEC_LIMITS: return &ld->c->limits;
+    case SEC_MYSQL: return ld->c;
     case SEC_NONE: break;
     }
     return NULL;
@@ -385,6 +573,8 @@ static struct section_state *section_state(struct loader *ld)
     case SEC_CLUSTER: return &ld->cluster;
     case SEC_FAILOVER: return &ld->failover;
     case SEC_TLS: return &ld->tls;
+    case SEC_LIMITS: return &ld->limits;
+    case SEC_MYSQL: return &ld->mysql;
     case SEC_NONE: break;
     }
     return NULL;
@@ -500,6 +690,18 @@ static int store_fault(struct loader *ld, const struct key_def *def, char *field
     return 0;
 }
 
+static int store_ssl_mode(struct loader *ld, const struct key_def *def, char *field, const char *value)
+{
+    char perr[FO_ERRLEN];
+    enum fo_ssl_mode m;
+
+    if (fo_parse_ssl_mode(value, &m, perr) != 0)
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "%s", perr);
+    assert(def->size == sizeof(m));
+    memcpy(field, &m, sizeof(m));
+    return 0;
+}
+
 static int store_value(struct loader *ld, const struct key_def *def, const char *value)
 {
     char *field = (char *)section_base(ld) + def->off;
@@ -532,6 +734,7 @@ static int store_value(struct loader *ld, const struct key_def *def, const char 
     case K_FAULT: return store_fault(ld, def, field, value);
     case K_INSTANCE: return add_instance(ld, def->name, value);
     case K_READER_VIP: return add_reader_vip(ld, def->name, value);
+    case K_SSL_MODE: return store_ssl_mode(ld, def, field, value);
     case K_IPV4:
     case K_HOSTPORT:
     case K_PATH:
@@ -690,7 +893,15 @@ static int end_section(struct loader *ld)
         return fail(ld, st->header_line, ld->section, "instance", FO_ECONFIG, "missing");
     if (ld->kind == SEC_CLUSTER && check_repl_pair(ld, st) != 0) return ld->rc;
     if (ld->kind == SEC_CLUSTER && check_vip_pair(ld, st) != 0) return ld->rc;
-    if (ld->kind == SEC_CLUSTER) return check_reader_vips(ld);
+    if (ld->kind == SEC_CLUSTER) {
+        struct cluster_lines *l = &ld->cl_lines[ld->cur];
+        l->header = st->header_line;
+        l->password_file = st->key_line[CK_PASSWORD_FILE];
+        l->repl_password_file = st->key_line[CK_REPL_PASSWORD_FILE];
+        l->ssl_mode = st->key_line[CK_SSL_MODE];
+        l->ssl_ca = st->key_line[CK_SSL_CA];
+        return check_reader_vips(ld);
+    }
     return 0;
 }
 
@@ -740,7 +951,8 @@ static int begin_cluster(struct loader *ld, const char *name)
             return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "duplicate cluster");
     if (c->n_clusters >= FO_MAX_CLUSTERS)
         return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "more than %d clusters", FO_MAX_CLUSTERS);
-    if (grow((void **)&c->clusters, &ld->clusters_cap, c->n_clusters + 1, sizeof(*c->clusters)) != 0)
+    if (grow((void **)&c->clusters, &ld->clusters_cap, c->n_clusters + 1, sizeof(*c->clusters)) != 0 ||
+        grow((void **)&ld->cl_lines, &ld->cl_lines_cap, c->n_clusters + 1, sizeof(*ld->cl_lines)) != 0)
         return fail(ld, ld->line, ld->section, NULL, FO_ENOMEM, "out of memory");
     ld->cur = c->n_clusters++;
     snprintf(c->clusters[ld->cur].name, FO_NAME_LEN, "%s", name); /* checked above */
@@ -777,6 +989,8 @@ static int begin_section(struct loader *ld, const char *name)
     if (strcmp(name, "probe") == 0) return begin_single(ld, SEC_PROBE, probe_keys, &ld->probe);
     if (strcmp(name, "failover") == 0) return begin_single(ld, SEC_FAILOVER, failover_keys, &ld->failover);
     if (strcmp(name, "tls") == 0) return begin_single(ld, SEC_TLS, tls_keys, &ld->tls);
+    if (strcmp(name, "mysql") == 0) return begin_single(ld, SEC_MYSQL, mysql_keys, &ld->mysql);
+    if (strcmp(name, "limits") == 0) return begin_single(ld, SEC_LIMITS, limits_keys, &ld->limits);
     if ((arg = section_arg(name, "peer")) != NULL) {
         if (arg[0] == '\0') return fail(ld, ld->line, name, NULL, FO_ECONFIG, "expected [peer NODE_ID]");
         return begin_peer(ld, arg);
@@ -1023,6 +1237,85 @@ static int check_instances(struct loader *ld)
                 ld->c->clusters[first->cluster].name, first->line);
 }
 
+/* A verify mode needs a CA, and a CA that cannot be opened would only show up as
+ * failed probes: fail before start (DESIGN.md §9). */
+static int check_tls_pair(struct loader *ld, const struct fo_mysql_tls *t, const char *sec, unsigned mode_line,
+                          unsigned ca_line)
+{
+    char why[FO_ERRLEN], shown[SHOW_LEN];
+    struct stat st;
+    int fd;
+
+    if ((t->mode == FO_SSL_VERIFY_CA || t->mode == FO_SSL_VERIFY_IDENTITY) && t->ca[0] == '\0')
+        return fail(ld, mode_line, sec, "ssl_ca", FO_ECONFIG, "missing (ssl_mode = %s verifies the server against it)",
+                    fo_ssl_mode_name(t->mode));
+    if (t->ca[0] == '\0' || ca_line == 0) return 0;
+    if (open_regular(t->ca, "CA file", FO_ECONFIG, &st, &fd, why) != 0)
+        return fail(ld, ca_line, sec, "ssl_ca", FO_ECONFIG, "%s", show(why, shown));
+    close(fd);
+    return 0;
+}
+
+static int check_mysql(struct loader *ld)
+{
+    const unsigned *kl = ld->mysql.key_line;
+
+    return check_tls_pair(ld, &ld->c->mysql_tls, "mysql", kl[YK_SSL_MODE] ? kl[YK_SSL_MODE] : ld->mysql.header_line,
+                          kl[YK_SSL_CA]);
+}
+
+/* A relative password file is taken inside secrets_dir; an existing one must resolve
+ * inside it (a missing one fails the start-up read, which checks again). */
+static int check_secret(struct loader *ld, const char *sec, const char *key, unsigned line, char *path)
+{
+    char joined[FO_PATH_LEN * 2], why[FO_ERRLEN], shown[SHOW_LEN];
+    struct stat st;
+
+    if (path[0] == '\0') return 0;
+    if (path[0] != '/') {
+        snprintf(joined, sizeof(joined), "%s/%s", ld->c->secrets_dir, path);
+        if (copy_field(path, FO_PATH_LEN, joined) != 0)
+            return fail(ld, line, sec, key, FO_ECONFIG, "'%s' is longer than %d bytes", show(joined, shown),
+                        FO_PATH_LEN - 1);
+    }
+    if (!has_dot_component(path) && lstat(path, &st) != 0 && errno == ENOENT) return 0;
+    if (fo_secret_path_check(ld->c->secrets_dir, path, NULL, why) != 0)
+        return fail(ld, line, sec, key, FO_ECONFIG, "%s", why);
+    return 0;
+}
+
+static int check_clusters(struct loader *ld)
+{
+    struct fo_config *c = ld->c;
+    char sec[FO_NAME_LEN + 16], rdir[PATH_MAX];
+    unsigned i;
+
+    if (realpath(c->secrets_dir, rdir) != NULL && copy_field(c->secrets_dir, sizeof(c->secrets_dir), rdir) != 0)
+        return fail(ld, ld->main.key_line[MK_SECRETS_DIR], "failoverd", "secrets_dir", FO_ECONFIG,
+                    "resolves to a path longer than %d bytes", FO_PATH_LEN - 1);
+    for (i = 0; i < c->n_clusters; i++) {
+        struct fo_cluster_cfg *cl = &c->clusters[i];
+        const struct cluster_lines *l = &ld->cl_lines[i];
+        snprintf(sec, sizeof(sec), "cluster %s", cl->name);
+        if (l->ssl_mode == 0) cl->tls.mode = c->mysql_tls.mode;
+        if (l->ssl_ca == 0) memcpy(cl->tls.ca, c->mysql_tls.ca, sizeof(cl->tls.ca));
+        if (check_secret(ld, sec, "password_file", l->password_file, cl->password_file) != 0 ||
+            check_secret(ld, sec, "repl_password_file", l->repl_password_file, cl->repl_password_file) != 0 ||
+            check_tls_pair(ld, &cl->tls, sec, l->ssl_mode ? l->ssl_mode : l->header, l->ssl_ca) != 0)
+            return ld->rc;
+    }
+    return 0;
+}
+
+const struct fo_mysql_tls *fo_config_cluster_tls(const struct fo_config *c, const char *name)
+{
+    unsigned i;
+
+    for (i = 0; name != NULL && i < c->n_clusters; i++)
+        if (strcmp(c->clusters[i].name, name) == 0) return &c->clusters[i].tls;
+    return &c->mysql_tls;
+}
+
 /* ---- entry points ----------------------------------------------------------- */
 
 static void set_defaults(struct fo_config *c)
@@ -1044,6 +1337,9 @@ static void set_defaults(struct fo_config *c)
     c->failover.step_timeout_ms = 10000;
     c->failover.tilt_grace_ms = 5000;
     c->failover.fault = FO_FAULT_NONE;
+    fo_limits_defaults(&c->limits);
+    snprintf(c->secrets_dir, sizeof(c->secrets_dir), "%s", FO_DEFAULT_SECRETS_DIR);
+    c->mysql_tls.mode = FO_SSL_PREFERRED;
 }
 
 static void parse_text(struct loader *ld)
@@ -1057,7 +1353,9 @@ static void parse_text(struct loader *ld)
         ld->rc = 0;
         fail(ld, (unsigned)r, NULL, NULL, FO_ECONFIG, "syntax error: expected '[section]' or 'key = value'");
     }
-    if (ld->rc == 0 && check_main(ld) == 0 && check_tls(ld) == 0 && check_peers(ld) == 0) check_instances(ld);
+    if (ld->rc == 0 && check_main(ld) == 0 && check_tls(ld) == 0 && check_peers(ld) == 0 && check_instances(ld) == 0 &&
+        check_mysql(ld) == 0)
+        check_clusters(ld);
 }
 
 static int load_text(struct fo_config *c, const char *name, const char *text, size_t len, char err[FO_ERRLEN])
@@ -1075,6 +1373,7 @@ static int load_text(struct fo_config *c, const char *name, const char *text, si
     else
         parse_text(&ld);
     free(ld.refs);
+    free(ld.cl_lines);
     if (ld.rc != 0) {
         fo_errf(err, ld.rc, "%s", ld.err);
         fo_config_free(c);
@@ -1150,4 +1449,22 @@ void fo_config_free(struct fo_config *c)
     for (i = 0; c->clusters != NULL && i < c->n_clusters; i++) free(c->clusters[i].instances);
     free(c->clusters);
     memset(c, 0, sizeof(*c));
+}
+
+void fo_limits_defaults(struct fo_limits_cfg *l)
+{
+    /* DESIGN.md §10: about a second for a handshake (a TLS handshake on a LAN takes a
+     * few ms); a handshake budget far below the fd limit, a share per source that one
+     * host cannot exceed; a controller reserve as large as any cluster's membership. */
+    *l = (struct fo_limits_cfg){
+        .handshake_timeout_ms = 1000,
+        .admin_max_conns = 256,
+        .admin_reserved_conns = 32,
+        .max_unauth = 64,
+        .max_unauth_per_source = 8,
+        .trusted_unauth = 16,
+        .http_max_conns = 128,
+        .http_max_per_source = 8,
+        .http_timeout_s = 5,
+    };
 }

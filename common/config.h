@@ -12,6 +12,9 @@
  *   snapshot_trailing = 128              ; 0..1000000 entries
  *   max_frame_bytes = 1048576            ; admin RPC request cap, 1024..67108864
  *   log_level = info                     ; debug | info | warn | error
+ *   secrets_dir = /etc/failoverd         ; absolute; every cluster's password_file and
+ *                                        ; repl_password_file must resolve inside it
+ *                                        ; (see "Password files" below)
  *
  *   [peer 1]                             ; one section per initial voter (incl. self)
  *   raft_address = 127.0.0.1:7101
@@ -24,9 +27,17 @@
  *   read_timeout_ms = 1000               ; 50..60000
  *   down_after = 3                       ; consecutive failures, 1..100
  *
+ *   [mysql]                              ; optional: how this node connects to MySQL servers
+ *   ssl_mode = preferred                 ; off | preferred | required | verify_ca |
+ *                                        ; verify_identity (see "MySQL connections" below)
+ *   ssl_ca = /etc/failoverd/tls/db-ca.crt ; CA file; required by verify_ca / verify_identity
+ *
  *   [cluster demo]                       ; zero or more; seeded into the replicated store
  *   user = failoverd                     ; required
- *   password_file = /etc/failoverd/demo.password  ; required; first line is the password
+ *   password_file = /etc/failoverd/demo.password  ; required; first line is the password;
+ *                                        ; a relative path is taken inside secrets_dir
+ *   ssl_mode = verify_identity           ; optional: overrides [mysql] for this cluster
+ *   ssl_ca = /etc/failoverd/tls/demo-ca.crt ; optional: overrides [mysql] ssl_ca
  *   instance = 127.0.0.1:33061           ; one per server: HOST:PORT [RULE]
  *   instance = 127.0.0.1:33062 prefer    ; RULE: prefer|neutral|prefer_not|must_not
  *   repl_user = repl                     ; optional: replication account used to point a
@@ -66,6 +77,34 @@
  *                                        ; node stays leader: the next tick must re-drive it);
  *                                        ; STEP: pre_hook fence choose promote repoint vip
  *
+ * MySQL connections (DESIGN.md §10). Every connection failoverd and failover-agent
+ * make is restricted to the authentication plugins that never reveal the password
+ * to the server (fo_mysql_auth_plugins): mysql_native_password and client_ed25519,
+ * plus caching_sha2_password and sha256_password in the verify modes only, since
+ * their full authentication sends the password itself (in cleartext inside TLS, or
+ * RSA-encrypted with a key the server hands out). mysql_clear_password and dialog
+ * are never allowed. ssl_mode is MySQL's --ssl-mode:
+ *   off              plain TCP;
+ *   preferred        TLS if the server offers it, without verification (default:
+ *                    protects against a passive eavesdropper only);
+ *   required         TLS or no connection; the certificate is not checked;
+ *   verify_ca        required + the certificate chains to ssl_ca;
+ *   verify_identity  verify_ca + the certificate names the instance's host as
+ *                    configured (DNS name or IP address in subjectAltName/CN).
+ * Settings are node-local, like password files: a cluster registered at run time
+ * (`failoverctl cluster add`) uses [mysql]; a [cluster] section may override both
+ * keys for its cluster (fo_config_cluster_tls). A verify mode without ssl_ca, or an
+ * ssl_ca that cannot be opened, is a configuration error.
+ *
+ * Password files. A cluster's password_file and repl_password_file are read by every
+ * controller and their first line is sent (as a scramble) to the cluster's servers,
+ * so whoever can register a cluster must not be able to name an arbitrary file: both
+ * must resolve (realpath(3), symbolic links followed) to a file inside secrets_dir
+ * (default /etc/failoverd). This is checked when the config is loaded (for files
+ * that exist then; a missing file fails the start-up read instead), when
+ * `failoverctl cluster add` reaches the leader, and each time the file is read
+ * (fo_read_secret_file).
+ *
  * A node whose own node_id is listed in a [peer N] section bootstraps the initial
  * configuration made of all [peer] sections (every node must list the same set). A
  * node not listed starts empty and waits to be added with `failoverctl member add`.
@@ -95,6 +134,23 @@
 #define FO_DEFAULT_VIP_LEASE_MS 2000
 #define FO_MAX_READER_VIPS 8
 #define FO_DEFAULT_READER_MAX_LAG_S 30
+#define FO_DEFAULT_SECRETS_DIR "/etc/failoverd"
+
+/* MySQL's --ssl-mode, for connections to MySQL/MariaDB servers (see above). */
+enum fo_ssl_mode {
+    FO_SSL_PREFERRED = 0, /* the default */
+    FO_SSL_OFF = 1,
+    FO_SSL_REQUIRED = 2,
+    FO_SSL_VERIFY_CA = 3,
+    FO_SSL_VERIFY_IDENTITY = 4,
+};
+
+/* TLS settings of a MySQL connection. A zeroed struct is the default (preferred, no
+ * CA). ca is required by the verify modes. */
+struct fo_mysql_tls {
+    enum fo_ssl_mode mode;
+    char ca[FO_PATH_LEN]; /* "" = none */
+};
 
 enum fo_rule { FO_RULE_NEUTRAL = 0, FO_RULE_PREFER = 1, FO_RULE_PREFER_NOT = 2, FO_RULE_MUST_NOT = 3 };
 
@@ -117,6 +173,7 @@ struct fo_cluster_cfg {
     char password_file[FO_PATH_LEN];
     char repl_user[FO_NAME_LEN];          /* "" if not set */
     char repl_password_file[FO_PATH_LEN]; /* "" if not set */
+    struct fo_mysql_tls tls;              /* [mysql] unless overridden in the section */
     bool semi_sync;
     unsigned anti_flap_s;
     unsigned max_lag_s;
@@ -167,6 +224,31 @@ struct fo_tls_cfg {
     bool insecure;
 };
 
+/* [limits] (all optional): connection budgets (DESIGN.md §10, common/listener.h).
+ *   handshake_timeout_ms = 1000   ; 100..60000: a TLS handshake not done by then is dropped
+ *   admin_max_conns = 256         ; authenticated admin connections (failoverctl, controllers)
+ *   admin_reserved_conns = 32     ; more, for controller certificates only (verdicts, forwarding)
+ *   max_unauth = 64               ; admin connections still in their handshake
+ *   max_unauth_per_source = 8     ; of those, from one IP address (at most max_unauth)
+ *   trusted_unauth = 16           ; more handshake slots for the [peer] addresses
+ *   http_max_conns = 128          ; HTTP connections (/metrics, /health, /leader), 2..
+ *   http_max_per_source = 8       ; of those, from one IP address
+ *   http_timeout_s = 5            ; an HTTP connection idle this long is closed */
+struct fo_limits_cfg {
+    unsigned handshake_timeout_ms;
+    unsigned admin_max_conns;
+    unsigned admin_reserved_conns;
+    unsigned max_unauth;
+    unsigned max_unauth_per_source;
+    unsigned trusted_unauth;
+    unsigned http_max_conns;
+    unsigned http_max_per_source;
+    unsigned http_timeout_s;
+};
+
+/* The defaults above. */
+void fo_limits_defaults(struct fo_limits_cfg *l);
+
 struct fo_config {
     char path[FO_PATH_LEN];
     uint64_t node_id;
@@ -179,12 +261,15 @@ struct fo_config {
     unsigned snapshot_threshold;
     unsigned snapshot_trailing;
     unsigned max_frame_bytes;
-    int log_level; /* enum fo_log_level */
+    int log_level;                 /* enum fo_log_level */
+    char secrets_dir[FO_PATH_LEN]; /* realpath'd at load when it exists */
+    struct fo_mysql_tls mysql_tls; /* [mysql]: the default for every cluster */
     unsigned n_peers;
     struct fo_peer peers[FO_MAX_PEERS];
     struct fo_probe_cfg probe;
     struct fo_failover_cfg failover;
     struct fo_tls_cfg tls;
+    struct fo_limits_cfg limits;
     unsigned n_clusters;
     struct fo_cluster_cfg *clusters; /* malloc'd, n_clusters entries */
 };
@@ -230,7 +315,35 @@ int fo_parse_cidr4(const char *s, char err[FO_ERRLEN]);
 int fo_check_ifname(const char *s, char err[FO_ERRLEN]);
 /* [A-Za-z0-9_.-]{1,63} */
 int fo_check_name(const char *s, char err[FO_ERRLEN]);
-/* Reads the first line of a password file (max 255 bytes, trailing newline removed). */
+/* Reads the first line of a password file (max 255 bytes, trailing newline removed).
+ * Any readable regular file: for files named by the local operator only (the agent's
+ * own config). A cluster's files go through fo_read_secret_file. */
 int fo_read_password_file(const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
+
+/* Checks that path resolves inside dir (both absolute): realpath(3) of each, then the
+ * resolved path must start with the resolved dir and a '/'. A path with "." or ".."
+ * components, or one that does not exist, is refused too. Nothing is read. Returns 0,
+ * or FO_EPERM ("... is outside secrets_dir ...") / FO_EINVAL with a reason in err.
+ * On success resolved (may be NULL; FO_PATH_LEN bytes) holds the resolved path. */
+int fo_secret_path_check(const char *dir, const char *path, char *resolved, char err[FO_ERRLEN]);
+
+/* fo_secret_path_check, then fo_read_password_file's rules, on the file opened
+ * beneath dir without leaving it (openat2 RESOLVE_BENEATH where the kernel has it,
+ * else the resolved path with O_NOFOLLOW), so a link swapped in after the check
+ * cannot lead outside. The file is not opened at all when the check fails. */
+int fo_read_secret_file(const char *dir, const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
+
+/* "off" | "preferred" | "required" | "verify_ca" | "verify_identity" (also with '-'
+ * and in upper case, as my.cnf writes them). 0 or FO_EINVAL with a reason. */
+int fo_parse_ssl_mode(const char *s, enum fo_ssl_mode *out, char err[FO_ERRLEN]);
+const char *fo_ssl_mode_name(enum fo_ssl_mode m);
+
+/* The comma-separated client authentication plugins a connection in mode m may use
+ * (MARIADB_OPT_RESTRICTED_AUTH); see "MySQL connections" above. Never NULL. */
+const char *fo_mysql_auth_plugins(enum fo_ssl_mode m);
+
+/* The TLS settings for connections to cluster `name`: its [cluster] section's if the
+ * config has one, else [mysql]'s (clusters registered at run time). Never NULL. */
+const struct fo_mysql_tls *fo_config_cluster_tls(const struct fo_config *c, const char *name);
 
 #endif

@@ -20,8 +20,6 @@
 
 #include "log.h"
 
-#define MAX_CONNECTIONS 64u
-#define CONNECTION_TIMEOUT_S 10u
 #define DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
 
 struct fo_http {
@@ -233,7 +231,7 @@ static void run(struct fo_http *h)
      * socket out of its epoll set and only puts it back at the start of a later
      * MHD_run(), without asking for one through MHD_get_timeout(). So run again at
      * once whenever connections went away, or clients waiting in the backlog would
-     * wait for some unrelated event (up to the 10 s idle timeout). */
+     * wait for some unrelated event (up to the idle timeout). */
     if (connections(h) < before)
         uv_timer_start(&h->timer, on_timer, 0, 0);
     else
@@ -286,7 +284,8 @@ static void stop_now(struct fo_http *h)
 
 /* ---- start / stop ------------------------------------------------------------- */
 
-static int start_daemon(struct fo_http *h, const struct sockaddr_in *sa, const char *addr, char err[FO_ERRLEN])
+static int start_daemon(struct fo_http *h, const struct sockaddr_in *sa, const char *addr,
+                        const struct fo_http_limits *lim, char err[FO_ERRLEN])
 {
     char mhd_err[FO_ERRLEN] = "";
     const union MHD_DaemonInfo *info;
@@ -296,10 +295,11 @@ static int start_daemon(struct fo_http *h, const struct sockaddr_in *sa, const c
     errno = 0;
     /* No MHD_USE_*_THREAD flag: MHD must never run outside the loop thread. The port
      * argument only feeds MHD's messages; the address comes from MHD_OPTION_SOCK_ADDR. */
-    h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, ntohs(sa->sin_port), NULL, NULL, on_request, h,
-                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
-                                 (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+    h->daemon =
+        MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, ntohs(sa->sin_port), NULL, NULL, on_request, h,
+                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
+                         MHD_OPTION_CONNECTION_LIMIT, lim->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                         lim->max_per_source, MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s, MHD_OPTION_END);
     saved_errno = errno;
     h->start_err = NULL;
     if (h->daemon == NULL)
@@ -326,19 +326,39 @@ static int epoll_fd(struct fo_http *h)
 int fo_http_start(struct fo_http **out, uv_loop_t *loop, const char *addr, fo_http_handler_cb cb, void *data,
                   char err[FO_ERRLEN])
 {
+    struct fo_http_limits lim = FO_HTTP_DEFAULT_LIMITS;
+
+    return fo_http_start_limited(out, loop, addr, &lim, cb, data, err);
+}
+
+static int check_limits(const struct fo_http_limits *lim, char err[FO_ERRLEN])
+{
+    if (lim->max_conns < 2 || lim->max_per_source < 1 || lim->max_per_source > lim->max_conns || lim->timeout_s < 1 ||
+        lim->timeout_s > 3600)
+        return fo_errf(err, FO_EINVAL,
+                       "http: limits out of range (max_conns %u >= 2, max_per_source %u in 1..max_conns, timeout_s %u "
+                       "in 1..3600)",
+                       lim->max_conns, lim->max_per_source, lim->timeout_s);
+    return 0;
+}
+
+int fo_http_start_limited(struct fo_http **out, uv_loop_t *loop, const char *addr, const struct fo_http_limits *lim,
+                          fo_http_handler_cb cb, void *data, char err[FO_ERRLEN])
+{
     struct sockaddr_in sa;
     struct fo_http *h;
     int rc, fd;
 
     rc = parse_addr(addr, &sa, err);
     if (rc != 0) return rc;
+    if ((rc = check_limits(lim, err)) != 0) return rc;
     h = calloc(1, sizeof(*h));
     if (h == NULL) return fo_errf(err, FO_ENOMEM, "http: out of memory");
     h->cb = cb;
     h->data = data;
     h->poll.data = h;
     h->timer.data = h;
-    rc = start_daemon(h, &sa, addr, err);
+    rc = start_daemon(h, &sa, addr, lim, err);
     if (rc != 0) goto err_after_alloc;
     fd = epoll_fd(h);
     rc = fd < 0 ? UV_EBADF : uv_poll_init(loop, &h->poll, fd);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -710,14 +711,12 @@ static int start_reading(struct fo_tls_conn *c)
     return rc;
 }
 
-int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_ERRLEN])
+/* The server side once the TCP handle holds the accepted socket. */
+static int start_accepted(struct fo_tls_conn *c, char *err)
 {
     struct sockaddr_storage ss;
     int rc, len = (int)sizeof ss;
 
-    if (c->state != FO_TLS_IDLE) return fo_errf(err, FO_EINVAL, "TLS: accept on a connection already in use");
-    rc = uv_accept(server, (uv_stream_t *)&c->tcp);
-    if (rc != 0) return fo_errf(err, FO_EIO, "accept: %s", uv_strerror(rc));
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) format_addr((struct sockaddr *)&ss, c->peer);
     uv_tcp_nodelay(&c->tcp, 1); /* see on_connected */
     rc = start_reading(c);
@@ -731,6 +730,32 @@ int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_E
     SSL_set_accept_state(c->ssl);
     arm_handshake_timer(c);
     return 0;
+}
+
+int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_ERRLEN])
+{
+    int rc;
+
+    if (c->state != FO_TLS_IDLE) return fo_errf(err, FO_EINVAL, "TLS: accept on a connection already in use");
+    rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+    if (rc != 0) return fo_errf(err, FO_EIO, "accept: %s", uv_strerror(rc));
+    return start_accepted(c, err);
+}
+
+int fo_tls_conn_accept_fd(struct fo_tls_conn *c, uv_os_sock_t fd, char err[FO_ERRLEN])
+{
+    int rc;
+
+    if (c->state != FO_TLS_IDLE) {
+        close(fd);
+        return fo_errf(err, FO_EINVAL, "TLS: accept on a connection already in use");
+    }
+    rc = uv_tcp_open(&c->tcp, fd);
+    if (rc != 0) {
+        close(fd);
+        return fo_errf(err, FO_EIO, "accept: %s", uv_strerror(rc));
+    }
+    return start_accepted(c, err);
 }
 
 /* What the server's certificate must name: an IP literal is matched against the IP

@@ -188,6 +188,10 @@ int fo_tls_conn_new(struct fo_tls_ctx *ctx, uv_loop_t *loop, const struct fo_tls
  * Only from FO_TLS_IDLE. On error (FO_EIO, err filled) nothing has started and the
  * connection must still be closed with fo_tls_conn_close(). */
 int fo_tls_conn_accept(struct fo_tls_conn *c, uv_stream_t *server, char err[FO_ERRLEN]);
+/* The same for a socket fd already accepted (non-blocking, connected TCP), for a
+ * caller that runs its own accept loop (common/listener.h). fd belongs to c from this
+ * call on, whatever it returns. */
+int fo_tls_conn_accept_fd(struct fo_tls_conn *c, uv_os_sock_t fd, char err[FO_ERRLEN]);
 
 /* Client side: connects to addr and then starts the handshake. The server's
  * certificate must name server_name in its subjectAltName (an IP literal is matched

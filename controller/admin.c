@@ -108,25 +108,6 @@ static void conn_input(struct aconn *c, const void *bytes, size_t n)
     if (!c->closing && rc != FO_EAGAIN) bad_frame(c, err);
 }
 
-static void peer_name(uv_tcp_t *t, char out[FO_ADDR_LEN])
-{
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    char ip[64] = "?";
-    int port = 0;
-
-    if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-    }
-    snprintf(out, FO_ADDR_LEN, "%s:%d", ip, port);
-}
-
 /* ---- transport callbacks (common/tls.h, TLS or plain) */
 
 static void tls_handshake(void *data, struct fo_tls_conn *t)
@@ -166,9 +147,11 @@ static void tls_closed(void *data, int status, const char *reason)
     if (!c->authenticated && (status == FO_EPERM || status == FO_EPROTO)) {
         c->admin->tls_refused++;
         FO_WARN(MOD, "admin TLS handshake refused: %s", reason);
-    } else if (status != FO_ECANCELED && status != FO_ECLOSED) {
+    } else if (c->authenticated && status != FO_ECANCELED && status != FO_ECLOSED) {
         FO_INFO(MOD, "admin connection from %s closed: %s", c->peer, reason);
     } else {
+        /* Handshakes that time out or break off are counted and logged (rate-limited)
+         * by the listener: a flood of them must not flood the log. */
         FO_DEBUG(MOD, "admin connection from %s closed: %s", c->peer, reason);
     }
     conn_unlink(c);
@@ -177,71 +160,26 @@ static void tls_closed(void *data, int status, const char *reason)
 
 /* ---- accepting */
 
-/* A connection that cannot be served (out of memory) is still taken off the
- * listener, or libuv would stop accepting until it is. */
-static void dropped_closed(uv_handle_t *h)
+/* A connection the listener's budgets admitted (common/listener.h): the listener has
+ * accepted it and started its handshake; caps, per-source limits and the handshake
+ * deadline are its business. */
+static int on_admitted(void *data, struct fo_tls_conn *t, const char *peer, struct fo_tls_conn_cbs *cbs)
 {
-    free(h);
-}
-
-static void drop_pending(uv_stream_t *server)
-{
-    uv_tcp_t *t = malloc(sizeof(*t));
-
-    if (t == NULL) return;
-    uv_tcp_init(server->loop, t);
-    uv_accept(server, (uv_stream_t *)t);
-    uv_close((uv_handle_t *)t, dropped_closed);
-}
-
-static int accept_conn(struct aconn *c, uv_stream_t *server)
-{
-    char err[FO_ERRLEN];
-
-    if (fo_tls_conn_accept(c->tls, server, err) != 0) {
-        FO_WARN(MOD, "accept: %s", err);
-        return -1;
-    }
-    peer_name(fo_tls_conn_tcp(c->tls), c->peer);
-    uv_tcp_nodelay(fo_tls_conn_tcp(c->tls), 1);
-    return 0;
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    struct fo_admin *a = server->data;
-    struct fo_tls_conn_cbs cbs = {tls_handshake, tls_read, tls_closed, NULL};
-    char err[FO_ERRLEN];
+    struct fo_admin *a = data;
     struct aconn *c;
 
-    if (status != 0) {
-        FO_WARN(MOD, "accept: %s", uv_strerror(status));
-        return;
-    }
-    if ((c = calloc(1, sizeof(*c))) == NULL) return drop_pending(server);
-    cbs.data = c;
-    if (fo_tls_conn_new(a->server_tls, server->loop, &cbs, &c->tls, err) != 0) {
-        FO_WARN(MOD, "cannot accept an admin connection: %s", err);
-        free(c);
-        return drop_pending(server);
-    }
+    if (a->stopping || (c = calloc(1, sizeof(*c))) == NULL) return -1;
+    *cbs = (struct fo_tls_conn_cbs){tls_handshake, tls_read, tls_closed, c};
+    c->tls = t;
     c->admin = a;
     c->refs = 1;
     a->n_conns++;
     c->next = a->conns;
     if (a->conns != NULL) a->conns->prev = c;
     a->conns = c;
-    snprintf(c->peer, sizeof(c->peer), "?");
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
     fo_frame_decoder_init(&c->dec, a->ctl->cfg.max_frame_bytes);
-    if (accept_conn(c, server) != 0) {
-        conn_close(c);
-        return;
-    }
-    if (a->n_conns > FO_ADMIN_MAX_CONNS || a->stopping) {
-        FO_WARN(MOD, "refusing connection from %s: too many connections", c->peer);
-        conn_close(c);
-        return;
-    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ internal RPCs */
@@ -424,41 +362,71 @@ void areq_fail(struct areq *r, int code, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ server */
 
-static void failed_server_closed(uv_handle_t *h)
+/* The admin port's budgets (DESIGN.md §10, [limits]): failoverctl and the other
+ * controllers share max_conns; controller certificates have a reserve of their own on
+ * top, so that no stranger and no client certificate can starve the followers'
+ * verdicts and forwarded writes; and connections from the [peer] addresses get
+ * handshake slots that a flood of strangers cannot take. */
+static void admin_limits(const struct fo_config *cfg, struct fo_listener_limits *lim)
 {
-    struct fo_admin *a = h->data;
+    const struct fo_limits_cfg *l = &cfg->limits;
 
-    fo_tls_ctx_free(a->server_tls);
-    fo_tls_ctx_free(a->client_tls);
-    free(a);
+    *lim = (struct fo_listener_limits){
+        .max_conns = l->admin_max_conns,
+        .reserved = l->admin_reserved_conns,
+        .reserved_roles = FO_TLS_ROLE_CONTROLLER,
+        .max_unauth = l->max_unauth,
+        .max_unauth_per_source = l->max_unauth_per_source,
+        .trusted_unauth = l->trusted_unauth,
+        .handshake_ms = l->handshake_timeout_ms,
+    };
 }
 
-/* Binds and listens. On error the server handle is closing and a is freed by its
- * close callback. */
+/* The other controllers' addresses, from the [peer] sections (raft and admin). */
+static void trust_peers(struct fo_admin *a)
+{
+    const struct fo_config *cfg = &a->ctl->cfg;
+    char hosts[2 * FO_MAX_PEERS][FO_HOST_LEN];
+    const char *ips[2 * FO_MAX_PEERS];
+    char err[FO_ERRLEN];
+    uint16_t port;
+    unsigned i, n = 0;
+
+    for (i = 0; i < cfg->n_peers; i++) {
+        if (fo_parse_hostport(cfg->peers[i].admin_address, hosts[n], FO_HOST_LEN, &port, err) == 0)
+            ips[n] = hosts[n], n++;
+        if (fo_parse_hostport(cfg->peers[i].raft_address, hosts[n], FO_HOST_LEN, &port, err) == 0)
+            ips[n] = hosts[n], n++;
+    }
+    fo_listener_set_trusted(a->listener, ips, n);
+}
+
+/* Binds and listens through common/listener.h. On error a is freed. */
 static int listen_on(struct fo_admin *a, const char *address, char err[FO_ERRLEN])
 {
+    struct fo_listener_limits lim;
     struct sockaddr_storage ss;
     char host[FO_HOST_LEN];
     uint16_t port;
     int rc;
 
-    uv_tcp_init(a->ctl->loop, &a->server);
-    a->server.data = a;
-    if ((rc = fo_parse_hostport(address, host, sizeof(host), &port, err)) != 0) goto err_after_init;
+    if ((rc = fo_parse_hostport(address, host, sizeof(host), &port, err)) != 0) goto err_after_alloc;
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
         rc = fo_errf(err, FO_EINVAL, "admin_address %s: host must be an IP address", address);
-        goto err_after_init;
+        goto err_after_alloc;
     }
-    if ((rc = uv_tcp_bind(&a->server, (struct sockaddr *)&ss, 0)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&a->server, 128, on_connection)) != 0) {
-        rc = fo_errf(err, FO_EIO, "admin listen on %s: %s", address, uv_strerror(rc));
-        goto err_after_init;
-    }
+    admin_limits(&a->ctl->cfg, &lim);
+    if ((rc = fo_listener_start(&a->listener, a->ctl->loop, (struct sockaddr *)&ss, &lim, a->server_tls, MOD,
+                                on_admitted, a, err)) != 0)
+        goto err_after_alloc;
+    trust_peers(a);
     return 0;
 
-err_after_init:
-    uv_close((uv_handle_t *)&a->server, failed_server_closed);
+err_after_alloc:
+    fo_tls_ctx_free(a->server_tls);
+    fo_tls_ctx_free(a->client_tls);
+    free(a);
     return rc;
 }
 
@@ -606,11 +574,13 @@ void fo_admin_metrics(struct fo_ctl *ctl, struct fo_buf *b)
         fo_prom_value(b, "failoverd_admin_internal_refused_total", &l, 1,
                       ctl->admin != NULL ? (double)ctl->admin->internal_refused[i] : 0);
     }
+    /* failoverd_admin_conn_refused_total{reason}, failoverd_admin_connections{pool} */
+    fo_listener_metrics(ctl->admin != NULL ? ctl->admin->listener : NULL, b, "failoverd_admin");
 }
 
-static void server_closed(uv_handle_t *h)
+static void listener_closed(void *data)
 {
-    struct fo_admin *a = h->data;
+    struct fo_admin *a = data;
 
     a->server_closed = true;
     fo_admin_maybe_free(a);
@@ -625,5 +595,5 @@ void fo_admin_stop(struct fo_ctl *ctl)
     a->stopping = true;
     fo_admin_cancel_calls(a);
     while (a->conns != NULL) conn_close(a->conns);
-    uv_close((uv_handle_t *)&a->server, server_closed);
+    fo_listener_stop(a->listener, listener_closed, a);
 }

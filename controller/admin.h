@@ -34,14 +34,23 @@
  * cannot be reached. Writes are validated, then proposed by the leader; a follower
  * forwards them once (Request.forwarded stops loops). A bad frame (garbage, wrong
  * version, oversized, undecodable protobuf) closes that connection with a logged
- * reason and is counted; nothing else changes. */
+ * reason and is counted; nothing else changes.
+ *
+ * Budgets (DESIGN.md §10, common/listener.h, [limits] in common/config.h): the port
+ * takes at most max_unauth connections in their TLS handshake (max_unauth_per_source
+ * from one address, trusted_unauth more for the [peer] addresses), drops a handshake
+ * not finished within handshake_timeout_ms, serves admin_max_conns authenticated
+ * connections, and keeps admin_reserved_conns more for controller certificates only:
+ * a flood of idle connections or of failoverctl sessions cannot starve the followers'
+ * verdicts or forwarded writes. Refusals are counted in
+ * failoverd_admin_conn_refused_total{reason} and logged at most once a second per
+ * reason; failoverd_admin_connections{pool} shows what is in use. */
 #ifndef FO_ADMIN_H
 #define FO_ADMIN_H
 
 #include "common/err.h"
 #include "controller/ctl.h"
 
-#define FO_ADMIN_MAX_CONNS 256
 #define FO_ADMIN_MAX_INFLIGHT 16 /* requests in progress per connection */
 #define FO_ADMIN_FORWARD_TIMEOUT_MS 5000
 

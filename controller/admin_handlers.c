@@ -448,18 +448,30 @@ static void handle_cluster_add(struct areq *r)
     struct fo_store_cluster c;
     char err[FO_ERRLEN], pw[256];
     Fo__Command cmd;
+    int rc;
 
     if (fo_check_name(ca->name, err) != 0) return areq_fail(r, FO_EINVAL, "cluster name: %s", err);
     if (ca->user[0] == '\0' || strlen(ca->user) >= FO_NAME_LEN) return areq_fail(r, FO_EINVAL, "invalid user");
     if (ca->password_file[0] != '/' || strlen(ca->password_file) >= FO_PATH_LEN)
         return areq_fail(r, FO_EINVAL, "password file must be an absolute path");
+    if (ca->repl_password_file[0] != '\0' &&
+        (ca->repl_password_file[0] != '/' || strlen(ca->repl_password_file) >= FO_PATH_LEN))
+        return areq_fail(r, FO_EINVAL, "replication password file must be an absolute path");
     if (!fo_admin_leader_or_forward(r)) return;
     if (fo_store_get_cluster(r->ctl->store, ca->name, &c) == 0)
         return areq_fail(r, FO_EEXIST, "cluster '%s' is already registered", ca->name);
-    /* Checked on the leader so a typo is caught now, not at the first probe. */
-    if (fo_read_password_file(ca->password_file, pw, sizeof(pw), err) != 0)
-        return areq_fail(r, FO_EINVAL, "on node %llu: %s", (unsigned long long)r->ctl->cfg.node_id, err);
-    memset(pw, 0, sizeof(pw));
+    /* Checked on the leader so a typo is caught now, not at the first probe. Only
+     * files inside secrets_dir (common/config.h): a client certificate must not make
+     * failoverd read any file it can and send it to a server of the caller's choosing.
+     * fo_read_secret_file checks the path before it opens anything. */
+    if ((rc = fo_read_secret_file(r->ctl->cfg.secrets_dir, ca->password_file, pw, sizeof(pw), err)) != 0 ||
+        (ca->repl_password_file[0] != '\0' &&
+         (rc = fo_read_secret_file(r->ctl->cfg.secrets_dir, ca->repl_password_file, pw, sizeof(pw), err)) != 0)) {
+        explicit_bzero(pw, sizeof(pw));
+        return areq_fail(r, rc == FO_EPERM ? FO_EPERM : FO_EINVAL, "on node %llu: %s",
+                         (unsigned long long)r->ctl->cfg.node_id, err);
+    }
+    explicit_bzero(pw, sizeof(pw));
     fo__command__init(&cmd);
     cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
     cmd.cluster_add = ca;

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "common/frame.h"
+#include "common/listener.h"
 #include "common/tls.h"
 #include "controller/admin.h"
 #include "failoverd.pb-c.h"
@@ -22,7 +23,7 @@ enum fo_admin_refusal {
 
 struct fo_admin {
     struct fo_ctl *ctl;
-    uv_tcp_t server;
+    struct fo_listener *listener; /* the admin port and its connection budgets */
     /* Mutual TLS (DESIGN.md §1), or plain contexts (fo_tls_ctx_new_plain) with [tls]
      * insecure = yes. The server context accepts client and controller certificates;
      * the client context, used to forward to the leader, presents this node's
@@ -38,7 +39,7 @@ struct fo_admin {
     unsigned n_calls;    /* outgoing calls not yet freed (in progress or closing) */
     struct aconn *conns; /* open connections */
     bool stopping;
-    bool server_closed;
+    bool server_closed; /* the listener has closed (and freed itself) */
 };
 
 /* One client connection: a fo_tls_conn (TLS or plain), NULL once its on_close has

@@ -20,9 +20,10 @@
 #define TILT_JUMP_MS 1000
 #define FO_RETRY_AFTER_INCOMPLETE_MS 30000 /* documented in README "Failover" */
 
-int fo_fe_read_secret(const char *path, char *out, size_t outlen, char err[FO_ERRLEN])
+int fo_fe_read_secret(struct fo_failover *fe, const char *path, char *out, size_t outlen, char err[FO_ERRLEN])
 {
-    return fo_read_password_file(path, out, outlen, err);
+    /* Checked again at every read: only files inside secrets_dir (issue 9). */
+    return fo_read_secret_file(fe->ctl->cfg.secrets_dir, path, out, outlen, err);
 }
 
 static struct last_decision *last_for(struct fo_failover *fe, const char *cluster)

@@ -152,7 +152,7 @@ void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *ver
                     const char *host, uint16_t port, bool dedupe, const struct fo_evidence *ev);
 /* After an automatic attempt that did not complete, wait before the next one. */
 void fo_fe_backoff(struct fo_failover *fe, const char *cluster);
-int fo_fe_read_secret(const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
+int fo_fe_read_secret(struct fo_failover *fe, const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
 
 /* rejoin.c */
 void fo_rejoin_check(struct fo_failover *fe, const struct fo_store_cluster *c, uint64_t quiet_until);

@@ -169,12 +169,12 @@ struct run *fo_run_new(struct fo_failover *fe, const struct fo_store_failover *f
     run->semi_sync = c.semi_sync;
     run->max_lag_s = c.max_lag_s;
     run->has_vip = c.vip[0] != '\0';
-    if (fo_fe_read_secret(c.password_file, run->password, sizeof(run->password), err) != 0) {
+    if (fo_fe_read_secret(fe, c.password_file, run->password, sizeof(run->password), err) != 0) {
         free(run);
         return NULL;
     }
     if (c.repl_password_file[0] != '\0' &&
-        fo_fe_read_secret(c.repl_password_file, run->repl_password, sizeof(run->repl_password), err) != 0)
+        fo_fe_read_secret(fe, c.repl_password_file, run->repl_password, sizeof(run->repl_password), err) != 0)
         FO_WARN(MOD, "cluster %s: %s (a former primary cannot be repointed)", c.name, err);
     run->next = fe->runs;
     fe->runs = run;
@@ -449,6 +449,7 @@ static void item_sql(struct batch_item *it, const char *const *stmts, unsigned n
     memset(&opts, 0, sizeof(opts));
     opts.connect_timeout_ms = connect_ms;
     opts.timeout_ms = timeout_ms;
+    opts.tls = fo_config_cluster_tls(cfg_of(run), run->cluster);
     opts.tolerate[opts.n_tolerate++] = 1094; /* KILL of a connection that already ended */
     it->stage_cb = cb;
     it->q = fo_sql_run(run->fe->ctl->loop, it->host, it->port, run->user, run->password, stmts, n, &opts, item_sql_done,
@@ -825,7 +826,8 @@ static void step_fence(struct run *run)
     o.timeout_ms = step_timeout(run);
     o.semi_sync_off = true;
     run->pending++;
-    if ((run->fence = fo_fence_start(ctl->loop, &o, fence_sql_done, run, err)) == NULL) {
+    if ((run->fence = fo_fence_start_tls(ctl->loop, &o, fo_config_cluster_tls(&ctl->cfg, run->cluster), fence_sql_done,
+                                         run, err)) == NULL) {
         run->pending--;
         run->fence_res.status = FO_EIO;
         snprintf(run->fence_res.detail, sizeof(run->fence_res.detail), "not started: %s", err);
@@ -1127,7 +1129,8 @@ static void step_choose(struct run *run)
     o.timeout_ms = step_timeout(run);
     o.semi_sync_off = true;
     run->pending++;
-    if ((run->fence = fo_fence_start(run->fe->ctl->loop, &o, choose_refenced, run, err)) == NULL) {
+    if ((run->fence = fo_fence_start_tls(run->fe->ctl->loop, &o, fo_config_cluster_tls(cfg_of(run), run->cluster),
+                                         choose_refenced, run, err)) == NULL) {
         run->pending--;
         run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "cannot fence the old primary again: %s", err);
     }

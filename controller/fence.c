@@ -43,6 +43,7 @@ struct fo_fence {
     unsigned connect_timeout_ms, timeout_ms;
     bool semi_sync_off;
     fo_fence_phase_cb on_phase;
+    struct fo_mysql_tls tls;
     uint64_t t0, rounds_end; /* uv_now() ms */
 
     enum phase phase;
@@ -190,6 +191,7 @@ static void after_store(void *data, int status, MYSQL_RES *res)
     MYSQL *m = fo_myconn_mysql(f->conn);
 
     if (status == FO_EIO) return finish(f, FO_EIO, "%s: %s", phases[f->phase].name, fo_myconn_error(f->conn));
+    if (status == FO_ETOOBIG) return finish(f, FO_ETOOBIG, "%s: %s", phases[f->phase].name, fo_myconn_error(f->conn));
     if (res == NULL) {
         if (mysql_errno(m) != 0) return phases[f->phase].done(f, mysql_errno(m), NULL);
         return finish(f, FO_EMYSQL, "%s: no result set", phases[f->phase].name);
@@ -529,6 +531,12 @@ static int copy_strings(struct fo_fence *f, const struct fo_fence_opts *o)
 struct fo_fence *fo_fence_start(uv_loop_t *loop, const struct fo_fence_opts *o, fo_fence_cb cb, void *data,
                                 char err[FO_ERRLEN])
 {
+    return fo_fence_start_tls(loop, o, NULL, cb, data, err);
+}
+
+struct fo_fence *fo_fence_start_tls(uv_loop_t *loop, const struct fo_fence_opts *o, const struct fo_mysql_tls *tls,
+                                    fo_fence_cb cb, void *data, char err[FO_ERRLEN])
+{
     struct fo_fence *f;
     unsigned bound, reserve;
 
@@ -538,6 +546,10 @@ struct fo_fence *fo_fence_start(uv_loop_t *loop, const struct fo_fence_opts *o, 
     }
     if (o->timeout_ms == 0) {
         fo_errf(err, FO_EINVAL, "fence: timeout_ms must be > 0");
+        return NULL;
+    }
+    if (tls != NULL && (tls->mode == FO_SSL_VERIFY_CA || tls->mode == FO_SSL_VERIFY_IDENTITY) && tls->ca[0] == '\0') {
+        fo_errf(err, FO_EINVAL, "fence: ssl_mode %s needs a CA file", fo_ssl_mode_name(tls->mode));
         return NULL;
     }
     if ((f = calloc(1, sizeof(*f))) == NULL) goto err_nomem;
@@ -553,6 +565,8 @@ struct fo_fence *fo_fence_start(uv_loop_t *loop, const struct fo_fence_opts *o, 
     f->timeout_ms = o->timeout_ms;
     f->semi_sync_off = o->semi_sync_off;
     f->on_phase = o->on_phase;
+    f->tls.mode = FO_SSL_PREFERRED;
+    if (tls != NULL) f->tls = *tls;
     f->cb = cb;
     f->data = data;
     f->t0 = uv_now(loop);
@@ -570,7 +584,7 @@ struct fo_fence *fo_fence_start(uv_loop_t *loop, const struct fo_fence_opts *o, 
     /* From here every failure goes through the callback, fired from a close callback,
      * so never before this function returns. */
     f->conn = fo_myconn_new(loop, f->user, f->password, f);
-    if (f->conn == NULL) {
+    if (f->conn == NULL || fo_myconn_set_tls(f->conn, &f->tls, err) != 0) {
         finish(f, FO_ENOMEM, "connect to %s:%u: out of memory", f->host, f->port);
         return f;
     }

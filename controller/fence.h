@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/config.h" /* struct fo_mysql_tls */
 #include "common/err.h"
 #include "controller/sample.h" /* FO_GTIDPOS_LEN */
 
@@ -91,9 +92,17 @@ struct fo_fence_result {
 typedef void (*fo_fence_cb)(void *data, const struct fo_fence_result *r);
 
 /* Starts fencing o->host:o->port. Returns NULL with err filled for bad options (NULL
- * loop, cb, o, host or user, empty host, timeout_ms 0) or out of memory. */
+ * loop, cb, o, host or user, empty host, timeout_ms 0) or out of memory. Connects
+ * with the default TLS settings (ssl_mode preferred); see fo_fence_start_tls. */
 struct fo_fence *fo_fence_start(uv_loop_t *loop, const struct fo_fence_opts *o, fo_fence_cb cb, void *data,
                                 char err[FO_ERRLEN]);
+
+/* fo_fence_start with TLS settings for the connection (copied; NULL = the defaults)
+ * and the authentication plugins that go with them (controller/myconn.h). Also
+ * NULL with err for a verify mode without a CA. A refused TLS handshake or
+ * authentication method ends the fence with FO_EUNREACHABLE (reached false). */
+struct fo_fence *fo_fence_start_tls(uv_loop_t *loop, const struct fo_fence_opts *o, const struct fo_mysql_tls *tls,
+                                    fo_fence_cb cb, void *data, char err[FO_ERRLEN]);
 
 /* The callback fires once with status FO_ECANCELED (and what was achieved so far),
  * before this returns or on a later iteration. A statement already sent to the server

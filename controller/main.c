@@ -33,6 +33,24 @@ static void usage(FILE *f)
                "start-up error (the message names the file, line and key), 2 on bad arguments.\n");
 }
 
+/* The data dir holds the raft log and the store: everything failoverd knows about every
+ * database. One made before (by hand, by a package) with group write or any access
+ * for others is narrowed to at most 0750, and the change is logged. */
+static int narrow_dir(const char *dir, char err[FO_ERRLEN])
+{
+    struct stat st;
+    mode_t want;
+
+    if (stat(dir, &st) != 0) return fo_errf(err, FO_EIO, "data_dir %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return fo_errf(err, FO_EIO, "data_dir %s: not a directory", dir);
+    want = st.st_mode & 07750;
+    if ((st.st_mode & 07777) == want) return 0;
+    if (chmod(dir, want) != 0) return fo_errf(err, FO_EIO, "data_dir %s: chmod: %s", dir, strerror(errno));
+    FO_WARN(MOD, "data_dir %s was mode %04o; narrowed to %04o (failoverd's state is private)", dir,
+            (unsigned)(st.st_mode & 07777), (unsigned)want);
+    return 0;
+}
+
 /* The data dir is locked so two processes never share one raft log. */
 static int lock_data_dir(const char *dir, int *fd_out, char err[FO_ERRLEN])
 {
@@ -40,6 +58,7 @@ static int lock_data_dir(const char *dir, int *fd_out, char err[FO_ERRLEN])
     int fd;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) return fo_errf(err, FO_EIO, "data_dir %s: %s", dir, strerror(errno));
+    if (narrow_dir(dir, err) != 0) return FO_EIO;
     snprintf(path, sizeof(path), "%s/lock", dir);
     if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
         return fo_errf(err, FO_EIO, "%s: %s", path, strerror(errno));
@@ -58,7 +77,7 @@ static int check_password_files(const struct fo_config *cfg, char err[FO_ERRLEN]
     unsigned i;
 
     for (i = 0; i < cfg->n_clusters; i++) {
-        if (fo_read_password_file(cfg->clusters[i].password_file, pw, sizeof(pw), why) != 0)
+        if (fo_read_secret_file(cfg->secrets_dir, cfg->clusters[i].password_file, pw, sizeof(pw), why) != 0)
             return fo_errf(err, FO_ECONFIG, "%s: [cluster %s] password_file: %s", cfg->path, cfg->clusters[i].name,
                            why);
     }
@@ -223,6 +242,9 @@ int main(int argc, char **argv)
     bool check_only = false;
     int i, status, lock_fd = -1;
 
+    /* What failoverd creates (the store, the raft log, its lock) is its own: group and
+     * others get nothing (issue 9); files that need another mode say so explicitly. */
+    umask(077);
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];

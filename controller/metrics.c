@@ -34,6 +34,7 @@ static void raft_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_family(b, "failoverd_raft_commands_refused_total", "counter",
                    "Applied commands the store refused (they changed nothing).");
     fo_prom_value(b, "failoverd_raft_commands_refused_total", NULL, 0, (double)ctl->raft.apply_errors);
+    fo_raft_transport_metrics(&ctl->raft.transport, b);
 }
 
 static void admin_metrics(struct fo_ctl *ctl, struct fo_buf *b)
@@ -84,7 +85,10 @@ static int handler(void *data, const char *url, struct fo_buf *body, const char 
 
 int fo_metrics_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
 {
-    return fo_http_start(&ctl->http, ctl->loop, ctl->cfg.http_address, handler, ctl, err);
+    struct fo_http_limits hl = {ctl->cfg.limits.http_max_conns, ctl->cfg.limits.http_max_per_source,
+                                ctl->cfg.limits.http_timeout_s};
+
+    return fo_http_start_limited(&ctl->http, ctl->loop, ctl->cfg.http_address, &hl, handler, ctl, err);
 }
 
 void fo_metrics_stop(struct fo_ctl *ctl)

@@ -437,7 +437,7 @@ static void refresh_password(struct fo_monitor *m, struct cluster_state *cl, con
     snprintf(cl->user, sizeof(cl->user), "%s", c->user);
     snprintf(cl->password_file, sizeof(cl->password_file), "%s", c->password_file);
     pw[0] = '\0';
-    if (fo_read_password_file(c->password_file, pw, sizeof(pw), err) != 0) {
+    if (fo_read_secret_file(m->ctl->cfg.secrets_dir, c->password_file, pw, sizeof(pw), err) != 0) {
         if (strcmp(err, cl->pw_error) != 0) FO_WARN(MOD, "cluster %s: %s", cl->name, err);
         snprintf(cl->pw_error, sizeof(cl->pw_error), "%s", err);
     } else {
@@ -481,6 +481,8 @@ static struct watch *add_watch(struct fo_monitor *m, struct cluster_state *cl, c
     snprintf(w->cluster, sizeof(w->cluster), "%s", i->cluster);
     snprintf(w->host, sizeof(w->host), "%s", i->host);
     w->port = i->port;
+    memset(&opts, 0, sizeof(opts));
+    opts.tls = *fo_config_cluster_tls(&m->ctl->cfg, i->cluster);
     opts.interval_ms = m->ctl->cfg.probe.interval_ms;
     opts.connect_timeout_ms = m->ctl->cfg.probe.connect_timeout_ms;
     opts.read_timeout_ms = m->ctl->cfg.probe.read_timeout_ms;

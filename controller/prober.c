@@ -1,6 +1,7 @@
 #include "controller/prober.h"
 
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,10 @@ static int parse_q2(struct fo_probe *p, MYSQL_RES *res, char err[FO_ERRLEN])
     fields = mysql_fetch_fields(res);
     for (i = 0; i < n; i++) names[i] = fields[i].name;
     if (rows > 0) row = mysql_fetch_row(res);
-    return fo_sample_parse_slave_status(&p->sample, rows > 0 ? 1 : 0, n, names, (const char *const *)row, err);
+    /* Every row counts: two rows (multi-source replication) is an error the parser names,
+     * never a silent choice of the first. */
+    return fo_sample_parse_slave_status(&p->sample, rows > UINT_MAX ? UINT_MAX : (unsigned)rows, n, names,
+                                        (const char *const *)row, err);
 }
 
 /* ------------------------------------------------------------------ the state machine */
@@ -203,6 +207,8 @@ static void connected(void *data, int status, MYSQL_RES *res)
 
 static void begin_attempt(struct fo_probe *p)
 {
+    char err[FO_ERRLEN];
+
     p->start_ms = uv_now(p->loop);
     p->start_ns = uv_hrtime();
     memset(&p->sample, 0, sizeof(p->sample));
@@ -219,6 +225,10 @@ static void begin_attempt(struct fo_probe *p)
     p->conn = fo_myconn_new(p->loop, p->user, p->password, p);
     if (p->conn == NULL) {
         fail(p, "out of memory");
+        return;
+    }
+    if (fo_myconn_set_tls(p->conn, &p->opts.tls, err) != 0) {
+        fail(p, "%s", err);
         return;
     }
     p->phase = PH_CONNECT;

@@ -41,6 +41,7 @@ struct fo_probe_opts {
     unsigned connect_timeout_ms;
     unsigned read_timeout_ms;
     unsigned down_after;
+    struct fo_mysql_tls tls; /* ssl_mode / ssl_ca of the cluster (common/config.h) */
 };
 
 /* ok: the probe succeeded and s is valid (only during the call).

@@ -248,13 +248,14 @@ static void run_op(struct rejoin_op *op, const struct fo_store_cluster *c, enum 
     struct fo_sql_opts opts;
     char pw[256], err[FO_ERRLEN];
 
-    if (fo_fe_read_secret(c->password_file, pw, sizeof(pw), err) != 0) {
+    if (fo_fe_read_secret(op->fe, c->password_file, pw, sizeof(pw), err) != 0) {
         note(op, "cannot_rejoin", "%s:%u: cannot act: %s", op->host, op->port, err);
         return;
     }
     memset(&opts, 0, sizeof(opts));
     opts.connect_timeout_ms = ctl->cfg.probe.connect_timeout_ms;
     opts.timeout_ms = ctl->cfg.failover.step_timeout_ms;
+    opts.tls = fo_config_cluster_tls(&ctl->cfg, op->cluster);
     snprintf(op->primary_host, sizeof(op->primary_host), "%s", c->primary_host);
     op->primary_port = c->primary_port;
     op->q = fo_sql_run(ctl->loop, host, port, c->user, pw, stmts, n, &opts, op_done, op);
@@ -308,7 +309,7 @@ static void fence_stray(struct check_ctx *cx, struct rejoin_op *op)
     struct fo_fence_opts o;
     char pw[256], err[FO_ERRLEN];
 
-    if (fo_fe_read_secret(cx->c->password_file, pw, sizeof(pw), err) != 0) {
+    if (fo_fe_read_secret(cx->fe, cx->c->password_file, pw, sizeof(pw), err) != 0) {
         note(op, "fence_incomplete", "%s:%u is writable but is not the primary, and cannot be fenced: %s", op->host,
              op->port, err);
         return;
@@ -323,7 +324,7 @@ static void fence_stray(struct check_ctx *cx, struct rejoin_op *op)
     o.semi_sync_off = true; /* DESIGN.md §6: its waiting commits must not hold on */
     snprintf(op->primary_host, sizeof(op->primary_host), "%s", cx->c->primary_host);
     op->primary_port = cx->c->primary_port;
-    op->fence = fo_fence_start(ctl->loop, &o, fence_done, op, err);
+    op->fence = fo_fence_start_tls(ctl->loop, &o, fo_config_cluster_tls(&ctl->cfg, op->cluster), fence_done, op, err);
     memset(pw, 0, sizeof(pw));
     if (op->fence == NULL) {
         FO_WARN(MOD, "%s %s:%u: cannot start fencing: %s", op->cluster, op->host, op->port, err);
@@ -361,7 +362,7 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
     int k;
 
     if (c->repl_user[0] == '\0' || c->repl_password_file[0] == '\0' ||
-        fo_fe_read_secret(c->repl_password_file, pw, sizeof(pw), err) != 0) {
+        fo_fe_read_secret(op->fe, c->repl_password_file, pw, sizeof(pw), err) != 0) {
         note(op, "cannot_rejoin",
              "%s:%u does not replicate from the primary and cannot be repointed: repl_user / repl_password_file "
              "not configured or unreadable",

@@ -373,7 +373,15 @@ int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned n
     struct fo_sample tmp = *s;
     int rc;
 
-    if (nrows > 1) return fo_errf(err, FO_EPROTO, "SHOW SLAVE STATUS returned %u rows, expected 0 or 1", nrows);
+    /* One row per source (MySQL channels; MariaDB's named connections where the
+     * server lists them). failoverd manages servers with one source: taking one of
+     * the rows would judge the replica by a source chosen at random, so the sample
+     * fails, saying why, and the server's probe reports it. */
+    if (nrows > 1)
+        return fo_errf(err, FO_EPROTO,
+                       "multi-source replication is not supported: SHOW SLAVE STATUS returned %u rows, one per "
+                       "source; failoverd manages replicas of one source",
+                       nrows);
     if (nrows == 1 && ncols > 0 && (names == NULL || values == NULL))
         return fo_errf(err, FO_EINVAL, "no column names or values");
     reset_replica_fields(&tmp);

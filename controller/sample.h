@@ -90,7 +90,11 @@ struct fo_sample {
  * gtid_binlog_state_known to false. On failure s is unchanged. */
 int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values, char err[FO_ERRLEN]);
 
-/* Parses Q2's result: nrows is 0 (not a replica) or 1; columns are looked up by name
+/* Parses Q2's result: nrows is 0 (not a replica) or 1, and values holds one row (only
+ * the first row is ever read). More than one row is a replica of several sources
+ * (multi-source replication), which failoverd does not manage: FO_EPROTO, "multi-source
+ * replication is not supported: SHOW SLAVE STATUS returned 2 rows, ...", never a row
+ * picked silently; callers pass the real row count. Columns are looked up by name
  * (MariaDB adds columns between versions), so names[i] labels values[i]. Missing
  * required columns (Master_Host, Master_Port, Slave_IO_Running, Slave_SQL_Running,
  * Seconds_Behind_Master) are FO_EPROTO, and so is a Master_Host of

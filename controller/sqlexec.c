@@ -38,6 +38,7 @@ struct fo_sql {
     unsigned n_stmts;
     uint16_t port;
     struct fo_sql_opts opts;
+    struct fo_mysql_tls tls; /* opts.tls points here */
     uint64_t t0;
     fo_sql_cb cb;
     void *data;
@@ -339,6 +340,10 @@ static void stored(void *data, int status, MYSQL_RES *res)
     int rc;
 
     if (io_failed(q, status)) return;
+    if (status == FO_ETOOBIG) { /* over myconn.h's bounds: never buffered whole */
+        stmt_failed(q, FO_ETOOBIG, fo_myconn_error(q->conn));
+        return;
+    }
     if (res == NULL) {
         stmt_failed(q, FO_EMYSQL, mysql_errno(fo_myconn_mysql(q->conn)) != 0 ? NULL : "no result set");
         return;
@@ -407,6 +412,7 @@ static void connected(void *data, int status, MYSQL_RES *res)
 static void begin(struct fo_sql *q)
 {
     unsigned bound = q->opts.timeout_ms;
+    char err[FO_ERRLEN];
 
     if (q->opts.connect_timeout_ms != 0 && q->opts.connect_timeout_ms < bound) {
         bound = q->opts.connect_timeout_ms;
@@ -414,7 +420,7 @@ static void begin(struct fo_sql *q)
     }
     uv_timer_start(&q->deadline, deadline_cb, bound, 0);
     q->conn = fo_myconn_new(q->loop, q->user, q->password, q);
-    if (q->conn == NULL) {
+    if (q->conn == NULL || fo_myconn_set_tls(q->conn, &q->tls, err) != 0) {
         finish(q, FO_ENOMEM, 0, "connect to %s:%u: out of memory", q->host, q->port);
         return;
     }
@@ -433,7 +439,10 @@ static bool valid_args(uv_loop_t *loop, const char *host, const char *user, cons
     if (opts->timeout_ms == 0 || opts->n_tolerate > sizeof(opts->tolerate) / sizeof(opts->tolerate[0])) return false;
     for (i = 0; i < n_stmts; i++)
         if (stmts[i] == NULL) return false;
-    return true;
+    if (opts->tls != NULL && (opts->tls->mode == FO_SSL_VERIFY_CA || opts->tls->mode == FO_SSL_VERIFY_IDENTITY) &&
+        opts->tls->ca[0] == '\0')
+        return false;
+    return (unsigned)(opts->tls != NULL ? opts->tls->mode : FO_SSL_PREFERRED) <= FO_SSL_VERIFY_IDENTITY;
 }
 
 /* Copies host, user, password and the statements into the one block q->strs. */
@@ -481,6 +490,9 @@ struct fo_sql *fo_sql_run(uv_loop_t *loop, const char *host, uint16_t port, cons
     q->loop = loop;
     q->port = port;
     q->opts = *opts;
+    q->tls.mode = FO_SSL_PREFERRED;
+    if (opts->tls != NULL) q->tls = *opts->tls;
+    q->opts.tls = &q->tls;
     q->cb = cb;
     q->data = data;
     q->t0 = uv_now(loop);

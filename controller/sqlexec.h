@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/config.h" /* struct fo_mysql_tls */
 #include "common/err.h"
 
 #define FO_SQL_MAX_STMTS 32
@@ -42,6 +43,9 @@ struct fo_sql_opts {
      * style warnings are not errors; this is for real errors a step may ignore). */
     unsigned tolerate[8];
     unsigned n_tolerate;
+    /* TLS to the server and the authentication plugins that go with it
+     * (controller/myconn.h); copied. NULL = the defaults (ssl_mode preferred). */
+    const struct fo_mysql_tls *tls;
 };
 
 /* status 0: all statements ran; rows may be NULL if none returned a result set.
@@ -70,7 +74,7 @@ int fo_sql_quote(const char *s, char *out, size_t outlen);
  *
  * - fo_sql_run returns NULL for bad arguments (NULL host/user/cb/opts, empty host,
  *   more than FO_SQL_MAX_STMTS statements or 8 tolerated codes, a NULL statement,
- *   timeout_ms 0) or out of memory. connect_timeout_ms 0 means "bounded by timeout_ms
+ *   timeout_ms 0, a tls verify mode without a CA) or out of memory. connect_timeout_ms 0 means "bounded by timeout_ms
  *   only". n_stmts 0 just connects and disconnects. Every string is copied.
  * - The callback never fires before fo_sql_run returned (it fires from the last
  *   close callback); q is invalid once it started. A cancel after the outcome was
@@ -81,13 +85,16 @@ int fo_sql_quote(const char *s, char *out, size_t outlen);
  *   broke during the handshake: Connector/C's own errors); FO_EMYSQL (the server
  *   refused the login, or a statement failed; mysql_errno is then the statement's
  *   error number, client errors such as 2013 included); FO_ETIMEDOUT; FO_ECANCELED;
- *   FO_ENOMEM; FO_ETOOBIG (a result set over 64 MiB). error is NULL when status is 0;
+ *   FO_ENOMEM; FO_ETOOBIG (a result set over 64 MiB, or a row or value over
+ *   controller/myconn.h's bounds: the error names the statement and the column). error is NULL when status is 0;
  *   rows is NULL when status is not 0.
  * - Statements are numbered from 1: "statement 2 (<statement>): <server message>",
  *   the statement shown up to 60 characters (then " ..."), control characters as
  *   spaces; a timeout names the running statement too ("statement 2 (SELECT
  *   SLEEP(5)): timed out after 600 ms"), connect errors read "connect to host:port:
- *   ..." . A statement that contains PASSWORD (MASTER_PASSWORD, SET PASSWORD, ...) or
+ *   ..." . A connect refused for TLS or for the server's authentication method
+ *   (controller/myconn.h) is FO_EUNREACHABLE: nothing was logged in, and the text
+ *   says what was refused ("connect to h:p: TLS (ssl_mode verify_ca): ..."). A statement that contains PASSWORD (MASTER_PASSWORD, SET PASSWORD, ...) or
  *   IDENTIFIED is shown only up to the word holding that keyword ("CHANGE MASTER TO
  *   ..."), and the server's message about it is cut before its first quote, since
  *   servers quote the statement there (a syntax error's "near '...'").

@@ -164,6 +164,68 @@ static int bootstrap(struct fo_raft *r, const struct fo_config *cfg, char err[FO
     return 0;
 }
 
+/* The transport's membership check (raft/transport.h): an incoming peer must be in
+ * the latest raft configuration, under the address recorded there (libraft takes
+ * the leader's address from the connection it came on). A node that has no
+ * configuration yet (started empty, waiting for `member add`) cannot know its
+ * members and accepts any authenticated controller: the leader that adds it. */
+static bool is_member(void *data, uint64_t id, const char *address)
+{
+    struct fo_raft *r = data;
+    const struct raft_configuration *conf = &r->raft.configuration;
+    unsigned i;
+
+    if (conf->n == 0) return true;
+    for (i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == id) return strcmp(conf->servers[i].address, address) == 0;
+    return false;
+}
+
+/* Raft over mutual TLS with the node's [tls] files (DESIGN.md §10): only controller
+ * certificates are accepted, and ours must bind our own node id, which is what
+ * every peer checks. insecure = yes: plain TCP, with the same frame checks and
+ * budgets but no identities. */
+static int transport_start(struct fo_raft *r, const struct fo_config *cfg, char err[FO_ERRLEN])
+{
+    struct fo_raft_transport_opts o;
+    uint64_t mine = 0;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    if (cfg->tls.insecure) {
+        rc = fo_tls_ctx_new_plain(&r->tls, err);
+    } else {
+        rc = fo_tls_ctx_new(&r->tls, cfg->tls.ca_file, cfg->tls.cert_file, cfg->tls.key_file, FO_TLS_ROLE_CONTROLLER,
+                            err);
+        if (rc == 0 && (rc = fo_tls_ctx_node_id(r->tls, &mine)) != 0)
+            rc = fo_errf(err, FO_ECONFIG, "raft: %s: %s", cfg->tls.cert_file, fo_tls_node_id_why(rc));
+        else if (rc == 0 && mine != cfg->node_id)
+            rc = fo_errf(err, FO_ECONFIG, "raft: %s binds node id %llu, but node_id = %llu", cfg->tls.cert_file,
+                         (unsigned long long)mine, (unsigned long long)cfg->node_id);
+    }
+    if (rc == 0) rc = fo_tls_ctx_set_handshake_timeout(r->tls, FO_RAFT_TR_HANDSHAKE_MS);
+    /* Snapshots go out in one libraft write: room above the transport's high-water mark. */
+    if (rc == 0) rc = fo_tls_ctx_set_max_pending(r->tls, 4u << 20);
+    if (rc != 0) goto err_after_ctx;
+    o.tls = r->tls;
+    o.secure = !cfg->tls.insecure;
+    o.member_cb = is_member;
+    o.member_data = r;
+    r->transport.data = NULL;
+    if ((rc = fo_raft_transport_init(&r->transport, r->loop, &o, err)) != 0) goto err_after_ctx;
+    if (cfg->tls.insecure)
+        FO_WARN(MOD,
+                "[tls] insecure = yes: raft runs over plain TCP, and anyone who can reach %s can claim to be "
+                "a member",
+                cfg->raft_address);
+    return 0;
+
+err_after_ctx:
+    fo_tls_ctx_free(r->tls);
+    r->tls = NULL;
+    return rc == FO_EINVAL ? FO_ECONFIG : rc;
+}
+
 int fo_raft_start(struct fo_raft *r, uv_loop_t *loop, const struct fo_config *cfg, struct fo_store *store,
                   char err[FO_ERRLEN])
 {
@@ -184,10 +246,7 @@ int fo_raft_start(struct fo_raft *r, uv_loop_t *loop, const struct fo_config *cf
     r->fsm.snapshot = fsm_snapshot;
     r->fsm.restore = fsm_restore;
 
-    r->transport.version = 1; /* required before raft_uv_tcp_init with 0.22 */
-    r->transport.data = NULL;
-    if ((rv = raft_uv_tcp_init(&r->transport, loop)) != 0)
-        return fo_errf(err, FO_ERAFT, "raft transport: %s", raft_strerror(rv));
+    if ((rv = transport_start(r, cfg, err)) != 0) return rv;
     if ((rv = raft_uv_init(&r->io, loop, dir, &r->transport)) != 0) {
         fo_errf(err, FO_ERAFT, "raft io (%s): %s", dir, r->io.errmsg);
         goto err_after_transport;
@@ -221,7 +280,9 @@ err_after_raft:
 err_after_io:
     raft_uv_close(&r->io);
 err_after_transport:
-    raft_uv_tcp_close(&r->transport);
+    fo_raft_transport_free(&r->transport);
+    fo_tls_ctx_free(r->tls);
+    r->tls = NULL;
     return FO_ERAFT;
 }
 
@@ -230,7 +291,9 @@ static void raft_closed_cb(struct raft *raft)
     struct fo_raft *r = raft->data;
 
     raft_uv_close(&r->io);
-    raft_uv_tcp_close(&r->transport);
+    fo_raft_transport_free(&r->transport);
+    fo_tls_ctx_free(r->tls);
+    r->tls = NULL;
     uv_close((uv_handle_t *)&r->close_idle, NULL);
     if (r->closed_cb != NULL) r->closed_cb(r->closed_data);
 }

@@ -1,9 +1,12 @@
 /* libraft glue: one raft server per failoverd process, on the caller's libuv loop.
  *
  * Owns the raft instance, its uv I/O backend (log + snapshots under data_dir/raft)
- * and TCP transport, and the FSM that applies committed command entries into the
+ * and its transport (raft/transport.h: mutual TLS with the node's [tls] files, only
+ * controller certificates whose node id is the raft id they claim and a member's;
+ * every frame checked before libraft decodes it; plain TCP only with insecure = yes),
+ * and the FSM that applies committed command entries into the
  * node's store (store/store.h). DESIGN.md §3 notes for libraft 0.22 apply here:
- * transport.version = 1 before raft_uv_tcp_init; raft addresses are IPv4 literals;
+ * transport.version = 1 (fo_raft_transport_init sets it); raft addresses are IPv4 literals;
  * raft_apply buffers come from raft_malloc; the FSM apply never fails (the store's
  * result code travels back through *result); raft_close is never called from inside
  * a raft callback (fo_raft_close defers it to the next loop iteration).
@@ -22,6 +25,8 @@
 
 #include "common/config.h"
 #include "common/err.h"
+#include "common/tls.h"
+#include "raft/transport.h"
 #include "store/store.h"
 
 struct fo_raft {
@@ -30,7 +35,8 @@ struct fo_raft {
     uint64_t id;
     struct raft raft;
     struct raft_io io;
-    struct raft_uv_transport transport;
+    struct raft_uv_transport transport; /* raft/transport.h: mutual TLS, frames checked */
+    struct fo_tls_ctx *tls;             /* the transport's context ([tls] files, or plain) */
     struct raft_fsm fsm;
     uv_idle_t close_idle; /* defers raft_close out of any raft callback */
     bool started;
@@ -43,7 +49,8 @@ struct fo_raft {
     uint64_t apply_errors;  /* commands the store refused (metrics) */
 };
 
-/* Initialises raft with data_dir/raft, bootstraps the [peer] configuration when the
+/* Initialises raft with data_dir/raft and the transport (FO_ECONFIG if the [tls]
+ * files cannot be loaded or the certificate does not bind node_id), bootstraps the [peer] configuration when the
  * node is listed there and the log is pristine, and starts it. */
 int fo_raft_start(struct fo_raft *r, uv_loop_t *loop, const struct fo_config *cfg, struct fo_store *store,
                   char err[FO_ERRLEN]);

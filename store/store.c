@@ -6,9 +6,11 @@
 #include "store/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ open / close */
@@ -27,6 +29,29 @@ static int remove_files(const char *path, char err[FO_ERRLEN])
         if (n < 0 || (size_t)n >= sizeof(p)) return fo_errf(err, FO_EINVAL, "store path too long: %s", path);
         if (unlink(p) != 0 && errno != ENOENT) return fo_errf(err, FO_EIO, "remove %s: %s", p, strerror(errno));
     }
+    return 0;
+}
+
+/* The database holds the whole replicated state (clusters, users, history): private to
+ * failoverd, whatever the umask. sqlite would create it 0644 & ~umask, and creates its
+ * -wal and -shm files with the database file's mode, so the file is made (or narrowed)
+ * to FO_STORE_FILE_MODE before sqlite opens it. */
+static int create_private(const char *path, char err[FO_ERRLEN])
+{
+    struct stat st;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, FO_STORE_FILE_MODE);
+
+    if (fd < 0) return fo_errf(err, FO_ESTORE, "store %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fo_errf(err, FO_ESTORE, "store %s: not a regular file", path);
+    }
+    if ((st.st_mode & 07777) != FO_STORE_FILE_MODE && fchmod(fd, FO_STORE_FILE_MODE) != 0) {
+        int e = errno;
+        close(fd);
+        return fo_errf(err, FO_ESTORE, "store %s: chmod: %s", path, strerror(e));
+    }
+    close(fd);
     return 0;
 }
 
@@ -77,6 +102,7 @@ int fo_store_open(struct fo_store **out, const char *path, int flags, char err[F
         rc = remove_files(path, err);
         if (rc != 0) return rc;
     }
+    if (!in_memory && (rc = create_private(path, err)) != 0) return rc;
     s = calloc(1, sizeof(*s));
     if (s == NULL) return fo_errf(err, FO_ENOMEM, "store: out of memory");
     /* sqlite3_open_v2 returns a handle even when it fails; it must be closed. */

@@ -37,8 +37,13 @@ struct fo_store;
 
 enum { FO_STORE_FRESH = 1 }; /* flags for fo_store_open: truncate any existing file */
 
+/* The mode of the database file (and so of sqlite's -wal and -shm files): the store
+ * holds everything failoverd knows, for failoverd only (issue 9). */
+#define FO_STORE_FILE_MODE 0600
+
 /* path NULL or ":memory:" opens a private in-memory store (tests). Creates the schema
- * or migrates it to the current version. */
+ * or migrates it to the current version. A file is created with FO_STORE_FILE_MODE
+ * whatever the umask, and an existing file with a wider mode is narrowed to it. */
 int fo_store_open(struct fo_store **out, const char *path, int flags, char err[FO_ERRLEN]);
 void fo_store_close(struct fo_store *s);
 

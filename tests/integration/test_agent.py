@@ -7,8 +7,13 @@ controller certificate (deploy/gen-certs.sh), the 8-byte frame header of
 common/frame.h and the protobuf messages of proto/agent.proto, encoded by hand
 below (python3-protobuf is not a dependency).
 
+  0. --check-config loads the TLS files and the epochs file: a missing cert, key or CA
+     file, or a corrupt epochs file, exits 1 naming it.
   1. AcquireVip epoch 5 -> 10.231.0.100/24 on db1's eth0; Status shows it.
   2. AcquireVip epoch 4 (another allowed VIP) -> FO_ESTALE; nothing changed.
+  2b. Epoch 2^64-1 (every RPC), or any jump over max_epoch_jump (1000, also for a
+     cluster never seen) -> FO_EPERM, logged, counted, nothing written.
+  2c. The epochs and lock files are 0600; the 0755 state_dir is narrowed to 0750.
   3. Interface not in the allow-list, address not allowed, unknown cluster -> refused.
   4. RenewLease keeps it; no more renewals -> the agent deletes the VIP itself.
   5. Garbage, oversized and wrong-version frames -> connection closed; still serves.
@@ -307,6 +312,8 @@ def scenario(env):
     check(code == FO_ESTALE, f"stale release: {code} {err}")
     check(env.addrs() == before, "stale release changed addresses")
 
+    epoch_window(env, cli, before)
+
     step("3. not allowed: interface, address, unknown cluster, bad request")
     code, err, _ = cli.call("acquire", acquire("demo", VIP, 24, "dum0", 6, 60000))
     check(code == FO_EPERM and "interface 'dum0' is not allowed" in err, f"dum0: {code} {err}")
@@ -374,6 +381,80 @@ def scenario(env):
     wait_for(lambda: refused(env, "unauthenticated") >= before_unauth + 3, 5, "3 refused peers counted")
     check(f"{VIP}/24" not in env.addrs(), "a refused peer changed addresses")
     cli.close()
+
+
+def epoch_window(env, cli, addrs_before):
+    """2b. An epoch more than max_epoch_jump (default 1000) above the highest seen is
+    refused (FO_EPERM), logged and counted, and nothing is written: 2^64-1 would
+    otherwise fence this host out of every later failover (issue 9)."""
+    step("2b. epoch 2^64-1 and jumps over max_epoch_jump refused; nothing persisted")
+    epochs_path = os.path.join(env.state, "epochs")
+    with open(epochs_path) as f:
+        on_disk = f.read()
+    check(on_disk == "failover-agent-epochs 1\ndemo 5\n", f"epochs file before: {on_disk!r}")
+    bad_before = refused(env, "bad_request")
+    u64_max = 2**64 - 1
+    cases = (("acquire", acquire("demo", VIP2, 24, "eth0", u64_max, 60000), "above 5, the highest seen"),
+             ("renew", epoch_msg("demo", u64_max), "above 5"),
+             ("release", epoch_msg("demo", u64_max, VIP), "above 5"),
+             ("fence", epoch_msg("demo", u64_max), "above 5"),
+             ("acquire", acquire("demo", VIP2, 24, "eth0", 5 + 1001, 60000), "epoch 1006 jumps more than 1000"),
+             # a cluster never seen counts from 0
+             ("acquire", acquire("other", VIP3, 24, "eth0", u64_max, 60000), "never seen before"),
+             ("release", epoch_msg("other", 1001), "epoch 1001 jumps more than 1000"))
+    for kind, body, want in cases:
+        code, err, _ = cli.call(kind, body)
+        check(code == FO_EPERM and "(max_epoch_jump)" in err and want in err,
+              f"{kind} over the epoch window: {code} {err}")
+    check(env.addrs() == addrs_before, f"a refused epoch changed addresses: {env.addrs()}")
+    with open(epochs_path) as f:
+        after = f.read()
+    check(after == on_disk, f"a refused epoch was written: {after!r}")
+    check(leases(cli, "demo")[f"{VIP}/24"][2] == 5, "a refused epoch shows in Status")
+    wait_for(lambda: refused(env, "bad_request") >= bad_before + len(cases), 5, "the refusals to be counted")
+    log = tail(env.log, 200)
+    check("refused acquire_vip from ctl1 (bad_request): epoch 18446744073709551615 jumps more than 1000" in log,
+          "the refusal is not logged")
+    # Within the window nothing changes: the same epoch is still accepted.
+    code, err, _ = cli.call("renew", epoch_msg("demo", 5))
+    check(code == 0, f"renew at 5 after the refusals: {code} {err}")
+
+    step("2c. the agent's files are private: epochs and lock 0600, state_dir at most 0750")
+    for name in ("epochs", "lock"):
+        mode = os.stat(os.path.join(env.state, name)).st_mode & 0o777
+        check(mode == 0o600, f"{name} has mode {mode:o}")
+    mode = os.stat(env.state).st_mode & 0o777
+    check(mode & 0o027 == 0, f"state_dir has mode {mode:o}")
+    check("narrowed to 0750" in log, "narrowing the 0755 state_dir was not logged")
+
+
+def check_config_files(env, tmp):
+    """--check-config loads what the agent loads at start: a missing TLS file or a
+    corrupt epochs file exits 1 naming the file; a valid config exits 0."""
+    step("0. --check-config loads the TLS files and the epochs file")
+    with open(env.conf) as f:
+        good = f.read()
+    bad_state = os.path.join(tmp, "state-bad")
+    os.makedirs(bad_state)
+    with open(os.path.join(bad_state, "epochs"), "w") as f:
+        f.write("failover-agent-epochs 1\ndemo 5\ndemo 6\n")
+    variants = (("missing cert_file", good.replace("/db1.crt", "/missing-db1.crt"), "missing-db1.crt"),
+                ("missing key_file", good.replace("/db1.key", "/nosuch.key"), "nosuch.key"),
+                ("missing ca_file", good.replace("/ca.crt", "/noca.crt"), "noca.crt"),
+                ("corrupt epochs file", good.replace(f"state_dir = {env.state}", f"state_dir = {bad_state}"),
+                 "appears twice"))
+    path = os.path.join(tmp, "check.conf")
+    for what, text, want in variants:
+        check(text != good, f"{what}: the variant changed nothing")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run([AGENT_BIN, "--config", path, "--check-config"], capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 1 and want in r.stderr, f"--check-config with a {what}: rc {r.returncode} {r.stderr}")
+    r = subprocess.run([AGENT_BIN, "--config", env.conf, "--check-config"], capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 0, f"--check-config: {r.stderr}")
+    check(not os.path.exists(os.path.join(env.state, "epochs")), "--check-config wrote an epochs file")
 
 
 def per_vip_leases(env):
@@ -631,9 +712,7 @@ def main():
                 net.run("db1", ["ip", "link", "set", "dum0", "up"], check=True)
                 env.gen_certs()
                 env.write_conf()
-                r = subprocess.run([AGENT_BIN, "--config", env.conf, "--check-config"], capture_output=True,
-                                   text=True)
-                check(r.returncode == 0, f"--check-config: {r.stderr}")
+                check_config_files(env, tmp)
                 env.start()
                 scenario(env)
                 per_vip_leases(env)

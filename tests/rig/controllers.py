@@ -98,6 +98,18 @@ def cert_paths(out_dir, name):
     return os.path.join(out_dir, f"{name}.crt"), os.path.join(out_dir, f"{name}.key")
 
 
+def secrets_dir_for(clusters):
+    """The temporary directory when every configured password file is inside it (tests
+    also register clusters at run time with files in other temporary directories),
+    else the deepest directory holding them all (the quickstart's .quickstart/)."""
+    tmp = os.path.realpath(tempfile.gettempdir())
+    paths = [os.path.dirname(os.path.realpath(p)) for c in clusters
+             for p in (c.password_file, c.options.get("repl_password_file")) if p]
+    if all(os.path.commonpath([tmp, p]) == tmp for p in paths):
+        return tmp
+    return os.path.commonpath(paths)
+
+
 class Cluster:
     """A [cluster NAME] section: instances are "HOST:PORT" or "HOST:PORT RULE".
     Further keys (repl_user, repl_password_file, semi_sync, anti_flap_s, max_lag_s,
@@ -270,6 +282,8 @@ class ControllerRig:
         self.clusters = list(clusters)
         self.log_level = log_level
         self.extra_failoverd = dict(extra_failoverd or {})
+        # Password files must lie inside secrets_dir (issue 9).
+        self.extra_failoverd.setdefault("secrets_dir", secrets_dir_for(self.clusters))
         self.detach = detach
         self.keep = keep if keep is not None else bool(os.environ.get("FO_KEEP_RIG"))
         self.failoverd = binary("failoverd")

@@ -18,6 +18,8 @@
 #define HDR "failover-agent-epochs 1\n"
 #define NAME63 "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 #define NAME64 NAME63 "x"
+/* A window that never refuses, for the cases about everything else. */
+#define NO_WINDOW UINT64_MAX
 
 static void check_contains(const char *hay, const char *needle, int line)
 {
@@ -181,9 +183,9 @@ static void test_load_limits(void)
     FO_CHECK_INT(fo_epoch_open(&s, dir, err), 0);
     if (s != NULL) {
         FO_CHECK_INT(get_or(s, "c1023", 0), 1023);
-        FO_CHECK_INT(fo_epoch_check_and_raise(s, "one-more", 1, err), FO_ETOOBIG);
+        FO_CHECK_INT(fo_epoch_check_and_raise(s, "one-more", 1, NO_WINDOW, err), FO_ETOOBIG);
         FO_CHECK_INT(fo_epoch_get(s, "one-more", &(uint64_t){0}), FO_ENOTFOUND);
-        FO_CHECK_INT(fo_epoch_check_and_raise(s, "c5", 6, err), 0);
+        FO_CHECK_INT(fo_epoch_check_and_raise(s, "c5", 6, NO_WINDOW, err), 0);
         fo_epoch_close(s);
         s = NULL;
     }
@@ -273,7 +275,7 @@ static void test_raise_table(void)
         int rc;
 
         err[0] = '\0';
-        rc = fo_epoch_check_and_raise(s, c->cluster, c->epoch, err);
+        rc = fo_epoch_check_and_raise(s, c->cluster, c->epoch, NO_WINDOW, err);
         if (rc != c->rc) fprintf(stderr, "  case %zu: %s\n", i, err);
         FO_CHECK_INT(rc, c->rc);
         if (c->msg != NULL) CHECK_CONTAINS(err, c->msg);
@@ -295,6 +297,80 @@ static void test_raise_table(void)
     fo_test_tmpdir_remove(dir);
 }
 
+/* The epoch window (max_epoch_jump): a request more than the window above the highest
+ * epoch seen (0 for a cluster never seen) is refused with FO_EPERM, and nothing is
+ * written, in memory or on disk; what is within the window is accepted as before. */
+struct window_case {
+    const char *cluster;
+    uint64_t epoch, window;
+    int rc;
+    const char *msg;
+    uint64_t demo; /* highest seen for demo afterwards (0: none) */
+};
+
+static const struct window_case window_cases[] = {
+    /* A cluster never seen counts from 0. */
+    {"demo", UINT64_MAX, 1000, FO_EPERM,
+     "epoch 18446744073709551615 jumps more than 1000 (max_epoch_jump) above 0 for cluster demo, never seen", 0},
+    {"demo", 1001, 1000, FO_EPERM, "epoch 1001 jumps more than 1000", 0},
+    {"demo", 1000, 1000, 0, NULL, 1000},
+    {"demo", UINT64_MAX, 1000, FO_EPERM,
+     "epoch 18446744073709551615 jumps more than 1000 (max_epoch_jump) above 1000, the highest seen for cluster demo",
+     1000},
+    {"demo", 2001, 1000, FO_EPERM, "above 1000, the highest seen", 1000},
+    {"demo", 2000, 1000, 0, NULL, 2000},
+    /* Stale wins over the window: a lower epoch is stale whatever the window. */
+    {"demo", 1, 1, FO_ESTALE, "epoch 1 < 2000", 2000},
+    {"demo", 2000, 1, 0, NULL, 2000},
+    {"demo", 2001, 1, 0, NULL, 2001},
+    {"demo", 2003, 1, FO_EPERM, "jumps more than 1 ", 2001},
+    /* The largest window never overflows: 2^64-1 is within it. */
+    {"demo", UINT64_MAX, UINT64_MAX, 0, NULL, UINT64_MAX},
+};
+
+static void test_raise_window(void)
+{
+    char dir[FO_TEST_DIRLEN], err[FO_ERRLEN], buf[256], want[256];
+    struct fo_epoch_store *s = NULL;
+    struct stat st;
+    mode_t old_mask = umask(0); /* the file's mode must not depend on the caller's umask */
+    size_t i;
+
+    if (fo_test_tmpdir(dir, sizeof(dir), "epoch-window") != 0 || fo_epoch_open(&s, dir, err) != 0) {
+        FO_CHECK(!"store");
+        return;
+    }
+    for (i = 0; i < N_ELEMS(window_cases); i++) {
+        const struct window_case *c = &window_cases[i];
+        struct fo_epoch_store *again = NULL;
+        int rc;
+
+        err[0] = '\0';
+        FO_CHECK_INT(fo_epoch_check(s, c->cluster, c->epoch, c->window, err), c->rc);
+        rc = fo_epoch_check_and_raise(s, c->cluster, c->epoch, c->window, err);
+        if (rc != c->rc) fprintf(stderr, "  case %zu: %s\n", i, err);
+        FO_CHECK_INT(rc, c->rc);
+        if (c->msg != NULL) CHECK_CONTAINS(err, c->msg);
+        FO_CHECK_INT(get_or(s, "demo", 0), c->demo);
+        /* What a restart sees: a refused epoch was never written. */
+        if (c->demo == 0)
+            snprintf(want, sizeof(want), "%s", "");
+        else
+            snprintf(want, sizeof(want), HDR "demo %llu\n", (unsigned long long)c->demo);
+        FO_CHECK_STR(read_epochs(dir, buf, sizeof(buf)), want);
+        FO_CHECK_INT(fo_epoch_open(&again, dir, err), 0);
+        if (again != NULL) FO_CHECK_INT(get_or(again, "demo", 0), c->demo);
+        fo_epoch_close(again);
+    }
+    /* The epochs file is private to the agent, whatever the umask (issue 9). */
+    snprintf(want, sizeof(want), "%s/%s", dir, FO_EPOCH_FILE);
+    FO_CHECK_INT(stat(want, &st), 0);
+    FO_CHECK_INT(st.st_mode & 0777, 0600);
+    umask(old_mask);
+    fo_epoch_close(s);
+    fo_test_tmpdir_remove(dir);
+}
+
 /* A raise that cannot be made durable is refused and leaves nothing behind: not in
  * memory, not on disk. A stray temp file from a crash is ignored and overwritten. */
 static void test_raise_write_failure(void)
@@ -310,19 +386,19 @@ static void test_raise_write_failure(void)
     FO_CHECK_INT(write_file(dir, FO_EPOCH_FILE ".tmp", "garbage", 7), 0);
     FO_CHECK_INT(fo_epoch_open(&s, dir, err), 0);
     if (s == NULL) return;
-    FO_CHECK_INT(fo_epoch_check_and_raise(s, "demo", 6, err), 0);
+    FO_CHECK_INT(fo_epoch_check_and_raise(s, "demo", 6, NO_WINDOW, err), 0);
 
     /* A directory in the temp file's place makes the write fail (root ignores modes). */
     FO_CHECK_INT(mkdir(tmp, 0700), 0);
-    FO_CHECK_INT(fo_epoch_check_and_raise(s, "demo", 10, err), FO_EIO);
+    FO_CHECK_INT(fo_epoch_check_and_raise(s, "demo", 10, NO_WINDOW, err), FO_EIO);
     CHECK_CONTAINS(err, tmp);
     FO_CHECK_INT(get_or(s, "demo", 0), 6);
-    FO_CHECK_INT(fo_epoch_check_and_raise(s, "newcluster", 1, err), FO_EIO);
+    FO_CHECK_INT(fo_epoch_check_and_raise(s, "newcluster", 1, NO_WINDOW, err), FO_EIO);
     FO_CHECK_INT(fo_epoch_get(s, "newcluster", &(uint64_t){0}), FO_ENOTFOUND);
     FO_CHECK_STR(read_epochs(dir, buf, sizeof(buf)), HDR "demo 6\n");
     /* Epoch 7 is still acceptable: the refused 10 was never recorded. */
     FO_CHECK_INT(rmdir(tmp), 0);
-    FO_CHECK_INT(fo_epoch_check_and_raise(s, "demo", 7, err), 0);
+    FO_CHECK_INT(fo_epoch_check_and_raise(s, "demo", 7, NO_WINDOW, err), 0);
     FO_CHECK_INT(fo_epoch_open(&again, dir, err), 0);
     if (again != NULL) FO_CHECK_INT(get_or(again, "demo", 0), 7);
     fo_epoch_close(again);
@@ -514,5 +590,5 @@ static void test_lease_messages_and_tables(void)
     FO_CHECK_STR(fo_lease_state_name((enum fo_lease_state)9), "invalid");
 }
 
-FO_TEST_MAIN(FO_T(test_load_table), FO_T(test_load_limits), FO_T(test_raise_table), FO_T(test_raise_write_failure),
-             FO_T(test_lease_table), FO_T(test_lease_messages_and_tables))
+FO_TEST_MAIN(FO_T(test_load_table), FO_T(test_load_limits), FO_T(test_raise_table), FO_T(test_raise_window),
+             FO_T(test_raise_write_failure), FO_T(test_lease_table), FO_T(test_lease_messages_and_tables))

@@ -558,7 +558,7 @@ static void test_full(void)
     FO_CHECK_STR(c.tls.cert_file, "/etc/failoverd/tls/ctl2.crt");
     FO_CHECK_STR(c.tls.key_file, "/etc/failoverd/tls/ctl2.key");
     FO_CHECK_STR(c.clusters[1].name, "billing-2.eu_west");
-    FO_CHECK_STR(c.clusters[1].password_file, "billing.pw");
+    FO_CHECK_STR(c.clusters[1].password_file, "/etc/failoverd/billing.pw"); /* relative: in secrets_dir */
     FO_CHECK_INT(c.clusters[1].n_instances, 1);
     FO_CHECK_STR(c.clusters[1].repl_user, "");
     FO_CHECK(!c.clusters[1].semi_sync);
@@ -1113,9 +1113,150 @@ static void test_missing_file(void)
     fo_config_free(&c);
 }
 
+/* ------------------------------------------------------------------ secrets_dir and [mysql] (issue 9) */
+
+static void test_secret_files(void)
+{
+    char dir[] = "/tmp/fo_test_sec.XXXXXX", sec[64], in[700], out_f[700], lnk[700], lnk2[700], pw[256], err[FO_ERRLEN],
+         res[FO_PATH_LEN], dotted[800];
+
+    FO_CHECK(mkdtemp(dir) != NULL);
+    snprintf(sec, sizeof(sec), "%s/secrets", dir);
+    FO_CHECK_INT(mkdir(sec, 0700), 0);
+    snprintf(in, sizeof(in), "%s/demo.pw", sec);
+    snprintf(out_f, sizeof(out_f), "%s/outside.pw", dir);
+    snprintf(lnk, sizeof(lnk), "%s/escape.pw", sec);
+    snprintf(lnk2, sizeof(lnk2), "%s/inner-link.pw", sec);
+    FO_CHECK_INT(write_file(in, "inside\n", 7), 0);
+    FO_CHECK_INT(write_file(out_f, "outside-secret\n", 15), 0);
+    FO_CHECK_INT(symlink(out_f, lnk), 0);
+    FO_CHECK_INT(symlink("demo.pw", lnk2), 0);
+
+    /* Inside, directly and through a link that stays inside. */
+    FO_CHECK_INT(fo_read_secret_file(sec, in, pw, sizeof(pw), err), 0);
+    FO_CHECK_STR(pw, "inside");
+    FO_CHECK_INT(fo_read_secret_file(sec, lnk2, pw, sizeof(pw), err), 0);
+    FO_CHECK_STR(pw, "inside");
+    FO_CHECK_INT(fo_secret_path_check(sec, lnk2, res, err), 0);
+    FO_CHECK_STR(res, in);
+    /* Outside, directly, through a link, through "..": refused, nothing read. */
+    pw[0] = '\0';
+    FO_CHECK_INT(fo_read_secret_file(sec, out_f, pw, sizeof(pw), err), FO_EPERM);
+    FO_CHECK(strstr(err, "outside secrets_dir") != NULL);
+    FO_CHECK_STR(pw, "");
+    FO_CHECK_INT(fo_read_secret_file(sec, lnk, pw, sizeof(pw), err), FO_EPERM);
+    FO_CHECK(strstr(err, "resolves to") != NULL);
+    FO_CHECK(strstr(err, "outside-secret") == NULL);
+    FO_CHECK_STR(pw, "");
+    snprintf(dotted, sizeof(dotted), "%s/../outside.pw", sec);
+    FO_CHECK_INT(fo_read_secret_file(sec, dotted, pw, sizeof(pw), err), FO_EPERM);
+    FO_CHECK(strstr(err, "'..'") != NULL);
+    FO_CHECK_INT(fo_read_secret_file(sec, "/etc/hostname", pw, sizeof(pw), err), FO_EPERM);
+    FO_CHECK_STR(pw, "");
+    /* A directory that only starts like secrets_dir is not inside it. */
+    snprintf(dotted, sizeof(dotted), "%s-evil", sec);
+    FO_CHECK_INT(fo_secret_path_check(dotted, in, NULL, err) != 0, 1);
+    FO_CHECK_INT(fo_read_secret_file("relative", in, pw, sizeof(pw), err), FO_EINVAL);
+    FO_CHECK_INT(fo_read_secret_file(sec, "demo.pw", pw, sizeof(pw), err), FO_EINVAL);
+
+    /* Config load: checked with the configured secrets_dir; a relative name is taken
+     * inside it; an existing file outside is refused with file, line and key. */
+    {
+        struct fo_config c;
+        char text[4096];
+        memset(&c, 0, sizeof(c));
+        snprintf(text, sizeof(text),
+                 MAIN "secrets_dir = %s\n[cluster a]\nuser = u\npassword_file = demo.pw\ninstance = 127.0.0.1:1\n",
+                 sec);
+        FO_CHECK_INT(load_str(&c, "t.conf", text, err), 0);
+        if (c.n_clusters == 1) FO_CHECK_STR(c.clusters[0].password_file, in);
+        FO_CHECK_STR(c.secrets_dir, sec);
+        fo_config_free(&c);
+        snprintf(text, sizeof(text),
+                 MAIN "secrets_dir = %s\n[cluster a]\nuser = u\npassword_file = %s\ninstance = 127.0.0.1:1\n", sec,
+                 out_f);
+        FO_CHECK_INT(load_str(&c, "t.conf", text, err), FO_ECONFIG);
+        FO_CHECK(strstr(err, "t.conf:10: [cluster a] password_file: password file") != NULL);
+        FO_CHECK(strstr(err, "outside secrets_dir") != NULL);
+        snprintf(text, sizeof(text),
+                 "[cluster a]\nuser = u\npassword_file = %s\ninstance = 127.0.0.1:1\nrepl_user = r\n"
+                 "repl_password_file = %s\n" MAIN "secrets_dir = %s\n",
+                 in, lnk, sec);
+        FO_CHECK_INT(load_str(&c, "t.conf", text, err), FO_ECONFIG);
+        FO_CHECK(strstr(err, "t.conf:6: [cluster a] repl_password_file:") != NULL);
+        /* The default secrets_dir is /etc/failoverd. */
+        snprintf(text, sizeof(text), MAIN "[cluster a]\nuser = u\npassword_file = %s\ninstance = 127.0.0.1:1\n", in);
+        FO_CHECK_INT(load_str(&c, "t.conf", text, err), FO_ECONFIG);
+        FO_CHECK(strstr(err, "secrets_dir /etc/failoverd") != NULL);
+    }
+    FO_CHECK_INT(unlink(lnk), 0);
+    FO_CHECK_INT(unlink(lnk2), 0);
+    FO_CHECK_INT(unlink(in), 0);
+    FO_CHECK_INT(unlink(out_f), 0);
+    FO_CHECK_INT(rmdir(sec), 0);
+    FO_CHECK_INT(rmdir(dir), 0);
+}
+
+static void test_mysql_tls(void)
+{
+    static const struct {
+        const char *text;
+        const char *want; /* error text, NULL: loads */
+    } bad[] = {
+        {MAIN "[mysql]\nssl_mode = strict\n", "t.conf:8: [mysql] ssl_mode: 'strict' is not one of off|preferred|"},
+        {MAIN "[mysql]\nssl_mode = verify_ca\n", "t.conf:8: [mysql] ssl_ca: missing (ssl_mode = verify_ca"},
+        {MAIN "[mysql]\nssl_ca = ca.crt\n", "t.conf:8: [mysql] ssl_ca: 'ca.crt' is not an absolute path"},
+        {MAIN "[mysql]\nssl_mode = required\nssl_ca = /nonexistent/ca.crt\n", "t.conf:9: [mysql] ssl_ca: "},
+        {MAIN "[mysql]\nssl_cert = /x\n", "t.conf:8: [mysql] ssl_cert: unknown key"},
+        {MAIN CL "ssl_mode = verify_identity\n", "t.conf:11: [cluster demo] ssl_ca: missing"},
+        {MAIN "[mysql]\nssl_mode = off\n[mysql]\n", "t.conf:9: [mysql]: duplicate section"},
+    };
+    struct fo_config c;
+    char err[FO_ERRLEN], text[2048];
+    enum fo_ssl_mode m;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&c, 0, sizeof(c));
+        FO_CHECK_INT(load_str(&c, "t.conf", bad[i].text, err), FO_ECONFIG);
+        if (strstr(err, bad[i].want) == NULL) fprintf(stderr, "  case %zu: got '%s'\n", i, err);
+        FO_CHECK(strstr(err, bad[i].want) != NULL);
+    }
+    /* Defaults: preferred everywhere. */
+    FO_CHECK_INT(load_str(&c, "t.conf", MAIN CL, err), 0);
+    FO_CHECK_INT(c.mysql_tls.mode, FO_SSL_PREFERRED);
+    FO_CHECK_INT(fo_config_cluster_tls(&c, "demo")->mode, FO_SSL_PREFERRED);
+    FO_CHECK_STR(c.secrets_dir, "/etc/failoverd");
+    fo_config_free(&c);
+    /* [mysql] is the default, a cluster overrides it; run-time clusters get [mysql]'s;
+     * the section order does not matter. */
+    snprintf(text, sizeof(text),
+             MAIN CL "ssl_mode = verify-identity\nssl_ca = /etc/hostname\n[cluster two]\nuser = u\npassword_file = "
+                     "/p\ninstance = 127.0.0.1:2\n[mysql]\nssl_mode = REQUIRED\n");
+    FO_CHECK_INT(load_str(&c, "t.conf", text, err), 0);
+    FO_CHECK_INT(c.mysql_tls.mode, FO_SSL_REQUIRED);
+    FO_CHECK_INT(fo_config_cluster_tls(&c, "demo")->mode, FO_SSL_VERIFY_IDENTITY);
+    FO_CHECK_STR(fo_config_cluster_tls(&c, "demo")->ca, "/etc/hostname");
+    FO_CHECK_INT(fo_config_cluster_tls(&c, "two")->mode, FO_SSL_REQUIRED);
+    FO_CHECK_INT(fo_config_cluster_tls(&c, "added-at-run-time")->mode, FO_SSL_REQUIRED);
+    fo_config_free(&c);
+    /* Parser and names. */
+    FO_CHECK_INT(fo_parse_ssl_mode("verify_ca", &m, err), 0);
+    FO_CHECK_INT(m, FO_SSL_VERIFY_CA);
+    FO_CHECK_INT(fo_parse_ssl_mode("OFF", &m, err), 0);
+    FO_CHECK_INT(m, FO_SSL_OFF);
+    FO_CHECK_INT(fo_parse_ssl_mode("", &m, err), FO_EINVAL);
+    FO_CHECK_INT(fo_parse_ssl_mode("required-but-longer-than-the-buffer-of-32", &m, err), FO_EINVAL);
+    FO_CHECK_INT(fo_parse_ssl_mode("verify_ca ", &m, err), FO_EINVAL);
+    FO_CHECK_STR(fo_ssl_mode_name(FO_SSL_VERIFY_IDENTITY), "verify_identity");
+    FO_CHECK(strstr(fo_mysql_auth_plugins(FO_SSL_PREFERRED), "clear_password") == NULL);
+    FO_CHECK(strstr(fo_mysql_auth_plugins(FO_SSL_REQUIRED), "caching_sha2") == NULL);
+    FO_CHECK(strstr(fo_mysql_auth_plugins(FO_SSL_VERIFY_CA), "caching_sha2_password") != NULL);
+}
+
 FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full), FO_T(test_layout_tolerance),
              FO_T(test_bom_before_header), FO_T(test_long_cluster_name), FO_T(test_long_line),
              FO_T(test_node_not_in_peers), FO_T(test_limits), FO_T(test_parse_hostport), FO_T(test_parse_ipv4_port),
              FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name), FO_T(test_password_file),
              FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_tls_required), FO_T(test_booleans),
-             FO_T(test_hooks))
+             FO_T(test_hooks), FO_T(test_secret_files), FO_T(test_mysql_tls))

@@ -103,7 +103,8 @@ static void on_deadline(uv_timer_t *t)
 
 /* ---- client side (runs on its own thread, blocking I/O with timeouts) ---------- */
 
-static int client_connect(uint16_t port)
+/* Connects from source address 127.0.0.src (1: the default) to 127.0.0.1:port. */
+static int client_connect_from(uint16_t port, unsigned src)
 {
     struct timeval tv = {CLIENT_TIMEOUT_S, 0};
     struct sockaddr_in sa;
@@ -113,6 +114,15 @@ static int client_connect(uint16_t port)
     if (fd < 0) return -1;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (src != 1) {
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(0x7f000000u | src);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
@@ -122,6 +132,11 @@ static int client_connect(uint16_t port)
         return -1;
     }
     return fd;
+}
+
+static int client_connect(uint16_t port)
+{
+    return client_connect_from(port, 1);
 }
 
 static int send_all(int fd, const char *p, size_t n)
@@ -213,14 +228,22 @@ static const char *header(const struct resp *r, const char *name, char *out, siz
 
 /* ---- harness ------------------------------------------------------------------ */
 
+static int setup_limited(struct ctx *c, const char *addr, const struct fo_http_limits *lim);
 static int setup(struct ctx *c, const char *addr)
+{
+    return setup_limited(c, addr, NULL);
+}
+
+/* lim NULL: fo_http_start (the default limits). */
+static int setup_limited(struct ctx *c, const char *addr, const struct fo_http_limits *lim)
 {
     char err[FO_ERRLEN] = "";
     int rc;
 
     memset(c, 0, sizeof(*c));
     if (uv_loop_init(&c->loop) != 0) return -1;
-    rc = fo_http_start(&c->h, &c->loop, addr, handler, c, err);
+    rc = lim ? fo_http_start_limited(&c->h, &c->loop, addr, lim, handler, c, err)
+             : fo_http_start(&c->h, &c->loop, addr, handler, c, err);
     FO_CHECK_INT(rc, 0);
     if (rc != 0) {
         fprintf(stderr, "  start: %s\n", err);
@@ -454,10 +477,11 @@ static void client_limit(struct ctx *c)
 
 static void test_connection_limit(void)
 {
+    struct fo_http_limits lim = {LIMIT, LIMIT, 10};
     struct ctx c;
     struct resp r;
 
-    if (setup(&c, "127.0.0.1:0") != 0) return;
+    if (setup_limited(&c, "127.0.0.1:0", &lim) != 0) return;
     c.client = client_limit;
     run_and_finish(&c);
     FO_CHECK_INT(c.n_ex, LIMIT);
@@ -620,6 +644,139 @@ static void test_port_in_use(void)
     run_and_finish(&c);
 }
 
+/* Per-source limit (issue 9): 4 connections from 127.0.0.1 are served, a fifth from
+ * it is closed unanswered, and one from 127.0.0.2 is still served. */
+#define PER_SOURCE 4
+static void client_per_source(struct ctx *c)
+{
+    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    struct exchange *tmp = calloc(1, sizeof(*tmp));
+    int fds[PER_SOURCE], i, n = 0, extra, other;
+
+    for (i = 0; i < PER_SOURCE && tmp != NULL; i++) {
+        tmp->len = 0;
+        if ((fds[i] = client_connect(c->port)) < 0) break;
+        n++;
+        if (keepalive_get(fds[i], tmp) != 0) break;
+    }
+    c->n_ex = (unsigned)i;
+    extra = client_connect(c->port);
+    if (extra >= 0 && send_all(extra, req, sizeof(req) - 1) == 0) read_to_end(extra, &c->ex[0]);
+    other = client_connect_from(c->port, 2);
+    if (other >= 0 && send_all(other, req, sizeof(req) - 1) == 0) read_to_end(other, &c->ex[1]);
+    if (extra >= 0) close(extra);
+    if (other >= 0) close(other);
+    for (i = 0; i < n; i++) close(fds[i]);
+    free(tmp);
+    uv_async_send(&c->async);
+}
+
+static void test_per_source_limit(void)
+{
+    struct fo_http_limits lim = {16, PER_SOURCE, 10};
+    struct ctx c;
+    struct resp r;
+
+    if (setup_limited(&c, "127.0.0.1:0", &lim) != 0) return;
+    c.client = client_per_source;
+    run_and_finish(&c);
+    FO_CHECK_INT(c.n_ex, PER_SOURCE);
+    FO_CHECK(c.ex[0].closed_by_server);
+    FO_CHECK_INT(c.ex[0].len, 0); /* closed, never answered */
+    FO_CHECK_INT(parse_resp(&c.ex[1], &r), 0);
+    FO_CHECK_INT(r.status, 200);
+}
+
+/* Issue 9: 70 slow connections (half a request each, from ten addresses) must not
+ * keep /metrics (and so /health, /leader) from answering within a second, with the
+ * default limits. */
+#define SLOW 70
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void client_slow(struct ctx *c)
+{
+    static const char half[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int fds[SLOW], i, fd;
+    double t0;
+
+    for (i = 0; i < SLOW; i++) {
+        fds[i] = client_connect_from(c->port, 2 + (unsigned)i % 10);
+        if (fds[i] >= 0 && send_all(fds[i], half, sizeof(half) - 1) == 0) c->n_ex++;
+    }
+    t0 = now_s();
+    fd = client_connect(c->port);
+    if (fd >= 0 && send_all(fd, req, sizeof(req) - 1) == 0) read_to_end(fd, &c->ex[0]);
+    c->ex[1].len = (size_t)((now_s() - t0) * 1000); /* reused: milliseconds taken */
+    if (fd >= 0) close(fd);
+    for (i = 0; i < SLOW; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    uv_async_send(&c->async);
+}
+
+static void test_slow_connections(void)
+{
+    struct ctx c;
+    struct resp r;
+
+    if (setup(&c, "127.0.0.1:0") != 0) return;
+    c.client = client_slow;
+    run_and_finish(&c);
+    FO_CHECK_INT(c.n_ex, SLOW);
+    FO_CHECK_INT(parse_resp(&c.ex[0], &r), 0);
+    FO_CHECK_INT(r.status, 200);
+    FO_CHECK(c.ex[1].len < 1000);
+}
+
+/* A connection that stays silent is closed after timeout_s. */
+static void client_silent(struct ctx *c)
+{
+    static const char half[] = "GET /metrics HTTP/1.1\r\n";
+    int fd = client_connect(c->port);
+    double t0 = now_s();
+
+    if (fd >= 0 && send_all(fd, half, sizeof(half) - 1) == 0) read_to_end(fd, &c->ex[0]);
+    c->ex[1].len = (size_t)((now_s() - t0) * 1000);
+    if (fd >= 0) close(fd);
+    uv_async_send(&c->async);
+}
+
+static void test_idle_timeout(void)
+{
+    struct fo_http_limits lim = {16, 4, 1};
+    struct ctx c;
+
+    if (setup_limited(&c, "127.0.0.1:0", &lim) != 0) return;
+    c.client = client_silent;
+    run_and_finish(&c);
+    FO_CHECK(c.ex[0].closed_by_server);
+    FO_CHECK(c.ex[1].len >= 900 && c.ex[1].len < 2900);
+}
+
+static void test_bad_limits(void)
+{
+    static const struct fo_http_limits bad[] = {{1, 1, 5}, {8, 0, 5}, {8, 9, 5}, {8, 4, 0}, {8, 4, 3601}};
+    char err[FO_ERRLEN];
+    struct fo_http *h = NULL;
+    uv_loop_t loop;
+    size_t i;
+
+    uv_loop_init(&loop);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        FO_CHECK_INT(fo_http_start_limited(&h, &loop, "127.0.0.1:0", &bad[i], handler, NULL, err), FO_EINVAL);
+        FO_CHECK(strstr(err, "limits") != NULL);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    FO_CHECK_INT(uv_loop_close(&loop), 0);
+}
+
 FO_TEST_MAIN(FO_T(test_requests), FO_T(test_stop_right_after_start), FO_T(test_stop_with_idle_connection),
              FO_T(test_connection_limit), FO_T(test_stop_mid_request), FO_T(test_stop_from_handler),
-             FO_T(test_pipelined), FO_T(test_bad_addresses), FO_T(test_port_in_use))
+             FO_T(test_pipelined), FO_T(test_bad_addresses), FO_T(test_port_in_use), FO_T(test_per_source_limit),
+             FO_T(test_slow_connections), FO_T(test_idle_timeout), FO_T(test_bad_limits))

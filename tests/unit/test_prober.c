@@ -409,9 +409,11 @@ static void test_port_closed_backoff(void)
     /* Failures 1..5 with down_after = 2: the first retry is at the interval, then the
      * wait doubles per failure (DESIGN.md §5). */
     static const double gaps[] = {50, 100, 200, 400, 800};
-    const struct fo_probe_opts fast = {50, 1000, 1000, 2};
+    const struct fo_probe_opts fast = {
+        .interval_ms = 50, .connect_timeout_ms = 1000, .read_timeout_ms = 1000, .down_after = 2};
     /* With interval 3000 and down_after 1 the first wait would be 6000: capped. */
-    const struct fo_probe_opts slow = {3000, 1000, 1000, 1};
+    const struct fo_probe_opts slow = {
+        .interval_ms = 3000, .connect_timeout_ms = 1000, .read_timeout_ms = 1000, .down_after = 1};
     struct fo_test_loop tl;
     struct rec a = {0}, b = {0};
     uint16_t port = closed_port();
@@ -462,7 +464,8 @@ static void check_connect_timeouts(const struct rec *r, unsigned timeout_ms)
 
 static void test_hung_server_connect_timeout(void)
 {
-    const struct fo_probe_opts o = {50, 400, 1000, 5};
+    const struct fo_probe_opts o = {
+        .interval_ms = 50, .connect_timeout_ms = 400, .read_timeout_ms = 1000, .down_after = 5};
     struct fo_test_loop tl;
     struct fake_server srv;
     struct rec a = {0}, b = {0};
@@ -526,7 +529,8 @@ static void test_garbage_greeting(void)
         {"huge length, then silence", LIT("\xff\xff\xff\x00garbage"), false, EXP_ANY},
         {"partial packet, then silence", LIT("\x50\x00\x00\x00garbage"), false, EXP_TIMEOUT},
     };
-    const struct fo_probe_opts o = {1000, 600, 600, 3};
+    const struct fo_probe_opts o = {
+        .interval_ms = 1000, .connect_timeout_ms = 600, .read_timeout_ms = 600, .down_after = 3};
     uint32_t x = 12345;
     size_t i;
 
@@ -576,7 +580,8 @@ static void test_garbage_greeting(void)
  * opened the connection. */
 static void test_read_timeout_fresh_connection(void)
 {
-    const struct fo_probe_opts o = {50, 3000, 300, 5};
+    const struct fo_probe_opts o = {
+        .interval_ms = 50, .connect_timeout_ms = 3000, .read_timeout_ms = 300, .down_after = 5};
     struct fo_test_loop tl;
     struct fake_server srv;
     struct rec r = {0};
@@ -712,8 +717,10 @@ static void run_close_case(const struct close_case *cc)
 
 static void test_close_during_each_phase(void)
 {
-    const struct fo_probe_opts slow = {10000, 5000, 5000, 3};
-    const struct fo_probe_opts quick = {10000, 200, 200, 3};
+    const struct fo_probe_opts slow = {
+        .interval_ms = 10000, .connect_timeout_ms = 5000, .read_timeout_ms = 5000, .down_after = 3};
+    const struct fo_probe_opts quick = {
+        .interval_ms = 10000, .connect_timeout_ms = 200, .read_timeout_ms = 200, .down_after = 3};
     const struct close_case cases[] = {
         {"immediately", "127.0.0.1", T_SILENT, CW_IMMEDIATE, 0, slow, 0},
         {"immediately, by name", "localhost", T_SILENT_DUAL, CW_IMMEDIATE, 0, slow, 0},
@@ -775,7 +782,8 @@ static void creds_step(struct rec *r, const struct rep *last)
 
 static void mdb_credentials(const struct fo_test_db *db)
 {
-    const struct fo_probe_opts o = {50, 2000, 2000, 5};
+    const struct fo_probe_opts o = {
+        .interval_ms = 50, .connect_timeout_ms = 2000, .read_timeout_ms = 2000, .down_after = 5};
     struct fo_test_loop tl;
     struct rec r = {0};
 
@@ -843,7 +851,8 @@ static void stop_step(struct rec *r, const struct rep *last)
 
 static void mdb_stop_and_resume(struct fo_test_db *db)
 {
-    const struct fo_probe_opts o = {100, 600, 300, 3};
+    const struct fo_probe_opts o = {
+        .interval_ms = 100, .connect_timeout_ms = 600, .read_timeout_ms = 300, .down_after = 3};
     struct fo_test_loop tl;
     struct stop_ctx sc = {db, 0, 0};
     struct rec r = {0};
@@ -898,7 +907,8 @@ static void kill_step(struct rec *r, const struct rep *last)
 
 static void mdb_dropped_connection(const struct fo_test_db *db)
 {
-    const struct fo_probe_opts o = {100, 2000, 2000, 3};
+    const struct fo_probe_opts o = {
+        .interval_ms = 100, .connect_timeout_ms = 2000, .read_timeout_ms = 2000, .down_after = 3};
     struct fo_test_loop tl;
     struct kill_ctx kc = {db, 0};
     struct rec r = {0};
@@ -936,7 +946,8 @@ static void query_close_step(struct rec *r, const struct rep *last)
 
 static void mdb_close_during_query(struct fo_test_db *db)
 {
-    const struct fo_probe_opts o = {100, 2000, 5000, 3};
+    const struct fo_probe_opts o = {
+        .interval_ms = 100, .connect_timeout_ms = 2000, .read_timeout_ms = 5000, .down_after = 3};
     struct fo_test_loop tl;
     struct query_close_ctx qc;
     struct rec r = {0};
@@ -965,7 +976,8 @@ static void mdb_close_during_query(struct fo_test_db *db)
 
 static void mdb_state_and_long_source(const struct fo_test_db *db)
 {
-    const struct fo_probe_opts o = {100, 2000, 2000, 3};
+    const struct fo_probe_opts o = {
+        .interval_ms = 100, .connect_timeout_ms = 2000, .read_timeout_ms = 2000, .down_after = 3};
     char sql[1024], host[LONG_SOURCE_LEN + 1];
     struct fo_test_loop tl;
     struct rec r = {0};

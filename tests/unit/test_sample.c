@@ -456,10 +456,24 @@ static void test_slave_status_rows(void)
     FO_CHECK_STR(s.last_io_error, "");
     FO_CHECK_STR(s.gtid_io_pos, "");
 
-    /* Multi-row replies and rows without columns are protocol errors. */
+    /* Multi-row replies and rows without columns are protocol errors. Two rows are a
+     * replica of two sources (multi-source replication: MySQL channels, MariaDB named
+     * connections): said so, whichever row would look healthy, and nothing kept. */
     before = s;
     FO_CHECK_INT(fo_sample_parse_slave_status(&s, 2, r.n, r.names, r.values, err), FO_EPROTO);
-    FO_CHECK(strstr(err, "2 rows") != NULL);
+    FO_CHECK(strstr(err, "multi-source replication is not supported") != NULL);
+    FO_CHECK(strstr(err, "SHOW SLAVE STATUS returned 2 rows") != NULL);
+    FO_CHECK(memcmp(&s, &before, sizeof(s)) == 0);
+    {
+        static const char *const two[2][5] = {{"db1", "3306", "Yes", "Yes", "0"}, {"db9", "3306", "No", "No", NULL}};
+        const char *nm[] = {"Master_Host", "Master_Port", "Slave_IO_Running", "Slave_SQL_Running",
+                            "Seconds_Behind_Master"};
+        FO_CHECK_INT(fo_sample_parse_slave_status(&s, 2, 5, nm, &two[0][0], err), FO_EPROTO);
+        FO_CHECK(strstr(err, "multi-source replication is not supported") != NULL);
+        FO_CHECK_INT(fo_sample_parse_slave_status(&s, 3, 5, nm, &two[0][0], err), FO_EPROTO);
+        FO_CHECK(strstr(err, "returned 3 rows") != NULL);
+        FO_CHECK(memcmp(&s, &before, sizeof(s)) == 0);
+    }
     FO_CHECK_INT(fo_sample_parse_slave_status(&s, 1, 0, NULL, NULL, err), FO_EPROTO);
     FO_CHECK(strstr(err, "missing column Master_Host") != NULL);
     FO_CHECK_INT(fo_sample_parse_slave_status(&s, 1, 3, NULL, NULL, err), FO_EINVAL);

@@ -1296,6 +1296,55 @@ done:
     fo_store_close(empty);
 }
 
+/* The store file, and sqlite's -wal and -shm beside it, are private (issue 9), with
+ * the loosest umask; a file made 0644 before is narrowed. */
+static void test_file_modes(void)
+{
+    char dir[] = "/tmp/fo-store-mode-XXXXXX", path[256], side[300];
+    static const char *const sides[] = {"", "-wal", "-shm"};
+    mode_t old = umask(0);
+    struct fo_store *s = NULL;
+    char err[FO_ERRLEN] = "";
+    struct stat sb;
+    unsigned i;
+    int fd;
+
+    if (mkdtemp(dir) == NULL) {
+        FO_CHECK(!"mkdtemp");
+        umask(old);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/store.db", dir);
+    FO_CHECK_INT(fo_store_open(&s, path, FO_STORE_FRESH, err), 0);
+    if (s != NULL) apply_scenario(s); /* writes: the WAL and its index exist */
+    for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+        snprintf(side, sizeof(side), "%s%s", path, sides[i]);
+        FO_CHECK_INT(stat(side, &sb), 0);
+        if ((sb.st_mode & 0777) != 0600) fprintf(stderr, "  %s: mode %o\n", side, (unsigned)(sb.st_mode & 0777));
+        FO_CHECK_INT(sb.st_mode & 0777, 0600);
+    }
+    fo_store_close(s);
+    s = NULL;
+
+    /* A file made world-readable before (an older failoverd) is narrowed at open. */
+    FO_CHECK_INT(chmod(path, 0644), 0);
+    FO_CHECK_INT(fo_store_open(&s, path, 0, err), 0);
+    FO_CHECK_INT(stat(path, &sb), 0);
+    FO_CHECK_INT(sb.st_mode & 0777, 0600);
+    fo_store_close(s);
+    remove_store_files(path);
+
+    /* Not a regular file: refused with the path. */
+    fd = mkdir(path, 0700);
+    FO_CHECK_INT(fd, 0);
+    s = NULL;
+    FO_CHECK(fo_store_open(&s, path, 0, err) != 0);
+    FO_CHECK(strstr(err, path) != NULL);
+    rmdir(path);
+    rmdir(dir);
+    umask(old);
+}
+
 static void test_open_errors(void)
 {
     struct fo_store *s = (struct fo_store *)1;
@@ -2337,8 +2386,9 @@ FO_TEST_MAIN(FO_T(test_vip_holder), FO_T(test_reader_vips), FO_T(test_open_memor
              FO_T(test_reads), FO_T(test_events), FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects),
              FO_T(test_invalid_commands), FO_T(test_newer_version), FO_T(test_state_changes),
              FO_T(test_cluster_problems), FO_T(test_event_pruning), FO_T(test_cluster_remove), FO_T(test_file_fresh),
-             FO_T(test_open_errors), FO_T(test_recoveries), FO_T(test_members), FO_T(test_maintenance_and_rule),
-             FO_T(test_nested_iteration), FO_T(test_text_fitting), FO_T(test_limits), FO_T(test_failover_auto),
-             FO_T(test_failover_events), FO_T(test_failover_anti_flap), FO_T(test_failover_cluster_lifetime),
-             FO_T(test_failover_reads), FO_T(test_quarantine), FO_T(test_set_primary), FO_T(test_cluster_options),
-             FO_T(test_decisions), FO_T(test_decision_pruning), FO_T(test_migrate_v1))
+             FO_T(test_file_modes), FO_T(test_open_errors), FO_T(test_recoveries), FO_T(test_members),
+             FO_T(test_maintenance_and_rule), FO_T(test_nested_iteration), FO_T(test_text_fitting), FO_T(test_limits),
+             FO_T(test_failover_auto), FO_T(test_failover_events), FO_T(test_failover_anti_flap),
+             FO_T(test_failover_cluster_lifetime), FO_T(test_failover_reads), FO_T(test_quarantine),
+             FO_T(test_set_primary), FO_T(test_cluster_options), FO_T(test_decisions), FO_T(test_decision_pruning),
+             FO_T(test_migrate_v1))
