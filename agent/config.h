@@ -50,7 +50,7 @@
  *
  * lease_read_only applies to the writer VIP's lease only: AcquireVip says whether the
  * VIP it gives is the cluster's writer VIP (proto/agent.proto, `writer`), and only the
- * expiry of such a lease fences the local mysqld (controller/fence.h, without touching
+ * expiry of such a lease fences the local mysqld (mysql/fence.h, without touching
  * semi-sync). A reader VIP that lapses (for instance one parked on the primary) only
  * loses its address. The agent undoes its own lease-expiry fence (read_only=0,
  * super_read_only=0) when the leader renews or re-acquires that writer VIP on this host

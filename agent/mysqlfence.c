@@ -1,5 +1,5 @@
 /* The local mysqld (contract in agent/server.h): FenceMysql, the lease-expiry fence
- * and its undo, all through controller/fence.h, the one fencing implementation.
+ * and its undo, all through mysql/fence.h, the one fencing implementation.
  *
  * The agent's own fence is a small state machine (STYLE.md §6, enum agent_ro in
  * server_internal.h): a table of allowed transitions and one setter that asserts,

@@ -24,7 +24,7 @@
  *     the cluster, and deletes the address(es) from the interface whatever the lease
  *     says (also an address nobody leased, added by hand, with any prefix length);
  *     AgentResponse.vip_removed says whether an address was there and deleted.
- *   FenceMysql fences the local mysqld with controller/fence.h (read_only=1,
+ *   FenceMysql fences the local mysqld with mysql/fence.h (read_only=1,
  *     super_read_only=1 where it exists, every client session killed, semi-sync master
  *     off) and answers 0 only when that is confirmed; AgentResponse.fence carries the
  *     result (what survived) either way. A FenceMysql that arrives while the agent is
@@ -32,7 +32,7 @@
  *     last.
  * A lease that is not renewed in time makes the agent delete that VIP itself. With
  * lease_read_only (default yes) and a [mysql] section, the expiry of a WRITER VIP
- * lease also fences the local mysqld (controller/fence.h, semi-sync untouched); the
+ * lease also fences the local mysqld (mysql/fence.h, semi-sync untouched); the
  * agent undoes that fence of its own (read_only=0, super_read_only=0; logged, counted
  * in /metrics) once every writer lease that caused it is held again - renewed or
  * re-acquired - at the epoch it lapsed at. It never undoes a FenceMysql (a fence at or

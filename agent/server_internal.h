@@ -19,8 +19,8 @@
 #include "common/http.h"
 #include "common/listener.h"
 #include "common/tls.h"
-#include "controller/fence.h"
-#include "controller/sqlexec.h"
+#include "mysql/fence.h"
+#include "mysql/sqlexec.h"
 
 /* Every configured VIP (a `vip =` line of a [cluster] section) has its own lease
  * slot: a host may hold a cluster's writer VIP and some of its reader VIPs at once,

@@ -1,5 +1,5 @@
 /* failoverctl's side of the admin RPC's mutual TLS (DESIGN.md §1; the controller's
- * side is common/tls.h under controller/admin.c).
+ * side is common/tls.h under controller/admin/admin.c).
  *
  * failoverctl is a blocking poll() client without libuv, so OpenSSL runs directly on
  * rpc.c's non-blocking sockets: rpc.c drives SSL_connect / SSL_write / SSL_read and

@@ -12,7 +12,7 @@
  *     operator sees is the first problem in the file, not the last.
  * No libinih global setting is changed: the library's options are process-wide.
  * The value parsers shared with failoverctl (fo_parse_*) live in parse.c. */
-#include "config.h"
+#include "common/config.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -31,7 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)      /* a config file larger than this is a mistake */
 #define NODE_ID_MAX ((uint64_t)INT64_MAX) /* ids are stored in sqlite INTEGER columns */

@@ -119,7 +119,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define FO_ADDR_LEN 128 /* "host:port" incl. "[v6]:port" */
 #define FO_NAME_LEN 64  /* cluster names: [A-Za-z0-9_.-]{1,63} */

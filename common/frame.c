@@ -6,7 +6,7 @@
  * payload byte behind it is buffered, and the buffer holds at most the current frame
  * (<= max_payload + 8) plus whole frames the owner has not taken with next() yet.
  * The owner is expected to call next() until FO_EAGAIN after every feed(). */
-#include "frame.h"
+#include "common/frame.h"
 
 #include <assert.h>
 #include <stdarg.h>

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define FO_FRAME_MAGIC0 'F'
 #define FO_FRAME_MAGIC1 'O'

@@ -5,7 +5,7 @@
  * and call MHD_run() when it turns readable; after every run we re-arm a uv_timer from
  * MHD_get_timeout(), which MHD requires both for idle-connection timeouts and for work
  * it has already read but not yet processed (it then asks for a 0 ms timeout). */
-#include "http.h"
+#include "common/http.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "common/log.h"
 
 #define DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
 

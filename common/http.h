@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "buf.h"
-#include "err.h"
+#include "common/buf.h"
+#include "common/err.h"
 
 struct fo_http;
 

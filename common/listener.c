@@ -4,7 +4,7 @@
  * the connection with its own callbacks, so that it sees the handshake (promotion to an
  * authenticated pool) and the close (release), and passes everything on to the
  * callbacks its user gave for that connection. */
-#include "listener.h"
+#include "common/listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,8 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "prom.h"
+#include "common/log.h"
+#include "common/prom.h"
 
 #define PEER_LEN 64
 #define LOG_EVERY_MS 1000

@@ -36,9 +36,9 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "buf.h"
-#include "err.h"
-#include "tls.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/tls.h"
 
 #define FO_LISTENER_MAX_TRUSTED 32 /* trusted source addresses */
 

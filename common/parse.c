@@ -3,7 +3,7 @@
  * fo_addr_same(), used wherever a host a server reports meets a configured one. They
  * are pure: no I/O (no DNS), no global state, every failure an FO_EINVAL with the
  * reason in err. */
-#include "config.h"
+#include "common/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

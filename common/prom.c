@@ -1,5 +1,5 @@
 /* Prometheus text exposition format 0.0.4 (see prom.h for the contract). */
-#include "prom.h"
+#include "common/prom.h"
 
 #include <assert.h>
 #include <inttypes.h>

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 #define FO_PROM_MAX_BUCKETS 16
 #define FO_PROM_MAX_LABELS 4

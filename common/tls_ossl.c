@@ -3,7 +3,7 @@
  * The peer's role is checked in the certificate verify callback rather than after the
  * handshake, so that a refused peer fails the handshake itself and is told so by an
  * alert; the side that owns the session only words the refusal. */
-#include "tls_ossl.h"
+#include "common/tls_ossl.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -20,8 +20,8 @@
 
 #include <openssl/ssl.h>
 
-#include "err.h"
-#include "tls.h"
+#include "common/err.h"
+#include "common/tls_id.h"
 
 /* ------------------------------------------------------------------ context */
 

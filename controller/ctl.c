@@ -6,7 +6,6 @@
 #include <sys/time.h>
 
 #include "common/log.h"
-#include "controller/admin.h"
 #include "failoverd.pb-c.h"
 
 #define MOD "ctl"
@@ -114,7 +113,41 @@ int fo_ctl_propose(struct fo_ctl *ctl, Fo__Command *cmd, fo_ctl_propose_cb cb, v
     req.forwarded = 1;
     req.body_case = FO__REQUEST__BODY_PROPOSE;
     req.propose = &prop;
-    rc = fo_admin_call(ctl, addr, &req, FO_ADMIN_FORWARD_TIMEOUT_MS, forwarded_done, p, err);
+    rc = fo_ctl_call(ctl, addr, &req, FO_CTL_FORWARD_TIMEOUT_MS, forwarded_done, p, err);
     if (rc != 0) free(p);
     return rc;
+}
+
+/* ------------------------------------------------------------------ hooks */
+
+int fo_ctl_call(struct fo_ctl *ctl, const char *addr, const Fo__Request *req, unsigned timeout_ms, fo_ctl_call_cb cb,
+                void *data, char err[FO_ERRLEN])
+{
+    if (ctl->hooks.call == NULL) return fo_errf(err, FO_ECANCELED, "shutting down");
+    return ctl->hooks.call(ctl, addr, req, timeout_ms, cb, data, err);
+}
+
+void fo_ctl_evaluate(struct fo_ctl *ctl, const char *cluster)
+{
+    if (ctl->hooks.evaluate != NULL) ctl->hooks.evaluate(ctl, cluster);
+}
+
+void fo_ctl_leader_ready(struct fo_ctl *ctl)
+{
+    if (ctl->hooks.leader_ready != NULL) ctl->hooks.leader_ready(ctl);
+}
+
+void fo_ctl_leader_lost(struct fo_ctl *ctl)
+{
+    if (ctl->hooks.leader_lost != NULL) ctl->hooks.leader_lost(ctl);
+}
+
+void fo_ctl_tick(struct fo_ctl *ctl, uint64_t loop_lag_ms, int64_t clock_jump_ms)
+{
+    if (ctl->hooks.tick != NULL) ctl->hooks.tick(ctl, loop_lag_ms, clock_jump_ms);
+}
+
+bool fo_ctl_failover_running(struct fo_ctl *ctl, const char *cluster)
+{
+    return ctl->hooks.failover_running != NULL && ctl->hooks.failover_running(ctl, cluster);
 }

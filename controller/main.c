@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "controller/admin.h"
+#include "controller/admin/admin.h"
 #include "controller/ctl.h"
-#include "controller/failover.h"
-#include "controller/metrics.h"
-#include "controller/monitor.h"
+#include "controller/act/failover.h"
+#include "controller/admin/metrics.h"
+#include "controller/probe/monitor.h"
 
 #define MOD "main"
 

@@ -4,8 +4,7 @@
  * transaction of apply.c. */
 #include "store/internal.h"
 
-#include "controller/health.h"   /* enum fo_health only */
-#include "controller/topology.h" /* enum fo_role only */
+#include "common/instance_state.h"
 
 #include <stdio.h>
 #include <string.h>

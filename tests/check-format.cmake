@@ -1,6 +1,6 @@
 # Runs clang-format --dry-run -Werror on every C source and header of the project.
 file(GLOB_RECURSE files
-  ${SRC}/common/*.[ch] ${SRC}/raft/*.[ch] ${SRC}/store/*.[ch] ${SRC}/controller/*.[ch]
+  ${SRC}/common/*.[ch] ${SRC}/raft/*.[ch] ${SRC}/store/*.[ch] ${SRC}/controller/*.[ch] ${SRC}/mysql/*.[ch]
   ${SRC}/client/*.[ch] ${SRC}/agent/*.[ch] ${SRC}/tests/unit/*.[ch] ${SRC}/tests/unit/lib/*.[ch])
 set(bad "")
 foreach(f ${files})

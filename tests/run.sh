@@ -5,6 +5,9 @@
 #   ./tests/run.sh          deps; unit tests under ASan+UBSan (build-asan/); then build
 #                           into build/ and run all tests
 #   ./tests/run.sh --asan   deps, ASan+UBSan build into build-asan/, unit tests only
+#   Every build is made with -DFO_WERROR=ON (warnings are errors here, not by default),
+#   and the full run also builds as packagers do: Release (gcc -O3) into build-release/
+#   and clang into build-clang/, warning-free (FO_PACKAGER_BUILDS=0 skips them).
 #   --build DIR, --asan-build DIR   build directories other than build/, build-asan/
 #   -- ARGS...              passed to every ctest run (e.g. -- -R 'test_prom|test_vip$';
 #                           the ASan stage adds -L unit, so it keeps to unit tests)
@@ -22,7 +25,7 @@ set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")/.."
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 asan=0
 build=build
@@ -137,7 +140,7 @@ run_ctest() {
 # The sanitizer build (STYLE.md §15): unit tests under ASan + UBSan. In the default
 # run it goes first, so that the last line printed is the full suite's summary.
 run_asan_units() {
-    cmake -S . -B "$asan_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_ASAN=ON >/dev/null
+    cmake -S . -B "$asan_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_ASAN=ON -DFO_WERROR=ON >/dev/null
     cmake --build "$asan_build" -j2 >/dev/null
     ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
@@ -153,7 +156,16 @@ fi
 
 echo "== unit tests under AddressSanitizer + UBSan ($asan_build/)"
 run_asan_units || exit 1
+# Packagers' builds (issue 10): a Release build with gcc (-O3 finds uninitialised paths
+# the default build does not) and a clang build, both with warnings as errors.
+if [ "${FO_PACKAGER_BUILDS:-1}" != 0 ]; then
+    echo "== packager builds: Release with gcc (build-release/), clang (build-clang/)"
+    cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DFO_WERROR=ON >/dev/null
+    cmake --build build-release -j2 >/dev/null || { echo "tests/run.sh: the Release (gcc -O3) build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+    CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_WERROR=ON >/dev/null
+    cmake --build build-clang -j2 >/dev/null || { echo "tests/run.sh: the clang build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+fi
 echo "== full suite ($build/)"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_WERROR=ON
 cmake --build "$build" -j2
 run_ctest "$build" "tests/run.sh: the full suite failed" ${ctest_args[@]+"${ctest_args[@]}"}

@@ -47,7 +47,7 @@ SUBNET = "10.232.71"
 HOSTS = ["db1", "db2", "db3", "c1", "c2", "c3"]
 VIP = f"{SUBNET}.100"
 LEASE_MS = 2000
-WATCH_S = 1.0  # FO_VIPMGR_WATCH_MS (controller/vipmgr.h)
+WATCH_S = 1.0  # FO_VIPMGR_WATCH_MS (controller/vip/vipmgr.h)
 # A stray is found by the next status poll (<= WATCH_S), released in one agent round
 # trip; the margin covers a poll that had just been sent before the address appeared.
 STRAY_BOUND_S = 2 * WATCH_S + 1.0

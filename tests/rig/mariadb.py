@@ -118,7 +118,7 @@ class Server:
              "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
              "--performance-schema=off", "--skip-name-resolve",
              f"--slave-net-timeout={r.slave_net_timeout}",
-             "--max-connections=200"]
+             "--max-connections=200", f"--tmpdir={os.path.join(self.dir, 'tmp')}"]
         if self.read_only:
             a.append("--read-only=1")
         a += list(r.extra_args) + list(self.extra_args)
@@ -230,15 +230,26 @@ class MariaDBRig:
     def _install_template(self):
         if os.path.isdir(os.path.join(self.template, "mysql")):
             return
+        # A private tmpdir: with the shared /tmp, mariadb-install-db was seen failing with
+        # "Error on delete of '/tmp/#sql-temptable-...MAI'" while other servers ran. A
+        # failed install is retried once on an empty datadir (as tests/unit/lib/testdb.c).
+        tmp = os.path.join(self.base_dir, "tmp")
+        os.makedirs(tmp, exist_ok=True)
         log = os.path.join(self.base_dir, "install-db.log")
-        with open(log, "wb") as f:
-            rc = subprocess.run(
-                [self.install_db, "--no-defaults", f"--datadir={self.template}", "--user=root",
-                 "--auth-root-authentication-method=normal", "--skip-test-db",
-                 "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=16M"],
-                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, timeout=120).returncode
-        if rc != 0:
-            raise RigError(f"mariadb-install-db failed (exit {rc}); {log}:\n{tail(log)}")
+        for attempt in (1, 2):
+            with open(log, "wb") as f:
+                rc = subprocess.run(
+                    [self.install_db, "--no-defaults", f"--datadir={self.template}", "--user=root",
+                     "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={tmp}",
+                     "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=16M"],
+                    stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, timeout=120).returncode
+            if rc == 0:
+                return
+            if attempt == 1:
+                print(f"rig.mariadb: mariadb-install-db failed (exit {rc}), retrying once:\n{tail(log, 8)}",
+                      file=sys.stderr, flush=True)
+                shutil.rmtree(self.template, ignore_errors=True)
+        raise RigError(f"mariadb-install-db failed (exit {rc}) twice; {log}:\n{tail(log)}")
 
     def _spawn(self, i):
         s = self.servers[i]
@@ -251,6 +262,7 @@ class MariaDBRig:
                 os.unlink(p)
             except FileNotFoundError:
                 pass
+        os.makedirs(os.path.join(s.dir, "tmp"), exist_ok=True)
         s.proc = Proc(f"mariadb{i}", s.argv(), s.outlog, detach=self.detach).start()
 
     def wait_ready(self, i, timeout=None):

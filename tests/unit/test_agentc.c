@@ -1,4 +1,4 @@
-/* Unit tests for controller/agentc.c, failoverd's client of the failover-agent RPC, on
+/* Unit tests for controller/vip/agentc.c, failoverd's client of the failover-agent RPC, on
  * a real uv loop over 127.0.0.1. Two kinds of peer stand in for an agent: the real
  * agent server (agent/server.h) answering StatusRequests, in plain TCP or mutual TLS
  * with certificates made at test time by deploy/gen-certs.sh; and a raw libuv
@@ -24,7 +24,7 @@
 #include "agent/server.h"
 #include "common/frame.h"
 #include "common/log.h"
-#include "controller/agentc.h"
+#include "controller/vip/agentc.h"
 #include "lib/testcheck.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,11 +1,11 @@
-/* Unit tests for controller/candidate.c: a table of failover scenarios (DESIGN.md §6
+/* Unit tests for controller/decide/candidate.c: a table of failover scenarios (DESIGN.md §6
  * step 3), each replica described compactly and turned into a struct fo_sample at run
  * time, with the exact reason of every replica and the exact summary. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/candidate.h"
+#include "controller/decide/candidate.h"
 #include "fo_test.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,9 +1,9 @@
-/* Unit tests for controller/detector.c: a table of detection scenarios, one per rule
+/* Unit tests for controller/decide/detector.c: a table of detection scenarios, one per rule
  * and per ordering between rules (DESIGN.md §5), each with its exact reason. */
 #include <stdio.h>
 #include <string.h>
 
-#include "controller/detector.h"
+#include "controller/decide/detector.h"
 #include "fo_test.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,4 +1,4 @@
-/* Tests for controller/fence.c, the one fencing implementation (issue 8 item 6).
+/* Tests for mysql/fence.c, the one fencing implementation (issue 8 item 6).
  *
  * Against a real mariadbd started by the test (lib/testdb.h):
  *  - more than 160 client sessions: idle ones, ones holding open transactions, sessions
@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "controller/fence.h"
+#include "mysql/fence.h"
 #include "fo_test.h"
 #include "lib/testcheck.h"
 #include "lib/testdb.h"

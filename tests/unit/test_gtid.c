@@ -1,11 +1,11 @@
-/* Unit tests for controller/gtid.c: tables of positions and sets, well-formed and not. */
+/* Unit tests for controller/decide/gtid.c: tables of positions and sets, well-formed and not. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/gtid.h"
-#include "controller/sample.h" /* FO_GTIDSTATE_LEN: the longest state a probe keeps */
+#include "controller/decide/gtid.h"
+#include "mysql/sample.h" /* FO_GTIDSTATE_LEN: the longest state a probe keeps */
 #include "fo_test.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

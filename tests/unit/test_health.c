@@ -1,10 +1,10 @@
-/* Unit tests for controller/health.c: full probe sequences and the transition table. */
+/* Unit tests for controller/probe/health.c: full probe sequences and the transition table. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "controller/health.h"
-#include "controller/sample.h"
+#include "controller/probe/health.h"
+#include "mysql/sample.h"
 #include "fo_test.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

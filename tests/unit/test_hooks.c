@@ -1,4 +1,4 @@
-/* Tests for controller/hooks.c on a real uv loop with real scripts, written into a
+/* Tests for controller/act/hooks.c on a real uv loop with real scripts, written into a
  * temporary directory at test time: exit codes, the timeout (SIGTERM, then SIGKILL
  * for a script that ignores SIGTERM, and the whole process group dies), the exact
  * environment, bounded output logging, spawn errors, a background process holding
@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "controller/hooks.h"
+#include "controller/act/hooks.h"
 #include "fo_test.h"
 #include "lib/testcheck.h"
 

@@ -1,4 +1,4 @@
-/* controller/myconn.c against hostile servers (DESIGN.md §10, issue 9): a fake MySQL
+/* mysql/myconn.c against hostile servers (DESIGN.md §10, issue 9): a fake MySQL
  * server, in a thread of this test, that tries to make the client send its password
  * in cleartext (an authentication switch to mysql_clear_password or dialog, or the
  * plugin named right in its greeting), names a plugin we do not allow, or claims TLS
@@ -26,8 +26,8 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "controller/myconn.h"
-#include "controller/sqlexec.h"
+#include "mysql/myconn.h"
+#include "mysql/sqlexec.h"
 #include "fo_test.h"
 #include "lib/testcheck.h"
 #include "lib/testutil.h"
@@ -305,7 +305,7 @@ static void test_claims_tls_but_is_not(void)
  * greeting comes 200 ms after the TCP handshake, as from a server across a network:
  * with a greeting already waiting when Connector/C first reads (loopback, same host),
  * Connector/C answers it before myconn can look, and the session is refused right
- * after the login instead (controller/myconn.h); the second half covers that. */
+ * after the login instead (mysql/myconn.h); the second half covers that. */
 static void test_required_refuses_plain_server(void)
 {
     static struct fake f;

@@ -1,4 +1,4 @@
-/* Tests for controller/prober.c on a real uv loop: a closed port (errors and the
+/* Tests for controller/probe/prober.c on a real uv loop: a closed port (errors and the
  * backoff schedule), a server that never greets, servers that send garbage, a fake
  * MySQL server that completes the handshake and then never answers a query, closing
  * the probe during each phase, and a real mariadbd (credentials, SIGSTOP, recovery).
@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "controller/prober.h"
+#include "controller/probe/prober.h"
 #include "fo_test.h"
 #include "lib/testcheck.h"
 #include "lib/testdb.h"

@@ -1,8 +1,8 @@
-/* controller/readers.h: reader VIP eligibility and placement, as tables of cases. */
+/* controller/decide/readers.h: reader VIP eligibility and placement, as tables of cases. */
 #include <stdio.h>
 #include <string.h>
 
-#include "controller/readers.h"
+#include "controller/decide/readers.h"
 #include "fo_test.h"
 
 /* Candidates: P = primary (up), A, B, C = replicas with various states. */

@@ -1,4 +1,4 @@
-/* Unit tests for controller/sample.c.
+/* Unit tests for mysql/sample.c.
  *
  * The fixtures are real replies captured from MariaDB 10.11.19 (Debian 12) with
  * `SHOW SLAVE STATUS` in four states: replicating; IO thread stopped by an error;
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/sample.h"
+#include "mysql/sample.h"
 #include "fo_test.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

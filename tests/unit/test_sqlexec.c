@@ -1,4 +1,4 @@
-/* Tests for controller/sqlexec.c: fo_sql_quote (a table of cases), argument checks,
+/* Tests for mysql/sqlexec.c: fo_sql_quote (a table of cases), argument checks,
  * connect failures and cancel in each phase against a closed port and a listener
  * that never greets, and a real mariadbd started by the test (statement lists,
  * stop at the first failure, tolerated errors, kept rows, multiple result sets,
@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "controller/sqlexec.h"
+#include "mysql/sqlexec.h"
 #include "fo_test.h"
 #include "lib/testcheck.h"
 #include "lib/testdb.h"

@@ -1,10 +1,10 @@
-/* Unit tests for controller/topology.c: a table of cluster scenarios, each instance
+/* Unit tests for controller/decide/topology.c: a table of cluster scenarios, each instance
  * described compactly and turned into a struct fo_sample at run time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/topology.h"
+#include "controller/decide/topology.h"
 #include "fo_test.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,0 +1,692 @@
+/* Keeping the topology safe between failovers (DESIGN.md §6, issues 3 and 8):
+ *  - a writable instance that is not the designated primary is fenced with the one
+ *    fencing module (mysql/fence.h: read_only=1, client sessions killed, READ_ONLY
+ *    ADMIN/SUPER ones included, semi-sync master off); what survived is recorded, and
+ *    a fence that left survivors is repeated even though read_only is already 1;
+ *  - an instance that has transactions the primary lacks (fo_gtid_state_errant on
+ *    @@gtid_binlog_state, so server ids count, not only seqnos) is QUARANTINED with a
+ *    reason naming them, never rejoined. This is judged before anything rewrites its
+ *    gtid_slave_pos (MASTER_DEMOTE_TO_SLAVE would hide the divergence), and an instance
+ *    whose gtid_binlog_state is unknown is not rejoined at all;
+ *  - an instance that does not replicate from the primary (a former primary coming
+ *    back, a replica left pointing at a dead source) and has nothing errant is
+ *    repointed with MASTER_USE_GTID=slave_pos (+ MASTER_DEMOTE_TO_SLAVE=1 if it has no
+ *    source), guarded by its gtid_binlog_state: if it changed since the sample that
+ *    was judged, nothing is rewritten;
+ *  - a replica whose replication broke (an IO or SQL thread stopped on an error, e.g.
+ *    1236 after a divergence) is looked at again: errant -> quarantined, IO error 1236
+ *    (the primary cannot serve it) -> quarantined, anything else -> recorded;
+ *  - a replica of the primary whose IO thread is stopped WITHOUT an error while its SQL
+ *    thread runs, after a failover attempt on that primary that did not complete (what
+ *    its choose step leaves behind), gets START SLAVE IO_THREAD, at most IO_TRIES times
+ *    until it is seen running again. Never with the SQL thread stopped too: MariaDB
+ *    would discard the relay log. An IO thread a DBA stopped otherwise is left alone.
+ * Every action and every refusal is a Decision (`failoverctl why`). Instances in
+ * maintenance are left alone; a quarantined instance is only ever fenced.
+ * One operation per instance at a time; an instance is judged again only on a fresh
+ * sample (or after RETRY_MS when an operation failed). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "controller/act/failover_internal.h"
+#include "mysql/fence.h"
+#include "controller/decide/gtid.h"
+#include "controller/probe/monitor.h"
+#include "controller/decide/topology.h"
+
+#define MOD "rejoin"
+#define RETRY_MS 5000        /* after a failed operation */
+#define NOTE_REPEAT_MS 60000 /* the same waiting/refusal note is recorded again at most this often */
+#define IO_TRIES 3           /* START SLAVE IO_THREAD attempts before leaving it to a DBA */
+#define FENCE_FAST_TRIES 5   /* incomplete fences repeated on every sample; then every RETRY_MS */
+#define ER_MASTER_FATAL_READING_BINLOG 1236
+#define ER_SIGNAL_EXCEPTION 1644 /* our repoint guard's SIGNAL */
+#define ERRANT_LEN 512
+
+enum op_kind { OP_NONE = 0, OP_FENCE, OP_CONFIRM, OP_REPOINT, OP_IO_START };
+
+struct rejoin_op {
+    struct rejoin_op *next;
+    struct fo_failover *fe;
+    char cluster[FO_NAME_LEN];
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    char primary_host[FO_HOST_LEN]; /* the designated primary when the operation began */
+    uint16_t primary_port;
+    uint64_t next_ms;       /* monotonic: no new operation before */
+    enum op_kind kind;      /* what is in flight (q or fence set), OP_NONE if nothing */
+    struct fo_sql *q;       /* in flight, or NULL */
+    struct fo_fence *fence; /* in flight, or NULL */
+    bool cancelled;
+    bool refence;                     /* the last fence was incomplete: fence again even if read_only */
+    unsigned fence_fails;             /* consecutive incomplete fences */
+    unsigned io_tries;                /* IO thread restarts since it was last seen running */
+    bool fatal;                       /* OP_CONFIRM: replication failed with error 1236 */
+    char broken[FO_ERRTEXT_LEN + 64]; /* OP_CONFIRM: the replication error, or "" */
+    char state[FO_GTIDSTATE_LEN];     /* OP_CONFIRM: the instance's gtid_binlog_state judged */
+    char what[256];                   /* OP_REPOINT / OP_IO_START: for the decision */
+    char note_key[96];                /* the last note recorded (see note()) */
+    uint64_t note_at;
+};
+
+struct member {
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    int role;
+};
+
+struct check_ctx {
+    struct fo_failover *fe;
+    const struct fo_store_cluster *c;
+    const struct fo_sample *ps; /* the primary's latest sample */
+    struct member m[FO_MAX_INSTANCES_PER_CLUSTER];
+    unsigned n;
+};
+
+static bool is_primary(const struct fo_store_cluster *c, const char *host, uint16_t port)
+{
+    return fo_addr_same(host, port, c->primary_host, c->primary_port);
+}
+
+static struct rejoin_op *op_find(struct fo_failover *fe, const char *cluster, const char *host, uint16_t port)
+{
+    struct rejoin_op *op;
+
+    for (op = fe->rejoins; op != NULL; op = op->next)
+        if (op->port == port && strcmp(op->host, host) == 0 && strcmp(op->cluster, cluster) == 0) return op;
+    return NULL;
+}
+
+static struct rejoin_op *op_get(struct fo_failover *fe, const char *cluster, const char *host, uint16_t port)
+{
+    struct rejoin_op *op = op_find(fe, cluster, host, port);
+
+    if (op != NULL) return op;
+    if ((op = calloc(1, sizeof(*op))) == NULL) {
+        FO_WARN(MOD, "%s %s:%u: out of memory", cluster, host, port);
+        return NULL;
+    }
+    op->fe = fe;
+    snprintf(op->cluster, sizeof(op->cluster), "%s", cluster);
+    snprintf(op->host, sizeof(op->host), "%s", host);
+    op->port = port;
+    op->next = fe->rejoins;
+    fe->rejoins = op;
+    return op;
+}
+
+static void op_unlink_free(struct rejoin_op *op)
+{
+    struct rejoin_op **pp = &op->fe->rejoins;
+
+    while (*pp != NULL && *pp != op) pp = &(*pp)->next;
+    if (*pp == op) *pp = op->next;
+    free(op);
+}
+
+static void op_cancel(struct rejoin_op *op)
+{
+    if (op->q == NULL && op->fence == NULL) {
+        op_unlink_free(op);
+        return;
+    }
+    op->cancelled = true; /* the callback frees it */
+    if (op->q != NULL) fo_sql_cancel(op->q);
+    if (op->fence != NULL) fo_fence_cancel(op->fence);
+}
+
+void fo_rejoin_cancel_all(struct fo_failover *fe)
+{
+    struct rejoin_op *op, *next;
+
+    for (op = fe->rejoins; op != NULL; op = next) {
+        next = op->next;
+        op_cancel(op);
+    }
+}
+
+static uint64_t fresh_sample_ms(const struct fo_failover *fe)
+{
+    return 2u * fe->ctl->cfg.probe.interval_ms; /* a sample taken after the operation */
+}
+
+static void decide(struct rejoin_op *op, const char *verdict, const char *reason)
+{
+    fo_fe_decision(op->fe, op->cluster, verdict, reason, op->host, op->port, false, NULL);
+}
+
+/* A waiting state or a refusal about this instance: recorded when it changes, and
+ * again at most every NOTE_REPEAT_MS while it lasts (evaluation runs on every probe
+ * of the cluster, and the engine's own deduplication keeps one key per cluster). */
+static void note(struct rejoin_op *op, const char *verdict, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note(struct rejoin_op *op, const char *verdict, const char *fmt, ...)
+{
+    uint64_t now = uv_now(op->fe->ctl->loop);
+    char reason[768], key[sizeof(op->note_key)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    snprintf(key, sizeof(key), "%s|%.80s", verdict, reason);
+    if (strcmp(key, op->note_key) == 0 && now - op->note_at < NOTE_REPEAT_MS) return;
+    memcpy(op->note_key, key, sizeof(key));
+    op->note_at = now;
+    decide(op, verdict, reason);
+}
+
+/* ------------------------------------------------------------------ quarantine */
+
+/* Formats into out; a text that does not fit ends with "..." (reasons are bounded by
+ * what the store keeps: a cut reason is better than none). */
+static void fit(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fit(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    va_start(ap, fmt);
+    k = vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+    if (k >= 0 && (size_t)k >= n && n > 4) memcpy(out + n - 4, "...", 4);
+}
+
+static void quarantine(struct rejoin_op *op, const char *errant)
+{
+    char reason[256], decision[1024], err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__Quarantine q;
+
+    /* The stored reason is at most 255 bytes, so the errant GTIDs come first; the
+     * decision carries the whole list. */
+    if (errant[0] != '\0') {
+        fit(reason, sizeof(reason),
+            "errant GTIDs %s (not on the primary %s:%u)%s%s; not rejoined: a DBA must "
+            "reconcile it",
+            errant, op->primary_host, op->primary_port, op->broken[0] ? "; " : "", op->broken);
+        fit(decision, sizeof(decision),
+            "%s:%u quarantined: errant GTIDs %s (not on the primary %s:%u)%s%s; not "
+            "rejoined: a DBA must reconcile it",
+            op->host, op->port, errant, op->primary_host, op->primary_port, op->broken[0] ? "; " : "", op->broken);
+    } else {
+        fit(reason, sizeof(reason),
+            "replication from the primary %s:%u cannot continue: %s; not rejoined: a DBA "
+            "must reconcile it",
+            op->primary_host, op->primary_port, op->broken);
+        fit(decision, sizeof(decision), "%s:%u quarantined: %s", op->host, op->port, reason);
+    }
+    fo__command__init(&cmd);
+    fo__quarantine__init(&q);
+    q.cluster = op->cluster;
+    q.host = op->host;
+    q.port = op->port;
+    q.on = 1;
+    q.reason = reason;
+    cmd.body_case = FO__COMMAND__BODY_QUARANTINE;
+    cmd.quarantine = &q;
+    FO_WARN(MOD, "%s %s:%u: quarantined: %s", op->cluster, op->host, op->port, reason);
+    if (fo_ctl_propose(op->fe->ctl, &cmd, NULL, NULL, err) != 0) FO_WARN(MOD, "quarantine: %s", err);
+    decide(op, "quarantined", decision);
+    /* Until the quarantine is applied, nothing else happens to it; if the proposal
+     * is lost, the next judgement finds the same transactions and proposes again. */
+    op->next_ms = uv_now(op->fe->ctl->loop) + RETRY_MS;
+}
+
+/* ------------------------------------------------------------------ operations */
+
+static void op_done(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows);
+
+/* Runs stmts on host:port (the instance, or the primary) as the cluster's user. */
+static void run_op(struct rejoin_op *op, const struct fo_store_cluster *c, enum op_kind kind, const char *host,
+                   uint16_t port, const char *const *stmts, unsigned n)
+{
+    struct fo_ctl *ctl = op->fe->ctl;
+    struct fo_sql_opts opts;
+    char pw[256], err[FO_ERRLEN];
+
+    if (fo_fe_read_secret(op->fe, c->password_file, pw, sizeof(pw), err) != 0) {
+        note(op, "cannot_rejoin", "%s:%u: cannot act: %s", op->host, op->port, err);
+        return;
+    }
+    memset(&opts, 0, sizeof(opts));
+    opts.connect_timeout_ms = ctl->cfg.probe.connect_timeout_ms;
+    opts.timeout_ms = ctl->cfg.failover.step_timeout_ms;
+    opts.tls = fo_config_cluster_tls(&ctl->cfg, op->cluster);
+    snprintf(op->primary_host, sizeof(op->primary_host), "%s", c->primary_host);
+    op->primary_port = c->primary_port;
+    op->q = fo_sql_run(ctl->loop, host, port, c->user, pw, stmts, n, &opts, op_done, op);
+    memset(pw, 0, sizeof(pw));
+    if (op->q == NULL) {
+        FO_WARN(MOD, "%s %s:%u: cannot start SQL (out of memory or bad arguments)", op->cluster, op->host, op->port);
+        return;
+    }
+    op->kind = kind;
+}
+
+static void fence_done(void *data, const struct fo_fence_result *r)
+{
+    struct rejoin_op *op = data;
+    uint64_t now = uv_now(op->fe->ctl->loop);
+    bool complete;
+    char reason[1024];
+
+    op->fence = NULL;
+    op->kind = OP_NONE;
+    if (op->cancelled) {
+        op_unlink_free(op);
+        return;
+    }
+    complete = r->status == 0 && r->read_only && r->survived == 0;
+    snprintf(reason, sizeof(reason),
+             "%s:%u was writable but is not the primary %s:%u: %s (read_only=%s, %u session(s) killed in %u "
+             "round(s), %u survived%s)%s%.400s",
+             op->host, op->port, op->primary_host, op->primary_port,
+             complete ? "fenced" : (r->reached ? "fence incomplete" : "fence failed: server not reached"),
+             r->read_only ? "1" : "not confirmed", r->killed, r->rounds, r->survived, r->status != 0 ? ", error" : "",
+             r->detail[0] ? ": " : "", r->detail);
+    if (complete) {
+        op->fence_fails = 0;
+        op->refence = false;
+        decide(op, "fenced", reason);
+    } else {
+        /* Survivors (or no confirmation) mean it may still take writes: fence again
+         * on the next sample even if it now shows read_only=1, then less often. */
+        op->fence_fails++;
+        op->refence = true;
+        FO_WARN(MOD, "%s: %s", op->cluster, reason);
+        note(op, "fence_incomplete", "%s", reason);
+    }
+    op->next_ms = now + (complete || op->fence_fails < FENCE_FAST_TRIES ? fresh_sample_ms(op->fe) : RETRY_MS);
+}
+
+static void fence_stray(struct check_ctx *cx, struct rejoin_op *op)
+{
+    struct fo_ctl *ctl = cx->fe->ctl;
+    struct fo_fence_opts o;
+    char pw[256], err[FO_ERRLEN];
+
+    if (fo_fe_read_secret(cx->fe, cx->c->password_file, pw, sizeof(pw), err) != 0) {
+        note(op, "fence_incomplete", "%s:%u is writable but is not the primary, and cannot be fenced: %s", op->host,
+             op->port, err);
+        return;
+    }
+    memset(&o, 0, sizeof(o));
+    o.host = op->host;
+    o.port = op->port;
+    o.user = cx->c->user;
+    o.password = pw;
+    o.connect_timeout_ms = ctl->cfg.probe.connect_timeout_ms;
+    o.timeout_ms = ctl->cfg.failover.step_timeout_ms;
+    o.semi_sync_off = true; /* DESIGN.md §6: its waiting commits must not hold on */
+    snprintf(op->primary_host, sizeof(op->primary_host), "%s", cx->c->primary_host);
+    op->primary_port = cx->c->primary_port;
+    op->fence = fo_fence_start_tls(ctl->loop, &o, fo_config_cluster_tls(&ctl->cfg, op->cluster), fence_done, op, err);
+    memset(pw, 0, sizeof(pw));
+    if (op->fence == NULL) {
+        FO_WARN(MOD, "%s %s:%u: cannot start fencing: %s", op->cluster, op->host, op->port, err);
+        note(op, "fence_incomplete", "%s:%u is writable but is not the primary, and fencing cannot start: %s", op->host,
+             op->port, err);
+        return;
+    }
+    op->kind = OP_FENCE;
+}
+
+/* The guard of a repoint: the instance's gtid_binlog_state is still the one judged
+ * free of errant transactions, and it is still read-only; otherwise SIGNAL stops the
+ * list before STOP SLAVE. (MariaDB runs IF outside stored programs; the repoint is
+ * MariaDB-only anyway: MASTER_USE_GTID, MASTER_DEMOTE_TO_SLAVE.) */
+static int guard_statement(const char *state, char *out, size_t n)
+{
+    char qs[2 * FO_GTIDSTATE_LEN + 4];
+    int k;
+
+    if (fo_sql_quote(state, qs, sizeof(qs)) != 0) return FO_ETOOBIG;
+    k = snprintf(out, n,
+                 "IF @@gtid_binlog_state <> %s OR @@read_only = 0 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = "
+                 "'failoverd: gtid_binlog_state or read_only changed since the sample judged; not repointed'; END IF",
+                 qs);
+    return k < 0 || (size_t)k >= n ? FO_ETOOBIG : 0;
+}
+
+static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, const struct fo_sample *s)
+{
+    char change[1024], h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], qpw[520], pw[256], err[FO_ERRLEN];
+    char guard[2 * FO_GTIDSTATE_LEN + 256];
+    bool demote = !s->is_replica;
+    const char *stmts[5];
+    unsigned n = 0;
+    int k;
+
+    if (c->repl_user[0] == '\0' || c->repl_password_file[0] == '\0' ||
+        fo_fe_read_secret(op->fe, c->repl_password_file, pw, sizeof(pw), err) != 0) {
+        note(op, "cannot_rejoin",
+             "%s:%u does not replicate from the primary and cannot be repointed: repl_user / repl_password_file "
+             "not configured or unreadable",
+             op->host, op->port);
+        op->next_ms = uv_now(op->fe->ctl->loop) + RETRY_MS;
+        return;
+    }
+    k = -1;
+    if (fo_sql_quote(c->primary_host, h, sizeof(h)) == 0 && fo_sql_quote(c->repl_user, u, sizeof(u)) == 0 &&
+        fo_sql_quote(pw, qpw, sizeof(qpw)) == 0 && guard_statement(s->gtid_binlog_state, guard, sizeof(guard)) == 0)
+        k = snprintf(change, sizeof(change),
+                     "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+                     "MASTER_USE_GTID=slave_pos%s",
+                     h, c->primary_port, u, qpw, demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
+    memset(pw, 0, sizeof(pw));
+    memset(qpw, 0, sizeof(qpw));
+    if (k < 0 || (size_t)k >= sizeof(change)) {
+        note(op, "cannot_rejoin",
+             "%s:%u does not replicate from the primary and cannot be repointed: the primary's host, repl_user, "
+             "the replication password or the instance's gtid_binlog_state does not fit the statements",
+             op->host, op->port);
+        op->next_ms = uv_now(op->fe->ctl->loop) + RETRY_MS;
+        memset(change, 0, sizeof(change));
+        return;
+    }
+    stmts[n++] = guard;
+    stmts[n++] = "STOP SLAVE";
+    stmts[n++] = change;
+    if (c->semi_sync) stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=1";
+    stmts[n++] = "START SLAVE";
+    snprintf(op->what, sizeof(op->what), "repointed to the primary %s:%u%s", c->primary_host, c->primary_port,
+             demote ? " (demoted former primary)" : "");
+    run_op(op, c, OP_REPOINT, op->host, op->port, stmts, n);
+    memset(change, 0, sizeof(change));
+}
+
+/* The sample says the instance has transactions the primary lacks, or its
+ * replication failed fatally. The primary's sample may be older than the instance's
+ * (a busy primary), so before a quarantine, which only a DBA lifts, read the
+ * primary's gtid_binlog_state again: that read is newer than the instance's sample. */
+static void confirm(struct rejoin_op *op, const struct fo_store_cluster *c, const struct fo_sample *s,
+                    const char *broken, bool fatal)
+{
+    static const char *const stmts[] = {"SELECT @@gtid_binlog_state"};
+
+    snprintf(op->state, sizeof(op->state), "%s", s->gtid_binlog_state);
+    snprintf(op->broken, sizeof(op->broken), "%s", broken);
+    op->fatal = fatal;
+    run_op(op, c, OP_CONFIRM, c->primary_host, c->primary_port, stmts, 1);
+}
+
+static void confirm_done(struct rejoin_op *op, int status, const char *error, const struct fo_sql_rows *rows)
+{
+    struct fo_store_cluster c;
+    char errant[ERRANT_LEN], err[FO_ERRLEN];
+    const char *pstate;
+    int rc;
+
+    if (status != 0) {
+        note(op, "cannot_rejoin", "%s:%u: reading the primary's gtid_binlog_state failed: %s", op->host, op->port,
+             error);
+        return;
+    }
+    if (fo_store_get_cluster(op->fe->ctl->store, op->cluster, &c) != 0 ||
+        !is_primary(&c, op->primary_host, op->primary_port))
+        return; /* the primary changed meanwhile: judge again on fresh samples */
+    pstate = rows != NULL && rows->n_rows == 1 && rows->n_cols >= 1 ? rows->values[0] : NULL;
+    if (pstate == NULL) {
+        note(op, "rejoin_waiting", "%s:%u: the primary's gtid_binlog_state is unknown (NULL); not rejoined", op->host,
+             op->port);
+        return;
+    }
+    rc = fo_gtid_state_errant(op->state, pstate, errant, sizeof(errant), err);
+    if (rc < 0) {
+        note(op, "cannot_rejoin", "%s:%u: cannot compare gtid_binlog_states: %s; not rejoined", op->host, op->port,
+             err);
+        return;
+    }
+    if (rc > 0 || op->fatal) {
+        quarantine(op, rc > 0 ? errant : "");
+        return;
+    }
+    if (op->broken[0] != '\0')
+        note(op, "replication_broken", "%s:%u: %s; nothing the primary lacks, left to a DBA", op->host, op->port,
+             op->broken);
+    else
+        op->next_ms = uv_now(op->fe->ctl->loop); /* the primary's sample was stale: judge the next one */
+}
+
+static void op_done(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows)
+{
+    struct rejoin_op *op = data;
+    enum op_kind kind = op->kind;
+    uint64_t now = uv_now(op->fe->ctl->loop);
+    char reason[600];
+
+    op->q = NULL;
+    op->kind = OP_NONE;
+    if (op->cancelled) {
+        op_unlink_free(op);
+        return;
+    }
+    if (kind == OP_CONFIRM) {
+        confirm_done(op, status, error, rows);
+        return;
+    }
+    if (status != 0 && kind == OP_REPOINT && myerrno == ER_SIGNAL_EXCEPTION) {
+        FO_INFO(MOD, "%s %s:%u changed since its sample was judged; not repointed, judged again", op->cluster, op->host,
+                op->port);
+        op->next_ms = now + fresh_sample_ms(op->fe);
+        return;
+    }
+    if (status != 0) {
+        FO_WARN(MOD, "%s %s:%u: %s failed: %s", op->cluster, op->host, op->port, op->what, error);
+        note(op, kind == OP_REPOINT ? "rejoin_failed" : "io_restart_failed", "%s:%u: %.200s failed: %.300s", op->host,
+             op->port, op->what, error);
+        return; /* next_ms: RETRY_MS after the start */
+    }
+    snprintf(reason, sizeof(reason), "%s:%u %s", op->host, op->port, op->what);
+    decide(op, kind == OP_REPOINT ? "rejoined" : "io_restarted", reason);
+    /* Look again once a fresh sample shows the effect. */
+    op->next_ms = now + fresh_sample_ms(op->fe);
+}
+
+/* ------------------------------------------------------------------ judging one instance */
+
+/* Replication stopped on an error: it does not recover by itself. */
+static bool broken(const struct fo_sample *s, char *out, size_t n, bool *fatal)
+{
+    *fatal = false;
+    if (s->io_running == FO_THREAD_NO && s->last_io_errno != 0) {
+        *fatal = s->last_io_errno == ER_MASTER_FATAL_READING_BINLOG;
+        snprintf(out, n, "replication IO thread stopped: error %u: %.300s", s->last_io_errno, s->last_io_error);
+        return true;
+    }
+    if (s->sql_running == FO_THREAD_NO && s->last_sql_errno != 0) {
+        snprintf(out, n, "replication SQL thread stopped: error %u: %.300s", s->last_sql_errno, s->last_sql_error);
+        return true;
+    }
+    return false;
+}
+
+/* Errant transactions (quarantine), else repoint, else wait: for an instance that is
+ * read-only and either replicates from nobody we trust or broke (broken != ""). */
+static void judge(struct check_ctx *cx, struct rejoin_op *op, const struct fo_sample *s, const char *broken_why,
+                  bool fatal)
+{
+    char errant[ERRANT_LEN], err[FO_ERRLEN];
+    int rc;
+
+    if (!s->gtid_binlog_state_known) {
+        note(op, "rejoin_waiting",
+             "%s:%u: its gtid_binlog_state is unknown (NULL or too long): cannot tell whether it has transactions "
+             "the primary lacks; not rejoined",
+             op->host, op->port);
+        return;
+    }
+    if (!cx->ps->gtid_binlog_state_known) {
+        note(op, "rejoin_waiting",
+             "%s:%u: the primary %s:%u's gtid_binlog_state is unknown: cannot judge errant transactions; not "
+             "rejoined",
+             op->host, op->port, cx->c->primary_host, cx->c->primary_port);
+        return;
+    }
+    rc = fo_gtid_state_errant(s->gtid_binlog_state, cx->ps->gtid_binlog_state, errant, sizeof(errant), err);
+    if (rc < 0) {
+        note(op, "cannot_rejoin", "%s:%u: cannot compare gtid_binlog_states: %s; not rejoined", op->host, op->port,
+             err);
+        op->next_ms = uv_now(cx->fe->ctl->loop) + RETRY_MS;
+        return;
+    }
+    op->next_ms = uv_now(cx->fe->ctl->loop) + RETRY_MS; /* while the operation runs and after a failure */
+    if (rc > 0 || fatal) {
+        confirm(op, cx->c, s, broken_why, fatal);
+        return;
+    }
+    if (broken_why[0] != '\0') {
+        note(op, "replication_broken", "%s:%u: %s; nothing the primary lacks, left to a DBA", op->host, op->port,
+             broken_why);
+        return;
+    }
+    repoint(op, cx->c, s);
+}
+
+struct last_failover {
+    bool found;
+    struct fo_store_failover f;
+};
+
+static int take_last(void *data, const struct fo_store_failover *f)
+{
+    struct last_failover *l = data;
+
+    l->found = true;
+    l->f = *f;
+    return 1;
+}
+
+/* True if the cluster's latest failover was an attempt on the current primary that did
+ * not complete: its choose step may have left IO threads stopped. An IO thread stopped
+ * in any other situation is a DBA's (e.g. to make a replica lag on purpose) and is left
+ * alone. */
+static bool failed_attempt_on_primary(struct check_ctx *cx)
+{
+    struct last_failover l = {0};
+
+    fo_store_each_failover(cx->fe->ctl->store, cx->c->name, 1, take_last, &l);
+    return l.found && l.f.result != 0 && l.f.result != 1 /* running, success */ &&
+           fo_addr_same(l.f.old_host, l.f.old_port, cx->c->primary_host, cx->c->primary_port);
+}
+
+static void restart_io(struct check_ctx *cx, struct rejoin_op *op, const struct fo_sample *s)
+{
+    static const char *const io[] = {"START SLAVE IO_THREAD"};
+
+    /* MariaDB discards a GTID replica's relay log when replication starts with both
+     * threads stopped: its unapplied transactions would be lost. Never here. */
+    if (s->sql_running != FO_THREAD_YES || !failed_attempt_on_primary(cx)) return;
+    if (op->io_tries >= IO_TRIES) {
+        if (op->io_tries++ == IO_TRIES)
+            note(op, "io_restart_failed", "%s:%u: its IO thread is still stopped after %u restarts; left to a DBA",
+                 op->host, op->port, IO_TRIES);
+        return;
+    }
+    op->io_tries++;
+    op->next_ms = uv_now(cx->fe->ctl->loop) + RETRY_MS;
+    snprintf(op->what, sizeof(op->what),
+             "replicates from the primary but its IO thread was left stopped by a failover attempt that did not "
+             "complete: START SLAVE IO_THREAD (attempt %u of %u)",
+             op->io_tries, IO_TRIES);
+    FO_INFO(MOD, "%s %s:%u %s", op->cluster, op->host, op->port, op->what);
+    run_op(op, cx->c, OP_IO_START, op->host, op->port, io, 1);
+}
+
+/* 1 if s replicates from the primary, 2 from another member that is a replica (a
+ * chain, allowed), 0 otherwise. Addresses compare canonically (fo_addr_same), so a
+ * replica naming the primary by another spelling is not repointed. */
+static int source_of(const struct check_ctx *cx, const struct fo_sample *s)
+{
+    unsigned k;
+
+    if (!s->is_replica) return 0;
+    if (is_primary(cx->c, s->master_host, s->master_port)) return 1;
+    for (k = 0; k < cx->n; k++)
+        if (cx->m[k].role == FO_ROLE_REPLICA &&
+            fo_addr_same(s->master_host, s->master_port, cx->m[k].host, cx->m[k].port))
+            return 2;
+    return 0;
+}
+
+static int check_instance(void *data, const struct fo_store_instance *i)
+{
+    struct check_ctx *cx = data;
+    struct fo_failover *fe = cx->fe;
+    const struct fo_sample *s;
+    struct rejoin_op *op;
+    struct fo_watch_view v;
+    char why[FO_ERRTEXT_LEN + 64];
+    bool fatal;
+    int src;
+
+    if (is_primary(cx->c, i->host, i->port)) {
+        /* What was pending against it as a stray (a repeated fence) no longer applies. */
+        if ((op = op_find(fe, i->cluster, i->host, i->port)) != NULL && op->kind == OP_NONE) op_unlink_free(op);
+        return 0;
+    }
+    if (i->maintenance) return 0;
+    if (!fo_monitor_view(fe->ctl, i->cluster, i->host, i->port, &v) || !v.last_ok || !v.has_sample) return 0;
+    s = v.sample;
+    op = op_find(fe, i->cluster, i->host, i->port);
+    if (op != NULL && op->kind != OP_NONE) return 0; /* one operation at a time */
+    /* A writable non-primary is fenced even when quarantined: quarantine means "never
+     * rejoined", not "left writable" (a DBA who must write on it uses maintenance). */
+    if (!s->read_only || (op != NULL && op->refence)) {
+        if ((op = op_get(fe, i->cluster, i->host, i->port)) != NULL && uv_now(fe->ctl->loop) >= op->next_ms)
+            fence_stray(cx, op);
+        return 0;
+    }
+    if (i->quarantined) return 0;
+    src = source_of(cx, s);
+    if (src != 0 && !broken(s, why, sizeof(why), &fatal)) {
+        if (src == 1 && s->io_running == FO_THREAD_NO) {
+            if ((op = op_get(fe, i->cluster, i->host, i->port)) != NULL && uv_now(fe->ctl->loop) >= op->next_ms)
+                restart_io(cx, op, s);
+        } else if (op != NULL && s->io_running == FO_THREAD_YES) {
+            op->io_tries = 0; /* a healthy replica again */
+        }
+        return 0;
+    }
+    if ((op = op_get(fe, i->cluster, i->host, i->port)) == NULL || uv_now(fe->ctl->loop) < op->next_ms) return 0;
+    if (src == 0) {
+        why[0] = '\0';
+        fatal = false;
+    }
+    judge(cx, op, s, why, fatal);
+    return 0;
+}
+
+static int collect_member(void *data, const struct fo_store_instance *i)
+{
+    struct check_ctx *cx = data;
+
+    if (cx->n == FO_MAX_INSTANCES_PER_CLUSTER) return 1;
+    snprintf(cx->m[cx->n].host, sizeof(cx->m[cx->n].host), "%s", i->host);
+    cx->m[cx->n].port = i->port;
+    cx->m[cx->n].role = i->role;
+    cx->n++;
+    return 0;
+}
+
+void fo_rejoin_check(struct fo_failover *fe, const struct fo_store_cluster *c, uint64_t quiet_until)
+{
+    struct check_ctx *cx;
+    struct fo_watch_view pv;
+
+    /* Right after a failover the samples still show the old topology: wait for fresh
+     * ones before judging anybody. */
+    if (uv_now(fe->ctl->loop) < quiet_until) return;
+    if (!fo_monitor_view(fe->ctl, c->name, c->primary_host, c->primary_port, &pv) || !pv.has_sample) return;
+    if ((cx = calloc(1, sizeof(*cx))) == NULL) return;
+    cx->fe = fe;
+    cx->c = c;
+    cx->ps = pv.sample;
+    fo_store_each_instance(fe->ctl->store, c->name, collect_member, cx);
+    fo_store_each_instance(fe->ctl->store, c->name, check_instance, cx);
+    free(cx);
+}

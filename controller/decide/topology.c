@@ -1,0 +1,167 @@
+/* Role inference and inconsistency detection (pure); see topology.h for the rules and
+ * the exact problem strings. */
+#include "controller/decide/topology.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/text.h"
+
+/* Starts a new problem in an instance's problem string. */
+static void problem_begin(struct fo_topo_out *o)
+{
+    if (o->problem[0] != '\0') fo_text_append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_SEP);
+}
+
+static void cluster_problem(struct fo_topo_result *res, const char *text)
+{
+    if (res->n_problems == FO_TOPO_MAX_PROBLEMS) return;
+    res->problems[res->n_problems][0] = '\0';
+    fo_text_append(res->problems[res->n_problems], FO_PROBLEM_LEN, "%s", text);
+    res->n_problems++;
+}
+
+static enum fo_role infer_role(const struct fo_topo_in *x)
+{
+    if (!x->reachable) return FO_ROLE_UNKNOWN;
+    assert(x->s != NULL); /* the contract: valid when reachable */
+    if (x->s->is_replica) return FO_ROLE_REPLICA;
+    return x->s->read_only || x->other_designated ? FO_ROLE_ORPHAN : FO_ROLE_PRIMARY;
+}
+
+/* The instance a replica's reported source names, or -1 if none does. Spellings of
+ * one address or name are the same instance (issue 8.12): comparing raw strings made
+ * a replica naming its primary "DB1." look as if it replicated from elsewhere. */
+static int find_instance(const struct fo_topo_in *in, unsigned n, const char *host, uint16_t port)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++)
+        if (fo_addr_same(in[i].host, in[i].port, host, port)) return (int)i;
+    return -1;
+}
+
+/* A state's name, or for a value we do not recognise the text the server sent. */
+static const char *thread_name(enum fo_thread_state t, const char *raw)
+{
+    const char *name = fo_thread_state_name(t);
+
+    if (t == FO_THREAD_UNRECOGNIZED && raw[0] != '\0') return raw;
+    return name[0] != '\0' ? name : "?";
+}
+
+static bool thread_stopped(enum fo_thread_state t)
+{
+    return !fo_thread_state_maybe_running(t);
+}
+
+/* FO_TOPO_P_STOPPED or FO_TOPO_P_UNSURE with the threads and their errors. */
+static void problem_threads(struct fo_topo_out *o, const struct fo_sample *s, const char *what)
+{
+    const char *lead = ": ";
+
+    problem_begin(o);
+    fo_text_append(o->problem, sizeof(o->problem), "%s (IO=%s, SQL=%s)", what,
+                   thread_name(s->io_running, s->io_running_text), thread_name(s->sql_running, s->sql_running_text));
+    if (s->last_io_error[0] != '\0') {
+        fo_text_append(o->problem, sizeof(o->problem), "%sIO error %u: %s", lead, s->last_io_errno, s->last_io_error);
+        lead = " | ";
+    }
+    if (s->last_sql_error[0] != '\0')
+        fo_text_append(o->problem, sizeof(o->problem), "%sSQL error %u: %s", lead, s->last_sql_errno,
+                       s->last_sql_error);
+}
+
+/* Role, source and problems of instance i. */
+static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, struct fo_topo_out *o)
+{
+    const struct fo_sample *s = in[i].s;
+    int src;
+
+    memset(o, 0, sizeof(*o));
+    o->role = infer_role(&in[i]);
+    if (o->role == FO_ROLE_ORPHAN && !s->read_only) {
+        problem_begin(o);
+        fo_text_append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_STRAY_WRITER);
+    }
+    if (o->role != FO_ROLE_REPLICA) return;
+    src = find_instance(in, n, s->master_host, s->master_port);
+    o->source_host[0] = '\0';
+    fo_text_append(o->source_host, sizeof(o->source_host), "%s", src >= 0 ? in[src].host : s->master_host);
+    o->source_port = s->master_port;
+    if (!s->read_only) {
+        problem_begin(o);
+        fo_text_append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_WRITABLE_REPLICA);
+    }
+    if (src < 0) {
+        problem_begin(o);
+        fo_text_append(o->problem, sizeof(o->problem), "%s (%s:%u)", FO_TOPO_P_OUTSIDE, s->master_host,
+                       (unsigned)s->master_port);
+    }
+    if (thread_stopped(s->io_running) || thread_stopped(s->sql_running))
+        problem_threads(o, s, FO_TOPO_P_STOPPED);
+    else if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES)
+        problem_threads(o, s, FO_TOPO_P_UNSURE);
+}
+
+static bool writable(const struct fo_topo_in *x)
+{
+    return x->reachable && !x->s->read_only;
+}
+
+static void check_writable(const struct fo_topo_in *in, unsigned n, struct fo_topo_result *res)
+{
+    char text[FO_PROBLEM_LEN] = "";
+    unsigned i, count = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!writable(&in[i])) continue;
+        fo_text_append(text, sizeof(text), "%s%s:%u", count ? ", " : FO_TOPO_P_MULTIPLE_WRITABLE,
+                       in[i].host ? in[i].host : "", (unsigned)in[i].port);
+        count++;
+    }
+    if (count > 1) cluster_problem(res, text);
+}
+
+/* "no primary" unless a primary is reachable or the last known primary is merely
+ * unreachable (then it is the detector's case, DESIGN.md §5). */
+static void check_primary(const struct fo_topo_in *in, unsigned n, const struct fo_topo_out *out,
+                          struct fo_topo_result *res)
+{
+    unsigned i, primaries = 0;
+    bool lost_primary = false;
+
+    res->primary = -1;
+    for (i = 0; i < n; i++) {
+        if (out[i].role == FO_ROLE_PRIMARY) {
+            primaries++;
+            res->primary = (int)i;
+        }
+        lost_primary = lost_primary || (!in[i].reachable && in[i].was_primary);
+    }
+    if (primaries != 1) res->primary = -1;
+    if (n > 0 && primaries == 0 && !lost_primary) cluster_problem(res, FO_TOPO_P_NO_PRIMARY);
+}
+
+void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out, struct fo_topo_result *res)
+{
+    unsigned i;
+
+    res->n_problems = 0;
+    for (i = 0; i < n; i++) infer_instance(in, n, i, &out[i]);
+    check_primary(in, n, out, res);
+    check_writable(in, n, res);
+}
+
+const char *fo_role_name(enum fo_role r)
+{
+    switch (r) {
+    case FO_ROLE_UNKNOWN: return "unknown";
+    case FO_ROLE_PRIMARY: return "primary";
+    case FO_ROLE_REPLICA: return "replica";
+    case FO_ROLE_ORPHAN: return "orphan";
+    }
+    return "invalid";
+}

@@ -1,0 +1,100 @@
+/* Role inference and inconsistency detection for one cluster (pure; DESIGN.md §5).
+ *
+ * Input: for each instance, its address, whether the latest probe succeeded, and if
+ * so its sample. Output: each instance's role and source, per-instance problems and
+ * cluster-level problems, as short human-readable strings.
+ *
+ * Rules:
+ *  - A reachable instance that reports a replication source (SHOW SLAVE STATUS row)
+ *    is a REPLICA of that source.
+ *  - A reachable instance without a source and read_only=0 is a PRIMARY -- unless the
+ *    cluster has a designated primary and it is another instance (other_designated):
+ *    then it is an ORPHAN with the problem "writable, not the designated primary"
+ *    (a stray writer, which rejoin fences), never a second primary in the event stream.
+ *  - A reachable instance without a source and read_only=1 is an ORPHAN.
+ *  - An unreachable instance keeps role UNKNOWN here (the caller may keep the last
+ *    replicated role).
+ * Problems (strings are part of the interface; tests match them):
+ *  cluster: "no primary" (no reachable primary and no instance unreachable that was
+ *           primary: caller passes was_primary), "multiple writable: A, B" (more than
+ *           one reachable instance with read_only=0, replicas included),
+ *           "replica chain too deep" is NOT flagged (chains are allowed).
+ *  instance: "writable replica" (replica with read_only=0),
+ *            "replicates from outside the cluster (H:P)",
+ *            "replication stopped (IO=No, SQL=Yes)" when a replica's IO or SQL thread
+ *            is not running, with the error text appended when present,
+ *            "replicates from a non-primary (H:P)" is NOT a problem (chains allowed).
+ * A replica's source (Master_Host/Master_Port) is matched against the instances with
+ * fo_addr_same() (common/config.h): case, a trailing dot and the spelling of an IP
+ * literal do not matter, so a replica naming its source "DB1." or "::ffff:10.0.0.1"
+ * still replicates from the instance "db1" or "10.0.0.1". No DNS: a name never equals
+ * an address. */
+#ifndef FO_TOPOLOGY_H
+#define FO_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/instance_state.h" /* enum fo_role */
+#include "mysql/sample.h"
+
+#define FO_PROBLEM_LEN 256
+#define FO_TOPO_MAX_PROBLEMS 16
+
+/* The problem strings above, for callers and tests to match. Exact texts:
+ *   FO_TOPO_P_NO_PRIMARY
+ *   FO_TOPO_P_MULTIPLE_WRITABLE "db1:3306, db2:3306"     (configured host:port, input order)
+ *   FO_TOPO_P_WRITABLE_REPLICA
+ *   FO_TOPO_P_OUTSIDE " (10.0.0.9:3306)"                  (as reported by the replica)
+ *   FO_TOPO_P_STOPPED " (IO=Connecting, SQL=Yes)" [": IO error 2003: <Last_IO_Error>"]
+ *                     [" | SQL error 1062: <Last_SQL_Error>"] (": " before the first one)
+ *   FO_TOPO_P_UNSURE " (IO=Preparing, SQL=Yes)"   (same error suffixes)
+ * "Stopped" is a thread that is No or Connecting (an IO thread still Connecting is not
+ * replicating). A thread in a state we cannot interpret (Preparing, a value we do not
+ * recognise: shown as the server printed it) and none stopped is FO_TOPO_P_UNSURE: not
+ * "stopped", since it may well be replicating (STYLE.md §17).
+ * Several problems of one instance are joined with FO_TOPO_P_SEP, in the order
+ * writable replica, outside, stopped/unsure. A string cut to fit its buffer ends in
+ * "...". */
+#define FO_TOPO_P_NO_PRIMARY "no primary"
+#define FO_TOPO_P_MULTIPLE_WRITABLE "multiple writable: "
+#define FO_TOPO_P_WRITABLE_REPLICA "writable replica"
+#define FO_TOPO_P_STRAY_WRITER "writable, not the designated primary"
+#define FO_TOPO_P_OUTSIDE "replicates from outside the cluster"
+#define FO_TOPO_P_STOPPED "replication stopped"
+#define FO_TOPO_P_UNSURE "replication state unknown"
+#define FO_TOPO_P_SEP "; "
+
+struct fo_topo_in {
+    const char *host;
+    uint16_t port;
+    bool reachable;
+    bool was_primary;          /* last replicated role was PRIMARY */
+    const struct fo_sample *s; /* valid when reachable */
+    bool other_designated;     /* the cluster's designated primary is another instance */
+};
+
+struct fo_topo_out {
+    enum fo_role role;
+    /* The source of a replica: the configured host of the instance it matches (so the
+     * store records one spelling), else the host as the replica reports it, cut with
+     * "..." when longer than FO_HOST_LEN - 1 (the store's bound: a host that long
+     * cannot be one of our instances anyway). */
+    char source_host[FO_HOST_LEN];
+    uint16_t source_port;
+    char problem[FO_PROBLEM_LEN]; /* "" if none; several joined with "; " */
+};
+
+struct fo_topo_result {
+    unsigned n_problems;
+    char problems[FO_TOPO_MAX_PROBLEMS][FO_PROBLEM_LEN];
+    int primary; /* index of the single reachable primary, -1 if none or several */
+};
+
+/* in[n] -> out[n] + res. Never fails; strings are truncated safely. */
+void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out, struct fo_topo_result *res);
+
+const char *fo_role_name(enum fo_role r); /* "unknown" "primary" "replica" "orphan" */
+
+#endif

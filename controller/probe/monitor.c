@@ -1,0 +1,1007 @@
+#include "controller/probe/monitor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "controller/decide/detector.h"
+#include "controller/probe/prober.h"
+#include "controller/decide/topology.h"
+#include "failoverd.pb-c.h"
+
+#define MOD "monitor"
+#define TICK_MS 20         /* leadership changes are noticed within this */
+#define RECONCILE_EVERY 50 /* ticks: 1 s */
+#define PASSWORD_REREAD_MS 30000
+#define HASH_BUCKETS 8192
+#define ANNOUNCE_EVERY_MS 2000
+
+struct cluster_state;
+
+struct watch {
+    struct fo_monitor *m;
+    struct watch *hnext;
+    struct cluster_state *cl;
+    unsigned idx;    /* position in monitor->watches */
+    unsigned cl_idx; /* position in cl->watches */
+    char cluster[FO_NAME_LEN];
+    char host[FO_HOST_LEN];
+    uint16_t port;
+    int stored_role;
+    struct fo_probe *probe;
+    struct fo_health_state health;
+    bool has_sample;
+    bool last_ok;
+    struct fo_sample sample;
+    uint64_t sample_at_ms;
+    double probe_ms;
+    char last_error[FO_PROBE_ERRLEN];
+    bool mark;
+    bool removed;
+    unsigned inflight;
+    /* Leader: the followers' latest verdicts about this instance (DESIGN.md §5). */
+    struct {
+        uint64_t node_id;
+        bool down;
+        uint64_t at_ms;
+    } votes[FO_MAX_PEERS];
+    unsigned n_votes;
+    /* Follower: a verdict is on its way to the leader. */
+    bool verdict_inflight;
+};
+
+struct cluster_state {
+    char name[FO_NAME_LEN];
+    char user[FO_NAME_LEN];
+    char password_file[FO_PATH_LEN];
+    char password[256];
+    char pw_error[FO_ERRLEN];
+    uint64_t pw_read_at;
+    bool mark;
+    unsigned inflight;
+    struct watch **watches;
+    unsigned n_watches, cap_watches;
+    struct fo_histogram probe_hist;
+    uint64_t transitions[4];
+};
+
+struct fo_monitor {
+    struct fo_ctl *ctl;
+    uv_timer_t tick;
+    unsigned ticks;
+    bool leader;
+    uint64_t leader_term; /* term of the current leadership, 0 when not leader */
+    bool ready;
+    bool barrier_pending;
+    bool seeded;
+    uint64_t announce_at;
+    bool announce_pending;
+    struct watch *buckets[HASH_BUCKETS];
+    struct watch **watches;
+    unsigned n_watches, cap_watches;
+    struct cluster_state **clusters;
+    unsigned n_clusters, cap_clusters;
+    uint64_t probes_ok, probes_err, leader_probes_ok;
+    uint64_t last_tick_ns; /* monotonic time of the previous tick */
+    int64_t last_skew_ms;  /* wall - monotonic at the previous tick */
+    uint64_t verdicts_sent, verdicts_received;
+    uint64_t verdicts_not_voter, verdicts_own_id; /* failoverd_verdicts_ignored_total */
+    uint64_t ignored_logged_ms;                   /* a flood of them logs once a second */
+};
+
+static const double probe_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+
+/* ------------------------------------------------------------------ small containers */
+
+static int grow(void ***arr, unsigned *cap, unsigned need)
+{
+    unsigned ncap;
+    void **p;
+
+    if (need <= *cap) return 0;
+    ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need) ncap *= 2;
+    p = realloc(*arr, ncap * sizeof(void *));
+    if (p == NULL) return FO_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static unsigned hash_key(const char *cluster, const char *host, uint16_t port)
+{
+    uint64_t h = 1469598103934665603ull;
+    const char *s;
+
+    for (s = cluster; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ '/') * 1099511628211ull;
+    for (s = host; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ port) * 1099511628211ull;
+    return (unsigned)(h % HASH_BUCKETS);
+}
+
+static struct watch *find_watch(struct fo_monitor *m, const char *cluster, const char *host, uint16_t port)
+{
+    struct watch *w;
+
+    for (w = m->buckets[hash_key(cluster, host, port)]; w != NULL; w = w->hnext)
+        if (w->port == port && strcmp(w->host, host) == 0 && strcmp(w->cluster, cluster) == 0) return w;
+    return NULL;
+}
+
+static struct cluster_state *find_cluster(struct fo_monitor *m, const char *name)
+{
+    unsigned i;
+
+    for (i = 0; i < m->n_clusters; i++)
+        if (strcmp(m->clusters[i]->name, name) == 0) return m->clusters[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ proposals */
+
+static void command_init(Fo__Command *cmd)
+{
+    fo__command__init(cmd);
+}
+
+struct inst_prop {
+    struct fo_monitor *m;
+    struct watch *w;
+};
+
+static void free_watch(struct watch *w)
+{
+    if (w->verdict_inflight) return; /* freed by verdict_sent */
+    free(w);
+}
+
+static void inst_done(void *data, int status, int result)
+{
+    struct inst_prop *ip = data;
+    struct watch *w = ip->w;
+
+    free(ip);
+    /* Said before the watch may be freed: an instance removed while its proposal
+     * failed is logged, then released (issue 8, item 12). */
+    if (status != 0 && status != FO_ENOTLEADER && status != FO_ECANCELED)
+        FO_WARN(MOD, "proposing state of %s:%u failed: %s", w->host, w->port, fo_strerror(status));
+    (void)result;
+    w->inflight--;
+    if (w->removed && w->inflight == 0) free_watch(w);
+}
+
+static void propose_instance(struct fo_monitor *m, struct watch *w, const Fo__InstanceState *st)
+{
+    char err[FO_ERRLEN];
+    Fo__Command cmd;
+    struct inst_prop *ip = calloc(1, sizeof(*ip));
+
+    if (ip == NULL) return;
+    ip->m = m;
+    ip->w = w;
+    command_init(&cmd);
+    cmd.body_case = FO__COMMAND__BODY_INSTANCE_STATE;
+    cmd.instance_state = (Fo__InstanceState *)st;
+    w->inflight++;
+    if (fo_ctl_propose(m->ctl, &cmd, inst_done, ip, err) != 0) {
+        w->inflight--;
+        free(ip);
+        FO_DEBUG(MOD, "propose: %s", err);
+    }
+}
+
+static void cluster_done(void *data, int status, int result)
+{
+    struct cluster_state *cl = data;
+
+    cl->inflight--;
+    (void)status;
+    (void)result;
+}
+
+static void propose_problems(struct fo_monitor *m, struct cluster_state *cl, char **problems, unsigned n)
+{
+    char err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__ClusterProblems cp;
+
+    fo__cluster_problems__init(&cp);
+    cp.cluster = cl->name;
+    cp.n_problems = n;
+    cp.problems = problems;
+    command_init(&cmd);
+    cmd.body_case = FO__COMMAND__BODY_CLUSTER_PROBLEMS;
+    cmd.cluster_problems = &cp;
+    cl->inflight++;
+    if (fo_ctl_propose(m->ctl, &cmd, cluster_done, cl, err) != 0) {
+        cl->inflight--;
+        FO_DEBUG(MOD, "propose problems: %s", err);
+    }
+}
+
+/* ------------------------------------------------------------------ evaluation (leader) */
+
+static bool state_differs(const Fo__InstanceState *st, const struct fo_store_instance *row)
+{
+    return (int)st->health != row->health || (int)st->role != row->role ||
+           strcmp(st->source_host, row->source_host) != 0 || st->source_port != row->source_port ||
+           strcmp(st->problem, row->problem) != 0 ||
+           strncmp(st->last_error, row->last_error, sizeof(row->last_error) - 1) != 0 ||
+           st->server_id != row->server_id || st->read_only != row->read_only;
+}
+
+static void evaluate_instance(struct fo_monitor *m, struct watch *w, const struct fo_topo_out *out, bool reachable)
+{
+    struct fo_store_instance row;
+    Fo__InstanceState st;
+
+    if (w->inflight > 0 || w->health.state == FO_HEALTH_UNKNOWN) return;
+    if (fo_store_get_instance(m->ctl->store, w->cluster, w->host, w->port, &row) != 0) return;
+    fo__instance_state__init(&st);
+    st.cluster = w->cluster;
+    st.host = w->host;
+    st.port = w->port;
+    st.health = (Fo__Health)w->health.state;
+    if (reachable) {
+        st.role = (Fo__Role)out->role;
+        st.source_host = (char *)out->source_host;
+        st.source_port = out->source_port;
+        st.problem = (char *)out->problem;
+        st.server_id = w->sample.server_id;
+        st.read_only = w->sample.read_only;
+        st.last_error = "";
+    } else {
+        /* Unreachable: keep what was last known about its place in the topology --
+         * except that a former primary replaced by a failover is no primary any more. */
+        struct fo_store_cluster c;
+        st.role = (Fo__Role)row.role;
+        if (row.role == FO_ROLE_PRIMARY && fo_store_get_cluster(m->ctl->store, w->cluster, &c) == 0 &&
+            c.primary_host[0] != '\0' && (strcmp(c.primary_host, w->host) != 0 || c.primary_port != w->port))
+            st.role = FO__ROLE__ROLE_UNKNOWN;
+        st.source_host = row.source_host;
+        st.source_port = row.source_port;
+        st.problem = row.problem;
+        st.server_id = row.server_id;
+        st.read_only = row.read_only;
+        st.last_error = w->last_error;
+    }
+    if (state_differs(&st, &row)) propose_instance(m, w, &st);
+}
+
+static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
+{
+    struct fo_topo_in in[FO_MAX_INSTANCES_PER_CLUSTER];
+    struct fo_topo_out out[FO_MAX_INSTANCES_PER_CLUSTER];
+    struct fo_topo_result res;
+    struct fo_store_cluster row;
+    struct fo_store_failover running;
+    char *ptrs[FO_TOPO_MAX_PROBLEMS + 1];
+    char joined[sizeof(row.problems)];
+    char pwprob[FO_ERRLEN + 32];
+    unsigned i, n = 0, np = 0;
+    bool complete = true;
+    size_t off = 0;
+
+    memset(in, 0, sizeof(in));
+    if (fo_store_get_cluster(m->ctl->store, cl->name, &row) != 0) row.primary_host[0] = '\0';
+    /* During a failover the chosen replica is opened for writes before FailoverEnd
+     * designates it: it is the coming primary, not a stray writer. */
+    if (fo_store_get_running_failover(m->ctl->store, cl->name, &running) != 0) running.new_host[0] = '\0';
+
+    for (i = 0; i < cl->n_watches && n < FO_MAX_INSTANCES_PER_CLUSTER; i++, n++) {
+        struct watch *w = cl->watches[i];
+        in[n].host = w->host;
+        in[n].port = w->port;
+        in[n].reachable = w->last_ok && w->has_sample;
+        in[n].was_primary = w->stored_role == FO_ROLE_PRIMARY;
+        /* Issue 8.11: with a designated primary, another writable server is a stray
+         * writer, not a second primary (history never shows two). */
+        in[n].other_designated =
+            row.primary_host[0] != '\0' && !fo_addr_same(row.primary_host, row.primary_port, w->host, w->port);
+        in[n].s = &w->sample;
+        if (w->health.state == FO_HEALTH_UNKNOWN) complete = false;
+    }
+    fo_topology_infer(in, n, out, &res);
+    for (i = 0; i < n; i++) evaluate_instance(m, cl->watches[i], &out[i], in[i].reachable);
+    /* Cluster problems are judged only once every instance has been probed, so a
+     * half-seen cluster never reports a spurious "no primary". */
+    if (!complete || cl->inflight > 0) return;
+    if (fo_store_get_cluster(m->ctl->store, cl->name, &row) != 0) return;
+    for (i = 0; i < res.n_problems; i++) ptrs[np++] = res.problems[i];
+    if (cl->pw_error[0] != '\0') {
+        snprintf(pwprob, sizeof(pwprob), "password file: %s", cl->pw_error);
+        ptrs[np++] = pwprob;
+    }
+    joined[0] = '\0';
+    for (i = 0; i < np; i++) {
+        int k = snprintf(joined + off, sizeof(joined) - off, "%s%s", i ? "\n" : "", ptrs[i]);
+        if (k < 0 || (size_t)k >= sizeof(joined) - off) break;
+        off += (size_t)k;
+    }
+    if (strcmp(joined, row.problems) != 0) propose_problems(m, cl, ptrs, np);
+}
+
+/* ------------------------------------------------------------------ verdicts */
+
+static void verdict_sent(void *data, int status, const char *error, Fo__Response *resp)
+{
+    struct watch *w = data;
+
+    w->verdict_inflight = false;
+    if (w->removed && w->inflight == 0) {
+        free_watch(w);
+        return;
+    }
+    (void)status;
+    (void)error;
+    (void)resp;
+}
+
+/* Follower -> leader: this node's view of a primary it probes. */
+static void send_verdict(struct fo_monitor *m, struct watch *w)
+{
+    struct fo_ctl *ctl = m->ctl;
+    char addr_buf[FO_ADDR_LEN], err[FO_ERRLEN];
+    uint64_t leader = fo_raft_leader(&ctl->raft, NULL);
+    const char *addr;
+    Fo__Request req;
+    Fo__VerdictReq v;
+
+    if (w->verdict_inflight || leader == 0 || leader == ctl->cfg.node_id || w->health.state == FO_HEALTH_UNKNOWN ||
+        (addr = fo_ctl_admin_address(ctl, leader, addr_buf)) == NULL)
+        return;
+    fo__request__init(&req);
+    fo__verdict_req__init(&v);
+    v.node_id = ctl->cfg.node_id;
+    v.cluster = w->cluster;
+    v.host = w->host;
+    v.port = w->port;
+    v.down = w->health.state == FO_HEALTH_DOWN;
+    v.detail = w->last_error;
+    req.forwarded = 1;
+    req.body_case = FO__REQUEST__BODY_VERDICT;
+    req.verdict = &v;
+    if (fo_ctl_call(ctl, addr, &req, 1000, verdict_sent, w, err) == 0) {
+        w->verdict_inflight = true;
+        m->verdicts_sent++;
+        FO_DEBUG(MOD, "verdict to leader %s: %s:%u %s", addr, w->host, w->port, v.down ? "down" : "up");
+    } else {
+        FO_DEBUG(MOD, "verdict to leader %s: %s", addr, err);
+    }
+}
+
+static void kick_cluster(struct fo_monitor *m, struct cluster_state *cl, struct watch *except)
+{
+    unsigned i;
+
+    (void)m;
+    for (i = 0; i < cl->n_watches; i++)
+        if (cl->watches[i] != except && cl->watches[i]->probe != NULL) fo_probe_kick(cl->watches[i]->probe);
+}
+
+/* ------------------------------------------------------------------ probe reports */
+
+static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_sample *s, double ms, const char *error)
+{
+    struct watch *w = data;
+    struct fo_monitor *m = w->m;
+    struct cluster_state *cl = w->cl;
+    struct fo_ctl *ctl = m->ctl;
+
+    (void)p;
+    w->last_ok = ok;
+    if (ok) {
+        m->probes_ok++;
+        w->sample = *s;
+        w->has_sample = true;
+        w->sample_at_ms = uv_now(ctl->loop);
+        w->probe_ms = ms;
+        w->last_error[0] = '\0';
+        fo_histogram_observe(&cl->probe_hist, ms / 1000.0);
+        if (m->leader && w->stored_role != FO_ROLE_PRIMARY) m->leader_probes_ok++;
+    } else {
+        m->probes_err++;
+        snprintf(w->last_error, sizeof(w->last_error), "%s", error ? error : "probe failed");
+    }
+    if (fo_health_step(&w->health, ok, ctl->cfg.probe.down_after)) {
+        cl->transitions[w->health.state]++;
+        FO_INFO(MOD, "%s %s:%u is %s%s%s", w->cluster, w->host, w->port, fo_health_name(w->health.state),
+                ok ? "" : ": ", ok ? "" : w->last_error);
+        if (!m->leader && w->stored_role == FO_ROLE_PRIMARY) send_verdict(m, w);
+        /* A primary in trouble: get fresh replica samples now, so the detector sees
+         * what the replicas say about it without waiting for their next interval. */
+        if (m->leader && w->stored_role == FO_ROLE_PRIMARY && !ok) kick_cluster(m, cl, w);
+    }
+    if (m->ready && fo_raft_is_ready(&ctl->raft)) {
+        evaluate_cluster(m, cl);
+        fo_ctl_evaluate(ctl, cl->name);
+    }
+}
+
+/* ------------------------------------------------------------------ reconcile */
+
+static void refresh_password(struct fo_monitor *m, struct cluster_state *cl, const struct fo_store_cluster *c)
+{
+    uint64_t now = uv_now(m->ctl->loop);
+    char err[FO_ERRLEN] = "";
+    char pw[256];
+    bool changed = strcmp(cl->user, c->user) != 0 || strcmp(cl->password_file, c->password_file) != 0;
+    unsigned i;
+
+    if (!changed && cl->pw_read_at != 0 && now - cl->pw_read_at < PASSWORD_REREAD_MS) return;
+    cl->pw_read_at = now ? now : 1;
+    snprintf(cl->user, sizeof(cl->user), "%s", c->user);
+    snprintf(cl->password_file, sizeof(cl->password_file), "%s", c->password_file);
+    pw[0] = '\0';
+    if (fo_read_secret_file(m->ctl->cfg.secrets_dir, c->password_file, pw, sizeof(pw), err) != 0) {
+        if (strcmp(err, cl->pw_error) != 0) FO_WARN(MOD, "cluster %s: %s", cl->name, err);
+        snprintf(cl->pw_error, sizeof(cl->pw_error), "%s", err);
+    } else {
+        cl->pw_error[0] = '\0';
+    }
+    if (strcmp(pw, cl->password) != 0 || changed) {
+        snprintf(cl->password, sizeof(cl->password), "%s", pw);
+        for (i = 0; i < cl->n_watches; i++) fo_probe_set_credentials(cl->watches[i]->probe, cl->user, cl->password);
+    }
+    memset(pw, 0, sizeof(pw));
+}
+
+static int mark_cluster(void *data, const struct fo_store_cluster *c)
+{
+    struct fo_monitor *m = data;
+    struct cluster_state *cl = find_cluster(m, c->name);
+
+    if (cl == NULL) {
+        if (grow((void ***)&m->clusters, &m->cap_clusters, m->n_clusters + 1) != 0) return 0;
+        if ((cl = calloc(1, sizeof(*cl))) == NULL) return 0;
+        snprintf(cl->name, sizeof(cl->name), "%s", c->name);
+        fo_histogram_init(&cl->probe_hist, probe_bounds, sizeof(probe_bounds) / sizeof(probe_bounds[0]));
+        m->clusters[m->n_clusters++] = cl;
+    }
+    cl->mark = true;
+    refresh_password(m, cl, c);
+    return 0;
+}
+
+static struct watch *add_watch(struct fo_monitor *m, struct cluster_state *cl, const struct fo_store_instance *i)
+{
+    struct fo_probe_opts opts;
+    struct watch *w;
+    unsigned h;
+
+    if (grow((void ***)&m->watches, &m->cap_watches, m->n_watches + 1) != 0) return NULL;
+    if (grow((void ***)&cl->watches, &cl->cap_watches, cl->n_watches + 1) != 0) return NULL;
+    if ((w = calloc(1, sizeof(*w))) == NULL) return NULL;
+    w->m = m;
+    w->cl = cl;
+    snprintf(w->cluster, sizeof(w->cluster), "%s", i->cluster);
+    snprintf(w->host, sizeof(w->host), "%s", i->host);
+    w->port = i->port;
+    memset(&opts, 0, sizeof(opts));
+    opts.tls = *fo_config_cluster_tls(&m->ctl->cfg, i->cluster);
+    opts.interval_ms = m->ctl->cfg.probe.interval_ms;
+    opts.connect_timeout_ms = m->ctl->cfg.probe.connect_timeout_ms;
+    opts.read_timeout_ms = m->ctl->cfg.probe.read_timeout_ms;
+    opts.down_after = m->ctl->cfg.probe.down_after;
+    w->probe = fo_probe_start(m->ctl->loop, w->host, w->port, cl->user, cl->password, &opts, on_report, w);
+    if (w->probe == NULL) {
+        free(w);
+        return NULL;
+    }
+    h = hash_key(w->cluster, w->host, w->port);
+    w->hnext = m->buckets[h];
+    m->buckets[h] = w;
+    w->idx = m->n_watches;
+    m->watches[m->n_watches++] = w;
+    w->cl_idx = cl->n_watches;
+    cl->watches[cl->n_watches++] = w;
+    return w;
+}
+
+static void remove_watch(struct fo_monitor *m, struct watch *w)
+{
+    struct watch **pp = &m->buckets[hash_key(w->cluster, w->host, w->port)];
+    struct cluster_state *cl = w->cl;
+
+    while (*pp != w) pp = &(*pp)->hnext;
+    *pp = w->hnext;
+    m->watches[w->idx] = m->watches[--m->n_watches];
+    m->watches[w->idx]->idx = w->idx;
+    cl->watches[w->cl_idx] = cl->watches[--cl->n_watches];
+    cl->watches[w->cl_idx]->cl_idx = w->cl_idx;
+    fo_probe_close(w->probe);
+    w->probe = NULL;
+    w->removed = true;
+    if (w->inflight == 0) free_watch(w);
+}
+
+static int mark_instance(void *data, const struct fo_store_instance *i)
+{
+    struct fo_monitor *m = data;
+    struct cluster_state *cl;
+    struct watch *w;
+
+    /* The leader watches everything; followers watch primaries (DESIGN.md §5). */
+    if (!m->leader && i->role != FO_ROLE_PRIMARY) return 0;
+    if ((cl = find_cluster(m, i->cluster)) == NULL) return 0;
+    w = find_watch(m, i->cluster, i->host, i->port);
+    if (w == NULL && (w = add_watch(m, cl, i)) == NULL) {
+        FO_WARN(MOD, "cannot watch %s:%u: out of memory", i->host, i->port);
+        return 0;
+    }
+    w->mark = true;
+    w->stored_role = i->role;
+    return 0;
+}
+
+static void reconcile(struct fo_monitor *m)
+{
+    unsigned i;
+
+    for (i = 0; i < m->n_clusters; i++) m->clusters[i]->mark = false;
+    for (i = 0; i < m->n_watches; i++) m->watches[i]->mark = false;
+    fo_store_each_cluster(m->ctl->store, mark_cluster, m);
+    fo_store_each_instance(m->ctl->store, NULL, mark_instance, m);
+    for (i = m->n_watches; i-- > 0;)
+        if (!m->watches[i]->mark) remove_watch(m, m->watches[i]);
+    for (i = m->n_clusters; i-- > 0;) {
+        struct cluster_state *cl = m->clusters[i];
+        if (cl->mark || cl->n_watches > 0 || cl->inflight > 0) continue;
+        m->clusters[i] = m->clusters[--m->n_clusters];
+        memset(cl->password, 0, sizeof(cl->password));
+        free(cl->watches);
+        free(cl);
+    }
+}
+
+/* ------------------------------------------------------------------ leadership */
+
+static void seed_done(void *data, int status, int result)
+{
+    (void)data;
+    if (status != 0)
+        FO_WARN(MOD, "seeding the configured clusters: %s", fo_strerror(status));
+    else if (result != 0 && result != FO_EEXIST)
+        FO_WARN(MOD, "seeding refused: %s", fo_strerror(result));
+}
+
+/* Registers the config file's [cluster] sections that the store does not have yet.
+ * Existing registrations are left alone: run-time changes made with failoverctl win
+ * over the file. */
+static void seed_config(struct fo_monitor *m)
+{
+    struct fo_config *cfg = &m->ctl->cfg;
+    struct fo_store_cluster c;
+    struct fo_store_instance inst;
+    char err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__ClusterAdd ca;
+    Fo__InstanceAdd ia;
+    char *readers[FO_MAX_READER_VIPS];
+    unsigned i, j, k;
+
+    for (i = 0; i < cfg->n_clusters; i++) {
+        struct fo_cluster_cfg *cc = &cfg->clusters[i];
+        if (fo_store_get_cluster(m->ctl->store, cc->name, &c) != 0) {
+            fo__cluster_add__init(&ca);
+            ca.name = cc->name;
+            ca.user = cc->user;
+            ca.password_file = cc->password_file;
+            ca.repl_user = cc->repl_user;
+            ca.repl_password_file = cc->repl_password_file;
+            ca.semi_sync = cc->semi_sync;
+            ca.anti_flap_s = cc->anti_flap_s;
+            ca.max_lag_s = cc->max_lag_s;
+            ca.vip = cc->vip;
+            ca.vip_interface = cc->vip_interface;
+            ca.agent_port = cc->agent_port;
+            ca.vip_lease_ms = cc->vip_lease_ms;
+            ca.n_reader_vips = cc->n_reader_vips;
+            ca.reader_vips = readers;
+            ca.reader_max_lag_s = cc->reader_max_lag_s;
+            for (k = 0; k < cc->n_reader_vips; k++) readers[k] = cc->reader_vips[k];
+            command_init(&cmd);
+            cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
+            cmd.cluster_add = &ca;
+            if (fo_ctl_propose(m->ctl, &cmd, seed_done, NULL, err) != 0) FO_WARN(MOD, "seed: %s", err);
+        }
+        for (j = 0; j < cc->n_instances; j++) {
+            struct fo_instance_cfg *ic = &cc->instances[j];
+            if (fo_store_get_instance(m->ctl->store, cc->name, ic->host, ic->port, &inst) == 0) continue;
+            fo__instance_add__init(&ia);
+            ia.cluster = cc->name;
+            ia.host = ic->host;
+            ia.port = ic->port;
+            ia.rule = (Fo__PromotionRule)ic->rule;
+            command_init(&cmd);
+            cmd.body_case = FO__COMMAND__BODY_INSTANCE_ADD;
+            cmd.instance_add = &ia;
+            if (fo_ctl_propose(m->ctl, &cmd, seed_done, NULL, err) != 0) FO_WARN(MOD, "seed: %s", err);
+        }
+    }
+}
+
+static void barrier_done(void *data, int status)
+{
+    struct fo_monitor *m = data;
+
+    m->barrier_pending = false;
+    if (m->ctl->stopping) return;
+    if (status != 0 || !fo_raft_is_ready(&m->ctl->raft)) {
+        FO_WARN(MOD, "leadership barrier failed: %s", fo_strerror(status));
+        return;
+    }
+    m->ready = true;
+    FO_INFO(MOD, "leader ready: store up to date, acting");
+    reconcile(m);
+    fo_ctl_leader_ready(m->ctl);
+    if (!m->seeded) {
+        m->seeded = true;
+        seed_config(m);
+    }
+}
+
+static void check_leadership(struct fo_monitor *m)
+{
+    bool leader = fo_raft_is_leader(&m->ctl->raft);
+    uint64_t term = leader ? raft_current_term(&m->ctl->raft.raft) : 0;
+    char err[FO_ERRLEN];
+
+    /* A leadership lost and regained between two ticks is a new term: start over. */
+    if (leader != m->leader || term != m->leader_term) {
+        if (leader != m->leader)
+            FO_INFO(MOD, "%s", leader ? "became leader: probing every instance" : "no longer leader");
+        if (m->leader) fo_ctl_leader_lost(m->ctl);
+        m->leader = leader;
+        m->leader_term = term;
+        m->ready = false;
+        m->seeded = false;
+        m->leader_probes_ok = 0;
+        reconcile(m); /* start (or stop) probing the non-primaries at once */
+    }
+    if (leader && !m->ready && !m->barrier_pending) {
+        if (fo_raft_barrier(&m->ctl->raft, barrier_done, m, err) == 0)
+            m->barrier_pending = true;
+        else
+            FO_DEBUG(MOD, "barrier: %s", err);
+    }
+}
+
+/* Every node announces its own addresses (MemberNote) once it is a member, so
+ * failoverctl and forwarding can find its admin and HTTP endpoints. */
+static void announce_done(void *data, int status, int result)
+{
+    struct fo_monitor *m = data;
+
+    m->announce_pending = false;
+    if (status == 0 && result == 0) FO_INFO(MOD, "announced this node's addresses");
+}
+
+static void announce_self(struct fo_monitor *m)
+{
+    struct fo_config *cfg = &m->ctl->cfg;
+    struct fo_store_member row;
+    uint64_t now = uv_now(m->ctl->loop);
+    char err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__MemberNote note;
+
+    if (m->announce_pending || now < m->announce_at) return;
+    if (strcmp(fo_raft_role_name(&m->ctl->raft, cfg->node_id), "none") == 0) return;
+    if (fo_store_get_member(m->ctl->store, cfg->node_id, &row) == 0 &&
+        strcmp(row.raft_address, cfg->raft_address) == 0 && strcmp(row.admin_address, cfg->admin_address) == 0 &&
+        strcmp(row.http_address, cfg->http_address) == 0)
+        return;
+    if (fo_raft_leader(&m->ctl->raft, NULL) == 0) return;
+    m->announce_at = now + ANNOUNCE_EVERY_MS;
+    fo__member_note__init(&note);
+    note.id = cfg->node_id;
+    note.raft_address = cfg->raft_address;
+    note.admin_address = cfg->admin_address;
+    note.http_address = cfg->http_address;
+    command_init(&cmd);
+    cmd.body_case = FO__COMMAND__BODY_MEMBER_NOTE;
+    cmd.member_note = &note;
+    if (fo_ctl_propose(m->ctl, &cmd, announce_done, m, err) == 0)
+        m->announce_pending = true;
+    else
+        FO_WARN(MOD, "announce: %s", err);
+}
+
+/* Measures how late this tick is (a stalled loop) and whether the wall clock jumped
+ * against the monotonic one; the engine enters TILT on either (DESIGN.md §5). */
+static void measure_tilt(struct fo_monitor *m)
+{
+    uint64_t now_ns = uv_hrtime();
+    int64_t skew = (int64_t)fo_ctl_wall_ms() - (int64_t)(now_ns / 1000000u);
+    uint64_t lag = 0;
+    int64_t jump = 0;
+
+    if (m->last_tick_ns != 0) {
+        uint64_t gap = (now_ns - m->last_tick_ns) / 1000000u;
+        lag = gap > TICK_MS ? gap - TICK_MS : 0;
+        jump = skew - m->last_skew_ms;
+    }
+    m->last_tick_ns = now_ns;
+    m->last_skew_ms = skew;
+    fo_ctl_tick(m->ctl, lag, jump);
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    struct fo_monitor *m = t->data;
+
+    if (m->ctl->stopping) return;
+    measure_tilt(m);
+    check_leadership(m);
+    if (++m->ticks % RECONCILE_EVERY == 0) {
+        reconcile(m);
+        announce_self(m);
+        if (!m->leader) {
+            unsigned i;
+            for (i = 0; i < m->n_watches; i++)
+                if (m->watches[i]->stored_role == FO_ROLE_PRIMARY) send_verdict(m, m->watches[i]);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ public */
+
+int fo_monitor_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
+{
+    struct fo_monitor *m = calloc(1, sizeof(*m));
+
+    if (m == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    m->ctl = ctl;
+    ctl->monitor = m;
+    uv_timer_init(ctl->loop, &m->tick);
+    m->tick.data = m;
+    uv_timer_start(&m->tick, tick_cb, TICK_MS, TICK_MS);
+    reconcile(m);
+    return 0;
+}
+
+void fo_monitor_stop(struct fo_ctl *ctl)
+{
+    struct fo_monitor *m = ctl->monitor;
+    unsigned i;
+
+    if (m == NULL || uv_is_closing((uv_handle_t *)&m->tick)) return;
+    for (i = 0; i < m->n_watches; i++) {
+        fo_probe_close(m->watches[i]->probe);
+        m->watches[i]->probe = NULL;
+    }
+    uv_close((uv_handle_t *)&m->tick, NULL);
+}
+
+void fo_monitor_free(struct fo_ctl *ctl)
+{
+    struct fo_monitor *m = ctl->monitor;
+    unsigned i;
+
+    if (m == NULL) return;
+    ctl->monitor = NULL;
+    for (i = 0; i < m->n_watches; i++) free_watch(m->watches[i]);
+    for (i = 0; i < m->n_clusters; i++) {
+        memset(m->clusters[i]->password, 0, sizeof(m->clusters[i]->password));
+        free(m->clusters[i]->watches);
+        free(m->clusters[i]);
+    }
+    free(m->clusters);
+    free(m->watches);
+    free(m);
+}
+
+bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
+                     struct fo_watch_view *out)
+{
+    struct watch *w;
+
+    if (ctl->monitor == NULL || (w = find_watch(ctl->monitor, cluster, host, port)) == NULL) return false;
+    out->has_sample = w->has_sample;
+    out->sample_age_ms = w->has_sample ? uv_now(ctl->loop) - w->sample_at_ms : 0;
+    out->probe_ms = w->probe_ms;
+    out->sample = &w->sample;
+    out->health = w->health.state;
+    out->last_error = w->last_error;
+    out->last_ok = w->last_ok;
+    out->stored_role = w->stored_role;
+    return true;
+}
+
+/* A node whose verdict may count: a voter of the raft configuration as this node
+ * knows it (the latest one, committed or not, as raft itself counts quorums), and not
+ * this node, whose view is its own probe. */
+static bool may_vote(struct fo_ctl *ctl, uint64_t node_id)
+{
+    const struct raft_configuration *conf = &ctl->raft.raft.configuration;
+    unsigned i;
+
+    if (node_id == 0 || node_id == ctl->cfg.node_id) return false;
+    for (i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == node_id) return conf->servers[i].role == RAFT_VOTER;
+    return false;
+}
+
+/* Forgets the verdicts of nodes that are no longer voters, so that they neither count
+ * nor hold one of the FO_MAX_PEERS slots a voter needs. */
+static void drop_non_voters(struct fo_ctl *ctl, struct watch *w)
+{
+    unsigned i = 0;
+
+    while (i < w->n_votes) {
+        if (may_vote(ctl, w->votes[i].node_id))
+            i++;
+        else
+            w->votes[i] = w->votes[--w->n_votes];
+    }
+}
+
+int fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *cluster, const char *host, uint16_t port,
+                           bool down)
+{
+    struct fo_monitor *m = ctl->monitor;
+    struct watch *w;
+    unsigned i;
+
+    if (m == NULL) return 0;
+    if (!may_vote(ctl, node_id)) {
+        bool own = node_id == ctl->cfg.node_id;
+        uint64_t now = uv_now(ctl->loop);
+        if (own)
+            m->verdicts_own_id++;
+        else
+            m->verdicts_not_voter++;
+        if (m->ignored_logged_ms == 0 || now - m->ignored_logged_ms >= 1000) {
+            m->ignored_logged_ms = now ? now : 1;
+            FO_WARN(MOD, "verdict about %s:%u from node %llu ignored: %s", host, port, (unsigned long long)node_id,
+                    own ? "it is in this leader's own name" : "that node is not a voter of the raft configuration");
+        }
+        return FO_EPERM;
+    }
+    if ((w = find_watch(m, cluster, host, port)) == NULL) return 0;
+    m->verdicts_received++;
+    drop_non_voters(ctl, w);
+    for (i = 0; i < w->n_votes && w->votes[i].node_id != node_id; i++) {
+    }
+    if (i == w->n_votes) {
+        if (w->n_votes == FO_MAX_PEERS) return 0;
+        w->n_votes++;
+    }
+    w->votes[i].node_id = node_id;
+    w->votes[i].down = down;
+    w->votes[i].at_ms = uv_now(ctl->loop);
+    return 0;
+}
+
+unsigned fo_monitor_votes(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
+                          struct fo_detect_vote *out, unsigned max)
+{
+    struct watch *w;
+    unsigned i, n = 0;
+
+    if (ctl->monitor == NULL || (w = find_watch(ctl->monitor, cluster, host, port)) == NULL) return 0;
+    for (i = 0; i < w->n_votes && n < max; i++) {
+        if (!may_vote(ctl, w->votes[i].node_id)) continue;
+        out[n].node_id = w->votes[i].node_id;
+        out[n].down = w->votes[i].down;
+        out[n].age_ms = uv_now(ctl->loop) - w->votes[i].at_ms;
+        n++;
+    }
+    return n;
+}
+
+void fo_monitor_kick(struct fo_ctl *ctl, const char *cluster)
+{
+    struct cluster_state *cl;
+
+    if (ctl->monitor != NULL && (cl = find_cluster(ctl->monitor, cluster)) != NULL)
+        kick_cluster(ctl->monitor, cl, NULL);
+}
+
+uint64_t fo_monitor_verdicts_received(struct fo_ctl *ctl)
+{
+    return ctl->monitor ? ctl->monitor->verdicts_received : 0;
+}
+
+bool fo_monitor_ready(struct fo_ctl *ctl)
+{
+    return ctl->monitor != NULL && ctl->monitor->ready && fo_raft_is_ready(&ctl->raft);
+}
+
+unsigned fo_monitor_count(struct fo_ctl *ctl)
+{
+    return ctl->monitor ? ctl->monitor->n_watches : 0;
+}
+
+static void instance_metrics(struct fo_monitor *m, struct fo_buf *b)
+{
+    struct fo_prom_label l[2];
+    char inst[FO_ADDR_LEN];
+    unsigned i;
+
+    fo_prom_family(b, "failoverd_instance_up", "gauge", "1 if this node's last probe of the instance succeeded.");
+    for (i = 0; i < m->n_watches; i++) {
+        struct watch *w = m->watches[i];
+        snprintf(inst, sizeof(inst), "%s:%u", w->host, w->port);
+        l[0] = (struct fo_prom_label){"cluster", w->cluster};
+        l[1] = (struct fo_prom_label){"instance", inst};
+        fo_prom_value(b, "failoverd_instance_up", l, 2, w->last_ok ? 1 : 0);
+    }
+    fo_prom_family(b, "failoverd_instance_read_only", "gauge", "@@read_only from the last successful probe.");
+    for (i = 0; i < m->n_watches; i++) {
+        struct watch *w = m->watches[i];
+        if (!w->has_sample) continue;
+        snprintf(inst, sizeof(inst), "%s:%u", w->host, w->port);
+        l[0] = (struct fo_prom_label){"cluster", w->cluster};
+        l[1] = (struct fo_prom_label){"instance", inst};
+        fo_prom_value(b, "failoverd_instance_read_only", l, 2, w->sample.read_only ? 1 : 0);
+    }
+    fo_prom_family(b, "failoverd_instance_replication_lag_seconds", "gauge",
+                   "Seconds_Behind_Master of replicas (absent when NULL).");
+    for (i = 0; i < m->n_watches; i++) {
+        struct watch *w = m->watches[i];
+        if (!w->has_sample || !w->sample.is_replica || w->sample.lag_s < 0) continue;
+        snprintf(inst, sizeof(inst), "%s:%u", w->host, w->port);
+        l[0] = (struct fo_prom_label){"cluster", w->cluster};
+        l[1] = (struct fo_prom_label){"instance", inst};
+        fo_prom_value(b, "failoverd_instance_replication_lag_seconds", l, 2, (double)w->sample.lag_s);
+    }
+}
+
+static void cluster_metrics(struct fo_monitor *m, struct fo_buf *b)
+{
+    static const char *const to_names[] = {"unknown", "up", "suspect", "down"};
+    struct fo_prom_label l[2];
+    unsigned i, k;
+
+    fo_prom_family(b, "failoverd_probe_duration_seconds", "histogram",
+                   "Duration of successful probes (two queries on a persistent connection).");
+    for (i = 0; i < m->n_clusters; i++) {
+        l[0] = (struct fo_prom_label){"cluster", m->clusters[i]->name};
+        fo_prom_histogram(b, "failoverd_probe_duration_seconds", l, 1, &m->clusters[i]->probe_hist);
+    }
+    fo_prom_family(b, "failoverd_instance_state_transitions_total", "counter",
+                   "Health state transitions seen by this node's probes.");
+    for (i = 0; i < m->n_clusters; i++) {
+        for (k = 1; k < 4; k++) {
+            l[0] = (struct fo_prom_label){"cluster", m->clusters[i]->name};
+            l[1] = (struct fo_prom_label){"to", to_names[k]};
+            fo_prom_value(b, "failoverd_instance_state_transitions_total", l, 2,
+                          (double)m->clusters[i]->transitions[k]);
+        }
+    }
+}
+
+void fo_monitor_metrics(struct fo_ctl *ctl, struct fo_buf *b)
+{
+    struct fo_monitor *m = ctl->monitor;
+    struct fo_prom_label l;
+
+    if (m == NULL) return;
+    fo_prom_family(b, "failoverd_probes_total", "counter", "Probe attempts by result.");
+    l = (struct fo_prom_label){"result", "ok"};
+    fo_prom_value(b, "failoverd_probes_total", &l, 1, (double)m->probes_ok);
+    l = (struct fo_prom_label){"result", "error"};
+    fo_prom_value(b, "failoverd_probes_total", &l, 1, (double)m->probes_err);
+    fo_prom_family(b, "failoverd_verdicts_sent_total", "counter", "Primary verdicts this follower sent to the leader.");
+    fo_prom_value(b, "failoverd_verdicts_sent_total", NULL, 0, (double)m->verdicts_sent);
+    fo_prom_family(b, "failoverd_verdicts_received_total", "counter", "Followers' verdicts recorded by this leader.");
+    fo_prom_value(b, "failoverd_verdicts_received_total", NULL, 0, (double)m->verdicts_received);
+    fo_prom_family(b, "failoverd_verdicts_ignored_total", "counter",
+                   "Authenticated verdicts this leader did not count: reason=not_voter (the node is not a voter of "
+                   "the raft configuration), own_id (in this node's own name).");
+    l = (struct fo_prom_label){"reason", "not_voter"};
+    fo_prom_value(b, "failoverd_verdicts_ignored_total", &l, 1, (double)m->verdicts_not_voter);
+    l = (struct fo_prom_label){"reason", "own_id"};
+    fo_prom_value(b, "failoverd_verdicts_ignored_total", &l, 1, (double)m->verdicts_own_id);
+    fo_prom_family(b, "failoverd_probing_instances", "gauge", "Instances this node probes.");
+    fo_prom_value(b, "failoverd_probing_instances", NULL, 0, m->n_watches);
+    fo_prom_family(b, "failoverd_leader_probes_ok", "gauge",
+                   "Successful probes of non-primary instances since this node last became leader.");
+    fo_prom_value(b, "failoverd_leader_probes_ok", NULL, 0, (double)m->leader_probes_ok);
+    instance_metrics(m, b);
+    cluster_metrics(m, b);
+}

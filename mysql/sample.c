@@ -1,0 +1,394 @@
+/* Parsing of probe query results into a struct fo_sample (pure); see sample.h.
+ *
+ * This is the one place that interprets MySQL replies (STYLE.md §10), so it is
+ * strict about anything a decision depends on: numbers go through strtoull with an
+ * end pointer and errno, GTID positions and host names that do not fit are rejected
+ * rather than truncated (a truncated position would compare as "behind"; a truncated
+ * host would not match its instance), and only free-form error texts are truncated.
+ * On failure the sample is left unchanged, so a half-parsed reply never leaks into
+ * a decision.
+ *
+ * What is strict is the *form* of values we must compute with. A value that is
+ * well-formed but unfamiliar (a thread state a newer server introduced, such as
+ * "Preparing") is a fact about the server, not a broken reply: it is kept as
+ * "unrecognized" with its text (STYLE.md §17). Failing the probe instead would make a
+ * replica that is still talking to the primary look unreachable, which is exactly
+ * the evidence that turns an unreachable primary into a "dead" one (issue 8.7). */
+#include "mysql/sample.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define Q1_NCOLS FO_SAMPLE_Q1_NCOLS
+
+/* ---- value helpers ------------------------------------------------------------ */
+
+/* A whole string as an unsigned decimal no greater than max: no sign, no blanks,
+ * nothing after the digits. */
+static bool parse_uint(const char *v, uint64_t max, uint64_t *out)
+{
+    unsigned long long n;
+    char *end;
+
+    if (v == NULL || v[0] < '0' || v[0] > '9') return false;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno == ERANGE || *end != '\0' || n > max) return false;
+    *out = n;
+    return true;
+}
+
+static int bad_number(const char *col, const char *v, char *err)
+{
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    return fo_errf(err, FO_EPROTO, "%s: not a number in range: \"%.40s\"", col, v);
+}
+
+/* Copies v whole, or fails: for values that must not be truncated. */
+static int copy_exact(char *dst, size_t dstlen, const char *v, const char *col, char *err)
+{
+    size_t len;
+
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    len = strlen(v);
+    if (len >= dstlen) return fo_errf(err, FO_EPROTO, "%s: value of %zu bytes exceeds %zu", col, len, dstlen - 1);
+    memcpy(dst, v, len + 1);
+    return 0;
+}
+
+/* Copies v, cutting it to fit; with `mark`, a cut value ends in "...". The cut backs
+ * off to a UTF-8 character boundary so the result stays valid text for protobuf
+ * strings and JSON. NULL becomes "". */
+static void copy_truncated(char *dst, size_t dstlen, const char *v, bool mark)
+{
+    size_t len = v ? strlen(v) : 0, cut, room;
+
+    if (len < dstlen) {
+        memcpy(dst, v ? v : "", len + 1);
+        return;
+    }
+    room = mark ? dstlen - 4 : dstlen - 1;
+    cut = room;
+    while (cut > 0 && ((unsigned char)v[cut] & 0xC0) == 0x80) cut--;
+    memcpy(dst, v, cut);
+    if (mark)
+        memcpy(dst + cut, "...", 4);
+    else
+        dst[cut] = '\0';
+}
+
+/* Keeps a server-sent text for display: cut to fit (with "...") and with control
+ * bytes replaced, so it cannot break a log line or a table. */
+static void copy_display(char *dst, size_t dstlen, const char *v)
+{
+    size_t i;
+
+    copy_truncated(dst, dstlen, v, true);
+    for (i = 0; dst[i] != '\0'; i++)
+        if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f) dst[i] = '?';
+}
+
+/* Never fails: an unfamiliar value (or NULL) is FO_THREAD_UNRECOGNIZED, with the raw
+ * text kept. Values compare exactly, as the server prints them: "yes" is not "Yes". */
+static void parse_thread_state(const char *v, enum fo_thread_state *out, char text[FO_THREAD_TEXT_LEN])
+{
+    static const enum fo_thread_state states[] = {FO_THREAD_YES, FO_THREAD_NO, FO_THREAD_CONNECTING,
+                                                  FO_THREAD_PREPARING};
+    unsigned i;
+
+    copy_display(text, FO_THREAD_TEXT_LEN, v != NULL ? v : "NULL");
+    *out = FO_THREAD_UNRECOGNIZED;
+    for (i = 0; v != NULL && i < N_ELEMS(states); i++) {
+        if (strcmp(v, fo_thread_state_name(states[i])) == 0) {
+            *out = states[i];
+            return;
+        }
+    }
+}
+
+const char *fo_thread_state_name(enum fo_thread_state t)
+{
+    switch (t) {
+    case FO_THREAD_YES: return "Yes";
+    case FO_THREAD_NO: return "No";
+    case FO_THREAD_CONNECTING: return "Connecting";
+    case FO_THREAD_PREPARING: return "Preparing";
+    case FO_THREAD_UNRECOGNIZED: return "unrecognized";
+    case FO_THREAD_UNKNOWN: break;
+    }
+    return "";
+}
+
+bool fo_thread_state_maybe_running(enum fo_thread_state t)
+{
+    return t != FO_THREAD_NO && t != FO_THREAD_CONNECTING;
+}
+
+/* ---- Q1: server variables -------------------------------------------------------- */
+
+static int var_server_id(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    /* server_id is a 32-bit variable on both MySQL and MariaDB. */
+    if (!parse_uint(v, UINT32_MAX, &s->server_id)) return bad_number(col, v, err);
+    return 0;
+}
+
+static int var_read_only(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    if (v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "ON") == 0)) {
+        s->read_only = true;
+        return 0;
+    }
+    if (v != NULL && (strcmp(v, "0") == 0 || strcasecmp(v, "OFF") == 0)) {
+        s->read_only = false;
+        return 0;
+    }
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    return fo_errf(err, FO_EPROTO, "%s: unexpected value \"%.40s\"", col, v);
+}
+
+static int var_current_pos(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    return copy_exact(s->gtid_current_pos, sizeof(s->gtid_current_pos), v, col, err);
+}
+
+static int var_binlog_pos(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    return copy_exact(s->gtid_binlog_pos, sizeof(s->gtid_binlog_pos), v, col, err);
+}
+
+static int var_slave_pos(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    return copy_exact(s->gtid_slave_pos, sizeof(s->gtid_slave_pos), v, col, err);
+}
+
+/* Only the leading "10.11.19" matters to version checks, so a long vendor suffix is
+ * cut rather than failing the probe. */
+static int var_version(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    if (v == NULL) return fo_errf(err, FO_EPROTO, "%s: unexpected NULL", col);
+    copy_truncated(s->version, sizeof(s->version), v, false);
+    return 0;
+}
+
+/* One column we read: its parser stores v (NULL for SQL NULL) into the sample. */
+struct field {
+    const char *name;
+    bool required; /* SHOW SLAVE STATUS only: Q1 columns are positional */
+    int (*parse)(struct fo_sample *s, const char *v, const char *col, char *err);
+};
+
+/* Only the errant-transaction check reads the binlog state, and it treats "unknown"
+ * as "cannot prove there is nothing errant", so a NULL or oversize value is recorded
+ * as unknown rather than failing the probe (a primary with a long history must not
+ * look DOWN because of it). */
+static int var_binlog_state(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    s->gtid_binlog_state[0] = '\0';
+    s->gtid_binlog_state_known = false;
+    if (v == NULL || strlen(v) >= sizeof(s->gtid_binlog_state)) return 0;
+    memcpy(s->gtid_binlog_state, v, strlen(v) + 1);
+    s->gtid_binlog_state_known = true;
+    return 0;
+}
+
+/* In FO_SAMPLE_Q1's column order. */
+static const struct field q1_fields[Q1_NCOLS] = {
+    {"@@server_id", true, var_server_id},
+    {"@@read_only", true, var_read_only},
+    {"@@gtid_current_pos", true, var_current_pos},
+    {"@@gtid_binlog_pos", true, var_binlog_pos},
+    {"@@gtid_slave_pos", true, var_slave_pos},
+    {"@@version", true, var_version},
+    {"@@gtid_binlog_state", true, var_binlog_state},
+};
+
+int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values, char err[FO_ERRLEN])
+{
+    struct fo_sample tmp = *s;
+    unsigned i;
+    int rc;
+
+    if (ncols != Q1_NCOLS)
+        return fo_errf(err, FO_EPROTO, "variables query returned %u columns, expected %d", ncols, Q1_NCOLS);
+    if (values == NULL) return fo_errf(err, FO_EINVAL, "no values");
+    for (i = 0; i < Q1_NCOLS; i++) {
+        rc = q1_fields[i].parse(&tmp, values[i], q1_fields[i].name, err);
+        if (rc != 0) return rc;
+    }
+    *s = tmp;
+    return 0;
+}
+
+/* ---- Q2: SHOW SLAVE STATUS ------------------------------------------------------ */
+
+static int ss_master_host(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    return copy_exact(s->master_host, sizeof(s->master_host), v, col, err);
+}
+
+static int ss_master_port(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    uint64_t n;
+
+    if (!parse_uint(v, UINT16_MAX, &n)) return bad_number(col, v, err);
+    s->master_port = (uint16_t)n;
+    return 0;
+}
+
+static int ss_io_running(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    parse_thread_state(v, &s->io_running, s->io_running_text);
+    return 0;
+}
+
+static int ss_sql_running(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    parse_thread_state(v, &s->sql_running, s->sql_running_text);
+    return 0;
+}
+
+/* NULL means the lag is unknown (typically a thread is not running). */
+static int ss_lag(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    uint64_t n;
+
+    if (v == NULL) {
+        s->lag_s = -1;
+        return 0;
+    }
+    if (!parse_uint(v, INT64_MAX, &n)) return bad_number(col, v, err);
+    s->lag_s = (int64_t)n;
+    return 0;
+}
+
+static int parse_errno(unsigned *dst, const char *v, const char *col, char *err)
+{
+    uint64_t n = 0;
+
+    if (v != NULL && !parse_uint(v, UINT_MAX, &n)) return bad_number(col, v, err);
+    *dst = (unsigned)n;
+    return 0;
+}
+
+static int ss_io_errno(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    return parse_errno(&s->last_io_errno, v, col, err);
+}
+
+static int ss_sql_errno(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    return parse_errno(&s->last_sql_errno, v, col, err);
+}
+
+static int ss_io_error(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    copy_truncated(s->last_io_error, sizeof(s->last_io_error), v, true);
+    return 0;
+}
+
+static int ss_sql_error(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    copy_truncated(s->last_sql_error, sizeof(s->last_sql_error), v, true);
+    return 0;
+}
+
+static int ss_gtid_io_pos(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    return copy_exact(s->gtid_io_pos, sizeof(s->gtid_io_pos), v ? v : "", col, err);
+}
+
+static int ss_using_gtid(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    return copy_exact(s->using_gtid, sizeof(s->using_gtid), v ? v : "", col, err);
+}
+
+/* The columns we read, by name (MariaDB 10.11 names; MySQL lacks the last two). All
+ * other columns are ignored. Optional columns keep their defaults when absent. */
+static const struct field q2_fields[] = {
+    {"Master_Host", true, ss_master_host},     {"Master_Port", true, ss_master_port},
+    {"Slave_IO_Running", true, ss_io_running}, {"Slave_SQL_Running", true, ss_sql_running},
+    {"Seconds_Behind_Master", true, ss_lag},   {"Last_IO_Errno", false, ss_io_errno},
+    {"Last_IO_Error", false, ss_io_error},     {"Last_SQL_Errno", false, ss_sql_errno},
+    {"Last_SQL_Error", false, ss_sql_error},   {"Gtid_IO_Pos", false, ss_gtid_io_pos},
+    {"Using_Gtid", false, ss_using_gtid},
+};
+
+/* Column names are identifiers, which MySQL compares without regard to case; the
+ * first column of a name wins. Returns -1 if absent. */
+static int find_column(unsigned ncols, const char *const *names, const char *name)
+{
+    unsigned i;
+
+    for (i = 0; i < ncols; i++)
+        if (names[i] != NULL && strcasecmp(names[i], name) == 0) return (int)i;
+    return -1;
+}
+
+static void reset_replica_fields(struct fo_sample *s)
+{
+    s->is_replica = false;
+    s->master_host[0] = '\0';
+    s->master_port = 0;
+    s->io_running = FO_THREAD_UNKNOWN;
+    s->sql_running = FO_THREAD_UNKNOWN;
+    s->io_running_text[0] = '\0';
+    s->sql_running_text[0] = '\0';
+    s->lag_s = -1;
+    s->last_io_errno = 0;
+    s->last_io_error[0] = '\0';
+    s->last_sql_errno = 0;
+    s->last_sql_error[0] = '\0';
+    s->gtid_io_pos[0] = '\0';
+    s->using_gtid[0] = '\0';
+}
+
+static int parse_slave_row(struct fo_sample *s, unsigned ncols, const char *const *names, const char *const *values,
+                           char *err)
+{
+    unsigned i;
+    int col, rc;
+
+    for (i = 0; i < N_ELEMS(q2_fields); i++) {
+        col = find_column(ncols, names, q2_fields[i].name);
+        if (col < 0) {
+            if (q2_fields[i].required)
+                return fo_errf(err, FO_EPROTO, "SHOW SLAVE STATUS: missing column %s", q2_fields[i].name);
+            continue;
+        }
+        rc = q2_fields[i].parse(s, values[col], q2_fields[i].name, err);
+        if (rc != 0) return rc;
+    }
+    s->is_replica = true;
+    return 0;
+}
+
+int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
+                                 const char *const *values, char err[FO_ERRLEN])
+{
+    struct fo_sample tmp = *s;
+    int rc;
+
+    /* One row per source (MySQL channels; MariaDB's named connections where the
+     * server lists them). failoverd manages servers with one source: taking one of
+     * the rows would judge the replica by a source chosen at random, so the sample
+     * fails, saying why, and the server's probe reports it. */
+    if (nrows > 1)
+        return fo_errf(err, FO_EPROTO,
+                       "multi-source replication is not supported: SHOW SLAVE STATUS returned %u rows, one per "
+                       "source; failoverd manages replicas of one source",
+                       nrows);
+    if (nrows == 1 && ncols > 0 && (names == NULL || values == NULL))
+        return fo_errf(err, FO_EINVAL, "no column names or values");
+    reset_replica_fields(&tmp);
+    if (nrows == 1) {
+        rc = parse_slave_row(&tmp, ncols, names, values, err);
+        if (rc != 0) return rc;
+    }
+    *s = tmp;
+    return 0;
+}
