@@ -705,6 +705,23 @@ static void step_pre_hook(struct run *run)
 
 static void fence_finish(struct run *run);
 
+/* The SQL fence of the old primary (controller's path; mysql/fence.h): read_only, every
+ * client session killed, semi-sync master off, final position read back. */
+static struct fo_fence *start_sql_fence(struct run *run, fo_fence_cb cb, char err[FO_ERRLEN])
+{
+    struct fo_fence_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.host = run->old_host;
+    o.port = run->old_port;
+    o.user = run->user;
+    o.password = run->password;
+    o.connect_timeout_ms = connect_timeout(run);
+    o.timeout_ms = step_timeout(run);
+    o.semi_sync_off = true;
+    return fo_fence_start_tls(run->fe->ctl->loop, &o, fo_config_cluster_tls(cfg_of(run), run->cluster), cb, run, err);
+}
+
 static void fence_wait_closed(uv_handle_t *h)
 {
     struct run_wait *w = h->data;
@@ -810,24 +827,14 @@ static void step_fence(struct run *run)
     uint64_t now = uv_now(ctl->loop);
     unsigned agent_ms =
         step_timeout(run) < 2 * connect_timeout(run) + 1000 ? step_timeout(run) : 2 * connect_timeout(run) + 1000;
-    struct fo_fence_opts o;
     char err[FO_ERRLEN];
 
     memset(&run->fence_res, 0, sizeof(run->fence_res));
     memset(&run->revoke_res, 0, sizeof(run->revoke_res));
     run->fence_waited = false;
     run->fence_left = 3; /* the SQL fence, the agent, and this function */
-    memset(&o, 0, sizeof(o));
-    o.host = run->old_host;
-    o.port = run->old_port;
-    o.user = run->user;
-    o.password = run->password;
-    o.connect_timeout_ms = connect_timeout(run);
-    o.timeout_ms = step_timeout(run);
-    o.semi_sync_off = true;
     run->pending++;
-    if ((run->fence = fo_fence_start_tls(ctl->loop, &o, fo_config_cluster_tls(&ctl->cfg, run->cluster), fence_sql_done,
-                                         run, err)) == NULL) {
+    if ((run->fence = start_sql_fence(run, fence_sql_done, err)) == NULL) {
         run->pending--;
         run->fence_res.status = FO_EIO;
         snprintf(run->fence_res.detail, sizeof(run->fence_res.detail), "not started: %s", err);
@@ -847,6 +854,19 @@ static void step_fence(struct run *run)
 
 /* ------------------------------------------------------------------ choose */
 
+/* Parses a SHOW SLAVE STATUS result into it->sample; on failure finishes the item with
+ * the reason and returns false. */
+static bool take_status(struct batch_item *it, const struct fo_sql_rows *rows)
+{
+    char err[FO_ERRLEN];
+
+    if (fo_sample_parse_slave_status(&it->sample, rows ? rows->n_rows : 0, rows ? rows->n_cols : 0,
+                                     rows ? rows->names : NULL, rows ? rows->values : NULL, err) == 0)
+        return true;
+    item_finish(it, false, "SHOW SLAVE STATUS: %s", err);
+    return false;
+}
+
 /* Each replica: stop its IO thread (failover) so that nothing more arrives from the
  * old primary, wait (bounded) until its SQL thread applied what it received, then
  * take a fresh sample. A switchover waits for the old primary's final position
@@ -856,18 +876,13 @@ static void step_fence(struct run *run)
 static void choose_sampled(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
                            const struct fo_sql_rows *rows)
 {
-    char err[FO_ERRLEN];
 
     (void)myerrno;
     if (status != 0) {
         item_finish(it, false, "sampling: %s", error);
         return;
     }
-    if (fo_sample_parse_slave_status(&it->sample, rows ? rows->n_rows : 0, rows ? rows->n_cols : 0,
-                                     rows ? rows->names : NULL, rows ? rows->values : NULL, err) != 0) {
-        item_finish(it, false, "SHOW SLAVE STATUS: %s", err);
-        return;
-    }
+    if (!take_status(it, rows)) return;
     it->has_sample = true;
     item_finish(it, true, "%s", it->relay_unapplied ? it->wait_note : "sampled");
 }
@@ -946,18 +961,13 @@ static void choose_wait(struct run *run, struct batch_item *it, const char *pos)
 static void choose_stopped(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
                            const struct fo_sql_rows *rows)
 {
-    char err[FO_ERRLEN];
 
     (void)myerrno;
     if (status != 0) {
         item_finish(it, false, "stopping the IO thread: %s", error);
         return;
     }
-    if (fo_sample_parse_slave_status(&it->sample, rows ? rows->n_rows : 0, rows ? rows->n_cols : 0,
-                                     rows ? rows->names : NULL, rows ? rows->values : NULL, err) != 0) {
-        item_finish(it, false, "SHOW SLAVE STATUS: %s", err);
-        return;
-    }
+    if (!take_status(it, rows)) return;
     /* MariaDB discards the relay log when replication starts with both threads
      * stopped (GTID mode refetches from gtid_slave_pos): only an IO thread whose SQL
      * thread runs may be restarted without losing what it holds. */
@@ -1113,24 +1123,14 @@ static void choose_refenced(void *data, const struct fo_fence_result *r)
 
 static void step_choose(struct run *run)
 {
-    struct fo_fence_opts o;
     char err[FO_ERRLEN];
 
     if (run->kind != FO__FAILOVER_KIND__KIND_SWITCHOVER || run->old_pos_read) {
         choose_start(run);
         return;
     }
-    memset(&o, 0, sizeof(o));
-    o.host = run->old_host;
-    o.port = run->old_port;
-    o.user = run->user;
-    o.password = run->password;
-    o.connect_timeout_ms = connect_timeout(run);
-    o.timeout_ms = step_timeout(run);
-    o.semi_sync_off = true;
     run->pending++;
-    if ((run->fence = fo_fence_start_tls(run->fe->ctl->loop, &o, fo_config_cluster_tls(cfg_of(run), run->cluster),
-                                         choose_refenced, run, err)) == NULL) {
+    if ((run->fence = start_sql_fence(run, choose_refenced, err)) == NULL) {
         run->pending--;
         run_end(run, FO__FAILOVER_RESULT__RESULT_FAILED, "cannot fence the old primary again: %s", err);
     }
@@ -1187,7 +1187,7 @@ static void promote_waited(struct run *run, struct batch_item *it, int status, u
 static void promote_stopped(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
                             const struct fo_sql_rows *rows)
 {
-    char q[FO_GTIDPOS_LEN * 2 + 96], err[FO_ERRLEN];
+    char q[FO_GTIDPOS_LEN * 2 + 96];
     const char *stmts[1] = {q};
 
     (void)myerrno;
@@ -1195,11 +1195,7 @@ static void promote_stopped(struct run *run, struct batch_item *it, int status, 
         item_finish(it, false, "stopping the IO thread: %s", error);
         return;
     }
-    if (fo_sample_parse_slave_status(&it->sample, rows ? rows->n_rows : 0, rows ? rows->n_cols : 0,
-                                     rows ? rows->names : NULL, rows ? rows->values : NULL, err) != 0) {
-        item_finish(it, false, "SHOW SLAVE STATUS: %s", err);
-        return;
-    }
+    if (!take_status(it, rows)) return;
     if (!it->sample.is_replica) { /* resumed after RESET SLAVE ALL */
         promote_reset(run, it);
         return;
