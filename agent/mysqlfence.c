@@ -86,12 +86,23 @@ static void ro_fenced(void *data, const struct fo_fence_result *r)
     fo_agent_server_unref(s);
 }
 
+/* The local mysqld's fence options: a lapse's fence leaves semi-sync alone (it is not a
+ * failover), FenceMysql's turns it off. */
+static struct fo_fence_opts fence_opts(const struct fo_agent_config *c, bool semi_sync_off)
+{
+    return (struct fo_fence_opts){.host = c->mysql_host,
+                                  .port = c->mysql_port,
+                                  .user = c->mysql_user,
+                                  .password = c->mysql_password,
+                                  .connect_timeout_ms = c->mysql_connect_timeout_ms,
+                                  .timeout_ms = c->mysql_timeout_ms,
+                                  .semi_sync_off = semi_sync_off};
+}
+
 static void start_ro_fence(struct fo_agent_server *s)
 {
     const struct fo_agent_config *c = s->cfg;
-    struct fo_fence_opts o = {
-        c->mysql_host,       c->mysql_port, c->mysql_user, c->mysql_password, c->mysql_connect_timeout_ms,
-        c->mysql_timeout_ms, false,         NULL};
+    struct fo_fence_opts o = fence_opts(c, false);
     char err[FO_ERRLEN];
 
     /* No semi-sync change: the undo sets read_only only, and a lapse is not a failover. */
@@ -257,14 +268,7 @@ static void fm_done(void *data, const struct fo_fence_result *r)
 static void start_fm(struct agent_conn *c)
 {
     const struct fo_agent_config *cf = c->s->cfg;
-    struct fo_fence_opts o = {cf->mysql_host,
-                              cf->mysql_port,
-                              cf->mysql_user,
-                              cf->mysql_password,
-                              cf->mysql_connect_timeout_ms,
-                              cf->mysql_timeout_ms,
-                              true,
-                              NULL};
+    struct fo_fence_opts o = fence_opts(cf, true);
     char err[FO_ERRLEN];
 
     c->fence = fo_fence_start_tls(c->s->loop, &o, &cf->mysql_tls, fm_done, c, err);

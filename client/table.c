@@ -12,19 +12,29 @@
 #define GAP 2
 #define NOTE_INDENT "    "
 
-/* In place: every byte of an invalid UTF-8 sequence or of a control character (C0,
- * DEL, C1 such as the 8-bit CSI, U+2028/9) becomes '?', so nothing a server sent can
- * steer the terminal. */
+/* The length of the character at s (n > 0 bytes left) if it may reach a terminal as it
+ * is, or 0 for an invalid UTF-8 byte or a control character (C0, DEL, C1 such as the
+ * 8-bit CSI, U+2028/9): what a server sent must not steer the terminal. */
+static size_t printable_len(const char *s, size_t n, size_t *bad)
+{
+    uint32_t cp;
+    size_t len = fo_utf8_decode(s, n, &cp);
+
+    if (len != 0 && !fo_text_is_control(cp)) return len;
+    *bad = len ? len : 1;
+    return 0;
+}
+
+/* In place: every byte of a character printable_len refuses becomes '?' (cells keep
+ * their byte length, which the column widths count). */
 static void sanitize(char *s)
 {
-    size_t n = strlen(s), i = 0, k, len;
-    uint32_t cp;
+    size_t n = strlen(s), i = 0, len, bad;
 
     while (i < n) {
-        len = fo_utf8_decode(s + i, n - i, &cp);
-        if (len == 0 || fo_text_is_control(cp)) {
-            for (k = 0; k < (len ? len : 1); k++) s[i + k] = '?';
-            len = len ? len : 1;
+        if ((len = printable_len(s + i, n - i, &bad)) == 0) {
+            memset(s + i, '?', bad);
+            len = bad;
         }
         i += len;
     }
@@ -182,14 +192,12 @@ void fo_ctl_table_render(const struct fo_ctl_table *t, struct fo_buf *out)
 
 void fo_ctl_puts_safe(struct fo_buf *out, const char *s)
 {
-    size_t n = s ? strlen(s) : 0, i = 0, len;
-    uint32_t cp;
+    size_t n = s ? strlen(s) : 0, i = 0, len, bad;
 
     while (i < n) {
-        len = fo_utf8_decode(s + i, n - i, &cp);
-        if (len == 0 || fo_text_is_control(cp)) {
+        if ((len = printable_len(s + i, n - i, &bad)) == 0) {
             fo_buf_append(out, "?", 1);
-            i += len ? len : 1;
+            i += bad;
             continue;
         }
         fo_buf_append(out, s + i, len);

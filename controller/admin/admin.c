@@ -479,23 +479,23 @@ static int load_tls(const struct fo_config *cfg, struct fo_tls_ctx **server, str
     return 0;
 }
 
-/* This node's certificate must be a controller's, and the node id it binds, if any,
- * must be node_id: a certificate of another node would let this one speak for it.
- * Returns 0 (*has_id false if the certificate binds no id) or FO_ECONFIG. */
-static int check_own_node_id(const struct fo_config *cfg, const struct fo_tls_ctx *ctx, bool *has_id,
-                             char err[FO_ERRLEN])
+/* This node's certificate must be a controller's binding node_id (SAN URI
+ * failoverd://node/N): the same rule raft applies at start (raft/node.c), so that
+ * --check-config refuses what start would. Returns 0 or FO_ECONFIG. */
+static int check_own_node_id(const struct fo_config *cfg, const struct fo_tls_ctx *ctx, char err[FO_ERRLEN])
 {
     uint64_t id;
     int rc = fo_tls_ctx_node_id(ctx, &id);
 
-    *has_id = rc == 0;
     if (rc == FO_EPERM)
         return fo_errf(err, FO_ECONFIG, "TLS certificate file %s has role \"%s\"; a failoverd node needs a %s one",
                        cfg->tls.cert_file, fo_tls_role_name(fo_tls_ctx_role(ctx)),
                        fo_tls_role_name(FO_TLS_ROLE_CONTROLLER));
-    if (rc == FO_EINVAL)
-        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s: %s", cfg->tls.cert_file, fo_tls_node_id_why(rc));
-    if (rc == 0 && id != cfg->node_id)
+    if (rc != 0)
+        return fo_errf(err, FO_ECONFIG,
+                       "TLS certificate file %s: %s (make it with deploy/gen-certs.sh controller:NAME,IP,node=%llu)",
+                       cfg->tls.cert_file, fo_tls_node_id_why(rc), (unsigned long long)cfg->node_id);
+    if (id != cfg->node_id)
         return fo_errf(err, FO_ECONFIG, "TLS certificate file %s is node %llu's (%s%llu), but node_id is %llu",
                        cfg->tls.cert_file, (unsigned long long)id, FO_TLS_NODE_URI_PREFIX, (unsigned long long)id,
                        (unsigned long long)cfg->node_id);
@@ -505,12 +505,11 @@ static int check_own_node_id(const struct fo_config *cfg, const struct fo_tls_ct
 int fo_admin_check_tls(const struct fo_config *cfg, char err[FO_ERRLEN])
 {
     struct fo_tls_ctx *server, *client;
-    bool has_id;
     int rc;
 
     if (cfg->tls.insecure) return 0;
     if ((rc = load_tls(cfg, &server, &client, err)) != 0) return rc;
-    rc = check_own_node_id(cfg, client, &has_id, err);
+    rc = check_own_node_id(cfg, client, err);
     fo_tls_ctx_free(server);
     fo_tls_ctx_free(client);
     return rc;
@@ -519,7 +518,6 @@ int fo_admin_check_tls(const struct fo_config *cfg, char err[FO_ERRLEN])
 int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
 {
     struct fo_admin *a = calloc(1, sizeof(*a));
-    bool has_id = false;
     int rc;
 
     /* Rooms below admin reach other controllers through the node context (ctl.h). */
@@ -530,7 +528,7 @@ int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
         free(a);
         return rc;
     }
-    if (!ctl->cfg.tls.insecure && (rc = check_own_node_id(&ctl->cfg, a->client_tls, &has_id, err)) != 0) {
+    if (!ctl->cfg.tls.insecure && (rc = check_own_node_id(&ctl->cfg, a->client_tls, err)) != 0) {
         fo_tls_ctx_free(a->server_tls);
         fo_tls_ctx_free(a->client_tls);
         free(a);
@@ -546,13 +544,6 @@ int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
     else
         FO_INFO(MOD, "admin RPC on %s with mutual TLS (CA %s, certificate %s)", ctl->cfg.admin_address,
                 ctl->cfg.tls.ca_file, ctl->cfg.tls.cert_file);
-    if (!ctl->cfg.tls.insecure && !has_id)
-        FO_WARN(MOD,
-                "TLS certificate file %s binds no node id (subjectAltName URI %s%llu): the leader will refuse "
-                "this node's verdicts and member notes; make it again with deploy/gen-certs.sh "
-                "controller:NAME,IP,node=%llu",
-                ctl->cfg.tls.cert_file, FO_TLS_NODE_URI_PREFIX, (unsigned long long)ctl->cfg.node_id,
-                (unsigned long long)ctl->cfg.node_id);
     ctl->admin = a;
     return 0;
 }

@@ -24,9 +24,8 @@
  * unknown id) is refused too and never counts toward the majority (monitor.h). With
  * insecure = yes nothing can be bound: the node id is whatever the request claims
  * (the start-up warning says so); the voter rule still applies. At start, this node's
- * own certificate must be a controller's, and if it binds a node id that must be its
- * node_id (else FO_ECONFIG); one without an id is allowed with a warning, since the
- * leader will refuse this node's verdicts.
+ * own certificate must be a controller's binding its node_id (else FO_ECONFIG, at
+ * start and with --check-config alike; raft requires the same, raft/node.c).
  *
  * Reads (status, members, clusters, history) are answered by any node from its own
  * store. Topology is answered by the leader (it has every live probe sample); a

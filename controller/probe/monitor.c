@@ -270,6 +270,23 @@ static void evaluate_instance(struct fo_monitor *m, struct watch *w, const struc
     if (state_differs(&st, &row)) propose_instance(m, w, &st);
 }
 
+/* Issue 8.11: with a designated primary, another writable server without a source is a
+ * stray writer, not a second primary (history never shows two) -- except the replica a
+ * running failover chose, opened for writes before FailoverEnd designates it. The
+ * store's running failover is read only for such a server, at most once per call. */
+static bool other_designated(struct fo_monitor *m, const struct cluster_state *cl, const struct fo_store_cluster *row,
+                             const struct watch *w, bool *running_read, struct fo_store_failover *running)
+{
+    if (row->primary_host[0] == '\0' || fo_addr_same(row->primary_host, row->primary_port, w->host, w->port))
+        return false;
+    if (!w->last_ok || !w->has_sample || w->sample.read_only || w->sample.is_replica) return true;
+    if (!*running_read) {
+        *running_read = true;
+        if (fo_store_get_running_failover(m->ctl->store, cl->name, running) != 0) running->new_host[0] = '\0';
+    }
+    return !fo_addr_same(running->new_host, running->new_port, w->host, w->port);
+}
+
 static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
 {
     struct fo_topo_in in[FO_MAX_INSTANCES_PER_CLUSTER];
@@ -277,6 +294,7 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
     struct fo_topo_result res;
     struct fo_store_cluster row;
     struct fo_store_failover running;
+    bool have_row, running_read = false;
     char *ptrs[FO_TOPO_MAX_PROBLEMS + 1];
     char joined[sizeof(row.problems)];
     char pwprob[FO_ERRLEN + 32];
@@ -285,21 +303,15 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
     size_t off = 0;
 
     memset(in, 0, sizeof(in));
-    if (fo_store_get_cluster(m->ctl->store, cl->name, &row) != 0) row.primary_host[0] = '\0';
-    /* During a failover the chosen replica is opened for writes before FailoverEnd
-     * designates it: it is the coming primary, not a stray writer. */
-    if (fo_store_get_running_failover(m->ctl->store, cl->name, &running) != 0) running.new_host[0] = '\0';
-
+    have_row = fo_store_get_cluster(m->ctl->store, cl->name, &row) == 0;
+    if (!have_row) row.primary_host[0] = '\0';
     for (i = 0; i < cl->n_watches && n < FO_MAX_INSTANCES_PER_CLUSTER; i++, n++) {
         struct watch *w = cl->watches[i];
         in[n].host = w->host;
         in[n].port = w->port;
         in[n].reachable = w->last_ok && w->has_sample;
         in[n].was_primary = w->stored_role == FO_ROLE_PRIMARY;
-        /* Issue 8.11: with a designated primary, another writable server is a stray
-         * writer, not a second primary (history never shows two). */
-        in[n].other_designated =
-            row.primary_host[0] != '\0' && !fo_addr_same(row.primary_host, row.primary_port, w->host, w->port);
+        in[n].other_designated = other_designated(m, cl, &row, w, &running_read, &running);
         in[n].s = &w->sample;
         if (w->health.state == FO_HEALTH_UNKNOWN) complete = false;
     }
@@ -307,8 +319,7 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
     for (i = 0; i < n; i++) evaluate_instance(m, cl->watches[i], &out[i], in[i].reachable);
     /* Cluster problems are judged only once every instance has been probed, so a
      * half-seen cluster never reports a spurious "no primary". */
-    if (!complete || cl->inflight > 0) return;
-    if (fo_store_get_cluster(m->ctl->store, cl->name, &row) != 0) return;
+    if (!complete || cl->inflight > 0 || !have_row) return;
     for (i = 0; i < res.n_problems; i++) ptrs[np++] = res.problems[i];
     if (cl->pw_error[0] != '\0') {
         snprintf(pwprob, sizeof(pwprob), "password file: %s", cl->pw_error);

@@ -52,6 +52,7 @@ struct fo__vip_state {
     uint16_t revoked_port;
     uint64_t revoked_epoch;
     bool released_by_revoke; /* the revoke's ReleaseVip was confirmed */
+    uint64_t watch_next_ms;  /* writer state: next scan of the hosts for status polls */
     /* Lapses: the holder's agent said it no longer holds the lease. */
     uint64_t last_ok_sent_ms; /* send time of the last lease message confirmed, 0 = none this term */
     uint64_t lapse_since_ms;  /* when the lapse was seen, 0 = none */

@@ -419,7 +419,14 @@ static void prune(struct fo_vipmgr *v, const struct fo_store_cluster *c, uint64_
 void fo__vip_watch_cluster(struct fo_vipmgr *v, const struct fo_store_cluster *c)
 {
     struct host_collect hc = {v, c, uv_now(v->ctl->loop)};
+    struct fo__vip_state *s = fo__vip_state_get(v, c->name, "");
 
+    /* The renewal loop ticks every 100 ms, each host's poll is due once a second: scan
+     * the instances only a few times per poll period, not on every tick. */
+    if (s != NULL) {
+        if (hc.now < s->watch_next_ms) return;
+        s->watch_next_ms = hc.now + FO_VIPMGR_WATCH_MS / 4;
+    }
     fo_store_each_instance(v->ctl->store, c->name, poll_host, &hc);
     prune(v, c, hc.now);
 }
@@ -433,7 +440,10 @@ void fo__vip_watch_reset(struct fo_vipmgr *v)
         if (p->call != NULL) fo_agentc_cancel(p->call);
         p->next_ms = 0;
     }
-    for (s = v->states; s != NULL; s = s->next) s->n_strays = 0;
+    for (s = v->states; s != NULL; s = s->next) {
+        s->n_strays = 0;
+        s->watch_next_ms = 0;
+    }
 }
 
 void fo__vip_watch_free(struct fo_vipmgr *v)
