@@ -337,7 +337,6 @@ static int finish(struct parse *p)
 {
     struct fo_agent_config *c = p->c;
     char e[FO_ERRLEN];
-    unsigned i;
 
     if (c->listen[0] == '\0') return missing(p, "agent", "listen");
     if (c->state_dir[0] == '\0') return missing(p, "agent", "state_dir");
@@ -346,12 +345,6 @@ static int finish(struct parse *p)
         if (c->cert_file[0] == '\0') return missing(p, "agent", "cert_file");
         if (c->key_file[0] == '\0') return missing(p, "agent", "key_file");
     }
-    for (i = 0; i < c->n_clusters; i++)
-        if (c->clusters[i].n_vips == 0) {
-            char sec[FO_NAME_LEN + 8];
-            snprintf(sec, sizeof sec, "cluster %s", c->clusters[i].name);
-            return missing(p, sec, "vip");
-        }
     if (c->mysql) {
         if (c->mysql_user[0] == '\0') return missing(p, "mysql", "user");
         if (c->mysql_password_file[0] == '\0') return missing(p, "mysql", "password_file");

@@ -46,7 +46,11 @@
  *                                      ; and the interface it may be put on; nothing else
  *                                      ; is ever managed. Each line is one lease: the
  *                                      ; writer VIP and reader VIPs are held, renewed and
- *                                      ; expire independently (agent/server.h)
+ *                                      ; expire independently (agent/server.h).
+ *                                      ; A section without vip lines is a VIP-less
+ *                                      ; cluster (clients reach the servers another way):
+ *                                      ; the agent serves it Status and FenceMysql only,
+ *                                      ; and refuses AcquireVip for it.
  *
  * lease_read_only applies to the writer VIP's lease only: AcquireVip says whether the
  * VIP it gives is the cluster's writer VIP (proto/agent.proto, `writer`), and only the

@@ -8,6 +8,7 @@
 #include "agent/lease.h"
 
 #include <assert.h>
+#include <string.h>
 
 #define N_STATES 4
 
@@ -153,6 +154,65 @@ int fo_lease_renew(struct fo_lease *l, uint64_t epoch, uint64_t now_ms, unsigned
     l->epoch = epoch;
     l->deadline_ms = add_sat(now_ms, l->lease_ms);
     return 0;
+}
+
+int fo_lease_renew_relayed(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint64_t issued_ms, uint64_t now_ms,
+                           unsigned *actions, char err[FO_ERRLEN])
+{
+    uint64_t until;
+
+    *actions = fo_lease_tick(l, now_ms);
+    if (lease_ms == 0 || lease_ms > FO_LEASE_MAX_MS)
+        return fo_errf(err, FO_EINVAL, "relayed lease of %llu ms not in 1..%u", (unsigned long long)lease_ms,
+                       FO_LEASE_MAX_MS);
+    if (issued_ms > now_ms) return fo_errf(err, FO_EINVAL, "nonce issued in the future");
+    if (epoch < l->epoch) return stale(l, epoch, "relayed renew", err);
+    if (epoch > l->epoch)
+        return fo_errf(err, FO_EPERM,
+                       "relayed renew at epoch %llu > %llu of the lease: a relay never takes a new epoch",
+                       (unsigned long long)epoch, (unsigned long long)l->epoch);
+    if (l->state != FO_LEASE_HELD)
+        return fo_errf(err, FO_ENOTFOUND, "relayed renew at epoch %llu: no lease held (%s)", (unsigned long long)epoch,
+                       fo_lease_state_name(l->state));
+    /* The lease never gets longer than the acquire gave, and never shorter than it is. */
+    until = add_sat(issued_ms, lease_ms < l->lease_ms ? lease_ms : l->lease_ms);
+    if (until > l->deadline_ms) l->deadline_ms = until;
+    return step(l, EV_RENEW, actions);
+}
+
+void fo_lease_nonces_init(struct fo_lease_nonces *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void fo_lease_nonce_issue(struct fo_lease_nonces *t, const uint8_t *v, uint64_t now_ms)
+{
+    struct fo_lease_nonce *n = &t->n[t->next];
+
+    memcpy(n->v, v, FO_LEASE_NONCE_LEN);
+    n->issued_ms = now_ms;
+    n->live = true;
+    t->next = (t->next + 1) % FO_LEASE_NONCES;
+}
+
+int fo_lease_nonce_take(struct fo_lease_nonces *t, const uint8_t *v, size_t len, uint64_t now_ms, uint64_t max_age_ms,
+                        uint64_t *issued_ms, char err[FO_ERRLEN])
+{
+    unsigned i;
+
+    if (len != FO_LEASE_NONCE_LEN)
+        return fo_errf(err, FO_EINVAL, "nonce of %zu bytes, not %d", len, FO_LEASE_NONCE_LEN);
+    for (i = 0; i < FO_LEASE_NONCES; i++) {
+        struct fo_lease_nonce *n = &t->n[i];
+        if (!n->live || memcmp(n->v, v, FO_LEASE_NONCE_LEN) != 0) continue;
+        n->live = false; /* single use, whatever follows */
+        if (now_ms < n->issued_ms || now_ms - n->issued_ms > max_age_ms)
+            return fo_errf(err, FO_ETIMEDOUT, "nonce issued %llu ms ago (at most %llu)",
+                           (unsigned long long)(now_ms - n->issued_ms), (unsigned long long)max_age_ms);
+        *issued_ms = n->issued_ms;
+        return 0;
+    }
+    return fo_errf(err, FO_ENOTFOUND, "nonce not issued here, already used, or replaced by newer ones");
 }
 
 int fo_lease_release(struct fo_lease *l, uint64_t epoch, unsigned *actions, char err[FO_ERRLEN])

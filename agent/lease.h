@@ -73,6 +73,48 @@ int fo_lease_acquire(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint
  * brings back a VIP that was given up; the controller must acquire again. */
 int fo_lease_renew(struct fo_lease *l, uint64_t epoch, uint64_t now_ms, unsigned *actions, char err[FO_ERRLEN]);
 
+/* A renewal relayed through another agent (docs/relayed-lease.md): extends a HELD
+ * lease held at exactly `epoch` to issued_ms + min(lease_ms, the acquired length),
+ * where issued_ms is when THIS agent issued the nonce the leader signed (never the
+ * time the relay arrived: the leader signed after that, so the lease cannot outlive
+ * what the leader counts from its own send time). Never shortens the lease and never
+ * changes its epoch. Errors, with nothing changed but expiry (applied first, as for
+ * renew): FO_EINVAL (lease_ms 0 or over FO_LEASE_MAX_MS, issued_ms after now_ms),
+ * FO_ESTALE (epoch below the lease's), FO_EPERM (epoch above it: a relay only
+ * extends, it never acquires at a new epoch), FO_ENOTFOUND (not HELD). */
+int fo_lease_renew_relayed(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint64_t issued_ms, uint64_t now_ms,
+                           unsigned *actions, char err[FO_ERRLEN]);
+
+/* The nonces an agent issued for relayed renewals of one cluster: the last
+ * FO_LEASE_NONCES, each usable once and for max_age_ms after it was issued (monotonic
+ * ms of this agent). Issuing beyond FO_LEASE_NONCES replaces the oldest. Pure: the
+ * caller draws the random bytes. */
+#define FO_LEASE_NONCE_LEN 16
+#define FO_LEASE_NONCES 8
+#define FO_LEASE_NONCE_MAX_AGE_MS 1000
+
+struct fo_lease_nonce {
+    uint8_t v[FO_LEASE_NONCE_LEN];
+    uint64_t issued_ms;
+    bool live; /* issued and not yet used (or replaced) */
+};
+
+struct fo_lease_nonces {
+    struct fo_lease_nonce n[FO_LEASE_NONCES];
+    unsigned next; /* slot the next nonce goes to */
+};
+
+void fo_lease_nonces_init(struct fo_lease_nonces *t);
+/* Remembers v (FO_LEASE_NONCE_LEN bytes) as issued at now_ms. */
+void fo_lease_nonce_issue(struct fo_lease_nonces *t, const uint8_t *v, uint64_t now_ms);
+/* Uses the nonce v (len bytes): 0 with *issued_ms set, and the nonce can never be used
+ * again; FO_ENOTFOUND if it was never issued here, already used or replaced (err
+ * says so); FO_ETIMEDOUT if it is older than max_age_ms (it is used up too). A wrong
+ * length is FO_EINVAL. Constant-time comparison is not needed: a nonce is not a secret
+ * once it has been handed out, only single-use. */
+int fo_lease_nonce_take(struct fo_lease_nonces *t, const uint8_t *v, size_t len, uint64_t now_ms, uint64_t max_age_ms,
+                        uint64_t *issued_ms, char err[FO_ERRLEN]);
+
 /* Gives the lease up, from any state, and returns DEL_VIP (deleting an absent VIP is
  * harmless, and after an agent restart the state is NONE while the VIP may still be
  * configured). Error: FO_ESTALE. */

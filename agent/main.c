@@ -24,6 +24,7 @@ struct agent_main {
     uv_loop_t *loop;
     struct fo_agent_config cfg;
     struct fo_agent_server *server;
+    struct fo_tls_files *tls_files; /* read once by check_files; NULL when insecure */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     int stopping;
@@ -42,24 +43,25 @@ static void usage(FILE *f)
                "start-up error, 2 on bad arguments.\n");
 }
 
-/* What --check-config checks beyond the file itself, with what the agent loads at
- * start: the TLS files (readable, the key matching the certificate, the certificate
- * chaining to the CA, as fo_agent_server_start loads them) and the state directory's
+/* What --check-config checks beyond the file itself, with what the agent uses at
+ * start: the TLS files, read here once for the whole process (issue 10: readable, the
+ * key matching the certificate, the certificate chaining to the CA; the server's
+ * context is made from *files, nothing reads them again) and the state directory's
  * epochs file (agent/epoch.h: a corrupt one would stop the agent at start). Nothing is
- * written. err names the file. */
-static int check_files(const struct fo_agent_config *c, char err[FO_ERRLEN])
+ * written. err names the file. *files stays NULL with insecure = yes. */
+static int check_files(const struct fo_agent_config *c, struct fo_tls_files **files, char err[FO_ERRLEN])
 {
-    struct fo_tls_ctx *tls = NULL;
     struct fo_epoch_store *epochs = NULL;
     char why[FO_ERRLEN];
 
-    if (!c->insecure) {
-        if (fo_tls_ctx_new(&tls, c->ca_file, c->cert_file, c->key_file, FO_TLS_ROLE_CONTROLLER, why) != 0)
-            return fo_errf(err, FO_ECONFIG, "%s: [agent] TLS files: %s", c->path, why);
-        fo_tls_ctx_free(tls);
-    }
-    if (fo_epoch_open(&epochs, c->state_dir, why) != 0)
+    *files = NULL;
+    if (!c->insecure && fo_tls_files_load(files, c->ca_file, c->cert_file, c->key_file, why) != 0)
+        return fo_errf(err, FO_ECONFIG, "%s: [agent] TLS files: %s", c->path, why);
+    if (fo_epoch_open(&epochs, c->state_dir, why) != 0) {
+        fo_tls_files_free(*files);
+        *files = NULL;
         return fo_errf(err, FO_ECONFIG, "%s: [agent] state_dir: %s", c->path, why);
+    }
     fo_epoch_close(epochs);
     return 0;
 }
@@ -143,7 +145,7 @@ int main(int argc, char **argv)
     static struct agent_main m; /* large: the config holds fixed arrays */
     const char *config = NULL;
     char err[FO_ERRLEN];
-    int check_only = 0, lock_fd = -1;
+    int check_only = 0, lock_fd = -1, rc;
 
     /* Whatever the agent creates (the epochs file, its lock) is its own: group and
      * others get nothing unless a file is created with an explicit wider mode. */
@@ -152,13 +154,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (fo_agent_config_load(&m.cfg, config, err) != 0 || check_files(&m.cfg, err) != 0) {
+    if (fo_agent_config_load(&m.cfg, config, err) != 0 || check_files(&m.cfg, &m.tls_files, err) != 0) {
         fprintf(stderr, "failover-agent: %s\n", err);
         memset(m.cfg.mysql_password, 0, sizeof m.cfg.mysql_password);
         return 1;
     }
     if (check_only) {
         printf("%s: ok\n", config);
+        fo_tls_files_free(m.tls_files);
         return 0;
     }
     fo_log_set_level((enum fo_log_level)m.cfg.log_level);
@@ -170,11 +173,16 @@ int main(int argc, char **argv)
                 m.cfg.listen);
     if (lock_state_dir(m.cfg.state_dir, &lock_fd, err) != 0) {
         fprintf(stderr, "failover-agent: %s\n", err);
+        fo_tls_files_free(m.tls_files);
         return 1;
     }
     mysql_library_init(0, NULL, NULL);
     m.loop = uv_default_loop();
-    if (fo_agent_server_start(&m.server, m.loop, &m.cfg, err) != 0) {
+    rc = fo_agent_server_start_files(&m.server, m.loop, &m.cfg, m.tls_files, err);
+    /* The server's context holds what it needs of the files. */
+    fo_tls_files_free(m.tls_files);
+    m.tls_files = NULL;
+    if (rc != 0) {
         fprintf(stderr, "failover-agent: %s\n", err);
         uv_run(m.loop, UV_RUN_DEFAULT); /* closes what was opened */
         mysql_library_end();

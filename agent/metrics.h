@@ -2,19 +2,22 @@
  * one row per lease (a configured VIP of a cluster: agent/server_internal.h) and one
  * per cluster with an epoch on disk, rendered as text for /metrics.
  *
- * Families:
- *   fo_agent_rpcs_total{rpc}                 requests answered, by RPC
- *   fo_agent_rpcs_refused_total{reason}      requests or connections refused, by reason
- *   fo_agent_lease_expired_total             leases that ran out (VIP removed by the agent)
- *   fo_agent_lease_read_only_total           lease-expiry fences of the local mysqld that
- *                                            reached it (lease_read_only, writer VIP)
- *   fo_agent_lease_writable_again_total      those fences undone: the writer VIP came back
- *                                            at the same epoch and mysqld is writable again
- *   fo_agent_lease_fenced                    1 while the agent's own lease-expiry fence is
- *                                            in force (being set, set, or being undone)
- *   fo_agent_vip_held{cluster,vip}           1 while the lease on that VIP is held, else 0
- *   fo_agent_lease_remaining_seconds{cluster,vip}  time left on it (0 when not held)
- *   fo_agent_epoch{cluster}                  highest epoch seen (on disk), once per cluster
+ * Families (named failoverd_agent_* since 2026-12; before that fo_agent_*: README.md,
+ * "Renamed metrics"):
+ *   failoverd_agent_rpcs_total{rpc}             requests answered, by RPC
+ *   failoverd_agent_rpcs_refused_total{reason}  requests or connections refused, by reason
+ *   failoverd_agent_lease_expired_total         leases that ran out (VIP removed by the agent)
+ *   failoverd_agent_lease_read_only_total       lease-expiry fences of the local mysqld that
+ *                                               reached it (lease_read_only, writer VIP)
+ *   failoverd_agent_lease_writable_again_total  those fences undone: the writer VIP came back
+ *                                               at the same epoch and mysqld is writable again
+ *   failoverd_agent_lease_fenced                1 while the agent's own lease-expiry fence is
+ *                                               in force (being set, set, or being undone)
+ *   failoverd_agent_vip_held{cluster,vip}       1 while the lease on that VIP is held, else 0
+ *   failoverd_agent_lease_remaining_seconds{cluster,vip}  time left on it (0 when not held)
+ *   failoverd_agent_epoch{cluster}              highest epoch seen (on disk), once per cluster
+ * The agent's /metrics also carries the listener's failoverd_agent_conn_refused_total{reason}
+ * and failoverd_agent_connections{pool} (common/listener.h, FO_AGENT_METRICS_PREFIX).
  * vip is "a.b.c.d/len on ifname": unique within a cluster, since the configuration
  * refuses duplicate vip lines. A series appears for every configured VIP, held or not.
  * Threads: the loop's thread only. */
@@ -25,12 +28,18 @@
 
 #include "common/buf.h"
 
+/* The prefix of every agent family; the listener's families take it too. */
+#define FO_AGENT_METRICS_PREFIX "failoverd_agent"
+
 enum fo_agent_rpc {
     FO_AGENT_RPC_STATUS,
     FO_AGENT_RPC_ACQUIRE,
     FO_AGENT_RPC_RENEW,
     FO_AGENT_RPC_RELEASE,
     FO_AGENT_RPC_FENCE,
+    FO_AGENT_RPC_LEASE_NONCE, /* relayed renewals (docs/relayed-lease.md) */
+    FO_AGENT_RPC_RELAY_NONCE,
+    FO_AGENT_RPC_RELAY_RENEW,
     FO_AGENT_RPC_COUNT
 };
 

@@ -110,6 +110,19 @@ static void arm(struct agent_lease *e)
     uv_timer_start(&e->timer, fo_agent_lease_timer_cb, deadline > now ? deadline - now : 0, 0);
 }
 
+void fo_agent_lease_apply(struct agent_lease *e, unsigned actions)
+{
+    char err[FO_ERRLEN], v[FO_VIP_STRLEN];
+
+    if (actions & FO_LEASE_DEL_VIP) {
+        e->s->m.lease_expired++;
+        FO_WARN(MOD, "cluster %s: lease on %s ran out before a relayed renewal; removing the VIP", e->cfg->name,
+                fo_vip_str(e->vip, v));
+    }
+    act(e, actions, err);
+    arm(e);
+}
+
 void fo_agent_lease_timer_cb(uv_timer_t *t)
 {
     struct fo_agent_server *s = t->data;
@@ -564,6 +577,9 @@ static enum fo_agent_rpc rpc_of(const Fo__Agent__AgentRequest *req)
     case FO__AGENT__AGENT_REQUEST__BODY_RENEW: return FO_AGENT_RPC_RENEW;
     case FO__AGENT__AGENT_REQUEST__BODY_RELEASE: return FO_AGENT_RPC_RELEASE;
     case FO__AGENT__AGENT_REQUEST__BODY_FENCE: return FO_AGENT_RPC_FENCE;
+    case FO__AGENT__AGENT_REQUEST__BODY_LEASE_NONCE: return FO_AGENT_RPC_LEASE_NONCE;
+    case FO__AGENT__AGENT_REQUEST__BODY_RELAY_NONCE: return FO_AGENT_RPC_RELAY_NONCE;
+    case FO__AGENT__AGENT_REQUEST__BODY_RELAY_RENEW: return FO_AGENT_RPC_RELAY_RENEW;
     default: return FO_AGENT_RPC_STATUS;
     }
 }
@@ -575,6 +591,15 @@ void fo_agent_rpc_dispatch(struct agent_conn *c, Fo__Agent__AgentRequest *req)
     int rc;
 
     c->rpc = rpc_of(req);
+    if (fo_agent_relay_is_relay(req)) return fo_agent_relay_dispatch(c, req);
+    /* An agent-role peer (another DB host's agent) may only ask for nonces and hand in
+     * relayed renewals (docs/relayed-lease.md): nothing that acquires, releases or
+     * fences. */
+    if (c->role == FO_TLS_ROLE_AGENT) {
+        fo__agent__agent_request__free_unpacked(req, NULL);
+        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_UNAUTHENTICATED, FO_EPERM,
+                                    "an agent may only send LeaseNonce and RelayRenew");
+    }
     switch (req->body_case) {
     case FO__AGENT__AGENT_REQUEST__BODY_STATUS:
         fo__agent__agent_request__free_unpacked(req, NULL);
@@ -601,6 +626,7 @@ void fo_agent_rpc_cancel(struct agent_conn *c)
     c->sql = NULL;
     if (q) fo_sql_cancel(q);
     fo_agent_fence_cancel(c);
+    fo_agent_relay_cancel(c);
 }
 
 /* One metrics row per lease; *vips holds their labels. */

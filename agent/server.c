@@ -23,6 +23,7 @@ static void maybe_done(struct fo_agent_server *s)
     fo_epoch_close(s->epochs);
     uv_mutex_destroy(&s->epoch_mu);
     fo_tls_ctx_free(s->tls);
+    fo_tls_ctx_free(s->peer_tls);
     free(s);
     if (cb) cb(data);
 }
@@ -175,9 +176,25 @@ static void tls_handshake(void *data, struct fo_tls_conn *t)
     const char *cn = fo_tls_conn_peer_cn(t);
 
     c->open = true;
+    c->role = fo_tls_conn_peer_role(t);
     /* Plain mode names nobody: the peer stays "(insecure)". */
     if (cn[0] != '\0') snprintf(c->peer, sizeof c->peer, "%s", cn);
-    FO_DEBUG(MOD, "controller %s connected (%s)", c->peer, fo_tls_conn_protocol(t));
+    if (c->role == FO_TLS_ROLE_AGENT) {
+        /* Other agents only relay renewals (docs/relayed-lease.md); a few connections
+         * are plenty, and a host with an agent certificate must not take the slots the
+         * controllers need. */
+        if (c->s->n_peer_conns >= FO_AGENT_MAX_PEER_CONNS) {
+            c->s->m.refused[FO_AGENT_REFUSE_UNAUTHENTICATED]++;
+            FO_WARN(MOD, "closing connection from agent %s: %u agent connections already open", c->peer,
+                    c->s->n_peer_conns);
+            conn_close(c);
+            return;
+        }
+        c->s->n_peer_conns++;
+        c->peer_counted = true;
+    }
+    FO_DEBUG(MOD, "%s %s connected (%s)", c->role == FO_TLS_ROLE_AGENT ? "agent" : "controller", c->peer,
+             fo_tls_conn_protocol(t));
 }
 
 static void tls_read(void *data, struct fo_tls_conn *t, const uint8_t *bytes, size_t n)
@@ -192,6 +209,8 @@ static void tls_close(void *data, int status, const char *reason)
 
     c->tls = NULL;
     c->closing = true;
+    if (c->peer_counted) c->s->n_peer_conns--;
+    c->peer_counted = false;
     if (status == FO_EPERM) {
         c->s->m.refused[FO_AGENT_REFUSE_UNAUTHENTICATED]++;
         FO_WARN(MOD, "refused peer: %s", reason);
@@ -238,8 +257,9 @@ static int http_handler(void *data, const char *url, struct fo_buf *body, const 
     if (strcmp(url, "/metrics") == 0) {
         *content_type = "text/plain; version=0.0.4; charset=utf-8";
         fo_agent_metrics_rows(s, body);
-        /* fo_agent_conn_refused_total{reason}, fo_agent_connections{pool} */
-        fo_listener_metrics(s->listener, body, "fo_agent");
+        fo_agent_relay_metrics(s, body);
+        /* failoverd_agent_conn_refused_total{reason}, failoverd_agent_connections{pool} */
+        fo_listener_metrics(s->listener, body, FO_AGENT_METRICS_PREFIX);
         return 200;
     }
     if (strcmp(url, "/health") == 0) {
@@ -325,8 +345,40 @@ static void http_closed(void *data)
     fo_agent_server_unref(data);
 }
 
+/* The agent port's context: controllers, and other agents for relayed renewals only
+ * (DESIGN.md §10, docs/relayed-lease.md: rpc.c refuses anything else from an agent),
+ * from the files main loaded, else from cfg's paths; plain with insecure = yes. The
+ * client context for relays dials other agents and accepts only agents. */
+static int make_tls(struct fo_agent_server *s, struct fo_tls_files *files, char err[FO_ERRLEN])
+{
+    const struct fo_agent_config *cfg = s->cfg;
+    const unsigned roles = FO_TLS_ROLE_CONTROLLER | FO_TLS_ROLE_AGENT;
+    struct fo_tls_files *own = NULL;
+    int rc;
+
+    if (cfg->insecure) return fo_tls_ctx_new_plain(&s->tls, err);
+    if (files == NULL && (rc = fo_tls_files_load(&own, cfg->ca_file, cfg->cert_file, cfg->key_file, err)) != 0)
+        return rc;
+    rc = fo_tls_ctx_from_files(&s->tls, files != NULL ? files : own, roles, err);
+    if (rc == 0 && (rc = fo_tls_ctx_from_files(&s->peer_tls, files != NULL ? files : own, FO_TLS_ROLE_AGENT, err)) == 0)
+        rc = fo_tls_ctx_set_handshake_timeout(s->peer_tls, 1000);
+    fo_tls_files_free(own);
+    if (rc != 0) {
+        fo_tls_ctx_free(s->tls);
+        fo_tls_ctx_free(s->peer_tls);
+        s->tls = s->peer_tls = NULL;
+    }
+    return rc;
+}
+
 int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const struct fo_agent_config *cfg,
                           char err[FO_ERRLEN])
+{
+    return fo_agent_server_start_files(out, loop, cfg, NULL, err);
+}
+
+int fo_agent_server_start_files(struct fo_agent_server **out, uv_loop_t *loop, const struct fo_agent_config *cfg,
+                                struct fo_tls_files *files, char err[FO_ERRLEN])
 {
     struct fo_agent_server *s = calloc(1, sizeof *s);
     int rc;
@@ -336,11 +388,9 @@ int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const s
     s->cfg = cfg;
     uv_mutex_init(&s->epoch_mu);
     if ((rc = fo_epoch_open(&s->epochs, cfg->state_dir, err)) != 0) goto err_after_alloc;
-    rc = cfg->insecure
-             ? fo_tls_ctx_new_plain(&s->tls, err)
-             : fo_tls_ctx_new(&s->tls, cfg->ca_file, cfg->cert_file, cfg->key_file, FO_TLS_ROLE_CONTROLLER, err);
-    if (rc != 0) goto err_after_epochs;
+    if ((rc = make_tls(s, files, err)) != 0) goto err_after_epochs;
     init_leases(s);
+    for (unsigned k = 0; k < FO_AGENT_MAX_CLUSTERS; k++) fo_lease_nonces_init(&s->nonces[k]);
     fo_agent_lease_remove_stale(s);
     if ((rc = listen_on(s, err)) != 0) goto err_after_handles;
     if (cfg->http_address[0] != '\0') {
@@ -377,6 +427,7 @@ void fo_agent_server_stop(struct fo_agent_server *s, fo_agent_server_closed_cb c
     if (s->http) fo_http_stop(s->http, http_closed, s);
     s->http = NULL;
     fo_agent_ro_stop(s);
+    fo_agent_relay_stop(s);
     for (c = s->conns; c != NULL; c = next) {
         next = c->next;
         conn_close(c);

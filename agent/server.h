@@ -59,7 +59,7 @@
  * handshake not done within handshake_timeout_ms is dropped, at most max_conns
  * authenticated controller connections; on EMFILE/ENFILE pending connections are
  * accepted and dropped with a reserved fd. Every refusal is counted in
- * fo_agent_conn_refused_total{reason} and logged at most once a second per reason, so
+ * failoverd_agent_conn_refused_total{reason} and logged at most once a second per reason, so
  * that a flood of strangers can neither exhaust the agent's fds nor keep the
  * controller's lease renewals (on their established connection) from being served.
  * The HTTP server has its own limits (common/http.h: http_max_conns,
@@ -85,6 +85,13 @@ struct fo_agent_server;
  * server. Returns 0 or an error code with err filled (then nothing is left open). */
 int fo_agent_server_start(struct fo_agent_server **out, uv_loop_t *loop, const struct fo_agent_config *cfg,
                           char err[FO_ERRLEN]);
+
+/* The same with the TLS files the process loaded once at start (agent/main.c): the
+ * agent port's context is made from them and no file is read. files NULL: loaded from
+ * cfg's paths; ignored with insecure = yes. files may be freed once this returns. */
+struct fo_tls_files;
+int fo_agent_server_start_files(struct fo_agent_server **out, uv_loop_t *loop, const struct fo_agent_config *cfg,
+                                struct fo_tls_files *files, char err[FO_ERRLEN]);
 
 /* Stops listening, closes every connection, cancels timers and announcements (held
  * VIPs stay configured: their lease ends with the process and the controller moves

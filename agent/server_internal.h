@@ -42,6 +42,9 @@ struct agent_lease {
     struct fo_arp *arp; /* announcement in flight, or NULL */
 };
 
+struct agent_relay_call; /* relay.c */
+struct agent_relay_link;
+
 struct agent_conn {
     struct fo_agent_server *s;
     struct agent_conn *prev, *next;
@@ -50,15 +53,39 @@ struct agent_conn {
     bool closing;            /* close requested */
     bool busy;               /* a request is in flight */
     bool open;               /* authenticated (plain: open); before, closes are the listener's to log */
+    unsigned role;           /* the peer's role bit once open (0 in plain mode: treated as a controller) */
+    bool peer_counted;       /* counted in s->n_peer_conns (an agent-role peer) */
     char peer[FO_TLS_CN_MAX + 16];
     struct fo_frame_decoder dec;
     /* The request in flight. */
     uint64_t req_id;
     enum fo_agent_rpc rpc;
     struct fo_sql *sql;
-    struct fo_fence *fence; /* FenceMysql running */
-    bool fence_waiting;     /* FenceMysql waits for the agent's own unfence to end */
+    struct fo_fence *fence;         /* FenceMysql running */
+    bool fence_waiting;             /* FenceMysql waits for the agent's own unfence to end */
+    struct agent_relay_call *relay; /* a RelayNonce / RelayRenew forwarded to another agent */
 };
+
+/* Relayed renewals (relay.c, docs/relayed-lease.md): how each ended, for
+ * failoverd_agent_relayed_renewals_total{result} (on the holder's agent) and the logs. */
+enum fo_relay_result {
+    FO_RELAY_OK,
+    FO_RELAY_BAD_REQUEST,   /* undecodable token, wrong version, unknown cluster or VIP */
+    FO_RELAY_BAD_SIGNATURE, /* no valid signature by a certificate of this cluster's CA */
+    FO_RELAY_WRONG_ROLE,    /* signed by a certificate that is not a controller's */
+    FO_RELAY_WRONG_HOST,    /* the token names another host than the one it reached */
+    FO_RELAY_BAD_NONCE,     /* not issued here, already used or replaced */
+    FO_RELAY_OLD_NONCE,     /* issued more than FO_LEASE_NONCE_MAX_AGE_MS ago */
+    FO_RELAY_STALE_TERM,    /* a raft term below one already accepted */
+    FO_RELAY_STALE_EPOCH,   /* an epoch below the highest seen (on disk or by the lease) */
+    FO_RELAY_NOT_HELD,      /* the lease is not held (or held at another epoch) */
+    FO_RELAY_RESULT_N
+};
+
+/* At most this many connections from agent-role peers at once (relay.c): they may ask
+ * only for nonces and hand in relayed renewals, and must not crowd out controllers. */
+#define FO_AGENT_MAX_PEER_CONNS 4
+#define FO_AGENT_MAX_RELAY_LINKS 16 /* distinct holders this agent relays to at once */
 
 /* The agent's own lease-expiry fence of the local mysqld (mysqlfence.c, DESIGN.md §7):
  *   NONE       nothing of ours in force
@@ -87,6 +114,15 @@ struct fo_agent_server {
     bool fm_seen[FO_AGENT_MAX_CLUSTERS];
     struct agent_conn *conns;
     struct fo_agent_metrics m;
+    /* Relays (relay.c). */
+    struct fo_tls_ctx *peer_tls; /* client side to other agents (agent role); NULL in plain mode */
+    struct fo_lease_nonces nonces[FO_AGENT_MAX_CLUSTERS]; /* issued, per cluster (index in cfg->clusters) */
+    uint64_t relay_term[FO_AGENT_MAX_CLUSTERS];           /* highest term of an accepted relayed renewal */
+    struct agent_relay_link *links;                       /* connections to holders' agents */
+    unsigned n_links;
+    unsigned n_peer_conns; /* open connections of agent-role peers */
+    uint64_t relayed[FO_RELAY_RESULT_N];
+    uint64_t nonces_issued, forwards_ok, forwards_failed;
     unsigned refs; /* handles, connections and requests still open */
     bool stopping;
     fo_agent_server_closed_cb closed_cb;
@@ -109,6 +145,33 @@ void fo_agent_rpc_cancel(struct agent_conn *c);
 void fo_agent_metrics_rows(struct fo_agent_server *s, struct fo_buf *b);
 struct fo_sql *fo_agent_local_sql(struct fo_agent_server *s, const char *const *stmts, unsigned n, fo_sql_cb cb,
                                   void *data, const unsigned *tolerate, unsigned n_tolerate);
+
+/* rpc.c, for relay.c: carries out lease actions for e and re-arms its timer. */
+void fo_agent_lease_apply(struct agent_lease *e, unsigned actions);
+
+/* relay.c */
+/* LeaseNonce, RelayNonce, RelayRenew: takes ownership of req, ends with exactly one
+ * reply or refusal. An agent-role peer may send only LeaseNonce and RelayRenew. */
+void fo_agent_relay_dispatch(struct agent_conn *c, Fo__Agent__AgentRequest *req);
+bool fo_agent_relay_is_relay(const Fo__Agent__AgentRequest *req);
+void fo_agent_relay_cancel(struct agent_conn *c);    /* the connection closes */
+void fo_agent_relay_stop(struct fo_agent_server *s); /* the server stops */
+void fo_agent_relay_metrics(struct fo_agent_server *s, struct fo_buf *b);
+const char *fo_agent_relay_result_name(enum fo_relay_result r);
+/* The two halves of judging a relayed renewal, apart for the unit tests:
+ * open: the signature over m->token by a certificate chaining to tls's CA, a
+ * controller's; then the token itself (version 1, a nonce of the right length). On
+ * FO_RELAY_OK *tok is the decoded token (free it with
+ * fo__agent__relay_token__free_unpacked) and cn the signer's CN.
+ * accept: single-use nonce issued at most FO_LEASE_NONCE_MAX_AGE_MS ago, term not
+ * below *max_term, epoch not below stored_epoch (the highest on disk), then
+ * fo_lease_renew_relayed from the nonce's issue time. On FO_RELAY_OK *max_term is
+ * raised to the token's. *actions as for the lease calls (expiry applied first). */
+enum fo_relay_result fo_agent_relay_open(struct fo_tls_ctx *tls, const Fo__Agent__RelayRenew *m,
+                                         Fo__Agent__RelayToken **tok, char cn[FO_TLS_CN_MAX + 1], char err[FO_ERRLEN]);
+enum fo_relay_result fo_agent_relay_accept(const Fo__Agent__RelayToken *tok, struct fo_lease_nonces *nonces,
+                                           uint64_t stored_epoch, uint64_t *max_term, struct fo_lease *lease,
+                                           uint64_t now_ms, unsigned *actions, char err[FO_ERRLEN]);
 
 /* mysqlfence.c: the local mysqld. */
 void fo_agent_ro_expired(struct agent_lease *e); /* e's lease expired (act(): SET_READ_ONLY) */

@@ -1316,13 +1316,21 @@ const struct fo_mysql_tls *fo_config_cluster_tls(const struct fo_config *c, cons
     return &c->mysql_tls;
 }
 
+unsigned fo_config_min_vip_lease_ms(unsigned election_timeout_ms, unsigned heartbeat_timeout_ms)
+{
+    uint64_t handover = 2u * (uint64_t)election_timeout_ms + heartbeat_timeout_ms + FO_LEADER_HANDOVER_SLACK_MS;
+    uint64_t lease = (handover * 4u + 2u) / 3u; /* ceil(4/3 x handover) */
+
+    return lease > UINT32_MAX ? UINT32_MAX : (unsigned)lease;
+}
+
 /* ---- entry points ----------------------------------------------------------- */
 
 static void set_defaults(struct fo_config *c)
 {
     memset(c, 0, sizeof(*c));
-    c->election_timeout_ms = 1000;
-    c->heartbeat_timeout_ms = 100;
+    c->election_timeout_ms = FO_DEFAULT_ELECTION_TIMEOUT_MS;
+    c->heartbeat_timeout_ms = FO_DEFAULT_HEARTBEAT_TIMEOUT_MS;
     c->snapshot_threshold = 1024;
     c->snapshot_trailing = 128;
     c->max_frame_bytes = 1048576;

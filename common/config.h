@@ -6,8 +6,8 @@
  *   admin_address = 127.0.0.1:7001       ; required, host:port for the admin RPC
  *   http_address = 127.0.0.1:9501        ; required, host:port for /metrics /health /leader
  *   data_dir = /var/lib/failoverd/1      ; required; raft log + sqlite store live here
- *   election_timeout_ms = 1000           ; 100..60000
- *   heartbeat_timeout_ms = 100           ; 10..election_timeout_ms/2
+ *   election_timeout_ms = 600            ; 100..60000 (libraft waits 1x..2x this)
+ *   heartbeat_timeout_ms = 60            ; 10..election_timeout_ms/2
  *   snapshot_threshold = 1024            ; 4..1000000 entries
  *   snapshot_trailing = 128              ; 0..1000000 entries
  *   max_frame_bytes = 1048576            ; admin RPC request cap, 1024..67108864
@@ -132,6 +132,17 @@
 #define FO_IFNAME_LEN 16 /* IF_NAMESIZE */
 #define FO_DEFAULT_AGENT_PORT 7201
 #define FO_DEFAULT_VIP_LEASE_MS 2000
+/* Raft timing (docs/vip-leader-change.md). A follower starts an election 1x..2x the
+ * election timeout after it last heard from the leader, checked on libraft's tick of
+ * one heartbeat timeout. 600 ms notices a dead leader within 0.6-1.26 s, and is still
+ * ten heartbeats (and far more than a LAN round trip or a loaded 2-core host's loop
+ * stall) away from a spurious election; pre-vote (raft/node.c) keeps a node that was
+ * cut off from disrupting a healthy leader when it comes back. */
+#define FO_DEFAULT_ELECTION_TIMEOUT_MS 600
+#define FO_DEFAULT_HEARTBEAT_TIMEOUT_MS 60
+/* What a leader change takes besides the election: vote round trips, the new leader's
+ * barrier and its monitor tick, the connection to the holder's agent. */
+#define FO_LEADER_HANDOVER_SLACK_MS 100
 #define FO_MAX_READER_VIPS 8
 #define FO_DEFAULT_READER_MAX_LAG_S 30
 #define FO_DEFAULT_SECRETS_DIR "/etc/failoverd"
@@ -345,5 +356,15 @@ const char *fo_mysql_auth_plugins(enum fo_ssl_mode m);
 /* The TLS settings for connections to cluster `name`: its [cluster] section's if the
  * config has one, else [mysql]'s (clusters registered at run time). Never NULL. */
 const struct fo_mysql_tls *fo_config_cluster_tls(const struct fo_config *c, const char *name);
+
+/* The shortest VIP lease that outlives a change of controller leader
+ * (docs/vip-leader-change.md): the holder's lease runs from the old leader's last
+ * renewal, up to lease/4 before it died, and the new leader renews it as its first act,
+ * at the latest 2 x election + heartbeat + FO_LEADER_HANDOVER_SLACK_MS after the death.
+ * So lease - lease/4 must exceed that: the result is ceil(4/3 x (2 x election_timeout_ms
+ * + heartbeat_timeout_ms + slack)) (1814 ms with the defaults). A shorter lease is
+ * still safe (never two holders), but may let the VIP lapse for a moment when the
+ * leader dies; failoverd warns about it at start. Pure. */
+unsigned fo_config_min_vip_lease_ms(unsigned election_timeout_ms, unsigned heartbeat_timeout_ms);
 
 #endif

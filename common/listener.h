@@ -135,7 +135,7 @@ uint64_t fo_listener_refused(const struct fo_listener *l, enum fo_listener_refus
 unsigned fo_listener_in_use(const struct fo_listener *l, enum fo_listener_pool pool);
 
 /* Writes <prefix>_conn_refused_total{reason} and <prefix>_connections{pool} families
- * (prefix "failoverd_admin", "failover_agent"). l may be NULL (zeros). */
+ * (prefix "failoverd_admin", "failoverd_agent"). l may be NULL (zeros). */
 void fo_listener_metrics(const struct fo_listener *l, struct fo_buf *b, const char *prefix);
 
 #endif

@@ -51,40 +51,143 @@ static void roles_text(unsigned mask, char out[ROLES_LEN])
     }
 }
 
+/* ------------------------------------------------------------------ loaded files */
+
+struct fo_tls_files {
+    SSL_CTX *ssl; /* one reference; each context made from it holds another */
+};
+
+int fo_tls_files_load(struct fo_tls_files **out, const char *ca_file, const char *cert_file, const char *key_file,
+                      char err[FO_ERRLEN])
+{
+    struct fo_tls_files *f;
+    int rc;
+
+    *out = NULL;
+    f = calloc(1, sizeof *f);
+    if (f == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
+    /* One OpenSSL context serves both sides of every connection the process makes:
+     * idle sessions give back OpenSSL's buffers, and the chain sent is cert_file's
+     * alone, not the CA, which every peer has already. Our own certificate must name a
+     * role, as every peer will check. The accepted roles are not in it: each session
+     * gets its context's (fo_tls_ossl_check_init), so contexts with different roles
+     * can share it. */
+    rc = fo_tls_ossl_ctx_new(&f->ssl, TLS_method(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN, true, ca_file,
+                             cert_file, key_file, err);
+    if (rc != 0) {
+        free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void fo_tls_files_free(struct fo_tls_files *f)
+{
+    if (f == NULL) return;
+    SSL_CTX_free(f->ssl);
+    free(f);
+}
+
+/* The role and node id of the certificate an OpenSSL context presents (ssl NULL:
+ * plain, no certificate). */
+static unsigned own_role(SSL_CTX *ssl)
+{
+    struct fo_tls_identity me;
+
+    if (ssl == NULL) return 0;
+    fo_tls_ossl_identify(SSL_CTX_get0_certificate(ssl), &me);
+    return me.role;
+}
+
+static int own_node_id(SSL_CTX *ssl, uint64_t *id)
+{
+    *id = 0;
+    if (ssl == NULL) return FO_ENOTFOUND;
+    if (own_role(ssl) != FO_TLS_ROLE_CONTROLLER) return FO_EPERM;
+    return fo_tls_ossl_node_id(SSL_CTX_get0_certificate(ssl), id);
+}
+
+unsigned fo_tls_files_role(const struct fo_tls_files *f)
+{
+    return own_role(f->ssl);
+}
+
+int fo_tls_files_node_id(const struct fo_tls_files *f, uint64_t *id)
+{
+    return own_node_id(f->ssl, id);
+}
+
+int fo_tls_files_check_node(const struct fo_tls_files *f, uint64_t node_id, const char *cert_file, char err[FO_ERRLEN])
+{
+    uint64_t id;
+    int rc = fo_tls_files_node_id(f, &id);
+
+    if (rc == FO_EPERM)
+        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s has role \"%s\"; a failoverd node needs a %s one",
+                       cert_file, fo_tls_role_name(fo_tls_files_role(f)), fo_tls_role_name(FO_TLS_ROLE_CONTROLLER));
+    if (rc != 0)
+        return fo_errf(err, FO_ECONFIG,
+                       "TLS certificate file %s: %s (make it with deploy/gen-certs.sh controller:NAME,IP,node=%llu)",
+                       cert_file, fo_tls_node_id_why(rc), (unsigned long long)node_id);
+    if (id != node_id)
+        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s is node %llu's (%s%llu), but node_id is %llu",
+                       cert_file, (unsigned long long)id, FO_TLS_NODE_URI_PREFIX, (unsigned long long)id,
+                       (unsigned long long)node_id);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ context */
 
 struct fo_tls_ctx {
-    SSL_CTX *ssl; /* NULL for a plain context */
+    SSL_CTX *ssl; /* NULL for a plain context; else a reference to the files' */
     unsigned accepted_roles;
     size_t max_pending;
     unsigned handshake_ms;
 };
 
-int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
-                   unsigned accepted_roles, char err[FO_ERRLEN])
+static int check_roles(unsigned accepted_roles, char err[FO_ERRLEN])
+{
+    if (accepted_roles == 0 || (accepted_roles & ~FO_TLS_ROLE_ALL) != 0)
+        return fo_errf(err, FO_EINVAL, "TLS: accepted roles 0x%x are not a set of known roles", accepted_roles);
+    return 0;
+}
+
+int fo_tls_ctx_from_files(struct fo_tls_ctx **out, struct fo_tls_files *f, unsigned accepted_roles, char err[FO_ERRLEN])
 {
     struct fo_tls_ctx *ctx;
     int rc;
 
     *out = NULL;
-    if (accepted_roles == 0 || (accepted_roles & ~FO_TLS_ROLE_ALL) != 0)
-        return fo_errf(err, FO_EINVAL, "TLS: accepted roles 0x%x are not a set of known roles", accepted_roles);
+    if (f == NULL) return fo_errf(err, FO_EINVAL, "TLS: the [tls] files were not loaded");
+    if ((rc = check_roles(accepted_roles, err)) != 0) return rc;
     ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL) return fo_errf(err, FO_ENOMEM, "TLS: out of memory");
+    if (SSL_CTX_up_ref(f->ssl) != 1) {
+        free(ctx);
+        ERR_clear_error();
+        return fo_errf(err, FO_ENOMEM, "TLS: cannot share the loaded files");
+    }
+    ctx->ssl = f->ssl;
     ctx->accepted_roles = accepted_roles;
     ctx->max_pending = FO_TLS_MAX_PENDING;
     ctx->handshake_ms = FO_TLS_HANDSHAKE_MS;
-    /* One context serves both sides: idle sessions give back OpenSSL's buffers, and
-     * the chain sent is cert_file's alone, not the CA, which every peer has already.
-     * Our own certificate must name a role, as every peer will check. */
-    rc = fo_tls_ossl_ctx_new(&ctx->ssl, TLS_method(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN, true, ca_file,
-                             cert_file, key_file, err);
-    if (rc != 0) {
-        free(ctx);
-        return rc;
-    }
     *out = ctx;
     return 0;
+}
+
+int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
+                   unsigned accepted_roles, char err[FO_ERRLEN])
+{
+    struct fo_tls_files *f;
+    int rc;
+
+    *out = NULL;
+    if ((rc = check_roles(accepted_roles, err)) != 0) return rc;
+    if ((rc = fo_tls_files_load(&f, ca_file, cert_file, key_file, err)) != 0) return rc;
+    rc = fo_tls_ctx_from_files(out, f, accepted_roles, err);
+    fo_tls_files_free(f); /* the context keeps its own reference */
+    return rc;
 }
 
 int fo_tls_ctx_new_plain(struct fo_tls_ctx **out, char err[FO_ERRLEN])
@@ -101,19 +204,12 @@ int fo_tls_ctx_new_plain(struct fo_tls_ctx **out, char err[FO_ERRLEN])
 
 unsigned fo_tls_ctx_role(const struct fo_tls_ctx *ctx)
 {
-    struct fo_tls_identity me;
-
-    if (ctx->ssl == NULL) return 0;
-    fo_tls_ossl_identify(SSL_CTX_get0_certificate(ctx->ssl), &me);
-    return me.role;
+    return own_role(ctx->ssl);
 }
 
 int fo_tls_ctx_node_id(const struct fo_tls_ctx *ctx, uint64_t *id)
 {
-    *id = 0;
-    if (ctx->ssl == NULL) return FO_ENOTFOUND;
-    if (fo_tls_ctx_role(ctx) != FO_TLS_ROLE_CONTROLLER) return FO_EPERM;
-    return fo_tls_ossl_node_id(SSL_CTX_get0_certificate(ctx->ssl), id);
+    return own_node_id(ctx->ssl, id);
 }
 
 int fo_tls_ctx_set_handshake_timeout(struct fo_tls_ctx *ctx, unsigned ms)
@@ -135,6 +231,34 @@ void fo_tls_ctx_free(struct fo_tls_ctx *ctx)
     if (ctx == NULL) return;
     SSL_CTX_free(ctx->ssl);
     free(ctx);
+}
+
+/* ------------------------------------------------------------------ signatures */
+
+_Static_assert(FO_TLS_MAX_SIG == FO_TLS_OSSL_MAX_SIG && FO_TLS_MAX_CHAIN == FO_TLS_OSSL_MAX_CHAIN &&
+                   FO_TLS_MAX_CERT_DER == FO_TLS_OSSL_MAX_CERT_DER,
+               "tls.h and tls_ossl.h disagree on the signature limits");
+
+int fo_tls_files_sign(struct fo_tls_files *f, const char *context, const void *msg, size_t len, uint8_t **sig,
+                      size_t *sig_len, char err[FO_ERRLEN])
+{
+    return fo_tls_ossl_sign(f->ssl, context, msg, len, sig, sig_len, err);
+}
+
+int fo_tls_files_cert_der(struct fo_tls_files *f, unsigned i, uint8_t **der, size_t *len, char err[FO_ERRLEN])
+{
+    return fo_tls_ossl_cert_der(f->ssl, i, der, len, err);
+}
+
+int fo_tls_ctx_verify_signed(struct fo_tls_ctx *ctx, const uint8_t *const *certs, const size_t *cert_lens, unsigned n,
+                             unsigned accepted_roles, const char *context, const void *msg, size_t len,
+                             const uint8_t *sig, size_t sig_len, unsigned *role, char *cn, char err[FO_ERRLEN])
+{
+    *role = 0;
+    if (cn != NULL) cn[0] = '\0';
+    if (ctx->ssl == NULL) return fo_errf(err, FO_EINVAL, "plain mode (insecure = yes) has no CA to verify against");
+    return fo_tls_ossl_verify_signed(ctx->ssl, certs, cert_lens, n, accepted_roles, context, msg, len, sig, sig_len,
+                                     role, cn, err);
 }
 
 /* ------------------------------------------------------------------ connection state */

@@ -73,16 +73,100 @@
 #define FO_TLS_MAX_HANDSHAKE_MS 600000
 #define FO_TLS_PLAIN_PROTOCOL "plain TCP" /* fo_tls_conn_protocol() in plain mode */
 
+/* ------------------------------------------------------------------ loaded files */
+
+/* A process's TLS files, read and parsed once (issue 10): the cluster CA's trust store,
+ * this node's certificate chain and its private key, with the protocol settings of
+ * every context made from them. A daemon loads its [tls] files once at start (main.c)
+ * and makes each context it needs (admin server and client, raft, agent client; the
+ * agent's port) with fo_tls_ctx_from_files(), each with its own accepted roles, output
+ * bound and handshake timeout, so that no file is opened again after start and every
+ * context of the process trusts the same CA and presents the same certificate.
+ *
+ * The files object and the contexts made from it share one reference-counted OpenSSL
+ * context, which nothing changes after the load: the object may be freed while
+ * contexts made from it (and their connections) are still in use. Thread: like a
+ * context (see "Threads" above). */
+struct fo_tls_files;
+
+/* Reads the cluster CA (PEM, ca_file), this node's certificate chain (PEM, cert_file)
+ * and its private key (PEM, key_file). Checks that each file is readable and parses,
+ * that the key matches the certificate, that the certificate chains to the CA (and is
+ * within its validity period) and that it carries a role. Returns 0 with *out set, or
+ * FO_ECONFIG (unreadable or bad file: err names the file and the reason, for
+ * --check-config to print as it is) or FO_ENOMEM. */
+int fo_tls_files_load(struct fo_tls_files **out, const char *ca_file, const char *cert_file, const char *key_file,
+                      char err[FO_ERRLEN]);
+
+/* Frees the loaded files. NULL is ignored. Contexts made from f stay valid. */
+void fo_tls_files_free(struct fo_tls_files *f);
+
+/* The loaded certificate's role bit and node id, as fo_tls_ctx_role() and
+ * fo_tls_ctx_node_id() report them for a context made from f. */
+unsigned fo_tls_files_role(const struct fo_tls_files *f);
+int fo_tls_files_node_id(const struct fo_tls_files *f, uint64_t *id);
+
+/* What every failoverd node requires of its own certificate (DESIGN.md §10; raft and
+ * the admin server's internal RPCs check the same of each peer): a controller's that
+ * binds node_id (see "Node ids"). Returns 0, or FO_ECONFIG with err naming cert_file
+ * (the path f was loaded from, for the message) and what is wrong, so that
+ * --check-config refuses what start would. */
+int fo_tls_files_check_node(const struct fo_tls_files *f, uint64_t node_id, const char *cert_file, char err[FO_ERRLEN]);
+
+/* ------------------------------------------------------------------ signatures */
+
+struct fo_tls_ctx;
+
+/* Signed messages that travel outside a TLS session (the relayed lease renewal,
+ * docs/relayed-lease.md): the leader signs with the private key of its controller
+ * certificate, and an agent checks the signature against the certificate chain sent
+ * along, which must chain to the agent's cluster CA and name the wanted role. Every
+ * signature covers `context` (a NUL-terminated label, one per kind of message, so that
+ * a signature made for one purpose can never be taken for another) followed by the
+ * message bytes; the digest is SHA-256 (none for Ed25519/Ed448 keys). */
+#define FO_TLS_MAX_SIG 1024      /* longest signature accepted (RSA-8192 fits) */
+#define FO_TLS_MAX_CHAIN 4       /* certificates accepted in a sent chain, own first */
+#define FO_TLS_MAX_CERT_DER 8192 /* bytes of one certificate in DER */
+/* The context of a relayed lease renewal's token (proto/agent.proto RelayToken). */
+#define FO_RELAY_SIGN_CONTEXT "failoverd relayed lease renewal v1"
+
+/* Signs context || msg with f's private key. Returns 0 with *sig (malloc'd, the caller
+ * frees it) and *sig_len set, or FO_ENOMEM / FO_EIO (OpenSSL refused; err says why). */
+int fo_tls_files_sign(struct fo_tls_files *f, const char *context, const void *msg, size_t len, uint8_t **sig,
+                      size_t *sig_len, char err[FO_ERRLEN]);
+
+/* The DER of f's own certificate (i = 0) and of the chain certificates loaded with it
+ * (i = 1, 2, ...), for the receiver to verify a signature with. Returns 0 with *der
+ * (malloc'd) and *len, FO_ENOTFOUND past the last one, or FO_ENOMEM / FO_EIO. */
+int fo_tls_files_cert_der(struct fo_tls_files *f, unsigned i, uint8_t **der, size_t *len, char err[FO_ERRLEN]);
+
+/* Checks a signature made by fo_tls_files_sign: certs[0..n) is the signer's chain in
+ * DER (its own certificate first, 1..FO_TLS_MAX_CHAIN entries), which must verify
+ * against ctx's CA (the same checks as a TLS peer: trusted chain, validity period) and
+ * whose first certificate must name a role in accepted_roles; sig must verify over
+ * context || msg with that certificate's public key. Returns 0 with *role and cn (the
+ * signer's, cn FO_TLS_CN_MAX + 1 bytes, may be NULL) set; otherwise FO_EPERM (untrusted
+ * chain, wrong role, bad signature: err says which), FO_EINVAL (a plain context, no or
+ * too many certificates, undecodable DER, oversized input) or FO_ENOMEM. Pure CPU work,
+ * no I/O: safe on the loop (one verification costs well under a millisecond). */
+int fo_tls_ctx_verify_signed(struct fo_tls_ctx *ctx, const uint8_t *const *certs, const size_t *cert_lens, unsigned n,
+                             unsigned accepted_roles, const char *context, const void *msg, size_t len,
+                             const uint8_t *sig, size_t sig_len, unsigned *role, char *cn, char err[FO_ERRLEN]);
+
 /* ------------------------------------------------------------------ context */
 
 struct fo_tls_ctx;
 
-/* Loads the cluster CA (PEM, ca_file), this node's certificate chain (PEM, cert_file)
- * and its private key (PEM, key_file), and remembers which peer roles to accept
- * (a non-empty subset of FO_TLS_ROLE_ALL). Checks that the key matches the
- * certificate, that the certificate chains to the CA and that it carries a role.
- * Returns 0 with *out set, or FO_ECONFIG (unreadable or bad file: err names the file
- * and the reason), FO_EINVAL (bad accepted_roles) or FO_ENOMEM. */
+/* Makes a context from files already loaded (no file is read), accepting the peer
+ * roles accepted_roles (a non-empty subset of FO_TLS_ROLE_ALL), with the default output
+ * bound and handshake timeout. Returns 0 with *out set, or FO_EINVAL (f is NULL, or bad
+ * accepted_roles; err says which) or FO_ENOMEM. */
+int fo_tls_ctx_from_files(struct fo_tls_ctx **out, struct fo_tls_files *f, unsigned accepted_roles,
+                          char err[FO_ERRLEN]);
+
+/* fo_tls_files_load() then fo_tls_ctx_from_files(), for a program or test that needs a
+ * single context: the same checks, the same return values (FO_EINVAL for bad
+ * accepted_roles, checked before any file is read). */
 int fo_tls_ctx_new(struct fo_tls_ctx **out, const char *ca_file, const char *cert_file, const char *key_file,
                    unsigned accepted_roles, char err[FO_ERRLEN]);
 

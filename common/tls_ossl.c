@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -304,6 +306,210 @@ int fo_tls_ossl_ctx_new(SSL_CTX **out, const SSL_METHOD *method, long mode, bool
 
 err_after_ctx:
     SSL_CTX_free(s);
+    ERR_clear_error();
+    return rc;
+}
+
+/* ------------------------------------------------------------------ signatures */
+
+/* SHA-256 for RSA and EC keys; Ed25519 and Ed448 sign the message itself. */
+static const EVP_MD *sig_digest(const EVP_PKEY *k)
+{
+    int id = EVP_PKEY_id(k);
+
+    return (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448) ? NULL : EVP_sha256();
+}
+
+/* context || NUL || msg in one buffer: one-shot signing is all Ed25519 supports. */
+static uint8_t *framed(const char *context, const void *msg, size_t len, size_t *out_len)
+{
+    size_t cl = strlen(context) + 1;
+    uint8_t *b = malloc(cl + len ? cl + len : 1);
+
+    if (b == NULL) return NULL;
+    memcpy(b, context, cl);
+    if (len > 0) memcpy(b + cl, msg, len);
+    *out_len = cl + len;
+    return b;
+}
+
+int fo_tls_ossl_sign(SSL_CTX *s, const char *context, const void *msg, size_t len, uint8_t **sig, size_t *sig_len,
+                     char err[FO_ERRLEN])
+{
+    EVP_PKEY *key = SSL_CTX_get0_privatekey(s);
+    EVP_MD_CTX *md = NULL;
+    uint8_t *buf = NULL, *out = NULL;
+    size_t blen, olen = 0;
+    int rc = FO_EIO;
+
+    *sig = NULL;
+    *sig_len = 0;
+    if (key == NULL) return fo_errf(err, FO_EIO, "no private key loaded");
+    if ((buf = framed(context, msg, len, &blen)) == NULL || (md = EVP_MD_CTX_new()) == NULL) {
+        rc = fo_errf(err, FO_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (EVP_DigestSignInit(md, NULL, sig_digest(key), NULL, key) != 1 ||
+        EVP_DigestSign(md, NULL, &olen, buf, blen) != 1 || olen == 0 || olen > FO_TLS_OSSL_MAX_SIG) {
+        fo_errf(err, FO_EIO, "cannot sign with this key");
+        goto out;
+    }
+    if ((out = malloc(olen)) == NULL) {
+        rc = fo_errf(err, FO_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (EVP_DigestSign(md, out, &olen, buf, blen) != 1) {
+        fo_errf(err, FO_EIO, "signing failed");
+        free(out);
+        goto out;
+    }
+    *sig = out;
+    *sig_len = olen;
+    rc = 0;
+out:
+    EVP_MD_CTX_free(md);
+    free(buf);
+    ERR_clear_error();
+    return rc;
+}
+
+int fo_tls_ossl_cert_der(SSL_CTX *s, unsigned i, uint8_t **der, size_t *len, char err[FO_ERRLEN])
+{
+    STACK_OF(X509) *chain = NULL;
+    X509 *x = NULL;
+    unsigned char *p = NULL;
+    int n;
+
+    *der = NULL;
+    *len = 0;
+    if (i == 0) {
+        x = SSL_CTX_get0_certificate(s);
+    } else {
+        SSL_CTX_get0_chain_certs(s, &chain);
+        if (chain != NULL && (int)i - 1 < sk_X509_num(chain)) x = sk_X509_value(chain, (int)i - 1);
+    }
+    if (x == NULL) return FO_ENOTFOUND;
+    n = i2d_X509(x, &p);
+    if (n <= 0) {
+        ERR_clear_error();
+        return fo_errf(err, FO_EIO, "cannot encode certificate %u", i);
+    }
+    *der = malloc((size_t)n);
+    if (*der == NULL) {
+        OPENSSL_free(p);
+        return fo_errf(err, FO_ENOMEM, "out of memory");
+    }
+    memcpy(*der, p, (size_t)n);
+    OPENSSL_free(p);
+    *len = (size_t)n;
+    return 0;
+}
+
+/* Decodes certs[0..n) into a leaf and a stack of the rest (the untrusted chain). */
+static int decode_chain(const uint8_t *const *certs, const size_t *lens, unsigned n, X509 **leaf,
+                        STACK_OF(X509) * *rest, char *err)
+{
+    unsigned i;
+
+    *leaf = NULL;
+    if (n == 0 || n > FO_TLS_OSSL_MAX_CHAIN)
+        return fo_errf(err, FO_EINVAL, "%u certificates sent (1..%d)", n, FO_TLS_OSSL_MAX_CHAIN);
+    if ((*rest = sk_X509_new_null()) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        const unsigned char *p = certs[i];
+        X509 *x;
+        if (lens[i] == 0 || lens[i] > FO_TLS_OSSL_MAX_CERT_DER)
+            return fo_errf(err, FO_EINVAL, "certificate %u: %zu bytes (1..%d)", i, lens[i], FO_TLS_OSSL_MAX_CERT_DER);
+        x = d2i_X509(NULL, &p, (long)lens[i]);
+        if (x == NULL || p != certs[i] + lens[i]) {
+            X509_free(x);
+            return fo_errf(err, FO_EINVAL, "certificate %u is not one DER certificate", i);
+        }
+        if (i == 0)
+            *leaf = x;
+        else if (sk_X509_push(*rest, x) <= 0) {
+            X509_free(x);
+            return fo_errf(err, FO_ENOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
+
+/* The chain must verify against s's trust store (as a TLS peer's would) and the leaf
+ * must name an accepted role. */
+static int check_signer(SSL_CTX *s, X509 *leaf, STACK_OF(X509) * rest, unsigned accepted_roles, unsigned *role,
+                        char *cn, char *err)
+{
+    X509_STORE_CTX *vx = X509_STORE_CTX_new();
+    struct fo_tls_identity id;
+    char why[FO_ERRLEN];
+    int ok;
+
+    if (vx == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
+    fo_tls_ossl_identify(leaf, &id);
+    ok = X509_STORE_CTX_init(vx, SSL_CTX_get_cert_store(s), leaf, rest) == 1 && X509_verify_cert(vx) == 1;
+    if (!ok) {
+        fo_errf(err, FO_EPERM, "signer certificate CN=%s does not verify against the CA: %s", id.cn,
+                X509_verify_cert_error_string(X509_STORE_CTX_get_error(vx)));
+        X509_STORE_CTX_free(vx);
+        return FO_EPERM;
+    }
+    X509_STORE_CTX_free(vx);
+    if (cn != NULL) snprintf(cn, FO_TLS_CN_MAX + 1, "%s", id.cn);
+    if (id.status != FO_TLS_ID_OK) {
+        fo_tls_ossl_identity_why(&id, why, sizeof why);
+        return fo_errf(err, FO_EPERM, "signer certificate CN=%s: %s", id.cn, why);
+    }
+    if ((id.role & accepted_roles) == 0)
+        return fo_errf(err, FO_EPERM, "signer CN=%s has role %s, not one allowed to sign this", id.cn,
+                       fo_tls_role_name(id.role));
+    *role = id.role;
+    return 0;
+}
+
+static int check_sig(X509 *leaf, const char *context, const void *msg, size_t len, const uint8_t *sig, size_t sig_len,
+                     char *err)
+{
+    EVP_PKEY *key = X509_get0_pubkey(leaf);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t *buf;
+    size_t blen;
+    int ok;
+
+    if (md == NULL || (buf = framed(context, msg, len, &blen)) == NULL) {
+        EVP_MD_CTX_free(md);
+        return fo_errf(err, FO_ENOMEM, "out of memory");
+    }
+    ok = key != NULL && EVP_DigestVerifyInit(md, NULL, sig_digest(key), NULL, key) == 1 &&
+         EVP_DigestVerify(md, sig, sig_len, buf, blen) == 1;
+    EVP_MD_CTX_free(md);
+    free(buf);
+    if (!ok) return fo_errf(err, FO_EPERM, "the signature does not verify with the signer's certificate");
+    return 0;
+}
+
+int fo_tls_ossl_verify_signed(SSL_CTX *s, const uint8_t *const *certs, const size_t *cert_lens, unsigned n,
+                              unsigned accepted_roles, const char *context, const void *msg, size_t len,
+                              const uint8_t *sig, size_t sig_len, unsigned *role, char *cn, char err[FO_ERRLEN])
+{
+    STACK_OF(X509) *rest = NULL;
+    X509 *leaf = NULL;
+    unsigned r = 0;
+    int rc;
+
+    *role = 0;
+    if (sig_len == 0 || sig_len > FO_TLS_OSSL_MAX_SIG) {
+        rc = fo_errf(err, FO_EINVAL, "signature of %zu bytes (1..%d)", sig_len, FO_TLS_OSSL_MAX_SIG);
+        goto out;
+    }
+    if ((rc = decode_chain(certs, cert_lens, n, &leaf, &rest, err)) != 0) goto out;
+    /* The signature first: it is cheaper than the chain and needs nothing trusted. */
+    if ((rc = check_sig(leaf, context, msg, len, sig, sig_len, err)) != 0) goto out;
+    if ((rc = check_signer(s, leaf, rest, accepted_roles, &r, cn, err)) != 0) goto out;
+    *role = r;
+out:
+    X509_free(leaf);
+    sk_X509_pop_free(rest, X509_free);
     ERR_clear_error();
     return rc;
 }

@@ -111,6 +111,24 @@ struct fo_tls_check {
 void fo_tls_ossl_check_init(struct fo_tls_check *k, SSL *ssl, unsigned accepted_roles, fo_tls_refuse_cb refuse,
                             void *data);
 
+/* ------------------------------------------------------------------ signatures */
+
+/* tls.h's FO_TLS_MAX_SIG, FO_TLS_MAX_CHAIN and FO_TLS_MAX_CERT_DER (tls.c checks that
+ * they agree; this header does not include tls.h, which includes it). */
+#define FO_TLS_OSSL_MAX_SIG 1024
+#define FO_TLS_OSSL_MAX_CHAIN 4
+#define FO_TLS_OSSL_MAX_CERT_DER 8192
+
+/* The OpenSSL side of tls.h's fo_tls_files_sign, fo_tls_files_cert_der and
+ * fo_tls_ctx_verify_signed (same arguments, same return values), on a context from
+ * fo_tls_ossl_ctx_new: its private key, its certificate and chain, its trust store. */
+int fo_tls_ossl_sign(SSL_CTX *s, const char *context, const void *msg, size_t len, uint8_t **sig, size_t *sig_len,
+                     char err[FO_ERRLEN]);
+int fo_tls_ossl_cert_der(SSL_CTX *s, unsigned i, uint8_t **der, size_t *len, char err[FO_ERRLEN]);
+int fo_tls_ossl_verify_signed(SSL_CTX *s, const uint8_t *const *certs, const size_t *cert_lens, unsigned n,
+                              unsigned accepted_roles, const char *context, const void *msg, size_t len,
+                              const uint8_t *sig, size_t sig_len, unsigned *role, char *cn, char err[FO_ERRLEN]);
+
 /* ------------------------------------------------------------------ errors */
 
 enum fo_tls_cert_error {

@@ -29,6 +29,7 @@
 
 #include "common/config.h"
 #include "common/http.h"
+#include "common/tls.h"
 #include "raft/node.h"
 #include "store/store.h"
 
@@ -73,6 +74,10 @@ struct fo_ctl {
     struct fo_config cfg;
     struct fo_store *store;
     struct fo_raft raft;
+    /* The [tls] files, read and checked once by main before anything starts (issue 10:
+     * no room opens them again); every TLS context of the process is made from them
+     * (common/tls.h, fo_tls_ctx_from_files). NULL with insecure = yes. Owned by main. */
+    struct fo_tls_files *tls_files;
     struct fo_monitor *monitor;
     struct fo_admin *admin;
     struct fo_failover *failover;

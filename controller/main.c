@@ -85,14 +85,23 @@ static int check_password_files(const struct fo_config *cfg, char err[FO_ERRLEN]
     return 0;
 }
 
-/* The [tls] files are loaded (and checked: readable, key matches the certificate,
- * certificate chains to the CA and carries a role) before anything starts, and by
- * --check-config; fo_admin_start loads them again for use. */
-static int check_tls_files(const struct fo_config *cfg, char err[FO_ERRLEN])
+/* The [tls] files are read and checked once, here, before anything starts (issue 10):
+ * readable, the key matching the certificate, the certificate chaining to the CA and
+ * carrying a role, and a controller's that binds node_id. --check-config stops after
+ * this; at start every TLS context of the node (admin server and client, raft) is made
+ * from ctl->tls_files and no room opens the files again. */
+static int load_tls_files(struct fo_ctl *ctl, char err[FO_ERRLEN])
 {
+    const struct fo_config *cfg = &ctl->cfg;
     char why[FO_ERRLEN];
 
-    if (fo_admin_check_tls(cfg, why) != 0) return fo_errf(err, FO_ECONFIG, "%s: [tls]: %s", cfg->path, why);
+    if (cfg->tls.insecure) return 0;
+    if (fo_tls_files_load(&ctl->tls_files, cfg->tls.ca_file, cfg->tls.cert_file, cfg->tls.key_file, why) != 0 ||
+        fo_tls_files_check_node(ctl->tls_files, cfg->node_id, cfg->tls.cert_file, why) != 0) {
+        fo_tls_files_free(ctl->tls_files);
+        ctl->tls_files = NULL;
+        return fo_errf(err, FO_ECONFIG, "%s: [tls]: %s", cfg->path, why);
+    }
     return 0;
 }
 
@@ -125,6 +134,10 @@ static int start_node(struct fo_ctl *ctl, char err[FO_ERRLEN])
     snprintf(path, sizeof(path), "%s/store.db", ctl->cfg.data_dir);
     /* Fresh every start: the store is rebuilt from the raft snapshot + log. */
     if ((rc = fo_store_open(&ctl->store, path, FO_STORE_FRESH, err)) != 0) return rc;
+    /* Raft's context from the loaded files; fo_raft_start owns it from here on. */
+    if (ctl->tls_files != NULL &&
+        (rc = fo_tls_ctx_from_files(&ctl->raft.tls, ctl->tls_files, FO_TLS_ROLE_CONTROLLER, err)) != 0)
+        return rc;
     if ((rc = fo_raft_start(&ctl->raft, ctl->loop, &ctl->cfg, ctl->store, err)) != 0) return rc;
     if ((rc = fo_admin_start(ctl, err)) != 0) goto err_after_raft;
     if ((rc = fo_metrics_start(ctl, err)) != 0) goto err_after_admin;
@@ -268,26 +281,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "failoverd: %s\n", err);
         return 1;
     }
-    if (check_password_files(&ctl.cfg, err) != 0 || check_tls_files(&ctl.cfg, err) != 0) {
+    if (check_password_files(&ctl.cfg, err) != 0 || load_tls_files(&ctl, err) != 0) {
         fprintf(stderr, "failoverd: %s\n", err);
         fo_config_free(&ctl.cfg);
         return 1;
     }
     if (check_only) {
         printf("%s: ok\n", config);
-        fo_config_free(&ctl.cfg);
-        return 0;
+        status = 0;
+        goto out;
     }
     fo_log_set_level((enum fo_log_level)ctl.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     if (lock_data_dir(ctl.cfg.data_dir, &lock_fd, err) != 0) {
         fprintf(stderr, "failoverd: %s\n", err);
-        fo_config_free(&ctl.cfg);
-        return 1;
+        status = 1;
+        goto out;
     }
     status = run_node(&ctl);
-    fo_config_free(&ctl.cfg);
     close(lock_fd);
     if (status == 0) FO_INFO(MOD, "stopped");
+out:
+    fo_tls_files_free(ctl.tls_files);
+    fo_config_free(&ctl.cfg);
     return status;
 }

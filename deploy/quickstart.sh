@@ -10,27 +10,58 @@
 #                                   cli; kills the primary; shows where the VIP went;
 #                                   removes everything again (about 30 s)
 #
-# What runs (all on 127.0.0.1, state and logs under .quickstart/ in the repo):
-#   MariaDB  :33061 primary, :33062 and :33063 GTID replicas of it
-#            (.quickstart/mariadb/m<N>/, started by tests/rig/mariadb.py)
-#   failoverd nodes 1-3: admin :7001-7003, raft :7101-7103, HTTP :9501-9503
+# What runs (on this machine's loopback, state and logs under .quickstart/ in the repo):
+#   MariaDB  127.0.0.1:33061 primary, 127.0.0.2:33062 and 127.0.0.3:33063 GTID
+#            replicas of it: each server has its own 127.0.0.N, as if on its own
+#            host (.quickstart/mariadb/m<N>/, started by tests/rig/mariadb.py)
+#   failover-agent per server, on that server's address: 127.0.0.N:7201 (the
+#            cluster's agent_port), /metrics on 127.0.0.N:9601, fencing its own
+#            mysqld; no VIP (vip-demo shows one)
+#            (.quickstart/agents/a<N>/agent.conf and agent.log, tests/rig/agents.py)
+#   failoverd nodes 1-3: admin 127.0.0.1:7001-7003, raft :7101-7103, HTTP :9501-9503
 #            (.quickstart/failoverd/n<N>/failoverd.conf and failoverd.log)
 #   cluster `demo` = the three MariaDB servers, declared in the configs; the
 #   controller's MySQL password is in .quickstart/mariadb/failoverd.password.
-#   mutual TLS on the admin RPC: a CA and certificates made by deploy/gen-certs.sh in
-#            .quickstart/tls/ (ctl1-3 for the controllers, admin for failoverctl).
+#   mutual TLS on the admin and agent RPCs: a CA and certificates made by
+#            deploy/gen-certs.sh in .quickstart/tls/ (ctl1-3 for the controllers,
+#            db1-3 for the agents, admin for failoverctl).
+#   replication: the servers' `repl` account is registered as the cluster's repl_user
+#            (password in .quickstart/mariadb/repl.password), so a former primary is
+#            pointed at the new one after a switchover or failover and replicates again.
 # Pids are in .quickstart/pids. Starting while it already runs only prints the status.
 # A start after a stop begins afresh (the old .quickstart/ is removed).
+#
+# Environment (tests run a second quickstart beside a user's; defaults in brackets):
+#   QUICKSTART_DIR         state, logs and pids                     [.quickstart]
+#   QUICKSTART_DB_PORT     first MariaDB port, the next two follow  [33061]
+#   QUICKSTART_ADMIN_PORT / QUICKSTART_RAFT_PORT / QUICKSTART_HTTP_PORT
+#                          first port of each, for nodes 1-3        [7001 / 7101 / 9501]
+#   QUICKSTART_AGENT_PORT / QUICKSTART_AGENT_HTTP_PORT
+#                          the agents' ports, on every 127.0.0.N    [7201 / 9601]
+#   QUICKSTART_BUILD_DIR   where the three programs are             [build]
+#   QUICKSTART_NO_BUILD=1  use that build as it is: no package install, no cmake
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")/.."
 ROOT=$PWD
-QS=$ROOT/.quickstart
+QS=$(readlink -m "${QUICKSTART_DIR:-$ROOT/.quickstart}")
 PIDS=$QS/pids
-CTL=$ROOT/build/bin/failoverctl
+BUILD=$(readlink -m "${QUICKSTART_BUILD_DIR:-$ROOT/build}")
+CTL=$BUILD/bin/failoverctl
 TLS=$QS/tls
-ADMIN=(127.0.0.1:7001 127.0.0.1:7002 127.0.0.1:7003)
+DB_PORT=${QUICKSTART_DB_PORT:-33061}
+ADMIN_PORT=${QUICKSTART_ADMIN_PORT:-7001}
+RAFT_PORT=${QUICKSTART_RAFT_PORT:-7101}
+HTTP_PORT=${QUICKSTART_HTTP_PORT:-9501}
+AGENT_PORT=${QUICKSTART_AGENT_PORT:-7201}
+AGENT_HTTP_PORT=${QUICKSTART_AGENT_HTTP_PORT:-9601}
+for v in DB_PORT ADMIN_PORT RAFT_PORT HTTP_PORT AGENT_PORT AGENT_HTTP_PORT; do
+    case "${!v}" in ''|*[!0-9]*) printf 'quickstart: error: QUICKSTART_%s=%s is not a port\n' "$v" "${!v}" >&2; exit 2 ;; esac
+    [ "${!v}" -ge 1 ] && [ "${!v}" -le 65533 ] || { printf 'quickstart: error: QUICKSTART_%s=%s is out of range (1..65533)\n' "$v" "${!v}" >&2; exit 2; }
+done
+ADMIN=("127.0.0.1:$ADMIN_PORT" "127.0.0.1:$((ADMIN_PORT + 1))" "127.0.0.1:$((ADMIN_PORT + 2))")
 export PYTHONPATH=$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}
+export FO_BUILD_DIR=$BUILD
 
 say() { printf 'quickstart: %s\n' "$*" >&2; }
 die() { printf 'quickstart: error: %s\n' "$*" >&2; exit 1; }
@@ -79,9 +110,11 @@ show() {
     echo "== failoverctl --controller $c topology demo"
     ctl --controller "$c" topology demo || rc=$?
     echo
-    echo "Logs: $QS/failoverd/n*/failoverd.log, $QS/mariadb/m*/error.log"
+    echo "Agents: failover-agent on 127.0.0.1-3:$AGENT_PORT, one per server, fence it in a failover"
+    echo "Logs: $QS/failoverd/n*/failoverd.log, $QS/agents/a*/agent.log, $QS/mariadb/m*/error.log"
     echo "TLS:  export FAILOVERCTL_CA=$TLS/ca.crt FAILOVERCTL_CERT=$TLS/admin.crt FAILOVERCTL_KEY=$TLS/admin.key"
-    echo "Try:  $CTL --controller $c history demo; curl -s http://127.0.0.1:9501/metrics"
+    echo "Try:  $CTL --controller $c switchover demo; $CTL --controller $c history demo"
+    echo "      curl -s http://127.0.0.1:$HTTP_PORT/metrics; curl -s http://127.0.0.1:$AGENT_HTTP_PORT/metrics"
     echo "VIP:  ./deploy/quickstart.sh vip-demo   (the writer VIP moving on failover, in network namespaces)"
     echo "Stop: ./deploy/quickstart.sh stop"
     return $rc
@@ -106,12 +139,16 @@ cmd_stop() {
         rm -f "$PIDS"
         return 0
     fi
-    # Controllers first (so they do not react to the databases going away), then MariaDB.
+    # Controllers first (so they do not react to the databases going away), then the
+    # agents, then MariaDB.
     while read -r name pid; do
         case "$name" in failoverd*) stop_pid "$name" "$pid" ;; esac
     done <<<"$procs"
     while read -r name pid; do
-        case "$name" in failoverd*) ;; *) stop_pid "$name" "$pid" ;; esac
+        case "$name" in agent*) stop_pid "$name" "$pid" ;; esac
+    done <<<"$procs"
+    while read -r name pid; do
+        case "$name" in failoverd* | agent*) ;; *) stop_pid "$name" "$pid" ;; esac
     done <<<"$procs"
     rm -f "$PIDS"
     say "stopped (state and logs kept in $QS until the next start)"
@@ -127,14 +164,18 @@ cmd_status() {
     show
 }
 
-# Fails (showing its log) if a recorded failoverd has exited.
+# Fails (showing its log) if a recorded failoverd or failover-agent has exited.
 dead_node() {
-    local name pid
+    local name pid log
     while read -r name pid; do
-        case "$name" in failoverd*) ;; *) continue ;; esac
+        case "$name" in
+            failoverd*) log=$QS/failoverd/n${name#failoverd}/failoverd.log ;;
+            agent*) log=$QS/agents/a${name#agent}/agent.log ;;
+            *) continue ;;
+        esac
         if ! ours "$pid"; then
-            say "$name (pid $pid) exited; tail of $QS/failoverd/n${name#failoverd}/failoverd.log:"
-            tail -n 20 "$QS/failoverd/n${name#failoverd}/failoverd.log" >&2 || true
+            say "$name (pid $pid) exited; tail of $log:"
+            tail -n 20 "$log" >&2 || true
             return 1
         fi
     done < "$PIDS"
@@ -174,31 +215,54 @@ cmd_start() {
         show
         return 0
     fi
-    ./deploy/install-deps.sh
-    say "building into build/"
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build build -j2 >/dev/null || die "build failed (cmake --build build shows why)"
+    if [ "${QUICKSTART_NO_BUILD:-}" = 1 ]; then
+        local b
+        for b in failoverd failover-agent failoverctl; do
+            [ -x "$BUILD/bin/$b" ] || die "QUICKSTART_NO_BUILD=1 but $BUILD/bin has no $b"
+        done
+    else
+        ./deploy/install-deps.sh
+        say "building into $BUILD/"
+        cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+        cmake --build "$BUILD" -j2 >/dev/null || die "build failed (cmake --build $BUILD shows why)"
+    fi
 
     rm -rf "$QS"
     mkdir -p "$QS"
     : > "$PIDS"
     trap 'say "start failed; stopping what was started"; cmd_stop' ERR
 
-    say "starting MariaDB 127.0.0.1:33061 (primary), :33062, :33063 (replicas)"
-    python3 -m rig.mariadb start --dir "$QS/mariadb" --servers 3 --base-port 33061 > "$QS/mariadb.out"
+    # Server N on 127.0.0.N: its agent listens there at the one agent_port, as on a host
+    # of its own (failoverd reaches an instance's agent at the instance's host).
+    local db1=127.0.0.1:$DB_PORT db2=127.0.0.2:$((DB_PORT + 1)) db3=127.0.0.3:$((DB_PORT + 2))
+    say "starting MariaDB $db1 (primary), $db2, $db3 (replicas; replication account repl)"
+    python3 -m rig.mariadb start --dir "$QS/mariadb" --servers 3 --base-port "$DB_PORT" --loopback-hosts \
+        > "$QS/mariadb.out"
     awk '{print $1, $2}' "$QS/mariadb.out" >> "$PIDS"
     sed 's/^/  /' "$QS/mariadb.out" >&2
+    [ "$(awk '{print $3}' "$QS/mariadb.out" | tr '\n' ' ')" = "$db1 $db2 $db3 " ] ||
+        { cmd_stop; die "MariaDB is not at $db1 $db2 $db3 (see $QS/mariadb.out)"; }
 
     say "making a CA and certificates in $TLS (deploy/gen-certs.sh)"
     ./deploy/gen-certs.sh --out "$TLS" controller:ctl1,127.0.0.1,node=1 controller:ctl2,127.0.0.1,node=2 \
-        controller:ctl3,127.0.0.1,node=3 client:admin | sed 's/^/  /' >&2
+        controller:ctl3,127.0.0.1,node=3 agent:db1,127.0.0.1 agent:db2,127.0.0.2 agent:db3,127.0.0.3 \
+        client:admin | sed 's/^/  /' >&2
 
-    say "starting failoverd nodes 1-3 (admin :7001-7003 with mutual TLS, raft :7101-7103, http :9501-9503)"
+    say "starting a failover-agent per server (127.0.0.1-3:$AGENT_PORT, /metrics :$AGENT_HTTP_PORT)"
+    python3 -m rig.agents start --dir "$QS/agents" --cluster demo --tls-dir "$TLS" \
+        --port "$AGENT_PORT" --http-port "$AGENT_HTTP_PORT" \
+        --user failoverd --password-file "$QS/mariadb/failoverd.password" \
+        --instance "$db1" --instance "$db2" --instance "$db3" > "$QS/agents.out"
+    awk '{print $1, $2}' "$QS/agents.out" >> "$PIDS"
+    sed 's/^/  /' "$QS/agents.out" >&2
+
+    say "starting failoverd nodes 1-3 (admin :$ADMIN_PORT-$((ADMIN_PORT + 2)) with mutual TLS," \
+        "raft :$RAFT_PORT-$((RAFT_PORT + 2)), http :$HTTP_PORT-$((HTTP_PORT + 2)))"
     python3 -m rig.controllers start --dir "$QS/failoverd" --nodes 3 --tls-dir "$TLS" \
-        --admin-base 7001 --raft-base 7101 --http-base 9501 \
+        --admin-base "$ADMIN_PORT" --raft-base "$RAFT_PORT" --http-base "$HTTP_PORT" \
         --cluster demo --user failoverd --password-file "$QS/mariadb/failoverd.password" \
-        --instance 127.0.0.1:33061 --instance 127.0.0.1:33062 --instance 127.0.0.1:33063 \
-        > "$QS/failoverd.out"
+        --repl-user repl --repl-password-file "$QS/mariadb/repl.password" --agent-port "$AGENT_PORT" \
+        --instance "$db1" --instance "$db2" --instance "$db3" > "$QS/failoverd.out"
     awk '{print $1, $2}' "$QS/failoverd.out" >> "$PIDS"
     sed 's/^/  /' "$QS/failoverd.out" >&2
 
@@ -226,6 +290,6 @@ case "${1:-start}" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     vip-demo) cmd_vip_demo ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$1' (start | stop | status | vip-demo)" ;;
 esac

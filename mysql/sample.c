@@ -180,6 +180,7 @@ struct field {
     const char *name;
     bool required; /* SHOW SLAVE STATUS only: Q1 columns are positional */
     int (*parse)(struct fo_sample *s, const char *v, const char *col, char *err);
+    const char *alt; /* SHOW SLAVE STATUS only: the name in MySQL 8.0.22+'s SHOW REPLICA STATUS */
 };
 
 /* Only the errant-transaction check reads the binlog state, and it treats "unknown"
@@ -198,13 +199,13 @@ static int var_binlog_state(struct fo_sample *s, const char *v, const char *col,
 
 /* In FO_SAMPLE_Q1's column order. */
 static const struct field q1_fields[Q1_NCOLS] = {
-    {"@@server_id", true, var_server_id},
-    {"@@read_only", true, var_read_only},
-    {"@@gtid_current_pos", true, var_current_pos},
-    {"@@gtid_binlog_pos", true, var_binlog_pos},
-    {"@@gtid_slave_pos", true, var_slave_pos},
-    {"@@version", true, var_version},
-    {"@@gtid_binlog_state", true, var_binlog_state},
+    {"@@server_id", true, var_server_id, NULL},
+    {"@@read_only", true, var_read_only, NULL},
+    {"@@gtid_current_pos", true, var_current_pos, NULL},
+    {"@@gtid_binlog_pos", true, var_binlog_pos, NULL},
+    {"@@gtid_slave_pos", true, var_slave_pos, NULL},
+    {"@@version", true, var_version, NULL},
+    {"@@gtid_binlog_state", true, var_binlog_state, NULL},
 };
 
 int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values, char err[FO_ERRLEN])
@@ -252,17 +253,18 @@ static int ss_sql_running(struct fo_sample *s, const char *v, const char *col, c
     return 0;
 }
 
-/* NULL means the lag is unknown (typically a thread is not running). */
+/* NULL means the lag is unknown (a thread is not running, or the IO thread has not
+ * heard from its source yet). So does anything else that is not a whole number of
+ * seconds: the lag is an input to "is this replica too far behind", where unknown
+ * already means "not proven close enough", so a value we cannot read is recorded as
+ * unknown rather than failing the whole probe (STYLE.md §17). */
 static int ss_lag(struct fo_sample *s, const char *v, const char *col, char *err)
 {
     uint64_t n;
 
-    if (v == NULL) {
-        s->lag_s = -1;
-        return 0;
-    }
-    if (!parse_uint(v, INT64_MAX, &n)) return bad_number(col, v, err);
-    s->lag_s = (int64_t)n;
+    (void)col;
+    (void)err;
+    s->lag_s = parse_uint(v, INT64_MAX, &n) ? (int64_t)n : -1;
     return 0;
 }
 
@@ -302,20 +304,122 @@ static int ss_gtid_io_pos(struct fo_sample *s, const char *v, const char *col, c
     return copy_exact(s->gtid_io_pos, sizeof(s->gtid_io_pos), v ? v : "", col, err);
 }
 
+/* "No", "Slave_Pos", "Current_Pos" today; a mode a later server adds is shown as it
+ * is (cut to fit), never a failed probe. */
 static int ss_using_gtid(struct fo_sample *s, const char *v, const char *col, char *err)
 {
-    return copy_exact(s->using_gtid, sizeof(s->using_gtid), v ? v : "", col, err);
+    (void)col;
+    (void)err;
+    copy_display(s->using_gtid, sizeof(s->using_gtid), v ? v : "");
+    return 0;
 }
 
-/* The columns we read, by name (MariaDB 10.11 names; MySQL lacks the last two). All
- * other columns are ignored. Optional columns keep their defaults when absent. */
+/* ---- arrival of the source's stream (issue 11.4) ---- */
+
+/* "1.000" (MariaDB prints seconds with three decimals) as milliseconds: digits, an
+ * optional point and fraction, nothing else. Digits past the third decimal round up,
+ * so a non-zero period never reads as 0 ("heartbeats off") and a period is never
+ * taken for shorter than it is (the silence threshold grows with it). */
+static bool parse_seconds_ms(const char *v, uint32_t *out)
+{
+    uint64_t ms = 0;
+    unsigned scale = 100;
+    bool round_up = false;
+    const char *p = v;
+
+    if (v == NULL || *p < '0' || *p > '9') return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        ms = ms * 10 + (uint64_t)(*p - '0');
+        if (ms > UINT32_MAX / 1000) return false;
+    }
+    ms *= 1000;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            if (scale > 0)
+                ms += (uint64_t)scale * (uint64_t)(*p - '0');
+            else if (*p != '0')
+                round_up = true;
+            scale /= 10;
+        }
+    }
+    if (*p != '\0') return false;
+    if (round_up) ms++;
+    if (ms > UINT32_MAX) return false;
+    *out = (uint32_t)ms;
+    return true;
+}
+
+/* The arrival columns only tell whether anything arrived between two samples; a value
+ * we cannot read makes that unknown -- which leaves the replica's IO=Yes standing as
+ * "may still hear the primary" -- so none of them ever fails the probe. */
+static int ss_log_file(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    (void)col;
+    (void)err;
+    s->master_log_file[0] = '\0';
+    s->master_log_file_known = v != NULL && strlen(v) < sizeof(s->master_log_file);
+    if (s->master_log_file_known) memcpy(s->master_log_file, v, strlen(v) + 1);
+    return 0;
+}
+
+static int ss_read_pos(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    (void)col;
+    (void)err;
+    s->read_master_log_pos = 0;
+    s->read_pos_known = parse_uint(v, UINT64_MAX, &s->read_master_log_pos);
+    return 0;
+}
+
+static int ss_heartbeats(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    (void)col;
+    (void)err;
+    s->heartbeats = 0;
+    s->heartbeats_known = parse_uint(v, UINT64_MAX, &s->heartbeats);
+    return 0;
+}
+
+static int ss_heartbeat_period(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    (void)col;
+    (void)err;
+    s->heartbeat_period_ms = 0;
+    s->heartbeat_period_known = parse_seconds_ms(v, &s->heartbeat_period_ms);
+    return 0;
+}
+
+/* MariaDB's Connection_name (SHOW ALL SLAVES STATUS) or MySQL's Channel_Name. */
+static int ss_connection(struct fo_sample *s, const char *v, const char *col, char *err)
+{
+    (void)col;
+    (void)err;
+    copy_display(s->connection_name, sizeof(s->connection_name), v ? v : "");
+    return 0;
+}
+
+/* The columns we read, by name: MariaDB's (also MySQL 5.7's and MySQL 8.0's SHOW SLAVE
+ * STATUS), or MySQL 8.0.22+'s SHOW REPLICA STATUS names (Source/Replica for
+ * Master/Slave). MySQL lacks Gtid_IO_Pos and Using_Gtid, and both MySQL and MariaDB's
+ * SHOW SLAVE STATUS lack the heartbeat columns. All other columns are
+ * ignored; optional columns keep their defaults when absent. */
 static const struct field q2_fields[] = {
-    {"Master_Host", true, ss_master_host},     {"Master_Port", true, ss_master_port},
-    {"Slave_IO_Running", true, ss_io_running}, {"Slave_SQL_Running", true, ss_sql_running},
-    {"Seconds_Behind_Master", true, ss_lag},   {"Last_IO_Errno", false, ss_io_errno},
-    {"Last_IO_Error", false, ss_io_error},     {"Last_SQL_Errno", false, ss_sql_errno},
-    {"Last_SQL_Error", false, ss_sql_error},   {"Gtid_IO_Pos", false, ss_gtid_io_pos},
-    {"Using_Gtid", false, ss_using_gtid},
+    {"Master_Host", true, ss_master_host, "Source_Host"},
+    {"Master_Port", true, ss_master_port, "Source_Port"},
+    {"Slave_IO_Running", true, ss_io_running, "Replica_IO_Running"},
+    {"Slave_SQL_Running", true, ss_sql_running, "Replica_SQL_Running"},
+    {"Seconds_Behind_Master", true, ss_lag, "Seconds_Behind_Source"},
+    {"Last_IO_Errno", false, ss_io_errno, NULL},
+    {"Last_IO_Error", false, ss_io_error, NULL},
+    {"Last_SQL_Errno", false, ss_sql_errno, NULL},
+    {"Last_SQL_Error", false, ss_sql_error, NULL},
+    {"Gtid_IO_Pos", false, ss_gtid_io_pos, NULL},
+    {"Using_Gtid", false, ss_using_gtid, NULL},
+    {"Master_Log_File", false, ss_log_file, "Source_Log_File"},
+    {"Read_Master_Log_Pos", false, ss_read_pos, "Read_Source_Log_Pos"},
+    {"Slave_received_heartbeats", false, ss_heartbeats, NULL},
+    {"Slave_heartbeat_period", false, ss_heartbeat_period, NULL},
+    {"Connection_name", false, ss_connection, "Channel_Name"}, /* last: see default_row() */
 };
 
 /* Column names are identifiers, which MySQL compares without regard to case; the
@@ -324,14 +428,23 @@ static int find_column(unsigned ncols, const char *const *names, const char *nam
 {
     unsigned i;
 
-    for (i = 0; i < ncols; i++)
+    for (i = 0; name != NULL && i < ncols; i++)
         if (names[i] != NULL && strcasecmp(names[i], name) == 0) return (int)i;
     return -1;
+}
+
+static int find_field(unsigned ncols, const char *const *names, const struct field *f)
+{
+    int col = find_column(ncols, names, f->name);
+
+    return col >= 0 ? col : find_column(ncols, names, f->alt);
 }
 
 static void reset_replica_fields(struct fo_sample *s)
 {
     s->is_replica = false;
+    s->n_sources = 0;
+    s->connection_name[0] = '\0';
     s->master_host[0] = '\0';
     s->master_port = 0;
     s->io_running = FO_THREAD_UNKNOWN;
@@ -345,6 +458,14 @@ static void reset_replica_fields(struct fo_sample *s)
     s->last_sql_error[0] = '\0';
     s->gtid_io_pos[0] = '\0';
     s->using_gtid[0] = '\0';
+    s->master_log_file[0] = '\0';
+    s->master_log_file_known = false;
+    s->read_master_log_pos = 0;
+    s->read_pos_known = false;
+    s->heartbeats = 0;
+    s->heartbeats_known = false;
+    s->heartbeat_period_ms = 0;
+    s->heartbeat_period_known = false;
 }
 
 static int parse_slave_row(struct fo_sample *s, unsigned ncols, const char *const *names, const char *const *values,
@@ -354,7 +475,7 @@ static int parse_slave_row(struct fo_sample *s, unsigned ncols, const char *cons
     int col, rc;
 
     for (i = 0; i < N_ELEMS(q2_fields); i++) {
-        col = find_column(ncols, names, q2_fields[i].name);
+        col = find_field(ncols, names, &q2_fields[i]);
         if (col < 0) {
             if (q2_fields[i].required)
                 return fo_errf(err, FO_EPROTO, "SHOW SLAVE STATUS: missing column %s", q2_fields[i].name);
@@ -367,28 +488,56 @@ static int parse_slave_row(struct fo_sample *s, unsigned ncols, const char *cons
     return 0;
 }
 
-int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
-                                 const char *const *values, char err[FO_ERRLEN])
+/* The row of the default source among nrows: the one whose connection (MariaDB) or
+ * channel (MySQL) name is "" -- the source that CHANGE MASTER without a name, and so
+ * failoverd, manages. Without such a row (only named sources), the first one: the
+ * server sorts rows by name, so the choice is stable. */
+static unsigned default_row(unsigned nrows, unsigned ncols, const char *const *names, const char *const *values)
+{
+    const struct field *conn = &q2_fields[N_ELEMS(q2_fields) - 1]; /* Connection_name, last */
+    int col = find_field(ncols, names, conn);
+    unsigned r;
+
+    for (r = 0; col >= 0 && r < nrows; r++) {
+        const char *v = values[(size_t)r * ncols + (unsigned)col];
+        if (v != NULL && v[0] == '\0') return r;
+    }
+    return 0;
+}
+
+/* Fills the replica fields from `row`, the row that describes a result of nrows rows
+ * (0: not a replica). */
+static int parse_rows(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
+                      const char *const *row, char *err)
 {
     struct fo_sample tmp = *s;
     int rc;
 
-    /* One row per source (MySQL channels; MariaDB's named connections where the
-     * server lists them). failoverd manages servers with one source: taking one of
-     * the rows would judge the replica by a source chosen at random, so the sample
-     * fails, saying why, and the server's probe reports it. */
-    if (nrows > 1)
-        return fo_errf(err, FO_EPROTO,
-                       "multi-source replication is not supported: SHOW SLAVE STATUS returned %u rows, one per "
-                       "source; failoverd manages replicas of one source",
-                       nrows);
-    if (nrows == 1 && ncols > 0 && (names == NULL || values == NULL))
+    if (nrows > 0 && ncols > 0 && (names == NULL || row == NULL))
         return fo_errf(err, FO_EINVAL, "no column names or values");
     reset_replica_fields(&tmp);
-    if (nrows == 1) {
-        rc = parse_slave_row(&tmp, ncols, names, values, err);
+    if (nrows > 0) {
+        rc = parse_slave_row(&tmp, ncols, names, row, err);
         if (rc != 0) return rc;
+        tmp.n_sources = nrows;
     }
     *s = tmp;
     return 0;
+}
+
+int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
+                                 const char *const *values, char err[FO_ERRLEN])
+{
+    return parse_rows(s, nrows, ncols, names, values, err);
+}
+
+int fo_sample_parse_replication(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
+                                const char *const *values, char err[FO_ERRLEN])
+{
+    unsigned r = 0;
+
+    if (nrows > 0 && ncols > 0 && (names == NULL || values == NULL))
+        return fo_errf(err, FO_EINVAL, "no column names or values");
+    if (nrows > 1) r = default_row(nrows, ncols, names, values);
+    return parse_rows(s, nrows, ncols, names, values != NULL ? values + (size_t)r * ncols : NULL, err);
 }

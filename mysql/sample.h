@@ -26,6 +26,9 @@
     "@@gtid_slave_pos, @@version, @@gtid_binlog_state"
 #define FO_SAMPLE_Q1_NCOLS 7 /* the columns of FO_SAMPLE_Q1 */
 #define FO_SAMPLE_Q2 "SHOW SLAVE STATUS"
+/* MariaDB: every source of a multi-source replica (Connection_name first); parse with
+ * fo_sample_parse_replication(). */
+#define FO_SAMPLE_Q2_ALL "SHOW ALL SLAVES STATUS"
 
 #define FO_GTIDPOS_LEN 1024   /* longer positions are rejected, not truncated */
 #define FO_GTIDSTATE_LEN 4096 /* longer gtid_binlog_states are recorded as unknown */
@@ -35,7 +38,11 @@
  * the configured hosts' FO_HOST_LEN: a replica may name a source that is not (and
  * cannot be) one of our instances, and that must not fail its probe. */
 #define FO_SAMPLE_HOST_LEN 256
+#define FO_SAMPLE_CONN_LEN 72 /* connection / channel names: 64 characters on both servers */
 #define FO_THREAD_TEXT_LEN 32 /* raw Slave_*_Running text kept for display (cut with "...") */
+/* Master_Log_File: a file name of MariaDB's FN_REFLEN (512) bytes at most; a longer
+ * one is recorded as unknown, never cut (a cut name could equal the next file's). */
+#define FO_SAMPLE_LOGFILE_LEN 513
 
 /* Slave_IO_Running / Slave_SQL_Running. UNKNOWN: no value (not a replica, or never
  * parsed). PREPARING: MariaDB's state while the thread starts. UNRECOGNIZED: any
@@ -66,7 +73,12 @@ struct fo_sample {
     bool gtid_binlog_state_known;
     /* From SHOW SLAVE STATUS; is_replica is false when it returned no row. */
     bool is_replica;
-    char master_host[FO_SAMPLE_HOST_LEN]; /* as the replica reports it: compare with fo_addr_same() */
+    /* Rows of the reply: 0 not a replica, 1 one source, more: multi-source
+     * replication, of which the fields below describe one row (see
+     * fo_sample_parse_replication()). */
+    unsigned n_sources;
+    char connection_name[FO_SAMPLE_CONN_LEN]; /* Connection_name / Channel_Name, "" = default */
+    char master_host[FO_SAMPLE_HOST_LEN];     /* as the replica reports it: compare with fo_addr_same() */
     uint16_t master_port;
     enum fo_thread_state io_running;
     enum fo_thread_state sql_running;
@@ -81,7 +93,28 @@ struct fo_sample {
     unsigned last_sql_errno;
     char last_sql_error[FO_ERRTEXT_LEN];
     char gtid_io_pos[FO_GTIDPOS_LEN];
-    char using_gtid[16]; /* "No" | "Slave_Pos" | "Current_Pos" */
+    char using_gtid[16]; /* "No" | "Slave_Pos" | "Current_Pos" (another value: as sent, cut) */
+    /* Whether the source's stream still arrives (issue 11.4; controller/decide/arrival.h
+     * compares these across samples). Each value has a _known flag, false when the
+     * column is absent, SQL NULL or not a number of the expected form: then the value
+     * is 0 / "" and means "unknown", never "nothing arrived". Where they exist:
+     *   Master_Log_File, Read_Master_Log_Pos: every server (MySQL 8.0.22+'s SHOW
+     *     REPLICA STATUS: Source_Log_File, Read_Source_Log_Pos); they advance with each
+     *     event the IO thread receives.
+     *   Slave_received_heartbeats, Slave_heartbeat_period: MariaDB's SHOW ALL SLAVES
+     *     STATUS only (not its SHOW SLAVE STATUS). MySQL reports heartbeats in
+     *     performance_schema.replication_connection_status only, which failoverd does
+     *     not query: on MySQL they are unknown, and so is the arrival of the stream. */
+    char master_log_file[FO_SAMPLE_LOGFILE_LEN];
+    bool master_log_file_known;
+    uint64_t read_master_log_pos;
+    bool read_pos_known;
+    uint64_t heartbeats; /* heartbeats received since CHANGE MASTER / server start */
+    bool heartbeats_known;
+    /* MASTER_HEARTBEAT_PERIOD in ms: a source idle for this long sends a heartbeat. 0:
+     * heartbeats are off. The server prints seconds with 3 decimals ("1.000"). */
+    uint32_t heartbeat_period_ms;
+    bool heartbeat_period_known;
 };
 
 /* Parses the single row of Q1 (FO_SAMPLE_Q1_NCOLS columns, in Q1's order). Returns 0
@@ -90,19 +123,38 @@ struct fo_sample {
  * gtid_binlog_state_known to false. On failure s is unchanged. */
 int fo_sample_parse_vars(struct fo_sample *s, unsigned ncols, const char *const *values, char err[FO_ERRLEN]);
 
-/* Parses Q2's result: nrows is 0 (not a replica) or 1, and values holds one row (only
- * the first row is ever read). More than one row is a replica of several sources
- * (multi-source replication), which failoverd does not manage: FO_EPROTO, "multi-source
- * replication is not supported: SHOW SLAVE STATUS returned 2 rows, ...", never a row
- * picked silently; callers pass the real row count. Columns are looked up by name
- * (MariaDB adds columns between versions), so names[i] labels values[i]. Missing
- * required columns (Master_Host, Master_Port, Slave_IO_Running, Slave_SQL_Running,
- * Seconds_Behind_Master) are FO_EPROTO, and so is a Master_Host of
- * FO_SAMPLE_HOST_LEN bytes or more (MariaDB cannot report one). Thread states are
- * never an error: an unknown value is FO_THREAD_UNRECOGNIZED. On failure s is
- * unchanged. */
+/* Parses a SHOW SLAVE STATUS / SHOW REPLICA STATUS / SHOW ALL SLAVES STATUS result of
+ * nrows rows, of which `values` holds ONE: the first (0 rows: not a replica). Callers
+ * that hold every row use fo_sample_parse_replication(), which picks the default
+ * source's row instead of the first. Columns are looked up by name (servers add and
+ * reorder columns between versions), so names[i] labels values[i]; MySQL 8.0.22+'s
+ * SHOW REPLICA STATUS names (Source_Host, Source_Port, Replica_IO_Running,
+ * Replica_SQL_Running, Seconds_Behind_Source) are read like MariaDB's Master_Host,
+ * Master_Port, Slave_IO_Running, Slave_SQL_Running, Seconds_Behind_Master; one of each
+ * pair is required (FO_EPROTO "SHOW SLAVE STATUS: missing column Master_Host"
+ * otherwise). Also FO_EPROTO: a Master_Port that is not a port number, a Master_Host
+ * of FO_SAMPLE_HOST_LEN bytes or more, a Gtid_IO_Pos of FO_GTIDPOS_LEN bytes or more,
+ * non-numeric Last_*_Errno -- forms no server sends, and values a decision computes
+ * with. Never an error (STYLE.md §17): any thread state (unknown ones are
+ * FO_THREAD_UNRECOGNIZED, SQL NULL included), a Seconds_Behind_Master that is NULL,
+ * empty or not a number (lag_s -1, unknown), any Using_Gtid or connection name (kept
+ * for display), any value of the arrival columns (Master_Log_File,
+ * Read_Master_Log_Pos, Slave_received_heartbeats, Slave_heartbeat_period: absent,
+ * NULL, oversize or malformed -> its _known flag false), several rows (multi-source replication: n_sources says how many, and
+ * the sample describes the one row given). On failure s is unchanged. */
 int fo_sample_parse_slave_status(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
                                  const char *const *values, char err[FO_ERRLEN]);
+
+/* As fo_sample_parse_slave_status(), but `values` holds all nrows rows, row-major
+ * (nrows * ncols; NULL for SQL NULL). With several rows (multi-source replication:
+ * MariaDB's SHOW ALL SLAVES STATUS, MySQL's channels) the sample describes the default
+ * source -- the row whose Connection_name / Channel_Name is "", which is what
+ * CHANGE MASTER without a name and failoverd manage -- or, with only named sources, the
+ * first row (servers sort them by name). n_sources is nrows and connection_name names
+ * the row described; callers that must not act on a replica with several sources
+ * (promotion, repointing) check n_sources > 1. */
+int fo_sample_parse_replication(struct fo_sample *s, unsigned nrows, unsigned ncols, const char *const *names,
+                                const char *const *values, char err[FO_ERRLEN]);
 
 /* "Yes" "No" "Connecting" "Preparing" "unrecognized" (display the sample's raw text
  * instead), "" for UNKNOWN and out-of-range values. */

@@ -184,19 +184,27 @@ static bool is_member(void *data, uint64_t id, const char *address)
 /* Raft over mutual TLS with the node's [tls] files (DESIGN.md §10): only controller
  * certificates are accepted, and ours must bind our own node id, which is what
  * every peer checks. insecure = yes: plain TCP, with the same frame checks and
- * budgets but no identities. */
+ * budgets but no identities.
+ *
+ * The process reads its [tls] files once (issue 10): failoverd's main makes this
+ * context from the files it loaded (fo_tls_ctx_from_files, controller role) and hands
+ * it over in r->tls before fo_raft_start, which then owns it. A caller that hands
+ * none over gets one loaded from cfg's paths here, as before. */
 static int transport_start(struct fo_raft *r, const struct fo_config *cfg, char err[FO_ERRLEN])
 {
     struct fo_raft_transport_opts o;
     uint64_t mine = 0;
-    int rc;
+    int rc = 0;
 
     memset(&o, 0, sizeof(o));
     if (cfg->tls.insecure) {
+        fo_tls_ctx_free(r->tls); /* a TLS context handed over means nothing here */
+        r->tls = NULL;
         rc = fo_tls_ctx_new_plain(&r->tls, err);
     } else {
-        rc = fo_tls_ctx_new(&r->tls, cfg->tls.ca_file, cfg->tls.cert_file, cfg->tls.key_file, FO_TLS_ROLE_CONTROLLER,
-                            err);
+        if (r->tls == NULL)
+            rc = fo_tls_ctx_new(&r->tls, cfg->tls.ca_file, cfg->tls.cert_file, cfg->tls.key_file,
+                                FO_TLS_ROLE_CONTROLLER, err);
         if (rc == 0 && (rc = fo_tls_ctx_node_id(r->tls, &mine)) != 0)
             rc = fo_errf(err, FO_ECONFIG, "raft: %s: %s", cfg->tls.cert_file, fo_tls_node_id_why(rc));
         else if (rc == 0 && mine != cfg->node_id)
@@ -229,16 +237,21 @@ err_after_ctx:
 int fo_raft_start(struct fo_raft *r, uv_loop_t *loop, const struct fo_config *cfg, struct fo_store *store,
                   char err[FO_ERRLEN])
 {
+    struct fo_tls_ctx *given = r->tls; /* handed over by the caller (transport_start) */
     char dir[FO_PATH_LEN + 16];
     int rv, n;
 
     memset(r, 0, sizeof(*r));
+    r->tls = given;
     r->loop = loop;
     r->store = store;
     r->id = cfg->node_id;
     n = snprintf(dir, sizeof(dir), "%s/raft", cfg->data_dir);
-    if (n < 0 || (size_t)n >= sizeof(dir)) return fo_errf(err, FO_EINVAL, "data_dir too long");
-    if ((rv = mkdir_p(dir, err)) != 0) return rv;
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        rv = fo_errf(err, FO_EINVAL, "data_dir too long");
+        goto err_before_transport;
+    }
+    if ((rv = mkdir_p(dir, err)) != 0) goto err_before_transport;
 
     r->fsm.version = 1;
     r->fsm.data = r;
@@ -284,6 +297,10 @@ err_after_transport:
     fo_tls_ctx_free(r->tls);
     r->tls = NULL;
     return FO_ERAFT;
+err_before_transport:
+    fo_tls_ctx_free(r->tls); /* ours from the start, whatever happens */
+    r->tls = NULL;
+    return rv;
 }
 
 static void raft_closed_cb(struct raft *raft)

@@ -36,7 +36,10 @@ struct fo_raft {
     struct raft raft;
     struct raft_io io;
     struct raft_uv_transport transport; /* raft/transport.h: mutual TLS, frames checked */
-    struct fo_tls_ctx *tls;             /* the transport's context ([tls] files, or plain) */
+    /* The transport's context ([tls] files, or plain). A caller that loaded the [tls]
+     * files already (failoverd's main) sets it, from them, before fo_raft_start, which
+     * then owns it whatever it returns; left NULL, fo_raft_start loads the files. */
+    struct fo_tls_ctx *tls;
     struct raft_fsm fsm;
     uv_idle_t close_idle; /* defers raft_close out of any raft callback */
     bool started;

@@ -26,6 +26,46 @@ int fo_fe_read_secret(struct fo_failover *fe, const char *path, char *out, size_
     return fo_read_secret_file(fe->ctl->cfg.secrets_dir, path, out, outlen, err);
 }
 
+struct hb_ctx {
+    struct fo_failover *fe;
+    const char *cluster;
+    uint32_t ms;
+};
+
+static int first_heartbeat(void *data, const struct fo_store_instance *i)
+{
+    struct hb_ctx *h = data;
+    struct fo_watch_view v;
+
+    if (fo_monitor_view(h->fe->ctl, h->cluster, i->host, i->port, &v) && v.has_sample &&
+        v.sample->heartbeat_period_known && v.sample->heartbeat_period_ms > 0) {
+        h->ms = v.sample->heartbeat_period_ms;
+        return 1;
+    }
+    return 0;
+}
+
+uint32_t fo_fe_heartbeat_ms(struct fo_failover *fe, const char *cluster, const char *host, uint16_t port)
+{
+    struct hb_ctx h = {.fe = fe, .cluster = cluster};
+    struct fo_watch_view v;
+
+    if (fo_monitor_view(fe->ctl, cluster, host, port, &v) && v.has_sample && v.sample->heartbeat_period_known &&
+        v.sample->heartbeat_period_ms > 0)
+        return v.sample->heartbeat_period_ms;
+    fo_store_each_instance(fe->ctl->store, cluster, first_heartbeat, &h);
+    return h.ms;
+}
+
+void fo_fe_heartbeat_clause(uint32_t ms, char *out, size_t n)
+{
+    if (ms == 0) {
+        snprintf(out, n, "%s", "");
+        return;
+    }
+    snprintf(out, n, ", MASTER_HEARTBEAT_PERIOD=%u.%03u", ms / 1000u, ms % 1000u);
+}
+
 static struct last_decision *last_for(struct fo_failover *fe, const char *cluster)
 {
     struct last_decision *p;
@@ -368,6 +408,10 @@ static void gather_evidence(struct replica_collect *rc, const struct fo_watch_vi
             snprintf(ev->rep_detail[i], sizeof(ev->rep_detail[i]), "unreachable");
         else if (!r->from_primary)
             snprintf(ev->rep_detail[i], sizeof(ev->rep_detail[i]), "replicates from another source");
+        else if (r->io == FO_THREAD_YES && r->silent)
+            snprintf(ev->rep_detail[i], sizeof(ev->rep_detail[i]),
+                     "sample %llu ms old; IO=Yes but no event or heartbeat for %llu ms",
+                     (unsigned long long)r->sample_age_ms, (unsigned long long)r->silent_ms);
         else
             snprintf(ev->rep_detail[i], sizeof(ev->rep_detail[i]), "sample %llu ms old",
                      (unsigned long long)r->sample_age_ms);
@@ -399,6 +443,8 @@ static int collect_replica(void *data, const struct fo_store_instance *i)
         /* Another spelling of the primary's address is still the primary. */
         r->from_primary = v.sample->is_replica && fo_addr_same(v.sample->master_host, v.sample->master_port,
                                                                rc->c->primary_host, rc->c->primary_port);
+        r->silent = v.arrival == FO_ARRIVAL_SILENT;
+        r->silent_ms = v.silent_ms;
     }
     rc->n++;
     return 0;

@@ -1,9 +1,10 @@
 /* Internals of the failover engine, shared by failover.c (detection, decisions,
- * requests), failover_run.c (the step machine) and rejoin.c. Not for other modules. */
+ * requests), failover_run.c (the executor of controller/decide/fostep.h) and rejoin.c. Not for other modules. */
 #ifndef FO_FAILOVER_INTERNAL_H
 #define FO_FAILOVER_INTERNAL_H
 
 #include "controller/decide/detector.h"
+#include "controller/decide/fostep.h"
 #include "mysql/fence.h"
 #include "controller/act/failover.h"
 #include "mysql/sample.h"
@@ -14,85 +15,35 @@
 
 #define FO_RUN_MAX_ITEMS FO_MAX_INSTANCES_PER_CLUSTER
 
-struct run;
-struct batch_item;
+struct run_q;
+struct run_wait;
+struct run_ev;
 
-/* One instance's share of a step: a short sequence of SQL runs. */
-typedef void (*item_stage_cb)(struct run *run, struct batch_item *it, int status, unsigned myerrno, const char *error,
-                              const struct fo_sql_rows *rows);
-
-struct batch_item {
-    struct run *run;
-    char host[FO_HOST_LEN];
-    uint16_t port;
-    int stage;
-    bool done;
-    bool ok;
-    char note[256];   /* what happened, for the step detail */
-    struct fo_sql *q; /* in flight, or NULL */
-    item_stage_cb stage_cb;
-    bool has_sample;
-    struct fo_sample sample; /* choose: fresh sample after relay apply */
-    char io_pos[FO_GTIDPOS_LEN];
-    bool io_stopped;      /* choose stopped its IO thread and its SQL thread runs: restart it if no one is promoted */
-    bool relay_unapplied; /* the relay-log wait did not return 0 */
-    char wait_note[96];
-    const char *ok_note;     /* note_sql_done: note on success (static string) */
-    const char *fail_prefix; /* note_sql_done: before the error (static string) */
-};
-
-/* A timer a run waits on (fence: until the old lease surely ran out). */
-struct run_wait {
-    uv_timer_t t;
-    struct run *run;
-    bool fired;
-};
-
+/* A run is the leader's executor of one committed FailoverBegin (failover_run.c): it
+ * holds the handles of everything in flight and the engine's pure state
+ * (controller/decide/fostep.h), performs the actions fo_fostep returns and feeds their
+ * results back as events. It decides nothing itself. */
 struct run {
     struct run *next;
     struct fo_failover *fe;
     char cluster[FO_NAME_LEN];
-    uint64_t epoch;
-    int kind;
-    char old_host[FO_HOST_LEN];
-    uint16_t old_port;
-    char new_host[FO_HOST_LEN];
-    uint16_t new_port;
-    char target_host[FO_HOST_LEN];
-    uint16_t target_port;
-    int step;         /* last committed fo.FailoverStep */
-    int current;      /* step in progress */
-    uint64_t step_ns; /* monotonic start of the current step */
-    uint64_t begin_ns;
-    unsigned pending; /* callbacks this run still waits for */
-    bool dead;        /* leadership lost or stopping: commit nothing more */
-    bool ended;
-    int end_result; /* fo.FailoverResult committed by run_end */
+    char reason[512]; /* why the failover began (FailoverBegin.reason) */
     char user[FO_NAME_LEN];
     char password[256];
     char repl_user[FO_NAME_LEN];
     char repl_password[256];
-    bool semi_sync;
-    unsigned max_lag_s;
-    char old_pos[FO_GTIDPOS_LEN]; /* switchover: old primary's gtid_binlog_pos after fence */
-    bool old_pos_read;            /* old_pos was read in this run (it may be "") */
-    /* fence (DESIGN.md §6 step 2): the SQL fence and the agent's revoke run at once */
+    uint64_t step_ns; /* monotonic start of the current step */
+    uint64_t begin_ns;
+    unsigned pending; /* callbacks this run still waits for (+1 while feeding an event) */
+    bool dead;        /* leadership lost or stopping: commit nothing more */
+    struct fo_fostate st;
+    struct run_ev *evq, **evq_tail;  /* results of actions that could not start, to feed */
+    struct run_q *qs;                /* SQL in flight */
     struct fo_fence *fence;          /* in flight, or NULL */
     struct fo_vipmgr_revoke *revoke; /* in flight, or NULL */
-    struct fo_fence_result fence_res;
-    struct fo_vipmgr_revoke_result revoke_res;
-    unsigned fence_left;
-    bool fence_waited;
-    struct run_wait *wait; /* in flight, or NULL */
-    struct batch_item *items;
-    unsigned n_items, items_left;
-    void (*batch_done)(struct run *run);
-    struct fo_hook *hook;
-    bool has_vip;                   /* the cluster has a writer VIP: STEP_VIP applies */
-    struct fo_vipmgr_move *vipmove; /* in flight, or NULL */
-    char reason[512];               /* why the failover began (FailoverBegin.reason) */
-    char detail[1024];
-    char abort_why[1024];
+    struct run_wait *wait;           /* in flight, or NULL */
+    struct fo_hook *hook;            /* in flight, or NULL */
+    struct fo_vipmgr_move *vipmove;  /* in flight, or NULL */
     fo_failover_done_cb cb;
     void *cb_data;
 };
@@ -129,7 +80,8 @@ struct fo_failover {
     uint64_t tilts;
 };
 
-/* failover_run.c */
+/* failover_run.c. fo_run_new builds a run from the store (the state as fo_fostate_init
+ * wants it) and links it into fe->runs; fo_run_next drives it (once). */
 struct run *fo_run_new(struct fo_failover *fe, const struct fo_store_failover *f, char err[FO_ERRLEN]);
 void fo_run_next(struct run *run);
 void fo_run_kill(struct run *run); /* leadership lost / stop: cancel I/O, commit nothing */
@@ -143,7 +95,7 @@ struct fo_evidence {
     unsigned n_conf;
     Fo__ReplicaReport reps[FO_MAX_INSTANCES_PER_CLUSTER];
     Fo__ReplicaReport *repp[FO_MAX_INSTANCES_PER_CLUSTER];
-    char rep_detail[FO_MAX_INSTANCES_PER_CLUSTER][64];
+    char rep_detail[FO_MAX_INSTANCES_PER_CLUSTER][112];
     unsigned n_reps;
 };
 
@@ -152,6 +104,14 @@ void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *ver
                     const char *host, uint16_t port, bool dedupe, const struct fo_evidence *ev);
 /* After an automatic attempt that did not complete, wait before the next one. */
 void fo_fe_backoff(struct fo_failover *fe, const char *cluster);
+/* The MASTER_HEARTBEAT_PERIOD (ms) a CHANGE MASTER of host:port should keep: the
+ * period its latest sample shows, else the first one known among the cluster's other
+ * instances; 0 if none is known (the statement then names none and MariaDB falls back
+ * to slave_net_timeout/2). CHANGE MASTER resets an unnamed period, and the detector's
+ * arrival rule (controller/decide/arrival.h) is only as quick as that period. */
+uint32_t fo_fe_heartbeat_ms(struct fo_failover *fe, const char *cluster, const char *host, uint16_t port);
+/* ", MASTER_HEARTBEAT_PERIOD=S.mmm" for ms > 0 into out, else "". */
+void fo_fe_heartbeat_clause(uint32_t ms, char *out, size_t n);
 int fo_fe_read_secret(struct fo_failover *fe, const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
 
 /* rejoin.c */

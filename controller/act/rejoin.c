@@ -355,7 +355,7 @@ static int guard_statement(const char *state, char *out, size_t n)
 static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, const struct fo_sample *s)
 {
     char change[1024], h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], qpw[520], pw[256], err[FO_ERRLEN];
-    char guard[2 * FO_GTIDSTATE_LEN + 256];
+    char guard[2 * FO_GTIDSTATE_LEN + 256], hb[48];
     bool demote = !s->is_replica;
     const char *stmts[5];
     unsigned n = 0;
@@ -371,12 +371,13 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
         return;
     }
     k = -1;
+    fo_fe_heartbeat_clause(fo_fe_heartbeat_ms(op->fe, c->name, op->host, op->port), hb, sizeof(hb));
     if (fo_sql_quote(c->primary_host, h, sizeof(h)) == 0 && fo_sql_quote(c->repl_user, u, sizeof(u)) == 0 &&
         fo_sql_quote(pw, qpw, sizeof(qpw)) == 0 && guard_statement(s->gtid_binlog_state, guard, sizeof(guard)) == 0)
         k = snprintf(change, sizeof(change),
                      "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u, MASTER_USER=%s, MASTER_PASSWORD=%s, "
-                     "MASTER_USE_GTID=slave_pos%s",
-                     h, c->primary_port, u, qpw, demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
+                     "MASTER_USE_GTID=slave_pos%s%s",
+                     h, c->primary_port, u, qpw, hb, demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
     memset(pw, 0, sizeof(pw));
     memset(qpw, 0, sizeof(qpw));
     if (k < 0 || (size_t)k >= sizeof(change)) {
@@ -642,6 +643,14 @@ static int check_instance(void *data, const struct fo_store_instance *i)
         return 0;
     }
     if (i->quarantined) return 0;
+    if (s->n_sources > 1) { /* CHANGE MASTER would touch one of its sources only: a DBA's topology */
+        if ((op = op_get(fe, i->cluster, i->host, i->port)) != NULL && uv_now(fe->ctl->loop) >= op->next_ms) {
+            note(op, "cannot_rejoin", "%s:%u: multi-source replica (%u sources): not repointed, left to a DBA",
+                 op->host, op->port, s->n_sources);
+            op->next_ms = uv_now(fe->ctl->loop) + RETRY_MS;
+        }
+        return 0;
+    }
     src = source_of(cx, s);
     if (src != 0 && !broken(s, why, sizeof(why), &fatal)) {
         if (src == 1 && s->io_running == FO_THREAD_NO) {

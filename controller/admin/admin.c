@@ -13,7 +13,7 @@
 
 void fo_admin_maybe_free(struct fo_admin *a)
 {
-    if (!a->stopping || !a->server_closed || a->n_conns != 0 || a->n_calls != 0) return;
+    if (!a->stopping || !a->server_closed || a->n_conns != 0 || a->n_calls != 0 || a->chan != NULL) return;
     fo_tls_ctx_free(a->server_tls);
     fo_tls_ctx_free(a->client_tls);
     free(a);
@@ -442,16 +442,14 @@ static size_t client_tls_pending(const struct fo_config *cfg)
     return n > FO_TLS_MAX_PENDING ? n : FO_TLS_MAX_PENDING;
 }
 
-/* One context with its output bound: from the [tls] files, accepting roles, or a
- * plain one with insecure = yes. */
-static int new_ctx(const struct fo_config *cfg, unsigned roles, size_t pending, struct fo_tls_ctx **out,
-                   char err[FO_ERRLEN])
+/* One context with its output bound: from the [tls] files main loaded (ctl.h,
+ * tls_files), accepting roles, or a plain one with insecure = yes. */
+static int new_ctx(const struct fo_config *cfg, struct fo_tls_files *files, unsigned roles, size_t pending,
+                   struct fo_tls_ctx **out, char err[FO_ERRLEN])
 {
-    const struct fo_tls_cfg *t = &cfg->tls;
     int rc;
 
-    rc = t->insecure ? fo_tls_ctx_new_plain(out, err)
-                     : fo_tls_ctx_new(out, t->ca_file, t->cert_file, t->key_file, roles, err);
+    rc = cfg->tls.insecure ? fo_tls_ctx_new_plain(out, err) : fo_tls_ctx_from_files(out, files, roles, err);
     if (rc != 0) return rc;
     if ((rc = fo_tls_ctx_set_max_pending(*out, pending)) != 0) {
         fo_tls_ctx_free(*out);
@@ -461,17 +459,17 @@ static int new_ctx(const struct fo_config *cfg, unsigned roles, size_t pending, 
     return 0;
 }
 
-/* Makes both contexts (DESIGN.md §1: failoverctl and the other controllers talk to
- * the admin RPC; the leader is reached as a controller). */
-static int load_tls(const struct fo_config *cfg, struct fo_tls_ctx **server, struct fo_tls_ctx **client,
-                    char err[FO_ERRLEN])
+/* Makes both contexts from the same loaded files (DESIGN.md §1: failoverctl and the
+ * other controllers talk to the admin RPC; the leader is reached as a controller). */
+static int make_contexts(const struct fo_config *cfg, struct fo_tls_files *files, struct fo_tls_ctx **server,
+                         struct fo_tls_ctx **client, char err[FO_ERRLEN])
 {
     int rc;
 
     *server = *client = NULL;
-    if ((rc = new_ctx(cfg, FO_TLS_ROLE_CLIENT | FO_TLS_ROLE_CONTROLLER, SERVER_TLS_PENDING, server, err)) != 0)
+    if ((rc = new_ctx(cfg, files, FO_TLS_ROLE_CLIENT | FO_TLS_ROLE_CONTROLLER, SERVER_TLS_PENDING, server, err)) != 0)
         return rc;
-    if ((rc = new_ctx(cfg, FO_TLS_ROLE_CONTROLLER, client_tls_pending(cfg), client, err)) != 0) {
+    if ((rc = new_ctx(cfg, files, FO_TLS_ROLE_CONTROLLER, client_tls_pending(cfg), client, err)) != 0) {
         fo_tls_ctx_free(*server);
         *server = NULL;
         return rc;
@@ -479,39 +477,17 @@ static int load_tls(const struct fo_config *cfg, struct fo_tls_ctx **server, str
     return 0;
 }
 
-/* This node's certificate must be a controller's binding node_id (SAN URI
- * failoverd://node/N): the same rule raft applies at start (raft/node.c), so that
- * --check-config refuses what start would. Returns 0 or FO_ECONFIG. */
-static int check_own_node_id(const struct fo_config *cfg, const struct fo_tls_ctx *ctx, char err[FO_ERRLEN])
-{
-    uint64_t id;
-    int rc = fo_tls_ctx_node_id(ctx, &id);
-
-    if (rc == FO_EPERM)
-        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s has role \"%s\"; a failoverd node needs a %s one",
-                       cfg->tls.cert_file, fo_tls_role_name(fo_tls_ctx_role(ctx)),
-                       fo_tls_role_name(FO_TLS_ROLE_CONTROLLER));
-    if (rc != 0)
-        return fo_errf(err, FO_ECONFIG,
-                       "TLS certificate file %s: %s (make it with deploy/gen-certs.sh controller:NAME,IP,node=%llu)",
-                       cfg->tls.cert_file, fo_tls_node_id_why(rc), (unsigned long long)cfg->node_id);
-    if (id != cfg->node_id)
-        return fo_errf(err, FO_ECONFIG, "TLS certificate file %s is node %llu's (%s%llu), but node_id is %llu",
-                       cfg->tls.cert_file, (unsigned long long)id, FO_TLS_NODE_URI_PREFIX, (unsigned long long)id,
-                       (unsigned long long)cfg->node_id);
-    return 0;
-}
-
+/* A standalone check for a caller without loaded files; failoverd's main loads the
+ * files once itself and checks them with fo_tls_files_check_node, as this does. */
 int fo_admin_check_tls(const struct fo_config *cfg, char err[FO_ERRLEN])
 {
-    struct fo_tls_ctx *server, *client;
+    struct fo_tls_files *files;
     int rc;
 
     if (cfg->tls.insecure) return 0;
-    if ((rc = load_tls(cfg, &server, &client, err)) != 0) return rc;
-    rc = check_own_node_id(cfg, client, err);
-    fo_tls_ctx_free(server);
-    fo_tls_ctx_free(client);
+    if ((rc = fo_tls_files_load(&files, cfg->tls.ca_file, cfg->tls.cert_file, cfg->tls.key_file, err)) != 0) return rc;
+    rc = fo_tls_files_check_node(files, cfg->node_id, cfg->tls.cert_file, err);
+    fo_tls_files_free(files);
     return rc;
 }
 
@@ -524,11 +500,15 @@ int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
     ctl->hooks.call = fo_admin_call;
     if (a == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     a->ctl = ctl;
-    if ((rc = load_tls(&ctl->cfg, &a->server_tls, &a->client_tls, err)) != 0) {
+    /* From the files main loaded and checked before anything started: no file is read
+     * here. The node id check costs nothing and keeps a node that speaks for another
+     * node's id off the admin port whoever started it. */
+    if ((rc = make_contexts(&ctl->cfg, ctl->tls_files, &a->server_tls, &a->client_tls, err)) != 0) {
         free(a);
         return rc;
     }
-    if (!ctl->cfg.tls.insecure && (rc = check_own_node_id(&ctl->cfg, a->client_tls, err)) != 0) {
+    if (!ctl->cfg.tls.insecure &&
+        (rc = fo_tls_files_check_node(ctl->tls_files, ctl->cfg.node_id, ctl->cfg.tls.cert_file, err)) != 0) {
         fo_tls_ctx_free(a->server_tls);
         fo_tls_ctx_free(a->client_tls);
         free(a);
@@ -553,6 +533,31 @@ uint64_t fo_admin_tls_refused(const struct fo_ctl *ctl)
     return ctl->admin != NULL ? ctl->admin->tls_refused : 0;
 }
 
+/* Outgoing connections to other controllers' admin ports: with TLS each is a full
+ * handshake, which the leader channel exists to avoid (admin_call.c). */
+static void client_metrics(const struct fo_admin *a, struct fo_buf *b)
+{
+    static const char *const kinds[FO_ADMIN_CLIENT_N] = {"leader", "per_call"};
+    struct fo_prom_label l;
+    unsigned i;
+
+    fo_prom_family(b, "failoverd_admin_client_connects_total", "counter",
+                   "Connections this node opened to another controller's admin port (a TLS handshake each, "
+                   "unless insecure): kind=leader (the persistent verdict connection to the leader), per_call "
+                   "(forwarded requests and proposals).");
+    for (i = 0; i < FO_ADMIN_CLIENT_N; i++) {
+        l = (struct fo_prom_label){"kind", kinds[i]};
+        fo_prom_value(b, "failoverd_admin_client_connects_total", &l, 1, a != NULL ? (double)a->client_connects[i] : 0);
+    }
+    fo_prom_family(b, "failoverd_admin_client_handshakes_total", "counter",
+                   "Of those connections, the ones that were established (authenticated), by kind.");
+    for (i = 0; i < FO_ADMIN_CLIENT_N; i++) {
+        l = (struct fo_prom_label){"kind", kinds[i]};
+        fo_prom_value(b, "failoverd_admin_client_handshakes_total", &l, 1,
+                      a != NULL ? (double)a->client_handshakes[i] : 0);
+    }
+}
+
 void fo_admin_metrics(struct fo_ctl *ctl, struct fo_buf *b)
 {
     struct fo_prom_label l;
@@ -567,6 +572,7 @@ void fo_admin_metrics(struct fo_ctl *ctl, struct fo_buf *b)
         fo_prom_value(b, "failoverd_admin_internal_refused_total", &l, 1,
                       ctl->admin != NULL ? (double)ctl->admin->internal_refused[i] : 0);
     }
+    client_metrics(ctl->admin, b);
     /* failoverd_admin_conn_refused_total{reason}, failoverd_admin_connections{pool} */
     fo_listener_metrics(ctl->admin != NULL ? ctl->admin->listener : NULL, b, "failoverd_admin");
 }

@@ -12,6 +12,12 @@
 #include "failoverd.pb-c.h"
 
 struct call;
+struct chan;
+
+/* The leader channel (admin_call.c): calls that may wait for the connection, and how
+ * long an unused connection stays open. */
+#define FO_ADMIN_CHAN_QUEUE 128
+#define FO_ADMIN_CHAN_IDLE_MS 10000
 
 /* Why an internal RPC was refused (failoverd_admin_internal_refused_total{reason}). */
 enum fo_admin_refusal {
@@ -19,6 +25,14 @@ enum fo_admin_refusal {
     FO_ADMIN_REFUSED_NO_NODE_ID,    /* a controller certificate that binds no node id */
     FO_ADMIN_REFUSED_NODE_MISMATCH, /* the request names another node than the certificate */
     FO_ADMIN_REFUSED_N,
+};
+
+/* Outgoing connections to another controller's admin port (admin_call.c), by kind
+ * (label kind= of failoverd_admin_client_connects_total and _handshakes_total). */
+enum fo_admin_client_kind {
+    FO_ADMIN_CLIENT_LEADER,   /* the persistent connection to the leader (verdicts) */
+    FO_ADMIN_CLIENT_PER_CALL, /* one connection per call (forwarding, proposals) */
+    FO_ADMIN_CLIENT_N,
 };
 
 struct fo_admin {
@@ -30,12 +44,15 @@ struct fo_admin {
      * controller certificate and accepts only a controller. */
     struct fo_tls_ctx *server_tls;
     struct fo_tls_ctx *client_tls;
-    uint64_t tls_refused; /* failoverd_admin_tls_refused_total */
+    uint64_t tls_refused;                          /* failoverd_admin_tls_refused_total */
+    uint64_t client_connects[FO_ADMIN_CLIENT_N];   /* connections started (TCP connect + handshake) */
+    uint64_t client_handshakes[FO_ADMIN_CLIENT_N]; /* of those, authenticated (open) */
     uint64_t internal_refused[FO_ADMIN_REFUSED_N];
     uint64_t refusal_logged_ms[FO_ADMIN_REFUSED_N]; /* a flood of refusals logs once a second */
     uint64_t refusals_unlogged[FO_ADMIN_REFUSED_N];
     unsigned n_conns;
     struct call *calls;  /* outgoing calls in progress, cancelled on stop */
+    struct chan *chan;   /* the persistent connection to the leader for verdicts, or NULL */
     unsigned n_calls;    /* outgoing calls not yet freed (in progress or closing) */
     struct aconn *conns; /* open connections */
     bool stopping;
@@ -112,9 +129,10 @@ Fo__FailoverRecord *fo_admin_failover_record(struct areq *r, const struct fo_sto
 /* Entry point from the server for each decoded request. */
 void fo_admin_dispatch(struct areq *r);
 
+/* Cancels every outgoing call (FO_ECANCELED) and closes the leader channel. */
 void fo_admin_cancel_calls(struct fo_admin *a);
-/* Frees a stopping admin (and its TLS contexts) once its server, connections and
- * calls are all closed. */
+/* Frees a stopping admin (and its TLS contexts) once its server, connections,
+ * calls and leader channel are all closed. */
 void fo_admin_maybe_free(struct fo_admin *a);
 
 #endif

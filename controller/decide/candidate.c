@@ -240,6 +240,8 @@ static bool check_own(const struct ctx *x, unsigned i, struct fo_mariadb_pos *bi
         skip(x, i, "quarantined");
     else if (c->relay_unapplied)
         skip(x, i, "relay log not applied within the wait (its transactions would be lost)");
+    else if (c->s->n_sources > 1) /* RESET SLAVE ALL would drop its other sources too */
+        skip(x, i, "multi-source replica (%u sources): not promoted", c->s->n_sources);
     else if (!check_pos(x, i, "gtid_current_pos", c->s->gtid_current_pos, &cur) ||
              !check_pos(x, i, "gtid_binlog_pos", c->s->gtid_binlog_pos, bin))
         return false;

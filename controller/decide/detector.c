@@ -67,6 +67,22 @@ static bool replica_fresh(const struct fo_detect_in *in, const struct fo_detect_
     return r->from_primary && r->reachable && r->sample_age_ms <= in->window_ms;
 }
 
+/* The replica says it is not connected to the primary: its IO thread is not running
+ * or retrying, or it runs but has heard nothing from the primary for longer than the
+ * arrival threshold (a host cut off looks like that until slave_net_timeout). */
+static bool confirms_down(const struct fo_detect_replica *r)
+{
+    return !fo_thread_state_maybe_running(r->io) || (r->io == FO_THREAD_YES && r->silent);
+}
+
+/* " IO=Yes but no event or heartbeat for 2.1 s" (tenths cut, never rounded up, so the
+ * text never claims more silence than was measured). */
+static void append_silence(char *buf, size_t len, const struct fo_detect_replica *r)
+{
+    fo_text_append(buf, len, " IO=Yes but no event or heartbeat for %llu.%llu s",
+                   (unsigned long long)(r->silent_ms / 1000), (unsigned long long)(r->silent_ms % 1000 / 100));
+}
+
 /* The IO state as the DBA would see it: the server's own text when we do not
  * recognise it, else the state's name. */
 static const char *io_name(const struct fo_detect_replica *r)
@@ -87,6 +103,8 @@ static void append_replica(char *buf, size_t len, const struct fo_detect_in *in,
         fo_text_append(buf, len, " unreachable");
     else if (r->sample_age_ms > in->window_ms)
         fo_text_append(buf, len, " sample %llu ms old", (unsigned long long)r->sample_age_ms);
+    else if (r->io == FO_THREAD_YES && r->silent)
+        append_silence(buf, len, r);
     else
         fo_text_append(buf, len, " IO=%s", io_name(r));
 }
@@ -101,9 +119,10 @@ static void append_replica_list(char *buf, size_t len, const struct fo_detect_in
     }
 }
 
-/* Rule 4, one kind of replica: names every fresh replica whose IO state is YES (sure
- * == true) or one that may be connected without saying so (sure == false), after a
- * "; " when something was written before. Returns how many. */
+/* Rule 4, one kind of replica: names every fresh replica whose IO state is YES and
+ * that still hears the primary (sure == true) or one that may be connected without
+ * saying so (sure == false), after a "; " when something was written before. Returns
+ * how many. */
 static unsigned name_connected(const struct fo_detect_in *in, struct fo_detect_out *out, bool sure)
 {
     char *reason = out->reason;
@@ -114,8 +133,7 @@ static unsigned name_connected(const struct fo_detect_in *in, struct fo_detect_o
     for (i = 0; i < in->n_replicas; i++) {
         const struct fo_detect_replica *r = &in->replicas[i];
 
-        if (!replica_fresh(in, r) || !fo_thread_state_maybe_running(r->io) || (r->io == FO_THREAD_YES) != sure)
-            continue;
+        if (!replica_fresh(in, r) || confirms_down(r) || (r->io == FO_THREAD_YES) != sure) continue;
         if (count > 0 || lead) fo_text_append(reason, len, count > 0 ? ", " : "; ");
         append_addr(reason, len, r->host, r->port);
         if (!sure) fo_text_append(reason, len, " (IO=%s)", io_name(r));

@@ -9,11 +9,16 @@
  *  3. fewer than a majority of voters (leader included) see it DOWN within
  *     window_ms                                           -> FO_VERDICT_NOT_CONFIRMED
  *  4. a reachable replica (fresh sample, age <= window_ms) that replicates from the
- *     primary may still be connected to it: its IO thread is "Yes", or in a state
- *     that does not say it is disconnected ("Preparing", a value we do not
- *     recognise, unknown; see fo_thread_state_maybe_running) -> FO_VERDICT_UNREACHABLE
- *     Only "No" and "Connecting" let a replica confirm a dead primary: no failover
- *     on the word of a replica whose state we cannot read (STYLE.md §17).
+ *     primary may still be connected to it: its IO thread is "Yes" and it still
+ *     hears the primary, or is in a state that does not say it is disconnected
+ *     ("Preparing", a value we do not recognise, unknown; see
+ *     fo_thread_state_maybe_running)                      -> FO_VERDICT_UNREACHABLE
+ *     Only "No", "Connecting", and "Yes" with `silent` set (nothing -- no event, no
+ *     heartbeat -- arrived from the primary for longer than the threshold of
+ *     controller/decide/arrival.h; issue 11.4) let a replica confirm a dead
+ *     primary: no failover on the word of a replica whose state we cannot read
+ *     (STYLE.md §17), and a replica whose arrival is unknown (MySQL, heartbeats
+ *     off, no history yet) is not silent.
  *  5. no replica of the primary is reachable at all        -> FO_VERDICT_NO_REPLICAS
  *     (stricter case: no failover, since no candidate can be checked or promoted;
  *     recorded so `failoverctl why` says so)
@@ -24,6 +29,8 @@
  *    from the controllers (down for 3/3 controllers)"
  *   "127.0.0.1:3307 (IO=Preparing) may still be connected to the primary: no failover
  *    on its word (down for 3/3 controllers)"
+ *   "primary down for 3/3 controllers; replicas: 127.0.0.1:3307 IO=Yes but no event
+ *    or heartbeat for 2.1 s"
  * (both parts, joined with "; ", when replicas of both kinds exist). */
 #ifndef FO_DETECTOR_H
 #define FO_DETECTOR_H
@@ -58,6 +65,11 @@ struct fo_detect_replica {
     bool from_primary;      /* its source (Master_Host:Port) is the primary (compare with fo_addr_same) */
     enum fo_thread_state io;
     const char *io_text; /* the sample's io_running_text, for the reason; NULL: the state's name */
+    /* With io == FO_THREAD_YES: nothing arrived from the primary for silent_ms, longer
+     * than the arrival threshold (fo_arrival_state() == FO_ARRIVAL_SILENT, computed by
+     * the caller from the replica's samples). Ignored with any other IO state. */
+    bool silent;
+    uint64_t silent_ms;
 };
 
 struct fo_detect_in {

@@ -106,18 +106,21 @@ static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, 
         problem_threads(o, s, FO_TOPO_P_UNSURE);
 }
 
-static bool writable(const struct fo_topo_in *x)
+/* A stale sample says nothing about now: it is not writable for this check, whatever
+ * it says (a fenced old primary sampled before its fence, beside the promoted one). */
+static bool writable(const struct fo_topo_in *x, const struct fo_topo_out *o)
 {
-    return x->reachable && !x->s->read_only;
+    return x->reachable && !o->stale && !x->s->read_only;
 }
 
-static void check_writable(const struct fo_topo_in *in, unsigned n, struct fo_topo_result *res)
+static void check_writable(const struct fo_topo_in *in, unsigned n, const struct fo_topo_out *out,
+                           struct fo_topo_result *res)
 {
     char text[FO_PROBLEM_LEN] = "";
     unsigned i, count = 0;
 
     for (i = 0; i < n; i++) {
-        if (!writable(&in[i])) continue;
+        if (!writable(&in[i], &out[i])) continue;
         fo_text_append(text, sizeof(text), "%s%s:%u", count ? ", " : FO_TOPO_P_MULTIPLE_WRITABLE,
                        in[i].host ? in[i].host : "", (unsigned)in[i].port);
         count++;
@@ -135,24 +138,35 @@ static void check_primary(const struct fo_topo_in *in, unsigned n, const struct 
 
     res->primary = -1;
     for (i = 0; i < n; i++) {
-        if (out[i].role == FO_ROLE_PRIMARY) {
+        if (out[i].role == FO_ROLE_PRIMARY && !out[i].stale) {
             primaries++;
             res->primary = (int)i;
         }
-        lost_primary = lost_primary || (!in[i].reachable && in[i].was_primary);
+        lost_primary = lost_primary || (!in[i].reachable && in[i].was_primary) || out[i].stale;
     }
     if (primaries != 1) res->primary = -1;
     if (n > 0 && primaries == 0 && !lost_primary) cluster_problem(res, FO_TOPO_P_NO_PRIMARY);
 }
 
-void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out, struct fo_topo_result *res)
+void fo_topology_infer_at(const struct fo_topo_in *in, unsigned n, uint64_t changed_ms, struct fo_topo_out *out,
+                          struct fo_topo_result *res)
 {
     unsigned i;
 
     res->n_problems = 0;
-    for (i = 0; i < n; i++) infer_instance(in, n, i, &out[i]);
+    res->n_stale = 0;
+    for (i = 0; i < n; i++) {
+        infer_instance(in, n, i, &out[i]);
+        out[i].stale = in[i].reachable && in[i].started_ms < changed_ms;
+        if (out[i].stale) res->n_stale++;
+    }
     check_primary(in, n, out, res);
-    check_writable(in, n, res);
+    check_writable(in, n, out, res);
+}
+
+void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out, struct fo_topo_result *res)
+{
+    fo_topology_infer_at(in, n, 0, out, res);
 }
 
 const char *fo_role_name(enum fo_role r)

@@ -73,6 +73,9 @@ struct fo_topo_in {
     bool was_primary;          /* last replicated role was PRIMARY */
     const struct fo_sample *s; /* valid when reachable */
     bool other_designated;     /* the cluster's designated primary is another instance */
+    /* When the probe that took s STARTED, on the caller's monotonic clock (ms); see
+     * fo_topology_infer_at(). */
+    uint64_t started_ms;
 };
 
 struct fo_topo_out {
@@ -84,16 +87,33 @@ struct fo_topo_out {
     char source_host[FO_HOST_LEN];
     uint16_t source_port;
     char problem[FO_PROBLEM_LEN]; /* "" if none; several joined with "; " */
+    bool stale;                   /* reachable, but its sample predates the cluster's last change */
 };
 
 struct fo_topo_result {
     unsigned n_problems;
     char problems[FO_TOPO_MAX_PROBLEMS][FO_PROBLEM_LEN];
-    int primary; /* index of the single reachable primary, -1 if none or several */
+    int primary;      /* index of the single reachable primary, -1 if none or several */
+    unsigned n_stale; /* instances whose sample is stale (fo_topology_infer_at) */
 };
 
-/* in[n] -> out[n] + res. Never fails; strings are truncated safely. */
+/* in[n] -> out[n] + res. Never fails; strings are truncated safely. No sample is
+ * stale: fo_topology_infer_at(in, n, 0, out, res). */
 void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out, struct fo_topo_result *res);
+
+/* The stale-sample rule (issue 11.5): no alarm from comparing a server's state before a
+ * planned change with another's after it. changed_ms is when the caller saw the
+ * cluster's last committed change (a failover/switchover step or its end), on the same
+ * monotonic clock as in[].started_ms; 0 = none. A reachable instance whose sample's
+ * probe started before changed_ms (started_ms < changed_ms) is STALE: out[i].stale is
+ * set (role, source and problem are still inferred from it, for display; a caller
+ * should not record them as the instance's state), res->n_stale counts it, and it takes
+ * no part in the cluster problems -- it is not writable for "multiple writable", and
+ * while any sample is stale "no primary" is not said (the stale one may be the
+ * primary). A caller that records cluster problems waits until n_stale is 0, as it
+ * waits for every instance's first probe: one probe interval after the change. */
+void fo_topology_infer_at(const struct fo_topo_in *in, unsigned n, uint64_t changed_ms, struct fo_topo_out *out,
+                          struct fo_topo_result *res);
 
 const char *fo_role_name(enum fo_role r); /* "unknown" "primary" "replica" "orphan" */
 

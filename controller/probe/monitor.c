@@ -13,9 +13,17 @@
 #define MOD "monitor"
 #define TICK_MS 20         /* leadership changes are noticed within this */
 #define RECONCILE_EVERY 50 /* ticks: 1 s */
+/* Ticks: the least time between two reconciles made because the store changed. A new
+ * primary is then probed by the followers (and known as the primary by the leader)
+ * within about 100 ms of the change being applied, not up to a second later: a kill
+ * right after a failover or a switchover must find every controller watching. */
+#define RECONCILE_SOON 5
 #define PASSWORD_REREAD_MS 30000
 #define HASH_BUCKETS 8192
 #define ANNOUNCE_EVERY_MS 2000
+/* Ticks (of TICK_MS) during which the leader keeps re-probing a cluster's replicas
+ * after its primary went DOWN: 200 ms of 20 ms rounds (see confirm_round). */
+#define CONFIRM_TICKS 10
 
 struct cluster_state;
 
@@ -29,12 +37,20 @@ struct watch {
     char host[FO_HOST_LEN];
     uint16_t port;
     int stored_role;
+    /* The cluster's primary as far as detection goes: the designated primary of the
+     * cluster row (committed with the failover that chose it), or, before any is
+     * designated, the instance whose stored role is primary. Not the stored role alone:
+     * that is only updated by the leader's next successful probe, so a new primary that
+     * dies at once would never get followers' verdicts (a failover stuck at 1/3). */
+    bool is_primary;
+    struct fo_arrival arrival; /* as a replica: does it still hear its source (decide/arrival.h) */
     struct fo_probe *probe;
     struct fo_health_state health;
     bool has_sample;
     bool last_ok;
     struct fo_sample sample;
     uint64_t sample_at_ms;
+    uint64_t sample_started_ms; /* when the probe that took `sample` started (uv_now) */
     double probe_ms;
     char last_error[FO_PROBE_ERRLEN];
     bool mark;
@@ -47,12 +63,28 @@ struct watch {
         uint64_t at_ms;
     } votes[FO_MAX_PEERS];
     unsigned n_votes;
-    /* Follower: a verdict is on its way to the leader. */
+    /* Follower: a verdict is on its way to the leader; verdict_again: the health
+     * changed meanwhile, send the new one as soon as that call ends. */
     bool verdict_inflight;
+    bool verdict_again;
+};
+
+/* What of a cluster's committed state marks a planned change (issue 11.5): the
+ * failover epoch, the designated primary and the running failover's last step. */
+struct change_mark {
+    uint64_t epoch;
+    int step; /* last_step + 1 of the running failover, 0 = none running */
+    uint16_t primary_port;
+    char primary_host[FO_HOST_LEN];
 };
 
 struct cluster_state {
     char name[FO_NAME_LEN];
+    struct change_mark seen; /* as last seen in the store */
+    bool seen_valid;
+    uint64_t changed_ms;       /* uv_now() when `seen` last changed */
+    char dp_host[FO_HOST_LEN]; /* designated primary from the cluster row ("" none) */
+    uint16_t dp_port;
     char user[FO_NAME_LEN];
     char password_file[FO_PATH_LEN];
     char password[256];
@@ -64,6 +96,7 @@ struct cluster_state {
     unsigned n_watches, cap_watches;
     struct fo_histogram probe_hist;
     uint64_t transitions[4];
+    unsigned confirm_ticks; /* leader: confirmation rounds left after the primary went DOWN */
 };
 
 struct fo_monitor {
@@ -88,6 +121,9 @@ struct fo_monitor {
     uint64_t verdicts_sent, verdicts_received;
     uint64_t verdicts_not_voter, verdicts_own_id; /* failoverd_verdicts_ignored_total */
     uint64_t ignored_logged_ms;                   /* a flood of them logs once a second */
+    uint64_t reconciled_applied;                  /* raft's last applied index at the last reconcile */
+    unsigned reconciled_tick;                     /* m->ticks then */
+    struct fo_probe_stats retired;                /* of the probes closed so far, for the totals */
 };
 
 static const double probe_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -287,6 +323,29 @@ static bool other_designated(struct fo_monitor *m, const struct cluster_state *c
     return !fo_addr_same(running->new_host, running->new_port, w->host, w->port);
 }
 
+/* Notes when this node first sees a committed change of the cluster (a failover step
+ * or end, a new designated primary): samples whose probe started earlier are stale
+ * (controller/decide/topology.h, fo_topology_infer_at). The time is this node's
+ * monotonic clock when it saw the change, never the proposer's wall clock: it is
+ * compared with probe start times on the same clock, and seeing a change late only
+ * makes more samples count as stale (one more probe round), never fewer. */
+static void note_change(struct fo_monitor *m, struct cluster_state *cl, const struct fo_store_cluster *row)
+{
+    struct change_mark mark;
+    struct fo_store_failover f;
+
+    memset(&mark, 0, sizeof(mark));
+    mark.epoch = row->epoch;
+    mark.primary_port = row->primary_port;
+    snprintf(mark.primary_host, sizeof(mark.primary_host), "%s", row->primary_host);
+    if (fo_ctl_failover_running(m->ctl, cl->name) && fo_store_get_running_failover(m->ctl->store, cl->name, &f) == 0)
+        mark.step = f.last_step + 1;
+    if (cl->seen_valid && memcmp(&mark, &cl->seen, sizeof(mark)) == 0) return;
+    cl->seen = mark;
+    cl->seen_valid = true;
+    cl->changed_ms = uv_now(m->ctl->loop);
+}
+
 static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
 {
     struct fo_topo_in in[FO_MAX_INSTANCES_PER_CLUSTER];
@@ -305,6 +364,7 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
     memset(in, 0, sizeof(in));
     have_row = fo_store_get_cluster(m->ctl->store, cl->name, &row) == 0;
     if (!have_row) row.primary_host[0] = '\0';
+    if (have_row) note_change(m, cl, &row);
     for (i = 0; i < cl->n_watches && n < FO_MAX_INSTANCES_PER_CLUSTER; i++, n++) {
         struct watch *w = cl->watches[i];
         in[n].host = w->host;
@@ -313,13 +373,18 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
         in[n].was_primary = w->stored_role == FO_ROLE_PRIMARY;
         in[n].other_designated = other_designated(m, cl, &row, w, &running_read, &running);
         in[n].s = &w->sample;
+        in[n].started_ms = w->sample_started_ms;
         if (w->health.state == FO_HEALTH_UNKNOWN) complete = false;
     }
-    fo_topology_infer(in, n, out, &res);
-    for (i = 0; i < n; i++) evaluate_instance(m, cl->watches[i], &out[i], in[i].reachable);
-    /* Cluster problems are judged only once every instance has been probed, so a
-     * half-seen cluster never reports a spurious "no primary". */
-    if (!complete || cl->inflight > 0 || !have_row) return;
+    fo_topology_infer_at(in, n, have_row ? cl->changed_ms : 0, out, &res);
+    /* A stale sample (taken before the cluster's last change) is not recorded as the
+     * instance's state either: the next probe's is. */
+    for (i = 0; i < n; i++)
+        if (!out[i].stale) evaluate_instance(m, cl->watches[i], &out[i], in[i].reachable);
+    /* Cluster problems are judged only once every instance has been probed since the
+     * cluster's last change, so a half-seen cluster never reports a spurious "no
+     * primary", nor a planned change a "multiple writable" (issue 11.5). */
+    if (!complete || res.n_stale > 0 || cl->inflight > 0 || !have_row) return;
     for (i = 0; i < res.n_problems; i++) ptrs[np++] = res.problems[i];
     if (cl->pw_error[0] != '\0') {
         snprintf(pwprob, sizeof(pwprob), "password file: %s", cl->pw_error);
@@ -336,18 +401,26 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
 
 /* ------------------------------------------------------------------ verdicts */
 
+static void send_verdict(struct fo_monitor *m, struct watch *w);
+
 static void verdict_sent(void *data, int status, const char *error, Fo__Response *resp)
 {
     struct watch *w = data;
 
     w->verdict_inflight = false;
-    if (w->removed && w->inflight == 0) {
-        free_watch(w);
+    if (w->removed) {
+        if (w->inflight == 0) free_watch(w);
         return;
     }
     (void)status;
     (void)error;
     (void)resp;
+    /* A transition that happened while the previous verdict was in flight goes out
+     * now, not at the next periodic send (issue 11.1: every second counts). */
+    if (w->verdict_again && !w->m->ctl->stopping) {
+        w->verdict_again = false;
+        send_verdict(w->m, w);
+    }
 }
 
 /* Follower -> leader: this node's view of a primary it probes. */
@@ -360,7 +433,11 @@ static void send_verdict(struct fo_monitor *m, struct watch *w)
     Fo__Request req;
     Fo__VerdictReq v;
 
-    if (w->verdict_inflight || leader == 0 || leader == ctl->cfg.node_id || w->health.state == FO_HEALTH_UNKNOWN ||
+    if (w->verdict_inflight) {
+        w->verdict_again = true;
+        return;
+    }
+    if (leader == 0 || leader == ctl->cfg.node_id || w->health.state == FO_HEALTH_UNKNOWN ||
         (addr = fo_ctl_admin_address(ctl, leader, addr_buf)) == NULL)
         return;
     fo__request__init(&req);
@@ -394,12 +471,14 @@ static void kick_cluster(struct fo_monitor *m, struct cluster_state *cl, struct 
 
 /* ------------------------------------------------------------------ probe reports */
 
-static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_sample *s, double ms, const char *error)
+static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outcome, const struct fo_sample *s,
+                      double ms, const char *error)
 {
     struct watch *w = data;
     struct fo_monitor *m = w->m;
     struct cluster_state *cl = w->cl;
     struct fo_ctl *ctl = m->ctl;
+    bool ok = outcome == FO_PROBE_OK;
 
     (void)p;
     w->last_ok = ok;
@@ -408,6 +487,10 @@ static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_s
         w->sample = *s;
         w->has_sample = true;
         w->sample_at_ms = uv_now(ctl->loop);
+        /* The probe's start, rounded down: a sample is never taken for newer than it is. */
+        w->sample_started_ms = ms > 0 && (double)w->sample_at_ms > ms ? w->sample_at_ms - (uint64_t)ms - 1 : 0;
+        fo_arrival_update(&w->arrival, &w->sample, w->sample_started_ms ? w->sample_started_ms : w->sample_at_ms,
+                          w->sample_at_ms);
         w->probe_ms = ms;
         w->last_error[0] = '\0';
         fo_histogram_observe(&cl->probe_hist, ms / 1000.0);
@@ -416,14 +499,18 @@ static void on_report(void *data, struct fo_probe *p, bool ok, const struct fo_s
         m->probes_err++;
         snprintf(w->last_error, sizeof(w->last_error), "%s", error ? error : "probe failed");
     }
-    if (fo_health_step(&w->health, ok, ctl->cfg.probe.down_after)) {
+    /* A refusal right after a success is DOWN at once (health.h): the followers'
+     * verdicts below and the leader's replica kick then happen within milliseconds of
+     * a mysqld's death, all in parallel. */
+    if (fo_health_feed(&w->health, outcome, ctl->cfg.probe.down_after)) {
         cl->transitions[w->health.state]++;
         FO_INFO(MOD, "%s %s:%u is %s%s%s", w->cluster, w->host, w->port, fo_health_name(w->health.state),
                 ok ? "" : ": ", ok ? "" : w->last_error);
-        if (!m->leader && w->stored_role == FO_ROLE_PRIMARY) send_verdict(m, w);
+        if (!m->leader && w->is_primary) send_verdict(m, w);
         /* A primary in trouble: get fresh replica samples now, so the detector sees
          * what the replicas say about it without waiting for their next interval. */
-        if (m->leader && w->stored_role == FO_ROLE_PRIMARY && !ok) kick_cluster(m, cl, w);
+        if (m->leader && w->is_primary && !ok) kick_cluster(m, cl, w);
+        if (m->leader && w->is_primary && w->health.state == FO_HEALTH_DOWN) cl->confirm_ticks = CONFIRM_TICKS;
     }
     if (m->ready && fo_raft_is_ready(&ctl->raft)) {
         evaluate_cluster(m, cl);
@@ -472,6 +559,8 @@ static int mark_cluster(void *data, const struct fo_store_cluster *c)
         m->clusters[m->n_clusters++] = cl;
     }
     cl->mark = true;
+    snprintf(cl->dp_host, sizeof(cl->dp_host), "%s", c->primary_host);
+    cl->dp_port = c->primary_port;
     refresh_password(m, cl, c);
     return 0;
 }
@@ -511,6 +600,17 @@ static struct watch *add_watch(struct fo_monitor *m, struct cluster_state *cl, c
     return w;
 }
 
+static void add_stats(struct fo_probe_stats *sum, const struct fo_probe *p)
+{
+    struct fo_probe_stats st;
+
+    if (p == NULL) return;
+    fo_probe_get_stats(p, &st);
+    sum->idle_eofs += st.idle_eofs;
+    sum->lost_midquery += st.lost_midquery;
+    sum->handshake_resets += st.handshake_resets;
+}
+
 static void remove_watch(struct fo_monitor *m, struct watch *w)
 {
     struct watch **pp = &m->buckets[hash_key(w->cluster, w->host, w->port)];
@@ -522,6 +622,7 @@ static void remove_watch(struct fo_monitor *m, struct watch *w)
     m->watches[w->idx]->idx = w->idx;
     cl->watches[w->cl_idx] = cl->watches[--cl->n_watches];
     cl->watches[w->cl_idx]->cl_idx = w->cl_idx;
+    add_stats(&m->retired, w->probe);
     fo_probe_close(w->probe);
     w->probe = NULL;
     w->removed = true;
@@ -534,9 +635,13 @@ static int mark_instance(void *data, const struct fo_store_instance *i)
     struct cluster_state *cl;
     struct watch *w;
 
-    /* The leader watches everything; followers watch primaries (DESIGN.md §5). */
-    if (!m->leader && i->role != FO_ROLE_PRIMARY) return 0;
+    bool primary;
+
     if ((cl = find_cluster(m, i->cluster)) == NULL) return 0;
+    primary =
+        cl->dp_host[0] != '\0' ? fo_addr_same(cl->dp_host, cl->dp_port, i->host, i->port) : i->role == FO_ROLE_PRIMARY;
+    /* The leader watches everything; followers watch primaries (DESIGN.md §5). */
+    if (!m->leader && !primary) return 0;
     w = find_watch(m, i->cluster, i->host, i->port);
     if (w == NULL && (w = add_watch(m, cl, i)) == NULL) {
         FO_WARN(MOD, "cannot watch %s:%u: out of memory", i->host, i->port);
@@ -544,6 +649,7 @@ static int mark_instance(void *data, const struct fo_store_instance *i)
     }
     w->mark = true;
     w->stored_role = i->role;
+    w->is_primary = primary;
     return 0;
 }
 
@@ -551,6 +657,8 @@ static void reconcile(struct fo_monitor *m)
 {
     unsigned i;
 
+    m->reconciled_applied = raft_last_applied(&m->ctl->raft.raft);
+    m->reconciled_tick = m->ticks;
     for (i = 0; i < m->n_clusters; i++) m->clusters[i]->mark = false;
     for (i = 0; i < m->n_watches; i++) m->watches[i]->mark = false;
     fo_store_each_cluster(m->ctl->store, mark_cluster, m);
@@ -740,6 +848,29 @@ static void measure_tilt(struct fo_monitor *m)
     fo_ctl_tick(m->ctl, lag, jump);
 }
 
+/* Issue 11.1: a replica's IO thread learns of its primary's death from the same EOF
+ * the controllers see, but the leader's kicked probe can reach the replica before its
+ * IO thread has run: the replica still says IO=Yes, and the detector rightly refuses
+ * (DESIGN.md §5). So for CONFIRM_TICKS ticks after the primary went DOWN, while it
+ * stays DOWN and no failover runs, the replicas are probed again every tick rather
+ * than at their next interval; each report re-runs the detector. A primary that is
+ * only unreachable from the controllers costs CONFIRM_TICKS extra probes per replica. */
+static void confirm_round(struct fo_monitor *m, struct cluster_state *cl)
+{
+    struct watch *primary = NULL;
+    unsigned i;
+
+    if (cl->confirm_ticks == 0) return;
+    cl->confirm_ticks--;
+    for (i = 0; i < cl->n_watches && primary == NULL; i++)
+        if (cl->watches[i]->is_primary) primary = cl->watches[i];
+    if (primary == NULL || primary->health.state != FO_HEALTH_DOWN || fo_ctl_failover_running(m->ctl, cl->name)) {
+        cl->confirm_ticks = 0;
+        return;
+    }
+    kick_cluster(m, cl, primary);
+}
+
 static void tick_cb(uv_timer_t *t)
 {
     struct fo_monitor *m = t->data;
@@ -747,13 +878,20 @@ static void tick_cb(uv_timer_t *t)
     if (m->ctl->stopping) return;
     measure_tilt(m);
     check_leadership(m);
-    if (++m->ticks % RECONCILE_EVERY == 0) {
+    if (m->ready) {
+        unsigned i;
+        for (i = 0; i < m->n_clusters; i++) confirm_round(m, m->clusters[i]);
+    }
+    if (++m->ticks % RECONCILE_EVERY != 0 && m->ticks - m->reconciled_tick >= RECONCILE_SOON &&
+        raft_last_applied(&m->ctl->raft.raft) != m->reconciled_applied)
+        reconcile(m);
+    if (m->ticks % RECONCILE_EVERY == 0) {
         reconcile(m);
         announce_self(m);
         if (!m->leader) {
             unsigned i;
             for (i = 0; i < m->n_watches; i++)
-                if (m->watches[i]->stored_role == FO_ROLE_PRIMARY) send_verdict(m, m->watches[i]);
+                if (m->watches[i]->is_primary) send_verdict(m, m->watches[i]);
         }
     }
 }
@@ -819,6 +957,7 @@ bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, 
     out->last_error = w->last_error;
     out->last_ok = w->last_ok;
     out->stored_role = w->stored_role;
+    out->arrival = fo_arrival_state(&w->arrival, &out->silent_ms);
     return true;
 }
 
@@ -856,6 +995,7 @@ int fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *clu
     struct fo_monitor *m = ctl->monitor;
     struct watch *w;
     unsigned i;
+    bool changed;
 
     if (m == NULL) return 0;
     if (!may_vote(ctl, node_id)) {
@@ -877,13 +1017,19 @@ int fo_monitor_record_vote(struct fo_ctl *ctl, uint64_t node_id, const char *clu
     drop_non_voters(ctl, w);
     for (i = 0; i < w->n_votes && w->votes[i].node_id != node_id; i++) {
     }
-    if (i == w->n_votes) {
-        if (w->n_votes == FO_MAX_PEERS) return 0;
-        w->n_votes++;
-    }
+    if (i == w->n_votes && w->n_votes == FO_MAX_PEERS) return 0;
+    changed = i == w->n_votes || w->votes[i].down != down;
+    if (i == w->n_votes) w->n_votes++;
     w->votes[i].node_id = node_id;
     w->votes[i].down = down;
     w->votes[i].at_ms = uv_now(ctl->loop);
+    /* A changed verdict may complete the majority (DESIGN.md §5): the detector looks
+     * now rather than at the cluster's next probe report, up to an interval later. */
+    if (changed && m->ready && fo_raft_is_ready(&ctl->raft)) {
+        char name[FO_NAME_LEN];
+        snprintf(name, sizeof(name), "%s", w->cluster); /* the evaluation may reconcile watches */
+        fo_ctl_evaluate(ctl, name);
+    }
     return 0;
 }
 
@@ -986,6 +1132,27 @@ static void cluster_metrics(struct fo_monitor *m, struct fo_buf *b)
     }
 }
 
+/* The prober's immediate retries (controller/probe/prober.h), over every probe this
+ * node has run: live ones plus those already closed. */
+static void retry_metrics(struct fo_monitor *m, struct fo_buf *b)
+{
+    struct fo_probe_stats sum = m->retired;
+    struct fo_prom_label l;
+    unsigned i;
+
+    for (i = 0; i < m->n_watches; i++) add_stats(&sum, m->watches[i]->probe);
+    fo_prom_family(b, "failoverd_probe_immediate_retries_total", "counter",
+                   "Probes run at once instead of at the next interval: reason=idle_eof (the server closed the idle "
+                   "probe connection), lost_midquery (the connection was lost during a probe), handshake_reset "
+                   "(that retry's connect was reset: a listener closing).");
+    l = (struct fo_prom_label){"reason", "idle_eof"};
+    fo_prom_value(b, "failoverd_probe_immediate_retries_total", &l, 1, (double)sum.idle_eofs);
+    l = (struct fo_prom_label){"reason", "lost_midquery"};
+    fo_prom_value(b, "failoverd_probe_immediate_retries_total", &l, 1, (double)sum.lost_midquery);
+    l = (struct fo_prom_label){"reason", "handshake_reset"};
+    fo_prom_value(b, "failoverd_probe_immediate_retries_total", &l, 1, (double)sum.handshake_resets);
+}
+
 void fo_monitor_metrics(struct fo_ctl *ctl, struct fo_buf *b)
 {
     struct fo_monitor *m = ctl->monitor;
@@ -1008,6 +1175,7 @@ void fo_monitor_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_value(b, "failoverd_verdicts_ignored_total", &l, 1, (double)m->verdicts_not_voter);
     l = (struct fo_prom_label){"reason", "own_id"};
     fo_prom_value(b, "failoverd_verdicts_ignored_total", &l, 1, (double)m->verdicts_own_id);
+    retry_metrics(m, b);
     fo_prom_family(b, "failoverd_probing_instances", "gauge", "Instances this node probes.");
     fo_prom_value(b, "failoverd_probing_instances", NULL, 0, m->n_watches);
     fo_prom_family(b, "failoverd_leader_probes_ok", "gauge",

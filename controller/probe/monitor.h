@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "common/prom.h"
 #include "controller/ctl.h"
+#include "controller/decide/arrival.h"
 #include "controller/probe/health.h"
 #include "mysql/sample.h"
 
@@ -40,8 +41,10 @@ struct fo_watch_view {
     const struct fo_sample *sample;
     enum fo_health health;
     const char *last_error;
-    bool last_ok;    /* the latest probe succeeded (sample is current) */
-    int stored_role; /* role in the store when last reconciled */
+    bool last_ok;                  /* the latest probe succeeded (sample is current) */
+    int stored_role;               /* role in the store when last reconciled */
+    enum fo_arrival_state arrival; /* as a replica: does it still hear its source (decide/arrival.h) */
+    uint64_t silent_ms;            /* SILENT: for how long nothing arrived */
 };
 bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, uint16_t port,
                      struct fo_watch_view *out);

@@ -1,10 +1,21 @@
+/* The probe state machine (see prober.h). Between probes the idle connection's socket
+ * is watched by a uv_poll of this file, separate from the one mysql/myconn.c drives
+ * Connector/C with: libuv allows one active poll per descriptor, and the two are
+ * never active together -- myconn stops its own when an operation completes (after
+ * the callback returns, which is why watching starts from a check handle, later in
+ * the same loop iteration), and this file stops its own before it starts the next
+ * operation or closes the connection. */
 #include "controller/probe/prober.h"
 
-#include <stdarg.h>
+#include <errmsg.h>
+#include <errno.h>
 #include <limits.h>
+#include <mysqld_error.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "mysql/myconn.h"
 
@@ -12,11 +23,30 @@
  * the reading of its result. */
 enum phase { PH_IDLE, PH_CONNECT, PH_Q1, PH_Q2 };
 
+/* The watch on an idle connection's socket. Its own allocation: it is closed with
+ * the connection and freed in its close callback, which may come after the probe
+ * itself is freed (p is then NULL). */
+struct idle_watch {
+    uv_poll_t poll;
+    struct fo_probe *p;
+    bool active;
+};
+
 struct fo_probe {
     uv_loop_t *loop;
     uv_timer_t timer; /* interval wait in PH_IDLE, deadline otherwise */
+    uv_check_t arm;   /* starts the idle watch once myconn has let go of the socket */
+    unsigned open_handles;
     /* Kept between attempts only after a success: every failure drops it. */
     struct fo_myconn *conn;
+    struct idle_watch *watch; /* of conn, once it went idle after a success */
+    bool watch_failed;        /* conn's socket cannot be watched: probe it as before */
+    /* Immediate retries made for the attempt in progress (prober.h); `retry_why` says
+     * after what the first was made, for the report. Cleared when the attempt reports. */
+    unsigned retries;
+    const char *retry_why;
+    bool q2_single; /* the server refused SHOW ALL SLAVES STATUS: use SHOW SLAVE STATUS */
+    struct fo_probe_stats stats;
     enum phase phase;
     char host[FO_HOST_LEN];
     uint16_t port;
@@ -34,20 +64,45 @@ struct fo_probe {
 };
 
 static void arm_timer(struct fo_probe *p, uint64_t ms);
+static void begin_attempt(struct fo_probe *p);
 
 /* ------------------------------------------------------------------ lifetime */
 
-static void timer_closed(uv_handle_t *h)
+static void handle_closed(uv_handle_t *h)
 {
     struct fo_probe *p = h->data;
 
+    if (--p->open_handles > 0) return;
     memset(p->password, 0, sizeof(p->password));
     free(p);
 }
 
-/* Drops the connection; no callback of it fires afterwards. */
+static void watch_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Stops watching the idle connection: before any operation on it. */
+static void unwatch(struct fo_probe *p)
+{
+    uv_check_stop(&p->arm);
+    if (p->watch != NULL && p->watch->active) {
+        uv_poll_stop(&p->watch->poll);
+        p->watch->active = false;
+    }
+}
+
+/* Drops the connection; no callback of it fires afterwards. The watch leaves epoll
+ * before the descriptor is closed. */
 static void drop_conn(struct fo_probe *p)
 {
+    unwatch(p);
+    if (p->watch != NULL) {
+        p->watch->p = NULL;
+        uv_close((uv_handle_t *)&p->watch->poll, watch_closed);
+        p->watch = NULL;
+    }
+    p->watch_failed = false;
     if (p->conn == NULL) return;
     fo_myconn_close(p->conn, NULL);
     p->conn = NULL;
@@ -72,47 +127,175 @@ static void schedule_next(struct fo_probe *p)
     arm_timer(p, wait > elapsed ? wait - elapsed : 0);
 }
 
-static void report(struct fo_probe *p, bool ok, const char *error)
+static void report(struct fo_probe *p, enum fo_probe_outcome outcome, const char *error)
 {
     double ms = (double)(uv_hrtime() - p->start_ns) / 1e6;
 
-    p->cb(p->data, p, ok, ok ? &p->sample : NULL, ms, error);
+    p->retries = 0;
+    p->retry_why = NULL;
+    p->cb(p->data, p, outcome, outcome == FO_PROBE_OK ? &p->sample : NULL, ms, error);
 }
 
-static void fail(struct fo_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct fo_probe *p, enum fo_probe_outcome outcome, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void fail(struct fo_probe *p, const char *fmt, ...)
+static void fail(struct fo_probe *p, enum fo_probe_outcome outcome, const char *fmt, ...)
 {
     char msg[FO_PROBE_ERRLEN];
+    size_t off = 0;
+    int k;
     va_list ap;
 
+    msg[0] = '\0';
+    if (p->retries > 0 && p->retry_why != NULL) {
+        k = snprintf(msg, sizeof(msg), "%s; ", p->retry_why);
+        off = k > 0 && (size_t)k < sizeof(msg) ? (size_t)k : 0;
+    }
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(msg + off, sizeof(msg) - off, fmt, ap);
     va_end(ap);
     drop_conn(p);
     if (p->failures < UINT32_MAX) p->failures++;
     schedule_next(p);
-    report(p, false, msg);
+    report(p, outcome, msg);
+}
+
+/* Connector/C 3.x reports a failed TCP connect as CR_CONNECTION_ERROR (older versions:
+ * CR_CONN_HOST_ERROR) with the socket's errno at the end of the text, "Can't connect
+ * to server on '10.0.0.5' (111)", and keeps no other record of it once the socket is
+ * closed. Only ECONNREFUSED is definitive (health.h): EHOSTUNREACH, ENETUNREACH,
+ * ETIMEDOUT say nothing about the mysqld. The whole suffix is compared, so another
+ * number that ends in the same digits cannot match. */
+static bool connect_refused(struct fo_myconn *c)
+{
+    MYSQL *m = fo_myconn_mysql(c);
+    unsigned e = mysql_errno(m);
+    const char *msg = mysql_error(m);
+    char want[16];
+    size_t n, w;
+
+    if (e != CR_CONNECTION_ERROR && e != CR_CONN_HOST_ERROR) return false;
+    snprintf(want, sizeof(want), " (%d)", ECONNREFUSED);
+    n = strlen(msg);
+    w = strlen(want);
+    return n >= w && strcmp(msg + n - w, want) == 0;
+}
+
+/* A connection that was there and is gone (the server closed it, died, or was
+ * killed), as opposed to an error reply or a timeout. */
+static bool connection_lost(struct fo_myconn *c)
+{
+    unsigned e = mysql_errno(fo_myconn_mysql(c));
+
+    return e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR;
+}
+
+/* Drops the connection and starts a new attempt at once, if fewer than `max`
+ * immediate retries were made for this scheduled attempt (prober.h). why must be a
+ * string literal: the first one is kept for the report. Returns false if no retry
+ * was made. */
+static bool retry_now(struct fo_probe *p, unsigned max, const char *why)
+{
+    if (p->retries >= max) return false;
+    drop_conn(p);
+    uv_timer_stop(&p->timer);
+    if (p->retries++ == 0) p->retry_why = why;
+    begin_attempt(p);
+    return true;
 }
 
 /* A failed connection operation; what names it ("connect", "query"). */
 static void conn_failed(struct fo_probe *p, int status, const char *what)
 {
     const char *why = fo_myconn_error(p->conn);
+    bool lost = status == FO_EMYSQL && connection_lost(p->conn);
 
+    /* A connection lost mid-probe: one retry, as after an EOF on the idle one. */
+    if (lost && p->phase != PH_CONNECT && retry_now(p, 1, "the server closed the connection during the probe")) {
+        p->stats.lost_midquery++;
+        return;
+    }
+    /* A retry's handshake reset: the kernel resets the connections still waiting in a
+     * listening socket's backlog when that socket is closed, so a dying mysqld whose
+     * exit closed our idle connection before its listener answers the retry this way.
+     * The listener is closed by then: one more attempt is refused (or succeeds). */
+    if (lost && p->phase == PH_CONNECT && p->retries > 0 &&
+        retry_now(p, 2, "the server closed the idle probe connection")) {
+        p->stats.handshake_resets++;
+        return;
+    }
     if (status == FO_EMYSQL)
-        fail(p, "%s: %s", what, why);
+        fail(p, p->phase == PH_CONNECT && connect_refused(p->conn) ? FO_PROBE_REFUSED : FO_PROBE_FAILED, "%s: %s", what,
+             why);
     else if (status == FO_EUNREACHABLE)
-        fail(p, "resolve %s: %s", p->host, why);
+        fail(p, FO_PROBE_FAILED, "resolve %s: %s", p->host, why);
     else
-        fail(p, "%s", why);
+        fail(p, FO_PROBE_FAILED, "%s", why);
+}
+
+/* ------------------------------------------------------------------ the idle watch */
+
+/* Something happened on the idle connection (prober.h). A look without consuming
+ * tells a spurious wake-up (nothing to read, no error) from the rest: EOF, an error
+ * (reset), or bytes the server sent unasked, which on an idle session it does only
+ * to end it (an error packet before closing). */
+static void idle_event(uv_poll_t *h, int status, int events)
+{
+    struct idle_watch *iw = h->data;
+    struct fo_probe *p = iw->p;
+    const char *why;
+    ssize_t n;
+    char b;
+    int fd;
+
+    if (p == NULL || p->closing || p->phase != PH_IDLE || p->conn == NULL || !iw->active) return;
+    fd = (int)mysql_get_socket(fo_myconn_mysql(p->conn));
+    n = status < 0 || fd < 0 ? -1 : recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && status >= 0 && fd >= 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) &&
+        !(events & UV_DISCONNECT))
+        return;
+    why = n == 0  ? "the server closed the idle probe connection"
+          : n > 0 ? "the server ended the idle probe session"
+                  : "the idle probe connection was reset";
+    p->stats.idle_eofs++;
+    if (!retry_now(p, 1, why)) drop_conn(p); /* not reached: an idle probe has no retry pending */
+}
+
+/* Runs from the check phase after a success, once myconn has stopped its own poll. */
+static void arm_cb(uv_check_t *c)
+{
+    struct fo_probe *p = c->data;
+    struct idle_watch *iw;
+    int fd;
+
+    uv_check_stop(c);
+    if (p->closing || p->phase != PH_IDLE || p->conn == NULL || p->watch_failed) return;
+    if (p->watch == NULL) {
+        fd = (int)mysql_get_socket(fo_myconn_mysql(p->conn));
+        if (fd < 0 || (iw = calloc(1, sizeof(*iw))) == NULL) {
+            p->watch_failed = true;
+            return;
+        }
+        if (uv_poll_init(p->loop, &iw->poll, fd) != 0) {
+            /* Probing still works, only without the fast path for this connection. */
+            free(iw);
+            p->watch_failed = true;
+            return;
+        }
+        iw->poll.data = iw;
+        iw->p = p;
+        p->watch = iw;
+    }
+    if (uv_poll_start(&p->watch->poll, UV_READABLE | UV_DISCONNECT, idle_event) == 0) p->watch->active = true;
 }
 
 static void succeed(struct fo_probe *p)
 {
     p->failures = 0;
     schedule_next(p);
-    report(p, true, NULL);
+    /* Watching starts after myconn's callback has returned (see the top of the file). */
+    if (p->conn != NULL) uv_check_start(&p->arm, arm_cb);
+    report(p, FO_PROBE_OK, NULL);
 }
 
 /* ------------------------------------------------------------------ result parsing */
@@ -127,22 +310,40 @@ static int parse_q1(struct fo_probe *p, MYSQL_RES *res, char err[FO_ERRLEN])
     return fo_sample_parse_vars(&p->sample, n, (const char *const *)row, err);
 }
 
+/* Every row of SHOW ALL SLAVES STATUS (or SHOW SLAVE STATUS) goes to the parser,
+ * which picks the default source's row and counts the sources (mysql/sample.h): no
+ * silent choice of the first row here. */
 static int parse_q2(struct fo_probe *p, MYSQL_RES *res, char err[FO_ERRLEN])
 {
     const char *names[128];
+    const char *stack_values[128 * FO_PROBE_STACK_SOURCES];
+    const char **values = stack_values;
     MYSQL_FIELD *fields;
-    MYSQL_ROW row = NULL;
-    unsigned n = mysql_num_fields(res), i;
+    MYSQL_ROW row;
+    unsigned n = mysql_num_fields(res), i, r;
     my_ulonglong rows = mysql_num_rows(res);
+    int rc;
 
-    if (n > 128) return fo_errf(err, FO_EPROTO, "SHOW SLAVE STATUS returned %u columns", n);
+    if (n > 128)
+        return fo_errf(err, FO_EPROTO, "%s returned %u columns", p->q2_single ? FO_SAMPLE_Q2 : FO_SAMPLE_Q2_ALL, n);
+    if (rows > FO_PROBE_MAX_SOURCES)
+        return fo_errf(err, FO_EPROTO, "%s returned %llu rows (replication sources); at most %u are read",
+                       p->q2_single ? FO_SAMPLE_Q2 : FO_SAMPLE_Q2_ALL, (unsigned long long)rows,
+                       (unsigned)FO_PROBE_MAX_SOURCES);
+    if (rows > FO_PROBE_STACK_SOURCES && (values = calloc((size_t)rows * n, sizeof(*values))) == NULL)
+        return fo_errf(err, FO_ENOMEM, "out of memory reading %llu replication sources", (unsigned long long)rows);
     fields = mysql_fetch_fields(res);
     for (i = 0; i < n; i++) names[i] = fields[i].name;
-    if (rows > 0) row = mysql_fetch_row(res);
-    /* Every row counts: two rows (multi-source replication) is an error the parser names,
-     * never a silent choice of the first. */
-    return fo_sample_parse_slave_status(&p->sample, rows > UINT_MAX ? UINT_MAX : (unsigned)rows, n, names,
-                                        (const char *const *)row, err);
+    for (r = 0; r < rows; r++) {
+        if ((row = mysql_fetch_row(res)) == NULL) break;
+        for (i = 0; i < n; i++) values[(size_t)r * n + i] = row[i];
+    }
+    if (r < rows)
+        rc = fo_errf(err, FO_EPROTO, "replication status: row %u of %llu missing", r + 1, (unsigned long long)rows);
+    else
+        rc = fo_sample_parse_replication(&p->sample, (unsigned)rows, n, names, rows > 0 ? values : NULL, err);
+    if (values != stack_values) free(values);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ the state machine */
@@ -161,13 +362,13 @@ static void stored(void *data, int status, MYSQL_RES *res)
         return;
     }
     if (res == NULL) {
-        fail(p, "query: %s", mysql_errno(m) ? mysql_error(m) : "no result set");
+        fail(p, FO_PROBE_FAILED, "query: %s", mysql_errno(m) ? mysql_error(m) : "no result set");
         return;
     }
     rc = p->phase == PH_Q1 ? parse_q1(p, res, err) : parse_q2(p, res, err);
     mysql_free_result(res);
     if (rc != 0) {
-        fail(p, "unexpected reply: %s", err);
+        fail(p, FO_PROBE_FAILED, "unexpected reply: %s", err);
         return;
     }
     if (p->phase == PH_Q1)
@@ -180,6 +381,15 @@ static void queried(void *data, int status, MYSQL_RES *res)
 {
     struct fo_probe *p = data;
 
+    (void)res;
+    /* MySQL has no SHOW ALL SLAVES STATUS (a syntax error there): from now on this
+     * server gets SHOW SLAVE STATUS, whose rows are its channels. */
+    if (status == FO_EMYSQL && p->phase == PH_Q2 && !p->q2_single &&
+        mysql_errno(fo_myconn_mysql(p->conn)) == ER_PARSE_ERROR) {
+        p->q2_single = true;
+        run_query(p, PH_Q2);
+        return;
+    }
     if (status != 0) {
         conn_failed(p, status, "query");
         return;
@@ -190,7 +400,7 @@ static void queried(void *data, int status, MYSQL_RES *res)
 static void run_query(struct fo_probe *p, enum phase ph)
 {
     p->phase = ph;
-    fo_myconn_query(p->conn, ph == PH_Q1 ? FO_SAMPLE_Q1 : FO_SAMPLE_Q2, queried);
+    fo_myconn_query(p->conn, ph == PH_Q1 ? FO_SAMPLE_Q1 : p->q2_single ? FO_SAMPLE_Q2 : FO_SAMPLE_Q2_ALL, queried);
 }
 
 static void connected(void *data, int status, MYSQL_RES *res)
@@ -209,6 +419,7 @@ static void begin_attempt(struct fo_probe *p)
 {
     char err[FO_ERRLEN];
 
+    unwatch(p); /* before Connector/C touches the socket again */
     p->start_ms = uv_now(p->loop);
     p->start_ns = uv_hrtime();
     memset(&p->sample, 0, sizeof(p->sample));
@@ -224,11 +435,11 @@ static void begin_attempt(struct fo_probe *p)
     arm_timer(p, p->opts.connect_timeout_ms);
     p->conn = fo_myconn_new(p->loop, p->user, p->password, p);
     if (p->conn == NULL) {
-        fail(p, "out of memory");
+        fail(p, FO_PROBE_FAILED, "out of memory");
         return;
     }
     if (fo_myconn_set_tls(p->conn, &p->opts.tls, err) != 0) {
-        fail(p, "%s", err);
+        fail(p, FO_PROBE_FAILED, "%s", err);
         return;
     }
     p->phase = PH_CONNECT;
@@ -242,9 +453,9 @@ static void timer_cb(uv_timer_t *t)
     if (p->phase == PH_IDLE)
         begin_attempt(p);
     else if (p->phase == PH_CONNECT)
-        fail(p, "connect timeout after %u ms", p->opts.connect_timeout_ms);
+        fail(p, FO_PROBE_FAILED, "connect timeout after %u ms", p->opts.connect_timeout_ms);
     else
-        fail(p, "read timeout after %u ms", p->opts.read_timeout_ms);
+        fail(p, FO_PROBE_FAILED, "read timeout after %u ms", p->opts.read_timeout_ms);
 }
 
 static void arm_timer(struct fo_probe *p, uint64_t ms)
@@ -278,6 +489,9 @@ struct fo_probe *fo_probe_start(uv_loop_t *loop, const char *host, uint16_t port
     p->phase = PH_IDLE;
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
+    uv_check_init(loop, &p->arm);
+    p->arm.data = p;
+    p->open_handles = 2;
     arm_timer(p, 0);
     return p;
 }
@@ -295,10 +509,16 @@ void fo_probe_kick(struct fo_probe *p)
     if (p != NULL && !p->closing && p->phase == PH_IDLE) arm_timer(p, 0);
 }
 
+void fo_probe_get_stats(const struct fo_probe *p, struct fo_probe_stats *out)
+{
+    *out = p->stats;
+}
+
 void fo_probe_close(struct fo_probe *p)
 {
     if (p == NULL || p->closing) return;
     p->closing = true;
     drop_conn(p);
-    uv_close((uv_handle_t *)&p->timer, timer_closed);
+    uv_close((uv_handle_t *)&p->timer, handle_closed);
+    uv_close((uv_handle_t *)&p->arm, handle_closed);
 }

@@ -419,15 +419,20 @@ static void peer_fail(struct peer *p, int status, const char *reason, bool allow
 
 /* ------------------------------------------------------------------ API */
 
-int fo_agentc_new(struct fo_agentc **out, uv_loop_t *loop, const struct fo_tls_cfg *tls, char err[FO_ERRLEN])
+int fo_agentc_new(struct fo_agentc **out, uv_loop_t *loop, const struct fo_tls_cfg *tls, struct fo_tls_files *files,
+                  char err[FO_ERRLEN])
 {
     struct fo_agentc *a = calloc(1, sizeof(*a));
     int rc;
 
     if (a == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     a->loop = loop;
-    rc = tls->insecure ? fo_tls_ctx_new_plain(&a->tls, err)
-                       : fo_tls_ctx_new(&a->tls, tls->ca_file, tls->cert_file, tls->key_file, FO_TLS_ROLE_AGENT, err);
+    if (tls->insecure)
+        rc = fo_tls_ctx_new_plain(&a->tls, err);
+    else if (files != NULL)
+        rc = fo_tls_ctx_from_files(&a->tls, files, FO_TLS_ROLE_AGENT, err);
+    else
+        rc = fo_tls_ctx_new(&a->tls, tls->ca_file, tls->cert_file, tls->key_file, FO_TLS_ROLE_AGENT, err);
     if (rc != 0) {
         free(a);
         return rc;

@@ -40,12 +40,16 @@
 
 struct fo_agentc;
 struct fo_agentc_call;
+struct fo_tls_files; /* common/tls.h */
 
 typedef void (*fo_agentc_cb)(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp);
 
-/* Loads the TLS context from tls (unless tls->insecure). Returns 0 or FO_ECONFIG /
+/* Makes the TLS context (unless tls->insecure; agents only) from files, the [tls]
+ * files the process loaded once (controller/ctl.h, tls_files: no file is read here),
+ * or, files NULL, by loading tls's paths. Returns 0 or FO_ECONFIG / FO_EINVAL /
  * FO_ENOMEM with err filled. */
-int fo_agentc_new(struct fo_agentc **out, uv_loop_t *loop, const struct fo_tls_cfg *tls, char err[FO_ERRLEN]);
+int fo_agentc_new(struct fo_agentc **out, uv_loop_t *loop, const struct fo_tls_cfg *tls, struct fo_tls_files *files,
+                  char err[FO_ERRLEN]);
 
 /* Sends req (its id is set by agentc) to the agent at host:port. host is an IP
  * literal or a name (resolved with uv_getaddrinfo). timeout_ms 1..600000. Returns the

@@ -70,6 +70,7 @@ void fo__vip_unref(struct fo_vipmgr *v)
         free(s);
     }
     fo__vip_watch_free(v);
+    fo__vip_relay_free(v);
     free(v);
 }
 
@@ -150,6 +151,11 @@ static void note_sent(struct fo_vipmgr *v, struct fo__vip_state *s, const char *
     s->sent_port = port;
     s->sent_ms = uv_now(v->ctl->loop);
     s->sent_valid = true;
+}
+
+void fo__vip_note_sent(struct fo_vipmgr *v, struct fo__vip_state *s, const char *host, uint16_t port)
+{
+    note_sent(v, s, host, port);
 }
 
 static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *cidr, const char *host,
@@ -478,6 +484,24 @@ void fo_vipmgr_move_cancel(struct fo_vipmgr_move *m)
 /* ------------------------------------------------------------------ the renewal loop */
 
 static void renewed(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp);
+static void tick_cb(uv_timer_t *t);
+
+/* Time between two renewals of a lease: lease/4 at most (DESIGN.md §7). The loop only
+ * looks on its TICK_MS tick, so a renewal due at lease/4 would go out up to a tick
+ * later; it is made due one tick early instead. What a leader change may take before
+ * the VIP lapses is lease minus this period (docs/vip-leader-change.md), so it must
+ * not grow by a tick. */
+static unsigned renew_period_ms(const struct fo_store_cluster *c)
+{
+    unsigned quarter = fo__vip_lease_ms(c) / 4;
+
+    return quarter > 2 * TICK_MS ? quarter - TICK_MS : quarter;
+}
+
+unsigned fo__vip_renew_period_ms(const struct fo_store_cluster *c)
+{
+    return renew_period_ms(c);
+}
 
 /* Renews the lease of the recorded holder t of one VIP (or acquires it again there,
  * when its agent said it lost it). */
@@ -493,7 +517,8 @@ static void renew_holder(struct fo_vipmgr *v, struct fo__vip_state *s, const str
     if (!fo__vip_revoke_allows(v, s, c, t->host, t->port)) return;
     fo__vip_lapse_check(v, s, c);
     note_sent(v, s, t->host, t->port);
-    s->next_renew_ms = now + fo__vip_lease_ms(c) / 4;
+    s->direct_sent_ms = now;
+    s->next_renew_ms = now + renew_period_ms(c);
     if (s->reacquire) {
         if (send_acquire(v, c, t->cidr, t->host, fo__vip_agent_port(c), c->epoch, fo__vip_lease_ms(c) / 2, renewed, s,
                          &s->call, err) != 0) {
@@ -525,8 +550,16 @@ static void keep_or_move(struct fo_vipmgr *v, const struct fo_store_cluster *c, 
     struct fo__vip_state *s;
     char err[FO_ERRLEN];
 
-    if ((s = fo__vip_state_get(v, c->name, key)) == NULL || s->call != NULL || s->move != NULL) return;
+    if ((s = fo__vip_state_get(v, c->name, key)) == NULL || s->move != NULL) return;
     if (fo__vip_target_of(v, c, key, &t) != 0) return;
+    /* The writer VIP's holder is the designated primary but does not answer this node
+     * (its direct renewal failed, or is a renewal period overdue): renew it through
+     * another agent of the cluster too (docs/relayed-lease.md). */
+    if (key[0] == '\0' && want_host != NULL && t.host[0] != '\0' && strcmp(t.host, want_host) == 0 &&
+        t.port == want_port && !s->reacquire &&
+        (s->relaying || (s->call != NULL && uv_now(v->ctl->loop) - s->direct_sent_ms >= renew_period_ms(c))))
+        fo__vip_relay_maybe(v, s, c, &t);
+    if (s->call != NULL) return;
     if (want_host == NULL || (strcmp(t.host, want_host) == 0 && t.port == want_port)) {
         renew_holder(v, s, c, &t);
         return;
@@ -606,6 +639,13 @@ static void loop_readers(struct fo_vipmgr *v, const struct fo_store_cluster *c)
 /* Whether a failover of c is unfinished: a run of this node, or one the store shows
  * (begun by a previous leader, or a run that died while this node stayed leader).
  * A store error counts as running: the loop then only waits a tick. */
+static bool failover_unfinished(struct fo_vipmgr *v, const struct fo_store_cluster *c);
+
+bool fo__vip_failover_unfinished(struct fo_vipmgr *v, const struct fo_store_cluster *c)
+{
+    return failover_unfinished(v, c);
+}
+
 static bool failover_unfinished(struct fo_vipmgr *v, const struct fo_store_cluster *c)
 {
     struct fo_store_failover f;
@@ -631,6 +671,48 @@ static int loop_cluster(void *data, const struct fo_store_cluster *c)
     return 0;
 }
 
+/* Part of a ready leader's first act: renews the recorded holder of VIP key of c at
+ * once, where the loop would renew it (for the writer VIP: only on the designated
+ * primary; a holder elsewhere is the loop's to move, never to renew). Returns whether
+ * a lease message went out. */
+static bool first_renew(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *key, const char *want_host,
+                        uint16_t want_port)
+{
+    struct fo__vip_target t;
+    struct fo__vip_state *s;
+
+    if ((s = fo__vip_state_get(v, c->name, key)) == NULL || s->call != NULL || s->move != NULL) return false;
+    if (fo__vip_target_of(v, c, key, &t) != 0 || t.host[0] == '\0') return false;
+    if (want_host != NULL && (strcmp(t.host, want_host) != 0 || t.port != want_port)) return false;
+    s->next_renew_ms = 0;
+    renew_holder(v, s, c, &t);
+    return s->call != NULL;
+}
+
+struct first_act {
+    struct fo_vipmgr *v;
+    unsigned sent;
+};
+
+/* DESIGN.md §7: "a new leader renews the recorded holder's lease as its first act".
+ * The old leader's last renewal may be a renewal period older than its death and the
+ * election took up to two election timeouts, so what is left of the holder's lease is
+ * short (docs/vip-leader-change.md): waiting for the next tick could cost the VIP.
+ * Renewing the recorded holder under the cluster's epoch cannot make a second holder:
+ * the store names every host that may hold the VIP, and the agent only extends a lease
+ * it still holds (agent/lease.h). Clusters with an unfinished failover are left to the
+ * resumed failover, exactly as the loop does. */
+static int first_cluster(void *data, const struct fo_store_cluster *c)
+{
+    struct first_act *fa = data;
+    unsigned i;
+
+    if (c->primary_host[0] == '\0' || failover_unfinished(fa->v, c)) return 0;
+    if (c->vip[0] != '\0') fa->sent += first_renew(fa->v, c, "", c->primary_host, c->primary_port);
+    for (i = 0; i < c->n_reader_vips; i++) fa->sent += first_renew(fa->v, c, c->reader_vips[i], NULL, 0);
+    return 0;
+}
+
 static void renewed_do(struct fo__vip_state *s, int status, const char *error, const Fo__Agent__AgentResponse *resp)
 {
     s->call = NULL;
@@ -644,8 +726,12 @@ static void renewed_do(struct fo__vip_state *s, int status, const char *error, c
         s->reacquire = false;
         if (s->lapse_since_ms != 0) fo__vip_lapse_over(s->v, s);
         s->last_ok_sent_ms = s->sent_ms;
+        if (s->relaying) fo__vip_relay_direct_ok(s->v, s);
         return;
     }
+    /* No answer at all from the writer VIP's holder: relays take over (the loop
+     * checks that it is still the designated primary before each one). */
+    if (status != 0 && s->key[0] == '\0' && !s->reacquire) s->relaying = true;
     if (s->held || s->error[0] == '\0')
         FO_WARN(MOD, "cluster %s: %s %s lease on %s:%u: %s", s->cluster, fo__vip_what(s->key), s->key, s->sent_host,
                 s->sent_port, error[0] ? error : fo_strerror(status));
@@ -655,9 +741,16 @@ static void renewed_do(struct fo__vip_state *s, int status, const char *error, c
     /* The agent no longer holds it (expired, released, restarted): the recorded
      * holder is the only host that may hold it, so taking it again there is safe. */
     if (status == 0 && resp->code == FO_ENOTFOUND) {
+        bool was_renewal = !s->reacquire;
         if (s->lapse_since_ms == 0) fo__vip_lapse_seen(s->v, s, error);
         s->reacquire = true;
         s->next_renew_ms = 0;
+        /* Every tick without the VIP is a write outage: after a refused renewal, look
+         * again now (the loop checks that the holder is still where the VIP belongs)
+         * instead of a tick later. A refused re-acquire waits for the tick, so that an
+         * agent that keeps refusing (e.g. not configured for the cluster) is not asked
+         * in a tight loop. */
+        if (was_renewal && s->v->ready && !s->v->stopping) uv_timer_start(&s->v->tick, tick_cb, 0, TICK_MS);
     }
 }
 
@@ -681,23 +774,24 @@ static void tick_cb(uv_timer_t *t)
 
 /* ------------------------------------------------------------------ lifetime */
 
-/* A new leader renews at the earliest one election after the old one stopped, and the
- * last renewal may be lease/4 older than that: a shorter lease lets the VIP lapse for a
- * moment on some leader changes (measured with the defaults: README "Writer VIP"). */
+/* A lease shorter than fo_config_min_vip_lease_ms may run out between the old
+ * leader's death and the new leader's first renewal (docs/vip-leader-change.md): still
+ * safe, but a write outage on some leader changes, so say so at start. */
 static void warn_short_leases(const struct fo_config *cfg)
 {
-    unsigned i, lease, need;
+    unsigned i, lease, need = fo_config_min_vip_lease_ms(cfg->election_timeout_ms, cfg->heartbeat_timeout_ms);
 
     for (i = 0; i < cfg->n_clusters; i++) {
         const struct fo_cluster_cfg *cc = &cfg->clusters[i];
         if (cc->vip[0] == '\0' && cc->n_reader_vips == 0) continue;
         lease = cc->vip_lease_ms != 0 ? cc->vip_lease_ms : FO_DEFAULT_VIP_LEASE_MS;
-        need = 2 * cfg->election_timeout_ms + lease / 4;
         if (lease < need)
             FO_WARN(MOD,
-                    "cluster %s: vip_lease_ms %u < 2 x election_timeout_ms + lease/4 (%u): a leader change may let "
-                    "the VIP lapse for a moment before the new leader renews it",
-                    cc->name, lease, need);
+                    "cluster %s: vip_lease_ms %u < %u, what a leader change may take (4/3 x (2 x "
+                    "election_timeout_ms %u + heartbeat_timeout_ms %u + %u)): the VIP may lapse for a moment when "
+                    "the leader dies; lengthen the lease or shorten the election timeout",
+                    cc->name, lease, need, cfg->election_timeout_ms, cfg->heartbeat_timeout_ms,
+                    FO_LEADER_HANDOVER_SLACK_MS);
     }
 }
 
@@ -708,13 +802,14 @@ int fo_vipmgr_start(struct fo_ctl *ctl, struct fo_vipmgr **out, char err[FO_ERRL
 
     if (v == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     v->ctl = ctl;
-    if ((rc = fo_agentc_new(&v->agentc, ctl->loop, &ctl->cfg.tls, err)) != 0) {
+    if ((rc = fo_agentc_new(&v->agentc, ctl->loop, &ctl->cfg.tls, ctl->tls_files, err)) != 0) {
         free(v);
         return rc;
     }
     uv_timer_init(ctl->loop, &v->tick);
     v->tick.data = v;
     v->refs = 1;
+    if (fo__vip_relay_init(v, err) != 0) FO_WARN(MOD, "relayed lease renewals off: %s", err);
     uv_timer_start(&v->tick, tick_cb, TICK_MS, TICK_MS);
     warn_short_leases(&ctl->cfg);
     *out = v;
@@ -728,6 +823,7 @@ static void tick_closed(uv_handle_t *h)
 
 void fo_vipmgr_leader_ready(struct fo_vipmgr *v)
 {
+    struct first_act fa = {v, 0};
     struct fo__vip_state *s;
 
     if (v == NULL || v->stopping) return;
@@ -740,6 +836,10 @@ void fo_vipmgr_leader_ready(struct fo_vipmgr *v)
         s->lapse_since_ms = 0;
         s->lapse_reported = false;
     }
+    if (!fo_raft_is_ready(&v->ctl->raft)) return; /* the tick renews once it is */
+    fo_store_each_vip_cluster(v->ctl->store, first_cluster, &fa);
+    v->first_renewals += fa.sent;
+    if (fa.sent > 0) FO_INFO(MOD, "leader ready: renewing %u VIP lease(s) at once (first act)", fa.sent);
 }
 
 void fo_vipmgr_leader_lost(struct fo_vipmgr *v)
@@ -757,6 +857,7 @@ void fo_vipmgr_leader_lost(struct fo_vipmgr *v)
         s->revoked = false;
         s->released_by_revoke = false;
         if (s->call != NULL) fo_agentc_cancel(s->call);
+        fo__vip_relay_cancel(s);
         if (s->queued != NULL) fo_vipmgr_move_cancel(s->queued);
         if (s->move != NULL) fo_vipmgr_move_cancel(s->move);
     }
@@ -766,6 +867,7 @@ void fo_vipmgr_leader_lost(struct fo_vipmgr *v)
 
 void fo__vip_quiesce(struct fo__vip_state *s)
 {
+    fo__vip_relay_cancel(s);
     if (s->call != NULL) fo_agentc_cancel(s->call);
     if (s->move != NULL && s->move->cb == NULL) fo_vipmgr_move_cancel(s->move);
 }
@@ -828,6 +930,9 @@ void fo_vipmgr_metrics(struct fo_vipmgr *v, struct fo_buf *b)
     fo_prom_family(b, "failoverd_vip_moves_total", "counter", "VIP moves finished by this node, by result");
     sample(b, "failoverd_vip_moves_total", "result", "ok", (double)v->moves_ok);
     sample(b, "failoverd_vip_moves_total", "result", "failed", (double)v->moves_failed);
+    fo_prom_family(b, "failoverd_vip_first_renewals_total", "counter",
+                   "lease renewals sent the moment this node became the ready leader (its first act)");
+    sample(b, "failoverd_vip_first_renewals_total", NULL, NULL, (double)v->first_renewals);
     fo_prom_family(b, "failoverd_agent_calls_total", "counter", "failover-agent RPCs by outcome");
     sample(b, "failoverd_agent_calls_total", "result", "ok", (double)st.ok);
     sample(b, "failoverd_agent_calls_total", "result", "refused", (double)st.refused);
@@ -836,4 +941,5 @@ void fo_vipmgr_metrics(struct fo_vipmgr *v, struct fo_buf *b)
                    "connections to agents that failed mutual TLS authentication");
     sample(b, "failoverd_agent_tls_refused_total", NULL, NULL, (double)st.tls_refused);
     fo__vip_watch_metrics(v, b);
+    fo__vip_relay_metrics(v, b);
 }

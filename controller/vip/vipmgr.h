@@ -21,11 +21,11 @@
  * answered a release at epoch N is deaf to a deposed leader's renewals at N-1. Only
  * monotonic time is used.
  *
- * Outside failovers the leader renews the holder's lease every lease/4 while the
- * holder is the designated primary, re-acquires it (same host, so no overlap is
- * possible) when the agent says it lost it (expired, agent restarted), and moves it
- * to the designated primary by the rule above when they differ (e.g. a VIP added to
- * a running cluster, or a move that did not finish). While a failover runs for a
+ * Outside failovers the leader renews the holder's lease every lease/4 (at most)
+ * while the holder is the designated primary, re-acquires it at once (same host, so
+ * no overlap is possible) when the agent says it lost it (expired, agent restarted),
+ * and moves it to the designated primary by the rule above when they differ (e.g. a
+ * VIP added to a running cluster, or a move that did not finish). While a failover runs for a
  * cluster the lease of the old primary is no longer renewed; the failover's VIP step
  * (fo_vipmgr_move) moves it. "While a failover runs" is what the *store* says
  * (fo_store_get_running_failover), not only a run of this node: a leader that resumes
@@ -70,7 +70,15 @@ int fo_vipmgr_start(struct fo_ctl *ctl, struct fo_vipmgr **out, char err[FO_ERRL
 void fo_vipmgr_stop(struct fo_vipmgr *v);
 
 /* Leadership: ready starts the renewal loop (and the clock of a fresh leader's
- * wait); lost stops it and forgets every send time. */
+ * wait); lost stops it and forgets every send time.
+ *
+ * ready's first act (DESIGN.md §7, docs/vip-leader-change.md), before it returns and so
+ * before any tick, move or resumed failover: for every cluster without an unfinished
+ * failover, it sends a lease renewal to the recorded holder of each VIP the loop would
+ * keep there (the writer VIP when its holder is the designated primary; every reader
+ * VIP). A holder whose agent answers that the lease already ran out is re-acquired at
+ * once on the same host. Call it once the store is up to date (after the leader's
+ * barrier). */
 void fo_vipmgr_leader_ready(struct fo_vipmgr *v);
 void fo_vipmgr_leader_lost(struct fo_vipmgr *v);
 

@@ -16,6 +16,7 @@
 #define FO__VIP_MAX_STRAYS 4
 
 struct fo_buf;
+struct fo__vip_relay; /* vipmgr_relay.c */
 
 /* A host seen with a VIP configured while it is not that VIP's recorded holder. */
 struct fo__vip_stray {
@@ -58,6 +59,17 @@ struct fo__vip_state {
     uint64_t lapse_since_ms;  /* when the lapse was seen, 0 = none */
     bool lapse_reported;      /* the "not re-acquired yet" Decision was recorded */
     char lapse_error[160];
+    /* Relayed renewals (vipmgr_relay.c, writer VIP only): the holder does not answer
+     * this node directly, so its lease is also renewed through another agent. */
+    bool relaying;               /* in a relay episode */
+    uint64_t direct_sent_ms;     /* send time of the loop's last direct renewal */
+    struct fo__vip_relay *relay; /* one relay in flight, or NULL */
+    uint64_t next_relay_ms;      /* when the next relay is due */
+    unsigned relay_next;         /* which other host to try next (round robin) */
+    uint64_t relay_since_ms;     /* start of the episode */
+    uint64_t relay_count;        /* relayed renewals confirmed in this episode */
+    char relay_via[FO_HOST_LEN]; /* host of the last relay that worked */
+    bool relay_reported;         /* the episode's "vip_relayed" Decision was recorded */
     /* Stray holders (vipmgr_watch.c). */
     struct fo__vip_stray strays[FO__VIP_MAX_STRAYS];
     unsigned n_strays;
@@ -91,8 +103,15 @@ struct fo_vipmgr {
      * a status answer from before that is not evidence of a stray. */
     uint64_t gen;
     uint64_t moves_ok, moves_failed, renew_ok, renew_failed, reacquired;
+    uint64_t first_renewals; /* lease messages sent as a ready leader's first act */
     uint64_t strays_seen, stray_releases_ok, stray_releases_failed, lapses, polls_ok, polls_failed;
     uint64_t revokes_released, revokes_fenced, revokes_unreached, revokes_total;
+    /* Relayed renewals: this node's certificate chain (DER, sent with each token) and
+     * counters by result (vipmgr_relay.c). n_chain 0: relays off (plain mode). */
+    uint8_t *chain[4];
+    size_t chain_len[4];
+    unsigned n_chain;
+    uint64_t relayed[5];
 };
 
 /* One VIP of a cluster as the store has it: its address and its recorded holder. */
@@ -117,6 +136,29 @@ uint64_t fo__vip_expiry_of(struct fo_vipmgr *v, const struct fo__vip_state *s, c
                            const struct fo__vip_target *t);
 /* Cancels the renewal loop's own move and renewal call of s (not a failover's move). */
 void fo__vip_quiesce(struct fo__vip_state *s);
+
+/* Whether a failover of c is unfinished (a run of this node, or one the store shows). */
+bool fo__vip_failover_unfinished(struct fo_vipmgr *v, const struct fo_store_cluster *c);
+/* Records host:port as sent a lease message now (the "surely run out" rule). */
+void fo__vip_note_sent(struct fo_vipmgr *v, struct fo__vip_state *s, const char *host, uint16_t port);
+/* A renewal period of c (lease/4 at most). */
+unsigned fo__vip_renew_period_ms(const struct fo_store_cluster *c);
+
+/* vipmgr_relay.c (docs/relayed-lease.md) */
+/* Loads this node's certificate chain for relay tokens (nothing in plain mode). */
+int fo__vip_relay_init(struct fo_vipmgr *v, char err[FO_ERRLEN]);
+void fo__vip_relay_free(struct fo_vipmgr *v);
+/* The renewal loop saw the holder t of the writer VIP not answer (direct renewal
+ * failed or overdue): starts or continues a relay episode and sends a relayed
+ * renewal when one is due. Only for the designated primary with no failover
+ * unfinished and no revoke in force (the caller checks the first, this the rest). */
+void fo__vip_relay_maybe(struct fo_vipmgr *v, struct fo__vip_state *s, const struct fo_store_cluster *c,
+                         const struct fo__vip_target *t);
+/* The holder answered directly again: ends the episode (and records it). */
+void fo__vip_relay_direct_ok(struct fo_vipmgr *v, struct fo__vip_state *s);
+/* Cancels the relay in flight of s and ends its episode (revoke, leadership loss). */
+void fo__vip_relay_cancel(struct fo__vip_state *s);
+void fo__vip_relay_metrics(struct fo_vipmgr *v, struct fo_buf *b);
 
 /* vipmgr_watch.c */
 /* Commits a Decision (fo_ctl_propose; failures are logged). */

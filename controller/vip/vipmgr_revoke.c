@@ -16,7 +16,8 @@ struct fo_vipmgr_revoke {
     struct fo_vipmgr *v;
     char cluster[FO_NAME_LEN];
     char host[FO_HOST_LEN];
-    uint16_t port;
+    uint16_t port;       /* the old primary's mysqld */
+    uint16_t agent_port; /* its host's agent (the cluster's agent_port) */
     uint64_t epoch;
     uint64_t t0_ms;
     bool has_vip;
@@ -75,7 +76,8 @@ static void finish(struct fo_vipmgr_revoke *r)
         s->held = false;
     }
     snprintf(res.detail, sizeof(res.detail), "agent %.80s:%u at epoch %llu in %llu ms: %.150s; %.150s%s", r->host,
-             r->port, (unsigned long long)r->epoch, (unsigned long long)(now - r->t0_ms), r->rel_note, r->fence_note,
+             r->agent_port, (unsigned long long)r->epoch, (unsigned long long)(now - r->t0_ms), r->rel_note,
+             r->fence_note,
              res.released                 ? ""
              : res.lease_safe_at_ms > now ? "; the old lease has surely run out later"
                                           : "; the old lease has surely run out already");
@@ -154,6 +156,8 @@ static int send_both(struct fo_vipmgr_revoke *r, const struct fo_store_cluster *
     Fo__Agent__FenceMysql fence = FO__AGENT__FENCE_MYSQL__INIT;
     char addr[FO_VIP_LEN], ferr[FO_ERRLEN];
 
+    r->agent_port = fo__vip_agent_port(c);
+
     if (r->has_vip) {
         snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(c->vip, "/"), c->vip);
         rel.cluster = r->cluster;
@@ -161,7 +165,7 @@ static int send_both(struct fo_vipmgr_revoke *r, const struct fo_store_cluster *
         rel.vip = addr;
         req.body_case = FO__AGENT__AGENT_REQUEST__BODY_RELEASE;
         req.release = &rel;
-        r->rel = fo_agentc_call(r->v->agentc, r->host, fo__vip_agent_port(c), &req, timeout_ms, rel_done, r, err);
+        r->rel = fo_agentc_call(r->v->agentc, r->host, r->agent_port, &req, timeout_ms, rel_done, r, err);
         if (r->rel == NULL) return FO_EIO;
         r->pending++;
     } else {
@@ -173,7 +177,7 @@ static int send_both(struct fo_vipmgr_revoke *r, const struct fo_store_cluster *
     req.body_case = FO__AGENT__AGENT_REQUEST__BODY_FENCE;
     req.release = NULL;
     req.fence = &fence;
-    r->fence = fo_agentc_call(r->v->agentc, r->host, fo__vip_agent_port(c), &req, timeout_ms, fence_done, r, ferr);
+    r->fence = fo_agentc_call(r->v->agentc, r->host, r->agent_port, &req, timeout_ms, fence_done, r, ferr);
     if (r->fence == NULL) {
         if (r->pending == 0) return fo_errf(err, FO_EIO, "%s", ferr);
         /* The release is on its way: report the fence as not sent. */

@@ -277,7 +277,7 @@ def part_agent():
             check(vip_held_seen == {1}, f"leader's failoverd_vip_held was {sorted(vip_held_seen)} during the flood")
             check(max_fds < FD_BOUND, f"agent had {max_fds} fds open (bound {FD_BOUND})")
             m = agents.metrics(1)
-            refused = m.get(("fo_agent_conn_refused_total", 'reason="per_source"')) or 0
+            refused = m.get(("failoverd_agent_conn_refused_total", 'reason="per_source"')) or 0
             check(refused > 0, f"agent did not count per_source refusals: {m}")
             with open(agents.log_path(1)) as fh:
                 log = fh.read()

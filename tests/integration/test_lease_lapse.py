@@ -6,8 +6,11 @@ Hosts in network namespaces: db1..db3 (mariadbd + failover-agent with its DEFAUL
 config: lease_read_only on), c1..c3 (failoverd), cli (a client that writes through the
 writer VIP only).
   1. The controllers (only they) are cut off from db1 for 3 leases: the replicas still
-     replicate from db1, so there is no failover (unreachable_primary), but nobody can
-     renew db1's lease: its agent drops the VIP and makes its mysqld read-only.
+     replicate from db1, so there is no failover (unreachable_primary). The agents of
+     db2 and db3 are stopped first: they would relay the leader's renewals to db1
+     (docs/relayed-lease.md; tests/integration/test_controller_partition.py tests
+     that), and this test is about what happens when nobody can renew db1's lease: its
+     agent drops the VIP and makes its mysqld read-only.
   2. The cut is healed: the leader re-acquires the VIP on db1 under the SAME epoch and
      the agent undoes its own fence. Expected, with no operator action: db1 writable
      again, a write through the VIP succeeds within a bound, still no failover (epoch 0),
@@ -53,6 +56,9 @@ def run_with(net, env, agents):
     check(sid == 1, f"the write through the VIP landed on server {sid}")
     since = int(time.time() * 1000)
 
+    step("stopping the agents of db2 and db3 (no relayed renewals)")
+    agents.stop(2)
+    agents.stop(3)
     with WritableSampler(db, period=0.02) as smp:
         step("cutting the controllers (only) off from db1; the replicas still see it")
         for c in ("c1", "c2", "c3"):
@@ -72,6 +78,8 @@ def run_with(net, env, agents):
         for c in ("c1", "c2", "c3"):
             net.heal(c, "db1", both=True)
         t_heal = time.monotonic()
+        agents.start(2)
+        agents.start(3)
         sid = wait_for(lambda: vip_write(net, env, DB_PORT, "after"), 30, "a write through the VIP after the heal",
                        interval=0.1)
         t_write = time.monotonic() - t_heal
@@ -85,8 +93,8 @@ def run_with(net, env, agents):
                           since_wall_ms=since)
     step(f"decision: {d.get('reason')!r}; sampler: {smp.describe()}")
     m = agents.metrics(1)
-    undone = m.get(("fo_agent_lease_writable_again_total", 'cluster="demo"')) or \
-        m.get(("fo_agent_lease_writable_again_total", ""))
+    undone = m.get(("failoverd_agent_lease_writable_again_total", 'cluster="demo"')) or \
+        m.get(("failoverd_agent_lease_writable_again_total", ""))
     step(f"agent 1 lease_writable_again_total: {undone!r}")
 
 

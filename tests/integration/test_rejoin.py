@@ -6,7 +6,7 @@ read-only and never repointed (issue 3).
   1. kill -9 the primary (server 1): failover epoch 1 to P. Restart server 1 (it
      starts writable, as after a crash): within 20 s it is read_only=1, replicates
      from P (IO/SQL Yes) and receives a new write made on P.
-  2. `failoverctl ack demo`, kill -9 P: failover epoch 2 to Q. Restart P with
+  2. `failoverctl ack demo`, stop P (SIGTERM; see below): failover epoch 2 to Q. Restart P with
      --skip-networking (the controllers cannot see it), write rows on it over its
      unix socket (errant GTIDs; Q has moved on too), restart it normally and
      writable: it becomes
@@ -158,10 +158,17 @@ def main():
 
         # ---------------------------------------------------------------- 2. errant GTIDs
         env.ack()
-        step(f"acknowledged; kill -9 primary {env.addr(p)}")
+        step(f"acknowledged; stop primary {env.addr(p)} (SIGTERM)")
         for r in (1, q_other):
             env.wait_caught_up(r, p, timeout=20)
-        db.kill9(p)
+        # A clean stop, not kill -9: this part tests errant GTIDs, not crash recovery.
+        # MariaDB 10.11.19 failed InnoDB crash recovery of exactly this server (a
+        # promoted replica that a former primary replicates from) in about 1 of 5 runs
+        # ("Retry with innodb_force_recovery=5" / "Data structure corruption" from the
+        # rollback-segment scan, at the same LSNs every time, and again on every retry
+        # of the same datadir): a MariaDB bug the rig cannot work around (docs/testing.md).
+        # Part 1 still kills a primary with kill -9 and restarts it.
+        db.stop(p)
         f = env.failover(2, timeout=60)
         q = env.index(f["new_primary"])
         step(f"failover: {steps_line(f)}")

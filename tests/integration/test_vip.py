@@ -181,7 +181,7 @@ def run_with(net, env, agents):
         wait_holder(agents, DBH[q], LEASE_MS / 1000 + 5, f"the VIP back on {DBH[q]} after its agent restarted")
         step(f"agent on {DBH[q]} restarted; VIP held again after {time.monotonic() - t_restart:.2f}s")
         m = agents.metrics(aq)
-        epoch = m.get(("fo_agent_epoch", 'cluster="demo"'))
+        epoch = m.get(("failoverd_agent_epoch", 'cluster="demo"'))
         check(epoch == 2, f"agent {aq}'s epoch after restart is {epoch}, expected 2 (metrics {m})")
         sid = wait_for(lambda: cli.write("after-agent-restart"), 10, "a write through the VIP")
         check(sid == q, f"write through the VIP landed on {sid}, not {q}")

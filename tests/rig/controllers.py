@@ -28,7 +28,14 @@ Command line (used by deploy/quickstart.sh; nodes keep running after it exits):
     python3 -m rig.controllers start --dir DIR --nodes 3 --admin-base 7001 \\
         --raft-base 7101 --http-base 9501 --cluster demo --user failoverd \\
         --password-file FILE --instance 127.0.0.1:33061 --instance ... \\
+        [--repl-user repl --repl-password-file FILE] [--agent-port PORT] \\
         [--tls-dir TLSDIR | --insecure]
+--repl-user/--repl-password-file register the cluster's replication account, with
+which failoverd points a former primary at the new one (rejoin); without it a former
+primary is left read-only and not replicating. Every password file must lie in the
+directory of the first one (the nodes' secrets_dir). --agent-port is the cluster's
+agent_port: failoverd reaches an instance's failover-agent at the instance's host and
+that port (the quickstart runs one per server with `python3 -m rig.agents start`).
     python3 -m rig.controllers stop --dir DIR"""
 
 import argparse
@@ -789,7 +796,14 @@ def _cli_start(a):
         if not a.password_file or not a.instance:
             print("--cluster needs --password-file and at least one --instance", file=sys.stderr)
             return 2
-        clusters.append(Cluster(a.cluster, os.path.abspath(a.password_file), a.instance, user=a.user))
+        if bool(a.repl_user) != bool(a.repl_password_file):
+            print("--repl-user and --repl-password-file go together", file=sys.stderr)
+            return 2
+        clusters.append(Cluster(a.cluster, os.path.abspath(a.password_file), a.instance, user=a.user,
+                                repl_user=a.repl_user or None,
+                                repl_password_file=os.path.abspath(a.repl_password_file)
+                                if a.repl_password_file else None,
+                                agent_port=a.agent_port))
     os.makedirs(a.dir, exist_ok=True)
     rig = ControllerRig(n=a.nodes, base_dir=a.dir, admin_base=a.admin_base, raft_base=a.raft_base,
                         http_base=a.http_base, clusters=clusters, detach=True, keep=True,
@@ -833,6 +847,9 @@ def main(argv=None):
     p.add_argument("--user", default="failoverd")
     p.add_argument("--password-file")
     p.add_argument("--instance", action="append", default=[])
+    p.add_argument("--repl-user", help="the cluster's replication account (repl_user)")
+    p.add_argument("--repl-password-file", help="its password file (repl_password_file)")
+    p.add_argument("--agent-port", type=int, help="failover-agent port on every instance's host (agent_port)")
     p.add_argument("--tls-dir", help="CA and certificates (ca.crt, ctl<N>.crt/.key, admin.crt/.key; "
                    "made there with deploy/gen-certs.sh if missing); default DIR/tls")
     p.add_argument("--insecure", action="store_true", help="plain TCP admin RPC ([tls] insecure = yes)")

@@ -53,8 +53,9 @@ def inst_summary(inst):
 class FailoverEnv:
     def __init__(self, db_port, ctl_port, n_db=3, rules=None, semi_sync=False, anti_flap_s=None,
                  max_lag_s=None, failover=None, probe=None, log_level="debug", slave_net_timeout=4,
-                 net=None, db_hosts=None, ctl_hosts=None, election_timeout_ms=1000, repl=True,
-                 extra_cluster=None, db_opts=None):
+                 net=None, db_hosts=None, ctl_hosts=None, election_timeout_ms=600, heartbeat_timeout_ms=60,
+                 repl=True, extra_cluster=None, db_opts=None):
+        # Raft timing: failoverd's defaults (common/config.h), so tests run what ships.
         require_binaries()
         self.rules = dict(rules or {})
         self.semi_sync = semi_sync
@@ -69,6 +70,7 @@ class FailoverEnv:
         self.probe = dict(probe or PROBE)
         self.log_level = log_level
         self.election_timeout_ms = election_timeout_ms
+        self.heartbeat_timeout_ms = heartbeat_timeout_ms
         self.net = net
         self.db = MariaDBRig(n=n_db, base_port=db_port, slave_net_timeout=slave_net_timeout,
                              net=net, hosts=db_hosts, **(db_opts or {}))
@@ -91,6 +93,7 @@ class FailoverEnv:
                 opts.update(repl_user="repl", repl_password_file=self.db.repl_password_file)
             self.c = ControllerRig(n=3, base_port=self.ctl_port, log_level=self.log_level, probe=self.probe,
                                    election_timeout_ms=self.election_timeout_ms,
+                                   heartbeat_timeout_ms=self.heartbeat_timeout_ms,
                                    failover=self.failover_cfg, net=self.net, hosts=self.ctl_hosts,
                                    clusters=[Cluster(CLUSTER, self.db.password_file, instances, **opts)])
             self.c.start_all()

@@ -56,7 +56,6 @@ static const struct bad_case bad_cases[] = {
     {AGENT "[cluster demo]\nvip = 10.0.0.1/33 eth0\n", "a.conf:8: [cluster demo] vip: "},
     {AGENT "[cluster demo]\nvip = 10.0.0.1/24 averyveryverylongifname\n", "a.conf:8: [cluster demo] vip: "},
     {AGENT "[cluster demo]\ninterface = eth0\n", "a.conf:8: [cluster demo] interface: unknown key"},
-    {AGENT "[cluster demo]\n", "a.conf: [cluster demo] vip: missing"},
     {AGENT "[mysql]\nport = 0\n", "a.conf:8: [mysql] port: '0' is out of range (1..65535)"},
     {AGENT "[mysql]\nuser = agent\n", "a.conf: [mysql] password_file: missing"},
     {AGENT "[mysql]\npassword_file = /nonexistent/pw\n", "a.conf: [mysql] user: missing"},
@@ -110,6 +109,21 @@ static void test_defaults(void)
     FO_CHECK_INT(c.clusters[0].vips[0].prefix, 24);
     FO_CHECK(fo_agent_config_cluster(&c, "demo") == &c.clusters[0]);
     FO_CHECK(fo_agent_config_cluster(&c, "other") == NULL);
+}
+
+/* A cluster section without vip lines: a VIP-less cluster, served Status and
+ * FenceMysql only (the quickstart's agents; clouds without layer 2). */
+static void test_vipless_cluster(void)
+{
+    static struct fo_agent_config c;
+    char err[FO_ERRLEN] = "";
+
+    FO_CHECK_INT(fo_agent_config_load_string(&c, "a.conf", AGENT "[cluster demo]\n[cluster other]\n", err), 0);
+    FO_CHECK_STR(err, "");
+    FO_CHECK_INT(c.n_clusters, 2);
+    FO_CHECK_INT(c.clusters[0].n_vips, 0);
+    FO_CHECK(fo_agent_config_cluster(&c, "demo") == &c.clusters[0]);
+    FO_CHECK(fo_agent_config_cluster(&c, "other") == &c.clusters[1]);
 }
 
 static void test_full(void)
@@ -179,4 +193,5 @@ static void test_file_errors(void)
     FO_CHECK(strstr(err, "/nonexistent/agent.conf: ") != NULL);
 }
 
-FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full), FO_T(test_file_errors))
+FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_vipless_cluster), FO_T(test_full),
+             FO_T(test_file_errors))

@@ -1,5 +1,6 @@
 /* Unit tests for agent/metrics.c: one series per lease (two VIPs of one cluster), the
- * epoch once per cluster, and promtool's verdict on the whole text (the test fails
+ * epoch once per cluster, every family under the failoverd_agent_ prefix (issue 10; the
+ * fo_agent_ names are gone), and promtool's verdict on the whole text (the test fails
  * when promtool is missing, like test_prom). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,24 +45,24 @@ static unsigned count(const char *hay, const char *needle)
 static void test_series_per_lease(void)
 {
     static const char *const want[] = {
-        "fo_agent_vip_held{cluster=\"demo\",vip=\"10.0.0.100/24 on eth0\"} 1\n",
-        "fo_agent_vip_held{cluster=\"demo\",vip=\"10.0.0.101/24 on eth0\"} 0\n",
-        "fo_agent_vip_held{cluster=\"demo\",vip=\"10.0.0.102/24 on eth1\"} 1\n",
-        "fo_agent_vip_held{cluster=\"other\",vip=\"10.0.1.100/24 on eth0\"} 0\n",
-        "fo_agent_lease_remaining_seconds{cluster=\"demo\",vip=\"10.0.0.100/24 on eth0\"} 1.5\n",
-        "fo_agent_lease_remaining_seconds{cluster=\"demo\",vip=\"10.0.0.101/24 on eth0\"} 0\n",
-        "fo_agent_lease_remaining_seconds{cluster=\"demo\",vip=\"10.0.0.102/24 on eth1\"} 0.25\n",
-        "fo_agent_epoch{cluster=\"demo\"} 5\n",
-        "fo_agent_rpcs_total{rpc=\"renew_lease\"} 7\n",
-        "fo_agent_rpcs_refused_total{reason=\"not_allowed\"} 2\n",
-        "fo_agent_lease_expired_total 1\n",
+        "failoverd_agent_vip_held{cluster=\"demo\",vip=\"10.0.0.100/24 on eth0\"} 1\n",
+        "failoverd_agent_vip_held{cluster=\"demo\",vip=\"10.0.0.101/24 on eth0\"} 0\n",
+        "failoverd_agent_vip_held{cluster=\"demo\",vip=\"10.0.0.102/24 on eth1\"} 1\n",
+        "failoverd_agent_vip_held{cluster=\"other\",vip=\"10.0.1.100/24 on eth0\"} 0\n",
+        "failoverd_agent_lease_remaining_seconds{cluster=\"demo\",vip=\"10.0.0.100/24 on eth0\"} 1.5\n",
+        "failoverd_agent_lease_remaining_seconds{cluster=\"demo\",vip=\"10.0.0.101/24 on eth0\"} 0\n",
+        "failoverd_agent_lease_remaining_seconds{cluster=\"demo\",vip=\"10.0.0.102/24 on eth1\"} 0.25\n",
+        "failoverd_agent_epoch{cluster=\"demo\"} 5\n",
+        "failoverd_agent_rpcs_total{rpc=\"renew_lease\"} 7\n",
+        "failoverd_agent_rpcs_refused_total{reason=\"not_allowed\"} 2\n",
+        "failoverd_agent_lease_expired_total 1\n",
         /* the lease-expiry fence of the local mysqld and its undo (issue 8 item 9) */
-        "# TYPE fo_agent_lease_read_only_total counter\n",
-        "fo_agent_lease_read_only_total 3\n",
-        "# TYPE fo_agent_lease_writable_again_total counter\n",
-        "fo_agent_lease_writable_again_total 2\n",
-        "# TYPE fo_agent_lease_fenced gauge\n",
-        "fo_agent_lease_fenced 1\n",
+        "# TYPE failoverd_agent_lease_read_only_total counter\n",
+        "failoverd_agent_lease_read_only_total 3\n",
+        "# TYPE failoverd_agent_lease_writable_again_total counter\n",
+        "failoverd_agent_lease_writable_again_total 2\n",
+        "# TYPE failoverd_agent_lease_fenced gauge\n",
+        "failoverd_agent_lease_fenced 1\n",
     };
     struct fo_buf b;
     unsigned i;
@@ -73,10 +74,42 @@ static void test_series_per_lease(void)
         if (strstr(b.p, want[i]) == NULL) fprintf(stderr, "  missing: %s", want[i]);
         FO_CHECK(strstr(b.p, want[i]) != NULL);
     }
-    FO_CHECK_INT(count(b.p, "\nfo_agent_epoch{"), 1);
-    FO_CHECK_INT(count(b.p, "\nfo_agent_vip_held{"), 4);
-    FO_CHECK_INT(count(b.p, "\nfo_agent_lease_remaining_seconds{"), 4);
-    FO_CHECK_INT(count(b.p, "# TYPE fo_agent_vip_held gauge\n"), 1);
+    FO_CHECK_INT(count(b.p, "\nfailoverd_agent_epoch{"), 1);
+    FO_CHECK_INT(count(b.p, "\nfailoverd_agent_vip_held{"), 4);
+    FO_CHECK_INT(count(b.p, "\nfailoverd_agent_lease_remaining_seconds{"), 4);
+    FO_CHECK_INT(count(b.p, "# TYPE failoverd_agent_vip_held gauge\n"), 1);
+    fo_buf_free(&b);
+}
+
+/* Every line, sample or comment, names a failoverd_agent_* family: none kept its
+ * fo_agent_ name (README.md, "Renamed metrics"). */
+static void test_prefix(void)
+{
+    static const char *const ok[] = {"# HELP " FO_AGENT_METRICS_PREFIX "_", "# TYPE " FO_AGENT_METRICS_PREFIX "_",
+                                     FO_AGENT_METRICS_PREFIX "_"};
+    struct fo_buf b;
+    const char *line, *nl;
+    unsigned i, lines = 0, good = 0;
+
+    FO_CHECK_STR(FO_AGENT_METRICS_PREFIX, "failoverd_agent");
+    render(&b);
+    FO_CHECK(!b.oom && b.p != NULL);
+    if (b.p == NULL) return;
+    for (line = b.p; *line != '\0'; line = nl + 1) {
+        int matched = 0;
+
+        nl = strchr(line, '\n');
+        FO_CHECK(nl != NULL);
+        if (nl == NULL) break;
+        lines++;
+        for (i = 0; i < sizeof ok / sizeof ok[0]; i++)
+            if (strncmp(line, ok[i], strlen(ok[i])) == 0) matched = 1;
+        if (!matched) fprintf(stderr, "  not failoverd_agent_*: %.*s\n", (int)(nl - line), line);
+        good += (unsigned)matched;
+    }
+    FO_CHECK(lines > 20);
+    FO_CHECK_INT(good, lines);
+    FO_CHECK_INT(count(b.p, "fo_agent_"), 0);
     fo_buf_free(&b);
 }
 
@@ -120,4 +153,4 @@ out:
     fo_buf_free(&b);
 }
 
-FO_TEST_MAIN(FO_T(test_series_per_lease), FO_T(test_promtool_accepts))
+FO_TEST_MAIN(FO_T(test_series_per_lease), FO_T(test_prefix), FO_T(test_promtool_accepts))

@@ -274,7 +274,7 @@ static bool h_init(struct h *h, const char *cert)
     }
     fo_test_check_loop_init(&h->tl, RUN_MS);
     tls_cfg(&t, cert);
-    rc = fo_agentc_new(&h->a, &h->tl.loop, &t, err);
+    rc = fo_agentc_new(&h->a, &h->tl.loop, &t, NULL, err);
     if (rc != 0) fprintf(stderr, "  fo_agentc_new: %s\n", err);
     FO_CHECK_INT(rc, 0);
     if (rc != 0) {
@@ -656,7 +656,7 @@ static void test_api_errors(void)
 
     if (!h_init(&h, NULL)) return;
     tls_cfg(&t, "nonexistent");
-    FO_CHECK_INT(fo_agentc_new(&a, &h.tl.loop, &t, err), FO_ECONFIG);
+    FO_CHECK_INT(fo_agentc_new(&a, &h.tl.loop, &t, NULL, err), FO_ECONFIG);
     FO_CHECK_CONTAINS(err, "nonexistent");
     for (i = 0; i < N_ELEMS(bad); i++) {
         r = call_host(&h, bad[i].host, bad[i].port, bad[i].timeout_ms, err);

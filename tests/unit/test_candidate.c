@@ -27,6 +27,7 @@ struct rep {
     unsigned sql_errno;
     const char *sql_error;
     bool relay;         /* relay_unapplied: the relay-log wait did not return 0 */
+    unsigned sources;   /* n_sources (0 = 1) */
     const char *reason; /* expected */
 };
 
@@ -410,6 +411,16 @@ static const struct cand_case cand_cases[] = {
      -1,
      "no eligible replica among 1: db2:3306: relay log not applied within the wait (its transactions would be "
      "lost)"},
+    /* A multi-source replica (MySQL channels, MariaDB named connections) is never
+     * promoted: RESET SLAVE ALL would drop its other sources. */
+    {"multi-source replica skipped",
+     {ROW("db2", "0-1-105", .sources = 2, .reason = "skipped: multi-source replica (2 sources): not promoted"),
+      ROW("db3", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
+     0,
+     NULL,
+     NULL,
+     1,
+     "chose db3:3306: most advanced (0-1-105); 1 of 2 replicas eligible"},
     {"empty target means any",
      {ROW("db2", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
      0,
@@ -479,6 +490,7 @@ static void build(const struct rep *r, struct built *b)
         s->io_running = FO_THREAD_NO;
         s->sql_running = r[i].sql_errno ? FO_THREAD_NO : FO_THREAD_YES;
         s->lag_s = r[i].lag;
+        s->n_sources = r[i].sources ? r[i].sources : 1;
         s->last_sql_errno = r[i].sql_errno;
         snprintf(s->last_sql_error, sizeof(s->last_sql_error), "%s", r[i].sql_error ? r[i].sql_error : "");
         b->in[i] = (struct fo_cand_in){.host = r[i].host,

@@ -107,12 +107,12 @@ static const struct bad_case bad_cases[] = {
     {MAIN "election_timeout_ms = 60001\n", FO_ECONFIG, "t.conf:7: [failoverd] election_timeout_ms: '60001' is out"},
     {MAIN "heartbeat_timeout_ms = 9\n", FO_ECONFIG,
      "t.conf:7: [failoverd] heartbeat_timeout_ms: '9' is out of range (10..60000)"},
-    {MAIN "heartbeat_timeout_ms = 501\n", FO_ECONFIG,
-     "t.conf:7: [failoverd] heartbeat_timeout_ms: heartbeat_timeout_ms (501) must be at most "
-     "election_timeout_ms/2 (500)"},
-    {MAIN "election_timeout_ms = 150\n", FO_ECONFIG,
-     "t.conf:7: [failoverd] election_timeout_ms: heartbeat_timeout_ms (100) must be at most "
-     "election_timeout_ms/2 (75)"},
+    {MAIN "heartbeat_timeout_ms = 301\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] heartbeat_timeout_ms: heartbeat_timeout_ms (301) must be at most "
+     "election_timeout_ms/2 (300)"},
+    {MAIN "election_timeout_ms = 110\n", FO_ECONFIG,
+     "t.conf:7: [failoverd] election_timeout_ms: heartbeat_timeout_ms (60) must be at most "
+     "election_timeout_ms/2 (55)"},
     {MAIN "heartbeat_timeout_ms = 80\nelection_timeout_ms = 150\n", FO_ECONFIG,
      "t.conf:7: [failoverd] heartbeat_timeout_ms: heartbeat_timeout_ms (80) must be at most"},
     {MAIN "snapshot_threshold = 3\n", FO_ECONFIG,
@@ -380,8 +380,8 @@ static void test_defaults(void)
     FO_CHECK_STR(c.admin_address, "127.0.0.1:7001");
     FO_CHECK_STR(c.http_address, "127.0.0.1:9501");
     FO_CHECK_STR(c.data_dir, "/tmp/fo1");
-    FO_CHECK_INT(c.election_timeout_ms, 1000);
-    FO_CHECK_INT(c.heartbeat_timeout_ms, 100);
+    FO_CHECK_INT(c.election_timeout_ms, 600);
+    FO_CHECK_INT(c.heartbeat_timeout_ms, 60);
     FO_CHECK_INT(c.snapshot_threshold, 1024);
     FO_CHECK_INT(c.snapshot_trailing, 128);
     FO_CHECK_INT(c.max_frame_bytes, 1048576);
@@ -1254,9 +1254,34 @@ static void test_mysql_tls(void)
     FO_CHECK(strstr(fo_mysql_auth_plugins(FO_SSL_VERIFY_CA), "caching_sha2_password") != NULL);
 }
 
-FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_defaults), FO_T(test_full), FO_T(test_layout_tolerance),
-             FO_T(test_bom_before_header), FO_T(test_long_cluster_name), FO_T(test_long_line),
-             FO_T(test_node_not_in_peers), FO_T(test_limits), FO_T(test_parse_hostport), FO_T(test_parse_ipv4_port),
-             FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name), FO_T(test_password_file),
-             FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_tls_required), FO_T(test_booleans),
-             FO_T(test_hooks), FO_T(test_secret_files), FO_T(test_mysql_tls))
+/* The lease that outlives a leader change (docs/vip-leader-change.md): ceil(4/3 x (2 x
+ * election + heartbeat + slack)); the defaults fit in the default lease, the old
+ * defaults (1000/100) did not. */
+static void test_min_vip_lease(void)
+{
+    static const struct {
+        unsigned election, heartbeat, want;
+    } cases[] = {
+        {FO_DEFAULT_ELECTION_TIMEOUT_MS, FO_DEFAULT_HEARTBEAT_TIMEOUT_MS, 1814}, /* 4/3 x 1360 = 1813.3 */
+        {1000, 100, 2934},                                                       /* 4/3 x 2200 = 2933.3 */
+        {500, 50, 1534},                                                         /* 4/3 x 1150 = 1533.3 */
+        {100, 10, 414},                                                          /* 4/3 x 310 = 413.3 */
+        {600, 300, 2134},                                                        /* 4/3 x 1600 = 2133.3 */
+        {60000, 30000, 200134},                                                  /* 4/3 x 150100 */
+        {1, 0, 136},                                                             /* 4/3 x 102 exactly */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FO_CHECK_INT(fo_config_min_vip_lease_ms(cases[i].election, cases[i].heartbeat), cases[i].want);
+    }
+    FO_CHECK(fo_config_min_vip_lease_ms(FO_DEFAULT_ELECTION_TIMEOUT_MS, FO_DEFAULT_HEARTBEAT_TIMEOUT_MS) <=
+             FO_DEFAULT_VIP_LEASE_MS);
+}
+
+FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_min_vip_lease), FO_T(test_defaults), FO_T(test_full),
+             FO_T(test_layout_tolerance), FO_T(test_bom_before_header), FO_T(test_long_cluster_name),
+             FO_T(test_long_line), FO_T(test_node_not_in_peers), FO_T(test_limits), FO_T(test_parse_hostport),
+             FO_T(test_parse_ipv4_port), FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name),
+             FO_T(test_password_file), FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_tls_required),
+             FO_T(test_booleans), FO_T(test_hooks), FO_T(test_secret_files), FO_T(test_mysql_tls))

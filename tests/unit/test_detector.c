@@ -17,30 +17,49 @@
     {                 \
         id, d, age    \
     }
-#define RF(h, io)                                      \
-    {                                                  \
-        h, 3306, true, 100, true, FO_THREAD_##io, NULL \
+#define RF(h, io)                                                \
+    {                                                            \
+        h, 3306, true, 100, true, FO_THREAD_##io, NULL, false, 0 \
     }
-#define RX(h)                                            \
-    {                                                    \
-        h, 3306, false, 0, true, FO_THREAD_UNKNOWN, NULL \
+#define RX(h)                                                      \
+    {                                                              \
+        h, 3306, false, 0, true, FO_THREAD_UNKNOWN, NULL, false, 0 \
     }
-#define RXY(h)                                       \
-    {                                                \
-        h, 3306, false, 0, true, FO_THREAD_YES, NULL \
+#define RXY(h)                                                 \
+    {                                                          \
+        h, 3306, false, 0, true, FO_THREAD_YES, NULL, false, 0 \
     }
-#define RS(h, io)                                       \
-    {                                                   \
-        h, 3306, true, 5000, true, FO_THREAD_##io, NULL \
+#define RS(h, io)                                                 \
+    {                                                             \
+        h, 3306, true, 5000, true, FO_THREAD_##io, NULL, false, 0 \
     }
-#define RO(h, io)                                       \
-    {                                                   \
-        h, 3306, true, 100, false, FO_THREAD_##io, NULL \
+#define RO(h, io)                                                 \
+    {                                                             \
+        h, 3306, true, 100, false, FO_THREAD_##io, NULL, false, 0 \
     }
 /* Fresh, with a Slave_IO_Running value we do not recognise and its raw text. */
-#define RT(h, text)                                            \
+#define RT(h, text)                                                      \
+    {                                                                    \
+        h, 3306, true, 100, true, FO_THREAD_UNRECOGNIZED, text, false, 0 \
+    }
+/* Fresh, IO state io, and the caller's arrival tracker says nothing arrived from the
+ * primary for ms, over the threshold (controller/decide/arrival.h; issue 11.4). */
+#define RQ(h, io, ms)                                            \
+    {                                                            \
+        h, 3306, true, 100, true, FO_THREAD_##io, NULL, true, ms \
+    }
+/* The same, but stale / unreachable / of another source. */
+#define RQS(h, ms)                                               \
+    {                                                            \
+        h, 3306, true, 5000, true, FO_THREAD_YES, NULL, true, ms \
+    }
+#define RQX(h, ms)                                             \
     {                                                          \
-        h, 3306, true, 100, true, FO_THREAD_UNRECOGNIZED, text \
+        h, 3306, false, 0, true, FO_THREAD_YES, NULL, true, ms \
+    }
+#define RQO(h, ms)                                               \
+    {                                                            \
+        h, 3306, true, 100, false, FO_THREAD_YES, NULL, true, ms \
     }
 
 struct det_case {
@@ -479,6 +498,128 @@ static const struct det_case det_cases[] = {
      3,
      2,
      "primary down for 3/3 controllers; replicas: db2:3306 unreachable, db3:3306 IO=No"},
+    /* Rule 4, issue 11.4: a replica whose IO thread says Yes but that has heard nothing
+     * from the primary (no event, no heartbeat) for longer than the arrival threshold
+     * is not connected to it -- a host cut off looks like that until slave_net_timeout. */
+    {"silent IO=Yes confirms",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RQ("db2", YES, 2100), RF("db3", CONNECTING)},
+     FO_VERDICT_DEAD,
+     3,
+     2,
+     "primary down for 3/3 controllers; replicas: db2:3306 IO=Yes but no event or heartbeat for 2.1 s, "
+     "db3:3306 IO=Connecting"},
+    {"every replica silent",
+     false,
+     DOWN,
+     3,
+     1,
+     {V(2, true, 10)},
+     2,
+     {RQ("db2", YES, 1501), RQ("db3", YES, 15999)},
+     FO_VERDICT_DEAD,
+     2,
+     2,
+     "primary down for 2/3 controllers; replicas: db2:3306 IO=Yes but no event or heartbeat for 1.5 s, "
+     "db3:3306 IO=Yes but no event or heartbeat for 15.9 s"},
+    {"a replica that still hears the primary blocks",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RQ("db2", YES, 2100), RF("db3", YES)},
+     FO_VERDICT_UNREACHABLE,
+     3,
+     2,
+     "db3:3306 still replicates from the primary (IO=Yes): unreachable only from the controllers "
+     "(down for 3/3 controllers)"},
+    /* Arrival unknown (MySQL, heartbeats off, a single sample): the caller passes
+     * silent = false, and IO=Yes stands. */
+    {"unknown arrival blocks",
+     false,
+     DOWN,
+     1,
+     0,
+     {{0}},
+     2,
+     {RQ("db2", YES, 9000), RF("db3", YES)},
+     FO_VERDICT_UNREACHABLE,
+     1,
+     1,
+     "db3:3306 still replicates from the primary (IO=Yes): unreachable only from the controllers "
+     "(down for 1/1 controllers)"},
+    /* Silence speaks only for an IO thread that says Yes. */
+    {"silent Preparing does not confirm",
+     false,
+     DOWN,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     2,
+     {RQ("db2", PREPARING, 5000), RF("db3", NO)},
+     FO_VERDICT_UNREACHABLE,
+     3,
+     2,
+     "db2:3306 (IO=Preparing) may still be connected to the primary: no failover on its word "
+     "(down for 3/3 controllers)"},
+    {"silent IO=No reads as No",
+     false,
+     DOWN,
+     1,
+     0,
+     {{0}},
+     1,
+     {RQ("db2", NO, 5000)},
+     FO_VERDICT_DEAD,
+     1,
+     1,
+     "primary down for 1/1 controllers; replicas: db2:3306 IO=No"},
+    {"minority wins over silence",
+     false,
+     DOWN,
+     3,
+     0,
+     {{0}},
+     1,
+     {RQ("db2", YES, 5000)},
+     FO_VERDICT_NOT_CONFIRMED,
+     1,
+     2,
+     "primary down for 1/3 controllers, 2 needed"},
+    {"leader up wins over silence",
+     false,
+     FO_HEALTH_UP,
+     3,
+     2,
+     {V(2, true, 10), V(3, true, 10)},
+     1,
+     {RQ("db2", YES, 5000)},
+     FO_VERDICT_OK,
+     2,
+     2,
+     "the leader sees the primary up"},
+    /* A silent replica must itself be reachable and fresh to speak. */
+    {"stale, unreachable or other-source silent replicas",
+     false,
+     DOWN,
+     1,
+     0,
+     {{0}},
+     3,
+     {RQS("db2", 3000), RQX("db3", 3000), RQO("db4", 3000)},
+     FO_VERDICT_NO_REPLICAS,
+     1,
+     1,
+     "primary down for 1/1 controllers but no replica of it is reachable, so no candidate "
+     "can be checked; replicas: db2:3306 sample 5000 ms old, db3:3306 unreachable, "
+     "db4:3306 replicates from another source"},
     /* Rule 5: nothing left to check or promote. */
     {"no replicas",
      false,
@@ -587,7 +728,7 @@ static void test_reason_truncated(void)
  * state does not confirm a dead primary). */
 static void test_unknown_fields(void)
 {
-    struct fo_detect_replica r[] = {{NULL, 3307, true, 0, true, FO_THREAD_UNKNOWN, NULL}};
+    struct fo_detect_replica r[] = {{NULL, 3307, true, 0, true, FO_THREAD_UNKNOWN, NULL, false, 0}};
     struct fo_detect_in in = {.leader_view = DOWN, .n_voters = 1, .window_ms = WINDOW, .replicas = r, .n_replicas = 1};
     struct fo_detect_out out;
 
@@ -633,6 +774,40 @@ static void test_every_io_state(void)
     }
 }
 
+/* With `silent` set, every thread state: only an IO thread that says Yes changes its
+ * meaning (from "still connected" to "not hearing the primary"). */
+static void test_silence_every_io_state(void)
+{
+    static const struct {
+        enum fo_thread_state io;
+        enum fo_verdict verdict;
+    } cases[] = {
+        {FO_THREAD_UNKNOWN, FO_VERDICT_UNREACHABLE},
+        {FO_THREAD_NO, FO_VERDICT_DEAD},
+        {FO_THREAD_YES, FO_VERDICT_DEAD},
+        {FO_THREAD_CONNECTING, FO_VERDICT_DEAD},
+        {FO_THREAD_PREPARING, FO_VERDICT_UNREACHABLE},
+        {FO_THREAD_UNRECOGNIZED, FO_VERDICT_UNREACHABLE},
+    };
+    struct fo_detect_replica r[] = {RQ("db2", NO, 2000)};
+    struct fo_detect_in in = {.leader_view = DOWN, .n_voters = 1, .window_ms = WINDOW, .replicas = r, .n_replicas = 1};
+    struct fo_detect_out out;
+    unsigned i;
+
+    FO_CHECK_INT(N_ELEMS(cases), FO_THREAD_UNRECOGNIZED + 1);
+    for (i = 0; i < N_ELEMS(cases); i++) {
+        r[0].io = cases[i].io;
+        fo_detect(&in, &out);
+        if (out.verdict != cases[i].verdict) fprintf(stderr, "  state %u: %s\n", (unsigned)cases[i].io, out.reason);
+        FO_CHECK_INT(out.verdict, cases[i].verdict);
+    }
+    /* The same replica, no longer silent: IO=Yes blocks again. */
+    r[0].io = FO_THREAD_YES;
+    r[0].silent = false;
+    fo_detect(&in, &out);
+    FO_CHECK_INT(out.verdict, FO_VERDICT_UNREACHABLE);
+}
+
 static void test_verdict_names(void)
 {
     FO_CHECK_STR(fo_verdict_name(FO_VERDICT_OK), "ok");
@@ -646,4 +821,4 @@ static void test_verdict_names(void)
 }
 
 FO_TEST_MAIN(FO_T(test_table), FO_T(test_reason_truncated), FO_T(test_unknown_fields), FO_T(test_every_io_state),
-             FO_T(test_verdict_names))
+             FO_T(test_silence_every_io_state), FO_T(test_verdict_names))

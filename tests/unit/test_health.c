@@ -24,7 +24,7 @@ struct seq_case {
     char start;           /* initial state */
     unsigned start_fails; /* initial consecutive_failures */
     unsigned down_after;
-    const char *probes; /* '+' success, '-' failure */
+    const char *probes; /* '+' success, '-' failure, 'r' refused connect */
     const char *states; /* state after each probe */
     unsigned end_fails;
 };
@@ -59,7 +59,33 @@ static const struct seq_case seq_cases[] = {
     {'S', 1, 5, "-+", "SU", 0},
     /* The counter saturates instead of wrapping to 0. */
     {'U', UINT_MAX - 1, 3, "--", "DD", UINT_MAX},
+    /* Issue 11.1: a refusal right after a success is DOWN at once... */
+    {'?', 0, 3, "+r", "UD", 1},
+    {'U', 0, 3, "r", "D", 1},
+    {'U', 0, 100, "r", "D", 1},
+    {'?', 0, 3, "+r+", "UDU", 0},
+    {'?', 0, 3, "+rr", "UDD", 2},
+    {'?', 0, 3, "+r-", "UDD", 2},
+    {'?', 0, 3, "++r--+", "UUDDDU", 0},
+    /* ... but not when the server was never seen up (it may be starting)... */
+    {'?', 0, 3, "r", "S", 1},
+    {'?', 0, 3, "rr", "SS", 2},
+    {'?', 0, 3, "rrr", "SSD", 3},
+    {'?', 0, 1, "r", "D", 1},
+    /* ... nor after a timeout (hung server, host cut off): counted, down_after holds. */
+    {'?', 0, 3, "+-r", "USS", 2},
+    {'?', 0, 3, "+-rr", "USSD", 3},
+    {'?', 0, 3, "+--r", "USSD", 3},
+    {'S', 1, 3, "r", "S", 2},
+    {'D', 4, 3, "r+r", "DUD", 1},
+    /* A timeout keeps the rule even right after a success. */
+    {'?', 0, 3, "+-", "US", 1},
 };
+
+static enum fo_probe_outcome outcome_of(char c)
+{
+    return c == '+' ? FO_PROBE_OK : c == 'r' ? FO_PROBE_REFUSED : FO_PROBE_FAILED;
+}
 
 static void test_sequences(void)
 {
@@ -72,7 +98,7 @@ static void test_sequences(void)
         FO_CHECK_INT(strlen(c->probes), strlen(c->states)); /* the table itself */
         for (k = 0; c->probes[k] != '\0'; k++) {
             enum fo_health before = h.state, want = state_of(c->states[k]);
-            bool changed = fo_health_step(&h, c->probes[k] == '+', c->down_after);
+            bool changed = fo_health_feed(&h, outcome_of(c->probes[k]), c->down_after);
             if (h.state != want)
                 fprintf(stderr, "  case %u probe %u: got %s want %s\n", i, k, fo_health_name(h.state),
                         fo_health_name(want));
@@ -180,5 +206,66 @@ static void test_thread_states_keep_replica_up(void)
     }
 }
 
-FO_TEST_MAIN(FO_T(test_sequences), FO_T(test_all_sequences_against_model), FO_T(test_allowed_table), FO_T(test_names),
+/* Every sequence of up to 7 outcomes (ok, failed, refused) for down_after 1..4,
+ * against a model of health.h's rule: the last probe succeeded -> UP; a refusal
+ * whose previous probe succeeded -> DOWN, and DOWN stays until a success; otherwise
+ * down_after trailing failures -> DOWN, fewer -> SUSPECT. fo_health_step agrees with
+ * fo_health_feed on ok/failed. */
+static void test_refused_against_model(void)
+{
+    unsigned d, len, code, k, total;
+
+    for (d = 1; d <= 4; d++) {
+        for (len = 1; len <= 7; len++) {
+            for (total = 1, k = 0; k < len; k++) total *= 3;
+            for (code = 0; code < total; code++) {
+                struct fo_health_state h = {FO_HEALTH_UNKNOWN, 0}, g = {FO_HEALTH_UNKNOWN, 0};
+                unsigned trailing = 0, x = code;
+                bool prev_ok = false, fast_down = false, plain = true;
+                enum fo_health want;
+                for (k = 0; k < len; k++, x /= 3) {
+                    enum fo_probe_outcome o = (enum fo_probe_outcome)(x % 3);
+                    enum fo_health before = h.state;
+                    fo_health_feed(&h, o, d);
+                    FO_CHECK(h.state == before || fo_health_allowed(before, h.state));
+                    if (o == FO_PROBE_REFUSED) plain = false;
+                    if (plain) fo_health_step(&g, o == FO_PROBE_OK, d);
+                    if (o == FO_PROBE_OK) {
+                        trailing = 0;
+                        fast_down = false;
+                    } else {
+                        trailing++;
+                        if (o == FO_PROBE_REFUSED && prev_ok) fast_down = true;
+                    }
+                    prev_ok = o == FO_PROBE_OK;
+                }
+                want = trailing == 0 ? FO_HEALTH_UP : fast_down || trailing >= d ? FO_HEALTH_DOWN : FO_HEALTH_SUSPECT;
+                if (h.state != want) fprintf(stderr, "  down_after %u, sequence %u of length %u\n", d, code, len);
+                FO_CHECK_INT(h.state, want);
+                FO_CHECK_INT(h.consecutive_failures, trailing);
+                if (plain) {
+                    FO_CHECK_INT(g.state, h.state);
+                    FO_CHECK_INT(g.consecutive_failures, h.consecutive_failures);
+                }
+            }
+        }
+    }
+    FO_CHECK_STR(fo_probe_outcome_name(FO_PROBE_OK), "ok");
+    FO_CHECK_STR(fo_probe_outcome_name(FO_PROBE_FAILED), "failed");
+    FO_CHECK_STR(fo_probe_outcome_name(FO_PROBE_REFUSED), "refused");
+    FO_CHECK_STR(fo_probe_outcome_name((enum fo_probe_outcome)7), "invalid");
+}
+
+/* An outcome out of range is an ordinary failure, never a definitive one. */
+static void test_bad_outcome_is_a_failure(void)
+{
+    struct fo_health_state h = {FO_HEALTH_UP, 0};
+
+    FO_CHECK(fo_health_feed(&h, (enum fo_probe_outcome)42, 3));
+    FO_CHECK_INT(h.state, FO_HEALTH_SUSPECT);
+    FO_CHECK_INT(h.consecutive_failures, 1);
+}
+
+FO_TEST_MAIN(FO_T(test_sequences), FO_T(test_all_sequences_against_model), FO_T(test_refused_against_model),
+             FO_T(test_bad_outcome_is_a_failure), FO_T(test_allowed_table), FO_T(test_names),
              FO_T(test_thread_states_keep_replica_up))

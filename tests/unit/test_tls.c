@@ -687,6 +687,121 @@ static void run_refusal(struct pair *p, const char *server_name)
     FO_CHECK_INT(p->client.closes, 1);
 }
 
+/* ------------------------------------------------------------------ files loaded once */
+
+/* fo_tls_files_load reports bad files as fo_tls_ctx_new does (it is what --check-config
+ * prints), and a context needs loaded files and a set of roles. */
+static void test_files_errors(void)
+{
+    const struct certs *c = certs();
+    char ca[PATHLEN], crt[PATHLEN], key[PATHLEN], other[PATHLEN], err[FO_ERRLEN];
+    struct fo_tls_files *f = (struct fo_tls_files *)1;
+    struct fo_tls_ctx *ctx = (struct fo_tls_ctx *)1;
+
+    NEED_CERTS(c);
+    join(ca, c->dir_a, "ca.crt");
+    join(crt, c->dir_a, "ctl1.crt");
+    join(key, c->dir_a, "ctl1.key");
+    join(other, c->dir_a, "db1.key");
+    FO_CHECK_INT(fo_tls_files_load(&f, ca, "/nonexistent/ctl.crt", key, err), FO_ECONFIG);
+    FO_CHECK(f == NULL);
+    FO_CHECK_CONTAINS(err, "TLS certificate file /nonexistent/ctl.crt");
+    FO_CHECK_CONTAINS(err, "No such file");
+    FO_CHECK_INT(fo_tls_files_load(&f, ca, crt, other, err), FO_ECONFIG);
+    FO_CHECK_CONTAINS(err, "does not match");
+    FO_CHECK_INT(fo_tls_files_load(&f, ca, crt, "", err), FO_ECONFIG);
+    FO_CHECK_CONTAINS(err, "TLS key file is not set");
+    FO_CHECK_INT(fo_tls_ctx_from_files(&ctx, NULL, FO_TLS_ROLE_AGENT, err), FO_EINVAL);
+    FO_CHECK(ctx == NULL);
+    FO_CHECK_CONTAINS(err, "not loaded");
+    FO_CHECK_INT(fo_tls_files_load(&f, ca, crt, key, err), 0);
+    FO_CHECK_INT(fo_tls_ctx_from_files(&ctx, f, 0, err), FO_EINVAL);
+    FO_CHECK_INT(fo_tls_ctx_from_files(&ctx, f, 0x10, err), FO_EINVAL);
+    FO_CHECK(ctx == NULL);
+    fo_tls_files_free(f);
+    fo_tls_files_free(NULL);
+}
+
+/* Copies dir/name to tmp/name. */
+static bool copy_in(const char *tmp, const char *dir, const char *name)
+{
+    char from[PATHLEN], to[PATHLEN];
+
+    join(from, dir, name);
+    join(to, tmp, name);
+    return concat(to, from, "/dev/null");
+}
+
+/* A process reads its TLS files once (issue 10): once loaded, the files can be deleted
+ * and every context the process makes from them still works, each with its own
+ * accepted roles: the admin server's (controllers and clients) admits a controller,
+ * while an agent-only one made from the same files refuses it. The files object can go
+ * before its contexts. */
+static void test_files_loaded_once(void)
+{
+    const struct certs *c = certs();
+    char tmp[FO_TEST_DIRLEN], ca[PATHLEN], crt[PATHLEN], key[PATHLEN], err[FO_ERRLEN];
+    struct fo_tls_files *f = NULL;
+    struct fo_tls_ctx *ctx = NULL;
+    struct pair p, q;
+    uint64_t id = 0;
+
+    NEED_CERTS(c);
+    FO_CHECK_INT(fo_test_tmpdir(tmp, sizeof tmp, "tls-once"), 0);
+    FO_CHECK(copy_in(tmp, c->dir_a, "ca.crt") && copy_in(tmp, c->dir_a, "ctl1.crt") &&
+             copy_in(tmp, c->dir_a, "ctl1.key"));
+    join(ca, tmp, "ca.crt");
+    join(crt, tmp, "ctl1.crt");
+    join(key, tmp, "ctl1.key");
+    FO_CHECK_INT(fo_tls_files_load(&f, ca, crt, key, err), 0);
+    if (f == NULL) {
+        fprintf(stderr, "  fo_tls_files_load: %s\n", err);
+        return;
+    }
+    FO_CHECK_INT(fo_tls_files_role(f), FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_INT(fo_tls_files_node_id(f, &id), 0);
+    FO_CHECK(id == 1);
+    FO_CHECK_INT(unlink(ca), 0);
+    FO_CHECK_INT(unlink(crt), 0);
+    FO_CHECK_INT(unlink(key), 0);
+    /* Loading them again fails now: what follows reads nothing from disk. */
+    FO_CHECK_INT(fo_tls_ctx_new(&ctx, ca, crt, key, FO_TLS_ROLE_CONTROLLER, err), FO_ECONFIG);
+    FO_CHECK(ctx == NULL);
+
+    pair_init(&p);
+    FO_CHECK_INT(fo_tls_ctx_from_files(&p.sctx, f, FO_TLS_ROLE_CONTROLLER | FO_TLS_ROLE_CLIENT, err), 0);
+    FO_CHECK_INT(fo_tls_ctx_from_files(&p.cctx, f, FO_TLS_ROLE_CONTROLLER, err), 0);
+    FO_CHECK_INT(fo_tls_ctx_node_id(p.cctx, &id), 0);
+    FO_CHECK(id == 1);
+    pair_init(&q);
+    FO_CHECK_INT(fo_tls_ctx_from_files(&q.sctx, f, FO_TLS_ROLE_AGENT, err), 0);
+    FO_CHECK_INT(fo_tls_ctx_from_files(&q.cctx, f, FO_TLS_ROLE_CONTROLLER, err), 0);
+    fo_tls_files_free(f);
+    if (p.sctx == NULL || p.cctx == NULL || q.sctx == NULL || q.cctx == NULL) {
+        pair_finish(&p);
+        pair_finish(&q);
+        return;
+    }
+    p.server.on_handshake = close_side;
+    pair_listen(&p);
+    pair_connect(&p, p.port, NULL);
+    pair_finish(&p);
+    FO_CHECK_INT(p.server.handshakes, 1);
+    FO_CHECK_INT(p.server.role, FO_TLS_ROLE_CONTROLLER);
+    FO_CHECK_STR(p.server.cn, "ctl1");
+    FO_CHECK_INT(p.server.node_rc, 0);
+    FO_CHECK(p.server.node_id == 1);
+    FO_CHECK_INT(p.client.handshakes, 1);
+    FO_CHECK_INT(p.client.role, FO_TLS_ROLE_CONTROLLER);
+
+    run_refusal(&q, NULL);
+    FO_CHECK_INT(q.server.handshakes, 0);
+    FO_CHECK_INT(q.server.status, FO_EPERM);
+    FO_CHECK_CONTAINS(q.server.reason, "role \"controller\"");
+    FO_CHECK_CONTAINS(q.server.reason, "accepted: agent");
+    fo_test_tmpdir_remove(tmp);
+}
+
 static void test_role_refused(void)
 {
     const struct certs *c = certs();
@@ -1345,12 +1460,12 @@ static void test_plain_cap(void)
     check_cap_written(mkctx_plain(), mkctx_plain());
 }
 
-FO_TEST_MAIN(FO_T(test_gen_certs), FO_T(test_ctx_errors), FO_T(test_frames_both_ways), FO_T(test_dns_name),
-             FO_T(test_node_uri_parse), FO_T(test_peer_node_id), FO_T(test_role_refused),
-             FO_T(test_server_role_refused), FO_T(test_other_ca_client_refused), FO_T(test_other_ca_server_refused),
-             FO_T(test_san_mismatch), FO_T(test_plaintext_peer), FO_T(test_silent_peer_times_out),
-             FO_T(test_no_client_cert), FO_T(test_tls12_peer), FO_T(test_close_during_connect),
-             FO_T(test_close_during_client_handshake), FO_T(test_close_during_server_handshake),
-             FO_T(test_close_in_handshake_cb), FO_T(test_close_during_write), FO_T(test_cap_before_handshake),
-             FO_T(test_cap_after_handshake), FO_T(test_plain_frames_both_ways), FO_T(test_plain_meets_tls),
-             FO_T(test_plain_cap))
+FO_TEST_MAIN(FO_T(test_gen_certs), FO_T(test_ctx_errors), FO_T(test_files_errors), FO_T(test_files_loaded_once),
+             FO_T(test_frames_both_ways), FO_T(test_dns_name), FO_T(test_node_uri_parse), FO_T(test_peer_node_id),
+             FO_T(test_role_refused), FO_T(test_server_role_refused), FO_T(test_other_ca_client_refused),
+             FO_T(test_other_ca_server_refused), FO_T(test_san_mismatch), FO_T(test_plaintext_peer),
+             FO_T(test_silent_peer_times_out), FO_T(test_no_client_cert), FO_T(test_tls12_peer),
+             FO_T(test_close_during_connect), FO_T(test_close_during_client_handshake),
+             FO_T(test_close_during_server_handshake), FO_T(test_close_in_handshake_cb), FO_T(test_close_during_write),
+             FO_T(test_cap_before_handshake), FO_T(test_cap_after_handshake), FO_T(test_plain_frames_both_ways),
+             FO_T(test_plain_meets_tls), FO_T(test_plain_cap))
