@@ -334,6 +334,7 @@ void areq_reply(struct areq *r, Fo__Response *in)
         resp->leader_admin_address = areq_strdup(r, addr ? addr : "");
     }
     if (resp->served_by == 0) resp->served_by = ctl->cfg.node_id;
+    if (resp->applied_index == 0) resp->applied_index = raft_last_applied(&ctl->raft.raft);
     len = fo__response__get_packed_size(resp);
     if ((buf = malloc(len ? len : 1)) != NULL) {
         fo__response__pack(resp, buf);

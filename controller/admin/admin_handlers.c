@@ -328,6 +328,71 @@ static void topology_local(struct areq *r)
     areq_reply(r, &resp);
 }
 
+/* Read-your-writes on a follower: the leader's answer is relayed once this node has
+ * applied what the leader had applied when it answered (Response.applied_index), so
+ * that the client's next request here (`history` after `switchover`) sees its write.
+ * Bounded: after APPLIED_WAIT_MS the answer goes out anyway. */
+#define APPLIED_WAIT_MS 1000
+#define APPLIED_POLL_MS 5
+
+struct applied_wait {
+    uv_timer_t t;
+    struct areq *r;
+    uint8_t *packed; /* the leader's response */
+    size_t len;
+    uint64_t index, deadline_ms;
+};
+
+static void applied_wait_closed(uv_handle_t *h)
+{
+    struct applied_wait *w = h->data;
+
+    free(w->packed);
+    free(w);
+}
+
+static void applied_wait_tick(uv_timer_t *t)
+{
+    struct applied_wait *w = t->data;
+    struct fo_ctl *ctl = w->r->ctl;
+    Fo__Response *resp;
+
+    if (raft_last_applied(&ctl->raft.raft) < w->index && uv_now(ctl->loop) < w->deadline_ms && !ctl->stopping) return;
+    uv_timer_stop(t);
+    if ((resp = fo__response__unpack(NULL, w->len, w->packed)) == NULL)
+        areq_fail(w->r, FO_ENOMEM, "out of memory");
+    else {
+        areq_reply(w->r, resp);
+        fo__response__free_unpacked(resp, NULL);
+    }
+    uv_close((uv_handle_t *)t, applied_wait_closed);
+}
+
+/* Relays resp now, or once this node applied resp->applied_index. */
+static void relay_when_applied(struct areq *r, Fo__Response *resp)
+{
+    struct fo_ctl *ctl = r->ctl;
+    struct applied_wait *w;
+
+    if (resp->applied_index <= raft_last_applied(&ctl->raft.raft) || (w = calloc(1, sizeof(*w))) == NULL) {
+        areq_reply(r, resp);
+        return;
+    }
+    w->len = fo__response__get_packed_size(resp);
+    if ((w->packed = malloc(w->len ? w->len : 1)) == NULL) {
+        free(w);
+        areq_reply(r, resp);
+        return;
+    }
+    fo__response__pack(resp, w->packed);
+    w->r = r;
+    w->index = resp->applied_index;
+    w->deadline_ms = uv_now(ctl->loop) + APPLIED_WAIT_MS;
+    uv_timer_init(ctl->loop, &w->t);
+    w->t.data = w;
+    uv_timer_start(&w->t, applied_wait_tick, APPLIED_POLL_MS, APPLIED_POLL_MS);
+}
+
 /* Relays the leader's response as-is (re-packed by areq_reply). */
 static void relay_done(void *data, int status, const char *error, Fo__Response *resp)
 {
@@ -343,7 +408,7 @@ static void relay_done(void *data, int status, const char *error, Fo__Response *
                   error);
         return;
     }
-    areq_reply(r, resp);
+    relay_when_applied(r, resp);
 }
 
 static unsigned forward_timeout(const struct areq *r)

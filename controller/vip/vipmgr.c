@@ -384,6 +384,15 @@ static void move_step(struct fo_vipmgr_move *m)
             m->phase = M_COMMIT;
             return move_step(m);
         }
+        /* The holder's lease surely ran out already (a host cut off, whose agent the
+         * failover's revoke could not reach): a release can change nothing, and
+         * waiting for its timeout would only delay the new holder. */
+        if (m->st != NULL && (until = fo__vip_expiry_of(v, m->st, &c, &tg)) <= now) {
+            snprintf(m->how, sizeof(m->how), "%s:%u not asked to release: its lease surely expired %llu ms ago",
+                     m->from_host, m->from_port, (unsigned long long)(now - until));
+            m->phase = M_COMMIT;
+            return move_step(m);
+        }
         m->phase = M_RELEASE;
         rel.cluster = m->cluster;
         rel.epoch = m->epoch;
