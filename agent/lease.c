@@ -8,6 +8,7 @@
 #include "agent/lease.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #define N_STATES 4
@@ -123,8 +124,14 @@ unsigned fo_lease_tick(struct fo_lease *l, uint64_t now_ms)
     return actions;
 }
 
-int fo_lease_acquire(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint64_t now_ms, unsigned *actions,
-                     char err[FO_ERRLEN])
+static int delayed(uint64_t delay_ms, uint64_t lease_ms, char *err)
+{
+    return fo_errf(err, FO_ETIMEDOUT, "delayed: sent %llu ms before it could act, of a %llu ms lease",
+                   (unsigned long long)delay_ms, (unsigned long long)lease_ms);
+}
+
+int fo_lease_acquire_delayed(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint64_t delay_ms, uint64_t now_ms,
+                             unsigned *actions, char err[FO_ERRLEN])
 {
     *actions = 0;
     if (lease_ms == 0 || lease_ms > FO_LEASE_MAX_MS) {
@@ -135,24 +142,99 @@ int fo_lease_acquire(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint
         *actions = fo_lease_tick(l, now_ms);
         return stale(l, epoch, "acquire", err);
     }
+    /* A late acquire could hand this host a lease the leader already counts as over. */
+    if (delay_ms >= lease_ms || lease_ms - delay_ms <= FO_LEASE_MIN_LEFT_MS) {
+        *actions = fo_lease_tick(l, now_ms);
+        return delayed(delay_ms, lease_ms, err);
+    }
     l->epoch = epoch;
     l->lease_ms = lease_ms;
-    l->deadline_ms = add_sat(now_ms, lease_ms);
+    l->deadline_ms = add_sat(now_ms, lease_ms - delay_ms);
     return step(l, EV_ACQUIRE, actions);
 }
 
-int fo_lease_renew(struct fo_lease *l, uint64_t epoch, uint64_t now_ms, unsigned *actions, char err[FO_ERRLEN])
+int fo_lease_acquire(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint64_t now_ms, unsigned *actions,
+                     char err[FO_ERRLEN])
 {
+    return fo_lease_acquire_delayed(l, epoch, lease_ms, 0, now_ms, actions, err);
+}
+
+int fo_lease_renew_delayed(struct fo_lease *l, uint64_t epoch, uint64_t delay_ms, uint64_t now_ms, unsigned *actions,
+                           char err[FO_ERRLEN])
+{
+    uint64_t until;
     int rc;
 
     *actions = fo_lease_tick(l, now_ms);
     if (epoch < l->epoch) return stale(l, epoch, "renew", err);
+    if (l->state == FO_LEASE_HELD && (delay_ms >= l->lease_ms || l->lease_ms - delay_ms <= FO_LEASE_MIN_LEFT_MS))
+        return delayed(delay_ms, l->lease_ms, err);
     rc = step(l, EV_RENEW, actions);
     if (rc != 0)
         return fo_errf(err, rc, "renew at epoch %llu: no lease held (%s)", (unsigned long long)epoch,
                        fo_lease_state_name(l->state));
     l->epoch = epoch;
-    l->deadline_ms = add_sat(now_ms, l->lease_ms);
+    /* Never shorter: a renewal overtaken by a later one must not cut its lease. */
+    until = add_sat(now_ms, l->lease_ms - delay_ms);
+    if (until > l->deadline_ms) l->deadline_ms = until;
+    return 0;
+}
+
+int fo_lease_renew(struct fo_lease *l, uint64_t epoch, uint64_t now_ms, unsigned *actions, char err[FO_ERRLEN])
+{
+    return fo_lease_renew_delayed(l, epoch, 0, now_ms, actions, err);
+}
+
+/* ---- the senders of direct lease messages ------------------------------------------------ */
+
+void fo_lease_senders_init(struct fo_lease_senders *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+/* The slot of (node, boot), or the least recently used one, emptied. */
+static struct fo_lease_sender *sender_slot(struct fo_lease_senders *t, const char *node, uint64_t boot, bool *fresh)
+{
+    struct fo_lease_sender *lru = &t->s[0];
+    unsigned i;
+
+    for (i = 0; i < FO_LEASE_SENDERS; i++) {
+        struct fo_lease_sender *x = &t->s[i];
+        if (x->used != 0 && x->boot == boot && strncmp(x->node, node, sizeof x->node - 1) == 0) {
+            *fresh = false;
+            return x;
+        }
+        if (x->used < lru->used) lru = x;
+    }
+    memset(lru, 0, sizeof *lru);
+    snprintf(lru->node, sizeof lru->node, "%s", node);
+    lru->boot = boot;
+    *fresh = true;
+    return lru;
+}
+
+int fo_lease_sender_judge(struct fo_lease_senders *t, const char *node, uint64_t boot, uint64_t sent_ms,
+                          uint64_t anchor_ms, uint64_t now_ms, uint64_t *delay_ms, char err[FO_ERRLEN])
+{
+    struct fo_lease_sender *x;
+    int64_t off, low, use;
+    bool fresh;
+
+    *delay_ms = 0;
+    if (boot == 0 || sent_ms == 0) return fo_errf(err, FO_EINVAL, "lease message without send time or sender boot");
+    /* Both clocks are monotonic milliseconds since their host booted: far below 2^62. */
+    off = (int64_t)now_ms - (int64_t)sent_ms;
+    low = (int64_t)anchor_ms - (int64_t)sent_ms;
+    x = sender_slot(t, node, boot, &fresh);
+    x->used = ++t->clock;
+    if (fresh || off < x->off_min) x->off_min = off;
+    if (anchor_ms != 0 && anchor_ms <= now_ms && (!x->anchored || low > x->off_low)) {
+        x->off_low = low;
+        x->anchored = true;
+    }
+    use = x->off_min;
+    if (x->anchored && x->off_low < use) use = x->off_low;
+    *delay_ms = off > use ? (uint64_t)(off - use) : 0;
     return 0;
 }
 

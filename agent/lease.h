@@ -115,6 +115,65 @@ void fo_lease_nonce_issue(struct fo_lease_nonces *t, const uint8_t *v, uint64_t 
 int fo_lease_nonce_take(struct fo_lease_nonces *t, const uint8_t *v, size_t len, uint64_t now_ms, uint64_t max_age_ms,
                         uint64_t *issued_ms, char err[FO_ERRLEN]);
 
+/* Direct lease messages' delay (docs/vip-lease-delay.md). A direct AcquireVip or
+ * RenewLease carries its sender's monotonic send time sent_ms and a random id of the
+ * sending process, boot. A renewal held back by the network (a link flap: TCP delivers
+ * it by retransmission seconds later) must not extend the lease beyond what the
+ * sender counts from its own send time, so the lease runs from the send time, not the
+ * arrival:
+ *
+ *   off_min  = min over the sender's messages of (now - sent_ms)  (base offset + the
+ *              smallest one-way delay seen; monotonic clocks tick at the same rate)
+ *   off_low  = max over the sender's messages of (anchor - sent_ms), where anchor is a
+ *              time of THIS agent known to be before the message was sent (the
+ *              accept time of its TLS connection: a request is written only after the
+ *              handshake) or 0 = unknown. A provable lower bound of the base offset.
+ *   off      = min(off_min, off_low) when an anchor was ever seen, else off_min
+ *   delay    = now - sent_ms - off  (>= 0)
+ *
+ * The message then extends the lease to now + lease - delay = sent_ms + off + lease,
+ * and one whose delay leaves less than FO_LEASE_MIN_LEFT_MS of lease is refused as
+ * delayed. The first message of a boot without an anchor can only be judged against
+ * itself (delay 0): see the document for that window. The table holds the last
+ * FO_LEASE_SENDERS (node, boot) pairs, least recently used replaced. */
+#define FO_LEASE_SENDERS 8
+#define FO_LEASE_NODE_MAX 96
+#define FO_LEASE_MIN_LEFT_MS 100
+
+struct fo_lease_sender {
+    char node[FO_LEASE_NODE_MAX]; /* the sender's certificate CN (truncated) */
+    uint64_t boot;
+    int64_t off_min;
+    int64_t off_low; /* meaningful when anchored */
+    bool anchored;
+    uint64_t used; /* LRU stamp; 0 = free slot */
+};
+
+struct fo_lease_senders {
+    struct fo_lease_sender s[FO_LEASE_SENDERS];
+    uint64_t clock; /* LRU stamps */
+};
+
+void fo_lease_senders_init(struct fo_lease_senders *t);
+
+/* Judges a message sent at sent_ms (the sender's clock) by (node, boot) that this
+ * agent applies at now_ms; anchor_ms as above (0 = unknown). Learns from it and sets
+ * *delay_ms. Returns 0, or FO_EINVAL for boot 0 or sent_ms 0 (absent fields: the
+ * caller falls back to the arrival time). Never refuses: the lease calls below do,
+ * against each lease's length. */
+int fo_lease_sender_judge(struct fo_lease_senders *t, const char *node, uint64_t boot, uint64_t sent_ms,
+                          uint64_t anchor_ms, uint64_t now_ms, uint64_t *delay_ms, char err[FO_ERRLEN]);
+
+/* fo_lease_acquire and fo_lease_renew for a message judged delay_ms late: the lease
+ * runs to now_ms + lease - delay_ms, and a renewal never shortens a HELD lease. When
+ * delay_ms + FO_LEASE_MIN_LEFT_MS >= the lease length the message is refused with
+ * FO_ETIMEDOUT ("delayed") and changes nothing but expiry (applied first).
+ * fo_lease_acquire/fo_lease_renew are these with delay_ms 0. */
+int fo_lease_acquire_delayed(struct fo_lease *l, uint64_t epoch, uint64_t lease_ms, uint64_t delay_ms, uint64_t now_ms,
+                             unsigned *actions, char err[FO_ERRLEN]);
+int fo_lease_renew_delayed(struct fo_lease *l, uint64_t epoch, uint64_t delay_ms, uint64_t now_ms, unsigned *actions,
+                           char err[FO_ERRLEN]);
+
 /* Gives the lease up, from any state, and returns DEL_VIP (deleting an absent VIP is
  * harmless, and after an agent restart the state is NONE while the VIP may still be
  * configured). Error: FO_ESTALE. */

@@ -7,7 +7,7 @@ static const char *const rpc_names[FO_AGENT_RPC_COUNT] = {"status",      "acquir
                                                           "fence_mysql", "lease_nonce", "relay_nonce", "relay_renew"};
 static const char *const refuse_names[FO_AGENT_REFUSE_COUNT] = {"stale_epoch", "unknown_cluster", "not_allowed",
                                                                 "bad_frame",   "bad_request",     "unauthenticated",
-                                                                "not_held",    "failed"};
+                                                                "not_held",    "failed",          "delayed"};
 
 const char *fo_agent_rpc_name(enum fo_agent_rpc r)
 {
@@ -48,6 +48,9 @@ static void counters(const struct fo_agent_metrics *m, struct fo_buf *b)
     fo_prom_family(b, "failoverd_agent_lease_fenced", "gauge",
                    "1 while the agent's own lease-expiry fence of the local mysqld is in force.");
     fo_prom_value(b, "failoverd_agent_lease_fenced", NULL, 0, (double)m->lease_fenced);
+    fo_prom_family(b, "failoverd_agent_vip_sockets_reset_total", "counter",
+                   "TCP sockets on a VIP aborted, a RST sent to each peer, just before the VIP left this host.");
+    fo_prom_value(b, "failoverd_agent_vip_sockets_reset_total", NULL, 0, (double)m->vip_sockets_reset);
 }
 
 void fo_agent_metrics_render(const struct fo_agent_metrics *m, const struct fo_agent_metrics_lease *leases,

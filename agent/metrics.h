@@ -13,6 +13,9 @@
  *                                               at the same epoch and mysqld is writable again
  *   failoverd_agent_lease_fenced                1 while the agent's own lease-expiry fence is
  *                                               in force (being set, set, or being undone)
+ *   failoverd_agent_vip_sockets_reset_total     TCP sockets on a VIP aborted (a RST to each
+ *                                               peer) just before the VIP left this host
+ *                                               (agent/sockreset.h)
  *   failoverd_agent_vip_held{cluster,vip}       1 while the lease on that VIP is held, else 0
  *   failoverd_agent_lease_remaining_seconds{cluster,vip}  time left on it (0 when not held)
  *   failoverd_agent_epoch{cluster}              highest epoch seen (on disk), once per cluster
@@ -52,6 +55,7 @@ enum fo_agent_refuse {
     FO_AGENT_REFUSE_UNAUTHENTICATED, /* TLS peer refused */
     FO_AGENT_REFUSE_NOT_HELD,        /* renew without a held lease */
     FO_AGENT_REFUSE_FAILED,          /* accepted, but carrying it out failed */
+    FO_AGENT_REFUSE_DELAYED,         /* a lease message that arrived too late to matter (docs/vip-lease-delay.md) */
     FO_AGENT_REFUSE_COUNT
 };
 
@@ -62,6 +66,10 @@ struct fo_agent_metrics {
     uint64_t lease_read_only;
     uint64_t lease_writable;
     int lease_fenced; /* gauge, kept up to date by the server */
+    uint64_t vip_sockets_reset;
+    /* Set once the kernel refused SOCK_DESTROY, so that the server logs it once and not
+     * at every VIP removal; not rendered. */
+    int vip_reset_unsupported;
 };
 
 /* One lease. The strings belong to the caller and need only last the render. */

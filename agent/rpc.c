@@ -9,6 +9,7 @@
 
 #include "agent/server_internal.h"
 #include "common/log.h"
+#include "common/prom.h"
 
 #define MOD "agent"
 
@@ -49,18 +50,35 @@ static void announce(struct agent_lease *e)
 
 /* Deletes the lease's VIP, idempotently: every copy of its address on its interface,
  * whatever the prefix length (an address added by hand as /32 answers as well as the
- * configured /24). Returns whether one was there and deleted. */
+ * configured /24). The TCP connections on the address are aborted first
+ * (fo_vip_withdraw): each client gets a RST and reconnects, instead of waiting out its
+ * timeouts against a host that now drops its packets. Returns whether one was there
+ * and deleted. */
 static bool del_vip(struct agent_lease *e)
 {
+    struct fo_agent_server *s = e->s;
     char err[FO_ERRLEN], v[FO_VIP_STRLEN];
-    bool was = false;
+    struct fo_vip_withdrawal w;
+    int rc;
 
     if (e->arp) fo_arp_cancel(e->arp);
-    if (fo_vip_del_any(e->vip, &was, err) != 0)
+    rc = fo_vip_withdraw(e->vip, &w, err);
+    s->m.vip_sockets_reset += w.sockets.reset;
+    if (w.sockets.unsupported && !s->m.vip_reset_unsupported) {
+        s->m.vip_reset_unsupported = 1; /* said once: it is true of every removal */
+        FO_WARN(MOD, "clients of a removed VIP are not reset: %s; they wait for their own timeouts", w.reset_err);
+    } else if (w.reset_rc != 0 && !w.sockets.unsupported)
+        FO_WARN(MOD, "cluster %s: resetting the connections on %s: %s", e->cfg->name, fo_vip_str(e->vip, v),
+                w.reset_err);
+    if (w.sockets.found > 0)
+        FO_INFO(MOD, "cluster %s: reset %u of %u TCP connections on %s before removing it%s", e->cfg->name,
+                w.sockets.reset, w.sockets.found, fo_vip_str(e->vip, v),
+                w.sockets.truncated ? " (more than the per-call limit: the rest were left)" : "");
+    if (rc != 0)
         FO_ERROR(MOD, "cannot delete %s: %s", fo_vip_str(e->vip, v), err);
-    else if (was)
+    else if (w.removed)
         FO_INFO(MOD, "cluster %s: deleted %s", e->cfg->name, fo_vip_str(e->vip, v));
-    return was;
+    return w.removed;
 }
 
 struct fo_sql *fo_agent_local_sql(struct fo_agent_server *s, const char *const *stmts, unsigned n, fo_sql_cb cb,
@@ -368,20 +386,50 @@ static int precheck(struct agent_conn *c, const Fo__Agent__AgentRequest *req, en
 
 /* ---- the RPCs ---------------------------------------------------------------------------- */
 
+/* How late a direct lease message is (agent/lease.h, docs/vip-lease-delay.md), judged
+ * against what this agent has seen from the same sender process. A sender that does
+ * not say when it sent (a failoverd from before this rule) gets delay 0, the old
+ * behaviour, and one warning. */
+static uint64_t message_delay(struct agent_conn *c, uint64_t sent_ms, uint64_t boot)
+{
+    struct fo_agent_server *s = c->s;
+    char err[FO_ERRLEN];
+    uint64_t delay = 0;
+
+    if (fo_lease_sender_judge(&s->senders, c->peer, boot, sent_ms, c->anchor_ms, uv_now(s->loop), &delay, err) != 0 &&
+        !s->untimed_logged) {
+        s->untimed_logged = true;
+        FO_WARN(MOD, "%s: %s; its leases run from their arrival (a failoverd older than this agent?)", c->peer, err);
+    }
+    return delay;
+}
+
+/* A lease message refused as delayed: counted, and the controller hears why. */
+static void refuse_delayed(struct agent_conn *c, const char *err)
+{
+    c->s->lease_delayed++;
+    FO_WARN(MOD, "%s: lease message refused: %s", c->peer, err);
+    fo_agent_conn_refuse(c, FO_AGENT_REFUSE_DELAYED, FO_ETIMEDOUT, err);
+}
+
 static void do_acquire(struct agent_conn *c, const Fo__Agent__AcquireVip *a)
 {
     struct agent_lease *e;
     enum fo_agent_refuse why;
     char err[FO_ERRLEN];
     unsigned actions = 0;
+    uint64_t delay;
     int rc;
 
     if ((rc = check_acquire(c->s, a, &e, &why, err)) != 0) return fo_agent_conn_refuse(c, why, rc, err);
-    rc = fo_lease_acquire(&e->lease, a->epoch, a->lease_ms, uv_now(c->s->loop), &actions, err);
+    delay = message_delay(c, a->sent_mono_ms, a->sender_boot);
+    rc = fo_lease_acquire_delayed(&e->lease, a->epoch, a->lease_ms, delay, uv_now(c->s->loop), &actions, err);
     if (rc != 0) {
+        char aerr[FO_ERRLEN];
         if (actions & FO_LEASE_DEL_VIP) c->s->m.lease_expired++;
-        act(e, actions, err);
+        act(e, actions, aerr);
         arm(e);
+        if (rc == FO_ETIMEDOUT) return refuse_delayed(c, err);
         return fo_agent_conn_refuse(c, rc == FO_ESTALE ? FO_AGENT_REFUSE_STALE_EPOCH : FO_AGENT_REFUSE_BAD_REQUEST, rc,
                                     err);
     }
@@ -393,21 +441,22 @@ static void do_acquire(struct agent_conn *c, const Fo__Agent__AcquireVip *a)
     fo_agent_conn_reply(c, 0, NULL, NULL);
 }
 
-/* Renews one HELD lease. Returns 0, or FO_ENOTFOUND when it ran out before this
- * renewal (its timer had not fired yet): then the VIP is deleted now. */
-static int renew_one(struct agent_lease *e, uint64_t epoch)
+/* Renews one HELD lease for a message delay ms late. Returns 0, FO_ETIMEDOUT when the
+ * message is too late to extend it (err says so), or FO_ENOTFOUND when it ran out
+ * before this renewal (its timer had not fired yet): then the VIP is deleted now. */
+static int renew_one(struct agent_lease *e, uint64_t epoch, uint64_t delay, char *err)
 {
-    char err[FO_ERRLEN], v[FO_VIP_STRLEN];
+    char aerr[FO_ERRLEN], v[FO_VIP_STRLEN];
     unsigned actions = 0;
     int rc;
 
-    rc = fo_lease_renew(&e->lease, epoch, uv_now(e->s->loop), &actions, err);
+    rc = fo_lease_renew_delayed(&e->lease, epoch, delay, uv_now(e->s->loop), &actions, err);
     if (actions & FO_LEASE_DEL_VIP) {
         e->s->m.lease_expired++;
         FO_WARN(MOD, "cluster %s: lease on %s ran out before its renewal; removing the VIP", e->cfg->name,
                 fo_vip_str(e->vip, v));
     }
-    act(e, actions, err);
+    act(e, actions, aerr);
     arm(e);
     if (rc == 0) fo_agent_ro_held(e);
     return rc;
@@ -420,18 +469,27 @@ static void do_renew(struct agent_conn *c, const Fo__Agent__RenewLease *r)
     struct fo_agent_server *s = c->s;
     struct lease_sel sel;
     enum fo_agent_refuse why;
-    char err[FO_ERRLEN];
-    unsigned i, renewed = 0;
+    char err[FO_ERRLEN], derr[FO_ERRLEN];
+    unsigned i, renewed = 0, late = 0;
+    uint64_t delay;
     int rc;
 
     if ((rc = select_leases(s, r->cluster, r->vip, &sel, &why, err)) != 0) return fo_agent_conn_refuse(c, why, rc, err);
     if ((rc = check_stale(s, &sel, r->epoch, "renew", err)) != 0)
         return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_STALE_EPOCH, rc, err);
+    delay = message_delay(c, r->sent_mono_ms, r->sender_boot);
     for (i = 0; i < s->n_leases; i++) {
         struct agent_lease *e = &s->leases[i];
-        if (selected(&sel, e) && e->lease.state == FO_LEASE_HELD && renew_one(e, r->epoch) == 0) renewed++;
+        if (!selected(&sel, e) || e->lease.state != FO_LEASE_HELD) continue;
+        rc = renew_one(e, r->epoch, delay, err);
+        if (rc == 0) renewed++;
+        if (rc == FO_ETIMEDOUT) {
+            late++;
+            snprintf(derr, sizeof derr, "%s", err);
+        }
     }
     if (renewed > 0) return fo_agent_conn_reply(c, 0, NULL, NULL);
+    if (late > 0) return refuse_delayed(c, derr);
     if (sel.all)
         fo_errf(err, FO_ENOTFOUND, "no lease held for cluster %s; acquire again", sel.cl->name);
     else
@@ -591,6 +649,12 @@ void fo_agent_rpc_dispatch(struct agent_conn *c, Fo__Agent__AgentRequest *req)
     int rc;
 
     c->rpc = rpc_of(req);
+    /* The accept time bounds the sender's clock offset only for the FIRST request of a
+     * connection, which its sender wrote right after the handshake: a later one (after
+     * status polls on a long-lived connection) was written any time since, and the
+     * bound would be seconds too low (every lease message would look late). */
+    c->anchor_ms = c->accepted_ms;
+    c->accepted_ms = 0;
     if (fo_agent_relay_is_relay(req)) return fo_agent_relay_dispatch(c, req);
     /* An agent-role peer (another DB host's agent) may only ask for nonces and hand in
      * relayed renewals (docs/relayed-lease.md): nothing that acquires, releases or
@@ -673,6 +737,10 @@ void fo_agent_metrics_rows(struct fo_agent_server *s, struct fo_buf *b)
         lease_rows(s, leases, vips);
         n_epochs = epoch_rows(s, epochs);
         fo_agent_metrics_render(&s->m, leases, s->n_leases, epochs, n_epochs, b);
+        fo_prom_family(b, "failoverd_agent_lease_delayed_total", "counter",
+                       "direct lease messages refused because they arrived too late to extend a lease "
+                       "(docs/vip-lease-delay.md)");
+        fo_prom_value(b, "failoverd_agent_lease_delayed_total", NULL, 0, (double)s->lease_delayed);
     }
     free(leases);
     free(vips);

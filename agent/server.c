@@ -239,6 +239,7 @@ static int on_admitted(void *data, struct fo_tls_conn *t, const char *peer, stru
     *cbs = (struct fo_tls_conn_cbs){tls_handshake, tls_read, tls_close, c};
     c->s = s;
     c->tls = t;
+    c->accepted_ms = uv_now(s->loop); /* a lower bound on a sender's clock offset (docs/vip-lease-delay.md) */
     snprintf(c->peer, sizeof c->peer, "%s", s->cfg->insecure ? "(insecure)" : "(unauthenticated)");
     fo_frame_decoder_init(&c->dec, s->cfg->max_frame_bytes);
     c->next = s->conns;

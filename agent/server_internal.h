@@ -56,6 +56,11 @@ struct agent_conn {
     unsigned role;           /* the peer's role bit once open (0 in plain mode: treated as a controller) */
     bool peer_counted;       /* counted in s->n_peer_conns (an agent-role peer) */
     char peer[FO_TLS_CN_MAX + 16];
+    /* Monotonic ms when the connection was accepted (server.c), 0 = not recorded: every
+     * request on it was written after that (TLS: only after the handshake), which
+     * bounds a lease message's delay (agent/lease.h, docs/vip-lease-delay.md). */
+    uint64_t accepted_ms; /* uv_now() at accept, until the first request is dispatched */
+    uint64_t anchor_ms;   /* accepted_ms for the connection's first request, else 0 (rpc.c) */
     struct fo_frame_decoder dec;
     /* The request in flight. */
     uint64_t req_id;
@@ -123,7 +128,11 @@ struct fo_agent_server {
     unsigned n_peer_conns; /* open connections of agent-role peers */
     uint64_t relayed[FO_RELAY_RESULT_N];
     uint64_t nonces_issued, forwards_ok, forwards_failed;
-    unsigned refs; /* handles, connections and requests still open */
+    /* Direct lease messages' senders and delays (rpc.c, docs/vip-lease-delay.md). */
+    struct fo_lease_senders senders;
+    uint64_t lease_delayed; /* failoverd_agent_lease_delayed_total: refused as delayed */
+    bool untimed_logged;    /* a lease message without send time was logged once */
+    unsigned refs;          /* handles, connections and requests still open */
     bool stopping;
     fo_agent_server_closed_cb closed_cb;
     void *closed_data;

@@ -193,13 +193,23 @@ static struct nlmsghdr *addr_request(char *buf, uint16_t type, uint16_t flags, c
     return nlh;
 }
 
+/* Runs just before a request is sent (withdraw: the socket aborts). */
+struct just_before {
+    void (*fn)(void *arg);
+    void *arg;
+};
+
 /* Runs one RTM_NEWADDR / RTM_DELADDR. Returns 0 when the kernel acked it or answered
  * with the errno given as `benign` (EEXIST for add, EADDRNOTAVAIL for delete: the
- * address is already as wanted), *benign_hit telling which; else an FO_E* code. */
-static int change_addr(const struct fo_vip *v, uint16_t type, uint16_t flags, int benign, bool *benign_hit, char *err)
+ * address is already as wanted), *benign_hit telling which; else an FO_E* code. `jb`
+ * (may be NULL) runs once the socket is open and the request built, right before it is
+ * sent. */
+static int change_addr(const struct fo_vip *v, uint16_t type, uint16_t flags, int benign, bool *benign_hit,
+                       const struct just_before *jb, char *err)
 {
     char req[REQ_SIZE], s[FO_VIP_STRLEN];
     const char *verb = type == RTM_NEWADDR ? "add" : "delete";
+    struct nlmsghdr *nlh;
     struct nl nl;
     unsigned idx;
     int rc, e;
@@ -209,8 +219,10 @@ static int change_addr(const struct fo_vip *v, uint16_t type, uint16_t flags, in
     if (rc != 0) return rc;
     rc = nl_open(&nl, err);
     if (rc != 0) return rc;
+    nlh = addr_request(req, type, flags, v, idx);
+    if (jb != NULL) jb->fn(jb->arg);
     /* errno is saved at once: closing and formatting may change it. */
-    e = nl_talk(&nl, addr_request(req, type, flags, v, idx), NULL, NULL) == 0 ? 0 : errno;
+    e = nl_talk(&nl, nlh, NULL, NULL) == 0 ? 0 : errno;
     nl_close(&nl);
     if (e == 0) return 0;
     if (e == benign) {
@@ -224,19 +236,24 @@ static int change_addr(const struct fo_vip *v, uint16_t type, uint16_t flags, in
 int fo_vip_add(const struct fo_vip *v, bool *was_present, char err[FO_ERRLEN])
 {
     bool exists;
-    int rc = change_addr(v, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, EEXIST, &exists, err);
+    int rc = change_addr(v, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, EEXIST, &exists, NULL, err);
 
     if (rc == 0 && was_present != NULL) *was_present = exists;
     return rc;
 }
 
-int fo_vip_del(const struct fo_vip *v, bool *was_present, char err[FO_ERRLEN])
+static int del_addr(const struct fo_vip *v, bool *was_present, const struct just_before *jb, char *err)
 {
     bool absent;
-    int rc = change_addr(v, RTM_DELADDR, 0, EADDRNOTAVAIL, &absent, err);
+    int rc = change_addr(v, RTM_DELADDR, 0, EADDRNOTAVAIL, &absent, jb, err);
 
     if (rc == 0 && was_present != NULL) *was_present = !absent;
     return rc;
+}
+
+int fo_vip_del(const struct fo_vip *v, bool *was_present, char err[FO_ERRLEN])
+{
+    return del_addr(v, was_present, NULL, err);
 }
 
 /* ------------------------------------------------------------------ query */
@@ -326,21 +343,49 @@ int fo_vip_find(const struct fo_vip *v, bool *present, uint8_t *prefix, char err
     return query(v, true, present, prefix, err);
 }
 
-int fo_vip_del_any(const struct fo_vip *v, bool *removed, char err[FO_ERRLEN])
+struct reset_arg {
+    const struct fo_vip *v;
+    struct fo_vip_withdrawal *w;
+};
+
+static void reset_sockets(void *arg)
 {
+    struct reset_arg *a = arg;
+
+    a->w->reset_rc = fo_sockreset_addr(a->v->addr, &a->w->sockets, a->w->reset_err);
+}
+
+int fo_vip_withdraw(const struct fo_vip *v, struct fo_vip_withdrawal *w, char err[FO_ERRLEN])
+{
+    struct reset_arg ra = {v, w};
+    struct just_before jb = {reset_sockets, &ra};
     struct fo_vip one = *v;
     bool present, was;
     unsigned i;
     int rc;
 
-    *removed = false;
+    memset(w, 0, sizeof *w);
+    if ((rc = fo_vip_find(v, &present, &one.prefix, err)) != 0) return rc;
+    if (!present) return 0;
+    /* Sockets first: once the address is gone their RSTs can no longer be sent. And
+     * the delete goes out right after the last abort, its socket already open and its
+     * request built: a client that got a RST and reconnected at once must not find the
+     * address still here, complete a handshake and hang after it leaves. */
     /* One copy per prefix length at most: 33 rounds bound the loop even if the
      * kernel kept answering "present" (it does not). */
-    for (i = 0; i <= 32; i++) {
+    for (i = 0; i <= 32 && present; i++) {
+        if ((rc = del_addr(&one, &was, i == 0 ? &jb : NULL, err)) != 0) return rc;
+        w->removed = w->removed || was;
         if ((rc = fo_vip_find(v, &present, &one.prefix, err)) != 0) return rc;
-        if (!present) return 0;
-        if ((rc = fo_vip_del(&one, &was, err)) != 0) return rc;
-        *removed = *removed || was;
     }
     return 0;
+}
+
+int fo_vip_del_any(const struct fo_vip *v, bool *removed, char err[FO_ERRLEN])
+{
+    struct fo_vip_withdrawal w;
+    int rc = fo_vip_withdraw(v, &w, err);
+
+    *removed = w.removed;
+    return rc;
 }

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/sockreset.h"
 #include "common/err.h"
 
 /* Upper bound for one call's wait on the kernel. */
@@ -62,8 +63,26 @@ int fo_vip_query(const struct fo_vip *v, bool *present, char err[FO_ERRLEN]);
  * prefix length of the first copy found. */
 int fo_vip_find(const struct fo_vip *v, bool *present, uint8_t *prefix, char err[FO_ERRLEN]);
 
-/* Deletes every copy of v's address on v's interface, whatever its prefix length
- * (v->prefix is ignored). *removed: whether at least one was there and deleted. */
+/* What fo_vip_withdraw did. */
+struct fo_vip_withdrawal {
+    bool removed;                       /* at least one copy was there and deleted */
+    struct fo_sockreset_result sockets; /* TCP sockets on the address, aborted first */
+    int reset_rc;                       /* 0, or why aborting them failed (the delete went on) */
+    char reset_err[FO_ERRLEN];          /* the text of reset_rc */
+};
+
+/* Takes v's address off this host: when the interface has it (any prefix length), first
+ * aborts every TCP socket whose local address it is, so that each peer gets a RST while
+ * the address can still send one (agent/sockreset.h: after the delete the kernel has no
+ * route from the address and the peer would wait for its timeouts), then deletes every
+ * copy of the address on v's interface, whatever its prefix length (v->prefix is
+ * ignored). A failed abort (w->reset_rc, w->sockets.unsupported when the kernel lacks
+ * SOCK_DESTROY) does not stop the delete: the address leaving is what keeps "one holder"
+ * true. Returns 0 or the delete's error; *w is filled in every case. An absent address
+ * costs one query and no socket dump. */
+int fo_vip_withdraw(const struct fo_vip *v, struct fo_vip_withdrawal *w, char err[FO_ERRLEN]);
+
+/* fo_vip_withdraw without the details: *removed is w.removed. */
 int fo_vip_del_any(const struct fo_vip *v, bool *removed, char err[FO_ERRLEN]);
 
 #endif

@@ -41,6 +41,7 @@ struct fo_agentc_call {
     uint8_t *frame;
     size_t flen;
     bool sent;
+    bool written; /* sent on some connection, ever: it may reach the agent, even late */
     bool retried;
     bool reused; /* queued while the link was already open */
     uint64_t deadline;
@@ -48,6 +49,7 @@ struct fo_agentc_call {
     char error[FO_ERRLEN];
     Fo__Agent__AgentResponse *resp;
     fo_agentc_cb cb;
+    fo_agentc_written_cb wcb; /* instead of cb (fo_agentc_call_w) */
     void *data;
 };
 
@@ -96,7 +98,10 @@ static void defer_cb(uv_timer_t *t)
             a->st.refused++;
         else if (c->status != FO_ECANCELED)
             a->st.failed++;
-        c->cb(c->data, c->status, c->error, c->status == 0 ? c->resp : NULL);
+        if (c->wcb != NULL)
+            c->wcb(c->data, c->status, c->written, c->error, c->status == 0 ? c->resp : NULL);
+        else
+            c->cb(c->data, c->status, c->error, c->status == 0 ? c->resp : NULL);
         if (c->resp != NULL) fo__agent__agent_response__free_unpacked(c->resp, NULL);
         free(c->frame);
         free(c);
@@ -189,6 +194,7 @@ static void peer_flush(struct peer *p)
             return;
         }
         c->sent = true;
+        c->written = true;
     }
 }
 
@@ -463,9 +469,9 @@ static struct peer *peer_get(struct fo_agentc *a, const char *host, uint16_t por
     return p;
 }
 
-struct fo_agentc_call *fo_agentc_call(struct fo_agentc *a, const char *host, uint16_t port,
-                                      Fo__Agent__AgentRequest *req, unsigned timeout_ms, fo_agentc_cb cb, void *data,
-                                      char err[FO_ERRLEN])
+static struct fo_agentc_call *call_start(struct fo_agentc *a, const char *host, uint16_t port,
+                                         Fo__Agent__AgentRequest *req, unsigned timeout_ms, fo_agentc_cb cb,
+                                         fo_agentc_written_cb wcb, void *data, char err[FO_ERRLEN])
 {
     struct fo_agentc_call *c;
     struct peer *p;
@@ -495,6 +501,7 @@ struct fo_agentc_call *fo_agentc_call(struct fo_agentc *a, const char *host, uin
     }
     c->peer = p;
     c->cb = cb;
+    c->wcb = wcb;
     c->data = data;
     c->deadline = uv_now(a->loop) + timeout_ms;
     c->reused = p->state == P_OPEN;
@@ -511,6 +518,20 @@ struct fo_agentc_call *fo_agentc_call(struct fo_agentc *a, const char *host, uin
         peer_flush(p);
     if (c->peer != NULL) peer_rearm(p);
     return c;
+}
+
+struct fo_agentc_call *fo_agentc_call(struct fo_agentc *a, const char *host, uint16_t port,
+                                      Fo__Agent__AgentRequest *req, unsigned timeout_ms, fo_agentc_cb cb, void *data,
+                                      char err[FO_ERRLEN])
+{
+    return call_start(a, host, port, req, timeout_ms, cb, NULL, data, err);
+}
+
+struct fo_agentc_call *fo_agentc_call_w(struct fo_agentc *a, const char *host, uint16_t port,
+                                        Fo__Agent__AgentRequest *req, unsigned timeout_ms, fo_agentc_written_cb cb,
+                                        void *data, char err[FO_ERRLEN])
+{
+    return call_start(a, host, port, req, timeout_ms, NULL, cb, data, err);
 }
 
 void fo_agentc_cancel(struct fo_agentc_call *c)

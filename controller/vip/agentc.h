@@ -28,6 +28,7 @@
 #ifndef FO_AGENTC_H
 #define FO_AGENTC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -58,6 +59,21 @@ int fo_agentc_new(struct fo_agentc **out, uv_loop_t *loop, const struct fo_tls_c
 struct fo_agentc_call *fo_agentc_call(struct fo_agentc *a, const char *host, uint16_t port,
                                       Fo__Agent__AgentRequest *req, unsigned timeout_ms, fo_agentc_cb cb, void *data,
                                       char err[FO_ERRLEN]);
+
+/* fo_agentc_call whose callback also says whether the request was ever written on an
+ * established (TLS: authenticated) connection. written false means no byte of it left
+ * this process: it failed before any handshake completed (connect timeout to a host
+ * that is cut off, refused, unresolvable), or was cancelled or timed out while queued
+ * behind a connection being made; every socket of the call is closed when the
+ * callback fires, so such a request can never reach the agent later. written true
+ * (also after a retry, or with an error) means it may have reached the agent, now or
+ * later (TCP retransmission). Lease bookkeeping depends on this
+ * (docs/vip-lease-delay.md). Same contract as fo_agentc_call otherwise. */
+typedef void (*fo_agentc_written_cb)(void *data, int status, bool written, const char *error,
+                                     const Fo__Agent__AgentResponse *resp);
+struct fo_agentc_call *fo_agentc_call_w(struct fo_agentc *a, const char *host, uint16_t port,
+                                        Fo__Agent__AgentRequest *req, unsigned timeout_ms, fo_agentc_written_cb cb,
+                                        void *data, char err[FO_ERRLEN]);
 
 /* The call's cb fires with FO_ECANCELED (from the loop, not from inside this
  * function). The request may still reach the agent. */

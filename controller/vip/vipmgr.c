@@ -51,8 +51,9 @@ struct fo_vipmgr_move {
     bool cancelled;
     fo_vipmgr_move_cb cb; /* NULL for the renewal loop's own moves */
     void *data;
-    char how[300];  /* released / waited / nobody held it */
-    char last[200]; /* last acquire error */
+    char how[300];                 /* released / waited / nobody held it */
+    char last[200];                /* last acquire error */
+    struct fo__vip_sent_mark mark; /* before the acquire in flight was noted as sent */
 };
 
 static void move_step(struct fo_vipmgr_move *m);
@@ -151,6 +152,28 @@ static void note_sent(struct fo_vipmgr *v, struct fo__vip_state *s, const char *
     s->sent_port = port;
     s->sent_ms = uv_now(v->ctl->loop);
     s->sent_valid = true;
+    s->sent_gen++;
+}
+
+void fo__vip_mark(const struct fo__vip_state *s, struct fo__vip_sent_mark *m)
+{
+    m->gen = s->sent_gen;
+    m->valid = s->sent_valid;
+    m->ms = s->sent_ms;
+    snprintf(m->host, sizeof(m->host), "%s", s->sent_host);
+    m->port = s->sent_port;
+}
+
+void fo__vip_unsend(struct fo__vip_state *s, const struct fo__vip_sent_mark *m)
+{
+    /* A later note stands: that message may have been written, and its time is after
+     * every earlier one's anyway. */
+    if (s->sent_gen != m->gen + 1) return;
+    s->sent_valid = m->valid;
+    s->sent_ms = m->ms;
+    snprintf(s->sent_host, sizeof(s->sent_host), "%s", m->host);
+    s->sent_port = m->port;
+    s->sent_gen++;
 }
 
 void fo__vip_note_sent(struct fo_vipmgr *v, struct fo__vip_state *s, const char *host, uint16_t port)
@@ -159,7 +182,7 @@ void fo__vip_note_sent(struct fo_vipmgr *v, struct fo__vip_state *s, const char 
 }
 
 static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, const char *cidr, const char *host,
-                        uint16_t port, uint64_t epoch, unsigned timeout_ms, fo_agentc_cb cb, void *data,
+                        uint16_t port, uint64_t epoch, unsigned timeout_ms, fo_agentc_written_cb cb, void *data,
                         struct fo_agentc_call **out, char err[FO_ERRLEN])
 {
     Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
@@ -177,9 +200,12 @@ static int send_acquire(struct fo_vipmgr *v, const struct fo_store_cluster *c, c
     acq.epoch = epoch;
     acq.lease_ms = fo__vip_lease_ms(c);
     acq.writer = strcmp(cidr, c->vip) == 0;
+    /* The same loop time the caller's note_sent recorded (docs/vip-lease-delay.md). */
+    acq.sent_mono_ms = uv_now(v->ctl->loop);
+    acq.sender_boot = v->boot;
     req.body_case = FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE;
     req.acquire = &acq;
-    *out = fo_agentc_call(v->agentc, host, port, &req, timeout_ms, cb, data, err);
+    *out = fo_agentc_call_w(v->agentc, host, port, &req, timeout_ms, cb, data, err);
     return *out != NULL ? 0 : FO_EIO;
 }
 
@@ -293,12 +319,13 @@ static void committed(void *data, int status, int result)
     fo__vip_unref(v);
 }
 
-static void acquired(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp)
+static void acquired(void *data, int status, bool written, const char *error, const Fo__Agent__AgentResponse *resp)
 {
     struct fo_vipmgr_move *m = data;
     uint64_t now;
 
     m->call = NULL;
+    if (!written && m->st != NULL) fo__vip_unsend(m->st, &m->mark);
     if (!move_alive(m)) return;
     now = uv_now(m->v->ctl->loop);
     if (status == 0 && resp->code == 0) {
@@ -417,7 +444,10 @@ static void move_step(struct fo_vipmgr_move *m)
     case M_COMMIT: return move_commit(m);
     case M_ACQUIRE:
         m->phase_ms = now;
-        if (m->st != NULL) note_sent(v, m->st, m->to_host, m->to_port);
+        if (m->st != NULL) {
+            fo__vip_mark(m->st, &m->mark);
+            note_sent(v, m->st, m->to_host, m->to_port);
+        }
         t = m->deadline_ms > now + 100 ? (unsigned)(m->deadline_ms - now) : 100;
         if (t > 2000) t = 2000;
         if (send_acquire(v, &c, tg.cidr, m->to_host, fo__vip_agent_port(&c), m->epoch, t, acquired, m, &m->call, err) !=
@@ -492,7 +522,7 @@ void fo_vipmgr_move_cancel(struct fo_vipmgr_move *m)
 
 /* ------------------------------------------------------------------ the renewal loop */
 
-static void renewed(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp);
+static void renewed(void *data, int status, bool written, const char *error, const Fo__Agent__AgentResponse *resp);
 static void tick_cb(uv_timer_t *t);
 
 /* Time between two renewals of a lease: lease/4 at most (DESIGN.md §7). The loop only
@@ -525,12 +555,14 @@ static void renew_holder(struct fo_vipmgr *v, struct fo__vip_state *s, const str
     if (now < s->next_renew_ms || t->host[0] == '\0') return;
     if (!fo__vip_revoke_allows(v, s, c, t->host, t->port)) return;
     fo__vip_lapse_check(v, s, c);
+    fo__vip_mark(s, &s->call_mark);
     note_sent(v, s, t->host, t->port);
     s->direct_sent_ms = now;
     s->next_renew_ms = now + renew_period_ms(c);
     if (s->reacquire) {
         if (send_acquire(v, c, t->cidr, t->host, fo__vip_agent_port(c), c->epoch, fo__vip_lease_ms(c) / 2, renewed, s,
                          &s->call, err) != 0) {
+            fo__vip_unsend(s, &s->call_mark);
             snprintf(s->error, sizeof(s->error), "acquire: %.200s", err);
             return;
         }
@@ -542,12 +574,16 @@ static void renew_holder(struct fo_vipmgr *v, struct fo__vip_state *s, const str
     ren.cluster = (char *)c->name;
     ren.epoch = c->epoch;
     ren.vip = addr;
+    ren.sent_mono_ms = now; /* what note_sent recorded */
+    ren.sender_boot = v->boot;
     req.body_case = FO__AGENT__AGENT_REQUEST__BODY_RENEW;
     req.renew = &ren;
-    s->call = fo_agentc_call(v->agentc, t->host, fo__vip_agent_port(c), &req, fo__vip_lease_ms(c) / 2, renewed, s, err);
-    if (s->call == NULL)
+    s->call =
+        fo_agentc_call_w(v->agentc, t->host, fo__vip_agent_port(c), &req, fo__vip_lease_ms(c) / 2, renewed, s, err);
+    if (s->call == NULL) {
+        fo__vip_unsend(s, &s->call_mark);
         snprintf(s->error, sizeof(s->error), "renew: %.200s", err);
-    else
+    } else
         v->refs++;
 }
 
@@ -764,11 +800,14 @@ static void renewed_do(struct fo__vip_state *s, int status, const char *error, c
 }
 
 /* The call held a reference: at stop, the states live until its callback ran. */
-static void renewed(void *data, int status, const char *error, const Fo__Agent__AgentResponse *resp)
+static void renewed(void *data, int status, bool written, const char *error, const Fo__Agent__AgentResponse *resp)
 {
     struct fo__vip_state *s = data;
     struct fo_vipmgr *v = s->v;
 
+    /* Never written (e.g. the connect to a cut-off host timed out): it cannot reach
+     * the agent, now or later, so the old lease runs out as counted before it. */
+    if (!written) fo__vip_unsend(s, &s->call_mark);
     renewed_do(s, status, error, resp);
     fo__vip_unref(v);
 }
@@ -811,6 +850,10 @@ int fo_vipmgr_start(struct fo_ctl *ctl, struct fo_vipmgr **out, char err[FO_ERRL
 
     if (v == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     v->ctl = ctl;
+    /* Agents learn each sender's clock offset per boot id (docs/vip-lease-delay.md):
+     * a restarted failoverd must not be judged by its previous life's offset. */
+    if (uv_random(NULL, NULL, &v->boot, sizeof(v->boot), 0, NULL) != 0 || v->boot == 0)
+        v->boot = ((uint64_t)uv_os_getpid() << 32) ^ uv_hrtime() ^ 1u;
     if ((rc = fo_agentc_new(&v->agentc, ctl->loop, &ctl->cfg.tls, ctl->tls_files, err)) != 0) {
         free(v);
         return rc;

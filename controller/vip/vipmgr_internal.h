@@ -29,6 +29,16 @@ struct fo__vip_stray {
     bool releasing;    /* a ReleaseVip is in flight */
 };
 
+/* The "last lease message sent" of a state before a message was noted as sent, to
+ * undo the note if that message never left this node (fo__vip_unsend). */
+struct fo__vip_sent_mark {
+    uint64_t gen; /* sent_gen before the note */
+    bool valid;
+    uint64_t ms;
+    char host[FO_HOST_LEN];
+    uint16_t port;
+};
+
 /* Per (cluster, VIP) memory of the leader (not replicated). */
 struct fo__vip_state {
     struct fo__vip_state *next;
@@ -39,6 +49,10 @@ struct fo__vip_state {
     uint16_t sent_port;
     uint64_t sent_ms; /* monotonic send time of that message */
     bool sent_valid;
+    uint64_t sent_gen; /* bumped by every note_sent */
+    /* What sent_* said before the loop's renew / re-acquire in flight (s->call) was
+     * noted: restored when that call was never written (docs/vip-lease-delay.md). */
+    struct fo__vip_sent_mark call_mark;
     uint64_t next_renew_ms;
     struct fo_agentc_call *call; /* the loop's renew / re-acquire in flight */
     struct fo_vipmgr_move *move;
@@ -94,6 +108,7 @@ struct fo_vipmgr {
     uv_timer_t tick;
     bool ready;
     uint64_t ready_ms;
+    uint64_t boot; /* random id of this process, in every direct lease message (sender_boot) */
     bool stopping;
     unsigned refs; /* the tick handle, moves, proposals and calls not yet called back */
     struct fo__vip_state *states;
@@ -141,6 +156,11 @@ void fo__vip_quiesce(struct fo__vip_state *s);
 bool fo__vip_failover_unfinished(struct fo_vipmgr *v, const struct fo_store_cluster *c);
 /* Records host:port as sent a lease message now (the "surely run out" rule). */
 void fo__vip_note_sent(struct fo_vipmgr *v, struct fo__vip_state *s, const char *host, uint16_t port);
+/* Undoes the note_sent made right after *m was taken (fo__vip_mark), unless another
+ * was made since: for a message that was never written (agentc.h, written false), so
+ * it cannot reach the agent and must not push fo__vip_expiry_of later. */
+void fo__vip_mark(const struct fo__vip_state *s, struct fo__vip_sent_mark *m);
+void fo__vip_unsend(struct fo__vip_state *s, const struct fo__vip_sent_mark *m);
 /* A renewal period of c (lease/4 at most). */
 unsigned fo__vip_renew_period_ms(const struct fo_store_cluster *c);
 

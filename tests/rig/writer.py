@@ -67,14 +67,19 @@ def connect_vip(db, ns, vip, port, connect_timeout=1.0, rw_timeout=3.0, user="ap
     from rig.agents import in_netns
     require_pymysql()
     sock = in_netns(ns, lambda: socket.create_connection((vip, port), timeout=connect_timeout))
+    # The handshake (the server's greeting, authentication, the first query) is bounded
+    # by the connect timeout, as libmysqlclient and Connector/C bound it: PyMySQL would
+    # wait read_timeout for a greeting that never comes from a host the VIP just left
+    # (its TCP handshake completed as the address moved). Then the real timeouts.
     conn = pymysql.Connection(host=vip, port=port, user=user, password=db.passwords[user], defer_connect=True,
-                              connect_timeout=connect_timeout, read_timeout=rw_timeout, write_timeout=rw_timeout,
-                              autocommit=True)
+                              connect_timeout=connect_timeout, read_timeout=connect_timeout,
+                              write_timeout=connect_timeout, autocommit=True)
     try:
         conn.connect(sock)
         with conn.cursor() as cur:
             cur.execute("SELECT @@server_id")
             idx = int(cur.fetchone()[0])
+        conn._read_timeout = conn._write_timeout = rw_timeout
     except BaseException:
         try:
             conn.close()

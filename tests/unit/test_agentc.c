@@ -132,6 +132,7 @@ struct rec {
     double ms; /* from the call to its callback */
     char error[FO_ERRLEN];
     void (*then)(struct rec *r); /* runs at the end of the callback */
+    int written;                 /* fo_agentc_call_w's flag; -1 before its callback */
 };
 
 /* One test's loop, agentc and calls. */
@@ -1126,6 +1127,79 @@ static void test_refusal(void)
     h_finish(&h);
 }
 
+/* ------------------------------------------------------------------ written */
+
+static void on_reply_w(void *data, int status, bool written, const char *error, const Fo__Agent__AgentResponse *resp)
+{
+    struct rec *r = data;
+
+    r->written = written;
+    on_reply(data, status, error, resp);
+}
+
+/* A StatusRequest through fo_agentc_call_w to 127.0.0.1:port. */
+static struct rec *call_w(struct h *h, uint16_t port, unsigned timeout_ms)
+{
+    Fo__Agent__AgentRequest req = FO__AGENT__AGENT_REQUEST__INIT;
+    Fo__Agent__StatusRequest st = FO__AGENT__STATUS_REQUEST__INIT;
+    struct rec *r = &h->recs[h->n++];
+    char err[FO_ERRLEN];
+
+    req.body_case = FO__AGENT__AGENT_REQUEST__BODY_STATUS;
+    req.status = &st;
+    r->h = h;
+    r->written = -1;
+    r->t0 = uv_now(&h->tl.loop);
+    r->call = fo_agentc_call_w(h->a, "127.0.0.1", port, &req, timeout_ms, on_reply_w, r, err);
+    if (r->call == NULL) fprintf(stderr, "  fo_agentc_call_w: %s\n", err);
+    FO_CHECK(r->call != NULL);
+    r->id = req.id;
+    return r;
+}
+
+/* docs/vip-lease-delay.md: a lease message counts as sent only if it may reach the
+ * agent. Never written: nobody listening (refused), a TLS handshake that never
+ * completes (a host cut off looks like this: the connect hangs). Written: a request on
+ * an open connection, answered or not (it may still arrive late). */
+static void test_written(void)
+{
+    uint16_t port = fo_test_free_port();
+    int fd = fo_test_mute_listener(&port);
+    uint16_t closed_port = fo_test_free_port();
+    struct rec *r;
+    struct raw raw;
+    struct h h;
+
+    FO_CHECK(fd >= 0 && closed_port != 0);
+    if (fd < 0) return;
+    if (h_init(&h, "ctl1")) {
+        r = call_w(&h, closed_port, CALL_MS);
+        FO_CHECK(run_until(&h, &h.fired, 1));
+        expect(r, FO_EUNREACHABLE, "refused");
+        FO_CHECK_INT(r->written, 0);
+        uv_update_time(&h.tl.loop);
+        r = call_w(&h, port, SHORT_MS);
+        FO_CHECK(run_until(&h, &h.fired, 2));
+        expect(r, FO_ETIMEDOUT, "TLS handshake never completes");
+        FO_CHECK_INT(r->written, 0);
+        h_finish(&h);
+    }
+    close(fd);
+    if (!h_init(&h, NULL)) return;
+    raw_start(&raw, &h, ACT_MUTE, ACT_ANSWER, ACT_ANSWER);
+    uv_update_time(&h.tl.loop);
+    r = call_w(&h, raw.port, SHORT_MS);
+    FO_CHECK(run_until(&h, &h.fired, 1));
+    expect(r, FO_ETIMEDOUT, "written, never answered");
+    FO_CHECK_INT(r->written, 1);
+    r = call_w(&h, raw.port, CALL_MS);
+    FO_CHECK(run_until(&h, &h.fired, 2));
+    expect(r, 0, "answered");
+    FO_CHECK_INT(r->written, 1);
+    raw_stop(&raw);
+    h_finish(&h);
+}
+
 FO_TEST_MAIN(FO_T(test_api_errors), FO_T(test_status), FO_T(test_tls_auth), FO_T(test_unreachable), FO_T(test_timeout),
              FO_T(test_timeout_tls_handshake), FO_T(test_cancel), FO_T(test_retry_agent_restart), FO_T(test_retry_raw),
-             FO_T(test_close), FO_T(test_bad_reply), FO_T(test_refusal))
+             FO_T(test_close), FO_T(test_bad_reply), FO_T(test_refusal), FO_T(test_written))
