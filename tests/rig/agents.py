@@ -447,7 +447,9 @@ class AgentRig:
         if self._cleanup is not None:
             unregister_cleanup(self._cleanup)
             self._cleanup = None
-        if not self.detach:
+        if os.environ.get("FO_KEEP_RIG"):
+            print(f"rig: keeping {self.base_dir} (FO_KEEP_RIG)", file=sys.stderr)
+        elif not self.detach:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
