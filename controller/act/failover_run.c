@@ -750,14 +750,14 @@ static void start_revoke(struct run *run, const struct fo_foaction *a)
     char err[FO_ERRLEN], text[FO_ERRLEN + 16];
     uint64_t now = uv_now(run->fe->ctl->loop);
     uint64_t safe = fo_vipmgr_lease_safe_at(run->fe->vip, run->cluster, a->host, a->port);
-    uint64_t deadline = a->deadline_ms;
+    uint64_t deadline = a->deadline_ms, floor = now + REVOKE_MIN_MS;
 
     /* No use waiting for the agent past the moment its lease has surely run out: an
      * answer then changes nothing (without one the fence goes on at that moment), and
      * an unreachable host's agent would hold the step for its whole timeout. A
      * reachable agent answers in milliseconds: REVOKE_MIN_MS is its floor. */
-    if (safe != 0 && (safe > now + REVOKE_MIN_MS ? safe : now + REVOKE_MIN_MS) < deadline)
-        deadline = safe > now + REVOKE_MIN_MS ? safe : now + REVOKE_MIN_MS;
+    if (safe != 0 && safe < floor) safe = floor;
+    if (safe != 0 && safe < deadline) deadline = safe;
     run->pending++;
     run->revoke =
         fo_vipmgr_revoke(run->fe->vip, run->cluster, a->host, a->port, epoch_of(run), deadline, revoke_done, run, err);
