@@ -4,6 +4,7 @@
 
 #include "common/prom.h"
 #include "controller/admin/admin.h"
+#include "controller/admin/web.h"
 #include "controller/act/failover.h"
 #include "controller/probe/monitor.h"
 
@@ -79,6 +80,8 @@ static int handler(void *data, const char *url, struct fo_buf *body, const char 
         fo_buf_puts(body, leader ? "leader\n" : "not leader\n");
         return leader ? 200 : 503;
     }
+    int web = fo_web_handle(ctl, url, body, content_type);
+    if (web != 0) return web;
     fo_buf_puts(body, "not found: try /metrics, /health or /leader\n");
     return 404;
 }
