@@ -608,6 +608,7 @@ void fo_admin_cancel_calls(struct fo_admin *a)
 {
     struct chan *ch = a->chan;
 
+    fo_admin_cancel_discovers(a);
     while (a->calls != NULL) call_finish(a->calls, FO_ECANCELED, "shutting down", NULL);
     if (ch == NULL || ch->closing) return;
     ch->closing = true;

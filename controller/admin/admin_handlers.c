@@ -685,6 +685,7 @@ void fo_admin_dispatch(struct areq *r)
     case FO__REQUEST__BODY_MEMBER_REMOVE:
     case FO__REQUEST__BODY_MEMBER_TRANSFER: return handle_member(r);
     case FO__REQUEST__BODY_PROPOSE: return handle_propose(r);
+    case FO__REQUEST__BODY_DISCOVER: return fo_admin_discover(r);
     case FO__REQUEST__BODY_VERDICT:
     case FO__REQUEST__BODY_WHY:
     case FO__REQUEST__BODY_FAILOVER:

@@ -13,6 +13,7 @@
 
 struct call;
 struct chan;
+struct fo__adisc;
 
 /* The leader channel (admin_call.c): calls that may wait for the connection, and how
  * long an unused connection stays open. */
@@ -51,10 +52,11 @@ struct fo_admin {
     uint64_t refusal_logged_ms[FO_ADMIN_REFUSED_N]; /* a flood of refusals logs once a second */
     uint64_t refusals_unlogged[FO_ADMIN_REFUSED_N];
     unsigned n_conns;
-    struct call *calls;  /* outgoing calls in progress, cancelled on stop */
-    struct chan *chan;   /* the persistent connection to the leader for verdicts, or NULL */
-    unsigned n_calls;    /* outgoing calls not yet freed (in progress or closing) */
-    struct aconn *conns; /* open connections */
+    struct call *calls;          /* outgoing calls in progress, cancelled on stop */
+    struct chan *chan;           /* the persistent connection to the leader for verdicts, or NULL */
+    unsigned n_calls;            /* outgoing calls not yet freed (in progress or closing) */
+    struct aconn *conns;         /* open connections */
+    struct fo__adisc *discovers; /* topology walks in progress (admin_discover.c) */
     bool stopping;
     bool server_closed; /* the listener has closed (and freed itself) */
 };
@@ -125,6 +127,10 @@ void fo_admin_propose(struct areq *r, Fo__Command *cmd);
 void fo_admin_failover_dispatch(struct areq *r);
 struct fo_store_failover;
 Fo__FailoverRecord *fo_admin_failover_record(struct areq *r, const struct fo_store_failover *f);
+
+/* admin_discover.c: DiscoverReq, and cancelling the walks in progress on stop. */
+void fo_admin_discover(struct areq *r);
+void fo_admin_cancel_discovers(struct fo_admin *a);
 
 /* Entry point from the server for each decoded request. */
 void fo_admin_dispatch(struct areq *r);
