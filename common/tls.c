@@ -118,6 +118,41 @@ int fo_tls_files_node_id(const struct fo_tls_files *f, uint64_t *id)
     return own_node_id(f->ssl, id);
 }
 
+/* Seconds from the Unix epoch to t, computed by OpenSSL itself (ASN1_TIME_diff)
+ * so that neither timegm nor the local time zone is involved. */
+static int asn1_to_unix(const ASN1_TIME *t, int64_t *out)
+{
+    ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+    int days = 0, secs = 0, ok = epoch != NULL && t != NULL && ASN1_TIME_diff(&days, &secs, epoch, t) == 1;
+
+    ASN1_TIME_free(epoch);
+    if (!ok) return FO_EPROTO;
+    *out = (int64_t)days * 86400 + secs;
+    return 0;
+}
+
+int fo_tls_files_not_after(const struct fo_tls_files *f, int64_t *cert_s, int64_t *ca_s)
+{
+    STACK_OF(X509_OBJECT) * objs;
+    X509_STORE *store;
+    int64_t t;
+    int i, rc;
+
+    *cert_s = 0;
+    *ca_s = 0;
+    if (f == NULL || f->ssl == NULL) return FO_ENOTFOUND;
+    rc = asn1_to_unix(X509_get0_notAfter(SSL_CTX_get0_certificate(f->ssl)), cert_s);
+    if (rc != 0) return rc;
+    store = SSL_CTX_get_cert_store(f->ssl);
+    objs = store != NULL ? X509_STORE_get0_objects(store) : NULL;
+    for (i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+        if (x == NULL || asn1_to_unix(X509_get0_notAfter(x), &t) != 0) continue;
+        if (*ca_s == 0 || t < *ca_s) *ca_s = t;
+    }
+    return 0;
+}
+
 int fo_tls_files_check_node(const struct fo_tls_files *f, uint64_t node_id, const char *cert_file, char err[FO_ERRLEN])
 {
     uint64_t id;

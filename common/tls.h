@@ -106,6 +106,13 @@ void fo_tls_files_free(struct fo_tls_files *f);
 unsigned fo_tls_files_role(const struct fo_tls_files *f);
 int fo_tls_files_node_id(const struct fo_tls_files *f, uint64_t *id);
 
+/* When the loaded certificates stop being valid, as Unix seconds (wall clock, for
+ * /metrics and alerts only; nothing times out on it): *cert_s is the notAfter of this
+ * node's own certificate, *ca_s the earliest notAfter among the trusted CA
+ * certificates (0 if the trust store holds none). Returns 0, FO_ENOTFOUND for f NULL
+ * (insecure = yes: no certificate), or FO_EPROTO if OpenSSL cannot read the time. */
+int fo_tls_files_not_after(const struct fo_tls_files *f, int64_t *cert_s, int64_t *ca_s);
+
 /* What every failoverd node requires of its own certificate (DESIGN.md §10; raft and
  * the admin server's internal RPCs check the same of each peer): a controller's that
  * binds node_id (see "Node ids"). Returns 0, or FO_ECONFIG with err naming cert_file
