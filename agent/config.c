@@ -217,6 +217,7 @@ static int mysql_key(struct parse *p, const char *k, const char *v)
         return fo_parse_ssl_mode(v, &c->mysql_tls.mode, e) == 0 ? 1 : fail(p, k, "%s", e);
     }
     if (strcmp(k, "ssl_ca") == 0) return path(p, k, v, c->mysql_tls.ca);
+    if (strcmp(k, "fence_kill_stopped") == 0) return yesno(p, k, v, &c->fence_kill_stopped);
     return fail(p, k, "%s", "unknown key");
 }
 
@@ -379,6 +380,9 @@ static void defaults(struct fo_agent_config *c)
     c->mysql_port = 3306;
     c->mysql_connect_timeout_ms = 1000;
     c->mysql_timeout_ms = 5000;
+    /* On by default (issue 11): a SIGSTOPped primary is killed by a failover's
+     * FenceMysql instead of being waited out (docs/fence-stopped.md). */
+    c->fence_kill_stopped = true;
     /* The same defaults as failoverd's [limits] (common/config.h). */
     fo_limits_defaults(&l);
     c->handshake_timeout_ms = l.handshake_timeout_ms;

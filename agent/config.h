@@ -40,6 +40,11 @@
  *                                      ; as failoverd's [mysql] (common/config.h "MySQL
  *                                      ; connections"; the same plugin restriction applies)
  *   ssl_ca = /etc/failoverd/tls/db-ca.crt ; required by the verify modes; checked at load
+ *   fence_kill_stopped = yes           ; a failover's FenceMysql whose SQL fence cannot
+ *                                      ; complete kills (SIGKILL) the process listening on
+ *                                      ; port if, and only if, it is STOPPED (state 'T':
+ *                                      ; SIGSTOP); never a running, slow or traced one.
+ *                                      ; docs/fence-stopped.md, agent/mysqldproc.h
  *
  *   [cluster demo]                     ; one per cluster this host serves
  *   vip = 10.0.0.100/24 eth0           ; repeatable (up to FO_AGENT_MAX_VIPS): an address
@@ -118,6 +123,7 @@ struct fo_agent_config {
     unsigned mysql_connect_timeout_ms;
     unsigned mysql_timeout_ms;
     struct fo_mysql_tls mysql_tls; /* ssl_mode / ssl_ca; default preferred */
+    bool fence_kill_stopped;       /* FenceMysql may SIGKILL a stopped mysqld (default yes) */
 
     unsigned n_clusters;
     struct fo_agent_cluster clusters[FO_AGENT_MAX_CLUSTERS];

@@ -51,6 +51,12 @@ static void counters(const struct fo_agent_metrics *m, struct fo_buf *b)
     fo_prom_family(b, "failoverd_agent_vip_sockets_reset_total", "counter",
                    "TCP sockets on a VIP aborted, a RST sent to each peer, just before the VIP left this host.");
     fo_prom_value(b, "failoverd_agent_vip_sockets_reset_total", NULL, 0, (double)m->vip_sockets_reset);
+    fo_prom_family(b, "failoverd_agent_mysqld_stopped_killed_total", "counter",
+                   "Stopped (SIGSTOP) local mysqld processes killed by a failover's FenceMysql (fence_kill_stopped).");
+    fo_prom_value(b, "failoverd_agent_mysqld_stopped_killed_total", NULL, 0, (double)m->stopped_killed);
+    fo_prom_family(b, "failoverd_agent_mysqld_restart_fenced_total", "counter",
+                   "mysqld processes that came back after such a kill and were fenced (read_only=1) by the agent.");
+    fo_prom_value(b, "failoverd_agent_mysqld_restart_fenced_total", NULL, 0, (double)m->restart_fenced);
 }
 
 void fo_agent_metrics_render(const struct fo_agent_metrics *m, const struct fo_agent_metrics_lease *leases,

@@ -16,6 +16,10 @@
  *   failoverd_agent_vip_sockets_reset_total     TCP sockets on a VIP aborted (a RST to each
  *                                               peer) just before the VIP left this host
  *                                               (agent/sockreset.h)
+ *   failoverd_agent_mysqld_stopped_killed_total  stopped local mysqld processes killed by a
+ *                                               FenceMysql (fence_kill_stopped, docs/fence-stopped.md)
+ *   failoverd_agent_mysqld_restart_fenced_total  mysqld processes that came back after such a
+ *                                               kill and were fenced by the agent
  *   failoverd_agent_vip_held{cluster,vip}       1 while the lease on that VIP is held, else 0
  *   failoverd_agent_lease_remaining_seconds{cluster,vip}  time left on it (0 when not held)
  *   failoverd_agent_epoch{cluster}              highest epoch seen (on disk), once per cluster
@@ -67,6 +71,8 @@ struct fo_agent_metrics {
     uint64_t lease_writable;
     int lease_fenced; /* gauge, kept up to date by the server */
     uint64_t vip_sockets_reset;
+    uint64_t stopped_killed; /* FenceMysql killed a stopped mysqld */
+    uint64_t restart_fenced; /* a mysqld back after that kill was fenced */
     /* Set once the kernel refused SOCK_DESTROY, so that the server logs it once and not
      * at every VIP removal; not rendered. */
     int vip_reset_unsupported;

@@ -13,8 +13,10 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "agent/mysqldproc.h"
 #include "agent/server_internal.h"
 #include "common/log.h"
 
@@ -64,6 +66,7 @@ static void forget_all(struct fo_agent_server *s)
 
 static void settle(struct fo_agent_server *s);
 static void start_fm(struct agent_conn *c);
+static void restart_watch_held(struct agent_lease *e);
 
 static void ro_fenced(void *data, const struct fo_fence_result *r)
 {
@@ -233,18 +236,67 @@ void fo_agent_ro_held(struct agent_lease *e)
         FO_INFO(MOD, "cluster %s: %s taken back at epoch %" PRIu64 ", not %" PRIu64 ": own fence not undone for it",
                 e->cfg->name, fo_vip_str(e->vip, v), e->lease.epoch, e->self_epoch);
     }
+    restart_watch_held(e);
     settle(s);
 }
 
 /* ---- FenceMysql -------------------------------------------------------------------------- */
 
-static void fm_done(void *data, const struct fo_fence_result *r)
+/* A stopped mysqld (SIGSTOP) never answers, so its SQL fence can only time out; with
+ * fence_kill_stopped the agent looks at the process after this grace and then every
+ * period while the SQL fence runs, and once more when it fails (docs/fence-stopped.md).
+ * A local mysqld that is running answers the fence in milliseconds: the grace only
+ * spares the look in that case. */
+#define STOPPED_LOOK_MS 100
+/* The restart watch tries to fence a mysqld that came back this often. */
+#define RESTART_WATCH_MS 200
+
+/* One FenceMysql: the SQL fence, and looks at the process beside it. Owned by its
+ * connection (c->fm), which stays busy until the one reply: fm is freed in the timer's
+ * close callback (or at once when it has no timer). */
+struct agent_fm {
+    struct agent_conn *c;
+    struct fo_agent_server *s; /* c may be gone when the timer's close callback runs */
+    struct fo_fence *fence;    /* the SQL fence running, or NULL */
+    uv_timer_t timer;          /* next look (fence_kill_stopped) */
+    bool has_timer;
+    uv_work_t work;
+    bool looking;     /* a look (and maybe the kill) runs in the thread pool */
+    bool fence_over;  /* the SQL fence's result is in r */
+    bool final_asked; /* the look after a failed SQL fence was started */
+    bool cancelled;
+    bool looked;
+    bool warned; /* a look's failure or a traced process was logged */
+    struct fo_fence_result r;
+    struct fo_mysqld_proc proc; /* the last look */
+    int look_rc;
+    char look_err[FO_ERRLEN];
+    uint16_t port;
+    const char *cluster;
+    uint64_t epoch;
+};
+
+static void fm_timer_closed(uv_handle_t *h)
+{
+    struct agent_fm *fm = h->data;
+    struct fo_agent_server *s = fm->s;
+
+    free(fm);
+    fo_agent_server_unref(s);
+}
+
+static void restart_watch_start(struct fo_agent_server *s, const struct agent_fm *fm);
+
+/* The one reply; then fm goes away. */
+static void fm_finish(struct agent_fm *fm)
 {
     Fo__Agent__AgentResponse resp = FO__AGENT__AGENT_RESPONSE__INIT;
     Fo__Agent__FenceResult fr = FO__AGENT__FENCE_RESULT__INIT;
-    struct agent_conn *c = data;
+    struct agent_conn *c = fm->c;
+    const struct fo_fence_result *r = &fm->r;
+    char detail[sizeof r->detail + sizeof fm->proc.detail + 32], state[2] = {fm->proc.state, '\0'};
 
-    c->fence = NULL;
+    c->fm = NULL;
     fr.reached = r->reached;
     fr.read_only = r->read_only;
     fr.super_read_only = r->super_read_only;
@@ -252,39 +304,146 @@ static void fm_done(void *data, const struct fo_fence_result *r)
     fr.killed = r->killed;
     fr.survived = r->survived;
     fr.gtid_binlog_pos = (char *)r->gtid_binlog_pos;
-    fr.detail = (char *)r->detail;
-    resp.code = r->status;
+    fr.mysqld_killed = fm->proc.killed;
+    fr.mysqld_pid = fm->looked && fm->proc.pid > 0 ? (uint32_t)fm->proc.pid : 0;
+    fr.mysqld_state = state;
+    if (fm->proc.killed)
+        snprintf(detail, sizeof detail, "%s; SQL fence not completed: %s", fm->proc.detail, r->detail);
+    else if (fm->looked)
+        snprintf(detail, sizeof detail, "%s; %s", r->detail, fm->proc.detail);
+    else
+        snprintf(detail, sizeof detail, "%s", r->detail);
+    fr.detail = detail;
+    /* Killed: the stopped mysqld is gone, which fences it whatever the SQL said. */
+    resp.code = fm->proc.killed ? 0 : fm->cancelled ? FO_ECANCELED : r->status;
     resp.fence = &fr;
-    if (r->status == 0) {
-        FO_INFO(MOD, "FenceMysql for %s: %s", c->peer, r->detail);
+    if (resp.code == 0) {
+        FO_INFO(MOD, "FenceMysql for %s at epoch %" PRIu64 ": %s", c->peer, fm->epoch, detail);
     } else {
-        resp.error = (char *)r->detail;
+        resp.error = detail;
         c->s->m.refused[FO_AGENT_REFUSE_FAILED]++;
-        FO_WARN(MOD, "FenceMysql for %s failed: %s", c->peer, r->detail);
+        FO_WARN(MOD, "FenceMysql for %s at epoch %" PRIu64 " failed: %s", c->peer, fm->epoch, detail);
     }
+    if (fm->proc.killed && !c->s->stopping) restart_watch_start(c->s, fm);
+    /* resp points into fm: answer first (that may start the connection's next request,
+     * or free c), then let fm go. */
     fo_agent_conn_respond(c, &resp);
+    if (fm->has_timer)
+        uv_close((uv_handle_t *)&fm->timer, fm_timer_closed);
+    else
+        free(fm);
+}
+
+static void look_work(uv_work_t *w)
+{
+    struct agent_fm *fm = w->data;
+
+    fm->look_rc = fo_mysqld_kill_if_stopped(fm->port, &fm->proc, fm->look_err);
+}
+
+static void look_after(uv_work_t *w, int status)
+{
+    struct agent_fm *fm = w->data;
+
+    fm->looking = false;
+    if (status == 0) {
+        fm->looked = true;
+        if (fm->proc.killed) {
+            fm->c->s->m.stopped_killed++;
+            FO_WARN(MOD, "FenceMysql at epoch %" PRIu64 ": %s (fence_kill_stopped)", fm->epoch, fm->proc.detail);
+        } else if (fm->look_rc != 0 || fm->proc.state == 't') {
+            /* Once per FenceMysql: the looks repeat every STOPPED_LOOK_MS. */
+            if (!fm->warned) FO_WARN(MOD, "FenceMysql at epoch %" PRIu64 ": %s", fm->epoch, fm->proc.detail);
+            fm->warned = true;
+        } else {
+            FO_DEBUG(MOD, "FenceMysql at epoch %" PRIu64 ": SQL fence not done yet; %s", fm->epoch, fm->proc.detail);
+        }
+    }
+    if (fm->proc.killed && fm->fence != NULL) {
+        fo_fence_cancel(fm->fence); /* its callback finishes: the kill is the fence */
+        return;
+    }
+    if (fm->fence_over) fm_finish(fm);
+}
+
+static void look(struct agent_fm *fm)
+{
+    fm->work.data = fm;
+    fm->looking = true;
+    if (uv_queue_work(fm->c->s->loop, &fm->work, look_work, look_after) != 0) {
+        fm->looking = false;
+        FO_ERROR(MOD, "FenceMysql: cannot queue the look at the local mysqld process");
+        if (fm->fence_over) fm_finish(fm);
+    }
+}
+
+static void look_due(uv_timer_t *t)
+{
+    struct agent_fm *fm = t->data;
+
+    if (!fm->looking && !fm->fence_over && !fm->cancelled) look(fm);
+}
+
+static void fm_fenced(void *data, const struct fo_fence_result *r)
+{
+    struct agent_fm *fm = data;
+
+    fm->fence = NULL;
+    fm->r = *r;
+    fm->fence_over = true;
+    if (fm->has_timer) uv_timer_stop(&fm->timer);
+    if (fm->looking) return; /* look_after finishes */
+    /* The SQL fence failed: a stopped mysqld is what it failed on if the process says
+     * so now (connect and read time out against it; nothing else can tell). */
+    if (r->status != 0 && !fm->cancelled && !fm->proc.killed && fm->has_timer && !fm->final_asked) {
+        fm->final_asked = true;
+        look(fm);
+        if (fm->looking) return;
+    }
+    fm_finish(fm);
 }
 
 static void start_fm(struct agent_conn *c)
 {
-    const struct fo_agent_config *cf = c->s->cfg;
+    struct fo_agent_server *s = c->s;
+    const struct fo_agent_config *cf = s->cfg;
     struct fo_fence_opts o = fence_opts(cf, true);
+    struct agent_fm *fm = c->fm;
     char err[FO_ERRLEN];
 
-    c->fence = fo_fence_start_tls(c->s->loop, &o, &cf->mysql_tls, fm_done, c, err);
-    if (c->fence == NULL) fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ENOMEM, err);
+    fm->fence = fo_fence_start_tls(s->loop, &o, &cf->mysql_tls, fm_fenced, fm, err);
+    if (fm->fence == NULL) {
+        c->fm = NULL;
+        free(fm);
+        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ENOMEM, err);
+    }
+    if (!cf->fence_kill_stopped) return;
+    uv_timer_init(s->loop, &fm->timer);
+    fm->timer.data = fm;
+    fm->has_timer = true;
+    s->refs++;
+    uv_timer_start(&fm->timer, look_due, STOPPED_LOOK_MS, STOPPED_LOOK_MS);
 }
 
 void fo_agent_rpc_fence(struct agent_conn *c, const Fo__Agent__FenceMysql *m)
 {
     struct fo_agent_server *s = c->s;
     const struct fo_agent_cluster *cl = fo_agent_config_cluster(s->cfg, m->cluster);
+    struct agent_fm *fm;
     unsigned ci;
 
     if (!s->cfg->mysql)
         return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ECONFIG,
                                     "no [mysql] section in this agent's configuration");
     assert(cl != NULL); /* precheck refused unknown clusters */
+    if ((fm = calloc(1, sizeof *fm)) == NULL)
+        return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_FAILED, FO_ENOMEM, "out of memory");
+    fm->c = c;
+    fm->s = s;
+    fm->port = s->cfg->mysql_port;
+    fm->cluster = cl->name;
+    fm->epoch = m->epoch;
+    c->fm = fm;
     ci = cluster_index(s, cl);
     if (!s->fm_seen[ci] || m->epoch > s->fm_epoch[ci]) s->fm_epoch[ci] = m->epoch;
     s->fm_seen[ci] = true;
@@ -301,20 +460,119 @@ void fo_agent_rpc_fence(struct agent_conn *c, const Fo__Agent__FenceMysql *m)
 
 void fo_agent_fence_cancel(struct agent_conn *c)
 {
-    if (c->fence != NULL) {
-        fo_fence_cancel(c->fence); /* fm_done answers FO_ECANCELED */
-        return;
-    }
+    struct agent_fm *fm = c->fm;
+
     if (c->fence_waiting) {
         c->fence_waiting = false;
+        c->fm = NULL;
+        free(fm);
         fo_agent_conn_reply(c, FO_ECANCELED, "cancelled", NULL);
+        return;
     }
+    if (fm == NULL || fm->cancelled) return;
+    fm->cancelled = true;
+    if (fm->has_timer) uv_timer_stop(&fm->timer);
+    /* The fence's callback, or the look's when one runs (a thread-pool job cannot be
+     * stopped), answers FO_ECANCELED (or 0 when the look killed a stopped mysqld). */
+    if (fm->fence != NULL) fo_fence_cancel(fm->fence);
+}
+
+/* ---- the restart watch ----------------------------------------------------------------- */
+
+/* A supervisor (systemd Restart=, mysqld_safe) may start mysqld again after the kill,
+ * and it comes back with whatever read_only its configuration says: writable for
+ * clients that reach it directly, although the failover made another server the
+ * primary. The VIP is not here (ReleaseVip at the same epoch), but a direct client
+ * is not stopped by that. So the agent fences the first mysqld that answers on the
+ * port after the kill, once; the controller's rejoin then makes it a replica
+ * (read_only stays 1). docs/fence-stopped.md. */
+
+static void rw_closed(uv_handle_t *h)
+{
+    fo_agent_server_unref(h->data);
+}
+
+static void rw_fenced(void *data, const struct fo_fence_result *r)
+{
+    struct fo_agent_server *s = data;
+
+    s->rw_fence = NULL;
+    if (r->status == FO_ECANCELED || s->stopping) return fo_agent_server_unref(s);
+    if (r->status == 0 && s->rw_on) {
+        s->m.restart_fenced++;
+        FO_WARN(MOD,
+                "cluster %s: a mysqld came back on port %u after the stopped pid %d was killed at epoch %" PRIu64
+                ": fenced it (%s)",
+                s->rw_cluster, s->cfg->mysql_port, s->rw_pid, s->rw_epoch, r->detail);
+        s->rw_on = false;
+        uv_timer_stop(&s->rw_timer);
+    } else if (r->status != s->rw_last_status) {
+        /* Connection refused while nothing listens is the normal case: logged once. */
+        FO_INFO(MOD, "restart watch: no mysqld fenced on port %u yet: %s", s->cfg->mysql_port, r->detail);
+    }
+    s->rw_last_status = r->status;
+    fo_agent_server_unref(s);
+}
+
+static void rw_due(uv_timer_t *t)
+{
+    struct fo_agent_server *s = t->data;
+    struct fo_fence_opts o = fence_opts(s->cfg, true);
+    char err[FO_ERRLEN];
+    bool listening;
+
+    if (!s->rw_on || s->rw_fence != NULL || s->stopping) return;
+    /* Nothing listens yet: no connection attempt (and no log line) every 200 ms. */
+    if (fo_mysqld_listening(s->cfg->mysql_port, &listening, err) == 0 && !listening) return;
+    s->rw_fence = fo_fence_start_tls(s->loop, &o, &s->cfg->mysql_tls, rw_fenced, s, err);
+    if (s->rw_fence == NULL) {
+        FO_ERROR(MOD, "restart watch: cannot start a fence: %s", err);
+        return;
+    }
+    s->refs++;
+}
+
+static void restart_watch_start(struct fo_agent_server *s, const struct agent_fm *fm)
+{
+    if (!s->rw_timer_init) {
+        uv_timer_init(s->loop, &s->rw_timer);
+        s->rw_timer.data = s;
+        s->rw_timer_init = true;
+        s->refs++;
+    }
+    s->rw_on = true;
+    s->rw_epoch = fm->epoch;
+    s->rw_cluster = fm->cluster;
+    s->rw_pid = (int)fm->proc.pid;
+    s->rw_last_status = 0;
+    FO_INFO(MOD, "cluster %s: watching port %u: a mysqld that comes back will be fenced", fm->cluster, fm->port);
+    uv_timer_start(&s->rw_timer, rw_due, RESTART_WATCH_MS, RESTART_WATCH_MS);
+}
+
+/* The leader gave this host a cluster's writer VIP at an epoch above the kill's: the
+ * controllers made it a primary again, and its read_only is theirs to set. */
+static void restart_watch_held(struct agent_lease *e)
+{
+    struct fo_agent_server *s = e->s;
+
+    if (!s->rw_on || !e->writer || e->lease.epoch <= s->rw_epoch) return;
+    FO_INFO(MOD, "cluster %s: writer VIP held at epoch %" PRIu64 " > %" PRIu64 ": restart watch ended", e->cfg->name,
+            e->lease.epoch, s->rw_epoch);
+    s->rw_on = false;
+    uv_timer_stop(&s->rw_timer);
+    if (s->rw_fence != NULL) fo_fence_cancel(s->rw_fence);
 }
 
 void fo_agent_ro_stop(struct fo_agent_server *s)
 {
     struct fo_sql *q = s->unfence_sql;
 
+    s->rw_on = false;
+    if (s->rw_fence != NULL) fo_fence_cancel(s->rw_fence);
+    if (s->rw_timer_init) {
+        s->rw_timer_init = false;
+        uv_close((uv_handle_t *)&s->rw_timer, rw_closed);
+    }
     s->unfence_sql = NULL;
     if (s->ro_fence != NULL) fo_fence_cancel(s->ro_fence);
     if (q != NULL) fo_sql_cancel(q);

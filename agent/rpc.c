@@ -616,12 +616,28 @@ static void status_sql(void *data, int status, unsigned myerrno, const char *err
     status_reply(c, 1, v != NULL && strcmp(v, "1") == 0, NULL);
 }
 
+/* The agent serves one request per connection at a time, in order, and the controller
+ * pipelines its calls to one agent on one connection: a Status poll waiting on a hung
+ * (SIGSTOPped) mysqld for the configured timeouts (1 s connect, 5 s in all by default)
+ * would hold a failover's ReleaseVip and FenceMysql queued behind it for that long
+ * (docs/fence-stopped.md). The local mysqld answers SELECT @@read_only in
+ * milliseconds when it is healthy, so Status asks it for at most this long and
+ * otherwise says it did not answer. */
+#define STATUS_SQL_MS 150
+
 void fo_agent_rpc_status(struct agent_conn *c)
 {
     static const char *const stmt[] = {"SELECT @@read_only"};
+    const struct fo_agent_config *cf = c->s->cfg;
+    struct fo_sql_opts o;
 
-    if (!c->s->cfg->mysql) return status_reply(c, 0, 0, NULL);
-    c->sql = fo_agent_local_sql(c->s, stmt, 1, status_sql, c, NULL, 0);
+    if (!cf->mysql) return status_reply(c, 0, 0, NULL);
+    memset(&o, 0, sizeof o);
+    o.connect_timeout_ms = cf->mysql_connect_timeout_ms < STATUS_SQL_MS ? cf->mysql_connect_timeout_ms : STATUS_SQL_MS;
+    o.timeout_ms = cf->mysql_timeout_ms < STATUS_SQL_MS ? cf->mysql_timeout_ms : STATUS_SQL_MS;
+    o.tls = &cf->mysql_tls;
+    c->sql = fo_sql_run(c->s->loop, cf->mysql_host, cf->mysql_port, cf->mysql_user, cf->mysql_password, stmt, 1, &o,
+                        status_sql, c);
     if (c->sql == NULL) status_reply(c, 0, 0, "cannot start the query");
 }
 

@@ -43,6 +43,7 @@ struct agent_lease {
 };
 
 struct agent_relay_call; /* relay.c */
+struct agent_fm;         /* mysqlfence.c: one FenceMysql */
 struct agent_relay_link;
 
 struct agent_conn {
@@ -66,7 +67,7 @@ struct agent_conn {
     uint64_t req_id;
     enum fo_agent_rpc rpc;
     struct fo_sql *sql;
-    struct fo_fence *fence;         /* FenceMysql running */
+    struct agent_fm *fm;            /* FenceMysql running (mysqlfence.c) */
     bool fence_waiting;             /* FenceMysql waits for the agent's own unfence to end */
     struct agent_relay_call *relay; /* a RelayNonce / RelayRenew forwarded to another agent */
 };
@@ -117,6 +118,18 @@ struct fo_agent_server {
      * fence at or below it is never undone. */
     uint64_t fm_epoch[FO_AGENT_MAX_CLUSTERS];
     bool fm_seen[FO_AGENT_MAX_CLUSTERS];
+    /* The restart watch (mysqlfence.c, docs/fence-stopped.md): after FenceMysql killed
+     * a stopped mysqld, whatever mysqld listens on the port next (a supervisor
+     * restarting it) is fenced once by SQL, until a writer VIP lease at a higher epoch
+     * than the kill's makes this host a primary again. */
+    bool rw_on;
+    uint64_t rw_epoch;         /* the FenceMysql epoch of the kill */
+    const char *rw_cluster;    /* its cluster (in cfg) */
+    int rw_pid;                /* the pid killed */
+    uv_timer_t rw_timer;       /* next attempt */
+    bool rw_timer_init;        /* rw_timer initialised (closed at stop) */
+    struct fo_fence *rw_fence; /* an attempt running, or NULL */
+    int rw_last_status;        /* of the last attempt, to log changes only */
     struct agent_conn *conns;
     struct fo_agent_metrics m;
     /* Relays (relay.c). */

@@ -699,6 +699,9 @@ static void fence_done(void *data, const struct fo_fence_result *r)
     ev.survived = r->survived;
     ev.gtid_binlog_pos = r->gtid_binlog_pos;
     ev.error = r->detail;
+    /* Cancelled by revoke_done: say why in the step's history. */
+    if (r->status == FO_ECANCELED && run->st.phase == FO_FP_FENCE && run->st.revoke_mysql_fenced)
+        ev.error = "not waited for: the old primary's agent confirmed the fence";
     feed(run, &ev);
 }
 
@@ -732,6 +735,7 @@ static void revoke_done(void *data, const struct fo_vipmgr_revoke_result *r)
 {
     struct run *run = data;
     struct fo_foevent ev = {.type = FO_FE_REVOKE};
+    bool sql_running, fenced = r->mysql_fenced;
 
     run->revoke = NULL;
     if (!run_resume(run)) return;
@@ -739,7 +743,22 @@ static void revoke_done(void *data, const struct fo_vipmgr_revoke_result *r)
     ev.mysql_fenced = r->mysql_fenced;
     ev.lease_safe_at = r->lease_safe_at_ms;
     ev.error = r->detail;
+    /* Read before feeding: while the SQL fence is in flight the run waits for it, so
+     * it is still there after feed. */
+    sql_running = run->fence != NULL;
     feed(run, &ev);
+    /* The old primary's agent confirmed the fence: its own SQL fence of the local mysqld
+     * succeeded, or the mysqld was stopped (SIGSTOP) and the agent killed it
+     * (docs/fence-stopped.md). The controller's SQL fence adds nothing to that in a
+     * failover; against a hung server it would only wait out its connect timeout. A
+     * switchover still needs it: it reads the old primary's final position. */
+    if (fenced && sql_running && !run->dead && run->fence != NULL && run->st.phase == FO_FP_FENCE &&
+        run->st.c.kind != FO_FK_SWITCHOVER) {
+        FO_INFO(MOD,
+                "cluster %s epoch %llu: the old primary's agent confirmed the fence; not waiting for the SQL fence",
+                run->cluster, (unsigned long long)epoch_of(run));
+        fo_fence_cancel(run->fence);
+    }
 }
 
 /* The old primary's agent revokes its VIP lease and fences its mysqld, at this

@@ -127,7 +127,17 @@ static void fence_done(void *data, int status, const char *error, const Fo__Agen
     r->fence = NULL;
     if (status == 0) r->res.agent_reached = true;
     r->res.mysql_fenced = status == 0 && resp->code == 0;
-    note(r->fence_note, sizeof(r->fence_note), "FenceMysql", status, error, resp);
+    if (r->res.mysql_fenced && resp->fence != NULL && resp->fence->mysqld_killed) {
+        /* fence_kill_stopped (docs/fence-stopped.md): history and `why` say which
+         * process the agent killed and in what state it was. */
+        snprintf(r->fence_note, sizeof(r->fence_note),
+                 "FenceMysql confirmed: mysqld pid %u was stopped (state %.4s): killed", resp->fence->mysqld_pid,
+                 resp->fence->mysqld_state ? resp->fence->mysqld_state : "?");
+        FO_WARN(MOD, "cluster %s: the agent of %s killed the stopped mysqld: %.300s", r->cluster, r->host,
+                resp->fence->detail ? resp->fence->detail : "");
+    } else {
+        note(r->fence_note, sizeof(r->fence_note), "FenceMysql", status, error, resp);
+    }
     if (--r->pending == 0) finish(r);
 }
 

@@ -35,6 +35,7 @@ static const struct bad_case bad_cases[] = {
     {AGENT "max_frame_bytes = 99999999999999999999999\n", "a.conf:7: [agent] max_frame_bytes: '9999"},
     {AGENT "insecure = maybe\n", "a.conf:7: [agent] insecure: 'maybe' is not yes or no"},
     {AGENT "lease_read_only = 2\n", "a.conf:7: [agent] lease_read_only: '2' is not yes or no"},
+    {AGENT "fence_kill_stopped = yes\n", "a.conf:7: [agent] fence_kill_stopped: unknown key"}, /* [mysql] only */
     {AGENT "log_level = loud\n", "a.conf:7: [agent] log_level: 'loud' is not debug, info, warn or error"},
     {AGENT "colour = blue\n", "a.conf:7: [agent] colour: unknown key"},
     {AGENT "arp_count = 3\narp_count = 4\n", "a.conf:8: [agent] arp_count: duplicate key (first set on line 7)"},
@@ -96,7 +97,8 @@ static void test_defaults(void)
     FO_CHECK_STR(c.state_dir, "/var/lib/failover-agent");
     FO_CHECK_STR(c.http_address, "");
     FO_CHECK(!c.insecure);
-    FO_CHECK(c.lease_read_only); /* on by default (issue 8) */
+    FO_CHECK(c.lease_read_only);    /* on by default (issue 8) */
+    FO_CHECK(c.fence_kill_stopped); /* on by default (issue 11, docs/fence-stopped.md) */
     FO_CHECK(!c.mysql);
     FO_CHECK_INT(c.max_frame_bytes, 65536);
     FO_CHECK_INT(c.arp_count, 3);
@@ -155,6 +157,7 @@ static void test_full(void)
              "port = 3307\n"
              "user = agent\n"
              "password_file = %s\n"
+             "fence_kill_stopped = no\n"
              "[cluster a.b-c_1]\n"
              "vip = 10.0.0.100/24 eth0\n"
              "vip = 10.0.0.100/32 eth1\n"
@@ -167,6 +170,7 @@ static void test_full(void)
     FO_CHECK_STR(c.listen, "[::1]:7201");
     FO_CHECK(c.insecure);
     FO_CHECK(!c.lease_read_only); /* the default (yes) can be turned off */
+    FO_CHECK(!c.fence_kill_stopped);
     FO_CHECK_INT(c.arp_count, 5);
     FO_CHECK_INT(c.max_frame_bytes, 1024);
     FO_CHECK_INT(c.log_level, FO_LOG_DEBUG);
