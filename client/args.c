@@ -31,14 +31,19 @@ enum opt_id {
     OPT_VIP_LEASE_MS,
     OPT_READER_VIPS,
     OPT_READER_MAX_LAG_S,
+    OPT_CONNECT_TIMEOUT,
+    OPT_VERSION,
+    OPT_FOLLOW,
+    OPT_INTERVAL,
     OPT_COUNT
 };
 _Static_assert(OPT_COUNT <= 32, "options are bits of an unsigned");
 
 #define OPT_BIT(o) (1u << (o))
 #define OPT_TRANSPORT (OPT_BIT(OPT_CA) | OPT_BIT(OPT_CERT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_INSECURE))
-#define OPT_GLOBAL \
-    (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP) | OPT_TRANSPORT)
+#define OPT_GLOBAL                                                                                            \
+    (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP) | OPT_TRANSPORT | \
+     OPT_BIT(OPT_CONNECT_TIMEOUT) | OPT_BIT(OPT_VERSION))
 
 struct opt_def {
     const char *name;
@@ -71,6 +76,10 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_VIP_LEASE_MS] = {"--vip-lease-ms", 1},
     [OPT_READER_VIPS] = {"--reader-vips", 1},
     [OPT_READER_MAX_LAG_S] = {"--reader-max-lag-s", 1},
+    [OPT_CONNECT_TIMEOUT] = {"--connect-timeout", 1},
+    [OPT_VERSION] = {"--version", 0},
+    [OPT_FOLLOW] = {"--follow", 0},
+    [OPT_INTERVAL] = {"--interval", 1},
 };
 
 /* The options of `cluster add`, all optional but the first two. */
@@ -104,6 +113,7 @@ struct cmd_def {
     const char *synopsis;
     unsigned timeout_ms; /* default --timeout; 0 = FO_CTL_DEFAULT_TIMEOUT_MS */
     int on;              /* copied to fo_ctl_args.on (maintenance on, recoveries enable) */
+    const char *help;    /* what the command does and its options, for `help WORD` */
 };
 
 /* ------------------------------------------------------------ value checks */
@@ -296,6 +306,16 @@ static int bind_member_transfer(struct fo_ctl_args *a, const char *const *ops, u
     return n == 0 ? 0 : check_u64(ops[0], 0, FO_CTL_MAX_NODE_ID, "member id", &a->id, err);
 }
 
+/* [COMMAND [SUBCOMMAND]]: checked against the table once it is known (check_help). */
+static int bind_help(struct fo_ctl_args *a, const char *const *ops, unsigned n, char *err)
+{
+    int rc = 0;
+
+    if (n >= 1) rc = copy_str(a->help_word, sizeof(a->help_word), ops[0], "command", err);
+    if (rc == 0 && n >= 2) rc = copy_str(a->help_sub, sizeof(a->help_sub), ops[1], "subcommand", err);
+    return rc;
+}
+
 #define NO_OPS           \
     {                    \
         NULL, NULL, NULL \
@@ -309,102 +329,117 @@ static int bind_member_transfer(struct fo_ctl_args *a, const char *const *ops, u
         "CLUSTER", "HOST:PORT", NULL \
     }
 
+/* Each command's `failoverctl help WORD` / `WORD --help` text follows its synopsis. */
+#define CMD(w, s, c, mn, mx, names, opts, req, b, syn, t, o, h)                                                      \
+    {                                                                                                                \
+        .word = (w), .sub = (s), .cmd = (c), .min_ops = (mn), .max_ops = (mx), .op_names = names, .options = (opts), \
+        .required = (req), .bind = (b), .synopsis = (syn), .timeout_ms = (t), .on = (o), .help = (h)                 \
+    }
+#define NAMES(a, b, c) \
+    {                  \
+        a, b, c        \
+    }
+
 static const struct cmd_def cmd_defs[] = {
-    {"help", NULL, FO_CTL_HELP, 0, 0, NO_OPS, 0, 0, bind_none, "help", 0, 0},
-    {"status", NULL, FO_CTL_STATUS, 0, 0, NO_OPS, 0, 0, bind_none, "status", 0, 0},
-    {"members", NULL, FO_CTL_MEMBERS, 0, 0, NO_OPS, 0, 0, bind_none, "members", 0, 0},
-    {"topology", NULL, FO_CTL_TOPOLOGY, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "topology CLUSTER", 0, 0},
-    {"clusters", NULL, FO_CTL_CLUSTERS, 0, 0, NO_OPS, 0, 0, bind_none, "clusters", 0, 0},
-    {"history", NULL, FO_CTL_HISTORY, 0, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster,
-     "history [CLUSTER] [--limit N]", 0, 0},
-    {"why", NULL, FO_CTL_WHY, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster, "why CLUSTER [--limit N]", 0, 0},
-    {"failover", NULL, FO_CTL_FAILOVER, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_TO), 0, bind_cluster,
-     "failover CLUSTER [--to HOST:PORT]", FO_CTL_FAILOVER_TIMEOUT_MS, 0},
-    {"switchover", NULL, FO_CTL_SWITCHOVER, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_TO), 0, bind_cluster,
-     "switchover CLUSTER [--to HOST:PORT]", FO_CTL_FAILOVER_TIMEOUT_MS, 0},
-    {"ack", NULL, FO_CTL_ACK, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "ack CLUSTER", 0, 0},
-    {"recoveries", "enable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none, "recoveries enable", 0, 1},
-    {"recoveries", "disable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none, "recoveries disable", 0, 0},
-    {"maintenance", "on", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0, bind_maintenance,
-     "maintenance on CLUSTER [HOST:PORT] [--reason TEXT]", 0, 1},
-    {"maintenance", "off", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0, bind_maintenance,
-     "maintenance off CLUSTER [HOST:PORT] [--reason TEXT]", 0, 0},
-    {"cluster",
-     "add",
-     FO_CTL_CLUSTER_ADD,
-     1,
-     1,
-     {"NAME", NULL, NULL},
-     OPT_CLUSTER_ADD,
-     OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE),
-     bind_cluster,
-     "cluster add NAME --user USER --password-file PATH [...]",
-     0,
-     0},
-    {"cluster",
-     "remove",
-     FO_CTL_CLUSTER_REMOVE,
-     1,
-     1,
-     {"NAME", NULL, NULL},
-     0,
-     0,
-     bind_cluster,
-     "cluster remove NAME",
-     0,
-     0},
-    {"instance", "add", FO_CTL_INSTANCE_ADD, 2, 2, OPS_INSTANCE, OPT_BIT(OPT_RULE), 0, bind_instance,
-     "instance add CLUSTER HOST:PORT [--rule RULE]", 0, 0},
-    {"instance", "remove", FO_CTL_INSTANCE_REMOVE, 2, 2, OPS_INSTANCE, 0, 0, bind_instance,
-     "instance remove CLUSTER HOST:PORT", 0, 0},
-    {"instance",
-     "rule",
-     FO_CTL_INSTANCE_RULE,
-     3,
-     3,
-     {"CLUSTER", "HOST:PORT", "RULE"},
-     0,
-     0,
-     bind_instance_rule,
-     "instance rule CLUSTER HOST:PORT RULE",
-     0,
-     0},
-    {"member",
-     "add",
-     FO_CTL_MEMBER_ADD,
-     2,
-     2,
-     {"ID", "RAFT_ADDR", NULL},
-     0,
-     0,
-     bind_member_add,
-     "member add ID RAFT_ADDR",
-     0,
-     0},
-    {"member",
-     "remove",
-     FO_CTL_MEMBER_REMOVE,
-     1,
-     1,
-     {"ID", NULL, NULL},
-     0,
-     0,
-     bind_member_id,
-     "member remove ID",
-     0,
-     0},
-    {"member",
-     "transfer-leader",
-     FO_CTL_MEMBER_TRANSFER,
-     0,
-     1,
-     {"ID", NULL, NULL},
-     0,
-     0,
-     bind_member_transfer,
-     "member transfer-leader [ID]",
-     0,
-     0},
+    CMD("help", NULL, FO_CTL_HELP, 0, 2, NAMES("COMMAND", "SUBCOMMAND", NULL), 0, 0, bind_help,
+        "help [COMMAND [SUBCOMMAND]]", 0, 0,
+        "Prints the usage of failoverctl, or of one command (the same as COMMAND --help).\n"),
+    CMD("status", NULL, FO_CTL_STATUS, 0, 0, NO_OPS, 0, 0, bind_none, "status", 0, 0,
+        "Asks the controller for the member list, then every member at once for its raft\n"
+        "state: role, state, term, applied/commit/last index, instances probed, version.\n"
+        "Exit code 4 when no member is leader (the table is printed first).\n"),
+    CMD("members", NULL, FO_CTL_MEMBERS, 0, 0, NO_OPS, 0, 0, bind_none, "members", 0, 0,
+        "Lists the controller membership (id, raft address, admin and HTTP address, role)\n"
+        "from the asked node's replicated state.\n"),
+    CMD("topology", NULL, FO_CTL_TOPOLOGY, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "topology CLUSTER", 0, 0,
+        "Instances of CLUSTER with role, health, replication threads, lag, GTID position,\n"
+        "read_only and the designated primary. Served by the leader from its live probe\n"
+        "samples, else from the asked node's stored state.\n"),
+    CMD("clusters", NULL, FO_CTL_CLUSTERS, 0, 0, NO_OPS, 0, 0, bind_none, "clusters", 0, 0,
+        "Registered clusters: instances, primary, open problems.\n"),
+    CMD("history", NULL, FO_CTL_HISTORY, 0, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster,
+        "history [CLUSTER] [--limit N]", 0, 0,
+        "Recent failovers (epoch, old -> new primary, steps and their timings, result) and\n"
+        "events, newest first, of CLUSTER or of all clusters.\n"
+        "  --limit N   1..10000 (default 50)\n"),
+    CMD("events", NULL, FO_CTL_EVENTS, 0, 1, OPS_CLUSTER,
+        OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_FOLLOW) | OPT_BIT(OPT_INTERVAL), 0, bind_cluster,
+        "events [CLUSTER] [--limit N] [--follow [--interval MS]]", 0, 0,
+        "Prints the last N events (and, with CLUSTER, the detector's decisions and\n"
+        "refusals), oldest first; with --follow keeps printing new events, decisions and\n"
+        "failover steps as they are committed, until interrupted. The controller is\n"
+        "polled every MS milliseconds, so a line appears at most MS plus one round trip\n"
+        "after the controller committed it. With --json, one JSON object per line.\n"
+        "A controller that stops answering is replaced by the next one in the list.\n"
+        "  --limit N        past lines printed first, 1..10000 (default 10)\n"
+        "  --follow         keep following\n"
+        "  --interval MS    poll period, 100..60000 (default 1000)\n"),
+    CMD("why", NULL, FO_CTL_WHY, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_LIMIT), 0, bind_cluster, "why CLUSTER [--limit N]", 0,
+        0,
+        "Failover state of CLUSTER (recoveries, maintenance, anti-flap block, epoch,\n"
+        "primary, a running failover, quarantined servers) and the detector's last\n"
+        "decisions and refusals, newest first.\n"
+        "  --limit N   1..10000 (default 20)\n"),
+    CMD("failover", NULL, FO_CTL_FAILOVER, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_TO), 0, bind_cluster,
+        "failover CLUSTER [--to HOST:PORT]", FO_CTL_FAILOVER_TIMEOUT_MS, 0,
+        "Promotes a replica of CLUSTER's dead primary now (refused while the primary is\n"
+        "alive: use switchover). Waits for the whole failover (default --timeout 60000);\n"
+        "never sent to a second controller once the first may have received it.\n"
+        "  --to HOST:PORT   the replica to promote (default: the best candidate)\n"),
+    CMD("switchover", NULL, FO_CTL_SWITCHOVER, 1, 1, OPS_CLUSTER, OPT_BIT(OPT_TO), 0, bind_cluster,
+        "switchover CLUSTER [--to HOST:PORT]", FO_CTL_FAILOVER_TIMEOUT_MS, 0,
+        "Planned change of CLUSTER's primary while it is alive; the old primary rejoins\n"
+        "as a replica. Waits for the whole switchover (default --timeout 60000).\n"
+        "  --to HOST:PORT   the new primary (default: the best candidate)\n"),
+    CMD("ack", NULL, FO_CTL_ACK, 1, 1, OPS_CLUSTER, 0, 0, bind_cluster, "ack CLUSTER", 0, 0,
+        "Acknowledges CLUSTER's last failover, ending its anti-flap block.\n"),
+    CMD("recoveries", "enable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none, "recoveries enable", 0, 1,
+        "Allows automatic failover again (all clusters).\n"),
+    CMD("recoveries", "disable", FO_CTL_RECOVERIES, 0, 0, NO_OPS, 0, 0, bind_none, "recoveries disable", 0, 0,
+        "Forbids automatic failover in every cluster (detection and `why` go on).\n"),
+    CMD("maintenance", "on", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0, bind_maintenance,
+        "maintenance on CLUSTER [HOST:PORT] [--reason TEXT]", 0, 1,
+        "No automatic failover for CLUSTER, or for one instance of it.\n"
+        "  --reason TEXT   recorded in the history, at most 200 characters\n"),
+    CMD("maintenance", "off", FO_CTL_MAINTENANCE, 1, 2, OPS_INSTANCE, OPT_BIT(OPT_REASON), 0, bind_maintenance,
+        "maintenance off CLUSTER [HOST:PORT] [--reason TEXT]", 0, 0,
+        "Ends maintenance of CLUSTER or of one instance.\n"),
+    CMD("cluster", "add", FO_CTL_CLUSTER_ADD, 1, 1, NAMES("NAME", NULL, NULL), OPT_CLUSTER_ADD,
+        OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE), bind_cluster,
+        "cluster add NAME --user USER --password-file PATH [...]", 0, 0,
+        "Registers a cluster (then add its servers with `instance add`). Each PATH is\n"
+        "absolute, inside every controller's secrets_dir, and read by each controller;\n"
+        "failoverctl never opens it.\n"
+        "  --user USER, --password-file PATH          the account that probes and fails over\n"
+        "  --repl-user U --repl-password-file PATH    replication account (repoints a former\n"
+        "                                             primary)\n"
+        "  --semi-sync                                AFTER_SYNC semi-sync on failover\n"
+        "  --anti-flap-s N    0..604800 (0: default 3600)\n"
+        "  --max-lag-s N      0..86400 (0: no limit): replicas lagging more are not promoted\n"
+        "  --vip A.B.C.D/LEN --vip-interface IF       writer VIP moved by failover-agent\n"
+        "  --reader-vips A/LEN[,B/LEN...]             reader VIPs (at most 8)\n"
+        "  --reader-max-lag-s N   1..86400 (default 30)\n"
+        "  --agent-port N     1..65535 (default 7201)\n"
+        "  --vip-lease-ms N   500..60000 (default 2000)\n"),
+    CMD("cluster", "remove", FO_CTL_CLUSTER_REMOVE, 1, 1, NAMES("NAME", NULL, NULL), 0, 0, bind_cluster,
+        "cluster remove NAME", 0, 0, "Unregisters a cluster (its servers are left as they are).\n"),
+    CMD("instance", "add", FO_CTL_INSTANCE_ADD, 2, 2, OPS_INSTANCE, OPT_BIT(OPT_RULE), 0, bind_instance,
+        "instance add CLUSTER HOST:PORT [--rule RULE]", 0, 0,
+        "Adds a server to CLUSTER.\n"
+        "  --rule RULE   promotion rule: prefer|neutral|prefer_not|must_not (default neutral)\n"),
+    CMD("instance", "remove", FO_CTL_INSTANCE_REMOVE, 2, 2, OPS_INSTANCE, 0, 0, bind_instance,
+        "instance remove CLUSTER HOST:PORT", 0, 0, "Removes a server from CLUSTER.\n"),
+    CMD("instance", "rule", FO_CTL_INSTANCE_RULE, 3, 3, NAMES("CLUSTER", "HOST:PORT", "RULE"), 0, 0, bind_instance_rule,
+        "instance rule CLUSTER HOST:PORT RULE", 0, 0,
+        "Sets a server's promotion rule: prefer|neutral|prefer_not|must_not.\n"),
+    CMD("member", "add", FO_CTL_MEMBER_ADD, 2, 2, NAMES("ID", "RAFT_ADDR", NULL), 0, 0, bind_member_add,
+        "member add ID RAFT_ADDR", 0, 0,
+        "Adds controller ID (RAFT_ADDR is IPv4:port): a spare until caught up, then a\n"
+        "voter.\n"),
+    CMD("member", "remove", FO_CTL_MEMBER_REMOVE, 1, 1, NAMES("ID", NULL, NULL), 0, 0, bind_member_id,
+        "member remove ID", 0, 0, "Removes controller ID from the raft configuration.\n"),
+    CMD("member", "transfer-leader", FO_CTL_MEMBER_TRANSFER, 0, 1, NAMES("ID", NULL, NULL), 0, 0, bind_member_transfer,
+        "member transfer-leader [ID]", 0, 0, "Hands leadership to controller ID (absent or 0: any voter).\n"),
 };
 
 #define N_CMDS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
@@ -486,23 +521,67 @@ static const char *env_value(const char *v)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-static int apply_globals(struct fo_ctl_args *a, const struct scan *s, const char *env_controller, char *err)
+/* "HOST:PORT[,HOST:PORT...]" into a->controllers; source names where it came from. */
+static int apply_controllers(struct fo_ctl_args *a, const char *list, const char *source, char *err)
 {
-    uint64_t v;
+    char buf[FO_CTL_MAX_CONTROLLERS * FO_ADDR_LEN], item[FO_ADDR_LEN];
+    const char *p = list, *end;
+    size_t n;
+    unsigned i;
     int rc;
 
-    if (s->values[OPT_CONTROLLER] != NULL)
-        rc = check_controller(a, s->values[OPT_CONTROLLER], "--controller", err);
-    else if (env_controller != NULL && env_controller[0] != '\0')
-        rc = check_controller(a, env_controller, "FAILOVERCTL_CONTROLLER", err);
+    if (strlen(list) >= sizeof(buf)) return fo_errf(err, FO_EINVAL, "%s: too long", source);
+    for (;;) {
+        p += strspn(p, " \t");
+        end = strchr(p, ',');
+        n = end != NULL ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+        if (n == 0) return fo_errf(err, FO_EINVAL, "%s: empty entry in the controller list", source);
+        if (n >= sizeof(item)) return fo_errf(err, FO_EINVAL, "%s: address too long", source);
+        if (a->n_controllers >= FO_CTL_MAX_CONTROLLERS)
+            return fo_errf(err, FO_EINVAL, "%s: more than %d controllers", source, FO_CTL_MAX_CONTROLLERS);
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if ((rc = check_controller(a, item, source, err)) != 0) return rc;
+        for (i = 0; i < a->n_controllers; i++)
+            if (strcmp(a->controllers[i], item) == 0)
+                return fo_errf(err, FO_EINVAL, "%s: %s listed twice", source, item);
+        memcpy(a->controllers[a->n_controllers++], item, n + 1);
+        if (end == NULL) break;
+        p = end + 1;
+    }
+    memcpy(a->controller, a->controllers[0], strlen(a->controllers[0]) + 1);
+    return 0;
+}
+
+static int apply_globals(struct fo_ctl_args *a, const struct scan *s, const struct fo_ctl_env *env,
+                         const struct fo_ctl_files *files, char *err)
+{
+    const char *v;
+    uint64_t n;
+    int rc;
+
+    if ((v = s->values[OPT_CONTROLLER]) != NULL)
+        rc = apply_controllers(a, v, "--controller", err);
+    else if ((v = env_value(env->controller)) != NULL)
+        rc = apply_controllers(a, v, "FAILOVERCTL_CONTROLLER", err);
+    else if ((v = env_value(files->controller)) != NULL)
+        rc = apply_controllers(a, v, "failoverctl.conf controller", err);
     else
-        rc = check_controller(a, FO_CTL_DEFAULT_CONTROLLER, "default controller", err);
+        rc = apply_controllers(a, FO_CTL_DEFAULT_CONTROLLER, "default controller", err);
     if (rc != 0) return rc;
     if (s->values[OPT_TIMEOUT] != NULL) {
-        rc = check_u64(s->values[OPT_TIMEOUT], 1, FO_CTL_MAX_TIMEOUT_MS, "--timeout", &v, err);
+        rc = check_u64(s->values[OPT_TIMEOUT], 1, FO_CTL_MAX_TIMEOUT_MS, "--timeout", &n, err);
         if (rc != 0) return rc;
-        a->timeout_ms = (unsigned)v;
+        a->timeout_ms = (unsigned)n;
     }
+    a->connect_timeout_ms = FO_CTL_DEFAULT_CONNECT_TIMEOUT_MS;
+    if ((v = s->values[OPT_CONNECT_TIMEOUT]) != NULL)
+        rc = check_u64(v, 1, FO_CTL_MAX_TIMEOUT_MS, "--connect-timeout", &n, err);
+    else if ((v = env_value(files->connect_timeout)) != NULL)
+        rc = check_u64(v, 1, FO_CTL_MAX_TIMEOUT_MS, "failoverctl.conf connect_timeout_ms", &n, err);
+    if (rc != 0) return rc;
+    if (v != NULL) a->connect_timeout_ms = (unsigned)n;
     return 0;
 }
 
@@ -613,6 +692,9 @@ static int apply_command_options(struct fo_ctl_args *a, const struct scan *s, ch
     int rc;
 
     rc = apply_u32(s->values[OPT_LIMIT], 1, FO_CTL_MAX_HISTORY, "--limit", &a->limit, err);
+    if (rc == 0)
+        rc = apply_u32(s->values[OPT_INTERVAL], FO_CTL_MIN_INTERVAL_MS, FO_CTL_MAX_INTERVAL_MS, "--interval",
+                       &a->interval_ms, err);
     if (rc == 0) rc = apply_cluster_options(a, s, err);
     if (rc != 0) return rc;
     if ((v = s->values[OPT_RULE]) != NULL && fo_parse_rule(v, &a->rule, sub) != 0)
@@ -639,8 +721,9 @@ static int apply_tls_path(const char *v, const char *what, char *dst, size_t cap
     return copy_str(dst, cap, v, what, err);
 }
 
-/* FAILOVERCTL_INSECURE: 1/yes/true or 0/no/false; unset or empty is 0. */
-static int env_insecure(const char *v, int *out, char *err)
+/* A yes/no value (FAILOVERCTL_INSECURE, the files' insecure): 1/yes/true or
+ * 0/no/false; unset or empty is 0. */
+static int parse_insecure(const char *v, const char *what, int *out, char *err)
 {
     static const char *const yes[] = {"1", "yes", "true"}, *const no[] = {"0", "no", "false"};
     size_t i;
@@ -651,11 +734,43 @@ static int env_insecure(const char *v, int *out, char *err)
         if (strcmp(v, yes[i]) == 0) return *out = 1, 0;
         if (strcmp(v, no[i]) == 0) return 0;
     }
-    return fo_errf(err, FO_EINVAL, "FAILOVERCTL_INSECURE: '%s' is not 1 or 0", v);
+    return fo_errf(err, FO_EINVAL, "%s: '%s' is not 1 or 0 (yes or no)", what, v);
+}
+
+/* The files' layer, used only when neither the command line nor the environment names
+ * TLS files or insecure mode: insecure = yes (unless FAILOVERCTL_INSECURE=0 said TLS:
+ * env_secure), or all of ca, cert and key. */
+static int apply_file_transport(struct fo_ctl_args *a, const struct fo_ctl_files *files, int env_secure, char *err)
+{
+    static const char *const names[3] = {"ca", "cert", "key"};
+    const char *v[3] = {env_value(files->ca), env_value(files->cert), env_value(files->key)};
+    char *dst[3] = {a->ca_file, a->cert_file, a->key_file};
+    char what[64];
+    int insecure, rc, i;
+
+    if ((rc = parse_insecure(files->insecure, "failoverctl.conf insecure", &insecure, err)) != 0) return rc;
+    if (insecure && !env_secure) {
+        if (v[0] != NULL || v[1] != NULL || v[2] != NULL)
+            return fo_errf(err, FO_EINVAL, "failoverctl.conf: insecure = yes and ca/cert/key are both set");
+        a->insecure = 1;
+        return 0;
+    }
+    if (v[0] == NULL && v[1] == NULL && v[2] == NULL)
+        return fo_errf(err, FO_EINVAL,
+                       "no TLS credentials: give --ca, --cert and --key (or set FAILOVERCTL_CA, "
+                       "FAILOVERCTL_CERT and FAILOVERCTL_KEY, or ca, cert and key in failoverctl.conf), "
+                       "or --insecure for a controller running with [tls] insecure = yes");
+    for (i = 0; i < 3; i++) {
+        snprintf(what, sizeof(what), "failoverctl.conf %s", names[i]); /* fits */
+        if (v[i] == NULL) return fo_errf(err, FO_EINVAL, "%s: missing (TLS needs ca, cert and key)", what);
+        if ((rc = apply_tls_path(v[i], what, dst[i], FO_PATH_LEN, err)) != 0) return rc;
+    }
+    return 0;
 }
 
 /* TLS files or --insecure (see args.h for the precedence rules). */
-static int apply_transport(struct fo_ctl_args *a, const struct scan *s, const struct fo_ctl_env *env, char *err)
+static int apply_transport(struct fo_ctl_args *a, const struct scan *s, const struct fo_ctl_env *env,
+                           const struct fo_ctl_files *files, char *err)
 {
     static const char *const opt_names[3] = {"--ca", "--cert", "--key"};
     static const char *const env_names[3] = {"FAILOVERCTL_CA", "FAILOVERCTL_CERT", "FAILOVERCTL_KEY"};
@@ -666,7 +781,7 @@ static int apply_transport(struct fo_ctl_args *a, const struct scan *s, const st
     int any_env = envs[0] != NULL || envs[1] != NULL || envs[2] != NULL;
     int insecure, rc, i;
 
-    if ((rc = env_insecure(env->insecure, &insecure, err)) != 0) return rc;
+    if ((rc = parse_insecure(env->insecure, "FAILOVERCTL_INSECURE", &insecure, err)) != 0) return rc;
     if (s->values[OPT_INSECURE] != NULL) {
         if (any_opt) return fo_errf(err, FO_EINVAL, "--insecure and --ca/--cert/--key exclude each other");
         a->insecure = 1;
@@ -680,11 +795,8 @@ static int apply_transport(struct fo_ctl_args *a, const struct scan *s, const st
         a->insecure = 1;
         return 0;
     }
-    if (!any_opt && !any_env)
-        return fo_errf(err, FO_EINVAL,
-                       "no TLS credentials: give --ca, --cert and --key (or set FAILOVERCTL_CA, "
-                       "FAILOVERCTL_CERT and FAILOVERCTL_KEY), or --insecure for a controller "
-                       "running with [tls] insecure = yes");
+    /* FAILOVERCTL_INSECURE=0 says something too: TLS, with the files' paths if need be. */
+    if (!any_opt && !any_env) return apply_file_transport(a, files, env_value(env->insecure) != NULL, err);
     for (i = 0; i < 3; i++) {
         const char *v = opt[i] != NULL ? opt[i] : envs[i];
 
@@ -762,10 +874,51 @@ static int check_shape(const struct cmd_def *c, const struct scan *s, unsigned w
     return 0;
 }
 
-int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const struct fo_ctl_env *env,
-                      char err[FO_ERRLEN])
+/* The table entries a help topic covers: one command, or every subcommand of a group
+ * when sub is "". */
+static int help_matches(const struct cmd_def *c, const char *word, const char *sub)
+{
+    if (strcmp(c->word, word) != 0) return 0;
+    return c->sub == NULL || sub[0] == '\0' || strcmp(c->sub, sub) == 0;
+}
+
+static int help_known(const char *word, const char *sub)
+{
+    size_t i;
+
+    for (i = 0; i < N_CMDS; i++) {
+        if (help_matches(&cmd_defs[i], word, sub) && (cmd_defs[i].sub != NULL || sub[0] == '\0')) return 1;
+    }
+    return 0;
+}
+
+/* `WORD [SUB] ... --help`: the topic is the command named, when it is one. */
+static void help_topic(struct fo_ctl_args *a, const struct scan *s)
+{
+    const char *sub = s->npos >= 2 ? s->pos[1] : "";
+
+    if (s->npos == 0 || strlen(s->pos[0]) >= sizeof(a->help_word) || strcmp(s->pos[0], "help") == 0) return;
+    if (strlen(sub) >= sizeof(a->help_sub) || !help_known(s->pos[0], sub)) sub = "";
+    if (!help_known(s->pos[0], sub)) return;
+    memcpy(a->help_word, s->pos[0], strlen(s->pos[0]) + 1);
+    memcpy(a->help_sub, sub, strlen(sub) + 1);
+}
+
+/* `help WORD [SUB]`: an unknown topic is a usage error, like an unknown command. */
+static int check_help(struct fo_ctl_args *a, char *err)
+{
+    if (a->help_word[0] == '\0' || help_known(a->help_word, a->help_sub)) return 0;
+    if (a->help_sub[0] != '\0' && help_known(a->help_word, ""))
+        return fo_errf(err, FO_EINVAL, "unknown subcommand '%s %s' (see 'failoverctl help %s')", a->help_word,
+                       a->help_sub, a->help_word);
+    return fo_errf(err, FO_EINVAL, "unknown command '%s' (see 'failoverctl help')", a->help_word);
+}
+
+static int parse_args(struct fo_ctl_args *a, int argc, char *const argv[], const struct fo_ctl_env *env,
+                      const struct fo_ctl_files *files, char err[FO_ERRLEN])
 {
     static const struct fo_ctl_env no_env;
+    static const struct fo_ctl_files no_files;
     const struct cmd_def *c = NULL;
     struct scan s;
     unsigned words;
@@ -777,26 +930,60 @@ int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const
     a->rule = FO_RULE_NEUTRAL;
     rc = scan_argv(a, &s, argc, argv, err);
     if (rc != 0) return rc;
-    /* --help wins over a missing or incomplete command, as users expect. */
+    /* --help wins over a missing or incomplete command, as users expect; it is about
+     * the command named, if any. */
     if (s.values[OPT_HELP] != NULL) {
         a->cmd = FO_CTL_HELP;
+        help_topic(a, &s);
+        return 0;
+    }
+    if (s.values[OPT_VERSION] != NULL) {
+        a->cmd = FO_CTL_VERSION;
         return 0;
     }
     if (env == NULL) env = &no_env;
-    rc = apply_globals(a, &s, env->controller, err);
+    if (files == NULL) files = &no_files;
+    rc = apply_globals(a, &s, env, files, err);
     if (rc == 0) rc = find_command(&s, &c, err);
     if (rc != 0) return rc;
     words = c->sub != NULL ? 2 : 1;
     rc = check_shape(c, &s, words, err);
     if (rc == 0) rc = apply_command_options(a, &s, err);
     if (rc == 0) rc = c->bind(a, s.pos + words, s.npos - words, err);
+    if (rc == 0 && c->cmd == FO_CTL_HELP) rc = check_help(a, err);
     /* `help` talks to nobody. */
-    if (rc == 0 && c->cmd != FO_CTL_HELP) rc = apply_transport(a, &s, env, err);
+    if (rc == 0 && c->cmd != FO_CTL_HELP) rc = apply_transport(a, &s, env, files, err);
     if (rc != 0) return rc;
     if (s.values[OPT_TIMEOUT] == NULL && c->timeout_ms != 0) a->timeout_ms = c->timeout_ms;
+    if (c->cmd == FO_CTL_EVENTS) {
+        a->follow = s.values[OPT_FOLLOW] != NULL;
+        if (a->limit == 0) a->limit = FO_CTL_DEFAULT_EVENTS;
+        if (a->interval_ms == 0) a->interval_ms = FO_CTL_DEFAULT_INTERVAL_MS;
+    }
     a->on = c->on;
     a->cmd = c->cmd;
     return 0;
+}
+
+/* Messages quote the offending argument as typed: a newline or another control
+ * character in it would break the promised one-line message (and the terminal or log
+ * it lands in), so each becomes '?' (found by tests/fuzz/fuzz_ctl_args). */
+int fo_ctl_args_parse_files(struct fo_ctl_args *a, int argc, char *const argv[], const struct fo_ctl_env *env,
+                            const struct fo_ctl_files *files, char err[FO_ERRLEN])
+{
+    int rc = parse_args(a, argc, argv, env, files, err);
+    char *c;
+
+    if (rc != 0)
+        for (c = err; *c != '\0'; c++)
+            if ((unsigned char)*c < ' ' || *c == 0x7f) *c = '?';
+    return rc;
+}
+
+int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const struct fo_ctl_env *env,
+                      char err[FO_ERRLEN])
+{
+    return fo_ctl_args_parse_files(a, argc, argv, env, NULL, err);
 }
 
 int fo_ctl_cmd_is_write(enum fo_ctl_cmd cmd)
@@ -819,19 +1006,29 @@ int fo_ctl_cmd_is_write(enum fo_ctl_cmd cmd)
     }
 }
 
+/* Reads: sending one again after a transport failure cannot do anything twice. */
+int fo_ctl_cmd_is_idempotent(enum fo_ctl_cmd cmd)
+{
+    return !fo_ctl_cmd_is_write(cmd);
+}
+
 static const char usage_text[] =
-    "usage: failoverctl [--controller HOST:PORT] [--json] [--timeout MS]\n"
+    "usage: failoverctl [--controller HOST:PORT[,HOST:PORT...]] [--json] [--timeout MS]\n"
     "                   [--ca FILE --cert FILE --key FILE | --insecure] COMMAND ...\n"
+    "       failoverctl help [COMMAND] | COMMAND --help | --version\n"
     "\n"
     "Admin client for failoverd. Any controller node answers; a follower forwards writes\n"
     "to the leader.\n"
     "\n"
     "Options (anywhere on the line):\n"
-    "  --controller HOST:PORT  controller admin address (default: $FAILOVERCTL_CONTROLLER,\n"
-    "                          else " FO_CTL_DEFAULT_CONTROLLER ")\n"
+    "  --controller LIST       controller admin addresses, HOST:PORT, comma-separated, tried\n"
+    "                          in order (default: $FAILOVERCTL_CONTROLLER, else controller\n"
+    "                          in failoverctl.conf, else " FO_CTL_DEFAULT_CONTROLLER ")\n"
+    "  --connect-timeout MS    per controller: no connection (and TLS handshake) within MS\n"
+    "                          and the next one is tried (default 1000)\n"
     "  --json                  print one JSON object on stdout instead of tables\n"
-    "  --timeout MS            bound on each request, 1..3600000 (default 5000; 60000 for\n"
-    "                          failover and switchover)\n"
+    "  --timeout MS            bound on each request, all controllers tried included,\n"
+    "                          1..3600000 (default 5000; 60000 for failover and switchover)\n"
     "  --ca FILE               CA certificate (PEM) that signed the controllers'\n"
     "                          certificates (default: $FAILOVERCTL_CA)\n"
     "  --cert FILE             this client's certificate, role client (default:\n"
@@ -839,7 +1036,15 @@ static const char usage_text[] =
     "  --key FILE              its private key (default: $FAILOVERCTL_KEY)\n"
     "  --insecure              plain TCP, only for controllers running with [tls]\n"
     "                          insecure = yes (default: $FAILOVERCTL_INSECURE=1)\n"
-    "  -h, --help              print this text and exit 0\n"
+    "  -h, --help              print this text (or COMMAND's) and exit 0\n"
+    "  --version               print the version and exit 0\n"
+    "\n"
+    "Defaults are read from /etc/failoverd/failoverctl.conf, then\n"
+    "~/.config/failoverctl.conf (key by key; INI, section [failoverctl], keys controller,\n"
+    "connect_timeout_ms, ca, cert, key, insecure). The environment beats the files and\n"
+    "options beat both. A controller that refuses the connection or does not accept it\n"
+    "within --connect-timeout is skipped; a request that may have reached a controller is\n"
+    "sent to the next one only if it is a read, never a write.\n"
     "\n"
     "The admin RPC is mutual TLS: the controller must present a certificate signed by the\n"
     "CA, with the role controller, naming the IP address dialled; it accepts client (and\n"
@@ -853,6 +1058,10 @@ static const char usage_text[] =
     "  clusters                            registered clusters\n"
     "  history [CLUSTER] [--limit N]       recent failovers and events (N 1..10000,\n"
     "                                      default 50)\n"
+    "  events [CLUSTER] [--limit N] [--follow [--interval MS]]\n"
+    "                                      the last N events (and CLUSTER's decisions);\n"
+    "                                      --follow: then new events, decisions and failover\n"
+    "                                      steps as they happen (polled every MS, default 1000)\n"
     "  why CLUSTER [--limit N]             failover state and the last decisions and\n"
     "                                      refusals, newest first (N 1..10000, default 20)\n"
     "  failover CLUSTER [--to HOST:PORT]   promote a replica of a dead primary now\n"
@@ -879,7 +1088,7 @@ static const char usage_text[] =
     "  member add ID RAFT_ADDR             add a controller (RAFT_ADDR is IPv4:port)\n"
     "  member remove ID\n"
     "  member transfer-leader [ID]         hand leadership to ID (absent or 0: any)\n"
-    "  help                                print this text\n"
+    "  help [COMMAND [SUBCOMMAND]]         print this text, or COMMAND's\n"
     "\n"
     "failover and switchover can take several seconds; their steps and result are\n"
     "recorded in `failoverctl history CLUSTER`.\n"
@@ -893,9 +1102,50 @@ static const char usage_text[] =
     "     other's certificate), or sent a bad reply\n"
     "  4  no leader (status prints its table first)\n"
     "With --json, errors are also printed on stdout as\n"
-    "  {\"ok\":false,\"code\":FO_ERROR_CODE,\"error\":\"...\"}\n";
+    "  {\"ok\":false,\"code\":FO_ERROR_CODE,\"error\":\"...\"}\n"
+    "\n" FO_CTL_SUPPORTED_TEXT;
 
 const char *fo_ctl_usage(void)
 {
     return usage_text;
+}
+
+/* Appends to buf at *len; a text that does not fit is cut (args.h). */
+static void put(char *buf, size_t cap, size_t *len, const char *text)
+{
+    int n;
+
+    if (*len >= cap) return;
+    n = snprintf(buf + *len, cap - *len, "%s", text);
+    *len = n < 0 ? cap : *len + (size_t)n >= cap ? cap : *len + (size_t)n;
+}
+
+int fo_ctl_help_text(const struct fo_ctl_args *a, char *buf, size_t cap)
+{
+    size_t i, len = 0;
+    int shown = 0;
+
+    if (cap == 0) return FO_EINVAL;
+    buf[0] = '\0';
+    if (a->help_word[0] == '\0') {
+        put(buf, cap, &len, usage_text);
+        return 0;
+    }
+    for (i = 0; i < N_CMDS; i++) {
+        const struct cmd_def *c = &cmd_defs[i];
+
+        if (!help_matches(c, a->help_word, a->help_sub)) continue;
+        put(buf, cap, &len, shown++ ? "\nusage: failoverctl [OPTIONS] " : "usage: failoverctl [OPTIONS] ");
+        put(buf, cap, &len, c->synopsis);
+        put(buf, cap, &len, "\n\n");
+        put(buf, cap, &len, c->help);
+    }
+    if (!shown) {
+        snprintf(buf, cap, "unknown command '%s' (see 'failoverctl help')", a->help_word);
+        return FO_EINVAL;
+    }
+    put(buf, cap, &len,
+        "\nOPTIONS are the global ones (failoverctl --help): --controller, --connect-timeout,\n"
+        "--json, --timeout, --ca/--cert/--key or --insecure.\n");
+    return 0;
 }

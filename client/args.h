@@ -18,16 +18,38 @@
  * 2). The command line beats the environment: --insecure ignores the FAILOVERCTL_*
  * files, a TLS option ignores FAILOVERCTL_INSECURE; --insecure together with a TLS
  * option, or FAILOVERCTL_INSECURE=1 together with a FAILOVERCTL_* file and no option,
- * is refused as ambiguous. The files are opened by the caller, never here. */
+ * is refused as ambiguous. The files are opened by the caller, never here.
+ *
+ * Defaults from the configuration files (conf.h: /etc/failoverd/failoverctl.conf,
+ * then ~/.config/failoverctl.conf) come in through struct fo_ctl_env as a third layer
+ * below the environment: precedence is command line > FAILOVERCTL_* > files > built-in
+ * default (struct fo_ctl_files). The controller list and the connect timeout are taken from the highest
+ * layer that sets them; the transport (--ca/--cert/--key or --insecure) likewise as a
+ * whole, so that a user's insecure = yes never mixes with a CA from the system file.
+ *
+ * Controllers: --controller (and FAILOVERCTL_CONTROLLER, and the files' controller
+ * key) take one HOST:PORT or a comma-separated list of up to FO_CTL_MAX_CONTROLLERS;
+ * they are tried in order (fallback.h). */
 #ifndef FO_CTL_ARGS_H
 #define FO_CTL_ARGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/config.h"
 #include "common/err.h"
 
 #define FO_CTL_DEFAULT_CONTROLLER "127.0.0.1:7001"
+#define FO_CTL_MAX_CONTROLLERS 16
+/* Per-controller bound on connecting and the TLS handshake before the next one is
+ * tried (--connect-timeout, the files' connect_timeout_ms). */
+#define FO_CTL_DEFAULT_CONNECT_TIMEOUT_MS 1000u
+/* events --follow: how often the controller is asked (--interval). */
+#define FO_CTL_DEFAULT_INTERVAL_MS 1000u
+#define FO_CTL_MIN_INTERVAL_MS 100u
+#define FO_CTL_MAX_INTERVAL_MS 60000u
+/* events: how many past events and decisions are printed first (--limit). */
+#define FO_CTL_DEFAULT_EVENTS 10u
 #define FO_CTL_DEFAULT_TIMEOUT_MS 5000u
 #define FO_CTL_MAX_TIMEOUT_MS 3600000u /* one hour */
 /* failover and switchover wait for the whole operation (hooks, fencing, relay logs),
@@ -73,6 +95,8 @@ enum fo_ctl_cmd {
     FO_CTL_RECOVERIES,
     FO_CTL_MAINTENANCE,
     FO_CTL_INSTANCE_RULE,
+    FO_CTL_EVENTS,
+    FO_CTL_VERSION,
 };
 
 /* The FAILOVERCTL_* environment variables (NULL or "" = unset). */
@@ -84,15 +108,29 @@ struct fo_ctl_env {
     const char *insecure;   /* FAILOVERCTL_INSECURE: 1/yes/true or 0/no/false */
 };
 
+/* The configuration files' values (conf.h), already merged: user file over system
+ * file (NULL or "" = unset). */
+struct fo_ctl_files {
+    const char *controller;      /* controller = */
+    const char *connect_timeout; /* connect_timeout_ms = */
+    const char *ca;              /* ca = */
+    const char *cert;            /* cert = */
+    const char *key;             /* key = */
+    const char *insecure;        /* insecure = yes|no */
+};
+
 struct fo_ctl_args {
     enum fo_ctl_cmd cmd;
-    char controller[FO_ADDR_LEN]; /* validated "host:port" */
-    int json;                     /* set as soon as --json is seen, even if parsing fails */
-    unsigned timeout_ms;          /* --timeout, else the command's default */
-    int insecure;                 /* plain TCP; else the three files below are set */
-    char ca_file[FO_PATH_LEN];    /* --ca / FAILOVERCTL_CA */
-    char cert_file[FO_PATH_LEN];  /* --cert / FAILOVERCTL_CERT */
-    char key_file[FO_PATH_LEN];   /* --key / FAILOVERCTL_KEY */
+    char controller[FO_ADDR_LEN];                          /* validated "host:port": controllers[0] */
+    char controllers[FO_CTL_MAX_CONTROLLERS][FO_ADDR_LEN]; /* in the order to try */
+    unsigned n_controllers;                                /* >= 1 after a successful parse */
+    unsigned connect_timeout_ms;                           /* per controller */
+    int json;                                              /* set as soon as --json is seen, even if parsing fails */
+    unsigned timeout_ms;                                   /* --timeout, else the command's default */
+    int insecure;                                          /* plain TCP; else the three files below are set */
+    char ca_file[FO_PATH_LEN];                             /* --ca / FAILOVERCTL_CA */
+    char cert_file[FO_PATH_LEN];                           /* --cert / FAILOVERCTL_CERT */
+    char key_file[FO_PATH_LEN];                            /* --key / FAILOVERCTL_KEY */
     /* Command operands; only those of cmd are meaningful. */
     char cluster[FO_NAME_LEN];            /* "" = all (history) */
     char user[FO_NAME_LEN];               /* cluster add */
@@ -119,6 +157,12 @@ struct fo_ctl_args {
     uint16_t target_port;
     int on;                                 /* maintenance on, recoveries enable */
     char reason[FO_CTL_MAX_REASON * 4 + 1]; /* maintenance --reason (UTF-8: <= 4 bytes/char) */
+    int follow;                             /* events --follow */
+    unsigned interval_ms;                   /* events --interval */
+    /* help: the command asked about ("" = the general text), from `help WORD [SUB]`
+     * or `WORD [SUB] --help`. */
+    char help_word[24];
+    char help_sub[24];
 };
 
 /* Parses argv[1..argc-1] into a. env holds the environment's values (NULL: none
@@ -128,10 +172,31 @@ struct fo_ctl_args {
 int fo_ctl_args_parse(struct fo_ctl_args *a, int argc, char *const argv[], const struct fo_ctl_env *env,
                       char err[FO_ERRLEN]);
 
+/* fo_ctl_args_parse with the configuration files' layer below the environment
+ * (files NULL: none). */
+int fo_ctl_args_parse_files(struct fo_ctl_args *a, int argc, char *const argv[], const struct fo_ctl_env *env,
+                            const struct fo_ctl_files *files, char err[FO_ERRLEN]);
+
 /* True for commands that change replicated state (their reply prints "ok"). */
 int fo_ctl_cmd_is_write(enum fo_ctl_cmd cmd);
 
+/* True for commands that may be sent again to another controller after a transport
+ * failure even when the first one may have received them (reads). */
+int fo_ctl_cmd_is_idempotent(enum fo_ctl_cmd cmd);
+
 /* The full usage text, exit codes included. */
 const char *fo_ctl_usage(void);
+
+/* The help of a->help_word [a->help_sub] (all subcommands of a group when help_sub
+ * is ""), or the full usage text when help_word is "", written into buf. Returns 0,
+ * or FO_EINVAL with a message in buf for an unknown command; a text longer than cap
+ * is cut (the caller's buffer is sized for the longest). */
+int fo_ctl_help_text(const struct fo_ctl_args *a, char *buf, size_t cap);
+
+/* The supported and not yet supported servers, one paragraph (also in the usage). */
+#define FO_CTL_SUPPORTED_TEXT                                                           \
+    "Supported servers: MariaDB 10.11 as shipped in Debian 12 (the version the tests\n" \
+    "run against), GTID replication. Not supported yet: MySQL 8.0 and 8.4 (SHOW\n"      \
+    "REPLICA STATUS, gtid_executed, super_read_only, auto-position).\n"
 
 #endif

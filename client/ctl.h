@@ -30,4 +30,11 @@ int fo_ctl_check_reply(const struct fo_ctl_args *a, const struct fo_ctl_call *c,
  * over TLS with tls (NULL: plain TCP). */
 int fo_ctl_run_status(const struct fo_ctl_args *a, struct fo_ctl_tls *tls);
 
+/* `events [CLUSTER] [--follow]` (events.c): the last a->limit events (and the
+ * cluster's decisions), then, with --follow, new events, decisions and failover steps
+ * every a->interval_ms until interrupted or the output is closed. Returns the exit
+ * code (a --follow run ends only on a write error or when no controller answers the
+ * first poll). */
+int fo_ctl_run_events(const struct fo_ctl_args *a, struct fo_ctl_tls *tls);
+
 #endif

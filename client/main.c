@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "args.h"
+#include "conf.h"
 #include "ctl.h"
+#include "fallback.h"
 #include "render.h"
 #include "request.h"
 #include "rpc.h"
@@ -110,8 +112,11 @@ static int run_simple(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
     int rc;
 
     fo_ctl_request_build(&req, a);
-    if (fo_ctl_call_init(&call, a->controller, &req.req, tls) == 0) fo_ctl_rpc_run(&call, 1, a->timeout_ms);
+    fo_ctl_call_args(&call, a, &req.req, tls);
     rc = fo_ctl_check_reply(a, &call, fo_ctl_request_expected_body(a->cmd));
+    /* fallback.h: a write that may have reached a controller is never sent again. */
+    if (call.rc != 0 && call.request_sent && !fo_ctl_cmd_is_idempotent(a->cmd) && a->n_controllers > 1)
+        fprintf(stderr, "note: not retried on another controller: %s may have received the request\n", call.address);
     /* The controller keeps going when we stop waiting: say so before anyone retries. */
     if (call.rc == FO_ETIMEDOUT && (a->cmd == FO_CTL_FAILOVER || a->cmd == FO_CTL_SWITCHOVER))
         fprintf(stderr, "note: the %s may still be running; see `failoverctl history %s%s`\n",
@@ -128,24 +133,61 @@ static int run_simple(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
 
 static int run(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
 {
-    return a->cmd == FO_CTL_STATUS ? fo_ctl_run_status(a, tls) : run_simple(a, tls);
+    if (a->cmd == FO_CTL_STATUS) return fo_ctl_run_status(a, tls);
+    if (a->cmd == FO_CTL_EVENTS) return fo_ctl_run_events(a, tls);
+    return run_simple(a, tls);
+}
+
+/* help, help COMMAND, COMMAND --help. */
+static int print_help(const struct fo_ctl_args *a)
+{
+    static char text[16384];
+
+    if (fo_ctl_help_text(a, text, sizeof(text)) != 0) return fo_ctl_fail(a, FO_CTL_EXIT_USAGE, FO_EINVAL, text);
+    fputs(text, stdout);
+    return fflush(stdout) == 0 ? FO_CTL_EXIT_OK : FO_CTL_EXIT_FAILED;
+}
+
+/* The defaults of the configuration files (conf.h) into env: the system file, then
+ * the user's. A broken file is an error (exit 2), as a bad option would be: silently
+ * ignoring it would send commands somewhere the operator did not mean. */
+static int load_conf(struct fo_ctl_conf *conf, struct fo_ctl_files *files, char err[FO_ERRLEN])
+{
+    char path[FO_PATH_LEN];
+    int rc;
+
+    memset(conf, 0, sizeof(*conf));
+    rc = fo_ctl_conf_load(conf, FO_CTL_SYSTEM_CONF, err);
+    if (rc == 0 && fo_ctl_conf_user_path(getenv("HOME"), path, sizeof(path)) == 0)
+        rc = fo_ctl_conf_load(conf, path, err);
+    if (rc == 0) fo_ctl_conf_to_files(conf, files);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    struct fo_ctl_env env = {getenv("FAILOVERCTL_CONTROLLER"), getenv("FAILOVERCTL_CA"), getenv("FAILOVERCTL_CERT"),
-                             getenv("FAILOVERCTL_KEY"), getenv("FAILOVERCTL_INSECURE")};
+    struct fo_ctl_env env = {.controller = getenv("FAILOVERCTL_CONTROLLER"),
+                             .ca = getenv("FAILOVERCTL_CA"),
+                             .cert = getenv("FAILOVERCTL_CERT"),
+                             .key = getenv("FAILOVERCTL_KEY"),
+                             .insecure = getenv("FAILOVERCTL_INSECURE")};
+    static struct fo_ctl_conf conf;
+    struct fo_ctl_files files = {NULL, NULL, NULL, NULL, NULL, NULL};
     struct fo_ctl_args args;
     struct fo_ctl_tls *tls = NULL;
-    char err[FO_ERRLEN];
-    int rc;
+    char err[FO_ERRLEN], conf_err[FO_ERRLEN];
+    int rc, conf_rc;
 
-    if (fo_ctl_args_parse(&args, argc, argv, &env, err) != 0)
+    conf_rc = load_conf(&conf, &files, conf_err);
+    if (fo_ctl_args_parse_files(&args, argc, argv, &env, &files, err) != 0)
         return fo_ctl_fail(&args, FO_CTL_EXIT_USAGE, FO_EINVAL, err);
-    if (args.cmd == FO_CTL_HELP) {
-        fputs(fo_ctl_usage(), stdout);
+    if (args.cmd == FO_CTL_VERSION) {
+        printf("failoverctl %s\n", FO_VERSION);
         return fflush(stdout) == 0 ? FO_CTL_EXIT_OK : FO_CTL_EXIT_FAILED;
     }
+    if (args.cmd == FO_CTL_HELP) return print_help(&args);
+    /* Help and --version work whatever the files say; a command does not. */
+    if (conf_rc != 0) return fo_ctl_fail(&args, FO_CTL_EXIT_USAGE, conf_rc, conf_err);
     /* Files that cannot be used are a local mistake, like a bad argument: nothing is
      * sent. */
     if (!args.insecure && (rc = fo_ctl_tls_new(&tls, args.ca_file, args.cert_file, args.key_file, err)) != 0)

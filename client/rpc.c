@@ -232,6 +232,8 @@ static void step_sending(struct fo_ctl_call *c)
     ssize_t n;
     int r;
 
+    /* From the first write attempt on, the controller may have the request. */
+    c->request_sent = 1;
     if (c->ssl != NULL) {
         ERR_clear_error();
         r = SSL_write(c->ssl, c->out + c->sent, (int)(c->outlen - c->sent));
@@ -381,9 +383,33 @@ static void expire(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
     }
 }
 
+static int connecting(const struct fo_ctl_call *c)
+{
+    return c->phase == PH_CONNECTING || c->phase == PH_HANDSHAKE;
+}
+
+/* Ends the calls whose connect bound has passed at now; returns the poll timeout
+ * (ms) until the overall deadline or the next connect bound, whichever is first. */
+static int64_t expire_connects(struct fo_ctl_call *calls, size_t n, int64_t start, int64_t now, int64_t deadline)
+{
+    int64_t wait = deadline - now, end;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!connecting(&calls[i]) || calls[i].connect_timeout_ms == 0) continue;
+        end = start + calls[i].connect_timeout_ms;
+        if (end <= now)
+            finish(&calls[i], FO_ETIMEDOUT, "no connection within %u ms (%s)", calls[i].connect_timeout_ms,
+                   phase_what[calls[i].phase]);
+        else if (end - now < wait)
+            wait = end - now;
+    }
+    return wait;
+}
+
 void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms, left;
+    int64_t start = now_ms(), deadline = start + timeout_ms, left, now;
     struct sigaction ign, old;
     struct pollfd *fds;
     size_t *map, i, k;
@@ -404,12 +430,14 @@ void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms)
         else if (calls[i].fd < 0)
             connect_next(&calls[i], ECONNREFUSED);
     }
-    while (fds != NULL && map != NULL && (k = collect(calls, n, fds, map)) > 0) {
-        left = deadline - now_ms();
-        if (left <= 0) {
+    while (fds != NULL && map != NULL) {
+        now = now_ms();
+        if (deadline - now <= 0) {
             expire(calls, n, timeout_ms);
             break;
         }
+        left = expire_connects(calls, n, start, now, deadline);
+        if ((k = collect(calls, n, fds, map)) == 0) break;
         if (poll(fds, k, (int)left) < 0 && errno != EINTR) {
             int saved = errno;
 

@@ -36,6 +36,12 @@ struct fo_ctl_call {
                            (TLS: either side refused the other's certificate) */
     char err[FO_ERRLEN]; /* "HOST:PORT: reason" when rc != 0 */
     Fo__Response *resp;  /* when rc == 0; owned by the call */
+    int request_sent;    /* 1 once a byte of the request may have been written: from then
+                            on the controller may have received (and acted on) it */
+    /* Set by the caller after init, before fo_ctl_rpc_run: the bound on connecting and
+     * the TLS handshake (0: only the run's deadline). A call still connecting then
+     * finishes with FO_ETIMEDOUT and request_sent 0. */
+    unsigned connect_timeout_ms;
     /* Private. */
     int phase;
     short events; /* what poll() waits for */
@@ -61,7 +67,9 @@ struct fo_ctl_call {
 int fo_ctl_call_init(struct fo_ctl_call *c, const char *address, const Fo__Request *req, struct fo_ctl_tls *tls);
 
 /* Runs the n calls to completion or until timeout_ms (monotonic) have passed; calls
- * still running then finish with FO_ETIMEDOUT. Afterwards every call has rc set. */
+ * still running then finish with FO_ETIMEDOUT, and so does a call still connecting
+ * (or in its TLS handshake) after its connect_timeout_ms. Afterwards every call has
+ * rc set. */
 void fo_ctl_rpc_run(struct fo_ctl_call *calls, size_t n, unsigned timeout_ms);
 
 /* Closes the socket (and TLS session) and frees the reply and buffers. Safe to call

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "fallback.h"
 #include "render.h"
 #include "request.h"
 
@@ -120,7 +121,8 @@ int fo_ctl_run_status(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
     int rc;
 
     fo_ctl_request_build(&req, a);
-    if (fo_ctl_call_init(&members, a->controller, &req.req, tls) == 0) fo_ctl_rpc_run(&members, 1, a->timeout_ms);
+    /* The member list from the first controller that answers (fallback.h). */
+    fo_ctl_call_args(&members, a, &req.req, tls);
     rc = fo_ctl_check_reply(a, &members, FO__RESPONSE__BODY_MEMBERS);
     if (rc != 0) goto out_members;
     n = members.resp->members->n_members;

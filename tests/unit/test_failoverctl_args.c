@@ -130,7 +130,7 @@ static void test_bad_arguments(void)
         {"topology a b", "unexpected argument 'b'"},
         {"topology a b c d e f g h i j k", "unexpected argument 'b'"},
         {"status extra", "unexpected argument 'extra'"},
-        {"help me", "unexpected argument 'me'"},
+        {"help me", "unknown command 'me'"},
         {"topology bad/name", "bad cluster name"},
         {"history --limit 0", "--limit"},
         {"history --limit 10001", "--limit"},
