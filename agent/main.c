@@ -15,6 +15,7 @@
 #include "agent/config.h"
 #include "agent/epoch.h"
 #include "agent/server.h"
+#include "common/supported.h"
 #include "common/log.h"
 #include "common/tls.h"
 
@@ -40,7 +41,8 @@ static void usage(FILE *f)
                "  --check-config  validate FILE, the TLS files and the state directory's\n"
                "                  epochs file it names, and exit (0 valid, 1 invalid)\n"
                "Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 on a configuration or\n"
-               "start-up error, 2 on bad arguments.\n");
+               "start-up error, 2 on bad arguments.\n"
+               "\n" FO_SUPPORTED_TEXT);
 }
 
 /* What --check-config checks beyond the file itself, with what the agent uses at

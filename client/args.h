@@ -38,6 +38,7 @@
 
 #include "common/config.h"
 #include "common/err.h"
+#include "common/supported.h"
 
 #define FO_CTL_DEFAULT_CONTROLLER "127.0.0.1:7001"
 #define FO_CTL_MAX_CONTROLLERS 16
@@ -194,9 +195,6 @@ const char *fo_ctl_usage(void);
 int fo_ctl_help_text(const struct fo_ctl_args *a, char *buf, size_t cap);
 
 /* The supported and not yet supported servers, one paragraph (also in the usage). */
-#define FO_CTL_SUPPORTED_TEXT                                                           \
-    "Supported servers: MariaDB 10.11 as shipped in Debian 12 (the version the tests\n" \
-    "run against), GTID replication. Not supported yet: MySQL 8.0 and 8.4 (SHOW\n"      \
-    "REPLICA STATUS, gtid_executed, super_read_only, auto-position).\n"
+#define FO_CTL_SUPPORTED_TEXT FO_SUPPORTED_TEXT
 
 #endif

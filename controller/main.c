@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "common/supported.h"
 #include "common/log.h"
 #include "controller/admin/admin.h"
 #include "controller/ctl.h"
@@ -30,7 +31,8 @@ static void usage(FILE *f)
                "  --check-config  validate FILE (and the [tls] files it names) and exit (0 valid,\n"
                "                  1 invalid)\n"
                "Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 on a configuration or\n"
-               "start-up error (the message names the file, line and key), 2 on bad arguments.\n");
+               "start-up error (the message names the file, line and key), 2 on bad arguments.\n"
+               "\n" FO_SUPPORTED_TEXT);
 }
 
 /* The data dir holds the raft log and the store: everything failoverd knows about every

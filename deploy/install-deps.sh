@@ -11,7 +11,7 @@ PKGS_BUILD=(build-essential cmake pkg-config libuv1-dev libmariadb-dev libsqlite
     libprotobuf-c-dev protobuf-c-compiler libssl-dev libinih-dev libmicrohttpd-dev
     libmnl-dev libsystemd-dev)
 PKGS_TEST=(mariadb-server mariadb-client prometheus sysbench iproute2 sqlite3
-    procps curl openssl python3 python3-pymysql clang clang-format
+    procps curl openssl python3 python3-pymysql clang clang-format bash-completion
     keepalived haproxy chromium lintian debhelper dpkg-dev fakeroot)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

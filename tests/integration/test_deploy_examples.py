@@ -295,9 +295,9 @@ def unit_value(text, key):
 
 def check_units(root, ctl, agents):
     expect = {
-        "failoverd.service": ("/usr/local/bin/failoverd", "/etc/failoverd/failoverd.conf",
+        "failoverd.service": ("/usr/local/sbin/failoverd", "/etc/failoverd/failoverd.conf",
                               one(ctl[CTL_CONFS[0]], "failoverd", "data_dir", CTL_CONFS[0])),
-        "failover-agent.service": ("/usr/local/bin/failover-agent", "/etc/failover-agent/agent.conf",
+        "failover-agent.service": ("/usr/local/sbin/failover-agent", "/etc/failover-agent/agent.conf",
                                    one(agents[AGENT_CONFS[0]], "agent", "state_dir", AGENT_CONFS[0])),
     }
     udir = os.path.join(root, "units")
