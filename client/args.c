@@ -35,11 +35,16 @@ enum opt_id {
     OPT_VERSION,
     OPT_FOLLOW,
     OPT_INTERVAL,
+    OPT_APPLY,
+    OPT_CLUSTER,
+    OPT_SEED,
+    OPT_VIP_PREFIX,
+    OPT_MAX_SERVERS,
     OPT_COUNT
 };
-_Static_assert(OPT_COUNT <= 32, "options are bits of an unsigned");
+_Static_assert(OPT_COUNT <= 64, "options are bits of a uint64_t");
 
-#define OPT_BIT(o) (1u << (o))
+#define OPT_BIT(o) (UINT64_C(1) << (o))
 #define OPT_TRANSPORT (OPT_BIT(OPT_CA) | OPT_BIT(OPT_CERT) | OPT_BIT(OPT_KEY) | OPT_BIT(OPT_INSECURE))
 #define OPT_GLOBAL                                                                                            \
     (OPT_BIT(OPT_CONTROLLER) | OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP) | OPT_TRANSPORT | \
@@ -80,6 +85,11 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_VERSION] = {"--version", 0},
     [OPT_FOLLOW] = {"--follow", 0},
     [OPT_INTERVAL] = {"--interval", 1},
+    [OPT_APPLY] = {"--apply", 0},
+    [OPT_CLUSTER] = {"--cluster", 1},
+    [OPT_SEED] = {"--seed", 1},
+    [OPT_VIP_PREFIX] = {"--vip-prefix", 1},
+    [OPT_MAX_SERVERS] = {"--max-servers", 1},
 };
 
 /* The options of `cluster add`, all optional but the first two. */
@@ -88,6 +98,14 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
      OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) | OPT_BIT(OPT_MAX_LAG_S) | OPT_BIT(OPT_VIP) |               \
      OPT_BIT(OPT_VIP_INTERFACE) | OPT_BIT(OPT_AGENT_PORT) | OPT_BIT(OPT_VIP_LEASE_MS) | OPT_BIT(OPT_READER_VIPS) | \
      OPT_BIT(OPT_READER_MAX_LAG_S))
+
+/* import-mha / import-mmm (client/import.h): where the file leaves something out. */
+#define OPT_IMPORT \
+    (OPT_BIT(OPT_CLUSTER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_PASSWORD_FILE) | OPT_BIT(OPT_APPLY))
+/* cluster discover: the account (unless the cluster is registered) and --apply. */
+#define OPT_DISCOVER                                                                               \
+    (OPT_BIT(OPT_SEED) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) | \
+     OPT_BIT(OPT_REPL_PASSWORD_FILE) | OPT_BIT(OPT_MAX_SERVERS) | OPT_BIT(OPT_APPLY))
 
 /* More positional words than any command takes (2 words + 3 operands). */
 #define MAX_POS 8
@@ -107,8 +125,8 @@ struct cmd_def {
     enum fo_ctl_cmd cmd;
     unsigned min_ops, max_ops;
     const char *op_names[3]; /* for "missing X" messages */
-    unsigned options;        /* command options allowed (OPT_BIT) */
-    unsigned required;       /* command options that must be given */
+    uint64_t options;        /* command options allowed (OPT_BIT) */
+    uint64_t required;       /* command options that must be given */
     bind_fn bind;
     const char *synopsis;
     unsigned timeout_ms; /* default --timeout; 0 = FO_CTL_DEFAULT_TIMEOUT_MS */
@@ -306,6 +324,13 @@ static int bind_member_transfer(struct fo_ctl_args *a, const char *const *ops, u
     return n == 0 ? 0 : check_u64(ops[0], 0, FO_CTL_MAX_NODE_ID, "member id", &a->id, err);
 }
 
+/* FILE: the MHA or MMM file to import, opened by the caller. */
+static int bind_file(struct fo_ctl_args *a, const char *const *ops, unsigned n, char *err)
+{
+    if (ops[0][0] == '\0') return fo_errf(err, FO_EINVAL, "FILE must not be empty");
+    return copy_str(a->file, sizeof(a->file), ops[0], "FILE", err);
+}
+
 /* [COMMAND [SUBCOMMAND]]: checked against the table once it is known (check_help). */
 static int bind_help(struct fo_ctl_args *a, const char *const *ops, unsigned n, char *err)
 {
@@ -423,6 +448,51 @@ static const struct cmd_def cmd_defs[] = {
         "  --vip-lease-ms N   500..60000 (default 2000)\n"),
     CMD("cluster", "remove", FO_CTL_CLUSTER_REMOVE, 1, 1, NAMES("NAME", NULL, NULL), 0, 0, bind_cluster,
         "cluster remove NAME", 0, 0, "Unregisters a cluster (its servers are left as they are).\n"),
+    CMD("cluster", "discover", FO_CTL_CLUSTER_DISCOVER, 1, 1, NAMES("NAME", NULL, NULL), OPT_DISCOVER,
+        OPT_BIT(OPT_SEED), bind_cluster,
+        "cluster discover NAME --seed HOST:PORT [--user USER --password-file PATH] [--apply]", 30000, 0,
+        "Walks a replication topology from one server: up through each server's SHOW SLAVE\n"
+        "STATUS, down through SHOW SLAVE HOSTS and the binlog dump threads, and prints it as\n"
+        "a tree. The controller that answers connects with NAME's account when NAME is\n"
+        "registered, else with --user and --password-file (absolute, inside its\n"
+        "secrets_dir, as for cluster add). Nothing is written anywhere without --apply.\n"
+        "  --seed HOST:PORT          any server of the topology\n"
+        "  --user U --password-file PATH   the account, for a cluster not registered yet\n"
+        "  --repl-user U --repl-password-file PATH   with --apply: the replication account\n"
+        "  --max-servers N           stop after N servers, 1..256 (default 256)\n"
+        "  --apply                   register NAME (with --user) and every server reached,\n"
+        "                            or add to a registered NAME the servers it lacks\n"),
+    CMD("import-mha", NULL, FO_CTL_IMPORT_MHA, 1, 1, NAMES("FILE", NULL, NULL),
+        OPT_IMPORT | OPT_BIT(OPT_VIP) | OPT_BIT(OPT_VIP_INTERFACE), 0, bind_file,
+        "import-mha FILE [--cluster NAME] [--vip A/LEN --vip-interface IF] [--apply]", 0, 0,
+        "Reads an MHA application file (app1.cnf: [server default] inherited by\n"
+        "[serverN]) and prints the failoverctl commands that register the same cluster,\n"
+        "then each setting failoverd has no equivalent for, with its file:line and why.\n"
+        "candidate_master=1 becomes the rule prefer, no_master=1 must_not. Passwords are\n"
+        "never copied: write them to the files named on every controller. A malformed\n"
+        "file is refused with its file:line and nothing is sent.\n"
+        "  --cluster NAME            cluster name (default: the file name, app1)\n"
+        "  --password-file PATH      default /etc/failoverd/NAME.password\n"
+        "  --repl-password-file PATH default /etc/failoverd/NAME.repl\n"
+        "  --vip A/LEN --vip-interface IF   the writer VIP MHA's master_ip_failover_script\n"
+        "                            moved (MHA's file does not say)\n"
+        "  --apply                   register it (cluster add + instance add; undone with\n"
+        "                            cluster remove if a step fails)\n"),
+    CMD("import-mmm", NULL, FO_CTL_IMPORT_MMM, 1, 1, NAMES("FILE", NULL, NULL),
+        OPT_IMPORT | OPT_BIT(OPT_VIP_INTERFACE) | OPT_BIT(OPT_VIP_PREFIX), 0, bind_file,
+        "import-mmm FILE [--cluster NAME] [--vip-prefix LEN] [--apply]", 0, 0,
+        "Reads an MMM 2 mmm_common.conf (<host>, <role writer>, <role reader>) and prints\n"
+        "the failoverctl commands that register the same cluster, then each setting\n"
+        "failoverd has no equivalent for, with its file:line and why. Hosts that may hold\n"
+        "the writer role become prefer, the others must_not; the writer role's IP is the\n"
+        "writer VIP and the reader roles' IPs are reader VIPs. A malformed file is\n"
+        "refused with its file:line and nothing is sent.\n"
+        "  --cluster NAME            cluster name (default mmm)\n"
+        "  --password-file PATH      default /etc/failoverd/NAME.password (agent_user's)\n"
+        "  --repl-password-file PATH default /etc/failoverd/NAME.repl (replication_user's)\n"
+        "  --vip-interface IF        instead of the hosts' cluster_interface\n"
+        "  --vip-prefix LEN          prefix length of the role IPs, 1..32 (default 32)\n"
+        "  --apply                   register it (undone with cluster remove if a step fails)\n"),
     CMD("instance", "add", FO_CTL_INSTANCE_ADD, 2, 2, OPS_INSTANCE, OPT_BIT(OPT_RULE), 0, bind_instance,
         "instance add CLUSTER HOST:PORT [--rule RULE]", 0, 0,
         "Adds a server to CLUSTER.\n"
@@ -656,7 +726,8 @@ static int apply_vip_options(struct fo_ctl_args *a, const struct scan *s, char *
     if (rc == 0)
         rc = apply_u32(v[OPT_READER_MAX_LAG_S], 1, FO_CTL_MAX_LAG_S, "--reader-max-lag-s", &a->reader_max_lag_s, err);
     if (rc != 0) return rc;
-    if ((a->vip[0] != '\0' || a->n_reader_vips > 0) != (a->vip_interface[0] != '\0'))
+    /* import-mmm may name the interface alone: the file has the role IPs. */
+    if (a->cmd != FO_CTL_IMPORT_MMM && (a->vip[0] != '\0' || a->n_reader_vips > 0) != (a->vip_interface[0] != '\0'))
         return fo_errf(err, FO_EINVAL, "--vip-interface goes with --vip or --reader-vips");
     return 0;
 }
@@ -679,7 +750,8 @@ static int apply_cluster_options(struct fo_ctl_args *a, const struct scan *s, ch
     if (rc != 0) return rc;
     /* A replication account is useless without its password and vice versa; the
      * controller would only find out in the middle of a failover. */
-    if ((v[OPT_REPL_USER] == NULL) != (v[OPT_REPL_PASSWORD_FILE] == NULL))
+    if ((v[OPT_REPL_USER] == NULL) != (v[OPT_REPL_PASSWORD_FILE] == NULL) && a->cmd != FO_CTL_IMPORT_MHA &&
+        a->cmd != FO_CTL_IMPORT_MMM) /* an import takes the user from its file */
         return fo_errf(err, FO_EINVAL, "--repl-user and --repl-password-file go together");
     a->semi_sync = v[OPT_SEMI_SYNC] != NULL;
     return apply_vip_options(a, s, err);
@@ -702,6 +774,14 @@ static int apply_command_options(struct fo_ctl_args *a, const struct scan *s, ch
     if ((v = s->values[OPT_TO]) != NULL &&
         fo_parse_hostport(v, a->target_host, sizeof(a->target_host), &a->target_port, sub) != 0)
         return fo_errf(err, FO_EINVAL, "--to: %s", sub);
+    if ((v = s->values[OPT_CLUSTER]) != NULL && (rc = bind_cluster_name(a, v, err)) != 0) return rc;
+    if ((v = s->values[OPT_SEED]) != NULL &&
+        fo_parse_hostport(v, a->seed_host, sizeof(a->seed_host), &a->seed_port, sub) != 0)
+        return fo_errf(err, FO_EINVAL, "--seed: %s", sub);
+    rc = apply_u32(s->values[OPT_VIP_PREFIX], 1, 32, "--vip-prefix", &a->vip_prefix, err);
+    if (rc == 0) rc = apply_u32(s->values[OPT_MAX_SERVERS], 1, 256, "--max-servers", &a->max_servers, err);
+    if (rc != 0) return rc;
+    a->apply = s->values[OPT_APPLY] != NULL;
     if ((v = s->values[OPT_REASON]) != NULL) {
         rc = check_reason(v, err);
         if (rc == 0) rc = copy_str(a->reason, sizeof(a->reason), v, "--reason", err);
@@ -862,7 +942,7 @@ static int check_shape(const struct cmd_def *c, const struct scan *s, unsigned w
         return fo_errf(err, FO_EINVAL, "unexpected argument '%s' (usage: failoverctl %s)", s->pos[words + c->max_ops],
                        c->synopsis);
     for (i = 0; i < OPT_COUNT; i++) {
-        unsigned bit = OPT_BIT(i);
+        uint64_t bit = OPT_BIT(i);
 
         if (s->values[i] != NULL && !(bit & (c->options | OPT_GLOBAL)))
             return fo_errf(err, FO_EINVAL, "option %s is not valid here (usage: failoverctl %s)", opt_defs[i].name,
@@ -948,11 +1028,14 @@ static int parse_args(struct fo_ctl_args *a, int argc, char *const argv[], const
     if (rc != 0) return rc;
     words = c->sub != NULL ? 2 : 1;
     rc = check_shape(c, &s, words, err);
+    a->cmd = c->cmd; /* the option checks may depend on it */
     if (rc == 0) rc = apply_command_options(a, &s, err);
     if (rc == 0) rc = c->bind(a, s.pos + words, s.npos - words, err);
     if (rc == 0 && c->cmd == FO_CTL_HELP) rc = check_help(a, err);
-    /* `help` talks to nobody. */
-    if (rc == 0 && c->cmd != FO_CTL_HELP) rc = apply_transport(a, &s, env, files, err);
+    /* `help` talks to nobody, and an import only prints its plan unless --apply. */
+    if (rc == 0 && c->cmd != FO_CTL_HELP &&
+        !((c->cmd == FO_CTL_IMPORT_MHA || c->cmd == FO_CTL_IMPORT_MMM) && !a->apply))
+        rc = apply_transport(a, &s, env, files, err);
     if (rc != 0) return rc;
     if (s.values[OPT_TIMEOUT] == NULL && c->timeout_ms != 0) a->timeout_ms = c->timeout_ms;
     if (c->cmd == FO_CTL_EVENTS) {
@@ -1081,6 +1164,13 @@ static const char usage_text[] =
     "                                      it); --anti-flap-s 0..604800 (0: default 3600),\n"
     "                                      --max-lag-s 0..86400 (0: no limit)\n"
     "  cluster remove NAME\n"
+    "  cluster discover NAME --seed HOST:PORT [--user USER --password-file PATH] [--apply]\n"
+    "                                      walk a topology from one server; --apply registers it\n"
+    "  import-mha FILE [--cluster NAME] [--vip A/LEN --vip-interface IF] [--apply]\n"
+    "  import-mmm FILE [--cluster NAME] [--vip-prefix LEN] [--apply]\n"
+    "                                      print (or register) the cluster an MHA app1.cnf or\n"
+    "                                      an MMM mmm_common.conf describes; no controller is\n"
+    "                                      needed without --apply\n"
     "  instance add CLUSTER HOST:PORT [--rule RULE]\n"
     "  instance rule CLUSTER HOST:PORT RULE\n"
     "                                      RULE: prefer|neutral|prefer_not|must_not\n"

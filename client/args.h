@@ -98,6 +98,9 @@ enum fo_ctl_cmd {
     FO_CTL_INSTANCE_RULE,
     FO_CTL_EVENTS,
     FO_CTL_VERSION,
+    FO_CTL_CLUSTER_DISCOVER,
+    FO_CTL_IMPORT_MHA,
+    FO_CTL_IMPORT_MMM,
 };
 
 /* The FAILOVERCTL_* environment variables (NULL or "" = unset). */
@@ -159,7 +162,13 @@ struct fo_ctl_args {
     int on;                                 /* maintenance on, recoveries enable */
     char reason[FO_CTL_MAX_REASON * 4 + 1]; /* maintenance --reason (UTF-8: <= 4 bytes/char) */
     int follow;                             /* events --follow */
-    unsigned interval_ms;                   /* events --interval */
+    int apply;                              /* import-*, cluster discover: --apply */
+    char file[FO_PATH_LEN];                 /* import-*: the file */
+    unsigned vip_prefix;                    /* import-mmm --vip-prefix; 0 = 32 */
+    char seed_host[FO_HOST_LEN];            /* cluster discover --seed */
+    uint16_t seed_port;
+    unsigned max_servers; /* cluster discover --max-servers; 0 = 256 */
+    unsigned interval_ms; /* events --interval */
     /* help: the command asked about ("" = the general text), from `help WORD [SUB]`
      * or `WORD [SUB] --help`. */
     char help_word[24];

@@ -10,6 +10,7 @@
 #include "args.h"
 #include "conf.h"
 #include "ctl.h"
+#include "migrate.h"
 #include "fallback.h"
 #include "render.h"
 #include "request.h"
@@ -135,6 +136,8 @@ static int run(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
 {
     if (a->cmd == FO_CTL_STATUS) return fo_ctl_run_status(a, tls);
     if (a->cmd == FO_CTL_EVENTS) return fo_ctl_run_events(a, tls);
+    if (a->cmd == FO_CTL_IMPORT_MHA || a->cmd == FO_CTL_IMPORT_MMM) return fo_ctl_run_import(a, tls);
+    if (a->cmd == FO_CTL_CLUSTER_DISCOVER) return fo_ctl_run_discover(a, tls);
     return run_simple(a, tls);
 }
 
@@ -190,6 +193,8 @@ int main(int argc, char **argv)
     if (conf_rc != 0) return fo_ctl_fail(&args, FO_CTL_EXIT_USAGE, conf_rc, conf_err);
     /* Files that cannot be used are a local mistake, like a bad argument: nothing is
      * sent. */
+    /* An import without --apply only prints its plan: no controller, no TLS files. */
+    if ((args.cmd == FO_CTL_IMPORT_MHA || args.cmd == FO_CTL_IMPORT_MMM) && !args.apply) return run(&args, NULL);
     if (!args.insecure && (rc = fo_ctl_tls_new(&tls, args.ca_file, args.cert_file, args.key_file, err)) != 0)
         return fo_ctl_fail(&args, rc == FO_ENOMEM ? FO_CTL_EXIT_FAILED : FO_CTL_EXIT_USAGE, rc, err);
     rc = run(&args, tls);
