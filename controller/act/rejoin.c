@@ -21,6 +21,8 @@
  *    its choose step leaves behind), gets START SLAVE IO_THREAD, at most IO_TRIES times
  *    until it is seen running again. Never with the SQL thread stopped too: MariaDB
  *    would discard the relay log. An IO thread a DBA stopped otherwise is left alone.
+ *  - nothing at all in a cluster with a server of a flavour failoverd does not
+ *    support (issue 15.6; refuse_flavour): a "refused" Decision says which.
  * Every action and every refusal is a Decision (`failoverctl why`). Instances in
  * maintenance are left alone; a quarantined instance is only ever fenced.
  * One operation per instance at a time; an instance is judged again only on a fresh
@@ -34,6 +36,7 @@
 #include "common/log.h"
 #include "controller/act/failover_internal.h"
 #include "mysql/fence.h"
+#include "controller/decide/flavour.h"
 #include "controller/decide/gtid.h"
 #include "controller/probe/monitor.h"
 #include "controller/decide/topology.h"
@@ -682,6 +685,71 @@ static int collect_member(void *data, const struct fo_store_instance *i)
     return 0;
 }
 
+struct flavour_ctx {
+    struct fo_ctl *ctl;
+    struct fo_flavour_in in[FO_MAX_INSTANCES_PER_CLUSTER];
+    char hosts[FO_MAX_INSTANCES_PER_CLUSTER][FO_HOST_LEN];
+    unsigned n;
+};
+
+static int collect_flavour(void *data, const struct fo_store_instance *i)
+{
+    struct flavour_ctx *fx = data;
+    struct fo_flavour_in *x;
+    struct fo_watch_view v;
+
+    if (fx->n == FO_MAX_INSTANCES_PER_CLUSTER) return 1;
+    x = &fx->in[fx->n];
+    memset(x, 0, sizeof(*x));
+    snprintf(fx->hosts[fx->n], FO_HOST_LEN, "%s", i->host);
+    x->host = fx->hosts[fx->n];
+    x->port = i->port;
+    /* The monitor's sample and error stay valid until the loop runs again. */
+    if (fo_monitor_view(fx->ctl, i->cluster, i->host, i->port, &v)) {
+        x->version = v.has_sample ? v.sample->version : NULL;
+        x->last_error = v.last_ok ? NULL : v.last_error;
+    }
+    fx->n++;
+    return 0;
+}
+
+/* Issue 15.6. The declaration belongs in failover_internal.h, beside fo_rejoin_check,
+ * so that failover.c's gate() refuses an automatic failover with it too; until then
+ * this one line declares it for the room. */
+bool fo_fe_flavour_refusal(struct fo_failover *fe, const struct fo_store_cluster *c, char *why, size_t len);
+
+/* True, with why, when the cluster holds a server of a flavour failoverd does not
+ * support (controller/decide/flavour.h: fo_flavour_refuse on every member's latest
+ * sample and probe error, and on the cluster problems the leader recorded). */
+bool fo_fe_flavour_refusal(struct fo_failover *fe, const struct fo_store_cluster *c, char *why, size_t len)
+{
+    struct flavour_ctx *fx = calloc(1, sizeof(*fx));
+    bool refused;
+
+    if (fx == NULL) {
+        snprintf(why, len, "out of memory checking the servers' flavours");
+        return true; /* never act on what was not checked */
+    }
+    fx->ctl = fe->ctl;
+    fo_store_each_instance(fe->ctl->store, c->name, collect_flavour, fx);
+    refused = fo_flavour_refuse(fx->in, fx->n, c->problems, why, len);
+    free(fx);
+    return refused;
+}
+
+/* Issue 15.6: nothing is fenced, repointed, restarted or quarantined in a cluster
+ * that holds a server of a flavour failoverd does not support: the statements are
+ * MariaDB's. The refusal is a Decision (`failoverctl why`), recorded again only when
+ * its reason changes or after the decision log's repeat interval. */
+static bool refuse_flavour(struct check_ctx *cx)
+{
+    char why[FO_PROBLEM_LEN + 64];
+
+    if (!fo_fe_flavour_refusal(cx->fe, cx->c, why, sizeof(why))) return false;
+    fo_fe_decision(cx->fe, cx->c->name, "refused", why, cx->c->primary_host, cx->c->primary_port, true, NULL);
+    return true;
+}
+
 void fo_rejoin_check(struct fo_failover *fe, const struct fo_store_cluster *c, uint64_t quiet_until)
 {
     struct check_ctx *cx;
@@ -696,6 +764,6 @@ void fo_rejoin_check(struct fo_failover *fe, const struct fo_store_cluster *c, u
     cx->c = c;
     cx->ps = pv.sample;
     fo_store_each_instance(fe->ctl->store, c->name, collect_member, cx);
-    fo_store_each_instance(fe->ctl->store, c->name, check_instance, cx);
+    if (!refuse_flavour(cx)) fo_store_each_instance(fe->ctl->store, c->name, check_instance, cx);
     free(cx);
 }

@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "controller/admin/admin_internal.h"
 #include "controller/act/failover.h"
+#include "controller/decide/flavour.h"
+#include "controller/decide/topology.h" /* FO_PROBLEM_LEN */
 #include "controller/probe/monitor.h"
 
 #define WHY_DEFAULT 20
@@ -147,6 +149,76 @@ static void request_done(void *data, int status, const char *detail)
     areq_reply(r, &resp);
 }
 
+/* Issue 15.6: an operator's failover or switchover is refused, like every automatic
+ * action, in a cluster holding a server of a flavour failoverd does not support
+ * (controller/decide/flavour.h). Checked here, on the leader, before the engine is
+ * asked: the engine's own checks (candidate choice) come only after the fence. */
+struct flavour_collect {
+    struct fo_ctl *ctl;
+    struct fo_flavour_in in[FO_MAX_INSTANCES_PER_CLUSTER];
+    char hosts[FO_MAX_INSTANCES_PER_CLUSTER][FO_HOST_LEN];
+    unsigned n;
+};
+
+static int collect_flavour(void *data, const struct fo_store_instance *i)
+{
+    struct flavour_collect *fc = data;
+    struct fo_flavour_in *x;
+    struct fo_watch_view v;
+
+    if (fc->n == FO_MAX_INSTANCES_PER_CLUSTER) return 1;
+    x = &fc->in[fc->n];
+    memset(x, 0, sizeof(*x));
+    snprintf(fc->hosts[fc->n], FO_HOST_LEN, "%s", i->host);
+    x->host = fc->hosts[fc->n];
+    x->port = i->port;
+    /* The monitor's sample and error outlive this call (until the loop runs again). */
+    if (fo_monitor_view(fc->ctl, i->cluster, i->host, i->port, &v)) {
+        x->version = v.has_sample ? v.sample->version : NULL;
+        x->last_error = v.last_ok ? NULL : v.last_error;
+    } else if (i->last_error[0] != '\0') {
+        x->last_error = i->last_error; /* not probed here: the replicated last error */
+    }
+    fc->n++;
+    return 0;
+}
+
+/* Returns true (and answers r) when the cluster must not be failed over. */
+static bool refuse_flavour(struct areq *r, const char *cluster, int kind)
+{
+    struct flavour_collect *fc;
+    struct fo_store_cluster c;
+    char why[FO_PROBLEM_LEN + 64], reason[FO_PROBLEM_LEN + 128], err[FO_ERRLEN];
+    Fo__Command cmd;
+    Fo__Decision d;
+    bool refused;
+
+    if (fo_store_get_cluster(r->ctl->store, cluster, &c) != 0) return false; /* the engine says so */
+    if ((fc = calloc(1, sizeof(*fc))) == NULL) {
+        areq_fail(r, FO_ENOMEM, "out of memory");
+        return true;
+    }
+    fc->ctl = r->ctl;
+    fo_store_each_instance(r->ctl->store, cluster, collect_flavour, fc);
+    refused = fo_flavour_refuse(fc->in, fc->n, c.problems, why, sizeof(why));
+    free(fc);
+    if (!refused) return false;
+    snprintf(reason, sizeof(reason), "%s requested by an operator, refused: %s",
+             kind == FO__FAILOVER_KIND__KIND_SWITCHOVER ? "switchover" : "failover", why);
+    fo__command__init(&cmd);
+    fo__decision__init(&d);
+    d.cluster = c.name;
+    d.verdict = (char *)"refused";
+    d.reason = reason;
+    d.host = c.primary_host;
+    d.port = c.primary_port;
+    cmd.body_case = FO__COMMAND__BODY_DECISION;
+    cmd.decision = &d;
+    if (fo_ctl_propose(r->ctl, &cmd, NULL, NULL, err) != 0) FO_WARN("admin", "recording a refusal: %s", err);
+    areq_fail(r, FO_EPERM, "%s", reason);
+    return true;
+}
+
 static void handle_failover(struct areq *r, int kind)
 {
     const char *cluster, *host;
@@ -167,6 +239,7 @@ static void handle_failover(struct areq *r, int kind)
     if (host[0] != '\0' && (strlen(host) >= FO_HOST_LEN || port == 0 || port > 65535))
         return areq_fail(r, FO_EINVAL, "invalid target");
     if (!fo_admin_leader_or_forward(r)) return;
+    if (refuse_flavour(r, cluster, kind)) return;
     rc = fo_failover_request(r->ctl, cluster, kind, host, (uint16_t)port, request_done, r, err);
     if (rc != 0) areq_fail(r, rc, "%s", err);
 }

@@ -19,6 +19,7 @@
 
 #include "common/text.h"
 
+#include "controller/decide/flavour.h"
 #include "controller/decide/gtid.h"
 
 #define ELLIPSIS "..."
@@ -600,6 +601,40 @@ static void init_ctx(struct ctx *x, const struct fo_cand_in *in, unsigned n, con
     x->old_malformed = fo_gtid_mariadb_parse(old, &x->old, err) != 0;
 }
 
+/* Issue 15.6: a replica of a flavour failoverd does not support (flavour.h) refuses
+ * the whole choice, not only itself -- whatever is promoted would have to take it as a
+ * replica, and its GTIDs cannot be compared with MariaDB's. This is the last check
+ * before the point of no return (promote): the engine then ends the failover without
+ * promoting anyone. */
+static bool refuse_flavour(const struct fo_cand_in *in, unsigned n, struct fo_cand_out *out,
+                           char (*reasons)[FO_CAND_REASON_LEN])
+{
+    struct fo_flavour f;
+    char problem[FO_CAND_REASON_LEN];
+    unsigned i;
+    int bad = -1;
+
+    for (i = 0; i < n && bad < 0; i++) {
+        if (!reachable(&in[i])) continue;
+        fo_flavour_classify(in[i].s->version, &f);
+        if (f.supported) continue;
+        fo_flavour_problem(&f, problem, sizeof(problem));
+        bad = (int)i;
+    }
+    if (bad < 0) return false;
+    for (i = 0; i < n; i++) {
+        reasons[i][0] = '\0';
+        if ((int)i == bad)
+            fo_text_append(reasons[i], FO_CAND_REASON_LEN, "skipped: %s", problem);
+        else
+            fo_text_append(reasons[i], FO_CAND_REASON_LEN, "skipped: %s%s:%u", FO_FLAVOUR_CLUSTER_PREFIX,
+                           in[bad].host != NULL ? in[bad].host : "", (unsigned)in[bad].port);
+    }
+    fo_text_append(out->summary, sizeof(out->summary), "no replica chosen: %s%s:%u: %s", FO_FLAVOUR_CLUSTER_PREFIX,
+                   in[bad].host != NULL ? in[bad].host : "", (unsigned)in[bad].port, problem);
+    return true;
+}
+
 void fo_candidate_choose(const struct fo_cand_in *in, unsigned n, const struct fo_cand_opts *opts,
                          struct fo_cand_out *out, char (*reasons)[FO_CAND_REASON_LEN])
 {
@@ -610,6 +645,7 @@ void fo_candidate_choose(const struct fo_cand_in *in, unsigned n, const struct f
 
     out->chosen = -1;
     out->summary[0] = '\0';
+    if (refuse_flavour(in, n, out, reasons)) return;
     init_ctx(&x, in, n, opts, reasons);
     x.n_eligible = 0;
     for (i = 0; i < n; i++) {

@@ -20,7 +20,12 @@
  * prefer > neutral > prefer_not, then to the lowest lag, then to input order.
  * With a target (switchover --to / failover --to) only the target may be chosen: if it
  * is not eligible or not the most advanced, the result is -1 and the summary says why.
- * MariaDB GTID positions (controller/decide/gtid.h). */
+ * MariaDB GTID positions (controller/decide/gtid.h).
+ * A reachable replica whose version is not a supported flavour (controller/decide/
+ * flavour.h: MariaDB 10.6 to 11.x) refuses the whole choice: -1, its reason
+ * "skipped: unsupported server: MySQL 8.0.36 (...)", every other one's "skipped:
+ * unsupported server in the cluster: db2:3306", and the summary "no replica chosen:
+ * unsupported server in the cluster: db2:3306: unsupported server: MySQL 8.0.36 (...)". */
 #ifndef FO_CANDIDATE_H
 #define FO_CANDIDATE_H
 

@@ -74,14 +74,29 @@ static void problem_threads(struct fo_topo_out *o, const struct fo_sample *s, co
                        s->last_sql_error);
 }
 
+/* FO_TOPO_P_UNSUPPORTED first, so that it is never cut off by the others. */
+static void flavour_problem(const struct fo_topo_in *x, const char *last_error, struct fo_topo_out *o)
+{
+    struct fo_flavour f;
+
+    if (!x->reachable) {
+        if (fo_flavour_text_unsupported(last_error)) fo_text_append(o->problem, sizeof(o->problem), "%s", last_error);
+        return;
+    }
+    fo_flavour_classify(x->s->version, &f);
+    fo_flavour_problem(&f, o->problem, sizeof(o->problem));
+}
+
 /* Role, source and problems of instance i. */
-static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, struct fo_topo_out *o)
+static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, const char *last_error,
+                           struct fo_topo_out *o)
 {
     const struct fo_sample *s = in[i].s;
     int src;
 
     memset(o, 0, sizeof(*o));
     o->role = infer_role(&in[i]);
+    flavour_problem(&in[i], last_error, o);
     if (o->role == FO_ROLE_ORPHAN && !s->read_only) {
         problem_begin(o);
         fo_text_append(o->problem, sizeof(o->problem), "%s", FO_TOPO_P_STRAY_WRITER);
@@ -104,6 +119,34 @@ static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, 
         problem_threads(o, s, FO_TOPO_P_STOPPED);
     else if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES)
         problem_threads(o, s, FO_TOPO_P_UNSURE);
+}
+
+/* FO_TOPO_P_UNSUPPORTED_CLUSTER: a server's flavour does not change with a planned
+ * change, so stale samples count here. */
+static void check_flavour(const struct fo_topo_in *in, unsigned n, const char *const *last_errors,
+                          struct fo_topo_result *res)
+{
+    char text[FO_PROBLEM_LEN] = "";
+    struct fo_flavour f;
+    unsigned i, count = 0;
+
+    for (i = 0; i < n; i++) {
+        const char *host = in[i].host ? in[i].host : "";
+        if (in[i].reachable) {
+            fo_flavour_classify(in[i].s->version, &f);
+            if (f.supported) continue;
+            fo_text_append(text, sizeof(text), "%s%s%s:%u (%s)", count ? ", " : FO_TOPO_P_UNSUPPORTED_CLUSTER,
+                           count ? "" : FO_TOPO_P_UNSUPPORTED_ACTS, host, (unsigned)in[i].port, f.name);
+        } else if (last_errors != NULL && fo_flavour_text_unsupported(last_errors[i])) {
+            fo_text_append(text, sizeof(text), "%s%s%s:%u %s", count ? ", " : FO_TOPO_P_UNSUPPORTED_CLUSTER,
+                           count ? "" : FO_TOPO_P_UNSUPPORTED_ACTS, host, (unsigned)in[i].port,
+                           FO_TOPO_P_UNSUPPORTED_PROBE);
+        } else {
+            continue;
+        }
+        count++;
+    }
+    if (count > 0) cluster_problem(res, text);
 }
 
 /* A stale sample says nothing about now: it is not writable for this check, whatever
@@ -148,20 +191,27 @@ static void check_primary(const struct fo_topo_in *in, unsigned n, const struct 
     if (n > 0 && primaries == 0 && !lost_primary) cluster_problem(res, FO_TOPO_P_NO_PRIMARY);
 }
 
-void fo_topology_infer_at(const struct fo_topo_in *in, unsigned n, uint64_t changed_ms, struct fo_topo_out *out,
-                          struct fo_topo_result *res)
+void fo_topology_infer_errors(const struct fo_topo_in *in, unsigned n, uint64_t changed_ms,
+                              const char *const *last_errors, struct fo_topo_out *out, struct fo_topo_result *res)
 {
     unsigned i;
 
     res->n_problems = 0;
     res->n_stale = 0;
     for (i = 0; i < n; i++) {
-        infer_instance(in, n, i, &out[i]);
+        infer_instance(in, n, i, last_errors != NULL ? last_errors[i] : NULL, &out[i]);
         out[i].stale = in[i].reachable && in[i].started_ms < changed_ms;
         if (out[i].stale) res->n_stale++;
     }
+    check_flavour(in, n, last_errors, res);
     check_primary(in, n, out, res);
     check_writable(in, n, out, res);
+}
+
+void fo_topology_infer_at(const struct fo_topo_in *in, unsigned n, uint64_t changed_ms, struct fo_topo_out *out,
+                          struct fo_topo_result *res)
+{
+    fo_topology_infer_errors(in, n, changed_ms, NULL, out, res);
 }
 
 void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_out *out, struct fo_topo_result *res)

@@ -15,11 +15,21 @@
  *  - An unreachable instance keeps role UNKNOWN here (the caller may keep the last
  *    replicated role).
  * Problems (strings are part of the interface; tests match them):
- *  cluster: "no primary" (no reachable primary and no instance unreachable that was
+ *  cluster: "unsupported server in the cluster: ..." when an instance is of a server
+ *           flavour failoverd does not support (controller/decide/flavour.h): a
+ *           reachable one whose sample's version is not MariaDB 10.6 to 11.x, or an
+ *           unreachable one whose probe failed because of its flavour (its last probe
+ *           error, fo_topology_infer_errors(), e.g.
+ *           MySQL's "Unknown system variable 'gtid_current_pos'"). Every action reads
+ *           it as a refusal (fo_flavour_refuse): no failover, switchover or rejoin.
+ *           "no primary" (no reachable primary and no instance unreachable that was
  *           primary: caller passes was_primary), "multiple writable: A, B" (more than
  *           one reachable instance with read_only=0, replicas included),
  *           "replica chain too deep" is NOT flagged (chains are allowed).
- *  instance: "writable replica" (replica with read_only=0),
+ *  instance: "unsupported server: MySQL 8.0.36 (failoverd supports MariaDB 10.6 to
+ *            11.x; MySQL 5.7/8.x is not supported yet)" (fo_flavour_problem), or for an
+ *            unreachable instance its flavour probe error as the probe said it,
+ *            "writable replica" (replica with read_only=0),
  *            "replicates from outside the cluster (H:P)",
  *            "replication stopped (IO=No, SQL=Yes)" when a replica's IO or SQL thread
  *            is not running, with the error text appended when present,
@@ -37,12 +47,16 @@
 
 #include "common/config.h"
 #include "common/instance_state.h" /* enum fo_role */
+#include "controller/decide/flavour.h"
 #include "mysql/sample.h"
 
 #define FO_PROBLEM_LEN 256
 #define FO_TOPO_MAX_PROBLEMS 16
 
 /* The problem strings above, for callers and tests to match. Exact texts:
+ *   FO_TOPO_P_UNSUPPORTED_CLUSTER FO_TOPO_P_UNSUPPORTED_ACTS "db2:3306 (MySQL 8.0.36),
+ *                     db3:3306 (probe: unsupported server flavour)"  (input order)
+ *   FO_TOPO_P_UNSUPPORTED "MySQL 8.0.36 (failoverd supports ...)"  (flavour.h)
  *   FO_TOPO_P_NO_PRIMARY
  *   FO_TOPO_P_MULTIPLE_WRITABLE "db1:3306, db2:3306"     (configured host:port, input order)
  *   FO_TOPO_P_WRITABLE_REPLICA
@@ -55,8 +69,13 @@
  * recognise: shown as the server printed it) and none stopped is FO_TOPO_P_UNSURE: not
  * "stopped", since it may well be replicating (STYLE.md §17).
  * Several problems of one instance are joined with FO_TOPO_P_SEP, in the order
- * writable replica, outside, stopped/unsure. A string cut to fit its buffer ends in
+ * unsupported, writable replica, outside, stopped/unsure. Cluster problems come in
+ * the order unsupported, no primary, multiple writable. A string cut to fit its buffer ends in
  * "...". */
+#define FO_TOPO_P_UNSUPPORTED FO_FLAVOUR_PROBLEM_PREFIX
+#define FO_TOPO_P_UNSUPPORTED_CLUSTER FO_FLAVOUR_CLUSTER_PREFIX
+#define FO_TOPO_P_UNSUPPORTED_ACTS "no failover, switchover or rejoin; "
+#define FO_TOPO_P_UNSUPPORTED_PROBE "(probe: unsupported server flavour)"
 #define FO_TOPO_P_NO_PRIMARY "no primary"
 #define FO_TOPO_P_MULTIPLE_WRITABLE "multiple writable: "
 #define FO_TOPO_P_WRITABLE_REPLICA "writable replica"
@@ -114,6 +133,17 @@ void fo_topology_infer(const struct fo_topo_in *in, unsigned n, struct fo_topo_o
  * waits for every instance's first probe: one probe interval after the change. */
 void fo_topology_infer_at(const struct fo_topo_in *in, unsigned n, uint64_t changed_ms, struct fo_topo_out *out,
                           struct fo_topo_result *res);
+
+/* fo_topology_infer_at() that also knows each instance's latest probe error:
+ * last_errors is NULL or has n entries, each NULL or "" (none) or the error of an
+ * unreachable instance's latest probe. It is read only for whether it names an
+ * unsupported flavour (fo_flavour_text_unsupported): a MySQL server fails every probe
+ * (its @@gtid_current_pos does not exist) and so never has a sample to classify; its
+ * error then makes the instance problem and FO_TOPO_P_UNSUPPORTED_CLUSTER. (A separate
+ * argument rather than a field of fo_topo_in, whose callers initialise it by
+ * position.) */
+void fo_topology_infer_errors(const struct fo_topo_in *in, unsigned n, uint64_t changed_ms,
+                              const char *const *last_errors, struct fo_topo_out *out, struct fo_topo_result *res);
 
 const char *fo_role_name(enum fo_role r); /* "unknown" "primary" "replica" "orphan" */
 

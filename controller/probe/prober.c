@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "controller/decide/flavour.h"
 #include "mysql/myconn.h"
 
 /* PH_CONNECT covers the lookup, TCP and the handshake; PH_Q1 / PH_Q2 a query and
@@ -388,6 +389,20 @@ static void queried(void *data, int status, MYSQL_RES *res)
         mysql_errno(fo_myconn_mysql(p->conn)) == ER_PARSE_ERROR) {
         p->q2_single = true;
         run_query(p, PH_Q2);
+        return;
+    }
+    /* Issue 15.6: MySQL (and MariaDB before 10.0) has no @@gtid_current_pos, so FO_SAMPLE_Q1
+     * fails there with 1193. Say so, naming the flavour the handshake's version
+     * suggests, rather than report a probe error an operator would chase as a
+     * network or permission problem. The probe still fails: nothing is inferred from a
+     * server failoverd does not understand, and the topology turns this text into
+     * the cluster's refusal (controller/decide/flavour.h). */
+    if (status == FO_EMYSQL && p->phase == PH_Q1 &&
+        mysql_errno(fo_myconn_mysql(p->conn)) == ER_UNKNOWN_SYSTEM_VARIABLE) {
+        MYSQL *m = fo_myconn_mysql(p->conn);
+        char msg[FO_PROBE_ERRLEN];
+        fo_flavour_probe_error(mysql_get_server_info(m), mysql_error(m), msg, sizeof(msg));
+        fail(p, FO_PROBE_FAILED, "%s", msg);
         return;
     }
     if (status != 0) {

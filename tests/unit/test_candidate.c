@@ -258,18 +258,54 @@ static const struct cand_case cand_cases[] = {
      "(10.6); db3:3306: version 11.4 newer than replica db4:3306 (10.6); db4:3306: must_not; "
      "db5:3306: unreachable"},
     {"older version chosen though behind",
-     {ROW("db2", "0-1-105", .version = "10.11.6",
+     {ROW("db2", "0-1-105", .version = "10.11.6-MariaDB",
           .reason = "skipped: version 10.11 newer than replica db3:3306 (10.6)"),
-      ROW("db3", "0-1-104", .version = "10.6.16", .reason = "chosen: most advanced (0-1-104)")},
+      ROW("db3", "0-1-104", .version = "10.6.16-MariaDB", .reason = "chosen: most advanced (0-1-104)")},
      0,
      NULL,
      NULL,
      1,
      "chose db3:3306: most advanced (0-1-104); 1 of 2 replicas eligible; warning: db2:3306 "
      "has 1 transaction the chosen one lacks"},
-    {"unparsable version",
-     {ROW("db2", "0-1-105", .version = "garbage", .reason = "skipped: unparsable version \"garbage\""),
-      ROW("db3", "0-1-105", .version = "8.0.36", .reason = "chosen: most advanced (0-1-105)")},
+    /* Issue 15.6: a server failoverd does not understand refuses the whole choice (a
+     * version we cannot read is not taken for MariaDB), even the MariaDB replica's. */
+    {"unparsable version refuses the choice",
+     {ROW("db2", "0-1-105", .version = "garbage",
+          .reason = "skipped: unsupported server: unrecognised server version \"garbage\" (failoverd supports "
+                    "MariaDB 10.6 to 11.x; a server whose version failoverd cannot read is not acted on)"),
+      ROW("db3", "0-1-105", .reason = "skipped: unsupported server in the cluster: db2:3306")},
+     0,
+     NULL,
+     NULL,
+     -1,
+     "no replica chosen: unsupported server in the cluster: db2:3306: unsupported server: unrecognised server "
+     "version \"garbage\" (failoverd supports MariaDB 10.6 to 11.x; a server whose version failoverd cannot "
+     "read is not acted on)"},
+    {"MySQL replica refuses the choice",
+     {ROW("db2", "0-1-105", .reason = "skipped: unsupported server in the cluster: db3:3306"),
+      ROW("db3", "0-1-105", .version = "8.0.36",
+          .reason = "skipped: unsupported server: MySQL 8.0.36 (failoverd supports MariaDB 10.6 to 11.x; MySQL "
+                    "5.7/8.x is not supported yet)")},
+     0,
+     NULL,
+     NULL,
+     -1,
+     "no replica chosen: unsupported server in the cluster: db3:3306: unsupported server: MySQL 8.0.36 (failoverd "
+     "supports MariaDB 10.6 to 11.x; MySQL 5.7/8.x is not supported yet)"},
+    {"MariaDB 10.5 replica refuses even a target",
+     {ROW("db2", "0-1-105", .version = "10.5.23-MariaDB-log",
+          .reason = "skipped: unsupported server: MariaDB 10.5.23 (failoverd supports MariaDB 10.6 to 11.x; "
+                    "MariaDB before 10.6 is not supported)"),
+      ROW("db3", "0-1-105", .reason = "skipped: unsupported server in the cluster: db2:3306")},
+     0,
+     NULL,
+     "db3",
+     -1,
+     "no replica chosen: unsupported server in the cluster: db2:3306: unsupported server: MariaDB 10.5.23 "
+     "(failoverd supports MariaDB 10.6 to 11.x; MariaDB before 10.6 is not supported)"},
+    {"unreachable MySQL replica does not refuse (its probe error does, elsewhere)",
+     {ROW("db2", "0-1-105", .down = true, .version = "8.0.36", .reason = "skipped: unreachable"),
+      ROW("db3", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
      0,
      NULL,
      NULL,

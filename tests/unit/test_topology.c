@@ -23,6 +23,16 @@
     "Error 'Duplicate entry '4' for key 'PRIMARY'' on query. Default database: " \
     "''. Query: 'INSERT INTO d.t VALUES (4)'"
 
+/* What Debian 12's MariaDB says (@@version). */
+#define V1011 "10.11.6-MariaDB-0+deb12u1-log"
+/* What the prober reports for a MySQL 8.0 server (controller/probe/prober.c). */
+#define MYSQL_PROBE_ERR                                                                        \
+    "unsupported server flavour (MySQL?): Unknown system variable 'gtid_current_pos' (server " \
+    "version 8.0.36; failoverd supports MariaDB 10.6 to 11.x)"
+#define MYSQL_PROBLEM                                                                              \
+    "unsupported server: MySQL 8.0.36 (failoverd supports MariaDB 10.6 to 11.x; MySQL 5.7/8.x is " \
+    "not supported yet)"
+
 struct inst {
     const char *host;
     unsigned port;
@@ -38,6 +48,8 @@ struct inst {
     const char *io_err;
     unsigned sql_errno;
     const char *sql_err;
+    const char *version;    /* @@version; NULL = V1011 */
+    const char *last_error; /* unreachable: the probe's error */
     /* Expected. */
     enum fo_role role;
     const char *problem; /* NULL = "" */
@@ -69,6 +81,44 @@ struct scenario {
     }
 
 static const struct scenario scenarios[] = {
+    /* Issue 15.6: a server failoverd does not understand is a problem of its own and
+     * of the cluster (every action refuses while it is there). */
+    {"MySQL replica",
+     {P("db1"), R("db2", "db1", .version = "8.0.36", .problem = MYSQL_PROBLEM), R("db3", "db1")},
+     {FO_TOPO_P_UNSUPPORTED_CLUSTER FO_TOPO_P_UNSUPPORTED_ACTS "db2:3306 (MySQL 8.0.36)"},
+     0},
+    {"MariaDB 10.5 primary, stopped MySQL replica, unknown orphan",
+     {P("db1", .version = "10.5.23-MariaDB",
+        .problem = "unsupported server: MariaDB 10.5.23 (failoverd supports MariaDB 10.6 to 11.x; MariaDB before "
+                   "10.6 is not supported)"),
+      R("db2", "db1", .threads = "NY", .version = "5.7.44-log",
+        .problem = "unsupported server: MySQL 5.7.44 (failoverd supports MariaDB 10.6 to 11.x; MySQL 5.7/8.x is "
+                   "not supported yet); replication stopped (IO=No, SQL=Yes)"),
+      O("db3", .version = "",
+        .problem = "unsupported server: server without a version (failoverd supports MariaDB 10.6 to 11.x; a "
+                   "server whose version failoverd cannot read is not acted on)")},
+     {FO_TOPO_P_UNSUPPORTED_CLUSTER FO_TOPO_P_UNSUPPORTED_ACTS
+      "db1:3306 (MariaDB 10.5.23), db2:3306 (MySQL 5.7.44), db3:3306 (server without a version)"},
+     0},
+    {"MySQL servers fail the probe: their error is the problem",
+     {X("db1", .was_primary = true, .last_error = MYSQL_PROBE_ERR, .problem = MYSQL_PROBE_ERR),
+      X("db2", .last_error = "connect: Can't connect to server on 'db2' (111)"),
+      X("db3", .last_error = "the server closed the idle probe connection; " MYSQL_PROBE_ERR,
+        .problem = "the server closed the idle probe connection; " MYSQL_PROBE_ERR)},
+     {FO_TOPO_P_UNSUPPORTED_CLUSTER FO_TOPO_P_UNSUPPORTED_ACTS "db1:3306 " FO_TOPO_P_UNSUPPORTED_PROBE
+                                                               ", db3:3306 " FO_TOPO_P_UNSUPPORTED_PROBE},
+     -1},
+    {"supported versions: 10.6, 11.4, old handshake prefix",
+     {P("db1", .version = "10.6.16-MariaDB-log"), R("db2", "db1", .version = "11.4.2-MariaDB"),
+      R("db3", "db1", .version = "5.5.5-10.11.6-MariaDB")},
+     {NULL},
+     0},
+    {"unsupported and no primary: both said",
+     {O("db1", .version = "8.4.0",
+        .problem = "unsupported server: MySQL 8.4.0 (failoverd supports MariaDB 10.6 to 11.x; MySQL 5.7/8.x is not "
+                   "supported yet)")},
+     {FO_TOPO_P_UNSUPPORTED_CLUSTER FO_TOPO_P_UNSUPPORTED_ACTS "db1:3306 (MySQL 8.4.0)", FO_TOPO_P_NO_PRIMARY},
+     -1},
     {"1 primary + 2 replicas", {P("db1"), R("db2", "db1"), R("db3", "db1")}, {NULL}, 0},
     {"chains are allowed", {P("db1"), R("db2", "db1"), R("db3", "db2")}, {NULL}, 0},
     {"orphan next to a primary is not a cluster problem", {P("db1"), R("db2", "db1"), O("db4")}, {NULL}, 0},
@@ -210,6 +260,7 @@ static void build_sample(const struct inst *x, struct fo_sample *s)
     const char *t = x->threads ? x->threads : "YY";
 
     memset(s, 0, sizeof(*s));
+    snprintf(s->version, sizeof(s->version), "%s", x->version ? x->version : V1011);
     s->server_id = 1;
     s->lag_s = -1;
     s->read_only = x->kind == 'O' || (x->kind == 'R' && !x->writable);
@@ -260,6 +311,7 @@ static void test_scenarios(void)
     struct fo_topo_in in[MAX_INST];
     struct fo_topo_out out[MAX_INST];
     static struct fo_topo_result res;
+    const char *errors[MAX_INST];
     unsigned i, k, n, nc;
 
     for (i = 0; i < N_ELEMS(scenarios); i++) {
@@ -273,10 +325,11 @@ static void test_scenarios(void)
                                         .reachable = x->kind != 'x',
                                         .was_primary = x->was_primary,
                                         .s = x->kind != 'x' ? &samples[k] : NULL};
+            errors[k] = x->last_error;
         }
         memset(out, 0x5a, sizeof(out));
         memset(&res, 0x5a, sizeof(res));
-        fo_topology_infer(in, n, out, &res);
+        fo_topology_infer_errors(in, n, 0, errors, out, &res);
         for (k = 0; k < n; k++) check_instance(sc, k, &out[k]);
         for (nc = 0; nc < MAX_CLUSTER && sc->cluster[nc] != NULL; nc++)
             ;
@@ -301,6 +354,8 @@ static void test_truncation(void)
     unsigned i;
 
     memset(s, 0, sizeof(s));
+    snprintf(s[0].version, sizeof(s[0].version), "%s", V1011);
+    snprintf(s[1].version, sizeof(s[1].version), "%s", V1011);
     s[1].is_replica = true;
     s[1].read_only = true;
     snprintf(s[1].master_host, sizeof(s[1].master_host), "db1");
@@ -345,6 +400,8 @@ static void test_truncation_utf8(void)
     size_t i, plen = strlen(prefix), len;
 
     memset(s, 0, sizeof(s));
+    snprintf(s[0].version, sizeof(s[0].version), "%s", V1011);
+    snprintf(s[1].version, sizeof(s[1].version), "%s", V1011);
     s[1].is_replica = true;
     s[1].read_only = true;
     snprintf(s[1].master_host, sizeof(s[1].master_host), "db1");
@@ -380,6 +437,8 @@ static void test_long_source(void)
     char longhost[FO_SAMPLE_HOST_LEN];
 
     memset(s, 0, sizeof(s));
+    snprintf(s[0].version, sizeof(s[0].version), "%s", V1011);
+    snprintf(s[1].version, sizeof(s[1].version), "%s", V1011);
     memset(longhost, 'h', sizeof(longhost) - 1);
     longhost[sizeof(longhost) - 1] = '\0';
     s[1].is_replica = true;
@@ -481,6 +540,8 @@ static void test_stray_writer(void)
     struct fo_topo_result res;
 
     memset(s, 0, sizeof(s));
+    snprintf(s[0].version, sizeof(s[0].version), "%s", V1011);
+    snprintf(s[1].version, sizeof(s[1].version), "%s", V1011);
     in[0] = (struct fo_topo_in){.host = "db1", .port = 3306, .reachable = true, .s = &s[0]};
     in[1] = (struct fo_topo_in){.host = "db2", .port = 3306, .reachable = true, .s = &s[1], .other_designated = true};
     fo_topology_infer(in, 2, out, &res);
