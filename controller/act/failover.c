@@ -464,6 +464,7 @@ static const char *gate(struct fo_failover *fe, const struct fo_store_cluster *c
 {
     struct fo_store_instance p;
 
+    if (fo_fe_flavour_refusal(fe, c, buf, n)) return buf;
     if (!fo_store_recoveries_enabled(fe->ctl->store)) return "recoveries are disabled (failoverctl recoveries enable)";
     if (c->maintenance) return "the cluster is in maintenance";
     if (fo_store_get_instance(fe->ctl->store, c->name, c->primary_host, c->primary_port, &p) == 0 && p.maintenance)

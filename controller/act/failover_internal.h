@@ -116,6 +116,10 @@ int fo_fe_read_secret(struct fo_failover *fe, const char *path, char *out, size_
 
 /* rejoin.c */
 void fo_rejoin_check(struct fo_failover *fe, const struct fo_store_cluster *c, uint64_t quiet_until);
+/* rejoin.c: when the cluster holds a server of a flavour failoverd does not support
+ * (controller/decide/flavour.h), writes why into why and returns true: no failover,
+ * switchover or rejoin may act on it. */
+bool fo_fe_flavour_refusal(struct fo_failover *fe, const struct fo_store_cluster *c, char *why, size_t len);
 /* failover.c: no rejoin decisions for this cluster until fresh samples arrive. */
 void fo_fe_quiet(struct fo_failover *fe, const char *cluster);
 void fo_rejoin_cancel_all(struct fo_failover *fe);

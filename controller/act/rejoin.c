@@ -713,11 +713,6 @@ static int collect_flavour(void *data, const struct fo_store_instance *i)
     return 0;
 }
 
-/* Issue 15.6. The declaration belongs in failover_internal.h, beside fo_rejoin_check,
- * so that failover.c's gate() refuses an automatic failover with it too; until then
- * this one line declares it for the room. */
-bool fo_fe_flavour_refusal(struct fo_failover *fe, const struct fo_store_cluster *c, char *why, size_t len);
-
 /* True, with why, when the cluster holds a server of a flavour failoverd does not
  * support (controller/decide/flavour.h: fo_flavour_refuse on every member's latest
  * sample and probe error, and on the cluster problems the leader recorded). */
