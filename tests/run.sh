@@ -8,6 +8,8 @@
 #   Every build is made with -DFO_WERROR=ON (warnings are errors here, not by default),
 #   and the full run also builds as packagers do: Release (gcc -O3) into build-release/
 #   and clang into build-clang/, warning-free (FO_PACKAGER_BUILDS=0 skips them).
+#   Then a subset of the integration tests runs against the ASan daemons
+#   (tests/asan-integration.sh; FO_ASAN_INTEGRATION=0 skips it).
 #   --build DIR, --asan-build DIR   build directories other than build/, build-asan/
 #   -- ARGS...              passed to every ctest run (e.g. -- -R 'test_prom|test_vip$';
 #                           the ASan stage adds -L unit, so it keeps to unit tests)
@@ -25,7 +27,7 @@ set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")/.."
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 asan=0
 build=build
@@ -156,6 +158,13 @@ fi
 
 echo "== unit tests under AddressSanitizer + UBSan ($asan_build/)"
 run_asan_units || exit 1
+# A subset of the integration tests against ASan+UBSan builds of the daemons (issue 12):
+# any sanitizer report, leaks at a clean exit included, fails the run. Skipped when
+# ctest arguments select tests, or with FO_ASAN_INTEGRATION=0.
+if [ "${FO_ASAN_INTEGRATION:-1}" != 0 ] && [ ${#ctest_args[@]} -eq 0 ]; then
+    echo "== integration subset under ASan + UBSan ($asan_build/)"
+    ./tests/asan-integration.sh --build "$asan_build" || exit 1
+fi
 # Packagers' builds (issue 10): a Release build with gcc (-O3 finds uninitialised paths
 # the default build does not) and a clang build, both with warnings as errors.
 if [ "${FO_PACKAGER_BUILDS:-1}" != 0 ]; then
