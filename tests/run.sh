@@ -9,7 +9,8 @@
 #   and the full run also builds as packagers do: Release (gcc -O3) into build-release/
 #   and clang into build-clang/, warning-free (FO_PACKAGER_BUILDS=0 skips them).
 #   Then a subset of the integration tests runs against the ASan daemons
-#   (tests/asan-integration.sh; FO_ASAN_INTEGRATION=0 skips it).
+#   (tests/asan-integration.sh; FO_ASAN_INTEGRATION=0 skips it), and the libFuzzer
+#   targets for FO_FUZZ_SECONDS each (tests/fuzz/run.sh; default 10, 0 skips them).
 #   --build DIR, --asan-build DIR   build directories other than build/, build-asan/
 #   -- ARGS...              passed to every ctest run (e.g. -- -R 'test_prom|test_vip$';
 #                           the ASan stage adds -L unit, so it keeps to unit tests)
@@ -27,7 +28,7 @@ set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")/.."
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 
 asan=0
 build=build
@@ -173,6 +174,13 @@ if [ "${FO_PACKAGER_BUILDS:-1}" != 0 ]; then
     cmake --build build-release -j2 >/dev/null || { echo "tests/run.sh: the Release (gcc -O3) build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
     CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_WERROR=ON >/dev/null
     cmake --build build-clang -j2 >/dev/null || { echo "tests/run.sh: the clang build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+fi
+# libFuzzer targets (issue 12): clang build into build-fuzz/, the saved crash inputs
+# replayed, then each target for FO_FUZZ_SECONDS (default 10) over its seeds; any crash,
+# leak, timeout or OOM fails the run. FO_FUZZ_SECONDS=0 skips it; so do ctest arguments.
+if [ "${FO_FUZZ_SECONDS:-10}" != 0 ] && [ ${#ctest_args[@]} -eq 0 ]; then
+    echo "== fuzz targets, ${FO_FUZZ_SECONDS:-10} s each (build-fuzz/)"
+    ./tests/fuzz/run.sh "${FO_FUZZ_SECONDS:-10}" || { echo "tests/run.sh: a fuzz target failed (see above)"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 fi
 echo "== full suite ($build/)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_WERROR=ON
