@@ -340,6 +340,7 @@ enum {
     MK_MAX_FRAME,
     MK_LOG_LEVEL,
     MK_SECRETS_DIR,
+    MK_UI,
     MK_COUNT
 };
 enum { PK_RAFT, PK_ADMIN, PK_HTTP, PK_COUNT };
@@ -378,6 +379,7 @@ static const struct key_def main_keys[MK_COUNT + 1] = {
     [MK_MAX_FRAME] = {"max_frame_bytes", K_UINT, FIELD(struct fo_config, max_frame_bytes), 1024, 67108864, 0, 0},
     [MK_LOG_LEVEL] = {"log_level", K_LOGLEVEL, FIELD(struct fo_config, log_level), 0, 0, 0, 0},
     [MK_SECRETS_DIR] = {"secrets_dir", K_ABSPATH, FIELD(struct fo_config, secrets_dir), 0, 0, 0, 0},
+    [MK_UI] = {"ui", K_BOOL, FIELD(struct fo_config, ui), 0, 0, 0, 0},
     [MK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
@@ -477,6 +479,8 @@ static const struct key_def limits_keys[] = {
     {"http_max_conns", K_UINT, FIELD(struct fo_limits_cfg, http_max_conns), 2, 65536, 0, 0},
     {"http_max_per_source", K_UINT, FIELD(struct fo_limits_cfg, http_max_per_source), 1, 65536, 0, 0},
     {"http_timeout_s", K_UINT, FIELD(struct fo_limits_cfg, http_timeout_s), 1, 3600, 0, 0},
+    {"max_clusters", K_UINT, FIELD(struct fo_limits_cfg, max_clusters), 1, FO_LIMIT_MAX_WATCHED, 0, 0},
+    {"max_servers", K_UINT, FIELD(struct fo_limits_cfg, max_servers), 1, FO_LIMIT_MAX_WATCHED, 0, 0},
     {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
@@ -942,15 +946,12 @@ static int begin_cluster(struct loader *ld, const char *name)
 {
     struct fo_config *c = ld->c;
     char perr[FO_ERRLEN];
-    unsigned i;
 
     if (fo_check_name(name, perr) != 0)
         return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "cluster name %s", perr);
-    for (i = 0; i < c->n_clusters; i++)
-        if (strcmp(c->clusters[i].name, name) == 0)
-            return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "duplicate cluster");
-    if (c->n_clusters >= FO_MAX_CLUSTERS)
-        return fail(ld, ld->line, ld->section, NULL, FO_ECONFIG, "more than %d clusters", FO_MAX_CLUSTERS);
+    /* Duplicate names and the [limits] counts are checked once the file is read
+     * (check_cluster_names, check_counts): [limits] may come after the clusters, and a
+     * scan of the earlier names here would make 100,000 clusters quadratic. */
     if (grow((void **)&c->clusters, &ld->clusters_cap, c->n_clusters + 1, sizeof(*c->clusters)) != 0 ||
         grow((void **)&ld->cl_lines, &ld->cl_lines_cap, c->n_clusters + 1, sizeof(*ld->cl_lines)) != 0)
         return fail(ld, ld->line, ld->section, NULL, FO_ENOMEM, "out of memory");
@@ -1212,7 +1213,7 @@ static int same_instance(const struct inst_ref *a, const struct inst_ref *b)
 }
 
 /* A server listed twice (in one cluster or two) would be probed and failed over by
- * two engines. Sorting keeps this O(n log n) for 1024 clusters x 256 instances. */
+ * two engines. Sorting keeps this O(n log n) for any number of servers. */
 static int check_instances(struct loader *ld)
 {
     const struct inst_ref *dup = NULL, *first = NULL;
@@ -1235,6 +1236,59 @@ static int check_instances(struct loader *ld)
     snprintf(sec, sizeof(sec), "cluster %s", ld->c->clusters[dup->cluster].name);
     return fail(ld, dup->line, sec, "instance", FO_ECONFIG, "%s is already listed in [cluster %s] (line %u)", addr,
                 ld->c->clusters[first->cluster].name, first->line);
+}
+
+static int name_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct fo_config *c = arg;
+    unsigned a = *(const unsigned *)pa, b = *(const unsigned *)pb;
+    int r = strcmp(c->clusters[a].name, c->clusters[b].name);
+
+    return r != 0 ? r : (a > b) - (a < b);
+}
+
+/* A cluster name given twice: the later section is the error (sorting keeps this
+ * O(n log n) for any number of clusters). */
+static int check_cluster_names(struct loader *ld)
+{
+    struct fo_config *c = ld->c;
+    unsigned *order, i, dup = UINT_MAX;
+    char sec[FO_NAME_LEN + 16];
+
+    if (c->n_clusters == 0) return 0;
+    order = malloc(c->n_clusters * sizeof(*order));
+    if (order == NULL) return fail(ld, 0, NULL, NULL, FO_ENOMEM, "out of memory");
+    for (i = 0; i < c->n_clusters; i++) order[i] = i;
+    qsort_r(order, c->n_clusters, sizeof(*order), name_cmp, (void *)c);
+    for (i = 1; i < c->n_clusters; i++)
+        if (strcmp(c->clusters[order[i - 1]].name, c->clusters[order[i]].name) == 0 && order[i] < dup) dup = order[i];
+    c->by_name = order; /* fo_config_cluster_tls looks names up in it */
+    if (dup == UINT_MAX) return 0;
+    snprintf(sec, sizeof(sec), "cluster %s", c->clusters[dup].name);
+    return fail(ld, ld->cl_lines[dup].header, sec, NULL, FO_ECONFIG, "duplicate cluster");
+}
+
+/* [limits] max_clusters / max_servers: the first section or instance beyond them is
+ * the error. refs are still in file order here (check_instances sorts them). */
+static int check_counts(struct loader *ld)
+{
+    const struct fo_config *c = ld->c;
+    const struct fo_limits_cfg *l = &c->limits;
+    char sec[FO_NAME_LEN + 16];
+    const struct inst_ref *r;
+
+    if (c->n_clusters > l->max_clusters) {
+        snprintf(sec, sizeof(sec), "cluster %s", c->clusters[l->max_clusters].name);
+        return fail(ld, ld->cl_lines[l->max_clusters].header, sec, NULL, FO_ECONFIG,
+                    "more than %u clusters ([limits] max_clusters)", l->max_clusters);
+    }
+    if (ld->n_refs > l->max_servers) {
+        r = &ld->refs[l->max_servers];
+        snprintf(sec, sizeof(sec), "cluster %s", c->clusters[r->cluster].name);
+        return fail(ld, r->line, sec, "instance", FO_ECONFIG,
+                    "more than %u servers in all clusters ([limits] max_servers)", l->max_servers);
+    }
+    return 0;
 }
 
 /* A verify mode needs a CA, and a CA that cannot be opened would only show up as
@@ -1309,10 +1363,24 @@ static int check_clusters(struct loader *ld)
 
 const struct fo_mysql_tls *fo_config_cluster_tls(const struct fo_config *c, const char *name)
 {
-    unsigned i;
+    unsigned i, lo = 0, hi = c->n_clusters;
 
-    for (i = 0; name != NULL && i < c->n_clusters; i++)
-        if (strcmp(c->clusters[i].name, name) == 0) return &c->clusters[i].tls;
+    if (name == NULL) return &c->mysql_tls;
+    if (c->by_name == NULL) { /* a config not made by the loader (tests) */
+        for (i = 0; i < c->n_clusters; i++)
+            if (strcmp(c->clusters[i].name, name) == 0) return &c->clusters[i].tls;
+        return &c->mysql_tls;
+    }
+    /* Binary search: called for every watched server (issue 12: 100,000 of them). */
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        int r = strcmp(c->clusters[c->by_name[mid]].name, name);
+        if (r == 0) return &c->clusters[c->by_name[mid]].tls;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return &c->mysql_tls;
 }
 
@@ -1335,6 +1403,7 @@ static void set_defaults(struct fo_config *c)
     c->snapshot_trailing = 128;
     c->max_frame_bytes = 1048576;
     c->log_level = FO_LOG_INFO;
+    c->ui = true; /* the read-only dashboard (controller/admin/web.h) */
     c->probe.interval_ms = 500;
     c->probe.connect_timeout_ms = 500;
     c->probe.read_timeout_ms = 1000;
@@ -1361,8 +1430,8 @@ static void parse_text(struct loader *ld)
         ld->rc = 0;
         fail(ld, (unsigned)r, NULL, NULL, FO_ECONFIG, "syntax error: expected '[section]' or 'key = value'");
     }
-    if (ld->rc == 0 && check_main(ld) == 0 && check_tls(ld) == 0 && check_peers(ld) == 0 && check_instances(ld) == 0 &&
-        check_mysql(ld) == 0)
+    if (ld->rc == 0 && check_main(ld) == 0 && check_tls(ld) == 0 && check_peers(ld) == 0 &&
+        check_cluster_names(ld) == 0 && check_counts(ld) == 0 && check_instances(ld) == 0 && check_mysql(ld) == 0)
         check_clusters(ld);
 }
 
@@ -1456,6 +1525,7 @@ void fo_config_free(struct fo_config *c)
     if (c == NULL) return;
     for (i = 0; c->clusters != NULL && i < c->n_clusters; i++) free(c->clusters[i].instances);
     free(c->clusters);
+    free(c->by_name);
     memset(c, 0, sizeof(*c));
 }
 
@@ -1474,5 +1544,7 @@ void fo_limits_defaults(struct fo_limits_cfg *l)
         .http_max_conns = 128,
         .http_max_per_source = 8,
         .http_timeout_s = 5,
+        .max_clusters = FO_DEFAULT_MAX_CLUSTERS,
+        .max_servers = FO_DEFAULT_MAX_SERVERS,
     };
 }

@@ -15,6 +15,8 @@
  *   secrets_dir = /etc/failoverd         ; absolute; every cluster's password_file and
  *                                        ; repl_password_file must resolve inside it
  *                                        ; (see "Password files" below)
+ *   ui = yes                             ; yes|no: the read-only dashboard /ui and its
+ *                                        ; JSON /api/v1 on http_address (/check stays on)
  *
  *   [peer 1]                             ; one section per initial voter (incl. self)
  *   raft_address = 127.0.0.1:7101
@@ -126,8 +128,15 @@
 #define FO_HOST_LEN 100
 #define FO_PATH_LEN 512
 #define FO_MAX_PEERS 16
-#define FO_MAX_CLUSTERS 1024
+/* How many servers one cluster may list: a replication topology, not a fleet. This
+ * is the only compile-time count in the replicated state (the FSM refuses a 257th
+ * instance of one cluster on every node alike); how many clusters and servers one
+ * controller cluster watches is [limits] max_clusters / max_servers. */
 #define FO_MAX_INSTANCES_PER_CLUSTER 256
+/* [limits] max_clusters and max_servers: defaults and the largest accepted value. */
+#define FO_DEFAULT_MAX_CLUSTERS 100000
+#define FO_DEFAULT_MAX_SERVERS 100000
+#define FO_LIMIT_MAX_WATCHED 10000000
 #define FO_VIP_LEN 20    /* "255.255.255.255/32" */
 #define FO_IFNAME_LEN 16 /* IF_NAMESIZE */
 #define FO_DEFAULT_AGENT_PORT 7201
@@ -235,7 +244,8 @@ struct fo_tls_cfg {
     bool insecure;
 };
 
-/* [limits] (all optional): connection budgets (DESIGN.md §10, common/listener.h).
+/* [limits] (all optional): connection budgets (DESIGN.md §10, common/listener.h), and
+ * how much one controller cluster is asked to watch.
  *   handshake_timeout_ms = 1000   ; 100..60000: a TLS handshake not done by then is dropped
  *   admin_max_conns = 256         ; authenticated admin connections (failoverctl, controllers)
  *   admin_reserved_conns = 32     ; more, for controller certificates only (verdicts, forwarding)
@@ -244,7 +254,17 @@ struct fo_tls_cfg {
  *   trusted_unauth = 16           ; more handshake slots for the [peer] addresses
  *   http_max_conns = 128          ; HTTP connections (/metrics, /health, /leader), 2..
  *   http_max_per_source = 8       ; of those, from one IP address
- *   http_timeout_s = 5            ; an HTTP connection idle this long is closed */
+ *   http_timeout_s = 5            ; an HTTP connection idle this long is closed
+ *   max_clusters = 100000         ; 1..10000000 registered clusters
+ *   max_servers = 100000          ; 1..10000000 registered instances, all clusters together
+ * max_clusters and max_servers are resource guards, not array sizes: the controller's
+ * memory grows with what is registered (about 10 KB per watched server on the leader,
+ * README "Scale"). The config file's [cluster] sections must fit them (else the load
+ * fails naming the first section or instance beyond), and the leader checks them
+ * again before it proposes a cluster or instance registration (fo_store_check_room):
+ * "failoverctl cluster add" beyond them is refused with the limit's name. The
+ * replicated state machine itself never counts clusters, so nodes whose [limits]
+ * differ still apply the same log alike; only the leader's values are enforced. */
 struct fo_limits_cfg {
     unsigned handshake_timeout_ms;
     unsigned admin_max_conns;
@@ -255,6 +275,8 @@ struct fo_limits_cfg {
     unsigned http_max_conns;
     unsigned http_max_per_source;
     unsigned http_timeout_s;
+    unsigned max_clusters;
+    unsigned max_servers;
 };
 
 /* The defaults above. */
@@ -274,6 +296,7 @@ struct fo_config {
     unsigned max_frame_bytes;
     int log_level;                 /* enum fo_log_level */
     char secrets_dir[FO_PATH_LEN]; /* realpath'd at load when it exists */
+    bool ui;                       /* serve /ui and /api/v1 on the HTTP port */
     struct fo_mysql_tls mysql_tls; /* [mysql]: the default for every cluster */
     unsigned n_peers;
     struct fo_peer peers[FO_MAX_PEERS];
@@ -283,6 +306,7 @@ struct fo_config {
     struct fo_limits_cfg limits;
     unsigned n_clusters;
     struct fo_cluster_cfg *clusters; /* malloc'd, n_clusters entries */
+    unsigned *by_name;               /* malloc'd: cluster indexes sorted by name, or NULL */
 };
 
 /* Fills c with defaults, then the file at path. On error returns FO_ECONFIG (or

@@ -131,15 +131,14 @@ static int apply_cluster_add(struct fo_store *s, const Fo__Command *cmd, char er
     const Fo__ClusterAdd *b = cmd->cluster_add;
     struct fo_store_cluster old;
     char opts[FO_NAME_LEN + 96 + FO_VIP_LEN + FO_IFNAME_LEN];
-    int64_t n, epoch = 0;
+    int64_t epoch = 0;
     int rc = store_cluster_load(s, b->name, &old, err);
 
     if (rc == 0) return fo_errf(err, FO_EEXIST, "cluster '%s' already exists", b->name);
     if (rc != FO_ENOTFOUND) return rc;
-    rc = store_count(s, ST_CLUSTER_COUNT, NULL, &n, err);
-    if (rc != 0) return rc;
-    if (n >= FO_MAX_CLUSTERS) return fo_errf(err, FO_EINVAL, "too many clusters (at most %d)", FO_MAX_CLUSTERS);
-
+    /* No count here: how many clusters a controller cluster watches is the leader's
+     * [limits] max_clusters, checked before proposing (fo_store_check_room); apply
+     * must not depend on one node's config. */
     rc = first_epoch(s, b->name, &epoch, err);
     if (rc == 0) rc = insert_cluster(s, b, epoch, err);
     if (rc != 0) return rc;

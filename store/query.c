@@ -519,3 +519,40 @@ int store_count(struct fo_store *s, enum store_stmt_id id, const char *param, in
     store_stmt_put(s, id, st);
     return rc;
 }
+
+/* count(*) over a whole table; the table name is one of ours, never input. */
+static int count_rows(struct fo_store *s, const char *sql, int64_t *out, char err[FO_ERRLEN])
+{
+    sqlite3_stmt *st;
+    bool row = false;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fo_errf(err, FO_ESTORE, "count: %s", sqlite3_errmsg(s->db));
+    rc = next_row(s, st, &row);
+    if (rc == 0 && !row) rc = FO_ESTORE;
+    if (rc == 0) *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc != 0 ? fo_errf(err, rc, "count: %s", sqlite3_errmsg(s->db)) : 0;
+}
+
+int fo_store_check_room(struct fo_store *s, const struct fo_limits_cfg *l, unsigned add_clusters, unsigned add_servers,
+                        char err[FO_ERRLEN])
+{
+    int64_t n;
+    int rc;
+
+    if (add_clusters > 0) {
+        if ((rc = count_rows(s, "SELECT count(*) FROM clusters", &n, err)) != 0) return rc;
+        if (n + add_clusters > l->max_clusters)
+            return fo_errf(err, FO_EINVAL, "%lld clusters are registered, [limits] max_clusters is %u", (long long)n,
+                           l->max_clusters);
+    }
+    if (add_servers > 0) {
+        if ((rc = count_rows(s, "SELECT count(*) FROM instances", &n, err)) != 0) return rc;
+        if (n + add_servers > l->max_servers)
+            return fo_errf(err, FO_EINVAL, "%lld servers are registered, [limits] max_servers is %u", (long long)n,
+                           l->max_servers);
+    }
+    return 0;
+}

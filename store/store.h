@@ -206,4 +206,13 @@ int fo_store_each_decision(struct fo_store *s, const char *cluster, unsigned lim
 
 #define FO_STORE_MAX_DECISIONS 10000 /* pruned deterministically like events */
 
+/* The leader's resource guard ([limits] max_clusters / max_servers, common/config.h),
+ * checked before it proposes a registration: 0 when add_clusters more clusters and
+ * add_servers more instances fit beside what the store holds, else FO_EINVAL with
+ * the limit named in err ("200 clusters are registered, [limits] max_clusters is
+ * 200"), or FO_ESTORE. apply never counts (its result must not depend on a node's
+ * own config), so registrations proposed at the same moment may pass it together. */
+int fo_store_check_room(struct fo_store *s, const struct fo_limits_cfg *l, unsigned add_clusters, unsigned add_servers,
+                        char err[FO_ERRLEN]);
+
 #endif

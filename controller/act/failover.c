@@ -66,13 +66,50 @@ void fo_fe_heartbeat_clause(uint32_t ms, char *out, size_t n)
     snprintf(out, n, ", MASTER_HEARTBEAT_PERIOD=%u.%03u", ms / 1000u, ms % 1000u);
 }
 
+static unsigned name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (unsigned)(h ^ (h >> 32));
+}
+
+/* The slot of cluster in dec_index: its entry, or the empty slot where it goes. */
+static unsigned dec_slot(const struct fo_failover *fe, const char *cluster)
+{
+    unsigned i = name_hash(cluster) & (fe->dec_slots - 1);
+
+    while (fe->dec_index[i] != 0 && strcmp(fe->decisions[fe->dec_index[i] - 1].cluster, cluster) != 0)
+        i = (i + 1) & (fe->dec_slots - 1);
+    return i;
+}
+
+/* Keeps dec_index at least twice as large as the decisions it indexes. */
+static int dec_index_fit(struct fo_failover *fe, unsigned n)
+{
+    unsigned slots = fe->dec_slots ? fe->dec_slots : 64, *old = fe->dec_index, old_slots = fe->dec_slots, i;
+
+    while (slots < 2 * n) slots *= 2;
+    if (slots == fe->dec_slots) return 0;
+    if ((fe->dec_index = calloc(slots, sizeof(*fe->dec_index))) == NULL) {
+        fe->dec_index = old;
+        return FO_ENOMEM;
+    }
+    fe->dec_slots = slots;
+    for (i = 0; i < old_slots; i++)
+        if (old[i] != 0) fe->dec_index[dec_slot(fe, fe->decisions[old[i] - 1].cluster)] = old[i];
+    free(old);
+    return 0;
+}
+
 static struct last_decision *last_for(struct fo_failover *fe, const char *cluster)
 {
     struct last_decision *p;
-    unsigned i;
+    unsigned slot;
 
-    for (i = 0; i < fe->n_decisions; i++)
-        if (strcmp(fe->decisions[i].cluster, cluster) == 0) return &fe->decisions[i];
+    if (fe->dec_slots > 0 && fe->dec_index[slot = dec_slot(fe, cluster)] != 0)
+        return &fe->decisions[fe->dec_index[slot] - 1];
+    if (dec_index_fit(fe, fe->n_decisions + 1) != 0) return NULL;
     if (fe->n_decisions == fe->cap_decisions) {
         unsigned ncap = fe->cap_decisions ? fe->cap_decisions * 2 : 16;
         if ((p = realloc(fe->decisions, ncap * sizeof(*p))) == NULL) return NULL;
@@ -82,6 +119,7 @@ static struct last_decision *last_for(struct fo_failover *fe, const char *cluste
     p = &fe->decisions[fe->n_decisions++];
     memset(p, 0, sizeof(*p));
     snprintf(p->cluster, sizeof(p->cluster), "%s", cluster);
+    fe->dec_index[dec_slot(fe, cluster)] = fe->n_decisions;
     return p;
 }
 
@@ -186,6 +224,8 @@ void fo_failover_free(struct fo_ctl *ctl)
     if (fe == NULL) return;
     ctl->failover = NULL;
     free(fe->decisions);
+    free(fe->dec_index);
+    free(fe->rejoin_buckets);
     free(fe);
 }
 

@@ -37,13 +37,15 @@ struct run {
     unsigned pending; /* callbacks this run still waits for (+1 while feeding an event) */
     bool dead;        /* leadership lost or stopping: commit nothing more */
     struct fo_fostate st;
-    struct run_ev *evq, **evq_tail;  /* results of actions that could not start, to feed */
-    struct run_q *qs;                /* SQL in flight */
-    struct fo_fence *fence;          /* in flight, or NULL */
-    struct fo_vipmgr_revoke *revoke; /* in flight, or NULL */
-    struct run_wait *wait;           /* in flight, or NULL */
-    struct fo_hook *hook;            /* in flight, or NULL */
-    struct fo_vipmgr_move *vipmove;  /* in flight, or NULL */
+    struct run_ev *evq, **evq_tail;       /* results of actions that could not start, to feed */
+    struct run_q *qs;                     /* SQL in flight */
+    struct fo_fence *fence;               /* in flight, or NULL */
+    struct fo_vipmgr_revoke *revoke;      /* in flight, or NULL */
+    struct run_wait *wait;                /* in flight, or NULL */
+    struct fo_hook *hook;                 /* in flight, or NULL */
+    struct fo_vipmgr_move *vipmove;       /* in flight, or NULL */
+    struct fo_salvage *salvage;           /* in flight, or NULL (controller/act/salvage.h) */
+    char salvage_old_pos[FO_GTIDPOS_LEN]; /* the old primary's last probed gtid_binlog_pos */
     fo_failover_done_cb cb;
     void *cb_data;
 };
@@ -72,12 +74,23 @@ struct fo_failover {
     uint64_t redrive_at; /* monotonic: next check for running failovers without a run */
     struct last_decision *decisions;
     unsigned n_decisions, cap_decisions;
+    /* Issue 12: an index of decisions by cluster name (open addressing; slot = index
+     * + 1, 0 empty; dec_slots a power of two, at least twice n_decisions), and of
+     * rejoins by instance (chained, rejoin_buckets a power of two). Both grow with what
+     * is registered, so a report costs the same with 10 clusters or 10,000. */
+    unsigned *dec_index;
+    unsigned dec_slots;
     struct rejoin_op *rejoins;
+    struct rejoin_op **rejoin_buckets;
+    unsigned n_rejoin_buckets, n_rejoins;
     bool stopping;
     /* Counters for /metrics (this node's actions while it was leader). */
     uint64_t begun, ended[4]; /* ended[fo.FailoverResult] */
     uint64_t decisions_recorded;
     uint64_t tilts;
+    /* Binlog salvage (issue 13): attempts, transactions applied, attempts that could not
+     * salvage, and the transactions those possibly lost (where it was computable). */
+    uint64_t salvage_runs, salvage_txns, salvage_failed, salvage_lost_txns;
 };
 
 /* failover_run.c. fo_run_new builds a run from the store (the state as fo_fostate_init

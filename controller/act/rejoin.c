@@ -54,6 +54,7 @@ enum op_kind { OP_NONE = 0, OP_FENCE, OP_CONFIRM, OP_REPOINT, OP_IO_START };
 
 struct rejoin_op {
     struct rejoin_op *next;
+    struct rejoin_op *hnext; /* in fe->rejoin_buckets */
     struct fo_failover *fe;
     char cluster[FO_NAME_LEN];
     char host[FO_HOST_LEN];
@@ -95,13 +96,54 @@ static bool is_primary(const struct fo_store_cluster *c, const char *host, uint1
     return fo_addr_same(host, port, c->primary_host, c->primary_port);
 }
 
+static unsigned op_hash(const char *cluster, const char *host, uint16_t port)
+{
+    uint64_t h = 1469598103934665603ull;
+    const char *s;
+
+    for (s = cluster; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ '/') * 1099511628211ull;
+    for (s = host; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ port) * 1099511628211ull;
+    return (unsigned)(h ^ (h >> 32));
+}
+
+static struct rejoin_op **op_bucket(struct fo_failover *fe, const char *cluster, const char *host, uint16_t port)
+{
+    return &fe->rejoin_buckets[op_hash(cluster, host, port) & (fe->n_rejoin_buckets - 1)];
+}
+
+/* Every non-primary instance of a checked cluster is looked up on each check: an index,
+ * not a walk of the list (issue 12). */
 static struct rejoin_op *op_find(struct fo_failover *fe, const char *cluster, const char *host, uint16_t port)
 {
     struct rejoin_op *op;
 
-    for (op = fe->rejoins; op != NULL; op = op->next)
+    if (fe->n_rejoin_buckets == 0) return NULL;
+    for (op = *op_bucket(fe, cluster, host, port); op != NULL; op = op->hnext)
         if (op->port == port && strcmp(op->host, host) == 0 && strcmp(op->cluster, cluster) == 0) return op;
     return NULL;
+}
+
+/* Doubles the buckets when the index would hold more operations than buckets; on
+ * allocation failure the old table stays (longer chains) unless there is none. */
+static int op_index_fit(struct fo_failover *fe, unsigned need)
+{
+    struct rejoin_op **nb, *op;
+    unsigned nn = fe->n_rejoin_buckets ? fe->n_rejoin_buckets : 64;
+
+    while (nn < need) nn *= 2;
+    if (nn == fe->n_rejoin_buckets) return 0;
+    if ((nb = calloc(nn, sizeof(*nb))) == NULL) return fe->n_rejoin_buckets ? 0 : FO_ENOMEM;
+    for (op = fe->rejoins; op != NULL; op = op->next) {
+        unsigned h = op_hash(op->cluster, op->host, op->port) & (nn - 1);
+        op->hnext = nb[h];
+        nb[h] = op;
+    }
+    free(fe->rejoin_buckets);
+    fe->rejoin_buckets = nb;
+    fe->n_rejoin_buckets = nn;
+    return 0;
 }
 
 static struct rejoin_op *op_get(struct fo_failover *fe, const char *cluster, const char *host, uint16_t port)
@@ -109,7 +151,7 @@ static struct rejoin_op *op_get(struct fo_failover *fe, const char *cluster, con
     struct rejoin_op *op = op_find(fe, cluster, host, port);
 
     if (op != NULL) return op;
-    if ((op = calloc(1, sizeof(*op))) == NULL) {
+    if (op_index_fit(fe, fe->n_rejoins + 1) != 0 || (op = calloc(1, sizeof(*op))) == NULL) {
         FO_WARN(MOD, "%s %s:%u: out of memory", cluster, host, port);
         return NULL;
     }
@@ -119,15 +161,23 @@ static struct rejoin_op *op_get(struct fo_failover *fe, const char *cluster, con
     op->port = port;
     op->next = fe->rejoins;
     fe->rejoins = op;
+    op->hnext = *op_bucket(fe, cluster, host, port);
+    *op_bucket(fe, cluster, host, port) = op;
+    fe->n_rejoins++;
     return op;
 }
 
 static void op_unlink_free(struct rejoin_op *op)
 {
-    struct rejoin_op **pp = &op->fe->rejoins;
+    struct fo_failover *fe = op->fe;
+    struct rejoin_op **pp = &fe->rejoins;
 
     while (*pp != NULL && *pp != op) pp = &(*pp)->next;
     if (*pp == op) *pp = op->next;
+    pp = op_bucket(fe, op->cluster, op->host, op->port);
+    while (*pp != NULL && *pp != op) pp = &(*pp)->hnext;
+    if (*pp == op) *pp = op->hnext;
+    fe->n_rejoins--;
     free(op);
 }
 
@@ -360,7 +410,7 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
     char change[1024], h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], qpw[520], pw[256], err[FO_ERRLEN];
     char guard[2 * FO_GTIDSTATE_LEN + 256], hb[48];
     bool demote = !s->is_replica;
-    const char *stmts[5];
+    const char *stmts[6];
     unsigned n = 0;
     int k;
 
@@ -393,6 +443,11 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
         return;
     }
     stmts[n++] = guard;
+    /* A former primary fenced only by its lease (its agent leaves semi-sync alone, no
+     * SQL fence reached it) still has the source side on: as a replica, each of its
+     * commits (its SQL thread's included) would wait rpl_semi_sync_master_timeout for
+     * an acknowledgement nobody sends (found by tests/chaos, seed 20261207). */
+    if (c->semi_sync) stmts[n++] = "SET GLOBAL rpl_semi_sync_master_enabled=0";
     stmts[n++] = "STOP SLAVE";
     stmts[n++] = change;
     if (c->semi_sync) stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=1";

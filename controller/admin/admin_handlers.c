@@ -525,6 +525,10 @@ static void handle_cluster_add(struct areq *r)
     if (!fo_admin_leader_or_forward(r)) return;
     if (fo_store_get_cluster(r->ctl->store, ca->name, &c) == 0)
         return areq_fail(r, FO_EEXIST, "cluster '%s' is already registered", ca->name);
+    /* [limits] max_clusters: the leader's guard (the FSM never counts, so that nodes
+     * whose limits differ still apply the same log alike). */
+    if ((rc = fo_store_check_room(r->ctl->store, &r->ctl->cfg.limits, 1, 0, err)) != 0)
+        return areq_fail(r, rc, "%s", err);
     /* Checked on the leader so a typo is caught now, not at the first probe. Only
      * files inside secrets_dir (common/config.h): a client certificate must not make
      * failoverd read any file it can and send it to a server of the caller's choosing.
@@ -566,6 +570,8 @@ static void handle_instance_add(struct areq *r)
     struct fo_store_cluster c;
     struct fo_store_instance i;
     Fo__Command cmd;
+    char err[FO_ERRLEN];
+    int rc;
 
     if (check_instance_args(r, ia->cluster, ia->host, ia->port) != 0) return;
     if ((unsigned)ia->rule > FO__PROMOTION_RULE__RULE_MUST_NOT) return areq_fail(r, FO_EINVAL, "invalid rule");
@@ -574,6 +580,8 @@ static void handle_instance_add(struct areq *r)
         return areq_fail(r, FO_ENOTFOUND, "cluster '%s' is not registered", ia->cluster);
     if (fo_store_get_instance(r->ctl->store, ia->cluster, ia->host, (uint16_t)ia->port, &i) == 0)
         return areq_fail(r, FO_EEXIST, "%s:%u is already in cluster '%s'", ia->host, ia->port, ia->cluster);
+    if ((rc = fo_store_check_room(r->ctl->store, &r->ctl->cfg.limits, 0, 1, err)) != 0)
+        return areq_fail(r, rc, "%s", err);
     fo__command__init(&cmd);
     cmd.body_case = FO__COMMAND__BODY_INSTANCE_ADD;
     cmd.instance_add = ia;

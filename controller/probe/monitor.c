@@ -19,11 +19,14 @@
  * right after a failover or a switchover must find every controller watching. */
 #define RECONCILE_SOON 5
 #define PASSWORD_REREAD_MS 30000
-#define HASH_BUCKETS 8192
 #define ANNOUNCE_EVERY_MS 2000
 /* Ticks (of TICK_MS) during which the leader keeps re-probing a cluster's replicas
  * after its primary went DOWN: 200 ms of 20 ms rounds (see confirm_round). */
 #define CONFIRM_TICKS 10
+#define SEED_WINDOW 64 /* seeding proposals in flight at once */
+/* A settled cluster (see settled()) is evaluated in full at least this often, even when
+ * no report changed anything: time-based retries (rejoin's 5 s) still happen. */
+#define FULL_EVAL_MS 5000
 
 struct cluster_state;
 
@@ -67,6 +70,7 @@ struct watch {
      * changed meanwhile, send the new one as soon as that call ends. */
     bool verdict_inflight;
     bool verdict_again;
+    uint64_t verdict_sent_ms; /* uv_now() of the last verdict sent, 0 = none yet */
 };
 
 /* What of a cluster's committed state marks a planned change (issue 11.5): the
@@ -79,6 +83,8 @@ struct change_mark {
 };
 
 struct cluster_state {
+    struct cluster_state *hnext;
+    unsigned idx; /* position in monitor->clusters */
     char name[FO_NAME_LEN];
     struct change_mark seen; /* as last seen in the store */
     bool seen_valid;
@@ -97,6 +103,9 @@ struct cluster_state {
     struct fo_histogram probe_hist;
     uint64_t transitions[4];
     unsigned confirm_ticks; /* leader: confirmation rounds left after the primary went DOWN */
+    /* Leader: the last full evaluation (settled()): raft's applied index and the
+     * leadership term it saw, and when (uv_now; 0 = none yet). */
+    uint64_t eval_applied, eval_term, eval_at_ms;
 };
 
 struct fo_monitor {
@@ -110,14 +119,25 @@ struct fo_monitor {
     bool seeded;
     uint64_t announce_at;
     bool announce_pending;
-    struct watch *buckets[HASH_BUCKETS];
+    /* Seeding the config file's clusters (seed_more): the next cluster and instance to
+     * look at, and the proposals in flight. */
+    unsigned seed_cluster, seed_inst, seed_inflight;
+    bool seed_cluster_done;
+    bool seed_failed; /* a proposal of this pass failed: make another pass */
+    /* Both indexes grow with what is registered (issue 12): chained hash tables whose
+     * bucket count doubles once they hold more entries than buckets. */
+    struct watch **buckets;
+    unsigned n_buckets;
+    struct cluster_state **cl_buckets;
+    unsigned n_cl_buckets;
     struct watch **watches;
     unsigned n_watches, cap_watches;
     struct cluster_state **clusters;
     unsigned n_clusters, cap_clusters;
     uint64_t probes_ok, probes_err, leader_probes_ok;
-    uint64_t last_tick_ns; /* monotonic time of the previous tick */
-    int64_t last_skew_ms;  /* wall - monotonic at the previous tick */
+    uint64_t evals_full, evals_skipped; /* leader: reports evaluated / found settled */
+    uint64_t last_tick_ns;              /* monotonic time of the previous tick */
+    int64_t last_skew_ms;               /* wall - monotonic at the previous tick */
     uint64_t verdicts_sent, verdicts_received;
     uint64_t verdicts_not_voter, verdicts_own_id; /* failoverd_verdicts_ignored_total */
     uint64_t ignored_logged_ms;                   /* a flood of them logs once a second */
@@ -145,34 +165,98 @@ static int grow(void ***arr, unsigned *cap, unsigned need)
     return 0;
 }
 
-static unsigned hash_key(const char *cluster, const char *host, uint16_t port)
-{
-    uint64_t h = 1469598103934665603ull;
-    const char *s;
+#define MIN_BUCKETS 64 /* a power of two, as every bucket count */
 
-    for (s = cluster; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    h = (h ^ '/') * 1099511628211ull;
-    for (s = host; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    h = (h ^ port) * 1099511628211ull;
-    return (unsigned)(h % HASH_BUCKETS);
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static uint64_t watch_hash(const char *cluster, const char *host, uint16_t port)
+{
+    uint64_t h = fnv(1469598103934665603ull, cluster);
+
+    h = fnv((h ^ '/') * 1099511628211ull, host);
+    return (h ^ port) * 1099511628211ull;
+}
+
+static uint64_t cluster_hash(const char *name)
+{
+    return fnv(1469598103934665603ull, name);
 }
 
 static struct watch *find_watch(struct fo_monitor *m, const char *cluster, const char *host, uint16_t port)
 {
     struct watch *w;
 
-    for (w = m->buckets[hash_key(cluster, host, port)]; w != NULL; w = w->hnext)
+    if (m->n_buckets == 0) return NULL;
+    for (w = m->buckets[watch_hash(cluster, host, port) & (m->n_buckets - 1)]; w != NULL; w = w->hnext)
         if (w->port == port && strcmp(w->host, host) == 0 && strcmp(w->cluster, cluster) == 0) return w;
     return NULL;
 }
 
 static struct cluster_state *find_cluster(struct fo_monitor *m, const char *name)
 {
-    unsigned i;
+    struct cluster_state *cl;
 
-    for (i = 0; i < m->n_clusters; i++)
-        if (strcmp(m->clusters[i]->name, name) == 0) return m->clusters[i];
+    if (m->n_cl_buckets == 0) return NULL;
+    for (cl = m->cl_buckets[cluster_hash(name) & (m->n_cl_buckets - 1)]; cl != NULL; cl = cl->hnext)
+        if (strcmp(cl->name, name) == 0) return cl;
     return NULL;
+}
+
+/* Makes room for `need` watches in the watch index: doubles the buckets and rehashes
+ * when it would hold more entries than buckets. On allocation failure the old table
+ * stays (longer chains, still correct) unless there is none yet. */
+static int watch_index_fit(struct fo_monitor *m, unsigned need)
+{
+    struct watch **nb;
+    unsigned nn = m->n_buckets ? m->n_buckets : MIN_BUCKETS, i;
+
+    while (nn < need) nn *= 2;
+    if (nn == m->n_buckets) return 0;
+    if ((nb = calloc(nn, sizeof(*nb))) == NULL) return m->n_buckets ? 0 : FO_ENOMEM;
+    for (i = 0; i < m->n_watches; i++) {
+        struct watch *w = m->watches[i];
+        uint64_t h = watch_hash(w->cluster, w->host, w->port) & (nn - 1);
+        w->hnext = nb[h];
+        nb[h] = w;
+    }
+    free(m->buckets);
+    m->buckets = nb;
+    m->n_buckets = nn;
+    return 0;
+}
+
+static int cluster_index_fit(struct fo_monitor *m, unsigned need)
+{
+    struct cluster_state **nb;
+    unsigned nn = m->n_cl_buckets ? m->n_cl_buckets : MIN_BUCKETS, i;
+
+    while (nn < need) nn *= 2;
+    if (nn == m->n_cl_buckets) return 0;
+    if ((nb = calloc(nn, sizeof(*nb))) == NULL) return m->n_cl_buckets ? 0 : FO_ENOMEM;
+    for (i = 0; i < m->n_clusters; i++) {
+        struct cluster_state *cl = m->clusters[i];
+        uint64_t h = cluster_hash(cl->name) & (nn - 1);
+        cl->hnext = nb[h];
+        nb[h] = cl;
+    }
+    free(m->cl_buckets);
+    m->cl_buckets = nb;
+    m->n_cl_buckets = nn;
+    return 0;
+}
+
+static void unlink_cluster(struct fo_monitor *m, struct cluster_state *cl)
+{
+    struct cluster_state **pp = &m->cl_buckets[cluster_hash(cl->name) & (m->n_cl_buckets - 1)];
+
+    while (*pp != cl) pp = &(*pp)->hnext;
+    *pp = cl->hnext;
+    m->clusters[cl->idx] = m->clusters[--m->n_clusters];
+    m->clusters[cl->idx]->idx = cl->idx;
 }
 
 /* ------------------------------------------------------------------ proposals */
@@ -350,6 +434,7 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
 {
     struct fo_topo_in in[FO_MAX_INSTANCES_PER_CLUSTER];
     struct fo_topo_out out[FO_MAX_INSTANCES_PER_CLUSTER];
+    const char *errs[FO_MAX_INSTANCES_PER_CLUSTER]; /* probe errors: an unsupported flavour shows there */
     struct fo_topo_result res;
     struct fo_store_cluster row;
     struct fo_store_failover running;
@@ -374,9 +459,10 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
         in[n].other_designated = other_designated(m, cl, &row, w, &running_read, &running);
         in[n].s = &w->sample;
         in[n].started_ms = w->sample_started_ms;
+        errs[n] = w->last_ok ? NULL : w->last_error;
         if (w->health.state == FO_HEALTH_UNKNOWN) complete = false;
     }
-    fo_topology_infer_at(in, n, have_row ? cl->changed_ms : 0, out, &res);
+    fo_topology_infer_errors(in, n, have_row ? cl->changed_ms : 0, errs, out, &res);
     /* A stale sample (taken before the cluster's last change) is not recorded as the
      * instance's state either: the next probe's is. */
     for (i = 0; i < n; i++)
@@ -453,6 +539,7 @@ static void send_verdict(struct fo_monitor *m, struct watch *w)
     req.verdict = &v;
     if (fo_ctl_call(ctl, addr, &req, 1000, verdict_sent, w, err) == 0) {
         w->verdict_inflight = true;
+        w->verdict_sent_ms = uv_now(ctl->loop);
         m->verdicts_sent++;
         FO_DEBUG(MOD, "verdict to leader %s: %s:%u %s", addr, w->host, w->port, v.down ? "down" : "up");
     } else {
@@ -471,6 +558,41 @@ static void kick_cluster(struct fo_monitor *m, struct cluster_state *cl, struct 
 
 /* ------------------------------------------------------------------ probe reports */
 
+/* What of a sample the evaluation of a cluster depends on besides positions and lag:
+ * its place in the topology, its replication threads and their errors. */
+static bool same_shape(const struct fo_sample *a, const struct fo_sample *b)
+{
+    return a->server_id == b->server_id && a->read_only == b->read_only && a->is_replica == b->is_replica &&
+           a->n_sources == b->n_sources && a->master_port == b->master_port && a->io_running == b->io_running &&
+           a->sql_running == b->sql_running && a->last_io_errno == b->last_io_errno &&
+           a->last_sql_errno == b->last_sql_errno && a->gtid_binlog_state_known == b->gtid_binlog_state_known &&
+           strcmp(a->master_host, b->master_host) == 0 && strcmp(a->connection_name, b->connection_name) == 0 &&
+           strcmp(a->using_gtid, b->using_gtid) == 0 && strcmp(a->version, b->version) == 0;
+}
+
+/* Issue 12: a leader watching 10,000 servers gets 10,000 reports a second, and a full
+ * evaluation of the reporting server's cluster (topology inference, the failover
+ * engine, the rejoin check) reads the store once per instance of the cluster. A report
+ * that changed nothing (same_shape, same health, same arrival state) of a cluster that
+ * is settled -- every instance UP and nothing in flight, a designated primary, no
+ * failover running, no confirmation round, and nothing committed to the store since
+ * its last full evaluation, made less than FULL_EVAL_MS ago in this term -- cannot
+ * change any decision, so it is not evaluated again. Any change, any DOWN or SUSPECT
+ * server, any committed entry and any verdict (fo_monitor_record_vote) still
+ * evaluates at once. */
+static bool settled(struct fo_monitor *m, struct cluster_state *cl, uint64_t now)
+{
+    unsigned i;
+
+    if (cl->eval_at_ms == 0 || now - cl->eval_at_ms >= FULL_EVAL_MS || cl->eval_term != m->leader_term ||
+        cl->eval_applied != raft_last_applied(&m->ctl->raft.raft) || cl->inflight > 0 || cl->confirm_ticks > 0 ||
+        cl->dp_host[0] == '\0')
+        return false;
+    for (i = 0; i < cl->n_watches; i++)
+        if (cl->watches[i]->health.state != FO_HEALTH_UP || cl->watches[i]->inflight > 0) return false;
+    return !fo_ctl_failover_running(m->ctl, cl->name);
+}
+
 static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outcome, const struct fo_sample *s,
                       double ms, const char *error)
 {
@@ -479,6 +601,8 @@ static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outc
     struct cluster_state *cl = w->cl;
     struct fo_ctl *ctl = m->ctl;
     bool ok = outcome == FO_PROBE_OK;
+    bool quiet = ok && w->last_ok && w->has_sample && same_shape(&w->sample, s);
+    enum fo_arrival_state arrival_was = fo_arrival_state(&w->arrival, NULL);
 
     (void)p;
     w->last_ok = ok;
@@ -511,8 +635,19 @@ static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outc
          * what the replicas say about it without waiting for their next interval. */
         if (m->leader && w->is_primary && !ok) kick_cluster(m, cl, w);
         if (m->leader && w->is_primary && w->health.state == FO_HEALTH_DOWN) cl->confirm_ticks = CONFIRM_TICKS;
+        quiet = false;
     }
     if (m->ready && fo_raft_is_ready(&ctl->raft)) {
+        uint64_t now = uv_now(ctl->loop);
+        if (quiet && fo_arrival_state(&w->arrival, NULL) == arrival_was && settled(m, cl, now)) {
+            m->evals_skipped++;
+            return;
+        }
+        /* What this evaluation sees: an entry applied from here on makes the next one full. */
+        cl->eval_applied = raft_last_applied(&ctl->raft.raft);
+        cl->eval_term = m->leader_term;
+        cl->eval_at_ms = now ? now : 1;
+        m->evals_full++;
         evaluate_cluster(m, cl);
         fo_ctl_evaluate(ctl, cl->name);
     }
@@ -552,11 +687,18 @@ static int mark_cluster(void *data, const struct fo_store_cluster *c)
     struct cluster_state *cl = find_cluster(m, c->name);
 
     if (cl == NULL) {
-        if (grow((void ***)&m->clusters, &m->cap_clusters, m->n_clusters + 1) != 0) return 0;
+        uint64_t h;
+        if (grow((void ***)&m->clusters, &m->cap_clusters, m->n_clusters + 1) != 0 ||
+            cluster_index_fit(m, m->n_clusters + 1) != 0)
+            return 0;
         if ((cl = calloc(1, sizeof(*cl))) == NULL) return 0;
         snprintf(cl->name, sizeof(cl->name), "%s", c->name);
         fo_histogram_init(&cl->probe_hist, probe_bounds, sizeof(probe_bounds) / sizeof(probe_bounds[0]));
+        cl->idx = m->n_clusters;
         m->clusters[m->n_clusters++] = cl;
+        h = cluster_hash(cl->name) & (m->n_cl_buckets - 1);
+        cl->hnext = m->cl_buckets[h];
+        m->cl_buckets[h] = cl;
     }
     cl->mark = true;
     snprintf(cl->dp_host, sizeof(cl->dp_host), "%s", c->primary_host);
@@ -569,10 +711,11 @@ static struct watch *add_watch(struct fo_monitor *m, struct cluster_state *cl, c
 {
     struct fo_probe_opts opts;
     struct watch *w;
-    unsigned h;
+    uint64_t h;
 
     if (grow((void ***)&m->watches, &m->cap_watches, m->n_watches + 1) != 0) return NULL;
     if (grow((void ***)&cl->watches, &cl->cap_watches, cl->n_watches + 1) != 0) return NULL;
+    if (watch_index_fit(m, m->n_watches + 1) != 0) return NULL;
     if ((w = calloc(1, sizeof(*w))) == NULL) return NULL;
     w->m = m;
     w->cl = cl;
@@ -590,7 +733,7 @@ static struct watch *add_watch(struct fo_monitor *m, struct cluster_state *cl, c
         free(w);
         return NULL;
     }
-    h = hash_key(w->cluster, w->host, w->port);
+    h = watch_hash(w->cluster, w->host, w->port) & (m->n_buckets - 1);
     w->hnext = m->buckets[h];
     m->buckets[h] = w;
     w->idx = m->n_watches;
@@ -613,7 +756,7 @@ static void add_stats(struct fo_probe_stats *sum, const struct fo_probe *p)
 
 static void remove_watch(struct fo_monitor *m, struct watch *w)
 {
-    struct watch **pp = &m->buckets[hash_key(w->cluster, w->host, w->port)];
+    struct watch **pp = &m->buckets[watch_hash(w->cluster, w->host, w->port) & (m->n_buckets - 1)];
     struct cluster_state *cl = w->cl;
 
     while (*pp != w) pp = &(*pp)->hnext;
@@ -668,7 +811,7 @@ static void reconcile(struct fo_monitor *m)
     for (i = m->n_clusters; i-- > 0;) {
         struct cluster_state *cl = m->clusters[i];
         if (cl->mark || cl->n_watches > 0 || cl->inflight > 0) continue;
-        m->clusters[i] = m->clusters[--m->n_clusters];
+        unlink_cluster(m, cl);
         memset(cl->password, 0, sizeof(cl->password));
         free(cl->watches);
         free(cl);
@@ -677,57 +820,95 @@ static void reconcile(struct fo_monitor *m)
 
 /* ------------------------------------------------------------------ leadership */
 
+static void seed_more(struct fo_monitor *m);
+
 static void seed_done(void *data, int status, int result)
 {
-    (void)data;
-    if (status != 0)
-        FO_WARN(MOD, "seeding the configured clusters: %s", fo_strerror(status));
-    else if (result != 0 && result != FO_EEXIST)
+    struct fo_monitor *m = data;
+
+    m->seed_inflight--;
+    if (status == FO_ECANCELED || status == FO_ENOTLEADER || m->ctl->stopping) return;
+    /* A proposal that failed (timed out on a loaded leader) leaves its registration
+     * to the next pass over the file (seed_tick); seeding goes on meanwhile. */
+    if (status != 0) {
+        m->seed_failed = true;
+        FO_WARN(MOD, "seeding the configured clusters: %s; retried on the next pass", fo_strerror(status));
+    } else if (result != 0 && result != FO_EEXIST) {
         FO_WARN(MOD, "seeding refused: %s", fo_strerror(result));
+    }
+    seed_more(m);
+}
+
+/* A proposal that cannot even be made (no longer leader, stopping) ends this pass of
+ * seeding; seed_tick or the next leadership starts another. */
+static void seed_propose(struct fo_monitor *m, Fo__Command *cmd)
+{
+    char err[FO_ERRLEN];
+
+    if (fo_ctl_propose(m->ctl, cmd, seed_done, m, err) != 0) {
+        FO_WARN(MOD, "seed: %s", err);
+        m->seed_cluster = m->ctl->cfg.n_clusters;
+        m->seed_failed = true; /* seed_tick tries again while this node leads */
+        return;
+    }
+    m->seed_inflight++;
+}
+
+static void seed_cluster(struct fo_monitor *m, struct fo_cluster_cfg *cc)
+{
+    char *readers[FO_MAX_READER_VIPS];
+    Fo__ClusterAdd ca;
+    Fo__Command cmd;
+    unsigned k;
+
+    fo__cluster_add__init(&ca);
+    ca.name = cc->name;
+    ca.user = cc->user;
+    ca.password_file = cc->password_file;
+    ca.repl_user = cc->repl_user;
+    ca.repl_password_file = cc->repl_password_file;
+    ca.semi_sync = cc->semi_sync;
+    ca.anti_flap_s = cc->anti_flap_s;
+    ca.max_lag_s = cc->max_lag_s;
+    ca.vip = cc->vip;
+    ca.vip_interface = cc->vip_interface;
+    ca.agent_port = cc->agent_port;
+    ca.vip_lease_ms = cc->vip_lease_ms;
+    ca.n_reader_vips = cc->n_reader_vips;
+    ca.reader_vips = readers;
+    ca.reader_max_lag_s = cc->reader_max_lag_s;
+    for (k = 0; k < cc->n_reader_vips; k++) readers[k] = cc->reader_vips[k];
+    command_init(&cmd);
+    cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
+    cmd.cluster_add = &ca;
+    seed_propose(m, &cmd);
 }
 
 /* Registers the config file's [cluster] sections that the store does not have yet.
  * Existing registrations are left alone: run-time changes made with failoverctl win
- * over the file. */
-static void seed_config(struct fo_monitor *m)
+ * over the file. At most SEED_WINDOW proposals are in flight; each one that ends
+ * proposes the next, so that 10,000 servers neither stall the loop in one call (a
+ * stalled leader loses its leadership) nor queue 20,000 entries in raft at once. A
+ * cluster's instances are proposed after the cluster itself, and raft keeps the order
+ * of one leader's proposals. */
+static void seed_more(struct fo_monitor *m)
 {
     struct fo_config *cfg = &m->ctl->cfg;
     struct fo_store_cluster c;
     struct fo_store_instance inst;
-    char err[FO_ERRLEN];
-    Fo__Command cmd;
-    Fo__ClusterAdd ca;
     Fo__InstanceAdd ia;
-    char *readers[FO_MAX_READER_VIPS];
-    unsigned i, j, k;
+    Fo__Command cmd;
 
-    for (i = 0; i < cfg->n_clusters; i++) {
-        struct fo_cluster_cfg *cc = &cfg->clusters[i];
-        if (fo_store_get_cluster(m->ctl->store, cc->name, &c) != 0) {
-            fo__cluster_add__init(&ca);
-            ca.name = cc->name;
-            ca.user = cc->user;
-            ca.password_file = cc->password_file;
-            ca.repl_user = cc->repl_user;
-            ca.repl_password_file = cc->repl_password_file;
-            ca.semi_sync = cc->semi_sync;
-            ca.anti_flap_s = cc->anti_flap_s;
-            ca.max_lag_s = cc->max_lag_s;
-            ca.vip = cc->vip;
-            ca.vip_interface = cc->vip_interface;
-            ca.agent_port = cc->agent_port;
-            ca.vip_lease_ms = cc->vip_lease_ms;
-            ca.n_reader_vips = cc->n_reader_vips;
-            ca.reader_vips = readers;
-            ca.reader_max_lag_s = cc->reader_max_lag_s;
-            for (k = 0; k < cc->n_reader_vips; k++) readers[k] = cc->reader_vips[k];
-            command_init(&cmd);
-            cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
-            cmd.cluster_add = &ca;
-            if (fo_ctl_propose(m->ctl, &cmd, seed_done, NULL, err) != 0) FO_WARN(MOD, "seed: %s", err);
+    if (!m->ready || !m->seeded) return;
+    while (m->seed_inflight < SEED_WINDOW && m->seed_cluster < cfg->n_clusters) {
+        struct fo_cluster_cfg *cc = &cfg->clusters[m->seed_cluster];
+        if (m->seed_inst == 0 && !m->seed_cluster_done) {
+            m->seed_cluster_done = true;
+            if (fo_store_get_cluster(m->ctl->store, cc->name, &c) != 0) seed_cluster(m, cc);
+            continue;
         }
-        for (j = 0; j < cc->n_instances; j++) {
-            struct fo_instance_cfg *ic = &cc->instances[j];
+        if (m->seed_cluster < cfg->n_clusters && m->seed_inst < cc->n_instances) {
+            struct fo_instance_cfg *ic = &cc->instances[m->seed_inst++];
             if (fo_store_get_instance(m->ctl->store, cc->name, ic->host, ic->port, &inst) == 0) continue;
             fo__instance_add__init(&ia);
             ia.cluster = cc->name;
@@ -737,9 +918,30 @@ static void seed_config(struct fo_monitor *m)
             command_init(&cmd);
             cmd.body_case = FO__COMMAND__BODY_INSTANCE_ADD;
             cmd.instance_add = &ia;
-            if (fo_ctl_propose(m->ctl, &cmd, seed_done, NULL, err) != 0) FO_WARN(MOD, "seed: %s", err);
+            seed_propose(m, &cmd);
+            continue;
         }
+        if (m->seed_cluster >= cfg->n_clusters) break;
+        m->seed_cluster++;
+        m->seed_inst = 0;
+        m->seed_cluster_done = false;
     }
+}
+
+/* Once a second: a pass that ended with failed proposals starts over (what is
+ * registered by now is skipped), and a pass whose proposals all failed at once is
+ * resumed. */
+static void seed_tick(struct fo_monitor *m)
+{
+    if (!m->ready || !m->seeded || m->seed_inflight > 0) return;
+    if (m->seed_cluster >= m->ctl->cfg.n_clusters) {
+        if (!m->seed_failed) return;
+        m->seed_failed = false;
+        m->seed_cluster = 0;
+        m->seed_inst = 0;
+        m->seed_cluster_done = false;
+    }
+    seed_more(m);
 }
 
 static void barrier_done(void *data, int status)
@@ -758,7 +960,11 @@ static void barrier_done(void *data, int status)
     fo_ctl_leader_ready(m->ctl);
     if (!m->seeded) {
         m->seeded = true;
-        seed_config(m);
+        m->seed_cluster = 0;
+        m->seed_inst = 0;
+        m->seed_cluster_done = false;
+        m->seed_failed = false;
+        seed_more(m);
     }
 }
 
@@ -871,6 +1077,30 @@ static void confirm_round(struct fo_monitor *m, struct cluster_state *cl)
     kick_cluster(m, cl, primary);
 }
 
+/* Follower: re-sends its verdicts about the primaries it probes, so the leader's
+ * copy stays within the confirmation window (DESIGN.md §5). A change is sent at once
+ * (on_report); this only refreshes. A DOWN verdict is refreshed every second, as the
+ * detector counts it only while it is younger than the window. An UP verdict counts
+ * for nothing but cancelling an older DOWN one, and a DOWN vote the leader holds runs
+ * out within the window anyway, so it is refreshed once per window: with thousands of
+ * primaries (issue 12) the leader is not asked to take N verdicts per follower every
+ * second. Each tick looks at its share of the watches (all of them once a second),
+ * spreading the calls instead of sending them in one burst. */
+static void refresh_verdicts(struct fo_monitor *m)
+{
+    uint64_t now = uv_now(m->ctl->loop);
+    uint64_t up_every = m->ctl->cfg.failover.confirm_window_ms;
+    unsigned slot = m->ticks % RECONCILE_EVERY, i;
+
+    if (up_every < 1000) up_every = 1000;
+    for (i = slot; i < m->n_watches; i += RECONCILE_EVERY) {
+        struct watch *w = m->watches[i];
+        uint64_t every = w->health.state == FO_HEALTH_DOWN ? 1000 : up_every;
+        if (!w->is_primary || (w->verdict_sent_ms != 0 && now - w->verdict_sent_ms + TICK_MS < every)) continue;
+        send_verdict(m, w);
+    }
+}
+
 static void tick_cb(uv_timer_t *t)
 {
     struct fo_monitor *m = t->data;
@@ -888,12 +1118,9 @@ static void tick_cb(uv_timer_t *t)
     if (m->ticks % RECONCILE_EVERY == 0) {
         reconcile(m);
         announce_self(m);
-        if (!m->leader) {
-            unsigned i;
-            for (i = 0; i < m->n_watches; i++)
-                if (m->watches[i]->is_primary) send_verdict(m, m->watches[i]);
-        }
+        seed_tick(m);
     }
+    if (!m->leader) refresh_verdicts(m);
 }
 
 /* ------------------------------------------------------------------ public */
@@ -940,6 +1167,8 @@ void fo_monitor_free(struct fo_ctl *ctl)
     }
     free(m->clusters);
     free(m->watches);
+    free(m->buckets);
+    free(m->cl_buckets);
     free(m);
 }
 
@@ -1181,6 +1410,12 @@ void fo_monitor_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_family(b, "failoverd_leader_probes_ok", "gauge",
                    "Successful probes of non-primary instances since this node last became leader.");
     fo_prom_value(b, "failoverd_leader_probes_ok", NULL, 0, (double)m->leader_probes_ok);
+    fo_prom_family(b, "failoverd_cluster_evaluations_total", "counter",
+                   "Leader: probe reports that evaluated their cluster (full), or found it settled (skipped).");
+    l = (struct fo_prom_label){"kind", "full"};
+    fo_prom_value(b, "failoverd_cluster_evaluations_total", &l, 1, (double)m->evals_full);
+    l = (struct fo_prom_label){"kind", "skipped"};
+    fo_prom_value(b, "failoverd_cluster_evaluations_total", &l, 1, (double)m->evals_skipped);
     instance_metrics(m, b);
     cluster_metrics(m, b);
 }

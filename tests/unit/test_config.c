@@ -671,8 +671,9 @@ static void test_node_not_in_peers(void)
     fo_config_free(&c);
 }
 
-/* Builds MAIN plus n_peers peers, n_clusters clusters of n_inst instances each. */
-static char *gen(unsigned n_peers, unsigned n_clusters, unsigned n_inst)
+/* Builds MAIN plus n_peers peers, n_clusters clusters of n_inst instances each, then
+ * tail (a [limits] section after the clusters it bounds, or NULL). */
+static char *gen(unsigned n_peers, unsigned n_clusters, unsigned n_inst, const char *tail)
 {
     struct fo_buf b;
     unsigned i, j;
@@ -685,6 +686,7 @@ static char *gen(unsigned n_peers, unsigned n_clusters, unsigned n_inst)
         fo_buf_printf(&b, "[cluster c%u]\nuser = u\npassword_file = /p\n", i);
         for (j = 0; j < n_inst; j++) fo_buf_printf(&b, "instance = 10.%u.%u.1:%u\n", i / 256, i % 256, 3306 + j);
     }
+    if (tail != NULL) fo_buf_puts(&b, tail);
     FO_CHECK(!b.oom);
     return b.p;
 }
@@ -693,14 +695,25 @@ static void test_limits(void)
 {
     struct {
         unsigned peers, clusters, inst;
+        const char *tail;
         const char *want; /* NULL: must load */
     } cases[] = {
-        {FO_MAX_PEERS, 1, 1, NULL},
-        {FO_MAX_PEERS + 1, 0, 0, "t.conf:55: [peer 18]: more than 16 peers"},
-        {0, 1, FO_MAX_INSTANCES_PER_CLUSTER, NULL},
-        {0, 1, FO_MAX_INSTANCES_PER_CLUSTER + 1, "t.conf:266: [cluster c0] instance: more than 256 instances"},
-        {0, FO_MAX_CLUSTERS, 1, NULL},
-        {0, FO_MAX_CLUSTERS + 1, 1, "t.conf:4103: [cluster c1024]: more than 1024 clusters"},
+        {FO_MAX_PEERS, 1, 1, NULL, NULL},
+        {FO_MAX_PEERS + 1, 0, 0, NULL, "t.conf:55: [peer 18]: more than 16 peers"},
+        {0, 1, FO_MAX_INSTANCES_PER_CLUSTER, NULL, NULL},
+        {0, 1, FO_MAX_INSTANCES_PER_CLUSTER + 1, NULL, "t.conf:266: [cluster c0] instance: more than 256 instances"},
+        /* Issue 12: no compile-time cluster cap (1024 clusters was the most until then). */
+        {0, 1025, 1, NULL, NULL},
+        {0, 5000, 2, NULL, NULL},
+        /* [limits] bounds what comes before it; the first section or server beyond is named. */
+        {0, 3, 1, "[limits]\nmax_clusters = 3\n", NULL},
+        {0, 4, 1, "[limits]\nmax_clusters = 3\n",
+         "t.conf:19: [cluster c3]: more than 3 clusters ([limits] max_clusters)"},
+        {0, 2, 3, "[limits]\nmax_servers = 6\n", NULL},
+        {0, 2, 3, "[limits]\nmax_servers = 5\n",
+         "t.conf:18: [cluster c1] instance: more than 5 servers in all clusters ([limits] max_servers)"},
+        {0, 1, 1, "[limits]\nmax_clusters = 0\n", "[limits] max_clusters"},
+        {0, 1, 1, "[limits]\nmax_servers = 10000001\n", "[limits] max_servers"},
     };
     char err[FO_ERRLEN];
     struct fo_config c;
@@ -709,7 +722,7 @@ static void test_limits(void)
     int rc;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        text = gen(cases[i].peers, cases[i].clusters, cases[i].inst);
+        text = gen(cases[i].peers, cases[i].clusters, cases[i].inst, cases[i].tail);
         err[0] = '\0';
         rc = load_str(&c, "t.conf", text, err);
         if (cases[i].want == NULL) {
