@@ -218,6 +218,11 @@ static int mysql_key(struct parse *p, const char *k, const char *v)
     }
     if (strcmp(k, "ssl_ca") == 0) return path(p, k, v, c->mysql_tls.ca);
     if (strcmp(k, "fence_kill_stopped") == 0) return yesno(p, k, v, &c->fence_kill_stopped);
+    if (strcmp(k, "binlog_index") == 0) return path(p, k, v, c->binlog_index);
+    if (strcmp(k, "binlog_dir") == 0) return path(p, k, v, c->binlog_dir);
+    if (strcmp(k, "binlog_reader") == 0) return path(p, k, v, c->binlog_reader);
+    if (strcmp(k, "salvage_max_bytes") == 0) return num(p, k, v, 4096, 1u << 30, &c->salvage_max_bytes);
+    if (strcmp(k, "salvage_timeout_ms") == 0) return num(p, k, v, 100, 600000, &c->salvage_timeout_ms);
     return fail(p, k, "%s", "unknown key");
 }
 
@@ -383,6 +388,11 @@ static void defaults(struct fo_agent_config *c)
     /* On by default (issue 11): a SIGSTOPped primary is killed by a failover's
      * FenceMysql instead of being waited out (docs/fence-stopped.md). */
     c->fence_kill_stopped = true;
+    /* Binlog salvage (docs/binlog-salvage.md): bounded so that a failover waits at most
+     * this long, and a controller holds at most this much, for a dead primary's tail. */
+    snprintf(c->binlog_reader, sizeof c->binlog_reader, "/usr/bin/mariadb-binlog");
+    c->salvage_max_bytes = 64u << 20;
+    c->salvage_timeout_ms = 10000;
     /* The same defaults as failoverd's [limits] (common/config.h). */
     fo_limits_defaults(&l);
     c->handshake_timeout_ms = l.handshake_timeout_ms;

@@ -45,6 +45,13 @@
  *                                      ; port if, and only if, it is STOPPED (state 'T':
  *                                      ; SIGSTOP); never a running, slow or traced one.
  *                                      ; docs/fence-stopped.md, agent/mysqldproc.h
+ *   binlog_index = /var/lib/mysql/mysql-bin.index ; binlog salvage (agent/binlog.h,
+ *                                      ; docs/binlog-salvage.md): the mysqld's index file,
+ *   binlog_dir = /var/lib/mysql        ; or the directory holding exactly one *.index
+ *                                      ; (neither: SalvageBinlog is refused)
+ *   binlog_reader = /usr/bin/mariadb-binlog
+ *   salvage_max_bytes = 67108864       ; 4096..1073741824: output cap of one read
+ *   salvage_timeout_ms = 10000         ; 100..600000: time cap of one read
  *
  *   [cluster demo]                     ; one per cluster this host serves
  *   vip = 10.0.0.100/24 eth0           ; repeatable (up to FO_AGENT_MAX_VIPS): an address
@@ -124,6 +131,12 @@ struct fo_agent_config {
     unsigned mysql_timeout_ms;
     struct fo_mysql_tls mysql_tls; /* ssl_mode / ssl_ca; default preferred */
     bool fence_kill_stopped;       /* FenceMysql may SIGKILL a stopped mysqld (default yes) */
+    /* Binlog salvage (agent/binlog.h, docs/binlog-salvage.md). */
+    char binlog_index[FO_PATH_LEN];  /* the mysqld's binlog index file, or "" */
+    char binlog_dir[FO_PATH_LEN];    /* else: the directory holding exactly one *.index */
+    char binlog_reader[FO_PATH_LEN]; /* mariadb-binlog */
+    unsigned salvage_max_bytes;      /* output cap of one read */
+    unsigned salvage_timeout_ms;     /* time cap of one read */
 
     unsigned n_clusters;
     struct fo_agent_cluster clusters[FO_AGENT_MAX_CLUSTERS];

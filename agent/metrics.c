@@ -3,8 +3,9 @@
 
 #include "common/prom.h"
 
-static const char *const rpc_names[FO_AGENT_RPC_COUNT] = {"status",      "acquire_vip", "renew_lease", "release_vip",
-                                                          "fence_mysql", "lease_nonce", "relay_nonce", "relay_renew"};
+static const char *const rpc_names[FO_AGENT_RPC_COUNT] = {"status",      "acquire_vip", "renew_lease",
+                                                          "release_vip", "fence_mysql", "lease_nonce",
+                                                          "relay_nonce", "relay_renew", "salvage_binlog"};
 static const char *const refuse_names[FO_AGENT_REFUSE_COUNT] = {"stale_epoch", "unknown_cluster", "not_allowed",
                                                                 "bad_frame",   "bad_request",     "unauthenticated",
                                                                 "not_held",    "failed",          "delayed"};

@@ -47,6 +47,7 @@ enum fo_agent_rpc {
     FO_AGENT_RPC_LEASE_NONCE, /* relayed renewals (docs/relayed-lease.md) */
     FO_AGENT_RPC_RELAY_NONCE,
     FO_AGENT_RPC_RELAY_RENEW,
+    FO_AGENT_RPC_SALVAGE, /* binlog salvage (agent/binlog.h) */
     FO_AGENT_RPC_COUNT
 };
 

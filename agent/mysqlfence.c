@@ -500,10 +500,10 @@ static void rw_fenced(void *data, const struct fo_fence_result *r)
     if (r->status == FO_ECANCELED || s->stopping) return fo_agent_server_unref(s);
     if (r->status == 0 && s->rw_on) {
         s->m.restart_fenced++;
-        FO_WARN(MOD,
-                "cluster %s: a mysqld came back on port %u after the stopped pid %d was killed at epoch %" PRIu64
-                ": fenced it (%s)",
-                s->rw_cluster, s->cfg->mysql_port, s->rw_pid, s->rw_epoch, r->detail);
+        FO_WARN(MOD, "cluster %s: a mysqld came back on port %u after %s %d at epoch %" PRIu64 ": fenced it (%s)",
+                s->rw_cluster, s->cfg->mysql_port,
+                s->rw_pid > 0 ? "the stopped pid was killed:" : "a binlog salvage of the dead mysqld: pid", s->rw_pid,
+                s->rw_epoch, r->detail);
         s->rw_on = false;
         uv_timer_stop(&s->rw_timer);
     } else if (r->status != s->rw_last_status) {
@@ -532,21 +532,30 @@ static void rw_due(uv_timer_t *t)
     s->refs++;
 }
 
-static void restart_watch_start(struct fo_agent_server *s, const struct agent_fm *fm)
+void fo_agent_restart_watch_arm(struct fo_agent_server *s, const char *cluster, uint64_t epoch, int pid)
 {
+    const struct fo_agent_cluster *cl = fo_agent_config_cluster(s->cfg, cluster);
+
+    if (cl == NULL || s->stopping) return;
     if (!s->rw_timer_init) {
         uv_timer_init(s->loop, &s->rw_timer);
         s->rw_timer.data = s;
         s->rw_timer_init = true;
         s->refs++;
     }
+    if (s->rw_on && s->rw_epoch > epoch) return; /* a later failover's watch stays */
     s->rw_on = true;
-    s->rw_epoch = fm->epoch;
-    s->rw_cluster = fm->cluster;
-    s->rw_pid = (int)fm->proc.pid;
+    s->rw_epoch = epoch;
+    s->rw_cluster = cl->name; /* lives in the config */
+    s->rw_pid = pid;
     s->rw_last_status = 0;
-    FO_INFO(MOD, "cluster %s: watching port %u: a mysqld that comes back will be fenced", fm->cluster, fm->port);
+    FO_INFO(MOD, "cluster %s: watching port %u: a mysqld that comes back will be fenced", cl->name, s->cfg->mysql_port);
     uv_timer_start(&s->rw_timer, rw_due, RESTART_WATCH_MS, RESTART_WATCH_MS);
+}
+
+static void restart_watch_start(struct fo_agent_server *s, const struct agent_fm *fm)
+{
+    fo_agent_restart_watch_arm(s, fm->cluster, fm->epoch, (int)fm->proc.pid);
 }
 
 /* The leader gave this host a cluster's writer VIP at an epoch above the kill's: the

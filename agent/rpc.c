@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/binlog.h"
 #include "agent/server_internal.h"
 #include "common/log.h"
 #include "common/prom.h"
@@ -206,6 +207,10 @@ static void request_epoch(const Fo__Agent__AgentRequest *req, const char **clust
         *cluster = req->release->cluster;
         *epoch = req->release->epoch;
         break;
+    case FO__AGENT__AGENT_REQUEST__BODY_SALVAGE:
+        *cluster = req->salvage->cluster;
+        *epoch = req->salvage->epoch;
+        break;
     default:
         assert(req->body_case == FO__AGENT__AGENT_REQUEST__BODY_FENCE);
         *cluster = req->fence->cluster;
@@ -380,6 +385,14 @@ static int precheck(struct agent_conn *c, const Fo__Agent__AgentRequest *req, en
         if (fo_agent_config_cluster(c->s->cfg, req->fence->cluster) == NULL)
             return unknown_cluster(req->fence->cluster, why, err);
         return 0;
+    case FO__AGENT__AGENT_REQUEST__BODY_SALVAGE:
+        if (fo_agent_config_cluster(c->s->cfg, req->salvage->cluster) == NULL)
+            return unknown_cluster(req->salvage->cluster, why, err);
+        if (!fo_binlog_start_valid(req->salvage->start_gtid)) {
+            *why = FO_AGENT_REFUSE_BAD_REQUEST;
+            return fo_errf(err, FO_EINVAL, "start_gtid is not a MariaDB GTID list");
+        }
+        return 0;
     default: return 0;
     }
 }
@@ -536,6 +549,7 @@ static void apply(struct agent_conn *c, Fo__Agent__AgentRequest *req)
     case FO__AGENT__AGENT_REQUEST__BODY_RENEW: do_renew(c, req->renew); break;
     case FO__AGENT__AGENT_REQUEST__BODY_RELEASE: do_release(c, req->release); break;
     case FO__AGENT__AGENT_REQUEST__BODY_FENCE: fo_agent_rpc_fence(c, req->fence); break;
+    case FO__AGENT__AGENT_REQUEST__BODY_SALVAGE: fo_agent_rpc_salvage(c, req->salvage); break;
     default: fo_agent_conn_refuse(c, FO_AGENT_REFUSE_BAD_REQUEST, FO_EINVAL, "unexpected request"); break;
     }
     fo__agent__agent_request__free_unpacked(req, NULL);
@@ -654,6 +668,7 @@ static enum fo_agent_rpc rpc_of(const Fo__Agent__AgentRequest *req)
     case FO__AGENT__AGENT_REQUEST__BODY_LEASE_NONCE: return FO_AGENT_RPC_LEASE_NONCE;
     case FO__AGENT__AGENT_REQUEST__BODY_RELAY_NONCE: return FO_AGENT_RPC_RELAY_NONCE;
     case FO__AGENT__AGENT_REQUEST__BODY_RELAY_RENEW: return FO_AGENT_RPC_RELAY_RENEW;
+    case FO__AGENT__AGENT_REQUEST__BODY_SALVAGE: return FO_AGENT_RPC_SALVAGE;
     default: return FO_AGENT_RPC_STATUS;
     }
 }
@@ -687,7 +702,8 @@ void fo_agent_rpc_dispatch(struct agent_conn *c, Fo__Agent__AgentRequest *req)
     case FO__AGENT__AGENT_REQUEST__BODY_ACQUIRE:
     case FO__AGENT__AGENT_REQUEST__BODY_RENEW:
     case FO__AGENT__AGENT_REQUEST__BODY_RELEASE:
-    case FO__AGENT__AGENT_REQUEST__BODY_FENCE: break;
+    case FO__AGENT__AGENT_REQUEST__BODY_FENCE:
+    case FO__AGENT__AGENT_REQUEST__BODY_SALVAGE: break;
     default:
         fo__agent__agent_request__free_unpacked(req, NULL);
         return fo_agent_conn_refuse(c, FO_AGENT_REFUSE_BAD_REQUEST, FO_EINVAL, "request has no body");
@@ -707,6 +723,7 @@ void fo_agent_rpc_cancel(struct agent_conn *c)
     if (q) fo_sql_cancel(q);
     fo_agent_fence_cancel(c);
     fo_agent_relay_cancel(c);
+    fo_agent_salvage_cancel(c);
 }
 
 /* One metrics row per lease; *vips holds their labels. */

@@ -429,6 +429,7 @@ void fo_agent_server_stop(struct fo_agent_server *s, fo_agent_server_closed_cb c
     s->http = NULL;
     fo_agent_ro_stop(s);
     fo_agent_relay_stop(s);
+    fo_agent_salvage_drop(s);
     for (c = s->conns; c != NULL; c = next) {
         next = c->next;
         conn_close(c);

@@ -30,6 +30,11 @@
  *     result (what survived) either way. A FenceMysql that arrives while the agent is
  *     undoing its own fence (below) starts once that undo ended, so read_only=1 comes
  *     last.
+ *   SalvageBinlog (cluster, start_gtid, offset) reads the local mysqld's binlog files
+ *     after start_gtid with mariadb-binlog and answers the SQL text in chunks
+ *     (agent/binlog.h, docs/binlog-salvage.md): only while nothing listens on the
+ *     [mysql] port, bounded by salvage_max_bytes and salvage_timeout_ms; a read arms the
+ *     restart watch, so that a mysqld that comes back after it is fenced.
  * A lease that is not renewed in time makes the agent delete that VIP itself. With
  * lease_read_only (default yes) and a [mysql] section, the expiry of a WRITER VIP
  * lease also fences the local mysqld (mysql/fence.h, semi-sync untouched); the

@@ -44,6 +44,7 @@ struct agent_lease {
 
 struct agent_relay_call; /* relay.c */
 struct agent_fm;         /* mysqlfence.c: one FenceMysql */
+struct agent_salvage;    /* binlog.c: one SalvageBinlog read */
 struct agent_relay_link;
 
 struct agent_conn {
@@ -70,6 +71,7 @@ struct agent_conn {
     struct agent_fm *fm;            /* FenceMysql running (mysqlfence.c) */
     bool fence_waiting;             /* FenceMysql waits for the agent's own unfence to end */
     struct agent_relay_call *relay; /* a RelayNonce / RelayRenew forwarded to another agent */
+    struct agent_salvage *sv;       /* SalvageBinlog reading (binlog.c) */
 };
 
 /* Relayed renewals (relay.c, docs/relayed-lease.md): how each ended, for
@@ -143,9 +145,10 @@ struct fo_agent_server {
     uint64_t nonces_issued, forwards_ok, forwards_failed;
     /* Direct lease messages' senders and delays (rpc.c, docs/vip-lease-delay.md). */
     struct fo_lease_senders senders;
-    uint64_t lease_delayed; /* failoverd_agent_lease_delayed_total: refused as delayed */
-    bool untimed_logged;    /* a lease message without send time was logged once */
-    unsigned refs;          /* handles, connections and requests still open */
+    uint64_t lease_delayed;        /* failoverd_agent_lease_delayed_total: refused as delayed */
+    bool untimed_logged;           /* a lease message without send time was logged once */
+    unsigned refs;                 /* handles, connections and requests still open */
+    struct agent_salvage *salvage; /* binlog.c: the last complete read, until fully sent */
     bool stopping;
     fo_agent_server_closed_cb closed_cb;
     void *closed_data;
@@ -202,5 +205,16 @@ void fo_agent_rpc_fence(struct agent_conn *c, const Fo__Agent__FenceMysql *m); /
 void fo_agent_fence_cancel(struct agent_conn *c);                              /* the connection closes */
 void fo_agent_ro_stop(struct fo_agent_server *s);                              /* the server stops */
 const char *fo_agent_ro_name(enum agent_ro r);
+/* The restart watch (docs/fence-stopped.md): the first mysqld that listens on the port
+ * again is fenced once by SQL, until a writer VIP lease above epoch is held here. Armed
+ * by a FenceMysql that killed a stopped mysqld, and by a binlog salvage (binlog.c) of
+ * a dead one: after it, the old primary must not come back writable. pid: the one
+ * killed / gone (logs only). */
+void fo_agent_restart_watch_arm(struct fo_agent_server *s, const char *cluster, uint64_t epoch, int pid);
+
+/* binlog.c: SalvageBinlog (agent/binlog.h). */
+void fo_agent_rpc_salvage(struct agent_conn *c, const Fo__Agent__SalvageBinlog *m); /* ends with one reply */
+void fo_agent_salvage_cancel(struct agent_conn *c);    /* the connection closes: the read is killed */
+void fo_agent_salvage_drop(struct fo_agent_server *s); /* frees the kept complete read */
 
 #endif

@@ -708,6 +708,18 @@ void fo_failover_metrics(struct fo_ctl *ctl, struct fo_buf *b)
     fo_prom_value(b, "failoverd_tilt", NULL, 0, fo_failover_tilted(ctl) ? 1 : 0);
     fo_prom_family(b, "failoverd_tilts_total", "counter", "Times this node entered TILT.");
     fo_prom_value(b, "failoverd_tilts_total", NULL, 0, (double)fe->tilts);
+    fo_prom_family(b, "failoverd_salvage_attempts_total", "counter",
+                   "Failovers in which this node tried to salvage the dead primary's binlog tail.");
+    fo_prom_value(b, "failoverd_salvage_attempts_total", NULL, 0, (double)fe->salvage_runs);
+    fo_prom_family(b, "failoverd_salvaged_transactions_total", "counter",
+                   "Transactions salvaged from dead primaries' binlogs and applied to the new primary.");
+    fo_prom_value(b, "failoverd_salvaged_transactions_total", NULL, 0, (double)fe->salvage_txns);
+    fo_prom_family(b, "failoverd_salvage_failed_total", "counter",
+                   "Salvage attempts that could not salvage (host down, agent unreachable, caps, unreadable files).");
+    fo_prom_value(b, "failoverd_salvage_failed_total", NULL, 0, (double)fe->salvage_failed);
+    fo_prom_family(b, "failoverd_salvage_possibly_lost_transactions_total", "counter",
+                   "Transactions those failed attempts possibly lost, where it could be computed.");
+    fo_prom_value(b, "failoverd_salvage_possibly_lost_transactions_total", NULL, 0, (double)fe->salvage_lost_txns);
     fo_vipmgr_metrics(fe->vip, b);
 }
 

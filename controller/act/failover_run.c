@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "controller/act/failover_internal.h"
 #include "controller/act/hooks.h"
+#include "controller/act/salvage.h"
 #include "controller/probe/monitor.h"
 #include "controller/vip/vipmgr.h"
 
@@ -133,6 +134,7 @@ void fo_run_kill(struct run *run)
     if (run->vipmove != NULL) fo_vipmgr_move_cancel(run->vipmove);
     if (run->fence != NULL) fo_fence_cancel(run->fence);
     if (run->revoke != NULL) fo_vipmgr_revoke_cancel(run->revoke);
+    if (run->salvage != NULL) fo_salvage_cancel(run->salvage);
     if (run->wait != NULL && !uv_is_closing((uv_handle_t *)&run->wait->t)) {
         uv_timer_stop(&run->wait->t);
         uv_close((uv_handle_t *)&run->wait->t, wait_closed);
@@ -171,6 +173,9 @@ static int state_from_store(struct run *run, const struct fo_store_failover *f, 
     sc.has_vip = c->vip[0] != '\0';
     sc.semi_sync = c->semi_sync;
     sc.has_repl_creds = run->repl_user[0] != '\0' && run->repl_password[0] != '\0';
+    /* Issue 13: a failover (never a switchover: its old primary is alive and its final
+     * position is waited for) salvages the dead old primary's binlog tail. */
+    sc.salvage = sc.kind != FO_FK_SWITCHOVER;
     sc.max_lag_s = c->max_lag_s;
     sc.t.step_ms = fc->step_timeout_ms;
     sc.t.connect_ms = cfg_of(run)->probe.connect_timeout_ms;
@@ -592,7 +597,13 @@ static unsigned group_stmts(struct run *run, const struct fo_foaction *a, const 
                  run->st.c.new_port, creds, hb, a->demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
         stmts[n++] = a->demote ? "SET GLOBAL read_only=1" : "STOP SLAVE";
         stmts[n++] = b->change;
-        if (a->semi_sync) stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=1";
+        if (a->semi_sync) {
+            /* A replica (the demoted old primary above all) with semi-sync's source side
+             * on would make each of its commits wait for an acknowledgement nobody sends
+             * (found by tests/chaos for rejoin.c). */
+            stmts[n++] = "SET GLOBAL rpl_semi_sync_master_enabled=0";
+            stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=1";
+        }
         stmts[n++] = "START SLAVE";
         memset(pw, 0, sizeof(pw));
         memset(creds, 0, sizeof(creds));
@@ -739,6 +750,7 @@ static void revoke_done(void *data, const struct fo_vipmgr_revoke_result *r)
 
     run->revoke = NULL;
     if (!run_resume(run)) return;
+    ev.agent_reached = r->agent_reached;
     ev.released = r->released;
     ev.mysql_fenced = r->mysql_fenced;
     ev.lease_safe_at = r->lease_safe_at_ms;
@@ -860,6 +872,75 @@ static void start_vip(struct run *run, const struct fo_foaction *a)
     }
 }
 
+/* ------------------------------------------------------------------ salvage */
+
+static void salvage_done(void *data, const struct fo_salvage_result *r)
+{
+    struct run *run = data;
+    struct fo_foevent ev = {.type = FO_FE_SALVAGE};
+
+    run->salvage = NULL;
+    if (!run_resume(run)) return;
+    ev.status = r->status;
+    ev.error = r->detail;
+    ev.transactions = r->transactions;
+    ev.old_known_pos = run->salvage_old_pos;
+    FO_INFO(MOD, "cluster %s epoch %llu: salvage: %s", run->cluster, (unsigned long long)epoch_of(run), r->detail);
+    feed(run, &ev);
+    if (run->dead) return;
+    /* The engine judged it: count what it recorded. */
+    if (run->st.salvaged) run->fe->salvage_txns += run->st.salvaged_txns;
+    if (!run->st.salvaged) run->fe->salvage_failed++;
+    if (!run->st.salvaged && run->st.lost_known) run->fe->salvage_lost_txns += run->st.lost_txns;
+}
+
+/* Issue 13 (controller/act/salvage.h): the old primary's binlog tail through its agent,
+ * applied to the chosen replica as the cluster's account. The old primary's last probed
+ * position goes with the result: with nothing salvaged, it bounds what may be lost. */
+static void start_salvage(struct run *run, const struct fo_foaction *a)
+{
+    struct fo_foevent ev = {.type = FO_FE_SALVAGE, .status = FO_EUNREACHABLE};
+    struct fo_config *cfg = cfg_of(run);
+    struct fo_salvage_opts o;
+    struct fo_store_cluster c;
+    struct fo_watch_view v;
+    char err[FO_ERRLEN], text[FO_ERRLEN + 32];
+
+    run->fe->salvage_runs++;
+    run->salvage_old_pos[0] = '\0';
+    if (fo_monitor_view(run->fe->ctl, run->cluster, a->host, a->port, &v) && v.has_sample && v.sample != NULL)
+        snprintf(run->salvage_old_pos, sizeof(run->salvage_old_pos), "%s", v.sample->gtid_binlog_pos);
+    ev.old_known_pos = run->salvage_old_pos;
+    if (a->skip != NULL) return defer(run, &ev, a->skip);
+    if (fo_store_get_cluster(run->fe->ctl->store, run->cluster, &c) != 0) {
+        ev.status = FO_ENOTFOUND;
+        return defer(run, &ev, "cluster vanished");
+    }
+    memset(&o, 0, sizeof(o));
+    o.cluster = run->cluster;
+    o.epoch = epoch_of(run);
+    o.agent_host = a->host;
+    o.agent_port = c.agent_port != 0 ? c.agent_port : FO_DEFAULT_AGENT_PORT;
+    o.host = run->st.c.new_host;
+    o.port = run->st.c.new_port;
+    o.user = run->user;
+    o.password = run->password;
+    o.mysql_tls = fo_config_cluster_tls(cfg, run->cluster);
+    o.start_gtid = a->pos;
+    o.probe_ms = 2 * a->connect_ms + 1000;
+    o.timeout_ms = a->timeout_ms;
+    o.tls = &cfg->tls;
+    o.tls_files = run->fe->ctl->tls_files;
+    run->pending++;
+    run->salvage = fo_salvage_start(run->fe->ctl->loop, &o, salvage_done, run, err);
+    if (run->salvage == NULL) {
+        run->pending--;
+        ev.status = FO_EIO;
+        snprintf(text, sizeof(text), "not started: %s", err);
+        defer(run, &ev, text);
+    }
+}
+
 /* ------------------------------------------------------------------ actions */
 
 static void perform(struct run *run, const struct fo_foaction *a)
@@ -884,6 +965,7 @@ static void perform(struct run *run, const struct fo_foaction *a)
     case FO_FA_MOVE_VIP: start_vip(run, a); return;
     case FO_FA_POST_HOOK: run_post_hook(run, a->success); return;
     case FO_FA_FINISHED: finished(run, a); return;
+    case FO_FA_SALVAGE: start_salvage(run, a); return;
     case FO_FA_STOP:
         FO_WARN(MOD, "cluster %s epoch %llu: %s", run->cluster, (unsigned long long)epoch_of(run), a->detail);
         fo_run_kill(run);

@@ -27,7 +27,8 @@ static const struct fo_fostep_def table[FO_FS_COUNT] = {
         "again by SQL to read it); no candidate: unfence, ABORTED"),
     /* RESET SLAVE ALL deletes the relay log: it runs only after a second wait said
      * everything received was applied. */
-    ROW(FO_FS_PROMOTE, "promote", true, true, true, FO_FB_RELAY_WAIT, true, NULL),
+    ROW(FO_FS_PROMOTE, "promote", true, true, true, FO_FB_RELAY_WAIT, true,
+        "no binlog salvage: the old primary is alive and its final position was waited for"),
     ROW(FO_FS_REPOINT, "repoint", true, true, true, FO_FB_STEP, false,
         "the old primary is repointed too, with MASTER_DEMOTE_TO_SLAVE=1"),
     ROW(FO_FS_VIP, "vip", true, true, true, FO_FB_STEP, false, NULL),
@@ -54,9 +55,9 @@ const char *fo_fogroup_name(enum fo_fogroup g)
 
 const char *fo_fophase_name(enum fo_fophase p)
 {
-    static const char *const names[FO_FP_COUNT] = {"idle",        "barrier",    "hook",  "fence",
-                                                   "lease_wait",  "refence",    "batch", "vip",
-                                                   "commit_step", "commit_end", "done",  "stopped"};
+    static const char *const names[FO_FP_COUNT] = {"idle",    "barrier", "hook",   "fence",       "lease_wait",
+                                                   "refence", "batch",   "vip",    "commit_step", "commit_end",
+                                                   "done",    "stopped", "salvage"};
     return (unsigned)p < FO_FP_COUNT ? names[p] : "?";
 }
 
@@ -71,7 +72,8 @@ static const unsigned allowed[FO_FP_COUNT] = {
     [FO_FP_FENCE] = P(FO_FP_COMMIT_STEP) | P(FO_FP_LEASE_WAIT) | P(FO_FP_BATCH) | P(FO_FP_COMMIT_END),
     [FO_FP_LEASE_WAIT] = P(FO_FP_COMMIT_STEP) | P(FO_FP_COMMIT_END),
     [FO_FP_REFENCE] = P(FO_FP_BATCH) | P(FO_FP_COMMIT_END),
-    [FO_FP_BATCH] = P(FO_FP_BATCH) | P(FO_FP_COMMIT_STEP) | P(FO_FP_COMMIT_END),
+    [FO_FP_BATCH] = P(FO_FP_BATCH) | P(FO_FP_COMMIT_STEP) | P(FO_FP_COMMIT_END) | P(FO_FP_SALVAGE),
+    [FO_FP_SALVAGE] = P(FO_FP_BATCH),
     [FO_FP_VIP] = P(FO_FP_COMMIT_STEP),
     [FO_FP_COMMIT_STEP] = P(FO_FP_BARRIER) | P(FO_FP_COMMIT_END),
     [FO_FP_COMMIT_END] = P(FO_FP_DONE),
@@ -220,7 +222,10 @@ static int next_step(const struct fo_fostate *s)
 static void drive(struct fo_fostate *s, struct fo_foactions *out)
 {
     if (next_step(s) == FO_FS_END) {
-        end_run(s, out, FO_FR_SUCCESS, "%s:%u promoted; %.900s", s->c.new_host, s->c.new_port, s->detail);
+        /* The end's detail carries the salvage's outcome (issue 13 item 4: history shows
+         * it for every failover) besides the last step's. */
+        end_run(s, out, FO_FR_SUCCESS, "%s:%u promoted; %.450s%s%.500s", s->c.new_host, s->c.new_port,
+                s->salvage_detail, s->salvage_detail[0] ? "; " : "", s->detail);
         return;
     }
     set_phase(s, FO_FP_BARRIER);
@@ -572,6 +577,8 @@ static int on_revoke(struct fo_fostate *s, const struct fo_foevent *ev, struct f
     if (s->phase != FO_FP_FENCE || s->revoke_detail[0] != '\0') return FO_EINVAL;
     s->revoke_released = ev->released;
     s->revoke_mysql_fenced = ev->mysql_fenced;
+    s->revoke_known = true;
+    s->revoke_reached = ev->agent_reached || ev->released || ev->mysql_fenced;
     s->lease_safe_at = ev->released ? 0 : ev->lease_safe_at;
     snprintf(s->revoke_detail, sizeof(s->revoke_detail), "%s", detail[0] ? detail : "-");
     if (--s->fence_left == 0) fence_finish(s, out);
@@ -756,6 +763,92 @@ static void choose_item(struct fo_fostate *s, const struct fo_foevent *ev, struc
 
 /* ------------------------------------------------------------------ promote */
 
+/* The position salvage starts after: per domain the later of gtid_binlog_pos and
+ * gtid_slave_pos. A replica's gtid_current_pos ignores GTIDs of other server ids in its
+ * binlog, and salvaged transactions carry the old primary's server id: after a resumed
+ * promote they are only in gtid_binlog_pos. */
+static void salvage_start_pos(const struct fo_sample *smp, char *out, size_t n)
+{
+    struct fo_mariadb_pos b, sl;
+    char err[FO_ERRLEN];
+    unsigned i, j;
+
+    if (fo_gtid_mariadb_parse(smp->gtid_binlog_pos, &b, err) != 0 ||
+        fo_gtid_mariadb_parse(smp->gtid_slave_pos, &sl, err) != 0) {
+        snprintf(out, n, "%s", smp->gtid_current_pos);
+        return;
+    }
+    for (j = 0; j < sl.n; j++) {
+        for (i = 0; i < b.n && b.g[i].domain != sl.g[j].domain; i++) {
+        }
+        if (i == b.n && b.n < FO_GTID_MAX)
+            b.g[b.n++] = sl.g[j];
+        else if (i < b.n && sl.g[j].seqno > b.g[i].seqno)
+            b.g[i] = sl.g[j];
+    }
+    if (fo_gtid_mariadb_format(&b, out, n) != 0) snprintf(out, n, "%s", smp->gtid_current_pos);
+}
+
+/* Issue 13: the old primary's binlog tail, before the chosen replica opens for writes.
+ * An agent that did not answer this run's fence is not asked again (its host is down:
+ * asking would only spend the step's time), but the executor still answers, with the
+ * old primary's last probed position for the possibly-lost count. */
+static void start_salvage(struct fo_fostate *s, struct fo_foactions *out)
+{
+    struct fo_foaction *a;
+
+    salvage_start_pos(&s->items[0].sample, s->salvage_pos, sizeof(s->salvage_pos));
+    set_phase(s, FO_FP_SALVAGE);
+    a = push(out, FO_FA_SALVAGE);
+    a->host = s->c.old_host;
+    a->port = s->c.old_port;
+    a->pos = s->salvage_pos;
+    a->connect_ms = s->c.t.connect_ms;
+    a->timeout_ms = s->c.t.step_ms;
+    if (s->revoke_known && !s->revoke_reached)
+        a->skip = "the old primary's agent did not answer the fence (host down or agent unreachable)";
+}
+
+/* How history names a salvage that did not apply: impossible (the agent could not be
+ * reached), given up (a cap), not done (refused, unreadable, failed). */
+static const char *salvage_word(int status)
+{
+    if (status == FO_EUNREACHABLE || status == FO_ECLOSED) return "impossible";
+    if (status == FO_ETOOBIG || status == FO_ETIMEDOUT) return "given up";
+    return "not done";
+}
+
+static int on_salvage(struct fo_fostate *s, const struct fo_foevent *ev, struct fo_foactions *out)
+{
+    const char *d = ev->error && ev->error[0] ? ev->error : "-";
+    struct fo_mariadb_pos old, cur;
+    char err[FO_ERRLEN], lost[160] = "";
+
+    if (s->phase != FO_FP_SALVAGE) return FO_EINVAL;
+    s->salvaged = ev->status == 0;
+    s->salvaged_txns = ev->status == 0 ? ev->transactions : 0;
+    s->lost_known = false;
+    if (ev->status != 0 && ev->old_known_pos != NULL && ev->old_known_pos[0] != '\0' &&
+        fo_gtid_mariadb_parse(ev->old_known_pos, &old, err) == 0 &&
+        fo_gtid_mariadb_parse(s->salvage_pos, &cur, err) == 0) {
+        s->lost_known = true;
+        s->lost_txns = fo_gtid_mariadb_ahead_by(&old, &cur);
+        snprintf(lost, sizeof(lost),
+                 "; possibly lost: %llu transactions (the old primary's last probed position %.60s)",
+                 (unsigned long long)s->lost_txns, ev->old_known_pos);
+    } else if (ev->status != 0) {
+        snprintf(lost, sizeof(lost), "; possibly lost: unknown (no probed position of the old primary)");
+    }
+    if (ev->status == 0)
+        snprintf(s->salvage_detail, sizeof(s->salvage_detail), "salvage after %.200s: %.600s", s->salvage_pos, d);
+    else
+        snprintf(s->salvage_detail, sizeof(s->salvage_detail), "salvage %s: %.500s%s", salvage_word(ev->status), d,
+                 lost);
+    set_phase(s, FO_FP_BATCH);
+    sql(s, out, 0, FO_FG_PROMOTE_RESET, FO_FI_PROMOTE_RESET);
+    return 0;
+}
+
 static void promote_item(struct fo_fostate *s, const struct fo_foevent *ev, struct fo_foactions *out)
 {
     struct fo_foitem *it = &s->items[ev->item];
@@ -778,8 +871,23 @@ static void promote_item(struct fo_fostate *s, const struct fo_foevent *ev, stru
                                e);
         if (ev->wait != FO_FW_REACHED)
             return item_finish(s, out, ev->item, false, "%s; not promoted (nothing reset)", wait_note(ev->wait));
+        /* Salvage comes after this wait: the SQL thread is idle, so the transactions
+         * applied from the old primary's binlog follow everything the replica received. */
+        if (s->c.salvage && !is_switchover(s)) {
+            sql(s, out, ev->item, FO_FG_VARS, FO_FI_PROMOTE_VARS);
+            return;
+        }
         sql(s, out, ev->item, FO_FG_PROMOTE_RESET, FO_FI_PROMOTE_RESET);
         return;
+    case FO_FI_PROMOTE_VARS:
+        if (ev->status != 0 || ev->parse_error || ev->sample == NULL) {
+            snprintf(s->salvage_detail, sizeof(s->salvage_detail),
+                     "salvage skipped: the new primary's position could not be read (%.300s)", e);
+            sql(s, out, ev->item, FO_FG_PROMOTE_RESET, FO_FI_PROMOTE_RESET);
+            return;
+        }
+        it->sample = *ev->sample;
+        return start_salvage(s, out);
     case FO_FI_PROMOTE_RESET:
         if (ev->status != 0) return item_finish(s, out, ev->item, false, "%s", e);
         return item_finish(s, out, ev->item, true, "promoted");
@@ -816,8 +924,9 @@ static void batch_done(struct fo_fostate *s, struct fo_foactions *out)
         if (!it->ok)
             return end_run(s, out, FO_FR_FAILED, "promoting %s:%u failed (%s); no server is writable", s->c.new_host,
                            s->c.new_port, it->note);
-        return step_done(s, out, "%s:%u: replication reset, read_only=0%s", s->c.new_host, s->c.new_port,
-                         s->c.semi_sync ? ", semi-sync master AFTER_SYNC" : "");
+        return step_done(s, out, "%s:%u: replication reset, read_only=0%s%s%.900s", s->c.new_host, s->c.new_port,
+                         s->c.semi_sync ? ", semi-sync master AFTER_SYNC" : "", s->salvage_detail[0] ? "; " : "",
+                         s->salvage_detail);
     case FO_FBATCH_REPOINT:
         join_notes(s, notes, sizeof(notes));
         return step_done(s, out, "%s", s->n_items ? notes : "no other replica");
@@ -845,6 +954,7 @@ static int on_sql(struct fo_fostate *s, const struct fo_foevent *ev, struct fo_f
         [FO_FI_REPOINT] = FO_FG_REPOINT,
         [FO_FI_UNFENCE] = FO_FG_UNFENCE,
         [FO_FI_START_IO] = FO_FG_START_IO,
+        [FO_FI_PROMOTE_VARS] = FO_FG_VARS,
     };
     const struct fo_foitem *it;
 
@@ -960,6 +1070,7 @@ int fo_fostep(struct fo_fostate *s, const struct fo_foevent *ev, uint64_t now_ms
     case FO_FE_LEADER_LOST:
         stop(s, out, "leadership lost; the next leader finishes the failover (see history)");
         return 0;
+    case FO_FE_SALVAGE: return on_salvage(s, ev, out);
     }
     return FO_EINVAL;
 }

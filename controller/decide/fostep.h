@@ -26,8 +26,19 @@
  *             skipped for its unapplied relay log received transactions the chosen
  *             one lacks.
  *   promote   stop the IO thread, wait again until the relay log is applied, then
- *             RESET SLAVE ALL (the POINT OF NO RETURN: it deletes the relay log) and
- *             read_only=0. A failed promote ends FAILED with no server writable.
+ *             (failovers, issue 13, docs/binlog-salvage.md) salvage: read the chosen
+ *             replica's positions and ask the old primary's agent for the transactions
+ *             its dead mysqld's binlog holds after them, applied to the chosen replica
+ *             with their GTIDs (FO_FA_SALVAGE); skipped with the reason, and the number
+ *             of possibly lost transactions where the old primary's last probed
+ *             position tells it, when the agent did not answer the fence, cannot read
+ *             the files, or a cap is hit; never fatal. Then RESET SLAVE ALL (the POINT
+ *             OF NO RETURN: it deletes the relay log) and read_only=0. A failed promote
+ *             ends FAILED with no server writable. Salvage is part of the promote step
+ *             (its detail records it) rather than a step of its own: step numbers are
+ *             fo.FailoverStep's as committed, and it is idempotent by construction (a
+ *             resumed promote asks from the replica's position again, which includes
+ *             what an earlier run applied).
  *   repoint   every other replica (and the old primary of a switchover, demoted)
  *             replicates from the new primary; failures are noted, not fatal.
  *   vip       (clusters with a writer VIP) the agent of the new primary acquires it.
@@ -110,8 +121,9 @@ enum fo_fophase {
     FO_FP_COMMIT_END,  /* FailoverEnd proposed */
     FO_FP_DONE,        /* FailoverEnd committed */
     FO_FP_STOPPED,     /* leadership lost or not confirmed: nothing more (the next leader resumes) */
+    FO_FP_SALVAGE,     /* promote: the old primary's binlog tail is read and applied */
 };
-#define FO_FP_COUNT 12
+#define FO_FP_COUNT 13
 
 enum fo_fobatch {
     FO_FBATCH_NONE = 0,
@@ -161,6 +173,7 @@ enum fo_fostage {
     FO_FI_REPOINT,
     FO_FI_UNFENCE,
     FO_FI_START_IO,
+    FO_FI_PROMOTE_VARS, /* promote: VARS, the positions salvage starts after */
     FO_FI_DONE,
 };
 
@@ -202,6 +215,7 @@ struct fo_fostate_cfg {
     bool has_vip;
     bool semi_sync;
     bool has_repl_creds; /* repl_user and its password: a former primary can be demoted */
+    bool salvage;        /* failovers: salvage the old primary's binlog tail before promoting */
     unsigned max_lag_s;
     struct fo_fotimeouts t;
 };
@@ -231,6 +245,14 @@ struct fo_fostate {
     char old_pos[FO_GTIDPOS_LEN]; /* switchover: old primary's gtid_binlog_pos after the fence */
     bool old_pos_read;            /* read in this run (it may be "") */
     char detail[1024];            /* the last step's detail / the end's detail */
+    /* salvage (issue 13): what the fence learnt of the old primary's agent, and the result */
+    bool revoke_known, revoke_reached; /* this run's fence asked the agent / it answered */
+    char salvage_pos[FO_GTIDPOS_LEN];  /* the chosen replica's position asked from */
+    char salvage_detail[900];
+    bool salvaged; /* the salvage read and applied (salvaged_txns may be 0) */
+    unsigned salvaged_txns;
+    bool lost_known;    /* not salvaged and the old primary's last position is known */
+    uint64_t lost_txns; /* then: transactions it had that the new primary lacks */
     char abort_why[1024];
 };
 
@@ -256,6 +278,7 @@ enum fo_foev_type {
     FO_FE_HOOK,           /* pre_failover: status (not started) / hook_ok / detail */
     FO_FE_VIP,            /* status / detail; not_started */
     FO_FE_LEADER_LOST,    /* stop: commit nothing more */
+    FO_FE_SALVAGE,        /* status (0: read and applied) / error: detail; transactions; old_known_pos */
 };
 
 struct fo_foevent {
@@ -274,11 +297,16 @@ struct fo_foevent {
     unsigned survived;
     const char *gtid_binlog_pos;
     /* REVOKE */
+    bool agent_reached;
     bool released, mysql_fenced;
     uint64_t lease_safe_at;
     /* HOOK / VIP */
     bool not_started;
     bool hook_ok;
+    /* SALVAGE: transactions applied; the old primary's gtid_binlog_pos as last probed
+     * ("" / NULL: unknown), for the possibly-lost count when nothing was salvaged */
+    unsigned transactions;
+    const char *old_known_pos;
 };
 
 /* ------------------------------------------------------------------ actions */
@@ -296,6 +324,8 @@ enum fo_foact_type {
     FO_FA_POST_HOOK,   /* post_failover (success) / post_failover_failed; no event back */
     FO_FA_FINISHED,    /* the run is over (end committed): bookkeeping; no event back */
     FO_FA_STOP,        /* leadership not confirmed / lost: cancel everything; no event back */
+    FO_FA_SALVAGE,     /* old primary host/port's binlog after pos, applied to the new primary, until
+                          timeout_ms; skip != NULL: do not ask, answer FO_FE_SALVAGE with skip as reason */
 };
 
 struct fo_foaction {
@@ -317,6 +347,7 @@ struct fo_foaction {
     bool success;         /* POST_HOOK, FINISHED */
     bool backoff;         /* FINISHED: an automatic attempt that did not complete */
     bool counted;         /* FINISHED: the store took the end (count it in /metrics) */
+    const char *skip;     /* SALVAGE */
 };
 
 #define FO_FOACT_MAX (FO_MAX_INSTANCES_PER_CLUSTER + 4)

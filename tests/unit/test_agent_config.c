@@ -36,6 +36,7 @@ static const struct bad_case bad_cases[] = {
     {AGENT "insecure = maybe\n", "a.conf:7: [agent] insecure: 'maybe' is not yes or no"},
     {AGENT "lease_read_only = 2\n", "a.conf:7: [agent] lease_read_only: '2' is not yes or no"},
     {AGENT "fence_kill_stopped = yes\n", "a.conf:7: [agent] fence_kill_stopped: unknown key"}, /* [mysql] only */
+    {AGENT "binlog_index = /x\n", "a.conf:7: [agent] binlog_index: unknown key"},              /* [mysql] only */
     {AGENT "log_level = loud\n", "a.conf:7: [agent] log_level: 'loud' is not debug, info, warn or error"},
     {AGENT "colour = blue\n", "a.conf:7: [agent] colour: unknown key"},
     {AGENT "arp_count = 3\narp_count = 4\n", "a.conf:8: [agent] arp_count: duplicate key (first set on line 7)"},
@@ -99,6 +100,12 @@ static void test_defaults(void)
     FO_CHECK(!c.insecure);
     FO_CHECK(c.lease_read_only);    /* on by default (issue 8) */
     FO_CHECK(c.fence_kill_stopped); /* on by default (issue 11, docs/fence-stopped.md) */
+    /* Binlog salvage (docs/binlog-salvage.md): no paths unless configured, bounded. */
+    FO_CHECK_STR(c.binlog_index, "");
+    FO_CHECK_STR(c.binlog_dir, "");
+    FO_CHECK_STR(c.binlog_reader, "/usr/bin/mariadb-binlog");
+    FO_CHECK_INT(c.salvage_max_bytes, 64u << 20);
+    FO_CHECK_INT(c.salvage_timeout_ms, 10000);
     FO_CHECK(!c.mysql);
     FO_CHECK_INT(c.max_frame_bytes, 65536);
     FO_CHECK_INT(c.arp_count, 3);
@@ -158,6 +165,9 @@ static void test_full(void)
              "user = agent\n"
              "password_file = %s\n"
              "fence_kill_stopped = no\n"
+             "binlog_index = /var/lib/mysql/mysql-bin.index\n"
+             "salvage_max_bytes = 4096\n"
+             "salvage_timeout_ms = 500\n"
              "[cluster a.b-c_1]\n"
              "vip = 10.0.0.100/24 eth0\n"
              "vip = 10.0.0.100/32 eth1\n"
@@ -171,6 +181,9 @@ static void test_full(void)
     FO_CHECK(c.insecure);
     FO_CHECK(!c.lease_read_only); /* the default (yes) can be turned off */
     FO_CHECK(!c.fence_kill_stopped);
+    FO_CHECK_STR(c.binlog_index, "/var/lib/mysql/mysql-bin.index");
+    FO_CHECK_INT(c.salvage_max_bytes, 4096);
+    FO_CHECK_INT(c.salvage_timeout_ms, 500);
     FO_CHECK_INT(c.arp_count, 5);
     FO_CHECK_INT(c.max_frame_bytes, 1024);
     FO_CHECK_INT(c.log_level, FO_LOG_DEBUG);

@@ -69,8 +69,9 @@ struct sim {
     unsigned n;
     uint64_t W; /* the old primary's binlog */
     enum fo_fokind kind;
-    bool has_vip, semi, pre_hook, creds;
-    int target; /* -1 none */
+    bool has_vip, semi, pre_hook, creds, salvage;
+    unsigned salvages; /* FO_FA_SALVAGE performed */
+    int target;        /* -1 none */
     bool vip_on_old;
     int vip_holder;
     uint64_t lease_expiry; /* the agent's own clock: it drops the VIP then */
@@ -269,6 +270,7 @@ static void new_leader(struct sim *m)
     c.has_vip = m->has_vip;
     c.semi_sync = m->semi;
     c.has_repl_creds = m->creds;
+    c.salvage = m->salvage;
     c.t.step_ms = 3000;
     c.t.connect_ms = 500;
     c.t.relay_wait_ms = 2000;
@@ -478,6 +480,42 @@ static void do_revoke(struct sim *m, struct fo_foevent *ev)
     ev->error = ev->mysql_fenced ? "VIP released; mysqld fenced" : "VIP released; FenceMysql: timed out";
 }
 
+/* Issue 13: the old primary's binlog tail, applied to the chosen replica. Checked: never
+ * in a switchover, only before the chosen replica was reset or opened for writes, and
+ * never when this run's fence did not reach the old primary's agent (then skip). The
+ * old primary's agent answers when its host is up (DEAD here: the mysqld died, its host
+ * lives); a CUT host does not. A success brings the replica to the old primary's
+ * binlog (W). */
+static void do_salvage(struct sim *m, const struct pend *p, struct fo_foevent *ev, char *pos, size_t n)
+{
+    int c = find(m, m->fs.c.new_host, m->fs.c.new_port);
+    struct srv *o = &m->s[0];
+
+    m->salvages++;
+    ev->type = FO_FE_SALVAGE;
+    if (m->kind == FO_FK_SWITCHOVER) return failf(m, "a switchover salvages");
+    if (c < 0 || !m->s[c].read_only || !m->s[c].is_replica)
+        return failf(m, "salvage into %s, which is not a read-only replica", m->fs.c.new_host);
+    if (p->a.pos == NULL) return failf(m, "salvage without a start position");
+    pos_of(m->W, pos, n);
+    ev->old_known_pos = pos;
+    if (p->a.skip != NULL || o->life == CUT || chance(m, 100)) {
+        ev->status = FO_EUNREACHABLE;
+        ev->error = p->a.skip != NULL ? p->a.skip : "the old primary's agent did not answer";
+    } else if (o->life != DEAD) {
+        ev->status = FO_EBUSY;
+        ev->error = "the old primary's mysqld still answers its agent: not salvaged";
+    } else if (chance(m, 100)) {
+        ev->status = FO_ETOOBIG;
+        ev->error = "salvage_max_bytes exceeded";
+    } else {
+        ev->transactions = (unsigned)(m->W > m->s[c].applied ? m->W - m->s[c].applied : 0);
+        m->s[c].applied = m->s[c].recv = m->W > m->s[c].applied ? m->W : m->s[c].applied;
+        ev->error = "applied";
+    }
+    deliver(m, ev);
+}
+
 /* A raft commit: false if leadership was lost (the caller changes leader). */
 static bool do_commit(struct sim *m, const struct pend *p, struct fo_foevent *ev)
 {
@@ -592,6 +630,7 @@ static void perform(struct sim *m, const struct pend *p)
         }
         deliver(m, &ev);
         break;
+    case FO_FA_SALVAGE: do_salvage(m, p, &ev, pos, sizeof(pos)); break;
     default: failf(m, "unexpected pending action %d", (int)p->a.type); break;
     }
     free(smp);
@@ -612,6 +651,7 @@ static void setup(struct sim *m, uint64_t seed)
     m->semi = chance(m, 500);
     m->pre_hook = chance(m, 200);
     m->creds = chance(m, 800);
+    m->salvage = chance(m, 600);
     m->W = 20 + below(m, 20);
     m->promoted = -1;
     m->target = m->kind != FO_FK_AUTO && chance(m, 300) ? (int)(1 + below(m, m->n - 1)) : -1;
@@ -725,7 +765,7 @@ static void test_schedules(void)
     struct sim *m = calloc(1, sizeof(*m));
     const char *env = getenv("FO_SIM_SEED"), *runs_env = getenv("FO_SIM_RUNS");
     unsigned runs = runs_env ? (unsigned)strtoul(runs_env, NULL, 10) : 10000, i, failed = 0;
-    unsigned results[4] = {0}, kinds_ok[3] = {0};
+    unsigned results[4] = {0}, kinds_ok[3] = {0}, salvages = 0;
     clock_t t0 = clock();
     double secs;
 
@@ -746,12 +786,14 @@ static void test_schedules(void)
         }
         if (m->st_result >= 0 && m->st_result < 4) results[m->st_result]++;
         if (m->st_result == FO_FR_SUCCESS) kinds_ok[m->kind]++;
+        salvages += m->salvages;
     }
     secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
     printf("%u schedules in %.2f s: %u success (auto %u, manual %u, switchover %u), %u failed, %u aborted; %u "
-           "violated an invariant\n",
+           "violated an invariant; %u salvages\n",
            runs, secs, results[FO_FR_SUCCESS], kinds_ok[0], kinds_ok[1], kinds_ok[2], results[FO_FR_FAILED],
-           results[FO_FR_ABORTED], failed);
+           results[FO_FR_ABORTED], failed, salvages);
+    FO_CHECK(salvages > 0);
     FO_CHECK_INT(failed, 0);
     /* The schedules must exercise every ending, or they prove little. */
     FO_CHECK(results[FO_FR_SUCCESS] > runs / 10);

@@ -664,7 +664,115 @@ static void test_pre_hook(void)
     fo_fostate_free(&s);
 }
 
+/* ------------------------------------------------------------------ salvage (issue 13) */
+
+struct salvage_case {
+    const char *label;
+    enum fo_fokind kind;
+    bool salvage;          /* cfg.salvage */
+    const char *slave_pos; /* the chosen replica's gtid_slave_pos ("" = as binlog) */
+    bool vars_fail;        /* reading the positions failed */
+    const char *want_pos;  /* the position asked from; NULL: no SALVAGE action */
+    bool fence_unreached;  /* this run's fence did not reach the old primary's agent */
+    int status;            /* FO_FE_SALVAGE */
+    const char *text;      /* its detail */
+    const char *old_known; /* the old primary's last probed position */
+    const char *detail;    /* the promote step's detail */
+    bool lost_known;
+    uint64_t lost;
+};
+
+static const struct salvage_case salvage_cases[] = {
+    {"off: promote as before", FO_FK_AUTO, false, "", false, NULL, false, 0, NULL, NULL,
+     "db2:3306: replication reset, read_only=0", false, 0},
+    {"switchover never salvages", FO_FK_SWITCHOVER, true, "", false, NULL, false, 0, NULL, NULL,
+     "db2:3306: replication reset, read_only=0", false, 0},
+    {"applied", FO_FK_AUTO, true, "", false, "0-1-40", false, 0, "applied 5 transactions (0-1-41 .. 0-1-45)", "0-1-45",
+     "db2:3306: replication reset, read_only=0; salvage after 0-1-40: applied 5 transactions (0-1-41 .. 0-1-45)", false,
+     0},
+    /* A resumed promote: the salvaged GTIDs (old server id) are only in gtid_binlog_pos;
+     * gtid_slave_pos has the other domain. The later of both, per domain. */
+    {"position merges binlog and slave", FO_FK_MANUAL, true, "0-1-30,1-5-9", false, "0-1-40,1-5-9", false, 0,
+     "nothing to salvage", "",
+     "db2:3306: replication reset, read_only=0; salvage after 0-1-40,1-5-9: nothing to salvage", false, 0},
+    {"host down: impossible, lost counted", FO_FK_AUTO, true, "", false, "0-1-40", true, FO_EUNREACHABLE,
+     "the old primary's agent did not answer the fence (host down or agent unreachable)", "0-1-52",
+     "db2:3306: replication reset, read_only=0; salvage impossible: the old primary's agent did not answer the fence "
+     "(host down or agent unreachable); possibly lost: 12 transactions (the old primary's last probed position 0-1-52)",
+     true, 12},
+    {"cap: given up, lost unknown", FO_FK_AUTO, true, "", false, "0-1-40", false, FO_ETOOBIG, "salvage_max_bytes", "",
+     "db2:3306: replication reset, read_only=0; salvage given up: salvage_max_bytes; possibly lost: unknown (no probed "
+     "position of the old primary)",
+     false, 0},
+    {"positions unreadable: promote anyway", FO_FK_AUTO, true, "", true, NULL, false, 0, NULL, NULL,
+     "db2:3306: replication reset, read_only=0; salvage skipped: the new primary's position could not be read (no "
+     "result)",
+     false, 0},
+};
+
+static void test_salvage(void)
+{
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(salvage_cases); i++) {
+        const struct salvage_case *sc = &salvage_cases[i];
+        struct fo_fostate_cfg c;
+        struct fo_fostate s;
+        struct fo_sample smp;
+        struct fo_foevent ev = {.type = FO_FE_START};
+        struct fo_foevent reset = {.type = FO_FE_SQL, .group = FO_FG_PROMOTE_RESET};
+        char err[FO_ERRLEN];
+
+        printf("  %s\n", sc->label);
+        cfg_of(&c, sc->kind, 3, "db2");
+        c.salvage = sc->salvage;
+        FO_CHECK(fo_fostate_init(&s, &c, err) == 0);
+        /* What this run's fence learnt of the old primary's agent. */
+        s.revoke_known = sc->fence_unreached;
+        s.revoke_reached = false;
+        FO_CHECK(step(&s, &ev) == 0);
+        barrier(&s);
+        sample_of(&smp, 2, 40, 40, true);
+        FO_CHECK(sql_ok(&s, 0, FO_FG_STOP_IO_STATUS, &smp, 0) == 0);
+        FO_CHECK(sql_ok(&s, 0, FO_FG_GTID_WAIT, NULL, FO_FW_REACHED) == 0);
+        if (sc->salvage && sc->kind != FO_FK_SWITCHOVER) {
+            struct fo_foevent vars = {.type = FO_FE_SQL, .group = FO_FG_VARS};
+            FO_CHECK_INT(only(FO_FA_SQL)->group, FO_FG_VARS);
+            if (sc->vars_fail) {
+                vars.status = FO_EMYSQL;
+                vars.error = "no result";
+            } else {
+                if (sc->slave_pos[0]) snprintf(smp.gtid_slave_pos, sizeof(smp.gtid_slave_pos), "%s", sc->slave_pos);
+                vars.sample = &smp;
+            }
+            FO_CHECK(step(&s, &vars) == 0);
+        }
+        if (sc->want_pos != NULL) {
+            struct fo_foevent sv = {.type = FO_FE_SALVAGE, .status = sc->status, .error = sc->text};
+            const struct fo_foaction *a = only(FO_FA_SALVAGE);
+            FO_CHECK_STR(a->host, "db1");
+            FO_CHECK_STR(a->pos, sc->want_pos);
+            FO_CHECK_INT(a->timeout_ms, 3000);
+            FO_CHECK(sc->fence_unreached ? a->skip != NULL : a->skip == NULL);
+            FO_CHECK_STR(fo_fophase_name(s.phase), "salvage");
+            /* Nothing else is accepted meanwhile. */
+            FO_CHECK(step(&s, &reset) == FO_EINVAL);
+            sv.transactions = sc->status == 0 ? 5 : 0;
+            sv.old_known_pos = sc->old_known;
+            FO_CHECK(step(&s, &sv) == 0);
+            FO_CHECK(s.lost_known == sc->lost_known);
+            if (sc->lost_known) FO_CHECK_INT(s.lost_txns, sc->lost);
+            FO_CHECK(s.salvaged == (sc->status == 0));
+        }
+        FO_CHECK_INT(only(FO_FA_SQL)->group, FO_FG_PROMOTE_RESET);
+        FO_CHECK(step(&s, &reset) == 0);
+        FO_CHECK_STR(only(FO_FA_COMMIT_STEP)->detail, sc->detail);
+        fo_fostate_free(&s);
+    }
+}
+
 FO_TEST_MAIN(FO_T(test_table), FO_T(test_bad_init), FO_T(test_resume), FO_T(test_resume_after_vip), FO_T(test_fence),
              FO_T(test_fence_lease_wait), FO_T(test_switchover_abort_unfences), FO_T(test_switchover_refence),
              FO_T(test_choose), FO_T(test_restart_only_where_sql_runs), FO_T(test_choose_parse_error),
-             FO_T(test_promote), FO_T(test_repoint), FO_T(test_vip_and_end), FO_T(test_leadership), FO_T(test_pre_hook))
+             FO_T(test_promote), FO_T(test_repoint), FO_T(test_vip_and_end), FO_T(test_leadership), FO_T(test_pre_hook),
+             FO_T(test_salvage))
