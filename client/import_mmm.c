@@ -412,7 +412,7 @@ static int role_host(void *arg, const char *name, char err[FO_ERRLEN])
 static int role_ip(void *arg, const char *ip, char err[FO_ERRLEN])
 {
     struct role_ctx *rc = arg;
-    char vip[FO_VIP_LEN + 8], why[FO_ERRLEN];
+    char vip[FO_NAME_LEN + 16], why[FO_ERRLEN]; /* an item is shorter than FO_NAME_LEN */
 
     snprintf(vip, sizeof vip, "%s/%u", ip, rc->prefix);
     if (strlen(vip) >= FO_VIP_LEN || fo_parse_cidr4(vip, why) != 0)

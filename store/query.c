@@ -539,7 +539,7 @@ static int count_rows(struct fo_store *s, const char *sql, int64_t *out, char er
 int fo_store_check_room(struct fo_store *s, const struct fo_limits_cfg *l, unsigned add_clusters, unsigned add_servers,
                         char err[FO_ERRLEN])
 {
-    int64_t n;
+    int64_t n = 0;
     int rc;
 
     if (add_clusters > 0) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mysql/sample.h"
 #include "common/err.h"
 #include "controller/act/failover.h"
 #include "controller/admin/web.h"
@@ -49,7 +50,7 @@ static void kbool(struct fo_buf *b, const char *k, bool v)
 
 static void kaddr(struct fo_buf *b, const char *k, const char *host, uint16_t port)
 {
-    char buf[FO_ADDR_LEN];
+    char buf[FO_SAMPLE_HOST_LEN + 16]; /* hosts come from samples too (Master_Host) */
 
     if (host[0] == '\0')
         buf[0] = '\0';
