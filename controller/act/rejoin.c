@@ -8,11 +8,16 @@
  *    reason naming them, never rejoined. This is judged before anything rewrites its
  *    gtid_slave_pos (MASTER_DEMOTE_TO_SLAVE would hide the divergence), and an instance
  *    whose gtid_binlog_state is unknown is not rejoined at all;
- *  - an instance that does not replicate from the primary (a former primary coming
- *    back, a replica left pointing at a dead source) and has nothing errant is
+ *  - an instance that does not replicate from the primary and has nothing errant is
  *    repointed with MASTER_USE_GTID=slave_pos (+ MASTER_DEMOTE_TO_SLAVE=1 if it has no
  *    source), guarded by its gtid_binlog_state: if it changed since the sample that
- *    was judged, nothing is rewritten;
+ *    was judged, nothing is rewritten. That is a former primary coming back (no
+ *    source), and a replica whose source is a member that is not a healthy replica of
+ *    the primary: DOWN, not replicating, or the former primary of the last failover
+ *    still named with both threads stopped (the failover's repoint step did not reach
+ *    it, e.g. its STOP SLAVE timed out). A chain through healthy replicas is allowed;
+ *    a source outside the cluster, or a member in maintenance or not seen right now,
+ *    is noted and left alone (source_of);
  *  - a replica whose replication broke (an IO or SQL thread stopped on an error, e.g.
  *    1236 after a divergence) is looked at again: errant -> quarantined, IO error 1236
  *    (the primary cannot serve it) -> quarantined, anything else -> recorded;
@@ -73,6 +78,7 @@ struct rejoin_op {
     char broken[FO_ERRTEXT_LEN + 64]; /* OP_CONFIRM: the replication error, or "" */
     char state[FO_GTIDSTATE_LEN];     /* OP_CONFIRM: the instance's gtid_binlog_state judged */
     char what[256];                   /* OP_REPOINT / OP_IO_START: for the decision */
+    char wrong[160];                  /* why its source is wrong (a replica to repoint), or "" */
     char note_key[96];                /* the last note recorded (see note()) */
     uint64_t note_at;
 };
@@ -80,7 +86,7 @@ struct rejoin_op {
 struct member {
     char host[FO_HOST_LEN];
     uint16_t port;
-    int role;
+    bool maintenance;
 };
 
 struct check_ctx {
@@ -452,8 +458,13 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
     stmts[n++] = change;
     if (c->semi_sync) stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=1";
     stmts[n++] = "START SLAVE";
-    snprintf(op->what, sizeof(op->what), "repointed to the primary %s:%u%s", c->primary_host, c->primary_port,
-             demote ? " (demoted former primary)" : "");
+    if (demote)
+        snprintf(op->what, sizeof(op->what), "repointed to the primary %s:%u (demoted former primary)", c->primary_host,
+                 c->primary_port);
+    else
+        fit(op->what, sizeof(op->what), "repointed to the primary %s:%u (it replicated from %.64s:%u, %s)",
+            c->primary_host, c->primary_port, s->master_host, s->master_port,
+            op->wrong[0] ? op->wrong : "not the primary");
     run_op(op, c, OP_REPOINT, op->host, op->port, stmts, n);
     memset(change, 0, sizeof(change));
 }
@@ -656,20 +667,97 @@ static void restart_io(struct check_ctx *cx, struct rejoin_op *op, const struct 
     run_op(op, cx->c, OP_IO_START, op->host, op->port, io, 1);
 }
 
-/* 1 if s replicates from the primary, 2 from another member that is a replica (a
- * chain, allowed), 0 otherwise. Addresses compare canonically (fo_addr_same), so a
+/* Where a replica's source stands. Addresses compare canonically (fo_addr_same), so a
  * replica naming the primary by another spelling is not repointed. */
-static int source_of(const struct check_ctx *cx, const struct fo_sample *s)
+enum src_kind {
+    SRC_NONE = 0, /* not a replica (a former primary coming back): judged, repointed */
+    SRC_PRIMARY,  /* the designated primary */
+    SRC_CHAIN,    /* a member that is itself a healthy replica of the primary (allowed) */
+    SRC_WRONG,    /* a member that is not the primary nor a healthy replica of it: repointed */
+    SRC_UNSURE,   /* a member whose state is not known now: judged again later */
+    SRC_OUTSIDE,  /* not a member: a problem shown in topology, not ours to fix */
+};
+
+static int member_index(const struct check_ctx *cx, const char *host, uint16_t port)
 {
     unsigned k;
 
-    if (!s->is_replica) return 0;
-    if (is_primary(cx->c, s->master_host, s->master_port)) return 1;
     for (k = 0; k < cx->n; k++)
-        if (cx->m[k].role == FO_ROLE_REPLICA &&
-            fo_addr_same(s->master_host, s->master_port, cx->m[k].host, cx->m[k].port))
-            return 2;
-    return 0;
+        if (fo_addr_same(host, port, cx->m[k].host, cx->m[k].port)) return (int)k;
+    return -1;
+}
+
+/* What member k is as a source, judged on the monitor's view of it:
+ *  - SRC_CHAIN: it replicates, both threads running, from the primary or from a member
+ *    that is SRC_CHAIN itself (depth bounds a loop of sources);
+ *  - SRC_WRONG: it is DOWN, is not a replica, replicates from elsewhere, or its
+ *    replication stopped on an error: what it serves is not (or no longer) the
+ *    primary's stream;
+ *  - SRC_UNSURE: in maintenance (a DBA's), not seen right now but not DOWN, or its
+ *    threads are connecting or were stopped without an error (an operator's, or a
+ *    moment): one such sample must not undo a chain a DBA built. */
+static enum src_kind member_as_source(const struct check_ctx *cx, unsigned k, unsigned depth, const char **why)
+{
+    const struct fo_sample *ms;
+    struct fo_watch_view v;
+    char ignored[FO_ERRTEXT_LEN + 64];
+    bool fatal;
+    int up;
+
+    if (cx->m[k].maintenance) return SRC_UNSURE;
+    if (!fo_monitor_view(cx->fe->ctl, cx->c->name, cx->m[k].host, cx->m[k].port, &v)) return SRC_UNSURE;
+    if (v.health == FO_HEALTH_DOWN) {
+        *why = "which is down";
+        return SRC_WRONG;
+    }
+    if (!v.last_ok || !v.has_sample) return SRC_UNSURE;
+    ms = v.sample;
+    *why = "which is not the primary nor a working replica of it";
+    if (!ms->is_replica || ms->n_sources > 1) return SRC_WRONG;
+    if (is_primary(cx->c, ms->master_host, ms->master_port)) {
+        up = -1;
+    } else {
+        up = member_index(cx, ms->master_host, ms->master_port);
+        if (up < 0 || (unsigned)up == k || depth >= cx->n) return SRC_WRONG;
+    }
+    if (broken(ms, ignored, sizeof(ignored), &fatal)) {
+        *why = "whose replication stopped on an error";
+        return SRC_WRONG;
+    }
+    if (ms->io_running != FO_THREAD_YES || ms->sql_running != FO_THREAD_YES) return SRC_UNSURE;
+    return up < 0 ? SRC_CHAIN : member_as_source(cx, (unsigned)up, depth + 1, why);
+}
+
+/* True if host:port is the former primary of the cluster's latest failover, which
+ * succeeded: a replica of it that the failover's repoint step could not reach (its
+ * STOP SLAVE timed out) is left with both threads stopped, pointing at it. */
+static bool old_primary_of_last_failover(const struct check_ctx *cx, const char *host, uint16_t port)
+{
+    struct last_failover l = {0};
+
+    fo_store_each_failover(cx->fe->ctl->store, cx->c->name, 1, take_last, &l);
+    return l.found && l.f.result == 1 /* success */ && fo_addr_same(l.f.old_host, l.f.old_port, host, port) &&
+           !is_primary(cx->c, host, port);
+}
+
+static enum src_kind source_of(const struct check_ctx *cx, const struct fo_sample *s, const char **why)
+{
+    enum src_kind k;
+    int m;
+
+    if (!s->is_replica) return SRC_NONE;
+    if (is_primary(cx->c, s->master_host, s->master_port)) return SRC_PRIMARY;
+    if ((m = member_index(cx, s->master_host, s->master_port)) < 0) return SRC_OUTSIDE;
+    k = member_as_source(cx, (unsigned)m, 0, why);
+    /* The former primary may have rejoined meanwhile (a healthy replica now): a
+     * replica still pointing at it with both threads stopped was missed by the
+     * failover, not chained by a DBA. */
+    if (k == SRC_CHAIN && s->io_running == FO_THREAD_NO && s->sql_running == FO_THREAD_NO &&
+        old_primary_of_last_failover(cx, s->master_host, s->master_port)) {
+        *why = "the former primary, with both threads stopped (missed by the failover's repoint)";
+        return SRC_WRONG;
+    }
+    return k;
 }
 
 static int check_instance(void *data, const struct fo_store_instance *i)
@@ -680,8 +768,9 @@ static int check_instance(void *data, const struct fo_store_instance *i)
     struct rejoin_op *op;
     struct fo_watch_view v;
     char why[FO_ERRTEXT_LEN + 64];
-    bool fatal;
-    int src;
+    bool fatal = false;
+    enum src_kind src;
+    const char *wrong = "";
 
     if (is_primary(cx->c, i->host, i->port)) {
         /* What was pending against it as a stray (a repeated fence) no longer applies. */
@@ -709,9 +798,23 @@ static int check_instance(void *data, const struct fo_store_instance *i)
         }
         return 0;
     }
-    src = source_of(cx, s);
-    if (src != 0 && !broken(s, why, sizeof(why), &fatal)) {
-        if (src == 1 && s->io_running == FO_THREAD_NO) {
+    src = source_of(cx, s, &wrong);
+    if (src == SRC_OUTSIDE || src == SRC_UNSURE) {
+        /* Outside: `topology` shows the problem; the DBA's source is not ours to change.
+         * Unsure: judged again on the next sample. Noted only if it does not replicate. */
+        if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES) {
+            if ((op = op_get(fe, i->cluster, i->host, i->port)) != NULL && uv_now(fe->ctl->loop) >= op->next_ms)
+                note(op, src == SRC_OUTSIDE ? "cannot_rejoin" : "rejoin_waiting",
+                     src == SRC_OUTSIDE
+                         ? "%s:%u replicates from %s:%u, outside the cluster: not repointed, left to a DBA"
+                         : "%s:%u replicates from %s:%u, a member whose state is not known now (or in "
+                           "maintenance): not repointed yet",
+                     op->host, op->port, s->master_host, s->master_port);
+        }
+        return 0;
+    }
+    if ((src == SRC_PRIMARY || src == SRC_CHAIN) && !broken(s, why, sizeof(why), &fatal)) {
+        if (src == SRC_PRIMARY && s->io_running == FO_THREAD_NO) {
             if ((op = op_get(fe, i->cluster, i->host, i->port)) != NULL && uv_now(fe->ctl->loop) >= op->next_ms)
                 restart_io(cx, op, s);
         } else if (op != NULL && s->io_running == FO_THREAD_YES) {
@@ -720,10 +823,13 @@ static int check_instance(void *data, const struct fo_store_instance *i)
         return 0;
     }
     if ((op = op_get(fe, i->cluster, i->host, i->port)) == NULL || uv_now(fe->ctl->loop) < op->next_ms) return 0;
-    if (src == 0) {
+    if (src == SRC_NONE || src == SRC_WRONG) {
+        /* Its replication error, if any, is about the wrong source: only errant
+         * transactions keep it from being repointed. */
         why[0] = '\0';
         fatal = false;
     }
+    snprintf(op->wrong, sizeof(op->wrong), "%s", src == SRC_WRONG ? wrong : "");
     judge(cx, op, s, why, fatal);
     return 0;
 }
@@ -735,7 +841,7 @@ static int collect_member(void *data, const struct fo_store_instance *i)
     if (cx->n == FO_MAX_INSTANCES_PER_CLUSTER) return 1;
     snprintf(cx->m[cx->n].host, sizeof(cx->m[cx->n].host), "%s", i->host);
     cx->m[cx->n].port = i->port;
-    cx->m[cx->n].role = i->role;
+    cx->m[cx->n].maintenance = i->maintenance;
     cx->n++;
     return 0;
 }
