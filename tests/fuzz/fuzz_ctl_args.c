@@ -69,8 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         TERMINATED(a.password_file);
         TERMINATED(a.vip);
         CHECK(a.n_reader_vips <= FO_MAX_READER_VIPS);
-        /* help and --version talk to nobody: no address or TLS files. */
-        int talks = a.cmd != FO_CTL_HELP && a.cmd != FO_CTL_VERSION;
+        /* help and --version talk to nobody: no address or TLS files; an import without
+         * --apply only prints its plan (no controller either). */
+        int offline_import = (a.cmd == FO_CTL_IMPORT_MHA || a.cmd == FO_CTL_IMPORT_MMM) && !a.apply;
+        int talks = a.cmd != FO_CTL_HELP && a.cmd != FO_CTL_VERSION && !offline_import;
+        if (a.cmd == FO_CTL_IMPORT_MHA || a.cmd == FO_CTL_IMPORT_MMM) TERMINATED(a.file);
         if (talks) CHECK(a.controller[0] != '\0' && strrchr(a.controller, ':') != NULL);
         if (talks && !a.insecure) CHECK(a.ca_file[0] != '\0' && a.cert_file[0] != '\0' && a.key_file[0] != '\0');
         (void)fo_ctl_cmd_is_write(a.cmd);
