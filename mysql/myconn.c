@@ -44,6 +44,7 @@ struct fo_myconn {
     uv_poll_t poll;       /* the connection's socket, set up at the first wait */
     uv_timer_t lib_timer; /* Connector/C's own MYSQL_WAIT_TIMEOUT requests */
     bool poll_inited;
+    int poll_events; /* what poll watches now (0: stopped) */
     bool connected;
     bool closing;
     unsigned open_handles;
@@ -51,6 +52,7 @@ struct fo_myconn {
     fo_myconn_cb cb; /* of the operation in progress */
     void *data;
     fo_myconn_close_cb close_cb;
+    fo_myconn_idle_cb idle_cb; /* fo_myconn_watch_idle; NULL = stop watching between operations */
     struct resolve *resolve;
     int status; /* of the last completed operation */
     char err[ERRTEXT];
@@ -286,6 +288,51 @@ static int connect_outcome(struct fo_myconn *c, int status)
     return status;
 }
 
+/* The events watched while Connector/C waits to read, and between operations when
+ * the owner watches the idle connection: the same set, so that libuv leaves the
+ * epoll registration alone from one to the other. */
+static int read_events(const struct fo_myconn *c)
+{
+    return c->idle_cb != NULL ? UV_READABLE | UV_DISCONNECT : UV_READABLE;
+}
+
+static bool ensure_poll(struct fo_myconn *c)
+{
+    if (c->poll_inited) return true;
+    if (uv_poll_init(c->loop, &c->poll, (int)mysql_get_socket(c->m)) != 0) return false;
+    c->poll.data = c;
+    c->poll_inited = true;
+    c->open_handles++;
+    return true;
+}
+
+/* Watches events (0: stops). libuv's uv_poll_start always takes the descriptor out
+ * of epoll and puts it back (two epoll_ctl calls), even for the events it already
+ * watches, so an unchanged set is left alone: a probe on an idle connection then
+ * costs no epoll_ctl call at all. */
+static int poll_set(struct fo_myconn *c, int events)
+{
+    int rc = 0;
+
+    if (events == c->poll_events) return 0;
+    if (events != 0)
+        rc = uv_poll_start(&c->poll, events, poll_cb);
+    else
+        uv_poll_stop(&c->poll);
+    c->poll_events = rc == 0 ? events : 0;
+    return rc;
+}
+
+/* Between operations: keep watching for the owner (myconn.h), or stop. */
+static void idle(struct fo_myconn *c)
+{
+    if (c->idle_cb != NULL && c->connected) {
+        if (ensure_poll(c) && poll_set(c, read_events(c)) == 0) return;
+        /* Not watchable: the owner notices a dead peer at the next operation. */
+    }
+    if (c->poll_inited) poll_set(c, 0);
+}
+
 static void complete(struct fo_myconn *c, int status, MYSQL_RES *res)
 {
     fo_myconn_cb cb = c->cb;
@@ -297,7 +344,7 @@ static void complete(struct fo_myconn *c, int status, MYSQL_RES *res)
     c->status = status;
     uv_timer_stop(&c->lib_timer);
     cb(c->data, status, res);
-    if (!c->closing && c->op == OP_NONE && c->poll_inited) uv_poll_stop(&c->poll);
+    if (!c->closing && c->op == OP_NONE) idle(c);
 }
 
 static void fail_op(struct fo_myconn *c, int status, const char *why)
@@ -310,26 +357,18 @@ static void watch(struct fo_myconn *c, int wait)
 {
     int events = 0;
 
-    if (wait & MYSQL_WAIT_READ) events |= UV_READABLE;
+    if (wait & MYSQL_WAIT_READ) events |= read_events(c);
     if (wait & MYSQL_WAIT_WRITE) events |= UV_WRITABLE;
     if (wait & MYSQL_WAIT_EXCEPT) events |= UV_PRIORITIZED;
     if (wait & MYSQL_WAIT_TIMEOUT)
         uv_timer_start(&c->lib_timer, lib_timer_cb, mysql_get_timeout_value_ms(c->m), 0);
     else
         uv_timer_stop(&c->lib_timer);
-    if (!c->poll_inited) {
-        if (uv_poll_init(c->loop, &c->poll, (int)mysql_get_socket(c->m)) != 0) {
-            fail_op(c, FO_EIO, "cannot watch the connection socket");
-            return;
-        }
-        c->poll.data = c;
-        c->poll_inited = true;
-        c->open_handles++;
+    if (!ensure_poll(c)) {
+        fail_op(c, FO_EIO, "cannot watch the connection socket");
+        return;
     }
-    if (events != 0)
-        uv_poll_start(&c->poll, events, poll_cb);
-    else
-        uv_poll_stop(&c->poll);
+    poll_set(c, events);
 }
 
 /* wait: what a *_start / *_cont call returned; status and res: the outcome, valid
@@ -421,13 +460,17 @@ static void poll_cb(uv_poll_t *h, int status, int events)
     struct fo_myconn *c = h->data;
     int ready = 0;
 
-    if (c->closing || c->op == OP_NONE) return;
+    if (c->closing) return;
+    if (c->op == OP_NONE) {
+        if (c->idle_cb != NULL && c->connected) c->idle_cb(c->data, status, events);
+        return;
+    }
     if (status == 0 && refuse_plain_server(c)) {
         complete(c, FO_EMYSQL, NULL); /* c->err says why; the caller closes c */
         return;
     }
     if (status < 0) ready = MYSQL_WAIT_READ | MYSQL_WAIT_WRITE; /* let Connector/C see the error */
-    if (events & UV_READABLE) ready |= MYSQL_WAIT_READ;
+    if (events & (UV_READABLE | UV_DISCONNECT)) ready |= MYSQL_WAIT_READ;
     if (events & UV_WRITABLE) ready |= MYSQL_WAIT_WRITE;
     if (events & UV_PRIORITIZED) ready |= MYSQL_WAIT_EXCEPT;
     step(c, ready);
@@ -560,4 +603,11 @@ void fo_myconn_next_result(struct fo_myconn *c, fo_myconn_cb cb)
     begin_op(c, OP_NEXT, cb);
     wait = mysql_next_result_start(&ret, c->m);
     settle(c, wait, next_status(ret), NULL);
+}
+
+void fo_myconn_watch_idle(struct fo_myconn *c, fo_myconn_idle_cb cb)
+{
+    assert(!c->closing);
+    c->idle_cb = cb;
+    if (c->op == OP_NONE && c->connected) idle(c);
 }

@@ -21,8 +21,8 @@
  * - An operation that Connector/C completes without waiting calls back before the
  *   function returns. A callback may start the next operation or close the
  *   connection; the connection stays valid until close_cb.
- * - Between operations nothing is watched: a connection left open stays quiet (a
- *   peer that hangs up is noticed by the next operation).
+ * - Between operations nothing is watched (a peer that hangs up is noticed by the
+ *   next operation), unless the owner asked for it with fo_myconn_watch_idle.
  *
  * Security (DESIGN.md §10, common/config.h "MySQL connections"): every connection
  * may use only the authentication plugins of fo_mysql_auth_plugins(mode), so the
@@ -120,6 +120,22 @@ void fo_myconn_store_result(struct fo_myconn *c, fo_myconn_cb cb);
  * mysql_more_results says so): status 0 (read it as after fo_myconn_query),
  * FO_EMYSQL or FO_ENOTFOUND. Connected only. */
 void fo_myconn_next_result(struct fo_myconn *c, fo_myconn_cb cb);
+
+/* Something happened on the socket of a connected connection between operations
+ * (fo_myconn_watch_idle): status < 0 is libuv's error, events the UV_READABLE /
+ * UV_DISCONNECT that arrived. Nothing has been read; the callback may look
+ * (recv with MSG_PEEK), start an operation or close the connection. While the
+ * condition lasts (level-triggered) it fires on every loop iteration, so it must do
+ * one of the last two unless the event was spurious (nothing to read, no error). */
+typedef void (*fo_myconn_idle_cb)(void *data, int status, int events);
+
+/* Keeps the socket watched for as long as the connection lives, also between
+ * operations, when cb fires on any event (cb NULL: not between operations, the
+ * default). For persistent connections (controller/probe/prober.c): the socket
+ * stays in epoll with the same events across operations, so running a query on an
+ * idle connection costs no epoll_ctl call. Takes effect when the next operation
+ * completes, or at once on a connected connection between operations. */
+void fo_myconn_watch_idle(struct fo_myconn *c, fo_myconn_idle_cb cb);
 
 /* The Connector/C handle, for inspection only (mysql_errno, mysql_error,
  * mysql_field_count, mysql_more_results): no I/O on it. Valid until fo_myconn_close. */

@@ -1,10 +1,9 @@
 /* The probe state machine (see prober.h). Between probes the idle connection's socket
- * is watched by a uv_poll of this file, separate from the one mysql/myconn.c drives
- * Connector/C with: libuv allows one active poll per descriptor, and the two are
- * never active together -- myconn stops its own when an operation completes (after
- * the callback returns, which is why watching starts from a check handle, later in
- * the same loop iteration), and this file stops its own before it starts the next
- * operation or closes the connection. */
+ * stays watched by mysql/myconn.c's own poll (fo_myconn_watch_idle): one epoll
+ * registration for the connection's life, with the same events while a query waits
+ * for its reply and while the connection is idle, so a probe on an open connection
+ * costs no epoll_ctl call (bench/scale --perf showed them at 12-15 % of the leader's
+ * CPU when each phase stopped and started a poll). */
 #include "controller/probe/prober.h"
 
 #include <errmsg.h>
@@ -24,24 +23,12 @@
  * the reading of its result. */
 enum phase { PH_IDLE, PH_CONNECT, PH_Q1, PH_Q2 };
 
-/* The watch on an idle connection's socket. Its own allocation: it is closed with
- * the connection and freed in its close callback, which may come after the probe
- * itself is freed (p is then NULL). */
-struct idle_watch {
-    uv_poll_t poll;
-    struct fo_probe *p;
-    bool active;
-};
-
 struct fo_probe {
     uv_loop_t *loop;
-    uv_timer_t timer; /* interval wait in PH_IDLE, deadline otherwise */
-    uv_check_t arm;   /* starts the idle watch once myconn has let go of the socket */
-    unsigned open_handles;
-    /* Kept between attempts only after a success: every failure drops it. */
+    uv_timer_t timer; /* interval wait in PH_IDLE, the attempt's deadline otherwise */
+    /* Kept between attempts only after a success: every failure drops it. Its socket
+     * is watched between probes (idle_event). */
     struct fo_myconn *conn;
-    struct idle_watch *watch; /* of conn, once it went idle after a success */
-    bool watch_failed;        /* conn's socket cannot be watched: probe it as before */
     /* Immediate retries made for the attempt in progress (prober.h); `retry_why` says
      * after what the first was made, for the report. Cleared when the attempt reports. */
     unsigned retries;
@@ -61,7 +48,11 @@ struct fo_probe {
     uint64_t start_ns;
     uint64_t start_ms;
     bool closing;
-    struct fo_sample sample;
+    /* The attempt's sample, allocated when it starts and freed when it reports: a
+     * struct fo_sample is about 10 KB (fixed GTID buffers) and the monitor keeps its
+     * own copy, so holding one per probe between attempts would double that per
+     * watched server (issue 12: 10,000 servers within 300 MB). */
+    struct fo_sample *sample;
 };
 
 static void arm_timer(struct fo_probe *p, uint64_t ms);
@@ -73,37 +64,15 @@ static void handle_closed(uv_handle_t *h)
 {
     struct fo_probe *p = h->data;
 
-    if (--p->open_handles > 0) return;
     memset(p->password, 0, sizeof(p->password));
+    free(p->sample);
     free(p);
 }
 
-static void watch_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-/* Stops watching the idle connection: before any operation on it. */
-static void unwatch(struct fo_probe *p)
-{
-    uv_check_stop(&p->arm);
-    if (p->watch != NULL && p->watch->active) {
-        uv_poll_stop(&p->watch->poll);
-        p->watch->active = false;
-    }
-}
-
-/* Drops the connection; no callback of it fires afterwards. The watch leaves epoll
- * before the descriptor is closed. */
+/* Drops the connection; no callback of it fires afterwards (its poll leaves epoll
+ * before the descriptor is closed: mysql/myconn.h). */
 static void drop_conn(struct fo_probe *p)
 {
-    unwatch(p);
-    if (p->watch != NULL) {
-        p->watch->p = NULL;
-        uv_close((uv_handle_t *)&p->watch->poll, watch_closed);
-        p->watch = NULL;
-    }
-    p->watch_failed = false;
     if (p->conn == NULL) return;
     fo_myconn_close(p->conn, NULL);
     p->conn = NULL;
@@ -134,7 +103,11 @@ static void report(struct fo_probe *p, enum fo_probe_outcome outcome, const char
 
     p->retries = 0;
     p->retry_why = NULL;
-    p->cb(p->data, p, outcome, outcome == FO_PROBE_OK ? &p->sample : NULL, ms, error);
+    p->cb(p->data, p, outcome, outcome == FO_PROBE_OK ? p->sample : NULL, ms, error);
+    /* The callback may have closed the probe (freed in handle_closed) or kicked it
+     * (a new attempt starts from the timer, later): the sample is ours to free. */
+    free(p->sample);
+    p->sample = NULL;
 }
 
 static void fail(struct fo_probe *p, enum fo_probe_outcome outcome, const char *fmt, ...)
@@ -239,17 +212,21 @@ static void conn_failed(struct fo_probe *p, int status, const char *what)
 /* Something happened on the idle connection (prober.h). A look without consuming
  * tells a spurious wake-up (nothing to read, no error) from the rest: EOF, an error
  * (reset), or bytes the server sent unasked, which on an idle session it does only
- * to end it (an error packet before closing). */
-static void idle_event(uv_poll_t *h, int status, int events)
+ * to end it (an error packet before closing). The watch is level-triggered, so every
+ * other case drops the connection. */
+static void idle_event(void *data, int status, int events)
 {
-    struct idle_watch *iw = h->data;
-    struct fo_probe *p = iw->p;
+    struct fo_probe *p = data;
     const char *why;
     ssize_t n;
     char b;
     int fd;
 
-    if (p == NULL || p->closing || p->phase != PH_IDLE || p->conn == NULL || !iw->active) return;
+    if (p->closing || p->conn == NULL) return;
+    if (p->phase != PH_IDLE) { /* not reached: myconn calls only between operations */
+        drop_conn(p);
+        return;
+    }
     fd = (int)mysql_get_socket(fo_myconn_mysql(p->conn));
     n = status < 0 || fd < 0 ? -1 : recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && status >= 0 && fd >= 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) &&
@@ -262,40 +239,10 @@ static void idle_event(uv_poll_t *h, int status, int events)
     if (!retry_now(p, 1, why)) drop_conn(p); /* not reached: an idle probe has no retry pending */
 }
 
-/* Runs from the check phase after a success, once myconn has stopped its own poll. */
-static void arm_cb(uv_check_t *c)
-{
-    struct fo_probe *p = c->data;
-    struct idle_watch *iw;
-    int fd;
-
-    uv_check_stop(c);
-    if (p->closing || p->phase != PH_IDLE || p->conn == NULL || p->watch_failed) return;
-    if (p->watch == NULL) {
-        fd = (int)mysql_get_socket(fo_myconn_mysql(p->conn));
-        if (fd < 0 || (iw = calloc(1, sizeof(*iw))) == NULL) {
-            p->watch_failed = true;
-            return;
-        }
-        if (uv_poll_init(p->loop, &iw->poll, fd) != 0) {
-            /* Probing still works, only without the fast path for this connection. */
-            free(iw);
-            p->watch_failed = true;
-            return;
-        }
-        iw->poll.data = iw;
-        iw->p = p;
-        p->watch = iw;
-    }
-    if (uv_poll_start(&p->watch->poll, UV_READABLE | UV_DISCONNECT, idle_event) == 0) p->watch->active = true;
-}
-
 static void succeed(struct fo_probe *p)
 {
     p->failures = 0;
     schedule_next(p);
-    /* Watching starts after myconn's callback has returned (see the top of the file). */
-    if (p->conn != NULL) uv_check_start(&p->arm, arm_cb);
     report(p, FO_PROBE_OK, NULL);
 }
 
@@ -308,7 +255,7 @@ static int parse_q1(struct fo_probe *p, MYSQL_RES *res, char err[FO_ERRLEN])
 
     if (mysql_num_rows(res) != 1 || (row = mysql_fetch_row(res)) == NULL)
         return fo_errf(err, FO_EPROTO, "expected one row from the variables query");
-    return fo_sample_parse_vars(&p->sample, n, (const char *const *)row, err);
+    return fo_sample_parse_vars(p->sample, n, (const char *const *)row, err);
 }
 
 /* Every row of SHOW ALL SLAVES STATUS (or SHOW SLAVE STATUS) goes to the parser,
@@ -342,7 +289,7 @@ static int parse_q2(struct fo_probe *p, MYSQL_RES *res, char err[FO_ERRLEN])
     if (r < rows)
         rc = fo_errf(err, FO_EPROTO, "replication status: row %u of %llu missing", r + 1, (unsigned long long)rows);
     else
-        rc = fo_sample_parse_replication(&p->sample, (unsigned)rows, n, names, rows > 0 ? values : NULL, err);
+        rc = fo_sample_parse_replication(p->sample, (unsigned)rows, n, names, rows > 0 ? values : NULL, err);
     if (values != stack_values) free(values);
     return rc;
 }
@@ -426,6 +373,7 @@ static void connected(void *data, int status, MYSQL_RES *res)
         conn_failed(p, status, "connect");
         return;
     }
+    fo_myconn_watch_idle(p->conn, idle_event);
     arm_timer(p, p->opts.read_timeout_ms);
     run_query(p, PH_Q1);
 }
@@ -434,10 +382,17 @@ static void begin_attempt(struct fo_probe *p)
 {
     char err[FO_ERRLEN];
 
-    unwatch(p); /* before Connector/C touches the socket again */
     p->start_ms = uv_now(p->loop);
     p->start_ns = uv_hrtime();
-    memset(&p->sample, 0, sizeof(p->sample));
+    /* A retry reuses the attempt's sample (calloc'd once, wiped for the retry). */
+    if (p->sample == NULL)
+        p->sample = calloc(1, sizeof(*p->sample));
+    else
+        memset(p->sample, 0, sizeof(*p->sample));
+    if (p->sample == NULL) {
+        fail(p, FO_PROBE_FAILED, "out of memory");
+        return;
+    }
     if (p->reconnect) {
         p->reconnect = false;
         drop_conn(p);
@@ -504,9 +459,6 @@ struct fo_probe *fo_probe_start(uv_loop_t *loop, const char *host, uint16_t port
     p->phase = PH_IDLE;
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
-    uv_check_init(loop, &p->arm);
-    p->arm.data = p;
-    p->open_handles = 2;
     arm_timer(p, 0);
     return p;
 }
@@ -535,5 +487,4 @@ void fo_probe_close(struct fo_probe *p)
     p->closing = true;
     drop_conn(p);
     uv_close((uv_handle_t *)&p->timer, handle_closed);
-    uv_close((uv_handle_t *)&p->arm, handle_closed);
 }

@@ -36,8 +36,10 @@
  * each probe costs two small queries on an already-open connection, i.e. a handful
  * of syscalls and two result sets of one row; there is no per-probe allocation
  * beyond Connector/C's result buffers (and a row array for a replica of more than
- * FO_PROBE_STACK_SOURCES sources), timers are libuv's heap (O(log n)), an idle
- * connection is one more epoll registration, and reports go to the caller, which
+ * FO_PROBE_STACK_SOURCES sources; the attempt's struct fo_sample lives only until it
+ * reports), timers are libuv's heap (O(log n)), a connection is one epoll
+ * registration for its whole life (the same events while a query waits and while it
+ * is idle, so no epoll_ctl per probe), and reports go to the caller, which
  * proposes a raft command only when an instance's state changes. Connects are the
  * expensive part and happen only after failures.
  *
