@@ -88,7 +88,9 @@ def two_writable(rig):
         def both():
             if not any(len(w) > 1 and 3 in w for _t, w in rig.wsmp.worst):
                 raise NotYet("no sample with db3 writable beside the primary yet")
-            if extra.acked_count() < 5:
+            # failoverd fences the stray writer within a probe or two (that is its job), so
+            # the rogue writer may get only a few acknowledgements in: one is enough.
+            if extra.acked_count() < 1:
                 raise NotYet(f"rogue writer: {extra.acked_count()} acks; {extra.last_errors(2)}")
             return True
         wait_for(both, 20, "two writable servers taking writes", interval=0.02)
