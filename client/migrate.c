@@ -179,6 +179,12 @@ int fo_ctl_run_import(const struct fo_ctl_args *a, struct fo_ctl_tls *tls)
     return rc;
 }
 
+/* HOST:PORT as failoverctl prints and registers it ([v6]:port for IPv6 hosts). */
+static void fmt_addr(char *out, size_t n, const char *host, unsigned port)
+{
+    snprintf(out, n, strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u", host, port);
+}
+
 /* ------------------------------------------------------------ cluster discover */
 
 static int parent_of(const Fo__DiscoverResp *d, size_t i)
@@ -198,7 +204,7 @@ static void server_line(struct fo_buf *b, const Fo__DiscoveredServer *s, unsigne
 {
     char addr[FO_ADDR_LEN + 8], text[512];
 
-    snprintf(addr, sizeof addr, strchr(s->host, ':') != NULL ? "[%s]:%u" : "%s:%u", s->host, s->port);
+    fmt_addr(addr, sizeof addr, s->host, s->port);
     fo_buf_printf(b, "%*s%s%s", (int)(depth * 3), "", depth > 0 ? "`- " : "", addr);
     if (!s->reached) {
         fo_text_escape(text, sizeof text, s->error, strlen(s->error));
@@ -247,7 +253,7 @@ static void render_discover(struct fo_buf *b, const struct fo_ctl_args *a, const
             const Fo__DiscoveredServer *s = d->servers[i];
             char addr[FO_ADDR_LEN + 8];
             fo_ctl_json_open(&w, NULL, '{');
-            snprintf(addr, sizeof addr, strchr(s->host, ':') != NULL ? "[%s]:%u" : "%s:%u", s->host, s->port);
+            fmt_addr(addr, sizeof addr, s->host, s->port);
             fo_ctl_json_str(&w, "address", addr);
             fo_ctl_json_bool(&w, "reached", s->reached);
             fo_ctl_json_str(&w, "error", s->error);
@@ -258,15 +264,14 @@ static void render_discover(struct fo_buf *b, const struct fo_ctl_args *a, const
             fo_ctl_json_str(&w, "gtid_current_pos", s->gtid_current_pos);
             fo_ctl_json_bool(&w, "is_replica", s->is_replica);
             if (s->is_replica) {
-                snprintf(addr, sizeof addr, strchr(s->primary_host, ':') != NULL ? "[%s]:%u" : "%s:%u", s->primary_host,
-                         s->primary_port);
+                fmt_addr(addr, sizeof addr, s->primary_host, s->primary_port);
                 fo_ctl_json_str(&w, "source", addr);
             } else {
                 fo_ctl_json_null(&w, "source");
             }
             if (parent[i] >= 0) {
                 const Fo__DiscoveredServer *ps = d->servers[parent[i]];
-                snprintf(addr, sizeof addr, strchr(ps->host, ':') != NULL ? "[%s]:%u" : "%s:%u", ps->host, ps->port);
+                fmt_addr(addr, sizeof addr, ps->host, ps->port);
                 fo_ctl_json_str(&w, "parent", addr);
             } else {
                 fo_ctl_json_null(&w, "parent");
@@ -315,8 +320,7 @@ static void discover_plan(struct fo_import_plan *p, const struct fo_ctl_args *a,
     for (i = 0; i < d->n_servers && p->n_servers < FO_IMPORT_MAX_SERVERS; i++) {
         const Fo__DiscoveredServer *s = d->servers[i];
         if (!s->reached) continue;
-        snprintf(p->servers[p->n_servers].addr, sizeof p->servers[p->n_servers].addr,
-                 strchr(s->host, ':') != NULL ? "[%s]:%u" : "%s:%u", s->host, s->port);
+        fmt_addr(p->servers[p->n_servers].addr, sizeof p->servers[p->n_servers].addr, s->host, s->port);
         p->servers[p->n_servers++].rule = FO_RULE_NEUTRAL;
     }
 }

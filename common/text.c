@@ -127,3 +127,19 @@ size_t fo_text_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
     dst[outlen] = '\0';
     return outlen;
 }
+
+#define FNV_PRIME 1099511628211ull
+
+uint64_t fo_text_hash(uint64_t h, const char *s)
+{
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * FNV_PRIME;
+    return h;
+}
+
+uint64_t fo_instance_hash(const char *cluster, const char *host, uint16_t port)
+{
+    uint64_t h = fo_text_hash(FO_HASH_SEED, cluster);
+
+    h = fo_text_hash((h ^ '/') * FNV_PRIME, host);
+    return (h ^ port) * FNV_PRIME;
+}

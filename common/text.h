@@ -48,4 +48,11 @@ int fo_text_is_control(uint32_t cp);
  * control character. */
 size_t fo_text_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
 
+/* FNV-1a of s continued from h (start with FO_HASH_SEED), for the in-memory indexes
+ * of clusters and instances (monitor, failover engine, rejoin); not for anything
+ * an outsider could choose to collide. fo_instance_hash hashes cluster/host/port. */
+#define FO_HASH_SEED 1469598103934665603ull
+uint64_t fo_text_hash(uint64_t h, const char *s);
+uint64_t fo_instance_hash(const char *cluster, const char *host, uint16_t port);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "common/log.h"
 #include "common/prom.h"
 #include "controller/act/failover_internal.h"
@@ -68,9 +69,8 @@ void fo_fe_heartbeat_clause(uint32_t ms, char *out, size_t n)
 
 static unsigned name_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = fo_text_hash(FO_HASH_SEED, s);
 
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
     return (unsigned)(h ^ (h >> 32));
 }
 

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "controller/act/failover_internal.h"
@@ -104,13 +105,8 @@ static bool is_primary(const struct fo_store_cluster *c, const char *host, uint1
 
 static unsigned op_hash(const char *cluster, const char *host, uint16_t port)
 {
-    uint64_t h = 1469598103934665603ull;
-    const char *s;
+    uint64_t h = fo_instance_hash(cluster, host, port);
 
-    for (s = cluster; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    h = (h ^ '/') * 1099511628211ull;
-    for (s = host; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    h = (h ^ port) * 1099511628211ull;
     return (unsigned)(h ^ (h >> 32));
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/log.h"
 #include "controller/decide/detector.h"
 #include "controller/probe/prober.h"
@@ -167,23 +168,14 @@ static int grow(void ***arr, unsigned *cap, unsigned need)
 
 #define MIN_BUCKETS 64 /* a power of two, as every bucket count */
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static uint64_t watch_hash(const char *cluster, const char *host, uint16_t port)
 {
-    uint64_t h = fnv(1469598103934665603ull, cluster);
-
-    h = fnv((h ^ '/') * 1099511628211ull, host);
-    return (h ^ port) * 1099511628211ull;
+    return fo_instance_hash(cluster, host, port);
 }
 
 static uint64_t cluster_hash(const char *name)
 {
-    return fnv(1469598103934665603ull, name);
+    return fo_text_hash(FO_HASH_SEED, name);
 }
 
 static struct watch *find_watch(struct fo_monitor *m, const char *cluster, const char *host, uint16_t port)
