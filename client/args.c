@@ -40,6 +40,9 @@ enum opt_id {
     OPT_SEED,
     OPT_VIP_PREFIX,
     OPT_MAX_SERVERS,
+    OPT_CO_PRIMARIES,
+    OPT_REDISCOVER_INTERVAL_S,
+    OPT_ADOPT_REPLICAS,
     OPT_COUNT
 };
 _Static_assert(OPT_COUNT <= 64, "options are bits of a uint64_t");
@@ -90,6 +93,9 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_SEED] = {"--seed", 1},
     [OPT_VIP_PREFIX] = {"--vip-prefix", 1},
     [OPT_MAX_SERVERS] = {"--max-servers", 1},
+    [OPT_CO_PRIMARIES] = {"--co-primaries", 1},
+    [OPT_REDISCOVER_INTERVAL_S] = {"--rediscover-interval-s", 1},
+    [OPT_ADOPT_REPLICAS] = {"--adopt-replicas", 0},
 };
 
 /* The options of `cluster add`, all optional but the first two. */
@@ -97,7 +103,8 @@ static const struct opt_def opt_defs[OPT_COUNT] = {
     (OPT_BIT(OPT_USER) | OPT_BIT(OPT_PASSWORD_FILE) | OPT_BIT(OPT_REPL_USER) | OPT_BIT(OPT_REPL_PASSWORD_FILE) |   \
      OPT_BIT(OPT_SEMI_SYNC) | OPT_BIT(OPT_ANTI_FLAP_S) | OPT_BIT(OPT_MAX_LAG_S) | OPT_BIT(OPT_VIP) |               \
      OPT_BIT(OPT_VIP_INTERFACE) | OPT_BIT(OPT_AGENT_PORT) | OPT_BIT(OPT_VIP_LEASE_MS) | OPT_BIT(OPT_READER_VIPS) | \
-     OPT_BIT(OPT_READER_MAX_LAG_S))
+     OPT_BIT(OPT_READER_MAX_LAG_S) | OPT_BIT(OPT_CO_PRIMARIES) | OPT_BIT(OPT_REDISCOVER_INTERVAL_S) |              \
+     OPT_BIT(OPT_ADOPT_REPLICAS))
 
 /* import-mha / import-mmm (client/import.h): where the file leaves something out. */
 #define OPT_IMPORT \
@@ -445,7 +452,13 @@ static const struct cmd_def cmd_defs[] = {
         "  --reader-vips A/LEN[,B/LEN...]             reader VIPs (at most 8)\n"
         "  --reader-max-lag-s N   1..86400 (default 30)\n"
         "  --agent-port N     1..65535 (default 7201)\n"
-        "  --vip-lease-ms N   500..60000 (default 2000)\n"),
+        "  --vip-lease-ms N   500..60000 (default 2000)\n"
+        "  --co-primaries H:P,H:P   co-primary (MMM) mode: two distinct servers, to be\n"
+        "                           added with `instance add` (else a topology problem)\n"
+        "  --rediscover-interval-s N   0 (off) or 5..86400: the leader walks the topology\n"
+        "                           this often and reports unregistered/vanished replicas\n"
+        "  --adopt-replicas     register the new replicas rediscovery finds (needs\n"
+        "                       --rediscover-interval-s)\n"),
     CMD("cluster", "remove", FO_CTL_CLUSTER_REMOVE, 1, 1, NAMES("NAME", NULL, NULL), 0, 0, bind_cluster,
         "cluster remove NAME", 0, 0, "Unregisters a cluster (its servers are left as they are).\n"),
     CMD("cluster", "discover", FO_CTL_CLUSTER_DISCOVER, 1, 1, NAMES("NAME", NULL, NULL), OPT_DISCOVER,
@@ -732,6 +745,27 @@ static int apply_vip_options(struct fo_ctl_args *a, const struct scan *s, char *
     return 0;
 }
 
+/* --co-primaries, --rediscover-interval-s, --adopt-replicas (common/config.h rules). */
+static int apply_mode_options(struct fo_ctl_args *a, const struct scan *s, char *err)
+{
+    const char *const *v = s->values;
+    struct fo_endpoint ep[2];
+    char perr[FO_ERRLEN];
+    int rc;
+
+    if (v[OPT_CO_PRIMARIES] != NULL && fo_parse_co_primaries(v[OPT_CO_PRIMARIES], ep, a->co_primaries, perr) != 0)
+        return fo_errf(err, FO_EINVAL, "--co-primaries: %s", perr);
+    rc = apply_u32(v[OPT_REDISCOVER_INTERVAL_S], 0, FO_REDISCOVER_MAX_S, "--rediscover-interval-s",
+                   &a->rediscover_interval_s, err);
+    if (rc != 0) return rc;
+    if (fo_check_rediscover_interval(a->rediscover_interval_s, perr) != 0)
+        return fo_errf(err, FO_EINVAL, "--rediscover-interval-s: %s", perr);
+    a->adopt_replicas = v[OPT_ADOPT_REPLICAS] != NULL;
+    if (a->adopt_replicas && a->rediscover_interval_s == 0)
+        return fo_errf(err, FO_EINVAL, "--adopt-replicas needs --rediscover-interval-s");
+    return 0;
+}
+
 /* `cluster add`'s account and failover options. */
 static int apply_cluster_options(struct fo_ctl_args *a, const struct scan *s, char *err)
 {
@@ -754,7 +788,8 @@ static int apply_cluster_options(struct fo_ctl_args *a, const struct scan *s, ch
         a->cmd != FO_CTL_IMPORT_MMM) /* an import takes the user from its file */
         return fo_errf(err, FO_EINVAL, "--repl-user and --repl-password-file go together");
     a->semi_sync = v[OPT_SEMI_SYNC] != NULL;
-    return apply_vip_options(a, s, err);
+    rc = apply_mode_options(a, s, err);
+    return rc != 0 ? rc : apply_vip_options(a, s, err);
 }
 
 static int apply_command_options(struct fo_ctl_args *a, const struct scan *s, char *err)

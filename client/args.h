@@ -150,8 +150,11 @@ struct fo_ctl_args {
     unsigned vip_lease_ms;                /* cluster add; 0 = the default 2000 */
     unsigned n_reader_vips;               /* cluster add --reader-vips */
     char reader_vips[FO_MAX_READER_VIPS][FO_VIP_LEN];
-    unsigned reader_max_lag_s; /* cluster add; 0 = the default 30 */
-    char host[FO_HOST_LEN];    /* instance add/remove/rule, maintenance ("" = cluster) */
+    unsigned reader_max_lag_s;              /* cluster add; 0 = the default 30 */
+    char co_primaries[FO_CO_PRIMARIES_LEN]; /* cluster add --co-primaries, canonical; "" = none */
+    unsigned rediscover_interval_s;         /* cluster add; 0 = off */
+    int adopt_replicas;                     /* cluster add --adopt-replicas */
+    char host[FO_HOST_LEN];                 /* instance add/remove/rule, maintenance ("" = cluster) */
     uint16_t port;
     enum fo_rule rule;              /* instance add (neutral unless --rule), instance rule */
     uint64_t id;                    /* member add/remove/transfer-leader (0 = any) */

@@ -191,6 +191,10 @@ unsigned fo_import_commands(const struct fo_import_plan *p, struct fo_import_com
             W(c, "--reader-vips");
             W(c, readers);
         }
+        if (p->co_primaries[0] != '\0') {
+            W(c, "--co-primaries");
+            W(c, p->co_primaries);
+        }
     }
     for (i = 0; i < p->n_servers && n < max; i++) {
         struct fo_import_command *c = &cmds[n++];
@@ -291,6 +295,7 @@ static void render_json(const struct fo_import_plan *p, struct fo_buf *out)
     fo_ctl_json_open(&w, "reader_vips", '[');
     for (i = 0; i < p->n_reader_vips; i++) fo_ctl_json_str(&w, NULL, p->reader_vips[i]);
     fo_ctl_json_close(&w, ']');
+    fo_ctl_json_str(&w, "co_primaries", p->co_primaries);
     fo_ctl_json_open(&w, "servers", '[');
     for (i = 0; i < p->n_servers; i++) {
         fo_ctl_json_open(&w, NULL, '{');

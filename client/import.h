@@ -74,6 +74,7 @@ struct fo_import_plan {
     char vip_interface[FO_IFNAME_LEN];
     char reader_vips[FO_IMPORT_MAX_READER_VIPS][FO_VIP_LEN];
     unsigned n_reader_vips;
+    char co_primaries[FO_CO_PRIMARIES_LEN]; /* "" = none; MMM's master pair (issue 14.1) */
     struct fo_import_server servers[FO_IMPORT_MAX_SERVERS];
     unsigned n_servers;
     struct fo_import_note notes[FO_IMPORT_MAX_NOTES];

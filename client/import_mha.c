@@ -79,8 +79,8 @@ static const struct key keys[] = {
      "(0, the default, promotes the most advanced replica whatever its lag)"},
     {"check_repl_filter", U_NOTE, "not checked: failoverd does not compare replication filters between servers"},
     {"latest_priority", U_NOTE,
-     "failoverd always promotes the most advanced replica first, then by rule (prefer, neutral, prefer_not); there "
-     "is no fixed order among preferred servers"},
+     "failoverd chooses by rule (prefer, neutral, prefer_not), then the most advanced replica of that rule, which "
+     "first catches up from the most advanced one (docs/catch-up.md); there is no fixed order among preferred servers"},
     {"multi_tier_slave", U_NOTE,
      "replicas of replicas are not repointed by failoverd yet; register only the primary and its direct replicas"},
     {"ping_interval", U_NOTE,

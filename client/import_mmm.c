@@ -524,6 +524,42 @@ static int host_to_server(struct fo_import_plan *p, struct mparsed *ps, struct h
     return 0;
 }
 
+/* MMM's master-master pair -> co_primaries (docs/co-primary.md): two `mode master`
+ * hosts naming each other as peer, once (from the first of the two). A one-sided peer,
+ * a slave's peer or a second pair cannot be carried over and is a note. */
+static int peer_pair(struct fo_import_plan *p, struct mparsed *ps, unsigned i, char err[FO_ERRLEN])
+{
+    const char *peer = hv(ps, &ps->hosts[i], M_PEER, NULL);
+    const struct host *other = peer != NULL ? find_host(ps, peer) : NULL;
+    const char *back = other != NULL ? hv(ps, other, M_PEER, NULL) : NULL;
+    const char *omode = other != NULL ? hv(ps, other, M_MODE, NULL) : NULL;
+    char text[FO_CO_PRIMARIES_LEN + 2], why[FO_ERRLEN];
+    struct fo_endpoint ep[2];
+    unsigned j = (unsigned)(other != NULL ? other - ps->hosts : 0);
+
+    if (other == NULL) return 0;
+    if (strcmp(hv(ps, &ps->hosts[i], M_MODE, NULL), "master") != 0 || omode == NULL || strcmp(omode, "master") != 0 ||
+        back == NULL || strcmp(back, ps->hosts[i].name) != 0) {
+        fo__import_note(p, ps->hosts[i].line, "peer",
+                        "%s names %s as its peer, but they are not two `mode master` hosts naming each other: not "
+                        "imported as a co-primary pair",
+                        ps->hosts[i].name, peer);
+        return 0;
+    }
+    if (j < i) return 0; /* the pair was taken from the first of the two */
+    if (p->co_primaries[0] != '\0') {
+        fo__import_note(p, ps->hosts[i].line, "peer",
+                        "%s and %s are a second master-master pair: failoverd has one co-primary pair per cluster (%s)",
+                        ps->hosts[i].name, peer, p->co_primaries);
+        return 0;
+    }
+    if (snprintf(text, sizeof text, "%s,%s", p->servers[i].addr, p->servers[j].addr) >= (int)sizeof text ||
+        fo_parse_co_primaries(text, ep, p->co_primaries, why) != 0)
+        return fo_errf(err, FO_EINVAL, "%s:%u: <host %s> and <host %s> as co-primaries: %s", p->file, ps->hosts[i].line,
+                       ps->hosts[i].name, peer, why);
+    return 0;
+}
+
 static int hosts(struct fo_import_plan *p, struct mparsed *ps, const struct fo_import_options *o, char err[FO_ERRLEN])
 {
     unsigned i, j, line;
@@ -550,20 +586,8 @@ static int hosts(struct fo_import_plan *p, struct mparsed *ps, const struct fo_i
             snprintf(p->vip_interface, sizeof p->vip_interface, "%s", iface);
         }
     }
-    for (i = 0; i < ps->n_hosts; i++) {
-        const char *peer = hv(ps, &ps->hosts[i], M_PEER, NULL);
-        const struct host *other = peer != NULL ? find_host(ps, peer) : NULL;
-        const char *back = other != NULL ? hv(ps, other, M_PEER, NULL) : NULL;
-
-        /* One note per pair: from the first of the two, or from a host whose peer does not name it back. */
-        if (other != NULL && strcmp(hv(ps, &ps->hosts[i], M_MODE, NULL), "master") == 0 &&
-            (strcmp(ps->hosts[i].name, peer) < 0 || back == NULL || strcmp(back, ps->hosts[i].name) != 0))
-            fo__import_note(p, ps->hosts[i].line, "peer",
-                            "%s and %s replicate from each other (MMM master-master): failoverd manages one primary "
-                            "with replicas; before --apply, stop replication on the master that holds the writer "
-                            "role (STOP SLAVE; RESET SLAVE ALL) so that the other is its replica",
-                            ps->hosts[i].name, peer);
-    }
+    for (i = 0; i < ps->n_hosts; i++)
+        if (peer_pair(p, ps, i, err) != 0) return FO_EINVAL;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -198,7 +199,45 @@ void fo_ctl_render_members(struct fo_buf *out, const Fo__MembersResp *r, int jso
 
 /* ------------------------------------------------------------ topology */
 
-static void instance_json_stored(struct fo_ctl_json *w, const Fo__InstanceView *v, struct fo_buf *tmp)
+/* Issue 13.3: the replication tree, from the sources the store recorded (the
+ * configured spelling of a member, controller/decide/topology.h: compared as text).
+ * depth[i] is 0 for the primary, 1 for its replicas, 2 for theirs...; -1 when the
+ * chain of sources does not reach the primary (no source, outside the cluster, a
+ * loop). parent[i] is the index of its source, -1 if none is listed. */
+static void topology_tree(const Fo__TopologyResp *r, int *depth, int *parent, struct fo_buf *tmp)
+{
+    size_t i, j, n = r->n_instances, step;
+
+    for (i = 0; i < n; i++) {
+        const Fo__InstanceView *v = r->instances[i];
+        parent[i] = -1;
+        depth[i] = r->primary[0] != '\0' && strcmp(addr(tmp, v->host, v->port), r->primary) == 0 ? 0 : -1;
+        if (depth[i] == 0 || v->source_host[0] == '\0') continue;
+        for (j = 0; j < n; j++)
+            if (j != i && v->source_port == r->instances[j]->port && strcmp(v->source_host, r->instances[j]->host) == 0)
+                parent[i] = (int)j;
+    }
+    for (i = 0; i < n; i++) {
+        int a = (int)i;
+        if (depth[i] == 0) continue;
+        for (step = 0; step <= n && a >= 0 && depth[a] != 0; step++) a = parent[a];
+        depth[i] = a >= 0 && depth[a] == 0 ? (int)step : -1;
+    }
+}
+
+/* Appends to order[*k] the instances under instance p (depth first, listed order). */
+static void tree_order(const Fo__TopologyResp *r, const int *depth, const int *parent, int p, size_t *order, size_t *k)
+{
+    size_t j;
+
+    for (j = 0; j < r->n_instances; j++) {
+        if (parent[j] != p || depth[j] <= 0) continue;
+        order[(*k)++] = j;
+        tree_order(r, depth, parent, (int)j, order, k);
+    }
+}
+
+static void instance_json_stored(struct fo_ctl_json *w, const Fo__InstanceView *v, int depth, struct fo_buf *tmp)
 {
     fo_ctl_json_str(w, "host", v->host);
     fo_ctl_json_u64(w, "port", v->port);
@@ -206,6 +245,10 @@ static void instance_json_stored(struct fo_ctl_json *w, const Fo__InstanceView *
     fo_ctl_json_str(w, "health", health_name(v->health));
     fo_ctl_json_str(w, "role", role_name(v->role));
     fo_ctl_json_str(w, "source", addr(tmp, v->source_host, v->source_port));
+    if (depth >= 0)
+        fo_ctl_json_i64(w, "depth", depth);
+    else
+        fo_ctl_json_null(w, "depth"); /* not under the primary */
     fo_ctl_json_str(w, "rule", rule_name(v->rule));
     fo_ctl_json_str(w, "problem", v->problem);
     fo_ctl_json_str(w, "last_error", v->last_error);
@@ -239,13 +282,51 @@ static void instance_json_live(struct fo_ctl_json *w, const Fo__InstanceView *v)
     fo_ctl_json_double(w, "probe_ms", v->probe_ms);
 }
 
+/* Co-primary and rediscovery settings, and the last walk's findings (REDISCOVERY). */
+static void topology_modes_json(struct fo_ctl_json *w, const Fo__TopologyResp *r)
+{
+    size_t i;
+
+    fo_ctl_json_str(w, "co_primaries", r->co_primaries);
+    fo_ctl_json_u64(w, "rediscover_interval_s", r->rediscover_interval_s);
+    fo_ctl_json_bool(w, "adopt_replicas", r->adopt_replicas);
+    fo_ctl_json_open(w, "rediscovery", '[');
+    for (i = 0; i < r->n_rediscovery; i++) fo_ctl_json_str(w, NULL, r->rediscovery[i]);
+    fo_ctl_json_close(w, ']');
+}
+
+static void topology_modes_text(struct fo_buf *out, const Fo__TopologyResp *r)
+{
+    size_t i;
+
+    if (r->co_primaries[0] != '\0') {
+        fo_buf_puts(out, "co-primaries: ");
+        fo_ctl_puts_safe(out, r->co_primaries);
+        fo_buf_puts(out, "\n");
+    }
+    if (r->rediscover_interval_s != 0)
+        fo_buf_printf(out, "rediscovery: every %us%s\n", (unsigned)r->rediscover_interval_s,
+                      r->adopt_replicas ? ", adopting new replicas" : "");
+    for (i = 0; i < r->n_rediscovery; i++) {
+        fo_buf_puts(out, "  rediscovered: ");
+        fo_ctl_puts_safe(out, r->rediscovery[i]);
+        fo_buf_puts(out, "\n");
+    }
+}
+
 static void topology_json(struct fo_buf *out, const Fo__TopologyResp *r)
 {
     struct fo_ctl_json w = {out, 0};
     struct fo_buf tmp;
     size_t i;
+    int *depth = calloc(r->n_instances + 1, 2 * sizeof(int));
 
     fo_buf_init(&tmp);
+    if (depth == NULL) {
+        out->oom = 1;
+        return;
+    }
+    topology_tree(r, depth, depth + r->n_instances + 1, &tmp);
     fo_ctl_json_open(&w, NULL, '{');
     fo_ctl_json_str(&w, "cluster", r->cluster);
     fo_ctl_json_bool(&w, "live", r->live);
@@ -283,10 +364,11 @@ static void topology_json(struct fo_buf *out, const Fo__TopologyResp *r)
     fo_ctl_json_open(&w, "problems", '[');
     for (i = 0; i < r->n_problems; i++) fo_ctl_json_str(&w, NULL, r->problems[i]);
     fo_ctl_json_close(&w, ']');
+    topology_modes_json(&w, r); /* REDISCOVERY */
     fo_ctl_json_open(&w, "instances", '[');
     for (i = 0; i < r->n_instances; i++) {
         fo_ctl_json_open(&w, NULL, '{');
-        instance_json_stored(&w, r->instances[i], &tmp);
+        instance_json_stored(&w, r->instances[i], depth[i], &tmp);
         instance_json_live(&w, r->instances[i]);
         fo_ctl_json_close(&w, '}');
     }
@@ -294,6 +376,7 @@ static void topology_json(struct fo_buf *out, const Fo__TopologyResp *r)
     fo_ctl_json_end(&w);
     if (tmp.oom) out->oom = 1;
     fo_buf_free(&tmp);
+    free(depth);
 }
 
 /* The PROBLEM/ERROR cell: everything wrong with the instance, "; "-separated. A
@@ -325,11 +408,16 @@ static const char *const topology_headers[] = {"INSTANCE",  "ROLE",   "HEALTH", 
                                                "SOURCE",    "IO/SQL", "LAG",          "GTID_CURRENT",
                                                "SERVER_ID", "RULE",   "PROBLEM/ERROR"};
 
-static void topology_row(struct fo_ctl_table *t, const Fo__InstanceView *v, struct fo_buf *tmp)
+/* The INSTANCE cell shows the tree: a replica at depth d is indented under its source
+ * ("`- " after 3 * (d - 1) spaces); the primary and instances not under it are not. */
+static void topology_row(struct fo_ctl_table *t, const Fo__InstanceView *v, int depth, struct fo_buf *tmp)
 {
     int repl = v->has_sample && v->is_replica;
 
-    fo_ctl_table_cell(t, addr(tmp, v->host, v->port));
+    if (depth > 0)
+        fo_ctl_table_cellf(t, "%*s`- %s", 3 * (depth - 1), "", addr(tmp, v->host, v->port));
+    else
+        fo_ctl_table_cell(t, addr(tmp, v->host, v->port));
     fo_ctl_table_cell(t, role_name(v->role));
     fo_ctl_table_cell(t, health_name(v->health));
     fo_ctl_table_cell(t, !v->has_sample ? "" : v->read_only ? "yes" : "no");
@@ -347,6 +435,33 @@ static void topology_row(struct fo_ctl_table *t, const Fo__InstanceView *v, stru
     fo_ctl_table_cell(t, rule_name(v->rule));
     instance_problems(tmp, v);
     fo_ctl_table_cell(t, tmp->p);
+}
+
+/* Rows in tree order: the primary, each replica under its source (depth first), then
+ * the instances not under the primary, in the listed order. */
+static void topology_rows(struct fo_ctl_table *t, const Fo__TopologyResp *r, struct fo_buf *tmp)
+{
+    size_t n = r->n_instances, i, k = 0;
+    int *depth = calloc(n + 1, 2 * sizeof(int)), *parent;
+    size_t *order = calloc(n + 1, sizeof(size_t));
+
+    if (depth == NULL || order == NULL) { /* the flat list, in the listed order */
+        for (i = 0; i < n; i++) topology_row(t, r->instances[i], -1, tmp);
+        goto out;
+    }
+    parent = depth + n + 1;
+    topology_tree(r, depth, parent, tmp);
+    for (i = 0; i < n; i++)
+        if (depth[i] == 0) {
+            order[k++] = i;
+            tree_order(r, depth, parent, (int)i, order, &k);
+        }
+    for (i = 0; i < n; i++)
+        if (depth[i] < 0) order[k++] = i;
+    for (i = 0; i < k; i++) topology_row(t, r->instances[order[i]], depth[order[i]], tmp);
+out:
+    free(depth);
+    free(order);
 }
 
 static void topology_text(struct fo_buf *out, const Fo__TopologyResp *r)
@@ -392,9 +507,10 @@ static void topology_text(struct fo_buf *out, const Fo__TopologyResp *r)
         }
         fo_buf_puts(out, "\n");
     }
+    topology_modes_text(out, r); /* REDISCOVERY */
     fo_buf_init(&tmp);
     fo_ctl_table_init(&t, 11, topology_headers);
-    for (i = 0; i < r->n_instances; i++) topology_row(&t, r->instances[i], &tmp);
+    topology_rows(&t, r, &tmp);
     fo_ctl_table_render(&t, out);
     fo_ctl_table_free(&t);
     if (tmp.oom) out->oom = 1;

@@ -69,6 +69,9 @@ static void build_cluster_add(struct fo_ctl_request *r, const struct fo_ctl_args
     b->agent_port = a->agent_port;
     b->vip_lease_ms = a->vip_lease_ms;
     b->reader_max_lag_s = a->reader_max_lag_s;
+    b->co_primaries = PB_STR(a->co_primaries);
+    b->rediscover_interval_s = a->rediscover_interval_s;
+    b->adopt_replicas = a->adopt_replicas != 0;
     b->n_reader_vips = a->n_reader_vips;
     for (unsigned i = 0; i < a->n_reader_vips; i++) r->reader_vips[i] = PB_STR(a->reader_vips[i]);
     b->reader_vips = r->reader_vips;

@@ -38,7 +38,7 @@
 #define PASSWORD_MAX 255
 #define SHOW_LEN 96 /* values echoed in error messages are cut to this */
 #define SECTION_LEN 256
-#define MAX_KEYS 16
+#define MAX_KEYS 24
 #define DEFAULT_ANTI_FLAP_S 3600 /* [cluster] anti_flap_s default */
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -312,7 +312,8 @@ enum key_type {
     K_CIDR4,
     K_IFNAME,
     K_READER_VIP,
-    K_SSL_MODE
+    K_SSL_MODE,
+    K_CO_PRIMARIES
 };
 
 struct key_def {
@@ -361,6 +362,9 @@ enum {
     CK_READER_LAG,
     CK_SSL_MODE,
     CK_SSL_CA,
+    CK_CO_PRIMARIES,
+    CK_REDISCOVER,
+    CK_ADOPT,
     CK_COUNT
 };
 enum { TK_CA, TK_CERT, TK_KEY, TK_INSECURE, TK_COUNT };
@@ -416,6 +420,11 @@ static const struct key_def cluster_keys[CK_COUNT + 1] = {
     [CK_READER_LAG] = {"reader_max_lag_s", K_UINT, FIELD(struct fo_cluster_cfg, reader_max_lag_s), 1, 86400, 0, 0},
     [CK_SSL_MODE] = {"ssl_mode", K_SSL_MODE, FIELD(struct fo_cluster_cfg, tls.mode), 0, 0, 0, 0},
     [CK_SSL_CA] = {"ssl_ca", K_ABSPATH, FIELD(struct fo_cluster_cfg, tls.ca), 0, 0, 0, 0},
+    [CK_CO_PRIMARIES] = {"co_primaries", K_CO_PRIMARIES, FIELD(struct fo_cluster_cfg, co_primaries), 0, 0, 0, 0},
+    /* 1..4 are refused in check_rediscover: 0 means off, which a plain range cannot say. */
+    [CK_REDISCOVER] = {"rediscover_interval_s", K_UINT, FIELD(struct fo_cluster_cfg, rediscover_interval_s), 0,
+                       FO_REDISCOVER_MAX_S, 0, 0},
+    [CK_ADOPT] = {"adopt_replicas", K_BOOL, FIELD(struct fo_cluster_cfg, adopt_replicas), 0, 0, 0, 0},
     [CK_COUNT] = {NULL, K_U64, 0, 0, 0, 0, 0, 0},
 };
 
@@ -706,6 +715,17 @@ static int store_ssl_mode(struct loader *ld, const struct key_def *def, char *fi
     return 0;
 }
 
+static int store_co_primaries(struct loader *ld, const struct key_def *def, char *field, const char *value)
+{
+    struct fo_endpoint ep[2];
+    char perr[FO_ERRLEN];
+
+    assert(def->size == FO_CO_PRIMARIES_LEN);
+    if (fo_parse_co_primaries(value, ep, field, perr) != 0)
+        return fail(ld, ld->line, ld->section, def->name, FO_ECONFIG, "%s", perr);
+    return 0;
+}
+
 static int store_value(struct loader *ld, const struct key_def *def, const char *value)
 {
     char *field = (char *)section_base(ld) + def->off;
@@ -739,6 +759,7 @@ static int store_value(struct loader *ld, const struct key_def *def, const char 
     case K_INSTANCE: return add_instance(ld, def->name, value);
     case K_READER_VIP: return add_reader_vip(ld, def->name, value);
     case K_SSL_MODE: return store_ssl_mode(ld, def, field, value);
+    case K_CO_PRIMARIES: return store_co_primaries(ld, def, field, value);
     case K_IPV4:
     case K_HOSTPORT:
     case K_PATH:
@@ -883,6 +904,45 @@ static int check_reader_vips(struct loader *ld)
     return 0;
 }
 
+/* co_primaries must name two of the section's own instances (they may be listed
+ * after it, so this runs when the section ends). */
+static int check_co_primaries(struct loader *ld, const struct section_state *st)
+{
+    const struct fo_cluster_cfg *cl = &ld->c->clusters[ld->cur];
+    struct fo_endpoint ep[2];
+    char perr[FO_ERRLEN];
+    unsigned i, k;
+
+    if (cl->co_primaries[0] == '\0') return 0;
+    if (fo_parse_co_primaries(cl->co_primaries, ep, NULL, perr) != 0) /* canonical: cannot fail */
+        return fail(ld, st->key_line[CK_CO_PRIMARIES], ld->section, "co_primaries", FO_ECONFIG, "%s", perr);
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < cl->n_instances; i++)
+            if (fo_addr_same(ep[k].host, ep[k].port, cl->instances[i].host, cl->instances[i].port)) break;
+        if (i == cl->n_instances)
+            return fail(ld, st->key_line[CK_CO_PRIMARIES], ld->section, "co_primaries", FO_ECONFIG,
+                        strchr(ep[k].host, ':') ? "[%s]:%u is not an instance of this cluster"
+                                                : "%s:%u is not an instance of this cluster",
+                        ep[k].host, ep[k].port);
+    }
+    return 0;
+}
+
+/* rediscover_interval_s is 0 (off) or 5..86400; adopt_replicas acts on what
+ * rediscovery finds, so it needs it on. */
+static int check_rediscover(struct loader *ld, const struct section_state *st)
+{
+    const struct fo_cluster_cfg *cl = &ld->c->clusters[ld->cur];
+    char perr[FO_ERRLEN];
+
+    if (fo_check_rediscover_interval(cl->rediscover_interval_s, perr) != 0)
+        return fail(ld, st->key_line[CK_REDISCOVER], ld->section, "rediscover_interval_s", FO_ECONFIG, "%s", perr);
+    if (cl->adopt_replicas && cl->rediscover_interval_s == 0)
+        return fail(ld, st->key_line[CK_ADOPT], ld->section, "adopt_replicas", FO_ECONFIG,
+                    "needs rediscover_interval_s (rediscovery is off)");
+    return 0;
+}
+
 static int end_section(struct loader *ld)
 {
     const struct section_state *st = section_state(ld);
@@ -897,6 +957,8 @@ static int end_section(struct loader *ld)
         return fail(ld, st->header_line, ld->section, "instance", FO_ECONFIG, "missing");
     if (ld->kind == SEC_CLUSTER && check_repl_pair(ld, st) != 0) return ld->rc;
     if (ld->kind == SEC_CLUSTER && check_vip_pair(ld, st) != 0) return ld->rc;
+    if (ld->kind == SEC_CLUSTER && check_co_primaries(ld, st) != 0) return ld->rc;
+    if (ld->kind == SEC_CLUSTER && check_rediscover(ld, st) != 0) return ld->rc;
     if (ld->kind == SEC_CLUSTER) {
         struct cluster_lines *l = &ld->cl_lines[ld->cur];
         l->header = st->header_line;
@@ -1547,4 +1609,45 @@ void fo_limits_defaults(struct fo_limits_cfg *l)
         .max_clusters = FO_DEFAULT_MAX_CLUSTERS,
         .max_servers = FO_DEFAULT_MAX_SERVERS,
     };
+}
+
+/* ---- co-primaries and rediscovery ------------------------------------------- */
+
+static int co_primary_one(const char *s, size_t len, struct fo_endpoint *ep, char err[FO_ERRLEN])
+{
+    char buf[FO_ADDR_LEN], e[FO_ERRLEN];
+
+    while (len > 0 && (s[0] == ' ' || s[0] == '\t')) s++, len--;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+    if (len == 0) return fo_errf(err, FO_EINVAL, "expected HOST:PORT,HOST:PORT (an entry is empty)");
+    if (len >= sizeof(buf)) return fo_errf(err, FO_EINVAL, "an entry is longer than %zu bytes", sizeof(buf) - 1);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (fo_parse_hostport(buf, ep->host, sizeof(ep->host), &ep->port, e) != 0) return fo_errf(err, FO_EINVAL, "%s", e);
+    return 0;
+}
+
+int fo_parse_co_primaries(const char *s, struct fo_endpoint out[2], char *canon, char err[FO_ERRLEN])
+{
+    const char *comma = s != NULL ? strchr(s, ',') : NULL;
+    int k, n = 0;
+
+    if (s == NULL || s[0] == '\0') return fo_errf(err, FO_EINVAL, "empty value");
+    if (comma == NULL || strchr(comma + 1, ',') != NULL)
+        return fo_errf(err, FO_EINVAL, "expected exactly two servers, HOST:PORT,HOST:PORT");
+    if (co_primary_one(s, (size_t)(comma - s), &out[0], err) != 0) return FO_EINVAL;
+    if (co_primary_one(comma + 1, strlen(comma + 1), &out[1], err) != 0) return FO_EINVAL;
+    if (fo_addr_same(out[0].host, out[0].port, out[1].host, out[1].port))
+        return fo_errf(err, FO_EINVAL, "both entries name the same server");
+    if (canon == NULL) return 0;
+    for (k = 0; k < 2; k++)
+        n += snprintf(canon + n, (size_t)(FO_CO_PRIMARIES_LEN - n), strchr(out[k].host, ':') ? "%s[%s]:%u" : "%s%s:%u",
+                      k ? "," : "", out[k].host, out[k].port); /* fits: 2 x (FO_HOST_LEN + 8) < the length */
+    return 0;
+}
+
+int fo_check_rediscover_interval(unsigned s, char err[FO_ERRLEN])
+{
+    if (s == 0 || (s >= FO_REDISCOVER_MIN_S && s <= FO_REDISCOVER_MAX_S)) return 0;
+    return fo_errf(err, FO_EINVAL, "%u is not 0 (off) or %d..%d", s, FO_REDISCOVER_MIN_S, FO_REDISCOVER_MAX_S);
 }

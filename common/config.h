@@ -54,6 +54,13 @@
  *   reader_vip = 10.231.0.101/24         ; repeatable (at most 8): reader VIPs, spread over
  *                                        ; healthy replicas (MMM style), on vip_interface
  *   reader_max_lag_s = 30                ; 1..86400: a replica lagging more loses its reader VIPs
+ *   co_primaries = 10.0.0.1:3306, 10.0.0.2:3306  ; optional (co-primary / MMM mode): exactly
+ *                                        ; two distinct servers, both listed as instance
+ *   rediscover_interval_s = 0            ; 0 = off, else 5..86400: the leader walks the
+ *                                        ; topology from the members this often and reports
+ *                                        ; unregistered and vanished replicas
+ *   adopt_replicas = no                  ; yes|no: register the new replicas rediscovery
+ *                                        ; finds (needs rediscover_interval_s)
  *
  *   [tls]                                ; mutual TLS for the admin RPC and the agent RPC
  *   ca_file = /etc/failoverd/tls/ca.crt  ; required unless insecure = yes
@@ -155,6 +162,11 @@
 #define FO_MAX_READER_VIPS 8
 #define FO_DEFAULT_READER_MAX_LAG_S 30
 #define FO_DEFAULT_SECRETS_DIR "/etc/failoverd"
+/* co_primaries in its canonical text form "h1:p1,h2:p2" ("[v6]:p" for IPv6). */
+#define FO_CO_PRIMARIES_LEN (2 * FO_ADDR_LEN + 2)
+/* rediscover_interval_s: 0 = off, else FO_REDISCOVER_MIN_S..FO_REDISCOVER_MAX_S. */
+#define FO_REDISCOVER_MIN_S 5
+#define FO_REDISCOVER_MAX_S 86400
 
 /* MySQL's --ssl-mode, for connections to MySQL/MariaDB servers (see above). */
 enum fo_ssl_mode {
@@ -204,6 +216,9 @@ struct fo_cluster_cfg {
     unsigned n_reader_vips;
     char reader_vips[FO_MAX_READER_VIPS][FO_VIP_LEN];
     unsigned reader_max_lag_s;
+    char co_primaries[FO_CO_PRIMARIES_LEN]; /* canonical "h1:p1,h2:p2", "" = not co-primary */
+    unsigned rediscover_interval_s;         /* 0 = off */
+    bool adopt_replicas;                    /* only with rediscover_interval_s */
     unsigned n_instances;
     struct fo_instance_cfg *instances; /* malloc'd, n_instances entries */
 };
@@ -344,6 +359,21 @@ int fo_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char 
  * -> prefer, "no_master" -> must_not). */
 int fo_parse_rule(const char *s, enum fo_rule *out, char err[FO_ERRLEN]);
 const char *fo_rule_name(enum fo_rule r);
+/* One server: host (without brackets) and port. */
+struct fo_endpoint {
+    char host[FO_HOST_LEN];
+    uint16_t port;
+};
+/* co_primaries: "H1:P1,H2:P2" (blanks around the comma allowed) -> the two endpoints,
+ * in the order given. Exactly two, each a valid fo_parse_hostport, not the same
+ * server (fo_addr_same). "" is FO_EINVAL too: callers treat "" as "not set" first.
+ * canon (may be NULL; FO_CO_PRIMARIES_LEN bytes) receives the canonical text
+ * "h1:p1,h2:p2", which is what the config, the store and ClusterAdd carry. Pure;
+ * returns 0 or FO_EINVAL with a reason in err. */
+int fo_parse_co_primaries(const char *s, struct fo_endpoint out[2], char *canon, char err[FO_ERRLEN]);
+/* rediscover_interval_s: 0 (off) or FO_REDISCOVER_MIN_S..FO_REDISCOVER_MAX_S. 0 or
+ * FO_EINVAL with a reason. */
+int fo_check_rediscover_interval(unsigned s, char err[FO_ERRLEN]);
 /* "a.b.c.d/len" (len 0..32; "/len" required) -> FO_EINVAL with a reason otherwise. */
 int fo_parse_cidr4(const char *s, char err[FO_ERRLEN]);
 /* A Linux interface name: 1..15 bytes, no '/', ':' or whitespace. */

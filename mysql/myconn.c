@@ -18,18 +18,25 @@
 #include <assert.h>
 #include <errmsg.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/text.h"
 
 #define ERRTEXT 256
 #define CLIENT_SSL_FLAG 0x800u /* CLIENT_SSL in the greeting's capability flags */
 
-/* What Connector/C is working on. */
-enum op { OP_NONE, OP_RESOLVE, OP_CONNECT, OP_QUERY, OP_STORE, OP_NEXT };
+/* What Connector/C is working on. A query is sent (OP_SEND), then the socket is
+ * watched until the reply arrives (OP_AWAIT: Connector/C is not involved), and only
+ * then is the reply read (OP_QUERY). mysql_real_query would try to read at once and
+ * find nothing there: one recv that fails with EAGAIN per query, half of the recv
+ * calls of a probe (issue 12). */
+enum op { OP_NONE, OP_RESOLVE, OP_CONNECT, OP_SEND, OP_AWAIT, OP_QUERY, OP_STORE, OP_NEXT };
 
 /* A host-name lookup; it outlives the connection if the connection is closed while
  * libuv's thread pool still runs it. */
@@ -194,13 +201,14 @@ struct fo_myconn *fo_myconn_new(uv_loop_t *loop, const char *user, const char *p
 {
     size_t ulen = strlen(user), plen = password != NULL ? strlen(password) : 0;
     unsigned proto = MYSQL_PROTOCOL_TCP;
+    size_t stack = FO_MYCONN_STACK_BYTES;
     struct fo_myconn *c = calloc(1, sizeof(*c) + ulen + plen + 2);
     char *creds;
 
     if (c == NULL) return NULL;
     c->m = mysql_init(NULL);
     c->tls.mode = FO_SSL_PREFERRED;
-    if (c->m == NULL || mysql_options(c->m, MYSQL_OPT_NONBLOCK, 0) != 0 ||
+    if (c->m == NULL || mysql_options(c->m, MYSQL_OPT_NONBLOCK, &stack) != 0 ||
         mysql_options(c->m, MYSQL_OPT_PROTOCOL, &proto) != 0 || apply_tls(c->m, &c->tls) != 0) {
         if (c->m != NULL) mysql_close(c->m);
         free(c);
@@ -225,8 +233,33 @@ struct fo_myconn *fo_myconn_new(uv_loop_t *loop, const char *user, const char *p
     return c;
 }
 
+/* mysql_close without SIGPIPE: a server that already hung up makes the goodbye's write
+ * (OpenSSL's close_notify uses write(2)) raise it. SIGPIPE is blocked for the call and a
+ * pending one consumed, so this holds in a process that does not ignore it. */
+static void close_quietly(MYSQL *m)
+{
+    static const struct timespec zero = {0, 0};
+    sigset_t pipe, old, pending;
+
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old);
+    mysql_close(m);
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) && !sigismember(&old, SIGPIPE)) sigtimedwait(&pipe, NULL, &zero);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void fo_myconn_close(struct fo_myconn *c, fo_myconn_close_cb close_cb)
 {
+    /* A connection at rest says goodbye (COM_QUIT, and TLS's close_notify): without it
+     * every one-shot connection (failover statements, discovery walks) counts in the
+     * server's Aborted_clients and logs "Aborted connection ... (Got an error reading
+     * communication packets)" (log_warnings >= 2, MariaDB's default). Only at rest:
+     * everything it sent was read, so its socket's send buffer is empty and the few
+     * bytes cannot block the loop. An operation in flight (a hung or slow server) is
+     * cut with shutdown() first, as a half-read reply cannot be left cleanly. */
+    bool at_rest = c->connected && c->op == OP_NONE;
     int fd;
 
     assert(!c->closing);
@@ -240,10 +273,10 @@ void fo_myconn_close(struct fo_myconn *c, fo_myconn_close_cb close_cb)
         c->resolve = NULL;
     }
     fd = (int)mysql_get_socket(c->m);
-    if (fd >= 0) shutdown(fd, SHUT_RDWR);
+    if (fd >= 0 && !at_rest) shutdown(fd, SHUT_RDWR);
     if (c->poll_inited) uv_close((uv_handle_t *)&c->poll, handle_closed);
     uv_close((uv_handle_t *)&c->lib_timer, handle_closed);
-    mysql_close(c->m);
+    close_quietly(c->m);
     c->m = NULL;
 }
 
@@ -386,6 +419,35 @@ static int next_status(int ret)
     return ret > 0 ? FO_EMYSQL : ret < 0 ? FO_ENOTFOUND : 0;
 }
 
+/* The reply to a sent query is there (or the socket has an error or EOF, which the
+ * read reports): Connector/C reads it. */
+static void read_reply(struct fo_myconn *c)
+{
+    my_bool failed = 0;
+    int wait;
+
+    c->op = OP_QUERY;
+    wait = mysql_read_query_result_start(&failed, c->m);
+    settle(c, wait, failed ? FO_EMYSQL : 0, NULL);
+}
+
+/* A send_query call returned: still sending (wait), failed, or sent, when the socket
+ * is watched for the reply with the events it already has when the owner watches the
+ * idle connection (no epoll_ctl). */
+static void sent(struct fo_myconn *c, int wait, int err)
+{
+    if (wait != 0) {
+        watch(c, wait);
+        return;
+    }
+    if (err != 0) {
+        complete(c, FO_EMYSQL, NULL);
+        return;
+    }
+    c->op = OP_AWAIT;
+    watch(c, MYSQL_WAIT_READ);
+}
+
 /* Resumes the operation in progress with the events that arrived. The outcome is
  * read only after the *_cont call (argument evaluation order is unspecified). */
 static void step(struct fo_myconn *c, int ready)
@@ -399,10 +461,17 @@ static void step(struct fo_myconn *c, int ready)
         wait = mysql_real_connect_cont(&ret, c->m, ready);
         settle(c, wait, ret != NULL ? 0 : FO_EMYSQL, NULL);
         return;
-    case OP_QUERY:
-        wait = mysql_real_query_cont(&err, c->m, ready);
-        settle(c, wait, err != 0 ? FO_EMYSQL : 0, NULL);
+    case OP_SEND:
+        wait = mysql_send_query_cont(&err, c->m, ready);
+        sent(c, wait, err);
         return;
+    case OP_AWAIT: read_reply(c); return;
+    case OP_QUERY: {
+        my_bool failed = 0;
+        wait = mysql_read_query_result_cont(&failed, c->m, ready);
+        settle(c, wait, failed ? FO_EMYSQL : 0, NULL);
+        return;
+    }
     case OP_STORE:
         wait = mysql_store_result_cont(&res, c->m, ready);
         if (wait == 0) return store_done(c, res);
@@ -579,9 +648,9 @@ void fo_myconn_query(struct fo_myconn *c, const char *stmt, fo_myconn_cb cb)
 {
     int err = 0, wait;
 
-    begin_op(c, OP_QUERY, cb);
-    wait = mysql_real_query_start(&err, c->m, stmt, strlen(stmt));
-    settle(c, wait, err != 0 ? FO_EMYSQL : 0, NULL);
+    begin_op(c, OP_SEND, cb);
+    wait = mysql_send_query_start(&err, c->m, stmt, strlen(stmt));
+    sent(c, wait, err);
 }
 
 void fo_myconn_store_result(struct fo_myconn *c, fo_myconn_cb cb)

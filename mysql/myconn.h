@@ -89,12 +89,33 @@ const char *fo_myconn_tls_cipher(struct fo_myconn *c);
 void fo_myconn_connect(struct fo_myconn *c, const char *host, uint16_t port, unsigned long client_flags,
                        fo_myconn_cb cb);
 
-/* Sends stmt and reads the server's first reply (mysql_real_query). stmt is
+/* Sends stmt and reads the server's first reply (as mysql_real_query, but the reply is
+ * read only once the socket is readable: no recv that finds nothing). stmt is
  * NUL-terminated and must stay valid until the callback fires or the connection is
  * closed (Connector/C may still be sending it). On success the statement's result,
  * if it has one (mysql_field_count), must be read with fo_myconn_store_result.
  * Connected only. */
 void fo_myconn_query(struct fo_myconn *c, const char *stmt, fo_myconn_cb cb);
+
+/* The stack each connection's non-blocking calls run on (MYSQL_OPT_NONBLOCK), in
+ * bytes; Connector/C's default is 60 KiB, and with 10,000 probe connections (issue 12)
+ * every KiB counts. Connector/C mallocs it without a guard page, so an overflow would
+ * corrupt the heap silently: tests/unit/test_myconn_stack.c measures the deepest path
+ * (TLS handshake, certificate and host name verification with the name resolved by
+ * Connector/C, ed25519, error replies, refused logins and connects) on every run and
+ * fails if it uses more than half of this. Measured on Debian 12 (Connector/C 3.3,
+ * OpenSSL 3.0): 8.0 KiB without TLS, 12.4 KiB with it. Sanitizer builds keep the
+ * default: their interceptors run on this stack too, and the test cannot measure there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FO_MYCONN_STACK_BYTES 61440u
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FO_MYCONN_STACK_BYTES 61440u
+#endif
+#endif
+#ifndef FO_MYCONN_STACK_BYTES
+#define FO_MYCONN_STACK_BYTES 32768u
+#endif
 
 /* Bounds on what a server may send in a result (issue 9: a hostile or broken server's
  * 50 MB field must not be buffered whole). A row is one protocol packet, and
@@ -138,7 +159,8 @@ typedef void (*fo_myconn_idle_cb)(void *data, int status, int events);
 void fo_myconn_watch_idle(struct fo_myconn *c, fo_myconn_idle_cb cb);
 
 /* The Connector/C handle, for inspection only (mysql_errno, mysql_error,
- * mysql_field_count, mysql_more_results): no I/O on it. Valid until fo_myconn_close. */
+ * mysql_field_count, mysql_more_results): no I/O on it (a test may set options on it
+ * before the connect). Valid until fo_myconn_close. */
 MYSQL *fo_myconn_mysql(struct fo_myconn *c);
 
 /* Text of the last failed operation: mysql_error() after FO_EMYSQL, otherwise the

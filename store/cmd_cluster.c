@@ -47,6 +47,29 @@ static int validate_vip(const Fo__ClusterAdd *b, char err[FO_ERRLEN])
     return 0;
 }
 
+/* co_primaries in canonical form only (what fo_parse_co_primaries writes), so that
+ * every reader of the column sees one spelling; rediscovery 0 or 5..86400, adoption
+ * only with it. Whether the co-primaries are members is the topology's to report:
+ * instances are registered after the cluster. */
+static int validate_rediscovery(const Fo__ClusterAdd *b, char err[FO_ERRLEN])
+{
+    char canon[FO_CO_PRIMARIES_LEN], e[FO_ERRLEN];
+    struct fo_endpoint ep[2];
+
+    if (b->co_primaries[0] != '\0') {
+        if (strlen(b->co_primaries) >= FO_CO_PRIMARIES_LEN || fo_parse_co_primaries(b->co_primaries, ep, canon, e) != 0)
+            return fo_errf(err, FO_EINVAL, "co_primaries: %s",
+                           strlen(b->co_primaries) >= FO_CO_PRIMARIES_LEN ? "too long" : e);
+        if (strcmp(canon, b->co_primaries) != 0)
+            return fo_errf(err, FO_EINVAL, "co_primaries: not in canonical form (%s)", canon);
+    }
+    if (fo_check_rediscover_interval(b->rediscover_interval_s, e) != 0)
+        return fo_errf(err, FO_EINVAL, "rediscover_interval_s: %s", e);
+    if (b->adopt_replicas && b->rediscover_interval_s == 0)
+        return fo_errf(err, FO_EINVAL, "adopt_replicas needs rediscover_interval_s");
+    return 0;
+}
+
 static int validate_cluster_add(const Fo__Command *cmd, char err[FO_ERRLEN])
 {
     const Fo__ClusterAdd *b = cmd->cluster_add;
@@ -64,7 +87,8 @@ static int validate_cluster_add(const Fo__Command *cmd, char err[FO_ERRLEN])
         return fo_errf(err, FO_EINVAL, "anti_flap_s: %u is not in 0..%d", b->anti_flap_s, STORE_MAX_ANTI_FLAP_S);
     if (b->max_lag_s > STORE_MAX_LAG_S)
         return fo_errf(err, FO_EINVAL, "max_lag_s: %u is not in 0..%d", b->max_lag_s, STORE_MAX_LAG_S);
-    return validate_vip(b, err);
+    rc = validate_rediscovery(b, err);
+    return rc != 0 ? rc : validate_vip(b, err);
 }
 
 /* A cluster removed and registered again keeps counting from its highest failover
@@ -108,6 +132,9 @@ static int insert_cluster(struct fo_store *s, const Fo__ClusterAdd *b, int64_t e
     join_readers(joined, sizeof(joined), b);
     if (rc == SQLITE_OK) rc = store_bind_text(st, 14, joined); /* bound without a copy: joined outlives the run */
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 15, b->reader_max_lag_s);
+    if (rc == SQLITE_OK) rc = store_bind_text(st, 16, b->co_primaries);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 17, b->rediscover_interval_s);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 18, b->adopt_replicas ? 1 : 0);
     return store_stmt_run(s, ST_CLUSTER_INSERT, st, rc, err);
 }
 
@@ -123,14 +150,20 @@ static void describe_options(char *dst, size_t dstlen, const Fo__ClusterAdd *b)
     if (b->semi_sync) n += (size_t)snprintf(dst + n, dstlen - n, " semi_sync");
     if (b->anti_flap_s != 0) n += (size_t)snprintf(dst + n, dstlen - n, " anti_flap_s=%u", b->anti_flap_s);
     if (b->max_lag_s != 0) n += (size_t)snprintf(dst + n, dstlen - n, " max_lag_s=%u", b->max_lag_s);
-    if (b->vip[0] != '\0' && n < dstlen) snprintf(dst + n, dstlen - n, " vip=%s@%s", b->vip, b->vip_interface);
+    if (b->vip[0] != '\0' && n < dstlen)
+        n += (size_t)snprintf(dst + n, dstlen - n, " vip=%s@%s", b->vip, b->vip_interface);
+    if (b->co_primaries[0] != '\0' && n < dstlen)
+        n += (size_t)snprintf(dst + n, dstlen - n, " co_primaries=%s", b->co_primaries);
+    if (b->rediscover_interval_s != 0 && n < dstlen)
+        n += (size_t)snprintf(dst + n, dstlen - n, " rediscover_interval_s=%u", b->rediscover_interval_s);
+    if (b->adopt_replicas && n < dstlen) snprintf(dst + n, dstlen - n, " adopt_replicas");
 }
 
 static int apply_cluster_add(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRLEN])
 {
     const Fo__ClusterAdd *b = cmd->cluster_add;
     struct fo_store_cluster old;
-    char opts[FO_NAME_LEN + 96 + FO_VIP_LEN + FO_IFNAME_LEN];
+    char opts[FO_NAME_LEN + 96 + FO_VIP_LEN + FO_IFNAME_LEN + FO_CO_PRIMARIES_LEN + 64];
     int64_t epoch = 0;
     int rc = store_cluster_load(s, b->name, &old, err);
 

@@ -17,10 +17,11 @@
 /* Every statement the store runs more than once, prepared on first use and kept for
  * the life of the connection. Columns of the row readers in query.c follow the
  * *_COLS lists; keep them in step. */
-#define STORE_CLUSTER_COLS                                                                                 \
-    "name, user, password_file, maintenance, problems, epoch, blocked_until_ms, primary_host, "            \
-    "primary_port, repl_user, repl_password_file, semi_sync, anti_flap_s, max_lag_s, vip, vip_interface, " \
-    "agent_port, vip_lease_ms, vip_host, vip_port, vip_epoch, reader_vips, reader_max_lag_s"
+#define STORE_CLUSTER_COLS                                                                                   \
+    "name, user, password_file, maintenance, problems, epoch, blocked_until_ms, primary_host, "              \
+    "primary_port, repl_user, repl_password_file, semi_sync, anti_flap_s, max_lag_s, vip, vip_interface, "   \
+    "agent_port, vip_lease_ms, vip_host, vip_port, vip_epoch, reader_vips, reader_max_lag_s, co_primaries, " \
+    "rediscover_interval_s, adopt_replicas"
 #define STORE_INSTANCE_COLS                                                                    \
     "cluster, host, port, rule, health, role, source_host, source_port, problem, last_error, " \
     "server_id, read_only, maintenance, quarantined, quarantine_reason"
@@ -40,11 +41,13 @@
     X(ST_CLUSTER_EACH, "SELECT " STORE_CLUSTER_COLS " FROM clusters ORDER BY name")                                    \
     X(ST_CLUSTER_EACH_VIP,                                                                                             \
       "SELECT " STORE_CLUSTER_COLS " FROM clusters WHERE vip != '' OR reader_vips != '' ORDER BY name")                \
+    X(ST_CLUSTER_EACH_REDISCOVER,                                                                                      \
+      "SELECT " STORE_CLUSTER_COLS " FROM clusters WHERE rediscover_interval_s > 0 ORDER BY name")                     \
     X(ST_CLUSTER_COUNT, "SELECT count(*) FROM clusters")                                                               \
     X(ST_CLUSTER_INSERT, "INSERT INTO clusters (name, user, password_file, repl_user, repl_password_file, "            \
                          "semi_sync, anti_flap_s, max_lag_s, epoch, vip, vip_interface, agent_port, vip_lease_ms, "    \
-                         "reader_vips, reader_max_lag_s) "                                                             \
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")                  \
+                         "reader_vips, reader_max_lag_s, co_primaries, rediscover_interval_s, adopt_replicas) "        \
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")   \
     X(ST_CLUSTER_DELETE, "DELETE FROM clusters WHERE name = ?1")                                                       \
     X(ST_CLUSTER_SET_PROBLEMS, "UPDATE clusters SET problems = ?2 WHERE name = ?1")                                    \
     X(ST_CLUSTER_SET_MAINT, "UPDATE clusters SET maintenance = ?2 WHERE name = ?1")                                    \

@@ -118,6 +118,9 @@ static int read_cluster(sqlite3_stmt *st, struct fo_store_cluster *c)
     c->vip_epoch = (uint64_t)sqlite3_column_int64(st, 20);
     if (rc == 0) rc = col_reader_vips(st, 21, c);
     if (rc == 0) rc = col_unsigned(st, 22, 86400, &c->reader_max_lag_s);
+    if (rc == 0) rc = col_text(st, 23, c->co_primaries, sizeof(c->co_primaries));
+    if (rc == 0) rc = col_unsigned(st, 24, FO_REDISCOVER_MAX_S, &c->rediscover_interval_s);
+    c->adopt_replicas = sqlite3_column_int(st, 25) != 0;
     return rc;
 }
 
@@ -230,6 +233,11 @@ int fo_store_each_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data
 int fo_store_each_vip_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data)
 {
     return each_cluster(s, ST_CLUSTER_EACH_VIP, cb, data);
+}
+
+int fo_store_each_rediscover_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data)
+{
+    return each_cluster(s, ST_CLUSTER_EACH_REDISCOVER, cb, data);
 }
 
 int fo_store_each_instance(struct fo_store *s, const char *cluster, fo_store_instance_cb cb, void *data)

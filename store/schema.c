@@ -149,11 +149,16 @@ static const char migration_4[] = "ALTER TABLE clusters ADD COLUMN reader_vips T
                                   "  PRIMARY KEY (cluster, vip)"
                                   ") WITHOUT ROWID;";
 
+/* Version 5: co-primary mode and periodic rediscovery (issue 14), from ClusterAdd.
+ * The defaults mean "off", so a cluster from an older snapshot keeps its behaviour. */
+static const char migration_5[] =
+    "ALTER TABLE clusters ADD COLUMN co_primaries TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE clusters ADD COLUMN rediscover_interval_s INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (rediscover_interval_s BETWEEN 0 AND 86400);"
+    "ALTER TABLE clusters ADD COLUMN adopt_replicas INTEGER NOT NULL DEFAULT 0 CHECK (adopt_replicas IN (0, 1));";
+
 static const struct migration migrations[] = {
-    {1, migration_1},
-    {2, migration_2},
-    {3, migration_3},
-    {4, migration_4},
+    {1, migration_1}, {2, migration_2}, {3, migration_3}, {4, migration_4}, {5, migration_5},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -94,6 +94,10 @@ struct fo_store_cluster {
     unsigned n_reader_vips;
     char reader_vips[FO_MAX_READER_VIPS][FO_VIP_LEN];
     unsigned reader_max_lag_s; /* as stored: 0 means FO_DEFAULT_READER_MAX_LAG_S */
+    /* Co-primary mode and periodic rediscovery (schema 5; "off" in older rows). */
+    char co_primaries[FO_CO_PRIMARIES_LEN]; /* canonical "h1:p1,h2:p2", "" = off (fo_parse_co_primaries) */
+    unsigned rediscover_interval_s;         /* 0 = off, else 5..86400 */
+    bool adopt_replicas;
 };
 
 #define FO_DEFAULT_ANTI_FLAP_S 3600
@@ -173,6 +177,8 @@ typedef int (*fo_store_event_cb)(void *data, const struct fo_store_event *e);
 int fo_store_each_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data);
 /* Only the clusters with a writer VIP or reader VIPs (the VIP manager's loop). */
 int fo_store_each_vip_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data);
+/* Only the clusters with rediscover_interval_s > 0 (controller/admin/rediscover.h). */
+int fo_store_each_rediscover_cluster(struct fo_store *s, fo_store_cluster_cb cb, void *data);
 /* cluster NULL = all clusters; ordered by cluster, host, port. */
 int fo_store_each_instance(struct fo_store *s, const char *cluster, fo_store_instance_cb cb, void *data);
 int fo_store_each_member(struct fo_store *s, fo_store_member_cb cb, void *data);

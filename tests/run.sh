@@ -10,7 +10,7 @@
 #   and clang into build-clang/, warning-free (FO_PACKAGER_BUILDS=0 skips them).
 #   Then a subset of the integration tests runs against the ASan daemons
 #   (tests/asan-integration.sh; FO_ASAN_INTEGRATION=0 skips it), and the libFuzzer
-#   targets for FO_FUZZ_SECONDS each (tests/fuzz/run.sh; default 10, 0 skips them).
+#   targets for FO_FUZZ_SECONDS each (tests/fuzz/run.sh; default 20, 0 skips them).
 #   --build DIR, --asan-build DIR   build directories other than build/, build-asan/
 #   -- ARGS...              passed to every ctest run (e.g. -- -R 'test_prom|test_vip$';
 #                           the ASan stage adds -L unit, so it keeps to unit tests)
@@ -176,11 +176,11 @@ if [ "${FO_PACKAGER_BUILDS:-1}" != 0 ]; then
     cmake --build build-clang -j2 >/dev/null || { echo "tests/run.sh: the clang build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 fi
 # libFuzzer targets (issue 12): clang build into build-fuzz/, the saved crash inputs
-# replayed, then each target for FO_FUZZ_SECONDS (default 10) over its seeds; any crash,
+# replayed, then each target for FO_FUZZ_SECONDS (default 20) over its seeds; any crash,
 # leak, timeout or OOM fails the run. FO_FUZZ_SECONDS=0 skips it; so do ctest arguments.
-if [ "${FO_FUZZ_SECONDS:-10}" != 0 ] && [ ${#ctest_args[@]} -eq 0 ]; then
-    echo "== fuzz targets, ${FO_FUZZ_SECONDS:-10} s each (build-fuzz/)"
-    ./tests/fuzz/run.sh "${FO_FUZZ_SECONDS:-10}" || { echo "tests/run.sh: a fuzz target failed (see above)"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+if [ "${FO_FUZZ_SECONDS:-20}" != 0 ] && [ ${#ctest_args[@]} -eq 0 ]; then
+    echo "== fuzz targets, ${FO_FUZZ_SECONDS:-20} s each (build-fuzz/)"
+    ./tests/fuzz/run.sh "${FO_FUZZ_SECONDS:-20}" || { echo "tests/run.sh: a fuzz target failed (see above)"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 fi
 echo "== full suite ($build/)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFO_WERROR=ON

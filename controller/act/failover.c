@@ -206,6 +206,7 @@ static void kill_all(struct fo_failover *fe)
 {
     while (fe->runs != NULL) fo_run_kill(fe->runs);
     fo_rejoin_cancel_all(fe);
+    fo_coprimary_cancel_all(fe); /* co-primary hook (issue 14.1) */
 }
 
 void fo_failover_stop(struct fo_ctl *ctl)
@@ -363,8 +364,12 @@ static int begin(struct fo_failover *fe, const struct fo_store_cluster *c, int k
     struct begin_req *b;
     Fo__Command cmd;
     Fo__FailoverBegin fb;
+    struct fo_endpoint gated; /* co-primary hook (issue 14.1): only the pair takes the writer role */
     int rc;
 
+    if ((rc = fo_coprimary_gate(fe, c, kind, target_host, target_port, &gated, err)) != 0) return rc;
+    target_host = gated.host;
+    target_port = gated.port;
     if (last == NULL || (b = calloc(1, sizeof(*b))) == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     if (last->begin_pending) {
         free(b);
@@ -416,17 +421,17 @@ struct replica_collect {
     struct fo_evidence ev;
 };
 
-/* Fills rc->ev from the detector's inputs (controllers' views, replicas' reports). */
-static void gather_evidence(struct replica_collect *rc, const struct fo_watch_view *pv,
-                            const struct fo_detect_vote *votes, unsigned n_votes)
+/* Fills ev from a verdict's inputs (failover_internal.h). */
+void fo_fe_evidence(struct fo_failover *fe, struct fo_evidence *ev, const struct fo_watch_view *pv,
+                    const struct fo_detect_vote *votes, unsigned n_votes, const struct fo_detect_replica *reps,
+                    unsigned n_reps)
 {
-    struct fo_evidence *ev = &rc->ev;
     unsigned i;
 
     fo__confirmation__init(&ev->conf[0]);
-    ev->conf[0].node_id = rc->ctl->cfg.node_id;
+    ev->conf[0].node_id = fe->ctl->cfg.node_id;
     ev->conf[0].down = pv->health == FO_HEALTH_DOWN;
-    ev->conf[0].detail = (char *)pv->last_error;
+    ev->conf[0].detail = (char *)(pv->last_error != NULL ? pv->last_error : "");
     ev->n_conf = 1;
     for (i = 0; i < n_votes && ev->n_conf < FO_MAX_PEERS + 1; i++) {
         Fo__Confirmation *cf = &ev->conf[ev->n_conf++];
@@ -436,8 +441,9 @@ static void gather_evidence(struct replica_collect *rc, const struct fo_watch_vi
         cf->age_ms = votes[i].age_ms;
     }
     for (i = 0; i < ev->n_conf; i++) ev->confp[i] = &ev->conf[i];
-    for (i = 0; i < rc->n; i++) {
-        const struct fo_detect_replica *r = &rc->reps[i];
+    if (n_reps > FO_MAX_INSTANCES_PER_CLUSTER) n_reps = FO_MAX_INSTANCES_PER_CLUSTER;
+    for (i = 0; i < n_reps; i++) {
+        const struct fo_detect_replica *r = &reps[i];
         Fo__ReplicaReport *rr = &ev->reps[i];
         fo__replica_report__init(rr);
         rr->host = (char *)r->host;
@@ -458,7 +464,7 @@ static void gather_evidence(struct replica_collect *rc, const struct fo_watch_vi
         rr->detail = ev->rep_detail[i];
         ev->repp[i] = rr;
     }
-    ev->n_reps = rc->n;
+    ev->n_reps = n_reps;
 }
 
 static int collect_replica(void *data, const struct fo_store_instance *i)
@@ -490,7 +496,7 @@ static int collect_replica(void *data, const struct fo_store_instance *i)
     return 0;
 }
 
-static unsigned voters(struct fo_ctl *ctl)
+unsigned fo_fe_voters(struct fo_ctl *ctl)
 {
     unsigned i, n = 0;
 
@@ -536,7 +542,7 @@ static void detect_dead(struct fo_failover *fe, const struct fo_store_cluster *c
     fo_store_each_instance(ctl->store, c->name, collect_replica, rc);
     memset(&in, 0, sizeof(in));
     in.leader_view = pv->health;
-    in.n_voters = voters(ctl);
+    in.n_voters = fo_fe_voters(ctl);
     in.n_votes = fo_monitor_votes(ctl, c->name, c->primary_host, c->primary_port, votes, FO_MAX_PEERS);
     in.votes = votes;
     in.window_ms = ctl->cfg.failover.confirm_window_ms;
@@ -547,7 +553,7 @@ static void detect_dead(struct fo_failover *fe, const struct fo_store_cluster *c
     FO_DEBUG(MOD, "cluster %s: detector: %s (%u/%u votes, %u replicas): %s", c->name, fo_verdict_name(out.verdict),
              out.down_votes, out.needed, rc->n, out.reason);
     if (out.verdict == FO_VERDICT_OK || out.verdict == FO_VERDICT_SUSPECT) goto out;
-    gather_evidence(rc, pv, votes, in.n_votes);
+    fo_fe_evidence(fe, &rc->ev, pv, votes, in.n_votes, rc->reps, rc->n);
     if (out.verdict != FO_VERDICT_DEAD) {
         fo_fe_decision(fe, c->name, fo_verdict_name(out.verdict), out.reason, c->primary_host, c->primary_port, true,
                        &rc->ev);

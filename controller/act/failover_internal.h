@@ -62,6 +62,7 @@ struct last_decision {
 };
 
 struct rejoin_op;
+struct fo_copri_op;
 struct fo_vipmgr;
 struct fo_vipmgr_move;
 
@@ -81,6 +82,7 @@ struct fo_failover {
     unsigned *dec_index;
     unsigned dec_slots;
     struct rejoin_op *rejoins;
+    struct fo_copri_op *copri_ops; /* co-primary ring restores (coprimary.c) */
     struct rejoin_op **rejoin_buckets;
     unsigned n_rejoin_buckets, n_rejoins;
     bool stopping;
@@ -112,6 +114,16 @@ struct fo_evidence {
     unsigned n_reps;
 };
 
+/* failover.c: fills ev from a verdict's inputs -- this node's view pv of the watched
+ * server, the followers' votes[n_votes] and the replicas' reports reps[n_reps] (at most
+ * FO_MAX_INSTANCES_PER_CLUSTER) -- for a Decision or FailoverBegin. ev points into pv,
+ * votes and reps (their strings): use it before they change. */
+struct fo_watch_view;
+void fo_fe_evidence(struct fo_failover *fe, struct fo_evidence *ev, const struct fo_watch_view *pv,
+                    const struct fo_detect_vote *votes, unsigned n_votes, const struct fo_detect_replica *reps,
+                    unsigned n_reps);
+/* failover.c: voters in the raft configuration now (the majority of DESIGN.md §5). */
+unsigned fo_fe_voters(struct fo_ctl *ctl);
 /* failover.c */
 void fo_fe_decision(struct fo_failover *fe, const char *cluster, const char *verdict, const char *reason,
                     const char *host, uint16_t port, bool dedupe, const struct fo_evidence *ev);
@@ -136,5 +148,14 @@ bool fo_fe_flavour_refusal(struct fo_failover *fe, const struct fo_store_cluster
 /* failover.c: no rejoin decisions for this cluster until fresh samples arrive. */
 void fo_fe_quiet(struct fo_failover *fe, const char *cluster);
 void fo_rejoin_cancel_all(struct fo_failover *fe);
+
+/* coprimary.c (issue 14.1, docs/co-primary.md; its top comment is the contract): the
+ * gate of begin() -- with a co-primary pair the only target is the passive, else 0
+ * and the target as asked; FO_EPERM + a "refused" Decision otherwise --, the ring
+ * restore between failovers (from fo_rejoin_check), and cancelling on stop. */
+int fo_coprimary_gate(struct fo_failover *fe, const struct fo_store_cluster *c, int kind, const char *target_host,
+                      uint16_t target_port, struct fo_endpoint *target, char err[FO_ERRLEN]);
+void fo_coprimary_check(struct fo_failover *fe, const struct fo_store_cluster *c);
+void fo_coprimary_cancel_all(struct fo_failover *fe);
 
 #endif

@@ -337,7 +337,7 @@ static void barrier_done(void *data, int status)
         ev.inst = c.rows;
         ev.n_inst = c.n;
     }
-    run->step_ns = uv_hrtime();
+    if (!run->st.cu_barrier) run->step_ns = uv_hrtime(); /* the catch-up's barrier is inside choose */
     feed(run, &ev);
     free(c.rows);
 }
@@ -374,6 +374,10 @@ static void commit_step(struct run *run, const struct fo_foaction *a)
     cmd.failover_step = &sd;
     FO_INFO(MOD, "cluster %s epoch %llu: step %d done in %u ms: %s", run->cluster, (unsigned long long)sd.epoch,
             a->step, sd.duration_ms, a->detail);
+    /* Issue 13 item 2: a catch-up, and above all a fallback, is also a `why` Decision. */
+    if (a->step == FO_FS_CHOOSE && (run->st.cu_result == FO_CU_DONE || run->st.cu_result == FO_CU_FELL_BACK))
+        fo_fe_decision(run->fe, run->cluster, run->st.cu_result == FO_CU_DONE ? "catch_up" : "catch_up_fell_back",
+                       run->st.catchup_detail, run->st.c.new_host, run->st.c.new_port, false, NULL);
     propose(run, &cmd, step_committed, "a step");
 }
 
@@ -535,11 +539,12 @@ static void quote(char *out, size_t n, const char *s)
     if (fo_sql_quote(s, out, n) != 0) snprintf(out, n, "''");
 }
 
-/* "SELECT MASTER_GTID_WAIT('pos', s.mmm)" into q; "SELECT 0" when pos is empty. */
-static void gtid_wait_stmt(struct run *run, const char *pos, char *q, size_t n)
+/* "SELECT MASTER_GTID_WAIT('pos', s.mmm)" into q; "SELECT 0" when pos is empty. The
+ * timeout is wait_ms (a catch-up's slice), or relay_wait_ms when 0. */
+static void gtid_wait_stmt(struct run *run, const char *pos, unsigned wait_ms, char *q, size_t n)
 {
     char quoted[FO_GTIDPOS_LEN * 2 + 8];
-    unsigned ms = run->st.c.t.relay_wait_ms;
+    unsigned ms = wait_ms != 0 ? wait_ms : run->st.c.t.relay_wait_ms;
 
     if (pos[0] == '\0' || fo_sql_quote(pos, quoted, sizeof(quoted)) != 0) {
         /* An unquotable position cannot happen for a parsed GTID list; a NULL result
@@ -554,12 +559,30 @@ static void gtid_wait_stmt(struct run *run, const char *pos, char *q, size_t n)
  * hold the replication password). Returns the number of statements. */
 struct stmt_buf {
     char q[FO_GTIDPOS_LEN * 2 + 96];
-    char change[1024];
+    /* The longest CHANGE MASTER: a quoted host (2 * FO_HOST_LEN + 4), the credentials
+     * (group_stmts' creds, 700), a heartbeat clause (48) and under 130 bytes of fixed
+     * text: never truncated (a cut statement could drop MASTER_USE_GTID and still parse). */
+    char change[2 * FO_HOST_LEN + 4 + 700 + 48 + 256];
 };
+
+/* ", MASTER_USER=.., MASTER_PASSWORD=.." when repl_user is configured, else "": the
+ * replica keeps the account it uses (a repoint and a catch-up alike). The caller
+ * wipes creds once the statement is built. */
+static void repl_creds(const struct run *run, char *creds, size_t n)
+{
+    char u[FO_NAME_LEN * 2 + 4], pw[520];
+
+    creds[0] = '\0';
+    if (run->repl_user[0] == '\0' || run->repl_password[0] == '\0') return;
+    quote(u, sizeof(u), run->repl_user);
+    quote(pw, sizeof(pw), run->repl_password);
+    snprintf(creds, n, ", MASTER_USER=%s, MASTER_PASSWORD=%s", u, pw);
+    memset(pw, 0, sizeof(pw));
+}
 
 static unsigned group_stmts(struct run *run, const struct fo_foaction *a, const char *stmts[8], struct stmt_buf *b)
 {
-    char h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], pw[520], creds[700] = "", hb[48];
+    char h[FO_HOST_LEN * 2 + 4], creds[700] = "", hb[48];
     unsigned n = 0;
 
     switch (a->group) {
@@ -568,7 +591,7 @@ static unsigned group_stmts(struct run *run, const struct fo_foaction *a, const 
         stmts[n++] = FO_SAMPLE_Q2;
         break;
     case FO_FG_GTID_WAIT:
-        gtid_wait_stmt(run, a->pos, b->q, sizeof(b->q));
+        gtid_wait_stmt(run, a->pos, a->wait_ms, b->q, sizeof(b->q));
         stmts[n++] = b->q;
         break;
     case FO_FG_VARS: stmts[n++] = FO_SAMPLE_Q1; break;
@@ -586,16 +609,16 @@ static unsigned group_stmts(struct run *run, const struct fo_foaction *a, const 
     case FO_FG_REPOINT:
         /* Replicas keep the credentials they use unless repl_user is configured. */
         quote(h, sizeof(h), run->st.c.new_host);
-        if (run->repl_user[0] != '\0' && run->repl_password[0] != '\0') {
-            quote(u, sizeof(u), run->repl_user);
-            quote(pw, sizeof(pw), run->repl_password);
-            snprintf(creds, sizeof(creds), ", MASTER_USER=%s, MASTER_PASSWORD=%s", u, pw);
-        }
+        repl_creds(run, creds, sizeof(creds));
         fo_fe_heartbeat_clause(fo_fe_heartbeat_ms(run->fe, run->cluster, a->host, a->port), hb, sizeof(hb));
         snprintf(b->change, sizeof(b->change),
                  "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u%s, MASTER_USE_GTID=slave_pos%s%s", h,
                  run->st.c.new_port, creds, hb, a->demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
-        stmts[n++] = a->demote ? "SET GLOBAL read_only=1" : "STOP SLAVE";
+        if (a->demote) stmts[n++] = "SET GLOBAL read_only=1";
+        /* co-primary hook (issue 14.1): a demoted active co-primary still replicates from
+         * the passive (the ring) and CHANGE MASTER needs it stopped; on a server that is
+         * no replica STOP SLAVE is only a note (1255). */
+        stmts[n++] = "STOP SLAVE";
         stmts[n++] = b->change;
         if (a->semi_sync) {
             /* A replica (the demoted old primary above all) with semi-sync's source side
@@ -605,7 +628,6 @@ static unsigned group_stmts(struct run *run, const struct fo_foaction *a, const 
             stmts[n++] = "SET GLOBAL rpl_semi_sync_slave_enabled=1";
         }
         stmts[n++] = "START SLAVE";
-        memset(pw, 0, sizeof(pw));
         memset(creds, 0, sizeof(creds));
         break;
     case FO_FG_UNFENCE:
@@ -613,6 +635,22 @@ static unsigned group_stmts(struct run *run, const struct fo_foaction *a, const 
         stmts[n++] = "SET GLOBAL read_only=0";
         break;
     case FO_FG_START_IO: stmts[n++] = "START SLAVE IO_THREAD"; break;
+    case FO_FG_CATCHUP_START:
+        /* Issue 13 item 2 (docs/catch-up.md): the chosen replica replicates from the most
+         * advanced one, by GTID, with the replication account (as a repoint does). Its
+         * relay log was applied (it is eligible), so CHANGE MASTER discards nothing. */
+        quote(h, sizeof(h), a->src_host != NULL ? a->src_host : "");
+        repl_creds(run, creds, sizeof(creds));
+        fo_fe_heartbeat_clause(fo_fe_heartbeat_ms(run->fe, run->cluster, a->host, a->port), hb, sizeof(hb));
+        snprintf(b->change, sizeof(b->change),
+                 "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u%s, MASTER_USE_GTID=slave_pos%s", h, a->src_port,
+                 creds, hb);
+        stmts[n++] = "STOP SLAVE";
+        stmts[n++] = b->change;
+        stmts[n++] = "START SLAVE";
+        memset(creds, 0, sizeof(creds));
+        break;
+    case FO_FG_CATCHUP_STOP: stmts[n++] = "STOP SLAVE"; break;
     }
     return n;
 }

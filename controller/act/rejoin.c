@@ -13,11 +13,18 @@
  *    source), guarded by its gtid_binlog_state: if it changed since the sample that
  *    was judged, nothing is rewritten. That is a former primary coming back (no
  *    source), and a replica whose source is a member that is not a healthy replica of
- *    the primary: DOWN, not replicating, or the former primary of the last failover
- *    still named with both threads stopped (the failover's repoint step did not reach
- *    it, e.g. its STOP SLAVE timed out). A chain through healthy replicas is allowed;
- *    a source outside the cluster, or a member in maintenance or not seen right now,
- *    is noted and left alone (source_of);
+ *    the primary: not replicating, or the former primary of the last failover (DOWN,
+ *    or still named with both threads stopped: the failover's repoint step did not
+ *    reach it, e.g. its STOP SLAVE timed out). A chain through healthy replicas is
+ *    allowed; a source outside the cluster, or a member in maintenance or not seen
+ *    right now, is noted and left alone (source_of);
+ *  - a replica of an INTERMEDIATE PRIMARY (a member that is the source of others) that
+ *    is DOWN for this node is repointed only once that death is confirmed like a
+ *    primary's -- a majority of controllers and its replicas' own view
+ *    (controller/decide/chain.h, issue 13.3) -- to the dead one's source or the nearest
+ *    healthy ancestor, under the same errant-GTID guard; never on this node's view
+ *    alone: a controller cut off from it while its replicas still hear it moves
+ *    nothing (chain_check, docs/intermediate-primaries.md);
  *  - a replica whose replication broke (an IO or SQL thread stopped on an error, e.g.
  *    1236 after a divergence) is looked at again: errant -> quarantined, IO error 1236
  *    (the primary cannot serve it) -> quarantined, anything else -> recorded;
@@ -42,6 +49,7 @@
 #include "common/log.h"
 #include "controller/act/failover_internal.h"
 #include "mysql/fence.h"
+#include "controller/decide/chain.h"
 #include "controller/decide/flavour.h"
 #include "controller/decide/gtid.h"
 #include "controller/probe/monitor.h"
@@ -78,9 +86,11 @@ struct rejoin_op {
     bool fatal;                       /* OP_CONFIRM: replication failed with error 1236 */
     char broken[FO_ERRTEXT_LEN + 64]; /* OP_CONFIRM: the replication error, or "" */
     char state[FO_GTIDSTATE_LEN];     /* OP_CONFIRM: the instance's gtid_binlog_state judged */
-    char what[256];                   /* OP_REPOINT / OP_IO_START: for the decision */
-    char wrong[160];                  /* why its source is wrong (a replica to repoint), or "" */
-    char note_key[96];                /* the last note recorded (see note()) */
+    char what[448];                   /* OP_REPOINT / OP_IO_START: for the decision */
+    char wrong[320];                  /* why its source is wrong (a replica to repoint), or "" */
+    char target_host[FO_HOST_LEN];    /* OP_REPOINT: the new source; "" = the primary */
+    uint16_t target_port;
+    char note_key[96]; /* the last note recorded (see note()) */
     uint64_t note_at;
 };
 
@@ -96,6 +106,18 @@ struct check_ctx {
     const struct fo_sample *ps; /* the primary's latest sample */
     struct member m[FO_MAX_INSTANCES_PER_CLUSTER];
     unsigned n;
+    /* Issue 13.3: the intermediate primaries' inputs, parallel to m[], and the plan
+     * (controller/decide/chain.h), made once per check before any instance is judged;
+     * ch only while some member is DOWN for this node (rare: the rest is large). */
+    struct fo_chain_member cm[FO_MAX_INSTANCES_PER_CLUSTER];
+    char stored_src[FO_MAX_INSTANCES_PER_CLUSTER][FO_HOST_LEN];
+    bool any_down;
+    struct chain_scratch *ch;
+};
+
+struct chain_scratch {
+    struct fo_detect_vote votes[FO_MAX_INSTANCES_PER_CLUSTER][FO_MAX_PEERS];
+    struct fo_chain_out plan;
 };
 
 static bool is_primary(const struct fo_store_cluster *c, const char *host, uint16_t port)
@@ -412,6 +434,8 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
     char change[1024], h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], qpw[520], pw[256], err[FO_ERRLEN];
     char guard[2 * FO_GTIDSTATE_LEN + 256], hb[48];
     bool demote = !s->is_replica;
+    const char *th = op->target_host[0] != '\0' ? op->target_host : c->primary_host;
+    uint16_t tp = op->target_host[0] != '\0' ? op->target_port : c->primary_port;
     const char *stmts[6];
     unsigned n = 0;
     int k;
@@ -427,12 +451,12 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
     }
     k = -1;
     fo_fe_heartbeat_clause(fo_fe_heartbeat_ms(op->fe, c->name, op->host, op->port), hb, sizeof(hb));
-    if (fo_sql_quote(c->primary_host, h, sizeof(h)) == 0 && fo_sql_quote(c->repl_user, u, sizeof(u)) == 0 &&
+    if (fo_sql_quote(th, h, sizeof(h)) == 0 && fo_sql_quote(c->repl_user, u, sizeof(u)) == 0 &&
         fo_sql_quote(pw, qpw, sizeof(qpw)) == 0 && guard_statement(s->gtid_binlog_state, guard, sizeof(guard)) == 0)
         k = snprintf(change, sizeof(change),
                      "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u, MASTER_USER=%s, MASTER_PASSWORD=%s, "
                      "MASTER_USE_GTID=slave_pos%s%s",
-                     h, c->primary_port, u, qpw, hb, demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
+                     h, tp, u, qpw, hb, demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
     memset(pw, 0, sizeof(pw));
     memset(qpw, 0, sizeof(qpw));
     if (k < 0 || (size_t)k >= sizeof(change)) {
@@ -457,6 +481,9 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
     if (demote)
         snprintf(op->what, sizeof(op->what), "repointed to the primary %s:%u (demoted former primary)", c->primary_host,
                  c->primary_port);
+    else if (op->target_host[0] != '\0')
+        fit(op->what, sizeof(op->what), "repointed to %s:%u (it replicated from %.64s:%u, %s)", th, tp, s->master_host,
+            s->master_port, op->wrong);
     else
         fit(op->what, sizeof(op->what), "repointed to the primary %s:%u (it replicated from %.64s:%u, %s)",
             c->primary_host, c->primary_port, s->master_host, s->master_port,
@@ -683,12 +710,18 @@ static int member_index(const struct check_ctx *cx, const char *host, uint16_t p
     return -1;
 }
 
+static bool old_primary_of_last_failover(const struct check_ctx *cx, const char *host, uint16_t port);
+
 /* What member k is as a source, judged on the monitor's view of it:
  *  - SRC_CHAIN: it replicates, both threads running, from the primary or from a member
  *    that is SRC_CHAIN itself (depth bounds a loop of sources);
- *  - SRC_WRONG: it is DOWN, is not a replica, replicates from elsewhere, or its
- *    replication stopped on an error: what it serves is not (or no longer) the
- *    primary's stream;
+ *  - SRC_WRONG: it is the former primary of the last failover and DOWN, is not a
+ *    replica, replicates from elsewhere, or its replication stopped on an error: what
+ *    it serves is not (or no longer) the primary's stream;
+ *  - SRC_UNSURE when it is DOWN otherwise: a member that is down for this node is an
+ *    intermediate primary whose replicas move only once its death is confirmed
+ *    (issue 13.3, chain_check()), and one further up moves its own replicas, not
+ *    these;
  *  - SRC_UNSURE: in maintenance (a DBA's), not seen right now but not DOWN, or its
  *    threads are connecting or were stopped without an error (an operator's, or a
  *    moment): one such sample must not undo a chain a DBA built. */
@@ -703,8 +736,8 @@ static enum src_kind member_as_source(const struct check_ctx *cx, unsigned k, un
     if (cx->m[k].maintenance) return SRC_UNSURE;
     if (!fo_monitor_view(cx->fe->ctl, cx->c->name, cx->m[k].host, cx->m[k].port, &v)) return SRC_UNSURE;
     if (v.health == FO_HEALTH_DOWN) {
-        *why = "which is down";
-        return SRC_WRONG;
+        *why = "which is down (the former primary)";
+        return depth == 0 && old_primary_of_last_failover(cx, cx->m[k].host, cx->m[k].port) ? SRC_WRONG : SRC_UNSURE;
     }
     if (!v.last_ok || !v.has_sample) return SRC_UNSURE;
     ms = v.sample;
@@ -756,6 +789,167 @@ static enum src_kind source_of(const struct check_ctx *cx, const struct fo_sampl
     return k;
 }
 
+/* ------------------------------------------------------------------ intermediate primaries */
+
+/* Issue 13.3: member k's inputs for controller/decide/chain.h, but the followers'
+ * votes (chain_plan() reads them for the members that are DOWN, the only ones whose
+ * votes the detector reads); returns whether it is DOWN for this node. */
+static bool chain_collect(struct check_ctx *cx, unsigned k, const struct fo_store_instance *i)
+{
+    struct fo_chain_member *m = &cx->cm[k];
+    struct fo_watch_view v;
+
+    memset(m, 0, sizeof(*m));
+    m->host = cx->m[k].host;
+    m->port = cx->m[k].port;
+    m->maintenance = i->maintenance;
+    snprintf(cx->stored_src[k], FO_HOST_LEN, "%s", i->source_host);
+    m->stored_source_host = cx->stored_src[k];
+    m->stored_source_port = i->source_port;
+    if (!fo_monitor_view(cx->fe->ctl, i->cluster, i->host, i->port, &v)) return false;
+    m->health = v.health;
+    if (v.last_ok && v.has_sample) {
+        m->s = v.sample;
+        m->sample_age_ms = v.sample_age_ms;
+    }
+    m->arrival = v.arrival;
+    m->silent_ms = v.silent_ms;
+    return v.health == FO_HEALTH_DOWN;
+}
+
+struct chain_ev {
+    struct fo_evidence ev;
+    struct fo_detect_replica reps[FO_MAX_INSTANCES_PER_CLUSTER];
+};
+
+/* The evidence of a verdict on intermediate x: this node's and the followers' views of
+ * it, and its replicas' reports (as chain.c gave them to the detector). */
+static void chain_evidence(struct check_ctx *cx, const struct fo_chain_inter *x, struct chain_ev *ce)
+{
+    const struct fo_chain_member *im = &cx->cm[x->idx];
+    struct fo_watch_view v;
+    unsigned n = fo_chain_replicas(cx->cm, cx->n, &cx->ch->plan, x->idx, ce->reps);
+
+    memset(&v, 0, sizeof(v));
+    if (!fo_monitor_view(cx->fe->ctl, cx->c->name, im->host, im->port, &v)) v.health = im->health;
+    fo_fe_evidence(cx->fe, &ce->ev, &v, im->votes, im->n_votes, ce->reps, n);
+}
+
+static void depth_text(const struct check_ctx *cx, unsigned k, char *out, size_t n)
+{
+    if (cx->ch->plan.depth[k] == FO_CHAIN_NO_DEPTH)
+        snprintf(out, n, "not under the primary");
+    else
+        snprintf(out, n, "depth %u", cx->ch->plan.depth[k]);
+}
+
+/* A verdict on an intermediate primary that is down for this node: a Decision with its
+ * confirmations (`failoverctl why`), recorded when it changes and at most every
+ * NOTE_REPEAT_MS while it lasts. */
+static void chain_record(struct check_ctx *cx, const struct fo_chain_inter *x)
+{
+    const struct fo_chain_member *im = &cx->cm[x->idx];
+    uint64_t now = uv_now(cx->fe->ctl->loop);
+    char reason[1024], key[sizeof(((struct rejoin_op *)0)->note_key)], depth[32];
+    const char *verdict;
+    struct rejoin_op *op;
+    struct chain_ev *ce;
+
+    if (x->state == FO_CHAIN_ALIVE || x->state == FO_CHAIN_MAINTENANCE) return;
+    if ((op = op_get(cx->fe, cx->c->name, im->host, im->port)) == NULL) return;
+    depth_text(cx, x->idx, depth, sizeof(depth));
+    if (x->state == FO_CHAIN_NOT_CONFIRMED) {
+        verdict = "intermediate_not_confirmed";
+        fit(reason, sizeof(reason),
+            "intermediate primary %s:%u (%s, %u replica(s)) is down for this node, not confirmed (%s): %s; its "
+            "replicas are not repointed",
+            im->host, im->port, depth, x->n_replicas,
+            /* not "unreachable_primary": the designated primary is not what was judged */
+            x->det.verdict == FO_VERDICT_UNREACHABLE ? "unreachable" : fo_verdict_name(x->det.verdict), x->det.reason);
+    } else {
+        verdict = "dead_intermediate";
+        fit(reason, sizeof(reason), "intermediate primary %s:%u (%s, %u replica(s)) confirmed dead: %s; %s%s", im->host,
+            im->port, depth, x->n_replicas, x->det.reason,
+            x->state == FO_CHAIN_DEAD ? "its replicas are repointed to " : "its replicas are not repointed: ", x->why);
+    }
+    snprintf(key, sizeof(key), "%.26s|%.64s", verdict, reason);
+    if (strcmp(key, op->note_key) == 0 && now - op->note_at < NOTE_REPEAT_MS) return;
+    if ((ce = calloc(1, sizeof(*ce))) == NULL) return;
+    memcpy(op->note_key, key, sizeof(key));
+    op->note_at = now;
+    chain_evidence(cx, x, ce);
+    FO_WARN(MOD, "%s: %s", cx->c->name, reason);
+    fo_fe_decision(cx->fe, cx->c->name, verdict, reason, im->host, im->port, false, &ce->ev);
+    free(ce);
+}
+
+/* Plans the cluster's intermediate primaries (chain.h) and records the verdicts on
+ * those that are down. Nothing is planned while no member is down for this node: an
+ * intermediate the leader sees UP or SUSPECT is alive for the detector anyway. */
+static void chain_plan(struct check_ctx *cx)
+{
+    struct fo_chain_in in;
+    unsigned k;
+
+    if (!cx->any_down || (cx->ch = calloc(1, sizeof(*cx->ch))) == NULL) return;
+    for (k = 0; k < cx->n; k++) {
+        struct fo_chain_member *m = &cx->cm[k];
+        m->votes = cx->ch->votes[k];
+        if (m->health == FO_HEALTH_DOWN)
+            m->n_votes = fo_monitor_votes(cx->fe->ctl, cx->c->name, m->host, m->port, cx->ch->votes[k], FO_MAX_PEERS);
+    }
+    memset(&in, 0, sizeof(in));
+    in.primary_host = cx->c->primary_host;
+    in.primary_port = cx->c->primary_port;
+    in.m = cx->cm;
+    in.n = cx->n;
+    in.n_voters = fo_fe_voters(cx->fe->ctl);
+    in.window_ms = cx->fe->ctl->cfg.failover.confirm_window_ms;
+    in.tilt = fo_failover_tilted(cx->fe->ctl);
+    fo_chain_plan(&in, &cx->ch->plan);
+    for (k = 0; k < cx->ch->plan.n_inter; k++) chain_record(cx, &cx->ch->plan.inter[k]);
+}
+
+/* True when the instance replicates from an intermediate primary that is down for this
+ * node: it is repointed once the death is confirmed, to the plan's target (the dead
+ * one's source, or the nearest healthy ancestor), and left alone until then. The
+ * former primary of the last failover is not treated so: that failover confirmed its
+ * death (source_of). */
+static bool chain_check(struct check_ctx *cx, const struct fo_store_instance *i, const struct fo_sample *s)
+{
+    const struct fo_chain_inter *x;
+    struct rejoin_op *op;
+    char depth[32];
+    int k;
+
+    if (cx->ch == NULL || cx->ch->plan.n_inter == 0 || !s->is_replica ||
+        is_primary(cx->c, s->master_host, s->master_port))
+        return false;
+    if ((k = member_index(cx, s->master_host, s->master_port)) < 0) return false;
+    if ((x = fo_chain_find(&cx->ch->plan, (unsigned)k)) == NULL || x->state == FO_CHAIN_ALIVE) return false;
+    if (old_primary_of_last_failover(cx, cx->m[k].host, cx->m[k].port)) return false;
+    if ((op = op_get(cx->fe, i->cluster, i->host, i->port)) == NULL || uv_now(cx->fe->ctl->loop) < op->next_ms)
+        return true;
+    if (x->state != FO_CHAIN_DEAD) {
+        note(op, "rejoin_waiting",
+             "%s:%u replicates from %s:%u, an intermediate primary that is down for this node but %s: not repointed",
+             op->host, op->port, cx->m[k].host, cx->m[k].port,
+             x->state == FO_CHAIN_MAINTENANCE      ? "in maintenance"
+             : x->state == FO_CHAIN_DEAD_NO_TARGET ? "without a healthy ancestor to take its replicas"
+                                                   : "whose death is not confirmed");
+        return true;
+    }
+    depth_text(cx, (unsigned)k, depth, sizeof(depth));
+    snprintf(op->target_host, sizeof(op->target_host), "%s", cx->m[x->target].host);
+    op->target_port = cx->m[x->target].port;
+    fit(op->wrong, sizeof(op->wrong),
+        "an intermediate primary at %s confirmed dead: down for %u controllers (%u needed), its replicas "
+        "disconnected; the new source is %s",
+        depth, x->det.down_votes, x->det.needed, x->why);
+    judge(cx, op, s, "", false);
+    return true;
+}
+
 static int check_instance(void *data, const struct fo_store_instance *i)
 {
     struct check_ctx *cx = data;
@@ -794,6 +988,7 @@ static int check_instance(void *data, const struct fo_store_instance *i)
         }
         return 0;
     }
+    if (chain_check(cx, i, s)) return 0;
     src = source_of(cx, s, &wrong);
     if (src == SRC_OUTSIDE || src == SRC_UNSURE) {
         /* Outside: `topology` shows the problem; the DBA's source is not ours to change.
@@ -826,6 +1021,7 @@ static int check_instance(void *data, const struct fo_store_instance *i)
         fatal = false;
     }
     snprintf(op->wrong, sizeof(op->wrong), "%s", src == SRC_WRONG ? wrong : "");
+    op->target_host[0] = '\0'; /* the primary */
     judge(cx, op, s, why, fatal);
     return 0;
 }
@@ -838,6 +1034,7 @@ static int collect_member(void *data, const struct fo_store_instance *i)
     snprintf(cx->m[cx->n].host, sizeof(cx->m[cx->n].host), "%s", i->host);
     cx->m[cx->n].port = i->port;
     cx->m[cx->n].maintenance = i->maintenance;
+    if (chain_collect(cx, cx->n, i)) cx->any_down = true;
     cx->n++;
     return 0;
 }
@@ -916,6 +1113,11 @@ void fo_rejoin_check(struct fo_failover *fe, const struct fo_store_cluster *c, u
     cx->c = c;
     cx->ps = pv.sample;
     fo_store_each_instance(fe->ctl->store, c->name, collect_member, cx);
-    if (!refuse_flavour(cx)) fo_store_each_instance(fe->ctl->store, c->name, check_instance, cx);
+    if (!refuse_flavour(cx)) {
+        chain_plan(cx); /* issue 13.3: before any instance is judged */
+        fo_store_each_instance(fe->ctl->store, c->name, check_instance, cx);
+        fo_coprimary_check(fe, c); /* co-primary hook (issue 14.1): close the ring */
+    }
+    free(cx->ch);
     free(cx);
 }

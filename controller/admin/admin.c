@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/prom.h"
 #include "controller/admin/admin_internal.h"
+#include "controller/admin/rediscover.h"
 
 #define MOD "admin"
 
@@ -526,6 +527,8 @@ int fo_admin_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
         FO_INFO(MOD, "admin RPC on %s with mutual TLS (CA %s, certificate %s)", ctl->cfg.admin_address,
                 ctl->cfg.tls.ca_file, ctl->cfg.tls.cert_file);
     ctl->admin = a;
+    /* Periodic rediscovery (issue 14.2): a timer that acts only while this node leads. */
+    if ((rc = fo_rediscover_start(&a->redisc, ctl, err)) != 0) FO_WARN(MOD, "rediscovery not started: %s", err);
     return 0;
 }
 
@@ -574,6 +577,7 @@ void fo_admin_metrics(struct fo_ctl *ctl, struct fo_buf *b)
                       ctl->admin != NULL ? (double)ctl->admin->internal_refused[i] : 0);
     }
     client_metrics(ctl->admin, b);
+    fo_rediscover_metrics(ctl->admin != NULL ? ctl->admin->redisc : NULL, b);
     /* failoverd_admin_conn_refused_total{reason}, failoverd_admin_connections{pool} */
     fo_listener_metrics(ctl->admin != NULL ? ctl->admin->listener : NULL, b, "failoverd_admin");
 }
@@ -593,6 +597,8 @@ void fo_admin_stop(struct fo_ctl *ctl)
     if (a == NULL) return;
     ctl->admin = NULL;
     a->stopping = true;
+    fo_rediscover_stop(a->redisc); /* frees itself once its walks and timer are done */
+    a->redisc = NULL;
     fo_admin_cancel_calls(a);
     while (a->conns != NULL) conn_close(a->conns);
     fo_listener_stop(a->listener, listener_closed, a);

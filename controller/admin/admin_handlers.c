@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "controller/admin/admin_internal.h"
+#include "controller/admin/rediscover.h"
 #include "controller/act/failover.h"
 #include "controller/probe/monitor.h"
 #include "controller/decide/topology.h"
@@ -272,6 +273,34 @@ static int topology_readers(struct areq *r, const struct fo_store_cluster *c, Fo
     return 0;
 }
 
+/* The leader's last rediscovery findings (rediscover.h), one line each. */
+struct redisc_lines {
+    struct areq *r;
+    char **v;
+    size_t n;
+};
+
+static void redisc_line(void *data, const char *line)
+{
+    struct redisc_lines *k = data;
+
+    k->v[k->n++] = areq_strdup(k->r, line);
+}
+
+static int topology_rediscovery(struct areq *r, const char *cluster, Fo__TopologyResp *tr)
+{
+    struct redisc_lines k = {r, NULL, 0};
+    struct fo_rediscover *rd = r->ctl->admin != NULL ? r->ctl->admin->redisc : NULL;
+
+    if (fo_rediscover_findings(rd, cluster, NULL, NULL) == 0) return 0;
+    k.v = areq_alloc(r, FO_REDISCOVER_MAX_FINDINGS * sizeof *k.v);
+    if (k.v == NULL) return -1;
+    fo_rediscover_findings(rd, cluster, redisc_line, &k);
+    tr->rediscovery = k.v;
+    tr->n_rediscovery = k.n;
+    return 0;
+}
+
 static void topology_local(struct areq *r)
 {
     const char *name = r->req->topology->cluster;
@@ -317,6 +346,10 @@ static void topology_local(struct areq *r)
         if (vv.error[0] != '\0') tr.vip_error = areq_strdup(r, vv.error);
     }
     if (c.n_reader_vips > 0 && topology_readers(r, &c, &tr) != 0) return areq_fail(r, FO_ENOMEM, "out of memory");
+    if (c.co_primaries[0] != '\0') tr.co_primaries = areq_strdup(r, c.co_primaries);
+    tr.rediscover_interval_s = c.rediscover_interval_s;
+    tr.adopt_replicas = c.adopt_replicas;
+    if (topology_rediscovery(r, c.name, &tr) != 0) return areq_fail(r, FO_ENOMEM, "out of memory");
     tr.live = fo_raft_is_leader(&r->ctl->raft);
     tr.served_by = r->ctl->cfg.node_id;
     tr.n_instances = col.n;
@@ -507,6 +540,27 @@ static int check_instance_args(struct areq *r, const char *cluster, const char *
     return 0;
 }
 
+/* co_primaries, rediscover_interval_s, adopt_replicas: refused here with the reason
+ * rather than by the FSM; co_primaries is rewritten in its canonical form (the only
+ * one the store accepts), so "a:1, b:2" from an older client still works. */
+static int check_cluster_add_modes(struct areq *r, Fo__ClusterAdd *ca)
+{
+    char canon[FO_CO_PRIMARIES_LEN], err[FO_ERRLEN];
+    struct fo_endpoint ep[2];
+
+    if (ca->co_primaries[0] != '\0') {
+        if (fo_parse_co_primaries(ca->co_primaries, ep, canon, err) != 0)
+            return areq_fail(r, FO_EINVAL, "co_primaries: %s", err), -1;
+        ca->co_primaries = areq_strdup(r, canon);
+        if (ca->co_primaries[0] == '\0') return areq_fail(r, FO_ENOMEM, "out of memory"), -1;
+    }
+    if (fo_check_rediscover_interval(ca->rediscover_interval_s, err) != 0)
+        return areq_fail(r, FO_EINVAL, "rediscover_interval_s: %s", err), -1;
+    if (ca->adopt_replicas && ca->rediscover_interval_s == 0)
+        return areq_fail(r, FO_EINVAL, "adopt_replicas needs rediscover_interval_s (rediscovery is off)"), -1;
+    return 0;
+}
+
 static void handle_cluster_add(struct areq *r)
 {
     Fo__ClusterAdd *ca = r->req->cluster_add;
@@ -522,6 +576,7 @@ static void handle_cluster_add(struct areq *r)
     if (ca->repl_password_file[0] != '\0' &&
         (ca->repl_password_file[0] != '/' || strlen(ca->repl_password_file) >= FO_PATH_LEN))
         return areq_fail(r, FO_EINVAL, "replication password file must be an absolute path");
+    if (check_cluster_add_modes(r, ca) != 0) return;
     if (!fo_admin_leader_or_forward(r)) return;
     if (fo_store_get_cluster(r->ctl->store, ca->name, &c) == 0)
         return areq_fail(r, FO_EEXIST, "cluster '%s' is already registered", ca->name);

@@ -52,11 +52,12 @@ struct fo_admin {
     uint64_t refusal_logged_ms[FO_ADMIN_REFUSED_N]; /* a flood of refusals logs once a second */
     uint64_t refusals_unlogged[FO_ADMIN_REFUSED_N];
     unsigned n_conns;
-    struct call *calls;          /* outgoing calls in progress, cancelled on stop */
-    struct chan *chan;           /* the persistent connection to the leader for verdicts, or NULL */
-    unsigned n_calls;            /* outgoing calls not yet freed (in progress or closing) */
-    struct aconn *conns;         /* open connections */
-    struct fo__adisc *discovers; /* topology walks in progress (admin_discover.c) */
+    struct call *calls;           /* outgoing calls in progress, cancelled on stop */
+    struct chan *chan;            /* the persistent connection to the leader for verdicts, or NULL */
+    unsigned n_calls;             /* outgoing calls not yet freed (in progress or closing) */
+    struct aconn *conns;          /* open connections */
+    struct fo__adisc *discovers;  /* topology walks in progress (admin_discover.c) */
+    struct fo_rediscover *redisc; /* periodic rediscovery (rediscover.h), leader only */
     bool stopping;
     bool server_closed; /* the listener has closed (and freed itself) */
 };

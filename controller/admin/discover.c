@@ -318,10 +318,26 @@ static void next_server(struct fo_discover *d)
 int fo_discover_start(struct fo_discover **out, uv_loop_t *loop, const char *seed_host, uint16_t seed_port,
                       const struct fo_discover_opts *o, fo_discover_cb cb, void *data, char err[FO_ERRLEN])
 {
-    struct fo_discover *d;
+    struct fo_endpoint seed;
 
     if (seed_host == NULL || seed_host[0] == '\0' || strlen(seed_host) >= FO_HOST_LEN || seed_port == 0)
         return fo_errf(err, FO_EINVAL, "a seed HOST:PORT is required");
+    snprintf(seed.host, sizeof seed.host, "%s", seed_host);
+    seed.port = seed_port;
+    return fo_discover_start_seeds(out, loop, &seed, 1, o, cb, data, err);
+}
+
+int fo_discover_start_seeds(struct fo_discover **out, uv_loop_t *loop, const struct fo_endpoint *seeds,
+                            unsigned n_seeds, const struct fo_discover_opts *o, fo_discover_cb cb, void *data,
+                            char err[FO_ERRLEN])
+{
+    struct fo_discover *d;
+    unsigned i;
+
+    if (n_seeds == 0) return fo_errf(err, FO_EINVAL, "a seed HOST:PORT is required");
+    for (i = 0; i < n_seeds; i++)
+        if (seeds[i].host[0] == '\0' || seeds[i].port == 0)
+            return fo_errf(err, FO_EINVAL, "seed %u: a HOST:PORT is required", i + 1);
     if (o->user == NULL || o->user[0] == '\0' || strlen(o->user) >= FO_NAME_LEN || o->password == NULL ||
         strlen(o->password) >= 256 || o->timeout_ms == 0 || o->deadline_ms == 0)
         return fo_errf(err, FO_EINVAL, "discover: bad account or timeouts");
@@ -349,7 +365,7 @@ int fo_discover_start(struct fo_discover **out, uv_loop_t *loop, const char *see
     d->deadline = uv_now(loop) + o->deadline_ms;
     d->cb = cb;
     d->data = data;
-    add(d, seed_host, seed_port, "seed");
+    for (i = 0; i < n_seeds; i++) add(d, seeds[i].host, seeds[i].port, "seed");
     d->servers[0].visited = true;
     d->phase = P_VARS;
     if (run_phase(d) != 0) { /* the callback must not fire: undo here */

@@ -69,6 +69,13 @@ typedef void (*fo_discover_cb)(void *data, int status, const struct fo_discover_
 int fo_discover_start(struct fo_discover **out, uv_loop_t *loop, const char *seed_host, uint16_t seed_port,
                       const struct fo_discover_opts *o, fo_discover_cb cb, void *data, char err[FO_ERRLEN]);
 
+/* The same walk from several seeds (periodic rediscovery starts from every registered
+ * server of a cluster): all are queued first, in order ("seed" in found_by), then
+ * whatever they lead to. Seeds beyond max_servers are noted, not visited. */
+int fo_discover_start_seeds(struct fo_discover **out, uv_loop_t *loop, const struct fo_endpoint *seeds,
+                            unsigned n_seeds, const struct fo_discover_opts *o, fo_discover_cb cb, void *data,
+                            char err[FO_ERRLEN]);
+
 /* The callback fires with FO_ECANCELED (now or once the running statement list has
  * been cancelled). */
 void fo_discover_cancel(struct fo_discover *d);

@@ -416,6 +416,9 @@ static int api_topology(struct fo_ctl *ctl, const char *name, struct fo_buf *b)
     kbool(b, "semi_sync", c.semi_sync);
     kuint(b, "max_lag_s", c.max_lag_s);
     kuint(b, "reader_max_lag_s", c.reader_max_lag_s ? c.reader_max_lag_s : FO_DEFAULT_READER_MAX_LAG_S);
+    kstr(b, "co_primaries", c.co_primaries);
+    kuint(b, "rediscover_interval_s", c.rediscover_interval_s);
+    kbool(b, "adopt_replicas", c.adopt_replicas);
     klines(b, "problems", c.problems, FO_TOPO_MAX_PROBLEMS + 1);
     vip_obj(ctl, b, &c);
     key(b, "running_failover");

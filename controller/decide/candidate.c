@@ -312,9 +312,10 @@ static void pos_of(const struct ctx *x, unsigned i, struct fo_mariadb_pos *p)
     (void)ok;
 }
 
-/* True if no eligible replica's position has something i's lacks (with `strict`
- * false, i need only not be behind any: the maximal ones when positions diverge). */
-static bool advanced(const struct ctx *x, unsigned i, bool strict)
+/* True if no eligible replica (of rule rank `rank`; any if rank < 0) has something
+ * i's position lacks (with `strict` false, i need only not be behind any: the maximal
+ * ones when positions diverge). */
+static bool advanced_among(const struct ctx *x, unsigned i, bool strict, int rank)
 {
     struct fo_mariadb_pos a, b;
     enum fo_gtid_cmp r;
@@ -322,12 +323,17 @@ static bool advanced(const struct ctx *x, unsigned i, bool strict)
 
     pos_of(x, i, &a);
     for (j = 0; j < x->n; j++) {
-        if (j == i || !eligible(x, j)) continue;
+        if (j == i || !eligible(x, j) || (rank >= 0 && rule_rank(x->in[j].rule) != rank)) continue;
         pos_of(x, j, &b);
         r = fo_gtid_mariadb_compare(&a, &b);
         if (r == FO_GTID_BEHIND || (strict && r == FO_GTID_DIVERGED)) return false;
     }
     return true;
+}
+
+static bool advanced(const struct ctx *x, unsigned i, bool strict)
+{
+    return advanced_among(x, i, strict, -1);
 }
 
 /* Tie-break between equally good a and b (a before b in input): true if b wins. */
@@ -498,16 +504,17 @@ static void summary_none_eligible(const struct ctx *x, struct fo_cand_out *out)
 /* Warns about every reachable replica that has transactions the chosen one lacks:
  * they are lost unless a DBA recovers them (a must_not replica that was ahead, or a
  * diverged history). */
-static void summary_losses(const struct ctx *x, unsigned c, struct fo_cand_out *out)
+static void summary_losses(const struct ctx *x, unsigned c, unsigned ref, struct fo_cand_out *out)
 {
     struct fo_mariadb_pos a, b;
     char addr[ADDR_TEXT_LEN];
     unsigned i;
     uint64_t d;
 
-    pos_of(x, c, &b);
+    /* After a catch-up the chosen one has the source's (ref's) position. */
+    pos_of(x, ref, &b);
     for (i = 0; i < x->n; i++) {
-        if (i == c || !current_pos(&x->in[i], &a)) continue;
+        if (i == c || i == ref || !current_pos(&x->in[i], &a)) continue;
         d = fo_gtid_mariadb_ahead_by(&a, &b);
         if (d > 0)
             fo_text_append(out->summary, sizeof(out->summary), "; warning: %s has %llu %s the chosen one lacks",
@@ -515,13 +522,101 @@ static void summary_losses(const struct ctx *x, unsigned c, struct fo_cand_out *
     }
 }
 
-static void summary_chosen(const struct ctx *x, unsigned c, struct fo_cand_out *out)
+/* ref: whose position the chosen one will have (itself, or its catch-up source). */
+static void summary_chosen(const struct ctx *x, unsigned c, unsigned ref, struct fo_cand_out *out)
 {
     char addr[ADDR_TEXT_LEN];
 
     fo_text_append(out->summary, sizeof(out->summary), "chose %s: %s; %u of %u %s eligible", addr_text(&x->in[c], addr),
                    without_prefix(x->reasons[c]), x->n_eligible, x->n, plural(x->n, "replica", "replicas"));
-    summary_losses(x, c, out);
+    summary_losses(x, c, ref, out);
+}
+
+/* ---- catch-up (issue 13 item 2) ------------------------------------------------- */
+
+static bool behind(const struct ctx *x, unsigned i, unsigned j)
+{
+    struct fo_mariadb_pos a, b;
+
+    pos_of(x, i, &a);
+    pos_of(x, j, &b);
+    return fo_gtid_mariadb_compare(&a, &b) == FO_GTID_BEHIND;
+}
+
+/* A replica must never replicate from a newer server: src's major.minor must not be
+ * newer than c's. Eligibility (check_eligible) already implies it; this says so where
+ * the catch-up relies on it. */
+static bool source_ok(const struct ctx *x, unsigned src, unsigned c)
+{
+    struct version vs, vc;
+
+    return parse_version(x->in[src].s->version, &vs) && parse_version(x->in[c].s->version, &vc) &&
+           version_cmp(&vs, &vc) <= 0;
+}
+
+/* The rule's choice (candidate.h, catch_up): the best rank among eligible replicas,
+ * then the most advanced of that rank, then lag and input order. -1 when the natural
+ * winner already has the best rank, when that rank's positions diverge, or when the
+ * rule's choice cannot catch up from the natural winner (not strictly behind it, or
+ * the source is newer): the choice without catch-up stands. */
+static int catch_up_pick(const struct ctx *x, int natural, bool diverged)
+{
+    int rank = 3, best = -1;
+    unsigned i;
+
+    if (natural < 0 || diverged) return -1;
+    for (i = 0; i < x->n; i++)
+        if (eligible(x, i) && rule_rank(x->in[i].rule) < rank) rank = rule_rank(x->in[i].rule);
+    if (rule_rank(x->in[natural].rule) == rank) return -1;
+    for (i = 0; i < x->n; i++)
+        if (eligible(x, i) && rule_rank(x->in[i].rule) == rank && advanced_among(x, i, true, rank) &&
+            (best < 0 || tie_prefers(x, (unsigned)best, i)))
+            best = (int)i;
+    if (best < 0 || !behind(x, (unsigned)best, (unsigned)natural) || !source_ok(x, (unsigned)natural, (unsigned)best))
+        return -1;
+    return best;
+}
+
+/* Reasons of the chosen one (c) and of its source (src) in a catch-up. */
+static void catch_up_reasons(const struct ctx *x, unsigned c, unsigned src, bool target)
+{
+    struct fo_mariadb_pos p;
+    char addr[ADDR_TEXT_LEN], text[FO_CAND_REASON_LEN], pos[POS_SHOW_LEN];
+    char *r = x->reasons[c];
+
+    behind_text(x, c, src, text, sizeof(text));
+    pos_of(x, src, &p);
+    pos_text(&p, pos);
+    skip(x, src, "most advanced (%s) but %s%s: catch-up source of %s", pos, target ? "not the target" : "rule ",
+         target ? "" : fo_rule_name(x->in[src].rule), addr_text(&x->in[c], addr));
+    r[0] = '\0';
+    if (target)
+        fo_text_append(r, FO_CAND_REASON_LEN, "chosen: target; %s: catches up from it first", text);
+    else
+        fo_text_append(r, FO_CAND_REASON_LEN, "chosen: rule %s; %s: catches up from it first",
+                       fo_rule_name(x->in[c].rule), text);
+}
+
+/* Every other eligible replica loses to the rule (or, of the same rule, to position,
+ * lag or input order against c). */
+static void choose_catch_up(const struct ctx *x, unsigned c, unsigned src, struct fo_cand_out *out)
+{
+    char addr[ADDR_TEXT_LEN];
+    unsigned i;
+
+    /* Losers first: their reasons compare with c and src while both are eligible. */
+    for (i = 0; i < x->n; i++) {
+        if (i == c || i == src || !eligible(x, i)) continue;
+        if (rule_rank(x->in[i].rule) != rule_rank(x->in[c].rule))
+            skip(x, i, "rule %s (%s is %s)", fo_rule_name(x->in[i].rule), addr_text(&x->in[c], addr),
+                 fo_rule_name(x->in[c].rule));
+        else
+            loser_reason(x, i, c);
+    }
+    catch_up_reasons(x, c, src, false);
+    summary_chosen(x, c, src, out);
+    out->chosen = (int)c;
+    out->source = (int)src;
 }
 
 /* ---- target --------------------------------------------------------------------- */
@@ -555,7 +650,7 @@ static void skip_non_targets(const struct ctx *x, int t)
 }
 
 /* With a target only the target may be chosen (candidate.h). Returns it or -1. */
-static int choose_target(const struct ctx *x, int natural, struct fo_cand_out *out)
+static int choose_target(const struct ctx *x, int natural, bool diverged, struct fo_cand_out *out)
 {
     struct fo_cand_in target = {.host = x->opts->target_host, .port = x->opts->target_port};
     char addr[ADDR_TEXT_LEN], text[FO_CAND_REASON_LEN];
@@ -568,6 +663,13 @@ static int choose_target(const struct ctx *x, int natural, struct fo_cand_out *o
     } else if (!eligible(x, (unsigned)t)) {
         fo_text_append(out->summary, sizeof(out->summary), "no replica chosen: target %s is not eligible (%s)", addr,
                        without_prefix(x->reasons[t]));
+    } else if (x->opts->catch_up && !diverged && natural >= 0 && natural != t &&
+               behind(x, (unsigned)t, (unsigned)natural) && source_ok(x, (unsigned)natural, (unsigned)t)) {
+        catch_up_reasons(x, (unsigned)t, (unsigned)natural, true);
+        summary_chosen(x, (unsigned)t, (unsigned)natural, out);
+        skip_non_targets(x, t);
+        out->source = natural;
+        return t;
     } else if ((j = first_ahead_of(x, (unsigned)t, (unsigned)natural, true)) >= 0) {
         behind_text(x, (unsigned)t, (unsigned)j, text, sizeof(text));
         skip(x, (unsigned)t, "%s", text);
@@ -576,7 +678,7 @@ static int choose_target(const struct ctx *x, int natural, struct fo_cand_out *o
         t = -1;
     } else {
         chosen_reason(x, (unsigned)t, false, true);
-        summary_chosen(x, (unsigned)t, out);
+        summary_chosen(x, (unsigned)t, (unsigned)t, out);
         skip_non_targets(x, t);
         return t;
     }
@@ -641,9 +743,10 @@ void fo_candidate_choose(const struct fo_cand_in *in, unsigned n, const struct f
     struct ctx x;
     bool diverged;
     unsigned i;
-    int c;
+    int c, r;
 
     out->chosen = -1;
+    out->source = -1;
     out->summary[0] = '\0';
     if (refuse_flavour(in, n, out, reasons)) return;
     init_ctx(&x, in, n, opts, reasons);
@@ -654,16 +757,18 @@ void fo_candidate_choose(const struct fo_cand_in *in, unsigned n, const struct f
     }
     c = pick(&x, &diverged);
     if (has_target(opts)) {
-        out->chosen = choose_target(&x, c, out);
+        out->chosen = choose_target(&x, c, diverged, out);
     } else if (n == 0) {
         fo_text_append(out->summary, sizeof(out->summary), "no replicas to choose from");
     } else if (c < 0) {
         summary_none_eligible(&x, out);
+    } else if (opts->catch_up && (r = catch_up_pick(&x, c, diverged)) >= 0) {
+        choose_catch_up(&x, (unsigned)r, (unsigned)c, out);
     } else {
         for (i = 0; i < n; i++)
             if ((int)i != c && eligible(&x, i)) loser_reason(&x, i, (unsigned)c);
         chosen_reason(&x, (unsigned)c, diverged, false);
-        summary_chosen(&x, (unsigned)c, out);
+        summary_chosen(&x, (unsigned)c, (unsigned)c, out);
         out->chosen = c;
     }
     if (x.old_malformed)

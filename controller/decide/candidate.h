@@ -20,6 +20,20 @@
  * prefer > neutral > prefer_not, then to the lowest lag, then to input order.
  * With a target (switchover --to / failover --to) only the target may be chosen: if it
  * is not eligible or not the most advanced, the result is -1 and the summary says why.
+ *
+ * Catch-up (opts.catch_up, issue 13 item 2, docs/catch-up.md): the promotion rule
+ * decides first and nothing is lost anyway. Among eligible replicas the best rule wins
+ * (prefer > neutral > prefer_not), then the most advanced of that rule, then lag and
+ * input order; a target is chosen even when it is not the most advanced. When the one
+ * chosen so is BEHIND the most advanced eligible replica (never when their positions
+ * diverge), out.source names that replica: the caller makes the chosen one replicate
+ * from it until it has everything and, if that fails, promotes out.source instead (the
+ * fallback). The source must not run a newer major.minor than the chosen one (a
+ * replica never replicates from a newer server); otherwise, and when positions
+ * diverge, the choice is the one without catch-up. Reasons:
+ *   "chosen: rule prefer; behind db3:3306 by 5 transactions: catches up from it first",
+ *   "skipped: most advanced (0-1-105) but rule neutral: catch-up source of db2:3306",
+ *   "skipped: rule neutral (db2:3306 is prefer)".
  * MariaDB GTID positions (controller/decide/gtid.h).
  * A reachable replica whose version is not a supported flavour (controller/decide/
  * flavour.h: MariaDB 10.6 to 11.x) refuses the whole choice: -1, its reason
@@ -62,10 +76,15 @@ struct fo_cand_opts {
     bool require_old_pos;
     const char *target_host; /* NULL or "" = any */
     uint16_t target_port;
+    /* Rule (or target) first, catching up from the most advanced replica (above).
+     * Failovers only: a switchover's replicas have all reached the old primary's final
+     * position (require_old_pos), so none is behind another. */
+    bool catch_up;
 };
 
 struct fo_cand_out {
     int chosen; /* index into in[], -1 if none */
+    int source; /* catch_up: the replica `chosen` must first replicate from (the fallback), -1 if none */
     char summary[512];
 };
 

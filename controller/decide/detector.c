@@ -119,6 +119,18 @@ static void append_replica_list(char *buf, size_t len, const struct fo_detect_in
     }
 }
 
+/* What the reasons call the judged server and what is not done on a doubtful
+ * replica's word (detector.h: subject, action). */
+static const char *subj(const struct fo_detect_in *in)
+{
+    return in->subject != NULL && in->subject[0] != '\0' ? in->subject : "primary";
+}
+
+static const char *action(const struct fo_detect_in *in)
+{
+    return in->action != NULL && in->action[0] != '\0' ? in->action : "failover";
+}
+
 /* Rule 4, one kind of replica: names every fresh replica whose IO state is YES and
  * that still hears the primary (sure == true) or one that may be connected without
  * saying so (sure == false), after a "; " when something was written before. Returns
@@ -140,10 +152,10 @@ static unsigned name_connected(const struct fo_detect_in *in, struct fo_detect_o
         count++;
     }
     if (count > 0 && sure)
-        fo_text_append(reason, len, " still %s from the primary (IO=Yes): unreachable only from the controllers",
-                       count == 1 ? "replicates" : "replicate");
+        fo_text_append(reason, len, " still %s from the %s (IO=Yes): unreachable only from the controllers",
+                       count == 1 ? "replicates" : "replicate", subj(in));
     if (count > 0 && !sure)
-        fo_text_append(reason, len, " may still be connected to the primary: no failover on %s word",
+        fo_text_append(reason, len, " may still be connected to the %s: no %s on %s word", subj(in), action(in),
                        count == 1 ? "its" : "their");
     return count;
 }
@@ -177,14 +189,14 @@ static enum fo_verdict leader_not_down(const struct fo_detect_in *in, struct fo_
 {
     switch (in->leader_view) {
     case FO_HEALTH_UP:
-        fo_text_append(out->reason, sizeof(out->reason), "the leader sees the primary up");
+        fo_text_append(out->reason, sizeof(out->reason), "the leader sees the %s up", subj(in));
         return FO_VERDICT_OK;
     case FO_HEALTH_SUSPECT:
-        fo_text_append(out->reason, sizeof(out->reason),
-                       "primary suspect: the leader's probes fail but it is not down yet");
+        fo_text_append(out->reason, sizeof(out->reason), "%s suspect: the leader's probes fail but it is not down yet",
+                       subj(in));
         return FO_VERDICT_SUSPECT;
     default:
-        fo_text_append(out->reason, sizeof(out->reason), "the leader has not probed the primary yet");
+        fo_text_append(out->reason, sizeof(out->reason), "the leader has not probed the %s yet", subj(in));
         return FO_VERDICT_OK;
     }
 }
@@ -202,17 +214,17 @@ static enum fo_verdict decide(const struct fo_detect_in *in, struct fo_detect_ou
     }
     if (in->leader_view != FO_HEALTH_DOWN) return leader_not_down(in, out);
     if (out->down_votes < out->needed) {
-        fo_text_append(r, len, "primary down for %u/%u controllers, %u needed", out->down_votes, in->n_voters,
+        fo_text_append(r, len, "%s down for %u/%u controllers, %u needed", subj(in), out->down_votes, in->n_voters,
                        out->needed);
         if (stale > 0) fo_text_append(r, len, " (%u stale %s ignored)", stale, stale == 1 ? "vote" : "votes");
         return FO_VERDICT_NOT_CONFIRMED;
     }
     if (still_replicating(in, out) > 0) return FO_VERDICT_UNREACHABLE;
     if (fresh_replicas(in) == 0) {
-        fo_text_append(r, len,
-                       "primary down for %u/%u controllers but no replica of it is reachable, "
-                       "so no candidate can be checked",
-                       out->down_votes, in->n_voters);
+        fo_text_append(r, len, "%s down for %u/%u controllers but no replica of it is reachable, so %s", subj(in),
+                       out->down_votes, in->n_voters,
+                       strcmp(action(in), "failover") != 0 ? "nobody can be checked or moved"
+                                                           : "no candidate can be checked");
         if (in->n_replicas == 0)
             fo_text_append(r, len, " (no replicas known)");
         else
@@ -220,7 +232,7 @@ static enum fo_verdict decide(const struct fo_detect_in *in, struct fo_detect_ou
         append_replica_list(r, len, in);
         return FO_VERDICT_NO_REPLICAS;
     }
-    fo_text_append(r, len, "primary down for %u/%u controllers; replicas: ", out->down_votes, in->n_voters);
+    fo_text_append(r, len, "%s down for %u/%u controllers; replicas: ", subj(in), out->down_votes, in->n_voters);
     append_replica_list(r, len, in);
     return FO_VERDICT_DEAD;
 }

@@ -81,6 +81,12 @@ struct fo_detect_in {
     const struct fo_detect_replica *replicas;
     unsigned n_replicas;
     bool tilt;
+    /* How the reasons name the judged server and what a doubtful replica's word does
+     * not trigger: NULL = "primary" and "failover" (the designated primary); an
+     * intermediate primary (controller/decide/chain.h) is "intermediate primary" and
+     * "repoint", so that `failoverctl why` says what was judged. */
+    const char *subject;
+    const char *action;
 };
 
 struct fo_detect_out {

@@ -24,7 +24,7 @@ static const struct fo_fostep_def table[FO_FS_COUNT] = {
         "the SQL fence must succeed and yields the old primary's final position; otherwise unfence, ABORTED"),
     ROW(FO_FS_CHOOSE, "choose", true, true, true, FO_FB_RELAY_WAIT, false,
         "IO threads are not stopped; replicas must reach the old primary's final position (a resumed run fences "
-        "again by SQL to read it); no candidate: unfence, ABORTED"),
+        "again by SQL to read it), so none is behind another: no catch-up; no candidate: unfence, ABORTED"),
     /* RESET SLAVE ALL deletes the relay log: it runs only after a second wait said
      * everything received was applied. */
     ROW(FO_FS_PROMOTE, "promote", true, true, true, FO_FB_RELAY_WAIT, true,
@@ -48,8 +48,9 @@ const char *fo_fostep_name(int step)
 
 const char *fo_fogroup_name(enum fo_fogroup g)
 {
-    static const char *const names[] = {"stop_io_and_sample", "gtid_wait", "vars",    "status",
-                                        "promote_reset",      "repoint",   "unfence", "start_io"};
+    static const char *const names[] = {"stop_io_and_sample", "gtid_wait",   "vars",    "status",
+                                        "promote_reset",      "repoint",     "unfence", "start_io",
+                                        "catchup_start",      "catchup_stop"};
     return (unsigned)g < sizeof(names) / sizeof(names[0]) ? names[g] : "?";
 }
 
@@ -72,7 +73,7 @@ static const unsigned allowed[FO_FP_COUNT] = {
     [FO_FP_FENCE] = P(FO_FP_COMMIT_STEP) | P(FO_FP_LEASE_WAIT) | P(FO_FP_BATCH) | P(FO_FP_COMMIT_END),
     [FO_FP_LEASE_WAIT] = P(FO_FP_COMMIT_STEP) | P(FO_FP_COMMIT_END),
     [FO_FP_REFENCE] = P(FO_FP_BATCH) | P(FO_FP_COMMIT_END),
-    [FO_FP_BATCH] = P(FO_FP_BATCH) | P(FO_FP_COMMIT_STEP) | P(FO_FP_COMMIT_END) | P(FO_FP_SALVAGE),
+    [FO_FP_BATCH] = P(FO_FP_BATCH) | P(FO_FP_COMMIT_STEP) | P(FO_FP_COMMIT_END) | P(FO_FP_SALVAGE) | P(FO_FP_BARRIER),
     [FO_FP_SALVAGE] = P(FO_FP_BATCH),
     [FO_FP_VIP] = P(FO_FP_COMMIT_STEP),
     [FO_FP_COMMIT_STEP] = P(FO_FP_BARRIER) | P(FO_FP_COMMIT_END),
@@ -224,8 +225,9 @@ static void drive(struct fo_fostate *s, struct fo_foactions *out)
     if (next_step(s) == FO_FS_END) {
         /* The end's detail carries the salvage's outcome (issue 13 item 4: history shows
          * it for every failover) besides the last step's. */
-        end_run(s, out, FO_FR_SUCCESS, "%s:%u promoted; %.450s%s%.500s", s->c.new_host, s->c.new_port,
-                s->salvage_detail, s->salvage_detail[0] ? "; " : "", s->detail);
+        end_run(s, out, FO_FR_SUCCESS, "%s:%u promoted; %.380s%s%.380s%s%.200s", s->c.new_host, s->c.new_port,
+                s->catchup_detail, s->catchup_detail[0] ? "; " : "", s->salvage_detail,
+                s->salvage_detail[0] ? "; " : "", s->detail);
         return;
     }
     set_phase(s, FO_FP_BARRIER);
@@ -486,12 +488,18 @@ static void start_vip(struct fo_fostate *s, struct fo_foactions *out, uint64_t n
     a->deadline_ms = now + s->c.t.step_ms;
 }
 
+static void catch_up_begin(struct fo_fostate *s, struct fo_foactions *out);
+
 static int on_barrier(struct fo_fostate *s, const struct fo_foevent *ev, uint64_t now, struct fo_foactions *out)
 {
     struct fo_foinst *inst;
 
     if (ev->status != 0) {
         stop(s, out, "leadership not confirmed before a side effect; stopping here");
+        return 0;
+    }
+    if (s->cu_barrier) { /* inside choose: the instance list of the step stays */
+        catch_up_begin(s, out);
         return 0;
     }
     inst = calloc(ev->n_inst ? ev->n_inst : 1, sizeof(*inst));
@@ -636,6 +644,170 @@ static const struct fo_foinst *inst_of(const struct fo_fostate *s, const char *h
     return NULL;
 }
 
+/* ------------------------------------------------------------------ catch-up */
+
+/* Catch-up (issue 13 item 2, fostep.h, docs/catch-up.md). It reuses the choose
+ * batch's items: cu_item (the rule's choice) replicates from cu_src (the most
+ * advanced) until it has cu_src_pos. Pure like the rest: the deadline is a monotonic
+ * time computed from the events' now_ms. */
+#define CU_SLICE_MS 1000u /* the longest MASTER_GTID_WAIT between two status checks */
+#define CU_SLICE_MIN_MS 100u
+
+static void catch_up_wait(struct fo_fostate *s, struct fo_foactions *out)
+{
+    uint64_t left = s->cu_deadline > s->now_ms ? s->cu_deadline - s->now_ms : 0;
+    unsigned slice = left < CU_SLICE_MS ? (unsigned)left : CU_SLICE_MS;
+    struct fo_foaction *a;
+
+    if (slice < CU_SLICE_MIN_MS) slice = CU_SLICE_MIN_MS;
+    a = sql(s, out, s->cu_item, FO_FG_GTID_WAIT, FO_FI_CU_WAIT);
+    a->pos = s->cu_src_pos;
+    a->wait_ms = slice;
+    a->timeout_ms = slice + s->c.t.step_ms;
+}
+
+static void catch_up_fail(struct fo_fostate *s, struct fo_foactions *out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records why, then stops the replication from the source (best effort). */
+static void catch_up_fail(struct fo_fostate *s, struct fo_foactions *out, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(s->cu_why, sizeof(s->cu_why), fmt, ap);
+    va_end(ap);
+    s->cu_result = FO_CU_FELL_BACK;
+    sql(s, out, s->cu_item, FO_FG_CATCHUP_STOP, FO_FI_CU_STOP);
+}
+
+static void catch_up_start(struct fo_fostate *s, struct fo_foactions *out, unsigned c, unsigned src,
+                           const char *summary)
+{
+    struct fo_mariadb_pos a, b;
+    char err[FO_ERRLEN];
+
+    s->cu_result = FO_CU_RUNNING;
+    s->cu_item = c;
+    s->cu_src = src;
+    s->cu_why[0] = '\0';
+    snprintf(s->cu_summary, sizeof(s->cu_summary), "%s", summary);
+    snprintf(s->cu_src_pos, sizeof(s->cu_src_pos), "%s", s->items[src].sample.gtid_current_pos);
+    s->cu_txns = fo_gtid_mariadb_parse(s->cu_src_pos, &a, err) == 0 &&
+                         fo_gtid_mariadb_parse(s->items[c].sample.gtid_current_pos, &b, err) == 0
+                     ? fo_gtid_mariadb_ahead_by(&a, &b)
+                     : 0;
+    s->cu_started = s->now_ms;
+    s->cu_deadline = s->now_ms + s->c.t.relay_wait_ms;
+    s->batch = FO_FBATCH_CATCHUP;
+    s->items_left = 1;
+    s->items[c].ok = false;
+    s->items[c].note[0] = '\0';
+    s->cu_barrier = true;
+    set_phase(s, FO_FP_BARRIER);
+    push(out, FO_FA_BARRIER);
+}
+
+/* The barrier before the catch-up's first statement confirmed leadership. */
+static void catch_up_begin(struct fo_fostate *s, struct fo_foactions *out)
+{
+    struct fo_foaction *act;
+
+    s->cu_barrier = false;
+    set_phase(s, FO_FP_BATCH);
+    act = sql(s, out, s->cu_item, FO_FG_CATCHUP_START, FO_FI_CU_START);
+    act->src_host = s->items[s->cu_src].host;
+    act->src_port = s->items[s->cu_src].port;
+}
+
+static void catch_up_item(struct fo_fostate *s, const struct fo_foevent *ev, struct fo_foactions *out)
+{
+    struct fo_foitem *it = &s->items[ev->item];
+    const char *e = ev->error ? ev->error : "";
+    const struct fo_sample *m = ev->sample;
+    struct fo_mariadb_pos have, want;
+    char err[FO_ERRLEN];
+    enum fo_gtid_cmp r;
+
+    switch (it->stage) {
+    case FO_FI_CU_START:
+        if (ev->status != 0) return catch_up_fail(s, out, "pointing it at the source: %.200s", e);
+        return catch_up_wait(s, out);
+    case FO_FI_CU_WAIT:
+        if (ev->status != 0) return catch_up_fail(s, out, "MASTER_GTID_WAIT: %.200s", e);
+        if (ev->wait == FO_FW_REACHED) {
+            sql(s, out, ev->item, FO_FG_CATCHUP_STOP, FO_FI_CU_STOP);
+            return;
+        }
+        sql(s, out, ev->item, FO_FG_STATUS, FO_FI_CU_STATUS);
+        return;
+    case FO_FI_CU_STATUS:
+        if (ev->status != 0 || ev->parse_error || m == NULL)
+            return catch_up_fail(s, out, "SHOW SLAVE STATUS: %.200s", e);
+        if (m->last_io_errno != 0)
+            return catch_up_fail(s, out, "IO thread error %u: %.230s", m->last_io_errno, m->last_io_error);
+        if (m->last_sql_errno != 0)
+            return catch_up_fail(s, out, "SQL thread error %u: %.230s", m->last_sql_errno, m->last_sql_error);
+        if (!m->is_replica || m->io_running == FO_THREAD_NO || m->sql_running == FO_THREAD_NO)
+            return catch_up_fail(s, out, "replication stopped (IO %s, SQL %s)", fo_thread_state_name(m->io_running),
+                                 fo_thread_state_name(m->sql_running));
+        if (s->now_ms >= s->cu_deadline)
+            return catch_up_fail(s, out, "not caught up within relay_wait_ms (%u ms; received up to %.120s)",
+                                 s->c.t.relay_wait_ms, m->gtid_io_pos[0] ? m->gtid_io_pos : "nothing");
+        return catch_up_wait(s, out);
+    case FO_FI_CU_STOP:
+        if (s->cu_result == FO_CU_FELL_BACK)
+            return item_finish(s, out, ev->item, false, "%s%s%.100s", s->cu_why,
+                               ev->status != 0 ? "; STOP SLAVE: " : "", ev->status != 0 ? e : "");
+        if (ev->status != 0) {
+            s->cu_result = FO_CU_FELL_BACK;
+            snprintf(s->cu_why, sizeof(s->cu_why), "STOP SLAVE after the catch-up: %.200s", e);
+            return item_finish(s, out, ev->item, false, "%s", s->cu_why);
+        }
+        sql(s, out, ev->item, FO_FG_VARS, FO_FI_CU_VARS);
+        return;
+    case FO_FI_CU_VARS:
+        /* MASTER_GTID_WAIT said so; the position read back must agree. */
+        if (ev->status != 0 || ev->parse_error || m == NULL)
+            snprintf(s->cu_why, sizeof(s->cu_why), "reading its position after the catch-up: %.200s", e);
+        else if (fo_gtid_mariadb_parse(m->gtid_current_pos, &have, err) != 0 ||
+                 fo_gtid_mariadb_parse(s->cu_src_pos, &want, err) != 0 ||
+                 ((r = fo_gtid_mariadb_compare(&have, &want)) == FO_GTID_BEHIND || r == FO_GTID_DIVERGED))
+            snprintf(s->cu_why, sizeof(s->cu_why), "its position %.100s does not contain the source's %.100s",
+                     m->gtid_current_pos, s->cu_src_pos);
+        else {
+            it->sample = *m;
+            s->cu_result = FO_CU_DONE;
+            return item_finish(s, out, ev->item, true, "caught up");
+        }
+        s->cu_result = FO_CU_FELL_BACK;
+        return item_finish(s, out, ev->item, false, "%s", s->cu_why);
+    default: return;
+    }
+}
+
+/* The end of a catch-up: the rule's choice, caught up, or the source (fallback). Either
+ * way the choose step is committed with the final new primary. */
+static void catch_up_done(struct fo_fostate *s, struct fo_foactions *out)
+{
+    const struct fo_foitem *c = &s->items[s->cu_item], *src = &s->items[s->cu_src];
+    unsigned long long ms = s->now_ms > s->cu_started ? (unsigned long long)(s->now_ms - s->cu_started) : 0;
+    const struct fo_foitem *win = s->cu_result == FO_CU_DONE ? c : src;
+
+    if (s->cu_result == FO_CU_DONE)
+        snprintf(s->catchup_detail, sizeof(s->catchup_detail),
+                 "caught up from %.80s:%u in %llu ms (%llu transactions, to %.200s)", src->host, src->port, ms,
+                 (unsigned long long)s->cu_txns, s->cu_src_pos);
+    else
+        snprintf(s->catchup_detail, sizeof(s->catchup_detail),
+                 "catch-up of %.80s:%u from %.80s:%u failed after %llu ms: fell back to %.80s:%u, the most "
+                 "advanced (%.250s)",
+                 c->host, c->port, src->host, src->port, ms, src->host, src->port, s->cu_why);
+    snprintf(s->c.new_host, sizeof(s->c.new_host), "%s", win->host);
+    s->c.new_port = win->port;
+    step_done(s, out, "%.500s; %.300s -- %.600s", s->catchup_detail, s->cu_summary, s->detail);
+}
+
 struct choose_ctx {
     struct fo_cand_in in[FO_MAX_INSTANCES_PER_CLUSTER];
     char reasons[FO_MAX_INSTANCES_PER_CLUSTER][FO_CAND_REASON_LEN];
@@ -685,6 +857,7 @@ static void choose_done(struct fo_fostate *s, struct fo_foactions *out)
     opts.require_old_pos = is_switchover(s);
     opts.target_host = s->c.target_host;
     opts.target_port = s->c.target_port;
+    opts.catch_up = !is_switchover(s);
     fo_candidate_choose(cx->in, s->n_items, &opts, &res, cx->reasons);
     choose_detail(s, cx);
     if (res.chosen < 0) {
@@ -699,11 +872,18 @@ static void choose_done(struct fo_fostate *s, struct fo_foactions *out)
         free(cx);
         return;
     }
-    if (s->c.kind == FO_FK_AUTO && relay_only_lost(s, res.chosen, cx->why, sizeof(cx->why))) {
+    /* After a catch-up the chosen one has the source's position: judge that one. */
+    if (s->c.kind == FO_FK_AUTO &&
+        relay_only_lost(s, res.source >= 0 ? res.source : res.chosen, cx->why, sizeof(cx->why))) {
         snprintf(s->abort_why, sizeof(s->abort_why), "not promoting %s:%u: %.400s (%.400s)", s->items[res.chosen].host,
                  s->items[res.chosen].port, cx->why, s->detail);
         free(cx);
         restart_io_and_end(s, out);
+        return;
+    }
+    if (res.source >= 0) {
+        catch_up_start(s, out, (unsigned)res.chosen, (unsigned)res.source, res.summary);
+        free(cx);
         return;
     }
     snprintf(s->c.new_host, sizeof(s->c.new_host), "%s", s->items[res.chosen].host);
@@ -920,6 +1100,7 @@ static void batch_done(struct fo_fostate *s, struct fo_foactions *out)
 
     switch (s->batch) {
     case FO_FBATCH_CHOOSE: return choose_done(s, out);
+    case FO_FBATCH_CATCHUP: return catch_up_done(s, out);
     case FO_FBATCH_PROMOTE:
         if (!it->ok)
             return end_run(s, out, FO_FR_FAILED, "promoting %s:%u failed (%s); no server is writable", s->c.new_host,
@@ -955,6 +1136,11 @@ static int on_sql(struct fo_fostate *s, const struct fo_foevent *ev, struct fo_f
         [FO_FI_UNFENCE] = FO_FG_UNFENCE,
         [FO_FI_START_IO] = FO_FG_START_IO,
         [FO_FI_PROMOTE_VARS] = FO_FG_VARS,
+        [FO_FI_CU_START] = FO_FG_CATCHUP_START,
+        [FO_FI_CU_WAIT] = FO_FG_GTID_WAIT,
+        [FO_FI_CU_STATUS] = FO_FG_STATUS,
+        [FO_FI_CU_STOP] = FO_FG_CATCHUP_STOP,
+        [FO_FI_CU_VARS] = FO_FG_VARS,
     };
     const struct fo_foitem *it;
 
@@ -965,6 +1151,8 @@ static int on_sql(struct fo_fostate *s, const struct fo_foevent *ev, struct fo_f
         choose_item(s, ev, out);
     else if (s->batch == FO_FBATCH_PROMOTE)
         promote_item(s, ev, out);
+    else if (s->batch == FO_FBATCH_CATCHUP)
+        catch_up_item(s, ev, out);
     else
         simple_item(s, ev, out);
     return 0;
@@ -1045,6 +1233,7 @@ int fo_fostep(struct fo_fostate *s, const struct fo_foevent *ev, uint64_t now_ms
 {
     out->n = 0;
     if (fo_fostate_over(s)) return 0;
+    s->now_ms = now_ms;
     switch (ev->type) {
     case FO_FE_START:
         if (s->phase != FO_FP_IDLE) return FO_EINVAL;

@@ -19,7 +19,24 @@
  *   choose    failover: stop each replica's IO thread, wait (bounded) for its relay
  *             log, sample it; switchover: wait for the old primary's final position
  *             (a resumed switchover fences again by SQL to read it). The candidate
- *             (controller/decide/candidate.h) is committed with the step. No
+ *             (controller/decide/candidate.h) is committed with the step.
+ *             Catch-up (failovers, issue 13 item 2, docs/catch-up.md): the promotion
+ *             rule (or --to) chooses; when that replica is BEHIND the most advanced
+ *             eligible one (the source), it first replicates from the source (STOP
+ *             SLAVE; CHANGE MASTER TO the source, MASTER_USE_GTID=slave_pos; START
+ *             SLAVE; after a raft barrier of its own, as the relay waits may have
+ *             outlasted the step's), waited for in slices of at most 1 s (MASTER_GTID_WAIT of the
+ *             source's position, SHOW SLAVE STATUS between slices: an IO or SQL error
+ *             ends it at once) within relay_wait_ms, then STOP SLAVE and its position
+ *             is read back and checked. On any failure the source (which has
+ *             everything) is chosen instead: the fallback, said in the step's detail,
+ *             the end's detail and a `why` Decision. The catch-up runs BEFORE choose
+ *             is committed, so the committed new primary is the final one; a new
+ *             leader redoes choose (stop IO threads, wait, sample, choose) and, since
+ *             the source's IO thread stays stopped, its position is the same and the
+ *             catch-up resumes from wherever the chosen one got. No catch-up in a
+ *             switchover: every eligible replica reached the old primary's final
+ *             position, so none is behind another. No
  *             candidate: a switchover unfences the old primary and ends ABORTED; a
  *             failover restarts the IO threads it stopped (only where the SQL thread
  *             runs) and ends FAILED. An automatic failover also stops when a replica
@@ -132,6 +149,7 @@ enum fo_fobatch {
     FO_FBATCH_REPOINT,
     FO_FBATCH_UNFENCE,    /* switchover abort: the old primary gets read_only=0 back */
     FO_FBATCH_RESTART_IO, /* failover without candidate: IO threads restarted */
+    FO_FBATCH_CATCHUP,    /* choose: the chosen replica replicates from the source (the choose batch's items) */
 };
 
 /* Named statement groups; the SQL text lives with the executor. */
@@ -144,6 +162,8 @@ enum fo_fogroup {
     FO_FG_REPOINT,            /* CHANGE MASTER TO new primary ... slave_pos [DEMOTE]; START SLAVE */
     FO_FG_UNFENCE,            /* [semi-sync master on]; read_only=0 */
     FO_FG_START_IO,           /* START SLAVE IO_THREAD */
+    FO_FG_CATCHUP_START,      /* STOP SLAVE; CHANGE MASTER TO src_host:src_port ... slave_pos; START SLAVE */
+    FO_FG_CATCHUP_STOP,       /* STOP SLAVE */
 };
 const char *fo_fogroup_name(enum fo_fogroup g);
 
@@ -174,6 +194,11 @@ enum fo_fostage {
     FO_FI_UNFENCE,
     FO_FI_START_IO,
     FO_FI_PROMOTE_VARS, /* promote: VARS, the positions salvage starts after */
+    FO_FI_CU_START,     /* catch-up: CATCHUP_START */
+    FO_FI_CU_WAIT,      /* catch-up: GTID_WAIT of the source's position, one slice */
+    FO_FI_CU_STATUS,    /* catch-up: STATUS between slices */
+    FO_FI_CU_STOP,      /* catch-up: CATCHUP_STOP */
+    FO_FI_CU_VARS,      /* catch-up: VARS, the position reached */
     FO_FI_DONE,
 };
 
@@ -220,6 +245,13 @@ struct fo_fostate_cfg {
     struct fo_fotimeouts t;
 };
 
+enum fo_fo_cu {
+    FO_CU_NONE = 0,  /* no catch-up (none needed, or not in this run) */
+    FO_CU_RUNNING,   /* the chosen replica replicates from the source */
+    FO_CU_DONE,      /* caught up: the rule's choice is promoted */
+    FO_CU_FELL_BACK, /* failed: the source (most advanced) is promoted instead */
+};
+
 struct fo_fostate {
     struct fo_fostate_cfg c; /* new_host/new_port change when choose picks */
     int last_step;           /* last committed step */
@@ -254,6 +286,19 @@ struct fo_fostate {
     bool lost_known;    /* not salvaged and the old primary's last position is known */
     uint64_t lost_txns; /* then: transactions it had that the new primary lacks */
     char abort_why[1024];
+    /* catch-up (issue 13 item 2, docs/catch-up.md), inside choose */
+    uint64_t now_ms;          /* the time of the event being handled */
+    enum fo_fo_cu cu_result;  /* this run's choose */
+    unsigned cu_item, cu_src; /* items: the chosen one and its source */
+    uint64_t cu_started, cu_deadline, cu_txns;
+    /* The catch-up's first statement waits for a second raft barrier: the choose step's
+     * own barrier may be a whole relay-log wait old, and a leader deposed meanwhile must
+     * not point a replica at anything (a new leader may already have promoted it). */
+    bool cu_barrier;
+    char cu_src_pos[FO_GTIDPOS_LEN]; /* the source's gtid_current_pos, waited for */
+    char cu_why[300];                /* why it failed */
+    char cu_summary[512];            /* the candidate choice's summary */
+    char catchup_detail[800];        /* "caught up from ..." / "catch-up ... failed ...": history */
 };
 
 /* Fills s from cfg (s is overwritten; nothing to free before). Returns 0 or FO_EINVAL
@@ -348,6 +393,9 @@ struct fo_foaction {
     bool backoff;         /* FINISHED: an automatic attempt that did not complete */
     bool counted;         /* FINISHED: the store took the end (count it in /metrics) */
     const char *skip;     /* SALVAGE */
+    unsigned wait_ms;     /* GTID_WAIT: MASTER_GTID_WAIT's timeout (0: relay_wait_ms) */
+    const char *src_host; /* CATCHUP_START: the source the item replicates from */
+    uint16_t src_port;
 };
 
 #define FO_FOACT_MAX (FO_MAX_INSTANCES_PER_CLUSTER + 4)

@@ -23,11 +23,13 @@ static void cluster_problem(struct fo_topo_result *res, const char *text)
     res->n_problems++;
 }
 
-static enum fo_role infer_role(const struct fo_topo_in *x)
+static enum fo_role infer_role(const struct fo_topo_in *x, bool ring_edge)
 {
     if (!x->reachable) return FO_ROLE_UNKNOWN;
     assert(x->s != NULL); /* the contract: valid when reachable */
-    if (x->s->is_replica) return FO_ROLE_REPLICA;
+    /* The active co-primary replicates from the passive (the ring): that edge makes
+     * it no replica, while it is writable. A read-only one is the passive. */
+    if (x->s->is_replica && !(ring_edge && !x->s->read_only)) return FO_ROLE_REPLICA;
     return x->s->read_only || x->other_designated ? FO_ROLE_ORPHAN : FO_ROLE_PRIMARY;
 }
 
@@ -41,6 +43,27 @@ static int find_instance(const struct fo_topo_in *in, unsigned n, const char *ho
     for (i = 0; i < n; i++)
         if (fo_addr_same(in[i].host, in[i].port, host, port)) return (int)i;
     return -1;
+}
+
+/* The other co-primary of instance i, or -1 (no pair, or i is not in it). */
+static int partner_of(const struct fo_topo_in *in, unsigned n, unsigned i)
+{
+    unsigned k;
+
+    if (!in[i].co_primary) return -1;
+    for (k = 0; k < n; k++)
+        if (k != i && in[k].co_primary) return (int)k;
+    return -1;
+}
+
+/* True if reachable instance i replicates (a single source) from its co-primary. */
+static bool on_ring_edge(const struct fo_topo_in *in, unsigned n, unsigned i)
+{
+    const struct fo_sample *s = in[i].s;
+    int p = partner_of(in, n, i);
+
+    if (p < 0 || !in[i].reachable || !s->is_replica || s->n_sources > 1) return false;
+    return find_instance(in, n, s->master_host, s->master_port) == p;
 }
 
 /* A state's name, or for a value we do not recognise the text the server sent. */
@@ -95,7 +118,7 @@ static void infer_instance(const struct fo_topo_in *in, unsigned n, unsigned i, 
     int src;
 
     memset(o, 0, sizeof(*o));
-    o->role = infer_role(&in[i]);
+    o->role = infer_role(&in[i], on_ring_edge(in, n, i));
     flavour_problem(&in[i], last_error, o);
     if (o->role == FO_ROLE_ORPHAN && !s->read_only) {
         problem_begin(o);
@@ -171,6 +194,43 @@ static void check_writable(const struct fo_topo_in *in, unsigned n, const struct
     if (count > 1) cluster_problem(res, text);
 }
 
+/* FO_TOPO_P_RING for the edge partner -> i, judged on i's fresh sample. */
+static void check_ring_edge(const struct fo_topo_in *in, unsigned n, unsigned i, const struct fo_topo_out *out,
+                            struct fo_topo_result *res)
+{
+    const struct fo_sample *s = in[i].s;
+    struct fo_topo_out scratch;
+    char text[FO_PROBLEM_LEN] = "";
+    int p = partner_of(in, n, i);
+
+    if (p < 0 || !in[i].reachable || out[i].stale) return;
+    fo_text_append(text, sizeof(text), "%s%s:%u -> %s:%u", FO_TOPO_P_RING, in[p].host ? in[p].host : "",
+                   (unsigned)in[p].port, in[i].host ? in[i].host : "", (unsigned)in[i].port);
+    if (!s->is_replica) {
+        fo_text_append(text, sizeof(text), " (not configured: %s:%u replicates from nobody)",
+                       in[i].host ? in[i].host : "", (unsigned)in[i].port);
+    } else if (!on_ring_edge(in, n, i)) {
+        fo_text_append(text, sizeof(text), " (%s:%u replicates from %s:%u)", in[i].host ? in[i].host : "",
+                       (unsigned)in[i].port, s->master_host, (unsigned)s->master_port);
+    } else if (s->io_running != FO_THREAD_YES || s->sql_running != FO_THREAD_YES) {
+        /* The thread text as FO_TOPO_P_STOPPED words it, without its prefix. */
+        memset(&scratch, 0, sizeof(scratch));
+        problem_threads(&scratch, s, "");
+        fo_text_append(text, sizeof(text), "%s", scratch.problem);
+    } else {
+        return;
+    }
+    cluster_problem(res, text);
+}
+
+static void check_ring(const struct fo_topo_in *in, unsigned n, const struct fo_topo_out *out,
+                       struct fo_topo_result *res)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++) check_ring_edge(in, n, i, out, res);
+}
+
 /* "no primary" unless a primary is reachable or the last known primary is merely
  * unreachable (then it is the detector's case, DESIGN.md §5). */
 static void check_primary(const struct fo_topo_in *in, unsigned n, const struct fo_topo_out *out,
@@ -206,6 +266,7 @@ void fo_topology_infer_errors(const struct fo_topo_in *in, unsigned n, uint64_t 
     check_flavour(in, n, last_errors, res);
     check_primary(in, n, out, res);
     check_writable(in, n, out, res);
+    check_ring(in, n, out, res);
 }
 
 void fo_topology_infer_at(const struct fo_topo_in *in, unsigned n, uint64_t changed_ms, struct fo_topo_out *out,

@@ -34,6 +34,21 @@
  *            "replication stopped (IO=No, SQL=Yes)" when a replica's IO or SQL thread
  *            is not running, with the error text appended when present,
  *            "replicates from a non-primary (H:P)" is NOT a problem (chains allowed).
+ * Co-primary clusters (MMM's active/passive pair, docs/co-primary.md): the two
+ * instances marked co_primary replicate from each other. A reachable co_primary whose
+ * source is the other co_primary and that is writable is the PRIMARY (the active: its
+ * ring edge from the passive is not "writable replica" nor a second source), unless
+ * other_designated says the cluster's designated primary is the other one: then it is
+ * an ORPHAN with FO_TOPO_P_STRAY_WRITER (both writable: rejoin fences it). A read-only
+ * co_primary replicating from its partner is a REPLICA (the passive). Each ring edge
+ * that does not run is a cluster problem FO_TOPO_P_RING, "X:P -> Y:P ..." naming the
+ * edge (source -> replica) and what is wrong:
+ *   " (not configured: Y:P replicates from nobody)", " (Y:P replicates from H:P)",
+ *   " (IO=No, SQL=Yes)" (+ the thread errors as for FO_TOPO_P_STOPPED),
+ * judged only from a reachable, fresh sample of the replica side Y (an unreachable
+ * side is the detector's business; one edge per sample, so both edges can show). It
+ * comes after "multiple writable". No instance is co_primary outside such a cluster
+ * (every caller's zeroed fo_topo_in keeps the single-primary rules).
  * A replica's source (Master_Host/Master_Port) is matched against the instances with
  * fo_addr_same() (common/config.h): case, a trailing dot and the spelling of an IP
  * literal do not matter, so a replica naming its source "DB1." or "::ffff:10.0.0.1"
@@ -83,6 +98,7 @@
 #define FO_TOPO_P_OUTSIDE "replicates from outside the cluster"
 #define FO_TOPO_P_STOPPED "replication stopped"
 #define FO_TOPO_P_UNSURE "replication state unknown"
+#define FO_TOPO_P_RING "co-primary ring broken: "
 #define FO_TOPO_P_SEP "; "
 
 struct fo_topo_in {
@@ -95,6 +111,9 @@ struct fo_topo_in {
     /* When the probe that took s STARTED, on the caller's monotonic clock (ms); see
      * fo_topology_infer_at(). */
     uint64_t started_ms;
+    /* One of the cluster's two co-primaries (co_primaries = H:P, H:P); false in a
+     * cluster without a pair. Exactly two instances, or none, are marked. */
+    bool co_primary;
 };
 
 struct fo_topo_out {

@@ -1,11 +1,13 @@
 #include "controller/probe/monitor.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/text.h"
 #include "common/log.h"
+#include "controller/decide/copair.h"
 #include "controller/decide/detector.h"
 #include "controller/probe/prober.h"
 #include "controller/decide/topology.h"
@@ -47,12 +49,16 @@ struct watch {
      * that is only updated by the leader's next successful probe, so a new primary that
      * dies at once would never get followers' verdicts (a failover stuck at 1/3). */
     bool is_primary;
+    /* INTERMEDIATE hook (issue 13.3): a follower watches it and sends verdicts. */
+    bool intermediate;
     struct fo_arrival arrival; /* as a replica: does it still hear its source (decide/arrival.h) */
     struct fo_probe *probe;
     struct fo_health_state health;
-    bool has_sample;
+    bool has_sample; /* sample != NULL */
     bool last_ok;
-    struct fo_sample sample;
+    /* The latest successful probe's sample, taken over from the prober
+     * (fo_probe_take_sample: no 10 KB copy per probe, issue 12); NULL before the first. */
+    struct fo_sample *sample;
     uint64_t sample_at_ms;
     uint64_t sample_started_ms; /* when the probe that took `sample` started (uv_now) */
     double probe_ms;
@@ -263,9 +269,19 @@ struct inst_prop {
     struct watch *w;
 };
 
+/* A watch's sample, or an empty one before its first successful probe (readers check
+ * has_sample; this keeps the pointer they get valid either way). */
+static const struct fo_sample *sample_of(const struct watch *w)
+{
+    static const struct fo_sample none;
+
+    return w->sample != NULL ? w->sample : &none;
+}
+
 static void free_watch(struct watch *w)
 {
     if (w->verdict_inflight) return; /* freed by verdict_sent */
+    free(w->sample);
     free(w);
 }
 
@@ -361,8 +377,8 @@ static void evaluate_instance(struct fo_monitor *m, struct watch *w, const struc
         st.source_host = (char *)out->source_host;
         st.source_port = out->source_port;
         st.problem = (char *)out->problem;
-        st.server_id = w->sample.server_id;
-        st.read_only = w->sample.read_only;
+        st.server_id = sample_of(w)->server_id;
+        st.read_only = sample_of(w)->read_only;
         st.last_error = "";
     } else {
         /* Unreachable: keep what was last known about its place in the topology --
@@ -391,7 +407,7 @@ static bool other_designated(struct fo_monitor *m, const struct cluster_state *c
 {
     if (row->primary_host[0] == '\0' || fo_addr_same(row->primary_host, row->primary_port, w->host, w->port))
         return false;
-    if (!w->last_ok || !w->has_sample || w->sample.read_only || w->sample.is_replica) return true;
+    if (!w->last_ok || !w->has_sample || w->sample->read_only || w->sample->is_replica) return true;
     if (!*running_read) {
         *running_read = true;
         if (fo_store_get_running_failover(m->ctl->store, cl->name, running) != 0) running->new_host[0] = '\0';
@@ -449,7 +465,9 @@ static void evaluate_cluster(struct fo_monitor *m, struct cluster_state *cl)
         in[n].reachable = w->last_ok && w->has_sample;
         in[n].was_primary = w->stored_role == FO_ROLE_PRIMARY;
         in[n].other_designated = other_designated(m, cl, &row, w, &running_read, &running);
-        in[n].s = &w->sample;
+        /* co-primary hook (issue 14.1): the pair's ring edge does not make the active a replica */
+        in[n].co_primary = have_row && fo_copair_member(row.co_primaries, w->host, w->port);
+        in[n].s = sample_of(w);
         in[n].started_ms = w->sample_started_ms;
         errs[n] = w->last_ok ? NULL : w->last_error;
         if (w->health.state == FO_HEALTH_UNKNOWN) complete = false;
@@ -593,19 +611,22 @@ static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outc
     struct cluster_state *cl = w->cl;
     struct fo_ctl *ctl = m->ctl;
     bool ok = outcome == FO_PROBE_OK;
-    bool quiet = ok && w->last_ok && w->has_sample && same_shape(&w->sample, s);
+    bool quiet = ok && w->last_ok && w->has_sample && same_shape(w->sample, s);
     enum fo_arrival_state arrival_was = fo_arrival_state(&w->arrival, NULL);
 
-    (void)p;
     w->last_ok = ok;
     if (ok) {
         m->probes_ok++;
-        w->sample = *s;
+        /* The prober hands its sample over during an OK report (prober.h). */
+        struct fo_sample *taken = fo_probe_take_sample(p);
+        assert(taken != NULL && taken == s);
+        free(w->sample);
+        w->sample = taken;
         w->has_sample = true;
         w->sample_at_ms = uv_now(ctl->loop);
         /* The probe's start, rounded down: a sample is never taken for newer than it is. */
         w->sample_started_ms = ms > 0 && (double)w->sample_at_ms > ms ? w->sample_at_ms - (uint64_t)ms - 1 : 0;
-        fo_arrival_update(&w->arrival, &w->sample, w->sample_started_ms ? w->sample_started_ms : w->sample_at_ms,
+        fo_arrival_update(&w->arrival, w->sample, w->sample_started_ms ? w->sample_started_ms : w->sample_at_ms,
                           w->sample_at_ms);
         w->probe_ms = ms;
         w->last_error[0] = '\0';
@@ -622,7 +643,7 @@ static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outc
         cl->transitions[w->health.state]++;
         FO_INFO(MOD, "%s %s:%u is %s%s%s", w->cluster, w->host, w->port, fo_health_name(w->health.state),
                 ok ? "" : ": ", ok ? "" : w->last_error);
-        if (!m->leader && w->is_primary) send_verdict(m, w);
+        if (!m->leader && (w->is_primary || w->intermediate)) send_verdict(m, w);
         /* A primary in trouble: get fresh replica samples now, so the detector sees
          * what the replicas say about it without waiting for their next interval. */
         if (m->leader && w->is_primary && !ok) kick_cluster(m, cl, w);
@@ -764,6 +785,24 @@ static void remove_watch(struct fo_monitor *m, struct watch *w)
     if (w->inflight == 0) free_watch(w);
 }
 
+/* INTERMEDIATE hook (issue 13.3, controller/decide/chain.h): a follower also watches
+ * the member that i replicates from when that is not the designated primary -- an
+ * intermediate primary -- so that the leader can confirm its death by a majority. */
+static void watch_intermediate(struct fo_monitor *m, struct cluster_state *cl, const struct fo_store_instance *i)
+{
+    struct fo_store_instance src;
+    struct watch *w;
+
+    if (i->role != FO_ROLE_REPLICA || i->source_host[0] == '\0' || cl->dp_host[0] == '\0' ||
+        fo_addr_same(cl->dp_host, cl->dp_port, i->source_host, i->source_port) ||
+        fo_store_get_instance(m->ctl->store, i->cluster, i->source_host, i->source_port, &src) != 0)
+        return;
+    if ((w = find_watch(m, src.cluster, src.host, src.port)) == NULL && (w = add_watch(m, cl, &src)) == NULL) return;
+    w->mark = true;
+    w->stored_role = src.role;
+    w->intermediate = true;
+}
+
 static int mark_instance(void *data, const struct fo_store_instance *i)
 {
     struct fo_monitor *m = data;
@@ -776,6 +815,7 @@ static int mark_instance(void *data, const struct fo_store_instance *i)
     primary =
         cl->dp_host[0] != '\0' ? fo_addr_same(cl->dp_host, cl->dp_port, i->host, i->port) : i->role == FO_ROLE_PRIMARY;
     /* The leader watches everything; followers watch primaries (DESIGN.md §5). */
+    if (!m->leader) watch_intermediate(m, cl, i);
     if (!m->leader && !primary) return 0;
     w = find_watch(m, i->cluster, i->host, i->port);
     if (w == NULL && (w = add_watch(m, cl, i)) == NULL) {
@@ -869,6 +909,9 @@ static void seed_cluster(struct fo_monitor *m, struct fo_cluster_cfg *cc)
     ca.n_reader_vips = cc->n_reader_vips;
     ca.reader_vips = readers;
     ca.reader_max_lag_s = cc->reader_max_lag_s;
+    ca.co_primaries = cc->co_primaries; /* REDISCOVERY: co-primary + rediscovery settings */
+    ca.rediscover_interval_s = cc->rediscover_interval_s;
+    ca.adopt_replicas = cc->adopt_replicas;
     for (k = 0; k < cc->n_reader_vips; k++) readers[k] = cc->reader_vips[k];
     command_init(&cmd);
     cmd.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
@@ -1088,7 +1131,8 @@ static void refresh_verdicts(struct fo_monitor *m)
     for (i = slot; i < m->n_watches; i += RECONCILE_EVERY) {
         struct watch *w = m->watches[i];
         uint64_t every = w->health.state == FO_HEALTH_DOWN ? 1000 : up_every;
-        if (!w->is_primary || (w->verdict_sent_ms != 0 && now - w->verdict_sent_ms + TICK_MS < every)) continue;
+        bool confirms = w->is_primary || w->intermediate; /* INTERMEDIATE hook (issue 13.3) */
+        if (!confirms || (w->verdict_sent_ms != 0 && now - w->verdict_sent_ms + TICK_MS < every)) continue;
         send_verdict(m, w);
     }
 }
@@ -1173,7 +1217,7 @@ bool fo_monitor_view(struct fo_ctl *ctl, const char *cluster, const char *host, 
     out->has_sample = w->has_sample;
     out->sample_age_ms = w->has_sample ? uv_now(ctl->loop) - w->sample_at_ms : 0;
     out->probe_ms = w->probe_ms;
-    out->sample = &w->sample;
+    out->sample = sample_of(w);
     out->health = w->health.state;
     out->last_error = w->last_error;
     out->last_ok = w->last_ok;
@@ -1315,17 +1359,17 @@ static void instance_metrics(struct fo_monitor *m, struct fo_buf *b)
         snprintf(inst, sizeof(inst), "%s:%u", w->host, w->port);
         l[0] = (struct fo_prom_label){"cluster", w->cluster};
         l[1] = (struct fo_prom_label){"instance", inst};
-        fo_prom_value(b, "failoverd_instance_read_only", l, 2, w->sample.read_only ? 1 : 0);
+        fo_prom_value(b, "failoverd_instance_read_only", l, 2, w->sample->read_only ? 1 : 0);
     }
     fo_prom_family(b, "failoverd_instance_replication_lag_seconds", "gauge",
                    "Seconds_Behind_Master of replicas (absent when NULL).");
     for (i = 0; i < m->n_watches; i++) {
         struct watch *w = m->watches[i];
-        if (!w->has_sample || !w->sample.is_replica || w->sample.lag_s < 0) continue;
+        if (!w->has_sample || !w->sample->is_replica || w->sample->lag_s < 0) continue;
         snprintf(inst, sizeof(inst), "%s:%u", w->host, w->port);
         l[0] = (struct fo_prom_label){"cluster", w->cluster};
         l[1] = (struct fo_prom_label){"instance", inst};
-        fo_prom_value(b, "failoverd_instance_replication_lag_seconds", l, 2, (double)w->sample.lag_s);
+        fo_prom_value(b, "failoverd_instance_replication_lag_seconds", l, 2, (double)w->sample->lag_s);
     }
 }
 

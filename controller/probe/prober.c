@@ -19,8 +19,9 @@
 #include "controller/decide/flavour.h"
 #include "mysql/myconn.h"
 
-/* PH_CONNECT covers the lookup, TCP and the handshake; PH_Q1 / PH_Q2 a query and
- * the reading of its result. */
+/* PH_CONNECT covers the lookup, TCP and the handshake; PH_Q1 / PH_Q2 the reading of
+ * the first / second result of the probe's one multi-statement (FO_SAMPLE_PROBE_ALL),
+ * PH_Q2 also the lone FO_SAMPLE_Q2 of the fallback in queried(). */
 enum phase { PH_IDLE, PH_CONNECT, PH_Q1, PH_Q2 };
 
 struct fo_probe {
@@ -34,6 +35,7 @@ struct fo_probe {
     unsigned retries;
     const char *retry_why;
     bool q2_single; /* the server refused SHOW ALL SLAVES STATUS: use SHOW SLAVE STATUS */
+    bool q2_alone;  /* this probe's PH_Q2 is a statement of its own (the fallback in queried) */
     struct fo_probe_stats stats;
     enum phase phase;
     char host[FO_HOST_LEN];
@@ -53,6 +55,7 @@ struct fo_probe {
      * own copy, so holding one per probe between attempts would double that per
      * watched server (issue 12: 10,000 servers within 300 MB). */
     struct fo_sample *sample;
+    bool reporting_ok; /* inside an FO_PROBE_OK report: fo_probe_take_sample may take it */
 };
 
 static void arm_timer(struct fo_probe *p, uint64_t ms);
@@ -103,9 +106,12 @@ static void report(struct fo_probe *p, enum fo_probe_outcome outcome, const char
 
     p->retries = 0;
     p->retry_why = NULL;
+    p->reporting_ok = outcome == FO_PROBE_OK;
     p->cb(p->data, p, outcome, outcome == FO_PROBE_OK ? p->sample : NULL, ms, error);
+    p->reporting_ok = false;
     /* The callback may have closed the probe (freed in handle_closed) or kicked it
-     * (a new attempt starts from the timer, later): the sample is ours to free. */
+     * (a new attempt starts from the timer, later): the sample, unless the callback
+     * took it, is ours to free. */
     free(p->sample);
     p->sample = NULL;
 }
@@ -296,7 +302,8 @@ static int parse_q2(struct fo_probe *p, MYSQL_RES *res, char err[FO_ERRLEN])
 
 /* ------------------------------------------------------------------ the state machine */
 
-static void run_query(struct fo_probe *p, enum phase ph);
+static void run_probe(struct fo_probe *p);
+static void queried(void *data, int status, MYSQL_RES *res);
 
 static void stored(void *data, int status, MYSQL_RES *res)
 {
@@ -319,10 +326,23 @@ static void stored(void *data, int status, MYSQL_RES *res)
         fail(p, FO_PROBE_FAILED, "unexpected reply: %s", err);
         return;
     }
-    if (p->phase == PH_Q1)
-        run_query(p, PH_Q2);
-    else
-        succeed(p);
+    /* Both results come from one statement string, so a missing second result or an
+     * extra third one is a server we do not understand: the connection is dropped
+     * (fail) rather than left out of step with the next probe's replies. */
+    if (p->phase == PH_Q1) {
+        if (!mysql_more_results(m)) {
+            fail(p, FO_PROBE_FAILED, "unexpected reply: one result where the probe expects two");
+            return;
+        }
+        p->phase = PH_Q2;
+        fo_myconn_next_result(p->conn, queried);
+        return;
+    }
+    if (mysql_more_results(m)) {
+        fail(p, FO_PROBE_FAILED, "unexpected reply: more results than the probe's two");
+        return;
+    }
+    succeed(p);
 }
 
 static void queried(void *data, int status, MYSQL_RES *res)
@@ -330,12 +350,14 @@ static void queried(void *data, int status, MYSQL_RES *res)
     struct fo_probe *p = data;
 
     (void)res;
-    /* MySQL has no SHOW ALL SLAVES STATUS (a syntax error there): from now on this
-     * server gets SHOW SLAVE STATUS, whose rows are its channels. */
+    /* MySQL has no SHOW ALL SLAVES STATUS (a syntax error there, which ends the
+     * multi-statement): this probe reads SHOW SLAVE STATUS, whose rows are its
+     * channels, as a statement of its own, and later ones send FO_SAMPLE_PROBE. */
     if (status == FO_EMYSQL && p->phase == PH_Q2 && !p->q2_single &&
         mysql_errno(fo_myconn_mysql(p->conn)) == ER_PARSE_ERROR) {
         p->q2_single = true;
-        run_query(p, PH_Q2);
+        p->q2_alone = true;
+        fo_myconn_query(p->conn, FO_SAMPLE_Q2, queried);
         return;
     }
     /* Issue 15.6: MySQL (and MariaDB before 10.0) has no @@gtid_current_pos, so FO_SAMPLE_Q1
@@ -352,6 +374,10 @@ static void queried(void *data, int status, MYSQL_RES *res)
         fail(p, FO_PROBE_FAILED, "%s", msg);
         return;
     }
+    if (status == FO_ENOTFOUND) { /* next_result: the server announced a result it did not send */
+        fail(p, FO_PROBE_FAILED, "unexpected reply: the probe's second result is missing");
+        return;
+    }
     if (status != 0) {
         conn_failed(p, status, "query");
         return;
@@ -359,10 +385,12 @@ static void queried(void *data, int status, MYSQL_RES *res)
     fo_myconn_store_result(p->conn, stored);
 }
 
-static void run_query(struct fo_probe *p, enum phase ph)
+/* One round trip: both queries as one multi-statement (mysql/sample.h). */
+static void run_probe(struct fo_probe *p)
 {
-    p->phase = ph;
-    fo_myconn_query(p->conn, ph == PH_Q1 ? FO_SAMPLE_Q1 : p->q2_single ? FO_SAMPLE_Q2 : FO_SAMPLE_Q2_ALL, queried);
+    p->phase = PH_Q1;
+    p->q2_alone = false;
+    fo_myconn_query(p->conn, p->q2_single ? FO_SAMPLE_PROBE : FO_SAMPLE_PROBE_ALL, queried);
 }
 
 static void connected(void *data, int status, MYSQL_RES *res)
@@ -375,7 +403,7 @@ static void connected(void *data, int status, MYSQL_RES *res)
     }
     fo_myconn_watch_idle(p->conn, idle_event);
     arm_timer(p, p->opts.read_timeout_ms);
-    run_query(p, PH_Q1);
+    run_probe(p);
 }
 
 static void begin_attempt(struct fo_probe *p)
@@ -399,7 +427,7 @@ static void begin_attempt(struct fo_probe *p)
     }
     if (p->conn != NULL) {
         arm_timer(p, p->opts.read_timeout_ms);
-        run_query(p, PH_Q1);
+        run_probe(p);
         return;
     }
     arm_timer(p, p->opts.connect_timeout_ms);
@@ -413,7 +441,8 @@ static void begin_attempt(struct fo_probe *p)
         return;
     }
     p->phase = PH_CONNECT;
-    fo_myconn_connect(p->conn, p->host, p->port, 0, connected);
+    /* Only this file's constant statements are ever sent on the connection. */
+    fo_myconn_connect(p->conn, p->host, p->port, CLIENT_MULTI_STATEMENTS, connected);
 }
 
 static void timer_cb(uv_timer_t *t)
@@ -474,6 +503,14 @@ void fo_probe_set_credentials(struct fo_probe *p, const char *user, const char *
 void fo_probe_kick(struct fo_probe *p)
 {
     if (p != NULL && !p->closing && p->phase == PH_IDLE) arm_timer(p, 0);
+}
+
+struct fo_sample *fo_probe_take_sample(struct fo_probe *p)
+{
+    struct fo_sample *s = p->reporting_ok ? p->sample : NULL;
+
+    if (s != NULL) p->sample = NULL;
+    return s;
 }
 
 void fo_probe_get_stats(const struct fo_probe *p, struct fo_probe_stats *out)

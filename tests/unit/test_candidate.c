@@ -501,6 +501,130 @@ static const struct cand_case switch_cases[] = {
      "chose db2:3306: most advanced (empty); 1 of 1 replica eligible"},
 };
 
+/* Catch-up (issue 13 item 2, opts.catch_up): the rule (or target) first; a chosen
+ * replica behind the most advanced one catches up from it (source). */
+struct cu_case {
+    struct cand_case c;
+    int source;
+};
+
+static const struct cu_case catch_up_cases[] = {
+    {{"prefer behind the most advanced: catches up",
+      {ROW("db2", "0-1-100", PREFER,
+           .reason = "chosen: rule prefer; behind db3:3306 by 5 transactions: catches up from it first"),
+       ROW("db3", "0-1-105",
+           .reason = "skipped: most advanced (0-1-105) but rule neutral: catch-up source of db2:3306"),
+       ROW("db4", "0-1-104", PREFER_NOT, .reason = "skipped: rule prefer_not (db2:3306 is prefer)")},
+      0,
+      NULL,
+      NULL,
+      0,
+      "chose db2:3306: rule prefer; behind db3:3306 by 5 transactions: catches up from it first; 3 of 3 replicas "
+      "eligible"},
+     1},
+    {{"the most advanced of the best rule; its lag breaks ties",
+      {ROW("db2", "0-1-100", PREFER, .lag = 3, .reason = "skipped: behind db3:3306 by 5 transactions"),
+       ROW("db3", "0-1-105", PREFER_NOT,
+           .reason = "skipped: most advanced (0-1-105) but rule prefer_not: catch-up source of db4:3306"),
+       ROW("db4", "0-1-100", PREFER, .lag = 1,
+           .reason = "chosen: rule prefer; behind db3:3306 by 5 transactions: catches up from it first"),
+       ROW("db5", "0-1-99", PREFER, .reason = "skipped: behind db4:3306 by 1 transaction")},
+      0,
+      NULL,
+      NULL,
+      2,
+      "chose db4:3306: rule prefer; behind db3:3306 by 5 transactions: catches up from it first; 4 of 4 replicas "
+      "eligible"},
+     1},
+    {{"most advanced already has the best rule: no catch-up",
+      {ROW("db2", "0-1-100", PREFER, .reason = "skipped: behind db3:3306 by 5 transactions"),
+       ROW("db3", "0-1-105", PREFER, .reason = "chosen: most advanced (0-1-105)")},
+      0,
+      NULL,
+      NULL,
+      1,
+      "chose db3:3306: most advanced (0-1-105); 2 of 2 replicas eligible"},
+     -1},
+    {{"equal positions: the rule wins, nothing to catch up",
+      {ROW("db2", "0-1-105",
+           .reason = "skipped: as advanced as db3:3306, which wins the tie on rule (prefer vs neutral)"),
+       ROW("db3", "0-1-105", PREFER, .reason = "chosen: most advanced (0-1-105)")},
+      0,
+      NULL,
+      NULL,
+      1,
+      "chose db3:3306: most advanced (0-1-105); 2 of 2 replicas eligible"},
+     -1},
+    /* Diverged positions: a catch-up could not apply the other history; the most
+     * advanced rule without catch-up stands. */
+    {{"prefer diverges from the most advanced: no catch-up",
+      {ROW("db2", "0-1-100,1-2-1", PREFER, .bin = "0-1-100,1-2-1",
+           .reason = "skipped: errant GTID 1-2-1 (written on the replica itself)"),
+       ROW("db3", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
+      0,
+      NULL,
+      NULL,
+      1,
+      "chose db3:3306: most advanced (0-1-105); 1 of 2 replicas eligible; warning: db2:3306 has 1 transaction the "
+      "chosen one lacks"},
+     -1},
+    {{"prefer diverges from the most advanced (two domains): no catch-up",
+      {ROW("db2", "0-1-100,1-4-9", PREFER,
+           .reason = "skipped: diverges from db3:3306, which has more transactions (113 vs 109)"),
+       ROW("db3", "0-1-105,1-4-8",
+           .reason = "chosen: most transactions (0-1-105,1-4-8, total 113) although positions diverge")},
+      0,
+      NULL,
+      NULL,
+      1,
+      NULL},
+     -1},
+    /* A must_not replica is never a source here: only eligible ones are. */
+    {{"the best prefer is behind a must_not replica only: nothing to catch up from",
+      {ROW("db2", "0-1-100", PREFER, .reason = "chosen: most advanced (0-1-100)"),
+       ROW("db3", "0-1-105", MUST_NOT, .reason = "skipped: must_not")},
+      0,
+      NULL,
+      NULL,
+      0,
+      "chose db2:3306: most advanced (0-1-100); 1 of 2 replicas eligible; warning: db3:3306 has 5 transactions the "
+      "chosen "
+      "one lacks"},
+     -1},
+    {{"target behind the most advanced: catches up",
+      {ROW("db2", "0-1-100", .reason = "chosen: target; behind db3:3306 by 5 transactions: catches up from it first"),
+       ROW("db3", "0-1-105", PREFER,
+           .reason = "skipped: most advanced (0-1-105) but not the target: catch-up source of db2:3306"),
+       ROW("db4", "0-1-105", .reason = "skipped: not the target (db2:3306)")},
+      0,
+      NULL,
+      "db2",
+      0,
+      "chose db2:3306: target; behind db3:3306 by 5 transactions: catches up from it first; 3 of 3 replicas eligible"},
+     1},
+    {{"target not eligible: none",
+      {ROW("db2", "0-1-100", MUST_NOT, .reason = "skipped: must_not"),
+       ROW("db3", "0-1-105", .reason = "skipped: not the target (db2:3306)")},
+      0,
+      NULL,
+      "db2",
+      -1,
+      "no replica chosen: target db2:3306 is not eligible (must_not)"},
+     -1},
+    /* Eligibility already refuses a candidate newer than another replica, so a source
+     * is never newer than the chosen one: an older source is fine. */
+    {{"prefer on a newer version is not eligible",
+      {ROW("db2", "0-1-100", PREFER, .version = "11.4.2-MariaDB",
+           .reason = "skipped: version 11.4 newer than replica db3:3306 (10.11)"),
+       ROW("db3", "0-1-105", .reason = "chosen: most advanced (0-1-105)")},
+      0,
+      NULL,
+      NULL,
+      1,
+      "chose db3:3306: most advanced (0-1-105); 1 of 2 replicas eligible"},
+     -1},
+};
+
 struct built {
     struct fo_cand_in in[MAX_REP];
     struct fo_sample s[MAX_REP];
@@ -541,14 +665,17 @@ static void build(const struct rep *r, struct built *b)
     b->n = i;
 }
 
-static void run_case(const struct cand_case *c, bool switchover)
+/* source: the expected out.source with catch_up, -1 none; -2 = do not check the
+ * summary (cases whose summary only repeats what the reasons say). */
+static void run_case(const struct cand_case *c, bool switchover, bool catch_up, int source)
 {
     static struct built b;
     struct fo_cand_opts o = {.max_lag_s = c->max_lag_s,
                              .old_primary_pos = c->old_pos ? c->old_pos : "",
                              .target_host = c->target,
                              .target_port = 3306,
-                             .require_old_pos = switchover};
+                             .require_old_pos = switchover,
+                             .catch_up = catch_up};
     char reasons[MAX_REP][FO_CAND_REASON_LEN];
     struct fo_cand_out out;
     unsigned i, n_chosen = 0;
@@ -557,10 +684,11 @@ static void run_case(const struct cand_case *c, bool switchover)
     memset(reasons, 0xAA, sizeof(reasons)); /* every line must be written */
     memset(&out, 0xAA, sizeof(out));
     fo_candidate_choose(b.in, b.n, &o, &out, reasons);
-    if (out.chosen != c->chosen || strcmp(out.summary, c->summary) != 0)
+    if (out.chosen != c->chosen || (c->summary != NULL && strcmp(out.summary, c->summary) != 0))
         fprintf(stderr, "  case \"%s\": got %d \"%s\"\n", c->label, out.chosen, out.summary);
     FO_CHECK_INT(out.chosen, c->chosen);
-    FO_CHECK_STR(out.summary, c->summary);
+    if (c->summary != NULL) FO_CHECK_STR(out.summary, c->summary);
+    FO_CHECK_INT(out.source, source < 0 ? -1 : source);
     for (i = 0; i < b.n; i++) {
         if (strcmp(reasons[i], c->r[i].reason) != 0)
             fprintf(stderr, "  case \"%s\" replica %u: got \"%s\"\n", c->label, i, reasons[i]);
@@ -576,14 +704,43 @@ static void test_table(void)
 {
     unsigned i;
 
-    for (i = 0; i < N_ELEMS(cand_cases); i++) run_case(&cand_cases[i], false);
+    for (i = 0; i < N_ELEMS(cand_cases); i++) run_case(&cand_cases[i], false, false, -1);
 }
 
 static void test_switchover_table(void)
 {
     unsigned i;
 
-    for (i = 0; i < N_ELEMS(switch_cases); i++) run_case(&switch_cases[i], true);
+    for (i = 0; i < N_ELEMS(switch_cases); i++) run_case(&switch_cases[i], true, false, -1);
+}
+
+static void test_catch_up_table(void)
+{
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(catch_up_cases); i++) run_case(&catch_up_cases[i].c, false, true, catch_up_cases[i].source);
+}
+
+/* Without catch_up every case of the main table behaves as before, and with it every
+ * case without a rule or target difference does too: the rule only matters when it
+ * differs from the most advanced one's. */
+static void test_catch_up_off_unchanged(void)
+{
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(catch_up_cases); i++) {
+        const struct cand_case *c = &catch_up_cases[i].c;
+        static struct built b;
+        struct fo_cand_opts o = {.target_host = c->target, .target_port = 3306};
+        char reasons[MAX_REP][FO_CAND_REASON_LEN];
+        struct fo_cand_out out;
+
+        build(c->r, &b);
+        fo_candidate_choose(b.in, b.n, &o, &out, reasons);
+        FO_CHECK_INT(out.source, -1);
+        /* Without catch-up a chosen replica is never behind another eligible one. */
+        if (catch_up_cases[i].source >= 0) FO_CHECK(out.chosen != c->chosen);
+    }
 }
 
 /* A reachable replica without a sample is treated as unreachable, not dereferenced. */
@@ -686,5 +843,6 @@ static void test_long_position(void)
     FO_CHECK(strlen(reasons[0]) < FO_CAND_REASON_LEN);
 }
 
-FO_TEST_MAIN(FO_T(test_table), FO_T(test_switchover_table), FO_T(test_reachable_without_sample), FO_T(test_truncation),
+FO_TEST_MAIN(FO_T(test_table), FO_T(test_switchover_table), FO_T(test_catch_up_table),
+             FO_T(test_catch_up_off_unchanged), FO_T(test_reachable_without_sample), FO_T(test_truncation),
              FO_T(test_truncation_utf8), FO_T(test_long_position))

@@ -85,6 +85,29 @@ static const struct bad_case bad_cases[] = {
     {MAIN CL "vip = 10.0.0.1/24\nvip_interface = a-very-long-ifname\n", FO_ECONFIG, "vip_interface: 'a-very-long"},
     {MAIN CL "agent_port = 0\n", FO_ECONFIG, "t.conf:11: [cluster demo] agent_port: '0' is out of range (1..65535)"},
     {MAIN CL "vip_lease_ms = 100\n", FO_ECONFIG, "[cluster demo] vip_lease_ms: '100' is out of range (500..60000)"},
+    /* co_primaries, rediscover_interval_s, adopt_replicas */
+    {MAIN CL "co_primaries = 127.0.0.1:33061\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] co_primaries: expected exactly two servers"},
+    {MAIN CL "co_primaries = 127.0.0.1:33061,127.0.0.1:33062,127.0.0.1:33063\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] co_primaries: expected exactly two servers"},
+    {MAIN CL "co_primaries = 127.0.0.1:33061, 127.0.0.1:33061\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] co_primaries: both entries name the same server"},
+    {MAIN CL "co_primaries = 127.0.0.1:33061,\n", FO_ECONFIG, "t.conf:11: [cluster demo] co_primaries: expected"},
+    {MAIN CL "co_primaries = 127.0.0.1:33061,db 2:3306\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] co_primaries: 'db 2:3306': not a valid host name"},
+    {MAIN CL "co_primaries = 127.0.0.1:33061,127.0.0.1:33062\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] co_primaries: 127.0.0.1:33062 is not an instance of this cluster"},
+    {MAIN CL "instance = [::1]:3306\nco_primaries = 127.0.0.1:33061,[::1]:3307\n", FO_ECONFIG,
+     "t.conf:12: [cluster demo] co_primaries: [::1]:3307 is not an instance of this cluster"},
+    {MAIN CL "rediscover_interval_s = 4\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] rediscover_interval_s: 4 is not 0 (off) or 5..86400"},
+    {MAIN CL "rediscover_interval_s = 86401\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] rediscover_interval_s: '86401' is out of range (0..86400)"},
+    {MAIN CL "rediscover_interval_s = -1\n", FO_ECONFIG, "t.conf:11: [cluster demo] rediscover_interval_s: '-1'"},
+    {MAIN CL "adopt_replicas = yes\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] adopt_replicas: needs rediscover_interval_s (rediscovery is off)"},
+    {MAIN CL "adopt_replicas = maybe\n", FO_ECONFIG,
+     "t.conf:11: [cluster demo] adopt_replicas: 'maybe' is not a boolean"},
     /* numbers and ranges */
     {MAIN "election_timeout_ms = 5x\n", FO_ECONFIG, "t.conf:7: [failoverd] election_timeout_ms: '5x' is not a number"},
     {MAIN "[probe]\ninterval_ms = 5x\n", FO_ECONFIG, "t.conf:8: [probe] interval_ms: '5x' is not a number"},
@@ -470,6 +493,9 @@ static const char full_text[] = "; failoverd test configuration\n"
                                 "reader_vip = 10.231.0.101/24\n"
                                 "reader_vip = 10.231.0.102/24\n"
                                 "reader_max_lag_s = 10\n"
+                                "co_primaries = 127.0.0.1:33067 , DB4.Example:3306\n"
+                                "rediscover_interval_s = 5\n"
+                                "adopt_replicas = yes\n"
                                 "[cluster billing-2.eu_west]\n"
                                 "user = fo\n"
                                 "password_file = billing.pw\n"
@@ -550,6 +576,12 @@ static void test_full(void)
     FO_CHECK_INT(c.clusters[0].reader_max_lag_s, 10);
     FO_CHECK_INT(c.clusters[1].n_reader_vips, 0);
     FO_CHECK_INT(c.clusters[1].reader_max_lag_s, FO_DEFAULT_READER_MAX_LAG_S);
+    FO_CHECK_STR(c.clusters[0].co_primaries, "127.0.0.1:33067,DB4.Example:3306");
+    FO_CHECK_INT(c.clusters[0].rediscover_interval_s, 5);
+    FO_CHECK(c.clusters[0].adopt_replicas);
+    FO_CHECK_STR(c.clusters[1].co_primaries, "");
+    FO_CHECK_INT(c.clusters[1].rediscover_interval_s, 0);
+    FO_CHECK(!c.clusters[1].adopt_replicas);
     FO_CHECK_STR(c.clusters[1].vip, "");
     FO_CHECK_INT(c.clusters[1].agent_port, FO_DEFAULT_AGENT_PORT);
     FO_CHECK_INT(c.clusters[1].vip_lease_ms, FO_DEFAULT_VIP_LEASE_MS);
@@ -1292,9 +1324,57 @@ static void test_min_vip_lease(void)
              FO_DEFAULT_VIP_LEASE_MS);
 }
 
+/* The helper the co-primary mode uses: two endpoints, in order, canonical text. */
+static void test_parse_co_primaries(void)
+{
+    static const struct {
+        const char *in;
+        int rc;
+        const char *canon_or_err;
+    } cases[] = {
+        {"10.0.0.1:3306,10.0.0.2:3306", 0, "10.0.0.1:3306,10.0.0.2:3306"},
+        {" db1:3306 ,\t[::1]:3307 ", 0, "db1:3306,[::1]:3307"},
+        {"10.0.0.1:3306,10.0.0.1:3307", 0, "10.0.0.1:3306,10.0.0.1:3307"},
+        {"", FO_EINVAL, "empty value"},
+        {"10.0.0.1:3306", FO_EINVAL, "expected exactly two servers"},
+        {",10.0.0.1:3306", FO_EINVAL, "an entry is empty"},
+        {"10.0.0.1:3306,::ffff:10.0.0.1:3306", FO_EINVAL, "'::ffff:10.0.0.1:3306'"},
+        {"10.0.0.1:3306,[::ffff:10.0.0.1]:3306", FO_EINVAL, "both entries name the same server"},
+        {"DB1:3306,db1:3306", FO_EINVAL, "both entries name the same server"},
+        {"db1:3306,db2", FO_EINVAL, "'db2'"},
+        {"db1:3306,db2:70000", FO_EINVAL, "'db2:70000'"},
+    };
+    struct fo_endpoint ep[2];
+    char canon[FO_CO_PRIMARIES_LEN], err[FO_ERRLEN];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc;
+        err[0] = '\0';
+        canon[0] = '\0';
+        rc = fo_parse_co_primaries(cases[i].in, ep, canon, err);
+        FO_CHECK_INT(rc, cases[i].rc);
+        if (cases[i].rc == 0)
+            FO_CHECK_STR(canon, cases[i].canon_or_err);
+        else
+            FO_CHECK(strstr(err, cases[i].canon_or_err) != NULL);
+    }
+    FO_CHECK_INT(fo_parse_co_primaries("db1:3306,[::1]:3307", ep, NULL, err), 0);
+    FO_CHECK_STR(ep[0].host, "db1");
+    FO_CHECK_INT(ep[0].port, 3306);
+    FO_CHECK_STR(ep[1].host, "::1");
+    FO_CHECK_INT(ep[1].port, 3307);
+    FO_CHECK_INT(fo_check_rediscover_interval(0, err), 0);
+    FO_CHECK_INT(fo_check_rediscover_interval(5, err), 0);
+    FO_CHECK_INT(fo_check_rediscover_interval(86400, err), 0);
+    FO_CHECK_INT(fo_check_rediscover_interval(1, err), FO_EINVAL);
+    FO_CHECK_INT(fo_check_rediscover_interval(86401, err), FO_EINVAL);
+}
+
 FO_TEST_MAIN(FO_T(test_bad_configs), FO_T(test_min_vip_lease), FO_T(test_defaults), FO_T(test_full),
              FO_T(test_layout_tolerance), FO_T(test_bom_before_header), FO_T(test_long_cluster_name),
              FO_T(test_long_line), FO_T(test_node_not_in_peers), FO_T(test_limits), FO_T(test_parse_hostport),
              FO_T(test_parse_ipv4_port), FO_T(test_parse_u64), FO_T(test_parse_rule), FO_T(test_check_name),
              FO_T(test_password_file), FO_T(test_load_file), FO_T(test_missing_file), FO_T(test_tls_required),
-             FO_T(test_booleans), FO_T(test_hooks), FO_T(test_secret_files), FO_T(test_mysql_tls))
+             FO_T(test_booleans), FO_T(test_hooks), FO_T(test_secret_files), FO_T(test_mysql_tls),
+             FO_T(test_parse_co_primaries))

@@ -20,7 +20,13 @@
  *       choice, like candidate.h's relay_only_lost exemption);
  *   I4  the engine accepts every result of its own actions and always has something
  *       in flight until it is over; every run ends (SUCCESS/FAILED/ABORTED) within a
- *       bounded number of events, and FINISHED only after the end is in the store.
+ *       bounded number of events, and FINISHED only after the end is in the store;
+ *   I5  catch-up (issue 13 item 2): replicas have promotion rules, so the rule's choice
+ *       may be behind the most advanced replica and replicate from it first; it never
+ *       replicates from the old primary or itself, its CHANGE MASTER never discards a
+ *       relay log holding what the source lacks, and when choose is committed after a
+ *       catch-up the new primary has everything the source had (after a fallback the
+ *       source itself is the new primary).
  *
  * FO_SIM_SEED=N replays one schedule with a trace; FO_SIM_RUNS=N changes the count. */
 #include <inttypes.h>
@@ -53,12 +59,14 @@ struct srv {
     bool sampled;           /* choose sampled it successfully in the current step */
     uint64_t sampled_recv;
     unsigned link; /* per mille chance per tick that its IO thread receives (replication lag) */
+    enum fo_rule rule;
 };
 
 struct pend {
     struct fo_foaction a;
     char host[FO_HOST_LEN];
     char pos[FO_GTIDPOS_LEN];
+    char src[FO_HOST_LEN];
 };
 
 struct sim {
@@ -70,8 +78,9 @@ struct sim {
     uint64_t W; /* the old primary's binlog */
     enum fo_fokind kind;
     bool has_vip, semi, pre_hook, creds, salvage;
-    unsigned salvages; /* FO_FA_SALVAGE performed */
-    int target;        /* -1 none */
+    unsigned salvages;            /* FO_FA_SALVAGE performed */
+    unsigned catchups, fallbacks; /* choose committed after a catch-up / after its fallback */
+    int target;                   /* -1 none */
     bool vip_on_old;
     int vip_holder;
     uint64_t lease_expiry; /* the agent's own clock: it drops the VIP then */
@@ -164,6 +173,13 @@ static void agent_tick(struct sim *m)
     }
 }
 
+/* What server i's binlog holds: the old primary's writes, or what a replica applied
+ * (log_slave_updates). */
+static uint64_t binlog_of(const struct sim *m, int i)
+{
+    return i == 0 ? m->W : m->s[i].applied;
+}
+
 /* Time passes: the old primary takes writes while it is open, replicas receive and
  * apply. Replicas of the old primary receive from it while it serves (even read-only). */
 static void tick(struct sim *m)
@@ -176,8 +192,10 @@ static void tick(struct sim *m)
     for (i = 1; i < m->n; i++) {
         struct srv *r = &m->s[i];
         if (r->life == DEAD) continue;
-        if (r->io && r->source == 0 && serves(&m->s[0]) && r->recv < m->W && chance(m, r->link)) r->recv++;
-        if (r->recv > m->W && r->source == 0) r->recv = m->W;
+        if (r->io && r->source >= 0 && serves(&m->s[r->source]) && r->recv < binlog_of(m, r->source) &&
+            chance(m, r->link))
+            r->recv++;
+        if (r->source == 0 && r->recv > m->W) r->recv = m->W;
         if (r->sql && r->applied < r->recv && chance(m, 400)) r->applied++;
     }
 }
@@ -242,6 +260,7 @@ static void push_actions(struct sim *m, const struct fo_foactions *acts)
         /* Copied: the engine's strings may move once a later event changes the batch. */
         snprintf(p->host, sizeof(p->host), "%s", a->host ? a->host : "");
         snprintf(p->pos, sizeof(p->pos), "%s", a->pos ? a->pos : "");
+        snprintf(p->src, sizeof(p->src), "%s", a->src_host ? a->src_host : "");
     }
 }
 
@@ -322,7 +341,8 @@ static enum fo_fowait gtid_wait(struct sim *m, struct srv *s, const char *pos)
     uint64_t want = seq_of(pos);
 
     if (pos[0] == '\0') return FO_FW_REACHED; /* SELECT 0 */
-    if (s->io && s->source == 0 && serves(&m->s[0]) && chance(m, 800)) s->recv = m->W;
+    if (s->io && s->source >= 0 && serves(&m->s[s->source]) && chance(m, 800) && s->recv < binlog_of(m, s->source))
+        s->recv = binlog_of(m, s->source);
     if (s->sql && chance(m, 850)) s->applied = s->recv;
     m->now += s->applied >= want ? below(m, 100) : 2000;
     if (s->applied >= want) return FO_FW_REACHED;
@@ -377,6 +397,17 @@ static void sql_effect(struct sim *m, const struct pend *p, int i, struct fo_foe
         s->io = nw >= 0 && s->applied <= m->s[nw].applied;
         return;
     case FO_FG_UNFENCE: s->read_only = false; return;
+    case FO_FG_CATCHUP_START:
+        nw = find(m, p->src, p->a.src_port);
+        if (nw <= 0 || nw == i) return failf(m, "I5: %s catches up from %s", s->host, p->src);
+        if (s->recv > s->applied && s->recv > m->s[nw].applied)
+            failf(m, "I5: catch-up CHANGE MASTER on %s discards relay log its source %s lacks", s->host, p->src);
+        s->is_replica = true;
+        s->source = nw;
+        s->recv = s->applied;
+        s->io = s->sql = true;
+        return;
+    case FO_FG_CATCHUP_STOP: s->io = s->sql = false; return;
     case FO_FG_START_IO:
         if (!s->sql && s->recv > s->applied)
             failf(m, "I2: IO thread of %s restarted with its SQL thread stopped: relay log discarded", s->host);
@@ -516,6 +547,28 @@ static void do_salvage(struct sim *m, const struct pend *p, struct fo_foevent *e
     deliver(m, ev);
 }
 
+/* I5 when choose is committed: after a catch-up the new primary has what its source
+ * has; after a fallback the source is the new primary. */
+static void check_catch_up(struct sim *m)
+{
+    const struct fo_fostate *f = &m->fs;
+    int nw = find(m, f->c.new_host, f->c.new_port), src;
+
+    if (f->cu_result != FO_CU_DONE && f->cu_result != FO_CU_FELL_BACK) return;
+    if (m->kind == FO_FK_SWITCHOVER) return failf(m, "I5: a switchover caught up");
+    src = find(m, f->items[f->cu_src].host, f->items[f->cu_src].port);
+    if (nw < 0 || src <= 0) return failf(m, "I5: catch-up with unknown servers");
+    if (f->cu_result == FO_CU_FELL_BACK) {
+        m->fallbacks++;
+        if (nw != src) failf(m, "I5: the fallback chose %s, not the source %s", m->s[nw].host, m->s[src].host);
+        return;
+    }
+    m->catchups++;
+    if (m->s[nw].applied < m->s[src].applied)
+        failf(m, "I5: %s caught up to %" PRIu64 " but its source %s has %" PRIu64, m->s[nw].host, m->s[nw].applied,
+              m->s[src].host, m->s[src].applied);
+}
+
 /* A raft commit: false if leadership was lost (the caller changes leader). */
 static bool do_commit(struct sim *m, const struct pend *p, struct fo_foevent *ev)
 {
@@ -537,6 +590,7 @@ static bool do_commit(struct sim *m, const struct pend *p, struct fo_foevent *ev
             snprintf(m->st_new_host, sizeof(m->st_new_host), "%s", m->fs.c.new_host);
             m->st_new_port = m->fs.c.new_port;
         }
+        if (p->a.step == FO_FS_CHOOSE) check_catch_up(m);
         if (p->a.step == FO_FS_CHOOSE && (m->kind == FO_FK_AUTO || m->kind == FO_FK_SWITCHOVER)) {
             /* I3's reference: what the replicas the engine sampled had received. */
             unsigned i;
@@ -577,6 +631,7 @@ static void perform(struct sim *m, const struct pend *p)
             for (i = 0; i < m->n; i++) {
                 snprintf(inst[i].host, sizeof(inst[i].host), "%s", m->s[i].host);
                 inst[i].port = m->s[i].port;
+                inst[i].rule = m->s[i].rule;
             }
             ev.inst = inst;
             ev.n_inst = m->n;
@@ -666,6 +721,11 @@ static void setup(struct sim *m, uint64_t seed)
         s->recv = i ? m->W - below(m, 5) : m->W;
         s->applied = i ? s->recv - below(m, 4) : m->W;
         s->link = 50 + below(m, 450);
+        /* Rules make the rule's choice differ from the most advanced: catch-up (I5). */
+        s->rule = !i               ? FO_RULE_NEUTRAL
+                  : chance(m, 300) ? FO_RULE_PREFER
+                  : chance(m, 150) ? FO_RULE_PREFER_NOT
+                                   : FO_RULE_NEUTRAL;
         if (i && chance(m, 150)) s->sql = false; /* a stopped SQL thread holding relay log */
         if (i && chance(m, 50)) s->life = DEAD;
     }
@@ -765,7 +825,7 @@ static void test_schedules(void)
     struct sim *m = calloc(1, sizeof(*m));
     const char *env = getenv("FO_SIM_SEED"), *runs_env = getenv("FO_SIM_RUNS");
     unsigned runs = runs_env ? (unsigned)strtoul(runs_env, NULL, 10) : 10000, i, failed = 0;
-    unsigned results[4] = {0}, kinds_ok[3] = {0}, salvages = 0;
+    unsigned results[4] = {0}, kinds_ok[3] = {0}, salvages = 0, catchups = 0, fallbacks = 0;
     clock_t t0 = clock();
     double secs;
 
@@ -787,13 +847,17 @@ static void test_schedules(void)
         if (m->st_result >= 0 && m->st_result < 4) results[m->st_result]++;
         if (m->st_result == FO_FR_SUCCESS) kinds_ok[m->kind]++;
         salvages += m->salvages;
+        catchups += m->catchups;
+        fallbacks += m->fallbacks;
     }
     secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
     printf("%u schedules in %.2f s: %u success (auto %u, manual %u, switchover %u), %u failed, %u aborted; %u "
-           "violated an invariant; %u salvages\n",
+           "violated an invariant; %u salvages; %u catch-ups, %u fallbacks\n",
            runs, secs, results[FO_FR_SUCCESS], kinds_ok[0], kinds_ok[1], kinds_ok[2], results[FO_FR_FAILED],
-           results[FO_FR_ABORTED], failed, salvages);
+           results[FO_FR_ABORTED], failed, salvages, catchups, fallbacks);
     FO_CHECK(salvages > 0);
+    FO_CHECK(catchups > 0);
+    FO_CHECK(fallbacks > 0);
     FO_CHECK_INT(failed, 0);
     /* The schedules must exercise every ending, or they prove little. */
     FO_CHECK(results[FO_FR_SUCCESS] > runs / 10);

@@ -242,6 +242,17 @@ static void test_bad_arguments(void)
         {"cluster add demo --user u --password-file /p --agent-port 0", "--agent-port"},
         {"cluster add demo --user u --password-file /p --vip-lease-ms 499", "--vip-lease-ms"},
         {"cluster add demo --user u --password-file /p --reader-max-lag-s 0", "--reader-max-lag-s"},
+        {"cluster add demo --user u --password-file /p --co-primaries db1:3306",
+         "--co-primaries: expected exactly two"},
+        {"cluster add demo --user u --password-file /p --co-primaries db1:3306,DB1:3306", "the same server"},
+        {"cluster add demo --user u --password-file /p --co-primaries db1:3306,db2:0", "--co-primaries: 'db2:0'"},
+        {"cluster add demo --user u --password-file /p --rediscover-interval-s 4", "--rediscover-interval-s: 4 is not"},
+        {"cluster add demo --user u --password-file /p --rediscover-interval-s 86401", "--rediscover-interval-s"},
+        {"cluster add demo --user u --password-file /p --rediscover-interval-s x", "--rediscover-interval-s"},
+        {"cluster add demo --user u --password-file /p --adopt-replicas", "--adopt-replicas needs"},
+        {"cluster add demo --user u --password-file /p --adopt-replicas --rediscover-interval-s 0", "needs"},
+        {"topology demo --adopt-replicas", "--adopt-replicas"},
+        {"cluster discover demo --seed db1:3306 --rediscover-interval-s 5", "--rediscover-interval-s"},
         {"cluster add demo --semi-sync --password-file /p", "--user is required"},
         {"cluster remove demo --semi-sync", "--semi-sync is not valid here"},
         {"instance add demo h:1 --anti-flap-s 5", "--anti-flap-s is not valid here"},
@@ -407,6 +418,16 @@ static void test_failover_values_bound(void)
     FO_CHECK_INT(a.reader_max_lag_s, 5);
     FO_CHECK_INT(a.agent_port, 7301);
     FO_CHECK_INT(a.vip_lease_ms, 1500);
+    FO_CHECK_STR(a.co_primaries, "");
+    FO_CHECK_INT(a.rediscover_interval_s, 0);
+    FO_CHECK_INT(a.adopt_replicas, 0);
+    FO_CHECK_INT(parse_line("cluster add demo --user u --password-file /p --co-primaries db1:3306,[::1]:3307 "
+                            "--rediscover-interval-s 5 --adopt-replicas",
+                            NULL, &a, err),
+                 0);
+    FO_CHECK_STR(a.co_primaries, "db1:3306,[::1]:3307");
+    FO_CHECK_INT(a.rediscover_interval_s, 5);
+    FO_CHECK_INT(a.adopt_replicas, 1);
 }
 
 /* failover and switchover wait for the whole operation: a longer default bound,

@@ -482,6 +482,251 @@ static void test_choose_parse_error(void)
     fo_fostate_free(&s);
 }
 
+/* ------------------------------------------------------------------ catch-up */
+
+/* Issue 13 item 2: db2 (prefer) is behind db3; it replicates from db3 first. */
+static const struct fo_foinst insts_prefer[] = {{"db1", 3306, FO_RULE_NEUTRAL, false, false},
+                                                {"db2", 3306, FO_RULE_PREFER, false, false},
+                                                {"db3", 3306, FO_RULE_NEUTRAL, false, false}};
+
+struct cu_case {
+    const char *label;
+    int start_status;  /* CATCHUP_START's status */
+    enum fo_fowait w1; /* the first slice */
+    unsigned io_errno; /* STATUS after a slice that did not reach */
+    uint64_t late_ms;  /* STATUS arrives this long after the start */
+    uint64_t vars_cur; /* the position read back after STOP SLAVE */
+    const char *new_host;
+    const char *has; /* in the committed detail */
+};
+
+static const struct cu_case cu_cases[] = {
+    {"caught up", 0, FO_FW_REACHED, 0, 0, 15, "db2",
+     "caught up from db3:3306 in 0 ms (5 transactions, to 0-1-15); chose db2:3306: rule prefer; behind db3:3306 by "
+     "5 transactions: catches up from it first"},
+    {"a second slice", 0, FO_FW_TIMEOUT, 0, 300, 15, "db2", "caught up from db3:3306 in 300 ms"},
+    {"the source refuses the account", 0, FO_FW_TIMEOUT, 1045, 0, 0, "db3",
+     "catch-up of db2:3306 from db3:3306 failed after 0 ms: fell back to db3:3306, the most advanced (IO thread "
+     "error 1045: Access denied for user 'repl')"},
+    {"not within relay_wait_ms", 0, FO_FW_TIMEOUT, 0, 2500, 0, "db3",
+     "failed after 2500 ms: fell back to db3:3306, the most advanced (not caught up within relay_wait_ms (2000 ms; "
+     "received up to 0-1-12))"},
+    {"CHANGE MASTER fails", FO_EIO, FO_FW_REACHED, 0, 0, 0, "db3",
+     "fell back to db3:3306, the most advanced (pointing it at the source: Access denied; need SUPER)"},
+    {"position read back still behind", 0, FO_FW_REACHED, 0, 0, 14, "db3",
+     "(its position 0-1-14 does not contain the source's 0-1-15)"},
+};
+
+static int sql_at(struct fo_fostate *s, uint64_t now, unsigned item, enum fo_fogroup g, const struct fo_sample *smp,
+                  enum fo_fowait w, int status, const char *error)
+{
+    struct fo_foevent ev = {
+        .type = FO_FE_SQL, .item = item, .group = g, .sample = smp, .wait = w, .status = status, .error = error};
+
+    return fo_fostep(s, &ev, now, &acts);
+}
+
+/* The catch-up's own raft barrier (the choose step's may be a relay-log wait old):
+ * nothing is sent to the chosen replica before leadership is confirmed again. */
+static void cu_barrier(struct fo_fostate *s)
+{
+    struct fo_foevent ok = {.type = FO_FE_BARRIER};
+
+    only(FO_FA_BARRIER);
+    FO_CHECK(s->cu_barrier);
+    FO_CHECK(step(s, &ok) == 0);
+}
+
+/* Drives choose to the catch-up's first action: db2 at 10, db3 at 15. */
+static void cu_choose(struct fo_fostate *s)
+{
+    struct fo_foevent ev = {.type = FO_FE_BARRIER, .inst = insts_prefer, .n_inst = N_ELEMS(insts_prefer)};
+    struct fo_sample smp;
+    unsigned i;
+
+    start(s, FO_FK_AUTO, 2, NULL);
+    FO_CHECK(step(s, &ev) == 0);
+    for (i = 0; i < 2; i++) {
+        sample_of(&smp, i + 2, i ? 15 : 10, i ? 15 : 10, true);
+        FO_CHECK(sql_ok(s, i, FO_FG_STOP_IO_STATUS, &smp, 0) == 0);
+        FO_CHECK(sql_ok(s, i, FO_FG_GTID_WAIT, NULL, FO_FW_REACHED) == 0);
+        FO_CHECK(sql_ok(s, i, FO_FG_VARS, &smp, 0) == 0);
+        FO_CHECK(sql_ok(s, i, FO_FG_STATUS, &smp, 0) == 0);
+    }
+    cu_barrier(s);
+}
+
+static void test_catch_up(void)
+{
+    unsigned i;
+
+    for (i = 0; i < N_ELEMS(cu_cases); i++) {
+        const struct cu_case *cc = &cu_cases[i];
+        struct fo_fostate s;
+        struct fo_sample smp;
+        const struct fo_foaction *a;
+
+        cu_choose(&s);
+        a = only(FO_FA_SQL);
+        FO_CHECK_INT(a->group, FO_FG_CATCHUP_START);
+        FO_CHECK_STR(a->host, "db2");
+        FO_CHECK_STR(a->src_host, "db3");
+        FO_CHECK_INT(a->src_port, 3306);
+        FO_CHECK(sql_at(&s, 1000, 0, FO_FG_CATCHUP_START, NULL, 0, cc->start_status,
+                        cc->start_status ? "Access denied; need SUPER" : NULL) == 0);
+        if (cc->start_status == 0) {
+            a = only(FO_FA_SQL);
+            FO_CHECK_INT(a->group, FO_FG_GTID_WAIT);
+            FO_CHECK_STR(a->pos, "0-1-15");
+            FO_CHECK_INT(a->wait_ms, 1000);
+            FO_CHECK(sql_at(&s, 1000, 0, FO_FG_GTID_WAIT, NULL, cc->w1, 0, NULL) == 0);
+        }
+        if (cc->start_status == 0 && cc->w1 != FO_FW_REACHED) {
+            FO_CHECK_INT(only(FO_FA_SQL)->group, FO_FG_STATUS);
+            sample_of(&smp, 2, 12, 12, true);
+            smp.io_running = smp.sql_running = FO_THREAD_YES;
+            smp.last_io_errno = cc->io_errno;
+            snprintf(smp.last_io_error, sizeof(smp.last_io_error), "Access denied for user 'repl'");
+            FO_CHECK(sql_at(&s, 1000 + cc->late_ms, 0, FO_FG_STATUS, &smp, 0, 0, NULL) == 0);
+            if (cc->io_errno == 0 && cc->late_ms < 2000) { /* another slice, shorter near the deadline */
+                a = only(FO_FA_SQL);
+                FO_CHECK_INT(a->group, FO_FG_GTID_WAIT);
+                FO_CHECK_INT(a->wait_ms, 1000);
+                FO_CHECK(sql_at(&s, 1000 + cc->late_ms, 0, FO_FG_GTID_WAIT, NULL, FO_FW_REACHED, 0, NULL) == 0);
+            }
+        }
+        FO_CHECK_INT(only(FO_FA_SQL)->group, FO_FG_CATCHUP_STOP);
+        FO_CHECK(sql_at(&s, 1000 + cc->late_ms, 0, FO_FG_CATCHUP_STOP, NULL, 0, 0, NULL) == 0);
+        if (cc->vars_cur) {
+            FO_CHECK_INT(only(FO_FA_SQL)->group, FO_FG_VARS);
+            sample_of(&smp, 2, cc->vars_cur, cc->vars_cur, true);
+            FO_CHECK(sql_at(&s, 1000 + cc->late_ms, 0, FO_FG_VARS, &smp, 0, 0, NULL) == 0);
+        }
+        a = only(FO_FA_COMMIT_STEP);
+        FO_CHECK(a->names_new);
+        FO_CHECK_STR(s.c.new_host, cc->new_host);
+        if (strstr(a->detail, cc->has) == NULL) fprintf(stderr, "  case %s: %s\n", cc->label, a->detail);
+        FO_CHECK(strstr(a->detail, cc->has) != NULL);
+        FO_CHECK_INT(s.cu_result, strcmp(cc->new_host, "db2") == 0 ? FO_CU_DONE : FO_CU_FELL_BACK);
+        fo_fostate_free(&s);
+    }
+}
+
+/* A leader deposed during choose's relay-log wait must not point the chosen replica at
+ * the source (a new leader may have promoted it by then): the catch-up's barrier fails,
+ * the run stops, and no statement was sent. */
+static void test_catch_up_deposed(void)
+{
+    struct fo_foevent ev = {.type = FO_FE_BARRIER, .inst = insts_prefer, .n_inst = N_ELEMS(insts_prefer)};
+    struct fo_foevent nb = {.type = FO_FE_BARRIER, .status = FO_ENOTLEADER};
+    struct fo_fostate s;
+    struct fo_sample smp;
+    unsigned i;
+
+    start(&s, FO_FK_AUTO, 2, NULL);
+    FO_CHECK(step(&s, &ev) == 0);
+    for (i = 0; i < 2; i++) {
+        sample_of(&smp, i + 2, i ? 15 : 10, i ? 15 : 10, true);
+        FO_CHECK(sql_ok(&s, i, FO_FG_STOP_IO_STATUS, &smp, 0) == 0);
+        FO_CHECK(sql_ok(&s, i, FO_FG_GTID_WAIT, NULL, FO_FW_REACHED) == 0);
+        FO_CHECK(sql_ok(&s, i, FO_FG_VARS, &smp, 0) == 0);
+        FO_CHECK(sql_ok(&s, i, FO_FG_STATUS, &smp, 0) == 0);
+    }
+    only(FO_FA_BARRIER);
+    FO_CHECK(step(&s, &nb) == 0);
+    only(FO_FA_STOP);
+    FO_CHECK_INT(s.phase, FO_FP_STOPPED);
+    FO_CHECK_STR(s.c.new_host, "");
+    fo_fostate_free(&s);
+}
+
+/* The slice shrinks to what is left of relay_wait_ms (never under 100 ms). */
+static void test_catch_up_slices(void)
+{
+    struct fo_fostate s;
+    struct fo_sample smp;
+
+    cu_choose(&s);
+    FO_CHECK(sql_at(&s, 1000, 0, FO_FG_CATCHUP_START, NULL, 0, 0, NULL) == 0);
+    FO_CHECK(sql_at(&s, 2000, 0, FO_FG_GTID_WAIT, NULL, FO_FW_TIMEOUT, 0, NULL) == 0);
+    sample_of(&smp, 2, 12, 12, true);
+    smp.io_running = smp.sql_running = FO_THREAD_YES;
+    FO_CHECK(sql_at(&s, 2600, 0, FO_FG_STATUS, &smp, 0, 0, NULL) == 0);
+    FO_CHECK_INT(only(FO_FA_SQL)->wait_ms, 400);
+    FO_CHECK(sql_at(&s, 2990, 0, FO_FG_GTID_WAIT, NULL, FO_FW_TIMEOUT, 0, NULL) == 0);
+    FO_CHECK(sql_at(&s, 2990, 0, FO_FG_STATUS, &smp, 0, 0, NULL) == 0);
+    FO_CHECK_INT(only(FO_FA_SQL)->wait_ms, 100);
+    /* A stale event (another group than the item runs) is refused. */
+    FO_CHECK_INT(sql_at(&s, 2990, 0, FO_FG_VARS, &smp, 0, 0, NULL), FO_EINVAL);
+    /* An event for the source's item (finished) is refused too. */
+    FO_CHECK_INT(sql_at(&s, 2990, 1, FO_FG_GTID_WAIT, NULL, FO_FW_REACHED, 0, NULL), FO_EINVAL);
+    fo_fostate_free(&s);
+}
+
+/* A new leader redoes choose after a catch-up that was cut short (nothing of it was
+ * committed): the chosen replica now replicates from the source and is between its old
+ * position and the source's. The same choice and source come out, and the catch-up
+ * starts again from where it got; once it has everything, it is chosen without one. */
+static void test_catch_up_resumed(void)
+{
+    struct fo_foevent ev = {.type = FO_FE_BARRIER, .inst = insts_prefer, .n_inst = N_ELEMS(insts_prefer)};
+    struct fo_fostate s;
+    struct fo_sample smp;
+    uint64_t got;
+    unsigned i;
+
+    for (got = 13; got <= 15; got += 2) {
+        start(&s, FO_FK_AUTO, 2, NULL);
+        FO_CHECK(step(&s, &ev) == 0);
+        for (i = 0; i < 2; i++) {
+            sample_of(&smp, i + 2, i ? 15 : got, i ? 15 : got, true);
+            if (i == 0) snprintf(smp.master_host, sizeof(smp.master_host), "db3");
+            FO_CHECK(sql_ok(&s, i, FO_FG_STOP_IO_STATUS, &smp, 0) == 0);
+            FO_CHECK(sql_ok(&s, i, FO_FG_GTID_WAIT, NULL, FO_FW_REACHED) == 0);
+            FO_CHECK(sql_ok(&s, i, FO_FG_VARS, &smp, 0) == 0);
+            FO_CHECK(sql_ok(&s, i, FO_FG_STATUS, &smp, 0) == 0);
+        }
+        if (got < 15) {
+            cu_barrier(&s);
+            FO_CHECK_INT(only(FO_FA_SQL)->group, FO_FG_CATCHUP_START);
+            FO_CHECK_STR(acts.a[0].src_host, "db3");
+            FO_CHECK_INT(s.cu_txns, 2);
+        } else {
+            FO_CHECK_STR(only(FO_FA_COMMIT_STEP)->detail, acts.a[0].detail);
+            FO_CHECK_STR(s.c.new_host, "db2");
+            FO_CHECK(strstr(acts.a[0].detail, "chose db2:3306: most advanced (0-1-15)") != NULL);
+            FO_CHECK_INT(s.cu_result, FO_CU_NONE);
+        }
+        fo_fostate_free(&s);
+    }
+}
+
+/* A switchover never catches up: its replicas all reached the old primary's final
+ * position, so the rule only breaks ties (candidate.h). */
+static void test_catch_up_not_in_switchover(void)
+{
+    struct fo_foevent ev = {.type = FO_FE_BARRIER, .inst = insts_prefer, .n_inst = N_ELEMS(insts_prefer)};
+    struct fo_foevent fence = {.type = FO_FE_FENCE, .gtid_binlog_pos = "0-1-15", .error = "read_only=1"};
+    struct fo_fostate s;
+    struct fo_sample smp;
+    unsigned i;
+
+    start(&s, FO_FK_SWITCHOVER, 2, NULL);
+    FO_CHECK(step(&s, &ev) == 0);
+    only(FO_FA_FENCE);
+    FO_CHECK(step(&s, &fence) == 0);
+    for (i = 0; i < 2; i++) {
+        sample_of(&smp, i + 2, i ? 15 : 10, i ? 15 : 10, true);
+        FO_CHECK(sql_ok(&s, i, FO_FG_GTID_WAIT, NULL, i ? FO_FW_REACHED : FO_FW_TIMEOUT) == 0);
+        FO_CHECK(sql_ok(&s, i, FO_FG_VARS, &smp, 0) == 0);
+        FO_CHECK(sql_ok(&s, i, FO_FG_STATUS, &smp, 0) == 0);
+    }
+    FO_CHECK_INT(only(FO_FA_COMMIT_STEP)->step, FO_FS_CHOOSE);
+    FO_CHECK_STR(s.c.new_host, "db3");
+    FO_CHECK_INT(s.cu_result, FO_CU_NONE);
+    fo_fostate_free(&s);
+}
+
 /* ------------------------------------------------------------------ promote */
 
 struct promote_case {
@@ -771,8 +1016,9 @@ static void test_salvage(void)
     }
 }
 
-FO_TEST_MAIN(FO_T(test_table), FO_T(test_bad_init), FO_T(test_resume), FO_T(test_resume_after_vip), FO_T(test_fence),
-             FO_T(test_fence_lease_wait), FO_T(test_switchover_abort_unfences), FO_T(test_switchover_refence),
-             FO_T(test_choose), FO_T(test_restart_only_where_sql_runs), FO_T(test_choose_parse_error),
-             FO_T(test_promote), FO_T(test_repoint), FO_T(test_vip_and_end), FO_T(test_leadership), FO_T(test_pre_hook),
-             FO_T(test_salvage))
+FO_TEST_MAIN(FO_T(test_catch_up), FO_T(test_catch_up_slices), FO_T(test_catch_up_deposed), FO_T(test_catch_up_resumed),
+             FO_T(test_catch_up_not_in_switchover), FO_T(test_table), FO_T(test_bad_init), FO_T(test_resume),
+             FO_T(test_resume_after_vip), FO_T(test_fence), FO_T(test_fence_lease_wait),
+             FO_T(test_switchover_abort_unfences), FO_T(test_switchover_refence), FO_T(test_choose),
+             FO_T(test_restart_only_where_sql_runs), FO_T(test_choose_parse_error), FO_T(test_promote),
+             FO_T(test_repoint), FO_T(test_vip_and_end), FO_T(test_leadership), FO_T(test_pre_hook), FO_T(test_salvage))

@@ -139,16 +139,20 @@ static void test_mmm_fixture(void)
     FO_CHECK_STR(p->vip_interface, "eth0");
     FO_CHECK_INT(p->n_reader_vips, 3);
     FO_CHECK_STR(p->reader_vips[2], "192.168.0.103/32");
-    FO_CHECK(note(p, "peer") != NULL); /* the master-master pair is explained once */
+    /* The master-master pair is carried over as failoverd's co-primary pair (issue 14.1). */
+    FO_CHECK_STR(p->co_primaries, "192.168.0.11:3306,192.168.0.12:3306");
+    FO_CHECK(note(p, "peer") == NULL);
     FO_CHECK(note(p, "agent_password") != NULL);
 
     n = fo_import_commands(p, cmds, FO_IMPORT_MAX_SERVERS + 1);
     FO_CHECK_INT(n, 4);
-    FO_CHECK_INT(cmds[0].argc, 17);
+    FO_CHECK_INT(cmds[0].argc, 19);
     FO_CHECK_STR(cmds[0].argv[13], "--vip-interface");
     FO_CHECK_STR(cmds[0].argv[15], "--reader-vips");
     FO_CHECK_STR(cmds[0].argv[16], "192.168.0.101/32,192.168.0.102/32,192.168.0.103/32");
-    FO_CHECK(cmds[0].argv[17] == NULL);
+    FO_CHECK_STR(cmds[0].argv[17], "--co-primaries");
+    FO_CHECK_STR(cmds[0].argv[18], "192.168.0.11:3306,192.168.0.12:3306");
+    FO_CHECK(cmds[0].argv[19] == NULL);
     FO_CHECK_STR(cmds[3].argv[3], "192.168.0.13:3306");
     FO_CHECK_STR(cmds[3].argv[5], "must_not");
     free(cmds);
@@ -251,4 +255,27 @@ static void test_hostile_bytes(void)
     free(p);
 }
 
-FO_TEST_MAIN(FO_T(test_mha_fixture), FO_T(test_mmm_fixture), FO_T(test_malformed), FO_T(test_hostile_bytes))
+/* A peer that does not name its host back (or a slave's peer) is no co-primary pair: a
+ * note says so and no co_primaries is registered. */
+static void test_mmm_one_sided_peer(void)
+{
+    static const char text[] = "<host default>\n agent_user a\n</host>\n"
+                               "<host db1>\n ip 10.0.0.1\n mode master\n peer db2\n</host>\n"
+                               "<host db2>\n ip 10.0.0.2\n mode master\n peer db3\n</host>\n"
+                               "<host db3>\n ip 10.0.0.3\n mode slave\n</host>\n"
+                               "<role writer>\n hosts db1, db2\n ips 10.0.0.9\n</role>\n";
+    struct fo_import_plan *p = calloc(1, sizeof *p);
+    struct fo_import_options o;
+    char err[FO_ERRLEN] = "";
+
+    memset(&o, 0, sizeof o);
+    snprintf(o.vip_interface, sizeof o.vip_interface, "eth0");
+    FO_CHECK_INT(fo_import_mmm(p, "x.cnf", text, strlen(text), &o, err), 0);
+    FO_CHECK_STR(err, "");
+    FO_CHECK_STR(p->co_primaries, "");
+    FO_CHECK(note(p, "peer") != NULL && strstr(note(p, "peer")->text, "not imported as a co-primary pair") != NULL);
+    free(p);
+}
+
+FO_TEST_MAIN(FO_T(test_mha_fixture), FO_T(test_mmm_fixture), FO_T(test_mmm_one_sided_peer), FO_T(test_malformed),
+             FO_T(test_hostile_bytes))

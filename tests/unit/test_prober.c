@@ -130,8 +130,18 @@ static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outc
             rp->state_known = s->gtid_binlog_state_known;
             snprintf(rp->binlog_state, sizeof(rp->binlog_state), "%s", s->gtid_binlog_state);
         }
+        /* Every other report takes the sample over (fo_probe_take_sample), as the
+         * monitor does: it is then ours, and a second take gets nothing. The others
+         * leave it to the probe; ASan checks that neither way leaks or frees twice. */
+        if (r->n % 2 == 0) {
+            struct fo_sample *taken = fo_probe_take_sample(p);
+            FO_CHECK(taken != NULL && taken == s);
+            FO_CHECK(fo_probe_take_sample(p) == NULL);
+            free(taken);
+        }
     } else {
         FO_CHECK(s == NULL);
+        FO_CHECK(fo_probe_take_sample(p) == NULL);
         FO_CHECK(error != NULL && error[0] != '\0');
         snprintf(rp->err, sizeof(rp->err), "%s", error ? error : "");
         if (r->secret != NULL) FO_CHECK(strstr(rp->err, r->secret) == NULL);

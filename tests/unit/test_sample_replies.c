@@ -598,9 +598,9 @@ static void test_stale_sample_rule(void)
     sample_from(&replica, MDB "replica.vars.txt", MDB "running.slave_status.txt");
     FO_CHECK(!primary.read_only && !primary.is_replica);
     memset(in, 0, sizeof(in));
-    in[0] = (struct fo_topo_in){"127.0.0.1", 31101, true, true, &primary, false, 1000};  /* before */
-    in[1] = (struct fo_topo_in){"127.0.0.1", 31102, true, false, &primary, false, 2100}; /* promoted */
-    in[2] = (struct fo_topo_in){"127.0.0.1", 31103, true, false, &replica, false, 2200};
+    in[0] = (struct fo_topo_in){"127.0.0.1", 31101, true, true, &primary, false, 1000, false};  /* before */
+    in[1] = (struct fo_topo_in){"127.0.0.1", 31102, true, false, &primary, false, 2100, false}; /* promoted */
+    in[2] = (struct fo_topo_in){"127.0.0.1", 31103, true, false, &replica, false, 2200, false};
 
     /* Without the change's time: the false alarm. */
     fo_topology_infer(in, 3, out, &res);

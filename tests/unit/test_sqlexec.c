@@ -606,12 +606,47 @@ static void mdb_result_bounds(const struct fo_test_db *db)
     FO_CHECK_INT(r.len0, 1024 * 1024);
 }
 
+static long aborted_clients(const struct fo_test_db *db)
+{
+    static const char *const q[] = {"SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+                                    " WHERE VARIABLE_NAME = 'ABORTED_CLIENTS'"};
+    struct target tg = mdb_target(db);
+    struct res r;
+
+    run_sql(&r, &tg, q, 1, &opts_default, -1);
+    FO_CHECK_INT(r.status, 0);
+    FO_CHECK_INT(r.n_rows, 1);
+    return r.n_rows == 1 ? strtol(r.vals[0], NULL, 10) : -1;
+}
+
+/* A statement list that ends normally says goodbye (COM_QUIT): the server counts no
+ * aborted client and logs no "Aborted connection" (failover steps and discovery walks
+ * open one such connection per server, every few seconds with periodic rediscovery). */
+static void mdb_clean_close(const struct fo_test_db *db)
+{
+    static const char *const one[] = {"SELECT 1"};
+    struct target tg = mdb_target(db);
+    struct res r;
+    long before, after;
+    unsigned i;
+
+    before = aborted_clients(db);
+    for (i = 0; i < 5; i++) {
+        run_sql(&r, &tg, one, 1, &opts_default, -1);
+        FO_CHECK_INT(r.status, 0);
+    }
+    after = aborted_clients(db);
+    if (after != before) fprintf(stderr, "  Aborted_clients %ld -> %ld\n", before, after);
+    FO_CHECK(before >= 0 && after == before);
+}
+
 static void test_real_mariadbd(void)
 {
     struct fo_test_db db;
 
     if (!fo_test_check_db_start(&db, "sqlexec", 5)) return;
     mdb_result_bounds(&db); /* first: its memory check reads the process's peak */
+    mdb_clean_close(&db);   /* before the tests that abort connections on purpose */
     mdb_setup_schema(&db);
     mdb_read_only(&db);
     mdb_stop_at_failure_and_tolerate(&db);

@@ -575,7 +575,7 @@ static void test_open_memory(void)
     FO_CHECK_INT(fo_store_open(&a, NULL, 0, err), 0);
     FO_CHECK_INT(fo_store_open(&b, ":memory:", FO_STORE_FRESH, err), 0);
     if (a == NULL || b == NULL) goto done;
-    FO_CHECK_INT(fo_store_schema_version(a), 4);
+    FO_CHECK_INT(fo_store_schema_version(a), 5);
     FO_CHECK(fo_store_recoveries_enabled(a));
     FO_CHECK_INT(fo_store_get_cluster(a, "demo", &c), FO_ENOTFOUND);
     FO_CHECK_INT(n_events(a, NULL), 0);
@@ -830,7 +830,7 @@ static void test_snapshot_roundtrip(void)
     dc = dump(c);
     FO_CHECK_STR(da, dc);
     FO_CHECK(!fo_store_recoveries_enabled(c));
-    FO_CHECK_INT(fo_store_schema_version(c), 4);
+    FO_CHECK_INT(fo_store_schema_version(c), 5);
     free(da);
     free(dc);
     free(img);
@@ -1282,7 +1282,7 @@ static void test_file_fresh(void)
     d2 = s != NULL ? dump(s) : strdup("");
     de = dump(empty);
     FO_CHECK_STR(d2, de);
-    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 4);
+    FO_CHECK_INT(s != NULL ? fo_store_schema_version(s) : -1, 5);
     free(d1);
     free(d2);
     free(dm);
@@ -2177,8 +2177,11 @@ static void exercise_migrated(struct fo_store *s)
     struct fo_store_cluster c;
     struct fo_store_instance i;
 
-    FO_CHECK_INT(fo_store_schema_version(s), 4);
+    FO_CHECK_INT(fo_store_schema_version(s), 5);
     c = cluster_of(s, "old");
+    FO_CHECK_STR(c.co_primaries, ""); /* schema 5's columns: "off" */
+    FO_CHECK_INT(c.rediscover_interval_s, 0);
+    FO_CHECK(!c.adopt_replicas);
     FO_CHECK_STR(c.user, "failoverd");
     FO_CHECK_INT(c.epoch, 0);
     FO_CHECK_STR(c.primary_host, "");
@@ -2382,6 +2385,76 @@ static void test_reader_vips(void)
     fo_store_close(s);
 }
 
+static struct packed c_cluster_modes(const char *name, const char *co, unsigned every, bool adopt)
+{
+    Fo__Command c = FO__COMMAND__INIT;
+    Fo__ClusterAdd b = FO__CLUSTER_ADD__INIT;
+
+    b.name = (char *)name;
+    b.user = "failoverd";
+    b.password_file = "/etc/fo/pw";
+    b.co_primaries = (char *)co;
+    b.rediscover_interval_s = every;
+    b.adopt_replicas = adopt;
+    c.body_case = FO__COMMAND__BODY_CLUSTER_ADD;
+    c.cluster_add = &b;
+    return seal(&c);
+}
+
+/* co_primaries, rediscover_interval_s, adopt_replicas: validated by the FSM, stored,
+ * read back, carried by a snapshot; a cluster without them reads as "off". */
+static void test_cluster_modes(void)
+{
+    static const struct {
+        const char *co;
+        unsigned every;
+        bool adopt;
+    } bad[] = {
+        {"10.0.0.1:3306", 0, false},                   /* one server */
+        {"10.0.0.1:3306,10.0.0.1:3306", 0, false},     /* the same twice */
+        {"10.0.0.1:3306, 10.0.0.2:3306", 0, false},    /* not canonical */
+        {"10.0.0.1:3306,10.0.0.2:3306,x:1", 0, false}, /* three */
+        {"10.0.0.1:0,10.0.0.2:3306", 0, false},        /* bad port */
+        {"", 4, false},                                /* below 5 */
+        {"", 86401, false},                            /* above a day */
+        {"", 0, true},                                 /* adopt without rediscovery */
+    };
+    struct fo_store *s = open_mem(), *t = open_mem();
+    struct fo_store_cluster c;
+    char err[FO_ERRLEN] = "";
+    uint8_t *img = NULL;
+    size_t i, len = 0;
+
+    FO_CHECK(s != NULL && t != NULL);
+    if (s == NULL || t == NULL) return;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        FO_CHECK(apply_is(s, c_cluster_modes("x", bad[i].co, bad[i].every, bad[i].adopt), FO_EINVAL));
+    APPLY_OK(s, c_cluster_modes("mm", "10.0.0.1:3306,[::1]:3307", 5, true));
+    APPLY_OK(s, c_cluster_modes("r", "", 86400, false));
+    APPLY_OK(s, c_cluster("plain"));
+    c = cluster_of(s, "mm");
+    FO_CHECK_STR(c.co_primaries, "10.0.0.1:3306,[::1]:3307");
+    FO_CHECK_INT(c.rediscover_interval_s, 5);
+    FO_CHECK(c.adopt_replicas);
+    c = cluster_of(s, "r");
+    FO_CHECK_STR(c.co_primaries, "");
+    FO_CHECK_INT(c.rediscover_interval_s, 86400);
+    FO_CHECK(!c.adopt_replicas);
+    c = cluster_of(s, "plain");
+    FO_CHECK_STR(c.co_primaries, "");
+    FO_CHECK_INT(c.rediscover_interval_s, 0);
+    FO_CHECK(!c.adopt_replicas);
+    FO_CHECK_INT(fo_store_serialize(s, &img, &len, err), 0);
+    FO_CHECK_INT(fo_store_restore(t, img, len, err), 0);
+    c = cluster_of(t, "mm");
+    FO_CHECK_STR(c.co_primaries, "10.0.0.1:3306,[::1]:3307");
+    FO_CHECK_INT(c.rediscover_interval_s, 5);
+    FO_CHECK(c.adopt_replicas);
+    free(img);
+    fo_store_close(s);
+    fo_store_close(t);
+}
+
 FO_TEST_MAIN(FO_T(test_vip_holder), FO_T(test_reader_vips), FO_T(test_open_memory), FO_T(test_determinism),
              FO_T(test_reads), FO_T(test_events), FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects),
              FO_T(test_invalid_commands), FO_T(test_newer_version), FO_T(test_state_changes),
@@ -2391,4 +2464,4 @@ FO_TEST_MAIN(FO_T(test_vip_holder), FO_T(test_reader_vips), FO_T(test_open_memor
              FO_T(test_failover_auto), FO_T(test_failover_events), FO_T(test_failover_anti_flap),
              FO_T(test_failover_cluster_lifetime), FO_T(test_failover_reads), FO_T(test_quarantine),
              FO_T(test_set_primary), FO_T(test_cluster_options), FO_T(test_decisions), FO_T(test_decision_pruning),
-             FO_T(test_migrate_v1))
+             FO_T(test_migrate_v1), FO_T(test_cluster_modes))

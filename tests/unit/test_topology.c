@@ -50,6 +50,8 @@ struct inst {
     const char *sql_err;
     const char *version;    /* @@version; NULL = V1011 */
     const char *last_error; /* unreachable: the probe's error */
+    bool co;                /* one of the cluster's co-primaries */
+    bool other;             /* other_designated: the designated primary is another one */
     /* Expected. */
     enum fo_role role;
     const char *problem; /* NULL = "" */
@@ -75,12 +77,59 @@ struct scenario {
     {                                                                                             \
         .host = h, .port = 3306, .kind = 'R', .src = source, .role = FO_ROLE_REPLICA, __VA_ARGS__ \
     }
+/* A writable co-primary replicating from its partner: the active one (role PRIMARY),
+ * or, designated elsewhere (S), a stray writer (role ORPHAN). */
+#define A(h, source, ...)                                                                                           \
+    {                                                                                                               \
+        .host = h, .port = 3306, .kind = 'R', .src = source, .writable = true, .co = true, .role = FO_ROLE_PRIMARY, \
+        __VA_ARGS__                                                                                                 \
+    }
+#define S(h, source, ...)                                                                                 \
+    {                                                                                                     \
+        .host = h, .port = 3306, .kind = 'R', .src = source, .writable = true, .co = true, .other = true, \
+        .role = FO_ROLE_ORPHAN, __VA_ARGS__                                                               \
+    }
 #define X(h, ...)                                                                  \
     {                                                                              \
         .host = h, .port = 3306, .kind = 'x', .role = FO_ROLE_UNKNOWN, __VA_ARGS__ \
     }
 
 static const struct scenario scenarios[] = {
+    /* Co-primary pairs (MMM's active/passive, docs/co-primary.md): the active replicates
+     * from the passive and is still the primary; each ring edge that does not run is a
+     * cluster problem naming it (source -> replica). */
+    {"co-primary ring healthy", {A("a", "b"), R("b", "a", .co = true), R("c", "a")}, {NULL}, 0},
+    {"co-primary ring: passive -> active stopped",
+     {A("a", "b", .threads = "NY", .io_errno = 2003, .io_err = E2003), R("b", "a", .co = true), R("c", "a")},
+     {FO_TOPO_P_RING "b:3306 -> a:3306 (IO=No, SQL=Yes): IO error 2003: " E2003},
+     0},
+    {"co-primary ring: active -> passive stopped on an error",
+     {A("a", "b"), R("b", "a", .co = true, .threads = "YN", .sql_errno = 1062, .sql_err = E1062,
+                     .problem = FO_TOPO_P_STOPPED " (IO=Yes, SQL=No): SQL error 1062: " E1062)},
+     {FO_TOPO_P_RING "a:3306 -> b:3306 (IO=Yes, SQL=No): SQL error 1062: " E1062},
+     0},
+    {"co-primary ring open after a failover: the active replicates from nobody",
+     {P("a", .co = true), R("b", "a", .co = true), R("c", "a")},
+     {FO_TOPO_P_RING "b:3306 -> a:3306 (not configured: a:3306 replicates from nobody)"},
+     0},
+    {"co-primary passive replicates from a replica",
+     {A("a", "b"), R("b", "c", .co = true), R("c", "a")},
+     {FO_TOPO_P_RING "a:3306 -> b:3306 (b:3306 replicates from c:3306)"},
+     0},
+    {"co-primaries both writable: the undesignated one is a stray writer",
+     {A("a", "b"), S("b", "a", .problem = FO_TOPO_P_STRAY_WRITER)},
+     {FO_TOPO_P_MULTIPLE_WRITABLE "a:3306, b:3306"},
+     0},
+    {"co-primary active down: the passive's edge is broken, no 'no primary'",
+     {X("a", .co = true, .was_primary = true),
+      R("b", "a", .co = true, .threads = "CY", .problem = FO_TOPO_P_STOPPED " (IO=Connecting, SQL=Yes)"),
+      R("c", "a", .threads = "CY", .problem = FO_TOPO_P_STOPPED " (IO=Connecting, SQL=Yes)")},
+     {FO_TOPO_P_RING "a:3306 -> b:3306 (IO=Connecting, SQL=Yes)"},
+     -1},
+    {"a ring without a declared pair: the writable one is a writable replica (unchanged)",
+     {R("a", "b", .writable = true, .problem = FO_TOPO_P_WRITABLE_REPLICA), R("b", "a")},
+     {FO_TOPO_P_NO_PRIMARY},
+     -1},
     /* Issue 15.6: a server failoverd does not understand is a problem of its own and
      * of the cluster (every action refuses while it is there). */
     {"MySQL replica",
@@ -324,7 +373,9 @@ static void test_scenarios(void)
                                         .port = (uint16_t)x->port,
                                         .reachable = x->kind != 'x',
                                         .was_primary = x->was_primary,
-                                        .s = x->kind != 'x' ? &samples[k] : NULL};
+                                        .s = x->kind != 'x' ? &samples[k] : NULL,
+                                        .other_designated = x->other,
+                                        .co_primary = x->co};
             errors[k] = x->last_error;
         }
         memset(out, 0x5a, sizeof(out));
