@@ -9,11 +9,14 @@
  *   switchover): with a pair, the only target is the passive (fo_copair_gate). Returns
  *   0 with target the target to begin with (host "" = none, as asked, without a pair),
  *   or FO_EPERM with the reason in err after recording it as a "refused" Decision
- *   (`failoverctl why`). target_host may be NULL.
+ *   (`failoverctl why`); refused too when the passive is not an instance of c. On 0
+ *   with a pair, a ring restore of c in flight is cancelled (the pair is about to
+ *   change under it). target_host may be NULL.
  * fo_coprimary_check(fe, c): between failovers, on the leader's evaluation of c (its
  *   primary UP, from fo_rejoin_check): closes the ring once the passive is a healthy
  *   read-only replica of the active (FO_COPAIR_RING_RESTORE), and records a broken
- *   edge as a "ring_broken" Decision (at most once a minute). One operation per
+ *   edge, an errant passive or a pair member that is not an instance as a
+ *   "ring_broken" Decision (at most once a minute per kind). One operation per
  *   cluster at a time, retried after 5 s on failure ("ring_restore_failed").
  * fo_coprimary_cancel_all(fe): leadership lost or stopping: cancels what is in flight
  *   (callbacks fire with FO_ECANCELED and free their operation).
@@ -41,6 +44,12 @@
 #define NOTE_REPEAT_MS 60000
 #define WAIT_S 5 /* MASTER_GTID_WAIT on the passive */
 
+/* Fails a restore phase on an active that is read-only now: it is no longer the active
+ * this was judged on (a switchover or failover fenced it), and nothing is changed. */
+#define READ_ONLY_GUARD                                                                                        \
+    "IF @@read_only = 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'failoverd: the active co-primary is " \
+    "read-only now; ring not restored'; END IF"
+
 /* A ring restore runs in three phases (phase_done): CHANGE MASTER on the active,
  * MASTER_GTID_WAIT on the passive, START SLAVE on the active. */
 enum phase { PH_NONE = 0, PH_CHANGE, PH_WAIT, PH_START };
@@ -55,8 +64,9 @@ struct fo_copri_op {
     enum phase phase; /* of q */
     bool half_done;   /* the edge was configured but not started: resume */
     struct fo_endpoint active, passive;
-    uint64_t next_ms; /* monotonic: no new operation before */
-    uint64_t note_ms; /* monotonic: no ring_broken Decision before */
+    uint64_t next_ms;           /* monotonic: no new operation before */
+    uint64_t note_ms;           /* monotonic: no ring_broken Decision before (unless note_r changes) */
+    enum fo_copair_ring note_r; /* what the last ring_broken Decision said */
     bool cancelled;
 };
 
@@ -84,6 +94,20 @@ static void op_unlink_free(struct fo_copri_op *op)
             break;
         }
     free(op);
+}
+
+/* A failover or switchover of cluster is about to begin: a restore in flight is
+ * cancelled (its next phase would act on a pair that is being changed). */
+static void cancel_cluster(struct fo_failover *fe, const char *cluster)
+{
+    struct fo_copri_op *op;
+
+    for (op = fe->copri_ops; op != NULL; op = op->next)
+        if (strcmp(op->cluster, cluster) == 0) break;
+    if (op == NULL || op->q == NULL) return;
+    FO_INFO(MOD, "cluster %s: ring restore cancelled: a failover or switchover begins", cluster);
+    op->cancelled = true; /* freed by its callback */
+    fo_sql_cancel(op->q);
 }
 
 void fo_coprimary_cancel_all(struct fo_failover *fe)
@@ -132,6 +156,7 @@ int fo_coprimary_gate(struct fo_failover *fe, const struct fo_store_cluster *c, 
     struct fo_copair_gate_in in;
     char why[FO_COPAIR_WHY_LEN];
     const struct fo_endpoint *passive;
+    struct fo_store_instance inst;
 
     memset(target, 0, sizeof(*target));
     if (!pair_of(c, &p)) {
@@ -148,7 +173,15 @@ int fo_coprimary_gate(struct fo_failover *fe, const struct fo_store_cluster *c, 
     in.max_lag_s = c->max_lag_s;
     if ((passive = fo_copair_partner(&p, c->primary_host, c->primary_port)) != NULL)
         in.passive = sample_of(fe, c->name, passive);
-    if (fo_copair_gate(&p, &in, target, why) == 0) return 0;
+    if (passive != NULL && fo_store_get_instance(fe->ctl->store, c->name, passive->host, passive->port, &inst) != 0)
+        snprintf(why, sizeof(why),
+                 "the passive co-primary %s:%u is not an instance of cluster %s (failoverctl instance add): no "
+                 "server may take the writer role",
+                 passive->host, (unsigned)passive->port, c->name);
+    else if (fo_copair_gate(&p, &in, target, why) == 0) {
+        cancel_cluster(fe, c->name);
+        return 0;
+    }
     fo_fe_decision(fe, c->name, "refused", why, c->primary_host, c->primary_port, true, NULL);
     /* An automatic attempt is not retried on every evaluation (each would record its
      * dead_primary decision again): the engine's back-off applies, as after an attempt
@@ -222,7 +255,10 @@ static void wait_passive(struct fo_copri_op *op, const char *pos)
 
 static void phase_done(void *data, int status, unsigned myerrno, const char *error, const struct fo_sql_rows *rows)
 {
-    static const char *const start[] = {"START SLAVE"};
+    /* Guarded as phase 1 is: a switchover that fenced the active in between repoints
+     * it itself, and a START SLAVE between its STOP SLAVE and CHANGE MASTER would fail
+     * that step. */
+    static const char *const start[] = {READ_ONLY_GUARD, "START SLAVE"};
     struct fo_copri_op *op = data;
     enum phase ph = op->phase;
     const char *v = rows != NULL && rows->n_rows == 1 && rows->n_cols >= 1 ? rows->values[0] : NULL;
@@ -254,7 +290,7 @@ static void phase_done(void *data, int status, unsigned myerrno, const char *err
             restore_failed(op, err);
             return;
         }
-        if (!run_phase(op, PH_START, &op->active, start, 1, err)) restore_failed(op, err);
+        if (!run_phase(op, PH_START, &op->active, start, 2, err)) restore_failed(op, err);
         return;
     case PH_START:
         op->half_done = false;
@@ -265,29 +301,6 @@ static void phase_done(void *data, int status, unsigned myerrno, const char *err
     }
 }
 
-/* The CHANGE MASTER of the edge passive -> active, run on the active. */
-static int restore_statement(struct fo_failover *fe, const struct fo_store_cluster *c, const struct fo_endpoint *q,
-                             char *out, size_t n, char err[FO_ERRLEN])
-{
-    char h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], qpw[520], pw[256], hb[48];
-    int k = -1;
-
-    if (c->repl_user[0] == '\0' || c->repl_password_file[0] == '\0')
-        return fo_errf(err, FO_EINVAL, "repl_user / repl_password_file not configured");
-    if (fo_fe_read_secret(fe, c->repl_password_file, pw, sizeof(pw), err) != 0) return FO_EINVAL;
-    fo_fe_heartbeat_clause(fo_fe_heartbeat_ms(fe, c->name, c->primary_host, c->primary_port), hb, sizeof(hb));
-    if (fo_sql_quote(q->host, h, sizeof(h)) == 0 && fo_sql_quote(c->repl_user, u, sizeof(u)) == 0 &&
-        fo_sql_quote(pw, qpw, sizeof(qpw)) == 0)
-        k = snprintf(out, n,
-                     "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u, MASTER_USER=%s, MASTER_PASSWORD=%s, "
-                     "MASTER_USE_GTID=slave_pos, MASTER_DEMOTE_TO_SLAVE=1%s",
-                     h, (unsigned)q->port, u, qpw, hb);
-    memset(pw, 0, sizeof(pw));
-    memset(qpw, 0, sizeof(qpw));
-    if (k < 0 || (size_t)k >= n) return fo_errf(err, FO_ETOOBIG, "the passive's host or the credentials do not fit");
-    return 0;
-}
-
 /* Phase 1, on the active: CHANGE MASTER to the passive (not started yet), and the
  * position its edge will ask for. */
 static void restore(struct fo_copri_op *op, const struct fo_store_cluster *c, const struct fo_endpoint *a,
@@ -296,14 +309,13 @@ static void restore(struct fo_copri_op *op, const struct fo_store_cluster *c, co
     char change[1024], err[FO_ERRLEN];
     /* The guard: still writable, i.e. still the active this was judged on (a fenced
      * one is being switched or failed over; nothing is changed then). */
-    const char *stmts[] = {"IF @@read_only = 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'failoverd: the "
-                           "active co-primary is read-only now; ring not restored'; END IF",
-                           change, "SELECT @@gtid_slave_pos"};
+    const char *stmts[] = {READ_ONLY_GUARD, change, "SELECT @@gtid_slave_pos"};
 
     op->active = *a;
     op->passive = *q;
     op->next_ms = uv_now(op->fe->ctl->loop) + RETRY_MS;
-    if (restore_statement(op->fe, c, q, change, sizeof(change), err) != 0 ||
+    /* The edge passive -> active, on the active (fo_fe_change_master). */
+    if (fo_fe_change_master(op->fe, c, a->host, a->port, q->host, q->port, true, change, sizeof(change), err) != 0 ||
         !run_phase(op, PH_CHANGE, a, stmts, 3, err))
         restore_failed(op, err);
     memset(change, 0, sizeof(change));
@@ -332,6 +344,7 @@ void fo_coprimary_check(struct fo_failover *fe, const struct fo_store_cluster *c
     const struct fo_endpoint *q;
     const struct fo_sample *active, *passive;
     struct fo_copri_op *op;
+    struct fo_store_instance inst;
     char why[FO_COPAIR_WHY_LEN];
     enum fo_copair_ring r;
 
@@ -341,7 +354,17 @@ void fo_coprimary_check(struct fo_failover *fe, const struct fo_store_cluster *c
     if (op != NULL && (op->q != NULL || uv_now(fe->ctl->loop) < op->next_ms)) return;
     active = sample_of(fe, c->name, &p.m[fo_copair_index(&p, c->primary_host, c->primary_port)]);
     passive = sample_of(fe, c->name, q);
-    r = fo_copair_ring_judge(&p, c->primary_host, c->primary_port, active, passive, why);
+    if (fo_store_get_instance(fe->ctl->store, c->name, q->host, q->port, &inst) != 0) {
+        /* Declared by `cluster add --co-primaries` before `instance add`, or removed
+         * since: never probed, so it would otherwise only look "not reachable". */
+        snprintf(why, sizeof(why),
+                 "co-primary ring open: the passive co-primary %s:%u is not an instance of cluster %s: not probed, "
+                 "and no failover can promote it (failoverctl instance add)",
+                 q->host, (unsigned)q->port, c->name);
+        r = FO_COPAIR_RING_FOREIGN;
+    } else {
+        r = fo_copair_ring_judge(&p, c->primary_host, c->primary_port, active, passive, why);
+    }
     /* Our own restore that configured the edge but could not start it (the passive
      * lagged or went away): not a DBA's stopped edge, so it is resumed once the
      * passive is ready again. */
@@ -354,10 +377,14 @@ void fo_coprimary_check(struct fo_failover *fe, const struct fo_store_cluster *c
     case FO_COPAIR_RING_WAIT: FO_DEBUG(MOD, "cluster %s: %s", c->name, why); return;
     case FO_COPAIR_RING_BROKEN:
     case FO_COPAIR_RING_FOREIGN:
+    case FO_COPAIR_RING_ERRANT:
         /* Shown in `topology` too (FO_TOPO_P_RING); a Decision says it in `why`, at
-         * most once a minute (other decisions in between would defeat the dedupe). */
-        if ((op != NULL || (op = op_get(fe, c->name)) != NULL) && uv_now(fe->ctl->loop) >= op->note_ms) {
+         * most once a minute (other decisions in between would defeat the dedupe),
+         * and at once when the kind of breakage changes. */
+        if ((op != NULL || (op = op_get(fe, c->name)) != NULL) &&
+            (uv_now(fe->ctl->loop) >= op->note_ms || op->note_r != r)) {
             op->note_ms = uv_now(fe->ctl->loop) + NOTE_REPEAT_MS;
+            op->note_r = r;
             fo_fe_decision(fe, c->name, "ring_broken", why, c->primary_host, c->primary_port, true, NULL);
         }
         return;

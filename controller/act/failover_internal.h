@@ -138,6 +138,15 @@ uint32_t fo_fe_heartbeat_ms(struct fo_failover *fe, const char *cluster, const c
 /* ", MASTER_HEARTBEAT_PERIOD=S.mmm" for ms > 0 into out, else "". */
 void fo_fe_heartbeat_clause(uint32_t ms, char *out, size_t n);
 int fo_fe_read_secret(struct fo_failover *fe, const char *path, char *out, size_t outlen, char err[FO_ERRLEN]);
+/* "CHANGE MASTER TO" src_host:src_port with c's repl_user and repl_password_file,
+ * MASTER_USE_GTID=slave_pos, the heartbeat period of the server it runs on
+ * (on_host:on_port, fo_fe_heartbeat_ms) and, if demote, MASTER_DEMOTE_TO_SLAVE=1,
+ * into out. 0, FO_EINVAL (repl_user / repl_password_file not
+ * configured or unreadable) or FO_ETOOBIG, with err. The caller wipes out after use
+ * (it holds the password); the password read here is wiped before returning. Shared
+ * by rejoin.c and coprimary.c (review of issue 14.1). */
+int fo_fe_change_master(struct fo_failover *fe, const struct fo_store_cluster *c, const char *on_host, uint16_t on_port,
+                        const char *src_host, uint16_t src_port, bool demote, char *out, size_t n, char err[FO_ERRLEN]);
 
 /* rejoin.c */
 void fo_rejoin_check(struct fo_failover *fe, const struct fo_store_cluster *c, uint64_t quiet_until);

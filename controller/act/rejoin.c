@@ -431,17 +431,18 @@ static int guard_statement(const char *state, char *out, size_t n)
 
 static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, const struct fo_sample *s)
 {
-    char change[1024], h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], qpw[520], pw[256], err[FO_ERRLEN];
-    char guard[2 * FO_GTIDSTATE_LEN + 256], hb[48];
+    char change[1024], err[FO_ERRLEN];
+    char guard[2 * FO_GTIDSTATE_LEN + 256];
     bool demote = !s->is_replica;
     const char *th = op->target_host[0] != '\0' ? op->target_host : c->primary_host;
     uint16_t tp = op->target_host[0] != '\0' ? op->target_port : c->primary_port;
     const char *stmts[6];
     unsigned n = 0;
-    int k;
+    int rc;
 
-    if (c->repl_user[0] == '\0' || c->repl_password_file[0] == '\0' ||
-        fo_fe_read_secret(op->fe, c->repl_password_file, pw, sizeof(pw), err) != 0) {
+    /* CHANGE MASTER built by fo_fe_change_master (shared with coprimary.c). */
+    rc = fo_fe_change_master(op->fe, c, op->host, op->port, th, tp, demote, change, sizeof(change), err);
+    if (rc == FO_EINVAL) {
         note(op, "cannot_rejoin",
              "%s:%u does not replicate from the primary and cannot be repointed: repl_user / repl_password_file "
              "not configured or unreadable",
@@ -449,17 +450,7 @@ static void repoint(struct rejoin_op *op, const struct fo_store_cluster *c, cons
         op->next_ms = uv_now(op->fe->ctl->loop) + RETRY_MS;
         return;
     }
-    k = -1;
-    fo_fe_heartbeat_clause(fo_fe_heartbeat_ms(op->fe, c->name, op->host, op->port), hb, sizeof(hb));
-    if (fo_sql_quote(th, h, sizeof(h)) == 0 && fo_sql_quote(c->repl_user, u, sizeof(u)) == 0 &&
-        fo_sql_quote(pw, qpw, sizeof(qpw)) == 0 && guard_statement(s->gtid_binlog_state, guard, sizeof(guard)) == 0)
-        k = snprintf(change, sizeof(change),
-                     "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u, MASTER_USER=%s, MASTER_PASSWORD=%s, "
-                     "MASTER_USE_GTID=slave_pos%s%s",
-                     h, tp, u, qpw, hb, demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
-    memset(pw, 0, sizeof(pw));
-    memset(qpw, 0, sizeof(qpw));
-    if (k < 0 || (size_t)k >= sizeof(change)) {
+    if (rc != 0 || guard_statement(s->gtid_binlog_state, guard, sizeof(guard)) != 0) {
         note(op, "cannot_rejoin",
              "%s:%u does not replicate from the primary and cannot be repointed: the primary's host, repl_user, "
              "the replication password or the instance's gtid_binlog_state does not fit the statements",

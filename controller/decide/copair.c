@@ -2,10 +2,12 @@
 #include "controller/decide/copair.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
 #include "common/text.h"
+#include "controller/decide/gtid.h"
 
 int fo_copair_parse(const char *co_primaries, struct fo_copair *p, char err[FO_ERRLEN])
 {
@@ -133,12 +135,74 @@ int fo_copair_gate(const struct fo_copair *p, const struct fo_copair_gate_in *in
     return 0;
 }
 
+/* Copies the entries of a gtid_binlog_state whose server id is not skip into out
+ * ("" if none; false if it does not fit or an entry has no server id). */
+static bool state_without(const char *state, uint64_t skip, char *out, size_t n)
+{
+    const char *p = state;
+    size_t used = 0;
+
+    out[0] = '\0';
+    while (*p != '\0') {
+        const char *end = strchr(p, ','), *d1 = strchr(p, '-');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        char *rest;
+        unsigned long long sid;
+
+        while (len > 0 && p[0] == ' ') p++, len--;
+        if (d1 == NULL || (size_t)(d1 - p) >= len) return false;
+        sid = strtoull(d1 + 1, &rest, 10);
+        if (rest == d1 + 1) return false;
+        if (sid != skip) {
+            int k = snprintf(out + used, n - used, "%s%.*s", used > 0 ? "," : "", (int)len, p);
+
+            if (k < 0 || (size_t)k >= n - used) return false;
+            used += (size_t)k;
+        }
+        if (end == NULL) break;
+        p = end + 1;
+    }
+    return true;
+}
+
+/* 0: the passive has nothing the active lacks; 1: it has (why says which); -1: its
+ * state cannot be judged now (why says why). */
+static int passive_errant(const struct fo_sample *active, const struct fo_sample *passive, char *why, size_t n)
+{
+    char own[FO_GTIDSTATE_LEN], errant[256], err[FO_ERRLEN];
+    int rc;
+
+    why[0] = '\0';
+    if (!active->gtid_binlog_state_known || !passive->gtid_binlog_state_known) {
+        fo_text_append(why, n,
+                       "a gtid_binlog_state is unknown (NULL or too long): cannot tell whether the passive "
+                       "has transactions the active lacks");
+        return -1;
+    }
+    if (!state_without(passive->gtid_binlog_state, active->server_id, own, sizeof(own))) {
+        fo_text_append(why, n, "cannot read the passive's gtid_binlog_state '%.120s'", passive->gtid_binlog_state);
+        return -1;
+    }
+    rc = fo_gtid_state_errant(own, active->gtid_binlog_state, errant, sizeof(errant), err);
+    if (rc < 0) {
+        fo_text_append(why, n, "cannot compare gtid_binlog_states: %s", err);
+        return -1;
+    }
+    if (rc == 0) return 0;
+    fo_text_append(why, n,
+                   "it has transactions the active lacks (errant GTIDs %s); closing the ring would apply them on the "
+                   "writer: left to a DBA",
+                   errant);
+    return 1;
+}
+
 enum fo_copair_ring fo_copair_ring_judge(const struct fo_copair *p, const char *primary_host, uint16_t primary_port,
                                          const struct fo_sample *active, const struct fo_sample *passive,
                                          char why[FO_COPAIR_WHY_LEN])
 {
     const struct fo_endpoint *q = fo_copair_partner(p, primary_host, primary_port);
     char edge[FO_COPAIR_WHY_LEN - 160];
+    int errant;
 
     why[0] = '\0';
     if (q == NULL || active == NULL) return FO_COPAIR_RING_OK;
@@ -153,14 +217,21 @@ enum fo_copair_ring fo_copair_ring_judge(const struct fo_copair *p, const char *
                 (unsigned)q->port);
             return FO_COPAIR_RING_FOREIGN;
         }
+        if (passive == NULL) {
+            fo_text_append(why, FO_COPAIR_WHY_LEN,
+                           "co-primary ring edge %s:%u -> %s:%u down while the passive is not reachable (%s); it "
+                           "reconnects by itself",
+                           q->host, (unsigned)q->port, primary_host, (unsigned)primary_port, edge);
+            return FO_COPAIR_RING_WAIT;
+        }
         fo_text_append(why, FO_COPAIR_WHY_LEN, "co-primary ring broken: %s:%u -> %s:%u (%s)", q->host,
                        (unsigned)q->port, primary_host, (unsigned)primary_port, edge);
         return FO_COPAIR_RING_BROKEN;
     }
     if (passive == NULL) {
         fo_text_append(why, FO_COPAIR_WHY_LEN,
-                       "co-primary ring open: the passive %s:%u is not reachable; restored when it has rejoined",
-                       q->host, (unsigned)q->port);
+                       "co-primary ring open: the passive %s:%u is not reachable; closed when it has rejoined", q->host,
+                       (unsigned)q->port);
         return FO_COPAIR_RING_WAIT;
     }
     if (!passive->read_only || !replicates_from(passive, primary_host, primary_port, edge, sizeof(edge))) {
@@ -170,6 +241,11 @@ enum fo_copair_ring fo_copair_ring_judge(const struct fo_copair *p, const char *
                        "(%s); restored when it is",
                        q->host, (unsigned)q->port, edge);
         return FO_COPAIR_RING_WAIT;
+    }
+    if ((errant = passive_errant(active, passive, edge, sizeof(edge))) != 0) {
+        fo_text_append(why, FO_COPAIR_WHY_LEN, "co-primary ring open: %s:%u -> %s:%u not closed: %s", q->host,
+                       (unsigned)q->port, primary_host, (unsigned)primary_port, edge);
+        return errant > 0 ? FO_COPAIR_RING_ERRANT : FO_COPAIR_RING_WAIT;
     }
     fo_text_append(why, FO_COPAIR_WHY_LEN,
                    "co-primary ring restored: the active %s:%u replicates from the passive %s:%u", primary_host,

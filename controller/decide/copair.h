@@ -80,10 +80,20 @@ enum fo_copair_ring {
     FO_COPAIR_RING_RESTORE, /* open and the passive is ready: CHANGE MASTER on the active */
     FO_COPAIR_RING_BROKEN,  /* the active replicates from the passive but the edge broke */
     FO_COPAIR_RING_FOREIGN, /* the active replicates from someone else: left to a DBA */
+    FO_COPAIR_RING_ERRANT,  /* open, and the passive has transactions the active lacks:
+                               closing it would apply them on the writer; left to a DBA */
 };
 
 /* active = the designated primary's sample, passive = the other member's (NULL if not
- * reachable now). Explains the answer (except OK) in why. */
+ * reachable now). Explains the answer (except OK) in why.
+ *  - The active's edge from an unreachable passive (its IO thread retrying) is WAIT,
+ *    not BROKEN: the passive being down is reported on the passive, and the edge
+ *    reconnects by itself when it is back.
+ *  - Before RESTORE, the passive's gtid_binlog_state is compared with the active's
+ *    (fo_gtid_state_errant), leaving out the entries of the active's own server_id
+ *    (the passive got those from the active; the two samples are not taken at the same
+ *    instant). Unknown states are WAIT; an errant transaction (a stray write on the
+ *    passive, or an old active's unreplicated tail) is ERRANT. */
 enum fo_copair_ring fo_copair_ring_judge(const struct fo_copair *p, const char *primary_host, uint16_t primary_port,
                                          const struct fo_sample *active, const struct fo_sample *passive,
                                          char why[FO_COPAIR_WHY_LEN]);

@@ -23,6 +23,9 @@ going through the writer VIP and recording which INSERTs were acknowledged.
      intact (db1 <-> db2), no acknowledged write lost; the write window is printed.
   5. read_only=0 set by hand on the passive db2 (both writable): detected and fenced;
      `why` has a "fenced" decision saying db2 was writable but is not the primary.
+  6. (review) The ring opened by hand on db1 while db2 has a transaction db1 lacks:
+     failoverd does not close it (a "ring_broken" decision names the errant GTIDs) and
+     the transaction does not reach db1.
 
 Hosts in network namespaces (10.245.1.0/24): db1..db3 (mariadbd on port 30500 each and
 a failover-agent), c1..c3 (failoverd: admin 30510+, raft 30530+, http 30550+), cli (the
@@ -269,6 +272,24 @@ def run_writes(net, env, agents, w):
         env.wait_caught_up(r, 1, timeout=20)
         check_no_loss(env, w, r, f"at the end on {env.addr(r)}")
     step(f"all {w.acked_count()} acknowledged writes on every server")
+
+    # ---------------------------------------------------------------- 6. errant transaction on the passive
+    # (review of issue 14.1) The ring is not closed over a transaction the passive has
+    # and the active lacks: the restore would apply it on the writer.
+    db.sql(1, "STOP SLAVE")
+    db.sql(2, "CREATE DATABASE IF NOT EXISTS fotest; CREATE TABLE fotest.errant (id INT PRIMARY KEY); "
+              "INSERT INTO fotest.errant VALUES (1)")
+    since = int(time.time() * 1000) - 1000
+    db.sql(1, "RESET SLAVE ALL")
+    d = env.wait_decision(lambda d: d.get("verdict") == "ring_broken" and "errant GTIDs" in (d.get("reason") or ""),
+                          20, "a ring_broken decision naming the passive's errant GTIDs", since_wall_ms=since)
+    time.sleep(3)  # a restore takes well under a second once judged (step 0)
+    check(not db.sql(1, "SHOW SLAVE STATUS"), f"db1 replicates again over db2's errant transaction: "
+          f"{env.server_state(1)}")
+    n_errant = db.sql(1, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'fotest' AND "
+                         "table_name = 'errant'")
+    check(n_errant == [("0",)], f"db2's errant table reached db1: {n_errant}")
+    step(f"ring left open over the passive's errant transaction: {d.get('reason')[:240]}")
 
 
 if __name__ == "__main__":
