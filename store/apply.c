@@ -123,6 +123,34 @@ static int dispatch(struct fo_store *s, const Fo__Command *cmd, char err[FO_ERRL
     return in_transaction(s, c, cmd, err);
 }
 
+void fo_store_on_change(struct fo_store *s, fo_store_change_cb cb, void *data)
+{
+    s->on_change = cb;
+    s->on_change_data = data;
+}
+
+/* The cluster a command is about (store.h, fo_store_on_change), found by name in the
+ * body's descriptor so that a new command with a `cluster` field needs no case here. */
+static const char *command_cluster(const Fo__Command *cmd)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&fo__command__descriptor, (unsigned)cmd->body_case);
+    const ProtobufCFieldDescriptor *cf;
+    const ProtobufCMessage *body;
+    const char *name;
+
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE) return NULL;
+    body = *(const ProtobufCMessage *const *)(const void *)((const char *)cmd + f->offset);
+    if (body == NULL) return NULL;
+    cf = protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "cluster");
+    if (cf == NULL &&
+        (cmd->body_case == FO__COMMAND__BODY_CLUSTER_ADD || cmd->body_case == FO__COMMAND__BODY_CLUSTER_REMOVE))
+        cf = protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "name");
+    if (cf == NULL || cf->type != PROTOBUF_C_TYPE_STRING || cf->label == PROTOBUF_C_LABEL_REPEATED) return NULL;
+    name = *(const char *const *)(const void *)((const char *)body + cf->offset);
+    return name != NULL && name[0] != '\0' ? name : NULL;
+}
+
 int fo_store_apply(struct fo_store *s, const uint8_t *data, size_t len, char err[FO_ERRLEN])
 {
     Fo__Command *cmd;
@@ -132,6 +160,7 @@ int fo_store_apply(struct fo_store *s, const uint8_t *data, size_t len, char err
     cmd = fo__command__unpack(NULL, len, data);
     if (cmd == NULL) return fo_errf(err, FO_EPROTO, "undecodable command (%zu bytes)", len);
     rc = dispatch(s, cmd, err);
+    if (rc == 0 && s->on_change != NULL) s->on_change(s->on_change_data, command_cluster(cmd));
     fo__command__free_unpacked(cmd, NULL);
     return rc;
 }

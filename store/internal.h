@@ -124,6 +124,8 @@ struct fo_store {
     /* A cached statement is lent out at most once at a time; a nested user (an
      * iterator callback that reads the same table) gets a private copy instead. */
     bool lent[ST__COUNT];
+    fo_store_change_cb on_change; /* fo_store_on_change */
+    void *on_change_data;
 };
 
 /* ------------------------------------------------------------ stmt.c */

@@ -299,6 +299,7 @@ int fo_store_restore(struct fo_store *s, const uint8_t *data, size_t len, char e
     rc = check_image(image, err);
     if (rc == 0) rc = copy_into(s, image, err);
     sqlite3_close(image);
+    if (rc == 0 && s->on_change != NULL) s->on_change(s->on_change_data, NULL);
     return rc;
 }
 

@@ -52,6 +52,16 @@ void fo_store_close(struct fo_store *s);
  * newer than FO_COMMAND_VERSION, an event recording the skip. */
 int fo_store_apply(struct fo_store *s, const uint8_t *data, size_t len, char err[FO_ERRLEN]);
 
+/* Told after each command that changed the store (fo_store_apply returned 0) which
+ * cluster it was about: its body's `cluster` field (ClusterAdd / ClusterRemove: its
+ * `name`), NULL for a command about no one cluster (or with an empty name), and NULL
+ * after fo_store_restore replaced everything. Lets a reader that caches per-cluster
+ * judgements drop only the changed cluster's (issue 12: a registration burst commits
+ * thousands of entries, each about one cluster). One hook per store; cb NULL removes
+ * it. The hook runs inside fo_store_apply / fo_store_restore and must not call them. */
+typedef void (*fo_store_change_cb)(void *data, const char *cluster);
+void fo_store_on_change(struct fo_store *s, fo_store_change_cb cb, void *data);
+
 /* sqlite3_serialize() copy of the whole database, malloc'd (caller frees). */
 int fo_store_serialize(struct fo_store *s, uint8_t **data, size_t *len, char err[FO_ERRLEN]);
 /* Replaces the whole content with a serialized image (validated: must be a sqlite

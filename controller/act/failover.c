@@ -13,6 +13,7 @@
 #include "controller/probe/monitor.h"
 #include "controller/decide/topology.h"
 #include "controller/vip/vipmgr.h"
+#include "mysql/sqlexec.h"
 
 #define MOD "failover"
 #define DECISION_REPEAT_MS 30000 /* the same verdict is recorded again at most this often */
@@ -65,6 +66,31 @@ void fo_fe_heartbeat_clause(uint32_t ms, char *out, size_t n)
         return;
     }
     snprintf(out, n, ", MASTER_HEARTBEAT_PERIOD=%u.%03u", ms / 1000u, ms % 1000u);
+}
+
+int fo_fe_change_master(struct fo_failover *fe, const struct fo_store_cluster *c, const char *on_host, uint16_t on_port,
+                        const char *src_host, uint16_t src_port, bool demote, char *out, size_t n, char err[FO_ERRLEN])
+{
+    char h[FO_HOST_LEN * 2 + 4], u[FO_NAME_LEN * 2 + 4], qpw[520], pw[256], hb[48];
+    int k = -1;
+
+    if (c->repl_user[0] == '\0' || c->repl_password_file[0] == '\0')
+        return fo_errf(err, FO_EINVAL, "repl_user / repl_password_file not configured");
+    if (fo_fe_read_secret(fe, c->repl_password_file, pw, sizeof(pw), err) != 0) return FO_EINVAL;
+    fo_fe_heartbeat_clause(fo_fe_heartbeat_ms(fe, c->name, on_host, on_port), hb, sizeof(hb));
+    if (fo_sql_quote(src_host, h, sizeof(h)) == 0 && fo_sql_quote(c->repl_user, u, sizeof(u)) == 0 &&
+        fo_sql_quote(pw, qpw, sizeof(qpw)) == 0)
+        k = snprintf(out, n,
+                     "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%u, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+                     "MASTER_USE_GTID=slave_pos%s%s",
+                     h, (unsigned)src_port, u, qpw, hb, demote ? ", MASTER_DEMOTE_TO_SLAVE=1" : "");
+    memset(pw, 0, sizeof(pw));
+    memset(qpw, 0, sizeof(qpw));
+    if (k < 0 || (size_t)k >= n) {
+        if (n > 0) memset(out, 0, n);
+        return fo_errf(err, FO_ETOOBIG, "the source's host or the replication credentials do not fit the statement");
+    }
+    return 0;
 }
 
 static unsigned name_hash(const char *s)
@@ -600,6 +626,8 @@ static int find_writer(void *data, const struct fo_store_instance *i)
     return 0;
 }
 
+#define DESIGNATE_MAX_PENDING 256 /* SCALE-2 hook: see designate() */
+
 /* A cluster without a designated primary gets one when exactly one instance looks
  * like a primary (writable, no source); until then nothing is fenced or failed over. */
 static void designate(struct fo_failover *fe, const struct fo_store_cluster *c)
@@ -612,6 +640,11 @@ static void designate(struct fo_failover *fe, const struct fo_store_cluster *c)
 
     fo_store_each_instance(fe->ctl->store, c->name, find_writer, &pf);
     if (pf.found != 1 || last == NULL || uv_now(fe->ctl->loop) - last->designate_at < 2000) return;
+    /* SCALE-2 hook (issue 12): with thousands of clusters registering at once, commits
+     * can take longer than the 2 s above, and each retry was one more SET_PRIMARY in
+     * the log (10,000 servers: 22,000 entries queued behind the followers). While this
+     * many of the leader's proposals await their commit, the next evaluation retries. */
+    if (fe->ctl->raft.pending >= DESIGNATE_MAX_PENDING) return;
     last->designate_at = uv_now(fe->ctl->loop);
     fo__command__init(&cmd);
     fo__set_primary__init(&sp);

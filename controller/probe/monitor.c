@@ -21,6 +21,9 @@
  * within about 100 ms of the change being applied, not up to a second later: a kill
  * right after a failover or a switchover must find every controller watching. */
 #define RECONCILE_SOON 5
+/* A reconcile made because the store changed takes at most 1/RECONCILE_SHARE of the
+ * loop: the least gap grows with the time the last one took (reconcile_gap_ticks). */
+#define RECONCILE_SHARE 10
 #define PASSWORD_REREAD_MS 30000
 #define ANNOUNCE_EVERY_MS 2000
 /* Ticks (of TICK_MS) during which the leader keeps re-probing a cluster's replicas
@@ -110,9 +113,12 @@ struct cluster_state {
     struct fo_histogram probe_hist;
     uint64_t transitions[4];
     unsigned confirm_ticks; /* leader: confirmation rounds left after the primary went DOWN */
-    /* Leader: the last full evaluation (settled()): raft's applied index and the
+    /* Leader: the last full evaluation (settled()): the store's change count and the
      * leadership term it saw, and when (uv_now; 0 = none yet). */
-    uint64_t eval_applied, eval_term, eval_at_ms;
+    uint64_t eval_seq, eval_term, eval_at_ms;
+    /* fo_monitor.change_seq when a committed entry about this cluster was last applied
+     * (on_store_change). */
+    uint64_t changed_seq;
 };
 
 struct fo_monitor {
@@ -150,7 +156,20 @@ struct fo_monitor {
     uint64_t ignored_logged_ms;                   /* a flood of them logs once a second */
     uint64_t reconciled_applied;                  /* raft's last applied index at the last reconcile */
     unsigned reconciled_tick;                     /* m->ticks then */
-    struct fo_probe_stats retired;                /* of the probes closed so far, for the totals */
+    /* RECONCILE_SHARE times the ticks the last reconcile took (rounded up): a
+     * reconcile made because the store changed waits at least that long after the
+     * previous one (issue 12: at 10,000 servers a reconcile reads 10,000 rows from the
+     * store, and a registration burst changes the store all the time). */
+    unsigned reconcile_gap_ticks;
+    /* Entries applied to the store (on_store_change), and the count at the last one
+     * about no one cluster (or a snapshot restored): settled() compares a cluster's
+     * last evaluation with its own changes and these, not with raft's applied index,
+     * which every other cluster's registration moves too (issue 12). */
+    uint64_t change_seq, global_change_seq;
+    /* Leader: some cluster may have confirmation rounds left (confirm_round). The tick
+     * walks the clusters only then, not 50 times a second over thousands of them. */
+    bool confirming;
+    struct fo_probe_stats retired; /* of the probes closed so far, for the totals */
 };
 
 static const double probe_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -585,18 +604,19 @@ static bool same_shape(const struct fo_sample *a, const struct fo_sample *b)
  * engine, the rejoin check) reads the store once per instance of the cluster. A report
  * that changed nothing (same_shape, same health, same arrival state) of a cluster that
  * is settled -- every instance UP and nothing in flight, a designated primary, no
- * failover running, no confirmation round, and nothing committed to the store since
- * its last full evaluation, made less than FULL_EVAL_MS ago in this term -- cannot
- * change any decision, so it is not evaluated again. Any change, any DOWN or SUSPECT
- * server, any committed entry and any verdict (fo_monitor_record_vote) still
- * evaluates at once. */
+ * failover running, no confirmation round, and nothing committed to the store about
+ * it (or about no one cluster) since its last full evaluation, made less than
+ * FULL_EVAL_MS ago in this term -- cannot change any decision, so it is not evaluated
+ * again. Any change, any DOWN or SUSPECT server, any committed entry about the cluster
+ * and any verdict (fo_monitor_record_vote) still evaluates at once; entries about other
+ * clusters (a registration burst) do not. */
 static bool settled(struct fo_monitor *m, struct cluster_state *cl, uint64_t now)
 {
     unsigned i;
 
     if (cl->eval_at_ms == 0 || now - cl->eval_at_ms >= FULL_EVAL_MS || cl->eval_term != m->leader_term ||
-        cl->eval_applied != raft_last_applied(&m->ctl->raft.raft) || cl->inflight > 0 || cl->confirm_ticks > 0 ||
-        cl->dp_host[0] == '\0')
+        cl->eval_seq < cl->changed_seq || cl->eval_seq < m->global_change_seq || cl->inflight > 0 ||
+        cl->confirm_ticks > 0 || cl->dp_host[0] == '\0')
         return false;
     for (i = 0; i < cl->n_watches; i++)
         if (cl->watches[i]->health.state != FO_HEALTH_UP || cl->watches[i]->inflight > 0) return false;
@@ -647,7 +667,10 @@ static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outc
         /* A primary in trouble: get fresh replica samples now, so the detector sees
          * what the replicas say about it without waiting for their next interval. */
         if (m->leader && w->is_primary && !ok) kick_cluster(m, cl, w);
-        if (m->leader && w->is_primary && w->health.state == FO_HEALTH_DOWN) cl->confirm_ticks = CONFIRM_TICKS;
+        if (m->leader && w->is_primary && w->health.state == FO_HEALTH_DOWN) {
+            cl->confirm_ticks = CONFIRM_TICKS;
+            m->confirming = true;
+        }
         quiet = false;
     }
     if (m->ready && fo_raft_is_ready(&ctl->raft)) {
@@ -657,7 +680,7 @@ static void on_report(void *data, struct fo_probe *p, enum fo_probe_outcome outc
             return;
         }
         /* What this evaluation sees: an entry applied from here on makes the next one full. */
-        cl->eval_applied = raft_last_applied(&ctl->raft.raft);
+        cl->eval_seq = m->change_seq;
         cl->eval_term = m->leader_term;
         cl->eval_at_ms = now ? now : 1;
         m->evals_full++;
@@ -830,6 +853,7 @@ static int mark_instance(void *data, const struct fo_store_instance *i)
 
 static void reconcile(struct fo_monitor *m)
 {
+    uint64_t t0 = uv_hrtime();
     unsigned i;
 
     m->reconciled_applied = raft_last_applied(&m->ctl->raft.raft);
@@ -848,6 +872,7 @@ static void reconcile(struct fo_monitor *m)
         free(cl->watches);
         free(cl);
     }
+    m->reconcile_gap_ticks = (unsigned)((uv_hrtime() - t0) * RECONCILE_SHARE / (TICK_MS * 1000000u)) + 1;
 }
 
 /* ------------------------------------------------------------------ leadership */
@@ -1144,11 +1169,16 @@ static void tick_cb(uv_timer_t *t)
     if (m->ctl->stopping) return;
     measure_tilt(m);
     check_leadership(m);
-    if (m->ready) {
+    if (m->ready && m->confirming) {
         unsigned i;
-        for (i = 0; i < m->n_clusters; i++) confirm_round(m, m->clusters[i]);
+        m->confirming = false;
+        for (i = 0; i < m->n_clusters; i++) {
+            confirm_round(m, m->clusters[i]);
+            if (m->clusters[i]->confirm_ticks > 0) m->confirming = true;
+        }
     }
     if (++m->ticks % RECONCILE_EVERY != 0 && m->ticks - m->reconciled_tick >= RECONCILE_SOON &&
+        m->ticks - m->reconciled_tick >= m->reconcile_gap_ticks &&
         raft_last_applied(&m->ctl->raft.raft) != m->reconciled_applied)
         reconcile(m);
     if (m->ticks % RECONCILE_EVERY == 0) {
@@ -1161,6 +1191,19 @@ static void tick_cb(uv_timer_t *t)
 
 /* ------------------------------------------------------------------ public */
 
+/* The store applied an entry (store.h): what settled() compares with. */
+static void on_store_change(void *data, const char *cluster)
+{
+    struct fo_monitor *m = data;
+    struct cluster_state *cl;
+
+    m->change_seq++;
+    if (cluster == NULL)
+        m->global_change_seq = m->change_seq;
+    else if ((cl = find_cluster(m, cluster)) != NULL)
+        cl->changed_seq = m->change_seq;
+}
+
 int fo_monitor_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
 {
     struct fo_monitor *m = calloc(1, sizeof(*m));
@@ -1168,6 +1211,7 @@ int fo_monitor_start(struct fo_ctl *ctl, char err[FO_ERRLEN])
     if (m == NULL) return fo_errf(err, FO_ENOMEM, "out of memory");
     m->ctl = ctl;
     ctl->monitor = m;
+    if (ctl->store != NULL) fo_store_on_change(ctl->store, on_store_change, m);
     uv_timer_init(ctl->loop, &m->tick);
     m->tick.data = m;
     uv_timer_start(&m->tick, tick_cb, TICK_MS, TICK_MS);
@@ -1195,6 +1239,7 @@ void fo_monitor_free(struct fo_ctl *ctl)
 
     if (m == NULL) return;
     ctl->monitor = NULL;
+    if (ctl->store != NULL) fo_store_on_change(ctl->store, NULL, NULL);
     for (i = 0; i < m->n_watches; i++) free_watch(m->watches[i]);
     for (i = 0; i < m->n_clusters; i++) {
         memset(m->clusters[i]->password, 0, sizeof(m->clusters[i]->password));

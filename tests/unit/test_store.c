@@ -1373,6 +1373,61 @@ static void test_recoveries(void)
     fo_store_close(s);
 }
 
+/* fo_store_on_change: which cluster each applied entry was about (issue 12). */
+struct changes {
+    unsigned n;
+    char last[64];
+    bool last_null;
+};
+
+static void saw_change(void *data, const char *cluster)
+{
+    struct changes *c = data;
+
+    c->n++;
+    c->last_null = cluster == NULL;
+    snprintf(c->last, sizeof(c->last), "%s", cluster ? cluster : "");
+}
+
+static void test_change_hook(void)
+{
+    struct fo_store *s = open_mem(), *t = open_mem();
+    struct changes c = {0};
+    char err[FO_ERRLEN] = "";
+    uint8_t *img = NULL;
+    size_t len = 0;
+
+    fo_store_on_change(s, saw_change, &c);
+    APPLY_OK(s, c_cluster("demo"));
+    FO_CHECK_INT(c.n, 1);
+    FO_CHECK_STR(c.last, "demo"); /* ClusterAdd: its name */
+    APPLY_OK(s, c_instance_add("demo", "10.0.0.1", 3306, 0));
+    FO_CHECK_INT(c.n, 2);
+    FO_CHECK_STR(c.last, "demo");
+    /* Refused: nothing changed, nobody told. */
+    FO_CHECK(apply_is(s, c_cluster("demo"), FO_EEXIST));
+    FO_CHECK_INT(c.n, 2);
+    APPLY_OK(s, c_recoveries(0)); /* about no one cluster */
+    FO_CHECK_INT(c.n, 3);
+    FO_CHECK(c.last_null);
+    APPLY_OK(s, c_cluster_remove("demo"));
+    FO_CHECK_INT(c.n, 4);
+    FO_CHECK_STR(c.last, "demo");
+    /* A restore replaces everything. */
+    APPLY_OK(t, c_cluster("other"));
+    FO_CHECK_INT(fo_store_serialize(t, &img, &len, err), 0);
+    FO_CHECK_INT(fo_store_restore(s, img, len, err), 0);
+    FO_CHECK_INT(c.n, 5);
+    FO_CHECK(c.last_null);
+    /* Removed: no more calls. */
+    fo_store_on_change(s, NULL, NULL);
+    APPLY_OK(s, c_cluster("again"));
+    FO_CHECK_INT(c.n, 5);
+    free(img);
+    fo_store_close(s);
+    fo_store_close(t);
+}
+
 static void test_members(void)
 {
     struct fo_store *s = open_mem();
@@ -2459,9 +2514,9 @@ FO_TEST_MAIN(FO_T(test_vip_holder), FO_T(test_reader_vips), FO_T(test_open_memor
              FO_T(test_reads), FO_T(test_events), FO_T(test_snapshot_roundtrip), FO_T(test_restore_rejects),
              FO_T(test_invalid_commands), FO_T(test_newer_version), FO_T(test_state_changes),
              FO_T(test_cluster_problems), FO_T(test_event_pruning), FO_T(test_cluster_remove), FO_T(test_file_fresh),
-             FO_T(test_file_modes), FO_T(test_open_errors), FO_T(test_recoveries), FO_T(test_members),
-             FO_T(test_maintenance_and_rule), FO_T(test_nested_iteration), FO_T(test_text_fitting), FO_T(test_limits),
-             FO_T(test_failover_auto), FO_T(test_failover_events), FO_T(test_failover_anti_flap),
+             FO_T(test_file_modes), FO_T(test_open_errors), FO_T(test_recoveries), FO_T(test_change_hook),
+             FO_T(test_members), FO_T(test_maintenance_and_rule), FO_T(test_nested_iteration), FO_T(test_text_fitting),
+             FO_T(test_limits), FO_T(test_failover_auto), FO_T(test_failover_events), FO_T(test_failover_anti_flap),
              FO_T(test_failover_cluster_lifetime), FO_T(test_failover_reads), FO_T(test_quarantine),
              FO_T(test_set_primary), FO_T(test_cluster_options), FO_T(test_decisions), FO_T(test_decision_pruning),
              FO_T(test_migrate_v1), FO_T(test_cluster_modes))
