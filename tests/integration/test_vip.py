@@ -37,6 +37,7 @@ from rig.failover import FailoverEnv, steps_line  # noqa: E402
 from rig.mariadb import _find  # noqa: E402
 from rig.netns import NetnsRig, skip_unless_available as skip_unless_netns  # noqa: E402
 from rig.util import NotYet, check, run_test, step, wait_for  # noqa: E402
+from rig.vipenv import wait_holder  # noqa: E402
 
 DB_PORT = 25500
 CTL_PORT = 25510
@@ -73,15 +74,6 @@ class Client:
                        "(tag VARCHAR(64) PRIMARY KEY, sid INT); "
                        f"INSERT INTO vipt.t VALUES ('{tag}', @@server_id); SELECT @@server_id")
         return int(out.splitlines()[-1])
-
-
-def wait_holder(agents, host, timeout, what):
-    def ok():
-        h = agents.holders(VIP)
-        if h != {host}:
-            raise NotYet(f"VIP holders {sorted(h)}")
-        return True
-    wait_for(ok, timeout, what, interval=0.02)
 
 
 def run(net):

@@ -16,7 +16,7 @@ import contextlib
 from rig.agents import AgentRig
 from rig.failover import FailoverEnv
 from rig.mariadb import _find
-from rig.util import NotYet
+from rig.util import NotYet, wait_for
 
 VIP = "10.231.0.100"
 DBH = {1: "db1", 2: "db2", 3: "db3"}
@@ -24,12 +24,14 @@ CTLH = {1: "c1", 2: "c2", 3: "c3"}
 
 
 @contextlib.contextmanager
-def vip_cluster(net, db_port, ctl_port, lease_ms=2000, lease_read_only=None, vip=VIP, failover=None):
+def vip_cluster(net, db_port, ctl_port, lease_ms=2000, lease_read_only=None, vip=VIP, failover=None,
+                semi_sync=False, cluster=None):
+    """cluster: more keys of the cluster's section (e.g. co_primaries)."""
     failover = failover or dict(step_timeout_ms=8000, relay_wait_ms=5000)
     with FailoverEnv(db_port=db_port, ctl_port=ctl_port, n_db=3, net=net, db_hosts=DBH, ctl_hosts=CTLH,
-                     db_opts=dict(same_port=True, bind_any=True), failover=failover,
+                     db_opts=dict(same_port=True, bind_any=True), failover=failover, semi_sync=semi_sync,
                      extra_cluster=dict(vip=f"{vip}/24", vip_interface="eth0", agent_port=7201,
-                                        vip_lease_ms=lease_ms)) as env:
+                                        vip_lease_ms=lease_ms, **(cluster or {}))) as env:
         agents = AgentRig(net, DBH, "demo", f"{vip}/24", certs=env.c.tls_dir, lease_read_only=lease_read_only,
                           mysql={i: (net.addr(h), db_port, "failoverd", env.db.password_file)
                                  for i, h in DBH.items()})
@@ -40,6 +42,16 @@ def vip_cluster(net, db_port, ctl_port, lease_ms=2000, lease_read_only=None, vip
             raise
         finally:
             agents.teardown()
+
+
+def wait_holder(agents, host, timeout, what, vip=VIP):
+    """Until `host` alone holds the VIP (polled every 20 ms)."""
+    def ok():
+        h = agents.holders(vip)
+        if h != {host}:
+            raise NotYet(f"VIP holders {sorted(h)}")
+        return True
+    wait_for(ok, timeout, what, interval=0.02)
 
 
 def vip_write(net, env, port, tag, vip=VIP, host="cli"):

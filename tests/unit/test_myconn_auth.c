@@ -30,6 +30,8 @@
 #include "mysql/sqlexec.h"
 #include "fo_test.h"
 #include "lib/testcheck.h"
+#include "lib/testdb.h"
+#include "lib/testtlsdb.h"
 #include "lib/testutil.h"
 
 #define SECRET "Hostile-Test-Passw0rd-7c1e"
@@ -403,100 +405,8 @@ static void test_set_tls_args(void)
 
 /* ------------------------------------------------------------------ real mariadbd with TLS */
 
-#define MARIADBD "/usr/sbin/mariadbd"
-#define INSTALL_DB "/usr/bin/mariadb-install-db"
-#define OPENSSL "/usr/bin/openssl"
-#define CLIENT "/usr/bin/mariadb"
-
-struct tlsdb {
-    char dir[FO_TEST_DIRLEN];
-    char sock[FO_TEST_DIRLEN + 16];
-    pid_t pid;
-    uint16_t port;
-};
-
-static int sh(const char *dir, const char *cmd)
-{
-    char log[FO_TEST_DIRLEN + 16];
-    char *const argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
-
-    snprintf(log, sizeof(log), "%s/setup.log", dir);
-    return fo_test_run_cmd(argv, log, 60000);
-}
-
-/* ca.crt/server.{crt,key} for 127.0.0.1 and "localhost"; other-ca.crt signs nothing
- * of this server. */
-static int make_certs(const char *d)
-{
-    char cmd[2048];
-
-    snprintf(cmd, sizeof(cmd),
-             "cd %s && " OPENSSL " req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=fo-test-ca -keyout ca.key "
-             "-out ca.crt && " OPENSSL " req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout "
-             "other.key -out other-ca.crt && " OPENSSL " req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "
-             "server.key -out server.csr && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext && " OPENSSL
-             " x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out server.crt",
-             d);
-    return sh(d, cmd);
-}
-
-static int tlsdb_start(struct tlsdb *db)
-{
-    char cmd[2048], log[FO_TEST_DIRLEN + 16], a[6][FO_TEST_DIRLEN + 32];
-    unsigned i;
-
-    memset(db, 0, sizeof(*db));
-    db->pid = -1;
-    if (fo_test_tmpdir(db->dir, sizeof(db->dir), "tls") != 0) return -1;
-    if (make_certs(db->dir) != 0) return -1;
-    snprintf(cmd, sizeof(cmd), INSTALL_DB " --no-defaults --datadir=%s/data --auth-root-authentication-method=normal",
-             db->dir);
-    if (sh(db->dir, cmd) != 0) return -1;
-    snprintf(db->sock, sizeof(db->sock), "%s/s.sock", db->dir);
-    db->port = fo_test_free_port();
-    snprintf(a[0], sizeof(a[0]), "--datadir=%s/data", db->dir);
-    snprintf(a[1], sizeof(a[1]), "--port=%u", db->port);
-    snprintf(a[2], sizeof(a[2]), "--socket=%s", db->sock);
-    snprintf(a[3], sizeof(a[3]), "--ssl-cert=%s/server.crt", db->dir);
-    snprintf(a[4], sizeof(a[4]), "--ssl-key=%s/server.key", db->dir);
-    snprintf(a[5], sizeof(a[5]), "--ssl-ca=%s/ca.crt", db->dir);
-    {
-        char *const argv[] = {MARIADBD,
-                              "--no-defaults",
-                              "--user=root",
-                              a[0],
-                              a[1],
-                              a[2],
-                              a[3],
-                              a[4],
-                              a[5],
-                              "--bind-address=127.0.0.1",
-                              "--skip-name-resolve",
-                              "--innodb-buffer-pool-size=16M",
-                              "--performance-schema=off",
-                              NULL};
-        snprintf(log, sizeof(log), "%s/mariadbd.log", db->dir);
-        db->pid = fo_test_spawn(argv, log);
-    }
-    if (db->pid < 0 || fo_test_stop_at_exit(db->pid) != 0) return -1;
-    snprintf(cmd, sizeof(cmd),
-             CLIENT " --no-defaults -uroot --socket=%s -e \"CREATE USER fo@'127.0.0.1' IDENTIFIED BY '" SECRET
-                    "'; CREATE USER fo@localhost IDENTIFIED BY '" SECRET "'\"",
-             db->sock);
-    for (i = 0; i < 300; i++) {
-        if (sh(db->dir, cmd) == 0) return 0;
-        usleep(100 * 1000);
-    }
-    fo_test_print_tail(log);
-    return -1;
-}
-
-static void tlsdb_stop(struct tlsdb *db)
-{
-    if (db->pid > 0) fo_test_stop_child(db->pid);
-    db->pid = -1;
-    fo_test_tmpdir_remove(db->dir);
-}
+#define AUTH_SETUP \
+    "CREATE USER fo@'127.0.0.1' IDENTIFIED BY '" SECRET "'; CREATE USER fo@localhost IDENTIFIED BY '" SECRET "'"
 
 struct sqlout {
     bool done;
@@ -518,8 +428,8 @@ static void on_sql(void *data, int status, unsigned mysql_errno, const char *err
 }
 
 /* SHOW STATUS LIKE 'Ssl_cipher' on the server, through fo_sql_run (myconn). */
-static void ssl_cipher_via(const struct tlsdb *db, const char *host, enum fo_ssl_mode mode, const char *ca_name,
-                           struct sqlout *o)
+static void ssl_cipher_via(const struct fo_test_tls_db *db, const char *host, enum fo_ssl_mode mode,
+                           const char *ca_name, struct sqlout *o)
 {
     static const char *const stmts[] = {"SHOW SESSION STATUS LIKE 'Ssl_cipher'"};
     struct fo_test_loop tl;
@@ -542,16 +452,17 @@ static void ssl_cipher_via(const struct tlsdb *db, const char *host, enum fo_ssl
 
 static void test_real_mariadbd_tls(void)
 {
-    static struct tlsdb db;
+    static struct fo_test_tls_db db;
     struct sqlout o;
 
-    if (access(MARIADBD, X_OK) != 0 || access(OPENSSL, X_OK) != 0 || access(INSTALL_DB, X_OK) != 0) {
+    if (access(FO_TEST_MARIADBD, X_OK) != 0 || access(FO_TEST_OPENSSL, X_OK) != 0 ||
+        access(FO_TEST_INSTALL_DB, X_OK) != 0) {
         FO_SKIP("mariadbd, mariadb-install-db or openssl missing");
         return;
     }
-    if (tlsdb_start(&db) != 0) {
+    if (fo_test_tls_db_start(&db, "tls", AUTH_SETUP) != 0) {
         FO_CHECK(!"TLS mariadbd did not start");
-        tlsdb_stop(&db);
+        fo_test_tls_db_stop(&db);
         return;
     }
     ssl_cipher_via(&db, "127.0.0.1", FO_SSL_REQUIRED, NULL, &o);
@@ -579,23 +490,23 @@ static void test_real_mariadbd_tls(void)
     ssl_cipher_via(&db, "127.0.0.1", FO_SSL_VERIFY_IDENTITY, "other-ca.crt", &o);
     FO_CHECK(o.status != 0);
     FO_CHECK_CONTAINS(o.err, "TLS (ssl_mode verify_identity)");
-    tlsdb_stop(&db);
+    fo_test_tls_db_stop(&db);
 }
 
 /* A plain server (no TLS at all): off and preferred work, required refuses. */
 static void test_real_mariadbd_plain(void)
 {
-    static struct tlsdb db;
-    char cmd[512];
+    static struct fo_test_tls_db db;
     struct sqlout o;
 
-    if (access(MARIADBD, X_OK) != 0 || access(OPENSSL, X_OK) != 0 || access(INSTALL_DB, X_OK) != 0) {
+    if (access(FO_TEST_MARIADBD, X_OK) != 0 || access(FO_TEST_OPENSSL, X_OK) != 0 ||
+        access(FO_TEST_INSTALL_DB, X_OK) != 0) {
         FO_SKIP("mariadbd, mariadb-install-db or openssl missing");
         return;
     }
-    if (tlsdb_start(&db) != 0) {
+    if (fo_test_tls_db_start(&db, "tls", AUTH_SETUP) != 0) {
         FO_CHECK(!"mariadbd did not start");
-        tlsdb_stop(&db);
+        fo_test_tls_db_stop(&db);
         return;
     }
     /* Same server, restarted without its certificate: --ssl-cert pointing nowhere
@@ -606,7 +517,7 @@ static void test_real_mariadbd_plain(void)
         snprintf(a[0], sizeof(a[0]), "--datadir=%s/data", db.dir);
         snprintf(a[1], sizeof(a[1]), "--port=%u", db.port);
         snprintf(a[2], sizeof(a[2]), "--socket=%s", db.sock);
-        char *const argv[] = {MARIADBD,
+        char *const argv[] = {FO_TEST_MARIADBD,
                               "--no-defaults",
                               "--user=root",
                               a[0],
@@ -621,8 +532,7 @@ static void test_real_mariadbd_plain(void)
         db.pid = fo_test_spawn(argv, log);
         FO_CHECK(db.pid > 0 && fo_test_stop_at_exit(db.pid) == 0);
     }
-    snprintf(cmd, sizeof(cmd), CLIENT " --no-defaults -uroot --socket=%s -e 'SELECT 1'", db.sock);
-    for (int i = 0; i < 300 && sh(db.dir, cmd) != 0; i++) usleep(100 * 1000);
+    FO_CHECK_INT(fo_test_tls_db_sql(&db, "SELECT 1"), 0);
     ssl_cipher_via(&db, "127.0.0.1", FO_SSL_OFF, NULL, &o);
     FO_CHECK_INT(o.status, 0);
     ssl_cipher_via(&db, "127.0.0.1", FO_SSL_PREFERRED, NULL, &o);
@@ -631,7 +541,7 @@ static void test_real_mariadbd_plain(void)
     ssl_cipher_via(&db, "127.0.0.1", FO_SSL_REQUIRED, NULL, &o);
     FO_CHECK(o.status != 0);
     FO_CHECK_CONTAINS(o.err, "does not offer TLS");
-    tlsdb_stop(&db);
+    fo_test_tls_db_stop(&db);
 }
 
 FO_TEST_MAIN(FO_T(test_set_tls_args), FO_T(test_control_native_password_allowed), FO_T(test_control_unrestricted_leaks),

@@ -31,14 +31,12 @@
 
 #include "fo_test.h"
 #include "lib/testcheck.h"
+#include "lib/testdb.h"
+#include "lib/testtlsdb.h"
 #include "lib/testutil.h"
 #include "mysql/myconn.h"
 #include "mysql/sample.h"
 
-#define MARIADBD "/usr/sbin/mariadbd"
-#define INSTALL_DB "/usr/bin/mariadb-install-db"
-#define OPENSSL "/usr/bin/openssl"
-#define CLIENT "/usr/bin/mariadb"
 #define SECRET "Stack-Depth-Passw0rd"
 #define BIG_STACK (1u << 20)
 
@@ -56,88 +54,11 @@
 
 /* ------------------------------------------------------------------ a mariadbd with TLS */
 
-struct sdb {
-    char dir[FO_TEST_DIRLEN];
-    char sock[FO_TEST_DIRLEN + 16];
-    pid_t pid;
-    uint16_t port;
-};
-
-static int sh(const char *dir, const char *cmd)
-{
-    char log[FO_TEST_DIRLEN + 16];
-    char *const argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
-
-    snprintf(log, sizeof(log), "%s/setup.log", dir);
-    return fo_test_run_cmd(argv, log, 60000);
-}
-
-static int sdb_start(struct sdb *db)
-{
-    char cmd[3072], log[FO_TEST_DIRLEN + 16], a[6][FO_TEST_DIRLEN + 32];
-    unsigned i;
-
-    memset(db, 0, sizeof(*db));
-    db->pid = -1;
-    if (fo_test_tmpdir(db->dir, sizeof(db->dir), "stack") != 0) return -1;
-    snprintf(cmd, sizeof(cmd),
-             "cd %s && " OPENSSL " req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=fo-stack-ca -keyout ca.key "
-             "-out ca.crt && " OPENSSL " req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out "
-             "server.csr && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext && " OPENSSL
-             " x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out server.crt"
-             " && " INSTALL_DB " --no-defaults --datadir=%s/data --auth-root-authentication-method=normal",
-             db->dir, db->dir);
-    if (sh(db->dir, cmd) != 0) return -1;
-    snprintf(db->sock, sizeof(db->sock), "%s/s.sock", db->dir);
-    db->port = fo_test_free_port();
-    snprintf(a[0], sizeof(a[0]), "--datadir=%s/data", db->dir);
-    snprintf(a[1], sizeof(a[1]), "--port=%u", db->port);
-    snprintf(a[2], sizeof(a[2]), "--socket=%s", db->sock);
-    snprintf(a[3], sizeof(a[3]), "--ssl-cert=%s/server.crt", db->dir);
-    snprintf(a[4], sizeof(a[4]), "--ssl-key=%s/server.key", db->dir);
-    snprintf(a[5], sizeof(a[5]), "--ssl-ca=%s/ca.crt", db->dir);
-    {
-        char *const argv[] = {MARIADBD,
-                              "--no-defaults",
-                              "--user=root",
-                              a[0],
-                              a[1],
-                              a[2],
-                              a[3],
-                              a[4],
-                              a[5],
-                              "--bind-address=127.0.0.1",
-                              "--skip-name-resolve",
-                              "--innodb-buffer-pool-size=16M",
-                              "--performance-schema=off",
-                              "--plugin-load-add=auth_ed25519",
-                              NULL};
-        snprintf(log, sizeof(log), "%s/mariadbd.log", db->dir);
-        db->pid = fo_test_spawn(argv, log);
-    }
-    if (db->pid < 0 || fo_test_stop_at_exit(db->pid) != 0) return -1;
-    snprintf(cmd, sizeof(cmd),
-             CLIENT
-             " --no-defaults -uroot --socket=%s -e \"CREATE USER fo@'127.0.0.1' IDENTIFIED BY '" SECRET
-             "'; CREATE USER fo@localhost IDENTIFIED BY '" SECRET
-             "'; CREATE USER ed@'127.0.0.1' IDENTIFIED VIA ed25519 USING PASSWORD('" SECRET
-             "'); CREATE USER nomon@'127.0.0.1' IDENTIFIED BY '" SECRET
-             "'; GRANT REPLICATION CLIENT, SLAVE MONITOR ON *.* TO fo@'127.0.0.1', fo@localhost, ed@'127.0.0.1'\"",
-             db->sock);
-    for (i = 0; i < 300; i++) {
-        if (sh(db->dir, cmd) == 0) return 0;
-        usleep(100 * 1000);
-    }
-    fo_test_print_tail(log);
-    return -1;
-}
-
-static void sdb_stop(struct sdb *db)
-{
-    if (db->pid > 0) fo_test_stop_child(db->pid);
-    db->pid = -1;
-    fo_test_tmpdir_remove(db->dir);
-}
+#define STACK_SETUP                                                                                          \
+    "CREATE USER fo@'127.0.0.1' IDENTIFIED BY '" SECRET "'; CREATE USER fo@localhost IDENTIFIED BY '" SECRET \
+    "'; CREATE USER ed@'127.0.0.1' IDENTIFIED VIA ed25519 USING PASSWORD('" SECRET                           \
+    "'); CREATE USER nomon@'127.0.0.1' IDENTIFIED BY '" SECRET                                               \
+    "'; GRANT REPLICATION CLIENT, SLAVE MONITOR ON *.* TO fo@'127.0.0.1', fo@localhost, ed@'127.0.0.1'"
 
 /* ------------------------------------------------------------------ finding the stack */
 
@@ -272,8 +193,9 @@ static void on_connect(void *data, int status, MYSQL_RES *res)
  * returns the deepest use of the stack in bytes. want_results: the results the probe
  * must read, 2 for a good session; fewer means the session must fail (an error reply,
  * a refused login or connect), and its error path is what is measured. */
-static size_t measure(const char *what, const struct sdb *db, const char *host, uint16_t port, const char *user,
-                      const char *password, enum fo_ssl_mode mode, bool with_ca, unsigned want_results)
+static size_t measure(const char *what, const struct fo_test_tls_db *db, const char *host, uint16_t port,
+                      const char *user, const char *password, enum fo_ssl_mode mode, bool with_ca,
+                      unsigned want_results)
 {
     static struct region before[MAX_MAPS], after[MAX_MAPS];
     struct fo_test_loop tl;
@@ -313,23 +235,24 @@ static size_t measure(const char *what, const struct sdb *db, const char *host, 
 
 static void test_stack_depth(void)
 {
-    static struct sdb db;
+    static struct fo_test_tls_db db;
     size_t d, worst = 0;
 
 #ifdef UNDER_ASAN
     FO_SKIP("AddressSanitizer's allocator: the stack cannot be found and read here (see the top of the file)");
     return;
 #endif
-    if (access(MARIADBD, X_OK) != 0 || access(OPENSSL, X_OK) != 0 || access(INSTALL_DB, X_OK) != 0) {
+    if (access(FO_TEST_MARIADBD, X_OK) != 0 || access(FO_TEST_OPENSSL, X_OK) != 0 ||
+        access(FO_TEST_INSTALL_DB, X_OK) != 0) {
         FO_SKIP("mariadbd, mariadb-install-db or openssl missing");
         return;
     }
     /* A fixed threshold: glibc otherwise raises it when a mapped chunk is freed, and
      * the next session's stack would come from the (already written) heap. */
     FO_CHECK_INT(mallopt(M_MMAP_THRESHOLD, 128 * 1024), 1);
-    if (sdb_start(&db) != 0) {
+    if (fo_test_tls_db_start(&db, "stack", STACK_SETUP) != 0) {
         FO_CHECK(!"mariadbd with TLS did not start");
-        sdb_stop(&db);
+        fo_test_tls_db_stop(&db);
         return;
     }
     d = measure("plain (ssl_mode off), native password", &db, "127.0.0.1", db.port, "fo", SECRET, FO_SSL_OFF, false, 2);
@@ -357,7 +280,7 @@ static void test_stack_depth(void)
     printf("  deepest: %zu bytes of FO_MYCONN_STACK_BYTES %u\n", worst, (unsigned)FO_MYCONN_STACK_BYTES);
     /* Half the stack is the margin for other OpenSSL / glibc versions: no guard page. */
     FO_CHECK(worst * 2 <= FO_MYCONN_STACK_BYTES);
-    sdb_stop(&db);
+    fo_test_tls_db_stop(&db);
 }
 
 FO_TEST_MAIN(FO_T(test_stack_depth))
