@@ -863,7 +863,10 @@ static void chain_record(struct check_ctx *cx, const struct fo_chain_inter *x)
             im->port, depth, x->n_replicas, x->det.reason,
             x->state == FO_CHAIN_DEAD ? "its replicas are repointed to " : "its replicas are not repointed: ", x->why);
     }
-    snprintf(key, sizeof(key), "%.26s|%.64s", verdict, reason);
+    /* The reason's first 64 bytes name only the intermediate: the key also carries the
+     * chain state and the detector's verdict, so "down for 1/3" becoming "unreachable"
+     * (all controllers, its replicas still hear it) is recorded at once. */
+    snprintf(key, sizeof(key), "%.26s|%d|%d|%.50s", verdict, (int)x->state, (int)x->det.verdict, reason);
     if (strcmp(key, op->note_key) == 0 && now - op->note_at < NOTE_REPEAT_MS) return;
     if ((ce = calloc(1, sizeof(*ce))) == NULL) return;
     memcpy(op->note_key, key, sizeof(key));
