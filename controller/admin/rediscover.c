@@ -116,6 +116,22 @@ static bool adopt_refused(const struct fo_rediscover_in *in, const struct fo_dis
     return false;
 }
 
+/* Counts one more finding and returns its slot, zeroed and named, or NULL past cap
+ * (*n keeps counting, so the caller knows how many were left out). */
+static struct fo_rediscover_finding *new_finding(struct fo_rediscover_finding *out, unsigned cap, unsigned *n,
+                                                 enum fo_rediscover_kind kind, const char *host, uint16_t port)
+{
+    struct fo_rediscover_finding *f;
+
+    if ((*n)++ >= cap) return NULL;
+    f = &out[*n - 1];
+    memset(f, 0, sizeof *f);
+    f->kind = kind;
+    snprintf(f->host, sizeof f->host, "%s", host);
+    f->port = port;
+    return f;
+}
+
 static void find_unregistered(const struct fo_rediscover_in *in, struct fo_rediscover_finding *out, unsigned cap,
                               unsigned *n)
 {
@@ -131,12 +147,7 @@ static void find_unregistered(const struct fo_rediscover_in *in, struct fo_redis
         if (registered_id(in, s->s.server_id)) continue; /* a member under another address */
         m = member_at(in, s->s.master_host, s->s.master_port);
         if (m < 0) continue; /* a replica of a replica we do not know: not ours to judge */
-        if ((*n)++ >= cap) continue;
-        f = &out[*n - 1];
-        memset(f, 0, sizeof *f);
-        f->kind = FO_REDISCOVER_UNREGISTERED;
-        snprintf(f->host, sizeof f->host, "%s", s->host);
-        f->port = s->port;
+        if ((f = new_finding(out, cap, n, FO_REDISCOVER_UNREGISTERED, s->host, s->port)) == NULL) continue;
         addr_text(me, sizeof me, s->host, s->port);
         addr_text(src, sizeof src, in->members[m].host, in->members[m].port);
         snprintf(f->line, sizeof f->line, "unregistered replica %s of %s", me, src);
@@ -162,12 +173,7 @@ static void find_vanished(const struct fo_rediscover_in *in, struct fo_rediscove
         if (m->exempt || s == NULL || !s->reached) continue; /* down is not vanished */
         if (!s->s.is_replica && !in->has_primary) continue;  /* taken as the primary */
         if (s->s.is_replica && member_at(in, s->s.master_host, s->s.master_port) >= 0) continue;
-        if ((*n)++ >= cap) continue;
-        f = &out[*n - 1];
-        memset(f, 0, sizeof *f);
-        f->kind = FO_REDISCOVER_VANISHED;
-        snprintf(f->host, sizeof f->host, "%s", m->host);
-        f->port = m->port;
+        if ((f = new_finding(out, cap, n, FO_REDISCOVER_VANISHED, m->host, m->port)) == NULL) continue;
         addr_text(me, sizeof me, m->host, m->port);
         if (s->s.is_replica) {
             addr_text(src, sizeof src, s->s.master_host, s->s.master_port);
